@@ -1,0 +1,719 @@
+"""Swedish working days, calendar arithmetic and local wall-clock time.
+
+A *vardag* (working day) is what lag (1930:173) om beräkning av lagstadgad tid says it is:
+Monday to Friday, except Swedish public holidays (allmänna helgdagar, lag (1989:253)) and
+midsommarafton, julafton and nyårsafton, which the law treats like public holidays. The
+calendar is built from ``holidays.Sweden(categories=("public", "de_facto"), language="sv")``:
+the ``public`` category holds the allmänna helgdagar and ``de_facto`` adds exactly the three
+aftnar. Klämdagar and half days (the ``bank`` and ``optional`` categories) are working days
+unless a routine closes them itself with ``closed_days``.
+
+Working-day arithmetic never loops over days: :class:`WorkingCalendar` precomputes, for every
+day in its covered range, how many working days fall at or before it, plus the ordinals of all
+working days, so each query is a few list look-ups.
+
+Times are wall-clock times in a routine's IANA time zone (``zoneinfo``), resolved across
+daylight-saving changes by :func:`local_datetime`. Naive timestamps are refused with
+:class:`~samverkan_rules.errors.CalendarError` rather than guessed. Mind Python's rules for
+aware datetimes: subtracting or comparing two values that share one ``ZoneInfo`` works on the
+wall clock, not on elapsed time, and ``==`` across zones is always false for a time inside the
+autumn fold (PEP 495); convert both to UTC to compare instants or measure durations.
+
+References:
+    * Lag (1930:173) om beräkning av lagstadgad tid, 2 §:
+      <https://www.riksdagen.se/sv/dokument-och-lagar/dokument/svensk-forfattningssamling/lag-1930173-om-berakning-av-lagstadgad-tid_sfs-1930-173/>
+    * Lag (1989:253) om allmänna helgdagar.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime, time, timedelta
+from itertools import accumulate
+from types import MappingProxyType
+from typing import Literal, NoReturn
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from holidays.countries.sweden import Sweden
+
+from samverkan_rules.errors import CalendarError
+
+__all__ = [
+    "DEFAULT_FIRST_YEAR",
+    "DEFAULT_LAST_YEAR",
+    "WorkingCalendar",
+    "add_days",
+    "add_months",
+    "end_of_day",
+    "end_of_month",
+    "format_rfc3339",
+    "get_zone",
+    "iso_week_parity",
+    "local_date",
+    "local_datetime",
+    "parse_rfc3339",
+    "require_aware",
+    "start_of_day",
+    "sweden_calendar",
+    "to_local",
+]
+
+DEFAULT_FIRST_YEAR = 1990
+DEFAULT_LAST_YEAR = 2100
+
+_WEEKEND_NAMES = {5: "lördag", 6: "söndag"}
+_CLOSED_REASON = "stängd dag"
+
+
+def _check_date(d: date, what: str = "date") -> None:
+    # A datetime is a date too, but its calendar day depends on a time zone: make the caller
+    # say which (local_date) instead of silently using whatever offset it carries.
+    if isinstance(d, datetime):
+        raise TypeError(
+            f"{what} must be a date, got the datetime {d.isoformat()}; "
+            "convert it with local_date(dt, tz) first"
+        )
+    if not isinstance(d, date):
+        raise TypeError(f"{what} must be a datetime.date, got {type(d).__name__}")
+
+
+def _check_count(n: int, what: str = "n") -> None:
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise TypeError(f"{what} must be a whole number, got {n!r}")
+    if n < 1:
+        raise ValueError(f"{what} must be a whole number >= 1, got {n}")
+
+
+class WorkingCalendar:
+    """Swedish working days (vardagar) over a fixed range of years.
+
+    Immutable. Precomputes an ordinal index so every query is O(1)/O(log n), never a day loop:
+    ``_upto[i]`` is the number of working days at or before day ``i`` of the range,
+    ``_before[i]`` the number strictly before it, and ``_working`` the sorted ordinals
+    (``date.toordinal()``) of all working days.
+
+    Args:
+        closed_days: Extra days the routine's own organisation is closed. Days outside the
+            covered range are allowed and ignored.
+        first_year: First covered year (1 January), at least 1953.
+        last_year: Last covered year (31 December), at most 2100.
+
+    Raises:
+        ValueError: If the years are out of order or outside what the holiday data covers.
+
+    Examples:
+        >>> cal = WorkingCalendar(first_year=2026, last_year=2027)
+        >>> cal.working_days_before(date(2026, 12, 28), 2)
+        datetime.date(2026, 12, 22)
+        >>> cal.non_working_reason(date(2026, 12, 24))
+        'julafton'
+        >>> cal.is_working_day(date(2026, 5, 15))  # klämdag after Kristi himmelsfärd
+        True
+        >>> closed = WorkingCalendar([date(2026, 5, 15)], first_year=2026, last_year=2026)
+        >>> closed.non_working_reason(date(2026, 5, 15))
+        'stängd dag'
+    """
+
+    __slots__ = (
+        "_base",
+        "_before",
+        "_holiday_names",
+        "_ndays",
+        "_nworking",
+        "_upto",
+        "_working",
+        "closed_days",
+        "first_day",
+        "last_day",
+    )
+
+    first_day: date
+    last_day: date
+    closed_days: frozenset[date]
+    _base: int
+    _ndays: int
+    _nworking: int
+    _upto: tuple[int, ...]
+    _before: tuple[int, ...]
+    _working: tuple[int, ...]
+    _holiday_names: Mapping[date, str]
+
+    def __init__(
+        self,
+        closed_days: Iterable[date] = (),
+        *,
+        first_year: int = DEFAULT_FIRST_YEAR,
+        last_year: int = DEFAULT_LAST_YEAR,
+    ) -> None:
+        lowest, highest = Sweden.start_year, Sweden.end_year
+        if not lowest <= first_year <= last_year <= highest:
+            raise ValueError(
+                f"the covered years must satisfy {lowest} <= first_year <= last_year <= "
+                f"{highest}, got first_year={first_year}, last_year={last_year}"
+            )
+        closed = frozenset(closed_days)
+        for d in closed:
+            _check_date(d, "a closed day")
+
+        first_day = date(first_year, 1, 1)
+        last_day = date(last_year, 12, 31)
+        base = first_day.toordinal()
+        ndays = last_day.toordinal() - base + 1
+
+        sweden = Sweden(
+            categories=("public", "de_facto"),
+            language="sv",
+            years=range(first_year, last_year + 1),
+            include_sundays=False,
+        )
+        names = {d: "; ".join(sweden.get_list(d)).lower() for d in sweden}
+
+        # Weekday of day i is (first weekday + i) % 7; Monday is 0.
+        first_weekday = first_day.weekday()
+        flags = [(first_weekday + i) % 7 < 5 for i in range(ndays)]
+        for d in names.keys() | closed:
+            if first_day <= d <= last_day:
+                flags[d.toordinal() - base] = False
+
+        upto = tuple(accumulate(flags, initial=0))  # upto[i + 1] = working days in days 0..i
+        set_ = object.__setattr__
+        set_(self, "first_day", first_day)
+        set_(self, "last_day", last_day)
+        set_(self, "closed_days", closed)
+        set_(self, "_base", base)
+        set_(self, "_ndays", ndays)
+        set_(self, "_before", upto[:-1])
+        set_(self, "_upto", upto[1:])
+        set_(self, "_working", tuple(base + i for i, ok in enumerate(flags) if ok))
+        set_(self, "_nworking", upto[-1])
+        set_(self, "_holiday_names", MappingProxyType(names))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"WorkingCalendar is immutable: cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"WorkingCalendar is immutable: cannot delete {name!r}")
+
+    def __repr__(self) -> str:
+        return (
+            f"WorkingCalendar(first_year={self.first_day.year}, last_year={self.last_day.year}, "
+            f"closed_days={len(self.closed_days)})"
+        )
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _range_text(self) -> str:
+        return f"{self.first_day.isoformat()}..{self.last_day.isoformat()}"
+
+    def _index(self, d: date, what: str = "date") -> int:
+        _check_date(d, what)
+        i = d.toordinal() - self._base
+        if not 0 <= i < self._ndays:
+            raise CalendarError(
+                f"{what} {d.isoformat()} is outside the working-day calendar's covered range "
+                f"{self._range_text()}"
+            )
+        return i
+
+    def _ordinal_index(self, ordinal: int) -> int:
+        i = ordinal - self._base
+        if not 0 <= i < self._ndays:
+            self._raise_outside_ordinal(ordinal)
+        return i
+
+    def _raise_outside_ordinal(self, ordinal: int) -> NoReturn:
+        try:
+            text = date.fromordinal(ordinal).isoformat()
+        except (ValueError, OverflowError):
+            text = f"ordinal {ordinal}"
+        raise CalendarError(
+            f"date {text} is outside the working-day calendar's covered range {self._range_text()}"
+        )
+
+    def _raise_result_outside(self, start: int, n: int) -> NoReturn:
+        direction = "after" if n > 0 else "before"
+        raise CalendarError(
+            f"{abs(n)} working day(s) {direction} {date.fromordinal(start).isoformat()} falls "
+            f"outside the working-day calendar's covered range {self._range_text()}"
+        )
+
+    def _raise_no_working_day(self, d: date, direction: str) -> NoReturn:
+        raise CalendarError(
+            f"no working day {direction} {d.isoformat()} within the working-day calendar's "
+            f"covered range {self._range_text()}"
+        )
+
+    # -- queries ---------------------------------------------------------------------------
+
+    def is_working_day(self, d: date) -> bool:
+        """Whether ``d`` is a vardag and not one of the routine's closed days.
+
+        Examples:
+            >>> cal = sweden_calendar()
+            >>> cal.is_working_day(date(2026, 12, 23)), cal.is_working_day(date(2026, 12, 24))
+            (True, False)
+        """
+        i = self._index(d)
+        return self._upto[i] != self._before[i]
+
+    def non_working_reason(self, d: date) -> str | None:
+        """Why ``d`` is not a working day, or ``None`` if it is one.
+
+        A holiday's Swedish name (lower case) comes first, then ``"lördag"``/``"söndag"``, then
+        ``"stängd dag"`` for a day closed only by the routine.
+
+        Examples:
+            >>> cal = sweden_calendar()
+            >>> cal.non_working_reason(date(2026, 4, 3))
+            'långfredagen'
+            >>> cal.non_working_reason(date(2026, 12, 26))  # a Saturday and annandag jul
+            'annandag jul'
+            >>> cal.non_working_reason(date(2026, 12, 27))
+            'söndag'
+            >>> cal.non_working_reason(date(2026, 12, 28)) is None
+            True
+        """
+        if self.is_working_day(d):
+            return None
+        name = self._holiday_names.get(d)
+        if name is not None:
+            return name
+        weekend = _WEEKEND_NAMES.get(d.weekday())
+        if weekend is not None:
+            return weekend
+        return _CLOSED_REASON
+
+    def add_working_days_ordinal(self, ordinal: int, n: int) -> int:
+        """:meth:`add_working_days` on ``date.toordinal()`` values: the fast path for audits.
+
+        Examples:
+            >>> cal = sweden_calendar()
+            >>> start = date(2026, 12, 28).toordinal()
+            >>> date.fromordinal(cal.add_working_days_ordinal(start, -2))
+            datetime.date(2026, 12, 22)
+        """
+        i = ordinal - self._base
+        if not 0 <= i < self._ndays:
+            self._raise_outside_ordinal(ordinal)
+        if n > 0:
+            k = self._upto[i] + n - 1
+            if k >= self._nworking:
+                self._raise_result_outside(ordinal, n)
+            return self._working[k]
+        if n < 0:
+            k = self._before[i] + n
+            if k < 0:
+                self._raise_result_outside(ordinal, n)
+            return self._working[k]
+        return ordinal
+
+    def add_working_days(self, d: date, n: int) -> date:
+        """Move ``n`` working days from ``d``: after it if ``n > 0``, before it if ``n < 0``.
+
+        The start day itself is never counted; ``n == 0`` returns ``d`` unchanged, even when it
+        is not a working day.
+
+        Raises:
+            CalendarError: If ``d`` or the result lies outside the covered range.
+
+        Examples:
+            >>> cal = sweden_calendar()
+            >>> cal.add_working_days(date(2026, 12, 23), 1)  # 24-27 Dec are not vardagar
+            datetime.date(2026, 12, 28)
+            >>> cal.add_working_days(date(2026, 12, 28), -2)
+            datetime.date(2026, 12, 22)
+            >>> cal.add_working_days(date(2026, 12, 26), 0)
+            datetime.date(2026, 12, 26)
+        """
+        self._index(d)
+        if isinstance(n, bool) or not isinstance(n, int):
+            raise TypeError(f"n must be a whole number, got {n!r}")
+        return date.fromordinal(self.add_working_days_ordinal(d.toordinal(), n))
+
+    def working_days_before(self, d: date, n: int) -> date:
+        """The ``n``-th working day strictly before ``d`` ("senast N vardagar innan D").
+
+        Raises:
+            ValueError: If ``n < 1``.
+            CalendarError: If ``d`` or the result lies outside the covered range.
+
+        Examples:
+            >>> sweden_calendar().working_days_before(date(2026, 12, 28), 2)
+            datetime.date(2026, 12, 22)
+        """
+        _check_count(n)
+        return self.add_working_days(d, -n)
+
+    def working_days_after(self, d: date, n: int) -> date:
+        """The ``n``-th working day strictly after ``d``.
+
+        Raises:
+            ValueError: If ``n < 1``.
+            CalendarError: If ``d`` or the result lies outside the covered range.
+
+        Examples:
+            >>> sweden_calendar().working_days_after(date(2026, 12, 22), 3)
+            datetime.date(2026, 12, 29)
+        """
+        _check_count(n)
+        return self.add_working_days(d, n)
+
+    def next_working_day(self, d: date, *, inclusive: bool = True) -> date:
+        """The first working day on or after ``d`` (strictly after it if not ``inclusive``).
+
+        Examples:
+            >>> cal = sweden_calendar()
+            >>> cal.next_working_day(date(2026, 12, 24))
+            datetime.date(2026, 12, 28)
+            >>> cal.next_working_day(date(2026, 12, 23)), cal.next_working_day(
+            ...     date(2026, 12, 23), inclusive=False
+            ... )
+            (datetime.date(2026, 12, 23), datetime.date(2026, 12, 28))
+        """
+        i = self._index(d)
+        k = self._before[i] if inclusive else self._upto[i]
+        if k >= self._nworking:
+            self._raise_no_working_day(d, "after")
+        return date.fromordinal(self._working[k])
+
+    def previous_working_day(self, d: date, *, inclusive: bool = True) -> date:
+        """The last working day on or before ``d`` (strictly before it if not ``inclusive``).
+
+        Examples:
+            >>> cal = sweden_calendar()
+            >>> cal.previous_working_day(date(2026, 12, 27))
+            datetime.date(2026, 12, 23)
+            >>> cal.previous_working_day(date(2026, 12, 28), inclusive=False)
+            datetime.date(2026, 12, 23)
+        """
+        i = self._index(d)
+        k = (self._upto[i] if inclusive else self._before[i]) - 1
+        if k < 0:
+            self._raise_no_working_day(d, "before")
+        return date.fromordinal(self._working[k])
+
+    def working_days_between(self, start: date, end: date) -> int:
+        """Signed count of working days from ``start`` (excluded) to ``end`` (included).
+
+        For ``end >= start`` this counts working days ``w`` with ``start < w <= end``; for
+        ``end < start`` it is minus the count with ``end < w <= start``. Use it for "late by N
+        working days": ``working_days_between(deadline_day, done_day)``.
+
+        Examples:
+            >>> cal = sweden_calendar()
+            >>> cal.working_days_between(date(2026, 12, 22), date(2026, 12, 28))
+            2
+            >>> cal.working_days_between(date(2026, 12, 28), date(2026, 12, 22))
+            -2
+            >>> cal.working_days_between(date(2026, 12, 24), date(2026, 12, 27))
+            0
+        """
+        return self._upto[self._index(end, "end")] - self._upto[self._index(start, "start")]
+
+    def working_days_in(self, start: date, end: date) -> int:
+        """Number of working days ``w`` with ``start <= w <= end`` (0 if ``end < start``).
+
+        Examples:
+            >>> sweden_calendar().working_days_in(date(2026, 12, 21), date(2027, 1, 8))
+            10
+        """
+        i = self._index(start, "start")
+        j = self._index(end, "end")
+        if j < i:
+            return 0
+        return self._upto[j] - self._before[i]
+
+
+@functools.lru_cache(maxsize=32)
+def _cached_sweden_calendar(closed_days: frozenset[date]) -> WorkingCalendar:
+    return WorkingCalendar(closed_days)
+
+
+def sweden_calendar(closed_days: Iterable[date] = ()) -> WorkingCalendar:
+    """The shared Swedish :class:`WorkingCalendar` for a set of closed days.
+
+    Memoised on the set of closed days (at most 32 distinct sets are kept), so routines that
+    share closed days share one calendar. The cache holds only immutable
+    :class:`WorkingCalendar` objects, so sharing them is safe.
+
+    Examples:
+        >>> sweden_calendar() is sweden_calendar([])
+        True
+        >>> sweden_calendar([date(2026, 5, 15)]).is_working_day(date(2026, 5, 15))
+        False
+    """
+    return _cached_sweden_calendar(frozenset(closed_days))
+
+
+# -- calendar arithmetic -------------------------------------------------------------------
+
+
+def _days_in_month(year: int, month: int) -> int:
+    if month == 12:
+        return 31
+    return (date(year, month + 1, 1) - timedelta(days=1)).day
+
+
+def add_days(d: date, n: int) -> date:
+    """``d`` plus ``n`` calendar days (``n`` may be negative).
+
+    Raises:
+        CalendarError: If the result is not a representable date.
+
+    Examples:
+        >>> add_days(date(2026, 12, 28), 7)
+        datetime.date(2027, 1, 4)
+    """
+    _check_date(d)
+    try:
+        return d + timedelta(days=n)
+    except OverflowError:
+        raise CalendarError(f"{d.isoformat()} + {n} days is not a representable date") from None
+
+
+def add_months(d: date, n: int) -> date:
+    """``d`` plus ``n`` calendar months, clamped to the end of a shorter month.
+
+    Raises:
+        CalendarError: If the result is not a representable date.
+
+    Examples:
+        >>> add_months(date(2025, 11, 30), 3)
+        datetime.date(2026, 2, 28)
+        >>> add_months(date(2024, 1, 31), 1)
+        datetime.date(2024, 2, 29)
+        >>> add_months(date(2026, 3, 31), -1)
+        datetime.date(2026, 2, 28)
+    """
+    _check_date(d)
+    total = d.year * 12 + (d.month - 1) + n
+    year, month0 = divmod(total, 12)
+    if not 1 <= year <= 9999:
+        raise CalendarError(f"{d.isoformat()} + {n} months is not a representable date")
+    return date(year, month0 + 1, min(d.day, _days_in_month(year, month0 + 1)))
+
+
+def end_of_month(d: date) -> date:
+    """The last day of ``d``'s month.
+
+    Examples:
+        >>> end_of_month(date(2024, 2, 10)), end_of_month(date(2026, 12, 1))
+        (datetime.date(2024, 2, 29), datetime.date(2026, 12, 31))
+    """
+    _check_date(d)
+    return date(d.year, d.month, _days_in_month(d.year, d.month))
+
+
+def iso_week_parity(d: date) -> Literal["odd", "even"]:
+    """Whether ``d`` falls in an odd or an even ISO week number ("ojämn vecka").
+
+    2026 has an ISO week 53, so weeks 53 and 1 are both odd.
+
+    Examples:
+        >>> iso_week_parity(date(2026, 12, 28)), iso_week_parity(date(2027, 1, 4))
+        ('odd', 'odd')
+        >>> iso_week_parity(date(2027, 1, 11))
+        'even'
+    """
+    _check_date(d)
+    return "odd" if d.isocalendar().week % 2 else "even"
+
+
+# -- local time ----------------------------------------------------------------------------
+
+
+def require_aware(dt: datetime, what: str = "timestamp") -> datetime:
+    """Return ``dt`` unchanged if it carries a UTC offset, else raise.
+
+    Raises:
+        CalendarError: If ``dt`` is naive.
+
+    Examples:
+        >>> require_aware(datetime(2026, 1, 1, 12, 0))  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        samverkan_rules.errors.CalendarError: timestamp 2026-01-01T12:00:00 is a naive ...
+    """
+    if not isinstance(dt, datetime):
+        raise TypeError(f"{what} must be a datetime, got {type(dt).__name__}")
+    if dt.tzinfo is None or dt.utcoffset() is None:
+        raise CalendarError(
+            f"{what} {dt.isoformat()} is a naive timestamp: it must carry a UTC offset "
+            "such as +01:00 (naive times are not guessed)"
+        )
+    return dt
+
+
+def local_datetime(d: date, t: time, tz: ZoneInfo) -> datetime:
+    """Wall-clock time ``t`` on date ``d`` in ``tz``, resolved across daylight-saving changes.
+
+    A time in the spring-forward gap becomes the instant the clocks show after the jump
+    (02:30 becomes 03:30 summer time); a time that occurs twice in the autumn takes its first
+    occurrence (summer time).
+
+    Examples:
+        >>> tz = ZoneInfo("Europe/Stockholm")
+        >>> local_datetime(date(2026, 3, 29), time(2, 30), tz).isoformat()
+        '2026-03-29T03:30:00+02:00'
+        >>> local_datetime(date(2026, 10, 25), time(2, 30), tz).isoformat()
+        '2026-10-25T02:30:00+02:00'
+    """
+    _check_date(d)
+    if t.tzinfo is not None:
+        raise CalendarError(
+            f"local_datetime takes a wall-clock time without tzinfo, got {t.isoformat()}"
+        )
+    wall = datetime.combine(d, t).replace(tzinfo=tz, fold=0)
+    # Round-tripping through UTC moves a non-existent (gap) time past the jump and leaves
+    # every other time as it was.
+    return wall.astimezone(UTC).astimezone(tz)
+
+
+def end_of_day(d: date, tz: ZoneInfo) -> datetime:
+    """23:59:59 local time on ``d``.
+
+    Examples:
+        >>> tz = ZoneInfo("Europe/Stockholm")
+        >>> end_of_day(date(2026, 12, 22), tz).isoformat()
+        '2026-12-22T23:59:59+01:00'
+        >>> end_of_day(date(2026, 6, 18), tz).isoformat()
+        '2026-06-18T23:59:59+02:00'
+    """
+    return local_datetime(d, time(23, 59, 59), tz)
+
+
+def start_of_day(d: date, tz: ZoneInfo) -> datetime:
+    """00:00 local time on ``d`` (the first instant after a gap if midnight is skipped).
+
+    Examples:
+        >>> start_of_day(date(2026, 3, 29), ZoneInfo("Europe/Stockholm")).isoformat()
+        '2026-03-29T00:00:00+01:00'
+    """
+    return local_datetime(d, time(0, 0), tz)
+
+
+def to_local(dt: datetime, tz: ZoneInfo) -> datetime:
+    """The same instant as ``dt``, expressed in ``tz``.
+
+    Raises:
+        CalendarError: If ``dt`` is naive.
+
+    Examples:
+        >>> local = to_local(parse_rfc3339("2026-12-22T22:59:59Z"), ZoneInfo("Europe/Stockholm"))
+        >>> local.isoformat(), local.tzinfo
+        ('2026-12-22T23:59:59+01:00', zoneinfo.ZoneInfo(key='Europe/Stockholm'))
+    """
+    return require_aware(dt).astimezone(tz)
+
+
+def local_date(dt: datetime, tz: ZoneInfo) -> date:
+    """The local calendar date of the instant ``dt`` in ``tz``.
+
+    Raises:
+        CalendarError: If ``dt`` is naive.
+
+    Examples:
+        >>> local_date(parse_rfc3339("2026-06-18T22:30:00Z"), ZoneInfo("Europe/Stockholm"))
+        datetime.date(2026, 6, 19)
+    """
+    return to_local(dt, tz).date()
+
+
+def format_rfc3339(dt: datetime) -> str:
+    """``dt`` as RFC 3339 text with its own offset as ``+HH:MM`` (never ``Z``).
+
+    Seconds are always written, microseconds only when nonzero.
+
+    Raises:
+        CalendarError: If ``dt`` is naive or its offset is not a whole number of minutes.
+
+    Examples:
+        >>> format_rfc3339(end_of_day(date(2026, 12, 22), ZoneInfo("Europe/Stockholm")))
+        '2026-12-22T23:59:59+01:00'
+        >>> format_rfc3339(datetime(2026, 1, 1, 8, 0, 0, 500, tzinfo=UTC))
+        '2026-01-01T08:00:00.000500+00:00'
+    """
+    offset = require_aware(dt).utcoffset()
+    assert offset is not None  # require_aware checked it
+    if offset % timedelta(minutes=1):
+        raise CalendarError(
+            f"timestamp {dt.isoformat()} has a UTC offset that is not a whole number of "
+            "minutes and cannot be written as RFC 3339"
+        )
+    return dt.isoformat(timespec="microseconds" if dt.microsecond else "seconds")
+
+
+_RFC3339 = re.compile(
+    r"""
+    (?P<date>\d{4}-\d{2}-\d{2})
+    [Tt\ ]
+    (?P<time>\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)
+    (?P<offset>[Zz]|[+-]\d{2}:?\d{2})?
+    """,
+    re.VERBOSE | re.ASCII,
+)
+
+
+def parse_rfc3339(text: str) -> datetime:
+    """Parse an RFC 3339 timestamp that carries a UTC offset.
+
+    Accepts ``T``, ``t`` or a space between date and time, optional fractional seconds, and
+    ``Z`` or ``+HH:MM`` as the offset. Seconds may be left out (``13:30``).
+
+    Raises:
+        CalendarError: If the text is not a timestamp, is an invalid date or time, or has no
+            offset (naive).
+
+    Examples:
+        >>> parse_rfc3339("2026-12-22T23:59:59+01:00").isoformat()
+        '2026-12-22T23:59:59+01:00'
+        >>> parse_rfc3339("2026-12-22 22:59:59.25Z")
+        datetime.datetime(2026, 12, 22, 22, 59, 59, 250000, tzinfo=datetime.timezone.utc)
+        >>> parse_rfc3339("2026-12-22T23:59:59")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        samverkan_rules.errors.CalendarError: timestamp '2026-12-22T23:59:59' is naive: ...
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"timestamp must be a string, got {type(text).__name__}")
+    match = _RFC3339.fullmatch(text.strip())
+    if match is None:
+        raise CalendarError(
+            f"timestamp {text!r} is not an RFC 3339 date and time; "
+            "expected e.g. '2026-12-22T23:59:59+01:00'"
+        )
+    offset = match["offset"]
+    if offset is None:
+        raise CalendarError(
+            f"timestamp {text!r} is naive: it must carry a UTC offset such as +01:00 or Z"
+        )
+    if offset in ("Z", "z"):
+        offset = "+00:00"
+    try:
+        return datetime.fromisoformat(f"{match['date']}T{match['time']}{offset}")
+    except ValueError as exc:
+        raise CalendarError(f"timestamp {text!r} is not a valid date and time: {exc}") from None
+
+
+def get_zone(name: str) -> ZoneInfo:
+    """The IANA time zone called ``name``.
+
+    Raises:
+        CalendarError: If there is no such zone.
+
+    Examples:
+        >>> get_zone("Europe/Stockholm")
+        zoneinfo.ZoneInfo(key='Europe/Stockholm')
+        >>> get_zone("Europe/Stokholm")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        samverkan_rules.errors.CalendarError: unknown time zone 'Europe/Stokholm': ...
+    """
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, TypeError, OSError):
+        raise CalendarError(
+            f"unknown time zone {name!r}: expected an IANA name such as 'Europe/Stockholm'"
+        ) from None

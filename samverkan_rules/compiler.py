@@ -1,0 +1,780 @@
+"""Routine models -> an immutable compiled ruleset, ready to evaluate many times.
+
+Compilation happens once per routine: conditions become closures, rules are indexed by
+the event type that triggers, fulfils or cancels them, event types become field checkers
+and time specifications become functions of the trigger event. Evaluation then never
+re-reads YAML or re-validates the routine. A :class:`CompiledRoutine` holds no mutable
+state and may be shared between threads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from types import MappingProxyType
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+from samverkan_rules.calendar import (
+    WorkingCalendar,
+    add_days,
+    add_months,
+    end_of_day,
+    get_zone,
+    local_date,
+    local_datetime,
+    parse_rfc3339,
+    start_of_day,
+    sweden_calendar,
+)
+from samverkan_rules.diagnostics import Diagnostic, Level, did_you_mean
+from samverkan_rules.errors import CalendarError
+from samverkan_rules.events import Event
+from samverkan_rules.models import (
+    AllOf,
+    AnyOf,
+    Comparison,
+    Condition,
+    EventPattern,
+    EventType,
+    FieldSpec,
+    NotOf,
+    Offset,
+    Routine,
+    Rule,
+    TimeSpec,
+)
+
+__all__ = [
+    "CompiledRoutine",
+    "CompiledRule",
+    "EventCheck",
+    "Predicate",
+    "compile_condition",
+    "compile_routine",
+]
+
+_MISSING: Final = object()
+
+Facts = Mapping[str, Any]
+Predicate = Callable[[Event, Facts], bool]
+"""A compiled condition: ``(event, facts) -> bool``."""
+EventCheck = Callable[[Event], list[Diagnostic]]
+
+
+def _always(_event: Event, _facts: Facts) -> bool:
+    return True
+
+
+# --------------------------------------------------------------------------- conditions
+
+
+def _getter(path: str) -> Callable[[Event, Facts], Any]:
+    if path == "case":
+        return lambda e, f: e.case
+    if path == "type":
+        return lambda e, f: e.type
+    scope, _, name = path.partition(".")
+    if scope == "data":
+        return lambda e, f: e.data.get(name, _MISSING)
+    return lambda e, f: f.get(name, _MISSING)
+
+
+def _same(a: Any, b: Any) -> bool:
+    # True == 1 in Python; a routine comparing with true must not match the number 1.
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    return bool(a == b)
+
+
+def _ordered(a: Any, b: Any) -> bool:
+    numbers = (int, float)
+    if isinstance(a, bool) or isinstance(b, bool):
+        return False
+    return (isinstance(a, numbers) and isinstance(b, numbers)) or (
+        isinstance(a, str) and isinstance(b, str)
+    )
+
+
+def _compile_comparison(c: Comparison) -> Predicate:
+    get = _getter(c.field)
+    op = c.operators()[0]
+    if op == "exists":
+        want = bool(c.exists)
+        return lambda e, f: (get(e, f) not in (_MISSING, None)) is want
+    if op == "equals":
+        v = c.equals
+        if v is None:
+            return lambda e, f: get(e, f) in (_MISSING, None)
+        return lambda e, f: _same(get(e, f), v)
+    if op == "not_equals":
+        v = c.not_equals
+        if v is None:
+            return lambda e, f: get(e, f) not in (_MISSING, None)
+        return lambda e, f: not _same(get(e, f), v)
+    if op == "contains":
+        item = c.contains
+
+        def contains(e: Event, f: Facts) -> bool:
+            value = get(e, f)
+            if isinstance(value, str):
+                return _same(value, item)
+            return isinstance(value, list) and any(_same(v, item) for v in value)
+
+        return contains
+    if op in ("in", "not_in"):
+        values: tuple[Any, ...] = tuple((c.in_ if op == "in" else c.not_in) or ())
+        inside: Predicate = lambda e, f: any(_same(get(e, f), v) for v in values)  # noqa: E731
+        if op == "in":
+            return inside
+        return lambda e, f: not inside(e, f)
+    bound = getattr(c, op)
+    if op == "gt":
+        return lambda e, f: _ordered(x := get(e, f), bound) and x > bound
+    if op == "gte":
+        return lambda e, f: _ordered(x := get(e, f), bound) and x >= bound
+    if op == "lt":
+        return lambda e, f: _ordered(x := get(e, f), bound) and x < bound
+    return lambda e, f: _ordered(x := get(e, f), bound) and x <= bound
+
+
+def compile_condition(condition: Condition | None) -> Predicate:
+    """Compile a structured condition into a predicate over ``(event, facts)``.
+
+    Examples:
+        >>> from samverkan_rules.models import Comparison
+        >>> from samverkan_rules.events import event_from_mapping
+        >>> p = compile_condition(Comparison.model_validate({"field": "data.n", "gte": 2}))
+        >>> e = event_from_mapping({"id": "e", "case": "c", "type": "t",
+        ...                         "at": "2026-01-01T00:00:00+01:00", "data": {"n": 3}})
+        >>> p(e, {})
+        True
+    """
+    if condition is None:
+        return _always
+    if isinstance(condition, AllOf):
+        parts = tuple(compile_condition(c) for c in condition.all)
+        return lambda e, f: all(p(e, f) for p in parts)
+    if isinstance(condition, AnyOf):
+        parts = tuple(compile_condition(c) for c in condition.any)
+        return lambda e, f: any(p(e, f) for p in parts)
+    if isinstance(condition, NotOf):
+        inner = compile_condition(condition.not_)
+        return lambda e, f: not inner(e, f)
+    return _compile_comparison(condition)
+
+
+# --------------------------------------------------------------------------- event checks
+
+
+def _is_iso_date(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return len(value) == 10
+
+
+def _is_timestamp(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        parse_rfc3339(value)
+    except CalendarError:
+        return False
+    return True
+
+
+def _is_time(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        time.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _field_check(spec: FieldSpec, roles: frozenset[str]) -> Callable[[Any], str | None]:
+    """A function returning None for a valid value, else what is wrong with it."""
+    kind = spec.type
+    if kind == "string":
+        return lambda v: None if isinstance(v, str) else "must be a string"
+    if kind == "date":
+        return lambda v: (
+            None if _is_iso_date(v) else f"must be a real date like 2026-12-28, got {v!r}"
+        )
+    if kind == "datetime":
+        return lambda v: (
+            None
+            if _is_timestamp(v)
+            else (f"must be a timestamp with offset like 2026-12-28T13:30:00+01:00, got {v!r}")
+        )
+    if kind == "time":
+        return lambda v: None if _is_time(v) else f"must be a time like 13:30, got {v!r}"
+    if kind == "boolean":
+        return lambda v: None if isinstance(v, bool) else f"must be true or false, got {v!r}"
+    if kind == "integer":
+        return lambda v: (
+            None
+            if isinstance(v, int) and not isinstance(v, bool)
+            else (f"must be a whole number, got {v!r}")
+        )
+    if kind == "number":
+        return lambda v: (
+            None
+            if isinstance(v, (int, float)) and not isinstance(v, bool)
+            else (f"must be a number, got {v!r}")
+        )
+    if kind == "enum":
+        allowed = tuple(spec.values or ())
+        return lambda v: (
+            None if v in allowed else (f"must be one of {', '.join(allowed)}, got {v!r}")
+        )
+    if kind == "role":
+        return lambda v: (
+            None
+            if isinstance(v, str) and (not roles or v in roles)
+            else (f"must be a role of the routine, got {v!r}")
+        )
+    if kind == "roles":
+
+        def check_roles(v: Any) -> str | None:
+            if isinstance(v, str):
+                v = [v]
+            if not isinstance(v, list) or not all(isinstance(r, str) for r in v):
+                return "must be a list of roles"
+            bad = [r for r in v if roles and r not in roles]
+            return f"names unknown role(s) {', '.join(bad)}" if bad else None
+
+        return check_roles
+    if kind == "event":
+        return lambda v: None if isinstance(v, str) and v else "must be an event id"
+    if kind == "object":
+        return lambda v: None if isinstance(v, dict) else "must be a JSON object"
+    return lambda v: None if isinstance(v, list) else "must be a list"
+
+
+def _compile_event_check(name: str, spec: EventType, roles: frozenset[str]) -> EventCheck:
+    checks = tuple((fname, f, _field_check(f, roles)) for fname, f in spec.fields.items())
+    known = frozenset(spec.fields)
+
+    def check(event: Event) -> list[Diagnostic]:
+        out: list[Diagnostic] = []
+        data = event.data
+        for fname, fspec, verify in checks:
+            value = data.get(fname, _MISSING)
+            if value is _MISSING or value is None:
+                if fspec.required:
+                    out.append(
+                        _event_diag(
+                            event,
+                            "event.missing-field",
+                            f"{name} needs data.{fname} ({fspec.type})",
+                            f"data.{fname}",
+                        )
+                    )
+                continue
+            problem = verify(value)
+            if problem is not None:
+                out.append(
+                    _event_diag(
+                        event, "event.bad-field", f"data.{fname} {problem}", f"data.{fname}"
+                    )
+                )
+        for extra in sorted(set(data) - known):
+            out.append(
+                _event_diag(
+                    event,
+                    "event.unknown-field",
+                    f"{name} has no field {extra!r}; it is kept but not used",
+                    f"data.{extra}",
+                    level="warning",
+                    hint=did_you_mean(extra, known),
+                )
+            )
+        return out
+
+    return check
+
+
+def _event_diag(
+    event: Event,
+    code: str,
+    message: str,
+    path: str,
+    *,
+    level: Level = "error",
+    hint: str | None = None,
+) -> Diagnostic:
+    return Diagnostic(
+        level,
+        code,
+        f"event {event.id!r}: {message}",
+        file=event.file,
+        line=event.line,
+        path=path,
+        hint=hint,
+    )
+
+
+# --------------------------------------------------------------------------- time
+
+
+@dataclass(frozen=True, slots=True)
+class TimePoint:
+    """A computed instant (in UTC) and the calendar steps that led to it (for ``explain``).
+
+    Instants are kept in UTC because Python compares two datetimes that share a tzinfo
+    object by wall-clock time, which is wrong inside the autumn daylight-saving fold.
+    """
+
+    at: datetime
+    steps: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "at", self.at.astimezone(UTC))
+
+
+class TimeRule:
+    """A compiled :class:`TimeSpec`: the instant it names for a given trigger event."""
+
+    __slots__ = ("_amount", "_calendar", "_end", "_field", "_policy", "_spec", "_tz", "_unit")
+
+    def __init__(
+        self,
+        spec: TimeSpec,
+        *,
+        tz: ZoneInfo,
+        calendar: WorkingCalendar,
+        policy: str,
+        end_of_day_default: bool,
+    ) -> None:
+        self._spec = spec
+        self._tz = tz
+        self._calendar = calendar
+        self._policy = spec.on_non_working_day or policy
+        self._end = end_of_day_default
+        self._unit = spec.unit
+        self._amount = spec.amount
+        anchor = spec.anchor
+        self._field = anchor.partition(".")[2] if anchor.startswith("data.") else None
+
+    def _anchor(self, event: Event) -> datetime | date:
+        if self._field is None:
+            return event.at
+        raw = event.data[self._field]
+        if isinstance(raw, str) and len(raw) == 10:
+            return date.fromisoformat(raw)
+        return parse_rfc3339(raw)
+
+    def _at_time_of_day(self, d: date) -> datetime:
+        if self._spec.time is not None:
+            return local_datetime(d, self._spec.time, self._tz)
+        return end_of_day(d, self._tz) if self._end else start_of_day(d, self._tz)
+
+    def compute(self, event: Event) -> TimePoint:
+        """The instant for this trigger event, with the steps taken."""
+        anchor = self._anchor(event)
+        label = self._spec.anchor
+        shown = (
+            anchor.isoformat()
+            if isinstance(anchor, date) and not isinstance(anchor, datetime)
+            else _fmt(anchor, self._tz)
+        )
+        steps = [f"{label} = {shown}"]
+        unit, amount = self._unit, self._amount
+        if unit is None:
+            if isinstance(anchor, datetime):
+                return TimePoint(anchor.astimezone(self._tz), tuple(steps))
+            return TimePoint(self._at_time_of_day(anchor), tuple(steps))
+        if unit in ("hours", "minutes"):
+            base = anchor if isinstance(anchor, datetime) else start_of_day(anchor, self._tz)
+            delta = timedelta(hours=amount) if unit == "hours" else timedelta(minutes=amount)
+            result = (base.astimezone(self._tz) + delta).astimezone(self._tz)
+            steps.append(f"{_signed(amount)} {_UNIT_SV[unit]} -> {_fmt(result, self._tz)}")
+            return TimePoint(result, tuple(steps))
+        base_day = local_date(anchor, self._tz) if isinstance(anchor, datetime) else anchor
+        cal = self._calendar
+        if unit == "working_days":
+            day = cal.add_working_days(base_day, amount)
+            skipped = _skipped(cal, base_day, day)
+            text = (
+                f"{abs(amount)} vardag{'ar' if abs(amount) != 1 else ''} "
+                + ("före" if amount < 0 else "efter")
+                + f" {base_day.isoformat()} -> {day.isoformat()}"
+            )
+            if skipped:
+                text += f" (ej vardagar: {skipped})"
+            steps.append(text)
+        else:
+            if unit == "months":
+                day = add_months(base_day, amount)
+            else:
+                day = add_days(base_day, amount * (7 if unit == "weeks" else 1))
+            steps.append(
+                f"{_signed(amount)} {_UNIT_SV[unit]} från {base_day.isoformat()} -> "
+                f"{day.isoformat()}"
+            )
+            if self._policy != "keep" and not cal.is_working_day(day):
+                reason = cal.non_working_reason(day)
+                moved = (
+                    cal.next_working_day(day)
+                    if self._policy == "next_working_day"
+                    else cal.previous_working_day(day)
+                )
+                steps.append(
+                    f"{day.isoformat()} är inte en vardag ({reason}); flyttas till "
+                    f"{moved.isoformat()}"
+                )
+                day = moved
+        result = self._at_time_of_day(day)
+        steps.append(f"-> {_fmt(result, self._tz)}")
+        return TimePoint(result, tuple(steps))
+
+
+_UNIT_SV: Final = {
+    "days": "dagar",
+    "weeks": "veckor",
+    "months": "månader",
+    "hours": "timmar",
+    "minutes": "minuter",
+}
+
+
+def _signed(n: int) -> str:
+    return f"+{n}" if n >= 0 else str(n)
+
+
+def _fmt(moment: datetime, tz: ZoneInfo) -> str:
+    local = moment.astimezone(tz)
+    return (
+        local.strftime("%Y-%m-%d %H:%M") + local.strftime("%z")[:3] + ":" + local.strftime("%z")[3:]
+    )
+
+
+def _skipped(cal: WorkingCalendar, a: date, b: date) -> str:
+    lo, hi = (a, b) if a <= b else (b, a)
+    span = (hi - lo).days
+    if span > 31:
+        return ""
+    names = []
+    for offset in range(1, span):
+        d = lo + timedelta(days=offset)
+        reason = cal.non_working_reason(d)
+        if reason is not None and d.weekday() < 5:
+            names.append(f"{d.isoformat()} {reason}")
+    return ", ".join(names)
+
+
+def offset_after(
+    moment: datetime, offset: Offset, *, tz: ZoneInfo, calendar: WorkingCalendar
+) -> datetime:
+    """``moment`` plus an escalation :class:`Offset` (working days keep the time of day)."""
+    if offset.hours is not None:
+        return (moment + timedelta(hours=offset.hours)).astimezone(tz)
+    local = moment.astimezone(tz)
+    if offset.working_days is not None:
+        day = calendar.add_working_days(local.date(), offset.working_days)
+    else:
+        day = add_days(local.date(), offset.days or 0)
+    return local_datetime(day, local.time().replace(tzinfo=None), tz).astimezone(UTC)
+
+
+# --------------------------------------------------------------------------- patterns, rules
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledPattern:
+    """A compiled :class:`EventPattern`: which later events fulfil or cancel an obligation."""
+
+    event_type: str
+    condition: Predicate
+    match: tuple[tuple[Callable[[Event], Any], Callable[[Event], Any]], ...]
+
+    def matches(self, candidate: Event, trigger: Event, facts: Facts) -> bool:
+        """True when ``candidate`` answers the obligation raised by ``trigger``."""
+        if candidate.type != self.event_type or candidate.case != trigger.case:
+            return False
+        for get_candidate, get_trigger in self.match:
+            value = get_candidate(candidate)
+            if value is _MISSING or not _same(value, get_trigger(trigger)):
+                return False
+        return self.condition(candidate, facts)
+
+
+def _event_ref(path: str) -> Callable[[Event], Any]:
+    if path in ("case", "trigger.case"):
+        return lambda e: e.case
+    if path == "trigger.id":
+        return lambda e: e.id
+    name = path.rsplit(".", 1)[1]
+    return lambda e: e.data.get(name, _MISSING)
+
+
+def _compile_pattern(p: EventPattern) -> CompiledPattern:
+    return CompiledPattern(
+        event_type=p.event,
+        condition=compile_condition(p.if_),
+        match=tuple((_event_ref(k), _event_ref(v)) for k, v in sorted(p.match.items())),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledEscalation:
+    """A breach escalation with its target role resolved."""
+
+    after: Offset
+    role: str
+    description: str
+    index: int
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    """One rule, ready to run: the model plus its compiled parts."""
+
+    rule: Rule
+    index: int
+    condition: Predicate
+    unless: Predicate
+    deadline: TimeRule
+    opens: TimeRule | None
+    fulfilled_by: tuple[CompiledPattern, ...]
+    cancelled_by: tuple[CompiledPattern, ...]
+    escalations: tuple[CompiledEscalation, ...]
+    requires: tuple[str, ...]
+
+    @property
+    def id(self) -> str:
+        """The rule id."""
+        return self.rule.id
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledPrecondition:
+    """A precondition with its condition compiled."""
+
+    name: str
+    label: str
+    holds: Predicate
+    remedy_kind: str
+    remedy_description: str
+    remedy_responsible: str | None
+    remedy_channel: str | None
+    remedy_content: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FactSetter:
+    """How one event type sets one fact."""
+
+    fact: str
+    condition: Predicate
+    value: Any
+    value_field: str | None
+
+    def value_for(self, event: Event) -> Any:
+        """The value the fact takes after ``event``."""
+        if self.value_field is not None:
+            return event.data.get(self.value_field)
+        return self.value
+
+
+@dataclass(frozen=True)
+class CompiledRoutine:
+    """An immutable, indexed ruleset compiled from one routine version.
+
+    Build it with :func:`compile_routine` (or :func:`samverkan_rules.load_routine`).
+    """
+
+    routine: Routine
+    sha256: str
+    file: str | None
+    tz: ZoneInfo
+    calendar: WorkingCalendar
+    event_types: Mapping[str, EventType]
+    event_checks: Mapping[str, EventCheck]
+    rules: tuple[CompiledRule, ...]
+    rules_by_trigger: Mapping[str, tuple[CompiledRule, ...]]
+    answer_types: frozenset[str]
+    fact_setters: Mapping[str, tuple[FactSetter, ...]]
+    fact_defaults: Mapping[str, Any]
+    preconditions: Mapping[str, CompiledPrecondition]
+    diagnostics: tuple[Diagnostic, ...] = field(default=())
+
+    @property
+    def id(self) -> str:
+        """The routine id."""
+        return self.routine.id
+
+    @property
+    def version(self) -> str:
+        """The routine version."""
+        return self.routine.version
+
+    def rule(self, rule_id: str) -> CompiledRule:
+        """The compiled rule with this id (KeyError if there is none)."""
+        for r in self.rules:
+            if r.id == rule_id:
+                return r
+        raise KeyError(rule_id)
+
+    def check_event(self, event: Event) -> list[Diagnostic]:
+        """Diagnostics for an event against this routine's event types (empty when valid)."""
+        check = self.event_checks.get(event.type)
+        if check is None:
+            return [
+                _event_diag(
+                    event,
+                    "event.unknown-type",
+                    f"unknown event type {event.type!r}",
+                    "type",
+                    hint=did_you_mean(event.type, self.event_types),
+                )
+            ]
+        return check(event)
+
+    def role_label(self, role: str) -> str:
+        """The Swedish label of a role (the id itself when unknown)."""
+        spec = self.routine.roles.get(role)
+        return spec.label if spec else role
+
+    def channel_label(self, channel: str | None) -> str | None:
+        """The label of a channel."""
+        if channel is None:
+            return None
+        spec = self.routine.channels.get(channel)
+        return spec.label if spec else channel
+
+
+def resolve_up(routine: Routine, role: str, levels: int) -> str:
+    """The role ``levels`` steps up the ``reports_to`` chain from ``role``.
+
+    Raises:
+        KeyError: when the chain ends before that many levels.
+    """
+    current = role
+    for _ in range(levels):
+        spec = routine.roles.get(current)
+        if spec is None or spec.reports_to is None:
+            raise KeyError(current)
+        current = spec.reports_to
+    return current
+
+
+def compile_routine(
+    routine: Routine,
+    *,
+    vocabulary: Mapping[str, EventType] | None = None,
+    source_text: str | None = None,
+    file: str | None = None,
+    diagnostics: Sequence[Diagnostic] = (),
+) -> CompiledRoutine:
+    """Compile a validated routine model.
+
+    The routine is assumed to have passed the loader's meaning checks (every reference
+    resolves); :func:`samverkan_rules.load_routine` does both.
+
+    Args:
+        routine: The validated model.
+        vocabulary: The shared event types the routine uses (default: the bundled one).
+        source_text: The YAML text, hashed into ``sha256`` so reports name exactly what ran.
+        file: Where the routine came from, for messages.
+        diagnostics: Warnings found while loading, kept with the compiled routine.
+    """
+    if vocabulary is None and routine.vocabulary is not None:
+        from samverkan_rules.loader import bundled_vocabulary
+
+        vocabulary = bundled_vocabulary().event_types
+    tz = get_zone(routine.calendar.time_zone)
+    cal = sweden_calendar(routine.calendar.closed_days)
+    policy = routine.calendar.deadline_on_non_working_day
+    types: dict[str, EventType] = dict(vocabulary or {})
+    types.update(routine.event_types)
+    roles = frozenset(routine.roles)
+    checks = {name: _compile_event_check(name, spec, roles) for name, spec in types.items()}
+
+    compiled: list[CompiledRule] = []
+    for index, rule in enumerate(routine.rules):
+        escalations = []
+        for i, esc in enumerate(rule.escalation, start=1):
+            target = esc.to or resolve_up(routine, rule.action.responsible, esc.levels_up or 1)
+            escalations.append(CompiledEscalation(esc.after, target, esc.description, i))
+        compiled.append(
+            CompiledRule(
+                rule=rule,
+                index=index,
+                condition=compile_condition(rule.when.if_),
+                unless=compile_condition(rule.unless) if rule.unless is not None else _never,
+                deadline=TimeRule(
+                    rule.deadline, tz=tz, calendar=cal, policy=policy, end_of_day_default=True
+                ),
+                opens=(
+                    TimeRule(
+                        rule.opens, tz=tz, calendar=cal, policy=policy, end_of_day_default=False
+                    )
+                    if rule.opens
+                    else None
+                ),
+                fulfilled_by=tuple(_compile_pattern(p) for p in rule.fulfilled_by),
+                cancelled_by=tuple(_compile_pattern(p) for p in rule.cancelled_by),
+                escalations=tuple(escalations),
+                requires=tuple(rule.requires),
+            )
+        )
+    by_trigger: dict[str, list[CompiledRule]] = {}
+    answers: set[str] = set()
+    for c in compiled:
+        by_trigger.setdefault(c.rule.when.event, []).append(c)
+        answers.update(p.event_type for p in c.fulfilled_by + c.cancelled_by)
+
+    setters: dict[str, list[FactSetter]] = {}
+    for name, fact in routine.facts.items():
+        for upd in fact.set_by:
+            setters.setdefault(upd.event, []).append(
+                FactSetter(
+                    fact=name,
+                    condition=compile_condition(upd.if_),
+                    value=upd.value,
+                    value_field=upd.value_from.partition(".")[2] if upd.value_from else None,
+                )
+            )
+    preconditions = {
+        name: CompiledPrecondition(
+            name=name,
+            label=p.label,
+            holds=compile_condition(p.holds),
+            remedy_kind=p.remedy.kind,
+            remedy_description=p.remedy.description,
+            remedy_responsible=p.remedy.responsible,
+            remedy_channel=p.remedy.channel,
+            remedy_content=tuple(p.remedy.content),
+        )
+        for name, p in routine.preconditions.items()
+    }
+    text = source_text if source_text is not None else routine.model_dump_json(by_alias=True)
+    return CompiledRoutine(
+        routine=routine,
+        sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        file=file,
+        tz=tz,
+        calendar=cal,
+        event_types=MappingProxyType(types),
+        event_checks=MappingProxyType(checks),
+        rules=tuple(compiled),
+        rules_by_trigger=MappingProxyType({k: tuple(v) for k, v in by_trigger.items()}),
+        answer_types=frozenset(answers),
+        fact_setters=MappingProxyType({k: tuple(v) for k, v in setters.items()}),
+        fact_defaults=MappingProxyType({n: f.default for n, f in routine.facts.items()}),
+        preconditions=MappingProxyType(preconditions),
+        diagnostics=tuple(diagnostics),
+    )
+
+
+def _never(_event: Event, _facts: Facts) -> bool:
+    return False

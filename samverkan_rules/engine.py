@@ -1,0 +1,647 @@
+"""The reference evaluator: events in, obligations and actions out.
+
+:func:`evaluate` is a pure function. It orders events by (instant, id), replays each case
+through every routine version in force, and reports every obligation's status at
+``as_of``. The same inputs give the same JSON, byte for byte, in any input order.
+
+Only events at or before ``as_of`` count: evaluating "as of" a past instant shows what was
+known then. Events after it are reported in a diagnostic, not silently dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from samverkan_rules.calendar import format_rfc3339, local_date, require_aware
+from samverkan_rules.compiler import (
+    CompiledRoutine,
+    CompiledRule,
+    TimePoint,
+    _fmt,
+    offset_after,
+)
+from samverkan_rules.diagnostics import Diagnostic, sort_key
+from samverkan_rules.errors import CalendarError, EvaluationError
+from samverkan_rules.evaluation import (
+    ACTION_STATUSES,
+    CaseResult,
+    DiagnosticRecord,
+    Evaluation,
+    EventRef,
+    InterpretationRecord,
+    Obligation,
+    RoutineRef,
+    RoutineStamp,
+    SourceRecord,
+    Status,
+)
+from samverkan_rules.events import Event, EventBatch, events_from_records
+from samverkan_rules.models import Source
+
+__all__ = ["Ruleset", "evaluate"]
+
+Ruleset = CompiledRoutine | Sequence[CompiledRoutine]
+"""One compiled routine, or several (versions of one routine, or different routines)."""
+
+_STATUS_ORDER = (
+    "upcoming",
+    "due",
+    "fulfilled",
+    "fulfilled_late",
+    "overdue",
+    "cancelled",
+    "blocked",
+)
+
+
+@dataclass(slots=True)
+class _Pending:
+    """An obligation while its case is replayed (local to one evaluate call)."""
+
+    routine: CompiledRoutine
+    rule: CompiledRule
+    trigger: Event
+    deadline: TimePoint
+    opens: TimePoint | None
+    answer: Event | None = None
+    cancel: Event | None = None
+    seq: int = 0
+
+    @property
+    def id(self) -> str:
+        return f"{self.rule.id}:{self.trigger.id}"
+
+    @property
+    def open(self) -> bool:
+        return self.answer is None and self.cancel is None
+
+
+@dataclass(slots=True)
+class _CaseState:
+    facts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    pending: list[_Pending] = field(default_factory=list)
+    waiting: dict[str, list[_Pending]] = field(default_factory=dict)
+
+
+def _routines(ruleset: Ruleset) -> tuple[CompiledRoutine, ...]:
+    if isinstance(ruleset, CompiledRoutine):
+        return (ruleset,)
+    out = tuple(ruleset)
+    if not out:
+        raise EvaluationError("evaluate needs at least one routine")
+    seen: set[tuple[str, str]] = set()
+    for r in out:
+        key = (r.id, r.version)
+        if key in seen:
+            raise EvaluationError(f"routine {r.id} version {r.version} is given twice")
+        seen.add(key)
+    return out
+
+
+def _prepare(
+    events: Iterable[Event | Mapping[str, Any]] | EventBatch,
+) -> tuple[list[Event], list[Diagnostic]]:
+    if isinstance(events, EventBatch):
+        return list(events.events), list(events.diagnostics)
+    items = list(events)
+    if all(isinstance(e, Event) for e in items):
+        plain: list[Event] = []
+        diagnostics: list[Diagnostic] = []
+        seen: dict[str, Event] = {}
+        for e in items:
+            assert isinstance(e, Event)
+            previous = seen.get(e.id)
+            if previous is None:
+                seen[e.id] = e
+                plain.append(e)
+            elif previous != e:
+                diagnostics.append(
+                    Diagnostic(
+                        "error",
+                        "event.duplicate-id",
+                        f"event id {e.id!r} is used by two different events; the later one in "
+                        "input order is not evaluated",
+                        file=e.file,
+                        line=e.line,
+                        hint="give every event its own id",
+                    )
+                )
+            else:
+                diagnostics.append(
+                    Diagnostic(
+                        "warning",
+                        "event.duplicate",
+                        f"event {e.id!r} is given twice; counted once",
+                        file=e.file,
+                        line=e.line,
+                    )
+                )
+        return plain, diagnostics
+    records = [e.to_json() if isinstance(e, Event) else e for e in items]
+    batch = events_from_records(records)
+    return list(batch.events), list(batch.diagnostics)
+
+
+def _in_force(routine: CompiledRoutine, event: Event) -> bool:
+    day = local_date(event.at, routine.tz)
+    meta = routine.routine
+    return meta.valid_from <= day and (meta.valid_to is None or day <= meta.valid_to)
+
+
+def _replay(
+    case_events: Sequence[Event],
+    routines: tuple[CompiledRoutine, ...],
+    counters: dict[str, int],
+) -> tuple[list[_Pending], dict[str, dict[str, Any]]]:
+    state = _CaseState(facts={r.id + "@" + r.version: dict(r.fact_defaults) for r in routines})
+    seq = 0
+    for event in case_events:
+        etype = event.type
+        # 1. Answers: a later event fulfils or cancels what is still open.
+        waiting = state.waiting.get(etype)
+        if waiting:
+            still: list[_Pending] = []
+            for ob in waiting:
+                if not ob.open:
+                    continue
+                facts = state.facts[ob.routine.id + "@" + ob.routine.version]
+                if any(
+                    p.matches(event, ob.trigger, facts)
+                    for p in ob.rule.fulfilled_by
+                    if p.event_type == etype
+                ):
+                    ob.answer = event
+                elif event.at <= ob.deadline.at and any(
+                    p.matches(event, ob.trigger, facts)
+                    for p in ob.rule.cancelled_by
+                    if p.event_type == etype
+                ):
+                    # A cancelling event after the deadline does not undo the breach.
+                    ob.cancel = event
+                else:
+                    still.append(ob)
+            state.waiting[etype] = still
+        for routine in routines:
+            key = routine.id + "@" + routine.version
+            facts = state.facts[key]
+            # 2. Facts as they stand after this event.
+            for setter in routine.fact_setters.get(etype, ()):
+                if setter.condition(event, facts):
+                    facts[setter.fact] = setter.value_for(event)
+            # 3. Triggers: new obligations, judged by the version in force at the trigger.
+            rules = routine.rules_by_trigger.get(etype)
+            if not rules:
+                continue
+            if not _in_force(routine, event):
+                counters["outside_validity"] = counters.get("outside_validity", 0) + 1
+                continue
+            for rule in rules:
+                if not rule.condition(event, facts) or rule.unless(event, facts):
+                    continue
+                seq += 1
+                ob = _Pending(
+                    routine=routine,
+                    rule=rule,
+                    trigger=event,
+                    deadline=rule.deadline.compute(event),
+                    opens=rule.opens.compute(event) if rule.opens else None,
+                    seq=seq,
+                )
+                state.pending.append(ob)
+                for pattern in rule.fulfilled_by + rule.cancelled_by:
+                    bucket = state.waiting.setdefault(pattern.event_type, [])
+                    if not bucket or bucket[-1] is not ob:
+                        bucket.append(ob)
+    return state.pending, state.facts
+
+
+def _ref(event: Event | None, routine: CompiledRoutine) -> EventRef | None:
+    if event is None:
+        return None
+    return EventRef.model_construct(
+        event=event.id, type=event.type, at=format_rfc3339(event.at.astimezone(routine.tz))
+    )
+
+
+def _late(routine: CompiledRoutine, deadline: datetime, moment: datetime) -> int:
+    return routine.calendar.working_days_between(
+        local_date(deadline, routine.tz), local_date(moment, routine.tz)
+    )
+
+
+def _status_of(ob: _Pending, as_of: datetime, blocked: list[str]) -> tuple[Status, int | None]:
+    deadline = ob.deadline.at
+    if ob.answer is not None:
+        if ob.answer.at <= deadline:
+            return "fulfilled", None
+        return "fulfilled_late", _late(ob.routine, deadline, ob.answer.at)
+    if ob.cancel is not None:
+        return "cancelled", None
+    if blocked:
+        return "blocked", None
+    if ob.opens is not None and as_of < ob.opens.at:
+        return "upcoming", None
+    if as_of <= deadline:
+        return "due", None
+    return "overdue", _late(ob.routine, deadline, as_of)
+
+
+def _explain(ob: _Pending, status: Status, late: int | None, blocked_labels: list[str]) -> str:
+    routine = ob.routine
+    action = ob.rule.rule.action
+    who = routine.role_label(action.responsible)
+    due = _fmt(ob.deadline.at, routine.tz)
+    cause = f"utlöst av {ob.trigger.type} {ob.trigger.id}"
+    if status == "fulfilled":
+        assert ob.answer is not None
+        return (
+            f"{action.description}: gjort i tid av {ob.answer.id} "
+            f"{_fmt(ob.answer.at, routine.tz)} (senast {due}); {cause}."
+        )
+    if status == "fulfilled_late":
+        assert ob.answer is not None
+        return (
+            f"{action.description}: gjort {late} vardag(ar) för sent av {ob.answer.id} "
+            f"{_fmt(ob.answer.at, routine.tz)} (senast {due}); {cause}."
+        )
+    if status == "cancelled":
+        assert ob.cancel is not None
+        return f"{action.description}: avbruten av {ob.cancel.type} {ob.cancel.id}; {cause}."
+    if status == "blocked":
+        return (
+            f"{action.description} ({who}, senast {due}) väntar på: "
+            f"{', '.join(blocked_labels)}; {cause}."
+        )
+    if status == "upcoming":
+        assert ob.opens is not None
+        return (
+            f"{action.description} ({who}): från {_fmt(ob.opens.at, routine.tz)}, "
+            f"senast {due}; {cause}."
+        )
+    if status == "due":
+        return f"{action.description} ({who}) senast {due}; {cause}."
+    return (
+        f"{action.description} ({who}): försenad, skulle vara gjort senast {due} "
+        f"({late} vardag(ar) sedan); {cause}."
+    )
+
+
+def _obligation(
+    ob: _Pending, as_of: datetime, facts: Mapping[str, Any], trigger_facts_ok: bool = True
+) -> Obligation:
+    routine = ob.routine
+    rule = ob.rule.rule
+    blocked = []
+    labels = []
+    if ob.open and ob.rule.requires:
+        probe = ob.trigger
+        for name in ob.rule.requires:
+            pre = routine.preconditions[name]
+            if not pre.holds(probe, facts):
+                blocked.append(name)
+                labels.append(pre.label)
+    status, late = _status_of(ob, as_of, blocked)
+    trace = [f"{rule.id}: {cause_line(ob)}", "frist: " + "; ".join(ob.deadline.steps)]
+    if ob.opens is not None:
+        trace.append("öppnar: " + "; ".join(ob.opens.steps))
+    if ob.answer is not None:
+        trace.append(
+            f"uppfylld av {ob.answer.id} ({ob.answer.type}) {_fmt(ob.answer.at, routine.tz)}"
+        )
+    if ob.cancel is not None:
+        trace.append(
+            f"avbruten av {ob.cancel.id} ({ob.cancel.type}) {_fmt(ob.cancel.at, routine.tz)}"
+        )
+    if blocked:
+        trace.append("blockerad: " + ", ".join(labels))
+    trace.append(f"status vid {_fmt(as_of, routine.tz)}: {status}")
+    return Obligation.model_construct(
+        obligation=ob.id,
+        rule=rule.id,
+        routine=RoutineRef.model_construct(id=routine.id, version=routine.version),
+        case=ob.trigger.case,
+        kind=rule.action.kind,
+        title=rule.title,
+        responsible=rule.action.responsible,
+        responsible_label=routine.role_label(rule.action.responsible),
+        recipients=list(rule.action.recipients),
+        channel=rule.action.channel,
+        status=status,
+        opens_at=format_rfc3339(
+            (ob.opens.at if ob.opens else ob.trigger.at).astimezone(routine.tz)
+        ),
+        deadline=format_rfc3339(ob.deadline.at.astimezone(routine.tz)),
+        occurrence=None,
+        content=list(rule.action.content),
+        source=SourceRecord.model_construct(
+            document=routine.routine.source.title,
+            section=rule.source.section,
+            quote=rule.source.quote,
+        ),
+        interpretation=(
+            InterpretationRecord.model_construct(
+                reason=rule.interpretation.reason, text=rule.interpretation.text
+            )
+            if rule.interpretation
+            else None
+        ),
+        explanation=_explain(ob, status, late, labels),
+        trigger=_ref(ob.trigger, routine),
+        fulfilled_by=_ref(ob.answer, routine),
+        cancelled_by=_ref(ob.cancel, routine),
+        late_working_days=late,
+        blocked_by=blocked,
+        unblocks=[],
+        escalates=None,
+        trace=trace,
+    )
+
+
+def cause_line(ob: _Pending) -> str:
+    """How an obligation arose, in one line."""
+    return (
+        f"{ob.trigger.type} {ob.trigger.id} {_fmt(ob.trigger.at, ob.routine.tz)} "
+        f"(ärende {ob.trigger.case})"
+    )
+
+
+def _remedies(
+    case: str, ledger: list[tuple[_Pending, Obligation]], as_of: datetime
+) -> list[Obligation]:
+    """One remedy per (precondition, responsible role), carrying the earliest blocked deadline."""
+    groups: dict[tuple[str, str, str], list[tuple[_Pending, Obligation]]] = {}
+    for ob, record in ledger:
+        for name in record.blocked_by:
+            pre = ob.routine.preconditions[name]
+            who = pre.remedy_responsible or record.responsible
+            groups.setdefault((ob.routine.id, name, who), []).append((ob, record))
+    out = []
+    for (_rid, name, who), members in sorted(groups.items()):
+        members.sort(key=lambda m: (m[0].deadline.at, m[1].obligation))
+        first, first_record = members[0]
+        routine = first.routine
+        pre = routine.preconditions[name]
+        deadline = first.deadline.at
+        status: Status = "due" if as_of <= deadline else "overdue"
+        late = None if status == "due" else _late(routine, deadline, as_of)
+        unblocks = [m[1].obligation for m in members]
+        due = _fmt(deadline, routine.tz)
+        text = (
+            f"{pre.remedy_description} ({routine.role_label(who)}) senast {due}, "
+            f"så att {', '.join(unblocks)} kan göras."
+        )
+        if status == "overdue":
+            text = f"Försenad: {text}"
+        out.append(
+            Obligation.model_construct(
+                obligation=f"{name}:{case}:{who}",
+                rule=name,
+                routine=first_record.routine,
+                case=case,
+                kind=pre.remedy_kind,
+                title=pre.label,
+                responsible=who,
+                responsible_label=routine.role_label(who),
+                recipients=[],
+                channel=pre.remedy_channel,
+                status=status,
+                opens_at=first_record.opens_at,
+                deadline=format_rfc3339(deadline.astimezone(routine.tz)),
+                occurrence=None,
+                content=list(pre.remedy_content),
+                source=_source_record(routine, routine.routine.preconditions[name].source),
+                interpretation=None,
+                explanation=text,
+                trigger=first_record.trigger,
+                fulfilled_by=None,
+                cancelled_by=None,
+                late_working_days=late,
+                blocked_by=[],
+                unblocks=unblocks,
+                escalates=None,
+                trace=[
+                    f"{name}: {pre.label} saknas vid {_fmt(as_of, routine.tz)}",
+                    f"frist från {first_record.obligation}: {due}",
+                ],
+            )
+        )
+    return out
+
+
+def _source_record(routine: CompiledRoutine, source: Source | None) -> SourceRecord | None:
+    if source is None:
+        return None
+    return SourceRecord.model_construct(
+        document=routine.routine.source.title, section=source.section, quote=source.quote
+    )
+
+
+def _escalations(ob: _Pending, record: Obligation, as_of: datetime) -> list[Obligation]:
+    out = []
+    routine = ob.routine
+    for esc in ob.rule.escalations:
+        start = offset_after(ob.deadline.at, esc.after, tz=routine.tz, calendar=routine.calendar)
+        if as_of < start:
+            continue
+        out.append(
+            Obligation.model_construct(
+                obligation=f"{record.obligation}:escalation-{esc.index}",
+                rule=record.rule,
+                routine=record.routine,
+                case=record.case,
+                kind="escalate",
+                title=f"Eskalering: {record.title}",
+                responsible=esc.role,
+                responsible_label=routine.role_label(esc.role),
+                recipients=[],
+                channel=None,
+                status="due",
+                opens_at=format_rfc3339(start.astimezone(routine.tz)),
+                deadline=None,
+                occurrence=record.occurrence,
+                content=[],
+                source=record.source,
+                interpretation=record.interpretation,
+                explanation=(
+                    f"{esc.description} ({routine.role_label(esc.role)}): "
+                    f"{record.obligation} är försenad sedan {_fmt(ob.deadline.at, routine.tz)}."
+                ),
+                trigger=record.trigger,
+                fulfilled_by=None,
+                cancelled_by=None,
+                late_working_days=record.late_working_days,
+                blocked_by=[],
+                unblocks=[],
+                escalates=record.obligation,
+                trace=[f"eskaleras från {_fmt(start, routine.tz)} till {esc.role}"],
+            )
+        )
+    return out
+
+
+def _action_key(o: Obligation) -> tuple[str, str, str]:
+    # RFC 3339 strings with different offsets do not sort as instants; parse them.
+    moment = o.deadline or o.opens_at or ""
+    if moment:
+        moment = datetime.fromisoformat(moment).astimezone(UTC).isoformat()
+    return (moment, o.obligation, o.status)
+
+
+def evaluate(
+    ruleset: Ruleset,
+    events: Iterable[Event | Mapping[str, Any]] | EventBatch,
+    as_of: datetime,
+    *,
+    cases: Iterable[str] | None = None,
+) -> Evaluation:
+    """Evaluate events against one or more compiled routines at ``as_of``.
+
+    Args:
+        ruleset: A compiled routine, or several (e.g. every version of a routine: each
+            obligation is judged by the version in force when its trigger happened).
+        events: Events, event mappings, or an :class:`EventBatch` from a file (its
+            diagnostics are carried into the result).
+        as_of: The instant to evaluate at; must carry a UTC offset.
+        cases: When given, only these cases are evaluated; events of other cases are
+            reported as ``event.unknown-case`` warnings.
+
+    Returns:
+        The full ledger and the actions per case, with diagnostics. Pure: the same inputs
+        give the same output, whatever the order of ``events``.
+
+    Raises:
+        EvaluationError: for a naive ``as_of`` or an empty ruleset.
+
+    Examples:
+        >>> from samverkan_rules import load_routine
+        >>> routine = load_routine("routines/orebro-dagverksamhet-hemvard.yaml")
+        >>> events = [
+        ...   {"id": "e1", "case": "c1", "type": "consent.given",
+        ...    "at": "2026-12-01T09:00:00+01:00", "data": {"form": "written"}},
+        ...   {"id": "e2", "case": "c1", "type": "dagverksamhet.start_planned",
+        ...    "at": "2026-12-01T10:00:00+01:00",
+        ...    "data": {"start_date": "2026-12-28", "form": "dagrehab"}}]
+        >>> result = evaluate(routine, events, datetime.fromisoformat("2026-12-15T12:00:00+01:00"))
+        >>> [(a.rule, a.deadline) for a in result.case("c1").actions if a.rule == "start-message"]
+        [('start-message', '2026-12-22T23:59:59+01:00')]
+    """
+    try:
+        as_of = require_aware(as_of, "as_of")
+    except CalendarError as exc:
+        raise EvaluationError(str(exc)) from None
+    routines = _routines(ruleset)
+    tz = routines[0].tz
+    as_of = as_of.astimezone(UTC)
+    prepared, diagnostics = _prepare(events)
+
+    checkers: dict[str, CompiledRoutine] = {}
+    for r in routines:
+        for name in r.event_types:
+            checkers.setdefault(name, r)
+    wanted = set(cases) if cases is not None else None
+    usable: list[Event] = []
+    later = 0
+    unknown_cases: dict[str, int] = {}
+    for event in prepared:
+        owner = checkers.get(event.type, routines[0])
+        problems = owner.check_event(event)
+        diagnostics.extend(problems)
+        if any(p.is_error for p in problems):
+            continue
+        if wanted is not None and event.case not in wanted:
+            unknown_cases[event.case] = unknown_cases.get(event.case, 0) + 1
+            continue
+        if event.at > as_of:
+            later += 1
+            continue
+        usable.append(event)
+    for case_id, count in sorted(unknown_cases.items()):
+        diagnostics.append(
+            Diagnostic(
+                "warning",
+                "event.unknown-case",
+                f"{count} event(s) for case {case_id!r}, which is not among the cases asked for; "
+                "not evaluated",
+            )
+        )
+    if later:
+        diagnostics.append(
+            Diagnostic(
+                "info",
+                "event.after-as-of",
+                f"{later} event(s) after as_of {format_rfc3339(as_of.astimezone(tz))} are not "
+                "evaluated",
+                hint="evaluate at a later as_of to include them",
+            )
+        )
+
+    usable.sort(key=lambda e: e.order_key)
+    by_case: dict[str, list[Event]] = {}
+    for event in usable:
+        by_case.setdefault(event.case, []).append(event)
+
+    counters: dict[str, int] = {}
+    summary = dict.fromkeys(_STATUS_ORDER, 0)
+    results: list[CaseResult] = []
+    for case_id in sorted(by_case):
+        pending, facts = _replay(by_case[case_id], routines, counters)
+        ledger: list[tuple[_Pending, Obligation]] = []
+        extra: list[Obligation] = []
+        for ob in pending:
+            record = _obligation(ob, as_of, facts[ob.routine.id + "@" + ob.routine.version])
+            ledger.append((ob, record))
+            if record.status == "overdue":
+                extra.extend(_escalations(ob, record, as_of))
+        extra.extend(_remedies(case_id, ledger, as_of))
+        obligations = [r for _, r in ledger] + extra
+        for o in obligations:
+            summary[o.status] += 1
+        actions = sorted((o for o in obligations if o.status in ACTION_STATUSES), key=_action_key)
+        results.append(
+            CaseResult.model_construct(case=case_id, actions=actions, obligations=obligations)
+        )
+    if counters.get("outside_validity"):
+        diagnostics.append(
+            Diagnostic(
+                "warning",
+                "routine.not-in-force",
+                f"{counters['outside_validity']} trigger event(s) fell outside the validity of "
+                "every given routine version and raised no obligation",
+                hint="load the routine version that was in force then",
+            )
+        )
+    for r in routines:
+        review = r.routine.review_by
+        if review is not None and review < local_date(as_of, r.tz):
+            diagnostics.append(
+                Diagnostic(
+                    "warning",
+                    "routine.review-passed",
+                    f"routine {r.id} {r.version} was due for review on {review.isoformat()}",
+                    file=r.file,
+                    hint="ask the routine's owner whether it still applies",
+                )
+            )
+        diagnostics.extend(r.diagnostics)
+    summary["events"] = len(usable)
+    summary["cases"] = len(results)
+    diagnostics.sort(key=sort_key)
+    return Evaluation.model_construct(
+        as_of=format_rfc3339(as_of.astimezone(tz)),
+        routines=[
+            RoutineStamp.model_construct(
+                id=r.id,
+                version=r.version,
+                sha256=r.sha256,
+                valid_from=r.routine.valid_from.isoformat(),
+                valid_to=r.routine.valid_to.isoformat() if r.routine.valid_to else None,
+            )
+            for r in sorted(routines, key=lambda r: (r.id, r.version))
+        ],
+        cases=results,
+        diagnostics=[DiagnosticRecord.model_construct(**d.to_json()) for d in diagnostics],
+        summary=summary,
+    )

@@ -1,0 +1,656 @@
+"""Routine files -> validated models -> compiled rulesets, in three layers.
+
+1. **YAML**: safe loading (no objects, no duplicate keys, alias and size limits), with a
+   map from every document path to its line and column (:mod:`samverkan_rules._yaml`).
+2. **Schema**: the pydantic models of :mod:`samverkan_rules.models`; each error's ``loc``
+   is mapped back to the YAML node it concerns.
+3. **Meaning**: every role, channel, event type, field, fact and precondition a rule names
+   is declared; rule ids are unique; deadlines are anchored on dates that exist; no
+   password or PIN is written into the routine.
+
+Every problem of every file is collected before anything is raised.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from samverkan_rules._yaml import PathPart, YamlDocument, load_yaml, load_yaml_file
+from samverkan_rules.compiler import CompiledRoutine, compile_routine
+from samverkan_rules.diagnostics import Diagnostic, did_you_mean, has_errors, sort_key
+from samverkan_rules.errors import RoutineError, YamlError
+from samverkan_rules.models import (
+    AllOf,
+    AnyOf,
+    Comparison,
+    Condition,
+    EventType,
+    NotOf,
+    Routine,
+    TimeSpec,
+    Vocabulary,
+)
+
+__all__ = [
+    "RoutineCheck",
+    "bundled_vocabulary",
+    "check_routine_file",
+    "check_routine_text",
+    "load_routine",
+    "load_routine_text",
+    "routine_files",
+]
+
+Path_ = tuple[PathPart, ...]
+
+_CONDITION_TAGS = frozenset({"compare"})
+
+
+@dataclass(frozen=True)
+class RoutineCheck:
+    """The outcome of checking one routine file: the compiled routine when it is usable."""
+
+    file: str | None
+    diagnostics: tuple[Diagnostic, ...]
+    routine: CompiledRoutine | None
+
+    @property
+    def ok(self) -> bool:
+        """True when the routine has no errors (warnings allowed)."""
+        return self.routine is not None and not has_errors(self.diagnostics)
+
+
+@lru_cache(maxsize=1)
+def bundled_vocabulary() -> Vocabulary:
+    """The shared event vocabulary shipped with the package (read once, immutable)."""
+    text = resources.files("samverkan_rules").joinpath("data/vocabulary.yaml").read_text("utf-8")
+    doc = load_yaml(text, file="samverkan_rules/data/vocabulary.yaml")
+    try:
+        return Vocabulary.model_validate(doc.data)
+    except ValidationError as exc:  # pragma: no cover - guarded by the test suite
+        raise RoutineError(
+            "the bundled vocabulary is invalid", _schema_diagnostics(exc, doc)
+        ) from None
+
+
+# --------------------------------------------------------------------------- schema layer
+
+
+def _strip_tags(loc: Sequence[Any], data: Any) -> Path_:
+    """Drop the union tags pydantic adds to ``loc`` so the path walks the real document."""
+    out: list[PathPart] = []
+    current = data
+    for part in loc:
+        if isinstance(current, dict):
+            if part in current:
+                out.append(part)
+                current = current[part]
+                continue
+            if part in _CONDITION_TAGS or (
+                isinstance(part, str) and part.startswith(("function-", "tagged-union"))
+            ):
+                continue
+            out.append(part)
+            current = None
+        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
+            out.append(part)
+            current = current[part]
+        elif isinstance(part, str) and (part in _CONDITION_TAGS or "[" in part):
+            continue
+        else:
+            out.append(part)
+            current = None
+    return tuple(out)
+
+
+_HINTS = {
+    "extra_forbidden": "remove it, or check its spelling against the schema",
+    "missing": "add it",
+    "string_type": 'quote the value, e.g. "1"',
+    "date_from_datetime_parsing": "write a real date as YYYY-MM-DD",
+    "date_parsing": "write a real date as YYYY-MM-DD",
+    "time_parsing": "write a time as HH:MM, e.g. 07:30",
+    "int_parsing": "write a whole number",
+    "int_type": "write a whole number",
+    "greater_than_equal": "use a larger number",
+    "string_pattern_mismatch": "use lower-case words joined by '-', '_' or '.'",
+    "literal_error": None,
+    "bool_type": "write true or false",
+    "bool_parsing": "write true or false",
+}
+
+
+def _schema_diagnostics(exc: ValidationError, doc: YamlDocument) -> list[Diagnostic]:
+    out = []
+    for err in exc.errors(include_url=False):
+        path = _strip_tags(err["loc"], doc.data)
+        kind = err["type"]
+        message = err["msg"]
+        if message.startswith("Value error, "):
+            message = message[len("Value error, ") :]
+        if kind == "extra_forbidden":
+            name = path[-1] if path else "?"
+            message = f"unknown key {name!r}"
+            parent = _model_keys_for(path[:-1], doc)
+            hint = did_you_mean(str(name), parent) if parent else _HINTS[kind]
+        elif kind == "missing":
+            message = f"missing required key {path[-1]!r}" if path else "missing value"
+            hint = _HINTS[kind]
+        elif kind == "literal_error":
+            hint = None
+            if path:
+                got = _value_at(doc.data, path)
+                expected = err.get("ctx", {}).get("expected", "")
+                message = f"{got!r} is not allowed; expected {expected}"
+        else:
+            hint = _HINTS.get(kind)
+            if "input" in err and kind not in ("model_type", "dict_type"):
+                got = err["input"]
+                if isinstance(got, (str, int, float, bool)) and not isinstance(got, dict):
+                    message = f"{message}, got {got!r}"
+        out.append(doc.diagnostic(path, f"schema.{kind}", message, hint=hint))
+    return out
+
+
+def _value_at(data: Any, path: Sequence[PathPart]) -> Any:
+    current = data
+    for part in path:
+        try:
+            current = current[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return current
+
+
+def _model_keys_for(path: Sequence[PathPart], doc: YamlDocument) -> list[str]:
+    """Allowed keys at ``path`` (for did-you-mean), found by walking the schema."""
+    schema = _routine_schema()
+    defs = schema.get("$defs", {})
+    node: Any = schema
+    for part in path:
+        node = _deref(node, defs)
+        if isinstance(part, int):
+            node = node.get("items", {})
+        elif "properties" in node and part in node["properties"]:
+            node = node["properties"][part]
+        elif "additionalProperties" in node and isinstance(node["additionalProperties"], dict):
+            node = node["additionalProperties"]
+        else:
+            return []
+        node = _deref(node, defs)
+    node = _deref(node, defs)
+    return sorted(node.get("properties", {}))
+
+
+def _deref(node: Any, defs: Mapping[str, Any]) -> Any:
+    while isinstance(node, dict):
+        if "$ref" in node:
+            node = defs[node["$ref"].rsplit("/", 1)[1]]
+        elif "anyOf" in node:
+            options = [o for o in node["anyOf"] if o.get("type") != "null"]
+            if len(options) != 1:
+                return node
+            node = options[0]
+        else:
+            return node
+    return node
+
+
+@lru_cache(maxsize=1)
+def _routine_schema() -> dict[str, Any]:
+    return Routine.model_json_schema(by_alias=True)
+
+
+# --------------------------------------------------------------------------- meaning layer
+
+
+_SECRET = re.compile(
+    r"(?i)\b(pin(-kod)?|lösenord|password|passcode|kod)\b\s*[:=]?\s*\**\d[\d ]{2,}"
+)
+_DATE_LIKE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")
+
+
+class _Checker:
+    """Meaning checks over a schema-valid routine."""
+
+    def __init__(
+        self, routine: Routine, doc: YamlDocument, vocabulary: Vocabulary | None, today: date | None
+    ) -> None:
+        self.r = routine
+        self.doc = doc
+        self.vocab: dict[str, EventType] = dict(vocabulary.event_types) if vocabulary else {}
+        self.types: dict[str, EventType] = {**self.vocab, **routine.event_types}
+        self.today = today
+        self.out: list[Diagnostic] = []
+
+    def error(
+        self, path: Sequence[PathPart], code: str, message: str, hint: str | None = None
+    ) -> None:
+        self.out.append(self.doc.diagnostic(path, code, message, hint=hint))
+
+    def warn(
+        self, path: Sequence[PathPart], code: str, message: str, hint: str | None = None
+    ) -> None:
+        self.out.append(self.doc.diagnostic(path, code, message, hint=hint, level="warning"))
+
+    # references -------------------------------------------------------------
+
+    def role(self, path: Path_, name: str) -> None:
+        if name not in self.r.roles:
+            self.error(
+                path,
+                "routine.unknown-role",
+                f"unknown role {name!r}",
+                did_you_mean(name, self.r.roles) or "declare it under 'roles'",
+            )
+
+    def channel(self, path: Path_, name: str | None) -> None:
+        if name is not None and name not in self.r.channels:
+            self.error(
+                path,
+                "routine.unknown-channel",
+                f"unknown channel {name!r}",
+                did_you_mean(name, self.r.channels) or "declare it under 'channels'",
+            )
+
+    def event_type(self, path: Path_, name: str) -> EventType | None:
+        spec = self.types.get(name)
+        if spec is None:
+            self.error(
+                path,
+                "routine.unknown-event-type",
+                f"unknown event type {name!r}",
+                did_you_mean(name, self.types) or "declare it under 'event_types'",
+            )
+        return spec
+
+    def data_field(self, path: Path_, event: EventType | None, event_name: str, name: str) -> None:
+        if event is not None and name not in event.fields:
+            self.error(
+                path,
+                "routine.unknown-field",
+                f"event type {event_name!r} has no field {name!r}",
+                did_you_mean(name, event.fields)
+                or f"its fields are: {', '.join(event.fields) or 'none'}",
+            )
+
+    def condition(
+        self,
+        path: Path_,
+        cond: Condition | None,
+        event: EventType | None,
+        event_name: str,
+        *,
+        facts_only: bool = False,
+    ) -> None:
+        if cond is None:
+            return
+        if isinstance(cond, AllOf):
+            for i, c in enumerate(cond.all):
+                self.condition((*path, "all", i), c, event, event_name, facts_only=facts_only)
+        elif isinstance(cond, AnyOf):
+            for i, c in enumerate(cond.any):
+                self.condition((*path, "any", i), c, event, event_name, facts_only=facts_only)
+        elif isinstance(cond, NotOf):
+            self.condition((*path, "not"), cond.not_, event, event_name, facts_only=facts_only)
+        else:
+            self.comparison(path, cond, event, event_name, facts_only=facts_only)
+
+    def comparison(
+        self,
+        path: Path_,
+        c: Comparison,
+        event: EventType | None,
+        event_name: str,
+        *,
+        facts_only: bool,
+    ) -> None:
+        scope, _, name = c.field.partition(".")
+        where = (*path, "field")
+        if scope == "fact":
+            if name not in self.r.facts:
+                self.error(
+                    where,
+                    "routine.unknown-fact",
+                    f"unknown fact {name!r}",
+                    did_you_mean(name, self.r.facts) or "declare it under 'facts'",
+                )
+        elif facts_only:
+            self.error(
+                where,
+                "routine.field-not-allowed",
+                f"{c.field!r} cannot be used here; only facts ('fact.<name>') can",
+            )
+        elif scope == "data":
+            self.data_field(where, event, event_name, name)
+
+    def anchor(
+        self, path: Path_, spec: TimeSpec | None, event: EventType | None, event_name: str
+    ) -> None:
+        if spec is None or event is None:
+            return
+        anchor = spec.anchor
+        key = "before" if spec.before else "after" if spec.after else "at"
+        if not anchor.startswith("data."):
+            return
+        name = anchor.partition(".")[2]
+        fspec = event.fields.get(name)
+        if fspec is None:
+            self.data_field((*path, key), event, event_name, name)
+        elif fspec.type not in ("date", "datetime"):
+            self.error(
+                (*path, key),
+                "routine.anchor-type",
+                f"{anchor} is a {fspec.type}, not a date or timestamp",
+                "anchor a time on a date or datetime field, or on 'trigger'",
+            )
+        elif not fspec.required:
+            self.error(
+                (*path, key),
+                "routine.anchor-optional",
+                f"{anchor} is optional in {event_name!r}, so the time cannot always be computed",
+                f"make {name!r} required in the event type, or anchor on 'trigger'",
+            )
+
+    # the whole routine ------------------------------------------------------
+
+    def run(self) -> list[Diagnostic]:
+        r = self.r
+        for name in r.event_types:
+            if name in self.vocab:
+                self.error(
+                    ("event_types", name),
+                    "routine.redefined-event-type",
+                    f"event type {name!r} is part of the shared vocabulary",
+                    "use it as it is, or give your own type another name",
+                )
+        for name, role in r.roles.items():
+            for i, ch in enumerate(role.channels):
+                self.channel(("roles", name, "channels", i), ch)
+            if role.reports_to is not None:
+                self.role(("roles", name, "reports_to"), role.reports_to)
+        self._hierarchy_cycles()
+        for name, fact in r.facts.items():
+            for i, upd in enumerate(fact.set_by):
+                base: Path_ = ("facts", name, "set_by", i)
+                spec = self.event_type((*base, "event"), upd.event)
+                self.condition((*base, "if"), upd.if_, spec, upd.event)
+                if upd.value_from:
+                    self.data_field(
+                        (*base, "value_from"), spec, upd.event, upd.value_from.partition(".")[2]
+                    )
+        for name, pre in r.preconditions.items():
+            base = ("preconditions", name)
+            self.condition((*base, "holds"), pre.holds, None, "", facts_only=True)
+            if pre.remedy.responsible:
+                self.role((*base, "remedy", "responsible"), pre.remedy.responsible)
+            self.channel((*base, "remedy", "channel"), pre.remedy.channel)
+        seen: dict[str, int] = {}
+        for i, rule in enumerate(r.rules):
+            base = ("rules", i)
+            if rule.id in seen:
+                self.error(
+                    (*base, "id"),
+                    "routine.duplicate-rule",
+                    f"rule id {rule.id!r} is already used by rules[{seen[rule.id]}]",
+                    "give every rule its own id",
+                )
+            seen.setdefault(rule.id, i)
+            trigger = self.event_type((*base, "when", "event"), rule.when.event)
+            self.condition((*base, "when", "if"), rule.when.if_, trigger, rule.when.event)
+            self.condition((*base, "unless"), rule.unless, trigger, rule.when.event)
+            for j, name in enumerate(rule.requires):
+                if name not in r.preconditions:
+                    self.error(
+                        (*base, "requires", j),
+                        "routine.unknown-precondition",
+                        f"unknown precondition {name!r}",
+                        did_you_mean(name, r.preconditions) or "declare it under 'preconditions'",
+                    )
+            action = rule.action
+            self.role((*base, "action", "responsible"), action.responsible)
+            for j, who in enumerate(action.recipients):
+                self.role((*base, "action", "recipients", j), who)
+            self.channel((*base, "action", "channel"), action.channel)
+            self.anchor((*base, "deadline"), rule.deadline, trigger, rule.when.event)
+            self.anchor((*base, "opens"), rule.opens, trigger, rule.when.event)
+            for key in ("fulfilled_by", "cancelled_by"):
+                for j, pattern in enumerate(getattr(rule, key)):
+                    pbase = (*base, key, j)
+                    spec = self.event_type((*pbase, "event"), pattern.event)
+                    self.condition((*pbase, "if"), pattern.if_, spec, pattern.event)
+                    for mine, theirs in pattern.match.items():
+                        if mine.startswith("data."):
+                            self.data_field(
+                                (*pbase, "match", mine), spec, pattern.event, mine.partition(".")[2]
+                            )
+                        if theirs.startswith("trigger.data."):
+                            self.data_field(
+                                (*pbase, "match", mine),
+                                trigger,
+                                rule.when.event,
+                                theirs.rsplit(".", 1)[1],
+                            )
+            for j, esc in enumerate(rule.escalation):
+                if esc.to is not None:
+                    self.role((*base, "escalation", j, "to"), esc.to)
+                elif esc.levels_up is not None:
+                    self._levels_up(
+                        (*base, "escalation", j, "levels_up"), action.responsible, esc.levels_up
+                    )
+        self._secrets(self.doc.data, ())
+        self._document_record()
+        if self.today is not None and r.review_by is not None and r.review_by < self.today:
+            self.warn(
+                ("review_by",),
+                "routine.review-passed",
+                f"the routine was due for review on {r.review_by.isoformat()}",
+                "ask the routine's owner whether it still applies, then update review_by",
+            )
+        return self.out
+
+    def _hierarchy_cycles(self) -> None:
+        for start in self.r.roles:
+            seen = [start]
+            current = self.r.roles[start].reports_to
+            while current is not None and current in self.r.roles:
+                if current in seen:
+                    self.error(
+                        ("roles", start, "reports_to"),
+                        "routine.hierarchy-cycle",
+                        "reports_to forms a cycle: " + " -> ".join([*seen, current]),
+                    )
+                    break
+                seen.append(current)
+                current = self.r.roles[current].reports_to
+
+    def _levels_up(self, path: Path_, role: str, levels: int) -> None:
+        current = role
+        for _ in range(levels):
+            spec = self.r.roles.get(current)
+            if spec is None or spec.reports_to is None:
+                self.error(
+                    path,
+                    "routine.no-role-above",
+                    f"{current!r} reports to no one, so {levels} level(s) up from "
+                    f"{role!r} does not exist",
+                    "set 'reports_to' on the role",
+                )
+                return
+            current = spec.reports_to
+
+    def _secrets(self, node: Any, path: Path_) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                self._secrets(value, (*path, key))
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                self._secrets(value, (*path, i))
+        elif isinstance(node, str) and _SECRET.search(node):
+            self.error(
+                path,
+                "routine.secret",
+                "this looks like a password, PIN or access code",
+                "never store access codes in a routine; say where staff find them "
+                "(channels.<id>.where_to_find)",
+            )
+
+    def _document_record(self) -> None:
+        record = self.r.document_record
+        if record is None:
+            return
+        for key in ("established", "revised", "next_review"):
+            text = getattr(record, key)
+            if text is None or not _DATE_LIKE.match(text.strip()):
+                continue
+            try:
+                date.fromisoformat(_zero_pad(text.strip()))
+            except ValueError:
+                self.warn(
+                    ("document_record", key),
+                    "routine.document-date",
+                    f"the source document's {key.replace('_', ' ')} {text!r} is no real "
+                    "date; it is kept as written and never used in computations",
+                )
+
+
+def _zero_pad(text: str) -> str:
+    y, m, d = text.split("-")
+    return f"{y}-{int(m):02d}-{int(d):02d}"
+
+
+# --------------------------------------------------------------------------- entry points
+
+
+def _check_document(
+    doc: YamlDocument, text: str, *, today: date | None, vocabulary: Vocabulary | None
+) -> RoutineCheck:
+    if not isinstance(doc.data, dict):
+        diag = doc.diagnostic(
+            (),
+            "routine.not-mapping",
+            "a routine must be a YAML mapping",
+            hint="start with 'id: <routine-id>'",
+        )
+        return RoutineCheck(doc.file, (diag,), None)
+    try:
+        model = Routine.model_validate(doc.data)
+    except ValidationError as exc:
+        return RoutineCheck(
+            doc.file, tuple(sorted(_schema_diagnostics(exc, doc), key=sort_key)), None
+        )
+    vocab = (
+        vocabulary
+        if vocabulary is not None
+        else (bundled_vocabulary() if model.vocabulary else None)
+    )
+    if model.vocabulary is not None and vocab is not None and model.vocabulary != vocab.id:
+        diag = doc.diagnostic(
+            ("vocabulary",),
+            "routine.unknown-vocabulary",
+            f"unknown vocabulary {model.vocabulary!r}",
+            hint=f"use {vocab.id!r}, or leave the key out",
+        )
+        return RoutineCheck(doc.file, (diag,), None)
+    found = sorted(_Checker(model, doc, vocab, today).run(), key=sort_key)
+    if has_errors(found):
+        return RoutineCheck(doc.file, tuple(found), None)
+    compiled = compile_routine(
+        model,
+        vocabulary=vocab.event_types if vocab else {},
+        source_text=text,
+        file=doc.file,
+        diagnostics=[d for d in found if not d.is_error],
+    )
+    return RoutineCheck(doc.file, tuple(found), compiled)
+
+
+def check_routine_text(
+    text: str,
+    *,
+    file: str | None = None,
+    today: date | None = None,
+    vocabulary: Vocabulary | None = None,
+) -> RoutineCheck:
+    """Check a routine given as YAML text; never raises for problems in the text.
+
+    Args:
+        text: The YAML.
+        file: A name for messages.
+        today: When given, a ``review_by`` before it is a warning.
+        vocabulary: The shared event vocabulary (default: the bundled one).
+    """
+    try:
+        doc = load_yaml(text, file=file)
+    except YamlError as exc:
+        return RoutineCheck(file, exc.diagnostics, None)
+    return _check_document(doc, text, today=today, vocabulary=vocabulary)
+
+
+def check_routine_file(
+    path: str | os.PathLike[str], *, today: date | None = None, vocabulary: Vocabulary | None = None
+) -> RoutineCheck:
+    """Check a routine file; never raises for problems in the file."""
+    name = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        try:
+            load_yaml_file(path)  # reports the unreadable file with its location
+        except YamlError as exc:
+            return RoutineCheck(name, exc.diagnostics, None)
+        raise
+    return check_routine_text(text, file=name, today=today, vocabulary=vocabulary)
+
+
+def _raise_or_return(check: RoutineCheck) -> CompiledRoutine:
+    if check.routine is None or not check.ok:
+        errors = [d for d in check.diagnostics if d.is_error]
+        raise RoutineError(f"{check.file or 'routine'}: {len(errors)} error(s)", errors)
+    return check.routine
+
+
+def load_routine(path: str | os.PathLike[str]) -> CompiledRoutine:
+    """Load, check and compile a routine file.
+
+    Raises:
+        RoutineError: listing every problem, each with file, line and column.
+
+    Examples:
+        >>> routine = load_routine("routines/orebro-dagverksamhet-hemvard.yaml")
+        >>> routine.id
+        'orebro-dagverksamhet-hemvard'
+    """
+    return _raise_or_return(check_routine_file(path))
+
+
+def load_routine_text(text: str, *, file: str | None = None) -> CompiledRoutine:
+    """Load, check and compile a routine given as YAML text.
+
+    Raises:
+        RoutineError: listing every problem.
+    """
+    return _raise_or_return(check_routine_text(text, file=file))
+
+
+def routine_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
+    """The routine files named by ``paths``: files as given, directories' ``*.yaml`` files
+    (not their subdirectories, where scenario tests live), in sorted order."""
+    for p in paths:
+        path = Path(p)
+        if path.is_dir():
+            yield from sorted(
+                f for f in path.iterdir() if f.suffix in (".yaml", ".yml") and f.is_file()
+            )
+        else:
+            yield path

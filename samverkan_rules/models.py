@@ -1,0 +1,606 @@
+"""The routine language: pydantic models that are the single source of the JSON Schema.
+
+A routine file is one YAML mapping validated against :class:`Routine`. The models check
+structure and local consistency (one operator per comparison, one anchor per time
+specification); the loader then checks meaning across the document (every role, channel,
+event type, field and fact a rule names must be declared). ``schemas/routine.schema.json``
+is generated from these models by ``samverkan schema``; a test fails when it is stale.
+
+Every model refuses unknown keys: a routine must not silently lose a clause.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
+
+Identifier = Annotated[
+    str,
+    Field(
+        pattern=r"^[a-z0-9][a-z0-9_-]*(\.[a-z0-9][a-z0-9_-]*)*$",
+        description="Lower-case words joined by '-', '_' or '.', e.g. 'start-message'.",
+    ),
+]
+Scalar = str | int | float | bool | None
+
+ActionKind = Literal[
+    "send_message",
+    "make_contact",
+    "book_meeting",
+    "hold_meeting",
+    "cancel_meeting",
+    "send_notes",
+    "comment",
+    "document",
+    "acknowledge",
+    "reply",
+    "report",
+    "forward",
+    "inform",
+    "obtain_consent",
+    "confirm_consent",
+    "call_emergency",
+    "assess",
+    "escalate",
+    "offer_place",
+    "update_record",
+]
+"""What the responsible role must do. ``escalate`` is also what breach escalation emits."""
+
+FieldType = Literal[
+    "string",
+    "date",
+    "datetime",
+    "time",
+    "boolean",
+    "integer",
+    "number",
+    "enum",
+    "role",
+    "roles",
+    "event",
+    "object",
+    "list",
+]
+
+NonWorkingDayPolicy = Literal["keep", "next_working_day", "previous_working_day"]
+
+
+class Model(BaseModel):
+    """Base of every routine model: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        populate_by_name=True,
+        coerce_numbers_to_str=True,
+        use_attribute_docstrings=True,
+    )
+
+
+# --------------------------------------------------------------------------- metadata
+
+
+class SourceDocument(Model):
+    """The document the routine encodes."""
+
+    title: str
+    """The document's own title, as written."""
+    file: str
+    """The file name of the source document, e.g. '000_b1cb92283908633f.txt'."""
+    url: str | None = None
+    """Where the published document can be read, if anywhere."""
+
+
+class DocumentRecord(Model):
+    """The source document's record of itself, kept exactly as written (never computed with).
+
+    A date here may be wrong in the source (one document says it was established
+    '2024-02-98'); it is kept as text and the loader warns about it.
+    """
+
+    established: str | None = None
+    """When the document says it was established (upprättad / fastställd)."""
+    revised: str | None = None
+    """When it says it was last revised."""
+    next_review: str | None = None
+    """When it says it is next to be reviewed or followed up."""
+    edition: str | None = None
+    """Its edition or version label (utgåva / version)."""
+    decided_by: str | None = None
+    """Who decided it (fastställd av / beslutande)."""
+
+
+class RoutineRef(Model):
+    """A reference to one version of a routine."""
+
+    id: Identifier
+    version: str
+
+
+class Interpretation(Model):
+    """A local choice where the source text leaves something open."""
+
+    reason: str
+    """Why this reading was chosen, in words an auditor can check against the source."""
+    text: str | None = None
+    """The open words of the source, e.g. 'snarast' or 'cirka sex månader'."""
+
+
+class Source(Model):
+    """The part of the source document a rule encodes."""
+
+    section: str
+    """The heading of the section, as written."""
+    quote: str
+    """A short verbatim quote of the words the rule encodes."""
+
+
+# --------------------------------------------------------------------------- calendar, roles
+
+
+class CalendarSpec(Model):
+    """How time is counted in this routine."""
+
+    time_zone: str = "Europe/Stockholm"
+    """IANA time zone in which the routine's wall-clock times are read."""
+    working_days: Literal["sweden"] = "sweden"
+    """'sweden': Monday to Friday except public holidays and midsommar-, jul- and
+    nyårsafton, as in lag (1930:173) om beräkning av lagstadgad tid."""
+    closed_days: list[dt.date] = Field(default_factory=list)
+    """Extra days this routine treats as non-working (e.g. a unit's closed days)."""
+    deadline_on_non_working_day: NonWorkingDayPolicy = "keep"
+    """For deadlines counted in calendar days, weeks or months: what happens when one
+    falls on a non-working day. Working-day deadlines always land on working days."""
+
+
+class Reachability(Model):
+    """When a role can be reached directly."""
+
+    days: Literal["working_days", "weekdays", "every_day"] = "working_days"
+    from_: dt.time = Field(alias="from")
+    """Local time from which the role is reachable, e.g. '07:30'."""
+    to: dt.time
+    """Local time until which the role is reachable, e.g. '15:00'."""
+    otherwise: str | None = None
+    """What happens outside these hours, e.g. 'Röstbrevlåda'."""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Reachability:
+        if self.to <= self.from_:
+            raise ValueError(f"'to' ({self.to}) must be later than 'from' ({self.from_})")
+        return self
+
+
+class Role(Model):
+    """Someone who acts in the routine."""
+
+    label: str
+    """Swedish label as the document names the role."""
+    unit: str
+    """The unit (verksamhet) the role belongs to."""
+    channels: list[Identifier] = Field(default_factory=list)
+    """Channels through which the role is reached."""
+    reachable: list[Reachability] = Field(default_factory=list)
+    """When the role can be reached directly; empty when the document says nothing."""
+    reports_to: Identifier | None = None
+    """The role one level up in the organisation (used by escalation)."""
+    description: str | None = None
+
+
+class Channel(Model):
+    """How a message or contact travels. Never store passwords, PINs or room codes here."""
+
+    label: str
+    kind: Literal["mailbox", "message", "phone", "meeting", "emergency", "journal", "email"]
+    system: str | None = None
+    """The system that carries it, e.g. 'Treserva', 'Lifecare', 'Prator'."""
+    where_to_find: str | None = None
+    """Where staff find the address, number or access details (not the details themselves)."""
+
+
+# --------------------------------------------------------------------------- event types, facts
+
+
+class FieldSpec(Model):
+    """A field of an event's ``data``."""
+
+    type: FieldType
+    required: bool = False
+    values: list[str] | None = None
+    """The allowed values of an 'enum' field."""
+    description: str | None = None
+
+    @model_validator(mode="after")
+    def _enum_values(self) -> FieldSpec:
+        if self.type == "enum" and not self.values:
+            raise ValueError("an 'enum' field needs 'values', the list of allowed values")
+        if self.type != "enum" and self.values is not None:
+            raise ValueError(f"'values' only applies to 'enum' fields, not '{self.type}'")
+        return self
+
+
+class EventType(Model):
+    """A kind of fact about a case, with the fields of its ``data``."""
+
+    label: str
+    description: str | None = None
+    fields: dict[Identifier, FieldSpec] = Field(default_factory=dict)
+    unit_level: bool = False
+    """True when events of this type concern a unit rather than one person's case."""
+
+
+class Vocabulary(Model):
+    """A shared set of event types that routines use."""
+
+    id: Identifier
+    version: str
+    event_types: dict[Identifier, EventType]
+
+
+# --------------------------------------------------------------------------- conditions
+
+FIELD_PATH = r"^(data|fact)\.[a-z0-9_]+$|^(case|type)$"
+
+
+class Comparison(Model):
+    """Compare one field with a value: exactly one operator per comparison.
+
+    ``field`` is ``data.<name>`` (the event's data), ``fact.<name>`` (a case fact as it
+    stands when the event is handled), ``case`` or ``type``.
+    """
+
+    field: str = Field(pattern=FIELD_PATH)
+    equals: Scalar = None
+    not_equals: Scalar = None
+    in_: list[Scalar] | None = Field(default=None, alias="in")
+    not_in: list[Scalar] | None = None
+    gt: float | str | None = None
+    gte: float | str | None = None
+    lt: float | str | None = None
+    lte: float | str | None = None
+    exists: bool | None = None
+    contains: Scalar = None
+    """True when the field is a list holding this value (e.g. a message's 'to')."""
+
+    @model_validator(mode="after")
+    def _one_operator(self) -> Comparison:
+        ops = self.operators()
+        if len(ops) != 1:
+            allowed = "equals, not_equals, in, not_in, gt, gte, lt, lte, exists, contains"
+            got = ", ".join(ops) if ops else "none"
+            raise ValueError(f"a comparison needs exactly one operator ({allowed}); got {got}")
+        return self
+
+    def operators(self) -> list[str]:
+        """The operator keys written in the document."""
+        return [
+            ("in" if name == "in_" else name) for name in self.model_fields_set if name != "field"
+        ]
+
+
+class AllOf(Model):
+    """True when every condition holds."""
+
+    all: list[Condition] = Field(min_length=1)
+
+
+class AnyOf(Model):
+    """True when at least one condition holds."""
+
+    any: list[Condition] = Field(min_length=1)
+
+
+class NotOf(Model):
+    """True when the condition does not hold."""
+
+    not_: Condition = Field(alias="not")
+
+
+def _condition_tag(value: Any) -> str:
+    if isinstance(value, dict):
+        for key in ("all", "any", "not"):
+            if key in value:
+                return key
+        return "compare"
+    if isinstance(value, AllOf):
+        return "all"
+    if isinstance(value, AnyOf):
+        return "any"
+    if isinstance(value, NotOf):
+        return "not"
+    return "compare"
+
+
+Condition = Annotated[
+    Annotated[AllOf, Tag("all")]
+    | Annotated[AnyOf, Tag("any")]
+    | Annotated[NotOf, Tag("not")]
+    | Annotated[Comparison, Tag("compare")],
+    Discriminator(_condition_tag),
+]
+
+
+class FactUpdate(Model):
+    """An event that sets a case fact."""
+
+    event: Identifier
+    if_: Condition | None = Field(default=None, alias="if")
+    value: Scalar = True
+    """The value the fact takes (ignored when 'value_from' is given)."""
+    value_from: str | None = Field(default=None, pattern=r"^data\.[a-z0-9_]+$")
+    """Take the value from a field of the event, e.g. 'data.has_hemsjukvard'."""
+
+
+class Fact(Model):
+    """Something true of a case that events set and conditions read (e.g. consent)."""
+
+    label: str
+    default: Scalar = None
+    set_by: list[FactUpdate] = Field(min_length=1)
+
+
+# --------------------------------------------------------------------------- time
+
+
+ANCHOR = r"^trigger$|^data\.[a-z0-9_]+$"
+
+
+class TimeSpec(Model):
+    """A point in time relative to the trigger event or a date in its data.
+
+    Exactly one of ``before``, ``after`` or ``at`` names the anchor: ``trigger`` (when the
+    trigger event happened) or ``data.<field>`` (a date or timestamp in its data). With
+    ``before``/``after``, exactly one of ``working_days``, ``days``, ``weeks``, ``months``,
+    ``hours`` or ``minutes`` gives the distance. Day-based results end at the end of the
+    local day (or at ``time``); a working-day result is always a working day.
+    """
+
+    before: str | None = Field(default=None, pattern=ANCHOR)
+    after: str | None = Field(default=None, pattern=ANCHOR)
+    at: str | None = Field(default=None, pattern=ANCHOR)
+    working_days: int | None = Field(default=None, ge=1)
+    """'senast N vardagar innan': count N working days back from the day before the anchor."""
+    days: int | None = Field(default=None, ge=0)
+    weeks: int | None = Field(default=None, ge=0)
+    months: int | None = Field(default=None, ge=0)
+    """Calendar months; a day past the month's end is clamped to it (30 Nov + 3 = 28 Feb)."""
+    hours: int | None = Field(default=None, ge=0)
+    minutes: int | None = Field(default=None, ge=0)
+    time: dt.time | None = None
+    """Local time of day for a day-based result; default end of day for a deadline and
+    start of day for an opening time."""
+    on_non_working_day: NonWorkingDayPolicy | None = None
+    """Overrides the calendar's policy for this calendar-day distance."""
+
+    @model_validator(mode="after")
+    def _shape(self) -> TimeSpec:
+        anchors = [k for k in ("before", "after", "at") if getattr(self, k) is not None]
+        if len(anchors) != 1:
+            raise ValueError(
+                "give exactly one of 'before', 'after' or 'at' (e.g. 'before: data.start_date')"
+            )
+        units = [u for u in self.UNITS if getattr(self, u) is not None]
+        if anchors[0] == "at" and units:
+            raise ValueError(f"'at' takes no distance; use 'after' with '{units[0]}'")
+        if anchors[0] != "at" and len(units) != 1:
+            raise ValueError(
+                "give exactly one distance: working_days, days, weeks, months, hours or minutes"
+            )
+        if units and units[0] in ("hours", "minutes") and self.time is not None:
+            raise ValueError("'time' applies to day-based distances, not hours or minutes")
+        return self
+
+    UNITS: ClassVar[tuple[str, ...]] = (
+        "working_days",
+        "days",
+        "weeks",
+        "months",
+        "hours",
+        "minutes",
+    )
+
+    @property
+    def anchor(self) -> str:
+        """The anchor path (``trigger`` or ``data.<field>``)."""
+        return self.before or self.after or self.at or "trigger"
+
+    @property
+    def unit(self) -> str | None:
+        """The distance's unit, or None for ``at``."""
+        return next((u for u in self.UNITS if getattr(self, u) is not None), None)
+
+    @property
+    def amount(self) -> int:
+        """The signed distance: negative for ``before``."""
+        unit = self.unit
+        if unit is None:
+            return 0
+        value = int(getattr(self, unit))
+        return -value if self.before is not None else value
+
+
+class Offset(Model):
+    """A distance after a point in time (used by escalation)."""
+
+    working_days: int | None = Field(default=None, ge=0)
+    days: int | None = Field(default=None, ge=0)
+    hours: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _one(self) -> Offset:
+        given = [k for k in ("working_days", "days", "hours") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of working_days, days or hours")
+        return self
+
+
+# --------------------------------------------------------------------------- rules
+
+
+class Trigger(Model):
+    """The event that makes an obligation arise."""
+
+    event: Identifier
+    if_: Condition | None = Field(default=None, alias="if")
+    """A condition on the event's data and the case's facts."""
+
+
+class EventPattern(Model):
+    """Events that fulfil or cancel an obligation.
+
+    ``match`` ties a candidate event to the trigger: each key is a field of the candidate
+    (``data.<name>`` or ``case``) and each value a field of the trigger (``trigger.id``,
+    ``trigger.case`` or ``trigger.data.<name>``). Only events after the trigger, in the
+    same case, count.
+    """
+
+    event: Identifier
+    if_: Condition | None = Field(default=None, alias="if")
+    match: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("match")
+    @classmethod
+    def _match_paths(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, ref in value.items():
+            if not (key == "case" or key.startswith("data.")):
+                raise ValueError(f"match key {key!r} must be 'case' or 'data.<field>'")
+            if not (ref in ("trigger.id", "trigger.case") or ref.startswith("trigger.data.")):
+                raise ValueError(
+                    f"match value {ref!r} must be 'trigger.id', 'trigger.case' "
+                    "or 'trigger.data.<field>'"
+                )
+        return value
+
+
+class Action(Model):
+    """What must be done, by whom, to whom, through which channel."""
+
+    kind: ActionKind
+    description: str
+    """One line in plain Swedish saying what to do, e.g. 'Skicka startmeddelande'."""
+    responsible: Identifier
+    """The role that must act."""
+    recipients: list[Identifier] = Field(default_factory=list)
+    channel: Identifier | None = None
+    record: str | None = None
+    """For 'document': the record to write in, e.g. 'verkstallighetsjournal'."""
+    content: list[str] = Field(default_factory=list)
+    """What the message or entry must contain."""
+
+
+class Escalation(Model):
+    """Who steps in when an obligation is still unmet some time after its deadline."""
+
+    after: Offset
+    """How long after the deadline the escalation starts."""
+    to: Identifier | None = None
+    """The role escalated to."""
+    levels_up: int | None = Field(default=None, ge=1)
+    """Escalate this many levels up the responsible role's 'reports_to' chain."""
+    description: str
+
+    @model_validator(mode="after")
+    def _target(self) -> Escalation:
+        if (self.to is None) == (self.levels_up is None):
+            raise ValueError("give exactly one of 'to' (a role) or 'levels_up' (a number)")
+        return self
+
+
+class Rule(Model):
+    """When an event matches, an obligation arises."""
+
+    id: Identifier
+    title: str
+    when: Trigger
+    unless: Condition | None = None
+    """When this holds at the trigger, no obligation arises."""
+    requires: list[Identifier] = Field(default_factory=list)
+    """Preconditions (e.g. 'consent'); while one is unmet the obligation is blocked."""
+    action: Action
+    opens: TimeSpec | None = None
+    """When the obligation's window opens; default when the trigger happened."""
+    deadline: TimeSpec
+    fulfilled_by: list[EventPattern] = Field(min_length=1)
+    cancelled_by: list[EventPattern] = Field(default_factory=list)
+    escalation: list[Escalation] = Field(default_factory=list)
+    source: Source
+    interpretation: Interpretation | None = None
+    """Set when the rule decides something the source leaves open."""
+
+
+class Remedy(Model):
+    """The action that removes a block (e.g. obtain consent)."""
+
+    kind: ActionKind = "obtain_consent"
+    description: str
+    responsible: Identifier | None = None
+    """Default: the role responsible for the blocked obligation."""
+    channel: Identifier | None = None
+    content: list[str] = Field(default_factory=list)
+
+
+class Precondition(Model):
+    """Something that must hold before an obligation can be carried out."""
+
+    label: str
+    holds: Condition
+    """A condition on the case's facts (as they stand at evaluation time)."""
+    remedy: Remedy
+    source: Source | None = None
+
+
+# --------------------------------------------------------------------------- the routine
+
+
+class Routine(Model):
+    """One version of one routine for collaboration (rutin för samverkan)."""
+
+    id: Identifier
+    """Stable identifier shared by every version of the routine."""
+    version: str
+    title: str
+    organisation: str
+    valid_from: dt.date
+    """First day this version is in force."""
+    valid_to: dt.date | None = None
+    """Last day this version is in force; open-ended when absent."""
+    supersedes: RoutineRef | None = None
+    review_by: dt.date | None = None
+    """When the routine is due for review; a passed date is a warning."""
+    owner: str | None = None
+    legal_basis: list[str] = Field(default_factory=list)
+    source: SourceDocument
+    document_record: DocumentRecord | None = None
+    interpretations: dict[str, Interpretation] = Field(default_factory=dict)
+    """Routine-level choices, keyed by the field they concern (e.g. 'valid_from')."""
+    vocabulary: str | None = "samverkan"
+    """The shared event vocabulary this routine uses; its types need not be repeated."""
+    calendar: CalendarSpec = Field(default_factory=CalendarSpec)
+    roles: dict[Identifier, Role] = Field(min_length=1)
+    channels: dict[Identifier, Channel] = Field(default_factory=dict)
+    event_types: dict[Identifier, EventType] = Field(default_factory=dict)
+    """Event types this routine adds to the vocabulary."""
+    facts: dict[Identifier, Fact] = Field(default_factory=dict)
+    preconditions: dict[Identifier, Precondition] = Field(default_factory=dict)
+    rules: list[Rule] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _validity(self) -> Routine:
+        if self.valid_to is not None and self.valid_to < self.valid_from:
+            raise ValueError(f"valid_to ({self.valid_to}) is before valid_from ({self.valid_from})")
+        return self
+
+
+for _model in (AllOf, AnyOf, NotOf, FactUpdate, Trigger, EventPattern, Rule, Precondition):
+    _model.model_rebuild()
