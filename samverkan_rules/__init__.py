@@ -37,6 +37,7 @@ from samverkan_rules.loader import (
     load_routine_text,
 )
 from samverkan_rules.models import Routine
+from samverkan_rules.registry import Registry, load_registry
 
 __version__ = "0.1.0"
 
@@ -52,6 +53,7 @@ __all__ = [
     "EventBatch",
     "EventError",
     "Obligation",
+    "Registry",
     "Routine",
     "RoutineCheck",
     "RoutineError",
@@ -64,6 +66,7 @@ __all__ = [
     "check_routine_text",
     "compile_routine",
     "evaluate",
+    "load_registry",
     "load_routine",
     "load_routine_text",
     "read_events",

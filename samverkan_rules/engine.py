@@ -40,6 +40,7 @@ from samverkan_rules.evaluation import (
 )
 from samverkan_rules.events import Event, EventBatch, events_from_records
 from samverkan_rules.models import Source
+from samverkan_rules.registry import Window, validity_windows
 
 __all__ = ["Ruleset", "evaluate"]
 
@@ -145,15 +146,10 @@ def _prepare(
     return list(batch.events), list(batch.diagnostics)
 
 
-def _in_force(routine: CompiledRoutine, event: Event) -> bool:
-    day = local_date(event.at, routine.tz)
-    meta = routine.routine
-    return meta.valid_from <= day and (meta.valid_to is None or day <= meta.valid_to)
-
-
 def _replay(
     case_events: Sequence[Event],
     routines: tuple[CompiledRoutine, ...],
+    windows: Mapping[tuple[str, str], Window],
     counters: dict[str, int],
 ) -> tuple[list[_Pending], dict[str, dict[str, Any]]]:
     state = _CaseState(facts={r.id + "@" + r.version: dict(r.fact_defaults) for r in routines})
@@ -195,7 +191,9 @@ def _replay(
             rules = routine.rules_by_trigger.get(etype)
             if not rules:
                 continue
-            if not _in_force(routine, event):
+            if not windows[(routine.id, routine.version)].contains(
+                local_date(event.at, routine.tz)
+            ):
                 counters["outside_validity"] = counters.get("outside_validity", 0) + 1
                 continue
             for rule in rules:
@@ -533,6 +531,9 @@ def evaluate(
     except CalendarError as exc:
         raise EvaluationError(str(exc)) from None
     routines = _routines(ruleset)
+    windows, overlaps = validity_windows(routines)
+    if overlaps:
+        raise EvaluationError("routine versions overlap", overlaps)
     tz = routines[0].tz
     as_of = as_of.astimezone(UTC)
     prepared, diagnostics = _prepare(events)
@@ -587,7 +588,7 @@ def evaluate(
     summary = dict.fromkeys(_STATUS_ORDER, 0)
     results: list[CaseResult] = []
     for case_id in sorted(by_case):
-        pending, facts = _replay(by_case[case_id], routines, counters)
+        pending, facts = _replay(by_case[case_id], routines, windows, counters)
         ledger: list[tuple[_Pending, Obligation]] = []
         extra: list[Obligation] = []
         for ob in pending:
@@ -637,7 +638,11 @@ def evaluate(
                 version=r.version,
                 sha256=r.sha256,
                 valid_from=r.routine.valid_from.isoformat(),
-                valid_to=r.routine.valid_to.isoformat() if r.routine.valid_to else None,
+                valid_to=(
+                    windows[(r.id, r.version)].last.isoformat()  # type: ignore[union-attr]
+                    if windows[(r.id, r.version)].last
+                    else None
+                ),
             )
             for r in sorted(routines, key=lambda r: (r.id, r.version))
         ],

@@ -18,11 +18,11 @@ if TYPE_CHECKING:
 
 
 class SamverkanError(Exception):
-    """Root of every error raised by samverkan-rules."""
+    """Root of every error raised by samverkan-rules.
 
-
-class CompileError(SamverkanError):
-    """A routine, scenario or vocabulary could not be turned into a ruleset."""
+    ``diagnostics`` holds every located problem behind the error; ``str()`` shows them all,
+    one ``file:line:col: ...`` line each.
+    """
 
     def __init__(self, message: str, diagnostics: Sequence[Diagnostic] = ()) -> None:
         self.diagnostics: tuple[Diagnostic, ...] = tuple(diagnostics)
@@ -30,6 +30,10 @@ class CompileError(SamverkanError):
             detail = "\n".join(d.format() for d in self.diagnostics)
             message = f"{message}\n{detail}"
         super().__init__(message)
+
+
+class CompileError(SamverkanError):
+    """A routine, scenario or vocabulary could not be turned into a ruleset."""
 
 
 class YamlError(CompileError):
@@ -42,13 +46,6 @@ class RoutineError(CompileError):
 
 class EventError(SamverkanError):
     """Events could not be read or do not fit the routine's event types."""
-
-    def __init__(self, message: str, diagnostics: Sequence[Diagnostic] = ()) -> None:
-        self.diagnostics: tuple[Diagnostic, ...] = tuple(diagnostics)
-        if self.diagnostics:
-            detail = "\n".join(d.format() for d in self.diagnostics)
-            message = f"{message}\n{detail}"
-        super().__init__(message)
 
 
 class CalendarError(SamverkanError):
