@@ -10,7 +10,7 @@ state and may be shared between threads.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from types import MappingProxyType
@@ -22,7 +22,10 @@ from samverkan_rules.calendar import (
     add_days,
     add_months,
     end_of_day,
+    end_of_month,
+    format_rfc3339,
     get_zone,
+    iso_week_parity,
     local_date,
     local_datetime,
     parse_rfc3339,
@@ -44,6 +47,7 @@ from samverkan_rules.models import (
     Offset,
     Routine,
     Rule,
+    Schedule,
     TimeSpec,
 )
 
@@ -335,15 +339,114 @@ class TimePoint:
 
     at: datetime
     steps: tuple[str, ...]
+    occurrence: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "at", self.at.astimezone(UTC))
 
 
+_WEEKDAYS: Final = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+class CompiledSchedule:
+    """A compiled :class:`Schedule`: its occurrences as instants, with the routine's calendar.
+
+    Occurrences are wall-clock times in the routine's time zone, so "tisdag 13.30" is 13:30
+    both in winter (+01:00) and in summer (+02:00).
+    """
+
+    __slots__ = ("_calendar", "_spec", "_tz", "label", "name")
+
+    def __init__(self, name: str, spec: Schedule, *, tz: ZoneInfo, calendar: WorkingCalendar):
+        self.name = name
+        self.label = spec.label
+        self._spec = spec
+        self._tz = tz
+        self._calendar = calendar
+
+    @property
+    def units(self) -> tuple[str, ...]:
+        """The units (case ids) the schedule runs for."""
+        return tuple(self._spec.units)
+
+    @property
+    def starts(self) -> date | None:
+        """The first day the schedule runs, when the routine says."""
+        return self._spec.starts
+
+    def _candidate_days(self, first: date, last: date) -> Iterator[date]:
+        spec = self._spec
+        if spec.every == "week":
+            target = _WEEKDAYS.index(spec.weekday or "monday")
+            day = first + timedelta(days=(target - first.weekday()) % 7)
+            while day <= last:
+                if spec.iso_weeks == "all" or iso_week_parity(day) == spec.iso_weeks:
+                    yield day
+                day += timedelta(days=7)
+        else:
+            day = end_of_month(first)
+            while day <= last:
+                yield day
+                day = end_of_month(day + timedelta(days=1))
+
+    def _placed(self, day: date) -> date | None:
+        policy = self._spec.on_non_working_day
+        if policy == "keep" or self._calendar.is_working_day(day):
+            return day
+        if policy == "skip":
+            return None
+        if policy == "next_working_day":
+            return self._calendar.next_working_day(day)
+        return self._calendar.previous_working_day(day)
+
+    def _instant(self, day: date) -> datetime:
+        if self._spec.time is None:
+            return end_of_day(day, self._tz).astimezone(UTC)
+        return local_datetime(day, self._spec.time, self._tz).astimezone(UTC)
+
+    def occurrences(self, first: date, last: date) -> list[datetime]:
+        """Every occurrence (UTC instants) whose scheduled day lies in ``first..last``."""
+        out = []
+        for day in self._candidate_days(first, last):
+            placed = self._placed(day)
+            if placed is not None:
+                out.append(self._instant(placed))
+        return sorted(set(out))
+
+    def next_after(self, moment: datetime) -> datetime:
+        """The first occurrence strictly after ``moment``."""
+        start = local_date(moment, self._tz) - timedelta(days=7)
+        span = 70
+        for _ in range(12):
+            for occurrence in self.occurrences(start, start + timedelta(days=span)):
+                if occurrence > moment:
+                    return occurrence
+            start += timedelta(days=span)
+        raise CalendarError(f"schedule {self.name!r} has no occurrence after {moment.isoformat()}")
+
+    def occurrence_name(self, occurrence: datetime) -> str:
+        """The stable name of an occurrence: ``<schedule>@<local RFC 3339 time>``."""
+        return f"{self.name}@{format_rfc3339(occurrence.astimezone(self._tz))}"
+
+    def local(self, occurrence: datetime) -> datetime:
+        """An occurrence in local time."""
+        return occurrence.astimezone(self._tz)
+
+
 class TimeRule:
     """A compiled :class:`TimeSpec`: the instant it names for a given trigger event."""
 
-    __slots__ = ("_amount", "_calendar", "_end", "_field", "_policy", "_spec", "_tz", "_unit")
+    __slots__ = (
+        "_amount",
+        "_calendar",
+        "_end",
+        "_field",
+        "_policy",
+        "_schedule",
+        "_spec",
+        "_tz",
+        "_unit",
+    )
 
     def __init__(
         self,
@@ -353,6 +456,7 @@ class TimeRule:
         calendar: WorkingCalendar,
         policy: str,
         end_of_day_default: bool,
+        schedules: Mapping[str, CompiledSchedule] | None = None,
     ) -> None:
         self._spec = spec
         self._tz = tz
@@ -363,8 +467,13 @@ class TimeRule:
         self._amount = spec.amount
         anchor = spec.anchor
         self._field = anchor.partition(".")[2] if anchor.startswith("data.") else None
+        self._schedule = (
+            (schedules or {})[anchor.partition(".")[2]] if anchor.startswith("schedule.") else None
+        )
 
     def _anchor(self, event: Event) -> datetime | date:
+        if self._schedule is not None:
+            return self._schedule.next_after(event.at)
         if self._field is None:
             return event.at
         raw = event.data[self._field]
@@ -387,6 +496,17 @@ class TimeRule:
             else _fmt(anchor, self._tz)
         )
         steps = [f"{label} = {shown}"]
+        occurrence = None
+        if self._schedule is not None:
+            assert isinstance(anchor, datetime)
+            occurrence = self._schedule.occurrence_name(anchor)
+            steps[0] = f"nästa {self._schedule.label}: {shown}"
+        point = self._compute(anchor, steps)
+        if occurrence is None:
+            return point
+        return TimePoint(point.at, point.steps, occurrence)
+
+    def _compute(self, anchor: datetime | date, steps: list[str]) -> TimePoint:
         unit, amount = self._unit, self._amount
         if unit is None:
             if isinstance(anchor, datetime):
@@ -395,7 +515,8 @@ class TimeRule:
         if unit in ("hours", "minutes"):
             base = anchor if isinstance(anchor, datetime) else start_of_day(anchor, self._tz)
             delta = timedelta(hours=amount) if unit == "hours" else timedelta(minutes=amount)
-            result = (base.astimezone(self._tz) + delta).astimezone(self._tz)
+            # Elapsed time, not wall-clock time: one hour is one hour across the DST fold.
+            result = (base.astimezone(UTC) + delta).astimezone(self._tz)
             steps.append(f"{_signed(amount)} {_UNIT_SV[unit]} -> {_fmt(result, self._tz)}")
             return TimePoint(result, tuple(steps))
         base_day = local_date(anchor, self._tz) if isinstance(anchor, datetime) else anchor
@@ -495,10 +616,13 @@ class CompiledPattern:
     event_type: str
     condition: Predicate
     match: tuple[tuple[Callable[[Event], Any], Callable[[Event], Any]], ...]
+    any_case: bool = False
 
     def matches(self, candidate: Event, trigger: Event, facts: Facts) -> bool:
         """True when ``candidate`` answers the obligation raised by ``trigger``."""
-        if candidate.type != self.event_type or candidate.case != trigger.case:
+        if candidate.type != self.event_type:
+            return False
+        if candidate.case != trigger.case and not self.any_case:
             return False
         for get_candidate, get_trigger in self.match:
             value = get_candidate(candidate)
@@ -521,6 +645,7 @@ def _compile_pattern(p: EventPattern) -> CompiledPattern:
         event_type=p.event,
         condition=compile_condition(p.if_),
         match=tuple((_event_ref(k), _event_ref(v)) for k, v in sorted(p.match.items())),
+        any_case=p.any_case,
     )
 
 
@@ -605,6 +730,11 @@ class CompiledRoutine:
     fact_setters: Mapping[str, tuple[FactSetter, ...]]
     fact_defaults: Mapping[str, Any]
     preconditions: Mapping[str, CompiledPrecondition]
+    schedules: Mapping[str, CompiledSchedule] = field(default_factory=dict)
+    ticking: tuple[str, ...] = ()
+    """Schedules that trigger rules (their occurrences become unit-level obligations)."""
+    borrow_types: frozenset[str] = frozenset()
+    """Event types that answer some obligation from any case (``any_case`` patterns)."""
     diagnostics: tuple[Diagnostic, ...] = field(default=())
 
     @property
@@ -698,7 +828,12 @@ def compile_routine(
     types.update(routine.event_types)
     roles = frozenset(routine.roles)
     checks = {name: _compile_event_check(name, spec, roles) for name, spec in types.items()}
+    schedules = {
+        name: CompiledSchedule(name, spec, tz=tz, calendar=cal)
+        for name, spec in routine.schedules.items()
+    }
 
+    clock: dict[str, Any] = {"tz": tz, "calendar": cal, "policy": policy, "schedules": schedules}
     compiled: list[CompiledRule] = []
     for index, rule in enumerate(routine.rules):
         escalations = []
@@ -711,15 +846,9 @@ def compile_routine(
                 index=index,
                 condition=compile_condition(rule.when.if_),
                 unless=compile_condition(rule.unless) if rule.unless is not None else _never,
-                deadline=TimeRule(
-                    rule.deadline, tz=tz, calendar=cal, policy=policy, end_of_day_default=True
-                ),
+                deadline=TimeRule(rule.deadline, end_of_day_default=True, **clock),
                 opens=(
-                    TimeRule(
-                        rule.opens, tz=tz, calendar=cal, policy=policy, end_of_day_default=False
-                    )
-                    if rule.opens
-                    else None
+                    TimeRule(rule.opens, end_of_day_default=False, **clock) if rule.opens else None
                 ),
                 fulfilled_by=tuple(_compile_pattern(p) for p in rule.fulfilled_by),
                 cancelled_by=tuple(_compile_pattern(p) for p in rule.cancelled_by),
@@ -729,9 +858,11 @@ def compile_routine(
         )
     by_trigger: dict[str, list[CompiledRule]] = {}
     answers: set[str] = set()
+    borrow: set[str] = set()
     for c in compiled:
-        by_trigger.setdefault(c.rule.when.event, []).append(c)
+        by_trigger.setdefault(c.rule.when.event_type, []).append(c)
         answers.update(p.event_type for p in c.fulfilled_by + c.cancelled_by)
+        borrow.update(p.event_type for p in c.fulfilled_by + c.cancelled_by if p.any_case)
 
     setters: dict[str, list[FactSetter]] = {}
     for name, fact in routine.facts.items():
@@ -772,6 +903,11 @@ def compile_routine(
         fact_setters=MappingProxyType({k: tuple(v) for k, v in setters.items()}),
         fact_defaults=MappingProxyType({n: f.default for n, f in routine.facts.items()}),
         preconditions=MappingProxyType(preconditions),
+        schedules=MappingProxyType(schedules),
+        ticking=tuple(
+            sorted({r.when.schedule for r in routine.rules if r.when.schedule is not None})
+        ),
+        borrow_types=frozenset(borrow),
         diagnostics=tuple(diagnostics),
     )
 

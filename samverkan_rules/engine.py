@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
 from samverkan_rules.calendar import format_rfc3339, local_date, require_aware
@@ -147,6 +148,7 @@ def _prepare(
 
 
 def _replay(
+    case_id: str,
     case_events: Sequence[Event],
     routines: tuple[CompiledRoutine, ...],
     windows: Mapping[tuple[str, str], Window],
@@ -180,6 +182,9 @@ def _replay(
                 else:
                     still.append(ob)
             state.waiting[etype] = still
+        if event.case != case_id:
+            continue  # borrowed from another case: it may only answer `any_case` patterns
+        tick_of = event.data.get("routine") if etype.startswith(TICK_PREFIX) else None
         for routine in routines:
             key = routine.id + "@" + routine.version
             facts = state.facts[key]
@@ -191,7 +196,10 @@ def _replay(
             rules = routine.rules_by_trigger.get(etype)
             if not rules:
                 continue
-            if not windows[(routine.id, routine.version)].contains(
+            if tick_of is not None:
+                if tick_of != key:
+                    continue  # an occurrence belongs to the version that scheduled it
+            elif not windows[(routine.id, routine.version)].contains(
                 local_date(event.at, routine.tz)
             ):
                 counters["outside_validity"] = counters.get("outside_validity", 0) + 1
@@ -214,6 +222,84 @@ def _replay(
                     if not bucket or bucket[-1] is not ob:
                         bucket.append(ob)
     return state.pending, state.facts
+
+
+TICK_PREFIX = "schedule."
+
+
+def _ticks(
+    routines: tuple[CompiledRoutine, ...],
+    windows: Mapping[tuple[str, str], Window],
+    events: Sequence[Event],
+    as_of: datetime,
+) -> list[Event]:
+    """The occurrences of every triggering schedule, as events in their units' cases.
+
+    An occurrence's event happens when its period begins (the previous occurrence), so the
+    obligation is open for the whole period. Occurrences run from the earliest event (or
+    ``as_of``, when that is earlier) to the first occurrence whose period has begun by
+    ``as_of``, inside the version's window.
+    """
+    out: list[Event] = []
+    for routine in routines:
+        if not routine.ticking:
+            continue
+        tz = routine.tz
+        window = windows[(routine.id, routine.version)]
+        as_of_day = local_date(as_of, tz)
+        first_seen = min((local_date(e.at, tz) for e in events), default=as_of_day)
+        key = routine.id + "@" + routine.version
+        for name in routine.ticking:
+            schedule = routine.schedules[name]
+            start = max(window.first, schedule.starts or window.first, min(first_seen, as_of_day))
+            end = as_of_day + timedelta(days=_LOOKAHEAD_DAYS)
+            if window.last is not None:
+                end = min(end, window.last)
+            if start > end:
+                continue
+            occurrences = schedule.occurrences(start - timedelta(days=_LOOKAHEAD_DAYS), end)
+            for prev, cur in pairwise(occurrences):
+                if prev > as_of:
+                    break
+                if local_date(cur, tz) < start:
+                    continue
+                local = schedule.local(cur)
+                for unit in schedule.units:
+                    out.append(
+                        Event(
+                            id=f"{schedule.occurrence_name(cur)}:{unit}",
+                            case=unit,
+                            type=f"{TICK_PREFIX}{name}",
+                            at=prev,
+                            data={
+                                "date": local.date().isoformat(),
+                                "time": local.strftime("%H:%M"),
+                                "occurrence": format_rfc3339(local),
+                                "schedule": name,
+                                "routine": key,
+                            },
+                        )
+                    )
+    return out
+
+
+_LOOKAHEAD_DAYS = 62
+"""Longer than any schedule's period, so the current period's occurrence is always found."""
+
+
+def _lend(
+    by_case: dict[str, list[Event]],
+    routines: tuple[CompiledRoutine, ...],
+    events: Sequence[Event],
+) -> None:
+    """Give each unit's case the events of other cases that may answer its obligations."""
+    borrow = frozenset().union(*(r.borrow_types for r in routines))
+    if not borrow:
+        return
+    units = {u for r in routines for u in r.routine.units}
+    lent = [e for e in events if e.type in borrow]
+    for unit in units & set(by_case):
+        by_case[unit].extend(e for e in lent if e.case != unit)
 
 
 def _ref(event: Event | None, routine: CompiledRoutine) -> EventRef | None:
@@ -332,7 +418,7 @@ def _obligation(
             (ob.opens.at if ob.opens else ob.trigger.at).astimezone(routine.tz)
         ),
         deadline=format_rfc3339(ob.deadline.at.astimezone(routine.tz)),
-        occurrence=None,
+        occurrence=_occurrence(ob),
         content=list(rule.action.content),
         source=SourceRecord.model_construct(
             document=routine.routine.source.title,
@@ -356,6 +442,13 @@ def _obligation(
         escalates=None,
         trace=trace,
     )
+
+
+def _occurrence(ob: _Pending) -> str | None:
+    if ob.trigger.type.startswith(TICK_PREFIX):
+        data = ob.trigger.data
+        return f"{data['schedule']}@{data['occurrence']}"
+    return ob.deadline.occurrence or (ob.opens.occurrence if ob.opens else None)
 
 
 def cause_line(ob: _Pending) -> str:
@@ -579,16 +672,21 @@ def evaluate(
             )
         )
 
-    usable.sort(key=lambda e: e.order_key)
+    ticks = _ticks(routines, windows, usable, as_of)
     by_case: dict[str, list[Event]] = {}
     for event in usable:
         by_case.setdefault(event.case, []).append(event)
+    for event in ticks:
+        by_case.setdefault(event.case, []).append(event)
+    _lend(by_case, routines, usable)
+    for stream in by_case.values():
+        stream.sort(key=lambda e: e.order_key)
 
     counters: dict[str, int] = {}
     summary = dict.fromkeys(_STATUS_ORDER, 0)
     results: list[CaseResult] = []
     for case_id in sorted(by_case):
-        pending, facts = _replay(by_case[case_id], routines, windows, counters)
+        pending, facts = _replay(case_id, by_case[case_id], routines, windows, counters)
         ledger: list[tuple[_Pending, Obligation]] = []
         extra: list[Obligation] = []
         for ob in pending:

@@ -39,6 +39,7 @@ from samverkan_rules.models import (
     Routine,
     TimeSpec,
     Vocabulary,
+    schedule_event_type,
 )
 
 __all__ = [
@@ -274,6 +275,21 @@ class _Checker:
             )
         return spec
 
+    def trigger(self, path: Path_, event: str | None, schedule: str | None) -> EventType | None:
+        if event is not None:
+            return self.event_type((*path, "event"), event)
+        assert schedule is not None
+        spec = self.r.schedules.get(schedule)
+        if spec is None:
+            self.error(
+                (*path, "schedule"),
+                "routine.unknown-schedule",
+                f"unknown schedule {schedule!r}",
+                did_you_mean(schedule, self.r.schedules) or "declare it under 'schedules'",
+            )
+            return None
+        return schedule_event_type(spec)
+
     def data_field(self, path: Path_, event: EventType | None, event_name: str, name: str) -> None:
         if event is not None and name not in event.fields:
             self.error(
@@ -341,6 +357,16 @@ class _Checker:
             return
         anchor = spec.anchor
         key = "before" if spec.before else "after" if spec.after else "at"
+        if anchor.startswith("schedule."):
+            name = anchor.partition(".")[2]
+            if name not in self.r.schedules:
+                self.error(
+                    (*path, key),
+                    "routine.unknown-schedule",
+                    f"unknown schedule {name!r}",
+                    did_you_mean(name, self.r.schedules) or "declare it under 'schedules'",
+                )
+            return
         if not anchor.startswith("data."):
             return
         name = anchor.partition(".")[2]
@@ -380,6 +406,15 @@ class _Checker:
             if role.reports_to is not None:
                 self.role(("roles", name, "reports_to"), role.reports_to)
         self._hierarchy_cycles()
+        for name, sched in r.schedules.items():
+            for i, unit in enumerate(sched.units):
+                if unit not in r.units:
+                    self.error(
+                        ("schedules", name, "units", i),
+                        "routine.unknown-unit",
+                        f"unknown unit {unit!r}",
+                        did_you_mean(unit, r.units) or "declare it under 'units'",
+                    )
         for name, fact in r.facts.items():
             for i, upd in enumerate(fact.set_by):
                 base: Path_ = ("facts", name, "set_by", i)
@@ -406,9 +441,10 @@ class _Checker:
                     "give every rule its own id",
                 )
             seen.setdefault(rule.id, i)
-            trigger = self.event_type((*base, "when", "event"), rule.when.event)
-            self.condition((*base, "when", "if"), rule.when.if_, trigger, rule.when.event)
-            self.condition((*base, "unless"), rule.unless, trigger, rule.when.event)
+            trigger = self.trigger((*base, "when"), rule.when.event, rule.when.schedule)
+            tname = rule.when.event_type
+            self.condition((*base, "when", "if"), rule.when.if_, trigger, tname)
+            self.condition((*base, "unless"), rule.unless, trigger, tname)
             for j, name in enumerate(rule.requires):
                 if name not in r.preconditions:
                     self.error(
@@ -422,8 +458,8 @@ class _Checker:
             for j, who in enumerate(action.recipients):
                 self.role((*base, "action", "recipients", j), who)
             self.channel((*base, "action", "channel"), action.channel)
-            self.anchor((*base, "deadline"), rule.deadline, trigger, rule.when.event)
-            self.anchor((*base, "opens"), rule.opens, trigger, rule.when.event)
+            self.anchor((*base, "deadline"), rule.deadline, trigger, tname)
+            self.anchor((*base, "opens"), rule.opens, trigger, tname)
             for key in ("fulfilled_by", "cancelled_by"):
                 for j, pattern in enumerate(getattr(rule, key)):
                     pbase = (*base, key, j)
@@ -438,7 +474,7 @@ class _Checker:
                             self.data_field(
                                 (*pbase, "match", mine),
                                 trigger,
-                                rule.when.event,
+                                tname,
                                 theirs.rsplit(".", 1)[1],
                             )
             for j, esc in enumerate(rule.escalation):

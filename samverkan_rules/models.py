@@ -353,14 +353,15 @@ class Fact(Model):
 # --------------------------------------------------------------------------- time
 
 
-ANCHOR = r"^trigger$|^data\.[a-z0-9_]+$"
+ANCHOR = r"^trigger$|^data\.[a-z0-9_]+$|^schedule\.[a-z0-9_.-]+$"
 
 
 class TimeSpec(Model):
     """A point in time relative to the trigger event or a date in its data.
 
     Exactly one of ``before``, ``after`` or ``at`` names the anchor: ``trigger`` (when the
-    trigger event happened) or ``data.<field>`` (a date or timestamp in its data). With
+    trigger event happened), ``data.<field>`` (a date or timestamp in its data) or
+    ``schedule.<name>`` (the schedule's first occurrence after the trigger). With
     ``before``/``after``, exactly one of ``working_days``, ``days``, ``weeks``, ``months``,
     ``hours`` or ``minutes`` gives the distance. Day-based results end at the end of the
     local day (or at ``time``); a working-day result is always a working day.
@@ -445,15 +446,96 @@ class Offset(Model):
         return self
 
 
+# --------------------------------------------------------------------------- schedules
+
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+
+
+class Schedule(Model):
+    """Recurring occurrences: a weekly meeting, the end of each month.
+
+    ``every: week`` needs ``weekday`` and ``time`` ("varje tisdag kl 13.30"); ``iso_weeks:
+    odd`` keeps odd ISO week numbers only ("ojämn vecka"; 2026 has a week 53, so weeks 53
+    and 1 are both odd). ``every: month_end`` occurs on each month's last day, at ``time``
+    or the end of the day.
+    """
+
+    label: str
+    every: Literal["week", "month_end"]
+    weekday: Weekday | None = None
+    time: dt.time | None = None
+    """Local wall-clock time of the occurrence, right across daylight-saving changes."""
+    duration_minutes: int | None = Field(default=None, ge=1)
+    iso_weeks: Literal["all", "odd", "even"] = "all"
+    starts: dt.date | None = None
+    """First day the schedule runs; default the routine's valid_from."""
+    on_non_working_day: Literal["keep", "skip", "next_working_day", "previous_working_day"] = "keep"
+    """What happens to an occurrence that falls on a non-working day."""
+    units: list[Identifier] = Field(min_length=1)
+    """The units (cases) the schedule runs for, e.g. each day-care unit; obligations
+    raised by the schedule belong to these cases."""
+
+    @model_validator(mode="after")
+    def _shape(self) -> Schedule:
+        if self.every == "week" and (self.weekday is None or self.time is None):
+            raise ValueError("a weekly schedule needs 'weekday' and 'time', e.g. tuesday 13:30")
+        if self.every == "month_end" and self.weekday is not None:
+            raise ValueError("'weekday' does not apply to 'every: month_end'")
+        if self.every == "month_end" and self.iso_weeks != "all":
+            raise ValueError("'iso_weeks' applies to weekly schedules only")
+        return self
+
+
+def schedule_event_type(schedule: Schedule) -> EventType:
+    """The event type a schedule's occurrences behave as (``schedule.<name>``)."""
+    return EventType(
+        label=schedule.label,
+        description="An occurrence of a schedule (made by the engine, never posted).",
+        fields={
+            "date": FieldSpec(type="date", required=True, description="The occurrence's day."),
+            "time": FieldSpec(type="time", description="Its local time, when it has one."),
+            "occurrence": FieldSpec(type="datetime", required=True, description="Its instant."),
+            "schedule": FieldSpec(type="string", required=True),
+            "routine": FieldSpec(type="string", description="The routine version it ran for."),
+        },
+        unit_level=True,
+    )
+
+
+class Unit(Model):
+    """A unit whose obligations are evaluated over a set of cases (e.g. a day-care unit)."""
+
+    label: str
+    description: str | None = None
+
+
 # --------------------------------------------------------------------------- rules
 
 
 class Trigger(Model):
-    """The event that makes an obligation arise."""
+    """What makes an obligation arise: an event, or each occurrence of a schedule.
 
-    event: Identifier
+    A schedule trigger raises one obligation per occurrence and unit; it behaves like an
+    event of type ``schedule.<name>`` in the unit's case, happening when the occurrence's
+    period begins (the previous occurrence), with data ``date`` (the occurrence's local
+    date), ``time``, ``occurrence`` (its instant) and ``schedule``.
+    """
+
+    event: Identifier | None = None
+    schedule: Identifier | None = None
     if_: Condition | None = Field(default=None, alias="if")
     """A condition on the event's data and the case's facts."""
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Trigger:
+        if (self.event is None) == (self.schedule is None):
+            raise ValueError("give exactly one of 'event' or 'schedule'")
+        return self
+
+    @property
+    def event_type(self) -> str:
+        """The event type that triggers (``schedule.<name>`` for a schedule)."""
+        return self.event if self.event is not None else f"schedule.{self.schedule}"
 
 
 class EventPattern(Model):
@@ -468,6 +550,9 @@ class EventPattern(Model):
     event: Identifier
     if_: Condition | None = Field(default=None, alias="if")
     match: dict[str, str] = Field(default_factory=dict)
+    any_case: bool = False
+    """Let events of any case count (for unit-level obligations evaluated over a set of
+    cases, e.g. a meeting to cancel when no case has a question for it)."""
 
     @field_validator("match")
     @classmethod
@@ -593,6 +678,9 @@ class Routine(Model):
     """Event types this routine adds to the vocabulary."""
     facts: dict[Identifier, Fact] = Field(default_factory=dict)
     preconditions: dict[Identifier, Precondition] = Field(default_factory=dict)
+    units: dict[Identifier, Unit] = Field(default_factory=dict)
+    """Units whose obligations are evaluated over a set of cases; their ids are case ids."""
+    schedules: dict[Identifier, Schedule] = Field(default_factory=dict)
     rules: list[Rule] = Field(min_length=1)
 
     @model_validator(mode="after")
