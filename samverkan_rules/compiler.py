@@ -673,11 +673,41 @@ class CompiledRule:
     cancelled_by: tuple[CompiledPattern, ...]
     escalations: tuple[CompiledEscalation, ...]
     requires: tuple[str, ...]
+    reports_to: Mapping[str, str | None] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
         """The rule id."""
         return self.rule.id
+
+    def roles_for(self, facts: Facts) -> tuple[str, tuple[str, ...], str | None]:
+        """Responsible role and recipients at a trigger, after any ``levels_up``.
+
+        Returns the roles and, when the hierarchy ended before the asked level, a note
+        saying where (the highest role reached is then used).
+        """
+        action = self.rule.action
+        levels = action.levels_up
+        if levels is None:
+            return action.responsible, tuple(action.recipients), None
+        if isinstance(levels, str):
+            value = facts.get(levels.partition(".")[2])
+            levels = value if isinstance(value, int) and not isinstance(value, bool) else 0
+        notes: list[str] = []
+
+        def up(role: str) -> str:
+            current = role
+            for _ in range(levels):
+                above = self.reports_to.get(current)
+                if above is None:
+                    notes.append(f"{role}: hierarkin tar slut vid {current}")
+                    break
+                current = above
+            return current
+
+        responsible = up(action.responsible)
+        recipients = tuple(up(r) for r in action.recipients)
+        return responsible, recipients, "; ".join(notes) or None
 
 
 @dataclass(frozen=True, slots=True)
@@ -702,9 +732,13 @@ class FactSetter:
     condition: Predicate
     value: Any
     value_field: str | None
+    add: int | None = None
 
-    def value_for(self, event: Event) -> Any:
-        """The value the fact takes after ``event``."""
+    def value_for(self, event: Event, current: Any = None) -> Any:
+        """The value the fact takes after ``event`` (``current`` is its value before)."""
+        if self.add is not None:
+            base = current if isinstance(current, int) and not isinstance(current, bool) else 0
+            return base + self.add
         if self.value_field is not None:
             return event.data.get(self.value_field)
         return self.value
@@ -833,6 +867,7 @@ def compile_routine(
         for name, spec in routine.schedules.items()
     }
 
+    hierarchy = MappingProxyType({n: r.reports_to for n, r in routine.roles.items()})
     clock: dict[str, Any] = {"tz": tz, "calendar": cal, "policy": policy, "schedules": schedules}
     compiled: list[CompiledRule] = []
     for index, rule in enumerate(routine.rules):
@@ -854,6 +889,7 @@ def compile_routine(
                 cancelled_by=tuple(_compile_pattern(p) for p in rule.cancelled_by),
                 escalations=tuple(escalations),
                 requires=tuple(rule.requires),
+                reports_to=hierarchy,
             )
         )
     by_trigger: dict[str, list[CompiledRule]] = {}
@@ -873,6 +909,7 @@ def compile_routine(
                     condition=compile_condition(upd.if_),
                     value=upd.value,
                     value_field=upd.value_from.partition(".")[2] if upd.value_from else None,
+                    add=upd.add,
                 )
             )
     preconditions = {

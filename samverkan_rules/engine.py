@@ -68,6 +68,9 @@ class _Pending:
     trigger: Event
     deadline: TimePoint
     opens: TimePoint | None
+    responsible: str = ""
+    recipients: tuple[str, ...] = ()
+    role_note: str | None = None
     answer: Event | None = None
     cancel: Event | None = None
     seq: int = 0
@@ -191,7 +194,7 @@ def _replay(
             # 2. Facts as they stand after this event.
             for setter in routine.fact_setters.get(etype, ()):
                 if setter.condition(event, facts):
-                    facts[setter.fact] = setter.value_for(event)
+                    facts[setter.fact] = setter.value_for(event, facts.get(setter.fact))
             # 3. Triggers: new obligations, judged by the version in force at the trigger.
             rules = routine.rules_by_trigger.get(etype)
             if not rules:
@@ -208,12 +211,16 @@ def _replay(
                 if not rule.condition(event, facts) or rule.unless(event, facts):
                     continue
                 seq += 1
+                responsible, recipients, note = rule.roles_for(facts)
                 ob = _Pending(
                     routine=routine,
                     rule=rule,
                     trigger=event,
                     deadline=rule.deadline.compute(event),
                     opens=rule.opens.compute(event) if rule.opens else None,
+                    responsible=responsible,
+                    recipients=recipients,
+                    role_note=note,
                     seq=seq,
                 )
                 state.pending.append(ob)
@@ -336,7 +343,7 @@ def _status_of(ob: _Pending, as_of: datetime, blocked: list[str]) -> tuple[Statu
 def _explain(ob: _Pending, status: Status, late: int | None, blocked_labels: list[str]) -> str:
     routine = ob.routine
     action = ob.rule.rule.action
-    who = routine.role_label(action.responsible)
+    who = routine.role_label(ob.responsible)
     due = _fmt(ob.deadline.at, routine.tz)
     cause = f"utlöst av {ob.trigger.type} {ob.trigger.id}"
     if status == "fulfilled":
@@ -391,6 +398,13 @@ def _obligation(
     trace = [f"{rule.id}: {cause_line(ob)}", "frist: " + "; ".join(ob.deadline.steps)]
     if ob.opens is not None:
         trace.append("öppnar: " + "; ".join(ob.opens.steps))
+    if rule.action.levels_up is not None:
+        trace.append(
+            f"ansvarig: {ob.responsible} ({rule.action.levels_up} nivå(er) upp från "
+            f"{rule.action.responsible} via reports_to)"
+        )
+        if ob.role_note:
+            trace.append(ob.role_note)
     if ob.answer is not None:
         trace.append(
             f"uppfylld av {ob.answer.id} ({ob.answer.type}) {_fmt(ob.answer.at, routine.tz)}"
@@ -409,9 +423,9 @@ def _obligation(
         case=ob.trigger.case,
         kind=rule.action.kind,
         title=rule.title,
-        responsible=rule.action.responsible,
-        responsible_label=routine.role_label(rule.action.responsible),
-        recipients=list(rule.action.recipients),
+        responsible=ob.responsible,
+        responsible_label=routine.role_label(ob.responsible),
+        recipients=list(ob.recipients),
         channel=rule.action.channel,
         status=status,
         opens_at=format_rfc3339(

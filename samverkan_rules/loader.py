@@ -87,30 +87,30 @@ def bundled_vocabulary() -> Vocabulary:
 # --------------------------------------------------------------------------- schema layer
 
 
+def _is_tag(part: Any) -> bool:
+    # pydantic names union members in ``loc``: 'compare', 'constrained-int', 'list[str]',
+    # 'function-after[...]'. Routine keys are snake_case words, so these never collide.
+    return isinstance(part, str) and (part in _CONDITION_TAGS or "-" in part or "[" in part)
+
+
+_ABSENT = object()
+
+
 def _strip_tags(loc: Sequence[Any], data: Any) -> Path_:
     """Drop the union tags pydantic adds to ``loc`` so the path walks the real document."""
     out: list[PathPart] = []
     current = data
     for part in loc:
-        if isinstance(current, dict):
-            if part in current:
-                out.append(part)
-                current = current[part]
-                continue
-            if part in _CONDITION_TAGS or (
-                isinstance(part, str) and part.startswith(("function-", "tagged-union"))
-            ):
-                continue
-            out.append(part)
-            current = None
-        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
+        if (isinstance(current, dict) and part in current) or (
+            isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current)
+        ):
             out.append(part)
             current = current[part]
-        elif isinstance(part, str) and (part in _CONDITION_TAGS or "[" in part):
-            continue
+        elif _is_tag(part) or (current is not _ABSENT and not isinstance(current, dict | list)):
+            continue  # a union tag, or a type name below a scalar value
         else:
-            out.append(part)
-            current = None
+            out.append(part)  # a key that is missing from the document
+            current = _ABSENT
     return tuple(out)
 
 
@@ -133,8 +133,12 @@ _HINTS = {
 
 def _schema_diagnostics(exc: ValidationError, doc: YamlDocument) -> list[Diagnostic]:
     out = []
+    seen: set[Path_] = set()
     for err in exc.errors(include_url=False):
         path = _strip_tags(err["loc"], doc.data)
+        if path in seen:
+            continue  # one report per place: the other members of a union say the same
+        seen.add(path)
         kind = err["type"]
         message = err["msg"]
         if message.startswith("Value error, "):
@@ -457,6 +461,18 @@ class _Checker:
             self.role((*base, "action", "responsible"), action.responsible)
             for j, who in enumerate(action.recipients):
                 self.role((*base, "action", "recipients", j), who)
+            if isinstance(action.levels_up, str):
+                name = action.levels_up.partition(".")[2]
+                if name not in r.facts:
+                    self.error(
+                        (*base, "action", "levels_up"),
+                        "routine.unknown-fact",
+                        f"unknown fact {name!r}",
+                        did_you_mean(name, r.facts) or "declare it under 'facts'",
+                    )
+            elif action.levels_up:
+                for who in (action.responsible, *action.recipients):
+                    self._levels_up((*base, "action", "levels_up"), who, action.levels_up)
             self.channel((*base, "action", "channel"), action.channel)
             self.anchor((*base, "deadline"), rule.deadline, trigger, tname)
             self.anchor((*base, "opens"), rule.opens, trigger, tname)

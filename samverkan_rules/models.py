@@ -285,7 +285,9 @@ class Comparison(Model):
     def operators(self) -> list[str]:
         """The operator keys written in the document."""
         return [
-            ("in" if name == "in_" else name) for name in self.model_fields_set if name != "field"
+            ("in" if name == "in_" else name)
+            for name in type(self).model_fields
+            if name != "field" and name in self.model_fields_set
         ]
 
 
@@ -340,6 +342,15 @@ class FactUpdate(Model):
     """The value the fact takes (ignored when 'value_from' is given)."""
     value_from: str | None = Field(default=None, pattern=r"^data\.[a-z0-9_]+$")
     """Take the value from a field of the event, e.g. 'data.has_hemsjukvard'."""
+    add: int | None = None
+    """Add this to the fact's number instead (e.g. count the manager levels a deviation
+    has been lifted); a fact that is not a number counts as 0."""
+
+    @model_validator(mode="after")
+    def _one_way(self) -> FactUpdate:
+        if self.add is not None and self.value_from is not None:
+            raise ValueError("give either 'add' or 'value_from', not both")
+        return self
 
 
 class Fact(Model):
@@ -582,6 +593,12 @@ class Action(Model):
     """For 'document': the record to write in, e.g. 'verkstallighetsjournal'."""
     content: list[str] = Field(default_factory=list)
     """What the message or entry must contain."""
+    levels_up: (
+        Annotated[int, Field(ge=0)] | Annotated[str, Field(pattern=r"^fact\.[a-z0-9_]+$")] | None
+    ) = Field(default=None, union_mode="left_to_right")
+    """Act this many levels up the 'reports_to' chain from 'responsible' and each recipient:
+    a number, or 'fact.<name>' to read it from the case when the trigger happens (e.g. a
+    deviation lifted one manager level per disagreement)."""
 
 
 class Escalation(Model):
