@@ -188,6 +188,7 @@ def _replay(
         if event.case != case_id:
             continue  # borrowed from another case: it may only answer `any_case` patterns
         tick_of = event.data.get("routine") if etype.startswith(TICK_PREFIX) else None
+        in_force = outside = False
         for routine in routines:
             key = routine.id + "@" + routine.version
             facts = state.facts[key]
@@ -205,8 +206,9 @@ def _replay(
             elif not windows[(routine.id, routine.version)].contains(
                 local_date(event.at, routine.tz)
             ):
-                counters["outside_validity"] = counters.get("outside_validity", 0) + 1
+                outside = True
                 continue
+            in_force = True
             for rule in rules:
                 if not rule.condition(event, facts) or rule.unless(event, facts):
                     continue
@@ -228,6 +230,8 @@ def _replay(
                     bucket = state.waiting.setdefault(pattern.event_type, [])
                     if not bucket or bucket[-1] is not ob:
                         bucket.append(ob)
+        if outside and not in_force:
+            counters["outside_validity"] = counters.get("outside_validity", 0) + 1
     return state.pending, state.facts
 
 

@@ -24,13 +24,9 @@ from pydantic import (
     model_validator,
 )
 
-Identifier = Annotated[
-    str,
-    Field(
-        pattern=r"^[a-z0-9][a-z0-9_-]*(\.[a-z0-9][a-z0-9_-]*)*$",
-        description="Lower-case words joined by '-', '_' or '.', e.g. 'start-message'.",
-    ),
-]
+# Lower-case words joined by '-', '_' or '.', e.g. 'start-message'. No description here:
+# it would replace each field's own description in the JSON Schema editors show.
+Identifier = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*(\.[a-z0-9][a-z0-9_-]*)*$")]
 Scalar = str | int | float | bool | None
 
 ActionKind = Literal[
