@@ -203,21 +203,34 @@ def _is_time(value: Any) -> bool:
     return True
 
 
-def _field_check(spec: FieldSpec, roles: frozenset[str]) -> Callable[[Any], str | None]:
+def _field_check(
+    spec: FieldSpec, roles: frozenset[str], calendar: WorkingCalendar
+) -> Callable[[Any], str | None]:
     """A function returning None for a valid value, else what is wrong with it."""
     kind = spec.type
     if kind == "string":
         return lambda v: None if isinstance(v, str) else "must be a string"
+    covered = f"{calendar.first_day.isoformat()}..{calendar.last_day.isoformat()}"
     if kind == "date":
-        return lambda v: (
-            None if _is_iso_date(v) else f"must be a real date like 2026-12-28, got {v!r}"
-        )
+
+        def check_date(v: Any) -> str | None:
+            if not _is_iso_date(v):
+                return f"must be a real date like 2026-12-28, got {v!r}"
+            if not calendar.first_day <= date.fromisoformat(v) <= calendar.last_day:
+                return f"is outside the calendar the routine counts in ({covered}), got {v!r}"
+            return None
+
+        return check_date
     if kind == "datetime":
-        return lambda v: (
-            None
-            if _is_timestamp(v)
-            else (f"must be a timestamp with offset like 2026-12-28T13:30:00+01:00, got {v!r}")
-        )
+
+        def check_timestamp(v: Any) -> str | None:
+            if not _is_timestamp(v):
+                return f"must be a timestamp with offset like 2026-12-28T13:30:00+01:00, got {v!r}"
+            if not calendar.first_day <= parse_rfc3339(v).date() <= calendar.last_day:
+                return f"is outside the calendar the routine counts in ({covered}), got {v!r}"
+            return None
+
+        return check_timestamp
     if kind == "time":
         return lambda v: None if _is_time(v) else f"must be a time like 13:30, got {v!r}"
     if kind == "boolean":
@@ -263,8 +276,10 @@ def _field_check(spec: FieldSpec, roles: frozenset[str]) -> Callable[[Any], str 
     return lambda v: None if isinstance(v, list) else "must be a list"
 
 
-def _compile_event_check(name: str, spec: EventType, roles: frozenset[str]) -> EventCheck:
-    checks = tuple((fname, f, _field_check(f, roles)) for fname, f in spec.fields.items())
+def _compile_event_check(
+    name: str, spec: EventType, roles: frozenset[str], calendar: WorkingCalendar
+) -> EventCheck:
+    checks = tuple((fname, f, _field_check(f, roles, calendar)) for fname, f in spec.fields.items())
     known = frozenset(spec.fields)
 
     def check(event: Event) -> list[Diagnostic]:
@@ -861,7 +876,7 @@ def compile_routine(
     types: dict[str, EventType] = dict(vocabulary or {})
     types.update(routine.event_types)
     roles = frozenset(routine.roles)
-    checks = {name: _compile_event_check(name, spec, roles) for name, spec in types.items()}
+    checks = {name: _compile_event_check(name, spec, roles, cal) for name, spec in types.items()}
     schedules = {
         name: CompiledSchedule(name, spec, tz=tz, calendar=cal)
         for name, spec in routine.schedules.items()

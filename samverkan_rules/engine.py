@@ -39,7 +39,7 @@ from samverkan_rules.evaluation import (
     SourceRecord,
     Status,
 )
-from samverkan_rules.events import Event, EventBatch, events_from_records
+from samverkan_rules.events import Event, EventBatch, deduplicate, events_from_records
 from samverkan_rules.models import Source
 from samverkan_rules.registry import Window, validity_windows
 
@@ -113,38 +113,7 @@ def _prepare(
         return list(events.events), list(events.diagnostics)
     items = list(events)
     if all(isinstance(e, Event) for e in items):
-        plain: list[Event] = []
-        diagnostics: list[Diagnostic] = []
-        seen: dict[str, Event] = {}
-        for e in items:
-            assert isinstance(e, Event)
-            previous = seen.get(e.id)
-            if previous is None:
-                seen[e.id] = e
-                plain.append(e)
-            elif previous != e:
-                diagnostics.append(
-                    Diagnostic(
-                        "error",
-                        "event.duplicate-id",
-                        f"event id {e.id!r} is used by two different events; the later one in "
-                        "input order is not evaluated",
-                        file=e.file,
-                        line=e.line,
-                        hint="give every event its own id",
-                    )
-                )
-            else:
-                diagnostics.append(
-                    Diagnostic(
-                        "warning",
-                        "event.duplicate",
-                        f"event {e.id!r} is given twice; counted once",
-                        file=e.file,
-                        line=e.line,
-                    )
-                )
-        return plain, diagnostics
+        return deduplicate(e for e in items if isinstance(e, Event))
     records = [e.to_json() if isinstance(e, Event) else e for e in items]
     batch = events_from_records(records)
     return list(batch.events), list(batch.diagnostics)
@@ -156,6 +125,7 @@ def _replay(
     routines: tuple[CompiledRoutine, ...],
     windows: Mapping[tuple[str, str], Window],
     counters: dict[str, int],
+    problems: list[Diagnostic],
 ) -> tuple[list[_Pending], dict[str, dict[str, Any]]]:
     state = _CaseState(facts={r.id + "@" + r.version: dict(r.fact_defaults) for r in routines})
     seq = 0
@@ -213,13 +183,28 @@ def _replay(
                 if not rule.condition(event, facts) or rule.unless(event, facts):
                     continue
                 seq += 1
+                try:
+                    deadline = rule.deadline.compute(event)
+                    opens = rule.opens.compute(event) if rule.opens else None
+                except CalendarError as exc:
+                    problems.append(
+                        Diagnostic(
+                            "error",
+                            "event.out-of-calendar",
+                            f"event {event.id!r}: rule {rule.id} cannot place its deadline: {exc}",
+                            file=event.file,
+                            line=event.line,
+                            hint="check the dates in the event's data",
+                        )
+                    )
+                    continue
                 responsible, recipients, note = rule.roles_for(facts)
                 ob = _Pending(
                     routine=routine,
                     rule=rule,
                     trigger=event,
-                    deadline=rule.deadline.compute(event),
-                    opens=rule.opens.compute(event) if rule.opens else None,
+                    deadline=deadline,
+                    opens=opens,
                     responsible=responsible,
                     recipients=recipients,
                     role_note=note,
@@ -704,7 +689,9 @@ def evaluate(
     summary = dict.fromkeys(_STATUS_ORDER, 0)
     results: list[CaseResult] = []
     for case_id in sorted(by_case):
-        pending, facts = _replay(case_id, by_case[case_id], routines, windows, counters)
+        pending, facts = _replay(
+            case_id, by_case[case_id], routines, windows, counters, diagnostics
+        )
         ledger: list[tuple[_Pending, Obligation]] = []
         extra: list[Obligation] = []
         for ob in pending:

@@ -16,7 +16,7 @@ import io
 import json
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -197,8 +197,11 @@ def event_from_mapping(
             )
     if problems:
         ident = record.get("id")
-        where = f"event {ident!r}" if isinstance(ident, str) and ident else "event"
-        raise EventError(f"{where} is not usable", problems)
+        if isinstance(ident, str) and ident:
+            # Name the event: without a file, its id is the only way to find it.
+            problems = [replace(p, message=f"event {ident!r}: {p.message}") for p in problems]
+            raise EventError(f"event {ident!r} is not usable", problems)
+        raise EventError("event is not usable", problems)
     assert at is not None
     return Event(
         id=record["id"],
@@ -211,55 +214,72 @@ def event_from_mapping(
     )
 
 
+def deduplicate(events: Iterable[Event]) -> tuple[list[Event], list[Diagnostic]]:
+    """Keep each event id once, whatever the input order.
+
+    An exact repeat is a warning and counted once. Different events under one id are an
+    error and none of them is evaluated: keeping "the first" would make the result depend
+    on the order the events arrived in.
+    """
+    groups: dict[str, list[Event]] = {}
+    for event in events:
+        groups.setdefault(event.id, []).append(event)
+    kept: list[Event] = []
+    diagnostics: list[Diagnostic] = []
+    for ident, group in groups.items():
+        first = group[0]
+        if len(group) == 1:
+            kept.append(first)
+            continue
+        lines = ", ".join(str(e.line) for e in group if e.line is not None)
+        where = f" (lines {lines})" if lines else ""
+        if all(e == first for e in group):
+            kept.append(first)
+            diagnostics.append(
+                _diag(
+                    "event.duplicate",
+                    f"event {ident!r} is given {len(group)} times{where}; counted once",
+                    file=first.file,
+                    line=group[1].line,
+                    level="warning",
+                )
+            )
+        else:
+            diagnostics.append(
+                _diag(
+                    "event.duplicate-id",
+                    f"event id {ident!r} is used by {len(group)} different events{where}; "
+                    "none of them is evaluated",
+                    file=first.file,
+                    line=group[1].line,
+                    hint="give every event its own id",
+                )
+            )
+    return kept, diagnostics
+
+
 def events_from_records(
     records: Iterable[tuple[int | None, Any]] | Iterable[Any], *, file: str | None = None
 ) -> EventBatch:
     """Turn mappings (or ``(line, mapping)`` pairs) into an :class:`EventBatch`.
 
-    Duplicate ids are reported: an exact repeat is a warning and kept once; a different
-    event under a used id is an error and the later one is rejected.
+    Records that cannot be used are reported with their line (or, for mappings given
+    without lines, by event id) and left out; duplicate ids are handled by
+    :func:`deduplicate`.
     """
     events: list[Event] = []
     diagnostics: list[Diagnostic] = []
-    seen: dict[str, Event] = {}
-    for index, item in enumerate(records, start=1):
+    for item in records:
         if isinstance(item, tuple) and len(item) == 2 and not isinstance(item[1], str):
             line, record = item
         else:
             line, record = (None, item)
-        where_line = line if line is not None else (index if file is None else None)
         try:
-            event = event_from_mapping(record, file=file, line=where_line)
+            events.append(event_from_mapping(record, file=file, line=line))
         except EventError as exc:
             diagnostics.extend(exc.diagnostics)
-            continue
-        previous = seen.get(event.id)
-        if previous is not None:
-            if previous == event:
-                diagnostics.append(
-                    _diag(
-                        "event.duplicate",
-                        f"event {event.id!r} repeats line {previous.line}; counted once",
-                        file=file,
-                        line=where_line,
-                        level="warning",
-                    )
-                )
-            else:
-                diagnostics.append(
-                    _diag(
-                        "event.duplicate-id",
-                        f"event id {event.id!r} is already used on line "
-                        f"{previous.line} by a different event; this one is not evaluated",
-                        file=file,
-                        line=where_line,
-                        hint="give every event its own id",
-                    )
-                )
-            continue
-        seen[event.id] = event
-        events.append(event)
-    return EventBatch(tuple(events), tuple(diagnostics))
+    kept, duplicates = deduplicate(events)
+    return EventBatch(tuple(kept), tuple(diagnostics + duplicates))
 
 
 def _parse_jsonl(text: str, file: str | None) -> EventBatch:
@@ -354,6 +374,7 @@ def read_events_text(text: str, *, format: str, file: str | None = None) -> Even
         >>> [e.id for e in batch.events], [d.line for d in batch.diagnostics]
         (['e1'], [2, 2, 2])
     """
+    text = text.removeprefix("\ufeff")
     if format == "jsonl":
         return _parse_jsonl(text, file)
     if format == "csv":

@@ -220,8 +220,12 @@ def _routine_schema() -> dict[str, Any]:
 
 
 _SECRET = re.compile(
-    r"(?i)\b(pin(-kod)?|lösenord|password|passcode|kod)\b\s*[:=]?\s*\**\d[\d ]{2,}"
+    r"(?i)\b(pin(-?kod)?|portkod|dörrkod|rumskod|lösenord|password|passcode|kod)\b\s*[:=]?\s*\**"
+    r"[\w-]*\d"
 )
+"""A password, PIN or door code followed by something with a digit in it."""
+_ROOM_CODE = re.compile(r"(?i)(mötesrum\w*\D{0,40}\d{5,}|\d{5,}\D{0,40}mötesrum)")
+"""A virtual meeting-room number: a run of digits near the word 'mötesrum'."""
 _DATE_LIKE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")
 
 
@@ -381,7 +385,7 @@ class _Checker:
             self.error(
                 (*path, key),
                 "routine.anchor-type",
-                f"{anchor} is a {fspec.type}, not a date or timestamp",
+                f"{anchor} has type {fspec.type!r}, not a date or timestamp",
                 "anchor a time on a date or datetime field, or on 'trigger'",
             )
         elif not fspec.required:
@@ -548,7 +552,7 @@ class _Checker:
         elif isinstance(node, list):
             for i, value in enumerate(node):
                 self._secrets(value, (*path, i))
-        elif isinstance(node, str) and _SECRET.search(node):
+        elif isinstance(node, str) and (_SECRET.search(node) or _ROOM_CODE.search(node)):
             self.error(
                 path,
                 "routine.secret",

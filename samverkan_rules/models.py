@@ -20,6 +20,7 @@ from pydantic import (
     Discriminator,
     Field,
     Tag,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -696,11 +697,13 @@ class Routine(Model):
     schedules: dict[Identifier, Schedule] = Field(default_factory=dict)
     rules: list[Rule] = Field(min_length=1)
 
-    @model_validator(mode="after")
-    def _validity(self) -> Routine:
-        if self.valid_to is not None and self.valid_to < self.valid_from:
-            raise ValueError(f"valid_to ({self.valid_to}) is before valid_from ({self.valid_from})")
-        return self
+    @field_validator("valid_to")
+    @classmethod
+    def _validity(cls, value: dt.date | None, info: ValidationInfo) -> dt.date | None:
+        start = info.data.get("valid_from")
+        if value is not None and isinstance(start, dt.date) and value < start:
+            raise ValueError(f"valid_to ({value}) is before valid_from ({start})")
+        return value
 
 
 for _model in (AllOf, AnyOf, NotOf, FactUpdate, Trigger, EventPattern, Rule, Precondition):
