@@ -1,0 +1,362 @@
+"""Helpers every command shares: options, diagnostics, ``--as-of``, event files, progress.
+
+A command reports a problem the user can fix by raising :class:`CommandError`; the
+:func:`guarded` decorator prints it (with any located diagnostics) and turns it into the
+exit code, so a command's body reads straight through. Anything else escapes to
+:func:`samverkan_rules.cli.main`, which reports it as an internal error (exit 3).
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import shutil
+import sys
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import date, datetime
+from types import TracebackType
+from typing import Any, TextIO
+from zoneinfo import ZoneInfo
+
+from samverkan_rules.calendar import format_rfc3339, parse_rfc3339
+from samverkan_rules.cli import EXIT_USAGE
+from samverkan_rules.diagnostics import Diagnostic, sort_key
+from samverkan_rules.errors import CalendarError, EventError
+from samverkan_rules.events import EventBatch, read_events, read_events_text
+
+__all__ = [
+    "FORMATS",
+    "STDIN",
+    "CommandError",
+    "Progress",
+    "add_format_option",
+    "as_of_argument",
+    "date_argument",
+    "diagnostic_from_json",
+    "diagnostics_json",
+    "dump_json",
+    "guarded",
+    "parse_as_of",
+    "parse_date",
+    "print_diagnostics",
+    "print_error",
+    "read_event_file",
+]
+
+FORMATS = ("text", "json")
+"""The values of ``--format``."""
+
+STDIN = "-"
+"""The file name that means standard input."""
+
+_SUGGEST_ZONE = ZoneInfo("Europe/Stockholm")  # the zone of every bundled routine
+
+RunFunction = Callable[[argparse.Namespace], int]
+
+
+class CommandError(Exception):
+    """A problem the user can fix: bad usage, an unreadable or unusable input.
+
+    Attributes:
+        message: One sentence saying what is wrong and what to do.
+        exit_code: The exit code the command ends with (default 2, bad usage or input).
+        diagnostics: Located findings to print before the message.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        exit_code: int = EXIT_USAGE,
+        diagnostics: Sequence[Diagnostic] = (),
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.exit_code = exit_code
+        self.diagnostics = tuple(diagnostics)
+
+
+def print_error(command: str, message: str, *, stream: TextIO | None = None) -> None:
+    """Print ``samverkan COMMAND: error: MESSAGE`` (to stderr unless told otherwise)."""
+    print(f"samverkan {command}: error: {message}", file=stream or sys.stderr)
+
+
+def guarded(command: str) -> Callable[[RunFunction], RunFunction]:
+    """Decorate a command's ``run`` so that a :class:`CommandError` becomes its exit code.
+
+    The error's diagnostics are printed first (sorted, with source lines), then the message.
+
+    Args:
+        command: The command's name, for the ``samverkan NAME: error:`` prefix.
+    """
+
+    def decorate(run: RunFunction) -> RunFunction:
+        @functools.wraps(run)
+        def wrapper(args: argparse.Namespace) -> int:
+            try:
+                return run(args)
+            except CommandError as exc:
+                print_diagnostics(exc.diagnostics)
+                print_error(command, exc.message)
+                return exc.exit_code
+
+        return wrapper
+
+    return decorate
+
+
+# --------------------------------------------------------------------------- options
+
+
+def add_format_option(parser: argparse.ArgumentParser, *, default: str = "text") -> None:
+    """Add ``--format text|json`` (text for people, json for programs)."""
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default=default,
+        help=f"output for people (text) or programs (json); default {default}",
+    )
+
+
+def parse_as_of(text: str) -> datetime:
+    """Parse an ``--as-of`` value: an RFC 3339 timestamp that carries a UTC offset.
+
+    Raises:
+        CommandError: for a naive or malformed timestamp, with an example of what to write.
+
+    Examples:
+        >>> parse_as_of("2026-12-15T12:00:00+01:00").isoformat()
+        '2026-12-15T12:00:00+01:00'
+        >>> parse_as_of("2026-12-15T12:00:00")
+        Traceback (most recent call last):
+        ...
+        samverkan_rules.cli._common.CommandError: 2026-12-15T12:00:00 has no UTC offset, ...
+    """
+    try:
+        return parse_rfc3339(text)
+    except CalendarError as exc:
+        naive = _naive(text)
+        if naive is None:
+            message = str(exc)
+            if "e.g." not in message:
+                message += "; write it like 2026-12-15T12:00:00+01:00"
+            raise CommandError(message) from None
+        suggestion = format_rfc3339(naive.replace(tzinfo=_SUGGEST_ZONE))
+        raise CommandError(
+            f"{text} has no UTC offset, and times are never guessed; "
+            f"write it with one, e.g. {suggestion}"
+        ) from None
+
+
+def _naive(text: str) -> datetime | None:
+    """``text`` as a naive timestamp, or None when it is something else."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is None else None
+
+
+def as_of_argument(text: str) -> datetime:
+    """``type=`` for an argparse ``--as-of`` option: bad values are usage errors (exit 2)."""
+    try:
+        return parse_as_of(text)
+    except CommandError as exc:
+        raise argparse.ArgumentTypeError(exc.message) from None
+
+
+def parse_date(text: str, *, option: str = "date") -> date:
+    """Parse a calendar date written ``YYYY-MM-DD``.
+
+    Raises:
+        CommandError: when the text is no real date.
+
+    Examples:
+        >>> parse_date("2026-12-28")
+        datetime.date(2026, 12, 28)
+    """
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise CommandError(
+            f"{option} {text!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-12-28"
+        ) from None
+
+
+def date_argument(option: str) -> Callable[[str], date]:
+    """``type=`` for an argparse date option such as ``--today``."""
+
+    def convert(text: str) -> date:
+        try:
+            return parse_date(text, option=option)
+        except CommandError as exc:
+            raise argparse.ArgumentTypeError(exc.message) from None
+
+    return convert
+
+
+# --------------------------------------------------------------------------- diagnostics
+
+
+def print_diagnostics(
+    diagnostics: Iterable[Diagnostic],
+    *,
+    stream: TextIO | None = None,
+    caret: bool = True,
+    unlocated: str | None = None,
+) -> None:
+    """Print diagnostics as ``file:line:col: path: message. Hint: ...``, in a stable order.
+
+    Args:
+        diagnostics: What to print; sorted by file, position and code.
+        stream: Where to (default stderr: diagnostics are not a command's data output).
+        caret: Follow each with its source line and a caret, when the line is known.
+        unlocated: What to write in place of the location of a diagnostic that has none
+            (e.g. ``samverkan due``); default ``<input>``.
+    """
+    out = stream or sys.stderr
+    for d in sorted(diagnostics, key=sort_key):
+        text = d.format(caret=caret)
+        if unlocated and d.file is None and d.line is None:
+            text = unlocated + text.removeprefix(d.location())
+        print(text, file=out)
+
+
+def diagnostics_json(diagnostics: Iterable[Diagnostic]) -> list[dict[str, Any]]:
+    """The JSON form of diagnostics, in the same stable order as the text form."""
+    return [d.to_json() for d in sorted(diagnostics, key=sort_key)]
+
+
+def diagnostic_from_json(record: Mapping[str, Any]) -> Diagnostic:
+    """A :class:`Diagnostic` back from its JSON form (e.g. an evaluation's diagnostics)."""
+    return Diagnostic(
+        record["level"],
+        record["code"],
+        record["message"],
+        file=record.get("file"),
+        line=record.get("line"),
+        column=record.get("column"),
+        path=record.get("path"),
+        hint=record.get("hint"),
+    )
+
+
+def dump_json(data: Any, stream: TextIO | None = None) -> None:
+    """Write ``data`` as indented JSON with a final newline (UTF-8 kept as is)."""
+    out = stream or sys.stdout
+    out.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+# --------------------------------------------------------------------------- events
+
+
+def read_event_file(path: str) -> EventBatch:
+    """Read events from a file (JSON Lines, or CSV by its ``.csv`` suffix) or ``-`` (stdin).
+
+    Lines that cannot be used are reported in the batch's diagnostics; every good line is
+    kept.
+
+    Raises:
+        CommandError: when the input cannot be read at all (exit 2), with its diagnostics.
+    """
+    try:
+        if path == STDIN:
+            try:
+                text = sys.stdin.read()
+            except UnicodeDecodeError as exc:
+                raise CommandError(
+                    f"standard input is not UTF-8 text ({exc.reason} at byte {exc.start}); "
+                    "convert it to UTF-8 and try again"
+                ) from None
+            return read_events_text(text.removeprefix("\ufeff"), format="jsonl", file="<stdin>")
+        return read_events(path)
+    except EventError as exc:
+        first = str(exc).splitlines()[0]
+        raise CommandError(
+            f"{first}; check the path and that the file is UTF-8 text",
+            diagnostics=exc.diagnostics,
+        ) from None
+
+
+# --------------------------------------------------------------------------- progress
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # replaced or closed streams
+        return False
+
+
+class Progress:
+    """A one-line progress indicator on stderr, shown only when stderr is a terminal.
+
+    Nothing is written for pipes, files or captured output, so logs and tests stay clean;
+    on a terminal the line appears after ``delay`` seconds and is erased at the end.
+
+    Examples:
+        >>> import io
+        >>> with Progress(3, "checking", stream=io.StringIO()) as progress:
+        ...     for name in ("a", "b", "c"):
+        ...         progress.advance(name)
+        >>> progress.done
+        3
+    """
+
+    def __init__(
+        self,
+        total: int | None,
+        label: str,
+        *,
+        stream: TextIO | None = None,
+        delay: float = 0.5,
+        interval: float = 0.1,
+    ) -> None:
+        self.total = total
+        self.label = label
+        self.stream = stream or sys.stderr
+        self.enabled = _is_terminal(self.stream)
+        self.done = 0
+        self._delay = delay
+        self._interval = interval
+        self._start = time.monotonic()
+        self._last = 0.0
+        self._shown = False
+
+    def __enter__(self) -> Progress:
+        self._start = time.monotonic()
+        return self
+
+    def advance(self, note: str = "", step: int = 1) -> None:
+        """Count ``step`` more units of work done; ``note`` names the current one."""
+        self.done += step
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if now - self._start < self._delay or now - self._last < self._interval:
+            return
+        self._last = now
+        count = f"{self.done}/{self.total}" if self.total else str(self.done)
+        text = f"{self.label} {count} {note}".rstrip()
+        width = shutil.get_terminal_size((80, 24)).columns - 1
+        self._write("\r" + text[:width].ljust(width))
+        self._shown = True
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._shown:
+            width = shutil.get_terminal_size((80, 24)).columns - 1
+            self._write("\r" + " " * width + "\r")
+
+    def _write(self, text: str) -> None:
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except (OSError, ValueError):  # the terminal went away; progress is not worth a crash
+            self.enabled = False

@@ -1,0 +1,179 @@
+"""The JSON Schemas of the routine language, the event input and the evaluation output.
+
+They are generated from the pydantic models, which stay the single source of truth, and
+committed under ``schemas/`` so that editors can offer completion in routine files (see the
+``# yaml-language-server: $schema=...`` line at the top of each routine) and embedding
+systems can check what they send and receive. ``samverkan schema --write schemas``
+regenerates them; ``samverkan schema --check schemas`` (and the test suite) fails when a
+committed file is stale.
+
+:func:`render` makes the text byte-stable: sorted keys, two-space indent, UTF-8 kept as
+is, one trailing newline.
+
+Examples:
+    >>> schema = routine_schema()
+    >>> schema["$schema"]
+    'https://json-schema.org/draft/2020-12/schema'
+    >>> sorted(SCHEMAS)
+    ['evaluation.schema.json', 'event.schema.json', 'routine.schema.json']
+    >>> render({"b": 1, "a": "å"})
+    '{\\n  "a": "å",\\n  "b": 1\\n}\\n'
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from samverkan_rules.evaluation import Evaluation
+from samverkan_rules.models import Routine
+
+__all__ = [
+    "DRAFT",
+    "SCHEMAS",
+    "EventRecord",
+    "evaluation_schema",
+    "event_schema",
+    "render",
+    "routine_schema",
+    "schema_id",
+]
+
+DRAFT = "https://json-schema.org/draft/2020-12/schema"
+"""The JSON Schema dialect every schema declares."""
+
+_ID_PREFIX = "urn:samverkan-rules:schemas:"
+
+# What calendar.parse_rfc3339 accepts: the offset is mandatory, naive times are errors.
+_RFC3339_PATTERN = r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})$"
+
+# What the routine models accept for a wall-clock time ('07:30', '13:30:00'). JSON Schema's
+# "format": "time" means RFC 3339 full-time (seconds and an offset), so editors would
+# flag every '07:30' a policy author writes; the pattern says what is really allowed.
+_LOCAL_TIME_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d+)?)?$"
+
+
+def schema_id(file_name: str) -> str:
+    """The ``$id`` of the schema committed as ``file_name``.
+
+    Examples:
+        >>> schema_id("routine.schema.json")
+        'urn:samverkan-rules:schemas:routine.schema.json'
+    """
+    return _ID_PREFIX + file_name
+
+
+class EventRecord(BaseModel):
+    """One input event: a fact about a case.
+
+    A JSON Lines event file holds one such object per line; a CSV file has the columns
+    id,case,type,at,data with data written as JSON. Whether the type is known and its data
+    fits it is checked against the routine's event types at evaluation.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        use_attribute_docstrings=True,
+        title="samverkan-rules event",
+    )
+
+    id: str = Field(min_length=1, pattern=r"\S")
+    """Unique within the input; a second, different event under the same id is rejected."""
+    case: str = Field(min_length=1, pattern=r"\S")
+    """The case (ärende) the event belongs to; unit-level events name the unit's case."""
+    type: str = Field(min_length=1, pattern=r"\S", examples=["dagverksamhet.start_planned"])
+    """An event type of the routine or of the shared vocabulary it uses."""
+    at: str = Field(
+        pattern=_RFC3339_PATTERN,
+        json_schema_extra={"format": "date-time"},
+        examples=["2026-12-01T09:00:00+01:00"],
+    )
+    """When it happened: an RFC 3339 timestamp with a UTC offset (naive times are errors)."""
+    data: dict[str, Any] = Field(default_factory=dict)
+    """The event type's fields, e.g. {"start_date": "2026-12-28"}; dates as YYYY-MM-DD."""
+
+
+def _walk(node: Any, visit: Callable[[dict[str, Any]], None]) -> None:
+    """Call ``visit`` on every JSON object in ``node``, depth first."""
+    if isinstance(node, dict):
+        visit(node)
+        for value in node.values():
+            _walk(value, visit)
+    elif isinstance(node, list):
+        for value in node:
+            _walk(value, visit)
+
+
+def _local_time_pattern(node: dict[str, Any]) -> None:
+    if node.get("type") == "string" and node.get("format") == "time":
+        del node["format"]
+        node["pattern"] = _LOCAL_TIME_PATTERN
+
+
+def _output_object(node: dict[str, Any]) -> None:
+    # Every field of the output is always written (null when empty), and new fields may be
+    # added in later versions: consumers can rely on the present ones, and a consumer that
+    # validates with this schema keeps working when the output grows.
+    if node.get("type") == "object" and "properties" in node:
+        node["required"] = sorted(node["properties"])
+        node.pop("additionalProperties", None)
+
+
+def _reflow_description(node: dict[str, Any]) -> None:
+    # Docstrings are wrapped for source files; editors show a description as it stands, so
+    # lines are joined and only paragraph breaks kept.
+    text = node.get("description")
+    if isinstance(text, str):
+        paragraphs = (" ".join(p.split()) for p in text.split("\n\n"))
+        node["description"] = "\n\n".join(p for p in paragraphs if p)
+
+
+def _finish(schema: dict[str, Any], file_name: str, title: str) -> dict[str, Any]:
+    _walk(schema, _reflow_description)
+    return {"$schema": DRAFT, "$id": schema_id(file_name), **schema, "title": title}
+
+
+def routine_schema() -> dict[str, Any]:
+    """The JSON Schema of a routine file (:class:`samverkan_rules.models.Routine`).
+
+    Keys are the YAML spellings (``from``, ``if``, ``not``, ``in``). Unknown keys are
+    refused, as the loader refuses them. Meaning checks (every role a rule names is
+    declared, ...) are beyond a schema; ``samverkan validate`` makes them.
+    """
+    schema = Routine.model_json_schema(by_alias=True)
+    _walk(schema, _local_time_pattern)
+    return _finish(schema, "routine.schema.json", "samverkan-rules routine")
+
+
+def event_schema() -> dict[str, Any]:
+    """The JSON Schema of one input event (a JSON Lines record)."""
+    schema = EventRecord.model_json_schema()
+    return _finish(schema, "event.schema.json", "samverkan-rules event")
+
+
+def evaluation_schema() -> dict[str, Any]:
+    """The JSON Schema of the evaluation output (:class:`samverkan_rules.Evaluation`).
+
+    This is the public contract embedding systems parse. Every property is required (the
+    output always writes every field); further properties may appear in later versions.
+    """
+    schema = Evaluation.model_json_schema(mode="serialization")
+    _walk(schema, _output_object)
+    return _finish(schema, "evaluation.schema.json", "samverkan-rules evaluation")
+
+
+SCHEMAS: dict[str, Callable[[], dict[str, Any]]] = {
+    "routine.schema.json": routine_schema,
+    "event.schema.json": event_schema,
+    "evaluation.schema.json": evaluation_schema,
+}
+"""Each committed schema file's name and the function that generates it."""
+
+
+def render(schema: dict[str, Any]) -> str:
+    """The schema as byte-stable JSON text: sorted keys, indent 2, UTF-8, a final newline."""
+    return json.dumps(schema, indent=2, ensure_ascii=False, sort_keys=True) + "\n"

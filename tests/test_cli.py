@@ -1,0 +1,441 @@
+"""The ``samverkan`` command line, called in-process through ``samverkan_rules.cli.main``."""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from samverkan_rules import __version__, engine
+from samverkan_rules.cli import main
+from samverkan_rules.schemas import SCHEMAS
+
+ROOT = Path(__file__).resolve().parents[1]
+ROUTINE = ROOT / "routines" / "orebro-dagverksamhet-hemvard.yaml"
+AS_OF = "2026-12-15T12:00:00+01:00"
+
+Record = dict[str, Any]
+
+CONSENT: Record = {
+    "id": "e1",
+    "case": "c1",
+    "type": "consent.given",
+    "at": "2026-12-01T09:00:00+01:00",
+    "data": {"form": "written"},
+}
+START: Record = {
+    "id": "e2",
+    "case": "c1",
+    "type": "dagverksamhet.start_planned",
+    "at": "2026-12-01T10:00:00+01:00",
+    "data": {"start_date": "2026-12-28", "form": "dagrehab"},
+}
+# A second case whose message was sent and acknowledged: fulfilled obligations in the ledger.
+CASE_2: list[Record] = [
+    {
+        "id": "f1",
+        "case": "c2",
+        "type": "consent.given",
+        "at": "2026-12-02T08:00:00+01:00",
+        "data": {"form": "oral"},
+    },
+    {
+        "id": "f2",
+        "case": "c2",
+        "type": "dagverksamhet.start_planned",
+        "at": "2026-12-02T09:00:00+01:00",
+        "data": {"start_date": "2027-01-11"},
+    },
+    {
+        "id": "f3",
+        "case": "c2",
+        "type": "message.sent",
+        "at": "2026-12-03T14:00:00+01:00",
+        "data": {"kind": "start", "to": ["hemvard.driftsplanerare"], "refers_to": "f2"},
+    },
+    {
+        "id": "f4",
+        "case": "c2",
+        "type": "message.acknowledged",
+        "at": "2026-12-04T08:15:00+01:00",
+        "data": {"message": "f3"},
+    },
+]
+
+
+def jsonl(records: Sequence[Mapping[str, Any] | str]) -> str:
+    return "".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in records)
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    return code, out, err
+
+
+def due(
+    capsys: pytest.CaptureFixture[str], events: Path | str, *extra: str
+) -> tuple[int, str, str]:
+    return run(
+        capsys, "due", "--routine", str(ROUTINE), "--events", str(events), "--as-of", AS_OF, *extra
+    )
+
+
+def action(result: dict[str, object], case: str, rule: str) -> dict[str, object]:
+    cases = result["cases"]
+    assert isinstance(cases, list)
+    for c in cases:
+        if c["case"] == case:
+            for a in c["actions"]:
+                if a["rule"] == rule:
+                    assert isinstance(a, dict)
+                    return a
+    raise AssertionError(f"no action for rule {rule} in case {case}")
+
+
+@pytest.fixture()
+def events_file(tmp_path: Path) -> Path:
+    return write(tmp_path / "events.jsonl", jsonl([CONSENT, START]))
+
+
+# --------------------------------------------------------------------------- validate
+
+
+def test_validate_bundled_routine_is_valid(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _err = run(capsys, "validate", str(ROUTINE))
+    assert code == 0
+    assert "1 routine(s) checked: 1 valid, 0 with errors" in out
+
+
+def test_validate_directory(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _err = run(capsys, "validate", str(ROOT / "routines"))
+    assert code == 0
+    assert "0 with errors" in out
+
+
+def _broken_routine(tmp_path: Path) -> tuple[Path, int, int]:
+    """The bundled routine with one responsible role misspelt; returns file, line, column."""
+    text = ROUTINE.read_text(encoding="utf-8")
+    good = "responsible: hemvard.driftsplanerare"
+    assert good in text, "the bundled routine changed; pick another role to misspell"
+    broken = text.replace(good, "responsible: hemvard.driftsplanrare", 1)
+    path = write(tmp_path / "broken.yaml", broken)
+    for number, line in enumerate(broken.splitlines(), start=1):
+        if "hemvard.driftsplanrare" in line:
+            return path, number, line.index("responsible") + 1
+    raise AssertionError("unreachable")
+
+
+def test_validate_unknown_role_names_file_line_column_and_hint(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, line, column = _broken_routine(tmp_path)
+    code, out, _err = run(capsys, "validate", str(path), "--today", "2026-01-01")
+    assert code == 1
+    assert f"{path}:{line}:{column}: rules[" in out
+    assert "].action.responsible: unknown role 'hemvard.driftsplanrare'" in out
+    assert "Hint: did you mean 'hemvard.driftsplanerare'?" in out
+    assert "    responsible: hemvard.driftsplanrare" in out  # the source line ...
+    assert "\n    " + " " * (column - 1) + "^" in out  # ... and a caret under the value
+    assert "1 routine(s) checked: 0 valid, 1 with errors" in out
+
+
+def test_validate_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path, line, _column = _broken_routine(tmp_path)
+    code, out, _err = run(capsys, "validate", str(path), str(ROUTINE), "--format", "json")
+    assert code == 1
+    report = json.loads(out)
+    broken, good = report["routines"]
+    assert broken["file"] == str(path)
+    assert (broken["id"], broken["version"], broken["valid"]) == (
+        "orebro-dagverksamhet-hemvard",
+        "2",
+        False,
+    )
+    [diag] = [d for d in broken["diagnostics"] if d["level"] == "error"]
+    assert diag["code"] == "routine.unknown-role"
+    assert diag["line"] == line
+    assert good["valid"] is True
+
+
+def test_validate_reports_passed_review_as_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = ROUTINE.read_text(encoding="utf-8")
+    text = text.replace("\nowner:", "\nreview_by: 2025-06-30\nowner:", 1)
+    path = write(tmp_path / "old.yaml", text)
+    code, out, _err = run(capsys, "validate", str(path), "--today", "2026-01-01")
+    assert code == 0
+    assert "warning: review_by: the routine was due for review on 2025-06-30" in out
+    assert "1 valid, 0 with errors, 1 warning(s)" in out
+
+
+def test_validate_nonexistent_path_is_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "nope.yaml"
+    code, _out, err = run(capsys, "validate", str(missing))
+    assert code == 2
+    assert f"{missing}: no such file or directory" in err
+
+
+def test_validate_directory_without_routines_is_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _out, err = run(capsys, "validate", str(tmp_path))
+    assert code == 2
+    assert "no routine files" in err
+
+
+def test_validate_bad_today_is_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _out, err = run(capsys, "validate", str(ROUTINE), "--today", "2024-02-98")
+    assert code == 2
+    assert "YYYY-MM-DD" in err
+
+
+# --------------------------------------------------------------------------- due
+
+
+def test_due_json_deadline(events_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _err = due(capsys, events_file, "--format", "json")
+    assert code == 0
+    result = json.loads(out)
+    start = action(result, "c1", "start-message")
+    assert start["deadline"] == "2026-12-22T23:59:59+01:00"
+    assert start["status"] == "due"
+    assert result["as_of"] == AS_OF
+
+
+def test_due_json_is_the_evaluation_contract(
+    events_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from datetime import datetime
+
+    from samverkan_rules import load_routine, read_events
+
+    _code, out, _err = due(capsys, events_file, "--format", "json")
+    expected = engine.evaluate(
+        [load_routine(ROUTINE)], read_events(events_file), datetime.fromisoformat(AS_OF)
+    ).to_json()
+    assert out == expected + "\n"
+
+
+def test_due_text_for_a_person(events_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _err = due(capsys, events_file)
+    assert code == 0
+    assert "Ärende c1" in out
+    assert "[att göra] Meddelande om start till hemvården" in out
+    assert "tisdag 2026-12-22 23:59" in out
+    assert "Dagverksamheten" in out  # the responsible role's label
+    assert "Driftsplanerare/Verksamhetsstödjare/extern utförare" in out  # a recipient's label
+    assert "Hemvårdens Treservabrevlåda" in out  # the channel's label
+    assert "orebro-dagverksamhet-hemvard version 2" in out
+    assert "Tolkning:" in out
+
+
+def test_due_text_overdue_and_all(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    events = write(tmp_path / "e.jsonl", jsonl([CONSENT, START, *CASE_2]))
+    code, out, _err = run(
+        capsys,
+        "due",
+        "--routine",
+        str(ROUTINE),
+        "--events",
+        str(events),
+        "--as-of",
+        "2026-12-30T10:00:00+01:00",
+        "--all",
+    )
+    assert code == 0
+    assert "[försenad] Meddelande om start till hemvården" in out
+    assert "Försenad:" in out and "vardagar efter fristen" in out
+    assert "Alla skyldigheter i ärendet" in out
+    assert "uppfylld av f3" in out
+
+
+def test_due_bad_lines_are_reported_and_good_lines_evaluated(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    naive = {**START, "id": "e3", "at": "2026-12-01T10:00:00"}
+    unknown = {**CONSENT, "id": "e4", "type": "consent.givn"}
+    duplicate = {**CONSENT, "at": "2026-12-02T09:00:00+01:00"}  # e1 again, different event
+    events = write(
+        tmp_path / "bad.jsonl",
+        jsonl([CONSENT, '{"id": "e9", "case": ', naive, unknown, duplicate, START]),
+    )
+    code, out, err = due(capsys, events, "--format", "json")
+    assert code == 1
+    assert f"{events}:2: not valid JSON" in err
+    assert f"{events}:3: at: event 'e3': timestamp '2026-12-01T10:00:00' is naive" in err
+    assert f"{events}:4: type: event 'e4': unknown event type 'consent.givn'" in err
+    assert "did you mean 'consent.given'?" in err
+    assert f"{events}:5: event id 'e1' is used by 2 different events (lines 1, 5)" in err
+    assert "problem(s) with events" in err
+    result = json.loads(out)  # the full result is printed all the same
+    assert action(result, "c1", "start-message")["deadline"] == "2026-12-22T23:59:59+01:00"
+    lines = sorted(d["line"] for d in result["diagnostics"] if d["level"] == "error")
+    assert lines == [2, 3, 4, 5]
+
+
+def test_due_bad_lines_in_text_format(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    events = write(tmp_path / "bad.jsonl", jsonl([CONSENT, "not json", START]))
+    code, out, err = due(capsys, events)
+    assert code == 1
+    assert "tisdag 2026-12-22 23:59" in out
+    assert f"{events}:2: not valid JSON" in err
+
+
+def test_due_csv(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rows = ["id,case,type,at,data"]
+    for e in (CONSENT, START):
+        data = json.dumps(e["data"]).replace('"', '""')
+        rows.append(f'{e["id"]},{e["case"]},{e["type"]},{e["at"]},"{data}"')
+    events = write(tmp_path / "events.csv", "\n".join(rows) + "\n")
+    code, out, _err = due(capsys, events, "--format", "json")
+    assert code == 0
+    assert action(json.loads(out), "c1", "start-message")["deadline"] == (
+        "2026-12-22T23:59:59+01:00"
+    )
+
+
+def test_due_reads_stdin(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO(jsonl([CONSENT, START])))
+    code, out, _err = due(capsys, "-", "--format", "json")
+    assert code == 0
+    assert action(json.loads(out), "c1", "start-message")["status"] == "due"
+
+
+def test_due_case_filter(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    events = write(tmp_path / "e.jsonl", jsonl([CONSENT, START, *CASE_2]))
+    code, out, _err = due(capsys, events, "--case", "c2", "--format", "json")
+    assert code == 0
+    assert [c["case"] for c in json.loads(out)["cases"]] == ["c2"]
+
+
+def test_due_naive_as_of_is_usage_error(
+    events_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _out, err = run(
+        capsys,
+        "due",
+        "--routine",
+        str(ROUTINE),
+        "--events",
+        str(events_file),
+        "--as-of",
+        "2026-12-15T12:00:00",
+    )
+    assert code == 2
+    assert "no UTC offset" in err
+    assert "2026-12-15T12:00:00+01:00" in err  # what to write instead
+
+
+def test_due_missing_events_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "none.jsonl"
+    code, _out, err = due(capsys, missing)
+    assert code == 2
+    assert f"cannot read events from {missing}" in err
+
+
+def test_due_invalid_routine_prints_its_errors(
+    tmp_path: Path, events_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, line, column = _broken_routine(tmp_path)
+    code, out, err = run(
+        capsys, "due", "--routine", str(path), "--events", str(events_file), "--as-of", AS_OF
+    )
+    assert code == 2
+    assert out == ""
+    assert f"{path}:{line}:{column}:" in err
+    assert "the routine has errors" in err
+
+
+def test_due_internal_error_exits_3_without_traceback(
+    events_file: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def explode(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.delenv("SAMVERKAN_DEBUG", raising=False)
+    monkeypatch.setattr(engine, "evaluate", explode)
+    code, _out, err = due(capsys, events_file)
+    assert code == 3
+    assert "internal error: RuntimeError: boom" in err
+
+
+def test_due_json_is_byte_identical_for_shuffled_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    records: list[Record] = [CONSENT, START, *CASE_2]
+    outputs = set()
+    for seed in range(5):
+        shuffled = list(records)
+        random.Random(seed).shuffle(shuffled)
+        events = write(tmp_path / "events.jsonl", jsonl(shuffled))
+        code, out, _err = due(capsys, events, "--format", "json")
+        assert code == 0
+        outputs.add(out)
+    assert len(outputs) == 1
+
+
+# --------------------------------------------------------------------------- schema
+
+
+def test_schema_prints_routine_schema_by_default(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _err = run(capsys, "schema")
+    assert code == 0
+    assert json.loads(out)["$id"].endswith("routine.schema.json")
+
+
+def test_schema_write_then_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "schema", "--check", str(tmp_path))
+    assert code == 1
+    assert "missing" in out and "samverkan schema --write" in err
+    assert run(capsys, "schema", "--write", str(tmp_path))[0] == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(SCHEMAS)
+    assert run(capsys, "schema", "--check", str(tmp_path))[0] == 0
+    (tmp_path / "event.schema.json").write_text("{}\n", encoding="utf-8")
+    code, out, _err = run(capsys, "schema", "--check", str(tmp_path))
+    assert code == 1
+    assert "event.schema.json: stale" in out
+
+
+def test_schema_unknown_name(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _out, err = run(capsys, "schema", "routines")
+    assert code == 2
+    assert "use one of routine, event, evaluation" in err
+
+
+# --------------------------------------------------------------------------- the program
+
+
+def test_no_command_is_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys)[0] == 2
+
+
+def test_python_dash_m_version() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "samverkan_rules", "--version"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"samverkan {__version__}"
