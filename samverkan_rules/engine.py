@@ -129,8 +129,12 @@ def _replay(
 ) -> tuple[list[_Pending], dict[str, dict[str, Any]]]:
     state = _CaseState(facts={r.id + "@" + r.version: dict(r.fact_defaults) for r in routines})
     seq = 0
+    instant: datetime | None = None
+    same_instant: list[Event] = []  # earlier events at this instant, in replay order
     for event in case_events:
         etype = event.type
+        if event.at != instant:
+            instant, same_instant = event.at, []
         # 1. Answers: a later event fulfils or cancels what is still open.
         waiting = state.waiting.get(etype)
         if waiting:
@@ -139,11 +143,7 @@ def _replay(
                 if not ob.open:
                     continue
                 facts = state.facts[ob.routine.id + "@" + ob.routine.version]
-                if any(
-                    p.matches(event, ob.trigger, facts)
-                    for p in ob.rule.fulfilled_by
-                    if p.event_type == etype
-                ):
+                if _answers(event, ob, facts):
                     ob.answer = event
                 elif event.at <= ob.deadline.at and any(
                     p.matches(event, ob.trigger, facts)
@@ -155,6 +155,7 @@ def _replay(
                 else:
                     still.append(ob)
             state.waiting[etype] = still
+        same_instant.append(event)
         if event.case != case_id:
             continue  # borrowed from another case: it may only answer `any_case` patterns
         tick_of = event.data.get("routine") if etype.startswith(TICK_PREFIX) else None
@@ -211,6 +212,11 @@ def _replay(
                     seq=seq,
                 )
                 state.pending.append(ob)
+                # An answer logged in the same second counts, whatever the ids' order.
+                for earlier in same_instant[:-1]:
+                    if _answers(earlier, ob, facts):
+                        ob.answer = earlier
+                        break
                 for pattern in rule.fulfilled_by + rule.cancelled_by:
                     bucket = state.waiting.setdefault(pattern.event_type, [])
                     if not bucket or bucket[-1] is not ob:
@@ -218,6 +224,17 @@ def _replay(
         if outside and not in_force:
             counters["outside_validity"] = counters.get("outside_validity", 0) + 1
     return state.pending, state.facts
+
+
+def _answers(event: Event, ob: _Pending, facts: Mapping[str, Any]) -> bool:
+    """True when ``event`` fulfils ``ob``: it matches a pattern and its window has opened."""
+    if ob.opens is not None and event.at < ob.opens.at:
+        return False  # too early: e.g. last month's late list is not this month's
+    return any(
+        p.matches(event, ob.trigger, facts)
+        for p in ob.rule.fulfilled_by
+        if p.event_type == event.type
+    )
 
 
 TICK_PREFIX = "schedule."
@@ -363,9 +380,10 @@ def _explain(ob: _Pending, status: Status, late: int | None, blocked_labels: lis
         )
     if status == "due":
         return f"{action.description} ({who}) senast {due}; {cause}."
+    since = "samma dag" if not late else f"{late} vardag(ar) sedan"
     return (
         f"{action.description} ({who}): försenad, skulle vara gjort senast {due} "
-        f"({late} vardag(ar) sedan); {cause}."
+        f"({since}); {cause}."
     )
 
 
@@ -462,10 +480,34 @@ def cause_line(ob: _Pending) -> str:
     )
 
 
+def _open_twin(
+    ledger: list[tuple[_Pending, Obligation]],
+    routine: CompiledRoutine,
+    kind: str,
+    who: str,
+    deadline: datetime,
+) -> tuple[int, Obligation] | None:
+    for index, (ob, record) in enumerate(ledger):
+        if (
+            ob.routine is routine
+            and record.kind == kind
+            and record.responsible == who
+            and record.status in ("upcoming", "due", "overdue")
+            and ob.deadline.at <= deadline
+        ):
+            return index, record
+    return None
+
+
 def _remedies(
     case: str, ledger: list[tuple[_Pending, Obligation]], as_of: datetime
 ) -> list[Obligation]:
-    """One remedy per (precondition, responsible role), carrying the earliest blocked deadline."""
+    """One remedy per (precondition, responsible role), carrying the earliest blocked deadline.
+
+    When the case already has an open obligation that is the remedy (obtain consent at
+    enrolment, say) and it is due no later, that obligation lists what it unblocks
+    instead of a second, identical action appearing (``ledger`` is updated in place).
+    """
     groups: dict[tuple[str, str, str], list[tuple[_Pending, Obligation]]] = {}
     for ob, record in ledger:
         for name in record.blocked_by:
@@ -482,6 +524,11 @@ def _remedies(
         status: Status = "due" if as_of <= deadline else "overdue"
         late = None if status == "due" else _late(routine, deadline, as_of)
         unblocks = [m[1].obligation for m in members]
+        twin = _open_twin(ledger, routine, pre.remedy_kind, who, deadline)
+        if twin is not None:
+            index, record = twin
+            ledger[index] = (ledger[index][0], record.model_copy(update={"unblocks": unblocks}))
+            continue
         due = _fmt(deadline, routine.tz)
         text = (
             f"{pre.remedy_description} ({routine.role_label(who)}) senast {due}, "
