@@ -698,8 +698,9 @@ class CompiledRule:
     def roles_for(self, facts: Facts) -> tuple[str, tuple[str, ...], str | None]:
         """Responsible role and recipients at a trigger, after any ``levels_up``.
 
-        Returns the roles and, when the hierarchy ended before the asked level, a note
-        saying where (the highest role reached is then used).
+        Returns the roles and, with ``levels_up``, a note saying how many levels were
+        climbed and where the hierarchy ended if it ended early (the highest role reached
+        is then used).
         """
         action = self.rule.action
         levels = action.levels_up
@@ -722,7 +723,8 @@ class CompiledRule:
 
         responsible = up(action.responsible)
         recipients = tuple(up(r) for r in action.recipients)
-        return responsible, recipients, "; ".join(notes) or None
+        head = f"ansvarig: {responsible} ({levels} nivå(er) upp från {action.responsible})"
+        return responsible, recipients, "; ".join([head, *notes])
 
 
 @dataclass(frozen=True, slots=True)

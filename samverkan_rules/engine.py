@@ -405,13 +405,8 @@ def _obligation(
     trace = [f"{rule.id}: {cause_line(ob)}", "frist: " + "; ".join(ob.deadline.steps)]
     if ob.opens is not None:
         trace.append("öppnar: " + "; ".join(ob.opens.steps))
-    if rule.action.levels_up is not None:
-        trace.append(
-            f"ansvarig: {ob.responsible} ({rule.action.levels_up} nivå(er) upp från "
-            f"{rule.action.responsible} via reports_to)"
-        )
-        if ob.role_note:
-            trace.append(ob.role_note)
+    if ob.role_note:
+        trace.append(ob.role_note)
     if ob.answer is not None:
         trace.append(
             f"uppfylld av {ob.answer.id} ({ob.answer.type}) {_fmt(ob.answer.at, routine.tz)}"
