@@ -16,7 +16,13 @@ from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from typing import Any
 
-from samverkan_rules.calendar import format_rfc3339, local_date, require_aware
+from samverkan_rules.calendar import (
+    format_rfc3339,
+    local_date,
+    parse_rfc3339,
+    require_aware,
+    start_of_day,
+)
 from samverkan_rules.compiler import (
     CompiledRoutine,
     CompiledRule,
@@ -199,6 +205,8 @@ def _replay(
                         )
                     )
                     continue
+                if tick_of is not None and _before_its_time(event, deadline):
+                    continue
                 responsible, recipients, note = rule.roles_for(facts)
                 ob = _Pending(
                     routine=routine,
@@ -226,6 +234,11 @@ def _replay(
     return state.pending, state.facts
 
 
+def _before_its_time(tick: Event, deadline: TimePoint) -> bool:
+    """True when a scheduled obligation fell due before its period or the events began."""
+    return deadline.at < tick.at or deadline.at < parse_rfc3339(tick.data["not_before"])
+
+
 def _answers(event: Event, ob: _Pending, facts: Mapping[str, Any]) -> bool:
     """True when ``event`` fulfils ``ob``: it matches a pattern and its window has opened."""
     if ob.opens is not None and event.at < ob.opens.at:
@@ -248,10 +261,12 @@ def _ticks(
 ) -> list[Event]:
     """The occurrences of every triggering schedule, as events in their units' cases.
 
-    An occurrence's event happens when its period begins (the previous occurrence), so the
-    obligation is open for the whole period. Occurrences run from the earliest event (or
-    ``as_of``, when that is earlier) to the first occurrence whose period has begun by
-    ``as_of``, inside the version's window.
+    An occurrence's event happens when its period begins (the previous occurrence, or the
+    day the routine version comes into force), so the obligation is open for the whole
+    period. Occurrences run up to the first one whose period has begun by ``as_of``. Each
+    carries ``not_before``: an obligation due before it is not raised, because the routine
+    was not yet in force or the events do not reach back that far (the earliest event, or
+    ``as_of`` when that is earlier).
     """
     out: list[Event] = []
     for routine in routines:
@@ -260,21 +275,24 @@ def _ticks(
         tz = routine.tz
         window = windows[(routine.id, routine.version)]
         as_of_day = local_date(as_of, tz)
-        first_seen = min((local_date(e.at, tz) for e in events), default=as_of_day)
+        covered = min(min((local_date(e.at, tz) for e in events), default=as_of_day), as_of_day)
         key = routine.id + "@" + routine.version
         for name in routine.ticking:
             schedule = routine.schedules[name]
-            start = max(window.first, schedule.starts or window.first, min(first_seen, as_of_day))
+            begins = max(window.first, schedule.starts or window.first)
+            in_force = start_of_day(begins, tz).astimezone(UTC)
+            not_before = format_rfc3339(start_of_day(max(begins, covered), tz))
+            first = max(begins, covered - timedelta(days=_LOOKAHEAD_DAYS))
             end = as_of_day + timedelta(days=_LOOKAHEAD_DAYS)
             if window.last is not None:
                 end = min(end, window.last)
-            if start > end:
+            if first > end:
                 continue
-            occurrences = schedule.occurrences(start - timedelta(days=_LOOKAHEAD_DAYS), end)
+            occurrences = schedule.occurrences(first - timedelta(days=_LOOKAHEAD_DAYS), end)
             for prev, cur in pairwise(occurrences):
                 if prev > as_of:
                     break
-                if local_date(cur, tz) < start:
+                if local_date(cur, tz) < first:
                     continue
                 local = schedule.local(cur)
                 for unit in schedule.units:
@@ -283,13 +301,14 @@ def _ticks(
                             id=f"{schedule.occurrence_name(cur)}:{unit}",
                             case=unit,
                             type=f"{TICK_PREFIX}{name}",
-                            at=prev,
+                            at=max(prev, in_force),
                             data={
                                 "date": local.date().isoformat(),
                                 "time": local.strftime("%H:%M"),
                                 "occurrence": format_rfc3339(local),
                                 "schedule": name,
                                 "routine": key,
+                                "not_before": not_before,
                             },
                         )
                     )

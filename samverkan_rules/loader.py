@@ -224,8 +224,12 @@ _SECRET = re.compile(
     r"[\w-]*\d"
 )
 """A password, PIN or door code followed by something with a digit in it."""
-_ROOM_CODE = re.compile(r"(?i)(mötesrum\w*\D{0,40}\d{5,}|\d{5,}\D{0,40}mötesrum)")
-"""A virtual meeting-room number: a run of digits near the word 'mötesrum'."""
+_ROOM_CODE = re.compile(
+    r"(?i)(mötesrum\w*\D{0,40}\d{5,}|\d{5,}\D{0,40}mötesrum|\d{5,}@|\bnummer\s+\d{7,}\b)"
+)
+"""A virtual meeting-room number: digits near 'mötesrum', a video address such as
+'10498141@join...', or 'nummer' followed by a long unbroken run of digits (phone numbers
+are written with a dash or spaces, '0150-722 09')."""
 _DATE_LIKE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")
 
 

@@ -505,6 +505,11 @@ def schedule_event_type(schedule: Schedule) -> EventType:
             "occurrence": FieldSpec(type="datetime", required=True, description="Its instant."),
             "schedule": FieldSpec(type="string", required=True),
             "routine": FieldSpec(type="string", description="The routine version it ran for."),
+            "not_before": FieldSpec(
+                type="datetime",
+                description="Obligations due before this are not raised (routine not yet in "
+                "force, or before the events begin).",
+            ),
         },
         unit_level=True,
     )
