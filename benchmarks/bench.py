@@ -1,0 +1,642 @@
+"""Performance figures for samverkan-rules, each printed next to its target.
+
+Run from the repository root::
+
+    python benchmarks/bench.py            # full sizes (about a minute)
+    python benchmarks/bench.py --quick    # smaller sizes, a smoke run for CI
+    python benchmarks/bench.py --json     # machine-readable output
+    python benchmarks/bench.py --profile  # also print cProfile hotspots of the evaluator
+
+Figures:
+
+(a) working-day offsets per second through ``WorkingCalendar.add_working_days_ordinal``
+    (the audit fast path) and through ``add_working_days`` on ``date`` objects;
+(b) ``evaluate`` latency (p50/p99) for one realistic 100-event case on the Örebro routine;
+(c) events per second for a generated multi-case log (100,000 events, about 1,000 cases):
+    parsing (``read_events_text`` on JSON Lines) and evaluating are timed separately;
+(d) peak traced memory (``tracemalloc``) while parsing and evaluating the log of (c).
+
+All data is generated deterministically from ``--seed`` with ``random.Random``. A missed
+target is reported as MISS; the script still exits 0, so CI can run it as a smoke test.
+Timings use ``time.perf_counter_ns``; the memory pass runs separately so tracing does not
+slow the timed passes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import json
+import math
+import platform
+import pstats
+import random
+import statistics
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any, TextIO
+from zoneinfo import ZoneInfo
+
+from samverkan_rules import (
+    CompiledRoutine,
+    EventBatch,
+    WorkingCalendar,
+    evaluate,
+    load_routine,
+    read_events_text,
+    sweden_calendar,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+ROUTINE = ROOT / "routines" / "orebro-dagverksamhet-hemvard.yaml"
+ZONE = ZoneInfo("Europe/Stockholm")
+
+#: Local working hours in which generated events happen (minutes after midnight).
+DAY_START = 7 * 60 + 30
+DAY_END = 16 * 60
+#: Events a case's end episode always writes (plan, message, journal entry, receipt).
+END_EVENTS = 4
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One measured figure, its target and whether the target was met.
+
+    ``target`` is ``None`` for figures shown for information only. ``higher_is_better``
+    says which side of the target passes.
+    """
+
+    section: str
+    name: str
+    value: float
+    unit: str
+    target: float | None = None
+    higher_is_better: bool = True
+
+    @property
+    def ok(self) -> bool | None:
+        """True/False against the target; None when there is no target."""
+        if self.target is None:
+            return None
+        if self.higher_is_better:
+            return self.value >= self.target
+        return self.value <= self.target
+
+    def verdict(self) -> str:
+        """PASS, MISS, or '-' for an information-only figure."""
+        return {True: "PASS", False: "MISS", None: "-"}[self.ok]
+
+    def target_text(self) -> str:
+        """The target as shown in the table, e.g. '>= 2,000,000'."""
+        if self.target is None:
+            return "-"
+        sign = ">=" if self.higher_is_better else "<="
+        return f"{sign} {_number(self.target)}"
+
+
+def _number(value: float) -> str:
+    if float(value).is_integer():
+        return f"{int(value):,}"
+    if value >= 1000:
+        return f"{value:,.0f}"
+    if value >= 10:
+        return f"{value:.1f}"
+    return f"{value:.3f}"
+
+
+def _percentile(sorted_values: list[int], p: float) -> int:
+    """The nearest-rank percentile ``p`` (0..100) of already sorted values."""
+    rank = max(1, math.ceil(p / 100 * len(sorted_values)))
+    return sorted_values[rank - 1]
+
+
+# --------------------------------------------------------------------------- data
+
+
+class CaseWriter:
+    """Writes one plausible case log for the Örebro routine, event by event.
+
+    The clock moves forward only, inside working hours on working days, in local Swedish
+    time (offsets +01:00/+02:00 follow daylight saving). Every event is valid against the
+    routine's event types.
+    """
+
+    def __init__(
+        self, rng: random.Random, case: str, first_day: date, calendar: WorkingCalendar
+    ) -> None:
+        self.rng = rng
+        self.case = case
+        self.calendar = calendar
+        day = calendar.next_working_day(first_day)
+        self.clock = datetime(day.year, day.month, day.day) + timedelta(
+            minutes=DAY_START + rng.randrange(90)
+        )
+        self.events: list[dict[str, Any]] = []
+
+    # -- the clock ---------------------------------------------------------------------
+
+    def _working_day_after(self, day: date, n: int) -> date:
+        return self.calendar.add_working_days(day, n)
+
+    def later(self, low: int = 5, high: int = 90) -> None:
+        """Move the clock on by ``low``..``high`` minutes, to the next working day if needed."""
+        self.clock += timedelta(minutes=self.rng.randint(low, high))
+        minutes = self.clock.hour * 60 + self.clock.minute
+        if minutes >= DAY_END or not self.calendar.is_working_day(self.clock.date()):
+            self.next_day(1, 1)
+
+    def next_day(self, low: int = 1, high: int = 3) -> None:
+        """Jump ``low``..``high`` working days ahead, to a morning time."""
+        day = self._working_day_after(self.clock.date(), self.rng.randint(low, high))
+        self.clock = datetime(day.year, day.month, day.day) + timedelta(
+            minutes=DAY_START + self.rng.randrange(120)
+        )
+
+    def day_ahead(self, low: int, high: int) -> str:
+        """An ISO date ``low``..``high`` working days after today (for plans)."""
+        n = self.rng.randint(low, high)
+        return self._working_day_after(self.clock.date(), n).isoformat()
+
+    # -- events ------------------------------------------------------------------------
+
+    def emit(self, etype: str, data: dict[str, Any] | None = None) -> str:
+        """Append an event at the current clock and move the clock on; returns its id."""
+        ident = f"{self.case}-{len(self.events) + 1:03d}"
+        at = self.clock.replace(tzinfo=ZONE).isoformat()
+        self.events.append(
+            {"id": ident, "case": self.case, "type": etype, "at": at, "data": data or {}}
+        )
+        self.later(2, 40)
+        return ident
+
+    def send(self, kind: str, to: list[str], refers_to: str) -> str:
+        """A Treserva message about event ``refers_to``."""
+        return self.emit(
+            "message.sent",
+            {"kind": kind, "to": to, "channel": "treserva.hemvard", "refers_to": refers_to},
+        )
+
+    def acknowledge(self, message: str, *, p_missing: float = 0.1) -> None:
+        """Home care acknowledges a message: mostly the same day, sometimes late or never."""
+        roll = self.rng.random()
+        if roll < p_missing:
+            return
+        if roll < p_missing + 0.1:
+            self.next_day(2, 3)  # late
+        self.emit("message.acknowledged", {"message": message})
+
+    # -- the story ---------------------------------------------------------------------
+
+    def intake(self) -> tuple[bool, bool]:
+        """Consent, enrolment and the first contacts; returns (has_hemvard, has_hemsjukvard)."""
+        rng = self.rng
+        consent_first = rng.random() < 0.9
+        if consent_first:
+            self.emit("consent.given", {"form": rng.choice(["oral", "written"])})
+            self.emit("document.recorded", {"record": "samtyckesmodul"})
+        has_hemvard = rng.random() < 0.85
+        has_hemsjukvard = rng.random() < 0.3
+        self.emit(
+            "dagverksamhet.enrolled",
+            {"has_hemvard": has_hemvard, "has_hemsjukvard": has_hemsjukvard},
+        )
+        if not consent_first:
+            self.next_day(1, 2)
+            self.emit("consent.given", {"form": "written", "scope": "dagverksamhet och hemvård"})
+            self.emit("document.recorded", {"record": "samtyckesmodul"})
+        self.emit("document.recorded", {"record": "referenspersoner"})
+        if has_hemvard:
+            self.next_day(1, 6)
+            self.emit("contact.made", {"to": "hemvard.kontaktperson", "channel": "telefon"})
+        return has_hemvard, has_hemsjukvard
+
+    def start(self, has_hemsjukvard: bool) -> None:
+        """The start plan, its message (and journal entry), receipt and reply."""
+        plan = self.emit(
+            "dagverksamhet.start_planned",
+            {
+                "start_date": self.day_ahead(6, 15),
+                "form": self.rng.choice(["dagrehab", "social_dagvard", "demens"]),
+                "in_periods": self.rng.random() < 0.2,
+            },
+        )
+        self.next_day(1, 2)
+        to = ["hemvard.driftsplanerare"] + (["hemsjukvard"] if has_hemsjukvard else [])
+        message = self.send("start", to, plan)
+        self.emit(
+            "document.recorded",
+            {"record": "verkstallighetsjournal", "topic": "start", "refers_to": plan},
+        )
+        self.acknowledge(message)
+        if self.rng.random() < 0.85:
+            self.emit(
+                "message.sent",
+                {"kind": "start_reply", "to": ["dagverksamhet"], "refers_to": message},
+            )
+
+    def ongoing(self) -> None:
+        """One episode of the case's ongoing life, chosen at random."""
+        rng = self.rng
+        episode = rng.choices(
+            ["cancelled", "homecoming", "needs", "planning", "closure", "noise"],
+            weights=[30, 10, 25, 15, 5, 15],
+        )[0]
+        if episode == "cancelled":
+            day = self.clock.date().isoformat()
+            self.emit("visit.cancelled", {"date": day, "reason": rng.choice(["sjuk", "besök"])})
+            if rng.random() < 0.9:
+                self.emit("contact.made", {"to": "dagverksamhet", "channel": "telefon"})
+        elif episode == "homecoming":
+            day = self.clock.date().isoformat()
+            self.emit("hemkomst.behover_motas", {"date": day, "reason": "trött efter dagen"})
+            self.emit("contact.made", {"to": "hemvard.driftsplanerare", "channel": "telefon"})
+        elif episode == "needs":
+            observed_by = rng.choice(["dagverksamhet", "hemvard"])
+            self.emit("needs.changed", {"observed_by": observed_by, "area": "rörlighet"})
+            to = (
+                "hemvard.kontaktperson"
+                if observed_by == "dagverksamhet"
+                else "dagverksamhet.kontaktperson"
+            )
+            if rng.random() < 0.9:
+                self.emit("contact.made", {"to": to, "topic": "förändrat behov"})
+            self.emit("document.recorded", {"record": "verkstallighetsjournal"})
+            if rng.random() < 0.8:
+                self.emit("document.recorded", {"record": "genomforandejournal"})
+        elif episode == "planning":
+            unit = rng.choice(["dagverksamhet", "hemvard"])
+            self.emit(
+                "planering.inplanerad",
+                {
+                    "occasion": rng.choice(["uppfoljning", "vardplanering", "teamtraff"]),
+                    "date": self.day_ahead(4, 10),
+                    "unit": unit,
+                },
+            )
+            self.next_day(1, 2)
+            to = (
+                "hemvard.kontaktperson"
+                if unit == "dagverksamhet"
+                else "dagverksamhet.kontaktperson"
+            )
+            self.emit("contact.made", {"to": to, "topic": "inför planeringen"})
+        elif episode == "closure":
+            plan = self.emit(
+                "dagverksamhet.closure_planned",
+                {
+                    "first_day": self.day_ahead(9, 14),
+                    "last_day": self.day_ahead(15, 20),
+                    "reason": "personalbrist",
+                },
+            )
+            message = self.send("closure", ["hemvard.driftsplanerare"], plan)
+            self.emit(
+                "document.recorded",
+                {"record": "verkstallighetsjournal", "topic": "stängning", "refers_to": plan},
+            )
+            self.acknowledge(message, p_missing=0.2)
+        else:
+            kind = rng.choice(["attendance.missed", "consent.confirmed", "days.increased"])
+            data: dict[str, Any] = {}
+            if kind == "attendance.missed":
+                data = {"date": self.clock.date().isoformat()}
+            elif kind == "days.increased":
+                data = {"days_per_week": rng.randint(2, 5)}
+            self.emit(kind, data)
+        self.next_day(1, 5)
+
+    def end(self) -> None:
+        """The end plan, its message, journal entry and receipt: :data:`END_EVENTS` events."""
+        plan = self.emit("dagverksamhet.end_planned", {"last_day": self.day_ahead(5, 12)})
+        message = self.send("end", ["hemvard.driftsplanerare"], plan)
+        self.emit(
+            "document.recorded",
+            {"record": "verkstallighetsjournal", "topic": "avslut", "refers_to": plan},
+        )
+        self.acknowledge(message, p_missing=0.0)
+
+
+def generate_case(
+    rng: random.Random, case: str, first_day: date, n_events: int, calendar: WorkingCalendar
+) -> list[dict[str, Any]]:
+    """Exactly ``n_events`` events of one case starting near ``first_day``."""
+    writer = CaseWriter(rng, case, first_day, calendar)
+    _, has_hemsjukvard = writer.intake()
+    writer.next_day(1, 3)
+    writer.start(has_hemsjukvard)
+    writer.next_day(3, 8)
+    while len(writer.events) < n_events - END_EVENTS:
+        writer.ongoing()
+    # The last episode may overshoot: cut it short and end the case with exactly the rest.
+    del writer.events[n_events - END_EVENTS :]
+    writer.end()
+    return writer.events[:n_events]
+
+
+def generate_log(
+    seed: int, n_events: int, mean_case_size: int, calendar: WorkingCalendar
+) -> list[dict[str, Any]]:
+    """A multi-case log of exactly ``n_events`` events in time order (cases interleaved)."""
+    rng = random.Random(seed)
+    events: list[dict[str, Any]] = []
+    number = 0
+    first = date(2025, 1, 1)
+    while len(events) < n_events:
+        number += 1
+        size = min(
+            rng.randint(mean_case_size // 2, mean_case_size * 3 // 2), n_events - len(events)
+        )
+        start = first + timedelta(days=rng.randrange(540))
+        events.extend(generate_case(rng, f"c{number:05d}", start, size, calendar))
+    events.sort(key=lambda e: (datetime.fromisoformat(e["at"]).astimezone(UTC), e["id"]))
+    return events
+
+
+def to_jsonl(events: list[dict[str, Any]]) -> str:
+    """Events as JSON Lines text."""
+    return "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in events)
+
+
+def as_of_after(events: list[dict[str, Any]], days: int = 1) -> datetime:
+    """An instant ``days`` after the latest event."""
+    latest = max(datetime.fromisoformat(e["at"]) for e in events)
+    return latest + timedelta(days=days)
+
+
+def error_count(batch: EventBatch, routine: CompiledRoutine, as_of: datetime) -> int:
+    """Error diagnostics for a batch: a generator bug shows here, not as a fast benchmark."""
+    result = evaluate(routine, batch, as_of)
+    return sum(1 for d in result.diagnostics if d.level == "error")
+
+
+# --------------------------------------------------------------------------- measurements
+
+
+def _best_rate(run: Callable[[], int], repeats: int) -> float:
+    """Operations per second of the fastest of ``repeats`` runs (``run`` returns its count)."""
+    best = 0.0
+    for _ in range(repeats):
+        t0 = time.perf_counter_ns()
+        count = run()
+        elapsed = time.perf_counter_ns() - t0
+        best = max(best, count / (elapsed / 1e9))
+    return best
+
+
+def bench_calendar(seed: int, n: int, repeats: int) -> list[Figure]:
+    """(a) Working-day offsets per second: on ordinals and on dates."""
+    cal = sweden_calendar()
+    rng = random.Random(seed)
+    lo, hi = date(2000, 1, 1).toordinal(), date(2090, 12, 31).toordinal()
+    pairs = [(rng.randint(lo, hi), rng.randint(-25, 25)) for _ in range(n)]
+    dated = [(date.fromordinal(o), k) for o, k in pairs]
+
+    def on_ordinals() -> int:
+        add = cal.add_working_days_ordinal
+        for ordinal, k in pairs:
+            add(ordinal, k)
+        return len(pairs)
+
+    def on_dates() -> int:
+        add = cal.add_working_days
+        for day, k in dated:
+            add(day, k)
+        return len(dated)
+
+    return [
+        Figure("a", "add_working_days_ordinal", _best_rate(on_ordinals, repeats), "ops/s", 2e6),
+        Figure("a", "add_working_days (date)", _best_rate(on_dates, repeats), "ops/s"),
+    ]
+
+
+def bench_latency(
+    routine: CompiledRoutine, seed: int, runs: int, warmup: int
+) -> tuple[list[Figure], EventBatch, datetime]:
+    """(b) evaluate latency for one 100-event case, p50 and p99 over ``runs`` runs."""
+    cal = routine.calendar
+    events = generate_case(random.Random(seed), "c1", date(2026, 9, 1), 100, cal)
+    batch = read_events_text(to_jsonl(events), format="jsonl")
+    as_of = as_of_after(events)
+    errors = error_count(batch, routine, as_of)
+    for _ in range(warmup):
+        evaluate(routine, batch, as_of)
+    gc.collect()
+    samples: list[int] = []
+    serial: list[int] = []
+    for _ in range(runs):
+        t0 = time.perf_counter_ns()
+        result = evaluate(routine, batch, as_of)
+        t1 = time.perf_counter_ns()
+        result.to_json()
+        t2 = time.perf_counter_ns()
+        samples.append(t1 - t0)
+        serial.append(t2 - t0)
+    samples.sort()
+    serial.sort()
+    ms = 1e6
+    obligations = sum(len(c.obligations) for c in result.cases)
+    return (
+        [
+            Figure("b", "events in the case", len(batch.events), "events"),
+            Figure("b", "obligations in the ledger", obligations, "obligations"),
+            Figure("b", "invalid generated events", errors, "errors", 0, higher_is_better=False),
+            Figure("b", f"evaluate p50 ({runs} runs)", _percentile(samples, 50) / ms, "ms"),
+            Figure(
+                "b",
+                f"evaluate p99 ({runs} runs)",
+                _percentile(samples, 99) / ms,
+                "ms",
+                1.0,
+                higher_is_better=False,
+            ),
+            Figure("b", "evaluate + to_json p99", _percentile(serial, 99) / ms, "ms"),
+        ],
+        batch,
+        as_of,
+    )
+
+
+def bench_throughput(
+    routine: CompiledRoutine, seed: int, n_events: int, repeats: int
+) -> tuple[list[Figure], str, datetime]:
+    """(c) events per second: parse JSON Lines, then evaluate, timed apart."""
+    events = generate_log(seed, n_events, 100, routine.calendar)
+    cases = len({e["case"] for e in events})
+    text = to_jsonl(events)
+    as_of = as_of_after(events)
+    del events
+    parse_times: list[int] = []
+    eval_times: list[int] = []
+    batch: EventBatch | None = None
+    errors = -1
+    for i in range(repeats):
+        gc.collect()
+        t0 = time.perf_counter_ns()
+        batch = read_events_text(text, format="jsonl")
+        t1 = time.perf_counter_ns()
+        result = evaluate(routine, batch, as_of)
+        t2 = time.perf_counter_ns()
+        parse_times.append(t1 - t0)
+        eval_times.append(t2 - t1)
+        if i == 0:
+            errors = sum(1 for d in result.diagnostics if d.level == "error")
+        del result
+    assert batch is not None
+    count = len(batch.events)
+    parse_s = statistics.median(parse_times) / 1e9
+    eval_s = statistics.median(eval_times) / 1e9
+    return (
+        [
+            Figure("c", f"log size ({cases} cases)", count, "events"),
+            Figure("c", "invalid generated events", errors, "errors", 0, higher_is_better=False),
+            Figure("c", "parse (read_events_text, JSONL)", count / parse_s, "events/s"),
+            Figure("c", "evaluate", count / eval_s, "events/s", 1e5),
+            Figure("c", "parse + evaluate", count / (parse_s + eval_s), "events/s"),
+        ],
+        text,
+        as_of,
+    )
+
+
+def bench_memory(routine: CompiledRoutine, text: str, as_of: datetime) -> list[Figure]:
+    """(d) Peak traced memory while parsing and evaluating the log of (c)."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        batch = read_events_text(text, format="jsonl")
+        _, parse_peak = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        result = evaluate(routine, batch, as_of)
+        _, eval_peak = tracemalloc.get_traced_memory()
+        retained, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    del result, batch
+    mib = 1024 * 1024
+    return [
+        Figure("d", "peak while parsing", parse_peak / mib, "MiB"),
+        Figure("d", "peak while evaluating (events held)", eval_peak / mib, "MiB"),
+        Figure("d", "held after evaluate (events + result)", retained / mib, "MiB"),
+    ]
+
+
+def profile(label: str, run: Callable[[], object], out: TextIO, top: int = 15) -> None:
+    """Print the ``top`` functions by own time while ``run`` runs."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    run()
+    profiler.disable()
+    print(f"\n--- cProfile: {label} (top {top} by own time) ---", file=out)
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats(pstats.SortKey.TIME).print_stats(top)
+
+
+# --------------------------------------------------------------------------- output
+
+
+def _table(figures: list[Figure]) -> Iterator[str]:
+    titles = {
+        "a": "(a) working-day arithmetic",
+        "b": "(b) evaluate latency, one 100-event case",
+        "c": "(c) throughput, multi-case log",
+        "d": "(d) peak memory (tracemalloc), log of (c)",
+    }
+    width = max(len(f.name) for f in figures) + 2
+    section = ""
+    for f in figures:
+        if f.section != section:
+            section = f.section
+            yield ""
+            yield titles[section]
+        value = f"{_number(f.value)} {f.unit}"
+        yield f"  {f.name:<{width}}{value:>24}   target {f.target_text():<14}{f.verdict()}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run every benchmark and print the figures; always returns 0 (a MISS is reported)."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, for CI smoke runs")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument(
+        "--seed", type=int, default=20261215, help="random seed (default %(default)s)"
+    )
+    parser.add_argument(
+        "--profile", action="store_true", help="also print cProfile hotspots of (b) and (c)"
+    )
+    args = parser.parse_args(argv)
+
+    sizes = {
+        "calendar_ops": 200_000 if args.quick else 2_000_000,
+        "calendar_repeats": 3,
+        "latency_runs": 300 if args.quick else 1000,
+        "latency_warmup": 30 if args.quick else 100,
+        "log_events": 10_000 if args.quick else 100_000,
+        "log_repeats": 1 if args.quick else 3,
+    }
+    started = time.perf_counter()
+    routine = load_routine(ROUTINE)
+    figures = bench_calendar(args.seed, sizes["calendar_ops"], sizes["calendar_repeats"])
+    latency, case_batch, case_as_of = bench_latency(
+        routine, args.seed, sizes["latency_runs"], sizes["latency_warmup"]
+    )
+    figures += latency
+    throughput, text, log_as_of = bench_throughput(
+        routine, args.seed + 1, sizes["log_events"], sizes["log_repeats"]
+    )
+    figures += throughput
+    figures += bench_memory(routine, text, log_as_of)
+    elapsed = time.perf_counter() - started
+
+    out = sys.stderr if args.json else sys.stdout
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "python": platform.python_version(),
+                    "machine": platform.machine(),
+                    "quick": args.quick,
+                    "seed": args.seed,
+                    "sizes": sizes,
+                    "seconds": round(elapsed, 2),
+                    "figures": [{**asdict(f), "ok": f.ok, "verdict": f.verdict()} for f in figures],
+                },
+                indent=2,
+            )
+        )
+    else:
+        mode = "quick" if args.quick else "full"
+        print(
+            f"samverkan-rules benchmarks ({mode}, seed {args.seed}, Python "
+            f"{platform.python_version()} on {platform.machine()})"
+        )
+        for line in _table(figures):
+            print(line)
+        misses = [f for f in figures if f.ok is False]
+        print()
+        print(
+            f"{len(misses)} target(s) missed in {elapsed:.1f} s"
+            + (": " + ", ".join(f"({f.section}) {f.name}" for f in misses) if misses else "")
+        )
+    if args.profile:
+        profile(
+            "evaluate, one 100-event case x 200",
+            lambda: [evaluate(routine, case_batch, case_as_of) for _ in range(200)],
+            out,
+        )
+        log_batch = read_events_text(text, format="jsonl")
+        profile("evaluate, multi-case log", lambda: evaluate(routine, log_batch, log_as_of), out)
+        profile("parse, multi-case log", lambda: read_events_text(text, format="jsonl"), out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
