@@ -13,6 +13,7 @@ import hashlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, Final
 from zoneinfo import ZoneInfo
@@ -34,6 +35,7 @@ from samverkan_rules.calendar import (
 )
 from samverkan_rules.diagnostics import Diagnostic, Level, did_you_mean
 from samverkan_rules.errors import CalendarError
+from samverkan_rules.evaluation import InterpretationRecord, RoutineRef, SourceRecord
 from samverkan_rules.events import Event
 from samverkan_rules.models import (
     AllOf,
@@ -45,6 +47,7 @@ from samverkan_rules.models import (
     FieldSpec,
     NotOf,
     Offset,
+    Queue,
     Routine,
     Rule,
     Schedule,
@@ -52,6 +55,8 @@ from samverkan_rules.models import (
 )
 
 __all__ = [
+    "CompiledQueue",
+    "CompiledQueueJoin",
     "CompiledRoutine",
     "CompiledRule",
     "EventCheck",
@@ -587,9 +592,32 @@ def _signed(n: int) -> str:
 
 
 def _fmt(moment: datetime, tz: ZoneInfo) -> str:
+    """``2026-12-22 23:59+01:00``: local time to the minute, for people."""
+    # Keyed on the UTC instant: two datetimes sharing a ZoneInfo compare by wall clock, so
+    # the fold's two 02:30s would otherwise share one cache entry.
+    return _fmt_utc(moment.astimezone(UTC), tz)
+
+
+def local_stamp(moment: datetime, tz: ZoneInfo) -> str:
+    """RFC 3339 text of ``moment`` with the offset in force in ``tz`` at that instant."""
+    return _stamp_utc(moment.astimezone(UTC), tz)
+
+
+@lru_cache(maxsize=8192)
+def _stamp_utc(moment: datetime, tz: ZoneInfo) -> str:
+    return format_rfc3339(moment.astimezone(tz))
+
+
+@lru_cache(maxsize=8192)
+def _fmt_utc(moment: datetime, tz: ZoneInfo) -> str:
     local = moment.astimezone(tz)
+    offset = local.utcoffset()
+    minutes = int(offset.total_seconds()) // 60 if offset is not None else 0
+    sign = "+" if minutes >= 0 else "-"
+    hours, minutes = divmod(abs(minutes), 60)
     return (
-        local.strftime("%Y-%m-%d %H:%M") + local.strftime("%z")[:3] + ":" + local.strftime("%z")[3:]
+        f"{local.year:04d}-{local.month:02d}-{local.day:02d} "
+        f"{local.hour:02d}:{local.minute:02d}{sign}{hours:02d}:{minutes:02d}"
     )
 
 
@@ -688,6 +716,10 @@ class CompiledRule:
     cancelled_by: tuple[CompiledPattern, ...]
     escalations: tuple[CompiledEscalation, ...]
     requires: tuple[str, ...]
+    # Output parts that are the same for every obligation of the rule, built once.
+    routine_ref: RoutineRef
+    source_record: SourceRecord
+    interpretation_record: InterpretationRecord | None
     reports_to: Mapping[str, str | None] = field(default_factory=dict)
 
     @property
@@ -761,6 +793,76 @@ class FactSetter:
         return self.value
 
 
+@dataclass(frozen=True, slots=True)
+class CompiledQueueJoin:
+    """A queue's join, with its condition compiled."""
+
+    event_type: str
+    condition: Predicate
+    priority: int
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledQueue:
+    """A queue, indexed by the event types that join, leave or offer (see :class:`Queue`).
+
+    Conditions read the event only (the loader refuses ``fact.<name>`` here), so they are
+    called with empty facts.
+    """
+
+    name: str
+    queue: Queue
+    joins: Mapping[str, tuple[CompiledQueueJoin, ...]]
+    leaves: Mapping[str, tuple[Predicate, ...]]
+    offers: Mapping[str, tuple[Predicate, ...]]
+
+    @property
+    def label(self) -> str:
+        """The queue's label."""
+        return self.queue.label
+
+    def join(self, event: Event) -> CompiledQueueJoin | None:
+        """The best (lowest-priority-number) join this event makes, or None."""
+        best: CompiledQueueJoin | None = None
+        for j in self.joins.get(event.type, ()):
+            if j.condition(event, _NO_FACTS) and (best is None or j.priority < best.priority):
+                best = j
+        return best
+
+    def leaves_on(self, event: Event) -> bool:
+        """True when this event takes its case out of the queue."""
+        return any(p(event, _NO_FACTS) for p in self.leaves.get(event.type, ()))
+
+    def offers_on(self, event: Event) -> bool:
+        """True when this event offers a place to its case."""
+        return any(p(event, _NO_FACTS) for p in self.offers.get(event.type, ()))
+
+
+_NO_FACTS: Final[Mapping[str, Any]] = MappingProxyType({})
+
+
+def _compile_queue(name: str, queue: Queue) -> CompiledQueue:
+    joins: dict[str, list[CompiledQueueJoin]] = {}
+    for j in queue.joins:
+        joins.setdefault(j.event, []).append(
+            CompiledQueueJoin(j.event, compile_condition(j.if_), j.priority, j.label)
+        )
+    leaves: dict[str, list[Predicate]] = {}
+    for entry in queue.leaves:
+        leaves.setdefault(entry.event, []).append(compile_condition(entry.if_))
+    offers: dict[str, list[Predicate]] = {}
+    for entry in queue.offers:
+        offers.setdefault(entry.event, []).append(compile_condition(entry.if_))
+    return CompiledQueue(
+        name=name,
+        queue=queue,
+        joins=MappingProxyType({k: tuple(v) for k, v in joins.items()}),
+        leaves=MappingProxyType({k: tuple(v) for k, v in leaves.items()}),
+        offers=MappingProxyType({k: tuple(v) for k, v in offers.items()}),
+    )
+
+
 @dataclass(frozen=True)
 class CompiledRoutine:
     """An immutable, indexed ruleset compiled from one routine version.
@@ -786,6 +888,8 @@ class CompiledRoutine:
     """Schedules that trigger rules (their occurrences become unit-level obligations)."""
     borrow_types: frozenset[str] = frozenset()
     """Event types that answer some obligation from any case (``any_case`` patterns)."""
+    queues: Mapping[str, CompiledQueue] = field(default_factory=lambda: MappingProxyType({}))
+    """The routine's queues, by name, whose order of service is checked over all cases."""
     diagnostics: tuple[Diagnostic, ...] = field(default=())
 
     @property
@@ -907,6 +1011,19 @@ def compile_routine(
                 escalations=tuple(escalations),
                 requires=tuple(rule.requires),
                 reports_to=hierarchy,
+                routine_ref=RoutineRef(id=routine.id, version=routine.version),
+                source_record=SourceRecord(
+                    document=routine.source.title,
+                    section=rule.source.section,
+                    quote=rule.source.quote,
+                ),
+                interpretation_record=(
+                    InterpretationRecord(
+                        reason=rule.interpretation.reason, text=rule.interpretation.text
+                    )
+                    if rule.interpretation
+                    else None
+                ),
             )
         )
     by_trigger: dict[str, list[CompiledRule]] = {}
@@ -962,6 +1079,9 @@ def compile_routine(
             sorted({r.when.schedule for r in routine.rules if r.when.schedule is not None})
         ),
         borrow_types=frozenset(borrow),
+        queues=MappingProxyType(
+            {name: _compile_queue(name, q) for name, q in sorted(routine.queues.items())}
+        ),
         diagnostics=tuple(diagnostics),
     )
 

@@ -24,10 +24,12 @@ from samverkan_rules.calendar import (
     start_of_day,
 )
 from samverkan_rules.compiler import (
+    CompiledQueue,
     CompiledRoutine,
     CompiledRule,
     TimePoint,
     _fmt,
+    local_stamp,
     offset_after,
 )
 from samverkan_rules.diagnostics import Diagnostic, sort_key
@@ -38,8 +40,10 @@ from samverkan_rules.evaluation import (
     DiagnosticRecord,
     Evaluation,
     EventRef,
-    InterpretationRecord,
     Obligation,
+    QueueEntry,
+    QueueOffer,
+    QueueResult,
     RoutineRef,
     RoutineStamp,
     SourceRecord,
@@ -334,12 +338,19 @@ def _lend(
         by_case[unit].extend(e for e in lent if e.case != unit)
 
 
-def _ref(event: Event | None, routine: CompiledRoutine) -> EventRef | None:
+def _ref(
+    event: Event | None, routine: CompiledRoutine, refs: dict[str, EventRef]
+) -> EventRef | None:
+    """The output reference to an event, built once per event and evaluation."""
     if event is None:
         return None
-    return EventRef.model_construct(
-        event=event.id, type=event.type, at=format_rfc3339(event.at.astimezone(routine.tz))
-    )
+    ref = refs.get(event.id)
+    if ref is None:
+        ref = EventRef.model_construct(
+            event=event.id, type=event.type, at=local_stamp(event.at, routine.tz)
+        )
+        refs[event.id] = ref
+    return ref
 
 
 def _late(routine: CompiledRoutine, deadline: datetime, moment: datetime) -> int:
@@ -407,7 +418,7 @@ def _explain(ob: _Pending, status: Status, late: int | None, blocked_labels: lis
 
 
 def _obligation(
-    ob: _Pending, as_of: datetime, facts: Mapping[str, Any], trigger_facts_ok: bool = True
+    ob: _Pending, as_of: datetime, facts: Mapping[str, Any], refs: dict[str, EventRef]
 ) -> Obligation:
     routine = ob.routine
     rule = ob.rule.rule
@@ -440,7 +451,7 @@ def _obligation(
     return Obligation.model_construct(
         obligation=ob.id,
         rule=rule.id,
-        routine=RoutineRef.model_construct(id=routine.id, version=routine.version),
+        routine=ob.rule.routine_ref,
         case=ob.trigger.case,
         kind=rule.action.kind,
         title=rule.title,
@@ -449,28 +460,16 @@ def _obligation(
         recipients=list(ob.recipients),
         channel=rule.action.channel,
         status=status,
-        opens_at=format_rfc3339(
-            (ob.opens.at if ob.opens else ob.trigger.at).astimezone(routine.tz)
-        ),
-        deadline=format_rfc3339(ob.deadline.at.astimezone(routine.tz)),
+        opens_at=local_stamp((ob.opens.at if ob.opens else ob.trigger.at), routine.tz),
+        deadline=local_stamp(ob.deadline.at, routine.tz),
         occurrence=_occurrence(ob),
         content=list(rule.action.content),
-        source=SourceRecord.model_construct(
-            document=routine.routine.source.title,
-            section=rule.source.section,
-            quote=rule.source.quote,
-        ),
-        interpretation=(
-            InterpretationRecord.model_construct(
-                reason=rule.interpretation.reason, text=rule.interpretation.text
-            )
-            if rule.interpretation
-            else None
-        ),
+        source=ob.rule.source_record,
+        interpretation=ob.rule.interpretation_record,
         explanation=_explain(ob, status, late, labels),
-        trigger=_ref(ob.trigger, routine),
-        fulfilled_by=_ref(ob.answer, routine),
-        cancelled_by=_ref(ob.cancel, routine),
+        trigger=_ref(ob.trigger, routine, refs),
+        fulfilled_by=_ref(ob.answer, routine, refs),
+        cancelled_by=_ref(ob.cancel, routine, refs),
         late_working_days=late,
         blocked_by=blocked,
         unblocks=[],
@@ -564,7 +563,7 @@ def _remedies(
                 channel=pre.remedy_channel,
                 status=status,
                 opens_at=first_record.opens_at,
-                deadline=format_rfc3339(deadline.astimezone(routine.tz)),
+                deadline=local_stamp(deadline, routine.tz),
                 occurrence=None,
                 content=list(pre.remedy_content),
                 source=_source_record(routine, routine.routine.preconditions[name].source),
@@ -614,7 +613,7 @@ def _escalations(ob: _Pending, record: Obligation, as_of: datetime) -> list[Obli
                 recipients=[],
                 channel=None,
                 status="due",
-                opens_at=format_rfc3339(start.astimezone(routine.tz)),
+                opens_at=local_stamp(start, routine.tz),
                 deadline=None,
                 occurrence=record.occurrence,
                 content=[],
@@ -634,6 +633,127 @@ def _escalations(ob: _Pending, record: Obligation, as_of: datetime) -> list[Obli
                 trace=[f"eskaleras från {_fmt(start, routine.tz)} till {esc.role}"],
             )
         )
+    return out
+
+
+@dataclass(slots=True)
+class _Queued:
+    """A case's place in a queue while the events are replayed."""
+
+    priority: int
+    since: datetime
+    join: str
+    label: str
+
+    @property
+    def key(self) -> tuple[int, datetime, str]:
+        return (self.priority, self.since, self.join)
+
+
+def _queue_result(
+    routine: CompiledRoutine,
+    window: Window,
+    queue: CompiledQueue,
+    events: Sequence[Event],
+    problems: list[Diagnostic],
+) -> QueueResult:
+    """Replay ``events`` (sorted by (instant, id)) through one queue of one version.
+
+    For each event: its join (if any) first, then its offer, then its leave, so an event
+    that both offers and removes is judged against the queue it finds.
+    """
+    tz = routine.tz
+    queued: dict[str, _Queued] = {}
+    offers: list[QueueOffer] = []
+    for event in events:
+        in_force = window.contains(local_date(event.at, tz))
+        join = queue.join(event) if in_force else None
+        if join is not None:
+            current = queued.get(event.case)
+            if current is None:
+                queued[event.case] = _Queued(join.priority, event.at, event.id, join.label)
+            elif join.priority < current.priority:
+                current.priority, current.label = join.priority, join.label
+        if in_force and queue.offers_on(event):
+            first = min(queued.items(), key=lambda kv: (kv[1].key, kv[0]), default=None)
+            in_order = first is not None and first[0] == event.case
+            offers.append(
+                QueueOffer.model_construct(
+                    event=event.id,
+                    case=event.case,
+                    at=local_stamp(event.at, tz),
+                    in_order=in_order,
+                    first=first[0] if first is not None else None,
+                )
+            )
+            if not in_order:
+                problems.append(_out_of_order(routine, queue, event, first, event.case in queued))
+        if queue.leaves_on(event):
+            queued.pop(event.case, None)
+    order = sorted(queued.items(), key=lambda kv: (kv[1].key, kv[0]))
+    return QueueResult.model_construct(
+        queue=queue.name,
+        routine=RoutineRef.model_construct(id=routine.id, version=routine.version),
+        label=queue.label,
+        order=[
+            QueueEntry.model_construct(
+                case=case,
+                priority=q.priority,
+                label=q.label,
+                since=local_stamp(q.since, tz),
+            )
+            for case, q in order
+        ],
+        offers=offers,
+    )
+
+
+def _out_of_order(
+    routine: CompiledRoutine,
+    queue: CompiledQueue,
+    offer: Event,
+    first: tuple[str, _Queued] | None,
+    queued: bool,
+) -> Diagnostic:
+    where = f"queue {queue.name} ({queue.label}) of routine {routine.id} {routine.version}"
+    whom = f"offer {offer.id} on {_fmt(offer.at, routine.tz)} went to case {offer.case!r}"
+    if not queued:
+        whom += ", which was not in the queue"
+    if first is None:
+        tail = "; the queue was empty"
+        hint = "put the case in the queue (e.g. record its decision) before offering it a place"
+    else:
+        case, q = first
+        tail = (
+            f", but case {case!r} was first in line ({q.label}, priority {q.priority}, "
+            f"queued since {_fmt(q.since, routine.tz)})"
+        )
+        hint = f"offer the place to case {case!r} first, or record why the order was departed from"
+    return Diagnostic(
+        "warning",
+        "queue.out-of-order",
+        f"{where}: {whom}{tail}",
+        file=offer.file,
+        line=offer.line,
+        hint=hint,
+    )
+
+
+def _queues(
+    routines: tuple[CompiledRoutine, ...],
+    windows: Mapping[tuple[str, str], Window],
+    events: Sequence[Event],
+    problems: list[Diagnostic],
+) -> list[QueueResult]:
+    """Every routine version's queues, replayed over all cases' events."""
+    if not any(r.queues for r in routines):
+        return []
+    ordered = sorted(events, key=lambda e: e.order_key)
+    out: list[QueueResult] = []
+    for routine in sorted(routines, key=lambda r: (r.id, r.version)):
+        window = windows[(routine.id, routine.version)]
+        for name in sorted(routine.queues):
+            out.append(_queue_result(routine, window, routine.queues[name], ordered, problems))
     return out
 
 
@@ -730,8 +850,7 @@ def evaluate(
             Diagnostic(
                 "info",
                 "event.after-as-of",
-                f"{later} event(s) after as_of {format_rfc3339(as_of.astimezone(tz))} are not "
-                "evaluated",
+                f"{later} event(s) after as_of {local_stamp(as_of, tz)} are not evaluated",
                 hint="evaluate at a later as_of to include them",
             )
         )
@@ -749,6 +868,7 @@ def evaluate(
     counters: dict[str, int] = {}
     summary = dict.fromkeys(_STATUS_ORDER, 0)
     results: list[CaseResult] = []
+    refs: dict[str, EventRef] = {}
     for case_id in sorted(by_case):
         pending, facts = _replay(
             case_id, by_case[case_id], routines, windows, counters, diagnostics
@@ -756,7 +876,7 @@ def evaluate(
         ledger: list[tuple[_Pending, Obligation]] = []
         extra: list[Obligation] = []
         for ob in pending:
-            record = _obligation(ob, as_of, facts[ob.routine.id + "@" + ob.routine.version])
+            record = _obligation(ob, as_of, facts[ob.routine.id + "@" + ob.routine.version], refs)
             ledger.append((ob, record))
             if record.status == "overdue":
                 extra.extend(_escalations(ob, record, as_of))
@@ -768,6 +888,7 @@ def evaluate(
         results.append(
             CaseResult.model_construct(case=case_id, actions=actions, obligations=obligations)
         )
+    queues = _queues(routines, windows, usable, diagnostics)
     if counters.get("outside_validity"):
         diagnostics.append(
             Diagnostic(
@@ -795,7 +916,7 @@ def evaluate(
     summary["cases"] = len(results)
     diagnostics.sort(key=sort_key)
     return Evaluation.model_construct(
-        as_of=format_rfc3339(as_of.astimezone(tz)),
+        as_of=local_stamp(as_of, tz),
         routines=[
             RoutineStamp.model_construct(
                 id=r.id,
@@ -813,4 +934,5 @@ def evaluate(
         cases=results,
         diagnostics=[DiagnosticRecord.model_construct(**d.to_json()) for d in diagnostics],
         summary=summary,
+        queues=queues,
     )

@@ -19,6 +19,9 @@ __all__ = [
     "EventRef",
     "InterpretationRecord",
     "Obligation",
+    "QueueEntry",
+    "QueueOffer",
+    "QueueResult",
     "RoutineRef",
     "RoutineStamp",
     "SourceRecord",
@@ -140,6 +143,45 @@ class DiagnosticRecord(_Out):
     hint: str | None = None
 
 
+class QueueOffer(_Out):
+    """An offer of a place from a queue, and whether it went to the first in line."""
+
+    event: str
+    """The id of the offering event."""
+    case: str
+    """The case offered the place."""
+    at: str
+    """When the offer was made."""
+    in_order: bool
+    """True when the case was first in the queue at the offer's instant."""
+    first: str | None
+    """The case that was first in the queue at that instant (None: the queue was empty)."""
+
+
+class QueueEntry(_Out):
+    """One case's place in a queue."""
+
+    case: str
+    priority: int
+    """The priority it queues at: 1 goes first."""
+    label: str
+    """What the priority means, e.g. 'Ny brukare'."""
+    since: str
+    """When it joined the queue (a better priority later keeps this time)."""
+
+
+class QueueResult(_Out):
+    """A queue of one routine version: its order at as_of and every offer it made."""
+
+    queue: str
+    routine: RoutineRef
+    label: str
+    order: list[QueueEntry]
+    """The cases queued at as_of, first in line first."""
+    offers: list[QueueOffer]
+    """Every offer within the version's validity, in (instant, id) order."""
+
+
 class Evaluation(_Out):
     """The result of evaluating events against routines at one instant."""
 
@@ -149,6 +191,9 @@ class Evaluation(_Out):
     diagnostics: list[DiagnosticRecord]
     summary: dict[str, int]
     """Counts by status over every case, plus 'events' and 'cases'."""
+    queues: list[QueueResult] = []
+    """Each routine version's queues (order at as_of, offers), by routine id, version and
+    queue name."""
 
     def to_json(self, *, indent: int | None = 2) -> str:
         """The JSON text: byte-identical for the same inputs, whatever their order."""

@@ -320,19 +320,21 @@ class _Checker:
         event_name: str,
         *,
         facts_only: bool = False,
+        no_facts: bool = False,
     ) -> None:
         if cond is None:
             return
+        flags = {"facts_only": facts_only, "no_facts": no_facts}
         if isinstance(cond, AllOf):
             for i, c in enumerate(cond.all):
-                self.condition((*path, "all", i), c, event, event_name, facts_only=facts_only)
+                self.condition((*path, "all", i), c, event, event_name, **flags)
         elif isinstance(cond, AnyOf):
             for i, c in enumerate(cond.any):
-                self.condition((*path, "any", i), c, event, event_name, facts_only=facts_only)
+                self.condition((*path, "any", i), c, event, event_name, **flags)
         elif isinstance(cond, NotOf):
-            self.condition((*path, "not"), cond.not_, event, event_name, facts_only=facts_only)
+            self.condition((*path, "not"), cond.not_, event, event_name, **flags)
         else:
-            self.comparison(path, cond, event, event_name, facts_only=facts_only)
+            self.comparison(path, cond, event, event_name, **flags)
 
     def comparison(
         self,
@@ -342,10 +344,18 @@ class _Checker:
         event_name: str,
         *,
         facts_only: bool,
+        no_facts: bool = False,
     ) -> None:
         scope, _, name = c.field.partition(".")
         where = (*path, "field")
-        if scope == "fact":
+        if scope == "fact" and no_facts:
+            self.error(
+                where,
+                "routine.field-not-allowed",
+                f"{c.field!r} cannot be used here; a queue reads the event only "
+                "('data.<name>', 'case' or 'type')",
+            )
+        elif scope == "fact":
             if name not in self.r.facts:
                 self.error(
                     where,
@@ -508,6 +518,12 @@ class _Checker:
                     self._levels_up(
                         (*base, "escalation", j, "levels_up"), action.responsible, esc.levels_up
                     )
+        for name, queue in r.queues.items():
+            for key in ("joins", "leaves", "offers"):
+                for j, entry in enumerate(getattr(queue, key)):
+                    qbase: Path_ = ("queues", name, key, j)
+                    spec = self.event_type((*qbase, "event"), entry.event)
+                    self.condition((*qbase, "if"), entry.if_, spec, entry.event, no_facts=True)
         self._secrets(self.doc.data, ())
         self._document_record()
         if self.today is not None and r.review_by is not None and r.review_by < self.today:
