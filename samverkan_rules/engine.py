@@ -243,6 +243,20 @@ def _before_its_time(tick: Event, deadline: TimePoint) -> bool:
     return deadline.at < tick.at or deadline.at < parse_rfc3339(tick.data["not_before"])
 
 
+def _checker(
+    owners: Sequence[CompiledRoutine],
+    windows: Mapping[tuple[str, str], Window],
+    event: Event,
+) -> CompiledRoutine:
+    """The routine that judges an event's data: the version in force on its date, when
+    several versions know its type (their roles may differ), else the first."""
+    if len(owners) > 1:
+        for routine in owners:
+            if windows[(routine.id, routine.version)].contains(local_date(event.at, routine.tz)):
+                return routine
+    return owners[0]
+
+
 def _answers(event: Event, ob: _Pending, facts: Mapping[str, Any]) -> bool:
     """True when ``event`` fulfils ``ob``: it matches a pattern and its window has opened."""
     if ob.opens is not None and event.at < ob.opens.at:
@@ -815,17 +829,18 @@ def evaluate(
     as_of = as_of.astimezone(UTC)
     prepared, diagnostics = _prepare(events)
 
-    checkers: dict[str, CompiledRoutine] = {}
+    checkers: dict[str, list[CompiledRoutine]] = {}
     for r in routines:
         for name in r.event_types:
-            checkers.setdefault(name, r)
+            checkers.setdefault(name, []).append(r)
     wanted = set(cases) if cases is not None else None
     usable: list[Event] = []
     later = 0
     unknown_cases: dict[str, int] = {}
     for event in prepared:
-        owner = checkers.get(event.type, routines[0])
-        problems = owner.check_event(event)
+        problems = _checker(checkers.get(event.type, [routines[0]]), windows, event).check_event(
+            event
+        )
         diagnostics.extend(problems)
         if any(p.is_error for p in problems):
             continue

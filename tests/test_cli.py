@@ -439,3 +439,67 @@ def test_python_dash_m_version() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == f"samverkan {__version__}"
+
+
+def test_due_on_a_directory_of_several_routines_needs_an_id(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    events = write(tmp_path / "e.jsonl", jsonl([CONSENT, START]))
+    routines = str(ROOT / "routines")
+    code, _, err = run(
+        capsys, "due", "--routine", routines, "--events", str(events), "--as-of", AS_OF
+    )
+    assert code == 2
+    assert "holds 4 different routines" in err
+    assert "--id dagverksamhet-beslut" in err
+
+
+def test_due_with_an_id_judges_each_event_by_the_version_in_force(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # Both Örebro versions: a 2026 message to a role only the newer version has is valid.
+    events = write(tmp_path / "e.jsonl", jsonl([CONSENT, START, *CASE_2]))
+    code, out, err = run(
+        capsys,
+        "due",
+        "--routine",
+        str(ROOT / "routines"),
+        "--id",
+        "orebro-dagverksamhet-hemvard",
+        "--events",
+        str(events),
+        "--as-of",
+        AS_OF,
+        "--format",
+        "json",
+    )
+    assert code == 0, err
+    result = json.loads(out)
+    assert [(r["id"], r["version"], r["valid_to"]) for r in result["routines"]] == [
+        ("orebro-dagverksamhet-hemvard", "2", None),
+        ("orebro-dagverksamhet-hemvard", "2014", "2019-12-31"),
+    ]
+    start = action(result, "c1", "start-message")
+    assert start["routine"] == {"id": "orebro-dagverksamhet-hemvard", "version": "2"}
+    assert start["deadline"] == "2026-12-22T23:59:59+01:00"
+    assert not [d for d in result["diagnostics"] if d["level"] == "error"]
+
+
+def test_due_with_an_unknown_id_is_bad_usage(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    events = write(tmp_path / "e.jsonl", jsonl([CONSENT]))
+    code, _, err = run(
+        capsys,
+        "due",
+        "--routine",
+        str(ROOT / "routines"),
+        "--id",
+        "nope",
+        "--events",
+        str(events),
+        "--as-of",
+        AS_OF,
+    )
+    assert code == 2
+    assert "--id nope: no such routine" in err

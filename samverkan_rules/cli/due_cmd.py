@@ -92,6 +92,15 @@ def add_parser(subparsers: Any) -> None:
         ),
     )
     parser.add_argument(
+        "--id",
+        dest="routine_id",
+        metavar="ROUTINE_ID",
+        help=(
+            "with a directory that holds several routines: the one to evaluate (all its "
+            "versions); events are facts about cases, and each case follows one routine"
+        ),
+    )
+    parser.add_argument(
         "--events",
         required=True,
         metavar="FILE",
@@ -156,6 +165,34 @@ def load_routines(name: str) -> list[CompiledRoutine]:
             diagnostics=errors,
         )
     return compiled
+
+
+def select_routine(
+    routines: list[CompiledRoutine], name: str, routine_id: str | None
+) -> list[CompiledRoutine]:
+    """The versions of one routine id among ``routines``.
+
+    Different routines (different municipalities' documents) share the event vocabulary,
+    so evaluating them all over one case log would raise every routine's obligations for
+    every case. A directory of several routines therefore needs ``--id``.
+
+    Raises:
+        CommandError: when ``routine_id`` names none of them, or is needed and missing.
+    """
+    ids = sorted({r.id for r in routines})
+    if routine_id is not None:
+        chosen = [r for r in routines if r.id == routine_id]
+        if not chosen:
+            raise CommandError(
+                f"--id {routine_id}: no such routine in {name}; it holds {', '.join(ids)}"
+            )
+        return chosen
+    if len(ids) > 1:
+        raise CommandError(
+            f"--routine {name} holds {len(ids)} different routines ({', '.join(ids)}); "
+            f"choose one with --id, e.g. --id {ids[0]}"
+        )
+    return routines
 
 
 # --------------------------------------------------------------------------- text output
@@ -328,7 +365,7 @@ def render_text(
 @guarded(NAME)
 def run(args: argparse.Namespace) -> int:
     """Evaluate the event file against the routine(s) and print the actions."""
-    routines = load_routines(args.routine)
+    routines = select_routine(load_routines(args.routine), args.routine, args.routine_id)
     batch = read_event_file(args.events)
     cases: list[str] | None = args.cases
     try:
