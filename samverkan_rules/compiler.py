@@ -595,12 +595,12 @@ def _fmt(moment: datetime, tz: ZoneInfo) -> str:
     """``2026-12-22 23:59+01:00``: local time to the minute, for people."""
     # Keyed on the UTC instant: two datetimes sharing a ZoneInfo compare by wall clock, so
     # the fold's two 02:30s would otherwise share one cache entry.
-    return _fmt_utc(moment.astimezone(UTC), tz)
+    return _fmt_utc(moment if moment.tzinfo is UTC else moment.astimezone(UTC), tz)
 
 
 def local_stamp(moment: datetime, tz: ZoneInfo) -> str:
     """RFC 3339 text of ``moment`` with the offset in force in ``tz`` at that instant."""
-    return _stamp_utc(moment.astimezone(UTC), tz)
+    return _stamp_utc(moment if moment.tzinfo is UTC else moment.astimezone(UTC), tz)
 
 
 @lru_cache(maxsize=8192)
@@ -891,6 +891,7 @@ class CompiledRoutine:
     queues: Mapping[str, CompiledQueue] = field(default_factory=lambda: MappingProxyType({}))
     """The routine's queues, by name, whose order of service is checked over all cases."""
     diagnostics: tuple[Diagnostic, ...] = field(default=())
+    _key: str = field(init=False, default="", repr=False, compare=False)
 
     @property
     def id(self) -> str:
@@ -901,6 +902,15 @@ class CompiledRoutine:
     def version(self) -> str:
         """The routine version."""
         return self.routine.version
+
+    @property
+    def key(self) -> str:
+        """``<id>@<version>``: names this version among several (in facts and schedules)."""
+        return self._key
+
+    def __post_init__(self) -> None:
+        # Computed once: the engine looks the key up for every event.
+        object.__setattr__(self, "_key", f"{self.routine.id}@{self.routine.version}")
 
     def rule(self, rule_id: str) -> CompiledRule:
         """The compiled rule with this id (KeyError if there is none)."""

@@ -137,7 +137,7 @@ def _replay(
     counters: dict[str, int],
     problems: list[Diagnostic],
 ) -> tuple[list[_Pending], dict[str, dict[str, Any]]]:
-    state = _CaseState(facts={r.id + "@" + r.version: dict(r.fact_defaults) for r in routines})
+    state = _CaseState(facts={r.key: dict(r.fact_defaults) for r in routines})
     seq = 0
     instant: datetime | None = None
     same_instant: list[Event] = []  # earlier events at this instant, in replay order
@@ -152,7 +152,7 @@ def _replay(
             for ob in waiting:
                 if not ob.open:
                     continue
-                facts = state.facts[ob.routine.id + "@" + ob.routine.version]
+                facts = state.facts[ob.routine.key]
                 if _answers(event, ob, facts):
                     ob.answer = event
                 elif event.at <= ob.deadline.at and any(
@@ -171,7 +171,7 @@ def _replay(
         tick_of = event.data.get("routine") if etype.startswith(TICK_PREFIX) else None
         in_force = outside = False
         for routine in routines:
-            key = routine.id + "@" + routine.version
+            key = routine.key
             facts = state.facts[key]
             # 2. Facts as they stand after this event.
             for setter in routine.fact_setters.get(etype, ()):
@@ -294,7 +294,7 @@ def _ticks(
         window = windows[(routine.id, routine.version)]
         as_of_day = local_date(as_of, tz)
         covered = min(min((local_date(e.at, tz) for e in events), default=as_of_day), as_of_day)
-        key = routine.id + "@" + routine.version
+        key = routine.key
         for name in routine.ticking:
             schedule = routine.schedules[name]
             begins = max(window.first, schedule.starts or window.first)
@@ -891,7 +891,7 @@ def evaluate(
         ledger: list[tuple[_Pending, Obligation]] = []
         extra: list[Obligation] = []
         for ob in pending:
-            record = _obligation(ob, as_of, facts[ob.routine.id + "@" + ob.routine.version], refs)
+            record = _obligation(ob, as_of, facts[ob.routine.key], refs)
             ledger.append((ob, record))
             if record.status == "overdue":
                 extra.extend(_escalations(ob, record, as_of))
