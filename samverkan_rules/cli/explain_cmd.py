@@ -1,0 +1,187 @@
+"""``samverkan explain``: how a deadline or status was reached, step by step.
+
+The routine and the events are evaluated exactly as ``samverkan due`` does; then each
+obligation asked for (by its id, e.g. ``start-message:e2``, a remedy such as
+``consent:c3:dagverksamhet`` or an escalation ``...:escalation-1``) is shown with its rule,
+routine version, case and status, the one-line explanation, the numbered steps of its trace
+(trigger, calendar steps of the deadline, opening, answers, status), the source quote and
+the local interpretation when there is one.
+
+``--format json`` writes ``{"as_of": ..., "obligations": [...], "unknown": [...]}`` with
+each obligation in the evaluation contract's form. Exit 0 when every id was found, 1 when
+any was unknown (each gets a did-you-mean hint; the others are still explained) or an event
+line was rejected, 2 for bad usage or unreadable input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from samverkan_rules import engine
+from samverkan_rules.cli import EXIT_FINDINGS, EXIT_OK
+from samverkan_rules.cli._common import (
+    STDIN,
+    CommandError,
+    add_format_option,
+    as_of_argument,
+    diagnostic_from_json,
+    dump_json,
+    guarded,
+    print_diagnostics,
+    print_error,
+    read_event_file,
+)
+from samverkan_rules.cli.due_cmd import STATUS_SV, load_routines, select_routine
+from samverkan_rules.diagnostics import did_you_mean
+from samverkan_rules.errors import EvaluationError
+from samverkan_rules.evaluation import Evaluation, Obligation
+
+__all__ = ["add_parser", "find_obligations", "render_obligation", "run"]
+
+NAME = "explain"
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register ``explain`` with the command line's subparsers."""
+    parser = subparsers.add_parser(
+        NAME,
+        help="show step by step how an obligation's deadline and status were reached",
+        description=(
+            "Evaluate a case log against a routine at one instant, as 'samverkan due' does, "
+            "and explain the obligations named: the triggering event, each calendar step of "
+            "the deadline, the answers that fulfilled or cancelled it, and its status, with "
+            "the source quote and any local interpretation."
+        ),
+    )
+    parser.add_argument(
+        "--routine",
+        required=True,
+        metavar="PATH",
+        help="a routine file, or a directory of routine files (several versions)",
+    )
+    parser.add_argument(
+        "--id",
+        dest="routine_id",
+        metavar="ROUTINE_ID",
+        help="with a directory that holds several routines: the one to evaluate",
+    )
+    parser.add_argument(
+        "--events",
+        required=True,
+        metavar="FILE",
+        help="events as JSON Lines, or CSV (id,case,type,at,data) by a .csv suffix; - for stdin",
+    )
+    parser.add_argument(
+        "--as-of",
+        required=True,
+        type=as_of_argument,
+        metavar="T",
+        help="the instant to evaluate at, with its offset, e.g. 2026-12-15T12:00:00+01:00",
+    )
+    parser.add_argument(
+        "obligations",
+        nargs="+",
+        metavar="OBLIGATION",
+        help="an obligation id as 'samverkan due --format json' shows it, e.g. start-message:e2",
+    )
+    add_format_option(parser)
+    parser.set_defaults(run=run)
+
+
+def find_obligations(result: Evaluation, wanted: list[str]) -> tuple[list[Obligation], list[str]]:
+    """The obligations of ``result`` named by ``wanted`` (in that order), and the unknown ids.
+
+    Every case's full ledger is searched; an id asked for twice is explained once.
+    """
+    by_id: dict[str, list[Obligation]] = {}
+    for case in result.cases:
+        for o in case.obligations:
+            by_id.setdefault(o.obligation, []).append(o)
+    found: list[Obligation] = []
+    unknown: list[str] = []
+    for name in dict.fromkeys(wanted):
+        if name in by_id:
+            found.extend(by_id[name])
+        else:
+            unknown.append(name)
+    return found, unknown
+
+
+def render_obligation(o: Obligation) -> str:
+    """One obligation explained as text for a person."""
+    lines = [f"Skyldighet {o.obligation}"]
+
+    def row(label: str, value: str) -> None:
+        lines.append(f"  {label + ':':<12}{value}")
+
+    row("Regel", o.rule)
+    row("Rutin", f"{o.routine.id} version {o.routine.version}")
+    row("Ärende", o.case)
+    row("Status", f"{STATUS_SV.get(o.status, o.status)} ({o.status})")
+    row("Förklaring", o.explanation)
+    lines.append("  Steg:")
+    if o.trace:
+        width = len(str(len(o.trace)))
+        lines.extend(f"    {i:>{width}}. {step}" for i, step in enumerate(o.trace, 1))
+    else:
+        lines.append("    (inga steg registrerade)")
+    if o.source is not None:
+        row("Källa", f"{o.source.document}, {o.source.section}")
+        row("Citat", f"\u201d{o.source.quote}\u201d")
+    if o.interpretation is not None:
+        text = o.interpretation.text
+        row("Tolkning", f"{text} ({o.interpretation.reason})" if text else o.interpretation.reason)
+    else:
+        row("Tolkning", "nej, som rutinen säger")
+    return "\n".join(lines) + "\n"
+
+
+def _unknown_message(name: str, known: list[str], as_of: str) -> str:
+    message = f"no obligation {name!r} in the evaluation at {as_of}"
+    if not known:
+        return message + "; the events raise no obligations at all (check --events and --as-of)"
+    hint = did_you_mean(name, known)
+    if hint:
+        return f"{message}; {hint}"
+    return message + "; 'samverkan due --all' lists the obligations in the ledger"
+
+
+@guarded(NAME)
+def run(args: argparse.Namespace) -> int:
+    """Evaluate the event file and explain the obligations asked for."""
+    routines = select_routine(load_routines(args.routine), args.routine, args.routine_id)
+    batch = read_event_file(args.events)
+    try:
+        result = engine.evaluate(routines, batch, args.as_of)
+    except EvaluationError as exc:
+        raise CommandError(f"cannot evaluate: {exc}") from None
+
+    found, unknown = find_obligations(result, list(args.obligations))
+    if args.format == "json":
+        dump_json(
+            {
+                "as_of": result.as_of,
+                "obligations": [o.model_dump(mode="json") for o in found],
+                "unknown": unknown,
+            }
+        )
+    else:
+        sys.stdout.write("\n".join(render_obligation(o) for o in found))
+    sys.stdout.flush()
+
+    diagnostics = [diagnostic_from_json(d.model_dump()) for d in result.diagnostics]
+    print_diagnostics(diagnostics, caret=False, unlocated=f"samverkan {NAME}")
+    rejected = sum(1 for d in diagnostics if d.is_error)
+    if rejected:
+        source = "standard input" if args.events == STDIN else args.events
+        print(
+            f"samverkan {NAME}: {rejected} problem(s) with events in {source}; those events "
+            "were left out of the evaluation explained above.",
+            file=sys.stderr,
+        )
+    known = sorted({o.obligation for c in result.cases for o in c.obligations})
+    for name in unknown:
+        print_error(NAME, _unknown_message(name, known, result.as_of))
+    return EXIT_FINDINGS if unknown or rejected else EXIT_OK

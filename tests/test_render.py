@@ -1,0 +1,203 @@
+"""The readable rendering of a routine (``samverkan render``) and its pure functions."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+
+import pytest
+
+from samverkan_rules.cli import main
+from samverkan_rules.compiler import CompiledRoutine
+from samverkan_rules.loader import load_routine
+from samverkan_rules.models import AllOf, Comparison, NotOf, Schedule, TimeSpec
+from samverkan_rules.render import (
+    NO_INTERPRETATION,
+    condition_text,
+    render_html,
+    render_markdown,
+    schedule_text,
+    timespec_text,
+)
+
+ROUTINES = Path(__file__).resolve().parent.parent / "routines"
+OREBRO = ROUTINES / "orebro-dagverksamhet-hemvard.yaml"
+KATRINEHOLM = ROUTINES / "katrineholm-hemtjanst-vardcentral.yaml"
+START_QUOTE = "Meddelandet skickas senast 2 vardagar innan planerad start eller avslut."
+
+
+@pytest.fixture(scope="module")
+def orebro() -> CompiledRoutine:
+    return load_routine(OREBRO)
+
+
+def _section(markdown: str, rule_id: str) -> str:
+    """The Markdown of one rule's section."""
+    match = re.search(rf"^### .*\(`{re.escape(rule_id)}`\)$(.*?)(?=^##|\Z)", markdown, re.M | re.S)
+    assert match is not None, rule_id
+    return match.group(1)
+
+
+@pytest.mark.parametrize("path", sorted(ROUTINES.glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_routine_renders_deterministically(path: Path) -> None:
+    routine = load_routine(path)
+    markdown = render_markdown(routine)
+    page = render_html(routine)
+    assert markdown == render_markdown(load_routine(path))
+    assert page == render_html(routine)
+    assert markdown.startswith(f"# {routine.routine.title}\n")
+    assert markdown.endswith("\n") and not markdown.endswith("\n\n")
+    for rule in routine.routine.rules:
+        assert f"(`{rule.id}`)" in markdown
+        assert f"<code>{rule.id}</code>" in page
+    assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
+
+
+def test_orebro_metadata(orebro: CompiledRoutine) -> None:
+    md = render_markdown(orebro)
+    assert "**Rutin-id:** `orebro-dagverksamhet-hemvard`" in md
+    assert "**Version:** 2" in md
+    assert "**Organisation:** Örebro kommun" in md
+    assert "**Giltighet:** från 2020-01-01 (tills vidare)" in md
+    assert "(fil: 000_b1cb92283908633f.txt)" in md
+    assert "**Rättslig grund:** SoL, HSL, OSL 26 kap." in md
+    # the routine-level interpretation of valid_from is marked as a local choice
+    tolk = md.split("## Tolkningar på rutinnivå", 1)[1].split("## Roller", 1)[0]
+    assert "`valid_from`" in tolk and "Tolkning (lokalt val, inte rutinens ord)" in tolk
+    # roles and channels tables
+    assert (
+        "| `dagverksamhet` | Dagverksamheten | dagverksamhet | måndag–fredag 07:30–15:00 "
+        "(annars: Röstbrevlåda) | Enhetschef för dagverksamheten (`enhetschef.dagverksamhet`) |"
+    ) in md
+    assert "| `telefon.dagverksamhet` | Dagverksamhetens telefon | telefon | – |" in md
+
+
+def test_orebro_start_message(orebro: CompiledRoutine) -> None:
+    section = _section(render_markdown(orebro), "start-message")
+    assert "**När:** Planerad start på dagverksamhet (`dagverksamhet.start_planned`)" in section
+    assert "**Senast:** 2 vardagar före data.start_date" in section
+    assert "**Kräver:** Samtycke till informationsöverföring (`consent`)" in section
+    assert "**Ansvarig:** Dagverksamheten (`dagverksamhet`)" in section
+    assert "(`hemvard.driftsplanerare`)" in section
+    assert "- veckodagar" in section
+    assert "data.kind = start" in section
+    assert "data.to innehåller hemvard.driftsplanerare" in section
+    assert "data.refers_to = trigger.id" in section
+    assert "**Avbryts av:**" in section
+    assert f"> {START_QUOTE}\n>\n> — Start eller avslut på Dagverksamhet" in section
+    assert f"**Tolkning:** {NO_INTERPRETATION}" in section
+
+
+def test_interpretations_are_marked(orebro: CompiledRoutine) -> None:
+    md = render_markdown(orebro)
+    section = _section(md, "consent-at-enrolment")
+    assert (
+        "> ⚠ **Tolkning (lokalt val, inte rutinens ord):** «Vid inskrivning» – No deadline"
+        in section
+    )
+    assert NO_INTERPRETATION not in section
+    page = render_html(orebro)
+    assert '<p class="interpretation">⚠ <strong>Tolkning (lokalt val' in page
+    interpreted = sum(1 for r in orebro.routine.rules if r.interpretation is not None)
+    assert interpreted > 0
+    assert md.count("Tolkning (lokalt val, inte rutinens ord)") >= interpreted
+
+
+def test_katrineholm_schedules() -> None:
+    md = render_markdown(load_routine(KATRINEHOLM))
+    schedules = md.split("## Scheman", 1)[1].split("\n## ", 1)[0]
+    assert "varje tisdag 13:30 (30 minuter); utgår på helgdagar" in schedules
+    assert "varje tisdag 15:00, ojämna veckor" in schedules
+    assert "**Upprättad:** 2025-03-18" in md  # the document's own record, as written
+    assert "**Senast:** vid nästa tillfälle för «Digital samverkan med Lindens VC" in md
+
+
+def test_words() -> None:
+    both = AllOf.model_validate(
+        {
+            "all": [
+                {"field": "data.kind", "in": ["start", "end"]},
+                {"not": {"field": "fact.consent", "equals": True}},
+                {"any": [{"field": "data.x", "exists": False}, {"field": "data.n", "gte": 2}]},
+            ]
+        }
+    )
+    assert condition_text(both) == (
+        "alla av: (data.kind är en av start, end; inte: (fact.consent = ja); "
+        "någon av: (data.x saknas; data.n ≥ 2))"
+    )
+    assert isinstance(NotOf.model_validate({"not": {"field": "case", "exists": True}}), NotOf)
+    assert condition_text(Comparison.model_validate({"field": "type", "not_equals": "a"})) == (
+        "type ≠ a"
+    )
+    spec = TimeSpec.model_validate(
+        {"before": "data.date", "days": 1, "on_non_working_day": "previous_working_day"}
+    )
+    assert timespec_text(spec) == (
+        "1 dag före data.date; flyttas den till föregående vardag om den infaller på en helgdag"
+    )
+    assert timespec_text(TimeSpec.model_validate({"after": "trigger", "weeks": 1})) == (
+        "1 vecka efter händelsen"
+    )
+    noon = TimeSpec.model_validate({"after": "trigger", "working_days": 1, "time": "12:00"})
+    assert timespec_text(noon) == "1 vardag efter händelsen, kl. 12:00"
+    month_end = Schedule.model_validate(
+        {"label": "Månadsslut", "every": "month_end", "units": ["u"]}
+    )
+    assert schedule_text(month_end) == "sista dagen i varje månad"
+
+
+def test_html_escapes_text(orebro: CompiledRoutine) -> None:
+    routine = orebro.routine
+    rules = list(routine.rules)
+    rules[0] = rules[0].model_copy(update={"title": "<script>alert(1)</script> & co"})
+    tampered = dataclasses.replace(orebro, routine=routine.model_copy(update={"rules": rules}))
+    page = render_html(tampered)
+    assert "<script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in page
+    assert "<style>" in page and 'lang="sv"' in page
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def test_cli_markdown_to_stdout(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["render", str(OREBRO)]) == 0
+    out = capsys.readouterr().out
+    assert out == render_markdown(load_routine(OREBRO))
+    assert START_QUOTE in out
+
+
+def test_cli_html_to_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "orebro.html"
+    assert main(["render", str(OREBRO), "--format", "html", "--out", str(target)]) == 0
+    assert capsys.readouterr().out == ""
+    text = target.read_text(encoding="utf-8")
+    assert text == render_html(load_routine(OREBRO))
+    assert "2 vardagar före data.start_date" in text
+
+
+def test_cli_bad_paths(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["render", str(tmp_path / "missing.yaml")]) == 2
+    assert "no such file" in capsys.readouterr().err
+    assert main(["render", str(tmp_path)]) == 2
+    assert "not a file" in capsys.readouterr().err
+    out = tmp_path / "no-such-dir" / "x.md"
+    assert main(["render", str(OREBRO), "--out", str(out)]) == 2
+    assert "cannot write" in capsys.readouterr().err
+    assert main(["render", str(OREBRO), "--format", "pdf"]) == 2
+
+
+def test_cli_broken_routine(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = OREBRO.read_text(encoding="utf-8")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(
+        text.replace("responsible: dagverksamhet\n", "responsible: no.such.role\n", 1),
+        encoding="utf-8",
+    )
+    assert main(["render", str(broken)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert re.search(rf"{re.escape(str(broken))}:\d+:\d+: .*no\.such\.role", captured.err)
+    assert "samverkan render: error:" in captured.err
