@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -25,6 +25,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from samverkan_rules._validation import located_errors
 from samverkan_rules._yaml import PathPart, YamlDocument, load_yaml, load_yaml_file
 from samverkan_rules.compiler import CompiledRoutine, compile_routine
 from samverkan_rules.diagnostics import Diagnostic, did_you_mean, has_errors, sort_key
@@ -80,140 +81,9 @@ def bundled_vocabulary() -> Vocabulary:
         return Vocabulary.model_validate(doc.data)
     except ValidationError as exc:  # pragma: no cover - guarded by the test suite
         raise RoutineError(
-            "the bundled vocabulary is invalid", _schema_diagnostics(exc, doc)
+            "the bundled vocabulary is invalid",
+            located_errors(exc, doc, Vocabulary, prefix="schema"),
         ) from None
-
-
-# --------------------------------------------------------------------------- schema layer
-
-
-def _is_tag(part: Any) -> bool:
-    # pydantic names union members in ``loc``: 'compare', 'constrained-int', 'list[str]',
-    # 'function-after[...]'. Routine keys are snake_case words, so these never collide.
-    return isinstance(part, str) and (part in _CONDITION_TAGS or "-" in part or "[" in part)
-
-
-_ABSENT = object()
-
-
-def _strip_tags(loc: Sequence[Any], data: Any) -> Path_:
-    """Drop the union tags pydantic adds to ``loc`` so the path walks the real document."""
-    out: list[PathPart] = []
-    current = data
-    for part in loc:
-        if (isinstance(current, dict) and part in current) or (
-            isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current)
-        ):
-            out.append(part)
-            current = current[part]
-        elif _is_tag(part) or (current is not _ABSENT and not isinstance(current, dict | list)):
-            continue  # a union tag, or a type name below a scalar value
-        else:
-            out.append(part)  # a key that is missing from the document
-            current = _ABSENT
-    return tuple(out)
-
-
-_HINTS = {
-    "extra_forbidden": "remove it, or check its spelling against the schema",
-    "missing": "add it",
-    "string_type": 'quote the value, e.g. "1"',
-    "date_from_datetime_parsing": "write a real date as YYYY-MM-DD",
-    "date_parsing": "write a real date as YYYY-MM-DD",
-    "time_parsing": "write a time as HH:MM, e.g. 07:30",
-    "int_parsing": "write a whole number",
-    "int_type": "write a whole number",
-    "greater_than_equal": "use a larger number",
-    "string_pattern_mismatch": "use lower-case words joined by '-', '_' or '.'",
-    "literal_error": None,
-    "bool_type": "write true or false",
-    "bool_parsing": "write true or false",
-}
-
-
-def _schema_diagnostics(exc: ValidationError, doc: YamlDocument) -> list[Diagnostic]:
-    out = []
-    seen: set[Path_] = set()
-    for err in exc.errors(include_url=False):
-        path = _strip_tags(err["loc"], doc.data)
-        if path in seen:
-            continue  # one report per place: the other members of a union say the same
-        seen.add(path)
-        kind = err["type"]
-        message = err["msg"]
-        if message.startswith("Value error, "):
-            message = message[len("Value error, ") :]
-        if kind == "extra_forbidden":
-            name = path[-1] if path else "?"
-            message = f"unknown key {name!r}"
-            parent = _model_keys_for(path[:-1], doc)
-            hint = did_you_mean(str(name), parent) if parent else _HINTS[kind]
-        elif kind == "missing":
-            message = f"missing required key {path[-1]!r}" if path else "missing value"
-            hint = _HINTS[kind]
-        elif kind == "literal_error":
-            hint = None
-            if path:
-                got = _value_at(doc.data, path)
-                expected = err.get("ctx", {}).get("expected", "")
-                message = f"{got!r} is not allowed; expected {expected}"
-        else:
-            hint = _HINTS.get(kind)
-            if "input" in err and kind not in ("model_type", "dict_type"):
-                got = err["input"]
-                if isinstance(got, (str, int, float, bool)) and not isinstance(got, dict):
-                    message = f"{message}, got {got!r}"
-        out.append(doc.diagnostic(path, f"schema.{kind}", message, hint=hint))
-    return out
-
-
-def _value_at(data: Any, path: Sequence[PathPart]) -> Any:
-    current = data
-    for part in path:
-        try:
-            current = current[part]
-        except (KeyError, IndexError, TypeError):
-            return None
-    return current
-
-
-def _model_keys_for(path: Sequence[PathPart], doc: YamlDocument) -> list[str]:
-    """Allowed keys at ``path`` (for did-you-mean), found by walking the schema."""
-    schema = _routine_schema()
-    defs = schema.get("$defs", {})
-    node: Any = schema
-    for part in path:
-        node = _deref(node, defs)
-        if isinstance(part, int):
-            node = node.get("items", {})
-        elif "properties" in node and part in node["properties"]:
-            node = node["properties"][part]
-        elif "additionalProperties" in node and isinstance(node["additionalProperties"], dict):
-            node = node["additionalProperties"]
-        else:
-            return []
-        node = _deref(node, defs)
-    node = _deref(node, defs)
-    return sorted(node.get("properties", {}))
-
-
-def _deref(node: Any, defs: Mapping[str, Any]) -> Any:
-    while isinstance(node, dict):
-        if "$ref" in node:
-            node = defs[node["$ref"].rsplit("/", 1)[1]]
-        elif "anyOf" in node:
-            options = [o for o in node["anyOf"] if o.get("type") != "null"]
-            if len(options) != 1:
-                return node
-            node = options[0]
-        else:
-            return node
-    return node
-
-
-@lru_cache(maxsize=1)
-def _routine_schema() -> dict[str, Any]:
-    return Routine.model_json_schema(by_alias=True)
 
 
 # --------------------------------------------------------------------------- meaning layer
@@ -623,7 +493,9 @@ def _check_document(
         model = Routine.model_validate(doc.data)
     except ValidationError as exc:
         return RoutineCheck(
-            doc.file, tuple(sorted(_schema_diagnostics(exc, doc), key=sort_key)), None
+            doc.file,
+            tuple(sorted(located_errors(exc, doc, Routine, prefix="schema"), key=sort_key)),
+            None,
         )
     vocab = (
         vocabulary

@@ -52,6 +52,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from samverkan_rules._validation import located_errors
 from samverkan_rules._yaml import PathPart, YamlDocument, load_yaml_file
 from samverkan_rules.calendar import parse_rfc3339
 from samverkan_rules.compiler import CompiledRoutine
@@ -408,7 +409,7 @@ def load_scenario_file(path: str | os.PathLike[str]) -> ScenarioFile:
     try:
         spec = ScenarioFileSpec.model_validate(doc.data)
     except ValidationError as exc:
-        found = sorted(_schema_diagnostics(exc, doc), key=sort_key)
+        found = sorted(located_errors(exc, doc, ScenarioFileSpec, prefix="scenario"), key=sort_key)
         raise ScenarioError(f"{_shown(file)}: {len(found)} error(s)", found) from None
     problems: list[Diagnostic] = []
     routine_path = Path(os.path.normpath(file.parent / spec.routine))
@@ -492,74 +493,6 @@ def load_scenario_file(path: str | os.PathLike[str]) -> ScenarioFile:
         scenarios=tuple(scenarios),
         document=doc,
     )
-
-
-# --------------------------------------------------------------------------- schema errors
-
-_HINTS: Final[Mapping[str, str]] = {
-    "missing": "add it",
-    "string_type": 'quote the value, e.g. "1"',
-    "int_parsing": "write a whole number",
-    "int_type": "write a whole number",
-    "list_type": "write a list, e.g. [a, b] or one '- item' per line",
-    "dict_type": "write a mapping of 'key: value' entries",
-    "model_type": "write a mapping of 'key: value' entries",
-    "too_short": "write at least one entry",
-    "string_too_short": "write some text",
-}
-
-
-def _schema_diagnostics(exc: ValidationError, doc: YamlDocument) -> list[Diagnostic]:
-    out = []
-    for err in exc.errors(include_url=False):
-        path = tuple(p for p in err["loc"] if isinstance(p, (str, int)))
-        kind = err["type"]
-        message = err["msg"].removeprefix("Value error, ")
-        hint: str | None = _HINTS.get(kind)
-        if kind == "extra_forbidden":
-            name = str(path[-1]) if path else "?"
-            message = f"unknown key {name!r}"
-            allowed = _allowed_keys(path[:-1])
-            hint = did_you_mean(name, allowed) if allowed else None
-            if hint is None and allowed:
-                hint = "the keys allowed here are " + ", ".join(allowed)
-        elif kind == "missing":
-            message = f"missing required key {path[-1]!r}" if path else "missing value"
-        elif kind == "literal_error":
-            got = err.get("input")
-            expected = err.get("ctx", {}).get("expected", "")
-            message = f"{got!r} is not allowed; expected {expected}"
-            if isinstance(got, str):
-                choices = re.findall(r"'([^']*)'", str(expected))
-                hint = did_you_mean(got, choices)
-        elif kind != "value_error" and isinstance(err.get("input"), (str, int, float, bool)):
-            message = f"{message}, got {err['input']!r}"
-        out.append(doc.diagnostic(path, f"scenario.{kind}", message, hint=hint))
-    return out
-
-
-def _allowed_keys(path: Sequence[PathPart]) -> list[str]:
-    """The keys allowed at ``path`` in a scenario file, for did-you-mean hints."""
-    model: type[BaseModel] | None = ScenarioFileSpec
-    for part in path:
-        if model is None or isinstance(part, int):
-            continue
-        info = model.model_fields.get(str(part))
-        model = _model_in(info.annotation) if info is not None else None
-    if model is None:
-        return []
-    return sorted(info.alias or name for name, info in model.model_fields.items())
-
-
-def _model_in(annotation: Any) -> type[BaseModel] | None:
-    """The model inside an annotation such as ``list[X] | None``."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in getattr(annotation, "__args__", ()):
-        found = _model_in(arg)
-        if found is not None:
-            return found
-    return None
 
 
 # --------------------------------------------------------------------------- running
