@@ -70,18 +70,8 @@ WEEKDAYS_SV = ("måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "s
 _SUMMARY_ORDER = ("overdue", "due", "blocked", "upcoming", "fulfilled_late", "fulfilled")
 
 
-def add_parser(subparsers: Any) -> None:
-    """Register ``due`` with the command line's subparsers."""
-    parser = subparsers.add_parser(
-        NAME,
-        help="list the actions due for the cases in an event file",
-        description=(
-            "Evaluate a case log against a routine at one instant and list what must be done: "
-            "upcoming, due, overdue and blocked actions, with deadlines in local time. Event "
-            "lines that cannot be used are reported with their line numbers on stderr; the "
-            "rest are evaluated (exit 1 when any line was rejected)."
-        ),
-    )
+def add_evaluation_arguments(parser: argparse.ArgumentParser) -> None:
+    """The inputs every evaluating command takes: --routine, --id, --events and --as-of."""
     parser.add_argument(
         "--routine",
         required=True,
@@ -113,6 +103,52 @@ def add_parser(subparsers: Any) -> None:
         metavar="T",
         help="the instant to evaluate at, with its offset, e.g. 2026-12-15T12:00:00+01:00",
     )
+
+
+def evaluate_from_args(
+    args: argparse.Namespace, cases: list[str] | None = None
+) -> tuple[list[CompiledRoutine], Evaluation]:
+    """Load the routine(s) and the events named on the command line and evaluate them.
+
+    Raises:
+        CommandError: for unreadable or invalid input (exit 2).
+    """
+    routines = select_routine(load_routines(args.routine), args.routine, args.routine_id)
+    batch = read_event_file(args.events)
+    try:
+        return routines, engine.evaluate(routines, batch, args.as_of, cases=cases)
+    except EvaluationError as exc:
+        raise CommandError(f"cannot evaluate: {exc}") from None
+
+
+def report_event_problems(result: Evaluation, args: argparse.Namespace, name: str) -> int:
+    """Print the evaluation's diagnostics on stderr; return how many events were rejected."""
+    diagnostics = [diagnostic_from_json(d.model_dump()) for d in result.diagnostics]
+    print_diagnostics(diagnostics, caret=False, unlocated=f"samverkan {name}")
+    rejected = sum(1 for d in diagnostics if d.is_error)
+    if rejected:
+        source = "standard input" if args.events == STDIN else args.events
+        print(
+            f"samverkan {name}: {rejected} problem(s) with events in {source}; those events "
+            "were left out and the result above covers the rest. Fix them and run again.",
+            file=sys.stderr,
+        )
+    return rejected
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register ``due`` with the command line's subparsers."""
+    parser = subparsers.add_parser(
+        NAME,
+        help="list the actions due for the cases in an event file",
+        description=(
+            "Evaluate a case log against a routine at one instant and list what must be done: "
+            "upcoming, due, overdue and blocked actions, with deadlines in local time. Event "
+            "lines that cannot be used are reported with their line numbers on stderr; the "
+            "rest are evaluated (exit 1 when any line was rejected)."
+        ),
+    )
+    add_evaluation_arguments(parser)
     parser.add_argument(
         "--case",
         action="append",
@@ -365,13 +401,8 @@ def render_text(
 @guarded(NAME)
 def run(args: argparse.Namespace) -> int:
     """Evaluate the event file against the routine(s) and print the actions."""
-    routines = select_routine(load_routines(args.routine), args.routine, args.routine_id)
-    batch = read_event_file(args.events)
     cases: list[str] | None = args.cases
-    try:
-        result = engine.evaluate(routines, batch, args.as_of, cases=cases)
-    except EvaluationError as exc:
-        raise CommandError(f"cannot evaluate: {exc}") from None
+    routines, result = evaluate_from_args(args, cases)
 
     if args.format == "json":
         sys.stdout.write(result.to_json() + "\n")
@@ -379,15 +410,4 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(render_text(result, routines, show_all=args.show_all, cases=cases))
     sys.stdout.flush()
 
-    diagnostics = [diagnostic_from_json(d.model_dump()) for d in result.diagnostics]
-    print_diagnostics(diagnostics, caret=False, unlocated=f"samverkan {NAME}")
-    rejected = sum(1 for d in diagnostics if d.is_error)
-    if rejected:
-        source = "standard input" if args.events == STDIN else args.events
-        print(
-            f"samverkan {NAME}: {rejected} problem(s) with events in {source}; those events "
-            "were left out and the result above covers the rest. Fix them and run again.",
-            file=sys.stderr,
-        )
-        return EXIT_FINDINGS
-    return EXIT_OK
+    return EXIT_FINDINGS if report_event_problems(result, args, NAME) else EXIT_OK

@@ -19,23 +19,20 @@ import argparse
 import sys
 from typing import Any
 
-from samverkan_rules import engine
 from samverkan_rules.cli import EXIT_FINDINGS, EXIT_OK
 from samverkan_rules.cli._common import (
-    STDIN,
-    CommandError,
     add_format_option,
-    as_of_argument,
-    diagnostic_from_json,
     dump_json,
     guarded,
-    print_diagnostics,
     print_error,
-    read_event_file,
 )
-from samverkan_rules.cli.due_cmd import STATUS_SV, load_routines, select_routine
+from samverkan_rules.cli.due_cmd import (
+    STATUS_SV,
+    add_evaluation_arguments,
+    evaluate_from_args,
+    report_event_problems,
+)
 from samverkan_rules.diagnostics import did_you_mean
-from samverkan_rules.errors import EvaluationError
 from samverkan_rules.evaluation import Evaluation, Obligation
 
 __all__ = ["add_parser", "find_obligations", "render_obligation", "run"]
@@ -55,31 +52,7 @@ def add_parser(subparsers: Any) -> None:
             "the source quote and any local interpretation."
         ),
     )
-    parser.add_argument(
-        "--routine",
-        required=True,
-        metavar="PATH",
-        help="a routine file, or a directory of routine files (several versions)",
-    )
-    parser.add_argument(
-        "--id",
-        dest="routine_id",
-        metavar="ROUTINE_ID",
-        help="with a directory that holds several routines: the one to evaluate",
-    )
-    parser.add_argument(
-        "--events",
-        required=True,
-        metavar="FILE",
-        help="events as JSON Lines, or CSV (id,case,type,at,data) by a .csv suffix; - for stdin",
-    )
-    parser.add_argument(
-        "--as-of",
-        required=True,
-        type=as_of_argument,
-        metavar="T",
-        help="the instant to evaluate at, with its offset, e.g. 2026-12-15T12:00:00+01:00",
-    )
+    add_evaluation_arguments(parser)
     parser.add_argument(
         "obligations",
         nargs="+",
@@ -151,12 +124,7 @@ def _unknown_message(name: str, known: list[str], as_of: str) -> str:
 @guarded(NAME)
 def run(args: argparse.Namespace) -> int:
     """Evaluate the event file and explain the obligations asked for."""
-    routines = select_routine(load_routines(args.routine), args.routine, args.routine_id)
-    batch = read_event_file(args.events)
-    try:
-        result = engine.evaluate(routines, batch, args.as_of)
-    except EvaluationError as exc:
-        raise CommandError(f"cannot evaluate: {exc}") from None
+    _, result = evaluate_from_args(args)
 
     found, unknown = find_obligations(result, list(args.obligations))
     if args.format == "json":
@@ -171,16 +139,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write("\n".join(render_obligation(o) for o in found))
     sys.stdout.flush()
 
-    diagnostics = [diagnostic_from_json(d.model_dump()) for d in result.diagnostics]
-    print_diagnostics(diagnostics, caret=False, unlocated=f"samverkan {NAME}")
-    rejected = sum(1 for d in diagnostics if d.is_error)
-    if rejected:
-        source = "standard input" if args.events == STDIN else args.events
-        print(
-            f"samverkan {NAME}: {rejected} problem(s) with events in {source}; those events "
-            "were left out of the evaluation explained above.",
-            file=sys.stderr,
-        )
+    rejected = report_event_problems(result, args, NAME)
     known = sorted({o.obligation for c in result.cases for o in c.obligations})
     for name in unknown:
         print_error(NAME, _unknown_message(name, known, result.as_of))
