@@ -94,7 +94,7 @@ def test_explain_shows_an_interpretation_and_several_ids_in_order(
     assert code == 0
     assert out.index("Skyldighet consent-recorded:e1") < out.index("Skyldighet start-journal:e2")
     assert "Status:     försenad (overdue)" in out
-    assert "No deadline is given" in out  # the interpretation's reason
+    assert "Ingen frist anges" in out  # the interpretation's reason
     assert "1 vardag efter 2026-12-01 -> 2026-12-02" in out
 
 

@@ -878,5 +878,5 @@ def test_output_json_has_the_contract_keys(orebro) -> None:
     )
     assert start["interpretation"] is None
     recorded = next(o for o in case["obligations"] if o["obligation"] == "consent-recorded:e1")
-    assert recorded["interpretation"]["reason"].startswith("No deadline is given")
+    assert recorded["interpretation"]["reason"].startswith("Ingen frist anges")
     assert isinstance(data["diagnostics"], list)

@@ -93,7 +93,7 @@ def test_interpretations_are_marked(orebro: CompiledRoutine) -> None:
     md = render_markdown(orebro)
     section = _section(md, "consent-at-enrolment")
     assert (
-        "> ⚠ **Tolkning (lokalt val, inte rutinens ord):** «Vid inskrivning» – No deadline"
+        "> ⚠ **Tolkning (lokalt val, inte rutinens ord):** «Vid inskrivning» – Ingen frist anges"
         in section
     )
     assert NO_INTERPRETATION not in section
