@@ -48,11 +48,13 @@ __all__ = [
     "add_months",
     "end_of_day",
     "end_of_month",
+    "format_local_minute",
     "format_rfc3339",
     "get_zone",
     "iso_week_parity",
     "local_date",
     "local_datetime",
+    "local_stamp",
     "parse_rfc3339",
     "require_aware",
     "start_of_day",
@@ -643,6 +645,46 @@ def format_rfc3339(dt: datetime) -> str:
             "minutes and cannot be written as RFC 3339"
         )
     return dt.isoformat(timespec="microseconds" if dt.microsecond else "seconds")
+
+
+def format_local_minute(moment: datetime, tz: ZoneInfo) -> str:
+    """``2026-12-22 23:59+01:00``: the instant in local time to the minute, for people.
+
+    Examples:
+        >>> format_local_minute(parse_rfc3339("2026-12-22T22:59:59Z"), ZoneInfo("Europe/Stockholm"))
+        '2026-12-22 23:59+01:00'
+    """
+    # Keyed on the UTC instant: two datetimes sharing a ZoneInfo compare by wall clock, so
+    # the fold's two 02:30s would otherwise share one cache entry.
+    return _minute_utc(moment if moment.tzinfo is UTC else moment.astimezone(UTC), tz)
+
+
+def local_stamp(moment: datetime, tz: ZoneInfo) -> str:
+    """RFC 3339 text of ``moment`` with the offset in force in ``tz`` at that instant.
+
+    Examples:
+        >>> local_stamp(parse_rfc3339("2026-06-18T22:30:00Z"), ZoneInfo("Europe/Stockholm"))
+        '2026-06-19T00:30:00+02:00'
+    """
+    return _stamp_utc(moment if moment.tzinfo is UTC else moment.astimezone(UTC), tz)
+
+
+@functools.lru_cache(maxsize=65536)
+def _stamp_utc(moment: datetime, tz: ZoneInfo) -> str:
+    return format_rfc3339(moment.astimezone(tz))
+
+
+@functools.lru_cache(maxsize=65536)
+def _minute_utc(moment: datetime, tz: ZoneInfo) -> str:
+    local = moment.astimezone(tz)
+    offset = local.utcoffset()
+    minutes = int(offset.total_seconds()) // 60 if offset is not None else 0
+    sign = "+" if minutes >= 0 else "-"
+    hours, minutes = divmod(abs(minutes), 60)
+    return (
+        f"{local.year:04d}-{local.month:02d}-{local.day:02d} "
+        f"{local.hour:02d}:{local.minute:02d}{sign}{hours:02d}:{minutes:02d}"
+    )
 
 
 _RFC3339 = re.compile(

@@ -13,7 +13,6 @@ import hashlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, Final
 from zoneinfo import ZoneInfo
@@ -24,6 +23,7 @@ from samverkan_rules.calendar import (
     add_months,
     end_of_day,
     end_of_month,
+    format_local_minute,
     format_rfc3339,
     get_zone,
     iso_week_parity,
@@ -507,75 +507,94 @@ class TimeRule:
         return end_of_day(d, self._tz) if self._end else start_of_day(d, self._tz)
 
     def compute(self, event: Event) -> TimePoint:
-        """The instant for this trigger event, with the steps taken."""
+        """The instant for this trigger event, with the steps taken (for ``explain``)."""
+        steps: list[str] = []
+        at, occurrence = self._compute(event, steps)
+        return TimePoint(at, tuple(steps), occurrence)
+
+    def instant(self, event: Event) -> tuple[datetime, str | None]:
+        """The instant (UTC) for this trigger event and the occurrence it belongs to.
+
+        The same computation as :meth:`compute` without writing the steps down: the
+        evaluator calls this for every trigger and builds the steps only when asked for.
+        """
+        return self._compute(event, None)
+
+    def _compute(self, event: Event, steps: list[str] | None) -> tuple[datetime, str | None]:
         anchor = self._anchor(event)
-        label = self._spec.anchor
-        shown = (
-            anchor.isoformat()
-            if isinstance(anchor, date) and not isinstance(anchor, datetime)
-            else _fmt(anchor, self._tz)
-        )
-        steps = [f"{label} = {shown}"]
         occurrence = None
         if self._schedule is not None:
             assert isinstance(anchor, datetime)
             occurrence = self._schedule.occurrence_name(anchor)
-            steps[0] = f"nästa {self._schedule.label}: {shown}"
-        point = self._compute(anchor, steps)
-        if occurrence is None:
-            return point
-        return TimePoint(point.at, point.steps, occurrence)
+        if steps is not None:
+            shown = (
+                anchor.isoformat()
+                if isinstance(anchor, date) and not isinstance(anchor, datetime)
+                else format_local_minute(anchor, self._tz)
+            )
+            if self._schedule is not None:
+                steps.append(f"nästa {self._schedule.label}: {shown}")
+            else:
+                steps.append(f"{self._spec.anchor} = {shown}")
+        return self._offset(anchor, steps).astimezone(UTC), occurrence
 
-    def _compute(self, anchor: datetime | date, steps: list[str]) -> TimePoint:
+    def _offset(self, anchor: datetime | date, steps: list[str] | None) -> datetime:
         unit, amount = self._unit, self._amount
         if unit is None:
             if isinstance(anchor, datetime):
-                return TimePoint(anchor.astimezone(self._tz), tuple(steps))
-            return TimePoint(self._at_time_of_day(anchor), tuple(steps))
+                return anchor
+            return self._at_time_of_day(anchor)
         if unit in ("hours", "minutes"):
             base = anchor if isinstance(anchor, datetime) else start_of_day(anchor, self._tz)
             delta = timedelta(hours=amount) if unit == "hours" else timedelta(minutes=amount)
             # Elapsed time, not wall-clock time: one hour is one hour across the DST fold.
             result = (base.astimezone(UTC) + delta).astimezone(self._tz)
-            steps.append(f"{_signed(amount)} {_UNIT_SV[unit]} -> {_fmt(result, self._tz)}")
-            return TimePoint(result, tuple(steps))
+            if steps is not None:
+                steps.append(
+                    f"{_signed(amount)} {_UNIT_SV[unit]} -> {format_local_minute(result, self._tz)}"
+                )
+            return result
         base_day = local_date(anchor, self._tz) if isinstance(anchor, datetime) else anchor
         cal = self._calendar
         if unit == "working_days":
             day = cal.add_working_days(base_day, amount)
-            skipped = _skipped(cal, base_day, day)
-            text = (
-                f"{abs(amount)} vardag{'ar' if abs(amount) != 1 else ''} "
-                + ("före" if amount < 0 else "efter")
-                + f" {base_day.isoformat()} -> {day.isoformat()}"
-            )
-            if skipped:
-                text += f" (ej vardagar: {skipped})"
-            steps.append(text)
+            if steps is not None:
+                skipped = _skipped(cal, base_day, day)
+                text = (
+                    f"{abs(amount)} vardag{'ar' if abs(amount) != 1 else ''} "
+                    + ("före" if amount < 0 else "efter")
+                    + f" {base_day.isoformat()} -> {day.isoformat()}"
+                )
+                if skipped:
+                    text += f" (ej vardagar: {skipped})"
+                steps.append(text)
         else:
             if unit == "months":
                 day = add_months(base_day, amount)
             else:
                 day = add_days(base_day, amount * (7 if unit == "weeks" else 1))
-            steps.append(
-                f"{_signed(amount)} {_UNIT_SV[unit]} från {base_day.isoformat()} -> "
-                f"{day.isoformat()}"
-            )
+            if steps is not None:
+                steps.append(
+                    f"{_signed(amount)} {_UNIT_SV[unit]} från {base_day.isoformat()} -> "
+                    f"{day.isoformat()}"
+                )
             if self._policy != "keep" and not cal.is_working_day(day):
-                reason = cal.non_working_reason(day)
                 moved = (
                     cal.next_working_day(day)
                     if self._policy == "next_working_day"
                     else cal.previous_working_day(day)
                 )
-                steps.append(
-                    f"{day.isoformat()} är inte en vardag ({reason}); flyttas till "
-                    f"{moved.isoformat()}"
-                )
+                if steps is not None:
+                    reason = cal.non_working_reason(day)
+                    steps.append(
+                        f"{day.isoformat()} är inte en vardag ({reason}); flyttas till "
+                        f"{moved.isoformat()}"
+                    )
                 day = moved
         result = self._at_time_of_day(day)
-        steps.append(f"-> {_fmt(result, self._tz)}")
-        return TimePoint(result, tuple(steps))
+        if steps is not None:
+            steps.append(f"-> {format_local_minute(result, self._tz)}")
+        return result
 
 
 _UNIT_SV: Final = {
@@ -589,36 +608,6 @@ _UNIT_SV: Final = {
 
 def _signed(n: int) -> str:
     return f"+{n}" if n >= 0 else str(n)
-
-
-def _fmt(moment: datetime, tz: ZoneInfo) -> str:
-    """``2026-12-22 23:59+01:00``: local time to the minute, for people."""
-    # Keyed on the UTC instant: two datetimes sharing a ZoneInfo compare by wall clock, so
-    # the fold's two 02:30s would otherwise share one cache entry.
-    return _fmt_utc(moment if moment.tzinfo is UTC else moment.astimezone(UTC), tz)
-
-
-def local_stamp(moment: datetime, tz: ZoneInfo) -> str:
-    """RFC 3339 text of ``moment`` with the offset in force in ``tz`` at that instant."""
-    return _stamp_utc(moment if moment.tzinfo is UTC else moment.astimezone(UTC), tz)
-
-
-@lru_cache(maxsize=8192)
-def _stamp_utc(moment: datetime, tz: ZoneInfo) -> str:
-    return format_rfc3339(moment.astimezone(tz))
-
-
-@lru_cache(maxsize=8192)
-def _fmt_utc(moment: datetime, tz: ZoneInfo) -> str:
-    local = moment.astimezone(tz)
-    offset = local.utcoffset()
-    minutes = int(offset.total_seconds()) // 60 if offset is not None else 0
-    sign = "+" if minutes >= 0 else "-"
-    hours, minutes = divmod(abs(minutes), 60)
-    return (
-        f"{local.year:04d}-{local.month:02d}-{local.day:02d} "
-        f"{local.hour:02d}:{local.minute:02d}{sign}{hours:02d}:{minutes:02d}"
-    )
 
 
 def _skipped(cal: WorkingCalendar, a: date, b: date) -> str:

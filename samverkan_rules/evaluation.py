@@ -7,15 +7,20 @@ Times are RFC 3339 strings with the offset in force locally at that instant.
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    from samverkan_rules.diagnostics import Diagnostic
 
 __all__ = [
     "ACTION_STATUSES",
     "CaseResult",
     "DiagnosticRecord",
     "Evaluation",
+    "EvaluationDocument",
     "EventRef",
     "InterpretationRecord",
     "Obligation",
@@ -38,7 +43,11 @@ ACTION_STATUSES: frozenset[str] = frozenset({"upcoming", "due", "overdue", "bloc
 
 
 class _Out(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+    # Built when first used: importing the package for a command that never evaluates
+    # does not pay for the output models.
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", use_attribute_docstrings=True, defer_build=True
+    )
 
 
 class RoutineRef(_Out):
@@ -182,8 +191,12 @@ class QueueResult(_Out):
     """Every offer within the version's validity, in (instant, id) order."""
 
 
-class Evaluation(_Out):
+# Only the JSON Schema (schemas/evaluation.schema.json) is generated from this model;
+# Evaluation writes the same JSON from its compact ledger.
+class EvaluationDocument(_Out):
     """The result of evaluating events against routines at one instant."""
+
+    model_config = ConfigDict(title="Evaluation")
 
     as_of: str
     routines: list[RoutineStamp]
@@ -195,13 +208,109 @@ class Evaluation(_Out):
     """Each routine version's queues (order at as_of, offers), by routine id, version and
     queue name."""
 
-    def to_json(self, *, indent: int | None = 2) -> str:
-        """The JSON text: byte-identical for the same inputs, whatever their order."""
-        return self.model_dump_json(indent=indent)
+
+class Evaluation:
+    """The result of evaluating events against routines at one instant.
+
+    It holds the evaluation's compact ledger; the per-case objects (:attr:`cases`) and the
+    JSON (:meth:`to_json`) are built from it when first asked for, so an evaluation that is
+    only counted or written as JSON never builds an object per obligation. Immutable once
+    built and safe to share between threads.
+
+    Attributes:
+        as_of: The instant evaluated at, RFC 3339 with its local offset.
+        routines: The routine versions evaluated, with the hash of their text.
+        summary: Counts by status over every case, plus 'events' and 'cases'.
+        queues: Each routine version's queues (order at as_of, offers).
+    """
+
+    __slots__ = (
+        "_cache",
+        "_cases",
+        "_diagnostics",
+        "_ledgers",
+        "_raw_diagnostics",
+        "as_of",
+        "queues",
+        "routines",
+        "summary",
+    )
+
+    def __init__(
+        self,
+        *,
+        as_of: str,
+        routines: list[RoutineStamp],
+        cases: list[CaseResult],
+        diagnostics: list[DiagnosticRecord],
+        summary: dict[str, int],
+        queues: list[QueueResult] | None = None,
+    ) -> None:
+        self.as_of = as_of
+        self.routines = routines
+        self.summary = summary
+        self.queues: list[QueueResult] = queues or []
+        self._cases: list[CaseResult] | None = cases
+        self._ledgers: Sequence[Any] = ()
+        self._diagnostics: list[DiagnosticRecord] | None = diagnostics
+        self._raw_diagnostics: Sequence[Diagnostic] = ()
+        self._cache: Any = None
+
+    @classmethod
+    def from_ledgers(
+        cls,
+        *,
+        as_of: str,
+        routines: list[dict[str, Any]],
+        ledgers: Sequence[Any],
+        diagnostics: Sequence[Diagnostic],
+        summary: dict[str, int],
+        queues: list[QueueResult],
+    ) -> Evaluation:
+        """An evaluation over compact case ledgers (see :mod:`samverkan_rules.engine`)."""
+        from samverkan_rules.engine.output import OutputCache
+
+        self = cls.__new__(cls)
+        self.as_of = as_of
+        self.routines = [RoutineStamp.model_construct(**r) for r in routines]
+        self.summary = summary
+        self.queues = queues
+        self._cases = None
+        self._ledgers = ledgers
+        self._diagnostics = None
+        self._raw_diagnostics = diagnostics
+        self._cache = OutputCache()
+        return self
+
+    @property
+    def cases(self) -> list[CaseResult]:
+        """Everything found per case, case by case (built on first access)."""
+        if self._cases is None:
+            from samverkan_rules.engine.output import case_result
+
+            self._cases = [case_result(ledger, self._cache) for ledger in self._ledgers]
+        return self._cases
+
+    @property
+    def diagnostics(self) -> list[DiagnosticRecord]:
+        """Findings about the input: events rejected, routines out of force, ..."""
+        if self._diagnostics is None:
+            self._diagnostics = [
+                DiagnosticRecord.model_construct(**_diagnostic_fields(d))
+                for d in self._raw_diagnostics
+            ]
+        return self._diagnostics
 
     def case(self, case_id: str) -> CaseResult:
         """The result for one case (KeyError when the case had no events)."""
-        for c in self.cases:
+        if self._cases is None:
+            from samverkan_rules.engine.output import case_result
+
+            for ledger in self._ledgers:
+                if ledger.case == case_id:
+                    return case_result(ledger, self._cache)
+            raise KeyError(case_id)
+        for c in self._cases:
             if c.case == case_id:
                 return c
         raise KeyError(case_id)
@@ -210,3 +319,47 @@ class Evaluation(_Out):
     def actions(self) -> list[Obligation]:
         """Every case's actions, case by case."""
         return [a for c in self.cases for a in c.actions]
+
+    def case_dicts(self) -> Iterator[dict[str, Any]]:
+        """Each case in JSON form (``{"case", "actions", "obligations"}``), one at a time."""
+        if self._cases is not None and not self._ledgers:
+            for c in self._cases:
+                yield c.model_dump(mode="json")
+            return
+        from samverkan_rules.engine.output import case_dict
+
+        for ledger in self._ledgers:
+            yield case_dict(ledger, self._cache)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The whole evaluation as plain JSON data (the public contract)."""
+        return {
+            "as_of": self.as_of,
+            "routines": [r.model_dump(mode="json") for r in self.routines],
+            "cases": list(self.case_dicts()),
+            "diagnostics": [_diagnostic_fields(d) for d in self._raw_diagnostics]
+            if self._diagnostics is None
+            else [d.model_dump(mode="json") for d in self._diagnostics],
+            "summary": self.summary,
+            "queues": [q.model_dump(mode="json") for q in self.queues],
+        }
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        """The JSON text: byte-identical for the same inputs, whatever their order."""
+        from samverkan_rules._json import dumps
+
+        return dumps(self.to_dict(), indent=indent)
+
+    def __repr__(self) -> str:
+        return f"Evaluation(as_of={self.as_of!r}, summary={self.summary!r})"
+
+
+_DIAGNOSTIC_KEYS = ("file", "line", "column", "path", "hint")
+
+
+def _diagnostic_fields(d: Diagnostic) -> dict[str, Any]:
+    """A diagnostic with every field of :class:`DiagnosticRecord`, in its order."""
+    out: dict[str, Any] = {"level": d.level, "code": d.code, "message": d.message}
+    for key in _DIAGNOSTIC_KEYS:
+        out[key] = getattr(d, key)
+    return out

@@ -28,7 +28,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from samverkan_rules.evaluation import Evaluation
+from samverkan_rules.evaluation import EvaluationDocument
 from samverkan_rules.models import Routine
 
 __all__ = [
@@ -161,7 +161,7 @@ def evaluation_schema() -> dict[str, Any]:
     This is the public contract embedding systems parse. Every property is required (the
     output always writes every field); further properties may appear in later versions.
     """
-    schema = Evaluation.model_json_schema(mode="serialization")
+    schema = EvaluationDocument.model_json_schema(mode="serialization")
     _walk(schema, _output_object)
     return _finish(schema, "evaluation.schema.json", "samverkan-rules evaluation")
 

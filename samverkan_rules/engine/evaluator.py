@@ -1,0 +1,268 @@
+"""One evaluation run: admit events, evaluate case by case, then sum up.
+
+:class:`Evaluator` is what :func:`samverkan_rules.evaluate` and the streaming entry points
+are built on. A run has three phases:
+
+1. :meth:`Evaluator.admit` each event: it is checked against the routine version that
+   judges its data and kept or rejected (with diagnostics); events after ``as_of`` and
+   events of cases not asked for are counted, not evaluated.
+2. :meth:`Evaluator.prepare` with the earliest admitted instant and the admitted events of
+   the *shared* types (those that answer other cases' obligations, ``any_case``, or that a
+   queue reads): the schedules' occurrences are placed in their units' cases.
+3. :meth:`Evaluator.evaluate_case` for each case, in any order and as many at a time as
+   memory allows, then :meth:`Evaluator.finish` for the diagnostics, summary and queues.
+
+Memory is bounded by the largest case plus the shared events: nothing of a finished case
+is kept by the evaluator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from samverkan_rules.calendar import local_date, local_stamp, require_aware
+from samverkan_rules.compiler import CompiledRoutine
+from samverkan_rules.diagnostics import Diagnostic, sort_key
+from samverkan_rules.engine.ledger import STATUS_ORDER
+from samverkan_rules.engine.output import CaseLedger
+from samverkan_rules.engine.queues import queue_results, queue_types
+from samverkan_rules.engine.replay import CasePlan, replay_case, schedule_ticks, settle_case
+from samverkan_rules.errors import CalendarError, EvaluationError
+from samverkan_rules.events import Event
+from samverkan_rules.versions import validity_windows
+
+__all__ = ["Evaluator", "Ruleset", "routines_of"]
+
+Ruleset = CompiledRoutine | Sequence[CompiledRoutine]
+"""One compiled routine, or several (versions of one routine, or different routines)."""
+
+
+def routines_of(ruleset: Ruleset) -> tuple[CompiledRoutine, ...]:
+    """The routine versions of a ruleset, each once.
+
+    Raises:
+        EvaluationError: for an empty ruleset or a version given twice.
+    """
+    if isinstance(ruleset, CompiledRoutine):
+        return (ruleset,)
+    out = tuple(ruleset)
+    if not out:
+        raise EvaluationError("evaluate needs at least one routine")
+    seen: set[tuple[str, str]] = set()
+    for r in out:
+        key = (r.id, r.version)
+        if key in seen:
+            raise EvaluationError(f"routine {r.id} version {r.version} is given twice")
+        seen.add(key)
+    return out
+
+
+class Evaluator:
+    """An evaluation of events against routine versions at one instant, case by case.
+
+    Args:
+        ruleset: A compiled routine, or several (every version of a routine: each
+            obligation is judged by the version in force when its trigger happened).
+        as_of: The instant to evaluate at; must carry a UTC offset.
+        cases: When given, only these cases are evaluated; events of other cases are
+            reported as ``event.unknown-case`` warnings.
+
+    Raises:
+        EvaluationError: for a naive ``as_of``, an empty ruleset or overlapping versions.
+    """
+
+    def __init__(
+        self, ruleset: Ruleset, as_of: datetime, *, cases: Iterable[str] | None = None
+    ) -> None:
+        try:
+            as_of = require_aware(as_of, "as_of")
+        except CalendarError as exc:
+            raise EvaluationError(str(exc)) from None
+        self.routines = routines_of(ruleset)
+        windows, overlaps = validity_windows(self.routines)
+        if overlaps:
+            raise EvaluationError("routine versions overlap", overlaps)
+        self.windows = windows
+        self.as_of = as_of.astimezone(UTC)
+        self.tz = self.routines[0].tz
+        self.plan = CasePlan(self.routines, windows)
+        self.diagnostics: list[Diagnostic] = []
+        self.summary: dict[str, int] = dict.fromkeys(STATUS_ORDER, 0)
+        self._wanted = frozenset(cases) if cases is not None else None
+        self._checkers: dict[str, list[CompiledRoutine]] = {}
+        for r in self.routines:
+            for name in r.event_types:
+                self._checkers.setdefault(name, []).append(r)
+        self._borrow = frozenset().union(*(r.borrow_types for r in self.routines))
+        self._queue_types = queue_types(self.routines)
+        self._units = frozenset(u for r in self.routines for u in r.routine.units)
+        self._admitted = 0
+        self._later = 0
+        self._unknown_cases: dict[str, int] = {}
+        self._counters: dict[str, int] = {}
+        self._ticks: dict[str, list[Event]] = {}
+        self._lent: list[Event] = []
+        self._queued: list[Event] = []
+        self._cases = 0
+        self._prepared = False
+
+    # -- phase 1 --------------------------------------------------------------------------
+
+    @property
+    def shared_types(self) -> frozenset[str]:
+        """Event types that :meth:`prepare` needs from every case (lent or queued)."""
+        return self._borrow | self._queue_types
+
+    def _checker(self, event: Event) -> CompiledRoutine:
+        """The routine that judges an event's data: the version in force on its date, when
+        several versions know its type (their roles may differ), else the first."""
+        owners = self._checkers.get(event.type)
+        if not owners:
+            return self.routines[0]
+        if len(owners) > 1:
+            for routine in owners:
+                if self.plan.in_force(routine, event.at):
+                    return routine
+        return owners[0]
+
+    def admit(self, event: Event) -> bool:
+        """Check an event; True when it is to be evaluated (its case's stream needs it).
+
+        Problems with its data are added to :attr:`diagnostics`; an event with an error,
+        an event after ``as_of`` and an event of a case not asked for return False.
+        """
+        problems = self._checker(event).check_event(event)
+        if problems:
+            self.diagnostics.extend(problems)
+            if any(p.is_error for p in problems):
+                return False
+        if self._wanted is not None and event.case not in self._wanted:
+            self._unknown_cases[event.case] = self._unknown_cases.get(event.case, 0) + 1
+            return False
+        if event.at > self.as_of:
+            self._later += 1
+            return False
+        self._admitted += 1
+        return True
+
+    # -- phase 2 --------------------------------------------------------------------------
+
+    def prepare(self, *, earliest: datetime | None, shared: Iterable[Event]) -> None:
+        """Place the schedules' occurrences and keep the shared events.
+
+        Args:
+            earliest: The earliest instant among the admitted events (None: there were none).
+            shared: The admitted events whose type is in :attr:`shared_types`.
+        """
+        self._ticks = schedule_ticks(self.routines, self.windows, earliest, self.as_of)
+        for event in shared:
+            if event.type in self._borrow:
+                self._lent.append(event)
+            if event.type in self._queue_types:
+                self._queued.append(event)
+        self._prepared = True
+
+    def unit_cases(self) -> list[str]:
+        """The cases that exist because a schedule raises obligations in them (units)."""
+        return sorted(self._ticks)
+
+    # -- phase 3 --------------------------------------------------------------------------
+
+    def evaluate_case(self, case_id: str, events: Iterable[Event]) -> CaseLedger:
+        """Evaluate one case from its admitted events (any order).
+
+        A unit's case also gets its schedule occurrences and the other cases' events that
+        may answer its obligations.
+        """
+        if not self._prepared:
+            raise EvaluationError("Evaluator.prepare must be called before evaluate_case")
+        stream = list(events)
+        if case_id in self._units:
+            stream.extend(self._ticks.get(case_id, ()))
+            stream.extend(e for e in self._lent if e.case != case_id)
+        stream.sort(key=_order)
+        entries, facts = replay_case(self.plan, case_id, stream, self.diagnostics, self._counters)
+        obligations, actions = settle_case(case_id, entries, facts, self.as_of)
+        summary = self.summary
+        for entry in obligations:
+            summary[entry.status] += 1
+        self._cases += 1
+        return CaseLedger(case_id, obligations, actions, self.as_of)
+
+    def finish(self) -> tuple[list[Any], list[Diagnostic]]:
+        """The queues and every diagnostic of the run, sorted; completes :attr:`summary`."""
+        diagnostics = self.diagnostics
+        queues = queue_results(self.routines, self.windows, self._queued, diagnostics)
+        for case_id, count in sorted(self._unknown_cases.items()):
+            diagnostics.append(
+                Diagnostic(
+                    "warning",
+                    "event.unknown-case",
+                    f"{count} event(s) for case {case_id!r}, which is not among the cases "
+                    "asked for; not evaluated",
+                )
+            )
+        if self._later:
+            diagnostics.append(
+                Diagnostic(
+                    "info",
+                    "event.after-as-of",
+                    f"{self._later} event(s) after as_of {local_stamp(self.as_of, self.tz)} "
+                    "are not evaluated",
+                    hint="evaluate at a later as_of to include them",
+                )
+            )
+        outside = self._counters.get("outside_validity")
+        if outside:
+            diagnostics.append(
+                Diagnostic(
+                    "warning",
+                    "routine.not-in-force",
+                    f"{outside} trigger event(s) fell outside the validity of every given "
+                    "routine version and raised no obligation",
+                    hint="load the routine version that was in force then",
+                )
+            )
+        for r in self.routines:
+            review = r.routine.review_by
+            if review is not None and review < local_date(self.as_of, r.tz):
+                diagnostics.append(
+                    Diagnostic(
+                        "warning",
+                        "routine.review-passed",
+                        f"routine {r.id} {r.version} was due for review on {review.isoformat()}",
+                        file=r.file,
+                        hint="ask the routine's owner whether it still applies",
+                    )
+                )
+            diagnostics.extend(r.diagnostics)
+        diagnostics.sort(key=sort_key)
+        self.summary["events"] = self._admitted
+        self.summary["cases"] = self._cases
+        return queues, diagnostics
+
+    def header(self) -> dict[str, Any]:
+        """``as_of`` and the routine versions, as the evaluation JSON begins."""
+        return {"as_of": local_stamp(self.as_of, self.tz), "routines": self.stamps()}
+
+    def stamps(self) -> list[dict[str, Any]]:
+        """Each routine version evaluated, with the hash of its exact text."""
+        out = []
+        for r in sorted(self.routines, key=lambda r: (r.id, r.version)):
+            last = self.windows[(r.id, r.version)].last
+            out.append(
+                {
+                    "id": r.id,
+                    "version": r.version,
+                    "sha256": r.sha256,
+                    "valid_from": r.routine.valid_from.isoformat(),
+                    "valid_to": last.isoformat() if last else None,
+                }
+            )
+        return out
+
+
+def _order(event: Event) -> tuple[datetime, str]:
+    return event.order_key

@@ -1,0 +1,309 @@
+"""The compact ledger: one slotted record per obligation, times as UTC instants.
+
+The evaluator keeps nothing else while it replays a case: no strings for people, no output
+objects. Everything a person reads (explanations, traces, RFC 3339 text, labels) is built
+from these records by :mod:`samverkan_rules.engine.output`, and only for what is asked for.
+
+Three kinds of record share the attributes the output and the audit read:
+
+* :class:`RuleEntry`: an obligation a rule raised for a trigger event;
+* :class:`EscalationEntry`: a breach escalation of an overdue rule obligation;
+* :class:`RemedyEntry`: the action that removes an unmet precondition (obtain consent),
+  carrying the earliest deadline it unblocks.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Literal, TypeAlias
+
+from samverkan_rules.evaluation import ACTION_STATUSES, Status
+
+if TYPE_CHECKING:
+    from samverkan_rules.compiler import (
+        CompiledEscalation,
+        CompiledPrecondition,
+        CompiledRoutine,
+        CompiledRule,
+    )
+    from samverkan_rules.events import Event
+
+__all__ = [
+    "ACTION_STATUSES",
+    "STATUS_ORDER",
+    "Entry",
+    "EscalationEntry",
+    "RemedyEntry",
+    "RuleEntry",
+    "Status",
+    "late_working_days",
+]
+
+STATUS_ORDER: tuple[Status, ...] = (
+    "upcoming",
+    "due",
+    "fulfilled",
+    "fulfilled_late",
+    "overdue",
+    "cancelled",
+    "blocked",
+)
+"""Every status, in the order summaries list them."""
+
+
+def late_working_days(routine: CompiledRoutine, deadline: datetime, moment: datetime) -> int:
+    """Working days from the deadline's local day to ``moment``'s local day."""
+    tz = routine.tz
+    return routine.calendar.working_days_between(
+        deadline.astimezone(tz).date(), moment.astimezone(tz).date()
+    )
+
+
+class RuleEntry:
+    """An obligation raised by a rule for one trigger event, while and after it is replayed.
+
+    Attributes:
+        routine: The routine version that raised it (in force at the trigger).
+        rule: The compiled rule.
+        trigger: The event that raised it.
+        deadline: The deadline, in UTC.
+        occurrence: The scheduled occurrence it belongs to, when there is one.
+        opens: When its window opens (UTC), or None when it is open from the trigger.
+        responsible: The responsible role (after any ``levels_up``).
+        recipients: The recipient roles.
+        role_note: How ``levels_up`` was resolved, for the trace.
+        answer: The event that fulfilled it.
+        cancel: The event that cancelled it.
+        seq: Its position among the case's obligations (trigger order).
+        status: Its status at ``as_of`` (set when the case's replay ends).
+        late: Working days late (fulfilled_late at fulfilment, overdue at ``as_of``).
+        blocked: The preconditions that block it (status ``blocked``).
+        unblocks: For an obligation that is itself a remedy: the obligations it unblocks.
+    """
+
+    __slots__ = (
+        "answer",
+        "blocked",
+        "cancel",
+        "deadline",
+        "late",
+        "occurrence",
+        "opens",
+        "recipients",
+        "responsible",
+        "role_note",
+        "routine",
+        "rule",
+        "seq",
+        "status",
+        "trigger",
+        "unblocks",
+    )
+
+    kind: Literal["rule"] = "rule"
+
+    def __init__(
+        self,
+        routine: CompiledRoutine,
+        rule: CompiledRule,
+        trigger: Event,
+        deadline: datetime,
+        occurrence: str | None,
+        opens: datetime | None,
+        responsible: str,
+        recipients: tuple[str, ...],
+        role_note: str | None,
+        seq: int,
+    ) -> None:
+        self.routine = routine
+        self.rule = rule
+        self.trigger = trigger
+        self.deadline = deadline
+        self.occurrence = occurrence
+        self.opens = opens
+        self.responsible = responsible
+        self.recipients = recipients
+        self.role_note = role_note
+        self.seq = seq
+        self.answer: Event | None = None
+        self.cancel: Event | None = None
+        self.status: Status = "due"
+        self.late: int | None = None
+        self.blocked: tuple[str, ...] = ()
+        self.unblocks: tuple[str, ...] = ()
+
+    @property
+    def id(self) -> str:
+        """Stable id: ``<rule>:<trigger event id>``."""
+        return f"{self.rule.id}:{self.trigger.id}"
+
+    @property
+    def open(self) -> bool:
+        """True while nothing has fulfilled or cancelled it."""
+        return self.answer is None and self.cancel is None
+
+    @property
+    def case(self) -> str:
+        """The case it belongs to."""
+        return self.trigger.case
+
+    @property
+    def opens_at(self) -> datetime:
+        """When it opens: its window's start, else its trigger (UTC or the event's offset)."""
+        return self.opens if self.opens is not None else self.trigger.at
+
+    def settle(self, as_of: datetime, facts: dict[str, object]) -> None:
+        """Set status, lateness and blocking preconditions as they stand at ``as_of``."""
+        routine = self.routine
+        blocked: list[str] = []
+        if self.answer is None and self.cancel is None and self.rule.requires:
+            for name in self.rule.requires:
+                if not routine.preconditions[name].holds(self.trigger, facts):
+                    blocked.append(name)
+        self.blocked = tuple(blocked)
+        deadline = self.deadline
+        answer = self.answer
+        if answer is not None:
+            if answer.at <= deadline:
+                self.status = "fulfilled"
+            else:
+                self.status = "fulfilled_late"
+                self.late = late_working_days(routine, deadline, answer.at)
+        elif self.cancel is not None:
+            self.status = "cancelled"
+        elif blocked:
+            self.status = "blocked"
+        elif self.opens is not None and as_of < self.opens:
+            self.status = "upcoming"
+        elif as_of <= deadline:
+            self.status = "due"
+        else:
+            self.status = "overdue"
+            self.late = late_working_days(routine, deadline, as_of)
+
+    def done_at(self) -> datetime | None:
+        """When it was fulfilled, if it was."""
+        return self.answer.at if self.answer is not None else None
+
+
+class EscalationEntry:
+    """A breach escalation: the overdue ``parent`` goes to ``escalation.role`` from ``start``."""
+
+    __slots__ = ("escalation", "parent", "start")
+
+    kind: Literal["escalation"] = "escalation"
+    status: Status = "due"
+    deadline: None = None
+    blocked: tuple[str, ...] = ()
+    unblocks: tuple[str, ...] = ()
+
+    def __init__(self, parent: RuleEntry, escalation: CompiledEscalation, start: datetime):
+        self.parent = parent
+        self.escalation = escalation
+        self.start = start
+
+    @property
+    def id(self) -> str:
+        """``<parent id>:escalation-<n>``."""
+        return f"{self.parent.id}:escalation-{self.escalation.index}"
+
+    @property
+    def routine(self) -> CompiledRoutine:
+        """The routine of the escalated obligation."""
+        return self.parent.routine
+
+    @property
+    def responsible(self) -> str:
+        """The role it escalates to."""
+        return self.escalation.role
+
+    @property
+    def late(self) -> int | None:
+        """How late the escalated obligation is."""
+        return self.parent.late
+
+    @property
+    def opens_at(self) -> datetime:
+        """When the escalation starts."""
+        return self.start
+
+    def done_at(self) -> datetime | None:
+        """Escalations are never fulfilled by an event."""
+        return None
+
+
+class RemedyEntry:
+    """The action that removes precondition ``name`` for the case, by ``who``.
+
+    It carries the earliest deadline among the obligations it unblocks (``members``,
+    earliest deadline first).
+    """
+
+    __slots__ = ("case", "late", "members", "name", "precondition", "status", "who")
+
+    kind: Literal["remedy"] = "remedy"
+    blocked: tuple[str, ...] = ()
+
+    def __init__(
+        self,
+        case: str,
+        precondition: CompiledPrecondition,
+        who: str,
+        members: list[RuleEntry],
+        as_of: datetime,
+    ) -> None:
+        self.case = case
+        self.name = precondition.name
+        self.precondition = precondition
+        self.who = who
+        self.members = members
+        first = members[0]
+        if as_of <= first.deadline:
+            self.status: Status = "due"
+            self.late: int | None = None
+        else:
+            self.status = "overdue"
+            self.late = late_working_days(first.routine, first.deadline, as_of)
+
+    @property
+    def id(self) -> str:
+        """``<precondition>:<case>:<role>``."""
+        return f"{self.name}:{self.case}:{self.who}"
+
+    @property
+    def routine(self) -> CompiledRoutine:
+        """The routine of the obligations it unblocks."""
+        return self.members[0].routine
+
+    @property
+    def responsible(self) -> str:
+        """The role that removes the block."""
+        return self.who
+
+    @property
+    def deadline(self) -> datetime:
+        """The earliest deadline it unblocks."""
+        return self.members[0].deadline
+
+    @property
+    def opens_at(self) -> datetime:
+        """When the first obligation it unblocks opened."""
+        return self.members[0].opens_at
+
+    @property
+    def unblocks(self) -> tuple[str, ...]:
+        """The ids of the obligations it unblocks."""
+        return tuple(m.id for m in self.members)
+
+    def done_at(self) -> datetime | None:
+        """A remedy is open while it is listed."""
+        return None
+
+
+Entry: TypeAlias = RuleEntry | EscalationEntry | RemedyEntry
+"""Any record of the ledger."""
+
+
+def local_day(moment: datetime, routine: CompiledRoutine) -> date:
+    """The local calendar day of an instant in the routine's time zone."""
+    return moment.astimezone(routine.tz).date()

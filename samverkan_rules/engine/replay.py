@@ -1,0 +1,477 @@
+"""Replaying a case's events through the routines: triggers, facts and answers by index.
+
+An open obligation waits for the events that may fulfil or cancel it. Instead of testing
+every open obligation against every later event of its answer type (quadratic in the size
+of a case), each (pattern, correlation value) pair is a bucket: an obligation raised by
+trigger ``e3`` whose pattern says ``match: {data.refers_to: trigger.id}`` waits in the
+bucket ``(pattern, "e3")``, and a ``message.sent`` with ``refers_to: e3`` looks exactly that
+bucket up. A pattern's own condition reads only the answering event and the case's facts,
+so it is tested once per event and pattern, not once per waiting obligation. The cost of an
+event is therefore flat in the size of its case.
+
+The semantics are those of the reference evaluator: an event first fulfils what it answers
+(once the obligation's window has opened), then cancels what it cancels (before the
+deadline; a later cancellation does not undo a breach); an answer logged in the same second
+as its trigger counts whatever the ids' order; each trigger is judged by the routine version
+in force on its local date.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
+from typing import Any, Final
+
+from samverkan_rules.calendar import format_rfc3339, local_date, parse_rfc3339, start_of_day
+from samverkan_rules.compiler import CompiledPattern, CompiledRoutine, CompiledRule, offset_after
+from samverkan_rules.diagnostics import Diagnostic
+from samverkan_rules.engine.ledger import (
+    ACTION_STATUSES,
+    Entry,
+    EscalationEntry,
+    RemedyEntry,
+    RuleEntry,
+)
+from samverkan_rules.errors import CalendarError
+from samverkan_rules.events import Event
+from samverkan_rules.versions import Window
+
+__all__ = ["TICK_PREFIX", "CasePlan", "replay_case", "schedule_ticks", "settle_case"]
+
+TICK_PREFIX: Final = "schedule."
+"""Event types ``schedule.<name>`` stand for a schedule's occurrences in a unit's case."""
+
+_MISSING: Final = object()
+_SCAN: Final = object()
+_BOOL: Final = object()
+
+_LOOKAHEAD_DAYS: Final = 62
+"""Longer than any schedule's period, so the current period's occurrence is always found."""
+
+
+def _index_key(value: Any) -> Any:
+    """A hashable key that is equal exactly when the engine's ``_same`` says so.
+
+    ``True == 1`` in Python but not in a routine, so booleans get a key of their own.
+    Values that are not plain scalars (lists, objects) are not indexed: they go to a scan
+    bucket where the full comparison decides.
+    """
+    kind = type(value)
+    if kind is str or kind is int or kind is float or value is None:
+        return value
+    if kind is bool:
+        return (_BOOL, value)
+    return _SCAN
+
+
+class _Slot:
+    """One answer pattern of one rule: the bucket family its obligations wait in."""
+
+    __slots__ = (
+        "any_case",
+        "cancel",
+        "candidate",
+        "number",
+        "pattern",
+        "routine_key",
+        "trigger_side",
+    )
+
+    def __init__(
+        self, number: int, routine: CompiledRoutine, pattern: CompiledPattern, *, cancel: bool
+    ) -> None:
+        self.number = number
+        self.routine_key = routine.key
+        self.pattern = pattern
+        self.cancel = cancel
+        self.any_case = pattern.any_case
+        self.candidate: tuple[Callable[[Event], Any], ...] = tuple(c for c, _ in pattern.match)
+        self.trigger_side: tuple[Callable[[Event], Any], ...] = tuple(t for _, t in pattern.match)
+
+    @staticmethod
+    def _key(getters: tuple[Callable[[Event], Any], ...], event: Event) -> Any:
+        if not getters:
+            return ()
+        if len(getters) == 1:
+            value = getters[0](event)
+            return _MISSING if value is _MISSING else _index_key(value)
+        keys = []
+        for get in getters:
+            value = get(event)
+            if value is _MISSING:
+                return _MISSING
+            key = _index_key(value)
+            if key is _SCAN:
+                return _SCAN
+            keys.append(key)
+        return tuple(keys)
+
+    def candidate_key(self, event: Event) -> Any:
+        """The bucket an answering event looks up (``_MISSING``: it cannot match)."""
+        return self._key(self.candidate, event)
+
+    def trigger_key(self, trigger: Event) -> Any:
+        """The bucket an obligation raised by ``trigger`` waits in."""
+        return self._key(self.trigger_side, trigger)
+
+
+class CasePlan:
+    """What the replay needs of a set of routine versions, built once per evaluation.
+
+    Attributes:
+        routines: The versions evaluated together.
+        windows: Each version's validity, by ``(id, version)``.
+        slots_by_type: For each event type, the answer patterns it may match: every
+            fulfilment pattern before every cancellation pattern.
+        slots_by_rule: For each rule (by identity), its patterns' slots.
+    """
+
+    def __init__(
+        self, routines: tuple[CompiledRoutine, ...], windows: Mapping[tuple[str, str], Window]
+    ) -> None:
+        self.routines = routines
+        self.windows = windows
+        fulfil: dict[str, list[_Slot]] = {}
+        cancel: dict[str, list[_Slot]] = {}
+        self.slots_by_rule: dict[int, tuple[_Slot, ...]] = {}
+        number = 0
+        for routine in routines:
+            for rule in routine.rules:
+                slots = []
+                for patterns, by_type, is_cancel in (
+                    (rule.fulfilled_by, fulfil, False),
+                    (rule.cancelled_by, cancel, True),
+                ):
+                    for pattern in patterns:
+                        slot = _Slot(number, routine, pattern, cancel=is_cancel)
+                        number += 1
+                        slots.append(slot)
+                        by_type.setdefault(pattern.event_type, []).append(slot)
+                self.slots_by_rule[id(rule)] = tuple(slots)
+        self.slots_by_type: dict[str, tuple[_Slot, ...]] = {
+            t: (*fulfil.get(t, ()), *cancel.get(t, ())) for t in {*fulfil, *cancel}
+        }
+        # Per routine: its window as UTC instants, so a trigger is placed without a date.
+        self._bounds: dict[str, tuple[datetime, datetime | None]] = {}
+        for routine in routines:
+            window = windows[(routine.id, routine.version)]
+            lo = start_of_day(window.first, routine.tz).astimezone(UTC)
+            hi = (
+                start_of_day(window.last + timedelta(days=1), routine.tz).astimezone(UTC)
+                if window.last is not None
+                else None
+            )
+            self._bounds[routine.key] = (lo, hi)
+
+    def in_force(self, routine: CompiledRoutine, at: datetime) -> bool:
+        """True when ``routine`` is in force on the local date of the instant ``at``."""
+        lo, hi = self._bounds[routine.key]
+        return lo <= at and (hi is None or at < hi)
+
+
+def _answers(event: Event, entry: RuleEntry, facts: Mapping[str, Any]) -> bool:
+    """True when ``event`` fulfils ``entry``: a pattern matches and its window has opened."""
+    if entry.opens is not None and event.at < entry.opens:
+        return False  # too early: e.g. last month's late list is not this month's
+    return any(
+        p.matches(event, entry.trigger, facts)
+        for p in entry.rule.fulfilled_by
+        if p.event_type == event.type
+    )
+
+
+def _before_its_time(tick: Event, deadline: datetime) -> bool:
+    """True when a scheduled obligation fell due before its period or the events began."""
+    return deadline < tick.at or deadline < parse_rfc3339(tick.data["not_before"])
+
+
+def _occurrence(trigger: Event, deadline_occ: str | None, opens_occ: str | None) -> str | None:
+    if trigger.type.startswith(TICK_PREFIX):
+        data = trigger.data
+        return f"{data['schedule']}@{data['occurrence']}"
+    return deadline_occ or opens_occ
+
+
+def replay_case(
+    plan: CasePlan,
+    case_id: str,
+    events: Sequence[Event],
+    problems: list[Diagnostic],
+    counters: dict[str, int],
+) -> tuple[list[RuleEntry], dict[str, dict[str, Any]]]:
+    """Replay one case's events (sorted by (instant, id)); return its obligations and facts.
+
+    ``events`` may hold events of other cases lent to a unit's case: they can only answer
+    ``any_case`` patterns. Events that cannot place a deadline are reported in ``problems``;
+    triggers outside every version's validity are counted in ``counters``.
+    """
+    routines = plan.routines
+    facts_of: dict[str, dict[str, Any]] = {r.key: dict(r.fact_defaults) for r in routines}
+    slots_by_type = plan.slots_by_type
+    slots_by_rule = plan.slots_by_rule
+    index: dict[tuple[int, Any], list[RuleEntry]] = {}
+    entries: list[RuleEntry] = []
+    seq = 0
+    instant: datetime | None = None
+    same_instant: list[Event] = []  # earlier events at this instant, in replay order
+    for event in events:
+        etype = event.type
+        at = event.at
+        if at != instant:
+            instant, same_instant = at, []
+        own = event.case == case_id
+        # 1. Answers: a later event fulfils or cancels what is still open.
+        slots = slots_by_type.get(etype)
+        if slots is not None and index:
+            for slot in slots:
+                if not own and not slot.any_case:
+                    continue
+                key = slot.candidate_key(event)
+                if key is _MISSING:
+                    continue
+                bucket = index.get((slot.number, key))
+                if not bucket:
+                    continue
+                facts = facts_of[slot.routine_key]
+                pattern = slot.pattern
+                if key is _SCAN:
+                    # Lists or objects: compare each waiting obligation in full.
+                    targets = [e for e in bucket if pattern.matches(event, e.trigger, facts)]
+                elif pattern.condition(event, facts):
+                    targets = bucket
+                else:
+                    continue
+                closed = False
+                for entry in targets:
+                    if entry.answer is not None or entry.cancel is not None:
+                        closed = True
+                    elif slot.cancel:
+                        # A cancelling event after the deadline does not undo the breach.
+                        if at <= entry.deadline:
+                            entry.cancel = event
+                            closed = True
+                    elif entry.opens is None or at >= entry.opens:
+                        entry.answer = event
+                        closed = True
+                if closed:
+                    index[(slot.number, key)] = [e for e in bucket if e.open]
+        same_instant.append(event)
+        if not own:
+            continue  # borrowed from another case: it may only answer `any_case` patterns
+        tick_of = event.data.get("routine") if etype.startswith(TICK_PREFIX) else None
+        in_force = outside = False
+        for routine in routines:
+            facts = facts_of[routine.key]
+            # 2. Facts as they stand after this event.
+            for setter in routine.fact_setters.get(etype, ()):
+                if setter.condition(event, facts):
+                    facts[setter.fact] = setter.value_for(event, facts.get(setter.fact))
+            # 3. Triggers: new obligations, judged by the version in force at the trigger.
+            rules = routine.rules_by_trigger.get(etype)
+            if not rules:
+                continue
+            if tick_of is not None:
+                if tick_of != routine.key:
+                    continue  # an occurrence belongs to the version that scheduled it
+            elif not plan.in_force(routine, at):
+                outside = True
+                continue
+            in_force = True
+            for rule in rules:
+                if not rule.condition(event, facts) or rule.unless(event, facts):
+                    continue
+                seq += 1
+                raised = _raise(routine, rule, event, facts, seq, problems)
+                if raised is None:
+                    continue
+                if tick_of is not None and _before_its_time(event, raised.deadline):
+                    continue
+                entries.append(raised)
+                # An answer logged in the same second counts, whatever the ids' order.
+                for earlier in same_instant[:-1]:
+                    if _answers(earlier, raised, facts):
+                        raised.answer = earlier
+                        break
+                for slot in slots_by_rule[id(rule)]:
+                    key = slot.trigger_key(event)
+                    if key is not _MISSING:
+                        index.setdefault((slot.number, key), []).append(raised)
+        if outside and not in_force:
+            counters["outside_validity"] = counters.get("outside_validity", 0) + 1
+    return entries, facts_of
+
+
+def _raise(
+    routine: CompiledRoutine,
+    rule: CompiledRule,
+    event: Event,
+    facts: Mapping[str, Any],
+    seq: int,
+    problems: list[Diagnostic],
+) -> RuleEntry | None:
+    """The obligation ``rule`` raises for ``event``, or None when its time cannot be placed."""
+    try:
+        deadline, deadline_occ = rule.deadline.instant(event)
+        opens, opens_occ = rule.opens.instant(event) if rule.opens else (None, None)
+    except CalendarError as exc:
+        problems.append(
+            Diagnostic(
+                "error",
+                "event.out-of-calendar",
+                f"event {event.id!r}: rule {rule.id} cannot place its deadline: {exc}",
+                file=event.file,
+                line=event.line,
+                hint="check the dates in the event's data",
+            )
+        )
+        return None
+    responsible, recipients, note = rule.roles_for(facts)
+    return RuleEntry(
+        routine,
+        rule,
+        event,
+        deadline,
+        _occurrence(event, deadline_occ, opens_occ),
+        opens,
+        responsible,
+        recipients,
+        note,
+        seq,
+    )
+
+
+def settle_case(
+    case_id: str,
+    entries: list[RuleEntry],
+    facts_of: Mapping[str, Mapping[str, Any]],
+    as_of: datetime,
+) -> tuple[list[Entry], list[Entry]]:
+    """Statuses at ``as_of``, escalations and remedies; returns (obligations, actions).
+
+    Obligations are in trigger order, then escalations, then remedies; actions (those that
+    still ask someone to act) are sorted by deadline (or start), then id, then status.
+    """
+    escalations: list[Entry] = []
+    for entry in entries:
+        entry.settle(as_of, facts_of[entry.routine.key])  # type: ignore[arg-type]
+        if entry.status == "overdue" and entry.rule.escalations:
+            routine = entry.routine
+            for esc in entry.rule.escalations:
+                start = offset_after(
+                    entry.deadline, esc.after, tz=routine.tz, calendar=routine.calendar
+                )
+                if as_of >= start:
+                    escalations.append(EscalationEntry(entry, esc, start))
+    obligations: list[Entry] = [*entries, *escalations, *_remedies(case_id, entries, as_of)]
+    actions = [o for o in obligations if o.status in ACTION_STATUSES]
+    actions.sort(key=_action_key)
+    return obligations, actions
+
+
+def _action_key(entry: Entry) -> tuple[datetime, str, str]:
+    moment = entry.deadline if entry.deadline is not None else entry.opens_at
+    return (moment.astimezone(UTC), entry.id, entry.status)
+
+
+def _remedies(case_id: str, entries: list[RuleEntry], as_of: datetime) -> list[RemedyEntry]:
+    """One remedy per (precondition, responsible role), carrying the earliest blocked deadline.
+
+    When the case already has an open obligation that is the remedy (obtain consent at
+    enrolment, say) and it is due no later, that obligation lists what it unblocks instead
+    of a second, identical action appearing.
+    """
+    groups: dict[tuple[str, str, str], list[RuleEntry]] = {}
+    for entry in entries:
+        for name in entry.blocked:
+            pre = entry.routine.preconditions[name]
+            who = pre.remedy_responsible or entry.responsible
+            groups.setdefault((entry.routine.id, name, who), []).append(entry)
+    out: list[RemedyEntry] = []
+    for (_rid, name, who), members in sorted(groups.items()):
+        members.sort(key=lambda m: (m.deadline, m.id))
+        first = members[0]
+        pre = first.routine.preconditions[name]
+        twin = _open_twin(entries, first.routine, pre.remedy_kind, who, first.deadline)
+        if twin is not None:
+            twin.unblocks = tuple(m.id for m in members)
+            continue
+        out.append(RemedyEntry(case_id, pre, who, members, as_of))
+    return out
+
+
+def _open_twin(
+    entries: list[RuleEntry], routine: CompiledRoutine, kind: str, who: str, deadline: datetime
+) -> RuleEntry | None:
+    for entry in entries:
+        if (
+            entry.routine is routine
+            and entry.rule.rule.action.kind == kind
+            and entry.responsible == who
+            and entry.status in ("upcoming", "due", "overdue")
+            and entry.deadline <= deadline
+        ):
+            return entry
+    return None
+
+
+def schedule_ticks(
+    routines: tuple[CompiledRoutine, ...],
+    windows: Mapping[tuple[str, str], Window],
+    earliest: datetime | None,
+    as_of: datetime,
+) -> dict[str, list[Event]]:
+    """The occurrences of every triggering schedule, as events in their units' cases.
+
+    An occurrence's event happens when its period begins (the previous occurrence, or the
+    day the routine version comes into force), so the obligation is open for the whole
+    period. Occurrences run up to the first one whose period has begun by ``as_of``. Each
+    carries ``not_before``: an obligation due before it is not raised, because the routine
+    was not yet in force or the events do not reach back that far (``earliest``, the
+    earliest usable event, or ``as_of`` when that is earlier).
+    """
+    out: dict[str, list[Event]] = {}
+    for routine in routines:
+        if not routine.ticking:
+            continue
+        tz = routine.tz
+        window = windows[(routine.id, routine.version)]
+        as_of_day = local_date(as_of, tz)
+        covered = min(local_date(earliest, tz), as_of_day) if earliest is not None else as_of_day
+        key = routine.key
+        for name in routine.ticking:
+            schedule = routine.schedules[name]
+            begins: date = max(window.first, schedule.starts or window.first)
+            in_force = start_of_day(begins, tz).astimezone(UTC)
+            not_before = format_rfc3339(start_of_day(max(begins, covered), tz))
+            first = max(begins, covered - timedelta(days=_LOOKAHEAD_DAYS))
+            end = as_of_day + timedelta(days=_LOOKAHEAD_DAYS)
+            if window.last is not None:
+                end = min(end, window.last)
+            if first > end:
+                continue
+            occurrences = schedule.occurrences(first - timedelta(days=_LOOKAHEAD_DAYS), end)
+            for prev, cur in pairwise(occurrences):
+                if prev > as_of:
+                    break
+                if local_date(cur, tz) < first:
+                    continue
+                local = schedule.local(cur)
+                for unit in schedule.units:
+                    out.setdefault(unit, []).append(
+                        Event(
+                            id=f"{schedule.occurrence_name(cur)}:{unit}",
+                            case=unit,
+                            type=f"{TICK_PREFIX}{name}",
+                            at=max(prev, in_force),
+                            data={
+                                "date": local.date().isoformat(),
+                                "time": local.strftime("%H:%M"),
+                                "occurrence": format_rfc3339(local),
+                                "schedule": name,
+                                "routine": key,
+                                "not_before": not_before,
+                            },
+                        )
+                    )
+    return out
