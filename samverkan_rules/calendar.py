@@ -654,9 +654,7 @@ def format_local_minute(moment: datetime, tz: ZoneInfo) -> str:
         >>> format_local_minute(parse_rfc3339("2026-12-22T22:59:59Z"), ZoneInfo("Europe/Stockholm"))
         '2026-12-22 23:59+01:00'
     """
-    # Keyed on the UTC instant: two datetimes sharing a ZoneInfo compare by wall clock, so
-    # the fold's two 02:30s would otherwise share one cache entry.
-    return _minute_utc(moment if moment.tzinfo is UTC else moment.astimezone(UTC), tz)
+    return _minute_utc(_instant_key(moment), tz)
 
 
 def local_stamp(moment: datetime, tz: ZoneInfo) -> str:
@@ -666,7 +664,14 @@ def local_stamp(moment: datetime, tz: ZoneInfo) -> str:
         >>> local_stamp(parse_rfc3339("2026-06-18T22:30:00Z"), ZoneInfo("Europe/Stockholm"))
         '2026-06-19T00:30:00+02:00'
     """
-    return _stamp_utc(moment if moment.tzinfo is UTC else moment.astimezone(UTC), tz)
+    return _stamp_utc(_instant_key(moment), tz)
+
+
+def _instant_key(moment: datetime) -> datetime:
+    # Cache keys must stand for the instant. Two datetimes sharing a ZoneInfo compare by
+    # wall clock, so the fold's two 02:30s would share one entry: those go through UTC.
+    # A fixed offset (as parsed from RFC 3339 text) has no fold and is a key as it is.
+    return moment.astimezone(UTC) if isinstance(moment.tzinfo, ZoneInfo) else moment
 
 
 @functools.lru_cache(maxsize=65536)
@@ -692,7 +697,7 @@ _RFC3339 = re.compile(
     (?P<date>\d{4}-\d{2}-\d{2})
     [Tt\ ]
     (?P<time>\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)
-    (?P<offset>[Zz]|[+-]\d{2}:?\d{2})?
+    (?P<offset>[Zz]|[+-](?:[01]\d|2[0-3]):[0-5]\d)?
     """,
     re.VERBOSE | re.ASCII,
 )

@@ -13,28 +13,46 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Final
 
-from samverkan_rules.calendar import format_rfc3339, parse_rfc3339
+import orjson
+
+from samverkan_rules.calendar import (
+    DEFAULT_FIRST_YEAR,
+    DEFAULT_LAST_YEAR,
+    format_rfc3339,
+    parse_rfc3339,
+)
 from samverkan_rules.diagnostics import Diagnostic
 from samverkan_rules.errors import CalendarError, EventError
 
 __all__ = [
+    "DEFAULT_LIMITS",
     "Event",
     "EventBatch",
+    "EventLimits",
+    "canonical_json",
+    "csv_record",
+    "decode_json_line",
+    "deduplicate",
     "event_from_mapping",
     "events_from_records",
+    "format_for",
+    "identity",
+    "iter_lines",
     "read_events",
+    "read_events_bytes",
     "read_events_text",
 ]
 
 REQUIRED_KEYS = ("id", "case", "type", "at")
+_FIRST_DAY: Final = date(DEFAULT_FIRST_YEAR, 1, 1)
+_LAST_DAY: Final = date(DEFAULT_LAST_YEAR, 12, 31)
 CSV_COLUMNS = ("id", "case", "type", "at", "data")
 
 
@@ -184,6 +202,11 @@ def event_from_mapping(
     if isinstance(record.get("at"), str) and record["at"].strip():
         try:
             at = parse_rfc3339(record["at"])
+            if not _FIRST_DAY <= at.date() <= _LAST_DAY:
+                raise CalendarError(
+                    f"timestamp {record['at']!r} is outside the supported range "
+                    f"{_FIRST_DAY.isoformat()}..{_LAST_DAY.isoformat()}"
+                )
         except CalendarError as exc:
             problems.append(
                 _diag(
@@ -214,12 +237,29 @@ def event_from_mapping(
     )
 
 
+def identity(event: Event) -> tuple[str, str, datetime, bytes]:
+    """What makes two events with one id the same event: case, type, instant and data.
+
+    Data is compared in its canonical JSON encoding (sorted keys), so ``false`` and ``0``,
+    or ``1`` and ``1.0``, are different values, as they are in a routine's conditions.
+    """
+    return (event.case, event.type, event.at.astimezone(UTC), canonical_json(event.data))
+
+
+def canonical_json(value: Any) -> bytes:
+    """``value`` as JSON with sorted keys (``repr`` for what JSON cannot hold)."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+    except TypeError:
+        return repr(value).encode("utf-8", "backslashreplace")
+
+
 def deduplicate(events: Iterable[Event]) -> tuple[list[Event], list[Diagnostic]]:
     """Keep each event id once, whatever the input order.
 
-    An exact repeat is a warning and counted once. Different events under one id are an
-    error and none of them is evaluated: keeping "the first" would make the result depend
-    on the order the events arrived in.
+    An exact repeat (the same :func:`identity`) is a warning and counted once. Different
+    events under one id are an error and none of them is evaluated: keeping "the first"
+    would make the result depend on the order the events arrived in.
     """
     groups: dict[str, list[Event]] = {}
     for event in events:
@@ -231,16 +271,17 @@ def deduplicate(events: Iterable[Event]) -> tuple[list[Event], list[Diagnostic]]
         if len(group) == 1:
             kept.append(first)
             continue
-        lines = ", ".join(str(e.line) for e in group if e.line is not None)
-        where = f" (lines {lines})" if lines else ""
-        if all(e == first for e in group):
-            kept.append(first)
+        lines = sorted(e.line for e in group if e.line is not None)
+        where = f" (lines {', '.join(map(str, lines))})" if lines else ""
+        at_line = lines[1] if len(lines) > 1 else None
+        if len({identity(e) for e in group}) == 1:
+            kept.append(min(group, key=lambda e: e.line or 0))
             diagnostics.append(
                 _diag(
                     "event.duplicate",
                     f"event {ident!r} is given {len(group)} times{where}; counted once",
                     file=first.file,
-                    line=group[1].line,
+                    line=at_line,
                     level="warning",
                 )
             )
@@ -251,7 +292,7 @@ def deduplicate(events: Iterable[Event]) -> tuple[list[Event], list[Diagnostic]]
                     f"event id {ident!r} is used by {len(group)} different events{where}; "
                     "none of them is evaluated",
                     file=first.file,
-                    line=group[1].line,
+                    line=at_line,
                     hint="give every event its own id",
                 )
             )
@@ -267,13 +308,20 @@ def events_from_records(
     without lines, by event id) and left out; duplicate ids are handled by
     :func:`deduplicate`.
     """
-    events: list[Event] = []
-    diagnostics: list[Diagnostic] = []
+    pairs: list[tuple[int | None, Any]] = []
     for item in records:
-        if isinstance(item, tuple) and len(item) == 2 and not isinstance(item[1], str):
-            line, record = item
+        if isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], (int, type(None))):
+            pairs.append(item)
         else:
-            line, record = (None, item)
+            pairs.append((None, item))
+    return _batch(pairs, [], file)
+
+
+def _batch(
+    pairs: Iterable[tuple[int | None, Any]], diagnostics: list[Diagnostic], file: str | None
+) -> EventBatch:
+    events: list[Event] = []
+    for line, record in pairs:
         try:
             events.append(event_from_mapping(record, file=file, line=line))
         except EventError as exc:
@@ -282,36 +330,228 @@ def events_from_records(
     return EventBatch(tuple(kept), tuple(diagnostics + duplicates))
 
 
-def _parse_jsonl(text: str, file: str | None) -> EventBatch:
+# --------------------------------------------------------------------------- limits
+
+
+@dataclass(frozen=True, slots=True)
+class EventLimits:
+    """How much one event line may hold, checked before the cost of parsing it.
+
+    Each limit can be raised from the environment (``SAMVERKAN_MAX_EVENT_LINE_BYTES``,
+    ``SAMVERKAN_MAX_EVENT_DEPTH``, ``SAMVERKAN_MAX_EVENTS_PER_CASE``); see
+    :meth:`from_environment`.
+
+    Attributes:
+        line_bytes: The longest event line (or CSV record) in bytes.
+        depth: The deepest nesting of objects and lists inside ``data``.
+        events_per_case: The most events one case may have.
+    """
+
+    line_bytes: int = 1 << 20
+    depth: int = 32
+    events_per_case: int = 1_000_000
+
+    ENV: ClassVar[dict[str, str]] = {
+        "line_bytes": "SAMVERKAN_MAX_EVENT_LINE_BYTES",
+        "depth": "SAMVERKAN_MAX_EVENT_DEPTH",
+        "events_per_case": "SAMVERKAN_MAX_EVENTS_PER_CASE",
+    }
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> EventLimits:
+        """The defaults, each replaced by its environment variable when set.
+
+        Raises:
+            EventError: when a variable is not a whole number >= 1.
+        """
+        env = os.environ if environ is None else environ
+        values: dict[str, int] = {}
+        for name, variable in cls.ENV.items():
+            raw = env.get(variable)
+            if raw is None or not raw.strip():
+                continue
+            try:
+                value = int(raw)
+            except ValueError:
+                value = 0
+            if value < 1:
+                raise EventError(
+                    f"{variable}={raw!r} is not a whole number >= 1",
+                    [
+                        _diag(
+                            "event.limit",
+                            f"{variable} must be a whole number >= 1",
+                            file=None,
+                            line=None,
+                        )
+                    ],
+                )
+            values[name] = value
+        return cls(**values)
+
+    def too_long(self, size: int) -> str:
+        """The message for a line of ``size`` bytes over :attr:`line_bytes`."""
+        return (
+            f"the line is {size:,} bytes, over the limit of {self.line_bytes:,} bytes per "
+            f"event; raise it with {self.ENV['line_bytes']} if such events are real"
+        )
+
+
+DEFAULT_LIMITS: Final = EventLimits()
+
+
+def _depth_over(value: Any, limit: int) -> bool:
+    """True when ``value`` nests objects and lists deeper than ``limit``."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return False
+
+
+# --------------------------------------------------------------------------- JSON Lines
+
+
+def iter_lines(data: bytes) -> Iterator[tuple[int, int, bytes]]:
+    """``(line number, byte offset, line)`` for each line, split on ``\\n`` only.
+
+    A line's ``\\r`` before its ``\\n`` is dropped. Other separators (U+2028, U+0085, form
+    feed) are characters inside a line, as JSON Lines says, never line breaks.
+    """
+    number = 0
+    pos = 0
+    end = len(data)
+    while pos < end:
+        nl = data.find(b"\n", pos)
+        stop = end if nl < 0 else nl
+        number += 1
+        raw = data[pos:stop]
+        if raw.endswith(b"\r"):
+            raw = raw[:-1]
+        yield number, pos, raw
+        pos = stop + 1
+
+
+def decode_json_line(
+    raw: bytes | str, *, file: str | None, line: int | None, limits: EventLimits = DEFAULT_LIMITS
+) -> Any:
+    """One JSON Lines record, decoded and checked against the limits.
+
+    Raises:
+        EventError: for invalid UTF-8 or JSON, a line over the size limit or data nested
+            deeper than the limit, located at ``file`` and ``line``.
+    """
+    size = len(raw)
+    if size > limits.line_bytes:
+        raise EventError(
+            "event line too long",
+            [
+                _diag(
+                    "event.too-long",
+                    limits.too_long(size),
+                    file=file,
+                    line=line,
+                    hint="split the event's data, or raise the limit",
+                )
+            ],
+        )
+    try:
+        record = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        message = str(exc.msg)
+        if "UTF-8" in message or "surrogate" in message:
+            what = f"not valid text: {message}"
+            hint = "save the file as UTF-8; escape characters as \\uXXXX only in valid pairs"
+        else:
+            what = f"not valid JSON: {message} (column {exc.colno})"
+            hint = "write one JSON object per line"
+        raise EventError(
+            "bad event line", [_diag("event.bad-json", what, file=file, line=line, hint=hint)]
+        ) from None
+    if isinstance(record, dict) and _depth_over(record.get("data"), limits.depth):
+        raise EventError(
+            "event nested too deep",
+            [
+                _diag(
+                    "event.too-deep",
+                    f"data is nested deeper than the limit of {limits.depth} levels",
+                    file=file,
+                    line=line,
+                    path="data",
+                    hint=f"flatten the data, or raise {limits.ENV['depth']}",
+                )
+            ],
+        )
+    return record
+
+
+def _parse_jsonl(
+    data: bytes | str, file: str | None, limits: EventLimits = DEFAULT_LIMITS
+) -> EventBatch:
+    if isinstance(data, str):
+        lines: Iterable[tuple[int, bytes | str]] = enumerate(_str_lines(data), start=1)
+    else:
+        lines = ((number, raw) for number, _, raw in iter_lines(data))
     pairs: list[tuple[int | None, Any]] = []
     diagnostics: list[Diagnostic] = []
-    for number, raw in enumerate(text.splitlines(), start=1):
-        stripped = raw.strip()
-        if not stripped:
+    for number, raw in lines:
+        if not raw.strip():
             continue
         try:
-            pairs.append((number, json.loads(stripped)))
-        except json.JSONDecodeError as exc:
-            diagnostics.append(
-                _diag(
-                    "event.bad-json",
-                    f"not valid JSON: {exc.msg} (column {exc.colno})",
-                    file=file,
-                    line=number,
-                    hint="write one JSON object per line",
-                )
-            )
-    batch = events_from_records(pairs, file=file)
-    return EventBatch(batch.events, tuple(diagnostics) + batch.diagnostics)
+            pairs.append((number, decode_json_line(raw, file=file, line=number, limits=limits)))
+        except EventError as exc:
+            diagnostics.extend(exc.diagnostics)
+    return _batch(pairs, diagnostics, file)
 
 
-def _parse_csv(text: str, file: str | None) -> EventBatch:
+def _str_lines(text: str) -> Iterator[str]:
+    for raw in text.split("\n"):
+        yield raw[:-1] if raw.endswith("\r") else raw
+
+
+# --------------------------------------------------------------------------- CSV
+
+
+def _csv_rows(text: str) -> Iterator[tuple[int, list[str] | None, str | None]]:
+    """``(first line, cells, error)`` for each CSV record, numbered where it starts."""
     reader = csv.reader(io.StringIO(text))
+    before = 0
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield before + 1, None, str(exc)
+            before = reader.line_num
+            continue
+        start = before + 1
+        before = reader.line_num
+        yield start, row, None
+
+
+def _parse_csv(text: str, file: str | None, limits: EventLimits = DEFAULT_LIMITS) -> EventBatch:
     pairs: list[tuple[int | None, Any]] = []
     diagnostics: list[Diagnostic] = []
     header: list[str] | None = None
-    for row in reader:
-        number = reader.line_num
+    for number, row, error in _csv_rows(text):
+        if error is not None:
+            diagnostics.append(
+                _diag(
+                    "event.csv-record",
+                    f"not a valid CSV record: {error}",
+                    file=file,
+                    line=number,
+                    hint="check the quoting; a cell may hold at most 131,072 characters",
+                )
+            )
+            continue
+        assert row is not None
         if not row or all(not cell.strip() for cell in row):
             continue
         if header is None:
@@ -329,42 +569,68 @@ def _parse_csv(text: str, file: str | None) -> EventBatch:
                 )
                 return EventBatch((), tuple(diagnostics))
             continue
-        if len(row) != len(header):
-            diagnostics.append(
+        try:
+            pairs.append((number, csv_record(header, row, file=file, line=number, limits=limits)))
+        except EventError as exc:
+            diagnostics.extend(exc.diagnostics)
+    return _batch(pairs, diagnostics, file)
+
+
+_CSV_HINT: Final = 'write data as a JSON object, e.g. "{""a"": 1}"'
+
+
+def csv_record(
+    header: list[str],
+    row: list[str],
+    *,
+    file: str | None,
+    line: int | None,
+    limits: EventLimits = DEFAULT_LIMITS,
+) -> dict[str, Any]:
+    """One CSV record as an event mapping (``data`` decoded from its JSON cell).
+
+    Raises:
+        EventError: for a wrong number of columns or a data cell that is not valid JSON.
+    """
+    if len(row) != len(header):
+        raise EventError(
+            "bad CSV record",
+            [
                 _diag(
                     "event.csv-columns",
                     f"expected {len(header)} columns, got {len(row)}",
                     file=file,
-                    line=number,
+                    line=line,
                     hint="quote a data cell that contains commas",
                 )
-            )
-            continue
-        record: dict[str, Any] = dict(zip(header, row, strict=True))
-        raw_data = record.get("data", "")
-        if raw_data is None or not str(raw_data).strip():
-            record["data"] = {}
-        else:
-            try:
-                record["data"] = json.loads(raw_data)
-            except json.JSONDecodeError as exc:
-                diagnostics.append(
-                    _diag(
-                        "event.bad-json",
-                        f"the data column is not valid JSON: {exc.msg}",
-                        file=file,
-                        line=number,
-                        path="data",
-                        hint='write data as a JSON object, e.g. "{""a"": 1}"',
-                    )
-                )
-                continue
-        pairs.append((number, record))
-    batch = events_from_records(pairs, file=file)
-    return EventBatch(batch.events, tuple(diagnostics) + batch.diagnostics)
+            ],
+        )
+    record: dict[str, Any] = dict(zip(header, row, strict=True))
+    raw_data = record.get("data", "")
+    if raw_data is None or not str(raw_data).strip():
+        record["data"] = {}
+        return record
+    try:
+        record["data"] = decode_json_line(raw_data, file=file, line=line, limits=limits)
+    except EventError as exc:
+        raise EventError(
+            "bad CSV record",
+            [
+                replace(d, message=f"the data column is {d.message}", path="data", hint=_CSV_HINT)
+                if d.code == "event.bad-json"
+                else d
+                for d in exc.diagnostics
+            ],
+        ) from None
+    return record
 
 
-def read_events_text(text: str, *, format: str, file: str | None = None) -> EventBatch:
+# --------------------------------------------------------------------------- files
+
+
+def read_events_text(
+    text: str, *, format: str, file: str | None = None, limits: EventLimits = DEFAULT_LIMITS
+) -> EventBatch:
     """Parse events from text in ``jsonl`` or ``csv`` format.
 
     Examples:
@@ -376,10 +642,53 @@ def read_events_text(text: str, *, format: str, file: str | None = None) -> Even
     """
     text = text.removeprefix("\ufeff")
     if format == "jsonl":
-        return _parse_jsonl(text, file)
+        return _parse_jsonl(text, file, limits)
     if format == "csv":
-        return _parse_csv(text, file)
+        return _parse_csv(text, file, limits)
     raise ValueError(f"unknown event format {format!r}; use 'jsonl' or 'csv'")
+
+
+def read_events_bytes(
+    data: bytes, *, format: str, file: str | None = None, limits: EventLimits = DEFAULT_LIMITS
+) -> EventBatch:
+    """Parse events from bytes (UTF-8) in ``jsonl`` or ``csv`` format.
+
+    A JSON Lines line that is not UTF-8 is reported on its own and the others are read;
+    a CSV file must be UTF-8 as a whole (a record may span lines).
+
+    Raises:
+        EventError: when a CSV file is not UTF-8 text.
+    """
+    data = data.removeprefix(b"\xef\xbb\xbf")
+    if format == "jsonl":
+        return _parse_jsonl(data, file, limits)
+    if format == "csv":
+        return _parse_csv(decode_utf8(data, file), file, limits)
+    raise ValueError(f"unknown event format {format!r}; use 'jsonl' or 'csv'")
+
+
+def decode_utf8(data: bytes, file: str | None) -> str:
+    """``data`` as text, or an error naming the line of the first byte that is not UTF-8.
+
+    Raises:
+        EventError: when the bytes are not UTF-8.
+    """
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise EventError(
+            f"cannot read events from {file or 'the input'}",
+            [
+                _diag(
+                    "event.encoding",
+                    f"not UTF-8 text (byte {exc.start})",
+                    file=file,
+                    line=line,
+                    hint="save the file as UTF-8",
+                )
+            ],
+        ) from None
 
 
 def format_for(path: str | os.PathLike[str]) -> str:
@@ -387,32 +696,30 @@ def format_for(path: str | os.PathLike[str]) -> str:
     return "csv" if str(path).lower().endswith(".csv") else "jsonl"
 
 
-def read_events(path: str | os.PathLike[str], *, format: str | None = None) -> EventBatch:
+def read_events(
+    path: str | os.PathLike[str],
+    *,
+    format: str | None = None,
+    limits: EventLimits = DEFAULT_LIMITS,
+) -> EventBatch:
     """Read an event file (JSON Lines, or CSV ``id,case,type,at,data``).
 
     Raises:
-        EventError: when the file cannot be read at all (missing, not UTF-8).
+        EventError: when the file cannot be read at all (missing, not a regular file, a CSV
+            file that is not UTF-8).
     """
     name = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")
+        if not Path(path).is_file():
+            what = "a directory" if Path(path).is_dir() else "not a regular file"
+            raise EventError(
+                f"cannot read events from {name}",
+                [_diag("event.unreadable", f"{what}; name an event file", file=name, line=None)],
+            )
+        data = Path(path).read_bytes()
     except OSError as exc:
         raise EventError(
             f"cannot read events from {name}",
             [_diag("event.unreadable", exc.strerror or str(exc), file=name, line=None)],
         ) from None
-    except UnicodeDecodeError as exc:
-        line = Path(path).read_bytes()[: exc.start].count(b"\n") + 1
-        raise EventError(
-            f"cannot read events from {name}",
-            [
-                _diag(
-                    "event.encoding",
-                    f"not UTF-8 text (byte {exc.start})",
-                    file=name,
-                    line=line,
-                    hint="save the file as UTF-8",
-                )
-            ],
-        ) from None
-    return read_events_text(text, format=format or format_for(path), file=name)
+    return read_events_bytes(data, format=format or format_for(path), file=name, limits=limits)

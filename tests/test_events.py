@@ -238,9 +238,22 @@ def test_a_directory_is_an_event_error(tmp_path: Path) -> None:
     assert [d.code for d in info.value.diagnostics] == ["event.unreadable"]
 
 
-def test_a_file_that_is_not_utf8_is_an_event_error_naming_the_line(tmp_path: Path) -> None:
+def test_a_json_line_that_is_not_utf8_is_reported_and_the_others_are_read(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "latin1.jsonl"
-    path.write_bytes(line("e1").encode() + b"\n" + '{"id": "å"}'.encode("latin-1") + b"\n")
+    path.write_bytes(
+        line("e1").encode() + b"\n" + '{"id": "å"}'.encode("latin-1") + b"\n" + line("e3").encode()
+    )
+    batch = read_events(path)
+    assert [e.id for e in batch.events] == ["e1", "e3"]
+    assert [(d.code, d.line) for d in batch.diagnostics] == [("event.bad-json", 2)]
+    assert "UTF-8" in batch.diagnostics[0].message
+
+
+def test_a_csv_file_that_is_not_utf8_is_an_event_error_naming_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.csv"
+    path.write_bytes(b"id,case,type,at,data\n" + "e1,å,t,x,".encode("latin-1") + b"\n")
     with pytest.raises(EventError) as info:
         read_events(path)
     assert [(d.code, d.line) for d in info.value.diagnostics] == [("event.encoding", 2)]
