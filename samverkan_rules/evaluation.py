@@ -31,6 +31,7 @@ __all__ = [
     "RoutineStamp",
     "SourceRecord",
     "Status",
+    "diagnostic_fields",
 ]
 
 Status = Literal[
@@ -296,7 +297,7 @@ class Evaluation:
         """Findings about the input: events rejected, routines out of force, ..."""
         if self._diagnostics is None:
             self._diagnostics = [
-                DiagnosticRecord.model_construct(**_diagnostic_fields(d))
+                DiagnosticRecord.model_construct(**diagnostic_fields(d))
                 for d in self._raw_diagnostics
             ]
         return self._diagnostics
@@ -337,7 +338,7 @@ class Evaluation:
             "as_of": self.as_of,
             "routines": [r.model_dump(mode="json") for r in self.routines],
             "cases": list(self.case_dicts()),
-            "diagnostics": [_diagnostic_fields(d) for d in self._raw_diagnostics]
+            "diagnostics": [diagnostic_fields(d) for d in self._raw_diagnostics]
             if self._diagnostics is None
             else [d.model_dump(mode="json") for d in self._diagnostics],
             "summary": self.summary,
@@ -357,7 +358,7 @@ class Evaluation:
 _DIAGNOSTIC_KEYS = ("file", "line", "column", "path", "hint")
 
 
-def _diagnostic_fields(d: Diagnostic) -> dict[str, Any]:
+def diagnostic_fields(d: Diagnostic) -> dict[str, Any]:
     """A diagnostic with every field of :class:`DiagnosticRecord`, in its order."""
     out: dict[str, Any] = {"level": d.level, "code": d.code, "message": d.message}
     for key in _DIAGNOSTIC_KEYS:

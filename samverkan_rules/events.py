@@ -137,6 +137,9 @@ def event_from_mapping(
     Raises:
         EventError: with one diagnostic per problem (missing key, naive timestamp, ...).
     """
+    fast = _well_formed(record, file, line)
+    if fast is not None:
+        return fast
     problems: list[Diagnostic] = []
     if not isinstance(record, Mapping):
         raise EventError(
@@ -254,6 +257,39 @@ def canonical_json(value: Any) -> bytes:
         return repr(value).encode("utf-8", "backslashreplace")
 
 
+_KEYS: Final = frozenset({*REQUIRED_KEYS, "data"})
+
+
+def _well_formed(record: Any, file: str | None, line: int | None) -> Event | None:
+    """The event of a record that has exactly the expected shape; None sends it to the
+    full check, which names every problem."""
+    if type(record) is not dict or not record.keys() <= _KEYS:
+        return None
+    ident = record.get("id")
+    case = record.get("case")
+    etype = record.get("type")
+    at_text = record.get("at")
+    data = record.get("data")
+    if not (
+        type(ident) is str
+        and type(case) is str
+        and type(etype) is str
+        and type(at_text) is str
+        and (data is None or type(data) is dict)
+        and ident.strip()
+        and case.strip()
+        and etype.strip()
+    ):
+        return None
+    try:
+        at = parse_rfc3339(at_text)
+    except CalendarError:
+        return None
+    if not _FIRST_DAY <= at.date() <= _LAST_DAY:
+        return None
+    return Event(ident, case, etype, at, data if data is not None else {}, line, file)
+
+
 def deduplicate(events: Iterable[Event]) -> tuple[list[Event], list[Diagnostic]]:
     """Keep each event id once, whatever the input order.
 
@@ -261,14 +297,19 @@ def deduplicate(events: Iterable[Event]) -> tuple[list[Event], list[Diagnostic]]
     events under one id are an error and none of them is evaluated: keeping "the first"
     would make the result depend on the order the events arrived in.
     """
-    groups: dict[str, list[Event]] = {}
+    first_of: dict[str, Event] = {}
+    repeats: dict[str, list[Event]] = {}
     for event in events:
-        groups.setdefault(event.id, []).append(event)
+        seen = first_of.setdefault(event.id, event)
+        if seen is not event:
+            repeats.setdefault(event.id, [seen]).append(event)
+    if not repeats:
+        return list(first_of.values()), []
     kept: list[Event] = []
     diagnostics: list[Diagnostic] = []
-    for ident, group in groups.items():
-        first = group[0]
-        if len(group) == 1:
+    for ident, first in first_of.items():
+        group = repeats.get(ident)
+        if group is None:
             kept.append(first)
             continue
         lines = sorted(e.line for e in group if e.line is not None)
@@ -400,6 +441,13 @@ class EventLimits:
 DEFAULT_LIMITS: Final = EventLimits()
 
 
+def _brackets(raw: bytes | str) -> int:
+    """How many objects and lists a line opens at most: a cheap bound on its depth."""
+    if isinstance(raw, bytes):
+        return raw.count(b"{") + raw.count(b"[")
+    return raw.count("{") + raw.count("[")
+
+
 def _depth_over(value: Any, limit: int) -> bool:
     """True when ``value`` nests objects and lists deeper than ``limit``."""
     stack = [(value, 0)]
@@ -473,7 +521,11 @@ def decode_json_line(
         raise EventError(
             "bad event line", [_diag("event.bad-json", what, file=file, line=line, hint=hint)]
         ) from None
-    if isinstance(record, dict) and _depth_over(record.get("data"), limits.depth):
+    if (
+        isinstance(record, dict)
+        and _brackets(raw) > limits.depth
+        and _depth_over(record.get("data"), limits.depth)
+    ):
         raise EventError(
             "event nested too deep",
             [

@@ -15,6 +15,7 @@ import pytest
 
 from samverkan_rules import __version__, engine
 from samverkan_rules.cli import main
+from samverkan_rules.engine import Evaluator
 from samverkan_rules.schemas import SCHEMAS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -372,7 +373,7 @@ def test_due_internal_error_exits_3_without_traceback(
         raise RuntimeError("boom")
 
     monkeypatch.delenv("SAMVERKAN_DEBUG", raising=False)
-    monkeypatch.setattr(engine, "evaluate", explode)
+    monkeypatch.setattr(Evaluator, "evaluate_case", explode)
     code, _out, err = due(capsys, events_file)
     assert code == 3
     assert "internal error: RuntimeError: boom" in err

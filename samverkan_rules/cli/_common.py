@@ -110,13 +110,19 @@ def guarded(command: str) -> Callable[[RunFunction], RunFunction]:
 # --------------------------------------------------------------------------- options
 
 
-def add_format_option(parser: argparse.ArgumentParser, *, default: str = "text") -> None:
+def add_format_option(
+    parser: argparse.ArgumentParser,
+    *,
+    default: str = "text",
+    choices: Sequence[str] = FORMATS,
+    help: str | None = None,
+) -> None:
     """Add ``--format text|json`` (text for people, json for programs)."""
     parser.add_argument(
         "--format",
-        choices=FORMATS,
+        choices=choices,
         default=default,
-        help=f"output for people (text) or programs (json); default {default}",
+        help=help or f"output for people (text) or programs (json); default {default}",
     )
 
 

@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from samverkan_rules import engine
 from samverkan_rules.cli import EXIT_FINDINGS, EXIT_OK
 from samverkan_rules.cli._common import (
+    FORMATS,
     STDIN,
     CommandError,
     Progress,
@@ -35,11 +36,30 @@ from samverkan_rules.cli._common import (
 )
 from samverkan_rules.compiler import CompiledRoutine
 from samverkan_rules.diagnostics import Diagnostic
-from samverkan_rules.errors import EvaluationError
-from samverkan_rules.evaluation import Evaluation, Obligation
+from samverkan_rules.engine.evaluator import Evaluator
+from samverkan_rules.engine.output import (
+    OutputCache,
+    case_dict,
+    case_result,
+    json_document,
+    json_lines,
+)
+from samverkan_rules.errors import EvaluationError, EventError
+from samverkan_rules.evaluation import CaseResult, Evaluation, Obligation, diagnostic_fields
+from samverkan_rules.eventlog import IndexedEvents, index_events
+from samverkan_rules.events import EventLimits
 from samverkan_rules.loader import check_routine_file, routine_files
 
-__all__ = ["STATUS_SV", "WEEKDAYS_SV", "add_parser", "render_text", "run"]
+__all__ = [
+    "STATUS_SV",
+    "WEEKDAYS_SV",
+    "add_parser",
+    "open_evaluation",
+    "render_text",
+    "report_problems",
+    "run",
+    "text_chunks",
+]
 
 NAME = "due"
 
@@ -124,6 +144,11 @@ def evaluate_from_args(
 def report_event_problems(result: Evaluation, args: argparse.Namespace, name: str) -> int:
     """Print the evaluation's diagnostics on stderr; return how many events were rejected."""
     diagnostics = [diagnostic_from_json(d.model_dump()) for d in result.diagnostics]
+    return report_problems(diagnostics, args, name)
+
+
+def report_problems(diagnostics: Sequence[Diagnostic], args: argparse.Namespace, name: str) -> int:
+    """Print diagnostics on stderr; return how many events were rejected."""
     print_diagnostics(diagnostics, caret=False, unlocated=f"samverkan {name}")
     rejected = sum(1 for d in diagnostics if d.is_error)
     if rejected:
@@ -156,7 +181,15 @@ def add_parser(subparsers: Any) -> None:
         metavar="ID",
         help="only this case (repeat for several); default every case in the file",
     )
-    add_format_option(parser)
+    add_format_option(
+        parser,
+        choices=(*FORMATS, "jsonl"),
+        help=(
+            "text for people; json for the evaluation contract (one document); jsonl for one "
+            "case a line as each is evaluated, then a last line with as_of, routines, "
+            "diagnostics, summary and queues; default text"
+        ),
+    )
     parser.add_argument(
         "--all",
         action="store_true",
@@ -341,6 +374,69 @@ def _count(n: int, status: str) -> str:
     return f"{n} {(STATUS_SV if n == 1 else _STATUS_PLURAL_SV)[status]}"
 
 
+def _case_text(case: CaseResult, labels: _Labels, *, show_all: bool) -> str:
+    out: list[str] = []
+    n = len(case.actions)
+    out.append(f"Ärende {case.case}: {n} {'åtgärd' if n == 1 else 'åtgärder'}")
+    if not case.actions:
+        out.append("  Inget att göra.")
+    for action in case.actions:
+        out.extend(_action_block(action, labels))
+        out.append("")
+    if show_all:
+        out.append(f"  Alla skyldigheter i ärendet ({len(case.obligations)}):")
+        out.extend(_ledger_line(o, labels) for o in case.obligations)
+    if not case.actions or show_all:
+        out.append("")
+    return "\n".join(out) + "\n"
+
+
+def text_chunks(
+    as_of: str,
+    case_results: Iterable[CaseResult],
+    summary: Callable[[], Mapping[str, int]],
+    routines: Sequence[CompiledRoutine],
+    *,
+    show_all: bool = False,
+    cases: Sequence[str] | None = None,
+) -> Iterator[str]:
+    """The evaluation as text for a person, in Swedish, one case at a time.
+
+    Args:
+        as_of: The instant evaluated at (RFC 3339).
+        case_results: Each case's result, in order.
+        summary: Called after the last case: the counts by status, 'events' and 'cases'.
+        routines: The routines evaluated (for role and channel labels and time zones).
+        show_all: Also list every case's full ledger.
+        cases: The cases asked for; those with no events are named too.
+    """
+    labels = _Labels(routines)
+    moment = _local(as_of, routines[0] if routines else None)
+    yield f"Läget per {format_moment(moment)} ({as_of})\n\n"
+    seen = set()
+    for case in case_results:
+        seen.add(case.case)
+        yield _case_text(case, labels, show_all=show_all)
+    tail: list[str] = []
+    for name in cases or ():
+        if name not in seen:
+            tail.append(f"Ärende {name}: inga händelser fram till {as_of}.")
+            tail.append("")
+    if not seen and not cases:
+        tail.append("Inga ärenden med händelser fram till denna tidpunkt.")
+        tail.append("")
+    counts = summary()
+    parts = [_count(counts[s], s) for s in _SUMMARY_ORDER if counts.get(s)]
+    n_cases = counts.get("cases", len(seen))
+    n_events = counts.get("events", 0)
+    head = (
+        f"{n_cases} {'ärende' if n_cases == 1 else 'ärenden'}, "
+        f"{n_events} {'händelse' if n_events == 1 else 'händelser'}"
+    )
+    tail.append(head + (": " + ", ".join(parts) if parts else ": inget att göra") + ".")
+    yield "\n".join(tail) + "\n"
+
+
 def render_text(
     result: Evaluation,
     routines: Sequence[CompiledRoutine],
@@ -348,66 +444,102 @@ def render_text(
     show_all: bool = False,
     cases: Sequence[str] | None = None,
 ) -> str:
-    """The evaluation as text for a person, in Swedish.
-
-    Args:
-        result: The evaluation.
-        routines: The routines evaluated (for role and channel labels and time zones).
-        show_all: Also list every case's full ledger.
-        cases: The cases asked for; those with no events are named too.
-    """
-    labels = _Labels(routines)
-    out: list[str] = []
-    as_of = _local(result.as_of, routines[0] if routines else None)
-    out.append(f"Läget per {format_moment(as_of)} ({result.as_of})")
-    out.append("")
-    seen = set()
-    for case in result.cases:
-        seen.add(case.case)
-        n = len(case.actions)
-        out.append(f"Ärende {case.case}: {n} {'åtgärd' if n == 1 else 'åtgärder'}")
-        if not case.actions:
-            out.append("  Inget att göra.")
-        for action in case.actions:
-            out.extend(_action_block(action, labels))
-            out.append("")
-        if show_all:
-            out.append(f"  Alla skyldigheter i ärendet ({len(case.obligations)}):")
-            out.extend(_ledger_line(o, labels) for o in case.obligations)
-        if not case.actions or show_all:
-            out.append("")
-    for name in cases or ():
-        if name not in seen:
-            out.append(f"Ärende {name}: inga händelser fram till {result.as_of}.")
-            out.append("")
-    if not result.cases and not cases:
-        out.append("Inga ärenden med händelser fram till denna tidpunkt.")
-        out.append("")
-    summary = result.summary
-    parts = [_count(summary[s], s) for s in _SUMMARY_ORDER if summary.get(s)]
-    n_cases = summary.get("cases", len(result.cases))
-    n_events = summary.get("events", 0)
-    head = (
-        f"{n_cases} {'ärende' if n_cases == 1 else 'ärenden'}, "
-        f"{n_events} {'händelse' if n_events == 1 else 'händelser'}"
+    """A whole evaluation as text for a person, in Swedish (see :func:`text_chunks`)."""
+    return "".join(
+        text_chunks(
+            result.as_of,
+            result.cases,
+            lambda: result.summary,
+            routines,
+            show_all=show_all,
+            cases=cases,
+        )
     )
-    out.append(head + (": " + ", ".join(parts) if parts else ": inget att göra") + ".")
-    return "\n".join(out) + "\n"
 
 
 # --------------------------------------------------------------------------- the command
 
 
+def write_bytes(out: TextIO, chunks: Iterable[bytes]) -> None:
+    """Write UTF-8 chunks to a text stream: to its buffer when it has one."""
+    out.flush()
+    buffer = getattr(out, "buffer", None)
+    if buffer is None:
+        for chunk in chunks:
+            out.write(chunk.decode("utf-8"))
+        return
+    for chunk in chunks:
+        buffer.write(chunk)
+    buffer.flush()
+
+
+def open_evaluation(
+    args: argparse.Namespace, cases: list[str] | None = None
+) -> tuple[list[CompiledRoutine], Evaluator, IndexedEvents]:
+    """Load the routine(s), read and index the events named on the command line.
+
+    Raises:
+        CommandError: for unreadable or invalid input (exit 2).
+    """
+    routines = select_routine(load_routines(args.routine), args.routine, args.routine_id)
+    try:
+        evaluator = Evaluator(routines, args.as_of, cases=cases)
+        limits = EventLimits.from_environment()
+    except (EvaluationError, EventError) as exc:
+        raise CommandError(f"cannot evaluate: {exc}") from None
+    try:
+        log = index_events(args.events, evaluator, limits=limits)
+    except EventError as exc:
+        first = str(exc).splitlines()[0]
+        raise CommandError(
+            f"{first}; check the path and that the file is UTF-8 text",
+            diagnostics=exc.diagnostics,
+        ) from None
+    return routines, evaluator, log
+
+
 @guarded(NAME)
 def run(args: argparse.Namespace) -> int:
-    """Evaluate the event file against the routine(s) and print the actions."""
+    """Evaluate the event file against the routine(s) and print the actions, case by case.
+
+    The events are indexed by case in one pass and each case is evaluated and written
+    before the next is read, so memory stays bounded by the largest case.
+    """
     cases: list[str] | None = args.cases
-    routines, result = evaluate_from_args(args, cases)
+    routines, evaluator, log = open_evaluation(args, cases)
+    finished: list[Diagnostic] = []
 
-    if args.format == "json":
-        sys.stdout.write(result.to_json() + "\n")
-    else:
-        sys.stdout.write(render_text(result, routines, show_all=args.show_all, cases=cases))
-    sys.stdout.flush()
+    def tail() -> dict[str, Any]:
+        queues, diagnostics = evaluator.finish()
+        finished.extend(diagnostics)
+        return {
+            "diagnostics": [diagnostic_fields(d) for d in diagnostics],
+            "summary": evaluator.summary,
+            "queues": [q.model_dump(mode="json") for q in queues],
+        }
 
-    return EXIT_FINDINGS if report_event_problems(result, args, NAME) else EXIT_OK
+    cache = OutputCache()
+    out = sys.stdout
+    with log:
+        ledgers = (evaluator.evaluate_case(case, events) for case, events in log.cases())
+        if args.format == "text":
+            results = (case_result(ledger, cache) for ledger in ledgers)
+
+            def summary() -> Mapping[str, int]:
+                tail()
+                return evaluator.summary
+
+            as_of = evaluator.header()["as_of"]
+            for text in text_chunks(
+                as_of, results, summary, routines, show_all=args.show_all, cases=cases
+            ):
+                out.write(text)
+        else:
+            dicts = (case_dict(ledger, cache) for ledger in ledgers)
+            if args.format == "json":
+                chunks = json_document(evaluator.header(), "cases", dicts, tail)
+            else:
+                chunks = json_lines(dicts, lambda: {**evaluator.header(), **tail()})
+            write_bytes(out, chunks)
+    out.flush()
+    return EXIT_FINDINGS if report_problems(finished, args, NAME) else EXIT_OK

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from samverkan_rules.calendar import local_date, local_stamp, require_aware
 from samverkan_rules.compiler import CompiledRoutine
@@ -33,10 +33,14 @@ from samverkan_rules.errors import CalendarError, EvaluationError
 from samverkan_rules.events import Event
 from samverkan_rules.versions import validity_windows
 
-__all__ = ["Evaluator", "Ruleset", "routines_of"]
+__all__ = ["Evaluator", "Ruleset", "Verdict", "routines_of"]
 
 Ruleset = CompiledRoutine | Sequence[CompiledRoutine]
 """One compiled routine, or several (versions of one routine, or different routines)."""
+
+Verdict = Literal["admitted", "rejected", "other-case", "later"]
+"""What becomes of an event: evaluated, rejected for its data, of a case not asked for, or
+after ``as_of``."""
 
 
 def routines_of(ruleset: Ruleset) -> tuple[CompiledRoutine, ...]:
@@ -127,25 +131,41 @@ class Evaluator:
                     return routine
         return owners[0]
 
+    def judge(self, event: Event) -> tuple[Verdict, list[Diagnostic]]:
+        """What :meth:`admit` would decide for an event, without counting it (pure).
+
+        Returns:
+            The verdict and the problems found with the event's data.
+        """
+        problems = self._checker(event).check_event(event)
+        if problems and any(p.is_error for p in problems):
+            return "rejected", problems
+        if self._wanted is not None and event.case not in self._wanted:
+            return "other-case", problems
+        if event.at > self.as_of:
+            return "later", problems
+        return "admitted", problems
+
+    def count(self, case: str, verdict: Verdict, problems: Sequence[Diagnostic] = ()) -> bool:
+        """Count an event of ``case`` judged by :meth:`judge`; True when it is admitted."""
+        self.diagnostics.extend(problems)
+        if verdict == "admitted":
+            self._admitted += 1
+            return True
+        if verdict == "other-case":
+            self._unknown_cases[case] = self._unknown_cases.get(case, 0) + 1
+        elif verdict == "later":
+            self._later += 1
+        return False
+
     def admit(self, event: Event) -> bool:
-        """Check an event; True when it is to be evaluated (its case's stream needs it).
+        """Check and count an event; True when it is to be evaluated.
 
         Problems with its data are added to :attr:`diagnostics`; an event with an error,
         an event after ``as_of`` and an event of a case not asked for return False.
         """
-        problems = self._checker(event).check_event(event)
-        if problems:
-            self.diagnostics.extend(problems)
-            if any(p.is_error for p in problems):
-                return False
-        if self._wanted is not None and event.case not in self._wanted:
-            self._unknown_cases[event.case] = self._unknown_cases.get(event.case, 0) + 1
-            return False
-        if event.at > self.as_of:
-            self._later += 1
-            return False
-        self._admitted += 1
-        return True
+        verdict, problems = self.judge(event)
+        return self.count(event.case, verdict, problems)
 
     # -- phase 2 --------------------------------------------------------------------------
 

@@ -8,10 +8,11 @@ deadline) are written here, so an evaluation that is only counted never formats 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from samverkan_rules._json import dumps_bytes
 from samverkan_rules.calendar import format_local_minute, local_stamp
 from samverkan_rules.engine.ledger import (
     Entry,
@@ -26,7 +27,15 @@ if TYPE_CHECKING:
     from samverkan_rules.compiler import CompiledRoutine, CompiledRule
     from samverkan_rules.evaluation import CaseResult, Obligation
 
-__all__ = ["CaseLedger", "OutputCache", "case_dict", "case_result", "cause_line"]
+__all__ = [
+    "CaseLedger",
+    "OutputCache",
+    "case_dict",
+    "case_result",
+    "cause_line",
+    "json_document",
+    "json_lines",
+]
 
 
 class CaseLedger:
@@ -372,3 +381,47 @@ def case_result(ledger: CaseLedger, cache: OutputCache) -> CaseResult:
         actions=[models[id(e)] for e in ledger.actions],
         obligations=[models[id(e)] for e in ledger.obligations],
     )
+
+
+_MARK = "\x1fsamverkan-cases\x1f"
+
+
+def json_document(
+    head: Mapping[str, Any],
+    key: str,
+    items: Iterable[Mapping[str, Any]],
+    tail: Callable[[], Mapping[str, Any]],
+) -> Iterator[bytes]:
+    """A JSON document written piece by piece, byte-identical to dumping it whole.
+
+    The document is ``{**head, key: [*items], **tail()}`` with two-space indentation;
+    each item is encoded as it comes, so the list is never held in memory, and ``tail`` is
+    called after the last item (its values, such as totals, may depend on the items).
+    """
+    pending = iter(items)
+    first = next(pending, None)
+    if first is None:
+        yield dumps_bytes({**head, key: [], **tail()}) + b"\n"
+        return
+    text = dumps_bytes({**head, key: [_MARK]})
+    marker = dumps_bytes(_MARK)
+    yield text[: text.index(marker)]
+    yield _indented(first)
+    for item in pending:
+        yield b",\n    "
+        yield _indented(item)
+    end = dumps_bytes({key: [_MARK], **tail()})
+    yield end[end.index(marker) + len(marker) :] + b"\n"
+
+
+def _indented(item: Mapping[str, Any]) -> bytes:
+    return dumps_bytes(item).replace(b"\n", b"\n    ")
+
+
+def json_lines(
+    items: Iterable[Mapping[str, Any]], tail: Callable[[], Mapping[str, Any]]
+) -> Iterator[bytes]:
+    """One compact JSON object a line for each item, then ``tail()`` as the last line."""
+    for item in items:
+        yield dumps_bytes(item, indent=None) + b"\n"
+    yield dumps_bytes(tail(), indent=None) + b"\n"
