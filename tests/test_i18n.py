@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import re
 import tomllib
 from pathlib import Path
@@ -13,6 +14,7 @@ from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
 from samverkan_rules import explanations
+from samverkan_rules.cli._common import add_lang_option, translator_from_args
 from samverkan_rules.i18n import (
     LANGUAGES,
     LOCALE_DIR,
@@ -152,3 +154,16 @@ def test_catalogs_are_package_data() -> None:
     assert "locale/*/LC_MESSAGES/*.mo" in data
     for lang in LANGUAGES:
         assert (LOCALE_DIR / lang / "LC_MESSAGES" / "samverkan.mo").is_file()
+
+
+def test_lang_option_wins_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    parser = argparse.ArgumentParser()
+    add_lang_option(parser)
+    monkeypatch.setenv("LANG", "en_US.UTF-8")
+    assert translator_from_args(parser.parse_args([])).language == "en"
+    assert translator_from_args(parser.parse_args(["--lang", "sv"])).language == "sv"
+    monkeypatch.setenv("LC_ALL", "sv_SE.UTF-8")
+    assert translator_from_args(parser.parse_args([])).language == "sv"
+    assert translator_from_args(parser.parse_args(["--lang", "en"])).language == "en"
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--lang", "fi"])
