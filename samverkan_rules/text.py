@@ -232,9 +232,13 @@ def _what_rows(
     return rows
 
 
-def _aligned(rows: Sequence[tuple[str, str]], indent: str) -> list[str]:
+def _width(rows: Sequence[tuple[str, str]]) -> int:
+    return max([12, *(len(label) + 2 for label, _ in rows)])
+
+
+def _aligned(rows: Sequence[tuple[str, str]], indent: str, width: int | None = None) -> list[str]:
     """Rows as ``Label:   value`` lines, the values in one column."""
-    width = max([12, *(len(label) + 2 for label, _ in rows)])
+    width = width or _width(rows)
     return [f"{indent}{label + ':':<{width}}{value}" for label, value in rows]
 
 
@@ -389,7 +393,7 @@ def render_obligation(
         (t.gettext("Status"), f"{status_label(o.status, t)} ({o.status})"),
         (t.gettext("Explanation"), o.explanation),
     ]
-    lines.extend(_aligned([*head, *_what_rows(o, t, routine)], "  "))
+    head.extend(_what_rows(o, t, routine))
     lines.append("  " + t.gettext("Steps:"))
     if o.trace:
         width = len(str(len(o.trace)))
@@ -401,5 +405,7 @@ def render_obligation(
         tail.append((t.gettext("Source"), f"{o.source.document}, {o.source.section}"))
         tail.append((t.gettext("Quote"), f"\u201d{o.source.quote}\u201d"))
     tail.append(_interpretation_row(o, t, with_text=True))
-    lines.extend(_aligned(tail, "  "))
+    width = _width([*head, *tail])
+    lines[1:1] = _aligned(head, "  ", width)
+    lines.extend(_aligned(tail, "  ", width))
     return "\n".join(lines) + "\n"
