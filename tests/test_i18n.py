@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import argparse
 import re
+import shutil
+import subprocess
+import sys
 import tomllib
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -167,3 +171,35 @@ def test_lang_option_wins_over_the_environment(monkeypatch: pytest.MonkeyPatch) 
     assert translator_from_args(parser.parse_args(["--lang", "en"])).language == "en"
     with pytest.raises(SystemExit):
         parser.parse_args(["--lang", "fi"])
+
+
+def test_a_wheel_carries_the_compiled_catalogs(tmp_path: Path) -> None:
+    """Built as pip builds it (setuptools' PEP 517 backend), the wheel holds both .mo files."""
+    pytest.importorskip("setuptools", reason="building a wheel needs setuptools")
+    # A copy of what the build reads, so no build/ directory is left in the checkout and no
+    # stale one can add files the sources no longer have.
+    source = tmp_path / "src"
+    shutil.copytree(
+        PACKAGE, source / "samverkan_rules", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    out = tmp_path / "dist"
+    out.mkdir()
+    script = (
+        "import sys; from setuptools import build_meta; print(build_meta.build_wheel(sys.argv[1]))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(out)],
+        cwd=source,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    wheel = out / done.stdout.strip().splitlines()[-1]
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+    for lang in LANGUAGES:
+        assert f"samverkan_rules/locale/{lang}/LC_MESSAGES/samverkan.mo" in names
