@@ -34,6 +34,7 @@ __all__ = [
     "explain_overdue",
     "explain_upcoming",
     "hierarchy_ends",
+    "non_working_reason",
     "remedy_deadline_trace",
     "remedy_explanation",
     "remedy_missing_trace",
@@ -307,3 +308,22 @@ def step_moved(t: Translator, *, day: str, reason: str, moved: str) -> str:
     return t.gettext("{day} is not a working day ({reason}); moved to {moved}").format(
         day=day, reason=reason, moved=moved
     )
+
+
+def non_working_reason(t: Translator, reason: str) -> str:
+    """Why a day is not a working day, as :meth:`WorkingCalendar.non_working_reason` says it,
+    in the reader's language: ``lördag``, ``söndag`` and ``stängd dag`` are translated; a
+    public holiday keeps the Swedish name the ``holidays`` package gives it.
+
+    Examples:
+        >>> from samverkan_rules.i18n import translator
+        >>> [non_working_reason(translator("en"), r) for r in ("söndag", "stängd dag", "julafton")]
+        ['Sunday', 'closed day', 'julafton']
+    """
+    if reason == "lördag":
+        return t.gettext("Saturday")
+    if reason == "söndag":
+        return t.gettext("Sunday")
+    if reason == "stängd dag":
+        return t.gettext("closed day")
+    return reason

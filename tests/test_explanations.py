@@ -168,3 +168,22 @@ def test_blocked_remedy_and_the_working_day_steps(orebro: CompiledRoutine) -> No
     assert step_working_days(EN, n=1, before=False, base="2026-12-01", day="2026-12-02") == (
         "1 working day after 2026-12-01 -> 2026-12-02"
     )
+
+
+def test_non_working_reasons_keep_their_swedish_words() -> None:
+    from datetime import date
+
+    from samverkan_rules.calendar import WorkingCalendar
+    from samverkan_rules.explanations import non_working_reason
+
+    cal = WorkingCalendar([date(2026, 5, 15)], first_year=2026, last_year=2026)
+    days = [date(2026, 12, 19), date(2026, 12, 20), date(2026, 5, 15), date(2026, 12, 24)]
+    reasons = [cal.non_working_reason(d) or "" for d in days]
+    assert reasons == ["lördag", "söndag", "stängd dag", "julafton"]
+    assert [non_working_reason(SV, r) for r in reasons] == reasons
+    assert [non_working_reason(EN, r) for r in reasons] == [
+        "Saturday",
+        "Sunday",
+        "closed day",
+        "julafton",
+    ]
