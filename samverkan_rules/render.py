@@ -1,19 +1,28 @@
 """A readable rendering of a routine, to check against its source document.
 
-Policy authors and auditors read a routine here in Swedish words instead of YAML: its
-metadata, roles, channels, units and schedules, then one section per rule with its trigger
-and condition, action, deadline, what fulfils and cancels it, escalation, the verbatim
-source quote and any local interpretation (clearly marked as a local choice).
+Policy authors and auditors read a routine here in words instead of YAML: its metadata,
+roles, channels, units and schedules, the facts it keeps and the event types it reads, then
+one section per rule with its trigger and condition, action, deadline, what fulfils and
+cancels it, escalation (naming the role it reaches), the verbatim source quote and any local
+interpretation (clearly marked as a local choice).
+
+Fields are named by their description in the event type (``data.start_date`` is "planerat
+startdatum": the description up to its first parenthesis or full stop) and facts by their
+label; a field with no description keeps its id. The fixed words come from the gettext
+catalogs: Swedish by default, English with an English :class:`~samverkan_rules.i18n.
+Translator`. What the routine itself says is shown as written.
 
 Both renderings are built from the same list of blocks, so Markdown and HTML carry the same
 content. They are pure and deterministic: the same routine gives the same bytes.
 
 Examples:
+    >>> from samverkan_rules.i18n import translator
     >>> from samverkan_rules.models import Comparison
     >>> condition_text(Comparison.model_validate({"field": "data.kind", "equals": "start"}))
-    'data.kind = start'
-    >>> timespec_text(TimeSpec.model_validate({"before": "data.start_date", "working_days": 2}))
-    '2 vardagar före data.start_date'
+    'data.kind är start'
+    >>> spec = TimeSpec.model_validate({"before": "data.start_date", "working_days": 2})
+    >>> timespec_text(spec), timespec_text(spec, t=translator("en"))
+    ('2 vardagar före data.start_date', '2 working days before data.start_date')
 """
 
 from __future__ import annotations
@@ -25,13 +34,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from samverkan_rules.i18n import Translator, translator
 from samverkan_rules.models import (
     AllOf,
     AnyOf,
     Comparison,
     Condition,
-    Escalation,
     EventPattern,
+    EventType,
     Offset,
     Reachability,
     Rule,
@@ -39,131 +49,174 @@ from samverkan_rules.models import (
     Schedule,
     TimeSpec,
 )
+from samverkan_rules.text import weekday_name
 
 if TYPE_CHECKING:
     from samverkan_rules.compiler import CompiledRoutine
 
 __all__ = [
+    "FieldWords",
     "condition_text",
+    "offset_text",
     "render_html",
     "render_markdown",
     "schedule_text",
     "timespec_text",
+    "value_text",
 ]
 
 # --------------------------------------------------------------------------- words
 
-WEEKDAYS_SV = {
-    "monday": "måndag",
-    "tuesday": "tisdag",
-    "wednesday": "onsdag",
-    "thursday": "torsdag",
-    "friday": "fredag",
-    "saturday": "lördag",
-    "sunday": "söndag",
-}
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
-_UNITS_SV = {
-    "working_days": ("vardag", "vardagar"),
-    "days": ("dag", "dagar"),
-    "weeks": ("vecka", "veckor"),
-    "months": ("månad", "månader"),
-    "hours": ("timme", "timmar"),
-    "minutes": ("minut", "minuter"),
-}
 
-_NON_WORKING_SV = {
-    "keep": "behålls den även om den infaller på en helgdag",
-    "next_working_day": "flyttas den till nästa vardag om den infaller på en helgdag",
-    "previous_working_day": "flyttas den till föregående vardag om den infaller på en helgdag",
-}
+def _amount(value: int, unit: str, t: Translator) -> str:
+    """``2 vardagar``, ``1 kalenderdag``: an amount of a time unit."""
+    if unit == "working_days":
+        text = t.ngettext("{n} working day", "{n} working days", value)
+    elif unit == "days":
+        text = t.ngettext("{n} calendar day", "{n} calendar days", value)
+    elif unit == "weeks":
+        text = t.ngettext("{n} week", "{n} weeks", value)
+    elif unit == "months":
+        text = t.ngettext("{n} month", "{n} months", value)
+    elif unit == "hours":
+        text = t.ngettext("{n} hour", "{n} hours", value)
+    else:
+        text = t.ngettext("{n} minute", "{n} minutes", value)
+    return text.format(n=value)
 
-_SCHEDULE_NON_WORKING_SV = {
-    "keep": "",
-    "skip": "utgår på helgdagar",
-    "next_working_day": "flyttas till nästa vardag när dagen är en helgdag",
-    "previous_working_day": "flyttas till föregående vardag när dagen är en helgdag",
-}
 
-_REACH_DAYS_SV = {
-    "working_days": "vardagar",
-    "weekdays": "måndag–fredag",
-    "every_day": "alla dagar",
-}
+def _non_working(policy: str, t: Translator) -> str:
+    """What happens to a calendar deadline on a Saturday, Sunday or public holiday."""
+    if policy == "next_working_day":
+        return t.gettext(
+            "moved to the next working day when it falls on a Saturday, Sunday or public holiday"
+        )
+    if policy == "previous_working_day":
+        return t.gettext(
+            "moved to the previous working day when it falls on a Saturday, Sunday or "
+            "public holiday"
+        )
+    return t.gettext("kept even when it falls on a Saturday, Sunday or public holiday")
 
-_CHANNEL_KINDS_SV = {
-    "mailbox": "brevlåda",
-    "message": "meddelande",
-    "phone": "telefon",
-    "meeting": "möte",
-    "emergency": "larm",
-    "journal": "journal",
-    "email": "e-post",
-}
 
-_ACTION_KINDS_SV = {
-    "send_message": "skicka meddelande",
-    "make_contact": "ta kontakt",
-    "book_meeting": "boka möte",
-    "hold_meeting": "hålla möte",
-    "cancel_meeting": "avboka möte",
-    "send_notes": "skicka anteckningar",
-    "comment": "kommentera",
-    "document": "dokumentera",
-    "acknowledge": "bekräfta",
-    "reply": "svara",
-    "report": "rapportera",
-    "forward": "vidarebefordra",
-    "inform": "informera",
-    "obtain_consent": "inhämta samtycke",
-    "confirm_consent": "bekräfta samtycke",
-    "call_emergency": "ring 112",
-    "assess": "bedöma",
-    "escalate": "eskalera",
-    "offer_place": "erbjuda plats",
-    "update_record": "uppdatera uppgifter",
-}
+def _schedule_non_working(policy: str, t: Translator) -> str:
+    if policy == "skip":
+        return t.gettext("left out when the day is not a working day (a weekend or holiday)")
+    if policy == "next_working_day":
+        return t.gettext(
+            "moved to the next working day when the day is not one (a weekend or holiday)"
+        )
+    if policy == "previous_working_day":
+        return t.gettext(
+            "moved to the previous working day when the day is not one (a weekend or holiday)"
+        )
+    return ""
 
-_RECORD_SV = {
-    "established": "Upprättad",
-    "revised": "Reviderad",
-    "next_review": "Nästa översyn",
-    "edition": "Utgåva",
-    "decided_by": "Fastställd av",
-}
 
-NO_INTERPRETATION = "Ingen – regeln följer rutinens ord."
-INTERPRETATION_LABEL = "Tolkning (lokalt val, inte rutinens ord)"
+def _reach_days(days: str, t: Translator) -> str:
+    if days == "working_days":
+        return t.gettext("working days")
+    if days == "weekdays":
+        return t.gettext("Monday–Friday")
+    return t.gettext("every day")
+
+
+def _channel_kind(kind: str, t: Translator) -> str:
+    kinds = {
+        "mailbox": t.pgettext("channel", "mailbox"),
+        "message": t.pgettext("channel", "message"),
+        "phone": t.pgettext("channel", "phone"),
+        "meeting": t.pgettext("channel", "meeting"),
+        "emergency": t.pgettext("channel", "alarm"),
+        "journal": t.pgettext("channel", "journal"),
+        "email": t.pgettext("channel", "e-mail"),
+    }
+    return kinds.get(kind, kind)
+
+
+def _action_kind(kind: str, t: Translator) -> str:
+    kinds = {
+        "send_message": t.pgettext("action", "send a message"),
+        "make_contact": t.pgettext("action", "make contact"),
+        "book_meeting": t.pgettext("action", "book a meeting"),
+        "hold_meeting": t.pgettext("action", "hold a meeting"),
+        "cancel_meeting": t.pgettext("action", "cancel a meeting"),
+        "send_notes": t.pgettext("action", "send notes"),
+        "comment": t.pgettext("action", "comment"),
+        "document": t.pgettext("action", "document"),
+        "acknowledge": t.pgettext("action", "acknowledge"),
+        "reply": t.pgettext("action", "reply"),
+        "report": t.pgettext("action", "report"),
+        "forward": t.pgettext("action", "forward"),
+        "inform": t.pgettext("action", "inform"),
+        "obtain_consent": t.pgettext("action", "obtain consent"),
+        "confirm_consent": t.pgettext("action", "confirm consent"),
+        "call_emergency": t.pgettext("action", "call 112"),
+        "assess": t.pgettext("action", "assess"),
+        "escalate": t.pgettext("action", "escalate"),
+        "offer_place": t.pgettext("action", "offer a place"),
+        "update_record": t.pgettext("action", "update the record"),
+    }
+    return kinds.get(kind, kind)
+
+
+def _record_labels(t: Translator) -> dict[str, str]:
+    return {
+        "established": t.gettext("Established"),
+        "revised": t.gettext("Revised"),
+        "next_review": t.gettext("Next review"),
+        "edition": t.gettext("Edition"),
+        "decided_by": t.gettext("Decided by"),
+    }
 
 
 def _hm(value: dt.time) -> str:
     return value.strftime("%H:%M")
 
 
-def _amount(value: int, unit: str) -> str:
-    one, many = _UNITS_SV[unit]
-    return f"{value} {one if value == 1 else many}"
-
-
-def value_text(value: Scalar | Sequence[Scalar]) -> str:
+def value_text(value: Scalar | Sequence[Scalar], t: Translator | None = None) -> str:
     """A value as a reader sees it: ``ja``/``nej`` for booleans, lists joined by commas.
 
     Examples:
         >>> value_text(True), value_text(["a", 2]), value_text(None), value_text(2.0)
         ('ja', 'a, 2', 'inget värde', '2')
     """
+    t = t or translator()
     if isinstance(value, bool):
-        return "ja" if value else "nej"
+        return t.gettext("yes") if value else t.gettext("no")
     if value is None:
-        return "inget värde"
+        return t.gettext("no value")
     if isinstance(value, (list, tuple)):
-        return ", ".join(value_text(v) for v in value)
+        return ", ".join(value_text(v, t) for v in value)
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
 
 
-def condition_text(condition: Condition) -> str:
+class FieldWords:
+    """How a condition's fields and values are named for a reader; by default, by their ids.
+
+    A rendering of a routine names ``data.<field>`` by the field's description in the event
+    type, ``fact.<name>`` by the fact's label, and role values by the role's label.
+    """
+
+    def field(self, path: str) -> str:
+        """The words for a field path such as ``data.start_date``."""
+        return path
+
+    def value(self, path: str, value: Scalar | Sequence[Scalar], t: Translator) -> str:
+        """The words for a value compared with the field at ``path``."""
+        return value_text(value, t)
+
+
+_PLAIN = FieldWords()
+
+
+def condition_text(
+    condition: Condition, t: Translator | None = None, words: FieldWords | None = None
+) -> str:
     """A condition in words.
 
     Examples:
@@ -171,49 +224,62 @@ def condition_text(condition: Condition) -> str:
         ...     {"field": "data.kind", "equals": "start"},
         ...     {"not": {"field": "data.to", "contains": "hemvard.driftsplanerare"}}]})
         >>> condition_text(c)
-        'alla av: (data.kind = start; inte: (data.to innehåller hemvard.driftsplanerare))'
+        'alla av: (data.kind är start; inte: (data.to innehåller hemvard.driftsplanerare))'
     """
+    t = t or translator()
+    w = words or _PLAIN
     if isinstance(condition, AllOf):
-        return "alla av: (" + "; ".join(condition_text(c) for c in condition.all) + ")"
+        items = "; ".join(condition_text(c, t, w) for c in condition.all)
+        return t.gettext("all of: ({conditions})").format(conditions=items)
     if isinstance(condition, AnyOf):
-        return "någon av: (" + "; ".join(condition_text(c) for c in condition.any) + ")"
+        items = "; ".join(condition_text(c, t, w) for c in condition.any)
+        return t.gettext("any of: ({conditions})").format(conditions=items)
     if isinstance(condition, Comparison):
-        return _comparison_text(condition)
-    return "inte: (" + condition_text(condition.not_) + ")"
+        return _comparison_text(condition, t, w)
+    return t.gettext("not: ({condition})").format(condition=condition_text(condition.not_, t, w))
 
 
-def _comparison_text(c: Comparison) -> str:
+def _comparison_text(c: Comparison, t: Translator, w: FieldWords) -> str:
     op = c.operators()[0]
-    field = c.field
+    field = w.field(c.field)
     if op == "exists":
-        return f"{field} {'finns' if c.exists else 'saknas'}"
+        text = t.gettext("{field} is given") if c.exists else t.gettext("{field} is missing")
+        return text.format(field=field)
     words = {
-        "equals": ("=", c.equals),
-        "not_equals": ("≠", c.not_equals),
-        "in": ("är en av", c.in_),
-        "not_in": ("är ingen av", c.not_in),
-        "gt": (">", c.gt),
-        "gte": ("≥", c.gte),
-        "lt": ("<", c.lt),
-        "lte": ("≤", c.lte),
-        "contains": ("innehåller", c.contains),
+        "equals": (t.gettext("{field} is {value}"), c.equals),
+        "not_equals": (t.gettext("{field} is not {value}"), c.not_equals),
+        "in": (t.gettext("{field} is one of {value}"), c.in_),
+        "not_in": (t.gettext("{field} is none of {value}"), c.not_in),
+        "gt": (t.gettext("{field} is greater than {value}"), c.gt),
+        "gte": (t.gettext("{field} is at least {value}"), c.gte),
+        "lt": (t.gettext("{field} is less than {value}"), c.lt),
+        "lte": (t.gettext("{field} is at most {value}"), c.lte),
+        "contains": (t.gettext("{field} contains {value}"), c.contains),
     }
-    sign, value = words[op]
-    return f"{field} {sign} {value_text(value)}"
+    template, value = words[op]
+    return template.format(field=field, value=w.value(c.field, value, t))
 
 
-def _anchor_text(anchor: str, schedules: Mapping[str, Schedule]) -> str:
+def _anchor_text(
+    anchor: str, schedules: Mapping[str, Schedule], t: Translator, w: FieldWords
+) -> str:
     if anchor == "trigger":
-        return "händelsen"
+        return t.gettext("the event")
     if anchor.startswith("schedule."):
         name = anchor.removeprefix("schedule.")
         schedule = schedules.get(name)
         label = f"«{schedule.label}»" if schedule is not None else name
-        return f"nästa tillfälle för {label}"
-    return anchor
+        return t.gettext("the next occurrence of {schedule}").format(schedule=label)
+    return w.field(anchor)
 
 
-def timespec_text(spec: TimeSpec, schedules: Mapping[str, Schedule] | None = None) -> str:
+def timespec_text(
+    spec: TimeSpec,
+    schedules: Mapping[str, Schedule] | None = None,
+    *,
+    t: Translator | None = None,
+    words: FieldWords | None = None,
+) -> str:
     """A deadline or opening time in words.
 
     Examples:
@@ -223,42 +289,51 @@ def timespec_text(spec: TimeSpec, schedules: Mapping[str, Schedule] | None = Non
         'samma dag som händelsen'
         >>> timespec_text(TimeSpec.model_validate({"at": "data.date"}))
         'vid data.date'
+        >>> timespec_text(TimeSpec.model_validate({"after": "trigger", "days": 3}))
+        '3 kalenderdagar efter händelsen'
     """
-    anchor = _anchor_text(spec.anchor, schedules or {})
+    t = t or translator()
+    anchor = _anchor_text(spec.anchor, schedules or {}, t, words or _PLAIN)
     unit = spec.unit
     if unit is None:
-        text = f"vid {anchor}"
+        text = t.gettext("at {anchor}").format(anchor=anchor)
     else:
         value = abs(spec.amount)
         if value == 0 and unit in ("days", "working_days", "weeks", "months"):
-            text = f"samma dag som {anchor}"
+            text = t.gettext("the same day as {anchor}").format(anchor=anchor)
+        elif spec.before is not None:
+            text = t.gettext("{amount} before {anchor}").format(
+                amount=_amount(value, unit, t), anchor=anchor
+            )
         else:
-            direction = "före" if spec.before is not None else "efter"
-            text = f"{_amount(value, unit)} {direction} {anchor}"
+            text = t.gettext("{amount} after {anchor}").format(
+                amount=_amount(value, unit, t), anchor=anchor
+            )
     if spec.time is not None:
-        text += f", kl. {_hm(spec.time)}"
+        text += t.gettext(", at {time}").format(time=_hm(spec.time))
     if spec.on_non_working_day is not None and unit in ("days", "weeks", "months"):
-        text += f"; {_NON_WORKING_SV[spec.on_non_working_day]}"
+        text += "; " + _non_working(spec.on_non_working_day, t)
     return text
 
 
-def offset_text(offset: Offset) -> str:
+def offset_text(offset: Offset, t: Translator | None = None) -> str:
     """How long after the deadline an escalation starts.
 
     Examples:
         >>> offset_text(Offset(working_days=0)), offset_text(Offset(hours=2))
         ('när tidsfristen har passerat', '2 timmar efter tidsfristen')
     """
+    t = t or translator()
     for unit in ("working_days", "days", "hours"):
         value = getattr(offset, unit)
         if value is not None:
             if value == 0:
-                return "när tidsfristen har passerat"
-            return f"{_amount(value, unit)} efter tidsfristen"
-    return "när tidsfristen har passerat"  # pragma: no cover - the model requires one
+                break
+            return t.gettext("{amount} after the deadline").format(amount=_amount(value, unit, t))
+    return t.gettext("when the deadline has passed")
 
 
-def schedule_text(schedule: Schedule) -> str:
+def schedule_text(schedule: Schedule, t: Translator | None = None) -> str:
     """When a schedule occurs, in words.
 
     Examples:
@@ -269,34 +344,52 @@ def schedule_text(schedule: Schedule) -> str:
         ...     "units": ["u"]}))
         'sista dagen i varje månad'
     """
+    t = t or translator()
     if schedule.every == "week":
-        weekday = WEEKDAYS_SV[schedule.weekday or "monday"]
-        text = f"varje {weekday}"
+        weekday = weekday_name(_WEEKDAYS.index(schedule.weekday or "monday"), t)
+        text = t.gettext("every {weekday}").format(weekday=weekday)
         if schedule.time is not None:
             text += f" {_hm(schedule.time)}"
         if schedule.iso_weeks == "odd":
-            text += ", ojämna veckor"
+            text += t.gettext(", odd weeks")
         elif schedule.iso_weeks == "even":
-            text += ", jämna veckor"
+            text += t.gettext(", even weeks")
     else:
-        text = "sista dagen i varje månad"
+        text = t.gettext("the last day of every month")
         if schedule.time is not None:
             text += f" {_hm(schedule.time)}"
     if schedule.duration_minutes is not None:
-        text += f" ({_amount(schedule.duration_minutes, 'minutes')})"
-    policy = _SCHEDULE_NON_WORKING_SV[schedule.on_non_working_day]
+        text += f" ({_amount(schedule.duration_minutes, 'minutes', t)})"
+    policy = _schedule_non_working(schedule.on_non_working_day, t)
     if policy:
         text += f"; {policy}"
     if schedule.starts is not None:
-        text += f"; från {schedule.starts.isoformat()}"
+        text += t.gettext("; from {day}").format(day=schedule.starts.isoformat())
     return text
 
 
-def _reach_text(reach: Reachability) -> str:
-    text = f"{_REACH_DAYS_SV[reach.days]} {_hm(reach.from_)}–{_hm(reach.to)}"
+def _reach_text(reach: Reachability, t: Translator) -> str:
+    text = f"{_reach_days(reach.days, t)} {_hm(reach.from_)}–{_hm(reach.to)}"
     if reach.otherwise:
-        text += f" (annars: {reach.otherwise})"
+        text += t.gettext(" (otherwise: {what})").format(what=reach.otherwise)
     return text
+
+
+def field_description_words(description: str | None) -> str | None:
+    """The short name a field's description starts with, lower case, or None.
+
+    Examples:
+        >>> field_description_words("Planerat startdatum (den första dagen).")
+        'planerat startdatum'
+        >>> field_description_words(None) is None
+        True
+    """
+    if not description:
+        return None
+    head = re.split(r" \(|\. |\.$|; ", description.strip(), maxsplit=1)[0].strip()
+    if not head:
+        return None
+    return head[0].lower() + head[1:] if not head[:2].isupper() else head
 
 
 # --------------------------------------------------------------------------- blocks
@@ -341,13 +434,67 @@ class _Quote:
 _Block = _Heading | _Field | _Para | _Table | _List | _Quote
 
 
+class _RoutineWords(FieldWords):
+    """Field words of one event type of a routine (the condition's or pattern's event)."""
+
+    def __init__(self, builder: _Builder, event_type: str | None) -> None:
+        self._b = builder
+        self._type = builder.compiled.event_types.get(event_type) if event_type else None
+        self._occurrence = bool(event_type and event_type.startswith("schedule."))
+
+    def field(self, path: str) -> str:
+        head, _, name = path.partition(".")
+        if head == "data" and self._occurrence:
+            t = self._b.t
+            occurrence = {
+                "date": t.gettext("the occurrence's day"),
+                "time": t.gettext("the occurrence's time"),
+                "occurrence": t.gettext("the occurrence"),
+            }
+            if name in occurrence:
+                return occurrence[name]
+        if head == "fact":
+            fact = self._b.routine.facts.get(name)
+            return f"«{fact.label}»" if fact is not None else f"`{path}`"
+        if head == "data" and self._type is not None:
+            spec = self._type.fields.get(name)
+            words = field_description_words(spec.description) if spec is not None else None
+            if words:
+                return words
+        if path == "case":
+            return self._b.t.gettext("the case")
+        if path == "type":
+            return self._b.t.gettext("the event type")
+        return f"`{path}`"
+
+    def field_type(self, path: str) -> str | None:
+        head, _, name = path.partition(".")
+        if head != "data" or self._type is None:
+            return None
+        spec = self._type.fields.get(name)
+        return spec.type if spec is not None else None
+
+    def value(self, path: str, value: Scalar | Sequence[Scalar], t: Translator) -> str:
+        kind = self.field_type(path)
+        roles = self._b.routine.roles
+        if kind in ("role", "roles"):
+            items = value if isinstance(value, (list, tuple)) else [value]
+            if all(isinstance(v, str) and v in roles for v in items):
+                return ", ".join(self._b.role(str(v)) for v in items)
+        return value_text(value, t)
+
+
 class _Builder:
-    def __init__(self, compiled: CompiledRoutine) -> None:
+    def __init__(self, compiled: CompiledRoutine, t: Translator) -> None:
         self.compiled = compiled
         self.routine = compiled.routine
+        self.t = t
         self.blocks: list[_Block] = []
 
     # ---- helpers
+
+    def words(self, event_type: str | None) -> _RoutineWords:
+        return _RoutineWords(self, event_type)
 
     def role(self, role_id: str) -> str:
         role = self.routine.roles.get(role_id)
@@ -361,32 +508,80 @@ class _Builder:
         if event_type.startswith("schedule."):
             schedule = self.routine.schedules.get(event_type.removeprefix("schedule."))
             if schedule is not None:
-                return f"tillfälle för «{schedule.label}» (`{event_type}`)"
+                return self.t.gettext("occurrence of «{schedule}» ({id})").format(
+                    schedule=schedule.label, id=f"`{event_type}`"
+                )
         known = self.compiled.event_types.get(event_type)
         return f"{known.label} (`{event_type}`)" if known is not None else f"`{event_type}`"
 
-    def pattern(self, pattern: EventPattern) -> str:
+    def condition(self, condition: Condition, event_type: str | None) -> str:
+        return condition_text(condition, self.t, self.words(event_type))
+
+    def timespec(self, spec: TimeSpec, event_type: str) -> str:
+        return timespec_text(spec, self.routine.schedules, t=self.t, words=self.words(event_type))
+
+    def pattern(self, pattern: EventPattern, trigger_type: str) -> str:
+        t = self.t
         text = self.event(pattern.event)
         if pattern.if_ is not None:
-            text += f" där {condition_text(pattern.if_)}"
+            text += t.gettext(" where {condition}").format(
+                condition=self.condition(pattern.if_, pattern.event)
+            )
         if pattern.match:
-            pairs = ", ".join(f"{k} = {v}" for k, v in pattern.match.items())
-            text += f"; kopplad till utlösande händelse: {pairs}"
+            own = self.words(pattern.event)
+            trigger = self.words(trigger_type)
+            pairs = []
+            for key, ref in pattern.match.items():
+                pairs.append(
+                    t.gettext("{field} is {value}").format(
+                        field=own.field(key), value=self.trigger_ref(ref, trigger)
+                    )
+                )
+            text += t.gettext("; tied to the triggering event: {pairs}").format(
+                pairs=", ".join(pairs)
+            )
         if pattern.any_case:
-            text += "; från vilket ärende som helst"
+            text += t.gettext("; from any case")
         return text
 
-    def escalation(self, esc: Escalation) -> str:
+    def trigger_ref(self, ref: str, trigger: _RoutineWords) -> str:
+        t = self.t
+        if ref == "trigger.id":
+            return t.gettext("the triggering event's id")
+        if ref == "trigger.case":
+            return t.gettext("the triggering event's case")
+        return t.gettext("the triggering event's {field}").format(
+            field=trigger.field(ref.removeprefix("trigger."))
+        )
+
+    def escalation(self, rule: Rule, index: int) -> str:
+        t = self.t
+        esc = rule.escalation[index]
+        reached = self.compiled.rule(rule.id).escalations[index].role
         if esc.to is not None:
-            target = self.role(esc.to)
+            target = self.role(reached)
         else:
             levels = esc.levels_up or 1
-            target = f"{levels} {'nivå' if levels == 1 else 'nivåer'} upp i linjen"
-        return f"{offset_text(esc.after)}: till {target} – {esc.description}"
+            target = t.ngettext(
+                "{role}, {n} level up the line", "{role}, {n} levels up the line", levels
+            ).format(role=self.role(reached), n=levels)
+        return t.gettext("{after}: to {target} – {description}").format(
+            after=offset_text(esc.after, t), target=target, description=esc.description
+        )
 
     def interpretation_field(self, text: str | None, reason: str) -> _Field:
         value = f"«{text}» – {reason}" if text else reason
-        return _Field(INTERPRETATION_LABEL, value, note=True)
+        return _Field(
+            self.t.gettext("Interpretation (a local choice, not the routine's words)"),
+            value,
+            note=True,
+        )
+
+    def no_interpretation(self) -> _Field:
+        return _Field(
+            self.t.gettext("Interpretation"),
+            self.t.gettext("None – the rule follows the routine's words."),
+        )
 
     def add(self, *blocks: _Block) -> None:
         self.blocks.extend(blocks)
@@ -398,194 +593,336 @@ class _Builder:
         self.roles()
         self.channels()
         self.units_and_schedules()
+        self.facts()
+        self.event_types()
         self.preconditions()
         self.rules()
         self.queues()
         return self.blocks
 
     def metadata(self) -> None:
-        r = self.routine
+        r, t = self.routine, self.t
         self.add(_Heading(1, r.title))
-        self.add(_Field("Rutin-id", f"`{r.id}`"), _Field("Version", r.version))
-        self.add(_Field("Organisation", r.organisation))
-        validity = f"från {r.valid_from.isoformat()}"
-        validity += f" till och med {r.valid_to.isoformat()}" if r.valid_to else " (tills vidare)"
-        self.add(_Field("Giltighet", validity))
+        self.add(
+            _Field(t.gettext("Routine id"), f"`{r.id}`"), _Field(t.gettext("Version"), r.version)
+        )
+        self.add(_Field(t.gettext("Organisation"), r.organisation))
+        if r.valid_to:
+            validity = t.gettext("from {first} up to and including {last}").format(
+                first=r.valid_from.isoformat(), last=r.valid_to.isoformat()
+            )
+        else:
+            validity = t.gettext("from {first} (until further notice)").format(
+                first=r.valid_from.isoformat()
+            )
+        self.add(_Field(t.gettext("Validity"), validity))
         if r.supersedes is not None:
-            self.add(_Field("Ersätter", f"`{r.supersedes.id}` version {r.supersedes.version}"))
-        self.add(_Field("Ses över senast", r.review_by.isoformat() if r.review_by else "–"))
-        self.add(_Field("Ägare", r.owner or "–"))
-        self.add(_Field("Rättslig grund", ", ".join(r.legal_basis) or "–"))
-        source = f"{r.source.title} (fil: {r.source.file})"
+            self.add(
+                _Field(
+                    t.gettext("Supersedes"),
+                    t.gettext("{id} version {version}").format(
+                        id=f"`{r.supersedes.id}`", version=r.supersedes.version
+                    ),
+                )
+            )
+        self.add(_Field(t.gettext("Review by"), r.review_by.isoformat() if r.review_by else "–"))
+        self.add(_Field(t.gettext("Owner"), r.owner or "–"))
+        self.add(_Field(t.gettext("Legal basis"), ", ".join(r.legal_basis) or "–"))
+        source = t.gettext("{title} (file: {file})").format(
+            title=r.source.title, file=r.source.file
+        )
         if r.source.url:
             source += f", {r.source.url}"
-        self.add(_Field("Källdokument", source))
+        self.add(_Field(t.gettext("Source document"), source))
         cal = r.calendar
-        calendar = f"tidszon {cal.time_zone}, svenska arbetsdagar"
+        calendar = t.gettext("time zone {zone}, Swedish working days").format(zone=cal.time_zone)
         if cal.closed_days:
-            calendar += ", stängt " + ", ".join(d.isoformat() for d in cal.closed_days)
-        self.add(_Field("Kalender", calendar))
+            calendar += t.gettext(", closed {days}").format(
+                days=", ".join(d.isoformat() for d in cal.closed_days)
+            )
+        self.add(_Field(t.gettext("Calendar"), calendar))
 
-        self.add(_Heading(2, "Dokumentets egna uppgifter"))
+        self.add(_Heading(2, t.gettext("The document's own record")))
         record = r.document_record
+        labels = _record_labels(t)
         values = (
-            [(label, getattr(record, key)) for key, label in _RECORD_SV.items()]
+            [(label, getattr(record, key)) for key, label in labels.items()]
             if record is not None
             else []
         )
         written = [(label, value) for label, value in values if value is not None]
         if written:
-            self.add(_Para("Som de står i dokumentet (inte tolkade):"))
+            self.add(_Para(t.gettext("As the document has them (not interpreted):")))
             self.add(*(_Field(label, value) for label, value in written))
         else:
-            self.add(_Para("Dokumentet anger inga egna uppgifter om upprättande eller översyn."))
+            self.add(
+                _Para(t.gettext("The document gives no record of when it was made or reviewed."))
+            )
 
-        self.add(_Heading(2, "Tolkningar på rutinnivå"))
+        self.add(_Heading(2, t.gettext("Interpretations of the routine as a whole")))
         if r.interpretations:
             for key, interp in r.interpretations.items():
                 self.add(_Para(f"`{key}`:"), self.interpretation_field(interp.text, interp.reason))
         else:
-            self.add(_Para("Inga – rutinens uppgifter följer dokumentets ord."))
+            self.add(_Para(t.gettext("None – the routine's details follow the document's words.")))
 
     def roles(self) -> None:
-        self.add(_Heading(2, "Roller"))
+        t = self.t
+        self.add(_Heading(2, t.gettext("Roles")))
         rows = []
         for role_id, role in self.routine.roles.items():
-            reach = "; ".join(_reach_text(x) for x in role.reachable) or "–"
+            reach = "; ".join(_reach_text(x, t) for x in role.reachable) or "–"
             boss = self.role(role.reports_to) if role.reports_to else "–"
             rows.append((f"`{role_id}`", role.label, role.unit, reach, boss))
-        self.add(_Table(("Id", "Benämning", "Enhet", "Nås", "Rapporterar till"), tuple(rows)))
+        headers = (
+            t.gettext("Id"),
+            t.gettext("Label"),
+            t.gettext("Unit"),
+            t.gettext("Reachable"),
+            t.gettext("Reports to"),
+        )
+        self.add(_Table(headers, tuple(rows)))
 
     def channels(self) -> None:
-        self.add(_Heading(2, "Kanaler"))
+        t = self.t
+        self.add(_Heading(2, t.gettext("Channels")))
         if not self.routine.channels:
-            self.add(_Para("Inga kanaler angivna."))
+            self.add(_Para(t.gettext("No channels given.")))
             return
         rows = tuple(
             (
                 f"`{cid}`",
                 c.label,
-                _CHANNEL_KINDS_SV[c.kind],
+                _channel_kind(c.kind, t),
                 c.system or "–",
                 c.where_to_find or "–",
             )
             for cid, c in self.routine.channels.items()
         )
-        self.add(_Table(("Id", "Benämning", "Slag", "System", "Var uppgifterna finns"), rows))
+        headers = (
+            t.gettext("Id"),
+            t.gettext("Label"),
+            t.gettext("Kind"),
+            t.gettext("System"),
+            t.gettext("Where the details are"),
+        )
+        self.add(_Table(headers, rows))
 
     def units_and_schedules(self) -> None:
-        r = self.routine
+        r, t = self.routine, self.t
         if r.units:
-            self.add(_Heading(2, "Enheter"))
+            self.add(_Heading(2, t.gettext("Units")))
             units = tuple((f"`{uid}`", u.label, u.description or "–") for uid, u in r.units.items())
-            self.add(_Table(("Id", "Benämning", "Beskrivning"), units))
+            self.add(_Table((t.gettext("Id"), t.gettext("Label"), t.gettext("Description")), units))
         if r.schedules:
-            self.add(_Heading(2, "Scheman"))
+            self.add(_Heading(2, t.gettext("Schedules")))
             rows = tuple(
                 (
                     f"`{sid}`",
                     s.label,
-                    schedule_text(s),
+                    schedule_text(s, t),
                     ", ".join(r.units[u].label if u in r.units else u for u in s.units),
                 )
                 for sid, s in r.schedules.items()
             )
-            self.add(_Table(("Id", "Benämning", "När", "Enheter"), rows))
+            headers = (t.gettext("Id"), t.gettext("Label"), t.gettext("When"), t.gettext("Units"))
+            self.add(_Table(headers, rows))
+
+    def facts(self) -> None:
+        r, t = self.routine, self.t
+        if not r.facts:
+            return
+        self.add(_Heading(2, t.gettext("Facts")))
+        self.add(_Para(t.gettext("What events make true of a case, and conditions read.")))
+        rows = []
+        for name, fact in r.facts.items():
+            setters = []
+            for update in fact.set_by:
+                if update.add is not None:
+                    change = t.gettext("adds {n}").format(n=update.add)
+                elif update.value_from is not None:
+                    change = t.gettext("takes {field}").format(
+                        field=self.words(update.event).field(update.value_from)
+                    )
+                else:
+                    change = t.gettext("sets {value}").format(value=value_text(update.value, t))
+                text = f"{self.event(update.event)}: {change}"
+                if update.if_ is not None:
+                    text += t.gettext(" where {condition}").format(
+                        condition=self.condition(update.if_, update.event)
+                    )
+                setters.append(text)
+            rows.append((f"`{name}`", fact.label, value_text(fact.default, t), "; ".join(setters)))
+        headers: tuple[str, ...] = (
+            t.gettext("Id"),
+            t.gettext("Label"),
+            t.gettext("At first"),
+            t.gettext("Set by"),
+        )
+        self.add(_Table(headers, tuple(rows)))
+
+    def used_event_types(self) -> list[str]:
+        """Every event type the routine declares or reads, sorted by id."""
+        r = self.routine
+        used = set(r.event_types)
+        for rule in r.rules:
+            if rule.when.event is not None:
+                used.add(rule.when.event)
+            used.update(p.event for p in (*rule.fulfilled_by, *rule.cancelled_by))
+        for fact in r.facts.values():
+            used.update(u.event for u in fact.set_by)
+        for queue in r.queues.values():
+            used.update(j.event for j in queue.joins)
+            used.update(x.event for x in (*queue.leaves, *queue.offers))
+        return sorted(used)
+
+    def event_types(self) -> None:
+        t = self.t
+        self.add(_Heading(2, t.gettext("Event types")))
+        self.add(_Para(t.gettext("The events the routine reads, with the fields of their data.")))
+        rows = []
+        for name in self.used_event_types():
+            spec: EventType | None = self.compiled.event_types.get(name)
+            if spec is None:
+                rows.append((f"`{name}`", "–", "–"))
+                continue
+            fields = []
+            for fname, fspec in spec.fields.items():
+                text = f"`{fname}`"
+                if fspec.required:
+                    text += " " + t.gettext("(required)")
+                if fspec.description:
+                    text += f": {fspec.description}"
+                if fspec.values:
+                    text += " " + t.gettext("(one of {values})").format(
+                        values=", ".join(fspec.values)
+                    )
+                fields.append(text)
+            rows.append((f"`{name}`", spec.label, "; ".join(fields) or "–"))
+        headers = (t.gettext("Id"), t.gettext("Label"), t.gettext("Fields"))
+        self.add(_Table(headers, tuple(rows)))
 
     def preconditions(self) -> None:
+        t = self.t
         if not self.routine.preconditions:
             return
-        self.add(_Heading(2, "Förutsättningar"))
+        self.add(_Heading(2, t.gettext("Preconditions")))
         for pid, pre in self.routine.preconditions.items():
             self.add(_Heading(3, f"{pre.label} (`{pid}`)"))
-            self.add(_Field("Gäller när", condition_text(pre.holds)))
-            remedy = f"{pre.remedy.description} ({_ACTION_KINDS_SV[pre.remedy.kind]})"
+            self.add(_Field(t.gettext("Holds when"), self.condition(pre.holds, None)))
+            remedy = f"{pre.remedy.description} ({_action_kind(pre.remedy.kind, t)})"
             if pre.remedy.responsible:
-                remedy += f"; ansvarig: {self.role(pre.remedy.responsible)}"
+                remedy += t.gettext("; responsible: {role}").format(
+                    role=self.role(pre.remedy.responsible)
+                )
             if pre.remedy.channel:
-                remedy += f"; kanal: {self.channel(pre.remedy.channel)}"
-            self.add(_Field("Annars", remedy))
+                remedy += t.gettext("; channel: {channel}").format(
+                    channel=self.channel(pre.remedy.channel)
+                )
+            self.add(_Field(t.gettext("Otherwise"), remedy))
             if pre.source is not None:
                 self.add(_Quote(pre.source.quote, pre.source.section))
 
     def rules(self) -> None:
-        self.add(_Heading(2, "Regler"))
+        self.add(_Heading(2, self.t.gettext("Rules")))
         for rule in self.routine.rules:
             self.rule(rule)
 
     def rule(self, rule: Rule) -> None:
+        t = self.t
         a = rule.action
+        trigger = rule.when.event_type
         self.add(_Heading(3, f"{rule.title} (`{rule.id}`)"))
-        when = self.event(rule.when.event_type)
+        when = self.event(trigger)
         if rule.when.if_ is not None:
-            when += f", om {condition_text(rule.when.if_)}"
-        self.add(_Field("När", when))
-        self.add(_Field("Om inte", condition_text(rule.unless) if rule.unless else "–"))
+            when += t.gettext(", if {condition}").format(
+                condition=self.condition(rule.when.if_, trigger)
+            )
+        self.add(_Field(t.gettext("When"), when))
+        unless = self.condition(rule.unless, trigger) if rule.unless else "–"
+        self.add(_Field(t.gettext("Unless"), unless))
         if rule.requires:
             names = []
             for pid in rule.requires:
                 pre = self.routine.preconditions.get(pid)
                 names.append(f"{pre.label} (`{pid}`)" if pre else f"`{pid}`")
-            self.add(_Field("Kräver", "; ".join(names)))
+            self.add(_Field(t.gettext("Requires"), "; ".join(names)))
         else:
-            self.add(_Field("Kräver", "–"))
-        self.add(_Field("Vad", f"{a.description} ({_ACTION_KINDS_SV[a.kind]})"))
-        self.add(_Field("Ansvarig", self.role(a.responsible)))
+            self.add(_Field(t.gettext("Requires"), "–"))
+        self.add(_Field(t.gettext("What"), f"{a.description} ({_action_kind(a.kind, t)})"))
+        self.add(_Field(t.gettext("Responsible"), self.role(a.responsible)))
         if a.levels_up is not None:
-            self.add(_Field("Nivåer upp i linjen", str(a.levels_up)))
-        self.add(_Field("Mottagare", "; ".join(self.role(x) for x in a.recipients) or "–"))
-        self.add(_Field("Kanal", self.channel(a.channel) if a.channel else "–"))
-        if a.record:
-            self.add(_Field("Dokumenteras i", a.record))
-        if a.content:
-            self.add(_Field("Innehåll", ""), _List(tuple(a.content)))
-        schedules = self.routine.schedules
-        self.add(_Field("Senast", timespec_text(rule.deadline, schedules)))
-        if rule.opens is not None:
-            self.add(_Field("Öppnar", timespec_text(rule.opens, schedules)))
+            levels = (
+                self.words(trigger).field(a.levels_up)
+                if isinstance(a.levels_up, str)
+                else str(a.levels_up)
+            )
+            self.add(_Field(t.gettext("Levels up the line"), levels))
         self.add(
-            _Field("Uppfylls av", ""), _List(tuple(self.pattern(p) for p in rule.fulfilled_by))
+            _Field(t.gettext("Recipients"), "; ".join(self.role(x) for x in a.recipients) or "–")
+        )
+        self.add(_Field(t.gettext("Channel"), self.channel(a.channel) if a.channel else "–"))
+        if a.record:
+            self.add(_Field(t.gettext("Recorded in"), a.record))
+        if a.content:
+            self.add(_Field(t.gettext("Content"), ""), _List(tuple(a.content)))
+        self.add(_Field(t.gettext("By"), self.timespec(rule.deadline, trigger)))
+        if rule.opens is not None:
+            self.add(_Field(t.gettext("Opens"), self.timespec(rule.opens, trigger)))
+        self.add(
+            _Field(t.gettext("Fulfilled by"), ""),
+            _List(tuple(self.pattern(p, trigger) for p in rule.fulfilled_by)),
         )
         if rule.cancelled_by:
             self.add(
-                _Field("Avbryts av", ""), _List(tuple(self.pattern(p) for p in rule.cancelled_by))
+                _Field(t.gettext("Cancelled by"), ""),
+                _List(tuple(self.pattern(p, trigger) for p in rule.cancelled_by)),
             )
         if rule.escalation:
             self.add(
-                _Field("Eskalering", ""), _List(tuple(self.escalation(e) for e in rule.escalation))
+                _Field(t.gettext("Escalation"), ""),
+                _List(tuple(self.escalation(rule, i) for i in range(len(rule.escalation)))),
             )
-        self.add(_Field("Källa", ""), _Quote(rule.source.quote, rule.source.section))
+        self.add(_Field(t.gettext("Source"), ""), _Quote(rule.source.quote, rule.source.section))
         if rule.interpretation is not None:
             i = rule.interpretation
             self.add(self.interpretation_field(i.text, i.reason))
         else:
-            self.add(_Field("Tolkning", NO_INTERPRETATION))
+            self.add(self.no_interpretation())
 
     def queues(self) -> None:
+        t = self.t
         if not self.routine.queues:
             return
-        self.add(_Heading(2, "Köer"))
+        self.add(_Heading(2, t.gettext("Queues")))
         for qid, q in self.routine.queues.items():
             self.add(_Heading(3, f"{q.label} (`{qid}`)"))
             joins = []
             for j in q.joins:
-                text = f"prioritet {j.priority}: {j.label} – {self.event(j.event)}"
+                text = t.gettext("priority {priority}: {label} – {event}").format(
+                    priority=j.priority, label=j.label, event=self.event(j.event)
+                )
                 if j.if_ is not None:
-                    text += f" där {condition_text(j.if_)}"
+                    text += t.gettext(" where {condition}").format(
+                        condition=self.condition(j.if_, j.event)
+                    )
                 joins.append(text)
-            self.add(_Field("Ställs i kö av", ""), _List(tuple(joins)))
+            self.add(_Field(t.gettext("Joined by"), ""), _List(tuple(joins)))
             if q.leaves:
                 self.add(
-                    _Field("Lämnar kön vid", ""),
+                    _Field(t.gettext("Left on"), ""),
                     _List(tuple(self.event(x.event) for x in q.leaves)),
                 )
-            self.add(_Field("Erbjudande", ""), _List(tuple(self.event(x.event) for x in q.offers)))
-            self.add(_Field("Källa", ""), _Quote(q.source.quote, q.source.section))
+            self.add(
+                _Field(t.gettext("Offer"), ""),
+                _List(tuple(self.event(x.event) for x in q.offers)),
+            )
+            self.add(_Field(t.gettext("Source"), ""), _Quote(q.source.quote, q.source.section))
             if q.interpretation is not None:
                 i = q.interpretation
                 self.add(self.interpretation_field(i.text, i.reason))
             else:
-                self.add(_Field("Tolkning", NO_INTERPRETATION))
+                self.add(self.no_interpretation())
 
 
 # --------------------------------------------------------------------------- markdown
@@ -616,9 +953,14 @@ def _md_block(block: _Block) -> str:
     return "\n".join([*quote, ">", f"> — {block.cite}"])
 
 
-def render_markdown(routine: CompiledRoutine) -> str:
-    """The routine as Markdown (Swedish headings); deterministic, ending in one newline."""
-    blocks = _Builder(routine).build()
+def render_markdown(routine: CompiledRoutine, t: Translator | None = None) -> str:
+    """The routine as Markdown; deterministic, ending in one newline.
+
+    Args:
+        routine: The compiled routine.
+        t: The reader's language (default Swedish); the routine's own words stay as written.
+    """
+    blocks = _Builder(routine, t or translator()).build()
     return "\n\n".join(_md_block(b) for b in blocks) + "\n"
 
 
@@ -670,14 +1012,18 @@ def _html_block(block: _Block) -> str:
     )
 
 
-def render_html(routine: CompiledRoutine) -> str:
-    """The same content as :func:`render_markdown`, as one self-contained HTML page."""
-    blocks = _Builder(routine).build()
+def render_html(routine: CompiledRoutine, t: Translator | None = None) -> str:
+    """The same content as :func:`render_markdown`, as one self-contained HTML page.
+
+    Every text from the routine is escaped; only the page's own markup is HTML.
+    """
+    t = t or translator()
+    blocks = _Builder(routine, t).build()
     title = html.escape(routine.routine.title)
     body = "\n".join(_html_block(b) for b in blocks)
     return (
         "<!DOCTYPE html>\n"
-        '<html lang="sv">\n<head>\n<meta charset="utf-8">\n'
+        f'<html lang="{t.language}">\n<head>\n<meta charset="utf-8">\n'
         f"<title>{title}</title>\n<style>\n{_CSS}\n</style>\n</head>\n<body>\n"
         f"{body}\n</body>\n</html>\n"
     )

@@ -247,6 +247,57 @@ def test_due_text_for_a_person(events_file: Path, capsys: pytest.CaptureFixture[
     assert "Tolkning:" in out
 
 
+def test_due_text_shows_the_id_and_says_only_what_to_do(
+    events_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _code, out, _err = due(capsys, events_file)
+    block = out.split("[att göra] Meddelande om start till hemvården", 1)[1].split("\n\n", 1)[0]
+    assert block.startswith(" (start-message:e2)\n")  # the id to give samverkan explain
+    do = next(line for line in block.splitlines() if line.strip().startswith("Gör:"))
+    assert do.split("Gör:", 1)[1].strip() == (
+        "Skicka meddelande om start till hemvårdens Treservabrevlåda"
+    )
+    assert "      Ansvarig:   Dagverksamheten\n" in block
+    assert "      Senast:     tisdag 2026-12-22 23:59\n" in block
+
+
+@pytest.mark.parametrize("how", ["option", "environment"])
+def test_due_text_in_english(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    events = write(tmp_path / "e.jsonl", jsonl([CONSENT, START, *CASE_2]))
+    argv = ["due", "--routine", str(ROUTINE), "--events", str(events)]
+    argv += ["--as-of", "2026-12-30T10:00:00+01:00", "--all"]
+    if how == "option":
+        monkeypatch.setenv("LC_ALL", "sv_SE.UTF-8")  # --lang wins over the environment
+        argv += ["--lang", "en"]
+    else:
+        monkeypatch.setenv("LC_MESSAGES", "en_US.UTF-8")
+    code, out, _err = run(capsys, *argv)
+    assert code == 0
+    assert out.startswith("Status as of Wednesday 2026-12-30 10:00 (2026-12-30T10:00:00+01:00)\n")
+    assert "[overdue] Meddelande om start till hemvården (start-message:e2)" in out
+    assert "      Responsible:    Dagverksamheten\n" in out
+    assert "      By:             Tuesday 2026-12-22 23:59\n" in out
+    assert "      Overdue:        4 working days past the deadline\n" in out
+    assert "All obligations of the case" in out
+    # the routine's own words (titles, descriptions, content) stay as written, in Swedish
+    for swedish in ("Ärende c", "Ansvarig:", "Senast:", " vardagar ", "tisdag 2026", "[försenad]"):
+        assert swedish not in out
+
+
+def test_due_text_singular_and_plural_working_days(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    events = write(tmp_path / "e.jsonl", jsonl([CONSENT, START]))
+    argv = ["due", "--routine", str(ROUTINE), "--events", str(events), "--as-of"]
+    _code, one, _err = run(capsys, *argv, "2026-12-23T10:00:00+01:00")
+    assert "Försenad:   1 vardag efter fristen\n" in one
+    _code, four, _err = run(capsys, *argv, "2026-12-30T10:00:00+01:00")
+    assert "Försenad:   4 vardagar efter fristen\n" in four
+    assert "vardag(ar)" not in one + four
+
+
 def test_due_text_overdue_and_all(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     events = write(tmp_path / "e.jsonl", jsonl([CONSENT, START, *CASE_2]))
     code, out, _err = run(
@@ -284,7 +335,7 @@ def test_due_bad_lines_are_reported_and_good_lines_evaluated(
     assert f"{events}:4: type: event 'e4': unknown event type 'consent.givn'" in err
     assert "did you mean 'consent.given'?" in err
     assert f"{events}:5: event id 'e1' is used by 2 different events (lines 1, 5)" in err
-    assert "problem(s) with events" in err
+    assert "samverkan due: 4 problem med händelser i" in err  # the summary for staff
     result = json.loads(out)  # the full result is printed all the same
     assert action(result, "c1", "start-message")["deadline"] == "2026-12-22T23:59:59+01:00"
     lines = sorted(d["line"] for d in result["diagnostics"] if d["level"] == "error")

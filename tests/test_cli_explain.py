@@ -170,3 +170,38 @@ def test_no_obligation_id_is_a_usage_error(
     code, _out, err = explain(capsys, events_file)
     assert code == 2
     assert "OBLIGATION" in err
+
+
+def test_explain_shows_what_to_do_who_and_when(
+    capsys: pytest.CaptureFixture[str], events_file: Path
+) -> None:
+    code, out, _err = explain(capsys, events_file, "start-message:e2")
+    assert code == 0
+    assert "Gör:        Skicka meddelande om start till hemvårdens Treservabrevlåda\n" in out
+    assert "Ansvarig:   Dagverksamheten\n" in out
+    assert "Senast:     tisdag 2026-12-22 23:59\n" in out
+    assert "Utlöst av:  Planerad start på dagverksamhet (e2), tisdag 2026-12-01 10:00\n" in out
+
+
+@pytest.mark.parametrize("how", ["option", "environment"])
+def test_explain_in_english(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    events_file: Path,
+    how: str,
+) -> None:
+    if how == "option":
+        monkeypatch.setenv("LANG", "sv_SE.UTF-8")  # --lang wins over the environment
+        code, out, _err = explain(capsys, events_file, "start-message:e2", "--lang", "en")
+    else:
+        monkeypatch.setenv("LANG", "en_GB.UTF-8")
+        code, out, _err = explain(capsys, events_file, "start-message:e2")
+    assert code == 0
+    assert out.startswith("Obligation start-message:e2\n")
+    assert "  Rule:           start-message\n" in out
+    assert "  Status:         due (due)\n" in out
+    assert "  By:             Tuesday 2026-12-22 23:59\n" in out
+    assert "  Steps:\n" in out
+    assert "  Interpretation: no, as the routine says\n" in out
+    for swedish in ("Skyldighet", "Regel:", "Senast:", "Steg:", "tisdag"):
+        assert swedish not in out

@@ -25,6 +25,7 @@ from samverkan_rules.cli import EXIT_USAGE
 from samverkan_rules.diagnostics import Diagnostic, sort_key
 from samverkan_rules.errors import CalendarError, EventError
 from samverkan_rules.events import EventBatch, read_events, read_events_text
+from samverkan_rules.i18n import LANGUAGES, Translator, resolve_language, translator
 
 __all__ = [
     "FORMATS",
@@ -32,6 +33,7 @@ __all__ = [
     "CommandError",
     "Progress",
     "add_format_option",
+    "add_lang_option",
     "as_of_argument",
     "date_argument",
     "diagnostic_from_json",
@@ -43,6 +45,7 @@ __all__ = [
     "print_diagnostics",
     "print_error",
     "read_event_file",
+    "translator_from_args",
 ]
 
 FORMATS = ("text", "json")
@@ -124,6 +127,24 @@ def add_format_option(
         default=default,
         help=help or f"output for people (text) or programs (json); default {default}",
     )
+
+
+def add_lang_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--lang sv|en``: the language of what people read (see :func:`translator_from_args`)."""
+    parser.add_argument(
+        "--lang",
+        choices=LANGUAGES,
+        default=None,
+        help=(
+            "language of the text people read: sv (the default) or en; without it, the first "
+            "of LC_ALL, LC_MESSAGES and LANG that is set decides (English for an English locale)"
+        ),
+    )
+
+
+def translator_from_args(args: argparse.Namespace) -> Translator:
+    """The reader's language: ``--lang`` when given, else the environment's, else Swedish."""
+    return translator(resolve_language(getattr(args, "lang", None)))
 
 
 def parse_as_of(text: str) -> datetime:

@@ -2,8 +2,10 @@
 
 ``--format json`` writes :meth:`samverkan_rules.Evaluation.to_json` exactly: the public
 contract, byte-identical for the same inputs in any order. ``--format text`` (the default)
-is for a person: per case, each action with its status in Swedish, what to do, who does it,
-to whom and how, and the deadline in local time with its weekday.
+is for a person: per case, each action with its status and obligation id (to ask
+``samverkan explain`` about it), what to do, who does it, to whom and how, and the deadline in
+local time with its weekday; in Swedish, or in English with ``--lang en`` or an English
+``LANG``.
 
 Problems with single events (invalid JSON, a naive timestamp, an unknown event type, a
 reused id) go to stderr with their line numbers; every good event is still evaluated and
@@ -15,8 +17,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from datetime import datetime
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -28,11 +29,13 @@ from samverkan_rules.cli._common import (
     CommandError,
     Progress,
     add_format_option,
+    add_lang_option,
     as_of_argument,
     diagnostic_from_json,
     guarded,
     print_diagnostics,
     read_event_file,
+    translator_from_args,
 )
 from samverkan_rules.compiler import CompiledRoutine
 from samverkan_rules.diagnostics import Diagnostic
@@ -45,49 +48,23 @@ from samverkan_rules.engine.output import (
     json_lines,
 )
 from samverkan_rules.errors import EvaluationError, EventError
-from samverkan_rules.evaluation import CaseResult, Evaluation, Obligation, diagnostic_fields
+from samverkan_rules.evaluation import Evaluation, diagnostic_fields
 from samverkan_rules.eventlog import IndexedEvents, index_events
 from samverkan_rules.events import EventLimits
+from samverkan_rules.i18n import Translator
 from samverkan_rules.loader import check_routine_file, routine_files
+from samverkan_rules.text import evaluation_chunks, render_evaluation
 
 __all__ = [
-    "STATUS_SV",
-    "WEEKDAYS_SV",
     "add_parser",
     "open_evaluation",
     "render_text",
+    "report_event_problems",
     "report_problems",
     "run",
-    "text_chunks",
 ]
 
 NAME = "due"
-
-STATUS_SV: Mapping[str, str] = {
-    "upcoming": "kommande",
-    "due": "att göra",
-    "overdue": "försenad",
-    "blocked": "blockerad",
-    "fulfilled": "uppfylld",
-    "fulfilled_late": "uppfylld för sent",
-    "cancelled": "avbruten",
-}
-"""Each status as a Swedish reader knows it."""
-
-_STATUS_PLURAL_SV: Mapping[str, str] = {
-    "upcoming": "kommande",
-    "due": "att göra",
-    "overdue": "försenade",
-    "blocked": "blockerade",
-    "fulfilled": "uppfyllda",
-    "fulfilled_late": "uppfyllda för sent",
-    "cancelled": "avbrutna",
-}
-
-WEEKDAYS_SV = ("måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag")
-"""Swedish weekday names, Monday first (as :meth:`datetime.weekday` counts)."""
-
-_SUMMARY_ORDER = ("overdue", "due", "blocked", "upcoming", "fulfilled_late", "fulfilled")
 
 
 def add_evaluation_arguments(parser: argparse.ArgumentParser) -> None:
@@ -152,12 +129,16 @@ def report_problems(diagnostics: Sequence[Diagnostic], args: argparse.Namespace,
     print_diagnostics(diagnostics, caret=False, unlocated=f"samverkan {name}")
     rejected = sum(1 for d in diagnostics if d.is_error)
     if rejected:
-        source = "standard input" if args.events == STDIN else args.events
-        print(
-            f"samverkan {name}: {rejected} problem(s) with events in {source}; those events "
-            "were left out and the result above covers the rest. Fix them and run again.",
-            file=sys.stderr,
-        )
+        t = translator_from_args(args)
+        source = t.gettext("standard input") if args.events == STDIN else args.events
+        problems = t.ngettext(
+            "{n} problem with events in {source}; those events were left out and the result "
+            "above covers the rest. Fix them and run again.",
+            "{n} problems with events in {source}; those events were left out and the result "
+            "above covers the rest. Fix them and run again.",
+            rejected,
+        ).format(n=rejected, source=source)
+        print(f"samverkan {name}: {problems}", file=sys.stderr)
     return rejected
 
 
@@ -196,6 +177,7 @@ def add_parser(subparsers: Any) -> None:
         dest="show_all",
         help="text format: also list the whole ledger, fulfilled and cancelled obligations too",
     )
+    add_lang_option(parser)
     parser.set_defaults(run=run)
 
 
@@ -267,194 +249,19 @@ def select_routine(
 # --------------------------------------------------------------------------- text output
 
 
-def _local(text: str | None, routine: CompiledRoutine | None) -> datetime | None:
-    if text is None:
-        return None
-    moment = datetime.fromisoformat(text)
-    return moment.astimezone(routine.tz) if routine is not None else moment
-
-
-def format_moment(moment: datetime | None) -> str:
-    """A local time as a person reads it: ``tisdag 2026-12-22 23:59``.
-
-    Examples:
-        >>> from datetime import datetime
-        >>> format_moment(datetime.fromisoformat("2026-12-22T23:59:59+01:00"))
-        'tisdag 2026-12-22 23:59'
-    """
-    if moment is None:
-        return "–"
-    return f"{WEEKDAYS_SV[moment.weekday()]} {moment:%Y-%m-%d %H:%M}"
-
-
-def _working_days(n: int) -> str:
-    return f"{n} vardag" if n == 1 else f"{n} vardagar"
-
-
-class _Labels:
-    """Labels of roles, channels and preconditions, from the routine an obligation names."""
-
-    def __init__(self, routines: Sequence[CompiledRoutine]) -> None:
-        self._by_key = {(r.id, r.version): r for r in routines}
-
-    def routine(self, o: Obligation) -> CompiledRoutine | None:
-        return self._by_key.get((o.routine.id, o.routine.version))
-
-    def role(self, o: Obligation, role: str) -> str:
-        routine = self.routine(o)
-        return routine.role_label(role) if routine else role
-
-    def channel(self, o: Obligation) -> str | None:
-        routine = self.routine(o)
-        return routine.channel_label(o.channel) if routine else o.channel
-
-    def precondition(self, o: Obligation, name: str) -> str:
-        routine = self.routine(o)
-        pre = routine.preconditions.get(name) if routine else None
-        return pre.label if pre is not None else name
-
-
-def _action_block(o: Obligation, labels: _Labels) -> list[str]:
-    routine = labels.routine(o)
-    lines = [f"  [{STATUS_SV.get(o.status, o.status)}] {o.title}"]
-
-    def row(label: str, value: str) -> None:
-        lines.append(f"      {label + ':':<12}{value}")
-
-    row("Gör", o.explanation)
-    row("Ansvarig", f"{o.responsible_label or labels.role(o, o.responsible)}")
-    if o.recipients:
-        row("Mottagare", ", ".join(labels.role(o, r) for r in o.recipients))
-    channel = labels.channel(o)
-    if channel:
-        row("Kanal", channel)
-    if o.status == "upcoming" and o.opens_at:
-        row("Från", format_moment(_local(o.opens_at, routine)))
-    if o.deadline is not None:
-        row("Senast", format_moment(_local(o.deadline, routine)))
-    elif o.opens_at:
-        row("Sedan", format_moment(_local(o.opens_at, routine)))
-    if o.status == "overdue" and o.late_working_days is not None:
-        row("Försenad", _working_days(o.late_working_days) + " efter fristen")
-    if o.blocked_by:
-        row("Väntar på", ", ".join(labels.precondition(o, p) for p in o.blocked_by))
-    if o.unblocks:
-        row("Låser upp", ", ".join(o.unblocks))
-    if o.escalates:
-        row("Eskalerar", o.escalates)
-    row("Rutin", f"{o.routine.id} version {o.routine.version}, regel {o.rule}")
-    if o.interpretation is not None:
-        row("Tolkning", f"ja: {o.interpretation.reason}")
-    else:
-        row("Tolkning", "nej, som rutinen säger")
-    return lines
-
-
-def _ledger_line(o: Obligation, labels: _Labels) -> str:
-    routine = labels.routine(o)
-    status = STATUS_SV.get(o.status, o.status)
-    text = f"  {status:<18} {o.obligation}: {o.title}"
-    if o.deadline is not None:
-        text += f", senast {format_moment(_local(o.deadline, routine))}"
-    if o.fulfilled_by is not None:
-        text += (
-            f"; uppfylld av {o.fulfilled_by.event} "
-            f"{format_moment(_local(o.fulfilled_by.at, routine))}"
-        )
-        if o.status == "fulfilled_late" and o.late_working_days is not None:
-            text += f" ({_working_days(o.late_working_days)} för sent)"
-    if o.cancelled_by is not None:
-        text += f"; avbruten av {o.cancelled_by.event} ({o.cancelled_by.type})"
-    if o.status == "overdue" and o.late_working_days is not None:
-        text += f" ({_working_days(o.late_working_days)} för sent)"
-    return text
-
-
-def _count(n: int, status: str) -> str:
-    return f"{n} {(STATUS_SV if n == 1 else _STATUS_PLURAL_SV)[status]}"
-
-
-def _case_text(case: CaseResult, labels: _Labels, *, show_all: bool) -> str:
-    out: list[str] = []
-    n = len(case.actions)
-    out.append(f"Ärende {case.case}: {n} {'åtgärd' if n == 1 else 'åtgärder'}")
-    if not case.actions:
-        out.append("  Inget att göra.")
-    for action in case.actions:
-        out.extend(_action_block(action, labels))
-        out.append("")
-    if show_all:
-        out.append(f"  Alla skyldigheter i ärendet ({len(case.obligations)}):")
-        out.extend(_ledger_line(o, labels) for o in case.obligations)
-    if not case.actions or show_all:
-        out.append("")
-    return "\n".join(out) + "\n"
-
-
-def text_chunks(
-    as_of: str,
-    case_results: Iterable[CaseResult],
-    summary: Callable[[], Mapping[str, int]],
-    routines: Sequence[CompiledRoutine],
-    *,
-    show_all: bool = False,
-    cases: Sequence[str] | None = None,
-) -> Iterator[str]:
-    """The evaluation as text for a person, in Swedish, one case at a time.
-
-    Args:
-        as_of: The instant evaluated at (RFC 3339).
-        case_results: Each case's result, in order.
-        summary: Called after the last case: the counts by status, 'events' and 'cases'.
-        routines: The routines evaluated (for role and channel labels and time zones).
-        show_all: Also list every case's full ledger.
-        cases: The cases asked for; those with no events are named too.
-    """
-    labels = _Labels(routines)
-    moment = _local(as_of, routines[0] if routines else None)
-    yield f"Läget per {format_moment(moment)} ({as_of})\n\n"
-    seen = set()
-    for case in case_results:
-        seen.add(case.case)
-        yield _case_text(case, labels, show_all=show_all)
-    tail: list[str] = []
-    for name in cases or ():
-        if name not in seen:
-            tail.append(f"Ärende {name}: inga händelser fram till {as_of}.")
-            tail.append("")
-    if not seen and not cases:
-        tail.append("Inga ärenden med händelser fram till denna tidpunkt.")
-        tail.append("")
-    counts = summary()
-    parts = [_count(counts[s], s) for s in _SUMMARY_ORDER if counts.get(s)]
-    n_cases = counts.get("cases", len(seen))
-    n_events = counts.get("events", 0)
-    head = (
-        f"{n_cases} {'ärende' if n_cases == 1 else 'ärenden'}, "
-        f"{n_events} {'händelse' if n_events == 1 else 'händelser'}"
-    )
-    tail.append(head + (": " + ", ".join(parts) if parts else ": inget att göra") + ".")
-    yield "\n".join(tail) + "\n"
-
-
 def render_text(
     result: Evaluation,
     routines: Sequence[CompiledRoutine],
     *,
     show_all: bool = False,
     cases: Sequence[str] | None = None,
+    t: Translator | None = None,
 ) -> str:
-    """A whole evaluation as text for a person, in Swedish (see :func:`text_chunks`)."""
-    return "".join(
-        text_chunks(
-            result.as_of,
-            result.cases,
-            lambda: result.summary,
-            routines,
-            show_all=show_all,
-            cases=cases,
-        )
-    )
+    """The evaluation as text for a person, in Swedish unless ``t`` says otherwise.
+
+    See :func:`samverkan_rules.text.render_evaluation`, which writes it.
+    """
+    return render_evaluation(result, routines, t, show_all=show_all, cases=cases)
 
 
 # --------------------------------------------------------------------------- the command
@@ -530,8 +337,9 @@ def run(args: argparse.Namespace) -> int:
                 return evaluator.summary
 
             as_of = evaluator.header()["as_of"]
-            for text in text_chunks(
-                as_of, results, summary, routines, show_all=args.show_all, cases=cases
+            t = translator_from_args(args)
+            for text in evaluation_chunks(
+                as_of, results, summary, routines, t, show_all=args.show_all, cases=cases
             ):
                 out.write(text)
         else:

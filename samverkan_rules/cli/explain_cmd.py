@@ -5,7 +5,8 @@ obligation asked for (by its id, e.g. ``start-message:e2``, a remedy such as
 ``consent:c3:dagverksamhet`` or an escalation ``...:escalation-1``) is shown with its rule,
 routine version, case and status, the one-line explanation, the numbered steps of its trace
 (trigger, calendar steps of the deadline, opening, answers, status), the source quote and
-the local interpretation when there is one.
+the local interpretation when there is one. The text is Swedish, or English with ``--lang
+en`` (or an English ``LANG``); what to do, by whom and by when are shown as ``due`` shows them.
 
 ``--format json`` writes ``{"as_of": ..., "obligations": [...], "unknown": [...]}`` with
 each obligation in the evaluation contract's form. Exit 0 when every id was found, 1 when
@@ -22,18 +23,20 @@ from typing import Any
 from samverkan_rules.cli import EXIT_FINDINGS, EXIT_OK
 from samverkan_rules.cli._common import (
     add_format_option,
+    add_lang_option,
     dump_json,
     guarded,
     print_error,
+    translator_from_args,
 )
 from samverkan_rules.cli.due_cmd import (
-    STATUS_SV,
     add_evaluation_arguments,
     evaluate_from_args,
     report_event_problems,
 )
 from samverkan_rules.diagnostics import did_you_mean
 from samverkan_rules.evaluation import Evaluation, Obligation
+from samverkan_rules.text import render_obligation
 
 __all__ = ["add_parser", "find_obligations", "render_obligation", "run"]
 
@@ -60,6 +63,7 @@ def add_parser(subparsers: Any) -> None:
         help="an obligation id as 'samverkan due --format json' shows it, e.g. start-message:e2",
     )
     add_format_option(parser)
+    add_lang_option(parser)
     parser.set_defaults(run=run)
 
 
@@ -82,35 +86,6 @@ def find_obligations(result: Evaluation, wanted: list[str]) -> tuple[list[Obliga
     return found, unknown
 
 
-def render_obligation(o: Obligation) -> str:
-    """One obligation explained as text for a person."""
-    lines = [f"Skyldighet {o.obligation}"]
-
-    def row(label: str, value: str) -> None:
-        lines.append(f"  {label + ':':<12}{value}")
-
-    row("Regel", o.rule)
-    row("Rutin", f"{o.routine.id} version {o.routine.version}")
-    row("Ärende", o.case)
-    row("Status", f"{STATUS_SV.get(o.status, o.status)} ({o.status})")
-    row("Förklaring", o.explanation)
-    lines.append("  Steg:")
-    if o.trace:
-        width = len(str(len(o.trace)))
-        lines.extend(f"    {i:>{width}}. {step}" for i, step in enumerate(o.trace, 1))
-    else:
-        lines.append("    (inga steg registrerade)")
-    if o.source is not None:
-        row("Källa", f"{o.source.document}, {o.source.section}")
-        row("Citat", f"\u201d{o.source.quote}\u201d")
-    if o.interpretation is not None:
-        text = o.interpretation.text
-        row("Tolkning", f"{text} ({o.interpretation.reason})" if text else o.interpretation.reason)
-    else:
-        row("Tolkning", "nej, som rutinen säger")
-    return "\n".join(lines) + "\n"
-
-
 def _unknown_message(name: str, known: list[str], as_of: str) -> str:
     message = f"no obligation {name!r} in the evaluation at {as_of}"
     if not known:
@@ -124,7 +99,9 @@ def _unknown_message(name: str, known: list[str], as_of: str) -> str:
 @guarded(NAME)
 def run(args: argparse.Namespace) -> int:
     """Evaluate the event file and explain the obligations asked for."""
-    _, result = evaluate_from_args(args)
+    routines, result = evaluate_from_args(args)
+    t = translator_from_args(args)
+    by_key = {(r.id, r.version): r for r in routines}
 
     found, unknown = find_obligations(result, list(args.obligations))
     if args.format == "json":
@@ -136,7 +113,12 @@ def run(args: argparse.Namespace) -> int:
             }
         )
     else:
-        sys.stdout.write("\n".join(render_obligation(o) for o in found))
+        sys.stdout.write(
+            "\n".join(
+                render_obligation(o, t, by_key.get((o.routine.id, o.routine.version)))
+                for o in found
+            )
+        )
     sys.stdout.flush()
 
     rejected = report_event_problems(result, args, NAME)

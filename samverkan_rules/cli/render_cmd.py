@@ -1,9 +1,10 @@
 """``samverkan render ROUTINE``: a readable version of a routine to check against its source.
 
-Writes the routine in Swedish words (metadata, roles, channels, schedules, then each rule
-with its trigger, action, deadline, source quote and any local interpretation) as Markdown
-or as a self-contained HTML page, to stdout or to ``--out FILE``. The output is
-deterministic: the same routine gives the same bytes.
+Writes the routine in words (metadata, roles, channels, schedules, facts and event types,
+then each rule with its trigger, action, deadline, escalation, source quote and any local
+interpretation) as Markdown or as a self-contained HTML page, to stdout or to ``--out FILE``;
+in Swedish, or in English with ``--lang en`` or an English ``LANG`` (the routine's own words
+stay as written). The output is deterministic: the same routine gives the same bytes.
 
 Exit codes: 0 rendered, 1 the routine has errors (each printed with file:line:col, as
 ``samverkan validate`` does), 2 bad usage, a path that is no routine file, or an unwritable
@@ -18,7 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from samverkan_rules.cli import EXIT_FINDINGS, EXIT_OK
-from samverkan_rules.cli._common import CommandError, guarded, print_diagnostics
+from samverkan_rules.cli._common import (
+    CommandError,
+    add_lang_option,
+    guarded,
+    print_diagnostics,
+    translator_from_args,
+)
 from samverkan_rules.loader import check_routine_file
 from samverkan_rules.render import render_html, render_markdown
 
@@ -35,10 +42,11 @@ def add_parser(subparsers: Any) -> None:
         NAME,
         help="write a readable version of a routine to check against its source document",
         description=(
-            "Render a routine in Swedish words, as Markdown or a self-contained HTML page, for "
-            "policy authors and auditors to check against the source document. Each rule shows "
-            "its trigger, action, deadline, source quote and any local interpretation. Exit 0 "
-            "when rendered, 1 when the routine has errors, 2 for a bad path."
+            "Render a routine in words (Swedish, or English with --lang en), as Markdown or a "
+            "self-contained HTML page, for policy authors and auditors to check against the "
+            "source document. Each rule shows its trigger, action, deadline, source quote and "
+            "any local interpretation. Exit 0 when rendered, 1 when the routine has errors, 2 "
+            "for a bad path."
         ),
     )
     parser.add_argument("routine", metavar="ROUTINE", help="a routine file (*.yaml)")
@@ -51,6 +59,7 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "--out", metavar="FILE", default=None, help="write to FILE instead of standard output"
     )
+    add_lang_option(parser)
     parser.set_defaults(run=run)
 
 
@@ -72,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         )
     print_diagnostics(check.diagnostics)  # warnings only: stderr, the document is on stdout
     render = render_html if args.format == "html" else render_markdown
-    text = render(check.routine)
+    text = render(check.routine, translator_from_args(args))
     if args.out is None:
         sys.stdout.write(text)
         return EXIT_OK
