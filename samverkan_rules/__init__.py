@@ -14,30 +14,82 @@ Everything here is pure and thread-safe: compiled routines are immutable and
 :func:`evaluate` keeps no state between calls.
 """
 
-from samverkan_rules.calendar import WorkingCalendar, sweden_calendar
-from samverkan_rules.compiler import CompiledRoutine, compile_routine
-from samverkan_rules.diagnostics import Diagnostic
-from samverkan_rules.engine import Ruleset, evaluate
-from samverkan_rules.errors import (
-    CalendarError,
-    CompileError,
-    EvaluationError,
-    EventError,
-    RoutineError,
-    SamverkanError,
-    YamlError,
-)
-from samverkan_rules.evaluation import CaseResult, Evaluation, Obligation
-from samverkan_rules.events import Event, EventBatch, read_events, read_events_text
-from samverkan_rules.loader import (
-    RoutineCheck,
-    check_routine_file,
-    check_routine_text,
-    load_routine,
-    load_routine_text,
-)
-from samverkan_rules.models import Routine
-from samverkan_rules.registry import Registry, load_registry
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from samverkan_rules.calendar import WorkingCalendar, sweden_calendar
+    from samverkan_rules.compiler import CompiledRoutine, compile_routine
+    from samverkan_rules.diagnostics import Diagnostic
+    from samverkan_rules.engine import Ruleset, evaluate
+    from samverkan_rules.errors import (
+        CalendarError,
+        CompileError,
+        EvaluationError,
+        EventError,
+        RoutineError,
+        SamverkanError,
+        YamlError,
+    )
+    from samverkan_rules.evaluation import CaseResult, Evaluation, Obligation
+    from samverkan_rules.events import Event, EventBatch, read_events, read_events_text
+    from samverkan_rules.loader import (
+        RoutineCheck,
+        check_routine_file,
+        check_routine_text,
+        load_routine,
+        load_routine_text,
+    )
+    from samverkan_rules.models import Routine
+    from samverkan_rules.registry import Registry, load_registry
+
+_LAZY: dict[str, str] = {
+    "CalendarError": "samverkan_rules.errors",
+    "CaseResult": "samverkan_rules.evaluation",
+    "CompileError": "samverkan_rules.errors",
+    "CompiledRoutine": "samverkan_rules.compiler",
+    "Diagnostic": "samverkan_rules.diagnostics",
+    "Evaluation": "samverkan_rules.evaluation",
+    "EvaluationError": "samverkan_rules.errors",
+    "Event": "samverkan_rules.events",
+    "EventBatch": "samverkan_rules.events",
+    "EventError": "samverkan_rules.errors",
+    "Obligation": "samverkan_rules.evaluation",
+    "Registry": "samverkan_rules.registry",
+    "Routine": "samverkan_rules.models",
+    "RoutineCheck": "samverkan_rules.loader",
+    "RoutineError": "samverkan_rules.errors",
+    "Ruleset": "samverkan_rules.engine",
+    "SamverkanError": "samverkan_rules.errors",
+    "WorkingCalendar": "samverkan_rules.calendar",
+    "YamlError": "samverkan_rules.errors",
+    "check_routine_file": "samverkan_rules.loader",
+    "check_routine_text": "samverkan_rules.loader",
+    "compile_routine": "samverkan_rules.compiler",
+    "evaluate": "samverkan_rules.engine",
+    "load_registry": "samverkan_rules.registry",
+    "load_routine": "samverkan_rules.loader",
+    "load_routine_text": "samverkan_rules.loader",
+    "read_events": "samverkan_rules.events",
+    "read_events_text": "samverkan_rules.events",
+    "sweden_calendar": "samverkan_rules.calendar",
+}
+"""Where each public name lives: imported on first use, so a command pays only for what it
+uses (``samverkan --help`` does not build the routine models or the calendar)."""
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'samverkan_rules' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __version__ = "0.1.0"
 

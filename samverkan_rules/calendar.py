@@ -3,7 +3,8 @@
 A *vardag* (working day) is what lag (1930:173) om beräkning av lagstadgad tid says it is:
 Monday to Friday, except Swedish public holidays (allmänna helgdagar, lag (1989:253)) and
 midsommarafton, julafton and nyårsafton, which the law treats like public holidays. The
-calendar is built from ``holidays.Sweden(categories=("public", "de_facto"), language="sv")``:
+calendar is built from ``holidays.Sweden(categories=("public", "de_facto"), language="sv")``
+(stored as a table in the package, see :func:`holiday_table`):
 the ``public`` category holds the allmänna helgdagar and ``de_facto`` adds exactly the three
 aftnar. Klämdagar and half days (the ``bank`` and ``optional`` categories) are working days
 unless a routine closes them itself with ``closed_days``.
@@ -28,22 +29,26 @@ References:
 from __future__ import annotations
 
 import functools
+import json
+import os
 import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
+from dataclasses import dataclass
 from itertools import accumulate
+from pathlib import Path
 from types import MappingProxyType
 from typing import Literal, NoReturn
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-from holidays.countries.sweden import Sweden
 
 from samverkan_rules.errors import CalendarError
 
 __all__ = [
     "DEFAULT_FIRST_YEAR",
     "DEFAULT_LAST_YEAR",
+    "HolidayTable",
     "WorkingCalendar",
+    "compute_holiday_table",
     "add_days",
     "add_months",
     "end_of_day",
@@ -51,6 +56,7 @@ __all__ = [
     "format_local_minute",
     "format_rfc3339",
     "get_zone",
+    "holiday_table",
     "iso_week_parity",
     "local_date",
     "local_datetime",
@@ -60,6 +66,7 @@ __all__ = [
     "start_of_day",
     "sweden_calendar",
     "to_local",
+    "write_holiday_table",
 ]
 
 DEFAULT_FIRST_YEAR = 1990
@@ -149,7 +156,8 @@ class WorkingCalendar:
         first_year: int = DEFAULT_FIRST_YEAR,
         last_year: int = DEFAULT_LAST_YEAR,
     ) -> None:
-        lowest, highest = Sweden.start_year, Sweden.end_year
+        table = holiday_table()
+        lowest, highest = table.start_year, table.end_year
         if not lowest <= first_year <= last_year <= highest:
             raise ValueError(
                 f"the covered years must satisfy {lowest} <= first_year <= last_year <= "
@@ -164,13 +172,7 @@ class WorkingCalendar:
         base = first_day.toordinal()
         ndays = last_day.toordinal() - base + 1
 
-        sweden = Sweden(
-            categories=("public", "de_facto"),
-            language="sv",
-            years=range(first_year, last_year + 1),
-            include_sundays=False,
-        )
-        names = {d: "; ".join(sweden.get_list(d)).lower() for d in sweden}
+        names = table.names(first_year, last_year)
 
         # Weekday of day i is (first weekday + i) % 7; Monday is 0.
         first_weekday = first_day.weekday()
@@ -426,6 +428,108 @@ class WorkingCalendar:
         if j < i:
             return 0
         return self._upto[j] - self._before[i]
+
+
+@dataclass(frozen=True)
+class HolidayTable:
+    """Sweden's non-working holidays (public and de facto) by date, with their names.
+
+    Attributes:
+        holidays_version: The ``holidays`` release the table was computed with.
+        start_year: The first year the ``holidays`` package covers for Sweden.
+        end_year: The last year it covers.
+        first_year: The first year the table holds.
+        last_year: The last year the table holds.
+        days: Each holiday in the years held, with its Swedish name(s), lower case.
+    """
+
+    holidays_version: str
+    start_year: int
+    end_year: int
+    first_year: int
+    last_year: int
+    days: Mapping[date, str]
+
+    def names(self, first_year: int, last_year: int) -> dict[date, str]:
+        """The holidays of the years ``first_year..last_year`` (computed when not held)."""
+        if first_year < self.first_year or last_year > self.last_year:
+            return dict(compute_holiday_table(first_year, last_year).days)
+        return {d: n for d, n in self.days.items() if first_year <= d.year <= last_year}
+
+    def to_json(self) -> dict[str, object]:
+        """The table as stored in the package."""
+        return {
+            "holidays_version": self.holidays_version,
+            "start_year": self.start_year,
+            "end_year": self.end_year,
+            "first_year": self.first_year,
+            "last_year": self.last_year,
+            "days": {d.isoformat(): n for d, n in sorted(self.days.items())},
+        }
+
+
+_TABLE_FILE = Path(__file__).with_name("data") / "sweden-holidays.json"
+
+
+def compute_holiday_table(
+    first_year: int = DEFAULT_FIRST_YEAR, last_year: int = DEFAULT_LAST_YEAR
+) -> HolidayTable:
+    """The holidays of ``first_year..last_year`` as the ``holidays`` package computes them.
+
+    ``holidays.Sweden(categories=("public", "de_facto"), language="sv")``: the allmänna
+    helgdagar and midsommar-, jul- and nyårsafton.
+    """
+    from holidays.countries.sweden import Sweden
+    from holidays.version import __version__ as holidays_version
+
+    first_year = max(first_year, Sweden.start_year)
+    last_year = min(last_year, Sweden.end_year)
+    sweden = Sweden(
+        categories=("public", "de_facto"),
+        language="sv",
+        years=range(first_year, last_year + 1),
+        include_sundays=False,
+    )
+    return HolidayTable(
+        holidays_version=holidays_version,
+        start_year=Sweden.start_year,
+        end_year=Sweden.end_year,
+        first_year=first_year,
+        last_year=last_year,
+        days=MappingProxyType({d: "; ".join(sweden.get_list(d)).lower() for d in sweden}),
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def holiday_table() -> HolidayTable:
+    """The holidays of the default years, read from the table shipped with the package.
+
+    Importing ``holidays`` costs a third of a second (it loads every country); the table is
+    what it computes for Sweden, stored when the package is built and checked against it by
+    the test suite (``write_holiday_table`` refreshes it). Without the file, or with
+    ``SAMVERKAN_HOLIDAYS=compute``, the ``holidays`` package is asked directly.
+    """
+    if os.environ.get("SAMVERKAN_HOLIDAYS") != "compute":
+        try:
+            raw = json.loads(_TABLE_FILE.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            pass
+        else:
+            return HolidayTable(
+                holidays_version=raw["holidays_version"],
+                start_year=raw["start_year"],
+                end_year=raw["end_year"],
+                first_year=raw["first_year"],
+                last_year=raw["last_year"],
+                days=MappingProxyType({date.fromisoformat(d): n for d, n in raw["days"].items()}),
+            )
+    return compute_holiday_table()
+
+
+def write_holiday_table(path: Path = _TABLE_FILE) -> None:
+    """Store what the installed ``holidays`` computes as the package's table."""
+    text = json.dumps(compute_holiday_table().to_json(), indent=1, ensure_ascii=False)
+    path.write_text(text + "\n", encoding="utf-8")
 
 
 @functools.lru_cache(maxsize=32)

@@ -734,3 +734,21 @@ def test_local_datetime_keeps_the_date_and_existing_wall_times(d: date, t: time)
     if (result.hour, result.minute, result.second) != (t.hour, t.minute, t.second):
         # only a time in the spring-forward gap moves, and by exactly one hour
         assert result.replace(tzinfo=None) - datetime.combine(d, t) == timedelta(hours=1)
+
+
+def test_the_shipped_holiday_table_is_what_the_holidays_package_computes() -> None:
+    from samverkan_rules.calendar import compute_holiday_table, holiday_table
+
+    shipped, computed = holiday_table(), compute_holiday_table()
+    assert (shipped.start_year, shipped.end_year) == (computed.start_year, computed.end_year)
+    assert dict(shipped.days) == dict(computed.days), (
+        "the holidays package computes other Swedish holidays than the shipped table: run "
+        "python -c 'from samverkan_rules.calendar import write_holiday_table; "
+        "write_holiday_table()' and review the difference"
+    )
+
+
+def test_a_calendar_beyond_the_table_asks_the_holidays_package() -> None:
+    cal = WorkingCalendar(first_year=1960, last_year=1961)
+    assert cal.non_working_reason(date(1960, 12, 24)) == "julafton"
+    assert cal.is_working_day(date(1960, 12, 23))

@@ -16,9 +16,10 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from samverkan_rules.testing import Report, RoutineReport, ScenarioResult, run_directory
-
 if TYPE_CHECKING:
+    # The runner imports the evaluator and pytest's plugin hooks: loaded when a test runs.
+    from samverkan_rules.testing import Report, RoutineReport, ScenarioResult
+
     SubParsers = argparse._SubParsersAction[argparse.ArgumentParser]
 
 __all__ = ["add_parser", "format_text", "run"]
@@ -71,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
     if not path.exists():
         print(f"samverkan test: error: no such file or directory: {path}", file=sys.stderr)
         return EXIT_USAGE
+    from samverkan_rules.testing import run_directory
+
     report = run_directory(path)
     if not report.routines and not report.invalid_files:
         print(
