@@ -33,8 +33,8 @@ import json
 import os
 import re
 from collections.abc import Iterable, Mapping
-from datetime import UTC, date, datetime, time, timedelta
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from itertools import accumulate
 from pathlib import Path
 from types import MappingProxyType
@@ -48,9 +48,9 @@ __all__ = [
     "DEFAULT_LAST_YEAR",
     "HolidayTable",
     "WorkingCalendar",
-    "compute_holiday_table",
     "add_days",
     "add_months",
+    "compute_holiday_table",
     "end_of_day",
     "end_of_month",
     "format_local_minute",
