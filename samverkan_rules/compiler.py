@@ -461,6 +461,7 @@ class TimeRule:
         "_calendar",
         "_end",
         "_field",
+        "_memo",
         "_policy",
         "_schedule",
         "_spec",
@@ -490,6 +491,11 @@ class TimeRule:
         self._schedule = (
             (schedules or {})[anchor.partition(".")[2]] if anchor.startswith("schedule.") else None
         )
+        # A deadline counted in days depends only on the anchor's day: audits raise many
+        # obligations from the same day, so each day is computed once (see instant()).
+        self._memo: dict[object, tuple[datetime, str | None]] | None = (
+            {} if self._schedule is None and self._unit not in (None, "hours", "minutes") else None
+        )
 
     def _anchor(self, event: Event) -> datetime | date:
         if self._schedule is not None:
@@ -518,7 +524,22 @@ class TimeRule:
         The same computation as :meth:`compute` without writing the steps down: the
         evaluator calls this for every trigger and builds the steps only when asked for.
         """
-        return self._compute(event, None)
+        memo = self._memo
+        if memo is None:
+            return self._compute(event, None)
+        if self._field is None:
+            key: object = event.at.astimezone(self._tz).date()
+        else:
+            key = event.data.get(self._field)
+            if not isinstance(key, str):
+                return self._compute(event, None)
+        hit = memo.get(key)
+        if hit is None:
+            hit = self._compute(event, None)
+            if len(memo) >= _MEMO_SIZE:
+                memo.clear()
+            memo[key] = hit
+        return hit
 
     def _compute(self, event: Event, steps: list[str] | None) -> tuple[datetime, str | None]:
         anchor = self._anchor(event)
@@ -596,6 +617,9 @@ class TimeRule:
             steps.append(f"-> {format_local_minute(result, self._tz)}")
         return result
 
+
+_MEMO_SIZE: Final = 65536
+"""Days remembered per deadline rule (a dict of this size is a few MB at most)."""
 
 _UNIT_SV: Final = {
     "days": "dagar",

@@ -75,6 +75,7 @@ class _Slot:
         "number",
         "pattern",
         "routine_key",
+        "single",
         "trigger_side",
     )
 
@@ -88,6 +89,7 @@ class _Slot:
         self.any_case = pattern.any_case
         self.candidate: tuple[Callable[[Event], Any], ...] = tuple(c for c, _ in pattern.match)
         self.trigger_side: tuple[Callable[[Event], Any], ...] = tuple(t for _, t in pattern.match)
+        self.single = self.candidate[0] if len(self.candidate) == 1 else None
 
     @staticmethod
     def _key(getters: tuple[Callable[[Event], Any], ...], event: Event) -> Any:
@@ -217,7 +219,8 @@ def replay_case(
     same_instant: list[Event] = []  # earlier events at this instant, in replay order
     for event in events:
         etype = event.type
-        at = event.at
+        # In UTC once: comparisons between datetimes of one tzinfo are the fast ones.
+        at = event.at.astimezone(UTC)
         if at != instant:
             instant, same_instant = at, []
         own = event.case == case_id
@@ -227,9 +230,17 @@ def replay_case(
             for slot in slots:
                 if not own and not slot.any_case:
                     continue
-                key = slot.candidate_key(event)
-                if key is _MISSING:
-                    continue
+                single = slot.single
+                if single is not None:  # one correlation field: the common case, inlined
+                    key = single(event)
+                    if key is _MISSING:
+                        continue
+                    if type(key) is not str:
+                        key = _index_key(key)
+                else:
+                    key = slot.candidate_key(event)
+                    if key is _MISSING:
+                        continue
                 bucket = index.get((slot.number, key))
                 if not bucket:
                     continue
