@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 from importlib import resources
@@ -65,6 +65,10 @@ class RoutineCheck:
     file: str | None
     diagnostics: tuple[Diagnostic, ...]
     routine: CompiledRoutine | None
+    model: Routine | None = None
+    """The schema-valid routine, even when a meaning check failed (None when not)."""
+    document: YamlDocument | None = field(default=None, repr=False)
+    """The loaded YAML, for locating findings of later checks (quotes, lint)."""
 
     @property
     def ok(self) -> bool:
@@ -509,10 +513,10 @@ def _check_document(
             f"unknown vocabulary {model.vocabulary!r}",
             hint=f"use {vocab.id!r}, or leave the key out",
         )
-        return RoutineCheck(doc.file, (diag,), None)
+        return RoutineCheck(doc.file, (diag,), None, model, doc)
     found = sorted(_Checker(model, doc, vocab, today).run(), key=sort_key)
     if has_errors(found):
-        return RoutineCheck(doc.file, tuple(found), None)
+        return RoutineCheck(doc.file, tuple(found), None, model, doc)
     compiled = compile_routine(
         model,
         vocabulary=vocab.event_types if vocab else {},
@@ -520,7 +524,7 @@ def _check_document(
         file=doc.file,
         diagnostics=[d for d in found if not d.is_error],
     )
-    return RoutineCheck(doc.file, tuple(found), compiled)
+    return RoutineCheck(doc.file, tuple(found), compiled, model, doc)
 
 
 def check_routine_text(

@@ -94,7 +94,9 @@ class SourceDocument(Model):
     title: str
     """The document's own title, as written."""
     file: str
-    """The file name of the source document, e.g. '000_b1cb92283908633f.txt'."""
+    """The source document's text (UTF-8), as a path relative to the routine file, e.g.
+    '../../shared/seeds/000_b1cb92283908633f.txt'. `samverkan validate` checks every quote
+    against it; `--sources DIR` also looks for it (or its bare file name) in DIR."""
     url: str | None = None
     """Where the published document can be read, if anywhere."""
 
