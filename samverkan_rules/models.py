@@ -167,6 +167,10 @@ class Reachability(Model):
     """When a role can be reached directly."""
 
     days: Literal["working_days", "weekdays", "every_day"] = "working_days"
+    """On which days: 'working_days' is what a Swedish document means by "vardagar" (Monday
+    to Friday except public holidays and midsommar-, jul- and nyårsafton, lag (1930:173),
+    and the routine's closed days); 'weekdays' is Monday to Friday, holidays included;
+    'every_day' is every day of the week."""
     from_: dt.time = Field(alias="from")
     """Local time from which the role is reachable, e.g. '07:30'."""
     to: dt.time

@@ -67,7 +67,7 @@ def test_orebro_metadata(orebro: CompiledRoutine) -> None:
     assert "`valid_from`" in tolk and "Tolkning (lokalt val, inte rutinens ord)" in tolk
     # roles and channels tables
     assert (
-        "| `dagverksamhet` | Dagverksamheten | dagverksamhet | måndag–fredag 07:30–15:00 "
+        "| `dagverksamhet` | Dagverksamheten | dagverksamhet | vardagar 07:30–15:00 "
         "(annars: Röstbrevlåda) | Enhetschef för dagverksamheten (`enhetschef.dagverksamhet`) |"
     ) in md
     assert "| `telefon.dagverksamhet` | Dagverksamhetens telefon | telefon | – |" in md
@@ -86,7 +86,12 @@ def test_orebro_start_message(orebro: CompiledRoutine) -> None:
     assert "data.refers_to = trigger.id" in section
     assert "**Avbryts av:**" in section
     assert f"> {START_QUOTE}\n>\n> — Start eller avslut på Dagverksamhet" in section
-    assert f"**Tolkning:** {NO_INTERPRETATION}" in section
+    assert "> ⚠ **Tolkning (lokalt val, inte rutinens ord):** Dokumentet säger inget" in section
+
+
+def test_a_rule_without_interpretation_says_so() -> None:
+    md = render_markdown(load_routine(Path(__file__).parent / "fixtures" / "minimal.yaml"))
+    assert f"**Tolkning:** {NO_INTERPRETATION}" in _section(md, "reply")
 
 
 def test_interpretations_are_marked(orebro: CompiledRoutine) -> None:
