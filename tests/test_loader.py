@@ -51,6 +51,10 @@ def test_there_is_an_invalid_routine_for_each_kind_of_problem() -> None:
         "redefined-vocabulary-type",
         "unknown-precondition",
         "three-errors",
+        "literal-not-an-enum-value",
+        "literal-boolean-as-text",
+        "literal-unknown-role",
+        "literal-not-a-date",
     }
 
 
