@@ -37,6 +37,7 @@ from samverkan_rules.cli._common import (
 )
 from samverkan_rules.diagnostics import Diagnostic
 from samverkan_rules.errors import YamlError
+from samverkan_rules.lint import interpretations, lint_routine
 from samverkan_rules.loader import RoutineCheck, check_routine_file, routine_files
 from samverkan_rules.sources import SourceText, check_quotes, locate_source, read_source
 
@@ -82,6 +83,12 @@ def add_parser(subparsers: Any) -> None:
         default=[],
         help="a directory to look for each routine's source.file in, besides the routine's "
         "own directory (may be repeated)",
+    )
+    parser.add_argument(
+        "--interpretations",
+        action="store_true",
+        help="list each routine's interpretations (where it decides what its document leaves "
+        "open), with their reasons",
     )
     parser.set_defaults(run=run)
 
@@ -222,6 +229,20 @@ class _Sources:
         return check_quotes(model, doc, text)
 
 
+def _print_interpretations(result: _Result) -> None:
+    """The routine's interpretations, one block each: where, the open words and the reason."""
+    model, doc = result.check.model, result.check.document
+    assert model is not None
+    found = interpretations(model)
+    print(f"{result.path}: {len(found)} interpretation(s)")
+    for entry in found:
+        pos = doc.position(entry.path) if doc is not None else None
+        where = f"{result.path}:{pos.line}" if pos is not None else str(result.path)
+        words = f" «{entry.text}»" if entry.text else ""
+        print(f"  {where}: {entry.owner}{words}")
+        print(f"      {' '.join(entry.reason.split())}")
+
+
 @guarded(NAME)
 def run(args: argparse.Namespace) -> int:
     """Check every routine named; print every problem, then a summary."""
@@ -232,13 +253,24 @@ def run(args: argparse.Namespace) -> int:
     with Progress(len(files), "checking") as progress:
         for path in files:
             check = check_routine_file(path, today=today)
-            results.append(_Result(path, check, tuple(sources.findings(path, check))))
+            extra = sources.findings(path, check)
+            if check.routine is not None and check.document is not None:
+                extra += lint_routine(
+                    check.routine.routine, check.document, check.routine.event_types
+                )
+            results.append(_Result(path, check, tuple(extra)))
             progress.advance(path.name)
 
     if args.format == "json":
+        routines = [r.to_json() for r in results]
+        if args.interpretations:
+            for data, result in zip(routines, results, strict=True):
+                model = result.check.model
+                found = interpretations(model) if model is not None else []
+                data["interpretations"] = [entry.to_json() for entry in found]
         dump_json(
             {
-                "routines": [r.to_json() for r in results],
+                "routines": routines,
                 "summary": {
                     "checked": len(results),
                     "valid": sum(1 for r in results if r.valid),
@@ -253,6 +285,8 @@ def run(args: argparse.Namespace) -> int:
             if result.valid:
                 rid, version = result.identity()
                 print(f"{result.path}: ok ({rid} version {version})")
+            if args.interpretations and result.check.model is not None:
+                _print_interpretations(result)
         print(_summary(results))
 
     for message in problems:
