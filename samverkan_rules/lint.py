@@ -9,13 +9,17 @@ module warns about what is legal but suspicious, so that ``samverkan validate`` 
   field for two different values, or a ``match`` that ties fields of different types
   (``routine.pattern-never-matches``);
 * rules that nothing can fulfil or cancel, because every pattern is such a pattern
-  (``routine.unfulfillable-rule``).
+  (``routine.unfulfillable-rule``);
+* a literal of a free-text field (a message's ``kind``, a record's name) written once and
+  nearly like another literal of the same field, which is how a misspelt kind looks: no
+  event type declares the kinds, so nothing else can catch it (``routine.similar-literal``).
 
 It also lists a routine's interpretations (``samverkan validate --interpretations``).
 """
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -254,6 +258,61 @@ class _Linter:
                     "give it a fulfilled_by pattern that an event can match",
                 )
 
+    # literals that look misspelt ----------------------------------------------------
+
+    def similar_literals(self) -> None:
+        """Warn about a text literal used once and nearly equal to another of its field."""
+        seen: dict[tuple[str, str], list[tuple[str, Path_]]] = {}
+        for event_type, path, cond in self._typed_conditions():
+            for c, cpath in _located(cond, path):
+                spec = self.types.get(event_type)
+                name = c.field.partition(".")[2]
+                field = spec.fields.get(name) if spec and c.field.startswith("data.") else None
+                if field is None or field.type != "string":
+                    continue
+                op = c.operators()[0]
+                if op in ("in", "not_in"):
+                    items = [
+                        ((*cpath, op, i), v)
+                        for i, v in enumerate(getattr(c, "in_" if op == "in" else op) or [])
+                    ]
+                elif op in ("equals", "not_equals", "contains"):
+                    items = [((*cpath, op), getattr(c, op))]
+                else:
+                    continue
+                for where, value in items:
+                    if isinstance(value, str):
+                        seen.setdefault((event_type, c.field), []).append((value, where))
+        for (event_type, fname), uses in seen.items():
+            counts: dict[str, int] = {}
+            for value, _ in uses:
+                counts[value] = counts.get(value, 0) + 1
+            for value, where in uses:
+                if counts[value] != 1:
+                    continue
+                others = [v for v in counts if v != value and counts[v] > 1]
+                close = difflib.get_close_matches(value, others, n=1, cutoff=0.8)
+                if close:
+                    self.warn(
+                        where,
+                        "routine.similar-literal",
+                        f"{event_type} {fname} {value!r} is used only here, and {close[0]!r} "
+                        f"{counts[close[0]]} times; a value no event carries never matches",
+                        f"did you mean {close[0]!r}?",
+                    )
+
+    def _typed_conditions(self) -> Iterator[tuple[str, Path_, Condition | None]]:
+        r = self.r
+        for name, fact in r.facts.items():
+            for i, upd in enumerate(fact.set_by):
+                yield upd.event, ("facts", name, "set_by", i, "if"), upd.if_
+        for i, rule in enumerate(r.rules):
+            yield rule.when.event_type, ("rules", i, "when", "if"), rule.when.if_
+            yield rule.when.event_type, ("rules", i, "unless"), rule.unless
+            for key in ("fulfilled_by", "cancelled_by"):
+                for j, p in enumerate(getattr(rule, key)):
+                    yield p.event, ("rules", i, key, j, "if"), p.if_
+
 
 _KIND = {
     "string": "text",
@@ -270,6 +329,21 @@ _KIND = {
     "object": "object",
     "list": "list",
 }
+
+
+def _located(cond: Condition | None, path: Path_) -> Iterator[tuple[Comparison, Path_]]:
+    if cond is None:
+        return
+    if isinstance(cond, AllOf):
+        for i, c in enumerate(cond.all):
+            yield from _located(c, (*path, "all", i))
+    elif isinstance(cond, AnyOf):
+        for i, c in enumerate(cond.any):
+            yield from _located(c, (*path, "any", i))
+    elif isinstance(cond, NotOf):
+        yield from _located(cond.not_, (*path, "not"))
+    else:
+        yield cond, path
 
 
 def _field_type(spec: EventType | None, path: str) -> str | None:
@@ -328,6 +402,7 @@ def lint_routine(
     linter = _Linter(routine, doc, vocabulary)
     linter.unused()
     linter.patterns()
+    linter.similar_literals()
     return linter.out
 
 

@@ -121,3 +121,17 @@ def test_validate_prints_lint_warnings(tmp_path: Path, capsys: pytest.CaptureFix
     assert main(["validate", str(path)]) == 0
     out = capsys.readouterr().out
     assert "warning: preconditions.samtycke: precondition 'samtycke' is declared but no rule" in out
+
+
+def test_a_kind_written_once_and_nearly_like_another_is_flagged() -> None:
+    kinds = "\n".join(
+        f"      - event: message.sent\n        if: {{field: data.kind, equals: {k}}}"
+        for k in ("closure", "closure", "closre", "start")
+    )
+    text = used(MINIMAL).replace(PATTERN, PATTERN + "\n" + kinds)
+    check = check_routine_text(text, file="r.yaml")
+    assert check.routine is not None and check.document is not None
+    found = lint_routine(check.routine.routine, check.document, check.routine.event_types)
+    assert [(d.code, d.path, d.hint) for d in found] == [
+        ("routine.similar-literal", "rules[0].fulfilled_by[3].if.equals", "did you mean 'closure'?")
+    ]
