@@ -33,7 +33,7 @@ from samverkan_rules.calendar import (
     start_of_day,
     sweden_calendar,
 )
-from samverkan_rules.diagnostics import Diagnostic, Level, did_you_mean
+from samverkan_rules.diagnostics import Diagnostic, Level, did_you_mean, mask_personal_numbers
 from samverkan_rules.errors import CalendarError
 from samverkan_rules.evaluation import InterpretationRecord, RoutineRef, SourceRecord
 from samverkan_rules.events import Event
@@ -430,8 +430,10 @@ def _compile_event_check(
                     _event_diag(
                         event,
                         "event.unknown-address",
-                        f"data.{fname} names {unknown!r}, which is no role or unit of the "
-                        "routine; it matches no obligation",
+                        mask_personal_numbers(
+                            f"data.{fname} names {unknown!r}, which is no role or unit of the "
+                            "routine; it matches no obligation"
+                        ),
                         f"data.{fname}",
                         level="warning",
                         hint=did_you_mean(unknown, addresses),

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from samverkan_rules._yaml import PathPart, YamlDocument
-from samverkan_rules.diagnostics import Diagnostic
+from samverkan_rules.diagnostics import Diagnostic, mask_personal_numbers
 from samverkan_rules.models import Interpretation, Routine, Source
 
 __all__ = [
@@ -197,7 +197,9 @@ def check_quotes(routine: Routine, doc: YamlDocument, source: SourceText) -> lis
         else:
             hint = f'the closest passage is "{_shorten(passage)}"'
             if ours is not None and theirs is not None:
-                hint += f" (the document has {theirs!r} where the quote has {ours!r})"
+                hint += mask_personal_numbers(
+                    f" (the document has {theirs!r} where the quote has {ours!r})"
+                )
             hint += "; copy the words exactly and mark a left-out part with '…'"
         out.append(
             doc.diagnostic(
@@ -211,6 +213,7 @@ def check_quotes(routine: Routine, doc: YamlDocument, source: SourceText) -> lis
 
 
 def _shorten(text: str, limit: int = 160) -> str:
+    text = mask_personal_numbers(text)
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 

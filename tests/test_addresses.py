@@ -81,3 +81,11 @@ def test_a_message_to_the_unit_fulfils_the_roles_obligation() -> None:
     start = next(o for o in case.obligations if o.obligation == "start-message:e3")
     assert start.status == "fulfilled"
     assert not [d for d in result.diagnostics if d.code == "event.unknown-address"]
+
+
+def test_an_identity_number_in_an_address_is_not_echoed() -> None:
+    routine = load_routine(ROUTINE)
+    sent = event("e1", "message.sent", "2026-09-08T10:00:00+02:00", kind="x", to=["19121212-1212"])
+    [diag] = routine.check_event(sent)
+    assert "1212" not in diag.format()
+    assert "[personnummer]" in diag.message

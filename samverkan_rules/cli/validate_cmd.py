@@ -7,7 +7,10 @@ go to stdout (like a linter's); usage problems go to stderr.
 Every ``source.quote`` and interpretation ``text`` is looked up in the source document the
 routine names in ``source.file`` (a path relative to the routine; ``--sources DIR`` adds
 directories to look in, ``--source DOCUMENT`` names the document outright): a quote that is
-not the document's words is an error (see :mod:`samverkan_rules.sources`).
+not the document's words is an error (see :mod:`samverkan_rules.sources`). Each routine that
+loads is then linted (:mod:`samverkan_rules.lint`): unused declarations, patterns that can
+never match and literals that look misspelt are warnings. ``--interpretations`` lists each
+routine's interpretations with their reasons.
 
 Exit codes: 0 when no routine has errors (warnings allowed), 1 when any has, 2 when a named
 path does not exist or names no routine file.
@@ -53,7 +56,9 @@ def add_parser(subparsers: Any) -> None:
         help="check routine files and report every problem with file:line:col",
         description=(
             "Check routine files: YAML syntax, the schema and the meaning (every role, "
-            "channel, event type and field a rule names must be declared). Directories are "
+            "channel, event type and field a rule names must be declared, and every literal "
+            "must fit its field), every quote against the source document, and lint "
+            "warnings (unused declarations, patterns that can never match). Directories are "
             "searched for *.yaml and *.yml files (not their subdirectories). Exit 0 when no "
             "routine has errors, 1 when any has, 2 when a path does not exist."
         ),
