@@ -108,7 +108,7 @@ class _Linter:
         channels: set[str] = set()
         for role in r.roles.values():
             channels.update(role.channels)
-            if role.reports_to:
+            if role.reports_to:  # escalation and levels_up reach it
                 roles.add(role.reports_to)
         for pre in r.preconditions.values():
             if pre.remedy.responsible:
@@ -121,17 +121,6 @@ class _Linter:
             roles.update(e.to for e in rule.escalation if e.to)
             if rule.action.channel:
                 channels.add(rule.action.channel)
-        # A role reached only through levels_up or escalation levels is used as well.
-        for rule in r.rules:
-            climbs = [e.levels_up or 0 for e in rule.escalation]
-            if rule.action.levels_up is not None:
-                climbs.append(99)
-            if any(climbs):
-                for start in (rule.action.responsible, *rule.action.recipients):
-                    current = r.roles.get(start)
-                    while current is not None and current.reports_to:
-                        roles.add(current.reports_to)
-                        current = r.roles.get(current.reports_to)
         for name in r.roles:
             if name not in roles:
                 self.warn(
