@@ -33,7 +33,7 @@ from samverkan_rules.calendar import (
     start_of_day,
     sweden_calendar,
 )
-from samverkan_rules.diagnostics import Diagnostic, Level, did_you_mean
+from samverkan_rules.diagnostics import Diagnostic, Level, did_you_mean, mask_personal_numbers
 from samverkan_rules.errors import CalendarError
 from samverkan_rules.evaluation import InterpretationRecord, RoutineRef, SourceRecord
 from samverkan_rules.events import Event
@@ -63,6 +63,8 @@ __all__ = [
     "Predicate",
     "compile_condition",
     "compile_routine",
+    "literal_problem",
+    "unknown_address",
 ]
 
 _MISSING: Final = object()
@@ -107,7 +109,11 @@ def _ordered(a: Any, b: Any) -> bool:
     )
 
 
-def _compile_comparison(c: Comparison) -> Predicate:
+def _compile_comparison(
+    c: Comparison,
+    fields: Mapping[str, FieldSpec] | None = None,
+    units: Mapping[str, str] | None = None,
+) -> Predicate:
     get = _getter(c.field)
     op = c.operators()[0]
     if op == "exists":
@@ -124,13 +130,13 @@ def _compile_comparison(c: Comparison) -> Predicate:
             return lambda e, f: get(e, f) not in (_MISSING, None)
         return lambda e, f: not _same(get(e, f), v)
     if op == "contains":
-        item = c.contains
+        accepted = _addresses(c, fields, units)
 
         def contains(e: Event, f: Facts) -> bool:
             value = get(e, f)
             if isinstance(value, str):
-                return _same(value, item)
-            return isinstance(value, list) and any(_same(v, item) for v in value)
+                return any(_same(value, a) for a in accepted)
+            return isinstance(value, list) and any(_same(v, a) for v in value for a in accepted)
 
         return contains
     if op in ("in", "not_in"):
@@ -149,8 +155,36 @@ def _compile_comparison(c: Comparison) -> Predicate:
     return lambda e, f: _ordered(x := get(e, f), bound) and x <= bound
 
 
-def compile_condition(condition: Condition | None) -> Predicate:
+def _addresses(
+    c: Comparison, fields: Mapping[str, FieldSpec] | None, units: Mapping[str, str] | None
+) -> tuple[Any, ...]:
+    """What ``contains`` accepts: the value, and for a role on a roles field also its unit.
+
+    A message addressed to a unit (``"to": ["hemvard"]``, the unit's mailbox) reaches every
+    role of that unit, so it answers a pattern asking for one of them.
+    """
+    item = c.contains
+    scope, _, name = c.field.partition(".")
+    spec = fields.get(name) if fields is not None and scope == "data" else None
+    if spec is None or spec.type != "roles" or units is None or not isinstance(item, str):
+        return (item,)
+    unit = units.get(item)
+    return (item,) if unit is None or unit == item else (item, unit)
+
+
+def compile_condition(
+    condition: Condition | None,
+    *,
+    fields: Mapping[str, FieldSpec] | None = None,
+    units: Mapping[str, str] | None = None,
+) -> Predicate:
     """Compile a structured condition into a predicate over ``(event, facts)``.
+
+    Args:
+        condition: The condition (None: always true).
+        fields: The fields of the event type the condition reads, when known.
+        units: Each role's unit. With ``fields``, ``contains`` on a ``roles`` field also
+            accepts the unit of the role asked for (a message to the unit reaches its roles).
 
     Examples:
         >>> from samverkan_rules.models import Comparison
@@ -164,15 +198,15 @@ def compile_condition(condition: Condition | None) -> Predicate:
     if condition is None:
         return _always
     if isinstance(condition, AllOf):
-        parts = tuple(compile_condition(c) for c in condition.all)
+        parts = tuple(compile_condition(c, fields=fields, units=units) for c in condition.all)
         return lambda e, f: all(p(e, f) for p in parts)
     if isinstance(condition, AnyOf):
-        parts = tuple(compile_condition(c) for c in condition.any)
+        parts = tuple(compile_condition(c, fields=fields, units=units) for c in condition.any)
         return lambda e, f: any(p(e, f) for p in parts)
     if isinstance(condition, NotOf):
-        inner = compile_condition(condition.not_)
+        inner = compile_condition(condition.not_, fields=fields, units=units)
         return lambda e, f: not inner(e, f)
-    return _compile_comparison(condition)
+    return _compile_comparison(condition, fields, units)
 
 
 # --------------------------------------------------------------------------- event checks
@@ -260,18 +294,17 @@ def _field_check(
     if kind == "role":
         return lambda v: (
             None
-            if isinstance(v, str) and (not roles or v in roles)
-            else (f"must be a role of the routine, got {v!r}")
+            if isinstance(v, str) and v
+            else f"must be a role or unit of the routine, got {v!r}"
         )
     if kind == "roles":
 
         def check_roles(v: Any) -> str | None:
             if isinstance(v, str):
                 v = [v]
-            if not isinstance(v, list) or not all(isinstance(r, str) for r in v):
-                return "must be a list of roles"
-            bad = [r for r in v if roles and r not in roles]
-            return f"names unknown role(s) {', '.join(bad)}" if bad else None
+            if not isinstance(v, list) or not all(isinstance(r, str) and r for r in v):
+                return f"must be a list of roles or units of the routine, got {v!r}"
+            return None
 
         return check_roles
     if kind == "event":
@@ -281,11 +314,92 @@ def _field_check(
     return lambda v: None if isinstance(v, list) else "must be a list"
 
 
+def unknown_address(value: Any, addresses: frozenset[str]) -> list[str]:
+    """The names in a role or roles value that are no role or unit of the routine.
+
+    Examples:
+        >>> unknown_address(["hemvard", "hemvrd"], frozenset({"hemvard", "dagverksamhet"}))
+        ['hemvrd']
+    """
+    names = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+    return [n for n in names if isinstance(n, str) and n not in addresses]
+
+
+def literal_problem(
+    spec: FieldSpec, value: Any, addresses: frozenset[str]
+) -> tuple[str, str | None] | None:
+    """What is wrong with a condition's literal compared with a field, with a hint, or None.
+
+    Checks the literal against the field's declared type: one of an enum's values, a
+    boolean, a real date, a role or unit of the routine (``addresses``), a number.
+
+    Examples:
+        >>> from samverkan_rules.models import FieldSpec
+        >>> kinds = FieldSpec(type="enum", values=["kommun", "region"])
+        >>> message, hint = literal_problem(kinds, "kommunen", frozenset())
+        >>> message, hint
+        ("is not one of the field's values (kommun, region), ...", "did you mean 'kommun'?")
+        >>> print(literal_problem(FieldSpec(type="boolean"), "ja", frozenset()))
+        ("is a boolean field; compare it with true or false, got 'ja'", None)
+    """
+    kind = spec.type
+    if value is None:
+        return None
+    if kind == "enum":
+        allowed = list(spec.values or ())
+        if value in allowed:
+            return None
+        return (
+            f"is not one of the field's values ({', '.join(allowed)}), got {value!r}",
+            did_you_mean(str(value), allowed),
+        )
+    if kind == "boolean":
+        if isinstance(value, bool):
+            return None
+        return f"is a boolean field; compare it with true or false, got {value!r}", None
+    if kind == "date":
+        if _is_iso_date(value):
+            return None
+        return f"is a date field; write a real date like 2026-12-28, got {value!r}", None
+    if kind == "datetime":
+        if _is_timestamp(value):
+            return None
+        return (
+            f"is a timestamp field; write one with offset like 2026-12-28T13:30:00+01:00, "
+            f"got {value!r}",
+            None,
+        )
+    if kind in ("role", "roles"):
+        if isinstance(value, str) and value in addresses:
+            return None
+        return (
+            f"names no role or unit of the routine, got {value!r}",
+            did_you_mean(str(value), addresses) or "declare it under 'roles'",
+        )
+    if kind in ("integer", "number"):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return None
+        return f"is a number field, got {value!r}", "write the number without quotes"
+    if kind in ("string", "event", "time"):
+        if isinstance(value, str):
+            return None
+        return f"is a text field, got {value!r}", f"quote the value: '{value}'"
+    return None
+
+
 def _compile_event_check(
-    name: str, spec: EventType, roles: frozenset[str], calendar: WorkingCalendar
+    name: str,
+    spec: EventType,
+    roles: frozenset[str],
+    calendar: WorkingCalendar,
+    units: frozenset[str] = frozenset(),
 ) -> EventCheck:
     checks = tuple((fname, f, _field_check(f, roles, calendar)) for fname, f in spec.fields.items())
     known = frozenset(spec.fields)
+    addresses = roles | units
+    references = tuple(
+        fname for fname, f in spec.fields.items() if f.type in ("role", "roles") and addresses
+    )
 
     def check(event: Event) -> list[Diagnostic]:
         out: list[Diagnostic] = []
@@ -308,6 +422,21 @@ def _compile_event_check(
                 out.append(
                     _event_diag(
                         event, "event.bad-field", f"data.{fname} {problem}", f"data.{fname}"
+                    )
+                )
+        for fname in references:
+            for unknown in unknown_address(data.get(fname), addresses):
+                out.append(
+                    _event_diag(
+                        event,
+                        "event.unknown-address",
+                        mask_personal_numbers(
+                            f"data.{fname} names {unknown!r}, which is no role or unit of the "
+                            "routine; it matches no obligation"
+                        ),
+                        f"data.{fname}",
+                        level="warning",
+                        hint=did_you_mean(unknown, addresses),
                     )
                 )
         for extra in sorted(set(data) - known):
@@ -696,10 +825,14 @@ def _event_ref(path: str) -> Callable[[Event], Any]:
     return lambda e: e.data.get(name, _MISSING)
 
 
-def _compile_pattern(p: EventPattern) -> CompiledPattern:
+def _compile_pattern(
+    p: EventPattern,
+    fields: Mapping[str, FieldSpec] | None = None,
+    units: Mapping[str, str] | None = None,
+) -> CompiledPattern:
     return CompiledPattern(
         event_type=p.event,
-        condition=compile_condition(p.if_),
+        condition=compile_condition(p.if_, fields=fields, units=units),
         match=tuple((_event_ref(k), _event_ref(v)) for k, v in sorted(p.match.items())),
         any_case=p.any_case,
     )
@@ -1005,7 +1138,11 @@ def compile_routine(
     types: dict[str, EventType] = dict(vocabulary or {})
     types.update(routine.event_types)
     roles = frozenset(routine.roles)
-    checks = {name: _compile_event_check(name, spec, roles, cal) for name, spec in types.items()}
+    role_units = {n: r.unit for n, r in routine.roles.items()}
+    units = frozenset(role_units.values()) | frozenset(routine.units)
+    checks = {
+        name: _compile_event_check(name, spec, roles, cal, units) for name, spec in types.items()
+    }
     schedules = {
         name: CompiledSchedule(name, spec, tz=tz, calendar=cal)
         for name, spec in routine.schedules.items()
@@ -1023,14 +1160,22 @@ def compile_routine(
             CompiledRule(
                 rule=rule,
                 index=index,
-                condition=compile_condition(rule.when.if_),
+                condition=compile_condition(
+                    rule.when.if_, fields=_fields_of(types, rule.when.event_type), units=role_units
+                ),
                 unless=compile_condition(rule.unless) if rule.unless is not None else _never,
                 deadline=TimeRule(rule.deadline, end_of_day_default=True, **clock),
                 opens=(
                     TimeRule(rule.opens, end_of_day_default=False, **clock) if rule.opens else None
                 ),
-                fulfilled_by=tuple(_compile_pattern(p) for p in rule.fulfilled_by),
-                cancelled_by=tuple(_compile_pattern(p) for p in rule.cancelled_by),
+                fulfilled_by=tuple(
+                    _compile_pattern(p, _fields_of(types, p.event), role_units)
+                    for p in rule.fulfilled_by
+                ),
+                cancelled_by=tuple(
+                    _compile_pattern(p, _fields_of(types, p.event), role_units)
+                    for p in rule.cancelled_by
+                ),
                 escalations=tuple(escalations),
                 requires=tuple(rule.requires),
                 reports_to=hierarchy,
@@ -1111,3 +1256,8 @@ def compile_routine(
 
 def _never(_event: Event, _facts: Facts) -> bool:
     return False
+
+
+def _fields_of(types: Mapping[str, EventType], event_type: str) -> Mapping[str, FieldSpec] | None:
+    spec = types.get(event_type)
+    return spec.fields if spec is not None else None

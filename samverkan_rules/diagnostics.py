@@ -8,6 +8,7 @@ jump to it; its JSON form is part of the evaluation output contract.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -95,6 +96,22 @@ def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
 def sort_key(d: Diagnostic) -> tuple[str, int, int, str, str]:
     """Order diagnostics by file, position, then code, so output is reproducible."""
     return (d.file or "", d.line or 0, d.column or 0, d.code, d.message)
+
+
+_PERSONAL_NUMBER = re.compile(r"(?<!\d)(?:\d{2})?\d{6}[-+ ]?\d{4}(?!\d)")
+
+
+def mask_personal_numbers(text: str) -> str:
+    """``text`` with anything shaped like a personal identity number replaced.
+
+    Diagnostics may quote values from events or documents; a personnummer or
+    samordningsnummer must never reach a log.
+
+    Examples:
+        >>> mask_personal_numbers("to 19121212-1212 and 121212+1212, tel 0150-722 09")
+        'to [personnummer] and [personnummer], tel 0150-722 09'
+    """
+    return _PERSONAL_NUMBER.sub("[personnummer]", text)
 
 
 def did_you_mean(word: str, choices: Sequence[str] | Iterable[str]) -> str | None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 from importlib import resources
@@ -27,7 +27,7 @@ from pydantic import ValidationError
 
 from samverkan_rules._validation import located_errors
 from samverkan_rules._yaml import PathPart, YamlDocument, load_yaml, load_yaml_file
-from samverkan_rules.compiler import CompiledRoutine, compile_routine
+from samverkan_rules.compiler import CompiledRoutine, compile_routine, literal_problem
 from samverkan_rules.diagnostics import Diagnostic, did_you_mean, has_errors, sort_key
 from samverkan_rules.errors import RoutineError, YamlError
 from samverkan_rules.models import (
@@ -36,6 +36,7 @@ from samverkan_rules.models import (
     Comparison,
     Condition,
     EventType,
+    FieldSpec,
     NotOf,
     Routine,
     TimeSpec,
@@ -65,6 +66,10 @@ class RoutineCheck:
     file: str | None
     diagnostics: tuple[Diagnostic, ...]
     routine: CompiledRoutine | None
+    model: Routine | None = None
+    """The schema-valid routine, even when a meaning check failed (None when not)."""
+    document: YamlDocument | None = field(default=None, repr=False)
+    """The loaded YAML, for locating findings of later checks (quotes, lint)."""
 
     @property
     def ok(self) -> bool:
@@ -115,6 +120,11 @@ class _Checker:
         self.types: dict[str, EventType] = {**self.vocab, **routine.event_types}
         self.today = today
         self.out: list[Diagnostic] = []
+        self.addresses = (
+            frozenset(routine.roles)
+            | frozenset(r.unit for r in routine.roles.values())
+            | frozenset(routine.units)
+        )
 
     def error(
         self, path: Sequence[PathPart], code: str, message: str, hint: str | None = None
@@ -241,6 +251,43 @@ class _Checker:
             )
         elif scope == "data":
             self.data_field(where, event, event_name, name)
+            if event is not None and name in event.fields:
+                self.literals(path, c, event.fields[name])
+
+    def literals(self, path: Path_, c: Comparison, spec: FieldSpec) -> None:
+        """Each literal the comparison holds must fit the field's declared type and values."""
+        op = c.operators()[0]
+        if op == "exists":
+            return
+        if op in ("in", "not_in"):
+            found = [
+                ((*path, op, i), v) for i, v in enumerate((c.in_ if op == "in" else c.not_in) or [])
+            ]
+        else:
+            found = [((*path, op), getattr(c, op))]
+        if op == "contains" and spec.type not in ("roles", "list", "string"):
+            self.error(
+                (*path, op),
+                "routine.contains-not-list",
+                f"{c.field} is a {spec.type!r} field, not a list; 'contains' can never hold",
+                "use 'equals' or 'in'",
+            )
+            return
+        if op in ("gt", "gte", "lt", "lte") and spec.type in ("enum", "boolean", "role", "roles"):
+            self.error(
+                (*path, op),
+                "routine.order-not-defined",
+                f"{c.field} is a {spec.type!r} field; '{op}' does not apply to it",
+                "use 'equals' or 'in'",
+            )
+            return
+        if spec.type == "list":
+            return
+        for where, value in found:
+            problem = literal_problem(spec, value, self.addresses)
+            if problem is not None:
+                message, hint = problem
+                self.error(where, "routine.literal-type", f"{c.field} {message}", hint)
 
     def anchor(
         self, path: Path_, spec: TimeSpec | None, event: EventType | None, event_name: str
@@ -509,10 +556,10 @@ def _check_document(
             f"unknown vocabulary {model.vocabulary!r}",
             hint=f"use {vocab.id!r}, or leave the key out",
         )
-        return RoutineCheck(doc.file, (diag,), None)
+        return RoutineCheck(doc.file, (diag,), None, model, doc)
     found = sorted(_Checker(model, doc, vocab, today).run(), key=sort_key)
     if has_errors(found):
-        return RoutineCheck(doc.file, tuple(found), None)
+        return RoutineCheck(doc.file, tuple(found), None, model, doc)
     compiled = compile_routine(
         model,
         vocabulary=vocab.event_types if vocab else {},
@@ -520,7 +567,7 @@ def _check_document(
         file=doc.file,
         diagnostics=[d for d in found if not d.is_error],
     )
-    return RoutineCheck(doc.file, tuple(found), compiled)
+    return RoutineCheck(doc.file, tuple(found), compiled, model, doc)
 
 
 def check_routine_text(

@@ -94,7 +94,9 @@ class SourceDocument(Model):
     title: str
     """The document's own title, as written."""
     file: str
-    """The file name of the source document, e.g. '000_b1cb92283908633f.txt'."""
+    """The source document's text (UTF-8), as a path relative to the routine file, e.g.
+    '../../shared/seeds/000_b1cb92283908633f.txt'. `samverkan validate` checks every quote
+    against it; `--sources DIR` also looks for it (or its bare file name) in DIR."""
     url: str | None = None
     """Where the published document can be read, if anywhere."""
 
@@ -165,6 +167,10 @@ class Reachability(Model):
     """When a role can be reached directly."""
 
     days: Literal["working_days", "weekdays", "every_day"] = "working_days"
+    """On which days: 'working_days' is what a Swedish document means by "vardagar" (Monday
+    to Friday except public holidays and midsommar-, jul- and nyårsafton, lag (1930:173),
+    and the routine's closed days); 'weekdays' is Monday to Friday, holidays included;
+    'every_day' is every day of the week."""
     from_: dt.time = Field(alias="from")
     """Local time from which the role is reachable, e.g. '07:30'."""
     to: dt.time

@@ -15,7 +15,7 @@ Examples:
     >>> schema["$schema"]
     'https://json-schema.org/draft/2020-12/schema'
     >>> sorted(SCHEMAS)
-    ['evaluation.schema.json', 'event.schema.json', 'routine.schema.json']
+    ['evaluation.schema.json', 'event.schema.json', 'routine.schema.json', 'scenario.schema.json']
     >>> render({"b": 1, "a": "å"})
     '{\\n  "a": "å",\\n  "b": 1\\n}\\n'
 """
@@ -39,6 +39,7 @@ __all__ = [
     "event_schema",
     "render",
     "routine_schema",
+    "scenario_schema",
     "schema_id",
 ]
 
@@ -166,10 +167,25 @@ def evaluation_schema() -> dict[str, Any]:
     return _finish(schema, "evaluation.schema.json", "samverkan-rules evaluation")
 
 
+def scenario_schema() -> dict[str, Any]:
+    """The JSON Schema of a scenario test file (``routines/tests/<routine-id>/*.yaml``).
+
+    Each scenario file names it on its first line, so editors offer completion for the
+    keys of events and expectations. Whether the rules and obligations it names exist is
+    checked when the scenario runs (``samverkan test``).
+    """
+    # Imported here: the scenario models live with the runner, which needs the engine.
+    from samverkan_rules.testing import ScenarioFileSpec
+
+    schema = ScenarioFileSpec.model_json_schema(by_alias=True)
+    return _finish(schema, "scenario.schema.json", "samverkan-rules scenario file")
+
+
 SCHEMAS: dict[str, Callable[[], dict[str, Any]]] = {
     "routine.schema.json": routine_schema,
     "event.schema.json": event_schema,
     "evaluation.schema.json": evaluation_schema,
+    "scenario.schema.json": scenario_schema,
 }
 """Each committed schema file's name and the function that generates it."""
 

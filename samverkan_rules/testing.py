@@ -2,8 +2,11 @@
 
 A scenario file lives next to the routines, in ``routines/tests/<routine-id>/*.yaml``. It
 names the routine it tests (a path relative to the scenario file) and lists scenarios: a
-case's events, the instant to evaluate at, and what the evaluation must show::
+case's events, the instant to evaluate at, and what the evaluation must show. Its first line
+points editors at the JSON Schema generated from the models below
+(``schemas/scenario.schema.json``)::
 
+    # yaml-language-server: $schema=../../../schemas/scenario.schema.json
     routine: ../../orebro-dagverksamhet-hemvard.yaml
     scenarios:
       - name: Start efter jul – meddelandet ska skickas senast 22 december

@@ -84,7 +84,7 @@ def test_explain_shows_the_working_day_steps(
     assert "2026-12-25 juldagen" in out
     assert "3. status vid 2026-12-15 12:00+01:00: due" in out
     assert "Meddelandet skickas senast 2 vardagar innan planerad start eller avslut." in out
-    assert "Tolkning:   nej, som rutinen säger" in out
+    assert "Tolkning:   Dokumentet säger inget om ändrade planer. En ny planerad start" in out
 
 
 def test_explain_shows_an_interpretation_and_several_ids_in_order(
@@ -202,6 +202,7 @@ def test_explain_in_english(
     assert "  Status:         due (due)\n" in out
     assert "  By:             Tuesday 2026-12-22 23:59\n" in out
     assert "  Steps:\n" in out
-    assert "  Interpretation: no, as the routine says\n" in out
-    for swedish in ("Skyldighet", "Regel:", "Senast:", "Steg:", "tisdag"):
+    # the rule's interpretation is the routine's own words: its label is translated
+    assert "  Interpretation: Dokumentet säger inget om ändrade planer." in out
+    for swedish in ("Skyldighet", "Regel:", "Senast:", "Steg:", "Tolkning:", "tisdag"):
         assert swedish not in out

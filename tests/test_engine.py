@@ -865,7 +865,8 @@ def test_output_json_has_the_contract_keys(orebro) -> None:
         start["source"]["quote"]
         == "Meddelandet skickas senast 2 vardagar innan planerad start eller avslut."
     )
-    assert start["interpretation"] is None
+    assert start["interpretation"]["text"] is None
+    assert start["interpretation"]["reason"].startswith("Dokumentet säger inget om ändrade planer")
     recorded = next(o for o in case["obligations"] if o["obligation"] == "consent-recorded:e1")
     assert recorded["interpretation"]["reason"].startswith("Ingen frist anges")
     assert isinstance(data["diagnostics"], list)

@@ -51,6 +51,10 @@ def test_there_is_an_invalid_routine_for_each_kind_of_problem() -> None:
         "redefined-vocabulary-type",
         "unknown-precondition",
         "three-errors",
+        "literal-not-an-enum-value",
+        "literal-boolean-as-text",
+        "literal-unknown-role",
+        "literal-not-a-date",
     }
 
 
@@ -193,3 +197,50 @@ def test_where_to_find_without_a_code_is_fine() -> None:
         "    where_to_find: Koden finns i pärmen på expeditionen, tel 019-21 10 00\n",
     )
     assert check_routine_text(text, file="ok.yaml").ok
+
+
+MINIMAL_TEXT = MINIMAL.read_text(encoding="utf-8")
+TRIGGER = "    when: {event: test.referral}"
+
+
+@pytest.mark.parametrize(
+    ("condition", "code"),
+    [
+        ("{field: data.priority, equals: 2}", None),
+        ("{field: data.priority, in: [1, 2]}", None),
+        ('{field: data.priority, equals: "hög"}', "routine.literal-type"),
+        ('{field: data.priority, in: [1, "två"]}', "routine.literal-type"),
+        ("{field: data.due_date, lt: 2026-12-28}", None),
+        ("{field: data.due_date, equals: 2026-13-01}", "routine.literal-type"),
+        ("{field: data.priority, contains: 2}", "routine.contains-not-list"),
+    ],
+)
+def test_condition_literals_fit_the_field(condition: str, code: str | None) -> None:
+    text = MINIMAL_TEXT.replace(TRIGGER, f"    when: {{event: test.referral, if: {condition}}}")
+    check = check_routine_text(text, file="r.yaml")
+    errors = [d for d in check.diagnostics if d.is_error]
+    if code is None:
+        assert errors == [], [d.format() for d in errors]
+    else:
+        [error] = errors
+        assert error.code == code
+        assert error.path is not None and error.path.startswith("rules[0].when.if.")
+        assert error.line is not None and error.column is not None
+
+
+@pytest.mark.parametrize(
+    ("literal", "ok"),
+    [("mottagare", True), ("hemvard", True), ("socialtjanst", True), ("hemvrd", False)],
+)
+def test_a_role_literal_names_a_role_or_a_unit(literal: str, ok: bool) -> None:
+    pattern = "      - event: test.reply\n        match: {data.refers_to: trigger.id}"
+    text = MINIMAL_TEXT.replace(
+        pattern,
+        pattern
+        + f"\n      - event: contact.made\n        if: {{field: data.to, equals: {literal}}}",
+    )
+    check = check_routine_text(text, file="r.yaml")
+    errors = [d for d in check.diagnostics if d.is_error]
+    assert (errors == []) is ok, [d.format() for d in errors]
+    if not ok:
+        assert errors[0].hint == "did you mean 'hemvard'?"

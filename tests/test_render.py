@@ -63,14 +63,14 @@ def test_orebro_metadata(orebro: CompiledRoutine) -> None:
     assert "**Version:** 2" in md
     assert "**Organisation:** Örebro kommun" in md
     assert "**Giltighet:** från 2020-01-01 (tills vidare)" in md
-    assert "(fil: 000_b1cb92283908633f.txt)" in md
+    assert "000_b1cb92283908633f.txt)" in md
     assert "**Rättslig grund:** SoL, HSL, OSL 26 kap." in md
     # the routine-level interpretation of valid_from is marked as a local choice
     tolk = md.split("## Tolkningar på rutinnivå", 1)[1].split("## Roller", 1)[0]
     assert "`valid_from`" in tolk and "Tolkning (lokalt val, inte rutinens ord)" in tolk
     # roles and channels tables
     assert (
-        "| `dagverksamhet` | Dagverksamheten | dagverksamhet | måndag–fredag 07:30–15:00 "
+        "| `dagverksamhet` | Dagverksamheten | dagverksamhet | vardagar 07:30–15:00 "
         "(annars: Röstbrevlåda) | Enhetschef för dagverksamheten (`enhetschef.dagverksamhet`) |"
     ) in md
     assert "| `telefon.dagverksamhet` | Dagverksamhetens telefon | telefon | – |" in md
@@ -97,7 +97,12 @@ def test_orebro_start_message(orebro: CompiledRoutine) -> None:
     assert "data." not in section and "trigger.id" not in section
     assert "**Avbryts av:**" in section
     assert f"> {START_QUOTE}\n>\n> — Start eller avslut på Dagverksamhet" in section
-    assert f"**Tolkning:** {NO_INTERPRETATION}" in section
+    assert "> ⚠ **Tolkning (lokalt val, inte rutinens ord):** Dokumentet säger inget" in section
+
+
+def test_a_rule_without_interpretation_says_so() -> None:
+    md = render_markdown(load_routine(Path(__file__).parent / "fixtures" / "minimal.yaml"))
+    assert f"**Tolkning:** {NO_INTERPRETATION}" in _section(md, "reply")
 
 
 def test_interpretations_are_marked(orebro: CompiledRoutine) -> None:
@@ -351,7 +356,12 @@ def test_english_rendering_has_no_swedish_frame(orebro: CompiledRoutine) -> None
         assert word not in md
     assert "**Routine id:** `orebro-dagverksamhet-hemvard`" in md
     assert "**Validity:** from 2020-01-01 (until further notice)" in md
-    assert "**Interpretation:** None – the rule follows the routine's words." in md
+    # every bundled rule says what it decides locally
+    assert "**Interpretation (a local choice, not the routine's words):**" in md
+    minimal = load_routine(Path(__file__).parent / "fixtures" / "minimal.yaml")
+    assert "**Interpretation:** None – the rule follows the routine's words." in render_markdown(
+        minimal, EN
+    )
     page = render_html(orebro, EN)
     assert 'lang="en"' in page and "<strong>Responsible:</strong>" in page
 

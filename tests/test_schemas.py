@@ -25,7 +25,9 @@ from samverkan_rules.schemas import (
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_DIR = ROOT / "schemas"
 ROUTINES = sorted(routine_files([ROOT / "routines"]))
+SCENARIOS = sorted((ROOT / "routines" / "tests").glob("*/*.y*ml"))
 SCHEMA_COMMENT = "# yaml-language-server: $schema=../schemas/routine.schema.json"
+SCENARIO_SCHEMA_COMMENT = "# yaml-language-server: $schema=../../../schemas/scenario.schema.json"
 REGENERATE = "run `samverkan schema --write schemas` and commit the result"
 
 
@@ -85,6 +87,31 @@ def test_routine_file_points_editors_at_the_schema(routine: Path) -> None:
 def test_routine_file_conforms_to_schema(routine: Path) -> None:
     validator = _validator(json.loads((SCHEMA_DIR / "routine.schema.json").read_text("utf-8")))
     assert _messages(validator, load_yaml_file(routine).data) == []
+
+
+def test_there_are_scenario_files() -> None:
+    assert SCENARIOS, "routines/tests/ holds no scenario file"
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_scenario_file_points_editors_at_the_schema(scenario: Path) -> None:
+    first = scenario.read_text(encoding="utf-8").splitlines()[0]
+    assert first == SCENARIO_SCHEMA_COMMENT
+    target = (scenario.parent / first.partition("$schema=")[2]).resolve()
+    assert target == (SCHEMA_DIR / "scenario.schema.json").resolve()
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_scenario_file_conforms_to_schema(scenario: Path) -> None:
+    validator = _validator(json.loads((SCHEMA_DIR / "scenario.schema.json").read_text("utf-8")))
+    assert _messages(validator, load_yaml_file(scenario).data) == []
+
+
+def test_scenario_schema_refuses_unknown_keys() -> None:
+    validator = _validator(json.loads((SCHEMA_DIR / "scenario.schema.json").read_text("utf-8")))
+    data = load_yaml_file(SCENARIOS[0]).data
+    data["scenarios"][0]["expect"]["actoins"] = []
+    assert any("actoins" in m for m in _messages(validator, data))
 
 
 def test_routine_schema_refuses_unknown_keys() -> None:

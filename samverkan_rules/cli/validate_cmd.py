@@ -4,6 +4,14 @@ Each problem is printed as ``file:line:col: path: message. Hint: ...`` followed 
 source line and a caret, then one summary line. Findings are this command's output, so they
 go to stdout (like a linter's); usage problems go to stderr.
 
+Every ``source.quote`` and interpretation ``text`` is looked up in the source document the
+routine names in ``source.file`` (a path relative to the routine; ``--sources DIR`` adds
+directories to look in, ``--source DOCUMENT`` names the document outright): a quote that is
+not the document's words is an error (see :mod:`samverkan_rules.sources`). Each routine that
+loads is then linted (:mod:`samverkan_rules.lint`): unused declarations, patterns that can
+never match and literals that look misspelt are warnings. ``--interpretations`` lists each
+routine's interpretations with their reasons.
+
 Exit codes: 0 when no routine has errors (warnings allowed), 1 when any has, 2 when a named
 path does not exist or names no routine file.
 """
@@ -20,6 +28,7 @@ from typing import Any
 from samverkan_rules._yaml import load_yaml_file
 from samverkan_rules.cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
 from samverkan_rules.cli._common import (
+    CommandError,
     Progress,
     add_format_option,
     date_argument,
@@ -29,8 +38,11 @@ from samverkan_rules.cli._common import (
     print_diagnostics,
     print_error,
 )
+from samverkan_rules.diagnostics import Diagnostic
 from samverkan_rules.errors import YamlError
+from samverkan_rules.lint import interpretations, lint_routine
 from samverkan_rules.loader import RoutineCheck, check_routine_file, routine_files
+from samverkan_rules.sources import SourceText, check_quotes, locate_source, read_source
 
 __all__ = ["add_parser", "run"]
 
@@ -44,7 +56,9 @@ def add_parser(subparsers: Any) -> None:
         help="check routine files and report every problem with file:line:col",
         description=(
             "Check routine files: YAML syntax, the schema and the meaning (every role, "
-            "channel, event type and field a rule names must be declared). Directories are "
+            "channel, event type and field a rule names must be declared, and every literal "
+            "must fit its field), every quote against the source document, and lint "
+            "warnings (unused declarations, patterns that can never match). Directories are "
             "searched for *.yaml and *.yml files (not their subdirectories). Exit 0 when no "
             "routine has errors, 1 when any has, 2 when a path does not exist."
         ),
@@ -60,6 +74,27 @@ def add_parser(subparsers: Any) -> None:
         metavar="DATE",
         help="the date a review_by is compared with (YYYY-MM-DD); default today",
     )
+    parser.add_argument(
+        "--source",
+        metavar="DOCUMENT",
+        default=None,
+        help="check every quote against this source document (UTF-8 text) instead of the "
+        "one the routine names in source.file",
+    )
+    parser.add_argument(
+        "--sources",
+        metavar="DIR",
+        action="append",
+        default=[],
+        help="a directory to look for each routine's source.file in, besides the routine's "
+        "own directory (may be repeated)",
+    )
+    parser.add_argument(
+        "--interpretations",
+        action="store_true",
+        help="list each routine's interpretations (where it decides what its document leaves "
+        "open), with their reasons",
+    )
     parser.set_defaults(run=run)
 
 
@@ -67,18 +102,24 @@ def add_parser(subparsers: Any) -> None:
 class _Result:
     path: Path
     check: RoutineCheck
+    extra: tuple[Diagnostic, ...] = ()
+    """Findings of the checks made after loading (quotes against the source)."""
+
+    @property
+    def diagnostics(self) -> tuple[Diagnostic, ...]:
+        return self.check.diagnostics + self.extra
 
     @property
     def errors(self) -> int:
-        return sum(1 for d in self.check.diagnostics if d.is_error)
+        return sum(1 for d in self.diagnostics if d.is_error)
 
     @property
     def warnings(self) -> int:
-        return sum(1 for d in self.check.diagnostics if d.level == "warning")
+        return sum(1 for d in self.diagnostics if d.level == "warning")
 
     @property
     def valid(self) -> bool:
-        return self.check.ok
+        return self.check.ok and not any(d.is_error for d in self.extra)
 
     def identity(self) -> tuple[str | None, str | None]:
         """The routine's id and version, read from the file even when it does not compile."""
@@ -103,7 +144,7 @@ class _Result:
             "id": rid,
             "version": version,
             "valid": self.valid,
-            "diagnostics": diagnostics_json(self.check.diagnostics),
+            "diagnostics": diagnostics_json(self.diagnostics),
         }
 
 
@@ -135,21 +176,106 @@ def _summary(results: list[_Result]) -> str:
     )
 
 
+class _Sources:
+    """Finds and reads (once each) the source documents the routines quote."""
+
+    def __init__(self, explicit: str | None, search: list[str]) -> None:
+        self.search = [Path(d) for d in search]
+        self.read: dict[Path, SourceText | str] = {}
+        self.explicit: SourceText | None = None
+        if explicit is not None:
+            found = self._read(Path(explicit))
+            if isinstance(found, str):
+                raise CommandError(f"--source {explicit}: {found}")
+            self.explicit = found
+
+    def _read(self, path: Path) -> SourceText | str:
+        key = path.resolve()
+        if key not in self.read:
+            try:
+                self.read[key] = read_source(path)
+            except OSError as exc:
+                self.read[key] = f"cannot read it ({exc.strerror or exc}); check the path"
+            except UnicodeDecodeError:
+                self.read[key] = "it is not UTF-8 text; save the document's text as UTF-8"
+        return self.read[key]
+
+    def findings(self, path: Path, check: RoutineCheck) -> list[Diagnostic]:
+        """Quote errors for one routine, or a note saying why its quotes were not checked."""
+        model, doc = check.model, check.document
+        if model is None or doc is None:
+            return []
+        if self.explicit is not None:
+            return check_quotes(model, doc, self.explicit)
+        located = locate_source(path, model.source.file, self.search)
+        if located is None:
+            where = "next to the routine" + (
+                " or in " + ", ".join(str(d) for d in self.search) if self.search else ""
+            )
+            return [
+                doc.diagnostic(
+                    ("source", "file"),
+                    "routine.source-not-found",
+                    f"the source document {model.source.file!r} is not {where}; "
+                    "the quotes were not checked",
+                    hint="give its directory with --sources DIR, or the file with --source",
+                    level="warning" if self.search else "info",
+                )
+            ]
+        text = self._read(located)
+        if isinstance(text, str):
+            return [
+                doc.diagnostic(
+                    ("source", "file"),
+                    "routine.source-unreadable",
+                    f"the source document {located}: {text}",
+                )
+            ]
+        return check_quotes(model, doc, text)
+
+
+def _print_interpretations(result: _Result) -> None:
+    """The routine's interpretations, one block each: where, the open words and the reason."""
+    model, doc = result.check.model, result.check.document
+    assert model is not None
+    found = interpretations(model)
+    print(f"{result.path}: {len(found)} interpretation(s)")
+    for entry in found:
+        pos = doc.position(entry.path) if doc is not None else None
+        where = f"{result.path}:{pos.line}" if pos is not None else str(result.path)
+        words = f" «{entry.text}»" if entry.text else ""
+        print(f"  {where}: {entry.owner}{words}")
+        print(f"      {' '.join(entry.reason.split())}")
+
+
 @guarded(NAME)
 def run(args: argparse.Namespace) -> int:
     """Check every routine named; print every problem, then a summary."""
     today: date = args.today or date.today()
     files, problems = _collect(list(args.routines))
+    sources = _Sources(args.source, list(args.sources))
     results: list[_Result] = []
     with Progress(len(files), "checking") as progress:
         for path in files:
-            results.append(_Result(path, check_routine_file(path, today=today)))
+            check = check_routine_file(path, today=today)
+            extra = sources.findings(path, check)
+            if check.routine is not None and check.document is not None:
+                extra += lint_routine(
+                    check.routine.routine, check.document, check.routine.event_types
+                )
+            results.append(_Result(path, check, tuple(extra)))
             progress.advance(path.name)
 
     if args.format == "json":
+        routines = [r.to_json() for r in results]
+        if args.interpretations:
+            for data, result in zip(routines, results, strict=True):
+                model = result.check.model
+                found = interpretations(model) if model is not None else []
+                data["interpretations"] = [entry.to_json() for entry in found]
         dump_json(
             {
-                "routines": [r.to_json() for r in results],
+                "routines": routines,
                 "summary": {
                     "checked": len(results),
                     "valid": sum(1 for r in results if r.valid),
@@ -160,10 +286,12 @@ def run(args: argparse.Namespace) -> int:
         )
     else:
         for result in results:
-            print_diagnostics(result.check.diagnostics, stream=sys.stdout)
+            print_diagnostics(result.diagnostics, stream=sys.stdout)
             if result.valid:
                 rid, version = result.identity()
                 print(f"{result.path}: ok ({rid} version {version})")
+            if args.interpretations and result.check.model is not None:
+                _print_interpretations(result)
         print(_summary(results))
 
     for message in problems:
