@@ -17,6 +17,7 @@ from types import MappingProxyType
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
+from samverkan_rules import explanations as x
 from samverkan_rules.calendar import (
     WorkingCalendar,
     add_days,
@@ -37,6 +38,7 @@ from samverkan_rules.diagnostics import Diagnostic, Level, did_you_mean, mask_pe
 from samverkan_rules.errors import CalendarError
 from samverkan_rules.evaluation import InterpretationRecord, RoutineRef, SourceRecord
 from samverkan_rules.events import Event
+from samverkan_rules.i18n import Translator
 from samverkan_rules.models import (
     AllOf,
     AnyOf,
@@ -70,6 +72,8 @@ __all__ = [
 _MISSING: Final = object()
 
 Facts = Mapping[str, Any]
+Climb = tuple[int, str, tuple[tuple[str, str], ...]]
+"""How ``levels_up`` was resolved: levels, the role climbed from, and where it ended early."""
 Predicate = Callable[[Event, Facts], bool]
 """A compiled condition: ``(event, facts) -> bool``."""
 EventCheck = Callable[[Event], list[Diagnostic]]
@@ -641,9 +645,12 @@ class TimeRule:
             return local_datetime(d, self._spec.time, self._tz)
         return end_of_day(d, self._tz) if self._end else start_of_day(d, self._tz)
 
-    def compute(self, event: Event) -> TimePoint:
-        """The instant for this trigger event, with the steps taken (for ``explain``)."""
-        steps: list[str] = []
+    def compute(self, event: Event, t: Translator | None = None) -> TimePoint:
+        """The instant for this trigger event, with the steps taken (for ``explain``), in
+        the language of ``t`` (Swedish by default)."""
+        from samverkan_rules.i18n import translator
+
+        steps = _Steps(t or translator())
         at, occurrence = self._compute(event, steps)
         return TimePoint(at, tuple(steps), occurrence)
 
@@ -670,7 +677,7 @@ class TimeRule:
             memo[key] = hit
         return hit
 
-    def _compute(self, event: Event, steps: list[str] | None) -> tuple[datetime, str | None]:
+    def _compute(self, event: Event, steps: _Steps | None) -> tuple[datetime, str | None]:
         anchor = self._anchor(event)
         occurrence = None
         if self._schedule is not None:
@@ -683,12 +690,14 @@ class TimeRule:
                 else format_local_minute(anchor, self._tz)
             )
             if self._schedule is not None:
-                steps.append(f"nästa {self._schedule.label}: {shown}")
+                steps.append(
+                    x.step_next_occurrence(steps.t, schedule=self._schedule.label, at=shown)
+                )
             else:
                 steps.append(f"{self._spec.anchor} = {shown}")
         return self._offset(anchor, steps).astimezone(UTC), occurrence
 
-    def _offset(self, anchor: datetime | date, steps: list[str] | None) -> datetime:
+    def _offset(self, anchor: datetime | date, steps: _Steps | None) -> datetime:
         unit, amount = self._unit, self._amount
         if unit is None:
             if isinstance(anchor, datetime):
@@ -701,7 +710,13 @@ class TimeRule:
             result = (base.astimezone(UTC) + delta).astimezone(self._tz)
             if steps is not None:
                 steps.append(
-                    f"{_signed(amount)} {_UNIT_SV[unit]} -> {format_local_minute(result, self._tz)}"
+                    x.step_amount(
+                        steps.t,
+                        unit=unit,
+                        amount=amount,
+                        base="",
+                        result=format_local_minute(result, self._tz),
+                    )
                 )
             return result
         base_day = local_date(anchor, self._tz) if isinstance(anchor, datetime) else anchor
@@ -709,14 +724,16 @@ class TimeRule:
         if unit == "working_days":
             day = cal.add_working_days(base_day, amount)
             if steps is not None:
-                skipped = _skipped(cal, base_day, day)
-                text = (
-                    f"{abs(amount)} vardag{'ar' if abs(amount) != 1 else ''} "
-                    + ("före" if amount < 0 else "efter")
-                    + f" {base_day.isoformat()} -> {day.isoformat()}"
+                text = x.step_working_days(
+                    steps.t,
+                    n=abs(amount),
+                    before=amount < 0,
+                    base=base_day.isoformat(),
+                    day=day.isoformat(),
                 )
+                skipped = _skipped(cal, base_day, day, steps.t)
                 if skipped:
-                    text += f" (ej vardagar: {skipped})"
+                    text = x.step_not_working_days(steps.t, step=text, days=skipped)
                 steps.append(text)
         else:
             if unit == "months":
@@ -725,8 +742,13 @@ class TimeRule:
                 day = add_days(base_day, amount * (7 if unit == "weeks" else 1))
             if steps is not None:
                 steps.append(
-                    f"{_signed(amount)} {_UNIT_SV[unit]} från {base_day.isoformat()} -> "
-                    f"{day.isoformat()}"
+                    x.step_amount(
+                        steps.t,
+                        unit=unit,
+                        amount=amount,
+                        base=base_day.isoformat(),
+                        result=day.isoformat(),
+                    )
                 )
             if self._policy != "keep" and not cal.is_working_day(day):
                 moved = (
@@ -735,10 +757,11 @@ class TimeRule:
                     else cal.previous_working_day(day)
                 )
                 if steps is not None:
-                    reason = cal.non_working_reason(day)
+                    reason = x.non_working_reason(steps.t, cal.non_working_reason(day) or "")
                     steps.append(
-                        f"{day.isoformat()} är inte en vardag ({reason}); flyttas till "
-                        f"{moved.isoformat()}"
+                        x.step_moved(
+                            steps.t, day=day.isoformat(), reason=reason, moved=moved.isoformat()
+                        )
                     )
                 day = moved
         result = self._at_time_of_day(day)
@@ -750,20 +773,16 @@ class TimeRule:
 _MEMO_SIZE: Final = 65536
 """Days remembered per deadline rule (a dict of this size is a few MB at most)."""
 
-_UNIT_SV: Final = {
-    "days": "dagar",
-    "weeks": "veckor",
-    "months": "månader",
-    "hours": "timmar",
-    "minutes": "minuter",
-}
+
+class _Steps(list[str]):
+    """The calendar steps of a deadline, written in the language of ``t``."""
+
+    def __init__(self, t: Translator) -> None:
+        super().__init__()
+        self.t = t
 
 
-def _signed(n: int) -> str:
-    return f"+{n}" if n >= 0 else str(n)
-
-
-def _skipped(cal: WorkingCalendar, a: date, b: date) -> str:
+def _skipped(cal: WorkingCalendar, a: date, b: date, t: Translator) -> str:
     lo, hi = (a, b) if a <= b else (b, a)
     span = (hi - lo).days
     if span > 31:
@@ -773,7 +792,7 @@ def _skipped(cal: WorkingCalendar, a: date, b: date) -> str:
         d = lo + timedelta(days=offset)
         reason = cal.non_working_reason(d)
         if reason is not None and d.weekday() < 5:
-            names.append(f"{d.isoformat()} {reason}")
+            names.append(f"{d.isoformat()} {x.non_working_reason(t, reason)}")
     return ", ".join(names)
 
 
@@ -873,12 +892,12 @@ class CompiledRule:
         """The rule id."""
         return self.rule.id
 
-    def roles_for(self, facts: Facts) -> tuple[str, tuple[str, ...], str | None]:
+    def roles_for(self, facts: Facts) -> tuple[str, tuple[str, ...], Climb | None]:
         """Responsible role and recipients at a trigger, after any ``levels_up``.
 
-        Returns the roles and, with ``levels_up``, a note saying how many levels were
-        climbed and where the hierarchy ended if it ended early (the highest role reached
-        is then used).
+        Returns the roles and, with ``levels_up``, how it was climbed: the levels, the
+        role climbed from, and each ``(role, top)`` where the hierarchy ended early (the
+        highest role reached is then used).
         """
         action = self.rule.action
         levels = action.levels_up
@@ -887,22 +906,21 @@ class CompiledRule:
         if isinstance(levels, str):
             value = facts.get(levels.partition(".")[2])
             levels = value if isinstance(value, int) and not isinstance(value, bool) else 0
-        notes: list[str] = []
+        ends: list[tuple[str, str]] = []
 
         def up(role: str) -> str:
             current = role
             for _ in range(levels):
                 above = self.reports_to.get(current)
                 if above is None:
-                    notes.append(f"{role}: hierarkin tar slut vid {current}")
+                    ends.append((role, current))
                     break
                 current = above
             return current
 
         responsible = up(action.responsible)
         recipients = tuple(up(r) for r in action.recipients)
-        head = f"ansvarig: {responsible} ({levels} nivå(er) upp från {action.responsible})"
-        return responsible, recipients, "; ".join([head, *notes])
+        return responsible, recipients, (levels, action.responsible, tuple(ends))
 
 
 @dataclass(frozen=True, slots=True)

@@ -129,7 +129,7 @@ def test_fulfilled_late_counts_working_days_across_jul(engine) -> None:
     assert reply.status == "fulfilled_late"
     assert reply.late_working_days == 2
     assert reply.fulfilled_by is not None and reply.fulfilled_by.event == "r1"
-    assert "2 vardag(ar) för sent" in reply.explanation
+    assert "2 vardagar för sent" in reply.explanation
     assert action_ids(result) == []
 
 

@@ -21,6 +21,7 @@ from samverkan_rules.evaluation import ACTION_STATUSES, Status
 
 if TYPE_CHECKING:
     from samverkan_rules.compiler import (
+        Climb,
         CompiledEscalation,
         CompiledPrecondition,
         CompiledRoutine,
@@ -71,7 +72,7 @@ class RuleEntry:
         opens: When its window opens (UTC), or None when it is open from the trigger.
         responsible: The responsible role (after any ``levels_up``).
         recipients: The recipient roles.
-        role_note: How ``levels_up`` was resolved, for the trace.
+        climb: How ``levels_up`` was resolved (levels, from which role, where it ended).
         answer: The event that fulfilled it.
         cancel: The event that cancelled it.
         seq: Its position among the case's obligations (trigger order).
@@ -85,13 +86,13 @@ class RuleEntry:
         "answer",
         "blocked",
         "cancel",
+        "climb",
         "deadline",
         "late",
         "occurrence",
         "opens",
         "recipients",
         "responsible",
-        "role_note",
         "routine",
         "rule",
         "seq",
@@ -112,7 +113,7 @@ class RuleEntry:
         opens: datetime | None,
         responsible: str,
         recipients: tuple[str, ...],
-        role_note: str | None,
+        climb: Climb | None,
         seq: int,
     ) -> None:
         self.routine = routine
@@ -123,7 +124,7 @@ class RuleEntry:
         self.opens = opens
         self.responsible = responsible
         self.recipients = recipients
-        self.role_note = role_note
+        self.climb = climb
         self.seq = seq
         self.answer: Event | None = None
         self.cancel: Event | None = None

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from samverkan_rules import explanations as x
 from samverkan_rules._json import dumps_bytes
 from samverkan_rules.calendar import format_local_minute, local_stamp
 from samverkan_rules.engine.ledger import (
@@ -22,6 +23,7 @@ from samverkan_rules.engine.ledger import (
     Status,
 )
 from samverkan_rules.events import Event
+from samverkan_rules.i18n import Translator, translator
 
 if TYPE_CHECKING:
     from samverkan_rules.compiler import CompiledRoutine, CompiledRule
@@ -66,9 +68,10 @@ class OutputCache:
     Not shared between evaluations; a benign race between threads only builds a part twice.
     """
 
-    __slots__ = ("_refs", "_rules")
+    __slots__ = ("_refs", "_rules", "t")
 
-    def __init__(self) -> None:
+    def __init__(self, t: Translator | None = None) -> None:
+        self.t = t if t is not None else translator()
         self._refs: dict[str, dict[str, str]] = {}
         self._rules: dict[int, tuple[dict[str, str], dict[str, str], dict[str, Any] | None]] = {}
 
@@ -106,85 +109,96 @@ class OutputCache:
         return parts
 
 
-def cause_line(entry: RuleEntry) -> str:
+def cause_line(entry: RuleEntry, t: Translator | None = None) -> str:
     """How an obligation arose, in one line."""
     trigger = entry.trigger
-    return (
-        f"{trigger.type} {trigger.id} {format_local_minute(trigger.at, entry.routine.tz)} "
-        f"(ärende {trigger.case})"
+    return x.cause_line(
+        t or translator(),
+        event_type=trigger.type,
+        event=trigger.id,
+        at=format_local_minute(trigger.at, entry.routine.tz),
+        case=trigger.case,
     )
 
 
-def _explain(entry: RuleEntry, blocked_labels: list[str]) -> str:
+def _explain(entry: RuleEntry, blocked_labels: list[str], t: Translator) -> str:
     routine = entry.routine
     tz = routine.tz
-    action = entry.rule.rule.action
+    action = entry.rule.rule.action.description
     who = routine.role_label(entry.responsible)
     due = format_local_minute(entry.deadline, tz)
-    cause = f"utlöst av {entry.trigger.type} {entry.trigger.id}"
+    cause = x.triggered_by(t, event_type=entry.trigger.type, event=entry.trigger.id)
     status: Status = entry.status
-    late = entry.late
     answer = entry.answer
-    if status == "fulfilled":
+    if status in ("fulfilled", "fulfilled_late"):
         assert answer is not None
-        return (
-            f"{action.description}: gjort i tid av {answer.id} "
-            f"{format_local_minute(answer.at, tz)} (senast {due}); {cause}."
-        )
-    if status == "fulfilled_late":
-        assert answer is not None
-        return (
-            f"{action.description}: gjort {late} vardag(ar) för sent av {answer.id} "
-            f"{format_local_minute(answer.at, tz)} (senast {due}); {cause}."
+        at = format_local_minute(answer.at, tz)
+        if status == "fulfilled":
+            return x.explain_fulfilled(
+                t, action=action, event=answer.id, at=at, deadline=due, cause=cause
+            )
+        return x.explain_fulfilled_late(
+            t,
+            action=action,
+            late=entry.late or 0,
+            event=answer.id,
+            at=at,
+            deadline=due,
+            cause=cause,
         )
     if status == "cancelled":
         assert entry.cancel is not None
-        return f"{action.description}: avbruten av {entry.cancel.type} {entry.cancel.id}; {cause}."
+        return x.explain_cancelled(
+            t, action=action, event_type=entry.cancel.type, event=entry.cancel.id, cause=cause
+        )
     if status == "blocked":
-        return (
-            f"{action.description} ({who}, senast {due}) väntar på: "
-            f"{', '.join(blocked_labels)}; {cause}."
+        return x.explain_blocked(
+            t,
+            action=action,
+            who=who,
+            deadline=due,
+            waiting=", ".join(blocked_labels),
+            cause=cause,
         )
     if status == "upcoming":
         assert entry.opens is not None
-        return (
-            f"{action.description} ({who}): från {format_local_minute(entry.opens, tz)}, "
-            f"senast {due}; {cause}."
-        )
+        opens = format_local_minute(entry.opens, tz)
+        return x.explain_upcoming(t, action=action, who=who, opens=opens, deadline=due, cause=cause)
     if status == "due":
-        return f"{action.description} ({who}) senast {due}; {cause}."
-    since = "samma dag" if not late else f"{late} vardag(ar) sedan"
-    return (
-        f"{action.description} ({who}): försenad, skulle vara gjort senast {due} "
-        f"({since}); {cause}."
+        return x.explain_due(t, action=action, who=who, deadline=due, cause=cause)
+    return x.explain_overdue(
+        t, action=action, who=who, deadline=due, late=entry.late or 0, cause=cause
     )
 
 
-def _trace(entry: RuleEntry, labels: list[str], as_of: datetime) -> list[str]:
+def _role_note(entry: RuleEntry, t: Translator) -> str | None:
+    climb = entry.climb
+    if climb is None:
+        return None
+    levels, base, ends = climb
+    head = x.roles_climbed(t, responsible=entry.responsible, levels=levels, role=base)
+    return "; ".join([head, *(x.hierarchy_ends(t, role=role, top=top) for role, top in ends)])
+
+
+def _trace(entry: RuleEntry, labels: list[str], as_of: datetime, t: Translator) -> list[str]:
     routine = entry.routine
     tz = routine.tz
     rule = entry.rule
-    trace = [
-        f"{rule.id}: {cause_line(entry)}",
-        "frist: " + "; ".join(rule.deadline.compute(entry.trigger).steps),
-    ]
+    deadline = "; ".join(rule.deadline.compute(entry.trigger, t).steps)
+    trace = [f"{rule.id}: {cause_line(entry, t)}", x.trace_deadline(t, steps=deadline)]
     if rule.opens is not None:
-        trace.append("öppnar: " + "; ".join(rule.opens.compute(entry.trigger).steps))
-    if entry.role_note:
-        trace.append(entry.role_note)
-    if entry.answer is not None:
-        answer = entry.answer
-        trace.append(
-            f"uppfylld av {answer.id} ({answer.type}) {format_local_minute(answer.at, tz)}"
-        )
-    if entry.cancel is not None:
-        cancel = entry.cancel
-        trace.append(
-            f"avbruten av {cancel.id} ({cancel.type}) {format_local_minute(cancel.at, tz)}"
-        )
+        opens = "; ".join(rule.opens.compute(entry.trigger, t).steps)
+        trace.append(x.trace_opens(t, steps=opens))
+    note = _role_note(entry, t)
+    if note:
+        trace.append(note)
+    for event, line in ((entry.answer, x.trace_fulfilled), (entry.cancel, x.trace_cancelled)):
+        if event is not None:
+            at = format_local_minute(event.at, tz)
+            trace.append(line(t, event=event.id, event_type=event.type, at=at))
     if entry.blocked:
-        trace.append("blockerad: " + ", ".join(labels))
-    trace.append(f"status vid {format_local_minute(as_of, tz)}: {entry.status}")
+        trace.append(x.trace_blocked(t, preconditions=", ".join(labels)))
+    trace.append(x.trace_status(t, at=format_local_minute(as_of, tz), status=entry.status))
     return trace
 
 
@@ -213,7 +227,7 @@ def _rule_dict(entry: RuleEntry, as_of: datetime, cache: OutputCache) -> dict[st
         "content": list(action.content),
         "source": source,
         "interpretation": interpretation,
-        "explanation": _explain(entry, labels),
+        "explanation": _explain(entry, labels, cache.t),
         "trigger": cache.ref(entry.trigger, routine),
         "fulfilled_by": cache.ref(entry.answer, routine),
         "cancelled_by": cache.ref(entry.cancel, routine),
@@ -221,7 +235,7 @@ def _rule_dict(entry: RuleEntry, as_of: datetime, cache: OutputCache) -> dict[st
         "blocked_by": list(entry.blocked),
         "unblocks": list(entry.unblocks),
         "escalates": None,
-        "trace": _trace(entry, labels, as_of),
+        "trace": _trace(entry, labels, as_of, cache.t),
     }
 
 
@@ -232,13 +246,14 @@ def _escalation_dict(
     tz = routine.tz
     esc = entry.escalation
     label = routine.role_label(esc.role)
+    t = cache.t
     return {
         "obligation": entry.id,
         "rule": parent["rule"],
         "routine": parent["routine"],
         "case": parent["case"],
         "kind": "escalate",
-        "title": f"Eskalering: {parent['title']}",
+        "title": x.escalation_title(t, title=parent["title"]),
         "responsible": esc.role,
         "responsible_label": label,
         "recipients": [],
@@ -250,9 +265,12 @@ def _escalation_dict(
         "content": [],
         "source": parent["source"],
         "interpretation": parent["interpretation"],
-        "explanation": (
-            f"{esc.description} ({label}): {parent['obligation']} är försenad sedan "
-            f"{format_local_minute(entry.parent.deadline, tz)}."
+        "explanation": x.escalation_explanation(
+            t,
+            escalation=esc.description,
+            who=label,
+            obligation=parent["obligation"],
+            deadline=format_local_minute(entry.parent.deadline, tz),
         ),
         "trigger": parent["trigger"],
         "fulfilled_by": None,
@@ -261,7 +279,7 @@ def _escalation_dict(
         "blocked_by": [],
         "unblocks": [],
         "escalates": parent["obligation"],
-        "trace": [f"eskaleras från {format_local_minute(entry.start, tz)} till {esc.role}"],
+        "trace": [x.escalated_trace(t, at=format_local_minute(entry.start, tz), role=esc.role)],
     }
 
 
@@ -274,11 +292,15 @@ def _remedy_dict(
     due = format_local_minute(entry.deadline, tz)
     unblocks = list(entry.unblocks)
     label = routine.role_label(entry.who)
-    text = (
-        f"{pre.remedy_description} ({label}) senast {due}, så att {', '.join(unblocks)} kan göras."
+    t = cache.t
+    text = x.remedy_explanation(
+        t,
+        remedy=pre.remedy_description,
+        who=label,
+        deadline=due,
+        obligations=", ".join(unblocks),
+        overdue=entry.status == "overdue",
     )
-    if entry.status == "overdue":
-        text = f"Försenad: {text}"
     source = routine.routine.preconditions[entry.name].source
     return {
         "obligation": entry.id,
@@ -315,8 +337,10 @@ def _remedy_dict(
         "unblocks": unblocks,
         "escalates": None,
         "trace": [
-            f"{entry.name}: {pre.label} saknas vid {format_local_minute(as_of, tz)}",
-            f"frist från {first['obligation']}: {due}",
+            x.remedy_missing_trace(
+                t, precondition=entry.name, label=pre.label, at=format_local_minute(as_of, tz)
+            ),
+            x.remedy_deadline_trace(t, obligation=first["obligation"], deadline=due),
         ],
     }
 

@@ -337,7 +337,7 @@ def _raise(
             )
         )
         return None
-    responsible, recipients, note = rule.roles_for(facts)
+    responsible, recipients, climb = rule.roles_for(facts)
     return RuleEntry(
         routine,
         rule,
@@ -347,7 +347,7 @@ def _raise(
         opens,
         responsible,
         recipients,
-        note,
+        climb,
         seq,
     )
 
