@@ -7,6 +7,7 @@ Times are RFC 3339 strings with the offset in force locally at that instant.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -14,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 
 if TYPE_CHECKING:
     from samverkan_rules.diagnostics import Diagnostic
+    from samverkan_rules.i18n import Translator
 
 __all__ = [
     "ACTION_STATUSES",
@@ -282,6 +284,18 @@ class Evaluation:
         self._raw_diagnostics = diagnostics
         self._cache = OutputCache()
         return self
+
+    def in_language(self, t: Translator) -> Evaluation:
+        """The same evaluation, its explanations and traces written in the language of ``t``
+        (the default is Swedish; see :func:`samverkan_rules.i18n.translator`)."""
+        from samverkan_rules.engine.output import OutputCache
+
+        if not self._ledgers:
+            return self
+        other = copy.copy(self)
+        other._cases = None
+        other._cache = OutputCache(t)
+        return other
 
     @property
     def cases(self) -> list[CaseResult]:

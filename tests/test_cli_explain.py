@@ -206,3 +206,27 @@ def test_explain_in_english(
     assert "  Interpretation: Dokumentet säger inget om ändrade planer." in out
     for swedish in ("Skyldighet", "Regel:", "Senast:", "Steg:", "Tolkning:", "tisdag"):
         assert swedish not in out
+
+
+def test_explain_in_english_writes_the_steps_in_english_too(
+    capsys: pytest.CaptureFixture[str], events_file: Path
+) -> None:
+    code, out, _err = explain(capsys, events_file, "start-message:e2", "--lang", "en")
+    assert code == 0
+    assert "triggered by dagverksamhet.start_planned e2" in out
+    assert "2 working days before 2026-12-28 -> 2026-12-22" in out
+    for swedish in ("utlöst av", "vardagar före", "status vid", "frist:"):
+        assert swedish not in out
+
+
+def test_json_explanations_follow_lang_not_the_locale(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, events_file: Path
+) -> None:
+    monkeypatch.setenv("LANG", "en_GB.UTF-8")
+    code, out, _err = explain(capsys, events_file, "start-message:e2", "--format", "json")
+    assert code == 0
+    assert "utlöst av" in json.loads(out)["obligations"][0]["explanation"]
+    code, out, _err = explain(
+        capsys, events_file, "start-message:e2", "--format", "json", "--lang", "en"
+    )
+    assert "triggered by" in json.loads(out)["obligations"][0]["explanation"]

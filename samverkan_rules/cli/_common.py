@@ -35,6 +35,7 @@ __all__ = [
     "add_format_option",
     "add_lang_option",
     "as_of_argument",
+    "data_translator_from_args",
     "date_argument",
     "diagnostic_from_json",
     "diagnostics_json",
@@ -145,6 +146,16 @@ def add_lang_option(parser: argparse.ArgumentParser) -> None:
 def translator_from_args(args: argparse.Namespace) -> Translator:
     """The reader's language: ``--lang`` when given, else the environment's, else Swedish."""
     return translator(resolve_language(getattr(args, "lang", None)))
+
+
+def data_translator_from_args(args: argparse.Namespace) -> Translator:
+    """The language of explanations inside JSON output: ``--lang`` when given, else Swedish.
+
+    Unlike text for a person, data does not follow the locale: the same inputs give the
+    same JSON on every machine.
+    """
+    lang = getattr(args, "lang", None)
+    return translator(lang) if lang else translator()
 
 
 def parse_as_of(text: str) -> datetime:

@@ -31,6 +31,7 @@ from samverkan_rules.cli._common import (
     add_format_option,
     add_lang_option,
     as_of_argument,
+    data_translator_from_args,
     diagnostic_from_json,
     guarded,
     print_diagnostics,
@@ -325,7 +326,8 @@ def run(args: argparse.Namespace) -> int:
             "queues": [q.model_dump(mode="json") for q in queues],
         }
 
-    cache = OutputCache()
+    t = translator_from_args(args) if args.format == "text" else data_translator_from_args(args)
+    cache = OutputCache(t)
     out = sys.stdout
     with log:
         ledgers = (evaluator.evaluate_case(case, events) for case, events in log.cases())
@@ -337,7 +339,6 @@ def run(args: argparse.Namespace) -> int:
                 return evaluator.summary
 
             as_of = evaluator.header()["as_of"]
-            t = translator_from_args(args)
             for text in evaluation_chunks(
                 as_of, results, summary, routines, t, show_all=args.show_all, cases=cases
             ):

@@ -24,6 +24,7 @@ from samverkan_rules.cli import EXIT_FINDINGS, EXIT_OK
 from samverkan_rules.cli._common import (
     add_format_option,
     add_lang_option,
+    data_translator_from_args,
     dump_json,
     guarded,
     print_error,
@@ -101,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
     """Evaluate the event file and explain the obligations asked for."""
     routines, result = evaluate_from_args(args)
     t = translator_from_args(args)
+    result = result.in_language(t if args.format == "text" else data_translator_from_args(args))
     by_key = {(r.id, r.version): r for r in routines}
 
     found, unknown = find_obligations(result, list(args.obligations))
