@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    python benchmarks/bench.py            # full sizes (about a minute)
+    python benchmarks/bench.py            # full sizes (several minutes: a 1M-event log)
     python benchmarks/bench.py --quick    # smaller sizes, a smoke run for CI
     python benchmarks/bench.py --json     # machine-readable output
     python benchmarks/bench.py --profile  # also print cProfile hotspots of the evaluator
@@ -12,19 +12,26 @@ Figures:
 (a) working-day offsets per second through ``WorkingCalendar.add_working_days_ordinal``
     (the audit fast path) and through ``add_working_days`` on ``date`` objects;
 (b) ``evaluate`` latency (p50/p99) for one realistic 100-event case on the Örebro routine;
-(c) events per second for a generated multi-case log (100,000 events, about 1,000 cases):
-    parsing (``read_events_text`` on JSON Lines) and evaluating are timed separately;
-(d) peak traced memory (``tracemalloc``) while parsing and evaluating the log of (c).
+(c) one generated multi-case log (100,000 events, about 1,000 cases), measured side by side
+    in one run: the parse-only floor (stdlib ``json.loads`` per line), ``read_events_text``,
+    ``evaluate`` in process, durable_rules matching the same routine's triggers case by case
+    (when the ``live`` extra is installed), and ``samverkan due --format jsonl`` as a whole
+    process; each with its ratio to the floor and to durable_rules;
+(d) the whole ``samverkan due --format jsonl`` process on 10k, 100k and 1M-event logs:
+    events per second and peak RSS (``getrusage`` of the child process);
+(e) the cost per event of one case of 10, 100, 1,000 and 10,000 events;
+(f) start-up: ``samverkan --help`` and ``samverkan validate`` on one routine, whole process.
 
 All data is generated deterministically from ``--seed`` with ``random.Random``. A missed
 target is reported as MISS; the script still exits 0, so CI can run it as a smoke test.
-Timings use ``time.perf_counter_ns``; the memory pass runs separately so tracing does not
-slow the timed passes.
+Timings use ``time.perf_counter_ns``. Figures on a shared machine vary between runs; the
+ratios, measured in one run, vary less.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import gc
 import json
@@ -33,12 +40,14 @@ import platform
 import pstats
 import random
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
-import tracemalloc
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
@@ -81,6 +90,8 @@ class Figure:
     unit: str
     target: float | None = None
     higher_is_better: bool = True
+    note: str = ""
+    """Ratios to the figures it is measured beside (the parse floor, durable_rules)."""
 
     @property
     def ok(self) -> bool | None:
@@ -211,7 +222,7 @@ class CaseWriter:
         )
         if not consent_first:
             self.next_day(1, 2)
-            self.emit("consent.given", {"form": "written", "scope": "dagverksamhet och hemvård"})
+            self.emit("consent.given", {"form": "written", "scope": "dagverksamhet"})
             self.emit("document.recorded", {"record": "samtyckesmodul"})
         self.emit("document.recorded", {"record": "referenspersoner"})
         if has_hemvard:
@@ -465,15 +476,98 @@ def bench_latency(
     )
 
 
-def bench_throughput(
-    routine: CompiledRoutine, seed: int, n_events: int, repeats: int
-) -> tuple[list[Figure], str, datetime]:
-    """(c) events per second: parse JSON Lines, then evaluate, timed apart."""
-    events = generate_log(seed, n_events, 100, routine.calendar)
-    cases = len({e["case"] for e in events})
-    text = to_jsonl(events)
+def write_log(path: Path, seed: int, n_events: int, calendar: WorkingCalendar) -> datetime:
+    """Generate a multi-case log of ``n_events`` to ``path``; returns an as_of after it."""
+    events = generate_log(seed, n_events, 100, calendar)
     as_of = as_of_after(events)
-    del events
+    with path.open("w", encoding="utf-8") as out:
+        for event in events:
+            out.write(json.dumps(event, ensure_ascii=False) + "\n")
+    return as_of
+
+
+def floor_rate(path: Path) -> float:
+    """The parse-only floor: stdlib ``json.loads`` on every line of the file, events/s."""
+
+    def run() -> int:
+        n = 0
+        with path.open("rb") as f:
+            for line in f:
+                json.loads(line)
+                n += 1
+        return n
+
+    return _best_rate(run, 2)
+
+
+def durable_rate(
+    routine: CompiledRoutine, by_case: dict[str, list[dict[str, Any]]]
+) -> float | None:
+    """durable_rules matching the routine's triggers, case by case: events/s (None when the
+    ``live`` extra is not installed).
+
+    One rule per trigger event type counts the matches; each case is its own session, ended
+    with a sentinel event so its state can be deleted (durable_rules crashes deleting a
+    session where nothing fired). Only the posting is timed.
+    """
+    try:
+        from durable.engine import MessageNotHandledException
+        from durable.lang import get_host, m, post, ruleset, when_all
+    except ImportError:
+        return None
+    name = f"bench_{time.monotonic_ns()}"
+    matched = [0]
+
+    def count(c: Any) -> None:
+        matched[0] += 1
+
+    with ruleset(name):
+        for etype in sorted(routine.rules_by_trigger):
+            when_all(m.type == etype)(count)
+        when_all(m.type == "__end__")(lambda c: None)
+    host = get_host()
+    t0 = time.perf_counter_ns()
+    n = 0
+    for number, events in enumerate(by_case.values()):
+        sid = str(number % 1000)
+        for e in events:
+            with contextlib.suppress(MessageNotHandledException):  # no rule for the type
+                post(name, {"sid": sid, "id": e["id"], "type": e["type"], "data": e["data"]})
+            n += 1
+        post(name, {"sid": sid, "id": f"end-{number}", "type": "__end__"})
+        host.delete_state(name, sid)
+    elapsed = time.perf_counter_ns() - t0
+    return n / (elapsed / 1e9)
+
+
+_PROBE = (
+    "import resource, subprocess, sys, time\n"
+    "t = time.perf_counter()\n"
+    "rc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode\n"
+    "dt = time.perf_counter() - t\n"
+    "print(dt, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, rc)\n"
+)
+
+
+def due_process(path: Path, as_of: datetime, fmt: str = "jsonl") -> tuple[float, float, int]:
+    """``samverkan due`` as a whole process: (seconds, peak RSS in MiB, exit code)."""
+    command = [sys.executable, "-m", "samverkan_rules", "due", "--routine", str(ROUTINE)]
+    command += ["--events", str(path), "--as-of", as_of.isoformat(), "--format", fmt]
+    out = subprocess.run(
+        [sys.executable, "-c", _PROBE, *command], capture_output=True, text=True, check=True
+    ).stdout.split()
+    return float(out[0]), int(out[1]) / 1024, int(out[2])
+
+
+def bench_throughput(
+    routine: CompiledRoutine, seed: int, n_events: int, repeats: int, workdir: Path
+) -> tuple[list[Figure], str, datetime]:
+    """(c) One log, side by side: the parse floor, reading, evaluating, durable_rules and the
+    whole ``samverkan due`` process, each with its ratio to the floor and to durable_rules."""
+    path = workdir / f"log-{n_events}.jsonl"
+    as_of = write_log(path, seed, n_events, routine.calendar)
+    text = path.read_text(encoding="utf-8")
+    floor = floor_rate(path)
     parse_times: list[int] = []
     eval_times: list[int] = []
     batch: EventBatch | None = None
@@ -492,41 +586,118 @@ def bench_throughput(
         del result
     assert batch is not None
     count = len(batch.events)
-    parse_s = statistics.median(parse_times) / 1e9
-    eval_s = statistics.median(eval_times) / 1e9
-    return (
-        [
-            Figure("c", f"log size ({cases} cases)", count, "events"),
-            Figure("c", "invalid generated events", errors, "errors", 0, higher_is_better=False),
-            Figure("c", "parse (read_events_text, JSONL)", count / parse_s, "events/s"),
-            Figure("c", "evaluate", count / eval_s, "events/s", 1e5),
-            Figure("c", "parse + evaluate", count / (parse_s + eval_s), "events/s"),
-        ],
-        text,
-        as_of,
-    )
+    cases = len({e.case for e in batch.events})
+    parse_rate = count / (statistics.median(parse_times) / 1e9)
+    eval_rate = count / (statistics.median(eval_times) / 1e9)
+    by_case: dict[str, list[dict[str, Any]]] = {}
+    for e in batch.events:
+        by_case.setdefault(e.case, []).append(e.to_json())
+    del batch
+    durable = durable_rate(routine, by_case)
+    del by_case
+    seconds, _rss, rc = due_process(path, as_of)
+    due_rate = count / seconds
 
+    def ratios(rate: float) -> str:
+        parts = [f"{rate / floor:.0%} of the floor"]
+        if durable:
+            parts.append(f"{rate / durable:.1f}x durable_rules")
+        return ", ".join(parts)
 
-def bench_memory(routine: CompiledRoutine, text: str, as_of: datetime) -> list[Figure]:
-    """(d) Peak traced memory while parsing and evaluating the log of (c)."""
-    gc.collect()
-    tracemalloc.start()
-    try:
-        batch = read_events_text(text, format="jsonl")
-        _, parse_peak = tracemalloc.get_traced_memory()
-        tracemalloc.reset_peak()
-        result = evaluate(routine, batch, as_of)
-        _, eval_peak = tracemalloc.get_traced_memory()
-        retained, _ = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    del result, batch
-    mib = 1024 * 1024
-    return [
-        Figure("d", "peak while parsing", parse_peak / mib, "MiB"),
-        Figure("d", "peak while evaluating (events held)", eval_peak / mib, "MiB"),
-        Figure("d", "held after evaluate (events + result)", retained / mib, "MiB"),
+    due_target = max(0.25 * floor, 20 * durable) if durable else 0.25 * floor
+    figures = [
+        Figure("c", f"log size ({cases} cases)", count, "events"),
+        Figure("c", "invalid generated events", errors, "errors", 0, higher_is_better=False),
+        Figure("c", "parse floor (json.loads per line)", floor, "events/s"),
+        Figure("c", "read_events_text (JSONL)", parse_rate, "events/s", note=ratios(parse_rate)),
+        Figure("c", "evaluate (in process)", eval_rate, "events/s", 1e5, note=ratios(eval_rate)),
+        Figure(
+            "c",
+            "durable_rules trigger matching" if durable else "durable_rules (no live extra)",
+            durable or 0,
+            "events/s",
+            note=ratios(durable) if durable else "",
+        ),
+        Figure(
+            "c",
+            "samverkan due --format jsonl (process)",
+            due_rate,
+            "events/s",
+            due_target,
+            note=ratios(due_rate) + ("" if rc in (0, 1) else f", exit {rc}"),
+        ),
     ]
+    return figures, text, as_of
+
+
+def bench_scaling(
+    routine: CompiledRoutine, seed: int, sizes: list[int], workdir: Path
+) -> list[Figure]:
+    """(d) The whole ``samverkan due --format jsonl`` process on growing logs: events/s and
+    peak RSS (getrusage of the child), which streaming keeps bounded by the largest case."""
+    figures: list[Figure] = []
+    for n in sizes:
+        path = workdir / f"scale-{n}.jsonl"
+        as_of = write_log(path, seed + n, n, routine.calendar)
+        seconds, rss, _rc = due_process(path, as_of)
+        path.unlink()
+        target = 300.0 if n >= 1_000_000 else None
+        figures.append(Figure("d", f"{n:,} events: due jsonl", n / seconds, "events/s"))
+        figures.append(
+            Figure("d", f"{n:,} events: peak RSS", rss, "MiB", target, higher_is_better=False)
+        )
+    return figures
+
+
+def _timed(run: Callable[[], object]) -> int:
+    gc.collect()
+    t0 = time.perf_counter_ns()
+    run()
+    return time.perf_counter_ns() - t0
+
+
+def bench_case_sizes(routine: CompiledRoutine, seed: int, sizes: list[int]) -> list[Figure]:
+    """(e) Cost per event of one case of 10 to 10,000 events: flat when answers are found
+    by index (the 10,000-event case within 2x of the 100-event case)."""
+    per_event: dict[int, float] = {}
+    for n in sizes:
+        first = date(2024, 1, 8)
+        events = generate_case(random.Random(seed + n), "c1", first, n, routine.calendar)
+        batch = read_events_text(to_jsonl(events), format="jsonl")
+        as_of = as_of_after(events)
+        runs = max(3, 3000 // n)
+        best = min(_timed(partial(evaluate, routine, batch, as_of)) for _ in range(runs))
+        per_event[n] = best / n / 1e3
+    figures = [Figure("e", f"{n:,}-event case", per_event[n], "us/event") for n in sizes]
+    if 100 in per_event and sizes[-1] > 100:
+        ratio = per_event[sizes[-1]] / per_event[100]
+        name = f"{sizes[-1]:,} vs 100 events, per event"
+        figures.append(Figure("e", name, ratio, "x", 2.0, higher_is_better=False))
+    return figures
+
+
+def bench_startup(repeats: int) -> list[Figure]:
+    """(f) Whole-process start-up: ``samverkan --help`` and ``samverkan validate`` on one
+    routine (median wall time of ``repeats`` runs)."""
+    figures = []
+    for label, argv, target in (
+        ("samverkan --help", ["--help"], None),
+        ("samverkan validate (one routine)", ["validate", str(ROUTINE)], 0.5),
+    ):
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            subprocess.run(
+                [sys.executable, "-m", "samverkan_rules", *argv],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                check=False,
+            )
+            times.append(time.perf_counter() - t0)
+        figures.append(
+            Figure("f", label, statistics.median(times), "s", target, higher_is_better=False)
+        )
+    return figures
 
 
 def profile(label: str, run: Callable[[], object], out: TextIO, top: int = 15) -> None:
@@ -547,8 +718,10 @@ def _table(figures: list[Figure]) -> Iterator[str]:
     titles = {
         "a": "(a) working-day arithmetic",
         "b": "(b) evaluate latency, one 100-event case",
-        "c": "(c) throughput, multi-case log",
-        "d": "(d) peak memory (tracemalloc), log of (c)",
+        "c": "(c) one multi-case log, side by side",
+        "d": "(d) whole samverkan due process on growing logs",
+        "e": "(e) cost per event by case size",
+        "f": "(f) start-up, whole process",
     }
     width = max(len(f.name) for f in figures) + 2
     section = ""
@@ -558,7 +731,8 @@ def _table(figures: list[Figure]) -> Iterator[str]:
             yield ""
             yield titles[section]
         value = f"{_number(f.value)} {f.unit}"
-        yield f"  {f.name:<{width}}{value:>24}   target {f.target_text():<14}{f.verdict()}"
+        line = f"  {f.name:<{width}}{value:>24}   target {f.target_text():<14}{f.verdict()}"
+        yield line + (f"   ({f.note})" if f.note else "")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -574,13 +748,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    sizes = {
+    sizes: dict[str, Any] = {
         "calendar_ops": 200_000 if args.quick else 2_000_000,
         "calendar_repeats": 3,
         "latency_runs": 300 if args.quick else 1000,
         "latency_warmup": 30 if args.quick else 100,
         "log_events": 10_000 if args.quick else 100_000,
         "log_repeats": 1 if args.quick else 3,
+        "scaling": [10_000, 30_000] if args.quick else [10_000, 100_000, 1_000_000],
+        "case_sizes": [10, 100, 1_000] if args.quick else [10, 100, 1_000, 10_000],
+        "startup_repeats": 3 if args.quick else 5,
     }
     started = time.perf_counter()
     routine = load_routine(ROUTINE)
@@ -589,11 +766,15 @@ def main(argv: list[str] | None = None) -> int:
         routine, args.seed, sizes["latency_runs"], sizes["latency_warmup"]
     )
     figures += latency
-    throughput, text, log_as_of = bench_throughput(
-        routine, args.seed + 1, sizes["log_events"], sizes["log_repeats"]
-    )
-    figures += throughput
-    figures += bench_memory(routine, text, log_as_of)
+    with tempfile.TemporaryDirectory(prefix="samverkan-bench-") as tmp:
+        workdir = Path(tmp)
+        throughput, text, log_as_of = bench_throughput(
+            routine, args.seed + 1, sizes["log_events"], sizes["log_repeats"], workdir
+        )
+        figures += throughput
+        figures += bench_scaling(routine, args.seed + 2, sizes["scaling"], workdir)
+    figures += bench_case_sizes(routine, args.seed + 3, sizes["case_sizes"])
+    figures += bench_startup(sizes["startup_repeats"])
     elapsed = time.perf_counter() - started
 
     out = sys.stderr if args.json else sys.stdout

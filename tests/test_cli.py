@@ -560,3 +560,40 @@ def test_due_with_an_unknown_id_is_bad_usage(
     )
     assert code == 2
     assert "--id nope: no such routine" in err
+
+
+def test_help_lists_every_command_without_loading_them() -> None:
+    code = (
+        "import sys\n"
+        "from samverkan_rules.cli import COMMANDS, main\n"
+        "main(['--help'])\n"
+        "loaded = [m for m in sys.modules if m.endswith('_cmd') or m == 'samverkan_rules.models']\n"
+        "print('LOADED', loaded)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=60
+    )
+    for name in ("validate", "due", "explain", "test", "render", "schema"):
+        assert name in done.stdout
+    assert "LOADED []" in done.stdout
+
+
+def test_every_command_registers_in_full() -> None:
+    from samverkan_rules.cli import COMMANDS, build_parser
+
+    parser = build_parser(every=True)
+    for name in COMMANDS:
+        args = parser.parse_args([name, *_minimal_args(name)])
+        assert callable(args.run)
+
+
+def _minimal_args(name: str) -> list[str]:
+    needs = {
+        "validate": ["x.yaml"],
+        "due": ["--routine", "r", "--events", "e", "--as-of", AS_OF],
+        "explain": ["--routine", "r", "--events", "e", "--as-of", AS_OF, "o"],
+        "test": ["routines"],
+        "render": ["r.yaml"],
+        "schema": [],
+    }
+    return needs.get(name, [])

@@ -22,12 +22,30 @@ EXIT_FINDINGS = 1
 EXIT_USAGE = 2
 EXIT_INTERNAL = 3
 
-# Each module defines `add_parser(subparsers)` and `run(args) -> int`.
-COMMANDS: tuple[str, ...] = ("validate", "due", "explain", "test", "render", "schema")
+COMMANDS: dict[str, str] = {
+    "validate": "check routine files and report every problem with file:line:col",
+    "due": "list the actions due for the cases in an event file",
+    "explain": "show step by step how an obligation's deadline and status were reached",
+    "test": "run the YAML scenario tests of routines, with rule coverage",
+    "render": "write a readable version of a routine to check against its source document",
+    "schema": "print, write or check the JSON Schemas",
+}
+"""Each command with its one-line summary. The module ``samverkan_rules.cli.<name>_cmd``
+defines ``add_parser(subparsers)`` (with ``help=COMMANDS[NAME]``) and ``run(args) -> int``.
+Only the module of the command being run is imported, so ``samverkan --help`` and each
+command pay for what they use."""
 
 
-def _modules() -> list[ModuleType]:
-    return [import_module(f"samverkan_rules.cli.{name}_cmd") for name in COMMANDS]
+def _module(name: str) -> ModuleType:
+    return import_module(f"samverkan_rules.cli.{name}_cmd")
+
+
+def _chosen(argv: Sequence[str] | None) -> str | None:
+    """The command named on the command line (its first word that is not an option)."""
+    for word in sys.argv[1:] if argv is None else argv:
+        if not word.startswith("-"):
+            return word if word in COMMANDS else None
+    return None
 
 
 class _Parser(argparse.ArgumentParser):
@@ -36,23 +54,32 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every command registered."""
+def build_parser(
+    argv: Sequence[str] | None = None, *, every: bool = False
+) -> argparse.ArgumentParser:
+    """The argument parser: the command in ``argv`` in full, the others by their summary.
+
+    With ``every``, every command is registered in full (for documentation and tests).
+    """
     parser = _Parser(
         prog="samverkan",
         description="Swedish collaboration routines as executable, versioned YAML rulesets.",
     )
     parser.add_argument("--version", action="version", version=f"samverkan {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for module in _modules():
-        module.add_parser(sub)
+    chosen = _chosen(argv)
+    for name, summary in COMMANDS.items():
+        if every or name == chosen:
+            _module(name).add_parser(sub)
+        else:
+            sub.add_parser(name, help=summary)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     try:
-        parser = build_parser()
+        parser = build_parser(argv)
         try:
             args = parser.parse_args(argv)
         except SystemExit as exc:

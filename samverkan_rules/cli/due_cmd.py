@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from samverkan_rules import engine
-from samverkan_rules.cli import EXIT_FINDINGS, EXIT_OK
+from samverkan_rules.cli import COMMANDS, EXIT_FINDINGS, EXIT_OK
 from samverkan_rules.cli._common import (
     FORMATS,
     STDIN,
@@ -147,7 +147,7 @@ def add_parser(subparsers: Any) -> None:
     """Register ``due`` with the command line's subparsers."""
     parser = subparsers.add_parser(
         NAME,
-        help="list the actions due for the cases in an event file",
+        help=COMMANDS[NAME],
         description=(
             "Evaluate a case log against a routine at one instant and list what must be done: "
             "upcoming, due, overdue and blocked actions, with deadlines in local time. Event "

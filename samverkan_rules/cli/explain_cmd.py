@@ -20,7 +20,7 @@ import argparse
 import sys
 from typing import Any
 
-from samverkan_rules.cli import EXIT_FINDINGS, EXIT_OK
+from samverkan_rules.cli import COMMANDS, EXIT_FINDINGS, EXIT_OK
 from samverkan_rules.cli._common import (
     add_format_option,
     add_lang_option,
@@ -48,7 +48,7 @@ def add_parser(subparsers: Any) -> None:
     """Register ``explain`` with the command line's subparsers."""
     parser = subparsers.add_parser(
         NAME,
-        help="show step by step how an obligation's deadline and status were reached",
+        help=COMMANDS[NAME],
         description=(
             "Evaluate a case log against a routine at one instant, as 'samverkan due' does, "
             "and explain the obligations named: the triggering event, each calendar step of "

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from samverkan_rules.cli import EXIT_FINDINGS, EXIT_OK
+from samverkan_rules.cli import COMMANDS, EXIT_FINDINGS, EXIT_OK
 from samverkan_rules.cli._common import (
     CommandError,
     add_lang_option,
@@ -40,7 +40,7 @@ def add_parser(subparsers: Any) -> None:
     """Register ``render`` with the command line's subparsers."""
     parser = subparsers.add_parser(
         NAME,
-        help="write a readable version of a routine to check against its source document",
+        help=COMMANDS[NAME],
         description=(
             "Render a routine in words (Swedish, or English with --lang en), as Markdown or a "
             "self-contained HTML page, for policy authors and auditors to check against the "

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from samverkan_rules.cli import EXIT_FINDINGS, EXIT_OK
+from samverkan_rules.cli import COMMANDS, EXIT_FINDINGS, EXIT_OK
 from samverkan_rules.cli._common import CommandError, guarded
 from samverkan_rules.schemas import SCHEMAS, render
 
@@ -28,7 +28,7 @@ def add_parser(subparsers: Any) -> None:
     """Register ``schema`` with the command line's subparsers."""
     parser = subparsers.add_parser(
         NAME,
-        help="print, write or check the JSON Schemas",
+        help=COMMANDS[NAME],
         description=(
             "Print one JSON Schema (the routine schema by default), write all of them into a "
             "directory, or check that a directory holds them up to date (exit 1 when not)."

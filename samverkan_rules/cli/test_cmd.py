@@ -16,6 +16,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from samverkan_rules.cli import COMMANDS
+
 if TYPE_CHECKING:
     # The runner imports the evaluator and pytest's plugin hooks: loaded when a test runs.
     from samverkan_rules.testing import Report, RoutineReport, ScenarioResult
@@ -41,7 +43,7 @@ def add_parser(subparsers: SubParsers) -> None:
     """Register the ``test`` command."""
     parser = subparsers.add_parser(
         "test",
-        help="run the YAML scenario tests of routines, with rule coverage",
+        help=COMMANDS["test"],
         description=(
             "Run the scenario tests in routines/tests/<routine-id>/*.yaml. Give a routine "
             "file, a directory of routines (e.g. routines/), or a scenario file or directory."

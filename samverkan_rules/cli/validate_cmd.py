@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from samverkan_rules._yaml import load_yaml_file
-from samverkan_rules.cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
+from samverkan_rules.cli import COMMANDS, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
 from samverkan_rules.cli._common import (
     CommandError,
     Progress,
@@ -53,7 +53,7 @@ def add_parser(subparsers: Any) -> None:
     """Register ``validate`` with the command line's subparsers."""
     parser = subparsers.add_parser(
         NAME,
-        help="check routine files and report every problem with file:line:col",
+        help=COMMANDS[NAME],
         description=(
             "Check routine files: YAML syntax, the schema and the meaning (every role, "
             "channel, event type and field a rule names must be declared, and every literal "
