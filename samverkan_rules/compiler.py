@@ -495,7 +495,8 @@ class TimePoint:
     occurrence: str | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "at", self.at.astimezone(UTC))
+        if self.at.tzinfo is not UTC:
+            object.__setattr__(self, "at", self.at.astimezone(UTC))
 
 
 _WEEKDAYS: Final = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -594,6 +595,8 @@ class TimeRule:
         "_calendar",
         "_end",
         "_field",
+        "_by_day",
+        "_explained",
         "_memo",
         "_policy",
         "_schedule",
@@ -626,9 +629,9 @@ class TimeRule:
         )
         # A deadline counted in days depends only on the anchor's day: audits raise many
         # obligations from the same day, so each day is computed once (see instant()).
-        self._memo: dict[object, tuple[datetime, str | None]] | None = (
-            {} if self._schedule is None and self._unit not in (None, "hours", "minutes") else None
-        )
+        self._by_day = self._schedule is None and self._unit not in (None, "hours", "minutes")
+        self._memo: dict[object, tuple[datetime, str | None]] = {}
+        self._explained: dict[tuple[object, str], TimePoint] = {}
 
     def _anchor(self, event: Event) -> datetime | date:
         if self._schedule is not None:
@@ -650,9 +653,25 @@ class TimeRule:
         the language of ``t`` (Swedish by default)."""
         from samverkan_rules.i18n import translator
 
-        steps = _Steps(t or translator())
-        at, occurrence = self._compute(event, steps)
-        return TimePoint(at, tuple(steps), occurrence)
+        t = t or translator()
+        key = self._memo_key(event)
+        if key is None:
+            steps = _Steps(t)
+            at, occurrence = self._compute(event, steps)
+            return TimePoint(at, tuple(steps), occurrence)
+        # The first step names the anchor (for the trigger, to the minute); the calendar
+        # steps after it depend only on the anchor's day.
+        hit = self._explained.get((key, t.language))
+        if hit is None:
+            steps = _Steps(t)
+            at, occurrence = self._compute(event, steps)
+            hit = TimePoint(at, tuple(steps[1:]), occurrence)
+            if len(self._explained) >= _MEMO_SIZE:
+                self._explained.clear()
+            self._explained[(key, t.language)] = hit
+        first = _Steps(t)
+        self._anchor_step(self._anchor(event), first)
+        return TimePoint(hit.at, (*first, *hit.steps), hit.occurrence)
 
     def instant(self, event: Event) -> tuple[datetime, str | None]:
         """The instant (UTC) for this trigger event and the occurrence it belongs to.
@@ -660,15 +679,10 @@ class TimeRule:
         The same computation as :meth:`compute` without writing the steps down: the
         evaluator calls this for every trigger and builds the steps only when asked for.
         """
-        memo = self._memo
-        if memo is None:
+        key = self._memo_key(event)
+        if key is None:
             return self._compute(event, None)
-        if self._field is None:
-            key: object = event.at.astimezone(self._tz).date()
-        else:
-            key = event.data.get(self._field)
-            if not isinstance(key, str):
-                return self._compute(event, None)
+        memo = self._memo
         hit = memo.get(key)
         if hit is None:
             hit = self._compute(event, None)
@@ -677,6 +691,16 @@ class TimeRule:
             memo[key] = hit
         return hit
 
+    def _memo_key(self, event: Event) -> object | None:
+        """What the result depends on, for a deadline counted in days: the anchor's day
+        (or the anchor field's text); None when it must be computed every time."""
+        if not self._by_day:
+            return None
+        if self._field is None:
+            return event.at.astimezone(self._tz).date()
+        key = event.data.get(self._field)
+        return key if isinstance(key, str) else None
+
     def _compute(self, event: Event, steps: _Steps | None) -> tuple[datetime, str | None]:
         anchor = self._anchor(event)
         occurrence = None
@@ -684,18 +708,20 @@ class TimeRule:
             assert isinstance(anchor, datetime)
             occurrence = self._schedule.occurrence_name(anchor)
         if steps is not None:
-            shown = (
-                anchor.isoformat()
-                if isinstance(anchor, date) and not isinstance(anchor, datetime)
-                else format_local_minute(anchor, self._tz)
-            )
-            if self._schedule is not None:
-                steps.append(
-                    x.step_next_occurrence(steps.t, schedule=self._schedule.label, at=shown)
-                )
-            else:
-                steps.append(f"{self._spec.anchor} = {shown}")
+            self._anchor_step(anchor, steps)
         return self._offset(anchor, steps).astimezone(UTC), occurrence
+
+    def _anchor_step(self, anchor: datetime | date, steps: _Steps) -> None:
+        shown = (
+            anchor.isoformat()
+            if isinstance(anchor, date) and not isinstance(anchor, datetime)
+            else format_local_minute(anchor, self._tz)
+        )
+        if self._schedule is not None:
+            label = self._schedule.label
+            steps.append(x.step_next_occurrence(steps.t, schedule=label, at=shown))
+        else:
+            steps.append(f"{self._spec.anchor} = {shown}")
 
     def _offset(self, anchor: datetime | date, steps: _Steps | None) -> datetime:
         unit, amount = self._unit, self._amount
