@@ -592,11 +592,11 @@ class TimeRule:
 
     __slots__ = (
         "_amount",
+        "_by_day",
         "_calendar",
         "_end",
-        "_field",
-        "_by_day",
         "_explained",
+        "_field",
         "_memo",
         "_policy",
         "_schedule",
