@@ -208,21 +208,26 @@ class _Index:
         return admitted
 
 
-def _lines(source: IO[bytes], cap: int) -> Iterator[tuple[bytes, int]]:
-    """``(line, size in the file)`` for each line, never reading more than ``cap`` bytes of
-    one line into memory: a longer line comes back cut at ``cap`` with its full size."""
+def _lines(source: IO[bytes], cap: int) -> Iterator[tuple[bytes, int, int]]:
+    """``(line, its size in the file, its size without the line break)`` for each line,
+    never reading more than ``cap`` bytes of one line into memory: a longer line comes back
+    cut at ``cap`` with its full sizes."""
     while True:
         raw = source.readline(cap)
         if not raw:
             return
         size = len(raw)
+        last = raw
         if not raw.endswith(b"\n") and size == cap:
             while True:  # skip the rest of an over-long line
                 rest = source.readline(1 << 16)
                 size += len(rest)
+                if rest:
+                    last = last[-1:] + rest
                 if not rest or rest.endswith(b"\n"):
                     break
-        yield raw, size
+        brk = 2 if last.endswith(b"\r\n") else 1 if last.endswith(b"\n") else 0
+        yield raw, size, size - brk
 
 
 def _scan_jsonl(
@@ -231,13 +236,13 @@ def _scan_jsonl(
     """The first pass: judge and index every line; ``copy`` spools what it will read back."""
     offset = 0  # where the next line starts in the file read back (the source or the copy)
     cap = limits.line_bytes + 3  # room for a byte order mark and the line's \r\n
-    for number, (raw, size) in enumerate(_lines(source, cap), start=1):
+    for number, (raw, size, body_size) in enumerate(_lines(source, cap), start=1):
         if size > cap:
             index.diagnostics.append(
                 Diagnostic(
                     "error",
                     "event.too-long",
-                    limits.too_long(size),
+                    limits.too_long(body_size),
                     file=name,
                     line=number,
                     hint="split the event's data, or raise the limit",
