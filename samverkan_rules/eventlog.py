@@ -43,6 +43,10 @@ from samverkan_rules.events import (
 
 __all__ = ["IndexedEvents", "index_events"]
 
+_GIVE_UP = 64
+"""An over-long line is skipped up to this many times the line limit, then the input is
+refused as not JSON Lines (``/dev/zero`` never breaks its line)."""
+
 _VERDICTS: tuple[Verdict, ...] = ("admitted", "rejected", "other-case", "later")
 _DROPPED = 255  # a duplicate id whose events are not evaluated (or a repeat counted once)
 
@@ -208,7 +212,7 @@ class _Index:
         return admitted
 
 
-def _lines(source: IO[bytes], cap: int) -> Iterator[tuple[bytes, int, int]]:
+def _lines(source: IO[bytes], cap: int, name: str) -> Iterator[tuple[bytes, int, int]]:
     """``(line, its size in the file, its size without the line break)`` for each line,
     never reading more than ``cap`` bytes of one line into memory: a longer line comes back
     cut at ``cap`` with its full sizes."""
@@ -226,6 +230,19 @@ def _lines(source: IO[bytes], cap: int) -> Iterator[tuple[bytes, int, int]]:
                     last = last[-1:] + rest
                 if not rest or rest.endswith(b"\n"):
                     break
+                if size > _GIVE_UP * cap:
+                    raise EventError(
+                        "not an event file",
+                        [
+                            Diagnostic(
+                                "error",
+                                "event.no-line-break",
+                                f"no line break in {size:,} bytes: this is not JSON Lines",
+                                file=name,
+                                hint="name a JSON Lines or CSV event file",
+                            )
+                        ],
+                    )
         brk = 2 if last.endswith(b"\r\n") else 1 if last.endswith(b"\n") else 0
         yield raw, size, size - brk
 
@@ -236,7 +253,7 @@ def _scan_jsonl(
     """The first pass: judge and index every line; ``copy`` spools what it will read back."""
     offset = 0  # where the next line starts in the file read back (the source or the copy)
     cap = limits.line_bytes + 3  # room for a byte order mark and the line's \r\n
-    for number, (raw, size, body_size) in enumerate(_lines(source, cap), start=1):
+    for number, (raw, size, body_size) in enumerate(_lines(source, cap, name), start=1):
         if size > cap:
             index.diagnostics.append(
                 Diagnostic(
@@ -331,23 +348,33 @@ def index_events(
             limits=limits,
         )
     spool: IO[bytes] | None = None
-    if path == "-":
-        # Closed by IndexedEvents.close(), after the cases are read back from it.
+    try:
+        if os.path.isdir(path):
+            raise IsADirectoryError(f"{path} is a directory; name an event file")
+        regular = path != "-" and os.path.isfile(path)
+        fd = os.open(path, os.O_RDONLY) if path != "-" else None
+    except OSError as exc:
+        raise EventError(
+            f"cannot read events from {name}",
+            [Diagnostic("error", "event.unreadable", exc.strerror or str(exc), file=name)],
+        ) from None
+    if not regular:
+        # Standard input, a pipe or a device: read once, spooled to a temporary file to
+        # read each case back from (closed by IndexedEvents.close()).
         spool = tempfile.TemporaryFile(prefix="samverkan-events-")  # noqa: SIM115
-        _scan_jsonl(stdin or _stdin(), name, index, limits, spool)
+        try:
+            if fd is None:
+                _scan_jsonl(stdin or _stdin(), name, index, limits, spool)
+            else:
+                with os.fdopen(fd, "rb") as source:
+                    _scan_jsonl(source, name, index, limits, spool)
+        except BaseException:
+            spool.close()
+            raise
         spool.flush()
         fd = spool.fileno()
     else:
-        try:
-            if not os.path.isfile(path):
-                what = "a directory" if os.path.isdir(path) else "not a regular file"
-                raise OSError(f"{what}; name an event file")
-            fd = os.open(path, os.O_RDONLY)
-        except OSError as exc:
-            raise EventError(
-                f"cannot read events from {name}",
-                [Diagnostic("error", "event.unreadable", exc.strerror or str(exc), file=name)],
-            ) from None
+        assert fd is not None
         try:
             with os.fdopen(os.dup(fd), "rb") as source:
                 _scan_jsonl(source, name, index, limits, None)

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from samverkan_rules import evaluate, load_routine, read_events
+from samverkan_rules import EventError, evaluate, load_routine, read_events
 from samverkan_rules.cli import main
 from samverkan_rules.engine import Evaluator, evaluate_cases
 from samverkan_rules.engine.output import OutputCache, case_dict, json_document
@@ -128,3 +128,25 @@ def test_jsonl_is_one_case_a_line_then_the_rest(capsys: pytest.CaptureFixture[st
     document = json.loads(whole(EXAMPLE, [load_routine(ROUTINE)], AS_OF))
     assert rows[:-1] == document["cases"]
     assert rows[-1] == {k: v for k, v in document.items() if k != "cases"}
+
+
+def test_a_pipe_is_read_once_and_an_endless_line_is_refused(tmp_path: Path) -> None:
+    import os
+    import threading
+
+    fifo = tmp_path / "events.fifo"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=lambda: fifo.write_bytes(EXAMPLE.read_bytes()))
+    writer.start()
+    routines = [load_routine(ROUTINE)]
+    try:
+        assert streamed_json(fifo, routines, AS_OF) == whole(EXAMPLE, routines, AS_OF).replace(
+            str(EXAMPLE), str(fifo)
+        )
+    finally:
+        writer.join(timeout=10)
+    endless = tmp_path / "endless.jsonl"
+    endless.write_bytes(b"x" * (70 * 1024))
+    with pytest.raises(EventError, match="not an event file") as info:
+        streamed_json(endless, routines, AS_OF, limits=EventLimits(line_bytes=1000))
+    assert info.value.diagnostics[0].file == str(endless)

@@ -234,6 +234,23 @@ class Evaluator:
                     hint="evaluate at a later as_of to include them",
                 )
             )
+        idle = sorted(
+            (name.removeprefix("idle:"), n)
+            for name, n in self._counters.items()
+            if name.startswith("idle:")
+        )
+        for event_type, n in idle:
+            diagnostics.append(
+                Diagnostic(
+                    "info",
+                    "event.no-effect",
+                    f"{n} event(s) of type {event_type} changed nothing: they raised, fulfilled "
+                    "or cancelled no obligation and set no fact",
+                    hint="a gap in the log or in the routine? 'samverkan explain --case C "
+                    "--rule R' shows why a rule raised nothing or what an open obligation waits "
+                    "for",
+                )
+            )
         outside = self._counters.get("outside_validity")
         if outside:
             diagnostics.append(

@@ -154,6 +154,14 @@ class CasePlan:
         self.slots_by_type: dict[str, tuple[_Slot, ...]] = {
             t: (*fulfil.get(t, ()), *cancel.get(t, ())) for t in {*fulfil, *cancel}
         }
+        # Events of these types that change nothing are counted (not ticks, nor types that
+        # answer other cases or feed a queue: those may act outside their own case).
+        shared: set[str] = set()
+        for routine in routines:
+            shared |= routine.borrow_types
+            for queue in routine.queues.values():
+                shared.update(queue.joins, queue.leaves, queue.offers)
+        self.idle_types = frozenset(t for r in routines for t in r.event_types if t not in shared)
         # Per routine: its window as UTC instants, so a trigger is placed without a date.
         self._bounds: dict[str, tuple[datetime, datetime | None]] = {}
         for routine in routines:
@@ -195,18 +203,28 @@ def _occurrence(trigger: Event, deadline_occ: str | None, opens_occ: str | None)
     return deadline_occ or opens_occ
 
 
+Observer = Callable[[str, Event, CompiledRoutine, "CompiledRule | None", Mapping[str, Any]], None]
+"""Told of each decision about a trigger: ``(what, event, routine, rule, facts)`` where
+``what`` is ``outside`` (no version in force), ``condition`` (its condition is false),
+``unless`` (its ``unless`` holds), ``calendar`` (its deadline cannot be placed), ``early``
+(a scheduled obligation before its time) or ``raised``; ``facts`` as they stood."""
+
+
 def replay_case(
     plan: CasePlan,
     case_id: str,
     events: Sequence[Event],
     problems: list[Diagnostic],
     counters: dict[str, int],
+    observer: Observer | None = None,
 ) -> tuple[list[RuleEntry], dict[str, dict[str, Any]]]:
     """Replay one case's events (sorted by (instant, id)); return its obligations and facts.
 
     ``events`` may hold events of other cases lent to a unit's case: they can only answer
     ``any_case`` patterns. Events that cannot place a deadline are reported in ``problems``;
-    triggers outside every version's validity are counted in ``counters``.
+    triggers outside every version's validity are counted in ``counters``, and so are the
+    case's own events that changed nothing (``idle:<type>``: they raised, answered and set
+    nothing). ``observer``, when given, is told of every decision about a trigger.
     """
     routines = plan.routines
     facts_of: dict[str, dict[str, Any]] = {r.key: dict(r.fact_defaults) for r in routines}
@@ -217,6 +235,7 @@ def replay_case(
     seq = 0
     instant: datetime | None = None
     same_instant: list[Event] = []  # earlier events at this instant, in replay order
+    used: set[int] = set()  # the events that raised, answered or set something (by identity)
     for event in events:
         etype = event.type
         # In UTC once: comparisons between datetimes of one tzinfo are the fast ones.
@@ -262,9 +281,11 @@ def replay_case(
                         if at <= entry.deadline:
                             entry.cancel = event
                             closed = True
+                            used.add(id(event))
                     elif entry.opens is None or at >= entry.opens:
                         entry.answer = event
                         closed = True
+                        used.add(id(event))
                 if closed:
                     index[(slot.number, key)] = [e for e in bucket if e.open]
         same_instant.append(event)
@@ -278,6 +299,7 @@ def replay_case(
             for setter in routine.fact_setters.get(etype, ()):
                 if setter.condition(event, facts):
                     facts[setter.fact] = setter.value_for(event, facts.get(setter.fact))
+                    used.add(id(event))
             # 3. Triggers: new obligations, judged by the version in force at the trigger.
             rules = routine.rules_by_trigger.get(etype)
             if not rules:
@@ -287,22 +309,35 @@ def replay_case(
                     continue  # an occurrence belongs to the version that scheduled it
             elif not plan.in_force(routine, at):
                 outside = True
+                if observer is not None:
+                    observer("outside", event, routine, None, dict(facts))
                 continue
             in_force = True
             for rule in rules:
                 if not rule.condition(event, facts) or rule.unless(event, facts):
+                    if observer is not None:
+                        what = "unless" if rule.condition(event, facts) else "condition"
+                        observer(what, event, routine, rule, dict(facts))
                     continue
                 seq += 1
                 raised = _raise(routine, rule, event, facts, seq, problems)
                 if raised is None:
+                    if observer is not None:
+                        observer("calendar", event, routine, rule, dict(facts))
                     continue
                 if tick_of is not None and _before_its_time(event, raised.deadline):
+                    if observer is not None:
+                        observer("early", event, routine, rule, dict(facts))
                     continue
                 entries.append(raised)
+                used.add(id(event))
+                if observer is not None:
+                    observer("raised", event, routine, rule, dict(facts))
                 # An answer logged in the same second counts, whatever the ids' order.
                 for earlier in same_instant[:-1]:
                     if _answers(earlier, raised, facts):
                         raised.answer = earlier
+                        used.add(id(earlier))
                         break
                 for slot in slots_by_rule[id(rule)]:
                     key = slot.trigger_key(event)
@@ -310,6 +345,10 @@ def replay_case(
                         index.setdefault((slot.number, key), []).append(raised)
         if outside and not in_force:
             counters["outside_validity"] = counters.get("outside_validity", 0) + 1
+    for event in events:
+        if event.case == case_id and id(event) not in used and event.type in plan.idle_types:
+            name = f"idle:{event.type}"
+            counters[name] = counters.get(name, 0) + 1
     return entries, facts_of
 
 
