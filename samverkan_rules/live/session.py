@@ -100,7 +100,7 @@ class Changes:
     """What a post or a tick changed, at the instant it was judged.
 
     Attributes:
-        as_of: The instant the cases were evaluated at.
+        as_of: The instant the cases were evaluated at, in the routine's time zone.
         changes: Each obligation that arose, changed status or ended, by case and id.
         accepted: How many posted events were new (repeats of stored events are no-ops).
     """
@@ -304,7 +304,7 @@ class Session:
             moment = self._moment(checked, as_of)
             new = self._store_new(checked)
             if not new:
-                return Changes(as_of=moment)
+                return Changes(as_of=moment.astimezone(self._tz))
             self._advance(moment)
             affected = {e.case for e in new}
             earliest = self._earliest
@@ -326,7 +326,9 @@ class Session:
                 if self._matcher is not None and result is not None:
                     self._matcher.reconcile(case, result, self._by_case.get(case, []))
                 changes.extend(self._diff(case, result, causes))
-            return Changes(as_of=moment, changes=tuple(changes), accepted=len(new))
+            return Changes(
+                as_of=moment.astimezone(self._tz), changes=tuple(changes), accepted=len(new)
+            )
 
     def tick(self, as_of: datetime) -> Changes:
         """Move the clock to ``as_of`` and report what time alone changed since the session
@@ -347,7 +349,7 @@ class Session:
                 changes.extend(self._diff(case_result.case, case_result, set()))
             for case in sorted(set(self._snapshots) - seen):
                 changes.extend(self._diff(case, None, set()))
-            return Changes(as_of=moment, changes=tuple(changes))
+            return Changes(as_of=moment.astimezone(self._tz), changes=tuple(changes))
 
     def due(self, as_of: datetime, case: str | None = None) -> Evaluation:
         """The evaluation at ``as_of``, as :func:`samverkan_rules.evaluate` gives it.
