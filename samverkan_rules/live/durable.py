@@ -523,19 +523,25 @@ class DurableMatcher:
         self._assert(live, {"lane": "sentinel"})
         return live
 
-    def observe(self, event: Event, case_events: Sequence[Event]) -> None:
-        """Feed a newly stored event to its case's session.
+    def observe(self, new: Sequence[Event], case_events: Sequence[Event]) -> None:
+        """Feed a case's newly stored events to its durable_rules session.
 
-        ``case_events`` are all the case's events in (instant, id) order, ``event`` among
-        them: an evicted case, or one whose event arrived out of order, is rebuilt from them.
+        ``case_events`` are all the case's events in (instant, id) order, the new ones
+        among them. A case that is not live (new, evicted, or the session restarted), or one
+        where a new event sorts before what was fed already, is rebuilt from them.
         """
+        if not new:
+            return
+        ordered = sorted(new, key=lambda e: e.order_key)
+        case = ordered[0].case
         with self._lock:
-            live = self._live.get(event.case)
-            if live is None or (live.last is not None and event.order_key < live.last):
-                self._rebuild(event.case, case_events)
+            live = self._live.get(case)
+            if live is None or (live.last is not None and ordered[0].order_key < live.last):
+                self._rebuild(case, case_events)
                 return
-            self._live.move_to_end(event.case)
-            self._feed(live, event)
+            self._live.move_to_end(case)
+            for event in ordered:
+                self._feed(live, event)
 
     def _rebuild(self, case: str, case_events: Sequence[Event]) -> None:
         live = self._live.pop(case, None)

@@ -203,6 +203,7 @@ class Session:
         self._earliest: Event | None = None
         self._snapshots: dict[str, _Snapshot] = {}
         self._clock: datetime | None = None
+        self._latest: datetime | None = None
         self._backend: Backend = backend
         self._matcher: Any = None
         if backend == "durable":
@@ -316,14 +317,19 @@ class Session:
                 earliest is None or self._earliest is not earliest
             ):  # scheduled obligations start where the events do
                 affected |= self._units
+            check = self._matcher is not None and moment >= (self._latest or moment)
             if self._matcher is not None:
+                by_case: dict[str, list[Event]] = {}
                 for event in new:
-                    self._matcher.observe(event, self._by_case[event.case])
+                    by_case.setdefault(event.case, []).append(event)
+                for case, events in by_case.items():
+                    self._matcher.observe(events, self._by_case[case])
             changes: list[Change] = []
             causes = {e.id for e in new}
             for case in sorted(affected):
                 result = self._evaluate_case(case, moment)
-                if self._matcher is not None and result is not None:
+                if check and result is not None:
+                    # Only when every held event counts at `moment`, as durable_rules has them all.
                     self._matcher.reconcile(case, result, self._by_case.get(case, []))
                 changes.extend(self._diff(case, result, causes))
             return Changes(
@@ -336,10 +342,15 @@ class Session:
         scheduled obligations whose period began).
 
         Raises:
-            EvaluationError: for a naive ``as_of``.
+            EvaluationError: for a naive ``as_of``, or one earlier than the clock.
         """
         moment = _aware(as_of)
         with self._lock:
+            if self._clock is not None and moment < self._clock:
+                raise EvaluationError(
+                    f"tick at {as_of.isoformat()} is earlier than the session's clock "
+                    f"{self._clock.astimezone(self._tz).isoformat()}; time only moves on"
+                )
             self._advance(moment)
             result = self._evaluate_all(moment)
             changes: list[Change] = []
@@ -477,6 +488,9 @@ class Session:
         return new
 
     def _remember(self, event: Event) -> None:
+        at = event.at.astimezone(UTC)
+        if self._latest is None or at > self._latest:
+            self._latest = at
         self._by_id[event.id] = event
         self._keys[event.id] = content_key(event)
         insort(self._by_case.setdefault(event.case, []), event, key=lambda e: e.order_key)

@@ -177,6 +177,11 @@ def _check(rid: str, data: Any, backends: list[str]) -> None:
         for s in sessions:
             s.tick(later)
             assert _actions(s.due(later)) == want
+        # The whole stream as one list: all or nothing, in any order, the same answer.
+        for backend in backends:
+            with Session(versions, backend=backend) as batch:  # type: ignore[arg-type]
+                batch.post(list(reversed(events)), as_of=later)
+                assert _actions(batch.due(later)) == want
     finally:
         for s in sessions:
             s.close()
