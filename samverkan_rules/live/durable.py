@@ -36,6 +36,10 @@ durable_rules 2.0.28 has sharp edges; each one this module relies on is tested i
 - Exceptions inside consequences are swallowed: each consequence records its exception, and
   the matcher raises :class:`ConsequenceError` after the call.
 - ``post_batch`` with mixed session ids drops consequences: facts are asserted one at a time.
+- There is no API to delete a ruleset: :meth:`DurableMatcher.close` deletes every case's
+  state (memory that durable_rules reuses for later sessions of the ruleset), but the
+  ruleset itself stays for the life of the process, so a process should open a few
+  long-lived durable sessions rather than many short ones.
 """
 
 from __future__ import annotations
