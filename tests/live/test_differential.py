@@ -18,10 +18,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from samverkan_rules import evaluate, load_registry
+from samverkan_rules import EventError, evaluate, load_registry
 from samverkan_rules.compiler import CompiledRoutine
 from samverkan_rules.live import Session
-from samverkan_rules.models import FieldSpec
+from samverkan_rules.models import AllOf, AnyOf, Comparison, FieldSpec
 
 ROOT = Path(__file__).resolve().parents[2]
 REGISTRY = load_registry(ROOT / "routines")
@@ -107,6 +107,64 @@ def _value(u: dict[str, Any], name: str, spec: FieldSpec, ids: list[str], at: da
     return st.just([])
 
 
+def _satisfy(condition: Any, data: dict[str, Any]) -> None:
+    """Set ``data`` fields so that a simple condition on ``data.*`` holds (best effort)."""
+    if condition is None:
+        return
+    if isinstance(condition, AllOf):
+        for part in condition.all:
+            _satisfy(part, data)
+    elif isinstance(condition, AnyOf):
+        _satisfy(condition.any[0], data)
+    elif isinstance(condition, Comparison) and condition.field.startswith("data."):
+        name = condition.field[5:]
+        op = condition.operators()[0]
+        if op == "equals":
+            data[name] = condition.equals
+        elif op == "in" and condition.in_:
+            data[name] = condition.in_[0]
+        elif op == "contains":
+            current = data.get(name)
+            data[name] = [*(current if isinstance(current, list) else []), condition.contains]
+        elif op == "exists" and condition.exists and name not in data:
+            data[name] = "annat"
+
+
+def _answer(
+    draw: st.DrawFn, routine: CompiledRoutine, trigger: dict[str, Any], ident: str
+) -> dict[str, Any] | None:
+    """An event that answers (fulfils or cancels) what ``trigger`` may have raised."""
+    rules = routine.rules_by_trigger.get(trigger["type"])
+    if not rules:
+        return None
+    rule = draw(st.sampled_from(rules)).rule
+    patterns = [*rule.fulfilled_by, *rule.cancelled_by]
+    pattern = draw(st.sampled_from(patterns))
+    if pattern.event not in routine.event_types:
+        return None
+    data: dict[str, Any] = {}
+    _satisfy(pattern.if_, data)
+    for candidate, source in pattern.match.items():
+        if not candidate.startswith("data."):
+            continue
+        if source == "trigger.id":
+            data[candidate[5:]] = trigger["id"]
+        elif source.startswith("trigger.data."):
+            value = trigger["data"].get(source[13:])
+            if value is not None:
+                data[candidate[5:]] = value
+    at = datetime.fromisoformat(trigger["at"])
+    if draw(st.integers(0, 5)):
+        at += timedelta(minutes=draw(st.integers(1, 15 * 24 * 60)))
+    return {
+        "id": ident,
+        "case": trigger["case"],
+        "type": pattern.event,
+        "at": at.isoformat(),
+        "data": data,
+    }
+
+
 @st.composite
 def streams(draw: st.DrawFn, rid: str) -> list[dict[str, Any]]:
     u = UNIVERSES[rid]
@@ -115,6 +173,11 @@ def streams(draw: st.DrawFn, rid: str) -> list[dict[str, Any]]:
     cases = ["c1", "c2", *u["units"][:1]]
     events: list[dict[str, Any]] = []
     for i in range(count):
+        if events and draw(st.integers(0, 2)) == 0:
+            answer = _answer(draw, routine, draw(st.sampled_from(events)), f"e{i:02d}")
+            if answer is not None:
+                events.append(answer)
+                continue
         etype = draw(st.sampled_from(u["types"]))
         spec = routine.event_types[etype]
         case = u["units"][0] if spec.unit_level else draw(st.sampled_from(cases))
@@ -160,6 +223,16 @@ def _check(rid: str, data: Any, backends: list[str]) -> None:
     sessions = [Session(versions, backend=b) for b in backends]  # type: ignore[arg-type]
     try:
         posted: list[dict[str, Any]] = []
+        usable = []
+        for event in events:
+            try:  # an answer built to fit a pattern may miss a required field
+                sessions[0].check(event)
+            except EventError:
+                continue
+            usable.append(event)
+        events = usable
+        if not events:
+            return
         for event in events:
             posted.append(event)
             for s in sessions:
