@@ -322,8 +322,8 @@ class Session:
                 by_case: dict[str, list[Event]] = {}
                 for event in new:
                     by_case.setdefault(event.case, []).append(event)
-                for case, events in by_case.items():
-                    self._matcher.observe(events, self._by_case[case])
+                for case, fresh in by_case.items():
+                    self._matcher.observe(fresh, self._by_case[case])
             changes: list[Change] = []
             causes = {e.id for e in new}
             for case in sorted(affected):
