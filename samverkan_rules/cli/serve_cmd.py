@@ -63,6 +63,15 @@ def add_parser(subparsers: Any) -> None:
         help="the live engine (durable needs the 'live' extra, Python < 3.13)",
     )
     parser.add_argument(
+        "--synchronous",
+        choices=("full", "normal"),
+        default="full",
+        help=(
+            "full (default): each post is synced to disk before its answer, safe against a "
+            "power cut; normal: faster, safe against a killed process but not a power cut"
+        ),
+    )
+    parser.add_argument(
         "--max-body",
         type=int,
         default=1024 * 1024,
@@ -125,11 +134,12 @@ def run(args: argparse.Namespace) -> int:
 
     import uvicorn
 
-    from samverkan_rules.live import Session
+    from samverkan_rules.live import EventStore, Session
     from samverkan_rules.serve.app import create_app
 
     try:
-        session = Session(routines, store=args.store, backend=args.backend)
+        store = EventStore(args.store, synchronous=args.synchronous)
+        session = Session(routines, store=store, backend=args.backend)
     except (OSError, SamverkanError) as exc:
         raise CommandError(f"--store {args.store}: cannot open the event store: {exc}") from None
     logging.basicConfig(
@@ -166,4 +176,5 @@ def run(args: argparse.Namespace) -> int:
         )
     finally:
         session.close()
+        store.close()
     return EXIT_OK

@@ -3,6 +3,7 @@ store on disk, real HTTP. Traffic goes to 127.0.0.1 only, bounded in count and t
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import socket
@@ -207,6 +208,25 @@ def test_the_example_log_over_http_equals_samverkan_due(service: Service) -> Non
     assert explained.json()["obligations"][0]["trace"]
     unknown = service.client.get("/obligations/no-such:x/explain", params={"as_of": AS_OF})
     assert unknown.status_code == 404
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("durable") is None,
+    reason="durable-rules is not installed (the `live` extra; it does not build on Python 3.13)",
+)
+def test_the_durable_backend_serves_the_example_log_as_samverkan_due(tmp_path: Path) -> None:
+    service = Service(tmp_path, "--backend", "durable", "--synchronous", "normal")
+    try:
+        for event in _example_events():
+            case = event.pop("case")
+            answer = service.client.post(f"/cases/{case}/events", json=event)
+            assert answer.status_code == 200, answer.text
+        cli = _cli_due("--events", str(EXAMPLE), "--as-of", AS_OF, "--format", "json")
+        lines = service.client.get("/due", params={"as_of": AS_OF}).text
+        served = [json.loads(line) for line in lines.splitlines()]
+        assert served == [json.loads(json.dumps(c)) for c in cli["cases"]]
+    finally:
+        service.stop()
 
 
 def test_as_of_errors_carry_the_cli_message(service: Service) -> None:
