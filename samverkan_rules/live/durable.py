@@ -70,7 +70,7 @@ __all__ = [
     "DurableMatcher",
     "DurableMismatchError",
     "Unsupported",
-    "compile_condition",
+    "durable_tests",
 ]
 
 _SESSION_CEILING = 1024
@@ -166,7 +166,7 @@ _MISSING: Any = object()
 # --------------------------------------------------------------------------- conditions
 
 
-def compile_condition(condition: Condition | None, paths: set[str]) -> list[dict[str, Any]]:
+def durable_tests(condition: Condition | None, paths: set[str]) -> list[dict[str, Any]]:
     """A routine condition as durable_rules tests (to AND together); fields read go to ``paths``.
 
     Raises:
@@ -386,7 +386,7 @@ class DurableMatcher:
                 raise Unsupported("any_case pattern: answers come from other cases")
         base = f"r{r_index}_{rule.index}"
         paths: set[str] = set()
-        tests = compile_condition(model.when.if_, paths)
+        tests = durable_tests(model.when.if_, paths)
         if model.unless is not None:
             tests.append(_test(model.unless, paths, negate=True))
         plan = _RulePlan(
@@ -408,7 +408,7 @@ class DurableMatcher:
         ):
             for j, pattern in enumerate(patterns):
                 p_paths: set[str] = set()
-                p_tests = compile_condition(pattern.if_, p_paths)
+                p_tests = durable_tests(pattern.if_, p_paths)
                 match = tuple(sorted(pattern.match.items()))
                 lane = f"{kind}{j}_{base}"
                 joins = [{f"M{n}": {"ob": f"K{lane}_{n}"}} for n in range(len(match))]
