@@ -70,6 +70,7 @@ __all__ = [
     "DurableMatcher",
     "DurableMismatchError",
     "Unsupported",
+    "check_size",
     "durable_tests",
 ]
 
@@ -132,8 +133,8 @@ def _key(path: str) -> str:
 def _values(event: Event, facts: Mapping[str, Any], paths: Sequence[str]) -> dict[str, Any]:
     """The condition fields of ``event`` (and facts) as tagged keys.
 
-    ``<k>`` holds a scalar's tag, ``P<k>`` marks presence (not missing, not null), ``S<k>``
-    holds a string (for ``contains``), ``L<k>`` a list's item tags.
+    ``<k>`` holds a scalar's (or a null's) tag, ``P<k>`` marks presence (not missing, not
+    null), ``S<k>`` holds a string (for ``contains``), ``L<k>`` a list's item tags.
     """
     out: dict[str, Any] = {}
     for path in paths:
@@ -146,7 +147,10 @@ def _values(event: Event, facts: Mapping[str, Any], paths: Sequence[str]) -> dic
         else:
             value = facts.get(path.partition(".")[2], _MISSING)
         k = _key(path)
-        if value is _MISSING or value is None:
+        if value is _MISSING:
+            continue
+        if value is None:  # present but null: `in: [null]` matches it, `exists` does not
+            out[k] = tag(None)
             continue
         out["P" + k] = 1
         if isinstance(value, list):
@@ -174,7 +178,41 @@ def durable_tests(condition: Condition | None, paths: set[str]) -> list[dict[str
     """
     if condition is None:
         return []
-    return [_test(condition, paths, negate=False)]
+    tests = [_test(condition, paths, negate=False)]
+    check_size(tests)
+    return tests
+
+
+_MAX_TERMS = 16
+"""The most alternatives (terms of the disjunctive normal form) a durable test may have.
+
+durable_rules refuses larger nested ``$or``/``$and`` trees when the ruleset is created
+(error 113; for instance three ``$and``s of four two-way ``$or``s); 16 stays inside every
+shape that was tried, and every bundled routine's conditions are far smaller."""
+
+
+def _terms(test: Mapping[str, Any]) -> int:
+    if "$and" in test:
+        product = 1
+        for part in test["$and"]:
+            product *= _terms(part)
+        return product
+    if "$or" in test:
+        return sum(_terms(part) for part in test["$or"])
+    return 1
+
+
+def check_size(tests: Sequence[Mapping[str, Any]]) -> None:
+    """Refuse tests that durable_rules may not be able to build.
+
+    Raises:
+        Unsupported: when the tests, ANDed together, have more than 16 alternatives.
+    """
+    terms = _terms({"$and": list(tests)})
+    if terms > _MAX_TERMS:
+        raise Unsupported(
+            f"condition too large for durable_rules ({terms} alternatives, at most {_MAX_TERMS})"
+        )
 
 
 def _test(c: Condition, paths: set[str], *, negate: bool) -> dict[str, Any]:
@@ -190,14 +228,17 @@ def _test(c: Condition, paths: set[str], *, negate: bool) -> dict[str, Any]:
     return _comparison(c, paths, negate=negate)
 
 
-def _eq(k: str, value: Any) -> dict[str, Any]:
-    if value is None:
+def _eq(k: str, value: Any, *, null_is_missing: bool = True) -> dict[str, Any]:
+    """``equals`` (``equals: null`` also holds for a missing field) or, with
+    ``null_is_missing=False``, one value of ``in`` (where null matches only a null)."""
+    if value is None and null_is_missing:
         return {"$nex": {"P" + k: 1}}
     return {k: tag(value)}
 
 
-def _neq(k: str, value: Any) -> dict[str, Any]:
-    if value is None:
+def _neq(k: str, value: Any, *, null_is_missing: bool = True) -> dict[str, Any]:
+    """The negation of :func:`_eq`."""
+    if value is None and null_is_missing:
         return {"$ex": {"P" + k: 1}}
     # A missing field, a list or an object is "not equal" too: no scalar key then.
     return {"$or": [{"$nex": {k: 1}}, {"$neq": {k: tag(value)}}]}
@@ -224,8 +265,8 @@ def _comparison(c: Comparison, paths: set[str], *, negate: bool) -> dict[str, An
             raise Unsupported(f"empty '{op}' list on {c.field}")
         positive = (op == "in") != negate
         if positive:
-            return {"$or": [_eq(k, v) for v in values]}
-        return {"$and": [_neq(k, v) for v in values]}
+            return {"$or": [_eq(k, v, null_is_missing=False) for v in values]}
+        return {"$and": [_neq(k, v, null_is_missing=False) for v in values]}
     if op == "contains":
         if negate:
             raise Unsupported(f"'not contains' on {c.field}")
@@ -389,6 +430,7 @@ class DurableMatcher:
         tests = durable_tests(model.when.if_, paths)
         if model.unless is not None:
             tests.append(_test(model.unless, paths, negate=True))
+            check_size(tests)
         plan = _RulePlan(
             routine=routine,
             rule=rule,
