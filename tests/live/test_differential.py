@@ -61,14 +61,15 @@ def _universe(versions: tuple[CompiledRoutine, ...]) -> dict[str, Any]:
             types |= set(q.joins) | set(q.leaves) | set(q.offers)
         _constants(r.routine.model_dump(mode="json", by_alias=True), constants)
     types = {t for t in types if t in routine.event_types and not t.startswith("schedule.")}
-    first = max(r.routine.valid_from for r in versions)
+    # Inside each version's validity, and across the start of the newest one.
+    starts = [r.routine.valid_from + timedelta(days=30) for r in versions]
+    starts.append(versions[-1].routine.valid_from - timedelta(days=3))
     return {
         "types": sorted(types),
         "strings": [*sorted(c for c in constants if isinstance(c, str)), "annat"],
         "roles": sorted(routine.routine.roles),
         "units": sorted(routine.routine.units) or ["enhet"],
-        "start": datetime(first.year, first.month, first.day, 8, tzinfo=UTC)
-        + timedelta(days=400 if first.year < 2020 else 30),
+        "starts": [datetime(d.year, d.month, d.day, 8, tzinfo=UTC) for d in starts],
         "routine": routine,
     }
 
@@ -170,6 +171,7 @@ def streams(draw: st.DrawFn, rid: str) -> list[dict[str, Any]]:
     u = UNIVERSES[rid]
     routine: CompiledRoutine = u["routine"]
     count = draw(st.integers(1, 14))
+    start = draw(st.sampled_from(u["starts"]))
     cases = ["c1", "c2", *u["units"][:1]]
     events: list[dict[str, Any]] = []
     for i in range(count):
@@ -181,7 +183,7 @@ def streams(draw: st.DrawFn, rid: str) -> list[dict[str, Any]]:
         etype = draw(st.sampled_from(u["types"]))
         spec = routine.event_types[etype]
         case = u["units"][0] if spec.unit_level else draw(st.sampled_from(cases))
-        at = u["start"] + timedelta(minutes=draw(st.integers(0, 20 * 24 * 60)))
+        at = start + timedelta(minutes=draw(st.integers(0, 20 * 24 * 60)))
         if events and draw(st.booleans()):  # the same second as an earlier event
             at = datetime.fromisoformat(draw(st.sampled_from(events))["at"])
         ids = [e["id"] for e in events]
