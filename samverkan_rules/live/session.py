@@ -298,6 +298,9 @@ class Session:
             EventError: for an unusable event; its diagnostics carry ``path`` (the field)
                 and, for a list, the event's index in ``line``.
             EventConflictError: for an id already used by an event with other content.
+            ConsequenceError, DurableMismatchError: (durable backend) durable_rules failed
+                or disagreed with the reference; the events are stored all the same, and
+                posting them again is a no-op.
         """
         items = [events] if isinstance(events, (Event, Mapping)) else list(events)
         checked = self._check_all(items)

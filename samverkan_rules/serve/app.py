@@ -27,6 +27,7 @@ import json
 import logging
 import secrets
 import time
+import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -40,7 +41,7 @@ from samverkan_rules import __version__
 from samverkan_rules.cli._common import CommandError, parse_as_of
 from samverkan_rules.cli.explain_cmd import find_obligations
 from samverkan_rules.diagnostics import Diagnostic, did_you_mean
-from samverkan_rules.errors import EvaluationError, EventError, SamverkanError
+from samverkan_rules.errors import EvaluationError, EventError
 from samverkan_rules.live.session import Session
 from samverkan_rules.live.store import EventConflictError
 
@@ -194,6 +195,16 @@ def _limited(receive: Receive, max_body: int) -> Receive:
     return wrapped
 
 
+def _where(exc: BaseException) -> str:
+    """An exception's type and the line that raised it, without its message (which may
+    quote event data)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return type(exc).__name__
+    last = frames[-1]
+    return f"{type(exc).__name__} at {last.filename}:{last.lineno}"
+
+
 def _log_path(path: str, names: Pseudonyms) -> str:
     """The path with case and obligation ids replaced by pseudonyms."""
     parts = path.split("/")
@@ -286,8 +297,8 @@ def create_app(
                 )
             except EvaluationError as exc:
                 return _problem_response(_Problem(400, "request.invalid", str(exc)))
-            except SamverkanError as exc:
-                log.error("request failed: %s", type(exc).__name__)
+            except Exception as exc:  # a message may quote event data: log where, not what
+                log.error("request failed: %s", _where(exc))
                 return _problem_response(
                     _Problem(500, "internal", "the service could not answer; see its log")
                 )
@@ -390,7 +401,7 @@ def create_app(
         )
 
     async def internal(request: Request, exc: Exception) -> Response:
-        log.error("request failed: %s", type(exc).__name__)  # no message: it may hold data
+        log.error("request failed: %s", _where(exc))
         return _problem_response(
             _Problem(500, "internal", "the service could not answer; see its log")
         )
