@@ -11,7 +11,9 @@ Load a routine, read events, evaluate::
     print(result.to_json())
 
 Everything here is pure and thread-safe: compiled routines are immutable and
-:func:`evaluate` keeps no state between calls.
+:func:`evaluate` keeps no state between calls. :class:`Session` (from
+:mod:`samverkan_rules.live`) takes events one at a time and keeps them, in an
+:class:`EventStore` file when given one.
 """
 
 from samverkan_rules.calendar import WorkingCalendar, sweden_calendar
@@ -29,6 +31,7 @@ from samverkan_rules.errors import (
 )
 from samverkan_rules.evaluation import CaseResult, Evaluation, Obligation
 from samverkan_rules.events import Event, EventBatch, read_events, read_events_text
+from samverkan_rules.live import EventStore, Session
 from samverkan_rules.loader import (
     RoutineCheck,
     check_routine_file,
@@ -52,6 +55,7 @@ __all__ = [
     "Event",
     "EventBatch",
     "EventError",
+    "EventStore",
     "Obligation",
     "Registry",
     "Routine",
@@ -59,6 +63,7 @@ __all__ = [
     "RoutineError",
     "Ruleset",
     "SamverkanError",
+    "Session",
     "WorkingCalendar",
     "YamlError",
     "__version__",
