@@ -234,3 +234,18 @@ def test_time_is_passed_in_and_naive_times_are_refused() -> None:
     with pytest.raises(Exception, match="earlier than a posted event"):
         session.post(START, as_of=at("2026-11-01T00:00:00+01:00"))
     assert session.clock is None
+
+
+def test_the_core_and_a_reference_session_import_no_extra() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, samverkan_rules\n"
+        "from samverkan_rules.live import Session\n"
+        "from samverkan_rules.cli import build_parser\n"
+        "build_parser()\n"
+        "print(sorted(m for m in ('durable', 'starlette', 'uvicorn', 'httpx') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
