@@ -11,7 +11,9 @@ Load a routine, read events, evaluate::
     print(result.to_json())
 
 Everything here is pure and thread-safe: compiled routines are immutable and
-:func:`evaluate` keeps no state between calls.
+:func:`evaluate` keeps no state between calls. :class:`Session` (from
+:mod:`samverkan_rules.live`) takes events one at a time and keeps them, in an
+:class:`EventStore` file when given one.
 """
 
 from importlib import import_module
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
     )
     from samverkan_rules.evaluation import CaseResult, Evaluation, Obligation
     from samverkan_rules.events import Event, EventBatch, read_events, read_events_text
+    from samverkan_rules.live import EventStore, Session
     from samverkan_rules.loader import (
         RoutineCheck,
         check_routine_file,
@@ -54,6 +57,7 @@ _LAZY: dict[str, str] = {
     "Event": "samverkan_rules.events",
     "EventBatch": "samverkan_rules.events",
     "EventError": "samverkan_rules.errors",
+    "EventStore": "samverkan_rules.live",
     "Obligation": "samverkan_rules.evaluation",
     "Registry": "samverkan_rules.registry",
     "Routine": "samverkan_rules.models",
@@ -61,6 +65,7 @@ _LAZY: dict[str, str] = {
     "RoutineError": "samverkan_rules.errors",
     "Ruleset": "samverkan_rules.engine",
     "SamverkanError": "samverkan_rules.errors",
+    "Session": "samverkan_rules.live",
     "WorkingCalendar": "samverkan_rules.calendar",
     "YamlError": "samverkan_rules.errors",
     "check_routine_file": "samverkan_rules.loader",
@@ -104,6 +109,7 @@ __all__ = [
     "Event",
     "EventBatch",
     "EventError",
+    "EventStore",
     "Obligation",
     "Registry",
     "Routine",
@@ -111,6 +117,7 @@ __all__ = [
     "RoutineError",
     "Ruleset",
     "SamverkanError",
+    "Session",
     "WorkingCalendar",
     "YamlError",
     "__version__",

@@ -595,5 +595,6 @@ def _minimal_args(name: str) -> list[str]:
         "test": ["routines"],
         "render": ["r.yaml"],
         "schema": [],
+        "serve": ["--routines", "r", "--store", "s.db"],
     }
     return needs.get(name, [])

@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "test": "run the YAML scenario tests of routines, with rule coverage",
     "render": "write a readable version of a routine to check against its source document",
     "schema": "print, write or check the JSON Schemas",
+    "serve": "serve a live session over HTTP (needs the 'serve' extra)",
 }
 """Each command with its one-line summary. The module ``samverkan_rules.cli.<name>_cmd``
 defines ``add_parser(subparsers)`` (with ``help=COMMANDS[NAME]``) and ``run(args) -> int``.

@@ -1,0 +1,180 @@
+"""``samverkan serve``: a live session with an event store behind HTTP.
+
+The service binds to 127.0.0.1 unless told otherwise, refuses every request without the
+bearer token (from ``--token-file`` or ``SAMVERKAN_TOKEN``) except ``/healthz``, and writes
+each posted event to the SQLite store before it answers, so nothing acknowledged is lost
+when the process is killed. Put it behind a reverse proxy that terminates TLS before
+exposing it beyond the machine (see the README).
+
+Exit 0 after a clean shutdown, 2 for bad usage (no token, a missing extra, an unreadable
+routine or store).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import ipaddress
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from samverkan_rules.cli import COMMANDS, EXIT_OK
+from samverkan_rules.cli._common import CommandError, guarded
+from samverkan_rules.cli.due_cmd import load_routines, select_routine
+from samverkan_rules.errors import SamverkanError
+
+__all__ = ["add_parser", "run"]
+
+NAME = "serve"
+TOKEN_ENV = "SAMVERKAN_TOKEN"
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register ``serve`` with the command line's subparsers."""
+    parser = subparsers.add_parser(
+        NAME,
+        help=COMMANDS[NAME],
+        description=(
+            "Run the HTTP service: post case events as they happen and ask what is due. "
+            "Every route but /healthz needs 'Authorization: Bearer <token>', the token read "
+            f"from --token-file or the {TOKEN_ENV} environment variable. Events are stored "
+            "in the SQLite file --store before each answer."
+        ),
+    )
+    parser.add_argument("--routines", required=True, metavar="DIR", help="routine file or dir")
+    parser.add_argument(
+        "--id", dest="routine_id", metavar="ROUTINE_ID", help="the routine, when DIR holds several"
+    )
+    parser.add_argument("--store", required=True, metavar="FILE", help="the SQLite event store")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, loopback only)"
+    )
+    parser.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    parser.add_argument(
+        "--token-file", metavar="FILE", help=f"file holding the bearer token (else ${TOKEN_ENV})"
+    )
+    parser.add_argument(
+        "--backend",
+        choices=("reference", "durable"),
+        default="reference",
+        help="the live engine (durable needs the 'live' extra, Python < 3.13)",
+    )
+    parser.add_argument(
+        "--synchronous",
+        choices=("full", "normal"),
+        default="full",
+        help=(
+            "full (default): each post is synced to disk before its answer, safe against a "
+            "power cut; normal: faster, safe against a killed process but not a power cut"
+        ),
+    )
+    parser.add_argument(
+        "--max-body",
+        type=int,
+        default=1024 * 1024,
+        metavar="BYTES",
+        help="largest request body accepted (default 1 MiB)",
+    )
+    parser.add_argument(
+        "--log-level", choices=("warning", "info", "error"), default="info", help="log level"
+    )
+    parser.set_defaults(run=run)
+
+
+def _token(args: argparse.Namespace) -> str:
+    if args.token_file:
+        try:
+            token = Path(args.token_file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise CommandError(
+                f"--token-file {args.token_file}: {exc.strerror or exc}; check the path"
+            ) from None
+    else:
+        token = os.environ.get(TOKEN_ENV, "").strip()
+    if not token:
+        raise CommandError(
+            f"no token: give --token-file FILE or set {TOKEN_ENV}; the service refuses to run "
+            "without one (e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+        )
+    if len(token) < 16:
+        raise CommandError("the token is shorter than 16 characters; use a long random one")
+    return token
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@guarded(NAME)
+def run(args: argparse.Namespace) -> int:
+    """Load the routine, open the store and serve until interrupted."""
+    missing = [m for m in ("starlette", "uvicorn") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise CommandError(
+            f"samverkan serve needs the 'serve' extra ({', '.join(missing)} missing); install "
+            "it with: pip install 'samverkan-rules[serve]'"
+        )
+    if args.backend == "durable" and importlib.util.find_spec("durable") is None:
+        raise CommandError(
+            "--backend durable needs the 'live' extra (durable-rules, Python < 3.13); install "
+            "it with: pip install 'samverkan-rules[live]', or use --backend reference"
+        )
+    if not 0 <= args.port <= 65535:
+        raise CommandError(f"--port {args.port}: give a port from 0 to 65535")
+    token = _token(args)
+    routines = select_routine(load_routines(args.routines), args.routines, args.routine_id)
+
+    import uvicorn
+
+    from samverkan_rules.live import EventStore, Session
+    from samverkan_rules.serve.app import create_app
+
+    try:
+        store = EventStore(args.store, synchronous=args.synchronous)
+        session = Session(routines, store=store, backend=args.backend)
+    except (OSError, SamverkanError) as exc:
+        raise CommandError(f"--store {args.store}: cannot open the event store: {exc}") from None
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if not _loopback(args.host):
+        logging.getLogger("samverkan.serve").warning(
+            "binding %s: reachable from other machines; put a TLS-terminating reverse proxy "
+            "in front and keep the token secret",
+            args.host,
+        )
+    described = session.describe()
+    logging.getLogger("samverkan.serve").info(
+        "serving %s (%d events, %d cases in the store) on http://%s:%d, backend %s",
+        ", ".join(f"{r['id']} {r['version']}" for r in described["routines"]),
+        described["events"],
+        described["cases"],
+        args.host,
+        args.port,
+        args.backend,
+    )
+    app = create_app(session, token=token, max_body=args.max_body)
+    try:
+        # No access log: it would write case ids; the app logs each request pseudonymously.
+        uvicorn.run(
+            app,
+            host=args.host,
+            port=args.port,
+            access_log=False,
+            log_level=args.log_level,
+            server_header=False,
+        )
+    finally:
+        session.close()
+        store.close()
+    return EXIT_OK

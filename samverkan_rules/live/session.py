@@ -1,0 +1,612 @@
+"""A live session: events one at a time in, what changed out.
+
+A :class:`Session` keeps every case's events (and, with a store, writes them to disk before
+answering), re-evaluates only the cases an event can affect and reports the obligations that
+arose, changed status or ended. Its answers are those of :func:`samverkan_rules.evaluate`
+over the same events: the session is a faster way to ask the same question, never a
+different answer.
+
+Time is always passed in. A post is judged at ``as_of`` (default: the later of the event's
+instant and the latest instant the session was told), and :meth:`Session.tick` moves the
+clock on and reports what time alone changed (obligations that turned overdue, escalations
+that began). The session never reads the wall clock.
+
+Which cases an event affects:
+
+- its own case;
+- every unit's case, when the event's type may answer a unit-level obligation from another
+  case (``any_case`` patterns: :attr:`CompiledRoutine.borrow_types`), because the engine lends
+  such events to the units' cases;
+- every unit's case, when a routine has scheduled (unit-level) rules and the event is the
+  earliest the session holds, because scheduled obligations start where the events do.
+
+Queues are over all cases: they are part of :meth:`Session.due` for every case, not of a
+post's changes.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from bisect import insort
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
+from typing import Any, Literal
+
+from samverkan_rules.calendar import local_date, require_aware
+from samverkan_rules.compiler import CompiledRoutine
+from samverkan_rules.diagnostics import Diagnostic
+from samverkan_rules.engine import Ruleset, evaluate
+from samverkan_rules.errors import CalendarError, EvaluationError, EventError
+from samverkan_rules.evaluation import CaseResult, Evaluation, Obligation
+from samverkan_rules.events import Event, event_from_mapping
+from samverkan_rules.live.store import EventConflictError, EventStore, content_key
+from samverkan_rules.registry import Window, validity_windows
+
+__all__ = ["Backend", "Change", "Changes", "Session"]
+
+Backend = Literal["reference", "durable"]
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One obligation whose status the session reports as new, changed or ended.
+
+    Attributes:
+        case: The case the obligation belongs to.
+        obligation: The obligation id (as in the evaluation's ledger).
+        rule: The rule (or precondition, for a remedy) it comes from.
+        before: Its status when the session last reported on the case (None: it is new).
+        after: Its status now (None: it is no longer in the ledger).
+        record: The obligation as it stands now (None when it ended).
+        cause: The posted event's id when the obligation names that event as its trigger,
+            fulfilment or cancellation; None when time (or another event) moved it.
+    """
+
+    case: str
+    obligation: str
+    rule: str
+    before: str | None
+    after: str | None
+    record: Obligation | None
+    cause: str | None = None
+
+    @property
+    def kind(self) -> Literal["arose", "changed", "ended"]:
+        """``arose``, ``changed`` or ``ended``."""
+        if self.before is None:
+            return "arose"
+        if self.after is None:
+            return "ended"
+        return "changed"
+
+    def to_json(self) -> dict[str, Any]:
+        """The change as a JSON-ready mapping (the obligation in the evaluation's form)."""
+        return {
+            "kind": self.kind,
+            "case": self.case,
+            "obligation": self.obligation,
+            "rule": self.rule,
+            "before": self.before,
+            "after": self.after,
+            "cause": self.cause,
+            "record": self.record.model_dump(mode="json") if self.record is not None else None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """What a post or a tick changed, at the instant it was judged.
+
+    Attributes:
+        as_of: The instant the cases were evaluated at, in the routine's time zone.
+        changes: Each obligation that arose, changed status or ended, by case and id.
+        accepted: How many posted events were new (repeats of stored events are no-ops).
+    """
+
+    as_of: datetime
+    changes: tuple[Change, ...] = ()
+    accepted: int = 0
+
+    def __len__(self) -> int:
+        return len(self.changes)
+
+    def __getitem__(self, index: int) -> Change:
+        return self.changes[index]
+
+    def __iter__(self) -> Iterator[Change]:
+        return iter(self.changes)
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"accepted": n, "as_of": ..., "changes": [...]}``."""
+        from samverkan_rules.calendar import format_rfc3339
+
+        return {
+            "accepted": self.accepted,
+            "as_of": format_rfc3339(self.as_of),
+            "changes": [c.to_json() for c in self.changes],
+        }
+
+
+_Snapshot = dict[str, Obligation]
+
+
+class Session:
+    """Events of many cases, one post at a time, with what each post changed.
+
+    Args:
+        ruleset: A compiled routine or several (e.g. every version of one routine).
+        store: An :class:`EventStore` or the path of its file. Events are written there
+            before a post returns; a session opened on an existing file starts with
+            every event in it.
+        backend: ``reference`` re-evaluates the affected cases with the reference
+            evaluator; ``durable`` also matches triggers and answers with durable_rules
+            (the ``live`` extra) and checks its ledger against the reference's on every
+            post (see :mod:`samverkan_rules.live.durable`).
+        max_live_cases: For the durable backend: how many cases stay in durable_rules'
+            memory before the least recently used are evicted (rebuilt from the events
+            when they return).
+
+    Thread safety: every public method may be called from any thread; posts are applied
+    one at a time in the order they take the session's lock.
+
+    Examples:
+        >>> from datetime import datetime
+        >>> from samverkan_rules import load_routine
+        >>> session = Session(load_routine("routines/orebro-dagverksamhet-hemvard.yaml"))
+        >>> changes = session.post({"id": "e1", "case": "c1", "type": "dagverksamhet.start_planned",
+        ...     "at": "2026-12-01T10:00:00+01:00", "data": {"start_date": "2026-12-28"}})
+        >>> sorted((c.kind, c.obligation, c.after) for c in changes)[0]
+        ('arose', 'consent:c1:dagverksamhet', 'due')
+        >>> later = session.tick(datetime.fromisoformat("2026-12-23T08:00:00+01:00"))
+        >>> sorted({(c.before, c.after) for c in later})
+        [('due', 'overdue')]
+    """
+
+    def __init__(
+        self,
+        ruleset: Ruleset,
+        *,
+        store: EventStore | str | os.PathLike[str] | None = None,
+        backend: Backend = "reference",
+        max_live_cases: int = 512,
+    ) -> None:
+        routines = (ruleset,) if isinstance(ruleset, CompiledRoutine) else tuple(ruleset)
+        if not routines:
+            raise EvaluationError("a session needs at least one routine")
+        windows, overlaps = validity_windows(routines)
+        if overlaps:
+            raise EvaluationError("routine versions overlap", overlaps)
+        self._routines: tuple[CompiledRoutine, ...] = routines
+        self._windows: Mapping[tuple[str, str], Window] = windows
+        self._lock = threading.RLock()
+        self._owns_store = store is not None and not isinstance(store, EventStore)
+        self._store: EventStore | None = (
+            EventStore(store) if store is not None and not isinstance(store, EventStore) else store
+        )
+        self._checkers: dict[str, list[CompiledRoutine]] = {}
+        for r in routines:
+            for name in r.event_types:
+                self._checkers.setdefault(name, []).append(r)
+        self._borrow: frozenset[str] = frozenset().union(*(r.borrow_types for r in routines))
+        self._ticking = any(r.ticking for r in routines)
+        self._units: frozenset[str] = frozenset(
+            {u for r in routines for u in r.routine.units}
+            | {u for r in routines for s in r.schedules.values() for u in s.units}
+        )
+        self._tz = routines[0].tz
+        self._by_id: dict[str, Event] = {}
+        self._keys: dict[str, str] = {}
+        self._by_case: dict[str, list[Event]] = {}
+        self._lent: list[Event] = []
+        self._earliest: Event | None = None
+        self._snapshots: dict[str, _Snapshot] = {}
+        self._clock: datetime | None = None
+        self._latest: datetime | None = None
+        self._backend: Backend = backend
+        self._matcher: Any = None
+        if backend == "durable":
+            from samverkan_rules.live.durable import DurableMatcher
+
+            self._matcher = DurableMatcher(routines, windows, max_live_cases=max_live_cases)
+        elif backend != "reference":
+            raise ValueError(f"backend must be 'reference' or 'durable', got {backend!r}")
+        if self._store is not None:
+            for event in self._store.events():
+                self._remember(event)
+
+    # ------------------------------------------------------------------ public API
+
+    @property
+    def backend(self) -> Backend:
+        """The backend this session runs on."""
+        return self._backend
+
+    @property
+    def clock(self) -> datetime | None:
+        """The latest instant the session was told (by a post or a tick), or None."""
+        return self._clock
+
+    def close(self) -> None:
+        """Release the store (when the session opened it) and durable_rules' memory."""
+        with self._lock:
+            if self._matcher is not None:
+                self._matcher.close()
+            if self._store is not None and self._owns_store:
+                self._store.close()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def cases(self) -> list[str]:
+        """The cases the session holds events for, sorted."""
+        with self._lock:
+            return sorted(self._by_case)
+
+    def events(self, case: str | None = None) -> list[Event]:
+        """The events held (one case's, or all), in (instant, id) order per case."""
+        with self._lock:
+            if case is not None:
+                return list(self._by_case.get(case, ()))
+            return [e for c in sorted(self._by_case) for e in self._by_case[c]]
+
+    def check(self, record: Event | Mapping[str, Any]) -> Event:
+        """The event ``record`` describes, checked against the routine's event types.
+
+        Raises:
+            EventError: with one located diagnostic per problem.
+        """
+        event = record if isinstance(record, Event) else event_from_mapping(record)
+        owners = self._checkers.get(event.type, [self._routines[0]])
+        checker = owners[0]
+        if len(owners) > 1:
+            for routine in owners:
+                window = self._windows[(routine.id, routine.version)]
+                if window.contains(local_date(event.at, routine.tz)):
+                    checker = routine
+                    break
+        problems = [p for p in checker.check_event(event) if p.is_error]
+        if problems:
+            raise EventError(f"event {event.id!r} does not fit the routine", problems)
+        return event
+
+    def post(
+        self,
+        events: Event | Mapping[str, Any] | Sequence[Event | Mapping[str, Any]],
+        *,
+        as_of: datetime | None = None,
+    ) -> Changes:
+        """Accept one event or several, store them, and say what changed.
+
+        A list is all or nothing: when one event is unusable or conflicts, none is kept.
+
+        Args:
+            events: An event, its mapping, or a list of them.
+            as_of: When to judge the affected cases (default: the later of the newest
+                posted event's instant and the session's clock). It must not be earlier
+                than a posted event.
+
+        Returns:
+            The obligations that arose, changed status or ended in the affected cases
+            since the session last reported on them.
+
+        Raises:
+            EventError: for an unusable event; its diagnostics carry ``path`` (the field)
+                and, for a list, the event's index in ``line``.
+            EventConflictError: for an id already used by an event with other content.
+            ConsequenceError, DurableMismatchError: (durable backend) durable_rules failed
+                or disagreed with the reference; the events are stored all the same, and
+                posting them again is a no-op.
+        """
+        items = [events] if isinstance(events, (Event, Mapping)) else list(events)
+        checked = self._check_all(items)
+        with self._lock:
+            moment = self._moment(checked, as_of)
+            new = self._store_new(checked)
+            if not new:
+                return Changes(as_of=moment.astimezone(self._tz))
+            self._advance(moment)
+            affected = {e.case for e in new}
+            earliest = self._earliest
+            for event in new:
+                self._remember(event)
+            if self._borrow and any(e.type in self._borrow for e in new):
+                affected |= self._units
+            if self._ticking and (
+                earliest is None or self._earliest is not earliest
+            ):  # scheduled obligations start where the events do
+                affected |= self._units
+            check = self._matcher is not None and moment >= (self._latest or moment)
+            if self._matcher is not None:
+                by_case: dict[str, list[Event]] = {}
+                for event in new:
+                    by_case.setdefault(event.case, []).append(event)
+                for case, fresh in by_case.items():
+                    self._matcher.observe(fresh, self._by_case[case])
+            changes: list[Change] = []
+            causes = {e.id for e in new}
+            for case in sorted(affected):
+                result = self._evaluate_case(case, moment)
+                if check and result is not None:
+                    # Only when every held event counts at `moment`, as durable_rules has them all.
+                    self._matcher.reconcile(case, result, self._by_case.get(case, []))
+                changes.extend(self._diff(case, result, causes))
+            return Changes(
+                as_of=moment.astimezone(self._tz), changes=tuple(changes), accepted=len(new)
+            )
+
+    def tick(self, as_of: datetime) -> Changes:
+        """Move the clock to ``as_of`` and report what time alone changed since the session
+        last reported on each case (obligations that turned overdue, escalations that began,
+        scheduled obligations whose period began).
+
+        Raises:
+            EvaluationError: for a naive ``as_of``, or one earlier than the clock.
+        """
+        moment = _aware(as_of)
+        with self._lock:
+            if self._clock is not None and moment < self._clock:
+                raise EvaluationError(
+                    f"tick at {as_of.isoformat()} is earlier than the session's clock "
+                    f"{self._clock.astimezone(self._tz).isoformat()}; time only moves on"
+                )
+            self._advance(moment)
+            result = self._evaluate_all(moment)
+            changes: list[Change] = []
+            seen: set[str] = set()
+            for case_result in result.cases:
+                seen.add(case_result.case)
+                changes.extend(self._diff(case_result.case, case_result, set()))
+            for case in sorted(set(self._snapshots) - seen):
+                changes.extend(self._diff(case, None, set()))
+            return Changes(as_of=moment.astimezone(self._tz), changes=tuple(changes))
+
+    def due(self, as_of: datetime, case: str | None = None) -> Evaluation:
+        """The evaluation at ``as_of``, as :func:`samverkan_rules.evaluate` gives it.
+
+        Args:
+            as_of: The instant to evaluate at (does not move the session's clock).
+            case: Only this case: its result is the one evaluating every event gives, and
+                ``queues`` (which are over all cases) are left out.
+        """
+        moment = _aware(as_of)
+        with self._lock:
+            if case is None:
+                return self._evaluate_all(moment)
+            inputs = self._inputs(case)
+        result = evaluate(self._routines, inputs, moment)
+        mine = [c for c in result.cases if c.case == case]
+        summary = dict.fromkeys(
+            ("upcoming", "due", "fulfilled", "fulfilled_late", "overdue", "cancelled", "blocked"),
+            0,
+        )
+        for c in mine:
+            for o in c.obligations:
+                summary[o.status] += 1
+        summary["events"] = sum(
+            1 for e in self._by_case.get(case, ()) if e.at.astimezone(UTC) <= moment
+        )
+        summary["cases"] = len(mine)
+        return Evaluation(
+            as_of=result.as_of,
+            routines=result.routines,
+            cases=mine,
+            diagnostics=result.diagnostics,
+            summary=summary,
+            queues=[],
+        )
+
+    def describe(self) -> dict[str, Any]:
+        """What runs where: the backend, the routines and, for durable_rules, which rules it
+        matches and which fall back to the reference code (with the reason)."""
+        with self._lock:
+            out: dict[str, Any] = {
+                "backend": self._backend,
+                "routines": [{"id": r.id, "version": r.version} for r in self._routines],
+                "cases": len(self._by_case),
+                "events": len(self._by_id),
+                "store": str(self._store.path) if self._store is not None else None,
+            }
+            if self._matcher is not None:
+                out.update(self._matcher.describe())
+            return out
+
+    # ------------------------------------------------------------------ internals
+
+    def _check_all(self, items: Sequence[Event | Mapping[str, Any]]) -> list[Event]:
+        out: list[Event] = []
+        problems: list[Diagnostic] = []
+        ids: dict[str, str] = {}
+        for index, item in enumerate(items):
+            try:
+                event = self.check(item)
+            except EventError as exc:
+                problems.extend(_at_index(d, index, len(items)) for d in exc.diagnostics)
+                continue
+            key = content_key(event)
+            if ids.setdefault(event.id, key) != key:
+                problems.append(
+                    _at_index(
+                        Diagnostic(
+                            "error",
+                            "event.duplicate-id",
+                            f"event id {event.id!r} is given twice with different content",
+                            path="id",
+                            hint="give every event its own id",
+                        ),
+                        index,
+                        len(items),
+                    )
+                )
+                continue
+            out.append(event)
+        if problems:
+            raise EventError(f"{len(problems)} problem(s) with the posted events", problems)
+        return out
+
+    def _moment(self, events: Sequence[Event], as_of: datetime | None) -> datetime:
+        latest = max((e.at.astimezone(UTC) for e in events), default=None)
+        if as_of is not None:
+            moment = _aware(as_of)
+            if latest is not None and moment < latest:
+                raise EvaluationError(
+                    "as_of is earlier than a posted event; an event counts only from its instant"
+                )
+            return moment
+        candidates = [t for t in (latest, self._clock) if t is not None]
+        if not candidates:
+            raise EvaluationError("nothing was posted and no as_of was given")
+        return max(candidates)
+
+    def _advance(self, moment: datetime) -> None:
+        if self._clock is None or moment > self._clock:
+            self._clock = moment
+
+    def _store_new(self, events: Sequence[Event]) -> list[Event]:
+        """The events not yet held, after writing them to the store (repeats are no-ops)."""
+        new: list[Event] = []
+        conflicts: list[Diagnostic] = []
+        unique: dict[str, Event] = {}
+        for event in events:
+            unique.setdefault(event.id, event)
+        for event in unique.values():
+            known = self._keys.get(event.id)
+            if known is None:
+                new.append(event)
+            elif known != content_key(event):
+                conflicts.append(
+                    Diagnostic(
+                        "error",
+                        "event.conflict",
+                        f"event id {event.id!r} is already stored with other content",
+                        path="id",
+                        hint="give every event its own id; post the same event again only "
+                        "unchanged",
+                    )
+                )
+        if conflicts:
+            raise EventConflictError(
+                f"{len(conflicts)} event id(s) already used by other events", conflicts
+            )
+        if new and self._store is not None:
+            fresh = self._store.append(new)
+            new = [e for e, f in zip(new, fresh, strict=True) if f]
+        return new
+
+    def _remember(self, event: Event) -> None:
+        at = event.at.astimezone(UTC)
+        if self._latest is None or at > self._latest:
+            self._latest = at
+        self._by_id[event.id] = event
+        self._keys[event.id] = content_key(event)
+        insort(self._by_case.setdefault(event.case, []), event, key=lambda e: e.order_key)
+        if event.type in self._borrow:
+            self._lent.append(event)
+        if self._earliest is None or _day(event, self._tz) < _day(self._earliest, self._tz):
+            self._earliest = event
+
+    def _inputs(self, case: str) -> list[Event]:
+        """The events that decide one case's result, as :func:`evaluate` sees them.
+
+        Its own events; for a unit's case also the events other cases lend it (types that
+        answer ``any_case`` patterns) and the earliest event the session holds (where
+        scheduled obligations start).
+        """
+        own = self._by_case.get(case, [])
+        if case not in self._units:
+            return list(own)
+        inputs = list(own)
+        inputs.extend(e for e in self._lent if e.case != case)
+        earliest = self._earliest
+        if (
+            self._ticking
+            and earliest is not None
+            and earliest.case != case
+            and earliest.type not in self._borrow
+        ):
+            inputs.append(earliest)
+        return inputs
+
+    def _evaluate_case(self, case: str, as_of: datetime) -> CaseResult | None:
+        """One case's result at ``as_of``: the single place a case is re-evaluated.
+
+        Today this runs :func:`evaluate` over the case's inputs; an incremental path can
+        replace it without touching the rest of the session.
+        """
+        result = evaluate(self._routines, self._inputs(case), as_of)
+        for c in result.cases:
+            if c.case == case:
+                return c
+        return None
+
+    def _evaluate_all(self, as_of: datetime) -> Evaluation:
+        return evaluate(self._routines, list(self._by_id.values()), as_of)
+
+    def _diff(self, case: str, result: CaseResult | None, causes: set[str]) -> list[Change]:
+        before = self._snapshots.get(case, {})
+        after: _Snapshot = {o.obligation: o for o in result.obligations} if result else {}
+        changes: list[Change] = []
+        for ident, record in after.items():
+            old = before.get(ident)
+            if old is not None and old.status == record.status:
+                continue
+            changes.append(
+                Change(
+                    case=case,
+                    obligation=ident,
+                    rule=record.rule,
+                    before=old.status if old is not None else None,
+                    after=record.status,
+                    record=record,
+                    cause=_cause(record, causes),
+                )
+            )
+        for ident, old in before.items():
+            if ident not in after:
+                changes.append(
+                    Change(
+                        case=case,
+                        obligation=ident,
+                        rule=old.rule,
+                        before=old.status,
+                        after=None,
+                        record=None,
+                        cause=_cause(old, causes),
+                    )
+                )
+        if after:
+            self._snapshots[case] = after
+        else:
+            self._snapshots.pop(case, None)
+        return changes
+
+
+def _cause(record: Obligation, causes: set[str]) -> str | None:
+    for ref in (record.trigger, record.fulfilled_by, record.cancelled_by):
+        if ref is not None and ref.event in causes:
+            return ref.event
+    return None
+
+
+def _day(event: Event, tz: Any) -> date:
+    return local_date(event.at, tz)
+
+
+def _aware(moment: datetime) -> datetime:
+    try:
+        return require_aware(moment, "as_of").astimezone(UTC)
+    except CalendarError as exc:
+        raise EvaluationError(str(exc)) from None
+
+
+def _at_index(d: Diagnostic, index: int, count: int) -> Diagnostic:
+    """A posted event's diagnostic, located by its place among the posted events.
+
+    ``line`` is the 1-based position, as if the posted list were JSON Lines, so a client
+    finds the event the way a CLI user finds a line of an event file.
+    """
+    return replace(d, line=index + 1)

@@ -1,0 +1,217 @@
+"""A durable, append-only event store on SQLite (standard library ``sqlite3``).
+
+Every event a live session accepts is written here before the session answers, in one
+transaction per post, so an acknowledged event survives the process being killed. The file
+runs in WAL mode: readers never block the writer, and a crash leaves either the whole
+transaction or none of it.
+
+The store is append-only: triggers refuse ``UPDATE`` and ``DELETE`` on the events table, so
+a restarted session replays exactly what it had. Posting an event id again with the same
+content is a no-op; with other content it is a :class:`EventConflictError`, because
+keeping either version would make the result depend on which arrived first.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from datetime import UTC
+from pathlib import Path
+from typing import Any, Literal
+
+from samverkan_rules.calendar import format_rfc3339, parse_rfc3339
+from samverkan_rules.diagnostics import Diagnostic
+from samverkan_rules.errors import EventError
+from samverkan_rules.events import Event
+
+__all__ = ["EventConflictError", "EventStore"]
+
+Synchronous = Literal["full", "normal"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    case_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    at TEXT NOT NULL,
+    data TEXT NOT NULL,
+    content TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_case ON events (case_id, seq);
+CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
+BEGIN SELECT RAISE(ABORT, 'the event store is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
+BEGIN SELECT RAISE(ABORT, 'the event store is append-only'); END;
+"""
+
+
+class EventConflictError(EventError):
+    """An event id that is already stored arrived with other content."""
+
+
+def content_key(event: Event) -> str:
+    """What makes two events under one id the same event: case, type, instant and data.
+
+    The instant is compared in UTC, so the same moment written with another offset is the
+    same event (as :class:`~samverkan_rules.events.Event` equality has it).
+
+    Examples:
+        >>> from samverkan_rules.events import event_from_mapping
+        >>> a = event_from_mapping({"id": "e", "case": "c", "type": "t",
+        ...                         "at": "2026-12-01T10:00:00+01:00"})
+        >>> b = event_from_mapping({"id": "e", "case": "c", "type": "t",
+        ...                         "at": "2026-12-01T09:00:00Z"})
+        >>> content_key(a) == content_key(b)
+        True
+    """
+    return json.dumps(
+        [event.case, event.type, event.at.astimezone(UTC).isoformat(), event.data],
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+
+
+class EventStore:
+    """An append-only SQLite file of events, safe to share between threads.
+
+    Args:
+        path: The database file (created when missing).
+        synchronous: ``full`` (default) syncs the log on every commit, so an acknowledged
+            event survives a power cut too; ``normal`` survives a killed process but may
+            lose the last commits on a power cut, and is faster.
+
+    Examples:
+        >>> import tempfile, os
+        >>> from samverkan_rules.events import event_from_mapping
+        >>> folder = tempfile.mkdtemp()
+        >>> store = EventStore(os.path.join(folder, "events.db"))
+        >>> e = event_from_mapping({"id": "e1", "case": "c1", "type": "hemvard.enrolled",
+        ...                         "at": "2026-12-01T09:00:00+01:00"})
+        >>> store.append([e]), store.append([e])
+        ([True], [False])
+        >>> [x.id for x in store.events()]
+        ['e1']
+        >>> store.close()
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, synchronous: Synchronous = "full") -> None:
+        if synchronous not in ("full", "normal"):
+            raise ValueError(f"synchronous must be 'full' or 'normal', got {synchronous!r}")
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(
+            self.path, check_same_thread=False, isolation_level=None, timeout=30.0
+        )
+        mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            self._db.close()
+            raise OSError(f"{self.path}: cannot switch SQLite to WAL mode (got {mode})")
+        self._db.execute(f"PRAGMA synchronous={synchronous.upper()}")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        """Close the file; the store cannot be used afterwards."""
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> EventStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def append(self, events: Sequence[Event]) -> list[bool]:
+        """Store events in one transaction: all of them, or none when one conflicts.
+
+        Returns:
+            For each event, True when it was new and False when the same event was already
+            stored (a repeat, which is a no-op).
+
+        Raises:
+            EventConflictError: when an id is stored (or given twice here) with other
+                content; nothing of this call is stored then.
+        """
+        keys = [content_key(e) for e in events]
+        with self._lock:
+            cur = self._db.cursor()
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                fresh: list[bool] = []
+                seen: dict[str, str] = {}
+                conflicts: list[Diagnostic] = []
+                for event, key in zip(events, keys, strict=True):
+                    known = seen.get(event.id)
+                    if known is None:
+                        row = cur.execute(
+                            "SELECT content FROM events WHERE id = ?", (event.id,)
+                        ).fetchone()
+                        known = row[0] if row is not None else None
+                    if known is None:
+                        cur.execute(
+                            "INSERT INTO events (id, case_id, type, at, data, content) "
+                            "VALUES (?, ?, ?, ?, ?, ?)",
+                            (
+                                event.id,
+                                event.case,
+                                event.type,
+                                format_rfc3339(event.at),
+                                json.dumps(dict(event.data), ensure_ascii=False),
+                                key,
+                            ),
+                        )
+                        seen[event.id] = key
+                        fresh.append(True)
+                    elif known == key:
+                        fresh.append(False)
+                    else:
+                        conflicts.append(_conflict(event))
+                if conflicts:
+                    cur.execute("ROLLBACK")
+                    raise EventConflictError(
+                        f"{len(conflicts)} event id(s) already used by other events", conflicts
+                    )
+                cur.execute("COMMIT")
+                return fresh
+            except BaseException:
+                if self._db.in_transaction:
+                    cur.execute("ROLLBACK")
+                raise
+
+    def events(self, case: str | None = None) -> Iterator[Event]:
+        """Every stored event (or one case's), in the order they were stored."""
+        with self._lock:
+            if case is None:
+                rows = self._db.execute(
+                    "SELECT id, case_id, type, at, data FROM events ORDER BY seq"
+                ).fetchall()
+            else:
+                rows = self._db.execute(
+                    "SELECT id, case_id, type, at, data FROM events WHERE case_id = ? ORDER BY seq",
+                    (case,),
+                ).fetchall()
+        for row in rows:
+            yield _event(row)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT count(*) FROM events").fetchone()[0])
+
+
+def _event(row: tuple[Any, ...]) -> Event:
+    ident, case, etype, at, data = row
+    return Event(id=ident, case=case, type=etype, at=parse_rfc3339(at), data=json.loads(data))
+
+
+def _conflict(event: Event) -> Diagnostic:
+    return Diagnostic(
+        "error",
+        "event.conflict",
+        f"event id {event.id!r} is already stored with other content",
+        path="id",
+        hint="give every event its own id; post the same event again only unchanged",
+    )

@@ -1,0 +1,343 @@
+"""``samverkan serve`` as a client sees it: a real process on a loopback port, a real SQLite
+store on disk, real HTTP. Traffic goes to 127.0.0.1 only, bounded in count and time."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("starlette", reason="the 'serve' extra (starlette, uvicorn) is not installed")
+pytest.importorskip("uvicorn", reason="the 'serve' extra (starlette, uvicorn) is not installed")
+httpx = pytest.importorskip("httpx", reason="httpx (the 'dev' extra) is not installed")
+
+ROOT = Path(__file__).resolve().parents[2]
+ROUTINE = ROOT / "routines" / "orebro-dagverksamhet-hemvard.yaml"
+EXAMPLE = ROOT / "examples" / "orebro-case.jsonl"
+AS_OF = "2026-12-15T12:00:00+01:00"
+TOKEN = "test-token-0123456789abcdef"
+SECRET_CASE = "secret-case-4711"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Service:
+    """A running ``samverkan serve`` process and an HTTP client for it."""
+
+    def __init__(self, tmp: Path, *extra: str) -> None:
+        self.port = _free_port()
+        self.store = tmp / "events.db"
+        self.log = tmp / "serve.log"
+        env = {**os.environ, "SAMVERKAN_TOKEN": TOKEN}
+        self._log_file = self.log.open("w")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "samverkan_rules",
+                "serve",
+                "--routines",
+                str(ROUTINE),
+                "--store",
+                str(self.store),
+                "--port",
+                str(self.port),
+                *extra,
+            ],
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+        )
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.auth = {"Authorization": f"Bearer {TOKEN}"}
+        deadline = time.monotonic() + 30
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the service exited: {self.log.read_text()}")
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("the service did not start within 30 s")
+            time.sleep(0.1)
+        self.client = httpx.Client(base_url=self.url, headers=self.auth, timeout=30)
+
+    def stop(self) -> None:
+        self.client.close()
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self._log_file.close()
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    s = Service(tmp_path_factory.mktemp("serve"), "--max-body", "65536")
+    yield s
+    s.stop()
+
+
+def _example_events() -> list[dict[str, Any]]:
+    return [json.loads(line) for line in EXAMPLE.read_text(encoding="utf-8").splitlines() if line]
+
+
+def _cli_due(*args: str) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, "-m", "samverkan_rules", "due", "--routine", str(ROUTINE), *args],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result: dict[str, Any] = json.loads(out.stdout)
+    return result
+
+
+def test_healthz_needs_no_token(service: Service) -> None:
+    answer = httpx.get(service.url + "/healthz")
+    assert answer.status_code == 200
+    assert answer.json() == {"ok": True}
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Authorization": "Bearer wrong-token-0123456789"}, {"Authorization": TOKEN}],
+    ids=["no-token", "wrong-token", "no-bearer-scheme"],
+)
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/due?as_of=" + AS_OF), ("POST", "/cases/c1/events"), ("GET", "/openapi.json")],
+)
+def test_every_other_route_refuses_a_request_without_the_token(
+    service: Service, headers: dict[str, str], method: str, path: str
+) -> None:
+    answer = httpx.request(method, service.url + path, headers=headers, json={"id": "x"})
+    assert answer.status_code == 401
+    assert answer.json()["error"]["code"] == "auth.unauthorized"
+    assert answer.headers["www-authenticate"] == "Bearer"
+
+
+def test_an_oversized_body_is_refused_with_413(service: Service) -> None:
+    big = [{"id": f"big{i}", "type": "consent.given", "at": AS_OF, "data": {}} for i in range(2000)]
+    answer = service.client.post("/cases/big/events", json=big)
+    assert answer.status_code == 413
+    assert answer.json()["error"]["code"] == "request.too-large"
+    # Chunked, without a Content-Length: refused while it is read.
+    body = json.dumps(big).encode()
+    chunks = (body[i : i + 4096] for i in range(0, len(body), 4096))
+    answer = service.client.post("/cases/big/events", content=chunks)
+    assert answer.status_code == 413
+    assert service.client.get("/cases/big/due", params={"as_of": AS_OF}).json()["cases"] == []
+
+
+def test_a_bad_event_gets_422_with_its_index_line_and_field_and_nothing_is_stored(
+    service: Service,
+) -> None:
+    events = [
+        {"id": "ok-1", "type": "consent.given", "at": "2026-12-01T09:00:00+01:00"},
+        {"id": "bad-1", "type": "consent.given", "at": "2026-12-01T09:00:00"},
+        {"id": "bad-2", "type": "dagverksamhet.start_planned", "at": AS_OF, "data": {}},
+    ]
+    answer = service.client.post("/cases/c422/events", json=events)
+    assert answer.status_code == 422
+    error = answer.json()["error"]
+    found = {(d["index"], d["line"], d["field"]) for d in error["diagnostics"]}
+    assert (1, 2, "at") in found
+    assert any(i == 2 and line == 3 and "start_date" in (f or "") for i, line, f in found), found
+    assert all(d["code"].startswith("event.") for d in error["diagnostics"])
+    due = service.client.get("/cases/c422/due", params={"as_of": AS_OF}).json()
+    assert due["cases"] == []
+
+
+def test_a_reused_id_with_other_content_is_409_and_a_repeat_is_a_no_op(service: Service) -> None:
+    event = {"id": "dup-1", "type": "consent.given", "at": "2026-12-01T09:00:00+01:00"}
+    first = service.client.post("/cases/c409/events", json=event)
+    assert first.status_code == 200 and first.json()["accepted"] == 1
+    again = service.client.post("/cases/c409/events", json=event)
+    assert again.status_code == 200 and again.json() == {**again.json(), "accepted": 0}
+    other = service.client.post("/cases/c409/events", json={**event, "data": {"form": "oral"}})
+    assert other.status_code == 409
+    assert other.json()["error"]["code"] == "event.conflict"
+
+
+def test_the_example_log_over_http_equals_samverkan_due(service: Service) -> None:
+    by_case: dict[str, list[dict[str, Any]]] = {}
+    for event in _example_events():
+        by_case.setdefault(event["case"], []).append(event)
+    for case, events in by_case.items():
+        # One case posts event by event, the others as one array each.
+        if case == "c1":
+            for event in events:
+                answer = service.client.post(f"/cases/{case}/events", json=event)
+                assert answer.status_code == 200, answer.text
+        else:
+            answer = service.client.post(f"/cases/{case}/events", json=events)
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["accepted"] == len(events)
+    cli = _cli_due("--events", str(EXAMPLE), "--as-of", AS_OF, "--format", "json")
+    lines = service.client.get("/due", params={"as_of": AS_OF})
+    assert lines.headers["content-type"].startswith("application/x-ndjson")
+    served = {c["case"]: c for c in map(json.loads, lines.text.splitlines())}
+    for case in cli["cases"]:
+        assert served[case["case"]]["actions"] == case["actions"]
+        assert served[case["case"]]["obligations"] == case["obligations"]
+        one = service.client.get(f"/cases/{case['case']}/due", params={"as_of": AS_OF}).json()
+        assert one["cases"][0]["actions"] == case["actions"]
+    obligation = cli["cases"][0]["actions"][0]["obligation"]
+    explained = service.client.get(f"/obligations/{obligation}/explain", params={"as_of": AS_OF})
+    assert explained.status_code == 200
+    assert explained.json()["obligations"][0]["trace"]
+    unknown = service.client.get("/obligations/no-such:x/explain", params={"as_of": AS_OF})
+    assert unknown.status_code == 404
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("durable") is None,
+    reason="durable-rules is not installed (the `live` extra; it does not build on Python 3.13)",
+)
+def test_the_durable_backend_serves_the_example_log_as_samverkan_due(tmp_path: Path) -> None:
+    service = Service(tmp_path, "--backend", "durable", "--synchronous", "normal")
+    try:
+        for event in _example_events():
+            case = event.pop("case")
+            answer = service.client.post(f"/cases/{case}/events", json=event)
+            assert answer.status_code == 200, answer.text
+        cli = _cli_due("--events", str(EXAMPLE), "--as-of", AS_OF, "--format", "json")
+        lines = service.client.get("/due", params={"as_of": AS_OF}).text
+        served = [json.loads(line) for line in lines.splitlines()]
+        assert served == [json.loads(json.dumps(c)) for c in cli["cases"]]
+    finally:
+        service.stop()
+
+
+def test_as_of_errors_carry_the_cli_message(service: Service) -> None:
+    naive = service.client.get("/due", params={"as_of": "2026-12-15T12:00:00"})
+    assert naive.status_code == 400
+    assert "has no UTC offset" in naive.json()["error"]["message"]
+    missing = service.client.get("/due")
+    assert missing.status_code == 400
+
+
+def test_the_openapi_document_lists_the_routes(service: Service) -> None:
+    doc = service.client.get("/openapi.json").json()
+    assert doc["openapi"].startswith("3.")
+    assert {"/cases/{case}/events", "/due", "/healthz"} <= set(doc["paths"])
+
+
+def test_the_log_names_no_case_and_no_event_data(service: Service) -> None:
+    event = {
+        "id": "log-1",
+        "type": "consent.given",
+        "at": "2026-12-01T09:00:00+01:00",
+        "data": {"scope": "hemlig-uppgift"},
+    }
+    assert service.client.post(f"/cases/{SECRET_CASE}/events", json=event).status_code == 200
+    service.client.get(f"/cases/{SECRET_CASE}/due", params={"as_of": AS_OF})
+    service.client.post(f"/cases/{SECRET_CASE}/events", json={**event, "at": "x"})
+    time.sleep(0.3)
+    log = service.log.read_text()
+    assert "/cases/p-" in log  # requests are logged, by pseudonym
+    assert SECRET_CASE not in log
+    assert "hemlig-uppgift" not in log
+
+
+def test_concurrent_posts_from_8_threads_lose_nothing(service: Service) -> None:
+    per_thread, threads = 60, 8
+    errors: list[str] = []
+
+    def worker(n: int) -> None:
+        with httpx.Client(base_url=service.url, headers=service.auth, timeout=60) as client:
+            for i in range(per_thread):
+                event = {
+                    "id": f"load-{n}-{i}",
+                    "type": "consent.given",
+                    "at": f"2026-12-{1 + i % 28:02d}T09:00:00+01:00",
+                    "data": {"form": "written"},
+                }
+                answer = client.post(f"/cases/load-{n}-{i % 5}/events", json=event)
+                if answer.status_code != 200 or answer.json()["accepted"] != 1:
+                    errors.append(answer.text)
+
+    pool = [threading.Thread(target=worker, args=(n,)) for n in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join(timeout=120)
+    assert not errors
+    lines = service.client.get("/due", params={"as_of": "2027-01-01T00:00:00+01:00"}).text
+    cases = [json.loads(line) for line in lines.splitlines()]
+    load = [c for c in cases if c["case"].startswith("load-")]
+    assert len(load) == threads * 5
+    triggers = sum(
+        1
+        for c in load
+        for o in c["obligations"]
+        if o["trigger"] and o["rule"] == "consent-recorded"
+    )
+    assert triggers == threads * per_thread  # each consent raises one record-keeping duty
+
+
+def test_serve_without_a_token_says_so(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "SAMVERKAN_TOKEN"}
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "samverkan_rules",
+            "serve",
+            "--routines",
+            str(ROUTINE),
+            "--store",
+            str(tmp_path / "x.db"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert out.returncode == 2
+    assert "no token" in out.stderr
+
+
+def test_serve_without_the_extra_names_it(tmp_path: Path) -> None:
+    code = (
+        "import sys; sys.modules['uvicorn'] = None; "
+        "from samverkan_rules.cli import main; sys.exit(main(sys.argv[1:]))"
+    )
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            code,
+            "serve",
+            "--routines",
+            str(ROUTINE),
+            "--store",
+            str(tmp_path / "x.db"),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SAMVERKAN_TOKEN": TOKEN},
+        timeout=60,
+    )
+    assert out.returncode == 2
+    assert "samverkan-rules[serve]" in out.stderr
