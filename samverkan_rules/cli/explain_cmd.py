@@ -22,20 +22,27 @@ from typing import Any
 
 from samverkan_rules.cli import COMMANDS, EXIT_FINDINGS, EXIT_OK
 from samverkan_rules.cli._common import (
+    CommandError,
     add_format_option,
     add_lang_option,
     data_translator_from_args,
     dump_json,
     guarded,
     print_error,
+    read_event_file,
     translator_from_args,
 )
 from samverkan_rules.cli.due_cmd import (
     add_evaluation_arguments,
     evaluate_from_args,
+    load_routines,
     report_event_problems,
+    report_problems,
+    select_routine,
 )
 from samverkan_rules.diagnostics import did_you_mean
+from samverkan_rules.engine.explain import explain_rule
+from samverkan_rules.errors import EvaluationError
 from samverkan_rules.evaluation import Evaluation, Obligation
 from samverkan_rules.text import render_obligation
 
@@ -59,9 +66,23 @@ def add_parser(subparsers: Any) -> None:
     add_evaluation_arguments(parser)
     parser.add_argument(
         "obligations",
-        nargs="+",
+        nargs="*",
         metavar="OBLIGATION",
         help="an obligation id as 'samverkan due --format json' shows it, e.g. start-message:e2",
+    )
+    parser.add_argument(
+        "--case",
+        metavar="CASE",
+        help="with --rule: explain what the rule did for this case",
+    )
+    parser.add_argument(
+        "--rule",
+        metavar="RULE",
+        help=(
+            "with --case: why the rule raised no obligation for the case (no trigger, a "
+            "false condition with the values it saw, out of force, ...), or what each open "
+            "obligation would need and every near miss in the log"
+        ),
     )
     add_format_option(parser)
     add_lang_option(parser)
@@ -97,9 +118,40 @@ def _unknown_message(name: str, known: list[str], as_of: str) -> str:
     return message + "; 'samverkan due --all' lists the obligations in the ledger"
 
 
+def _explain_rule(args: argparse.Namespace) -> int:
+    """``--case C --rule R``: what the rule did for the case, or why it did nothing."""
+    if not args.case or not args.rule:
+        raise CommandError("--case and --rule go together: name the case and the rule")
+    if args.obligations:
+        raise CommandError("give obligation ids or --case with --rule, not both")
+    routines = select_routine(load_routines(args.routine), args.routine, args.routine_id)
+    batch = read_event_file(args.events)
+    t = translator_from_args(args) if args.format == "text" else data_translator_from_args(args)
+    try:
+        answer = explain_rule(
+            routines, batch.events, args.as_of, case=args.case, rule=args.rule, t=t
+        )
+    except EvaluationError as exc:
+        raise CommandError(str(exc)) from None
+    if args.format == "json":
+        dump_json(answer.to_json())
+    else:
+        sys.stdout.write("\n".join(answer.lines(t)) + "\n")
+    sys.stdout.flush()
+    rejected = report_problems(list(batch.diagnostics), args, NAME)
+    return EXIT_FINDINGS if rejected else EXIT_OK
+
+
 @guarded(NAME)
 def run(args: argparse.Namespace) -> int:
     """Evaluate the event file and explain the obligations asked for."""
+    if args.case or args.rule:
+        return _explain_rule(args)
+    if not args.obligations:
+        raise CommandError(
+            "name an obligation id (samverkan due --format json lists them), or --case and "
+            "--rule to ask why a rule raised nothing for a case"
+        )
     routines, result = evaluate_from_args(args)
     t = translator_from_args(args)
     result = result.in_language(t if args.format == "text" else data_translator_from_args(args))

@@ -28,7 +28,13 @@ from samverkan_rules.diagnostics import Diagnostic, sort_key
 from samverkan_rules.engine.ledger import STATUS_ORDER
 from samverkan_rules.engine.output import CaseLedger
 from samverkan_rules.engine.queues import queue_results, queue_types
-from samverkan_rules.engine.replay import CasePlan, replay_case, schedule_ticks, settle_case
+from samverkan_rules.engine.replay import (
+    CasePlan,
+    Observer,
+    replay_case,
+    schedule_ticks,
+    settle_case,
+)
 from samverkan_rules.errors import CalendarError, EvaluationError
 from samverkan_rules.events import Event
 from samverkan_rules.versions import validity_windows
@@ -190,11 +196,14 @@ class Evaluator:
 
     # -- phase 3 --------------------------------------------------------------------------
 
-    def evaluate_case(self, case_id: str, events: Iterable[Event]) -> CaseLedger:
+    def evaluate_case(
+        self, case_id: str, events: Iterable[Event], *, observer: Observer | None = None
+    ) -> CaseLedger:
         """Evaluate one case from its admitted events (any order).
 
         A unit's case also gets its schedule occurrences and the other cases' events that
-        may answer its obligations.
+        may answer its obligations. ``observer`` is told of every decision about a trigger
+        (see :func:`samverkan_rules.engine.replay.replay_case`).
         """
         if not self._prepared:
             raise EvaluationError("Evaluator.prepare must be called before evaluate_case")
@@ -203,7 +212,9 @@ class Evaluator:
             stream.extend(self._ticks.get(case_id, ()))
             stream.extend(e for e in self._lent if e.case != case_id)
         stream.sort(key=_order)
-        entries, facts = replay_case(self.plan, case_id, stream, self.diagnostics, self._counters)
+        entries, facts = replay_case(
+            self.plan, case_id, stream, self.diagnostics, self._counters, observer
+        )
         obligations, actions = settle_case(case_id, entries, facts, self.as_of)
         summary = self.summary
         for entry in obligations:
