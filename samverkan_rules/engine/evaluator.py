@@ -18,18 +18,19 @@ is kept by the evaluator.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from samverkan_rules.calendar import local_date, local_stamp, require_aware
 from samverkan_rules.compiler import CompiledRoutine
 from samverkan_rules.diagnostics import Diagnostic, sort_key
-from samverkan_rules.engine.ledger import STATUS_ORDER
+from samverkan_rules.engine.ledger import STATUS_ORDER, RuleEntry
 from samverkan_rules.engine.output import CaseLedger
 from samverkan_rules.engine.queues import queue_results, queue_types
 from samverkan_rules.engine.replay import (
     CasePlan,
+    CaseReplay,
     Observer,
     replay_case,
     schedule_ticks,
@@ -78,13 +79,20 @@ class Evaluator:
         as_of: The instant to evaluate at; must carry a UTC offset.
         cases: When given, only these cases are evaluated; events of other cases are
             reported as ``event.unknown-case`` warnings.
+        plan: The routines' :class:`~samverkan_rules.engine.replay.CasePlan`, when the caller
+            keeps one (it depends only on the routines).
 
     Raises:
         EvaluationError: for a naive ``as_of``, an empty ruleset or overlapping versions.
     """
 
     def __init__(
-        self, ruleset: Ruleset, as_of: datetime, *, cases: Iterable[str] | None = None
+        self,
+        ruleset: Ruleset,
+        as_of: datetime,
+        *,
+        cases: Iterable[str] | None = None,
+        plan: CasePlan | None = None,
     ) -> None:
         try:
             as_of = require_aware(as_of, "as_of")
@@ -97,7 +105,9 @@ class Evaluator:
         self.windows = windows
         self.as_of = as_of.astimezone(UTC)
         self.tz = self.routines[0].tz
-        self.plan = CasePlan(self.routines, windows)
+        # A plan depends only on the routines: a caller evaluating often (a live session)
+        # builds it once and passes it in.
+        self.plan = plan if plan is not None else CasePlan(self.routines, windows)
         self.diagnostics: list[Diagnostic] = []
         self.summary: dict[str, int] = dict.fromkeys(STATUS_ORDER, 0)
         self._wanted = frozenset(cases) if cases is not None else None
@@ -215,6 +225,19 @@ class Evaluator:
         entries, facts = replay_case(
             self.plan, case_id, stream, self.diagnostics, self._counters, observer
         )
+        return self.settle(case_id, entries, facts)
+
+    def resume_case(self, replay: CaseReplay, new: Iterable[Event]) -> CaseLedger:
+        """Feed a kept replay of a case (not a unit's) the events it has not seen, all
+        sorting after those it has, and settle it at this run's ``as_of``."""
+        for event in sorted(new, key=_order):
+            replay.feed(event)
+        return self.settle(replay.case_id, replay.entries, replay.facts_of)
+
+    def settle(
+        self, case_id: str, entries: list[RuleEntry], facts: Mapping[str, Mapping[str, Any]]
+    ) -> CaseLedger:
+        """Statuses at ``as_of``, escalations and remedies of a replayed case; counts it."""
         obligations, actions = settle_case(case_id, entries, facts, self.as_of)
         summary = self.summary
         for entry in obligations:

@@ -154,8 +154,14 @@ class RuleEntry:
         return self.opens if self.opens is not None else self.trigger.at
 
     def settle(self, as_of: datetime, facts: dict[str, object]) -> None:
-        """Set status, lateness and blocking preconditions as they stand at ``as_of``."""
+        """Set status, lateness and blocking preconditions as they stand at ``as_of``.
+
+        May be called again at a later ``as_of`` (a live session settles the same records
+        after each post): everything it sets is set afresh.
+        """
         routine = self.routine
+        self.late = None
+        self.unblocks = ()
         blocked: list[str] = []
         if self.answer is None and self.cancel is None and self.rule.requires:
             for name in self.rule.requires:

@@ -35,6 +35,7 @@ __all__ = [
     "case_dict",
     "case_result",
     "cause_line",
+    "entry_models",
     "json_document",
     "json_lines",
 ]
@@ -357,6 +358,29 @@ def obligation_dicts(ledger: CaseLedger, cache: OutputCache) -> dict[int, dict[s
             first = out[id(entry.members[0])]
             out[id(entry)] = _remedy_dict(entry, first, ledger.as_of, cache)
     return out
+
+
+def entry_models(
+    ledger: CaseLedger, cache: OutputCache, wanted: Iterable[Entry]
+) -> dict[int, Obligation]:
+    """The public objects of some obligations of a ledger (by record identity), built alone:
+    an escalation needs its parent's output and a remedy its first member's, nothing else."""
+    built: dict[int, dict[str, Any]] = {}
+
+    def build(entry: Entry) -> dict[str, Any]:
+        done = built.get(id(entry))
+        if done is not None:
+            return done
+        if isinstance(entry, RuleEntry):
+            d = _rule_dict(entry, ledger.as_of, cache)
+        elif isinstance(entry, EscalationEntry):
+            d = _escalation_dict(entry, build(entry.parent), cache)
+        else:
+            d = _remedy_dict(entry, build(entry.members[0]), ledger.as_of, cache)
+        built[id(entry)] = d
+        return d
+
+    return {id(entry): _model(build(entry)) for entry in wanted}
 
 
 def case_dict(ledger: CaseLedger, cache: OutputCache) -> dict[str, Any]:

@@ -210,42 +210,66 @@ Observer = Callable[[str, Event, CompiledRoutine, "CompiledRule | None", Mapping
 (a scheduled obligation before its time) or ``raised``; ``facts`` as they stood."""
 
 
-def replay_case(
-    plan: CasePlan,
-    case_id: str,
-    events: Sequence[Event],
-    problems: list[Diagnostic],
-    counters: dict[str, int],
-    observer: Observer | None = None,
-) -> tuple[list[RuleEntry], dict[str, dict[str, Any]]]:
-    """Replay one case's events (sorted by (instant, id)); return its obligations and facts.
+class CaseReplay:
+    """One case's replay, resumable: events are fed one at a time in (instant, id) order.
 
-    ``events`` may hold events of other cases lent to a unit's case: they can only answer
-    ``any_case`` patterns. Events that cannot place a deadline are reported in ``problems``;
-    triggers outside every version's validity are counted in ``counters``, and so are the
-    case's own events that changed nothing (``idle:<type>``: they raised, answered and set
-    nothing). ``observer``, when given, is told of every decision about a trigger.
+    :func:`replay_case` feeds a whole stream; a live session keeps one per case and feeds
+    each new event as it comes, so a post costs what its event costs, not the whole case.
+    ``entries`` and ``facts_of`` are the obligations raised and the facts so far.
     """
-    routines = plan.routines
-    facts_of: dict[str, dict[str, Any]] = {r.key: dict(r.fact_defaults) for r in routines}
-    slots_by_type = plan.slots_by_type
-    slots_by_rule = plan.slots_by_rule
-    index: dict[tuple[int, Any], list[RuleEntry]] = {}
-    entries: list[RuleEntry] = []
-    seq = 0
-    instant: datetime | None = None
-    same_instant: list[Event] = []  # earlier events at this instant, in replay order
-    used: set[int] = set()  # the events that raised, answered or set something (by identity)
-    for event in events:
+
+    def __init__(
+        self,
+        plan: CasePlan,
+        case_id: str,
+        problems: list[Diagnostic],
+        counters: dict[str, int],
+        observer: Observer | None = None,
+    ) -> None:
+        self._plan = plan
+        self.case_id = case_id
+        self._problems = problems
+        self._counters = counters
+        self._observer = observer
+        self._routines = plan.routines
+        self._slots_by_type = plan.slots_by_type
+        self._slots_by_rule = plan.slots_by_rule
+        self.facts_of: dict[str, dict[str, Any]] = {
+            r.key: dict(r.fact_defaults) for r in plan.routines
+        }
+        self._index: dict[tuple[int, Any], list[RuleEntry]] = {}
+        self.entries: list[RuleEntry] = []
+        self._seq = 0
+        self._instant: datetime | None = None
+        self._same_instant: list[Event] = []  # earlier events at this instant, in order
+        self._used: set[int] = set()  # events that raised, answered or set something
+        self.fed: list[Event] = []
+        self.last: tuple[datetime, str] | None = None
+
+    def count_idle(self) -> None:
+        """Count the case's own events that changed nothing (``idle:<type>``)."""
+        for event in self.fed:
+            if (
+                event.case == self.case_id
+                and id(event) not in self._used
+                and event.type in self._plan.idle_types
+            ):
+                name = f"idle:{event.type}"
+                self._counters[name] = self._counters.get(name, 0) + 1
+
+    def feed(self, event: Event) -> None:
+        """Replay one more event; it must not sort before the events fed so far."""
+        self.fed.append(event)
+        self.last = event.order_key
         etype = event.type
         # In UTC once: comparisons between datetimes of one tzinfo are the fast ones.
         at = event.at.astimezone(UTC)
-        if at != instant:
-            instant, same_instant = at, []
-        own = event.case == case_id
+        if at != self._instant:
+            self._instant, self._same_instant = at, []
+        own = event.case == self.case_id
         # 1. Answers: a later event fulfils or cancels what is still open.
-        slots = slots_by_type.get(etype)
-        if slots is not None and index:
+        slots = self._slots_by_type.get(etype)
+        if slots is not None and self._index:
             for slot in slots:
                 if not own and not slot.any_case:
                     continue
@@ -260,10 +284,10 @@ def replay_case(
                     key = slot.candidate_key(event)
                     if key is _MISSING:
                         continue
-                bucket = index.get((slot.number, key))
+                bucket = self._index.get((slot.number, key))
                 if not bucket:
                     continue
-                facts = facts_of[slot.routine_key]
+                facts = self.facts_of[slot.routine_key]
                 pattern = slot.pattern
                 if key is _SCAN:
                     # Lists or objects: compare each waiting obligation in full.
@@ -281,25 +305,25 @@ def replay_case(
                         if at <= entry.deadline:
                             entry.cancel = event
                             closed = True
-                            used.add(id(event))
+                            self._used.add(id(event))
                     elif entry.opens is None or at >= entry.opens:
                         entry.answer = event
                         closed = True
-                        used.add(id(event))
+                        self._used.add(id(event))
                 if closed:
-                    index[(slot.number, key)] = [e for e in bucket if e.open]
-        same_instant.append(event)
+                    self._index[(slot.number, key)] = [e for e in bucket if e.open]
+        self._same_instant.append(event)
         if not own:
-            continue  # borrowed from another case: it may only answer `any_case` patterns
+            return  # borrowed from another case: it may only answer `any_case` patterns
         tick_of = event.data.get("routine") if etype.startswith(TICK_PREFIX) else None
         in_force = outside = False
-        for routine in routines:
-            facts = facts_of[routine.key]
+        for routine in self._routines:
+            facts = self.facts_of[routine.key]
             # 2. Facts as they stand after this event.
             for setter in routine.fact_setters.get(etype, ()):
                 if setter.condition(event, facts):
                     facts[setter.fact] = setter.value_for(event, facts.get(setter.fact))
-                    used.add(id(event))
+                    self._used.add(id(event))
             # 3. Triggers: new obligations, judged by the version in force at the trigger.
             rules = routine.rules_by_trigger.get(etype)
             if not rules:
@@ -307,49 +331,67 @@ def replay_case(
             if tick_of is not None:
                 if tick_of != routine.key:
                     continue  # an occurrence belongs to the version that scheduled it
-            elif not plan.in_force(routine, at):
+            elif not self._plan.in_force(routine, at):
                 outside = True
-                if observer is not None:
-                    observer("outside", event, routine, None, dict(facts))
+                if self._observer is not None:
+                    self._observer("outside", event, routine, None, dict(facts))
                 continue
             in_force = True
             for rule in rules:
                 if not rule.condition(event, facts) or rule.unless(event, facts):
-                    if observer is not None:
+                    if self._observer is not None:
                         what = "unless" if rule.condition(event, facts) else "condition"
-                        observer(what, event, routine, rule, dict(facts))
+                        self._observer(what, event, routine, rule, dict(facts))
                     continue
-                seq += 1
-                raised = _raise(routine, rule, event, facts, seq, problems)
+                self._seq += 1
+                raised = _raise(routine, rule, event, facts, self._seq, self._problems)
                 if raised is None:
-                    if observer is not None:
-                        observer("calendar", event, routine, rule, dict(facts))
+                    if self._observer is not None:
+                        self._observer("calendar", event, routine, rule, dict(facts))
                     continue
                 if tick_of is not None and _before_its_time(event, raised.deadline):
-                    if observer is not None:
-                        observer("early", event, routine, rule, dict(facts))
+                    if self._observer is not None:
+                        self._observer("early", event, routine, rule, dict(facts))
                     continue
-                entries.append(raised)
-                used.add(id(event))
-                if observer is not None:
-                    observer("raised", event, routine, rule, dict(facts))
+                self.entries.append(raised)
+                self._used.add(id(event))
+                if self._observer is not None:
+                    self._observer("raised", event, routine, rule, dict(facts))
                 # An answer logged in the same second counts, whatever the ids' order.
-                for earlier in same_instant[:-1]:
+                for earlier in self._same_instant[:-1]:
                     if _answers(earlier, raised, facts):
                         raised.answer = earlier
-                        used.add(id(earlier))
+                        self._used.add(id(earlier))
                         break
-                for slot in slots_by_rule[id(rule)]:
+                for slot in self._slots_by_rule[id(rule)]:
                     key = slot.trigger_key(event)
                     if key is not _MISSING:
-                        index.setdefault((slot.number, key), []).append(raised)
+                        self._index.setdefault((slot.number, key), []).append(raised)
         if outside and not in_force:
-            counters["outside_validity"] = counters.get("outside_validity", 0) + 1
+            self._counters["outside_validity"] = self._counters.get("outside_validity", 0) + 1
+
+
+def replay_case(
+    plan: CasePlan,
+    case_id: str,
+    events: Sequence[Event],
+    problems: list[Diagnostic],
+    counters: dict[str, int],
+    observer: Observer | None = None,
+) -> tuple[list[RuleEntry], dict[str, dict[str, Any]]]:
+    """Replay one case's events (sorted by (instant, id)); return its obligations and facts.
+
+    ``events`` may hold events of other cases lent to a unit's case: they can only answer
+    ``any_case`` patterns. Events that cannot place a deadline are reported in ``problems``;
+    triggers outside every version's validity are counted in ``counters``, and so are the
+    case's own events that changed nothing (``idle:<type>``: they raised, answered and set
+    nothing). ``observer``, when given, is told of every decision about a trigger.
+    """
+    replay = CaseReplay(plan, case_id, problems, counters, observer)
     for event in events:
-        if event.case == case_id and id(event) not in used and event.type in plan.idle_types:
-            name = f"idle:{event.type}"
-            counters[name] = counters.get(name, 0) + 1
-    return entries, facts_of
+        replay.feed(event)
+    replay.count_idle()
+    return replay.entries, replay.facts_of
 
 
 def _raise(

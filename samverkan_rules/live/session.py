@@ -37,9 +37,12 @@ from typing import Any, Literal
 from samverkan_rules.calendar import local_date, require_aware
 from samverkan_rules.compiler import CompiledRoutine
 from samverkan_rules.diagnostics import Diagnostic
-from samverkan_rules.engine import Ruleset, evaluate
+from samverkan_rules.engine import Evaluator, Ruleset, evaluate
+from samverkan_rules.engine.ledger import Entry, EscalationEntry, RemedyEntry
+from samverkan_rules.engine.output import CaseLedger, OutputCache, case_result, entry_models
+from samverkan_rules.engine.replay import CasePlan, CaseReplay
 from samverkan_rules.errors import CalendarError, EvaluationError, EventError
-from samverkan_rules.evaluation import CaseResult, Evaluation, Obligation
+from samverkan_rules.evaluation import Evaluation, Obligation
 from samverkan_rules.events import Event, event_from_mapping
 from samverkan_rules.live.store import EventConflictError, EventStore, content_key
 from samverkan_rules.registry import Window, validity_windows
@@ -129,7 +132,9 @@ class Changes:
         }
 
 
-_Snapshot = dict[str, Obligation]
+_Snapshot = dict[str, tuple[str, str, tuple[str, ...]]]
+"""A case's obligations as last reported, by id: status, rule and the events it names
+(values, not records: a kept replay settles the same records again)."""
 
 
 class Session:
@@ -180,6 +185,9 @@ class Session:
             raise EvaluationError("routine versions overlap", overlaps)
         self._routines: tuple[CompiledRoutine, ...] = routines
         self._windows: Mapping[tuple[str, str], Window] = windows
+        self._plan = CasePlan(routines, windows)
+        self._cache = OutputCache()
+        self._replays: dict[str, CaseReplay] = {}
         self._lock = threading.RLock()
         self._owns_store = store is not None and not isinstance(store, EventStore)
         self._store: EventStore | None = (
@@ -330,11 +338,12 @@ class Session:
             changes: list[Change] = []
             causes = {e.id for e in new}
             for case in sorted(affected):
-                result = self._evaluate_case(case, moment)
-                if check and result is not None:
+                ledger = self._evaluate_case(case, moment)
+                if check and ledger is not None:
                     # Only when every held event counts at `moment`, as durable_rules has them all.
+                    result = case_result(ledger, OutputCache())
                     self._matcher.reconcile(case, result, self._by_case.get(case, []))
-                changes.extend(self._diff(case, result, causes))
+                changes.extend(self._diff(case, ledger, causes))
             return Changes(
                 as_of=moment.astimezone(self._tz), changes=tuple(changes), accepted=len(new)
             )
@@ -355,12 +364,11 @@ class Session:
                     f"{self._clock.astimezone(self._tz).isoformat()}; time only moves on"
                 )
             self._advance(moment)
-            result = self._evaluate_all(moment)
             changes: list[Change] = []
             seen: set[str] = set()
-            for case_result in result.cases:
-                seen.add(case_result.case)
-                changes.extend(self._diff(case_result.case, case_result, set()))
+            for ledger in self._evaluate_every_case(moment):
+                seen.add(ledger.case)
+                changes.extend(self._diff(ledger.case, ledger, set()))
             for case in sorted(set(self._snapshots) - seen):
                 changes.extend(self._diff(case, None, set()))
             return Changes(as_of=moment.astimezone(self._tz), changes=tuple(changes))
@@ -531,64 +539,127 @@ class Session:
             inputs.append(earliest)
         return inputs
 
-    def _evaluate_case(self, case: str, as_of: datetime) -> CaseResult | None:
-        """One case's result at ``as_of``: the single place a case is re-evaluated.
+    def _run(self, as_of: datetime) -> Evaluator:
+        """An evaluation at ``as_of`` over the held events, prepared (schedules placed, the
+        lent events kept) but with no case evaluated yet. The held events were checked when
+        they were posted, so they are only sorted into before and after ``as_of``."""
+        run = Evaluator(self._routines, as_of, plan=self._plan)
+        earliest = self._earliest
+        run.prepare(
+            earliest=earliest.at if earliest is not None and earliest.at <= as_of else None,
+            shared=[e for e in self._lent if e.at <= as_of],
+        )
+        return run
 
-        Today this runs :func:`evaluate` over the case's inputs; an incremental path can
-        replace it without touching the rest of the session.
+    def _evaluate_case(self, case: str, as_of: datetime) -> CaseLedger | None:
+        """One case's ledger at ``as_of``: the single place a case is re-evaluated.
+
+        A person's case keeps its replay between posts: new events that sort after those
+        it has seen are fed to it and only the statuses are settled again, so a post costs
+        what its event costs, not the whole case. A replay is started afresh when an event
+        sorts earlier, and always for a unit's case (other cases' events and the schedules'
+        occurrences feed it). The public objects are built only for what changed.
         """
-        result = evaluate(self._routines, self._inputs(case), as_of)
-        for c in result.cases:
-            if c.case == case:
-                return c
-        return None
+        run = self._run(as_of)
+        own = [e for e in self._by_case.get(case, ()) if e.at <= as_of]
+        if not own and case not in run.unit_cases():
+            self._replays.pop(case, None)
+            return None
+        if case in self._units:
+            return run.evaluate_case(case, own)
+        replay = self._replays.get(case)
+        seen = len(replay.fed) if replay is not None else 0
+        if (
+            replay is None
+            or seen > len(own)
+            or own[:seen] != replay.fed
+            or (seen < len(own) and replay.last is not None and own[seen].order_key < replay.last)
+        ):
+            replay = CaseReplay(self._plan, case, [], {})
+            self._replays[case] = replay
+            seen = 0
+        return run.resume_case(replay, own[seen:])
+
+    def _evaluate_every_case(self, as_of: datetime) -> list[CaseLedger]:
+        run = self._run(as_of)
+        cases = {c for c, events in self._by_case.items() if any(e.at <= as_of for e in events)}
+        cases.update(run.unit_cases())
+        return [
+            run.evaluate_case(case, [e for e in self._by_case.get(case, ()) if e.at <= as_of])
+            for case in sorted(cases)
+        ]
 
     def _evaluate_all(self, as_of: datetime) -> Evaluation:
         return evaluate(self._routines, list(self._by_id.values()), as_of)
 
-    def _diff(self, case: str, result: CaseResult | None, causes: set[str]) -> list[Change]:
+    def _diff(self, case: str, ledger: CaseLedger | None, causes: set[str]) -> list[Change]:
         before = self._snapshots.get(case, {})
-        after: _Snapshot = {o.obligation: o for o in result.obligations} if result else {}
+        current = {e.id: e for e in ledger.obligations} if ledger is not None else {}
+        moved = [
+            entry
+            for ident, entry in current.items()
+            if (old := before.get(ident)) is None or old[0] != entry.status
+        ]
+        records = entry_models(ledger, self._cache, moved) if ledger is not None and moved else {}
         changes: list[Change] = []
-        for ident, record in after.items():
-            old = before.get(ident)
-            if old is not None and old.status == record.status:
-                continue
+        for entry in moved:
+            old = before.get(entry.id)
             changes.append(
                 Change(
                     case=case,
-                    obligation=ident,
-                    rule=record.rule,
-                    before=old.status if old is not None else None,
-                    after=record.status,
-                    record=record,
-                    cause=_cause(record, causes),
+                    obligation=entry.id,
+                    rule=_rule_of(entry),
+                    before=old[0] if old is not None else None,
+                    after=entry.status,
+                    record=records[id(entry)],
+                    cause=_cause(_named(entry), causes),
                 )
             )
-        for ident, old in before.items():
-            if ident not in after:
+        for ident, (status, rule, named) in before.items():
+            if ident not in current:
                 changes.append(
                     Change(
                         case=case,
                         obligation=ident,
-                        rule=old.rule,
-                        before=old.status,
+                        rule=rule,
+                        before=status,
                         after=None,
                         record=None,
-                        cause=_cause(old, causes),
+                        cause=_cause(named, causes),
                     )
                 )
-        if after:
-            self._snapshots[case] = after
+        if current:
+            self._snapshots[case] = {
+                ident: (e.status, _rule_of(e), _named(e)) for ident, e in current.items()
+            }
         else:
             self._snapshots.pop(case, None)
         return changes
 
 
-def _cause(record: Obligation, causes: set[str]) -> str | None:
-    for ref in (record.trigger, record.fulfilled_by, record.cancelled_by):
-        if ref is not None and ref.event in causes:
-            return ref.event
+def _rule_of(entry: Entry) -> str:
+    """The rule an obligation comes from (its precondition, for a remedy)."""
+    if isinstance(entry, RemedyEntry):
+        return entry.name
+    if isinstance(entry, EscalationEntry):
+        return entry.parent.rule.id
+    return entry.rule.id
+
+
+def _named(entry: Entry) -> tuple[str, ...]:
+    """The events an obligation names: its trigger, fulfilment and cancellation."""
+    if isinstance(entry, RemedyEntry):
+        return (entry.members[0].trigger.id,)
+    if isinstance(entry, EscalationEntry):
+        return (entry.parent.trigger.id,)
+    return tuple(e.id for e in (entry.trigger, entry.answer, entry.cancel) if e is not None)
+
+
+def _cause(named: tuple[str, ...], causes: set[str]) -> str | None:
+    """The posted event an obligation names, if any."""
+    for ident in named:
+        if ident in causes:
+            return ident
     return None
 
 
