@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from samverkan_rules.calendar import format_rfc3339, parse_rfc3339
 from samverkan_rules.cli import EXIT_USAGE
+from samverkan_rules.cli._output import OutputError, write_stderr, write_stdout
 from samverkan_rules.diagnostics import Diagnostic, sort_key
 from samverkan_rules.errors import CalendarError, EventError
 from samverkan_rules.events import EventBatch, read_events, read_events_text
@@ -80,7 +81,11 @@ class CommandError(Exception):
 
 def print_error(command: str, message: str, *, stream: TextIO | None = None) -> None:
     """Print ``samverkan COMMAND: error: MESSAGE`` (to stderr unless told otherwise)."""
-    print(f"samverkan {command}: error: {message}", file=stream or sys.stderr)
+    line = f"samverkan {command}: error: {message}\n"
+    if stream is None:
+        write_stderr(line)
+    else:
+        stream.write(line)
 
 
 def guarded(command: str) -> Callable[[RunFunction], RunFunction]:
@@ -101,6 +106,9 @@ def guarded(command: str) -> Callable[[RunFunction], RunFunction]:
                 print_diagnostics(exc.diagnostics)
                 print_error(command, exc.message)
                 return exc.exit_code
+            except OutputError as exc:
+                print_error(command, exc.message)
+                return EXIT_USAGE
 
         return wrapper
 
@@ -216,12 +224,16 @@ def print_diagnostics(
         unlocated: What to write in place of the location of a diagnostic that has none
             (e.g. ``samverkan due``); default ``<input>``.
     """
-    out = stream or sys.stderr
+    lines = []
     for d in sorted(diagnostics, key=sort_key):
         text = d.format(caret=caret)
         if unlocated and d.file is None and d.line is None:
             text = unlocated + text.removeprefix(d.location())
-        print(text, file=out)
+        lines.append(text + "\n")
+    if stream is None:
+        write_stderr("".join(lines))
+    else:
+        stream.write("".join(lines))
 
 
 def diagnostics_json(diagnostics: Iterable[Diagnostic]) -> list[dict[str, Any]]:
@@ -245,8 +257,11 @@ def diagnostic_from_json(record: Mapping[str, Any]) -> Diagnostic:
 
 def dump_json(data: Any, stream: TextIO | None = None) -> None:
     """Write ``data`` as indented JSON with a final newline (UTF-8 kept as is)."""
-    out = stream or sys.stdout
-    out.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    if stream is None:
+        write_stdout(text)
+    else:
+        stream.write(text)
 
 
 # --------------------------------------------------------------------------- events
@@ -264,7 +279,7 @@ def read_event_file(path: str) -> EventBatch:
     try:
         if path == STDIN:
             try:
-                text = sys.stdin.read()
+                text = _read_stdin()
             except UnicodeDecodeError as exc:
                 raise CommandError(
                     f"standard input is not UTF-8 text ({exc.reason} at byte {exc.start}); "
@@ -277,6 +292,30 @@ def read_event_file(path: str) -> EventBatch:
         raise CommandError(
             f"{first}; check the path and that the file is UTF-8 text",
             diagnostics=exc.diagnostics,
+        ) from None
+
+
+def _read_stdin() -> str:
+    """Standard input as UTF-8 text, whatever the locale says.
+
+    Raises:
+        CommandError: When standard input is closed or cannot be read.
+        UnicodeDecodeError: When it is not UTF-8.
+    """
+    stream = sys.stdin
+    if stream is None:
+        raise CommandError(
+            "standard input is closed, so '--events -' has nothing to read; give a file, "
+            "or pipe the events in"
+        )
+    try:
+        buffer = getattr(stream, "buffer", None)
+        if buffer is None:  # a text stream put in place by a caller (a test's StringIO)
+            return stream.read()
+        return bytes(buffer.read()).decode("utf-8")
+    except OSError as exc:
+        raise CommandError(
+            f"cannot read standard input: {exc.strerror or exc}; give the events as a file"
         ) from None
 
 

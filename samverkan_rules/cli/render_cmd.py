@@ -2,7 +2,8 @@
 
 Writes the routine in Swedish words (metadata, roles, channels, schedules, then each rule
 with its trigger, action, deadline, source quote and any local interpretation) as Markdown
-or as a self-contained HTML page, to stdout or to ``--out FILE``. The output is
+or as a self-contained HTML page, to stdout or to ``--out FILE`` (written under a
+temporary name and renamed, so the file is whole or untouched). The output is
 deterministic: the same routine gives the same bytes.
 
 Exit codes: 0 rendered, 1 the routine has errors (each printed with file:line:col, as
@@ -13,12 +14,12 @@ Exit codes: 0 rendered, 1 the routine has errors (each printed with file:line:co
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
 from samverkan_rules.cli import EXIT_FINDINGS, EXIT_OK
 from samverkan_rules.cli._common import CommandError, guarded, print_diagnostics
+from samverkan_rules.cli._output import write_file_atomic, write_stdout
 from samverkan_rules.loader import check_routine_file
 from samverkan_rules.render import render_html, render_markdown
 
@@ -74,10 +75,10 @@ def run(args: argparse.Namespace) -> int:
     render = render_html if args.format == "html" else render_markdown
     text = render(check.routine)
     if args.out is None:
-        sys.stdout.write(text)
+        write_stdout(text)
         return EXIT_OK
     try:
-        Path(args.out).write_text(text, encoding="utf-8")
+        write_file_atomic(args.out, text.encode("utf-8"))
     except OSError as exc:
         raise CommandError(
             f"cannot write {args.out}: {exc.strerror or exc}; check the directory exists "
