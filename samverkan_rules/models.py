@@ -24,6 +24,9 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
+
+from samverkan_rules.calendar import zone_problem
 
 # Lower-case words joined by '-', '_' or '.', e.g. 'start-message'. No description here:
 # it would replace each field's own description in the JSON Schema editors show.
@@ -159,6 +162,17 @@ class CalendarSpec(Model):
     deadline_on_non_working_day: NonWorkingDayPolicy = "keep"
     """For deadlines counted in calendar days, weeks or months: what happens when one
     falls on a non-working day. Working-day deadlines always land on working days."""
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        problem = zone_problem(value)
+        if problem is not None:
+            message, hint = problem
+            # The message goes in as a value, never as the template, so braces in the
+            # name stay as written ("hint" first: values are filled in in order).
+            raise PydanticCustomError("time_zone", "{message}", {"hint": hint, "message": message})
+        return value
 
 
 class Reachability(Model):
@@ -361,6 +375,19 @@ class Fact(Model):
 # --------------------------------------------------------------------------- time
 
 
+MAX_DISTANCE: dict[str, int] = {
+    "working_days": 2_500,
+    "days": 3_653,
+    "weeks": 522,
+    "months": 120,
+    "hours": 87_672,
+    "minutes": 5_260_320,
+}
+"""The longest distance a deadline, opening or escalation may name, per unit: about ten
+years. The calendar covers 1990-2100, so a longer distance could not be placed for most
+triggers (every one would become an event error and its obligation would vanish)."""
+
+
 ANCHOR = r"^trigger$|^data\.[a-z0-9_]+$|^schedule\.[a-z0-9_.-]+$"
 
 
@@ -378,14 +405,14 @@ class TimeSpec(Model):
     before: str | None = Field(default=None, pattern=ANCHOR)
     after: str | None = Field(default=None, pattern=ANCHOR)
     at: str | None = Field(default=None, pattern=ANCHOR)
-    working_days: int | None = Field(default=None, ge=1)
+    working_days: int | None = Field(default=None, ge=1, le=MAX_DISTANCE["working_days"])
     """'senast N vardagar innan': count N working days back from the day before the anchor."""
-    days: int | None = Field(default=None, ge=0)
-    weeks: int | None = Field(default=None, ge=0)
-    months: int | None = Field(default=None, ge=0)
+    days: int | None = Field(default=None, ge=0, le=MAX_DISTANCE["days"])
+    weeks: int | None = Field(default=None, ge=0, le=MAX_DISTANCE["weeks"])
+    months: int | None = Field(default=None, ge=0, le=MAX_DISTANCE["months"])
     """Calendar months; a day past the month's end is clamped to it (30 Nov + 3 = 28 Feb)."""
-    hours: int | None = Field(default=None, ge=0)
-    minutes: int | None = Field(default=None, ge=0)
+    hours: int | None = Field(default=None, ge=0, le=MAX_DISTANCE["hours"])
+    minutes: int | None = Field(default=None, ge=0, le=MAX_DISTANCE["minutes"])
     time: dt.time | None = None
     """Local time of day for a day-based result; default end of day for a deadline and
     start of day for an opening time."""
@@ -442,9 +469,9 @@ class TimeSpec(Model):
 class Offset(Model):
     """A distance after a point in time (used by escalation)."""
 
-    working_days: int | None = Field(default=None, ge=0)
-    days: int | None = Field(default=None, ge=0)
-    hours: int | None = Field(default=None, ge=0)
+    working_days: int | None = Field(default=None, ge=0, le=MAX_DISTANCE["working_days"])
+    days: int | None = Field(default=None, ge=0, le=MAX_DISTANCE["days"])
+    hours: int | None = Field(default=None, ge=0, le=MAX_DISTANCE["hours"])
 
     @model_validator(mode="after")
     def _one(self) -> Offset:

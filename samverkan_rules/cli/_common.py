@@ -20,9 +20,10 @@ from types import TracebackType
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
-from samverkan_rules.calendar import format_rfc3339, parse_rfc3339
+from samverkan_rules.calendar import check_supported, format_rfc3339, parse_rfc3339
 from samverkan_rules.cli import EXIT_USAGE
 from samverkan_rules.cli._output import OutputError, write_stderr, write_stdout
+from samverkan_rules.compiler import CompiledRoutine
 from samverkan_rules.diagnostics import Diagnostic, sort_key
 from samverkan_rules.errors import CalendarError, EventError
 from samverkan_rules.events import EventBatch, read_events, read_events_text
@@ -34,6 +35,7 @@ __all__ = [
     "Progress",
     "add_format_option",
     "as_of_argument",
+    "check_as_of",
     "date_argument",
     "diagnostic_from_json",
     "diagnostics_json",
@@ -156,6 +158,21 @@ def parse_as_of(text: str) -> datetime:
             f"{text} has no UTC offset, and times are never guessed; "
             f"write it with one, e.g. {suggestion}"
         ) from None
+
+
+def check_as_of(as_of: datetime, routines: Iterable[CompiledRoutine]) -> None:
+    """Refuse an ``--as-of`` outside the supported range in any routine's time zone.
+
+    Raises:
+        CommandError: Naming ``--as-of``, the instant and the supported range (exit 2).
+    """
+    for routine in routines:
+        try:
+            check_supported(as_of, routine.tz, "--as-of")
+        except CalendarError as exc:
+            raise CommandError(
+                f"{exc}; give an instant inside it, e.g. 2026-12-15T12:00:00+01:00"
+            ) from None
 
 
 def _naive(text: str) -> datetime | None:

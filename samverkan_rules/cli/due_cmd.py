@@ -28,6 +28,7 @@ from samverkan_rules.cli._common import (
     Progress,
     add_format_option,
     as_of_argument,
+    check_as_of,
     diagnostic_from_json,
     guarded,
     print_diagnostics,
@@ -114,6 +115,7 @@ def evaluate_from_args(
         CommandError: for unreadable or invalid input (exit 2).
     """
     routines = select_routine(load_routines(args.routine), args.routine, args.routine_id)
+    check_as_of(args.as_of, routines)
     batch = read_event_file(args.events)
     try:
         return routines, engine.evaluate(routines, batch, args.as_of, cases=cases)
