@@ -22,7 +22,13 @@ from zoneinfo import ZoneInfo
 
 from samverkan_rules.calendar import check_supported, format_rfc3339, parse_rfc3339
 from samverkan_rules.cli import EXIT_USAGE
-from samverkan_rules.cli._output import OutputError, write_stderr, write_stdout
+from samverkan_rules.cli._output import (
+    CheckedStream,
+    OutputError,
+    terminal_safe,
+    write_stderr,
+    write_stdout,
+)
 from samverkan_rules.compiler import CompiledRoutine
 from samverkan_rules.diagnostics import Diagnostic, sort_key
 from samverkan_rules.errors import CalendarError, EventError
@@ -372,8 +378,11 @@ class Progress:
     ) -> None:
         self.total = total
         self.label = label
-        self.stream = stream or sys.stderr
-        self.enabled = _is_terminal(self.stream)
+        chosen = stream or sys.stderr
+        # The progress line redraws itself with a carriage return, which the checked
+        # standard error would escape: it writes beneath it, and escapes its notes itself.
+        self.stream = chosen.original if isinstance(chosen, CheckedStream) else chosen
+        self.enabled = self.stream is not None and _is_terminal(self.stream)
         self.done = 0
         self._delay = delay
         self._interval = interval
@@ -395,7 +404,7 @@ class Progress:
             return
         self._last = now
         count = f"{self.done}/{self.total}" if self.total else str(self.done)
-        text = f"{self.label} {count} {note}".rstrip()
+        text = terminal_safe(f"{self.label} {count} {note}".rstrip())
         width = shutil.get_terminal_size((80, 24)).columns - 1
         self._write("\r" + text[:width].ljust(width))
         self._shown = True
@@ -412,7 +421,8 @@ class Progress:
 
     def _write(self, text: str) -> None:
         try:
-            self.stream.write(text)
-            self.stream.flush()
+            if self.stream is not None:
+                self.stream.write(text)
+                self.stream.flush()
         except (OSError, ValueError):  # the terminal went away; progress is not worth a crash
             self.enabled = False

@@ -15,6 +15,12 @@ The rules:
   standard error that its output is incomplete.
 * **A reader that stops reading is no error.** ``samverkan due ... | head`` ends quietly:
   :class:`BrokenPipeError` escapes to :func:`samverkan_rules.cli.main`, which exits 0.
+* **Safe for a terminal.** Control characters (ESC, carriage return, bell, the C1 range,
+  U+2028/U+2029 and the bidirectional overrides) are written as ``\\uXXXX``, whatever
+  carries them: a case id, a file name, a routine's text, a diagnostic. Only line feeds and
+  tabs pass. In JSON output such a character can only stand inside a string (the encoder
+  never writes one elsewhere), where ``\\uXXXX`` is its own JSON escape: the document
+  parses to the same value.
 * **Standard error is best effort.** When it is closed or full, diagnostics are dropped
   (never written to standard output instead); the exit code still tells.
 
@@ -37,6 +43,7 @@ import contextlib
 import errno
 import io
 import os
+import re
 import select
 import sys
 import tempfile
@@ -54,6 +61,7 @@ __all__ = [
     "silence_stdout",
     "stderr_writer",
     "stdout_writer",
+    "terminal_safe",
     "write_file_atomic",
     "write_stderr",
     "write_stdout",
@@ -64,6 +72,25 @@ _ERRORS: Final = "backslashreplace"
 _CHUNK_CHARS: Final = 1 << 20
 """Text is encoded and written a megabyte at a time, so a huge result is never copied whole."""
 _BUFFER_BYTES: Final = 1 << 16
+
+_UNSAFE: Final = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u2028-\u202e\u2066-\u2069]"
+)
+"""What a terminal could act on, or a reader be misled by: every control character but
+line feed and tab, the Unicode line and paragraph separators and the bidirectional marks,
+embeddings, overrides and isolates."""
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with every unsafe character written as ``\\uXXXX``.
+
+    Examples:
+        >>> terminal_safe("case \x1b[2J\n")
+        'case \\u001b[2J\n'
+    """
+    if _UNSAFE.search(text) is None:
+        return text
+    return _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 class OutputError(Exception):
@@ -161,7 +188,8 @@ class StreamWriter:
             self._fail("it is closed")
             return
         for start in range(0, len(text), _CHUNK_CHARS):
-            data = text[start : start + _CHUNK_CHARS].encode(ENCODING, _ERRORS)
+            piece = terminal_safe(text[start : start + _CHUNK_CHARS])
+            data = piece.encode(ENCODING, _ERRORS)
             self._pending.append(data)
             self._size += len(data)
             if self._size >= _BUFFER_BYTES:
