@@ -73,9 +73,7 @@ _CHUNK_CHARS: Final = 1 << 20
 """Text is encoded and written a megabyte at a time, so a huge result is never copied whole."""
 _BUFFER_BYTES: Final = 1 << 16
 
-_UNSAFE: Final = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u2028-\u202e\u2066-\u2069]"
-)
+_UNSAFE: Final = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u2028-\u202e\u2066-\u2069]")
 """What a terminal could act on, or a reader be misled by: every control character but
 line feed and tab, the Unicode line and paragraph separators and the bidirectional marks,
 embeddings, overrides and isolates."""
