@@ -171,6 +171,19 @@ def test_a_reader_that_stops_early_is_quiet() -> None:
     assert err == ""
 
 
+def test_standard_errors_reader_leaving_does_not_stop_the_command() -> None:
+    command = [sys.executable, "-m", "samverkan_rules", "validate", "/nonexistent", "routines"]
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT
+    ) as process:
+        assert process.stdout is not None and process.stderr is not None
+        process.stderr.close()
+        out = process.stdout.read().decode()
+        code = process.wait(timeout=120)
+    assert code == 2  # the missing path, not a quiet 0
+    assert out.endswith("5 routine(s) checked: 5 valid, 0 with errors, 3 warning(s)\n")
+
+
 def test_partial_writes_are_continued(monkeypatch: pytest.MonkeyPatch) -> None:
     read_fd, write_fd = os.pipe()
     real_write = os.write

@@ -155,6 +155,7 @@ class StreamWriter:
         self._pending: list[bytes] = []
         self._size = 0
         self._dead = False
+        self._broken = False
         self.bytes_written = 0
 
     @property
@@ -179,6 +180,8 @@ class StreamWriter:
             BrokenPipeError: The reader went away.
         """
         if self._dead:
+            if self._broken and self.strict:
+                raise BrokenPipeError(errno.EPIPE, "broken pipe")
             if self.strict:
                 self._fail("an earlier write failed")
             return
@@ -213,13 +216,12 @@ class StreamWriter:
         self._size = 0
         try:
             self._emit(stream, data)
-        except BrokenPipeError:
-            self._dead = True
-            raise
         except OSError as exc:
             if exc.errno == errno.EPIPE:
-                self._dead = True
-                raise BrokenPipeError(errno.EPIPE, "broken pipe") from None
+                self._dead = self._broken = True
+                if self.strict:  # standard error's reader leaving is no reason to stop
+                    raise BrokenPipeError(errno.EPIPE, "broken pipe") from None
+                return
             self._fail(_describe(exc))
             return
         except ValueError:  # a closed file object
