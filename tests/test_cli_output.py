@@ -172,7 +172,8 @@ def test_a_reader_that_stops_early_is_quiet() -> None:
 
 
 def test_standard_errors_reader_leaving_does_not_stop_the_command() -> None:
-    command = [sys.executable, "-m", "samverkan_rules", "validate", "/nonexistent", "routines"]
+    command = [sys.executable, "-m", "samverkan_rules", "validate", "--today", "2026-11-28"]
+    command += ["/nonexistent", "routines"]
     with subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT
     ) as process:
