@@ -229,3 +229,24 @@ def test_every_unit_has_a_limit_in_the_schema(unit: str) -> None:
         if option.get("type") == "integer"
     ]
     assert limits == [MAX_DISTANCE[unit]]
+
+
+@pytest.mark.parametrize("as_of", ["0001-01-01T00:00:00+01:00", "2101-01-01T00:00:00Z"])
+def test_a_scenario_as_of_outside_the_range_fails_by_name(
+    as_of: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scenarios = ROUTINES / "tests" / "orebro-dagverksamhet-hemvard"
+    source = sorted(scenarios.glob("*.yaml"))[0].read_text(encoding="utf-8")
+    target = tmp_path / "tests" / "orebro-dagverksamhet-hemvard"
+    target.mkdir(parents=True)
+    (tmp_path / ROUTINE.name).write_bytes(ROUTINE.read_bytes())
+    import re
+
+    (target / "x.yaml").write_text(
+        re.sub(r"as_of: .*", f'as_of: "{as_of}"', source), encoding="utf-8"
+    )
+    code = main(["test", str(tmp_path)])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert "outside the supported range 1990-01-01..2100-12-31" in out
+    assert BUG not in err
