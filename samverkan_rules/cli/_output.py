@@ -80,7 +80,7 @@ embeddings, overrides and isolates."""
 
 
 def terminal_safe(text: str) -> str:
-    """``text`` with every unsafe character written as ``\\uXXXX``.
+    r"""``text`` with every unsafe character written as ``\uXXXX``.
 
     Examples:
         >>> terminal_safe("case \x1b[2J\n")
