@@ -6,6 +6,8 @@ pytest's ``--fuzz-long`` option (2,000 examples per fuzzer)::
 
     SAMVERKAN_FUZZ_EXAMPLES=5000 python -m pytest tests/fuzz -q
     python -m pytest tests/fuzz -q --fuzz-long
+
+``SAMVERKAN_FUZZ_STATS=FILE`` records each run's command, time and exit code, for counts.
 """
 
 from __future__ import annotations
@@ -22,8 +24,11 @@ from hypothesis import HealthCheck, Phase, settings
 from samverkan_rules.cli import main
 
 LONG_RUN_EXAMPLES = 2_000
-SLOW_SECONDS = 5.0
-"""No single run may take longer than this ("no run over a few seconds")."""
+SLOW_SECONDS = float(os.environ.get("SAMVERKAN_FUZZ_SLOW_SECONDS", "5"))
+"""No single run may take longer than this ("no run over a few seconds"); a busy shared
+machine may need ``SAMVERKAN_FUZZ_SLOW_SECONDS`` raised."""
+STATS_FILE = os.environ.get("SAMVERKAN_FUZZ_STATS")
+"""When set, every CLI run appends ``command seconds exit-code`` to this file."""
 
 
 def examples(default: int) -> int:
@@ -68,7 +73,11 @@ def run_cli(argv: Sequence[str]) -> CliRun:
     started = time.perf_counter()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = main(list(argv))
-    return CliRun(code, out.getvalue(), err.getvalue(), time.perf_counter() - started)
+    run = CliRun(code, out.getvalue(), err.getvalue(), time.perf_counter() - started)
+    if STATS_FILE:
+        with open(STATS_FILE, "a", encoding="utf-8") as stats:
+            stats.write(f"{argv[0]} {run.seconds:.3f} {run.code}\n")
+    return run
 
 
 def assert_no_internal_error(run: CliRun) -> None:
