@@ -397,3 +397,24 @@ def test_importing_the_command_line_is_cheap() -> None:
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("events", ["/dev/zero", "routines"])
+def test_an_event_source_that_is_a_device_or_directory_is_refused_at_once(
+    events: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if not Path(events).exists() and not (ROOT / events).exists():
+        pytest.skip(f"no {events}")
+    path = events if events.startswith("/") else str(ROOT / events)
+    started = time.perf_counter()
+    code = main(["due", "--routine", str(ROUTINE), "--events", path, "--as-of", AS_OF])
+    err = capsys.readouterr().err
+    assert time.perf_counter() - started < 5
+    assert code == 2
+    assert "not an event file" in err
+
+
+def test_the_null_device_is_an_empty_event_file(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["due", "--routine", str(ROUTINE), "--events", os.devnull, "--as-of", AS_OF])
+    assert code == 0
+    assert "Inga ärenden" in capsys.readouterr().out

@@ -11,7 +11,9 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import os
 import shutil
+import stat
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -309,6 +311,7 @@ def read_event_file(path: str) -> EventBatch:
                     "convert it to UTF-8 and try again"
                 ) from None
             return read_events_text(text.removeprefix("\ufeff"), format="jsonl", file="<stdin>")
+        _check_event_source(path)
         return read_events(path)
     except EventError as exc:
         first = str(exc).splitlines()[0]
@@ -316,6 +319,35 @@ def read_event_file(path: str) -> EventBatch:
             f"{first}; check the path and that the file is UTF-8 text",
             diagnostics=exc.diagnostics,
         ) from None
+
+
+def _check_event_source(path: str) -> None:
+    """Refuse a directory or a device (``/dev/zero`` would be read for ever) at once.
+
+    Regular files, pipes (``--events <(zcat log.gz)``) and the null device (no events) are
+    read; a missing or unreadable path is left to the reader, which names it.
+
+    Raises:
+        CommandError: For a directory or a device (exit 2).
+    """
+    try:
+        mode = os.stat(path).st_mode
+        if os.path.samefile(path, os.devnull):
+            return  # no events at all: schedules alone can still raise obligations
+    except OSError:
+        return
+    kind = (
+        "a directory"
+        if stat.S_ISDIR(mode)
+        else "a device"
+        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+        else None
+    )
+    if kind is not None:
+        raise CommandError(
+            f"--events {path}: this is {kind}, not an event file; name a JSON Lines or CSV "
+            "file, or - for standard input"
+        )
 
 
 def _read_stdin() -> str:
