@@ -418,3 +418,15 @@ def test_the_null_device_is_an_empty_event_file(capsys: pytest.CaptureFixture[st
     code = main(["due", "--routine", str(ROUTINE), "--events", os.devnull, "--as-of", AS_OF])
     assert code == 0
     assert "Inga ärenden" in capsys.readouterr().out
+
+
+def test_non_utf8_bytes_on_stdin_are_exit_2() -> None:
+    argv = ("due", "--routine", str(ROUTINE), "--events", "-", "--as-of", AS_OF)
+    line = (
+        b'{"id": "e\xff1", "case": "c1", "type": "consent.given", "at": "2026-12-01T09:00:00Z"}\n'
+    )
+    done = samverkan(*argv, "--format", "json", stdin=line)
+    err = done.stderr.decode()
+    assert done.returncode == 2, err
+    assert "standard input is not UTF-8" in err and "byte 9" in err
+    assert done.stdout == b""
