@@ -26,7 +26,28 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from samverkan_rules.calendar import zone_problem
+from samverkan_rules.calendar import (
+    SUPPORTED_FIRST_DAY,
+    SUPPORTED_LAST_DAY,
+    SUPPORTED_RANGE,
+    zone_problem,
+)
+
+
+def _in_supported_range(value: dt.date | None) -> dt.date | None:
+    """A validity or schedule date the working-day calendar can place, or a located error."""
+    if value is not None and not SUPPORTED_FIRST_DAY <= value <= SUPPORTED_LAST_DAY:
+        raise PydanticCustomError(
+            "date_range",
+            "{message}",
+            {
+                "hint": "the working-day calendar covers those years only; write a date "
+                "inside them",
+                "message": f"{value.isoformat()} is outside the supported range {SUPPORTED_RANGE}",
+            },
+        )
+    return value
+
 
 # Lower-case words joined by '-', '_' or '.', e.g. 'start-message'. No description here:
 # it would replace each field's own description in the JSON Schema editors show.
@@ -510,6 +531,8 @@ class Schedule(Model):
     """The units (cases) the schedule runs for, e.g. each day-care unit; obligations
     raised by the schedule belong to these cases."""
 
+    _starts_in_range = field_validator("starts")(_in_supported_range)
+
     @model_validator(mode="after")
     def _shape(self) -> Schedule:
         if self.every == "week" and (self.weekday is None or self.time is None):
@@ -796,6 +819,8 @@ class Routine(Model):
     queues: dict[Identifier, Queue] = Field(default_factory=dict)
     """Queues whose order of service is checked over the set of cases (e.g. the order in
     which a vacant place is offered)."""
+
+    _dates_in_range = field_validator("valid_from", "valid_to")(_in_supported_range)
 
     @field_validator("valid_to")
     @classmethod

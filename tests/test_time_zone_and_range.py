@@ -250,3 +250,38 @@ def test_a_scenario_as_of_outside_the_range_fails_by_name(
     assert code == 1
     assert "outside the supported range 1990-01-01..2100-12-31" in out
     assert BUG not in err
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("valid_from", "0001-01-01"),
+        ("valid_from", "9999-12-31"),
+        ("valid_from", "1989-12-31"),
+        ("valid_to", "2101-01-01"),
+    ],
+)
+def test_validity_dates_outside_the_range_are_located_errors(key: str, value: str) -> None:
+    # valid_from 0001-01-01 on a routine with schedules ended evaluation in OverflowError.
+    import re
+
+    text = (ROUTINES / "dagverksamhet-beslut.yaml").read_text(encoding="utf-8")
+    if key == "valid_to":
+        text = re.sub(r"^valid_from: .*$", r"\g<0>\nvalid_to: " + value, text, count=1, flags=re.M)
+    else:
+        text = re.sub(r"^valid_from: .*$", f"valid_from: {value}", text, count=1, flags=re.M)
+    check = check_routine_text(text, file="r.yaml")
+    [diag] = [d for d in check.diagnostics if d.is_error]
+    assert (diag.path, diag.code) == (key, "schema.date_range")
+    assert diag.line is not None
+    assert f"{value} is outside the supported range 1990-01-01..2100-12-31" in diag.message
+
+
+def test_a_schedule_start_outside_the_range_is_a_located_error() -> None:
+    text = (ROUTINES / "katrineholm-hemtjanst-vardcentral.yaml").read_text(encoding="utf-8")
+    marker = "    every: week\n"
+    assert marker in text
+    check = check_routine_text(text.replace(marker, marker + "    starts: 0001-01-01\n", 1))
+    [diag] = [d for d in check.diagnostics if d.is_error]
+    assert diag.path is not None and diag.path.endswith(".starts")
+    assert "outside the supported range" in diag.message
