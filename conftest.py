@@ -1,11 +1,12 @@
 """Collect the YAML routine scenarios under routines/tests/ as pytest items, give every test the
 same language environment whatever the developer's shell has set, and leave modules that need
 an optional extra out of doctest collection where the extra is not installed (durable-rules
-does not build on Python 3.13; the service needs `serve`)."""
+does not build on Python 3.13; the service needs `serve`); and the fuzzing options."""
 
 from __future__ import annotations
 
 import importlib.util
+import os
 
 import pytest
 
@@ -25,3 +26,18 @@ def _default_language(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without this a shell with LANG=en_US.UTF-8 would turn Swedish output English."""
     for name in _LANGUAGE_VARIABLES:
         monkeypatch.delenv(name, raising=False)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--fuzz-long``: run the fuzzers in tests/fuzz with many more examples."""
+    parser.addoption(
+        "--fuzz-long",
+        action="store_true",
+        default=False,
+        help="run the fuzzers with 2,000 examples each (or SAMVERKAN_FUZZ_EXAMPLES)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("--fuzz-long") and not os.environ.get("SAMVERKAN_FUZZ_EXAMPLES"):
+        os.environ["SAMVERKAN_FUZZ_EXAMPLES"] = "2000"

@@ -11,6 +11,7 @@ JSON result, the public contract an integration parses.
 
 from __future__ import annotations
 
+import io
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -25,6 +26,11 @@ AS_OF = datetime.fromisoformat("2026-12-15T12:00:00+01:00")
 
 def main() -> int:
     """Evaluate the bundled case log and print what is to be done; returns the exit code."""
+    # The JSON contract is UTF-8: write it as UTF-8 whatever the locale says
+    # (PYTHONIOENCODING=ascii or LC_ALL=C would otherwise fail on "Örebro").
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(encoding="utf-8")
     # Compile once and reuse: a compiled routine is immutable and safe to share across threads.
     routine = load_routine(ROUTINE)
     # Reading never drops a line silently: rejected lines come back as diagnostics.

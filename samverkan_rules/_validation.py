@@ -36,6 +36,10 @@ HINTS: Final[Mapping[str, str]] = {
     "int_parsing": "write a whole number",
     "int_type": "write a whole number",
     "greater_than_equal": "use a larger number",
+    "less_than_equal": (
+        "deadlines and escalations reach at most about ten years (the calendar covers "
+        "1990-2100); use a smaller number"
+    ),
     "string_pattern_mismatch": "use lower-case words joined by '-', '_' or '.'",
     "bool_type": "write true or false",
     "bool_parsing": "write true or false",
@@ -154,7 +158,10 @@ def located_errors(
         kind = err["type"]
         message = err["msg"].removeprefix("Value error, ")
         hint = HINTS.get(kind)
-        if kind == "extra_forbidden":
+        own_hint = err.get("ctx", {}).get("hint")
+        if isinstance(own_hint, str):  # a validator that knows what to write instead
+            hint = own_hint
+        elif kind == "extra_forbidden":
             name = str(path[-1]) if path else "?"
             message = f"unknown key {name!r}"
             allowed = allowed_keys(root, path[:-1])
@@ -170,7 +177,9 @@ def located_errors(
             message = f"{got!r} is not allowed; expected {expected}"
             if isinstance(got, str):
                 hint = did_you_mean(got, re.findall(r"'([^']*)'", str(expected)))
-        elif kind != "value_error" and isinstance(err.get("input"), str | int | float | bool):
+        elif kind not in ("value_error",) and isinstance(
+            err.get("input"), str | int | float | bool
+        ):
             message = f"{message}, got {err['input']!r}"
         out.append(doc.diagnostic(path, f"{prefix}.{kind}", message, hint=hint))
     return out

@@ -26,6 +26,7 @@ import json
 import math
 import os
 import re
+import stat
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -41,9 +42,12 @@ from samverkan_rules.diagnostics import Diagnostic, Level
 from samverkan_rules.errors import YamlError
 
 __all__ = [
+    "ENV_LIMITS",
     "MAX_ALIASES",
     "MAX_BYTES",
+    "MAX_DEPTH",
     "MAX_NODES",
+    "Limits",
     "Path",
     "PathPart",
     "Position",
@@ -51,14 +55,87 @@ __all__ = [
     "format_path",
     "load_yaml",
     "load_yaml_file",
+    "read_yaml_text",
 ]
 
 PathPart: TypeAlias = str | int
 Path: TypeAlias = tuple[PathPart, ...]
 
-MAX_BYTES: Final = 5 * 1024 * 1024
+MAX_BYTES: Final = 1024 * 1024
+"""Largest routine file, in bytes (the largest bundled routine is about 50 KB)."""
 MAX_ALIASES: Final = 200
-MAX_NODES: Final = 500_000
+"""Most alias uses (``*name``) in one document."""
+MAX_NODES: Final = 20_000
+"""Most values in one document once aliases are expanded (the largest bundled routine
+has about 2,300); PyYAML composes some 50,000 values a second, so refusal is quick."""
+MAX_DEPTH: Final = 64
+"""Deepest nesting of lists and mappings (a routine needs fewer than ten levels)."""
+
+ENV_LIMITS: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "max_bytes": "SAMVERKAN_YAML_MAX_BYTES",
+        "max_nodes": "SAMVERKAN_YAML_MAX_NODES",
+        "max_aliases": "SAMVERKAN_YAML_MAX_ALIASES",
+        "max_depth": "SAMVERKAN_YAML_MAX_DEPTH",
+    }
+)
+"""The environment variable that raises (or lowers) each limit."""
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """How much YAML is read before it is refused; each limit is checked as input grows.
+
+    Attributes:
+        max_bytes: Largest text or file, in UTF-8 bytes; a file is measured before it is read.
+        max_nodes: Most values once aliases are expanded, counted while composing.
+        max_aliases: Most alias uses.
+        max_depth: Deepest nesting of lists and mappings.
+    """
+
+    max_bytes: int = MAX_BYTES
+    max_nodes: int = MAX_NODES
+    max_aliases: int = MAX_ALIASES
+    max_depth: int = MAX_DEPTH
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Limits:
+        """The defaults, with any ``SAMVERKAN_YAML_MAX_*`` variable applied.
+
+        Raises:
+            YamlError: A variable is set to something other than a whole number >= 1.
+
+        Examples:
+            >>> Limits.from_env({"SAMVERKAN_YAML_MAX_NODES": "50000"}).max_nodes
+            50000
+        """
+        env = os.environ if environ is None else environ
+        values: dict[str, int] = {}
+        for field_name, variable in ENV_LIMITS.items():
+            raw = env.get(variable)
+            if raw is None or not raw.strip():
+                continue
+            try:
+                value = int(raw.strip().replace("_", ""))
+            except ValueError:
+                value = 0
+            if value < 1:
+                _fail(
+                    None,
+                    Diagnostic(
+                        "error",
+                        "yaml.limit-setting",
+                        f"{variable} must be a whole number >= 1, got {raw!r}",
+                        hint=f"unset {variable} to use the default",
+                    ),
+                )
+            values[field_name] = value
+        return cls(**values)
+
+
+def _raise_hint(variable: str, advice: str) -> str:
+    return f"{advice}, or raise the limit with the environment variable {variable}=N"
+
 
 _TAG_PREFIX: Final = "tag:yaml.org,2002:"
 _STR: Final = _TAG_PREFIX + "str"
@@ -80,7 +157,8 @@ _FLOAT_RE: Final = re.compile(
     r"|\.(?:nan|NaN|NAN))\Z"
 )
 
-# The line breaks PyYAML counts in its marks; ``lines`` must split the same way.
+# The line breaks PyYAML counts in its marks; ``lines`` must split the same way. (A comment,
+# though, ends only at \r or \n, as YAML 1.2 says: see _CoreLoader.scan_to_next_token.)
 _LINE_BREAK: Final = re.compile(r"\r\n|[\r\n\x85\u2028\u2029]")
 _IDENTIFIER_LIKE: Final = re.compile(r"[^\W\d][\w.\-]*\Z")
 
@@ -213,9 +291,11 @@ def load_yaml(
     text: str,
     *,
     file: str | None = None,
-    max_bytes: int = MAX_BYTES,
-    max_aliases: int = MAX_ALIASES,
-    max_nodes: int = MAX_NODES,
+    max_bytes: int | None = None,
+    max_aliases: int | None = None,
+    max_nodes: int | None = None,
+    max_depth: int | None = None,
+    limits: Limits | None = None,
 ) -> YamlDocument:
     """Load one YAML document safely, recording the position of every key and value.
 
@@ -224,7 +304,10 @@ def load_yaml(
         file: The file name to put in diagnostics.
         max_bytes: Largest accepted text, in UTF-8 bytes; checked before parsing.
         max_aliases: Most alias uses (``*name``) accepted.
-        max_nodes: Most nodes accepted once aliases are expanded.
+        max_nodes: Most nodes accepted once aliases are expanded; counted while composing.
+        max_depth: Deepest nesting of lists and mappings.
+        limits: All four at once; default :meth:`Limits.from_env` (the defaults, raised or
+            lowered by ``SAMVERKAN_YAML_MAX_*``). A ``max_*`` argument overrides it.
 
     Returns:
         The document. An empty document has ``data`` None.
@@ -246,25 +329,17 @@ def load_yaml(
         ...     print(exc.diagnostics[0].format())
         r.yaml:2:1: a: duplicate key 'a', first defined on line 1. Hint: ...
     """
+    chosen = _chosen(limits, max_bytes, max_aliases, max_nodes, max_depth)
     if text.startswith("\ufeff"):
         text = text[1:]
-    lines = tuple(_LINE_BREAK.split(text))
     size = _utf8_size(text)
-    if size > max_bytes:
-        _fail(
-            file,
-            Diagnostic(
-                "error",
-                "yaml.size-limit",
-                f"the YAML text is {size} bytes, more than the limit of {max_bytes} bytes",
-                file=file,
-                hint="split the routine into smaller files",
-            ),
-        )
-    root = _compose(text, file, lines, max_aliases, max_nodes)
+    if size > chosen.max_bytes:
+        _fail(file, _size_diagnostic(file, f"the YAML text is {size} bytes", chosen.max_bytes))
+    lines = tuple(_LINE_BREAK.split(text))
+    root = _compose(text, file, lines, chosen)
     if root is None:
         return YamlDocument(None, file, lines, MappingProxyType({}), MappingProxyType({}))
-    _check_node_count(root, max_nodes, file, lines)
+    _check_node_count(root, chosen.max_nodes, file, lines)
     builder = _Builder(file, lines)
     data = builder.build(root)
     if builder.diagnostics:
@@ -278,63 +353,138 @@ def load_yaml(
     )
 
 
+def _chosen(
+    limits: Limits | None,
+    max_bytes: int | None,
+    max_aliases: int | None,
+    max_nodes: int | None,
+    max_depth: int | None,
+) -> Limits:
+    base = limits if limits is not None else Limits.from_env()
+    return Limits(
+        max_bytes=base.max_bytes if max_bytes is None else max_bytes,
+        max_nodes=base.max_nodes if max_nodes is None else max_nodes,
+        max_aliases=base.max_aliases if max_aliases is None else max_aliases,
+        max_depth=base.max_depth if max_depth is None else max_depth,
+    )
+
+
+def _size_diagnostic(file: str | None, what: str, limit: int) -> Diagnostic:
+    return Diagnostic(
+        "error",
+        "yaml.size-limit",
+        f"{what}, more than the limit of {limit} bytes",
+        file=file,
+        hint=_raise_hint(ENV_LIMITS["max_bytes"], "split the routine into smaller files"),
+    )
+
+
+_KINDS: Final = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def read_yaml_text(path: str | os.PathLike[str], *, max_bytes: int | None = None) -> str:
+    """The text of a routine file: a regular file, measured before it is read, UTF-8.
+
+    The file is opened without waiting (a named pipe with no writer does not block), its
+    kind and size are checked from its metadata, and only then is it read, never more than
+    ``max_bytes + 1`` bytes (in case it grows meanwhile). A leading byte order mark is
+    dropped.
+
+    Args:
+        path: The file; diagnostics name it as given.
+        max_bytes: Largest accepted file; default from :meth:`Limits.from_env`.
+
+    Raises:
+        YamlError: The file cannot be opened, is no regular file, is too large or is not
+            UTF-8; the diagnostic names the file (and the line, for bad bytes).
+    """
+    file = os.fspath(path)
+    limit = Limits.from_env().max_bytes if max_bytes is None else max_bytes
+    try:
+        fd = os.open(file, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        _fail(file, _unreadable(file, exc))
+    try:
+        info = os.fstat(fd)
+        for test, kind in _KINDS:
+            if test(info.st_mode):
+                _fail(
+                    file,
+                    Diagnostic(
+                        "error",
+                        "yaml.not-a-file",
+                        f"this is {kind}, not a routine file",
+                        file=file,
+                        hint="name a routine file (*.yaml), or a directory to search for them",
+                    ),
+                )
+        if info.st_size > limit:
+            _fail(file, _size_diagnostic(file, f"the file is {info.st_size} bytes", limit))
+        os.set_blocking(fd, True)
+        with os.fdopen(fd, "rb", closefd=True) as stream:
+            fd = -1
+            raw = stream.read(limit + 1)
+    except OSError as exc:
+        _fail(file, _unreadable(file, exc))
+    finally:
+        if fd >= 0:
+            os.close(fd)
+    if len(raw) > limit:
+        _fail(file, _size_diagnostic(file, f"the file has grown past {limit} bytes", limit))
+    bom = b"\xef\xbb\xbf"
+    body = raw[len(bom) :] if raw.startswith(bom) else raw
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        _fail(file, _decode_diagnostic(file, body, exc))
+
+
+def _unreadable(file: str, exc: OSError) -> Diagnostic:
+    return Diagnostic(
+        "error",
+        "yaml.unreadable",
+        f"cannot read the file: {exc.strerror or exc}",
+        file=file,
+        hint="check that the path is right and that the file is readable",
+    )
+
+
 def load_yaml_file(
     path: str | os.PathLike[str],
     *,
-    max_bytes: int = MAX_BYTES,
-    max_aliases: int = MAX_ALIASES,
-    max_nodes: int = MAX_NODES,
+    max_bytes: int | None = None,
+    max_aliases: int | None = None,
+    max_nodes: int | None = None,
+    max_depth: int | None = None,
+    limits: Limits | None = None,
 ) -> YamlDocument:
     """Read a UTF-8 file (a byte order mark is tolerated) and load it with :func:`load_yaml`.
 
     Args:
         path: The file to read; diagnostics name it as given.
-        max_bytes: Largest accepted file, in bytes; larger files are not read in full.
+        max_bytes: Largest accepted file, in bytes; measured before the file is read.
         max_aliases: Most alias uses accepted.
         max_nodes: Most nodes accepted once aliases are expanded.
+        max_depth: Deepest nesting of lists and mappings.
+        limits: All four at once (see :func:`load_yaml`).
 
     Returns:
         The document.
 
     Raises:
-        YamlError: The file cannot be read, is not UTF-8, or is not acceptable YAML.
+        YamlError: The file cannot be read, is no regular file, is not UTF-8, or is not
+            acceptable YAML.
     """
+    chosen = _chosen(limits, max_bytes, max_aliases, max_nodes, max_depth)
     file = os.fspath(path)
-    try:
-        with open(file, "rb") as stream:
-            raw = stream.read(max_bytes + 1)
-            if len(raw) > max_bytes:
-                size = os.fstat(stream.fileno()).st_size
-                _fail(
-                    file,
-                    Diagnostic(
-                        "error",
-                        "yaml.size-limit",
-                        f"the file is {size} bytes, more than the limit of {max_bytes} bytes",
-                        file=file,
-                        hint="split the routine into smaller files",
-                    ),
-                )
-    except OSError as exc:
-        _fail(
-            file,
-            Diagnostic(
-                "error",
-                "yaml.unreadable",
-                f"cannot read the file: {exc.strerror or exc}",
-                file=file,
-                hint="check that the path is right and that the file is readable",
-            ),
-        )
-    bom = b"\xef\xbb\xbf"
-    body = raw[len(bom) :] if raw.startswith(bom) else raw
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        _fail(file, _decode_diagnostic(file, body, exc))
-    return load_yaml(
-        text, file=file, max_bytes=max_bytes, max_aliases=max_aliases, max_nodes=max_nodes
-    )
+    text = read_yaml_text(file, max_bytes=chosen.max_bytes)
+    return load_yaml(text, file=file, limits=chosen)
 
 
 # ---------------------------------------------------------------------------------------
@@ -356,33 +506,97 @@ class _CoreLoader(yaml.SafeLoader):
     # Our own table, so SafeLoader's YAML 1.1 resolvers (bool, timestamp, merge, ...) are gone.
     yaml_implicit_resolvers: dict[Any, Any] = {}  # noqa: RUF012
 
-    max_aliases: int = MAX_ALIASES
-    max_nodes: int = MAX_NODES
+    limits: Limits = Limits()
     file: str | None = None
     source_lines: tuple[str, ...] = ()
     aliases_seen: int = 0
-    nodes_seen: int = 0
+    depth: int = 0
+    expanded: int = 0
+    """Values so far with every alias counted at the full size of what it repeats."""
+    anchor_sizes: dict[str, int]
 
     def compose_node(self, parent: Node | None, index: int) -> Node | None:
+        limits = self.limits
         if self.check_event(AliasEvent):
             self.aliases_seen += 1
-            if self.aliases_seen > self.max_aliases:
+            if self.aliases_seen > limits.max_aliases:
                 self._stop(
                     "yaml.alias-limit",
-                    f"the document uses more than {self.max_aliases} aliases",
-                    "write the values out instead of repeating them with *aliases",
+                    f"the document uses more than {limits.max_aliases} aliases",
+                    _raise_hint(
+                        ENV_LIMITS["max_aliases"],
+                        "write the values out instead of repeating them with *aliases",
+                    ),
                 )
-        else:
-            # Source nodes are a lower bound for the expanded count checked later; counting
-            # them here keeps a huge flat document from being composed in full.
-            self.nodes_seen += 1
-            if self.nodes_seen > self.max_nodes:
-                self._stop(
-                    "yaml.node-limit",
-                    f"the document has more than {self.max_nodes} values",
-                    "split the routine into smaller files",
-                )
-        return super().compose_node(parent, index)
+            anchor = self.current_event.anchor  # peeked by check_event
+            # An anchor still being composed (used inside itself) counts as one value here;
+            # the cycle is refused once the document is composed.
+            self._count(self.anchor_sizes.get(anchor, 1), aliased=True)
+            return super().compose_node(parent, index)
+        anchor = getattr(self.current_event, "anchor", None)  # peeked by check_event
+        before = self.expanded
+        self._count(1, aliased=False)
+        self.depth += 1
+        if self.depth > limits.max_depth:
+            self._stop(
+                "yaml.depth-limit",
+                f"the values nest more than {limits.max_depth} levels deep",
+                _raise_hint(
+                    ENV_LIMITS["max_depth"], "flatten the structure; a routine needs only a few"
+                ),
+            )
+        try:
+            node = super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+        if anchor is not None:
+            self.anchor_sizes[anchor] = self.expanded - before
+        return node
+
+    def _count(self, values: int, *, aliased: bool) -> None:
+        self.expanded += values
+        limit = self.limits.max_nodes
+        if self.expanded > limit:
+            expanded = " once aliases are expanded" if aliased else ""
+            self._stop(
+                "yaml.node-limit",
+                f"the document has more than {limit} values{expanded}",
+                _raise_hint(
+                    ENV_LIMITS["max_nodes"],
+                    "use fewer aliases, or split the routine into smaller files"
+                    if aliased
+                    else "split the routine into smaller files",
+                ),
+            )
+
+    def scan_to_next_token(self) -> None:
+        # PyYAML (YAML 1.1) ends a comment at U+0085, U+2028 and U+2029 too, which turns
+        # the rest of the comment into YAML; YAML 1.2 ends it at a line feed or carriage
+        # return only.
+        if self.index == 0 and self.peek() == "\ufeff":
+            self.forward()
+        found = False
+        while not found:
+            while self.peek() == " ":
+                self.forward()
+            if self.peek() == "#":
+                self._skip_comment()
+            if self.scan_line_break():  # type: ignore[no-untyped-call]
+                if not self.flow_level:
+                    self.allow_simple_key = True
+            else:
+                found = True
+
+    def scan_block_scalar_ignored_line(self, start_mark: Mark) -> Any:
+        while self.peek() == " ":
+            self.forward()
+        if self.peek() == "#":
+            self._skip_comment()
+        return super().scan_block_scalar_ignored_line(start_mark)
+
+    def _skip_comment(self) -> None:
+        while self.peek() not in "\0\r\n":
+            self.forward()
 
     def compose_scalar_node(self, anchor: Any) -> ScalarNode:
         # YAML 1.2: the non-specific tag '!' makes a scalar a string; PyYAML resolves it.
@@ -403,15 +617,13 @@ _CoreLoader.add_implicit_resolver(_INT, _INT_RE, list("-+0123456789"))
 _CoreLoader.add_implicit_resolver(_FLOAT, _FLOAT_RE, list("-+.0123456789"))
 
 
-def _compose(
-    text: str, file: str | None, lines: tuple[str, ...], max_aliases: int, max_nodes: int
-) -> Node | None:
+def _compose(text: str, file: str | None, lines: tuple[str, ...], limits: Limits) -> Node | None:
     """The single document's root node, or None for an empty stream."""
     loader: _CoreLoader | None = None
     try:
         loader = _CoreLoader(text)
-        loader.max_aliases = max_aliases
-        loader.max_nodes = max_nodes
+        loader.limits = limits
+        loader.anchor_sizes = {}
         loader.file = file
         loader.source_lines = lines
         root: Node | None = None
@@ -445,7 +657,7 @@ def _compose(
                 file,
                 lines,
                 where,
-                "yaml.node-limit",
+                "yaml.depth-limit",
                 "the document nests too deeply to read",
                 "flatten the structure; a routine needs only a few levels",
             ),

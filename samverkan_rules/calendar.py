@@ -41,15 +41,20 @@ from types import MappingProxyType
 from typing import Literal, NoReturn
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from samverkan_rules.diagnostics import did_you_mean
 from samverkan_rules.errors import CalendarError
 
 __all__ = [
     "DEFAULT_FIRST_YEAR",
     "DEFAULT_LAST_YEAR",
+    "SUPPORTED_FIRST_DAY",
+    "SUPPORTED_LAST_DAY",
+    "SUPPORTED_RANGE",
     "HolidayTable",
     "WorkingCalendar",
     "add_days",
     "add_months",
+    "check_supported",
     "compute_holiday_table",
     "end_of_day",
     "end_of_month",
@@ -67,10 +72,19 @@ __all__ = [
     "sweden_calendar",
     "to_local",
     "write_holiday_table",
+    "zone_problem",
 ]
 
 DEFAULT_FIRST_YEAR = 1990
 DEFAULT_LAST_YEAR = 2100
+
+SUPPORTED_FIRST_DAY = date(DEFAULT_FIRST_YEAR, 1, 1)
+"""The first local date the working-day calendar (and so every evaluation) covers."""
+SUPPORTED_LAST_DAY = date(DEFAULT_LAST_YEAR, 12, 31)
+"""The last local date covered. Times outside the range are refused by name
+(:func:`check_supported`), not computed wrongly."""
+SUPPORTED_RANGE = f"{SUPPORTED_FIRST_DAY.isoformat()}..{SUPPORTED_LAST_DAY.isoformat()}"
+"""The supported range as text, for messages."""
 
 _WEEKEND_NAMES = {5: "lördag", 6: "söndag"}
 _CLOSED_REASON = "stängd dag"
@@ -846,6 +860,81 @@ def parse_rfc3339(text: str) -> datetime:
         return datetime.fromisoformat(f"{match['date']}T{match['time']}{offset}")
     except ValueError as exc:
         raise CalendarError(f"timestamp {text!r} is not a valid date and time: {exc}") from None
+
+
+def check_supported(moment: datetime, tz: ZoneInfo, what: str = "timestamp") -> None:
+    """Refuse an instant whose local date in ``tz`` lies outside the supported range.
+
+    The range is :data:`SUPPORTED_RANGE` (local dates, both ends included), the years the
+    working-day calendar covers. Instants that cannot even be converted (year 1 with a
+    positive offset, year 9999 with a negative one) are outside too.
+
+    Raises:
+        CalendarError: Naming ``what``, the instant and the supported range.
+
+    Examples:
+        >>> tz = ZoneInfo("Europe/Stockholm")
+        >>> check_supported(parse_rfc3339("2026-12-15T12:00:00+01:00"), tz)
+        >>> check_supported(parse_rfc3339("2100-12-31T23:00:00+00:00"), tz, "--as-of")
+        Traceback (most recent call last):
+        ...
+        samverkan_rules.errors.CalendarError: --as-of 2100-12-31T23:00:00+00:00 (2101-01-01 in ...
+    """
+    require_aware(moment, what)
+    try:
+        day = moment.astimezone(tz).date()
+    except (OverflowError, ValueError):
+        day = None
+    if day is None or not SUPPORTED_FIRST_DAY <= day <= SUPPORTED_LAST_DAY:
+        local = f" ({day.isoformat()} in {tz.key})" if day is not None else ""
+        raise CalendarError(
+            f"{what} {moment.isoformat()}{local} is outside the supported range "
+            f"{SUPPORTED_RANGE} (local dates); the working-day calendar covers those years only"
+        )
+
+
+@functools.lru_cache(maxsize=1)
+def _zone_names() -> tuple[str, ...]:
+    try:
+        from zoneinfo import available_timezones
+
+        return tuple(sorted(available_timezones()))
+    except Exception:  # pragma: no cover - an unreadable zone database: no suggestions
+        return ()
+
+
+def zone_problem(name: object) -> tuple[str, str] | None:
+    """What is wrong with a time zone name, as (message, hint); None when it is usable.
+
+    Examples:
+        >>> zone_problem("Europe/Stockholm") is None
+        True
+        >>> zone_problem("Europe/Stokholm")
+        ("unknown time zone 'Europe/Stokholm'", "did you mean 'Europe/Stockholm'?")
+        >>> zone_problem("")[0]
+        'the time zone is empty'
+    """
+    if not isinstance(name, str):
+        return (
+            f"a time zone must be text, not {type(name).__name__}",
+            "write an IANA name such as 'Europe/Stockholm'",
+        )
+    if not name.strip():
+        return "the time zone is empty", "write an IANA name such as 'Europe/Stockholm'"
+    if name.startswith(("/", ".")) or "\\" in name or "\x00" in name or ".." in name.split("/"):
+        return (
+            f"{name!r} is no time zone name (a path or a control character)",
+            "write an IANA name such as 'Europe/Stockholm', not a file path",
+        )
+    try:
+        get_zone(name)
+    except CalendarError:
+        close = did_you_mean(name, _zone_names()) if len(name) <= 100 else None
+        return (
+            f"unknown time zone {name!r}",
+            close or "write an IANA name such as 'Europe/Stockholm'",
+        )
+    return None
 
 
 def get_zone(name: str) -> ZoneInfo:

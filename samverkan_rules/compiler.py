@@ -549,9 +549,12 @@ class CompiledSchedule:
             return day
         if policy == "skip":
             return None
-        if policy == "next_working_day":
-            return self._calendar.next_working_day(day)
-        return self._calendar.previous_working_day(day)
+        try:
+            if policy == "next_working_day":
+                return self._calendar.next_working_day(day)
+            return self._calendar.previous_working_day(day)
+        except CalendarError:  # the working day it moves to lies outside the calendar
+            return None
 
     def _instant(self, day: date) -> datetime:
         if self._spec.time is None:
@@ -559,7 +562,13 @@ class CompiledSchedule:
         return local_datetime(day, self._spec.time, self._tz).astimezone(UTC)
 
     def occurrences(self, first: date, last: date) -> list[datetime]:
-        """Every occurrence (UTC instants) whose scheduled day lies in ``first..last``."""
+        """Every occurrence (UTC instants) whose scheduled day lies in ``first..last``.
+
+        Only days inside the calendar's covered range occur: a schedule has no occurrence
+        the calendar cannot place (a look-ahead near 2100 simply finds none).
+        """
+        first = max(first, self._calendar.first_day)
+        last = min(last, self._calendar.last_day)
         out = []
         for day in self._candidate_days(first, last):
             placed = self._placed(day)

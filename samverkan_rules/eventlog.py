@@ -301,10 +301,24 @@ def _read_back(fd: int, index: _Index, idxs: Iterable[int], name: str, limits: E
 
 def _stdin() -> IO[bytes]:
     """Standard input as bytes (a replaced text stream, as in tests, is encoded)."""
-    buffer = getattr(sys.stdin, "buffer", None)
+    stream = sys.stdin
+    if stream is None or getattr(stream, "closed", False):
+        raise EventError(
+            "standard input is closed",
+            [
+                Diagnostic(
+                    "error",
+                    "event.unreadable",
+                    "standard input is closed",
+                    file="<stdin>",
+                    hint="pipe the events in, or name an event file",
+                )
+            ],
+        )
+    buffer = getattr(stream, "buffer", None)
     if buffer is not None:
         return buffer  # type: ignore[no-any-return]
-    return io.BytesIO(sys.stdin.read().encode("utf-8", "surrogateescape"))
+    return io.BytesIO(stream.read().encode("utf-8", "surrogateescape"))
 
 
 def index_events(
@@ -350,7 +364,7 @@ def index_events(
     spool: IO[bytes] | None = None
     try:
         if os.path.isdir(path):
-            raise IsADirectoryError(f"{path} is a directory; name an event file")
+            raise IsADirectoryError(f"{path} is a directory, not an event file")
         regular = path != "-" and os.path.isfile(path)
         fd = os.open(path, os.O_RDONLY) if path != "-" else None
     except OSError as exc:

@@ -26,7 +26,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from samverkan_rules._validation import located_errors
-from samverkan_rules._yaml import PathPart, YamlDocument, load_yaml, load_yaml_file
+from samverkan_rules._yaml import Limits, PathPart, YamlDocument, load_yaml, read_yaml_text
 from samverkan_rules.compiler import CompiledRoutine, compile_routine, literal_problem
 from samverkan_rules.diagnostics import Diagnostic, did_you_mean, has_errors, sort_key
 from samverkan_rules.errors import RoutineError, YamlError
@@ -81,7 +81,8 @@ class RoutineCheck:
 def bundled_vocabulary() -> Vocabulary:
     """The shared event vocabulary shipped with the package (read once, immutable)."""
     text = resources.files("samverkan_rules").joinpath("data/vocabulary.yaml").read_text("utf-8")
-    doc = load_yaml(text, file="samverkan_rules/data/vocabulary.yaml")
+    # The package's own file: the defaults, whatever SAMVERKAN_YAML_MAX_* says.
+    doc = load_yaml(text, file="samverkan_rules/data/vocabulary.yaml", limits=Limits())
     try:
         return Vocabulary.model_validate(doc.data)
     except ValidationError as exc:  # pragma: no cover - guarded by the test suite
@@ -595,16 +596,17 @@ def check_routine_text(
 def check_routine_file(
     path: str | os.PathLike[str], *, today: date | None = None, vocabulary: Vocabulary | None = None
 ) -> RoutineCheck:
-    """Check a routine file; never raises for problems in the file."""
+    """Check a routine file; never raises for problems in the file.
+
+    The file must be a regular file within the size limit (``SAMVERKAN_YAML_MAX_BYTES``);
+    anything else is a located diagnostic, found before the file is read.
+    """
     name = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError):
-        try:
-            load_yaml_file(path)  # reports the unreadable file with its location
-        except YamlError as exc:
-            return RoutineCheck(name, exc.diagnostics, None)
-        raise
+        # Only a regular file, measured before it is read (never /dev/zero or a FIFO).
+        text = read_yaml_text(path)
+    except YamlError as exc:
+        return RoutineCheck(name, exc.diagnostics, None)
     return check_routine_text(text, file=name, today=today, vocabulary=vocabulary)
 
 

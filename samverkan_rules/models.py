@@ -24,6 +24,30 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
+
+from samverkan_rules.calendar import (
+    SUPPORTED_FIRST_DAY,
+    SUPPORTED_LAST_DAY,
+    SUPPORTED_RANGE,
+    zone_problem,
+)
+
+
+def _in_supported_range(value: dt.date | None) -> dt.date | None:
+    """A validity or schedule date the working-day calendar can place, or a located error."""
+    if value is not None and not SUPPORTED_FIRST_DAY <= value <= SUPPORTED_LAST_DAY:
+        raise PydanticCustomError(
+            "date_range",
+            "{message}",
+            {
+                "hint": "the working-day calendar covers those years only; write a date "
+                "inside them",
+                "message": f"{value.isoformat()} is outside the supported range {SUPPORTED_RANGE}",
+            },
+        )
+    return value
+
 
 # Lower-case words joined by '-', '_' or '.', e.g. 'start-message'. No description here:
 # it would replace each field's own description in the JSON Schema editors show.
@@ -161,6 +185,17 @@ class CalendarSpec(Model):
     deadline_on_non_working_day: NonWorkingDayPolicy = "keep"
     """For deadlines counted in calendar days, weeks or months: what happens when one
     falls on a non-working day. Working-day deadlines always land on working days."""
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        problem = zone_problem(value)
+        if problem is not None:
+            message, hint = problem
+            # The message goes in as a value, never as the template, so braces in the
+            # name stay as written ("hint" first: values are filled in in order).
+            raise PydanticCustomError("time_zone", "{message}", {"hint": hint, "message": message})
+        return value
 
 
 class Reachability(Model):
@@ -367,6 +402,19 @@ class Fact(Model):
 # --------------------------------------------------------------------------- time
 
 
+MAX_DISTANCE: dict[str, int] = {
+    "working_days": 2_500,
+    "days": 3_653,
+    "weeks": 522,
+    "months": 120,
+    "hours": 87_672,
+    "minutes": 5_260_320,
+}
+"""The longest distance a deadline, opening or escalation may name, per unit: about ten
+years. The calendar covers 1990-2100, so a longer distance could not be placed for most
+triggers (every one would become an event error and its obligation would vanish)."""
+
+
 ANCHOR = r"^trigger$|^data\.[a-z0-9_]+$|^schedule\.[a-z0-9_.-]+$"
 
 
@@ -384,14 +432,14 @@ class TimeSpec(Model):
     before: str | None = Field(default=None, pattern=ANCHOR)
     after: str | None = Field(default=None, pattern=ANCHOR)
     at: str | None = Field(default=None, pattern=ANCHOR)
-    working_days: int | None = Field(default=None, ge=1)
+    working_days: int | None = Field(default=None, ge=1, le=MAX_DISTANCE["working_days"])
     """'senast N vardagar innan': count N working days back from the day before the anchor."""
-    days: int | None = Field(default=None, ge=0)
-    weeks: int | None = Field(default=None, ge=0)
-    months: int | None = Field(default=None, ge=0)
+    days: int | None = Field(default=None, ge=0, le=MAX_DISTANCE["days"])
+    weeks: int | None = Field(default=None, ge=0, le=MAX_DISTANCE["weeks"])
+    months: int | None = Field(default=None, ge=0, le=MAX_DISTANCE["months"])
     """Calendar months; a day past the month's end is clamped to it (30 Nov + 3 = 28 Feb)."""
-    hours: int | None = Field(default=None, ge=0)
-    minutes: int | None = Field(default=None, ge=0)
+    hours: int | None = Field(default=None, ge=0, le=MAX_DISTANCE["hours"])
+    minutes: int | None = Field(default=None, ge=0, le=MAX_DISTANCE["minutes"])
     time: dt.time | None = None
     """Local time of day for a day-based result; default end of day for a deadline and
     start of day for an opening time."""
@@ -448,9 +496,9 @@ class TimeSpec(Model):
 class Offset(Model):
     """A distance after a point in time (used by escalation)."""
 
-    working_days: int | None = Field(default=None, ge=0)
-    days: int | None = Field(default=None, ge=0)
-    hours: int | None = Field(default=None, ge=0)
+    working_days: int | None = Field(default=None, ge=0, le=MAX_DISTANCE["working_days"])
+    days: int | None = Field(default=None, ge=0, le=MAX_DISTANCE["days"])
+    hours: int | None = Field(default=None, ge=0, le=MAX_DISTANCE["hours"])
 
     @model_validator(mode="after")
     def _one(self) -> Offset:
@@ -488,6 +536,8 @@ class Schedule(Model):
     units: list[Identifier] = Field(min_length=1)
     """The units (cases) the schedule runs for, e.g. each day-care unit; obligations
     raised by the schedule belong to these cases."""
+
+    _starts_in_range = field_validator("starts")(_in_supported_range)
 
     @model_validator(mode="after")
     def _shape(self) -> Schedule:
@@ -775,6 +825,8 @@ class Routine(Model):
     queues: dict[Identifier, Queue] = Field(default_factory=dict)
     """Queues whose order of service is checked over the set of cases (e.g. the order in
     which a vacant place is offered)."""
+
+    _dates_in_range = field_validator("valid_from", "valid_to")(_in_supported_range)
 
     @field_validator("valid_to")
     @classmethod

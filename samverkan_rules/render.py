@@ -927,19 +927,44 @@ class _Builder:
 
 # --------------------------------------------------------------------------- markdown
 
+_CODE = re.compile(r"`([^`]+)`")
+
+
+# '<' opens a tag and '&' an entity; '>' alone does neither, so "a -> b" stays readable.
+_MD_SPECIAL = re.compile(r"[&<]")
+_MD_ENTITIES = {"&": "&amp;", "<": "&lt;"}
+
+
+def _md(text: str) -> str:
+    """Text for Markdown with HTML shown, not passed through: ``&`` and ``<`` become
+    entities outside `code spans` (inside them Markdown shows everything as written).
+
+    Examples:
+        >>> _md("<script>alert(1)</script> & a -> b i `<kod>`")
+        '&lt;script>alert(1)&lt;/script> &amp; a -> b i `<kod>`'
+    """
+    out: list[str] = []
+    last = 0
+    for code in _CODE.finditer(text):
+        out.append(_MD_SPECIAL.sub(lambda m: _MD_ENTITIES[m.group()], text[last : code.start()]))
+        out.append(code.group())
+        last = code.end()
+    out.append(_MD_SPECIAL.sub(lambda m: _MD_ENTITIES[m.group()], text[last:]))
+    return "".join(out)
+
 
 def _md_cell(text: str) -> str:
-    return " ".join(text.split()).replace("|", "\\|")
+    return _md(" ".join(text.split())).replace("|", "\\|")
 
 
 def _md_block(block: _Block) -> str:
     if isinstance(block, _Heading):
-        return "#" * block.level + " " + " ".join(block.text.split())
+        return "#" * block.level + " " + _md(" ".join(block.text.split()))
     if isinstance(block, _Field):
-        line = f"**{block.label}:** {' '.join(block.value.split())}".rstrip()
+        line = f"**{_md(block.label)}:** {_md(' '.join(block.value.split()))}".rstrip()
         return f"> ⚠ {line}" if block.note else line
     if isinstance(block, _Para):
-        return block.text
+        return _md(block.text)
     if isinstance(block, _Table):
         lines = [
             "| " + " | ".join(_md_cell(h) for h in block.headers) + " |",
@@ -948,9 +973,9 @@ def _md_block(block: _Block) -> str:
         lines.extend("| " + " | ".join(_md_cell(c) for c in row) + " |" for row in block.rows)
         return "\n".join(lines)
     if isinstance(block, _List):
-        return "\n".join("- " + " ".join(item.split()) for item in block.items)
-    quote = [f"> {line}".rstrip() for line in block.text.strip().splitlines()]
-    return "\n".join([*quote, ">", f"> — {block.cite}"])
+        return "\n".join("- " + _md(" ".join(item.split())) for item in block.items)
+    quote = [f"> {_md(line)}".rstrip() for line in block.text.strip().splitlines()]
+    return "\n".join([*quote, ">", f"> — {_md(block.cite)}"])
 
 
 def render_markdown(routine: CompiledRoutine, t: Translator | None = None) -> str:
@@ -965,8 +990,6 @@ def render_markdown(routine: CompiledRoutine, t: Translator | None = None) -> st
 
 
 # --------------------------------------------------------------------------- html
-
-_CODE = re.compile(r"`([^`]+)`")
 
 _CSS = """\
 body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;\

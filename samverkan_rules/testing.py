@@ -57,7 +57,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from samverkan_rules._validation import located_errors
 from samverkan_rules._yaml import PathPart, YamlDocument, load_yaml_file
-from samverkan_rules.calendar import parse_rfc3339
+from samverkan_rules.calendar import check_supported, parse_rfc3339
 from samverkan_rules.compiler import CompiledRoutine
 from samverkan_rules.diagnostics import Diagnostic, did_you_mean, sort_key
 from samverkan_rules.engine import evaluate
@@ -609,6 +609,8 @@ def run_scenario(scenario: Scenario, routine: CompiledRoutine) -> ScenarioResult
     if errors:
         return ScenarioResult(scenario, scenario.routine_path, errors=tuple(errors))
     try:
+        # Outside the calendar's years the evaluation cannot run: say so by name.
+        check_supported(scenario.as_of, routine.tz, "as_of")
         result = evaluate(routine, scenario.events, scenario.as_of)
     except SamverkanError as exc:
         diag = scenario.document.diagnostic(

@@ -310,7 +310,9 @@ def test_control_characters_are_refused_with_a_position() -> None:
 
 
 def test_deep_nesting_is_refused_not_crashing() -> None:
-    refused("[" * 1000 + "]" * 1000, "yaml.node-limit")
+    refused("[" * 1000 + "]" * 1000, "yaml.depth-limit")
+    # Past a raised limit, Python's own recursion limit is still caught and reported.
+    refused("[" * 5000 + "]" * 5000, "yaml.depth-limit", max_depth=100_000)
 
 
 def test_multiple_documents_are_refused() -> None:

@@ -1,8 +1,12 @@
 """The ``samverkan`` command line: one module per command.
 
 Exit codes: 0 success, 1 findings (an invalid routine, a failed scenario, overdue actions
-are *not* findings), 2 bad usage or unreadable input, 3 internal error. A bare traceback is
-never shown; ``SAMVERKAN_DEBUG=1`` shows it for a bug report.
+are *not* findings), 2 bad usage, unreadable input or output that could not be written in
+full, 3 internal error, 130 interrupted (Ctrl-C). A bare traceback is never shown;
+``SAMVERKAN_DEBUG=1`` shows it for a bug report.
+
+Everything written goes through :mod:`samverkan_rules.cli._output`: UTF-8 whatever the
+locale, every write checked, standard error never mixed into standard output.
 """
 
 from __future__ import annotations
@@ -14,13 +18,27 @@ import traceback
 from collections.abc import Sequence
 from importlib import import_module
 from types import ModuleType
+from typing import TYPE_CHECKING, NoReturn
 
 from samverkan_rules import __version__
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
+from samverkan_rules.cli._output import (
+    OutputError,
+    checked_standard_streams,
+    guard_standard_streams,
+    silence_stdout,
+    write_stderr,
+    write_stdout,
+)
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
 EXIT_INTERNAL = 3
+EXIT_INTERRUPTED = 130
+"""128 + SIGINT, what a shell reports for a command stopped with Ctrl-C."""
 
 COMMANDS: dict[str, str] = {
     "validate": "check routine files and report every problem with file:line:col",
@@ -50,9 +68,25 @@ def _chosen(argv: Sequence[str] | None) -> str | None:
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
+    """argparse with usage errors as exit 2 and its own writes checked like all others."""
+
+    def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+    def print_help(self, file: SupportsWrite[str] | None = None) -> None:
+        self._print_message(self.format_help(), sys.stderr if file is sys.stderr else None)
+
+    def print_usage(self, file: SupportsWrite[str] | None = None) -> None:
+        self._print_message(self.format_usage(), sys.stderr if file is sys.stderr else None)
+
+    def _print_message(self, message: str, file: SupportsWrite[str] | None = None) -> None:
+        if not message:
+            return
+        if file is not None and file is sys.stderr:
+            write_stderr(message)
+        else:
+            write_stdout(message)
 
 
 def build_parser(
@@ -77,30 +111,47 @@ def build_parser(
     return parser
 
 
+def _run(argv: Sequence[str] | None) -> int:
+    parser = build_parser(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
+    if not getattr(args, "command", None):
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    return int(args.run(args))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     try:
-        parser = build_parser(argv)
-        try:
-            args = parser.parse_args(argv)
-        except SystemExit as exc:
-            return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
-        if not getattr(args, "command", None):
-            parser.print_help(sys.stderr)
-            return EXIT_USAGE
-        return int(args.run(args))
+        guard_standard_streams()
+        with checked_standard_streams():
+            return _run(argv)
     except KeyboardInterrupt:
-        print("samverkan: interrupted", file=sys.stderr)
-        return 130
+        write_stderr("samverkan: interrupted\n")
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
+        # The reader stopped reading (`samverkan due ... | head`): not an error.
+        silence_stdout()
         return EXIT_OK
+    except OutputError as exc:
+        write_stderr(f"samverkan: error: {exc.message}\n")
+        return EXIT_USAGE
+    except OSError as exc:
+        # The environment refused something (a permission, a device): not a bug.
+        where = f"{exc.filename}: " if exc.filename else ""
+        write_stderr(
+            f"samverkan: error: {where}{exc.strerror or exc}; check the path and its permissions\n"
+        )
+        return EXIT_USAGE
     except Exception as exc:  # the last line of defence: never a bare traceback
         if os.environ.get("SAMVERKAN_DEBUG"):
-            traceback.print_exc()
-        print(
+            write_stderr(traceback.format_exc())
+        write_stderr(
             f"samverkan: internal error: {type(exc).__name__}: {exc}\n"
             "This is a bug in samverkan-rules. Run again with SAMVERKAN_DEBUG=1 and report the "
-            "traceback.",
-            file=sys.stderr,
+            "traceback.\n"
         )
         return EXIT_INTERNAL

@@ -11,7 +11,9 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import os
 import shutil
+import stat
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -20,8 +22,16 @@ from types import TracebackType
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
-from samverkan_rules.calendar import format_rfc3339, parse_rfc3339
+from samverkan_rules.calendar import check_supported, format_rfc3339, parse_rfc3339
 from samverkan_rules.cli import EXIT_USAGE
+from samverkan_rules.cli._output import (
+    CheckedStream,
+    OutputError,
+    terminal_safe,
+    write_stderr,
+    write_stdout,
+)
+from samverkan_rules.compiler import CompiledRoutine
 from samverkan_rules.diagnostics import Diagnostic, sort_key
 from samverkan_rules.errors import CalendarError, EventError
 from samverkan_rules.events import EventBatch, read_events, read_events_text
@@ -35,6 +45,7 @@ __all__ = [
     "add_format_option",
     "add_lang_option",
     "as_of_argument",
+    "check_as_of",
     "data_translator_from_args",
     "date_argument",
     "diagnostic_from_json",
@@ -84,7 +95,11 @@ class CommandError(Exception):
 
 def print_error(command: str, message: str, *, stream: TextIO | None = None) -> None:
     """Print ``samverkan COMMAND: error: MESSAGE`` (to stderr unless told otherwise)."""
-    print(f"samverkan {command}: error: {message}", file=stream or sys.stderr)
+    line = f"samverkan {command}: error: {message}\n"
+    if stream is None:
+        write_stderr(line)
+    else:
+        stream.write(line)
 
 
 def guarded(command: str) -> Callable[[RunFunction], RunFunction]:
@@ -105,6 +120,9 @@ def guarded(command: str) -> Callable[[RunFunction], RunFunction]:
                 print_diagnostics(exc.diagnostics)
                 print_error(command, exc.message)
                 return exc.exit_code
+            except OutputError as exc:
+                print_error(command, exc.message)
+                return EXIT_USAGE
 
         return wrapper
 
@@ -188,6 +206,21 @@ def parse_as_of(text: str) -> datetime:
         ) from None
 
 
+def check_as_of(as_of: datetime, routines: Iterable[CompiledRoutine]) -> None:
+    """Refuse an ``--as-of`` outside the supported range in any routine's time zone.
+
+    Raises:
+        CommandError: Naming ``--as-of``, the instant and the supported range (exit 2).
+    """
+    for routine in routines:
+        try:
+            check_supported(as_of, routine.tz, "--as-of")
+        except CalendarError as exc:
+            raise CommandError(
+                f"{exc}; give an instant inside it, e.g. 2026-12-15T12:00:00+01:00"
+            ) from None
+
+
 def _naive(text: str) -> datetime | None:
     """``text`` as a naive timestamp, or None when it is something else."""
     try:
@@ -254,12 +287,16 @@ def print_diagnostics(
         unlocated: What to write in place of the location of a diagnostic that has none
             (e.g. ``samverkan due``); default ``<input>``.
     """
-    out = stream or sys.stderr
+    lines = []
     for d in sorted(diagnostics, key=sort_key):
         text = d.format(caret=caret)
         if unlocated and d.file is None and d.line is None:
             text = unlocated + text.removeprefix(d.location())
-        print(text, file=out)
+        lines.append(text + "\n")
+    if stream is None:
+        write_stderr("".join(lines))
+    else:
+        stream.write("".join(lines))
 
 
 def diagnostics_json(diagnostics: Iterable[Diagnostic]) -> list[dict[str, Any]]:
@@ -283,8 +320,11 @@ def diagnostic_from_json(record: Mapping[str, Any]) -> Diagnostic:
 
 def dump_json(data: Any, stream: TextIO | None = None) -> None:
     """Write ``data`` as indented JSON with a final newline (UTF-8 kept as is)."""
-    out = stream or sys.stdout
-    out.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    if stream is None:
+        write_stdout(text)
+    else:
+        stream.write(text)
 
 
 # --------------------------------------------------------------------------- events
@@ -302,19 +342,73 @@ def read_event_file(path: str) -> EventBatch:
     try:
         if path == STDIN:
             try:
-                text = sys.stdin.read()
+                text = _read_stdin()
             except UnicodeDecodeError as exc:
                 raise CommandError(
                     f"standard input is not UTF-8 text ({exc.reason} at byte {exc.start}); "
                     "convert it to UTF-8 and try again"
                 ) from None
             return read_events_text(text.removeprefix("\ufeff"), format="jsonl", file="<stdin>")
+        _check_event_source(path)
         return read_events(path)
     except EventError as exc:
         first = str(exc).splitlines()[0]
         raise CommandError(
             f"{first}; check the path and that the file is UTF-8 text",
             diagnostics=exc.diagnostics,
+        ) from None
+
+
+def _check_event_source(path: str) -> None:
+    """Refuse a directory or a device (``/dev/zero`` would be read for ever) at once.
+
+    Regular files, pipes (``--events <(zcat log.gz)``) and the null device (no events) are
+    read; a missing or unreadable path is left to the reader, which names it.
+
+    Raises:
+        CommandError: For a directory or a device (exit 2).
+    """
+    try:
+        mode = os.stat(path).st_mode
+        if os.path.samefile(path, os.devnull):
+            return  # no events at all: schedules alone can still raise obligations
+    except OSError:
+        return
+    kind = (
+        "a directory"
+        if stat.S_ISDIR(mode)
+        else "a device"
+        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+        else None
+    )
+    if kind is not None:
+        raise CommandError(
+            f"--events {path}: this is {kind}, not an event file; name a JSON Lines or CSV "
+            "file, or - for standard input"
+        )
+
+
+def _read_stdin() -> str:
+    """Standard input as UTF-8 text, whatever the locale says.
+
+    Raises:
+        CommandError: When standard input is closed or cannot be read.
+        UnicodeDecodeError: When it is not UTF-8.
+    """
+    stream = sys.stdin
+    if stream is None:
+        raise CommandError(
+            "standard input is closed, so '--events -' has nothing to read; give a file, "
+            "or pipe the events in"
+        )
+    try:
+        buffer = getattr(stream, "buffer", None)
+        if buffer is None:  # a text stream put in place by a caller (a test's StringIO)
+            return stream.read()
+        return bytes(buffer.read()).decode("utf-8")
+    except OSError as exc:
+        raise CommandError(
+            f"cannot read standard input: {exc.strerror or exc}; give the events as a file"
         ) from None
 
 
@@ -354,8 +448,11 @@ class Progress:
     ) -> None:
         self.total = total
         self.label = label
-        self.stream = stream or sys.stderr
-        self.enabled = _is_terminal(self.stream)
+        chosen = stream or sys.stderr
+        # The progress line redraws itself with a carriage return, which the checked
+        # standard error would escape: it writes beneath it, and escapes its notes itself.
+        self.stream = chosen.original if isinstance(chosen, CheckedStream) else chosen
+        self.enabled = self.stream is not None and _is_terminal(self.stream)
         self.done = 0
         self._delay = delay
         self._interval = interval
@@ -377,7 +474,7 @@ class Progress:
             return
         self._last = now
         count = f"{self.done}/{self.total}" if self.total else str(self.done)
-        text = f"{self.label} {count} {note}".rstrip()
+        text = terminal_safe(f"{self.label} {count} {note}".rstrip())
         width = shutil.get_terminal_size((80, 24)).columns - 1
         self._write("\r" + text[:width].ljust(width))
         self._shown = True
@@ -394,7 +491,8 @@ class Progress:
 
     def _write(self, text: str) -> None:
         try:
-            self.stream.write(text)
-            self.stream.flush()
+            if self.stream is not None:
+                self.stream.write(text)
+                self.stream.flush()
         except (OSError, ValueError):  # the terminal went away; progress is not worth a crash
             self.enabled = False

@@ -19,7 +19,7 @@ import argparse
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from samverkan_rules import engine
 from samverkan_rules.cli import COMMANDS, EXIT_FINDINGS, EXIT_OK
@@ -31,6 +31,7 @@ from samverkan_rules.cli._common import (
     add_format_option,
     add_lang_option,
     as_of_argument,
+    check_as_of,
     data_translator_from_args,
     diagnostic_from_json,
     guarded,
@@ -38,6 +39,7 @@ from samverkan_rules.cli._common import (
     read_event_file,
     translator_from_args,
 )
+from samverkan_rules.cli._output import stdout_writer
 from samverkan_rules.compiler import CompiledRoutine
 from samverkan_rules.diagnostics import Diagnostic
 from samverkan_rules.engine.evaluator import Evaluator
@@ -112,6 +114,7 @@ def evaluate_from_args(
         CommandError: for unreadable or invalid input (exit 2).
     """
     routines = select_routine(load_routines(args.routine), args.routine, args.routine_id)
+    check_as_of(args.as_of, routines)
     batch = read_event_file(args.events)
     try:
         return routines, engine.evaluate(routines, batch, args.as_of, cases=cases)
@@ -268,17 +271,12 @@ def render_text(
 # --------------------------------------------------------------------------- the command
 
 
-def write_bytes(out: TextIO, chunks: Iterable[bytes]) -> None:
-    """Write UTF-8 chunks to a text stream: to its buffer when it has one."""
-    out.flush()
-    buffer = getattr(out, "buffer", None)
-    if buffer is None:
+def write_bytes(chunks: Iterable[bytes]) -> None:
+    """Write UTF-8 chunks to standard output through the checked writer: a full disk or a
+    closed stream is an error (exit 2), never a silently short output."""
+    with stdout_writer() as out:
         for chunk in chunks:
             out.write(chunk.decode("utf-8"))
-        return
-    for chunk in chunks:
-        buffer.write(chunk)
-    buffer.flush()
 
 
 def open_evaluation(
@@ -290,6 +288,7 @@ def open_evaluation(
         CommandError: for unreadable or invalid input (exit 2).
     """
     routines = select_routine(load_routines(args.routine), args.routine, args.routine_id)
+    check_as_of(args.as_of, routines)
     try:
         evaluator = Evaluator(routines, args.as_of, cases=cases)
         limits = EventLimits.from_environment()
@@ -349,6 +348,6 @@ def run(args: argparse.Namespace) -> int:
                 chunks = json_document(evaluator.header(), "cases", dicts, tail)
             else:
                 chunks = json_lines(dicts, lambda: {**evaluator.header(), **tail()})
-            write_bytes(out, chunks)
+            write_bytes(chunks)
     out.flush()
     return EXIT_FINDINGS if report_problems(finished, args, NAME) else EXIT_OK

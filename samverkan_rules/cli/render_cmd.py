@@ -2,9 +2,10 @@
 
 Writes the routine in words (metadata, roles, channels, schedules, facts and event types,
 then each rule with its trigger, action, deadline, escalation, source quote and any local
-interpretation) as Markdown or as a self-contained HTML page, to stdout or to ``--out FILE``;
-in Swedish, or in English with ``--lang en`` or an English ``LANG`` (the routine's own words
-stay as written). The output is deterministic: the same routine gives the same bytes.
+interpretation) as Markdown or as a self-contained HTML page, to stdout or to ``--out FILE``
+(written under a temporary name and renamed, so the file is whole or untouched); in Swedish,
+or in English with ``--lang en`` or an English ``LANG`` (the routine's own words stay as
+written). The output is deterministic: the same routine gives the same bytes.
 
 Exit codes: 0 rendered, 1 the routine has errors (each printed with file:line:col, as
 ``samverkan validate`` does), 2 bad usage, a path that is no routine file, or an unwritable
@@ -14,7 +15,6 @@ Exit codes: 0 rendered, 1 the routine has errors (each printed with file:line:co
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from samverkan_rules.cli._common import (
     print_diagnostics,
     translator_from_args,
 )
+from samverkan_rules.cli._output import write_file_atomic, write_stdout
 from samverkan_rules.loader import check_routine_file
 from samverkan_rules.render import render_html, render_markdown
 
@@ -83,10 +84,10 @@ def run(args: argparse.Namespace) -> int:
     render = render_html if args.format == "html" else render_markdown
     text = render(check.routine, translator_from_args(args))
     if args.out is None:
-        sys.stdout.write(text)
+        write_stdout(text)
         return EXIT_OK
     try:
-        Path(args.out).write_text(text, encoding="utf-8")
+        write_file_atomic(args.out, text.encode("utf-8"))
     except OSError as exc:
         raise CommandError(
             f"cannot write {args.out}: {exc.strerror or exc}; check the directory exists "

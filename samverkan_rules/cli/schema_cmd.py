@@ -15,6 +15,7 @@ from typing import Any
 
 from samverkan_rules.cli import COMMANDS, EXIT_FINDINGS, EXIT_OK
 from samverkan_rules.cli._common import CommandError, guarded
+from samverkan_rules.cli._output import write_file_atomic, write_stdout
 from samverkan_rules.schemas import SCHEMAS, render
 
 __all__ = ["add_parser", "run", "stale_files", "write_schemas"]
@@ -71,7 +72,8 @@ def write_schemas(directory: Path) -> list[tuple[Path, bool]]:
         text = render(generate())
         changed = _read(path) != text
         if changed:
-            path.write_bytes(text.encode("utf-8"))  # bytes: no newline translation anywhere
+            # Bytes (no newline translation anywhere), under a temporary name, then renamed.
+            write_file_atomic(path, text.encode("utf-8"))
         written.append((path, changed))
     return written
 
@@ -124,5 +126,5 @@ def run(args: argparse.Namespace) -> int:
         )
         return EXIT_FINDINGS
     file_name = _file_name(args.name or "routine")
-    sys.stdout.write(render(SCHEMAS[file_name]()))
+    write_stdout(render(SCHEMAS[file_name]()))
     return EXIT_OK

@@ -157,7 +157,13 @@ def _collect(names: list[str]) -> tuple[list[Path], list[str]]:
         if not path.exists():
             problems.append(f"{name}: no such file or directory; check the path")
             continue
-        found = list(routine_files([path]))
+        try:
+            found = list(routine_files([path]))
+        except OSError as exc:
+            problems.append(
+                f"{name}: cannot read the directory ({exc.strerror or exc}); check its permissions"
+            )
+            continue
         if not found:
             problems.append(
                 f"{name}: no routine files (*.yaml, *.yml) in this directory; name a routine "
