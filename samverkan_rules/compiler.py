@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Any, Final, cast
 from zoneinfo import ZoneInfo
 
 from samverkan_rules import explanations as x
@@ -47,6 +47,7 @@ from samverkan_rules.models import (
     EventPattern,
     EventType,
     FieldSpec,
+    LateUnit,
     NotOf,
     Offset,
     Queue,
@@ -912,6 +913,8 @@ class CompiledRule:
     source_record: SourceRecord
     interpretation_record: InterpretationRecord | None
     reports_to: Mapping[str, str | None] = field(default_factory=dict)
+    late_in: LateUnit = "working_days"
+    """The unit the rule's lateness is worded in (the rule's own, else the calendar's)."""
 
     @property
     def id(self) -> str:
@@ -1222,6 +1225,7 @@ def compile_routine(
                 ),
                 escalations=tuple(escalations),
                 requires=tuple(rule.requires),
+                late_in=late_unit(rule, routine.calendar.late_in),
                 reports_to=hierarchy,
                 routine_ref=RoutineRef(id=routine.id, version=routine.version),
                 source_record=SourceRecord(
@@ -1296,6 +1300,40 @@ def compile_routine(
         ),
         diagnostics=tuple(diagnostics),
     )
+
+
+_UNIT_LATENESS: Mapping[str | None, LateUnit] = {
+    "working_days": "working_days",
+    "days": "days",
+    "weeks": "days",
+    "months": "days",
+    "hours": "hours",
+    "minutes": "hours",
+    None: "days",
+}
+
+
+def late_unit(rule: Rule, default: str) -> LateUnit:
+    """The unit a rule's lateness is worded in.
+
+    The rule's ``late_in`` wins; otherwise the calendar's: a unit, or ``deadline_unit``
+    to follow the deadline (hours and minutes: hours; days, weeks, months and a bare
+    ``at``: days; working days: working days).
+
+    Examples:
+        >>> from samverkan_rules.models import Rule
+        >>> r = Rule.model_validate({"id": "r", "title": "t",
+        ...     "when": {"event": "e"}, "action": {"kind": "reply", "description": "d",
+        ...     "responsible": "x"}, "deadline": {"after": "trigger", "hours": 24},
+        ...     "fulfilled_by": [{"event": "f"}], "source": {"section": "s", "quote": "q"}})
+        >>> late_unit(r, "deadline_unit"), late_unit(r, "working_days")
+        ('hours', 'working_days')
+    """
+    if rule.late_in is not None:
+        return rule.late_in
+    if default == "deadline_unit":
+        return _UNIT_LATENESS[rule.deadline.unit]
+    return cast(LateUnit, default)
 
 
 def _never(_event: Event, _facts: Facts) -> bool:

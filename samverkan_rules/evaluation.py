@@ -25,6 +25,7 @@ __all__ = [
     "EvaluationDocument",
     "EventRef",
     "InterpretationRecord",
+    "Lateness",
     "Obligation",
     "QueueEntry",
     "QueueOffer",
@@ -93,6 +94,23 @@ class EventRef(_Out):
     at: str
 
 
+class Lateness(_Out):
+    """How late an obligation is, in each unit a routine may count in.
+
+    Measured from the deadline to the fulfilling event (fulfilled_late) or to as_of
+    (overdue). ``working_days`` and ``days`` count local calendar days in the routine's time
+    zone from the deadline's day to that moment's day (0: the same day); ``hours`` is the
+    whole hours that have elapsed, so a daylight-saving change is counted as it happened.
+    """
+
+    working_days: int
+    """Working days (vardagar) from the deadline's local day to the moment's local day."""
+    days: int
+    """Calendar days from the deadline's local day to the moment's local day."""
+    hours: int
+    """Whole hours elapsed from the deadline to the moment."""
+
+
 class Obligation(_Out):
     """One obligation in a case's ledger (or an action, when it still asks someone to act)."""
 
@@ -122,6 +140,8 @@ class Obligation(_Out):
     cancelled_by: EventRef | None = None
     late_working_days: int | None = None
     """Working days past the deadline: at fulfilment (fulfilled_late) or at as_of (overdue)."""
+    late: Lateness | None = None
+    """The same lateness in working days, calendar days and hours; null when not late."""
     blocked_by: list[str] = []
     """Preconditions that are unmet (status blocked)."""
     unblocks: list[str] = []

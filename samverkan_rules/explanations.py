@@ -71,14 +71,36 @@ def explain_fulfilled(
 
 
 def explain_fulfilled_late(
-    t: Translator, *, action: str, late: int, event: str, at: str, deadline: str, cause: str
+    t: Translator,
+    *,
+    action: str,
+    late: int,
+    event: str,
+    at: str,
+    deadline: str,
+    cause: str,
+    unit: str = "working_days",
 ) -> str:
-    """An obligation done ``late`` working days after its deadline."""
-    return t.ngettext(
-        "{action}: done {late} working day late by {event} {at} (by {deadline}); {cause}.",
-        "{action}: done {late} working days late by {event} {at} (by {deadline}); {cause}.",
-        late,
-    ).format(action=action, late=late, event=event, at=at, deadline=deadline, cause=cause)
+    """An obligation done ``late`` units (working days, days or hours) after its deadline."""
+    if unit == "hours":
+        text = t.ngettext(
+            "{action}: done {late} hour late by {event} {at} (by {deadline}); {cause}.",
+            "{action}: done {late} hours late by {event} {at} (by {deadline}); {cause}.",
+            late,
+        )
+    elif unit == "days":
+        text = t.ngettext(
+            "{action}: done {late} day late by {event} {at} (by {deadline}); {cause}.",
+            "{action}: done {late} days late by {event} {at} (by {deadline}); {cause}.",
+            late,
+        )
+    else:
+        text = t.ngettext(
+            "{action}: done {late} working day late by {event} {at} (by {deadline}); {cause}.",
+            "{action}: done {late} working days late by {event} {at} (by {deadline}); {cause}.",
+            late,
+        )
+    return text.format(action=action, late=late, event=event, at=at, deadline=deadline, cause=cause)
 
 
 def explain_cancelled(
@@ -116,14 +138,39 @@ def explain_due(t: Translator, *, action: str, who: str, deadline: str, cause: s
 
 
 def explain_overdue(
-    t: Translator, *, action: str, who: str, deadline: str, late: int, cause: str
+    t: Translator,
+    *,
+    action: str,
+    who: str,
+    deadline: str,
+    late: int,
+    cause: str,
+    unit: str = "working_days",
 ) -> str:
-    """An obligation past its deadline by ``late`` working days (0: the same day)."""
-    since = (
-        t.gettext("the same day")
-        if not late
-        else t.ngettext("{late} working day ago", "{late} working days ago", late).format(late=late)
-    )
+    """An obligation past its deadline by ``late`` units (0: the same day, or within the hour).
+
+    ``unit`` is ``working_days`` (the default), ``days`` (calendar days) or ``hours``.
+    """
+    if unit == "hours":
+        since = (
+            t.gettext("less than an hour ago")
+            if not late
+            else t.ngettext("{late} hour ago", "{late} hours ago", late).format(late=late)
+        )
+    elif unit == "days":
+        since = (
+            t.gettext("the same day")
+            if not late
+            else t.ngettext("{late} day ago", "{late} days ago", late).format(late=late)
+        )
+    else:
+        since = (
+            t.gettext("the same day")
+            if not late
+            else t.ngettext("{late} working day ago", "{late} working days ago", late).format(
+                late=late
+            )
+        )
     return t.gettext(
         "{action} ({who}): overdue, was to be done by {deadline} ({since}); {cause}."
     ).format(action=action, who=who, deadline=deadline, since=since, cause=cause)

@@ -72,6 +72,9 @@ FieldType = Literal[
 
 NonWorkingDayPolicy = Literal["keep", "next_working_day", "previous_working_day"]
 
+LateUnit = Literal["hours", "days", "working_days"]
+"""The unit in which a rule's lateness is worded: elapsed hours, calendar days or vardagar."""
+
 
 class Model(BaseModel):
     """Base of every routine model: unknown keys are errors, values are immutable."""
@@ -161,6 +164,11 @@ class CalendarSpec(Model):
     deadline_on_non_working_day: NonWorkingDayPolicy = "keep"
     """For deadlines counted in calendar days, weeks or months: what happens when one
     falls on a non-working day. Working-day deadlines always land on working days."""
+    late_in: Literal["working_days", "deadline_unit", "days", "hours"] = "working_days"
+    """The unit lateness is worded in for rules that give no 'late_in' of their own:
+    'deadline_unit' takes it from each rule's deadline (hours and minutes: hours; calendar
+    days, weeks and months: days; working days: working days). The default,
+    'working_days', words every rule's lateness in vardagar."""
 
 
 class Reachability(Model):
@@ -647,6 +655,10 @@ class Rule(Model):
     source: Source
     interpretation: Interpretation | None = None
     """Set when the rule decides something the source leaves open."""
+    late_in: LateUnit | None = None
+    """The unit the rule's lateness is worded in (explanations, text output): 'hours',
+    'days' (calendar days) or 'working_days'. Default: the calendar's 'late_in'. Every
+    obligation reports its lateness in all three units whatever is chosen here."""
 
 
 class Remedy(Model):

@@ -160,6 +160,16 @@ class ExpectedSource(_Model):
     quote: str | None = None
 
 
+class ExpectedLateness(_Model):
+    """How late an obligation is (any of its keys), e.g. ``{days: 10}``."""
+
+    working_days: int | None = None
+    days: int | None = None
+    """Calendar days from the deadline's local day."""
+    hours: int | None = None
+    """Whole hours elapsed since the deadline."""
+
+
 class ExpectedInterpretation(_Model):
     """The rule's interpretation (any of its keys)."""
 
@@ -207,6 +217,8 @@ class ExpectedObligation(_Model):
     fulfilled_by: ExpectedEventRef | None = None
     cancelled_by: ExpectedEventRef | None = None
     late_working_days: int | None = None
+    late: ExpectedLateness | None = None
+    """Lateness in each unit; write only the units to check, or null for not late."""
     blocked_by: list[str] | None = None
     unblocks: list[str] | None = None
     escalates: str | None = None

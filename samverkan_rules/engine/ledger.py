@@ -78,6 +78,7 @@ class RuleEntry:
         seq: Its position among the case's obligations (trigger order).
         status: Its status at ``as_of`` (set when the case's replay ends).
         late: Working days late (fulfilled_late at fulfilment, overdue at ``as_of``).
+        late_at: The moment lateness is measured to (the fulfilment or ``as_of``), or None.
         blocked: The preconditions that block it (status ``blocked``).
         unblocks: For an obligation that is itself a remedy: the obligations it unblocks.
     """
@@ -89,6 +90,7 @@ class RuleEntry:
         "climb",
         "deadline",
         "late",
+        "late_at",
         "occurrence",
         "opens",
         "recipients",
@@ -130,6 +132,7 @@ class RuleEntry:
         self.cancel: Event | None = None
         self.status: Status = "due"
         self.late: int | None = None
+        self.late_at: datetime | None = None
         self.blocked: tuple[str, ...] = ()
         self.unblocks: tuple[str, ...] = ()
 
@@ -156,6 +159,8 @@ class RuleEntry:
     def settle(self, as_of: datetime, facts: dict[str, object]) -> None:
         """Set status, lateness and blocking preconditions as they stand at ``as_of``."""
         routine = self.routine
+        self.late = None
+        self.late_at = None
         blocked: list[str] = []
         if self.answer is None and self.cancel is None and self.rule.requires:
             for name in self.rule.requires:
@@ -170,6 +175,7 @@ class RuleEntry:
             else:
                 self.status = "fulfilled_late"
                 self.late = late_working_days(routine, deadline, answer.at)
+                self.late_at = answer.at
         elif self.cancel is not None:
             self.status = "cancelled"
         elif blocked:
@@ -181,6 +187,7 @@ class RuleEntry:
         else:
             self.status = "overdue"
             self.late = late_working_days(routine, deadline, as_of)
+            self.late_at = as_of
 
     def done_at(self) -> datetime | None:
         """When it was fulfilled, if it was."""
@@ -224,6 +231,11 @@ class EscalationEntry:
         return self.parent.late
 
     @property
+    def late_at(self) -> datetime | None:
+        """The moment the escalated obligation's lateness is measured to."""
+        return self.parent.late_at
+
+    @property
     def opens_at(self) -> datetime:
         """When the escalation starts."""
         return self.start
@@ -240,7 +252,7 @@ class RemedyEntry:
     earliest deadline first).
     """
 
-    __slots__ = ("case", "late", "members", "name", "precondition", "status", "who")
+    __slots__ = ("case", "late", "late_at", "members", "name", "precondition", "status", "who")
 
     kind: Literal["remedy"] = "remedy"
     blocked: tuple[str, ...] = ()
@@ -262,9 +274,11 @@ class RemedyEntry:
         if as_of <= first.deadline:
             self.status: Status = "due"
             self.late: int | None = None
+            self.late_at: datetime | None = None
         else:
             self.status = "overdue"
             self.late = late_working_days(first.routine, first.deadline, as_of)
+            self.late_at = as_of
 
     @property
     def id(self) -> str:

@@ -121,6 +121,32 @@ def cause_line(entry: RuleEntry, t: Translator | None = None) -> str:
     )
 
 
+def lateness(
+    routine: CompiledRoutine, deadline: datetime, moment: datetime | None, working_days: int | None
+) -> dict[str, int] | None:
+    """``{"working_days", "days", "hours"}`` from the deadline to ``moment``, or None.
+
+    Days are counted between local calendar days in the routine's time zone (as working
+    days are); hours are whole elapsed hours, so a daylight-saving change counts as lived.
+    """
+    if moment is None or working_days is None:
+        return None
+    tz = routine.tz
+    days = (moment.astimezone(tz).date() - deadline.astimezone(tz).date()).days
+    hours = int((moment - deadline).total_seconds() // 3600)
+    return {"working_days": working_days, "days": days, "hours": hours}
+
+
+def _late_amount(entry: RuleEntry) -> int:
+    """The entry's lateness in the unit its rule words it in."""
+    unit = entry.rule.late_in
+    if unit == "working_days" or entry.late_at is None:
+        return entry.late or 0
+    parts = lateness(entry.routine, entry.deadline, entry.late_at, entry.late)
+    assert parts is not None
+    return parts[unit]
+
+
 def _explain(entry: RuleEntry, blocked_labels: list[str], t: Translator) -> str:
     routine = entry.routine
     tz = routine.tz
@@ -140,7 +166,8 @@ def _explain(entry: RuleEntry, blocked_labels: list[str], t: Translator) -> str:
         return x.explain_fulfilled_late(
             t,
             action=action,
-            late=entry.late or 0,
+            late=_late_amount(entry),
+            unit=entry.rule.late_in,
             event=answer.id,
             at=at,
             deadline=due,
@@ -167,7 +194,13 @@ def _explain(entry: RuleEntry, blocked_labels: list[str], t: Translator) -> str:
     if status == "due":
         return x.explain_due(t, action=action, who=who, deadline=due, cause=cause)
     return x.explain_overdue(
-        t, action=action, who=who, deadline=due, late=entry.late or 0, cause=cause
+        t,
+        action=action,
+        who=who,
+        deadline=due,
+        late=_late_amount(entry),
+        unit=entry.rule.late_in,
+        cause=cause,
     )
 
 
@@ -232,6 +265,7 @@ def _rule_dict(entry: RuleEntry, as_of: datetime, cache: OutputCache) -> dict[st
         "fulfilled_by": cache.ref(entry.answer, routine),
         "cancelled_by": cache.ref(entry.cancel, routine),
         "late_working_days": entry.late,
+        "late": lateness(routine, entry.deadline, entry.late_at, entry.late),
         "blocked_by": list(entry.blocked),
         "unblocks": list(entry.unblocks),
         "escalates": None,
@@ -276,6 +310,7 @@ def _escalation_dict(
         "fulfilled_by": None,
         "cancelled_by": None,
         "late_working_days": parent["late_working_days"],
+        "late": parent["late"],
         "blocked_by": [],
         "unblocks": [],
         "escalates": parent["obligation"],
@@ -333,6 +368,7 @@ def _remedy_dict(
         "fulfilled_by": None,
         "cancelled_by": None,
         "late_working_days": entry.late,
+        "late": lateness(routine, entry.deadline, entry.late_at, entry.late),
         "blocked_by": [],
         "unblocks": unblocks,
         "escalates": None,
@@ -373,6 +409,7 @@ def _model(d: Mapping[str, Any]) -> Obligation:
     from samverkan_rules.evaluation import (
         EventRef,
         InterpretationRecord,
+        Lateness,
         Obligation,
         RoutineRef,
         SourceRecord,
@@ -391,6 +428,7 @@ def _model(d: Mapping[str, Any]) -> Obligation:
     )
     for key in ("trigger", "fulfilled_by", "cancelled_by"):
         fields[key] = ref(d[key])
+    fields["late"] = Lateness.model_construct(**d["late"]) if d["late"] else None
     return Obligation.model_construct(**fields)
 
 
