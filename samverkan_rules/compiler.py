@@ -43,6 +43,7 @@ from samverkan_rules.models import (
     AllOf,
     AnyOf,
     Comparison,
+    CompositeTime,
     Condition,
     EventPattern,
     EventType,
@@ -54,6 +55,7 @@ from samverkan_rules.models import (
     Routine,
     Rule,
     Schedule,
+    TimeForm,
     TimeSpec,
 )
 
@@ -797,6 +799,88 @@ class TimeRule:
         return result
 
 
+class CompositeTimeRule:
+    """A compiled :class:`CompositeTime`: the later or earlier of its parts' instants.
+
+    Ties go to the first part written, so the occurrence (and the explanation) is stable.
+    """
+
+    __slots__ = ("_later", "_parts", "_tz")
+
+    def __init__(
+        self, parts: Sequence[TimeRule | CompositeTimeRule], *, later: bool, tz: ZoneInfo
+    ) -> None:
+        self._parts = tuple(parts)
+        self._later = later
+        self._tz = tz
+
+    def _pick(self, results: Sequence[tuple[datetime, str | None]]) -> int:
+        best = 0
+        for i in range(1, len(results)):
+            if (
+                (results[i][0] > results[best][0])
+                if self._later
+                else (results[i][0] < results[best][0])
+            ):
+                best = i
+        return best
+
+    def instant(self, event: Event) -> tuple[datetime, str | None]:
+        """The instant (UTC) for this trigger event and the occurrence it belongs to."""
+        results = [part.instant(event) for part in self._parts]
+        return results[self._pick(results)]
+
+    def compute(self, event: Event, t: Translator | None = None) -> TimePoint:
+        """The instant with its steps: each part's, then which one was chosen."""
+        from samverkan_rules.i18n import translator
+
+        t = t or translator()
+        points = [part.compute(event, t) for part in self._parts]
+        best = self._pick([(p.at, p.occurrence) for p in points])
+        steps = [
+            x.composite_part(t, n=i, steps="; ".join(p.steps)) for i, p in enumerate(points, 1)
+        ]
+        chosen = format_local_minute(points[best].at, self._tz)
+        steps.append(x.composite_choice(t, later=self._later, n=best + 1, at=chosen))
+        return TimePoint(points[best].at, tuple(steps), points[best].occurrence)
+
+
+def compile_time(
+    spec: TimeForm,
+    *,
+    tz: ZoneInfo,
+    calendar: WorkingCalendar,
+    policy: str,
+    end_of_day_default: bool,
+    schedules: Mapping[str, CompiledSchedule] | None = None,
+) -> TimeRule | CompositeTimeRule:
+    """Compile a time form: a plain :class:`TimeSpec` or a ``later_of``/``earlier_of``."""
+    if isinstance(spec, CompositeTime):
+        return CompositeTimeRule(
+            [
+                compile_time(
+                    part,
+                    tz=tz,
+                    calendar=calendar,
+                    policy=policy,
+                    end_of_day_default=end_of_day_default,
+                    schedules=schedules,
+                )
+                for part in spec.parts
+            ],
+            later=spec.later,
+            tz=tz,
+        )
+    return TimeRule(
+        spec,
+        tz=tz,
+        calendar=calendar,
+        policy=policy,
+        end_of_day_default=end_of_day_default,
+        schedules=schedules,
+    )
+
+
 _MEMO_SIZE: Final = 65536
 """Days remembered per deadline rule (a dict of this size is a few MB at most)."""
 
@@ -902,8 +986,8 @@ class CompiledRule:
     index: int
     condition: Predicate
     unless: Predicate
-    deadline: TimeRule
-    opens: TimeRule | None
+    deadline: TimeRule | CompositeTimeRule
+    opens: TimeRule | CompositeTimeRule | None
     fulfilled_by: tuple[CompiledPattern, ...]
     cancelled_by: tuple[CompiledPattern, ...]
     escalations: tuple[CompiledEscalation, ...]
@@ -1211,9 +1295,11 @@ def compile_routine(
                     rule.when.if_, fields=_fields_of(types, rule.when.event_type), units=role_units
                 ),
                 unless=compile_condition(rule.unless) if rule.unless is not None else _never,
-                deadline=TimeRule(rule.deadline, end_of_day_default=True, **clock),
+                deadline=compile_time(rule.deadline, end_of_day_default=True, **clock),
                 opens=(
-                    TimeRule(rule.opens, end_of_day_default=False, **clock) if rule.opens else None
+                    compile_time(rule.opens, end_of_day_default=False, **clock)
+                    if rule.opens
+                    else None
                 ),
                 fulfilled_by=tuple(
                     _compile_pattern(p, _fields_of(types, p.event), role_units)
@@ -1332,7 +1418,7 @@ def late_unit(rule: Rule, default: str) -> LateUnit:
     if rule.late_in is not None:
         return rule.late_in
     if default == "deadline_unit":
-        return _UNIT_LATENESS[rule.deadline.unit]
+        return _UNIT_LATENESS[rule.deadline.unit]  # a composite: its first part's unit
     return cast(LateUnit, default)
 
 

@@ -23,6 +23,8 @@ from samverkan_rules.i18n import Translator
 
 __all__ = [
     "cause_line",
+    "composite_choice",
+    "composite_part",
     "escalated_trace",
     "escalation_explanation",
     "escalation_title",
@@ -177,6 +179,18 @@ def explain_overdue(
 
 
 # --------------------------------------------------------------------------- trace lines
+
+
+def composite_part(t: Translator, *, n: int, steps: str) -> str:
+    """One part of a ``later_of``/``earlier_of`` time, with its own steps."""
+    return t.gettext("({n}) {steps}").format(n=n, steps=steps)
+
+
+def composite_choice(t: Translator, *, later: bool, n: int, at: str) -> str:
+    """Which part of a ``later_of``/``earlier_of`` time was chosen."""
+    if later:
+        return t.gettext("the later is ({n}): {at}").format(n=n, at=at)
+    return t.gettext("the earlier is ({n}): {at}").format(n=n, at=at)
 
 
 def cause_line(t: Translator, *, event_type: str, event: str, at: str, case: str) -> str:

@@ -37,6 +37,7 @@ from samverkan_rules.models import (
     NotOf,
     Routine,
     schedule_event_type,
+    time_leaves,
 )
 
 __all__ = ["InterpretationEntry", "interpretations", "lint_routine"]
@@ -183,8 +184,8 @@ class _Linter:
         anchored = {
             spec.anchor.partition(".")[2]
             for rule in r.rules
-            for spec in (rule.deadline, rule.opens)
-            if spec is not None and spec.anchor.startswith("schedule.")
+            for spec in (*time_leaves(rule.deadline), *time_leaves(rule.opens))
+            if spec.anchor.startswith("schedule.")
         }
         for name in r.schedules:
             if name not in ticking | anchored:

@@ -34,12 +34,13 @@ from samverkan_rules.models import (
     AllOf,
     AnyOf,
     Comparison,
+    CompositeTime,
     Condition,
     EventType,
     FieldSpec,
     NotOf,
     Routine,
-    TimeSpec,
+    TimeForm,
     Vocabulary,
     schedule_event_type,
 )
@@ -290,9 +291,14 @@ class _Checker:
                 self.error(where, "routine.literal-type", f"{c.field} {message}", hint)
 
     def anchor(
-        self, path: Path_, spec: TimeSpec | None, event: EventType | None, event_name: str
+        self, path: Path_, spec: TimeForm | None, event: EventType | None, event_name: str
     ) -> None:
         if spec is None or event is None:
+            return
+        if isinstance(spec, CompositeTime):
+            key = "later_of" if spec.later else "earlier_of"
+            for i, part in enumerate(spec.parts):
+                self.anchor((*path, key, i), part, event, event_name)
             return
         anchor = spec.anchor
         key = "before" if spec.before else "after" if spec.after else "at"

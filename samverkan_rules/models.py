@@ -453,6 +453,70 @@ class TimeSpec(Model):
         return -value if self.before is not None else value
 
 
+class CompositeTime(Model):
+    """The later or the earlier of several times, each any time form (composites nest).
+
+    ``later_of`` ("24 hours after admission, but at least 4 hours after the need was
+    assessed") is the latest of its parts, ``earlier_of`` the earliest; give exactly one,
+    with at least two parts. ``explain`` shows each part's steps and which one was chosen.
+    """
+
+    later_of: list[TimeForm] | None = Field(default=None, min_length=2)
+    """The latest of these times."""
+    earlier_of: list[TimeForm] | None = Field(default=None, min_length=2)
+    """The earliest of these times."""
+
+    @model_validator(mode="after")
+    def _one(self) -> CompositeTime:
+        if (self.later_of is None) == (self.earlier_of is None):
+            raise ValueError("give exactly one of 'later_of' or 'earlier_of', each a list")
+        return self
+
+    @property
+    def parts(self) -> list[TimeForm]:
+        """The times compared."""
+        return self.later_of if self.later_of is not None else (self.earlier_of or [])
+
+    @property
+    def later(self) -> bool:
+        """True for ``later_of``."""
+        return self.later_of is not None
+
+    @property
+    def unit(self) -> str | None:
+        """The first part's unit (what lateness follows with ``deadline_unit``)."""
+        return self.parts[0].unit
+
+    def leaves(self) -> list[TimeSpec]:
+        """Every plain time spec inside, depth first."""
+        out: list[TimeSpec] = []
+        for part in self.parts:
+            out.extend(part.leaves() if isinstance(part, CompositeTime) else [part])
+        return out
+
+
+def _time_tag(value: Any) -> str:
+    # Tags hold a '-' so error paths never mistake them for a document key ('time' is one).
+    if isinstance(value, dict):
+        composite = "later_of" in value or "earlier_of" in value
+        return "composite-time" if composite else "time-spec"
+    return "composite-time" if isinstance(value, CompositeTime) else "time-spec"
+
+
+TimeForm = Annotated[
+    Annotated[TimeSpec, Tag("time-spec")] | Annotated[CompositeTime, Tag("composite-time")],
+    Discriminator(_time_tag),
+]
+"""A time: one anchor and distance, or ``later_of`` / ``earlier_of`` a list of times."""
+
+
+def time_leaves(spec: TimeForm | None) -> list[TimeSpec]:
+    """The plain time specs of a time form (itself, or every part of a composite)."""
+    if spec is None:
+        return []
+    return spec.leaves() if isinstance(spec, CompositeTime) else [spec]
+
+
 class Offset(Model):
     """A distance after a point in time (used by escalation)."""
 
@@ -646,9 +710,10 @@ class Rule(Model):
     requires: list[Identifier] = Field(default_factory=list)
     """Preconditions (e.g. 'consent'); while one is unmet the obligation is blocked."""
     action: Action
-    opens: TimeSpec | None = None
+    opens: TimeForm | None = None
     """When the obligation's window opens; default when the trigger happened."""
-    deadline: TimeSpec
+    deadline: TimeForm
+    """When it must be done: a time, or ``later_of`` / ``earlier_of`` several."""
     fulfilled_by: list[EventPattern] = Field(min_length=1)
     cancelled_by: list[EventPattern] = Field(default_factory=list)
     escalation: list[Escalation] = Field(default_factory=list)
@@ -798,6 +863,7 @@ class Routine(Model):
 
 
 for _model in (
+    CompositeTime,
     AllOf,
     AnyOf,
     NotOf,

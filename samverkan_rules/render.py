@@ -39,6 +39,7 @@ from samverkan_rules.models import (
     AllOf,
     AnyOf,
     Comparison,
+    CompositeTime,
     Condition,
     EventPattern,
     EventType,
@@ -47,6 +48,7 @@ from samverkan_rules.models import (
     Rule,
     Scalar,
     Schedule,
+    TimeForm,
     TimeSpec,
 )
 from samverkan_rules.text import weekday_name
@@ -517,7 +519,12 @@ class _Builder:
     def condition(self, condition: Condition, event_type: str | None) -> str:
         return condition_text(condition, self.t, self.words(event_type))
 
-    def timespec(self, spec: TimeSpec, event_type: str) -> str:
+    def timespec(self, spec: TimeForm, event_type: str) -> str:
+        if isinstance(spec, CompositeTime):
+            parts = "; ".join(self.timespec(part, event_type) for part in spec.parts)
+            if spec.later:
+                return self.t.gettext("the later of: {parts}").format(parts=parts)
+            return self.t.gettext("the earlier of: {parts}").format(parts=parts)
         return timespec_text(spec, self.routine.schedules, t=self.t, words=self.words(event_type))
 
     def pattern(self, pattern: EventPattern, trigger_type: str) -> str:
