@@ -89,15 +89,40 @@ def _always(_event: Event, _facts: Facts) -> bool:
 # --------------------------------------------------------------------------- conditions
 
 
-def _getter(path: str) -> Callable[[Event, Facts], Any]:
+def _getter(path: str, tz: ZoneInfo | None = None) -> Callable[[Event, Facts], Any]:
     if path == "case":
         return lambda e, f: e.case
     if path == "type":
         return lambda e, f: e.type
     scope, _, name = path.partition(".")
+    if scope == "at":
+        return _event_time_getter(name, tz or _UTC_ZONE)
     if scope == "data":
         return lambda e, f: e.data.get(name, _MISSING)
     return lambda e, f: f.get(name, _MISSING)
+
+
+_UTC_ZONE: Final = ZoneInfo("UTC")
+
+
+def _event_time_getter(name: str, tz: ZoneInfo) -> Callable[[Event, Facts], Any]:
+    """``at.local_time`` ('HH:MM:SS'), ``at.local_date`` (ISO date) or ``at.weekday``
+    ('monday'...) of the event's instant in the routine's time zone."""
+    if name == "local_time":
+        return lambda e, f: e.at.astimezone(tz).time().replace(microsecond=0).isoformat()
+    if name == "local_date":
+        return lambda e, f: e.at.astimezone(tz).date().isoformat()
+    return lambda e, f: _WEEKDAYS[e.at.astimezone(tz).weekday()]
+
+
+def _time_literal(value: Any) -> Any:
+    """A time literal as ``at.local_time`` gives it ('12:00' -> '12:00:00')."""
+    if isinstance(value, str):
+        try:
+            return time.fromisoformat(value).replace(microsecond=0).isoformat()
+        except ValueError:
+            return value
+    return value
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -120,8 +145,22 @@ def _compile_comparison(
     c: Comparison,
     fields: Mapping[str, FieldSpec] | None = None,
     units: Mapping[str, str] | None = None,
+    tz: ZoneInfo | None = None,
 ) -> Predicate:
-    get = _getter(c.field)
+    if c.field == "at.local_time":
+        # Written '12:00' or '12:00:00', compared as the getter gives it.
+        c = c.model_copy(
+            update={
+                k: (
+                    [_time_literal(v) for v in getattr(c, k)]
+                    if isinstance(getattr(c, k), list)
+                    else _time_literal(getattr(c, k))
+                )
+                for k in c.model_fields_set
+                if k != "field"
+            }
+        )
+    get = _getter(c.field, tz)
     op = c.operators()[0]
     if op == "exists":
         want = bool(c.exists)
@@ -184,6 +223,7 @@ def compile_condition(
     *,
     fields: Mapping[str, FieldSpec] | None = None,
     units: Mapping[str, str] | None = None,
+    tz: ZoneInfo | None = None,
 ) -> Predicate:
     """Compile a structured condition into a predicate over ``(event, facts)``.
 
@@ -192,6 +232,8 @@ def compile_condition(
         fields: The fields of the event type the condition reads, when known.
         units: Each role's unit. With ``fields``, ``contains`` on a ``roles`` field also
             accepts the unit of the role asked for (a message to the unit reaches its roles).
+        tz: The routine's time zone, in which ``at.local_time``, ``at.local_date`` and
+            ``at.weekday`` read the event's instant (default UTC).
 
     Examples:
         >>> from samverkan_rules.models import Comparison
@@ -205,15 +247,19 @@ def compile_condition(
     if condition is None:
         return _always
     if isinstance(condition, AllOf):
-        parts = tuple(compile_condition(c, fields=fields, units=units) for c in condition.all)
+        parts = tuple(
+            compile_condition(c, fields=fields, units=units, tz=tz) for c in condition.all
+        )
         return lambda e, f: all(p(e, f) for p in parts)
     if isinstance(condition, AnyOf):
-        parts = tuple(compile_condition(c, fields=fields, units=units) for c in condition.any)
+        parts = tuple(
+            compile_condition(c, fields=fields, units=units, tz=tz) for c in condition.any
+        )
         return lambda e, f: any(p(e, f) for p in parts)
     if isinstance(condition, NotOf):
-        inner = compile_condition(condition.not_, fields=fields, units=units)
+        inner = compile_condition(condition.not_, fields=fields, units=units, tz=tz)
         return lambda e, f: not inner(e, f)
-    return _compile_comparison(condition, fields, units)
+    return _compile_comparison(condition, fields, units, tz)
 
 
 # --------------------------------------------------------------------------- event checks
@@ -368,6 +414,13 @@ def literal_problem(
         if _is_iso_date(value):
             return None
         return f"is a date field; write a real date like 2026-12-28, got {value!r}", None
+    if kind == "time":
+        if _is_time(value):
+            return None
+        return (
+            f'is a time field; write a local time like "12:00" (quoted), got {value!r}',
+            None,
+        )
     if kind == "datetime":
         if _is_timestamp(value):
             return None
@@ -959,10 +1012,11 @@ def _compile_pattern(
     p: EventPattern,
     fields: Mapping[str, FieldSpec] | None = None,
     units: Mapping[str, str] | None = None,
+    tz: ZoneInfo | None = None,
 ) -> CompiledPattern:
     return CompiledPattern(
         event_type=p.event,
-        condition=compile_condition(p.if_, fields=fields, units=units),
+        condition=compile_condition(p.if_, fields=fields, units=units, tz=tz),
         match=tuple((_event_ref(k), _event_ref(v)) for k, v in sorted(p.match.items())),
         any_case=p.any_case,
     )
@@ -1119,18 +1173,18 @@ class CompiledQueue:
 _NO_FACTS: Final[Mapping[str, Any]] = MappingProxyType({})
 
 
-def _compile_queue(name: str, queue: Queue) -> CompiledQueue:
+def _compile_queue(name: str, queue: Queue, tz: ZoneInfo | None = None) -> CompiledQueue:
     joins: dict[str, list[CompiledQueueJoin]] = {}
     for j in queue.joins:
         joins.setdefault(j.event, []).append(
-            CompiledQueueJoin(j.event, compile_condition(j.if_), j.priority, j.label)
+            CompiledQueueJoin(j.event, compile_condition(j.if_, tz=tz), j.priority, j.label)
         )
     leaves: dict[str, list[Predicate]] = {}
     for entry in queue.leaves:
-        leaves.setdefault(entry.event, []).append(compile_condition(entry.if_))
+        leaves.setdefault(entry.event, []).append(compile_condition(entry.if_, tz=tz))
     offers: dict[str, list[Predicate]] = {}
     for entry in queue.offers:
-        offers.setdefault(entry.event, []).append(compile_condition(entry.if_))
+        offers.setdefault(entry.event, []).append(compile_condition(entry.if_, tz=tz))
     return CompiledQueue(
         name=name,
         queue=queue,
@@ -1292,9 +1346,14 @@ def compile_routine(
                 rule=rule,
                 index=index,
                 condition=compile_condition(
-                    rule.when.if_, fields=_fields_of(types, rule.when.event_type), units=role_units
+                    rule.when.if_,
+                    fields=_fields_of(types, rule.when.event_type),
+                    units=role_units,
+                    tz=tz,
                 ),
-                unless=compile_condition(rule.unless) if rule.unless is not None else _never,
+                unless=(
+                    compile_condition(rule.unless, tz=tz) if rule.unless is not None else _never
+                ),
                 deadline=compile_time(rule.deadline, end_of_day_default=True, **clock),
                 opens=(
                     compile_time(rule.opens, end_of_day_default=False, **clock)
@@ -1302,11 +1361,11 @@ def compile_routine(
                     else None
                 ),
                 fulfilled_by=tuple(
-                    _compile_pattern(p, _fields_of(types, p.event), role_units)
+                    _compile_pattern(p, _fields_of(types, p.event), role_units, tz)
                     for p in rule.fulfilled_by
                 ),
                 cancelled_by=tuple(
-                    _compile_pattern(p, _fields_of(types, p.event), role_units)
+                    _compile_pattern(p, _fields_of(types, p.event), role_units, tz)
                     for p in rule.cancelled_by
                 ),
                 escalations=tuple(escalations),
@@ -1342,7 +1401,7 @@ def compile_routine(
             setters.setdefault(upd.event, []).append(
                 FactSetter(
                     fact=name,
-                    condition=compile_condition(upd.if_),
+                    condition=compile_condition(upd.if_, tz=tz),
                     value=upd.value,
                     value_field=upd.value_from.partition(".")[2] if upd.value_from else None,
                     add=upd.add,
@@ -1382,7 +1441,7 @@ def compile_routine(
         ),
         borrow_types=frozenset(borrow),
         queues=MappingProxyType(
-            {name: _compile_queue(name, q) for name, q in sorted(routine.queues.items())}
+            {name: _compile_queue(name, q, tz) for name, q in sorted(routine.queues.items())}
         ),
         diagnostics=tuple(diagnostics),
     )

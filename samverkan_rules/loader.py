@@ -31,6 +31,7 @@ from samverkan_rules.compiler import CompiledRoutine, compile_routine, literal_p
 from samverkan_rules.diagnostics import Diagnostic, did_you_mean, has_errors, sort_key
 from samverkan_rules.errors import RoutineError, YamlError
 from samverkan_rules.models import (
+    EVENT_TIME_FIELDS,
     AllOf,
     AnyOf,
     Comparison,
@@ -254,6 +255,18 @@ class _Checker:
             self.data_field(where, event, event_name, name)
             if event is not None and name in event.fields:
                 self.literals(path, c, event.fields[name])
+        elif scope == "at":
+            spec = EVENT_TIME_FIELDS.get(name)
+            if spec is None:
+                self.error(
+                    where,
+                    "routine.unknown-field",
+                    f"unknown event time field 'at.{name}'; an event's time gives "
+                    + ", ".join(f"'at.{n}'" for n in EVENT_TIME_FIELDS),
+                    did_you_mean(f"at.{name}", [f"at.{n}" for n in EVENT_TIME_FIELDS]),
+                )
+            else:
+                self.literals(path, c, spec)
 
     def literals(self, path: Path_, c: Comparison, spec: FieldSpec) -> None:
         """Each literal the comparison holds must fit the field's declared type and values."""

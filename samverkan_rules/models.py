@@ -261,14 +261,29 @@ class Vocabulary(Model):
 
 # --------------------------------------------------------------------------- conditions
 
-FIELD_PATH = r"^(data|fact)\.[a-z0-9_]+$|^(case|type)$"
+FIELD_PATH = r"^(data|fact|at)\.[a-z0-9_]+$|^(case|type)$"
+
+EVENT_TIME_FIELDS: dict[str, FieldSpec] = {
+    "local_time": FieldSpec(
+        type="time", description="The event's local wall-clock time, e.g. '12:00'."
+    ),
+    "local_date": FieldSpec(type="date", description="The event's local calendar date."),
+    "weekday": FieldSpec(
+        type="enum",
+        values=["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"],
+        description="The event's local day of the week.",
+    ),
+}
+"""What ``at.<name>`` reads of an event's own instant, in the routine's time zone."""
 
 
 class Comparison(Model):
     """Compare one field with a value: exactly one operator per comparison.
 
     ``field`` is ``data.<name>`` (the event's data), ``fact.<name>`` (a case fact as it
-    stands when the event is handled), ``case`` or ``type``.
+    stands when the event is handled), ``case``, ``type``, or the event's own time in the
+    routine's time zone: ``at.local_time`` ('12:00'), ``at.local_date`` (an ISO date) or
+    ``at.weekday`` ('monday' ... 'sunday').
     """
 
     field: str = Field(pattern=FIELD_PATH)

@@ -463,6 +463,15 @@ class _RoutineWords(FieldWords):
             words = field_description_words(spec.description) if spec is not None else None
             if words:
                 return words
+        if head == "at":
+            t = self._b.t
+            at = {
+                "local_time": t.gettext("the event's local time"),
+                "local_date": t.gettext("the event's local date"),
+                "weekday": t.gettext("the event's weekday"),
+            }
+            if name in at:
+                return f"{at[name]} (`{path}`)"
         if path == "case":
             return self._b.t.gettext("the case")
         if path == "type":
