@@ -1069,7 +1069,7 @@ class CompiledRule:
         action = self.rule.action
         levels = action.levels_up
         if levels is None:
-            return action.responsible, tuple(action.recipients), None
+            return action.role, tuple(action.recipients), None
         if isinstance(levels, str):
             value = facts.get(levels.partition(".")[2])
             levels = value if isinstance(value, int) and not isinstance(value, bool) else 0
@@ -1339,7 +1339,7 @@ def compile_routine(
     for index, rule in enumerate(routine.rules):
         escalations = []
         for i, esc in enumerate(rule.escalation, start=1):
-            target = esc.to or resolve_up(routine, rule.action.responsible, esc.levels_up or 1)
+            target = esc.to or resolve_up(routine, rule.action.role, esc.levels_up or 1)
             escalations.append(CompiledEscalation(esc.after, target, esc.description, i))
         compiled.append(
             CompiledRule(

@@ -30,6 +30,7 @@ __all__ = [
     "QueueEntry",
     "QueueOffer",
     "QueueResult",
+    "ResponsibleParty",
     "RoutineRef",
     "RoutineStamp",
     "SourceRecord",
@@ -94,6 +95,20 @@ class EventRef(_Out):
     at: str
 
 
+class ResponsibleParty(_Out):
+    """Who is responsible when a rule names the responsible through a case fact.
+
+    Present only on obligations of rules with ``responsible: fact.<name>``.
+    """
+
+    fact: str
+    """The fact naming the person or unit, e.g. 'fast_vardkontakt'."""
+    value: Any = None
+    """The fact's value at as_of (the person or unit), or null while it is unset."""
+    fallback: bool
+    """True while the fact is unset and the rule's fallback role ('responsible') acts."""
+
+
 class Lateness(_Out):
     """How late an obligation is, in each unit a routine may count in.
 
@@ -123,6 +138,8 @@ class Obligation(_Out):
     title: str
     responsible: str
     responsible_label: str
+    responsible_party: ResponsibleParty | None = None
+    """For 'responsible: fact.<name>': the person or unit and whether the fallback acts."""
     recipients: list[str]
     channel: str | None
     status: Status

@@ -37,6 +37,8 @@ __all__ = [
     "explain_upcoming",
     "hierarchy_ends",
     "non_working_reason",
+    "party_fallback",
+    "party_named",
     "remedy_deadline_trace",
     "remedy_explanation",
     "remedy_missing_trace",
@@ -179,6 +181,16 @@ def explain_overdue(
 
 
 # --------------------------------------------------------------------------- trace lines
+
+
+def party_named(t: Translator, *, party: str, role: str) -> str:
+    """The person or unit a case fact names as responsible, with the role it acts in."""
+    return t.gettext("{party} ({role})").format(party=party, role=role)
+
+
+def party_fallback(t: Translator, *, role: str, fact: str) -> str:
+    """The fallback role, acting while the fact naming the responsible is unset."""
+    return t.gettext("{role} (fallback while «{fact}» is unset)").format(role=role, fact=fact)
 
 
 def composite_part(t: Translator, *, n: int, steps: str) -> str:

@@ -117,7 +117,7 @@ class _Linter:
             if pre.remedy.channel:
                 channels.add(pre.remedy.channel)
         for rule in r.rules:
-            roles.add(rule.action.responsible)
+            roles.update({rule.action.role, rule.action.party_role})
             roles.update(rule.action.recipients)
             roles.update(e.to for e in rule.escalation if e.to)
             if rule.action.channel:

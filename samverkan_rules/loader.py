@@ -412,7 +412,20 @@ class _Checker:
                         did_you_mean(name, r.preconditions) or "declare it under 'preconditions'",
                     )
             action = rule.action
-            self.role((*base, "action", "responsible"), action.responsible)
+            party_fact = action.party_fact
+            if party_fact is None:
+                self.role((*base, "action", "responsible"), action.responsible)
+            elif party_fact not in r.facts:
+                self.error(
+                    (*base, "action", "responsible"),
+                    "routine.unknown-fact",
+                    f"unknown fact {party_fact!r}",
+                    did_you_mean(party_fact, r.facts) or "declare it under 'facts'",
+                )
+            if action.fallback is not None:
+                self.role((*base, "action", "fallback"), action.fallback)
+            if action.acting_as is not None:
+                self.role((*base, "action", "acting_as"), action.acting_as)
             for j, who in enumerate(action.recipients):
                 self.role((*base, "action", "recipients", j), who)
             if isinstance(action.levels_up, str):
@@ -425,7 +438,7 @@ class _Checker:
                         did_you_mean(name, r.facts) or "declare it under 'facts'",
                     )
             elif action.levels_up:
-                for who in (action.responsible, *action.recipients):
+                for who in (action.role, *action.recipients):
                     self._levels_up((*base, "action", "levels_up"), who, action.levels_up)
             self.channel((*base, "action", "channel"), action.channel)
             self.anchor((*base, "deadline"), rule.deadline, trigger, tname)
@@ -452,7 +465,7 @@ class _Checker:
                     self.role((*base, "escalation", j, "to"), esc.to)
                 elif esc.levels_up is not None:
                     self._levels_up(
-                        (*base, "escalation", j, "levels_up"), action.responsible, esc.levels_up
+                        (*base, "escalation", j, "levels_up"), action.role, esc.levels_up
                     )
         for name, queue in r.queues.items():
             for key in ("joins", "leaves", "offers"):

@@ -681,7 +681,14 @@ class Action(Model):
     description: str
     """One line in plain Swedish saying what to do, e.g. 'Skicka startmeddelande'."""
     responsible: Identifier
-    """The role that must act."""
+    """The role that must act, or 'fact.<name>': the person or unit a case fact names (e.g.
+    'fact.fast_vardkontakt', set when one is appointed for the patient), with 'fallback'."""
+    fallback: Identifier | None = None
+    """With 'responsible: fact.<name>': the role responsible while the fact is unset. The
+    output flags that the fallback is used."""
+    acting_as: Identifier | None = None
+    """With 'responsible: fact.<name>': the role the person or unit named by the fact acts
+    in once it is set (its label, reports_to and escalation). Default: 'fallback'."""
     recipients: list[Identifier] = Field(default_factory=list)
     channel: Identifier | None = None
     record: str | None = None
@@ -694,6 +701,37 @@ class Action(Model):
     """Act this many levels up the 'reports_to' chain from 'responsible' and each recipient:
     a number, or 'fact.<name>' to read it from the case when the trigger happens (e.g. a
     deviation lifted one manager level per disagreement)."""
+
+    @model_validator(mode="after")
+    def _party(self) -> Action:
+        if self.party_fact is not None:
+            if self.fallback is None:
+                raise ValueError(
+                    f"'responsible: {self.responsible}' needs 'fallback', the role responsible "
+                    "while the fact is unset"
+                )
+            if self.levels_up is not None:
+                raise ValueError("'levels_up' cannot climb from a responsible named by a fact")
+        elif self.fallback is not None or self.acting_as is not None:
+            raise ValueError("'fallback' and 'acting_as' apply only to 'responsible: fact.<name>'")
+        return self
+
+    @property
+    def party_fact(self) -> str | None:
+        """The fact naming the responsible person or unit, for 'responsible: fact.<name>'."""
+        if self.responsible.startswith("fact."):
+            return self.responsible.partition(".")[2]
+        return None
+
+    @property
+    def role(self) -> str:
+        """The responsible role: 'responsible', or for a fact its 'fallback'."""
+        return self.fallback if self.fallback is not None else self.responsible
+
+    @property
+    def party_role(self) -> str:
+        """The role a person or unit named by the fact acts in."""
+        return self.acting_as or self.role
 
 
 class Escalation(Model):

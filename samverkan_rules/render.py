@@ -866,7 +866,15 @@ class _Builder:
         else:
             self.add(_Field(t.gettext("Requires"), "–"))
         self.add(_Field(t.gettext("What"), f"{a.description} ({_action_kind(a.kind, t)})"))
-        self.add(_Field(t.gettext("Responsible"), self.role(a.responsible)))
+        if a.party_fact is not None:
+            fact = self.routine.facts.get(a.party_fact)
+            named = f"«{fact.label}» (`{a.responsible}`)" if fact else f"`{a.responsible}`"
+            text = t.gettext("{party}, acting as {role}; while unset: {fallback}").format(
+                party=named, role=self.role(a.party_role), fallback=self.role(a.role)
+            )
+            self.add(_Field(t.gettext("Responsible"), text))
+        else:
+            self.add(_Field(t.gettext("Responsible"), self.role(a.responsible)))
         if a.levels_up is not None:
             levels = (
                 self.words(trigger).field(a.levels_up)

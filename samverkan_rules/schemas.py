@@ -115,12 +115,16 @@ def _local_time_pattern(node: dict[str, Any]) -> None:
         node["pattern"] = _LOCAL_TIME_PATTERN
 
 
+_SOMETIMES_ABSENT = frozenset({"responsible_party"})
+"""Output fields written only where they apply (so earlier outputs keep their bytes)."""
+
+
 def _output_object(node: dict[str, Any]) -> None:
     # Every field of the output is always written (null when empty), and new fields may be
     # added in later versions: consumers can rely on the present ones, and a consumer that
     # validates with this schema keeps working when the output grows.
     if node.get("type") == "object" and "properties" in node:
-        node["required"] = sorted(node["properties"])
+        node["required"] = sorted(k for k in node["properties"] if k not in _SOMETIMES_ABSENT)
         node.pop("additionalProperties", None)
 
 
@@ -160,7 +164,8 @@ def evaluation_schema() -> dict[str, Any]:
     """The JSON Schema of the evaluation output (:class:`samverkan_rules.Evaluation`).
 
     This is the public contract embedding systems parse. Every property is required (the
-    output always writes every field); further properties may appear in later versions.
+    output always writes every field) except ``responsible_party``, written only for rules
+    whose responsible is a case fact; further properties may appear in later versions.
     """
     schema = EvaluationDocument.model_json_schema(mode="serialization")
     _walk(schema, _output_object)

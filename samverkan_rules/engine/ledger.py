@@ -81,6 +81,8 @@ class RuleEntry:
         late_at: The moment lateness is measured to (the fulfilment or ``as_of``), or None.
         blocked: The preconditions that block it (status ``blocked``).
         unblocks: For an obligation that is itself a remedy: the obligations it unblocks.
+        party: For ``responsible: fact.<name>``: the fact's value at ``as_of`` (the person
+            or unit responsible), or None while it is unset and the fallback role acts.
     """
 
     __slots__ = (
@@ -93,6 +95,7 @@ class RuleEntry:
         "late_at",
         "occurrence",
         "opens",
+        "party",
         "recipients",
         "responsible",
         "routine",
@@ -133,6 +136,7 @@ class RuleEntry:
         self.status: Status = "due"
         self.late: int | None = None
         self.late_at: datetime | None = None
+        self.party: object = None
         self.blocked: tuple[str, ...] = ()
         self.unblocks: tuple[str, ...] = ()
 
@@ -161,6 +165,12 @@ class RuleEntry:
         routine = self.routine
         self.late = None
         self.late_at = None
+        action = self.rule.rule.action
+        fact = action.party_fact
+        if fact is not None:
+            party = facts.get(fact)
+            self.party = None if party in (None, "") else party
+            self.responsible = action.role if self.party is None else action.party_role
         blocked: list[str] = []
         if self.answer is None and self.cancel is None and self.rule.requires:
             for name in self.rule.requires:

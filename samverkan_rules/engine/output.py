@@ -147,11 +147,25 @@ def _late_amount(entry: RuleEntry) -> int:
     return parts[unit]
 
 
+def _who(entry: RuleEntry, t: Translator) -> str:
+    """The responsible as the explanation names it: the role, or the person or unit a fact
+    names (with the role), or the fallback role while the fact is unset."""
+    routine = entry.routine
+    role = routine.role_label(entry.responsible)
+    fact = entry.rule.rule.action.party_fact
+    if fact is None:
+        return role
+    if entry.party is None:
+        label = routine.routine.facts[fact].label
+        return x.party_fallback(t, role=role, fact=label)
+    return x.party_named(t, party=str(entry.party), role=role)
+
+
 def _explain(entry: RuleEntry, blocked_labels: list[str], t: Translator) -> str:
     routine = entry.routine
     tz = routine.tz
     action = entry.rule.rule.action.description
-    who = routine.role_label(entry.responsible)
+    who = _who(entry, t)
     due = format_local_minute(entry.deadline, tz)
     cause = x.triggered_by(t, event_type=entry.trigger.type, event=entry.trigger.id)
     status: Status = entry.status
@@ -242,7 +256,7 @@ def _rule_dict(entry: RuleEntry, as_of: datetime, cache: OutputCache) -> dict[st
     action = rule.action
     labels = [routine.preconditions[name].label for name in entry.blocked]
     routine_ref, source, interpretation = cache.rule_parts(entry.rule)
-    return {
+    out: dict[str, Any] = {
         "obligation": entry.id,
         "rule": rule.id,
         "routine": routine_ref,
@@ -251,6 +265,15 @@ def _rule_dict(entry: RuleEntry, as_of: datetime, cache: OutputCache) -> dict[st
         "title": rule.title,
         "responsible": entry.responsible,
         "responsible_label": routine.role_label(entry.responsible),
+    }
+    fact = action.party_fact
+    if fact is not None:  # only then, so other routines' JSON keeps its shape
+        out["responsible_party"] = {
+            "fact": fact,
+            "value": entry.party,
+            "fallback": entry.party is None,
+        }
+    return out | {
         "recipients": list(entry.recipients),
         "channel": action.channel,
         "status": entry.status,
@@ -411,6 +434,7 @@ def _model(d: Mapping[str, Any]) -> Obligation:
         InterpretationRecord,
         Lateness,
         Obligation,
+        ResponsibleParty,
         RoutineRef,
         SourceRecord,
     )
@@ -429,6 +453,8 @@ def _model(d: Mapping[str, Any]) -> Obligation:
     for key in ("trigger", "fulfilled_by", "cancelled_by"):
         fields[key] = ref(d[key])
     fields["late"] = Lateness.model_construct(**d["late"]) if d["late"] else None
+    if d.get("responsible_party") is not None:
+        fields["responsible_party"] = ResponsibleParty.model_construct(**d["responsible_party"])
     return Obligation.model_construct(**fields)
 
 
