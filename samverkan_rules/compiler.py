@@ -1030,6 +1030,8 @@ class CompiledEscalation:
     role: str
     description: str
     index: int
+    on: str = "overdue"
+    within: Offset | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -1340,7 +1342,9 @@ def compile_routine(
         escalations = []
         for i, esc in enumerate(rule.escalation, start=1):
             target = esc.to or resolve_up(routine, rule.action.role, esc.levels_up or 1)
-            escalations.append(CompiledEscalation(esc.after, target, esc.description, i))
+            escalations.append(
+                CompiledEscalation(esc.after, target, esc.description, i, esc.on, esc.within)
+            )
         compiled.append(
             CompiledRule(
                 rule=rule,

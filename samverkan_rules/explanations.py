@@ -26,6 +26,7 @@ __all__ = [
     "composite_choice",
     "composite_part",
     "escalated_trace",
+    "escalation_blocked_explanation",
     "escalation_explanation",
     "escalation_title",
     "explain_blocked",
@@ -288,6 +289,18 @@ def escalation_explanation(
     return t.gettext(
         "{escalation} ({who}): {obligation} has been overdue since {deadline}."
     ).format(escalation=escalation, who=who, obligation=obligation, deadline=deadline)
+
+
+def escalation_blocked_explanation(
+    t: Translator, *, escalation: str, who: str, obligation: str, deadline: str, waiting: str
+) -> str:
+    """What an escalation of a still blocked obligation asks of the role it reaches."""
+    return t.gettext(
+        "{escalation} ({who}): {obligation} is still waiting for {waiting}, past its "
+        "deadline {deadline}."
+    ).format(
+        escalation=escalation, who=who, obligation=obligation, deadline=deadline, waiting=waiting
+    )
 
 
 def escalated_trace(t: Translator, *, at: str, role: str) -> str:

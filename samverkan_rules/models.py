@@ -735,10 +735,19 @@ class Action(Model):
 
 
 class Escalation(Model):
-    """Who steps in when an obligation is still unmet some time after its deadline."""
+    """Who steps in when an obligation is still unmet some time after its deadline.
 
+    ``on: overdue`` (the default) escalates a breach; ``on: blocked`` escalates an
+    obligation still blocked by an unmet precondition (consent still missing) that long
+    after its deadline. ``within`` gives the escalation a deadline of its own.
+    """
+
+    on: Literal["overdue", "blocked"] = "overdue"
+    """Which state escalates: a breached ('overdue') or a still 'blocked' obligation."""
     after: Offset
     """How long after the deadline the escalation starts."""
+    within: Offset | None = None
+    """The escalation's own deadline, counted from when it starts; none when absent."""
     to: Identifier | None = None
     """The role escalated to."""
     levels_up: int | None = Field(default=None, ge=1)

@@ -335,6 +335,21 @@ def offset_text(offset: Offset, t: Translator | None = None) -> str:
     return t.gettext("when the deadline has passed")
 
 
+def offset_amount_text(offset: Offset, t: Translator | None = None) -> str:
+    """An :class:`Offset` as an amount, e.g. '2 vardagar'.
+
+    Examples:
+        >>> offset_amount_text(Offset(working_days=2)), offset_amount_text(Offset(hours=4))
+        ('2 vardagar', '4 timmar')
+    """
+    t = t or translator()
+    for unit in ("working_days", "days", "hours"):
+        value = getattr(offset, unit)
+        if value is not None:
+            return _amount(value, unit, t)
+    return ""
+
+
 def schedule_text(schedule: Schedule, t: Translator | None = None) -> str:
     """When a schedule occurs, in words.
 
@@ -581,9 +596,16 @@ class _Builder:
             target = t.ngettext(
                 "{role}, {n} level up the line", "{role}, {n} levels up the line", levels
             ).format(role=self.role(reached), n=levels)
-        return t.gettext("{after}: to {target} – {description}").format(
+        text = t.gettext("{after}: to {target} – {description}").format(
             after=offset_text(esc.after, t), target=target, description=esc.description
         )
+        if esc.on == "blocked":
+            text = t.gettext("While still blocked, {text}").format(text=text)
+        if esc.within is not None:
+            text += t.gettext(" (to be done within {within})").format(
+                within=offset_amount_text(esc.within, t)
+            )
+        return text
 
     def interpretation_field(self, text: str | None, reason: str) -> _Field:
         value = f"«{text}» – {reason}" if text else reason

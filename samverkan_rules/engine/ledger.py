@@ -205,20 +205,36 @@ class RuleEntry:
 
 
 class EscalationEntry:
-    """A breach escalation: the overdue ``parent`` goes to ``escalation.role`` from ``start``."""
+    """An escalation: the overdue (or still blocked) ``parent`` goes to ``escalation.role``
+    from ``start``, by ``deadline`` when the escalation has one of its own."""
 
-    __slots__ = ("escalation", "parent", "start")
+    __slots__ = ("deadline", "escalation", "parent", "start", "status")
 
     kind: Literal["escalation"] = "escalation"
-    status: Status = "due"
-    deadline: None = None
     blocked: tuple[str, ...] = ()
     unblocks: tuple[str, ...] = ()
 
-    def __init__(self, parent: RuleEntry, escalation: CompiledEscalation, start: datetime):
+    def __init__(
+        self,
+        parent: RuleEntry,
+        escalation: CompiledEscalation,
+        start: datetime,
+        as_of: datetime | None = None,
+    ) -> None:
         self.parent = parent
         self.escalation = escalation
         self.start = start
+        self.status: Status = "due"
+        self.deadline: datetime | None = None
+        if escalation.within is not None:
+            from samverkan_rules.compiler import offset_after
+
+            routine = parent.routine
+            self.deadline = offset_after(
+                start, escalation.within, tz=routine.tz, calendar=routine.calendar
+            )
+            if as_of is not None and as_of > self.deadline:
+                self.status = "overdue"
 
     @property
     def id(self) -> str:

@@ -315,19 +315,32 @@ def _escalation_dict(
         "responsible_label": label,
         "recipients": [],
         "channel": None,
-        "status": "due",
+        "status": entry.status,
         "opens_at": local_stamp(entry.start, tz),
-        "deadline": None,
+        "deadline": local_stamp(entry.deadline, tz) if entry.deadline is not None else None,
         "occurrence": parent["occurrence"],
         "content": [],
         "source": parent["source"],
         "interpretation": parent["interpretation"],
-        "explanation": x.escalation_explanation(
-            t,
-            escalation=esc.description,
-            who=label,
-            obligation=parent["obligation"],
-            deadline=format_local_minute(entry.parent.deadline, tz),
+        "explanation": (
+            x.escalation_blocked_explanation(
+                t,
+                escalation=esc.description,
+                who=label,
+                obligation=parent["obligation"],
+                deadline=format_local_minute(entry.parent.deadline, tz),
+                waiting=", ".join(
+                    routine.preconditions[name].label for name in entry.parent.blocked
+                ),
+            )
+            if esc.on == "blocked"
+            else x.escalation_explanation(
+                t,
+                escalation=esc.description,
+                who=label,
+                obligation=parent["obligation"],
+                deadline=format_local_minute(entry.parent.deadline, tz),
+            )
         ),
         "trigger": parent["trigger"],
         "fulfilled_by": None,
