@@ -57,6 +57,7 @@ from samverkan_rules.models import (
     Schedule,
     TimeForm,
     TimeSpec,
+    merged_event_types,
 )
 
 __all__ = [
@@ -97,6 +98,9 @@ def _getter(path: str, tz: ZoneInfo | None = None) -> Callable[[Event, Facts], A
     scope, _, name = path.partition(".")
     if scope == "at":
         return _event_time_getter(name, tz or _UTC_ZONE)
+    if scope == "data" and "." in name:
+        parts = tuple(name.split("."))
+        return lambda e, f: _nested(e.data, parts)
     if scope == "data":
         return lambda e, f: e.data.get(name, _MISSING)
     return lambda e, f: f.get(name, _MISSING)
@@ -123,6 +127,16 @@ def _time_literal(value: Any) -> Any:
         except ValueError:
             return value
     return value
+
+
+def _nested(data: Mapping[str, Any], parts: tuple[str, ...]) -> Any:
+    """The value at a nested path of an event's data (``content.prel_datum``), or missing."""
+    current: Any = data
+    for part in parts:
+        if not isinstance(current, Mapping) or part not in current:
+            return _MISSING
+        current = current[part]
+    return current
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -1004,7 +1018,10 @@ def _event_ref(path: str) -> Callable[[Event], Any]:
         return lambda e: e.case
     if path == "trigger.id":
         return lambda e: e.id
-    name = path.rsplit(".", 1)[1]
+    name = path.removeprefix("trigger.").removeprefix("data.")
+    if "." in name:
+        parts = tuple(name.split("."))
+        return lambda e: _nested(e.data, parts)
     return lambda e: e.data.get(name, _MISSING)
 
 
@@ -1322,8 +1339,7 @@ def compile_routine(
     tz = get_zone(routine.calendar.time_zone)
     cal = sweden_calendar(routine.calendar.closed_days)
     policy = routine.calendar.deadline_on_non_working_day
-    types: dict[str, EventType] = dict(vocabulary or {})
-    types.update(routine.event_types)
+    types: dict[str, EventType] = merged_event_types(routine, dict(vocabulary or {}))
     roles = frozenset(routine.roles)
     role_units = {n: r.unit for n, r in routine.roles.items()}
     units = frozenset(role_units.values()) | frozenset(routine.units)

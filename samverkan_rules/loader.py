@@ -31,6 +31,7 @@ from samverkan_rules.compiler import CompiledRoutine, compile_routine, literal_p
 from samverkan_rules.diagnostics import Diagnostic, did_you_mean, has_errors, sort_key
 from samverkan_rules.errors import RoutineError, YamlError
 from samverkan_rules.models import (
+    BUILTIN_ACTION_KINDS,
     EVENT_TIME_FIELDS,
     AllOf,
     AnyOf,
@@ -43,6 +44,7 @@ from samverkan_rules.models import (
     Routine,
     TimeForm,
     Vocabulary,
+    merged_event_types,
     schedule_event_type,
 )
 
@@ -119,7 +121,7 @@ class _Checker:
         self.r = routine
         self.doc = doc
         self.vocab: dict[str, EventType] = dict(vocabulary.event_types) if vocabulary else {}
-        self.types: dict[str, EventType] = {**self.vocab, **routine.event_types}
+        self.types: dict[str, EventType] = merged_event_types(routine, self.vocab)
         self.today = today
         self.out: list[Diagnostic] = []
         self.addresses = (
@@ -185,13 +187,22 @@ class _Checker:
         return schedule_event_type(spec)
 
     def data_field(self, path: Path_, event: EventType | None, event_name: str, name: str) -> None:
-        if event is not None and name not in event.fields:
+        head, _, rest = name.partition(".")
+        if event is not None and head not in event.fields:
             self.error(
                 path,
                 "routine.unknown-field",
-                f"event type {event_name!r} has no field {name!r}",
-                did_you_mean(name, event.fields)
+                f"event type {event_name!r} has no field {head!r}",
+                did_you_mean(head, event.fields)
                 or f"its fields are: {', '.join(event.fields) or 'none'}",
+            )
+        elif event is not None and rest and event.fields[head].type != "object":
+            self.error(
+                path,
+                "routine.not-an-object",
+                f"data.{head} of {event_name!r} is a {event.fields[head].type!r} field, "
+                f"so it has no part {rest!r}",
+                f"read data.{head} itself, or declare it with type 'object'",
             )
 
     def condition(
@@ -253,7 +264,7 @@ class _Checker:
             )
         elif scope == "data":
             self.data_field(where, event, event_name, name)
-            if event is not None and name in event.fields:
+            if event is not None and name in event.fields:  # a nested part has no declared type
                 self.literals(path, c, event.fields[name])
         elif scope == "at":
             spec = EVENT_TIME_FIELDS.get(name)
@@ -346,10 +357,52 @@ class _Checker:
                 f"make {name!r} required in the event type, or anchor on 'trigger'",
             )
 
+    def action_kind(self, path: Path_, kind: str) -> None:
+        if kind in BUILTIN_ACTION_KINDS or kind in self.r.action_kinds:
+            return
+        known = sorted(BUILTIN_ACTION_KINDS | set(self.r.action_kinds))
+        self.error(
+            path,
+            "routine.unknown-action-kind",
+            f"unknown action kind {kind!r}",
+            did_you_mean(kind, known) or "declare it under 'action_kinds' with a Swedish label",
+        )
+
     # the whole routine ------------------------------------------------------
 
     def run(self) -> list[Diagnostic]:
         r = self.r
+        for name, ext in r.extend_event_types.items():
+            shared = self.vocab.get(name)
+            if shared is None:
+                self.error(
+                    ("extend_event_types", name),
+                    "routine.unknown-event-type",
+                    f"{name!r} is no event type of the shared vocabulary, so it cannot be extended",
+                    did_you_mean(name, self.vocab)
+                    or "declare a type of your own under 'event_types'",
+                )
+                continue
+            for fname in ext.fields:
+                if fname in shared.fields:
+                    self.error(
+                        ("extend_event_types", name, "fields", fname),
+                        "routine.redefined-field",
+                        f"{name!r} already has a field {fname!r}",
+                        "use it as it is, or give your field another name",
+                    )
+        for name in r.action_kinds:
+            if name in BUILTIN_ACTION_KINDS:
+                self.error(
+                    ("action_kinds", name),
+                    "routine.redefined-action-kind",
+                    f"{name!r} is a built-in action kind",
+                    "use it as it is, or give your kind another name",
+                )
+        for i, rule in enumerate(r.rules):
+            self.action_kind(("rules", i, "action", "kind"), rule.action.kind)
+        for name, pre in r.preconditions.items():
+            self.action_kind(("preconditions", name, "remedy", "kind"), pre.remedy.kind)
         for name in r.event_types:
             if name in self.vocab:
                 self.error(
@@ -458,7 +511,7 @@ class _Checker:
                                 (*pbase, "match", mine),
                                 trigger,
                                 tname,
-                                theirs.rsplit(".", 1)[1],
+                                theirs.removeprefix("trigger.data."),
                             )
             for j, esc in enumerate(rule.escalation):
                 if esc.to is not None:

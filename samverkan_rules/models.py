@@ -54,6 +54,12 @@ ActionKind = Literal[
 ]
 """What the responsible role must do. ``escalate`` is also what breach escalation emits."""
 
+BUILTIN_ACTION_KINDS: frozenset[str] = frozenset(ActionKind.__args__)  # type: ignore[attr-defined]
+"""The action kinds every routine knows; a routine may declare more (``action_kinds``)."""
+
+KindName = ActionKind | Identifier
+"""A built-in action kind, or one the routine declares under ``action_kinds``."""
+
 FieldType = Literal[
     "string",
     "date",
@@ -261,7 +267,7 @@ class Vocabulary(Model):
 
 # --------------------------------------------------------------------------- conditions
 
-FIELD_PATH = r"^(data|fact|at)\.[a-z0-9_]+$|^(case|type)$"
+FIELD_PATH = r"^data\.[a-z0-9_]+(\.[a-z0-9_]+)*$|^(fact|at)\.[a-z0-9_]+$|^(case|type)$"
 
 EVENT_TIME_FIELDS: dict[str, FieldSpec] = {
     "local_time": FieldSpec(
@@ -280,7 +286,8 @@ EVENT_TIME_FIELDS: dict[str, FieldSpec] = {
 class Comparison(Model):
     """Compare one field with a value: exactly one operator per comparison.
 
-    ``field`` is ``data.<name>`` (the event's data), ``fact.<name>`` (a case fact as it
+    ``field`` is ``data.<name>`` (the event's data; ``data.<name>.<part>`` reads into an
+    'object' field, e.g. ``data.content.prel_datum``), ``fact.<name>`` (a case fact as it
     stands when the event is handled), ``case``, ``type``, or the event's own time in the
     routine's time zone: ``at.local_time`` ('12:00'), ``at.local_date`` (an ISO date) or
     ``at.weekday`` ('monday' ... 'sunday').
@@ -587,6 +594,24 @@ class Schedule(Model):
         return self
 
 
+def merged_event_types(
+    routine: Routine, vocabulary: dict[str, EventType] | None
+) -> dict[str, EventType]:
+    """The vocabulary's types with the routine's extensions, then the routine's own types.
+
+    An extension of a type the vocabulary lacks is ignored here (the loader reports it);
+    a field the type already has keeps its vocabulary definition.
+    """
+    types = dict(vocabulary or {})
+    for name, ext in routine.extend_event_types.items():
+        base = types.get(name)
+        if base is not None:
+            added = {k: v for k, v in ext.fields.items() if k not in base.fields}
+            types[name] = base.model_copy(update={"fields": {**base.fields, **added}})
+    types.update(routine.event_types)
+    return types
+
+
 def schedule_event_type(schedule: Schedule) -> EventType:
     """The event type a schedule's occurrences behave as (``schedule.<name>``)."""
     return EventType(
@@ -674,10 +699,27 @@ class EventPattern(Model):
         return value
 
 
+class ActionKindSpec(Model):
+    """An action kind a routine adds to the built-in ones (e.g. 'receive_patient')."""
+
+    label: str
+    """What it is called in Swedish, e.g. 'Ta emot patienten'."""
+    description: str | None = None
+
+
+class EventTypeExtension(Model):
+    """Fields a routine adds to an event type of the shared vocabulary."""
+
+    fields: dict[Identifier, FieldSpec] = Field(min_length=1)
+    """The added fields; a field the type already has cannot be redefined."""
+
+
 class Action(Model):
     """What must be done, by whom, to whom, through which channel."""
 
-    kind: ActionKind
+    kind: KindName = Field(union_mode="left_to_right")
+    """A built-in kind (send_message, make_contact, ...) or one declared under
+    'action_kinds'."""
     description: str
     """One line in plain Swedish saying what to do, e.g. 'Skicka startmeddelande'."""
     responsible: Identifier
@@ -791,7 +833,7 @@ class Rule(Model):
 class Remedy(Model):
     """The action that removes a block (e.g. obtain consent)."""
 
-    kind: ActionKind = "obtain_consent"
+    kind: KindName = Field(default="obtain_consent", union_mode="left_to_right")
     description: str
     responsible: Identifier | None = None
     """Default: the role responsible for the blocked obligation."""
@@ -905,6 +947,11 @@ class Routine(Model):
     channels: dict[Identifier, Channel] = Field(default_factory=dict)
     event_types: dict[Identifier, EventType] = Field(default_factory=dict)
     """Event types this routine adds to the vocabulary."""
+    extend_event_types: dict[Identifier, EventTypeExtension] = Field(default_factory=dict)
+    """Fields this routine adds to event types of the shared vocabulary (e.g. 'by' on
+    'message.acknowledged')."""
+    action_kinds: dict[Identifier, ActionKindSpec] = Field(default_factory=dict)
+    """Action kinds this routine adds to the built-in ones, each with a Swedish label."""
     facts: dict[Identifier, Fact] = Field(default_factory=dict)
     preconditions: dict[Identifier, Precondition] = Field(default_factory=dict)
     units: dict[Identifier, Unit] = Field(default_factory=dict)

@@ -522,6 +522,10 @@ class _Builder:
     def words(self, event_type: str | None) -> _RoutineWords:
         return _RoutineWords(self, event_type)
 
+    def action_kind(self, kind: str) -> str:
+        own = self.routine.action_kinds.get(kind)
+        return own.label if own is not None else _action_kind(kind, self.t)
+
     def role(self, role_id: str) -> str:
         role = self.routine.roles.get(role_id)
         return f"{role.label} (`{role_id}`)" if role is not None else f"`{role_id}`"
@@ -848,7 +852,7 @@ class _Builder:
         for pid, pre in self.routine.preconditions.items():
             self.add(_Heading(3, f"{pre.label} (`{pid}`)"))
             self.add(_Field(t.gettext("Holds when"), self.condition(pre.holds, None)))
-            remedy = f"{pre.remedy.description} ({_action_kind(pre.remedy.kind, t)})"
+            remedy = f"{pre.remedy.description} ({self.action_kind(pre.remedy.kind)})"
             if pre.remedy.responsible:
                 remedy += t.gettext("; responsible: {role}").format(
                     role=self.role(pre.remedy.responsible)
@@ -887,7 +891,7 @@ class _Builder:
             self.add(_Field(t.gettext("Requires"), "; ".join(names)))
         else:
             self.add(_Field(t.gettext("Requires"), "–"))
-        self.add(_Field(t.gettext("What"), f"{a.description} ({_action_kind(a.kind, t)})"))
+        self.add(_Field(t.gettext("What"), f"{a.description} ({self.action_kind(a.kind)})"))
         if a.party_fact is not None:
             fact = self.routine.facts.get(a.party_fact)
             named = f"«{fact.label}» (`{a.responsible}`)" if fact else f"`{a.responsible}`"

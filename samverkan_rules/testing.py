@@ -65,7 +65,6 @@ from samverkan_rules.errors import CalendarError, CompileError, EventError, Samv
 from samverkan_rules.evaluation import Evaluation, Status
 from samverkan_rules.events import Event, event_from_mapping
 from samverkan_rules.loader import RoutineCheck, check_routine_file, routine_files
-from samverkan_rules.models import ActionKind
 
 try:  # The plugin part needs pytest; the runner (and ``samverkan test``) does not.
     import pytest
@@ -160,6 +159,15 @@ class ExpectedSource(_Model):
     quote: str | None = None
 
 
+class ExpectedResponsibleParty(_Model):
+    """Who a case fact names as responsible (any of its keys)."""
+
+    fact: str | None = None
+    value: Any = None
+    fallback: bool | None = None
+    """True while the fact is unset and the fallback role acts."""
+
+
 class ExpectedLateness(_Model):
     """How late an obligation is (any of its keys), e.g. ``{days: 10}``."""
 
@@ -198,10 +206,12 @@ class ExpectedObligation(_Model):
     rule: str | None = None
     routine: ExpectedRoutineRef | None = None
     case: str | None = None
-    kind: ActionKind | None = None
+    kind: str | None = None
+    """A built-in action kind or one the routine declares."""
     title: str | None = None
     responsible: str | None = None
     responsible_label: str | None = None
+    responsible_party: ExpectedResponsibleParty | None = None
     recipients: list[str] | None = None
     channel: str | None = None
     status: Status | None = None
