@@ -47,6 +47,7 @@ from samverkan_rules.models import (
     merged_event_types,
     schedule_event_type,
 )
+from samverkan_rules.variants import MergedDocument, resolve_variant
 
 __all__ = [
     "RoutineCheck",
@@ -391,6 +392,9 @@ class _Checker:
                         f"{name!r} already has a field {fname!r}",
                         "use it as it is, or give your field another name",
                     )
+        for name, param in r.params.items():
+            if param.type == "role" and isinstance(param.default, str):
+                self.role(("params", name, "default"), param.default)
         for name in r.action_kinds:
             if name in BUILTIN_ACTION_KINDS:
                 self.error(
@@ -621,6 +625,11 @@ def _check_document(
             hint="start with 'id: <routine-id>'",
         )
         return RoutineCheck(doc.file, (diag,), None)
+    doc, problems = resolve_variant(doc, load_yaml_file)
+    if problems:
+        return RoutineCheck(doc.file, tuple(sorted(problems, key=sort_key)), None)
+    if isinstance(doc, MergedDocument) and len(doc.sources) > 1:
+        text = "\n".join(doc.sources)  # the hash names every file the routine is made of
     try:
         model = Routine.model_validate(doc.data)
     except ValidationError as exc:

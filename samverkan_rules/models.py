@@ -916,6 +916,41 @@ class Queue(Model):
     within a priority)."""
 
 
+# --------------------------------------------------------------------------- parameters
+
+
+class Param(Model):
+    """A typed value a routine names once and uses wherever a value is written.
+
+    ``param.<name>`` in place of a number, a role or another value is replaced by the
+    parameter's value before the routine is validated; a variant that ``extends`` the
+    routine can override it.
+    """
+
+    type: Literal["integer", "number", "string", "boolean", "role", "date"]
+    default: Scalar | dt.date
+    """The value used unless a variant overrides it."""
+    label: str | None = None
+    """What the value means, in Swedish."""
+    interpretation: Interpretation | None = None
+    """Set when the value is a local choice the source leaves open (with its reason)."""
+
+    @model_validator(mode="after")
+    def _typed(self) -> Param:
+        value = self.default
+        ok = {
+            "integer": isinstance(value, int) and not isinstance(value, bool),
+            "number": isinstance(value, int | float) and not isinstance(value, bool),
+            "string": isinstance(value, str),
+            "boolean": isinstance(value, bool),
+            "role": isinstance(value, str),
+            "date": isinstance(value, dt.date),
+        }[self.type]
+        if not ok:
+            raise ValueError(f"default {value!r} is not of type {self.type!r}")
+        return self
+
+
 # --------------------------------------------------------------------------- the routine
 
 
@@ -942,6 +977,11 @@ class Routine(Model):
     """Routine-level choices, keyed by the field they concern (e.g. 'valid_from')."""
     vocabulary: str | None = "samverkan"
     """The shared event vocabulary this routine uses; its types need not be repeated."""
+    extends: str | None = None
+    """The routine file this one is a variant of (relative path). Its keys replace the
+    base's; params, roles and the other named sections merge entry by entry, rules by id."""
+    params: dict[Identifier, Param] = Field(default_factory=dict)
+    """Typed values used as 'param.<name>' wherever a value is written."""
     calendar: CalendarSpec = Field(default_factory=CalendarSpec)
     roles: dict[Identifier, Role] = Field(min_length=1)
     channels: dict[Identifier, Channel] = Field(default_factory=dict)

@@ -707,6 +707,40 @@ class _Builder:
                 self.add(_Para(f"`{key}`:"), self.interpretation_field(interp.text, interp.reason))
         else:
             self.add(_Para(t.gettext("None – the routine's details follow the document's words.")))
+        self.params()
+
+    def params(self) -> None:
+        r, t = self.routine, self.t
+        if r.extends:
+            self.add(_Field(t.gettext("Variant of"), f"`{r.extends}`"))
+        if not r.params:
+            return
+        self.add(_Heading(2, t.gettext("Parameters")))
+        rows = []
+        for name, param in r.params.items():
+            interp = param.interpretation
+            rows.append(
+                (
+                    f"`param.{name}`",
+                    value_text(
+                        param.default.isoformat()
+                        if isinstance(param.default, dt.date)
+                        else param.default,
+                        t,
+                    ),
+                    param.label or "–",
+                    (f"«{interp.text}» – {interp.reason}" if interp.text else interp.reason)
+                    if interp
+                    else "–",
+                )
+            )
+        headers = (
+            t.gettext("Parameter"),
+            t.gettext("Value"),
+            t.gettext("Meaning"),
+            t.gettext("Interpretation"),
+        )
+        self.add(_Table(headers, tuple(rows)))
 
     def roles(self) -> None:
         t = self.t
