@@ -51,6 +51,7 @@ from samverkan_rules.models import (
     LateUnit,
     NotOf,
     Offset,
+    Period,
     Queue,
     Routine,
     Rule,
@@ -1110,6 +1111,26 @@ class CompiledRule:
 
 
 @dataclass(frozen=True, slots=True)
+class CompiledPeriod:
+    """A period with its start and end conditions compiled."""
+
+    name: str
+    spec: Period
+    start_type: str | None
+    start_condition: Predicate
+    breach: str | None
+    ends: tuple[tuple[str, Predicate], ...]
+
+    def starts_on(self, event: Event) -> bool:
+        """True when ``event`` starts the period (for an event-started period)."""
+        return event.type == self.start_type and self.start_condition(event, _NO_FACTS)
+
+    def ends_on(self, event: Event) -> bool:
+        """True when ``event`` ends an open period."""
+        return any(event.type == t and p(event, _NO_FACTS) for t, p in self.ends)
+
+
+@dataclass(frozen=True, slots=True)
 class CompiledPrecondition:
     """A precondition with its condition compiled."""
 
@@ -1241,6 +1262,8 @@ class CompiledRoutine:
     queues: Mapping[str, CompiledQueue] = field(default_factory=lambda: MappingProxyType({}))
     """The routine's queues, by name, whose order of service is checked over all cases."""
     diagnostics: tuple[Diagnostic, ...] = field(default=())
+    periods: tuple[CompiledPeriod, ...] = ()
+    """The routine's periods (states with a length), in the order declared."""
     _key: str = field(init=False, default="", repr=False, compare=False)
 
     @property
@@ -1464,6 +1487,17 @@ def compile_routine(
             {name: _compile_queue(name, q, tz) for name, q in sorted(routine.queues.items())}
         ),
         diagnostics=tuple(diagnostics),
+        periods=tuple(
+            CompiledPeriod(
+                name=name,
+                spec=p,
+                start_type=p.starts.event,
+                start_condition=compile_condition(p.starts.if_, tz=tz),
+                breach=p.starts.breach,
+                ends=tuple((e.event, compile_condition(e.if_, tz=tz)) for e in p.ends),
+            )
+            for name, p in routine.periods.items()
+        ),
     )
 
 

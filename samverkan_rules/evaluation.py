@@ -27,6 +27,8 @@ __all__ = [
     "InterpretationRecord",
     "Lateness",
     "Obligation",
+    "PeriodLength",
+    "PeriodRecord",
     "QueueEntry",
     "QueueOffer",
     "QueueResult",
@@ -169,6 +171,41 @@ class Obligation(_Out):
     """The steps that led to the deadline and the status, for explain."""
 
 
+class PeriodLength(_Out):
+    """How long a period lasted (or has lasted, while open)."""
+
+    days: int
+    """Calendar days from the start's local date to the end's (or as_of's)."""
+    working_days: int
+    """Working days (vardagar) counted the same way."""
+    hours: int
+    """Whole hours elapsed."""
+
+
+class PeriodRecord(_Out):
+    """A state with a length in a case, e.g. the municipality's payment liability."""
+
+    period: str
+    """The period's name in the routine, e.g. 'betalningsansvar'."""
+    label: str
+    routine: RoutineRef
+    case: str
+    start: str
+    end: str | None
+    """When it ended; null while it is open."""
+    open: bool
+    started_by: EventRef | None
+    """The event that started it; null when a breach did."""
+    started_by_obligation: str | None
+    """The breached obligation that started it, if one did."""
+    ended_by: EventRef | None
+    length: PeriodLength
+    amount: float | None
+    """days x the routine's amount per day, when it gives one."""
+    source: SourceRecord
+    interpretation: InterpretationRecord | None
+
+
 class CaseResult(_Out):
     """Everything the evaluation found for one case."""
 
@@ -177,6 +214,8 @@ class CaseResult(_Out):
     """Obligations that are upcoming, due, overdue or blocked, earliest deadline first."""
     obligations: list[Obligation]
     """The full ledger, fulfilled and cancelled obligations included, in trigger order."""
+    periods: list[PeriodRecord] = []
+    """The case's periods (written only when the case has any)."""
 
 
 class DiagnosticRecord(_Out):

@@ -524,6 +524,23 @@ class _Checker:
                     self._levels_up(
                         (*base, "escalation", j, "levels_up"), action.role, esc.levels_up
                     )
+        rule_ids = [rule.id for rule in r.rules]
+        for name, period in r.periods.items():
+            base = ("periods", name)
+            start = period.starts
+            if start.event is not None:
+                spec = self.event_type((*base, "starts", "event"), start.event)
+                self.condition((*base, "starts", "if"), start.if_, spec, start.event, no_facts=True)
+            elif start.breach is not None and start.breach not in rule_ids:
+                self.error(
+                    (*base, "starts", "breach"),
+                    "routine.unknown-rule",
+                    f"unknown rule {start.breach!r}",
+                    did_you_mean(start.breach, rule_ids) or "name the id of one of the rules",
+                )
+            for j, end in enumerate(period.ends):
+                spec = self.event_type((*base, "ends", j, "event"), end.event)
+                self.condition((*base, "ends", j, "if"), end.if_, spec, end.event, no_facts=True)
         for name, queue in r.queues.items():
             for key in ("joins", "leaves", "offers"):
                 for j, entry in enumerate(getattr(queue, key)):

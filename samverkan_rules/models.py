@@ -916,6 +916,56 @@ class Queue(Model):
     within a priority)."""
 
 
+# --------------------------------------------------------------------------- periods
+
+
+class PeriodStart(Model):
+    """What starts a period: an event, or the breach of another rule's obligation."""
+
+    event: Identifier | None = None
+    """An event type; each matching event starts a period unless one is already open."""
+    if_: Condition | None = Field(default=None, alias="if")
+    """A condition on the event's data."""
+    breach: Identifier | None = None
+    """A rule id: each of its obligations that is breached (overdue, or fulfilled late)
+    starts a period at its deadline."""
+
+    @model_validator(mode="after")
+    def _one(self) -> PeriodStart:
+        if (self.event is None) == (self.breach is None):
+            raise ValueError("give exactly one of 'event' or 'breach' (a rule id)")
+        if self.breach is not None and self.if_ is not None:
+            raise ValueError("'if' applies to 'event', not to 'breach'")
+        return self
+
+
+class PeriodEnd(Model):
+    """An event that ends an open period of its case."""
+
+    event: Identifier
+    if_: Condition | None = Field(default=None, alias="if")
+    """A condition on the event's data."""
+
+
+class Period(Model):
+    """A state with a length (e.g. betalningsansvar): from a start to an end event.
+
+    The output lists each case's periods with their start, end (or open at as_of) and
+    length in calendar days and working days (between the local dates of start and end)
+    and whole hours, and the amount when ``amount_per_day`` is given (days x amount).
+    """
+
+    label: str
+    """What the period is, in Swedish, e.g. 'Kommunens betalningsansvar'."""
+    starts: PeriodStart
+    ends: list[PeriodEnd] = Field(min_length=1)
+    """The events that end it; the first one after the start does."""
+    amount_per_day: float | None = Field(default=None, ge=0)
+    """An amount owed per calendar day of the period (e.g. a payment per day)."""
+    source: Source
+    interpretation: Interpretation | None = None
+
+
 # --------------------------------------------------------------------------- parameters
 
 
@@ -998,6 +1048,9 @@ class Routine(Model):
     """Units whose obligations are evaluated over a set of cases; their ids are case ids."""
     schedules: dict[Identifier, Schedule] = Field(default_factory=dict)
     rules: list[Rule] = Field(min_length=1)
+    periods: dict[Identifier, Period] = Field(default_factory=dict)
+    """States with a length (e.g. a payment liability) that start at an event or a breach
+    and end at an event; the output lists each case's periods."""
     queues: dict[Identifier, Queue] = Field(default_factory=dict)
     """Queues whose order of service is checked over the set of cases (e.g. the order in
     which a vacant place is offered)."""
@@ -1012,6 +1065,9 @@ class Routine(Model):
 
 
 for _model in (
+    PeriodStart,
+    PeriodEnd,
+    Period,
     CompositeTime,
     AllOf,
     AnyOf,

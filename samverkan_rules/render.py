@@ -639,8 +639,49 @@ class _Builder:
         self.event_types()
         self.preconditions()
         self.rules()
+        self.periods()
         self.queues()
         return self.blocks
+
+    def periods(self) -> None:
+        r, t = self.routine, self.t
+        if not r.periods:
+            return
+        self.add(_Heading(2, t.gettext("Periods")))
+        for name, period in r.periods.items():
+            self.add(_Heading(3, f"{period.label} (`{name}`)"))
+            start = period.starts
+            if start.breach is not None:
+                begins = t.gettext("when an obligation of rule {rule} is breached, at its deadline")
+                begins = begins.format(rule=f"`{start.breach}`")
+            else:
+                begins = self.event(start.event or "")
+                if start.if_ is not None:
+                    begins += t.gettext(" where {condition}").format(
+                        condition=self.condition(start.if_, start.event)
+                    )
+            self.add(_Field(t.gettext("Starts"), begins))
+            ends = "; ".join(
+                self.event(e.event)
+                + (
+                    t.gettext(" where {condition}").format(condition=self.condition(e.if_, e.event))
+                    if e.if_ is not None
+                    else ""
+                )
+                for e in period.ends
+            )
+            self.add(_Field(t.gettext("Ends"), ends))
+            if period.amount_per_day is not None:
+                self.add(_Field(t.gettext("Amount per day"), value_text(period.amount_per_day, t)))
+            self.add(
+                _Field(t.gettext("Source"), f"«{period.source.quote}» ({period.source.section})")
+            )
+            if period.interpretation is not None:
+                self.add(
+                    self.interpretation_field(
+                        period.interpretation.text, period.interpretation.reason
+                    )
+                )
 
     def metadata(self) -> None:
         r, t = self.routine, self.t

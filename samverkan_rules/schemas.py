@@ -115,7 +115,7 @@ def _local_time_pattern(node: dict[str, Any]) -> None:
         node["pattern"] = _LOCAL_TIME_PATTERN
 
 
-_SOMETIMES_ABSENT = frozenset({"responsible_party"})
+_SOMETIMES_ABSENT = frozenset({"responsible_party", "periods"})
 """Output fields written only where they apply (so earlier outputs keep their bytes)."""
 
 
@@ -185,7 +185,8 @@ def evaluation_schema() -> dict[str, Any]:
 
     This is the public contract embedding systems parse. Every property is required (the
     output always writes every field) except ``responsible_party``, written only for rules
-    whose responsible is a case fact; further properties may appear in later versions.
+    whose responsible is a case fact, and a case's ``periods``, written only when it has
+    some; further properties may appear in later versions.
     """
     schema = EvaluationDocument.model_json_schema(mode="serialization")
     _walk(schema, _output_object)

@@ -6,8 +6,9 @@ validated as a whole, exactly like a routine written out in one file:
 * ``extends: <path>`` (relative to the file) names the routine a regional or municipal
   variant builds on. The variant's top-level keys replace the base's; ``params``,
   ``roles``, ``channels``, ``facts``, ``preconditions``, ``event_types``,
-  ``extend_event_types``, ``action_kinds``, ``units``, ``schedules``, ``queues`` and
-  ``interpretations`` are merged entry by entry (the variant's entry replaces the base's);
+  ``extend_event_types``, ``action_kinds``, ``units``, ``schedules``, ``queues``,
+  ``periods`` and ``interpretations`` are merged entry by entry (the variant's entry
+  replaces the base's);
   ``rules`` are merged by id (a rule with a base rule's id replaces it in place, others
   are added at the end). A base may itself extend another.
 * ``params: {name: {type, default, ...}}`` declares typed values; ``param.<name>`` written
@@ -44,6 +45,7 @@ MERGED_SECTIONS: tuple[str, ...] = (
     "units",
     "schedules",
     "queues",
+    "periods",
     "interpretations",
 )
 """Top-level mappings a variant merges entry by entry into its base."""

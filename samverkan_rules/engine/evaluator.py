@@ -27,6 +27,7 @@ from samverkan_rules.compiler import CompiledRoutine
 from samverkan_rules.diagnostics import Diagnostic, sort_key
 from samverkan_rules.engine.ledger import STATUS_ORDER
 from samverkan_rules.engine.output import CaseLedger
+from samverkan_rules.engine.periods import case_periods
 from samverkan_rules.engine.queues import queue_results, queue_types
 from samverkan_rules.engine.replay import CasePlan, replay_case, schedule_ticks, settle_case
 from samverkan_rules.errors import CalendarError, EvaluationError
@@ -111,6 +112,7 @@ class Evaluator:
         self._queued: list[Event] = []
         self._cases = 0
         self._prepared = False
+        self._with_periods = any(r.periods for r in self.routines)
 
     # -- phase 1 --------------------------------------------------------------------------
 
@@ -209,7 +211,12 @@ class Evaluator:
         for entry in obligations:
             summary[entry.status] += 1
         self._cases += 1
-        return CaseLedger(case_id, obligations, actions, self.as_of)
+        periods = (
+            case_periods(self.plan.routines, case_id, stream, obligations, self.as_of)
+            if self._with_periods
+            else None
+        )
+        return CaseLedger(case_id, obligations, actions, self.as_of, periods)
 
     def finish(self) -> tuple[list[Any], list[Diagnostic]]:
         """The queues and every diagnostic of the run, sorted; completes :attr:`summary`."""

@@ -22,6 +22,7 @@ from samverkan_rules.engine.ledger import (
     RuleEntry,
     Status,
 )
+from samverkan_rules.engine.periods import PeriodEntry
 from samverkan_rules.events import Event
 from samverkan_rules.i18n import Translator, translator
 
@@ -49,14 +50,21 @@ class CaseLedger:
             then remedies.
         actions: The obligations that still ask someone to act, earliest deadline first.
         as_of: The instant evaluated at (UTC).
+        periods: The case's periods (states with a length), by start.
     """
 
-    __slots__ = ("actions", "as_of", "case", "obligations")
+    __slots__ = ("actions", "as_of", "case", "obligations", "periods")
 
     def __init__(
-        self, case: str, obligations: list[Entry], actions: list[Entry], as_of: datetime
+        self,
+        case: str,
+        obligations: list[Entry],
+        actions: list[Entry],
+        as_of: datetime,
+        periods: list[PeriodEntry] | None = None,
     ) -> None:
         self.case = case
+        self.periods = periods or []
         self.obligations = obligations
         self.actions = actions
         self.as_of = as_of
@@ -431,14 +439,64 @@ def obligation_dicts(ledger: CaseLedger, cache: OutputCache) -> dict[int, dict[s
     return out
 
 
-def case_dict(ledger: CaseLedger, cache: OutputCache) -> dict[str, Any]:
-    """The case in the evaluation contract's JSON form: ``{"case", "actions", "obligations"}``."""
-    built = obligation_dicts(ledger, cache)
+def period_dict(entry: PeriodEntry, cache: OutputCache) -> dict[str, Any]:
+    """A period in the evaluation contract's JSON form."""
+    routine = entry.routine
+    tz = routine.tz
+    spec = entry.period.spec
+    start_day = entry.start.astimezone(tz).date()
+    end_day = entry.until.astimezone(tz).date()
+    days = (end_day - start_day).days
+    length = {
+        "days": days,
+        "working_days": routine.calendar.working_days_between(start_day, end_day),
+        "hours": int((entry.until - entry.start).total_seconds() // 3600),
+    }
+    interp = spec.interpretation
     return {
+        "period": entry.period.name,
+        "label": spec.label,
+        "routine": {"id": routine.id, "version": routine.version},
+        "case": entry.start_event.case
+        if entry.start_event is not None
+        else entry.start_obligation.case
+        if entry.start_obligation is not None
+        else "",
+        "start": local_stamp(entry.start, tz),
+        "end": local_stamp(entry.end, tz) if entry.end is not None else None,
+        "open": entry.end is None,
+        "started_by": cache.ref(entry.start_event, routine),
+        "started_by_obligation": (
+            entry.start_obligation.id if entry.start_obligation is not None else None
+        ),
+        "ended_by": cache.ref(entry.end_event, routine),
+        "length": length,
+        "amount": (
+            round(days * spec.amount_per_day, 2) if spec.amount_per_day is not None else None
+        ),
+        "source": {
+            "document": routine.routine.source.title,
+            "section": spec.source.section,
+            "quote": spec.source.quote,
+        },
+        "interpretation": (
+            {"reason": interp.reason, "text": interp.text} if interp is not None else None
+        ),
+    }
+
+
+def case_dict(ledger: CaseLedger, cache: OutputCache) -> dict[str, Any]:
+    """The case in the evaluation contract's JSON form: ``{"case", "actions", "obligations"}``
+    and, when the case has any, ``"periods"``."""
+    built = obligation_dicts(ledger, cache)
+    out = {
         "case": ledger.case,
         "actions": [built[id(e)] for e in ledger.actions],
         "obligations": [built[id(e)] for e in ledger.obligations],
     }
+    if ledger.periods:
+        out["periods"] = [period_dict(p, cache) for p in ledger.periods]
+    return out
 
 
 def _model(d: Mapping[str, Any]) -> Obligation:
@@ -481,7 +539,30 @@ def case_result(ledger: CaseLedger, cache: OutputCache) -> CaseResult:
         case=ledger.case,
         actions=[models[id(e)] for e in ledger.actions],
         obligations=[models[id(e)] for e in ledger.obligations],
+        periods=[_period_model(period_dict(p, cache)) for p in ledger.periods],
     )
+
+
+def _period_model(d: Mapping[str, Any]) -> Any:
+    from samverkan_rules.evaluation import (
+        EventRef,
+        InterpretationRecord,
+        PeriodLength,
+        PeriodRecord,
+        RoutineRef,
+        SourceRecord,
+    )
+
+    fields = dict(d)
+    fields["routine"] = RoutineRef.model_construct(**d["routine"])
+    fields["length"] = PeriodLength.model_construct(**d["length"])
+    fields["source"] = SourceRecord.model_construct(**d["source"])
+    fields["interpretation"] = (
+        InterpretationRecord.model_construct(**d["interpretation"]) if d["interpretation"] else None
+    )
+    for key in ("started_by", "ended_by"):
+        fields[key] = EventRef.model_construct(**d[key]) if d[key] else None
+    return PeriodRecord.model_construct(**fields)
 
 
 _MARK = "\x1fsamverkan-cases\x1f"
