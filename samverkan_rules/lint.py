@@ -146,6 +146,8 @@ class _Linter:
         for rule in r.rules:
             if isinstance(rule.action.levels_up, str):
                 read.add(rule.action.levels_up.partition(".")[2])
+            if rule.action.party_fact is not None:  # responsible: fact.<name>
+                read.add(rule.action.party_fact)
         for name in r.facts:
             if name not in read:
                 self.warn(

@@ -241,6 +241,33 @@ class ExpectedObligation(_Model):
         return self.model_dump(exclude_unset=True)
 
 
+class ExpectedPeriodLength(_Model):
+    """A period's length (any of its keys)."""
+
+    days: int | None = None
+    working_days: int | None = None
+    hours: int | None = None
+
+
+class ExpectedPeriod(_Model):
+    """A period of the case (any of its keys), e.g. ``{period: betalningsansvar, open: true}``."""
+
+    period: str | None = None
+    label: str | None = None
+    start: str | None = None
+    end: str | None = None
+    open: bool | None = None
+    started_by_obligation: str | None = None
+    length: ExpectedPeriodLength | None = None
+    amount: float | None = None
+
+    _times = field_validator("start", "end")(_as_written)
+
+    def expected(self) -> dict[str, Any]:
+        """The keys the author wrote."""
+        return self.model_dump(exclude_unset=True)
+
+
 class Expectations(_Model):
     """What the evaluation must show. At least one key is needed."""
 
@@ -250,6 +277,8 @@ class Expectations(_Model):
     """Each entry matches at least one obligation of the ledger; others may exist."""
     absent: list[str] = Field(default_factory=list)
     """Rule ids that must raise no obligation."""
+    periods: list[ExpectedPeriod] = Field(default_factory=list)
+    """Each entry matches at least one period of the case; others may exist."""
     diagnostics: list[str] = Field(default_factory=list)
     """Diagnostic codes that must appear, e.g. 'event.unknown-type'."""
 
@@ -711,6 +740,20 @@ def _check(scenario: Scenario, result: Evaluation) -> Iterator[str]:
         yield (
             f"expect.obligations[{i}] ({where(('expect', 'obligations', i))}): no obligation "
             f"matches {_brief(want)}\n" + _closest_text(want, actual_ledger, "obligation")
+        )
+
+    actual_periods = [p.model_dump() for c in cases for p in c.periods]
+    for i, period in enumerate(expect.periods):
+        want = period.expected()
+        if any(_matches(want, p) for p in actual_periods):
+            continue
+        shown = "\n".join(
+            f"  {p['period']} {p['start']} .. {p['end']} length {p['length']}"
+            for p in actual_periods
+        )
+        yield (
+            f"expect.periods[{i}] ({where(('expect', 'periods', i))}): no period matches "
+            f"{_brief(want)}\n" + (shown or "  (the case has no periods)")
         )
 
     for i, rule in enumerate(expect.absent):

@@ -188,7 +188,15 @@ def _what_rows(
     o: Obligation, t: Translator, routine: CompiledRoutine | None
 ) -> list[tuple[str, str]]:
     rows = [(t.gettext("Do"), _what(o, routine))]
-    rows.append((t.gettext("Responsible"), o.responsible_label or _role(routine, o.responsible)))
+    who = o.responsible_label or _role(routine, o.responsible)
+    party = o.responsible_party
+    if party is not None and party.value is not None:
+        who = f"{party.value} ({who})"
+    elif party is not None:
+        who = t.gettext("{role} (until a person is named: {fact})").format(
+            role=who, fact=party.fact
+        )
+    rows.append((t.gettext("Responsible"), who))
     if o.recipients:
         rows.append((t.gettext("Recipients"), ", ".join(_role(routine, r) for r in o.recipients)))
     channel = routine.channel_label(o.channel) if routine is not None else o.channel
