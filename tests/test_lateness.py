@@ -120,3 +120,18 @@ def test_the_json_keeps_late_working_days_and_adds_late_after_it() -> None:
     keys = list(obligation)
     assert keys[keys.index("late_working_days") + 1] == "late"
     assert obligation["late"] == {"working_days": 2, "days": 2, "hours": 51}
+
+
+def test_the_text_output_words_lateness_in_the_rules_unit() -> None:
+    from samverkan_rules.i18n import translator
+    from samverkan_rules.text import format_action, ledger_line
+
+    sv = translator("sv")
+    hours = routine("{after: trigger, hours: 24}", "    late_in: hours\n")
+    o = reply(hours, [], "2026-10-27T12:00:00+01:00")
+    assert "Försenad:" in format_action(o, sv, hours)
+    assert "51 timmar efter fristen" in format_action(o, sv, hours)
+    assert "(51 timmar för sent)" in ledger_line(o, sv, hours)
+    working = routine("{after: trigger, hours: 24}")
+    o = reply(working, [], "2026-10-27T12:00:00+01:00")
+    assert "2 vardagar efter fristen" in format_action(o, sv, working)
