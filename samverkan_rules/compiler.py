@@ -1264,6 +1264,12 @@ class CompiledRoutine:
     diagnostics: tuple[Diagnostic, ...] = field(default=())
     periods: tuple[CompiledPeriod, ...] = ()
     """The routine's periods (states with a length), in the order declared."""
+    param_uses: Mapping[tuple[str | int, ...], str] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+    """Where a value came from a parameter: its path in the routine and the parameter."""
+    rule_files: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    """For a variant: the file that wrote each rule, by rule id."""
     _key: str = field(init=False, default="", repr=False, compare=False)
 
     @property
@@ -1342,6 +1348,8 @@ def compile_routine(
     source_text: str | None = None,
     file: str | None = None,
     diagnostics: Sequence[Diagnostic] = (),
+    param_uses: Mapping[tuple[str | int, ...], str] | None = None,
+    rule_files: Mapping[str, str] | None = None,
 ) -> CompiledRoutine:
     """Compile a validated routine model.
 
@@ -1354,6 +1362,8 @@ def compile_routine(
         source_text: The YAML text, hashed into ``sha256`` so reports name exactly what ran.
         file: Where the routine came from, for messages.
         diagnostics: Warnings found while loading, kept with the compiled routine.
+        param_uses: Where values came from parameters (path -> parameter), for render.
+        rule_files: For a variant, the file that wrote each rule (rule id -> file).
     """
     if vocabulary is None and routine.vocabulary is not None:
         from samverkan_rules.loader import bundled_vocabulary
@@ -1487,6 +1497,8 @@ def compile_routine(
             {name: _compile_queue(name, q, tz) for name, q in sorted(routine.queues.items())}
         ),
         diagnostics=tuple(diagnostics),
+        param_uses=MappingProxyType(dict(param_uses or {})),
+        rule_files=MappingProxyType(dict(rule_files or {})),
         periods=tuple(
             CompiledPeriod(
                 name=name,

@@ -671,12 +671,15 @@ def _check_document(
     found = sorted(_Checker(model, doc, vocab, today).run(), key=sort_key)
     if has_errors(found):
         return RoutineCheck(doc.file, tuple(found), None, model, doc)
+    merged = doc if isinstance(doc, MergedDocument) else None
     compiled = compile_routine(
         model,
         vocabulary=vocab.event_types if vocab else {},
         source_text=text,
         file=doc.file,
         diagnostics=[d for d in found if not d.is_error],
+        param_uses=merged.from_params if merged is not None else None,
+        rule_files=merged.rule_files(model.rules) if merged is not None else None,
     )
     return RoutineCheck(doc.file, tuple(found), compiled, model, doc)
 

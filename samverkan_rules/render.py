@@ -32,6 +32,7 @@ import html
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from samverkan_rules.i18n import Translator, translator
@@ -942,14 +943,28 @@ class _Builder:
 
     def rules(self) -> None:
         self.add(_Heading(2, self.t.gettext("Rules")))
-        for rule in self.routine.rules:
-            self.rule(rule)
+        for index, rule in enumerate(self.routine.rules):
+            self.rule(rule, index)
 
-    def rule(self, rule: Rule) -> None:
+    def _params_under(self, prefix: tuple[str | int, ...]) -> str:
+        """' (param.a, param.b)' for the parameters used under ``prefix``, else ''."""
+        names = sorted(
+            {
+                name
+                for path, name in self.compiled.param_uses.items()
+                if path[: len(prefix)] == prefix
+            }
+        )
+        return f" ({', '.join(f'`param.{n}`' for n in names)})" if names else ""
+
+    def rule(self, rule: Rule, index: int = 0) -> None:
         t = self.t
         a = rule.action
         trigger = rule.when.event_type
         self.add(_Heading(3, f"{rule.title} (`{rule.id}`)"))
+        written_in = self.compiled.rule_files.get(rule.id)
+        if written_in is not None:
+            self.add(_Field(t.gettext("Written in"), f"`{Path(written_in).name}`"))
         when = self.event(trigger)
         if rule.when.if_ is not None:
             when += t.gettext(", if {condition}").format(
@@ -991,7 +1006,13 @@ class _Builder:
             self.add(_Field(t.gettext("Recorded in"), a.record))
         if a.content:
             self.add(_Field(t.gettext("Content"), ""), _List(tuple(a.content)))
-        self.add(_Field(t.gettext("By"), self.timespec(rule.deadline, trigger)))
+        self.add(
+            _Field(
+                t.gettext("By"),
+                self.timespec(rule.deadline, trigger)
+                + self._params_under(("rules", index, "deadline")),
+            )
+        )
         if rule.opens is not None:
             self.add(_Field(t.gettext("Opens"), self.timespec(rule.opens, trigger)))
         self.add(

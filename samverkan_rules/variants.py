@@ -69,6 +69,15 @@ class MergedDocument(YamlDocument):
     from_params: Mapping[Path_, str] = field(default_factory=dict)
     sources: tuple[str, ...] = ()
 
+    def rule_files(self, rules: Sequence[Any]) -> dict[str, str]:
+        """The file that wrote each rule (by id), when a variant's rules come from several."""
+        out: dict[str, str] = {}
+        for i, rule in enumerate(rules):
+            doc, _ = self._origin(("rules", i))
+            if doc.file is not None:
+                out[rule.id] = doc.file
+        return out if len(set(out.values())) > 1 else {}
+
     def _origin(self, path: Sequence[PathPart]) -> tuple[YamlDocument, Path_]:
         current = tuple(path)
         for cut in range(len(current), -1, -1):

@@ -125,3 +125,12 @@ def test_the_routine_schema_admits_a_param_where_a_number_is_written() -> None:
 
     data = load_yaml_file(HERE / "base.yaml").data
     jsonschema.validate(data, routine_schema())
+
+
+def test_render_names_the_parameters_of_a_deadline_and_the_file_of_each_rule() -> None:
+    text = render_markdown(load_routine(HERE / "region.yaml"))
+    assert "**Skriven i:** `base.yaml`" in text
+    assert "**Skriven i:** `region.yaml`" in text
+    assert "**Senast:** 5 vardagar efter händelsen (`param.svarsdagar`)" in text
+    plain = render_markdown(load_routine(HERE.parent / "minimal.yaml"))
+    assert "Skriven i" not in plain and "param." not in plain
