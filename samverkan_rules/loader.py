@@ -246,7 +246,7 @@ class _Checker:
             self.error(
                 where,
                 "routine.field-not-allowed",
-                f"{c.field!r} cannot be used here; a queue reads the event only "
+                f"{c.field!r} cannot be used here; a queue or a period reads the event only "
                 "('data.<name>', 'case' or 'type')",
             )
         elif scope == "fact":

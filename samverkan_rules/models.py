@@ -969,6 +969,16 @@ class Period(Model):
 # --------------------------------------------------------------------------- parameters
 
 
+def _is_iso_date_text(value: object) -> bool:
+    if not isinstance(value, str) or len(value) != 10:
+        return False
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
 class Param(Model):
     """A typed value a routine names once and uses wherever a value is written.
 
@@ -994,7 +1004,7 @@ class Param(Model):
             "string": isinstance(value, str),
             "boolean": isinstance(value, bool),
             "role": isinstance(value, str),
-            "date": isinstance(value, dt.date),
+            "date": isinstance(value, dt.date) or _is_iso_date_text(value),
         }[self.type]
         if not ok:
             raise ValueError(f"default {value!r} is not of type {self.type!r}")

@@ -72,3 +72,14 @@ def test_the_trace_shows_each_part_and_the_choice() -> None:
 def test_render_words_a_composite_deadline() -> None:
     text = render_markdown(routine(LATER), t=translator("en"))
     assert "the later of: 24 hours after" in text, text
+
+
+def test_an_opening_time_can_be_composite_too() -> None:
+    text = MINIMAL.replace(
+        WORKING,
+        "    opens: {earlier_of: [{after: trigger, hours: 1}, {before: data.due_date, days: 1}]}\n"
+        + WORKING,
+    )
+    r = load_routine_text(text)
+    o = reply(r, "2026-12-21T09:00:00+01:00", "2026-12-28", "2026-12-21T09:30+01:00")
+    assert (o.status, o.opens_at) == ("upcoming", "2026-12-21T10:00:00+01:00")

@@ -134,3 +134,16 @@ def test_render_names_the_parameters_of_a_deadline_and_the_file_of_each_rule() -
     assert "**Senast:** 5 vardagar efter händelsen (`param.svarsdagar`)" in text
     plain = render_markdown(load_routine(HERE.parent / "minimal.yaml"))
     assert "Skriven i" not in plain and "param." not in plain
+
+
+def test_a_date_parameter_can_close_a_day() -> None:
+    text = (HERE.parent / "minimal.yaml").read_text(encoding="utf-8")
+    text = text.replace(
+        "roles:\n",
+        "params:\n  stangt: {type: date, default: 2026-12-22}\n"
+        "calendar: {closed_days: [param.stangt]}\nroles:\n",
+        1,
+    )
+    # 22 December closed: the 2 working days after Monday 21 December are 23 and 28.
+    result = evaluate(load_routine_text(text), EVENTS, AS_OF)
+    assert result.case("c1").obligations[0].deadline == "2026-12-28T23:59:59+01:00"
