@@ -151,3 +151,10 @@ def test_render_shows_the_periods() -> None:
     assert "## Perioder" in text
     assert "### Kommunens betalningsansvar (`betalningsansvar`)" in text
     assert "**Belopp per dag:** 9000" in text
+
+
+def test_an_event_before_the_routine_is_in_force_starts_no_period() -> None:
+    text = MINIMAL.replace("event_types:\n", TYPES, 1).replace("rules:\n", PERIODS + RULE, 1)
+    r = load_routine_text(text.replace("valid_from: 2020-01-01", "valid_from: 2026-12-19"))
+    result = evaluate(r, [ADMITTED, READY], datetime.fromisoformat("2026-12-28T12:00:00+01:00"))
+    assert [p.period for p in result.case("c1").periods] == ["betalningsansvar"]

@@ -212,7 +212,14 @@ class Evaluator:
             summary[entry.status] += 1
         self._cases += 1
         periods = (
-            case_periods(self.plan.routines, case_id, stream, obligations, self.as_of)
+            case_periods(
+                self.plan.routines,
+                case_id,
+                stream,
+                obligations,
+                self.as_of,
+                self.plan.in_force,
+            )
             if self._with_periods
             else None
         )

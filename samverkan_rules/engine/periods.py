@@ -8,7 +8,7 @@ and references); :mod:`samverkan_rules.engine.output` writes them for people and
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -76,8 +76,13 @@ def case_periods(
     events: Iterable[Event],
     obligations: Sequence[Entry],
     as_of: datetime,
+    in_force: Callable[[CompiledRoutine, datetime], bool] | None = None,
 ) -> list[PeriodEntry]:
     """The case's periods at ``as_of``, in order of start then declaration.
+
+    An event starts a period of the routine version in force at that instant only (as a
+    trigger raises obligations of that version only); a breach starts one of the version
+    whose obligation was breached.
 
     Args:
         routines: The routines evaluated (only those declaring periods matter).
@@ -85,6 +90,7 @@ def case_periods(
         events: The case's events, sorted by (instant, id).
         obligations: The case's settled obligations (for breach-started periods).
         as_of: The instant evaluated at.
+        in_force: Whether a routine version is in force at an instant (default: always).
     """
     declaring = [r for r in routines if r.periods]
     if not declaring:
@@ -121,7 +127,11 @@ def case_periods(
                 if current is not None and at > current.start and period.ends_on(event):
                     current.end, current.end_event = at, event
                     current = None
-                elif current is None and period.starts_on(event):
+                elif (
+                    current is None
+                    and period.starts_on(event)
+                    and (in_force is None or in_force(routine, at))
+                ):
                     current = PeriodEntry(routine, period, at, as_of, start_event=event)
                     out.append(current)
     out.sort(key=lambda p: p.start)
