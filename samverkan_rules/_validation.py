@@ -169,6 +169,9 @@ def located_errors(
                 hint = did_you_mean(name, allowed) or "the keys allowed here are " + ", ".join(
                     allowed
                 )
+        elif kind == "too_short" and isinstance(err.get("ctx", {}).get("min_length"), int):
+            least = err["ctx"]["min_length"]
+            hint = "write at least one entry" if least == 1 else f"write at least {least} entries"
         elif kind == "missing":
             message = f"missing required key {path[-1]!r}" if path else "missing value"
         elif kind == "literal_error":

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Any, Final, cast
 from zoneinfo import ZoneInfo
 
 from samverkan_rules import explanations as x
@@ -43,17 +43,22 @@ from samverkan_rules.models import (
     AllOf,
     AnyOf,
     Comparison,
+    CompositeTime,
     Condition,
     EventPattern,
     EventType,
     FieldSpec,
+    LateUnit,
     NotOf,
     Offset,
+    Period,
     Queue,
     Routine,
     Rule,
     Schedule,
+    TimeForm,
     TimeSpec,
+    merged_event_types,
 )
 
 __all__ = [
@@ -86,15 +91,53 @@ def _always(_event: Event, _facts: Facts) -> bool:
 # --------------------------------------------------------------------------- conditions
 
 
-def _getter(path: str) -> Callable[[Event, Facts], Any]:
+def _getter(path: str, tz: ZoneInfo | None = None) -> Callable[[Event, Facts], Any]:
     if path == "case":
         return lambda e, f: e.case
     if path == "type":
         return lambda e, f: e.type
     scope, _, name = path.partition(".")
+    if scope == "at":
+        return _event_time_getter(name, tz or _UTC_ZONE)
+    if scope == "data" and "." in name:
+        parts = tuple(name.split("."))
+        return lambda e, f: _nested(e.data, parts)
     if scope == "data":
         return lambda e, f: e.data.get(name, _MISSING)
     return lambda e, f: f.get(name, _MISSING)
+
+
+_UTC_ZONE: Final = ZoneInfo("UTC")
+
+
+def _event_time_getter(name: str, tz: ZoneInfo) -> Callable[[Event, Facts], Any]:
+    """``at.local_time`` ('HH:MM:SS'), ``at.local_date`` (ISO date) or ``at.weekday``
+    ('monday'...) of the event's instant in the routine's time zone."""
+    if name == "local_time":
+        return lambda e, f: e.at.astimezone(tz).time().replace(microsecond=0).isoformat()
+    if name == "local_date":
+        return lambda e, f: e.at.astimezone(tz).date().isoformat()
+    return lambda e, f: _WEEKDAYS[e.at.astimezone(tz).weekday()]
+
+
+def _time_literal(value: Any) -> Any:
+    """A time literal as ``at.local_time`` gives it ('12:00' -> '12:00:00')."""
+    if isinstance(value, str):
+        try:
+            return time.fromisoformat(value).replace(microsecond=0).isoformat()
+        except ValueError:
+            return value
+    return value
+
+
+def _nested(data: Mapping[str, Any], parts: tuple[str, ...]) -> Any:
+    """The value at a nested path of an event's data (``content.prel_datum``), or missing."""
+    current: Any = data
+    for part in parts:
+        if not isinstance(current, Mapping) or part not in current:
+            return _MISSING
+        current = current[part]
+    return current
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -117,8 +160,22 @@ def _compile_comparison(
     c: Comparison,
     fields: Mapping[str, FieldSpec] | None = None,
     units: Mapping[str, str] | None = None,
+    tz: ZoneInfo | None = None,
 ) -> Predicate:
-    get = _getter(c.field)
+    if c.field == "at.local_time":
+        # Written '12:00' or '12:00:00', compared as the getter gives it.
+        c = c.model_copy(
+            update={
+                k: (
+                    [_time_literal(v) for v in getattr(c, k)]
+                    if isinstance(getattr(c, k), list)
+                    else _time_literal(getattr(c, k))
+                )
+                for k in c.model_fields_set
+                if k != "field"
+            }
+        )
+    get = _getter(c.field, tz)
     op = c.operators()[0]
     if op == "exists":
         want = bool(c.exists)
@@ -181,6 +238,7 @@ def compile_condition(
     *,
     fields: Mapping[str, FieldSpec] | None = None,
     units: Mapping[str, str] | None = None,
+    tz: ZoneInfo | None = None,
 ) -> Predicate:
     """Compile a structured condition into a predicate over ``(event, facts)``.
 
@@ -189,6 +247,8 @@ def compile_condition(
         fields: The fields of the event type the condition reads, when known.
         units: Each role's unit. With ``fields``, ``contains`` on a ``roles`` field also
             accepts the unit of the role asked for (a message to the unit reaches its roles).
+        tz: The routine's time zone, in which ``at.local_time``, ``at.local_date`` and
+            ``at.weekday`` read the event's instant (default UTC).
 
     Examples:
         >>> from samverkan_rules.models import Comparison
@@ -202,15 +262,19 @@ def compile_condition(
     if condition is None:
         return _always
     if isinstance(condition, AllOf):
-        parts = tuple(compile_condition(c, fields=fields, units=units) for c in condition.all)
+        parts = tuple(
+            compile_condition(c, fields=fields, units=units, tz=tz) for c in condition.all
+        )
         return lambda e, f: all(p(e, f) for p in parts)
     if isinstance(condition, AnyOf):
-        parts = tuple(compile_condition(c, fields=fields, units=units) for c in condition.any)
+        parts = tuple(
+            compile_condition(c, fields=fields, units=units, tz=tz) for c in condition.any
+        )
         return lambda e, f: any(p(e, f) for p in parts)
     if isinstance(condition, NotOf):
-        inner = compile_condition(condition.not_, fields=fields, units=units)
+        inner = compile_condition(condition.not_, fields=fields, units=units, tz=tz)
         return lambda e, f: not inner(e, f)
-    return _compile_comparison(condition, fields, units)
+    return _compile_comparison(condition, fields, units, tz)
 
 
 # --------------------------------------------------------------------------- event checks
@@ -365,6 +429,13 @@ def literal_problem(
         if _is_iso_date(value):
             return None
         return f"is a date field; write a real date like 2026-12-28, got {value!r}", None
+    if kind == "time":
+        if _is_time(value):
+            return None
+        return (
+            f'is a time field; write a local time like "12:00" (quoted), got {value!r}',
+            None,
+        )
     if kind == "datetime":
         if _is_timestamp(value):
             return None
@@ -805,6 +876,88 @@ class TimeRule:
         return result
 
 
+class CompositeTimeRule:
+    """A compiled :class:`CompositeTime`: the later or earlier of its parts' instants.
+
+    Ties go to the first part written, so the occurrence (and the explanation) is stable.
+    """
+
+    __slots__ = ("_later", "_parts", "_tz")
+
+    def __init__(
+        self, parts: Sequence[TimeRule | CompositeTimeRule], *, later: bool, tz: ZoneInfo
+    ) -> None:
+        self._parts = tuple(parts)
+        self._later = later
+        self._tz = tz
+
+    def _pick(self, results: Sequence[tuple[datetime, str | None]]) -> int:
+        best = 0
+        for i in range(1, len(results)):
+            if (
+                (results[i][0] > results[best][0])
+                if self._later
+                else (results[i][0] < results[best][0])
+            ):
+                best = i
+        return best
+
+    def instant(self, event: Event) -> tuple[datetime, str | None]:
+        """The instant (UTC) for this trigger event and the occurrence it belongs to."""
+        results = [part.instant(event) for part in self._parts]
+        return results[self._pick(results)]
+
+    def compute(self, event: Event, t: Translator | None = None) -> TimePoint:
+        """The instant with its steps: each part's, then which one was chosen."""
+        from samverkan_rules.i18n import translator
+
+        t = t or translator()
+        points = [part.compute(event, t) for part in self._parts]
+        best = self._pick([(p.at, p.occurrence) for p in points])
+        steps = [
+            x.composite_part(t, n=i, steps="; ".join(p.steps)) for i, p in enumerate(points, 1)
+        ]
+        chosen = format_local_minute(points[best].at, self._tz)
+        steps.append(x.composite_choice(t, later=self._later, n=best + 1, at=chosen))
+        return TimePoint(points[best].at, tuple(steps), points[best].occurrence)
+
+
+def compile_time(
+    spec: TimeForm,
+    *,
+    tz: ZoneInfo,
+    calendar: WorkingCalendar,
+    policy: str,
+    end_of_day_default: bool,
+    schedules: Mapping[str, CompiledSchedule] | None = None,
+) -> TimeRule | CompositeTimeRule:
+    """Compile a time form: a plain :class:`TimeSpec` or a ``later_of``/``earlier_of``."""
+    if isinstance(spec, CompositeTime):
+        return CompositeTimeRule(
+            [
+                compile_time(
+                    part,
+                    tz=tz,
+                    calendar=calendar,
+                    policy=policy,
+                    end_of_day_default=end_of_day_default,
+                    schedules=schedules,
+                )
+                for part in spec.parts
+            ],
+            later=spec.later,
+            tz=tz,
+        )
+    return TimeRule(
+        spec,
+        tz=tz,
+        calendar=calendar,
+        policy=policy,
+        end_of_day_default=end_of_day_default,
+        schedules=schedules,
+    )
+
+
 _MEMO_SIZE: Final = 65536
 """Days remembered per deadline rule (a dict of this size is a few MB at most)."""
 
@@ -875,7 +1028,10 @@ def _event_ref(path: str) -> Callable[[Event], Any]:
         return lambda e: e.case
     if path == "trigger.id":
         return lambda e: e.id
-    name = path.rsplit(".", 1)[1]
+    name = path.removeprefix("trigger.").removeprefix("data.")
+    if "." in name:
+        parts = tuple(name.split("."))
+        return lambda e: _nested(e.data, parts)
     return lambda e: e.data.get(name, _MISSING)
 
 
@@ -883,10 +1039,11 @@ def _compile_pattern(
     p: EventPattern,
     fields: Mapping[str, FieldSpec] | None = None,
     units: Mapping[str, str] | None = None,
+    tz: ZoneInfo | None = None,
 ) -> CompiledPattern:
     return CompiledPattern(
         event_type=p.event,
-        condition=compile_condition(p.if_, fields=fields, units=units),
+        condition=compile_condition(p.if_, fields=fields, units=units, tz=tz),
         match=tuple((_event_ref(k), _event_ref(v)) for k, v in sorted(p.match.items())),
         any_case=p.any_case,
     )
@@ -900,6 +1057,8 @@ class CompiledEscalation:
     role: str
     description: str
     index: int
+    on: str = "overdue"
+    within: Offset | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -910,8 +1069,8 @@ class CompiledRule:
     index: int
     condition: Predicate
     unless: Predicate
-    deadline: TimeRule
-    opens: TimeRule | None
+    deadline: TimeRule | CompositeTimeRule
+    opens: TimeRule | CompositeTimeRule | None
     fulfilled_by: tuple[CompiledPattern, ...]
     cancelled_by: tuple[CompiledPattern, ...]
     escalations: tuple[CompiledEscalation, ...]
@@ -921,6 +1080,8 @@ class CompiledRule:
     source_record: SourceRecord
     interpretation_record: InterpretationRecord | None
     reports_to: Mapping[str, str | None] = field(default_factory=dict)
+    late_in: LateUnit = "working_days"
+    """The unit the rule's lateness is worded in (the rule's own, else the calendar's)."""
 
     @property
     def id(self) -> str:
@@ -937,7 +1098,7 @@ class CompiledRule:
         action = self.rule.action
         levels = action.levels_up
         if levels is None:
-            return action.responsible, tuple(action.recipients), None
+            return action.role, tuple(action.recipients), None
         if isinstance(levels, str):
             value = facts.get(levels.partition(".")[2])
             levels = value if isinstance(value, int) and not isinstance(value, bool) else 0
@@ -956,6 +1117,26 @@ class CompiledRule:
         responsible = up(action.responsible)
         recipients = tuple(up(r) for r in action.recipients)
         return responsible, recipients, (levels, action.responsible, tuple(ends))
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledPeriod:
+    """A period with its start and end conditions compiled."""
+
+    name: str
+    spec: Period
+    start_type: str | None
+    start_condition: Predicate
+    breach: str | None
+    ends: tuple[tuple[str, Predicate], ...]
+
+    def starts_on(self, event: Event) -> bool:
+        """True when ``event`` starts the period (for an event-started period)."""
+        return event.type == self.start_type and self.start_condition(event, _NO_FACTS)
+
+    def ends_on(self, event: Event) -> bool:
+        """True when ``event`` ends an open period."""
+        return any(event.type == t and p(event, _NO_FACTS) for t, p in self.ends)
 
 
 @dataclass(frozen=True, slots=True)
@@ -1041,18 +1222,18 @@ class CompiledQueue:
 _NO_FACTS: Final[Mapping[str, Any]] = MappingProxyType({})
 
 
-def _compile_queue(name: str, queue: Queue) -> CompiledQueue:
+def _compile_queue(name: str, queue: Queue, tz: ZoneInfo | None = None) -> CompiledQueue:
     joins: dict[str, list[CompiledQueueJoin]] = {}
     for j in queue.joins:
         joins.setdefault(j.event, []).append(
-            CompiledQueueJoin(j.event, compile_condition(j.if_), j.priority, j.label)
+            CompiledQueueJoin(j.event, compile_condition(j.if_, tz=tz), j.priority, j.label)
         )
     leaves: dict[str, list[Predicate]] = {}
     for entry in queue.leaves:
-        leaves.setdefault(entry.event, []).append(compile_condition(entry.if_))
+        leaves.setdefault(entry.event, []).append(compile_condition(entry.if_, tz=tz))
     offers: dict[str, list[Predicate]] = {}
     for entry in queue.offers:
-        offers.setdefault(entry.event, []).append(compile_condition(entry.if_))
+        offers.setdefault(entry.event, []).append(compile_condition(entry.if_, tz=tz))
     return CompiledQueue(
         name=name,
         queue=queue,
@@ -1090,6 +1271,14 @@ class CompiledRoutine:
     queues: Mapping[str, CompiledQueue] = field(default_factory=lambda: MappingProxyType({}))
     """The routine's queues, by name, whose order of service is checked over all cases."""
     diagnostics: tuple[Diagnostic, ...] = field(default=())
+    periods: tuple[CompiledPeriod, ...] = ()
+    """The routine's periods (states with a length), in the order declared."""
+    param_uses: Mapping[tuple[str | int, ...], str] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+    """Where a value came from a parameter: its path in the routine and the parameter."""
+    rule_files: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    """For a variant: the file that wrote each rule, by rule id."""
     _key: str = field(init=False, default="", repr=False, compare=False)
 
     @property
@@ -1168,6 +1357,8 @@ def compile_routine(
     source_text: str | None = None,
     file: str | None = None,
     diagnostics: Sequence[Diagnostic] = (),
+    param_uses: Mapping[tuple[str | int, ...], str] | None = None,
+    rule_files: Mapping[str, str] | None = None,
 ) -> CompiledRoutine:
     """Compile a validated routine model.
 
@@ -1180,6 +1371,8 @@ def compile_routine(
         source_text: The YAML text, hashed into ``sha256`` so reports name exactly what ran.
         file: Where the routine came from, for messages.
         diagnostics: Warnings found while loading, kept with the compiled routine.
+        param_uses: Where values came from parameters (path -> parameter), for render.
+        rule_files: For a variant, the file that wrote each rule (rule id -> file).
     """
     if vocabulary is None and routine.vocabulary is not None:
         from samverkan_rules.loader import bundled_vocabulary
@@ -1188,8 +1381,7 @@ def compile_routine(
     tz = get_zone(routine.calendar.time_zone)
     cal = sweden_calendar(routine.calendar.closed_days)
     policy = routine.calendar.deadline_on_non_working_day
-    types: dict[str, EventType] = dict(vocabulary or {})
-    types.update(routine.event_types)
+    types: dict[str, EventType] = merged_event_types(routine, dict(vocabulary or {}))
     roles = frozenset(routine.roles)
     role_units = {n: r.unit for n, r in routine.roles.items()}
     units = frozenset(role_units.values()) | frozenset(routine.units)
@@ -1207,30 +1399,40 @@ def compile_routine(
     for index, rule in enumerate(routine.rules):
         escalations = []
         for i, esc in enumerate(rule.escalation, start=1):
-            target = esc.to or resolve_up(routine, rule.action.responsible, esc.levels_up or 1)
-            escalations.append(CompiledEscalation(esc.after, target, esc.description, i))
+            target = esc.to or resolve_up(routine, rule.action.role, esc.levels_up or 1)
+            escalations.append(
+                CompiledEscalation(esc.after, target, esc.description, i, esc.on, esc.within)
+            )
         compiled.append(
             CompiledRule(
                 rule=rule,
                 index=index,
                 condition=compile_condition(
-                    rule.when.if_, fields=_fields_of(types, rule.when.event_type), units=role_units
+                    rule.when.if_,
+                    fields=_fields_of(types, rule.when.event_type),
+                    units=role_units,
+                    tz=tz,
                 ),
-                unless=compile_condition(rule.unless) if rule.unless is not None else _never,
-                deadline=TimeRule(rule.deadline, end_of_day_default=True, **clock),
+                unless=(
+                    compile_condition(rule.unless, tz=tz) if rule.unless is not None else _never
+                ),
+                deadline=compile_time(rule.deadline, end_of_day_default=True, **clock),
                 opens=(
-                    TimeRule(rule.opens, end_of_day_default=False, **clock) if rule.opens else None
+                    compile_time(rule.opens, end_of_day_default=False, **clock)
+                    if rule.opens
+                    else None
                 ),
                 fulfilled_by=tuple(
-                    _compile_pattern(p, _fields_of(types, p.event), role_units)
+                    _compile_pattern(p, _fields_of(types, p.event), role_units, tz)
                     for p in rule.fulfilled_by
                 ),
                 cancelled_by=tuple(
-                    _compile_pattern(p, _fields_of(types, p.event), role_units)
+                    _compile_pattern(p, _fields_of(types, p.event), role_units, tz)
                     for p in rule.cancelled_by
                 ),
                 escalations=tuple(escalations),
                 requires=tuple(rule.requires),
+                late_in=late_unit(rule, routine.calendar.late_in),
                 reports_to=hierarchy,
                 routine_ref=RoutineRef(id=routine.id, version=routine.version),
                 source_record=SourceRecord(
@@ -1261,7 +1463,7 @@ def compile_routine(
             setters.setdefault(upd.event, []).append(
                 FactSetter(
                     fact=name,
-                    condition=compile_condition(upd.if_),
+                    condition=compile_condition(upd.if_, tz=tz),
                     value=upd.value,
                     value_field=upd.value_from.partition(".")[2] if upd.value_from else None,
                     add=upd.add,
@@ -1301,10 +1503,57 @@ def compile_routine(
         ),
         borrow_types=frozenset(borrow),
         queues=MappingProxyType(
-            {name: _compile_queue(name, q) for name, q in sorted(routine.queues.items())}
+            {name: _compile_queue(name, q, tz) for name, q in sorted(routine.queues.items())}
         ),
         diagnostics=tuple(diagnostics),
+        param_uses=MappingProxyType(dict(param_uses or {})),
+        rule_files=MappingProxyType(dict(rule_files or {})),
+        periods=tuple(
+            CompiledPeriod(
+                name=name,
+                spec=p,
+                start_type=p.starts.event,
+                start_condition=compile_condition(p.starts.if_, tz=tz),
+                breach=p.starts.breach,
+                ends=tuple((e.event, compile_condition(e.if_, tz=tz)) for e in p.ends),
+            )
+            for name, p in routine.periods.items()
+        ),
     )
+
+
+_UNIT_LATENESS: Mapping[str | None, LateUnit] = {
+    "working_days": "working_days",
+    "days": "days",
+    "weeks": "days",
+    "months": "days",
+    "hours": "hours",
+    "minutes": "hours",
+    None: "days",
+}
+
+
+def late_unit(rule: Rule, default: str) -> LateUnit:
+    """The unit a rule's lateness is worded in.
+
+    The rule's ``late_in`` wins; otherwise the calendar's: a unit, or ``deadline_unit``
+    to follow the deadline (hours and minutes: hours; days, weeks, months and a bare
+    ``at``: days; working days: working days).
+
+    Examples:
+        >>> from samverkan_rules.models import Rule
+        >>> r = Rule.model_validate({"id": "r", "title": "t",
+        ...     "when": {"event": "e"}, "action": {"kind": "reply", "description": "d",
+        ...     "responsible": "x"}, "deadline": {"after": "trigger", "hours": 24},
+        ...     "fulfilled_by": [{"event": "f"}], "source": {"section": "s", "quote": "q"}})
+        >>> late_unit(r, "deadline_unit"), late_unit(r, "working_days")
+        ('hours', 'working_days')
+    """
+    if rule.late_in is not None:
+        return rule.late_in
+    if default == "deadline_unit":
+        return _UNIT_LATENESS[rule.deadline.unit]  # a composite: its first part's unit
+    return cast(LateUnit, default)
 
 
 def _never(_event: Event, _facts: Facts) -> bool:

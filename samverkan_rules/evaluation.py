@@ -25,10 +25,14 @@ __all__ = [
     "EvaluationDocument",
     "EventRef",
     "InterpretationRecord",
+    "Lateness",
     "Obligation",
+    "PeriodLength",
+    "PeriodRecord",
     "QueueEntry",
     "QueueOffer",
     "QueueResult",
+    "ResponsibleParty",
     "RoutineRef",
     "RoutineStamp",
     "SourceRecord",
@@ -93,6 +97,37 @@ class EventRef(_Out):
     at: str
 
 
+class ResponsibleParty(_Out):
+    """Who is responsible when a rule names the responsible through a case fact.
+
+    Present only on obligations of rules with ``responsible: fact.<name>``.
+    """
+
+    fact: str
+    """The fact naming the person or unit, e.g. 'fast_vardkontakt'."""
+    value: Any = None
+    """The fact's value at as_of (the person or unit), or null while it is unset."""
+    fallback: bool
+    """True while the fact is unset and the rule's fallback role ('responsible') acts."""
+
+
+class Lateness(_Out):
+    """How late an obligation is, in each unit a routine may count in.
+
+    Measured from the deadline to the fulfilling event (fulfilled_late) or to as_of
+    (overdue). ``working_days`` and ``days`` count local calendar days in the routine's time
+    zone from the deadline's day to that moment's day (0: the same day); ``hours`` is the
+    whole hours that have elapsed, so a daylight-saving change is counted as it happened.
+    """
+
+    working_days: int
+    """Working days (vardagar) from the deadline's local day to the moment's local day."""
+    days: int
+    """Calendar days from the deadline's local day to the moment's local day."""
+    hours: int
+    """Whole hours elapsed from the deadline to the moment."""
+
+
 class Obligation(_Out):
     """One obligation in a case's ledger (or an action, when it still asks someone to act)."""
 
@@ -105,6 +140,8 @@ class Obligation(_Out):
     title: str
     responsible: str
     responsible_label: str
+    responsible_party: ResponsibleParty | None = None
+    """For 'responsible: fact.<name>': the person or unit and whether the fallback acts."""
     recipients: list[str]
     channel: str | None
     status: Status
@@ -122,6 +159,8 @@ class Obligation(_Out):
     cancelled_by: EventRef | None = None
     late_working_days: int | None = None
     """Working days past the deadline: at fulfilment (fulfilled_late) or at as_of (overdue)."""
+    late: Lateness | None = None
+    """The same lateness in working days, calendar days and hours; null when not late."""
     blocked_by: list[str] = []
     """Preconditions that are unmet (status blocked)."""
     unblocks: list[str] = []
@@ -130,6 +169,53 @@ class Obligation(_Out):
     """For an escalation: the overdue obligation it escalates."""
     trace: list[str] = []
     """The steps that led to the deadline and the status, for explain."""
+
+    def to_json(self) -> dict[str, Any]:
+        """The obligation in the contract's JSON form (optional fields only where they
+        apply, as the evaluation JSON writes them)."""
+        return _obligation_json(self)
+
+
+class PeriodLength(_Out):
+    """How long a period lasted (or has lasted, while open)."""
+
+    days: int
+    """Calendar days from the start's local date to the end's (or as_of's)."""
+    working_days: int
+    """Working days (vardagar) counted the same way."""
+    hours: int
+    """Whole hours elapsed."""
+
+
+class PeriodRecord(_Out):
+    """A state with a length in a case, e.g. the municipality's payment liability."""
+
+    period: str
+    """The period's name in the routine, e.g. 'betalningsansvar'."""
+    label: str
+    routine: RoutineRef
+    case: str
+    start: str
+    end: str | None
+    """When it ended; null while it is open."""
+    open: bool
+    started_by: EventRef | None
+    """The event that started it; null when a breach did."""
+    started_by_obligation: str | None
+    """The breached obligation that started it, if one did."""
+    ended_by: EventRef | None
+    length: PeriodLength
+    amount: float | None
+    """days x the routine's amount per day, when it gives one."""
+    source: SourceRecord
+    interpretation: InterpretationRecord | None
+
+
+def _obligation_json(o: Obligation) -> dict[str, Any]:
+    data = o.model_dump(mode="json")
+    if data.get("responsible_party") is None:
+        data.pop("responsible_party", None)  # written only where it applies
+    return data
 
 
 class CaseResult(_Out):
@@ -140,6 +226,19 @@ class CaseResult(_Out):
     """Obligations that are upcoming, due, overdue or blocked, earliest deadline first."""
     obligations: list[Obligation]
     """The full ledger, fulfilled and cancelled obligations included, in trigger order."""
+    periods: list[PeriodRecord] = []
+    """The case's periods (written only when the case has any)."""
+
+    def to_json(self) -> dict[str, Any]:
+        """The case in the contract's JSON form (optional fields only where they apply)."""
+        data: dict[str, Any] = {
+            "case": self.case,
+            "actions": [_obligation_json(o) for o in self.actions],
+            "obligations": [_obligation_json(o) for o in self.obligations],
+        }
+        if self.periods:
+            data["periods"] = [p.model_dump(mode="json") for p in self.periods]
+        return data
 
 
 class DiagnosticRecord(_Out):
@@ -339,7 +438,7 @@ class Evaluation:
         """Each case in JSON form (``{"case", "actions", "obligations"}``), one at a time."""
         if self._cases is not None and not self._ledgers:
             for c in self._cases:
-                yield c.model_dump(mode="json")
+                yield c.to_json()
             return
         from samverkan_rules.engine.output import case_dict
 

@@ -23,7 +23,10 @@ from samverkan_rules.i18n import Translator
 
 __all__ = [
     "cause_line",
+    "composite_choice",
+    "composite_part",
     "escalated_trace",
+    "escalation_blocked_explanation",
     "escalation_explanation",
     "escalation_title",
     "explain_blocked",
@@ -35,6 +38,8 @@ __all__ = [
     "explain_upcoming",
     "hierarchy_ends",
     "non_working_reason",
+    "party_fallback",
+    "party_named",
     "remedy_deadline_trace",
     "remedy_explanation",
     "remedy_missing_trace",
@@ -71,14 +76,36 @@ def explain_fulfilled(
 
 
 def explain_fulfilled_late(
-    t: Translator, *, action: str, late: int, event: str, at: str, deadline: str, cause: str
+    t: Translator,
+    *,
+    action: str,
+    late: int,
+    event: str,
+    at: str,
+    deadline: str,
+    cause: str,
+    unit: str = "working_days",
 ) -> str:
-    """An obligation done ``late`` working days after its deadline."""
-    return t.ngettext(
-        "{action}: done {late} working day late by {event} {at} (by {deadline}); {cause}.",
-        "{action}: done {late} working days late by {event} {at} (by {deadline}); {cause}.",
-        late,
-    ).format(action=action, late=late, event=event, at=at, deadline=deadline, cause=cause)
+    """An obligation done ``late`` units (working days, days or hours) after its deadline."""
+    if unit == "hours":
+        text = t.ngettext(
+            "{action}: done {late} hour late by {event} {at} (by {deadline}); {cause}.",
+            "{action}: done {late} hours late by {event} {at} (by {deadline}); {cause}.",
+            late,
+        )
+    elif unit == "days":
+        text = t.ngettext(
+            "{action}: done {late} day late by {event} {at} (by {deadline}); {cause}.",
+            "{action}: done {late} days late by {event} {at} (by {deadline}); {cause}.",
+            late,
+        )
+    else:
+        text = t.ngettext(
+            "{action}: done {late} working day late by {event} {at} (by {deadline}); {cause}.",
+            "{action}: done {late} working days late by {event} {at} (by {deadline}); {cause}.",
+            late,
+        )
+    return text.format(action=action, late=late, event=event, at=at, deadline=deadline, cause=cause)
 
 
 def explain_cancelled(
@@ -116,20 +143,67 @@ def explain_due(t: Translator, *, action: str, who: str, deadline: str, cause: s
 
 
 def explain_overdue(
-    t: Translator, *, action: str, who: str, deadline: str, late: int, cause: str
+    t: Translator,
+    *,
+    action: str,
+    who: str,
+    deadline: str,
+    late: int,
+    cause: str,
+    unit: str = "working_days",
 ) -> str:
-    """An obligation past its deadline by ``late`` working days (0: the same day)."""
-    since = (
-        t.gettext("the same day")
-        if not late
-        else t.ngettext("{late} working day ago", "{late} working days ago", late).format(late=late)
-    )
+    """An obligation past its deadline by ``late`` units (0: the same day, or within the hour).
+
+    ``unit`` is ``working_days`` (the default), ``days`` (calendar days) or ``hours``.
+    """
+    if unit == "hours":
+        since = (
+            t.gettext("less than an hour ago")
+            if not late
+            else t.ngettext("{late} hour ago", "{late} hours ago", late).format(late=late)
+        )
+    elif unit == "days":
+        since = (
+            t.gettext("the same day")
+            if not late
+            else t.ngettext("{late} day ago", "{late} days ago", late).format(late=late)
+        )
+    else:
+        since = (
+            t.gettext("the same day")
+            if not late
+            else t.ngettext("{late} working day ago", "{late} working days ago", late).format(
+                late=late
+            )
+        )
     return t.gettext(
         "{action} ({who}): overdue, was to be done by {deadline} ({since}); {cause}."
     ).format(action=action, who=who, deadline=deadline, since=since, cause=cause)
 
 
 # --------------------------------------------------------------------------- trace lines
+
+
+def party_named(t: Translator, *, party: str, role: str) -> str:
+    """The person or unit a case fact names as responsible, with the role it acts in."""
+    return t.gettext("{party} ({role})").format(party=party, role=role)
+
+
+def party_fallback(t: Translator, *, role: str, fact: str) -> str:
+    """The fallback role, acting while the fact naming the responsible is unset."""
+    return t.gettext("{role} (fallback while «{fact}» is unset)").format(role=role, fact=fact)
+
+
+def composite_part(t: Translator, *, n: int, steps: str) -> str:
+    """One part of a ``later_of``/``earlier_of`` time, with its own steps."""
+    return t.gettext("({n}) {steps}").format(n=n, steps=steps)
+
+
+def composite_choice(t: Translator, *, later: bool, n: int, at: str) -> str:
+    """Which part of a ``later_of``/``earlier_of`` time was chosen."""
+    if later:
+        return t.gettext("the later is ({n}): {at}").format(n=n, at=at)
+    return t.gettext("the earlier is ({n}): {at}").format(n=n, at=at)
 
 
 def cause_line(t: Translator, *, event_type: str, event: str, at: str, case: str) -> str:
@@ -215,6 +289,18 @@ def escalation_explanation(
     return t.gettext(
         "{escalation} ({who}): {obligation} has been overdue since {deadline}."
     ).format(escalation=escalation, who=who, obligation=obligation, deadline=deadline)
+
+
+def escalation_blocked_explanation(
+    t: Translator, *, escalation: str, who: str, obligation: str, deadline: str, waiting: str
+) -> str:
+    """What an escalation of a still blocked obligation asks of the role it reaches."""
+    return t.gettext(
+        "{escalation} ({who}): {obligation} is still waiting for {waiting}, past its "
+        "deadline {deadline}."
+    ).format(
+        escalation=escalation, who=who, obligation=obligation, deadline=deadline, waiting=waiting
+    )
 
 
 def escalated_trace(t: Translator, *, at: str, role: str) -> str:

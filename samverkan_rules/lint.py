@@ -37,6 +37,7 @@ from samverkan_rules.models import (
     NotOf,
     Routine,
     schedule_event_type,
+    time_leaves,
 )
 
 __all__ = ["InterpretationEntry", "interpretations", "lint_routine"]
@@ -116,7 +117,7 @@ class _Linter:
             if pre.remedy.channel:
                 channels.add(pre.remedy.channel)
         for rule in r.rules:
-            roles.add(rule.action.responsible)
+            roles.update({rule.action.role, rule.action.party_role})
             roles.update(rule.action.recipients)
             roles.update(e.to for e in rule.escalation if e.to)
             if rule.action.channel:
@@ -145,6 +146,8 @@ class _Linter:
         for rule in r.rules:
             if isinstance(rule.action.levels_up, str):
                 read.add(rule.action.levels_up.partition(".")[2])
+            if rule.action.party_fact is not None:  # responsible: fact.<name>
+                read.add(rule.action.party_fact)
         for name in r.facts:
             if name not in read:
                 self.warn(
@@ -183,8 +186,8 @@ class _Linter:
         anchored = {
             spec.anchor.partition(".")[2]
             for rule in r.rules
-            for spec in (rule.deadline, rule.opens)
-            if spec is not None and spec.anchor.startswith("schedule.")
+            for spec in (*time_leaves(rule.deadline), *time_leaves(rule.opens))
+            if spec.anchor.startswith("schedule.")
         }
         for name in r.schedules:
             if name not in ticking | anchored:

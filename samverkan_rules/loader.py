@@ -26,23 +26,35 @@ from typing import Any
 from pydantic import ValidationError
 
 from samverkan_rules._validation import located_errors
-from samverkan_rules._yaml import Limits, PathPart, YamlDocument, load_yaml, read_yaml_text
+from samverkan_rules._yaml import (
+    Limits,
+    PathPart,
+    YamlDocument,
+    load_yaml,
+    load_yaml_file,
+    read_yaml_text,
+)
 from samverkan_rules.compiler import CompiledRoutine, compile_routine, literal_problem
 from samverkan_rules.diagnostics import Diagnostic, did_you_mean, has_errors, sort_key
 from samverkan_rules.errors import RoutineError, YamlError
 from samverkan_rules.models import (
+    BUILTIN_ACTION_KINDS,
+    EVENT_TIME_FIELDS,
     AllOf,
     AnyOf,
     Comparison,
+    CompositeTime,
     Condition,
     EventType,
     FieldSpec,
     NotOf,
     Routine,
-    TimeSpec,
+    TimeForm,
     Vocabulary,
+    merged_event_types,
     schedule_event_type,
 )
+from samverkan_rules.variants import MergedDocument, resolve_variant
 
 __all__ = [
     "RoutineCheck",
@@ -118,7 +130,7 @@ class _Checker:
         self.r = routine
         self.doc = doc
         self.vocab: dict[str, EventType] = dict(vocabulary.event_types) if vocabulary else {}
-        self.types: dict[str, EventType] = {**self.vocab, **routine.event_types}
+        self.types: dict[str, EventType] = merged_event_types(routine, self.vocab)
         self.today = today
         self.out: list[Diagnostic] = []
         self.addresses = (
@@ -184,13 +196,22 @@ class _Checker:
         return schedule_event_type(spec)
 
     def data_field(self, path: Path_, event: EventType | None, event_name: str, name: str) -> None:
-        if event is not None and name not in event.fields:
+        head, _, rest = name.partition(".")
+        if event is not None and head not in event.fields:
             self.error(
                 path,
                 "routine.unknown-field",
-                f"event type {event_name!r} has no field {name!r}",
-                did_you_mean(name, event.fields)
+                f"event type {event_name!r} has no field {head!r}",
+                did_you_mean(head, event.fields)
                 or f"its fields are: {', '.join(event.fields) or 'none'}",
+            )
+        elif event is not None and rest and event.fields[head].type != "object":
+            self.error(
+                path,
+                "routine.not-an-object",
+                f"data.{head} of {event_name!r} is a {event.fields[head].type!r} field, "
+                f"so it has no part {rest!r}",
+                f"read data.{head} itself, or declare it with type 'object'",
             )
 
     def condition(
@@ -233,7 +254,7 @@ class _Checker:
             self.error(
                 where,
                 "routine.field-not-allowed",
-                f"{c.field!r} cannot be used here; a queue reads the event only "
+                f"{c.field!r} cannot be used here; a queue or a period reads the event only "
                 "('data.<name>', 'case' or 'type')",
             )
         elif scope == "fact":
@@ -252,8 +273,20 @@ class _Checker:
             )
         elif scope == "data":
             self.data_field(where, event, event_name, name)
-            if event is not None and name in event.fields:
+            if event is not None and name in event.fields:  # a nested part has no declared type
                 self.literals(path, c, event.fields[name])
+        elif scope == "at":
+            spec = EVENT_TIME_FIELDS.get(name)
+            if spec is None:
+                self.error(
+                    where,
+                    "routine.unknown-field",
+                    f"unknown event time field 'at.{name}'; an event's time gives "
+                    + ", ".join(f"'at.{n}'" for n in EVENT_TIME_FIELDS),
+                    did_you_mean(f"at.{name}", [f"at.{n}" for n in EVENT_TIME_FIELDS]),
+                )
+            else:
+                self.literals(path, c, spec)
 
     def literals(self, path: Path_, c: Comparison, spec: FieldSpec) -> None:
         """Each literal the comparison holds must fit the field's declared type and values."""
@@ -291,9 +324,14 @@ class _Checker:
                 self.error(where, "routine.literal-type", f"{c.field} {message}", hint)
 
     def anchor(
-        self, path: Path_, spec: TimeSpec | None, event: EventType | None, event_name: str
+        self, path: Path_, spec: TimeForm | None, event: EventType | None, event_name: str
     ) -> None:
         if spec is None or event is None:
+            return
+        if isinstance(spec, CompositeTime):
+            key = "later_of" if spec.later else "earlier_of"
+            for i, part in enumerate(spec.parts):
+                self.anchor((*path, key, i), part, event, event_name)
             return
         anchor = spec.anchor
         key = "before" if spec.before else "after" if spec.after else "at"
@@ -328,10 +366,55 @@ class _Checker:
                 f"make {name!r} required in the event type, or anchor on 'trigger'",
             )
 
+    def action_kind(self, path: Path_, kind: str) -> None:
+        if kind in BUILTIN_ACTION_KINDS or kind in self.r.action_kinds:
+            return
+        known = sorted(BUILTIN_ACTION_KINDS | set(self.r.action_kinds))
+        self.error(
+            path,
+            "routine.unknown-action-kind",
+            f"unknown action kind {kind!r}",
+            did_you_mean(kind, known) or "declare it under 'action_kinds' with a Swedish label",
+        )
+
     # the whole routine ------------------------------------------------------
 
     def run(self) -> list[Diagnostic]:
         r = self.r
+        for name, ext in r.extend_event_types.items():
+            shared = self.vocab.get(name)
+            if shared is None:
+                self.error(
+                    ("extend_event_types", name),
+                    "routine.unknown-event-type",
+                    f"{name!r} is no event type of the shared vocabulary, so it cannot be extended",
+                    did_you_mean(name, self.vocab)
+                    or "declare a type of your own under 'event_types'",
+                )
+                continue
+            for fname in ext.fields:
+                if fname in shared.fields:
+                    self.error(
+                        ("extend_event_types", name, "fields", fname),
+                        "routine.redefined-field",
+                        f"{name!r} already has a field {fname!r}",
+                        "use it as it is, or give your field another name",
+                    )
+        for name, param in r.params.items():
+            if param.type == "role" and isinstance(param.default, str):
+                self.role(("params", name, "default"), param.default)
+        for name in r.action_kinds:
+            if name in BUILTIN_ACTION_KINDS:
+                self.error(
+                    ("action_kinds", name),
+                    "routine.redefined-action-kind",
+                    f"{name!r} is a built-in action kind",
+                    "use it as it is, or give your kind another name",
+                )
+        for i, rule in enumerate(r.rules):
+            self.action_kind(("rules", i, "action", "kind"), rule.action.kind)
+        for name, pre in r.preconditions.items():
+            self.action_kind(("preconditions", name, "remedy", "kind"), pre.remedy.kind)
         for name in r.event_types:
             if name in self.vocab:
                 self.error(
@@ -394,7 +477,20 @@ class _Checker:
                         did_you_mean(name, r.preconditions) or "declare it under 'preconditions'",
                     )
             action = rule.action
-            self.role((*base, "action", "responsible"), action.responsible)
+            party_fact = action.party_fact
+            if party_fact is None:
+                self.role((*base, "action", "responsible"), action.responsible)
+            elif party_fact not in r.facts:
+                self.error(
+                    (*base, "action", "responsible"),
+                    "routine.unknown-fact",
+                    f"unknown fact {party_fact!r}",
+                    did_you_mean(party_fact, r.facts) or "declare it under 'facts'",
+                )
+            if action.fallback is not None:
+                self.role((*base, "action", "fallback"), action.fallback)
+            if action.acting_as is not None:
+                self.role((*base, "action", "acting_as"), action.acting_as)
             for j, who in enumerate(action.recipients):
                 self.role((*base, "action", "recipients", j), who)
             if isinstance(action.levels_up, str):
@@ -407,7 +503,7 @@ class _Checker:
                         did_you_mean(name, r.facts) or "declare it under 'facts'",
                     )
             elif action.levels_up:
-                for who in (action.responsible, *action.recipients):
+                for who in (action.role, *action.recipients):
                     self._levels_up((*base, "action", "levels_up"), who, action.levels_up)
             self.channel((*base, "action", "channel"), action.channel)
             self.anchor((*base, "deadline"), rule.deadline, trigger, tname)
@@ -427,15 +523,32 @@ class _Checker:
                                 (*pbase, "match", mine),
                                 trigger,
                                 tname,
-                                theirs.rsplit(".", 1)[1],
+                                theirs.removeprefix("trigger.data."),
                             )
             for j, esc in enumerate(rule.escalation):
                 if esc.to is not None:
                     self.role((*base, "escalation", j, "to"), esc.to)
                 elif esc.levels_up is not None:
                     self._levels_up(
-                        (*base, "escalation", j, "levels_up"), action.responsible, esc.levels_up
+                        (*base, "escalation", j, "levels_up"), action.role, esc.levels_up
                     )
+        rule_ids = [rule.id for rule in r.rules]
+        for name, period in r.periods.items():
+            base = ("periods", name)
+            start = period.starts
+            if start.event is not None:
+                spec = self.event_type((*base, "starts", "event"), start.event)
+                self.condition((*base, "starts", "if"), start.if_, spec, start.event, no_facts=True)
+            elif start.breach is not None and start.breach not in rule_ids:
+                self.error(
+                    (*base, "starts", "breach"),
+                    "routine.unknown-rule",
+                    f"unknown rule {start.breach!r}",
+                    did_you_mean(start.breach, rule_ids) or "name the id of one of the rules",
+                )
+            for j, end in enumerate(period.ends):
+                spec = self.event_type((*base, "ends", j, "event"), end.event)
+                self.condition((*base, "ends", j, "if"), end.if_, spec, end.event, no_facts=True)
         for name, queue in r.queues.items():
             for key in ("joins", "leaves", "offers"):
                 for j, entry in enumerate(getattr(queue, key)):
@@ -537,6 +650,11 @@ def _check_document(
             hint="start with 'id: <routine-id>'",
         )
         return RoutineCheck(doc.file, (diag,), None)
+    doc, problems = resolve_variant(doc, load_yaml_file)
+    if problems:
+        return RoutineCheck(doc.file, tuple(sorted(problems, key=sort_key)), None)
+    if isinstance(doc, MergedDocument) and len(doc.sources) > 1:
+        text = "\n".join(doc.sources)  # the hash names every file the routine is made of
     try:
         model = Routine.model_validate(doc.data)
     except ValidationError as exc:
@@ -561,12 +679,15 @@ def _check_document(
     found = sorted(_Checker(model, doc, vocab, today).run(), key=sort_key)
     if has_errors(found):
         return RoutineCheck(doc.file, tuple(found), None, model, doc)
+    merged = doc if isinstance(doc, MergedDocument) else None
     compiled = compile_routine(
         model,
         vocabulary=vocab.event_types if vocab else {},
         source_text=text,
         file=doc.file,
         diagnostics=[d for d in found if not d.is_error],
+        param_uses=merged.from_params if merged is not None else None,
+        rule_files=merged.rule_files(model.rules) if merged is not None else None,
     )
     return RoutineCheck(doc.file, tuple(found), compiled, model, doc)
 

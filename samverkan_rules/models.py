@@ -78,6 +78,12 @@ ActionKind = Literal[
 ]
 """What the responsible role must do. ``escalate`` is also what breach escalation emits."""
 
+BUILTIN_ACTION_KINDS: frozenset[str] = frozenset(ActionKind.__args__)  # type: ignore[attr-defined]
+"""The action kinds every routine knows; a routine may declare more (``action_kinds``)."""
+
+KindName = ActionKind | Identifier
+"""A built-in action kind, or one the routine declares under ``action_kinds``."""
+
 FieldType = Literal[
     "string",
     "date",
@@ -95,6 +101,9 @@ FieldType = Literal[
 ]
 
 NonWorkingDayPolicy = Literal["keep", "next_working_day", "previous_working_day"]
+
+LateUnit = Literal["hours", "days", "working_days"]
+"""The unit in which a rule's lateness is worded: elapsed hours, calendar days or vardagar."""
 
 
 class Model(BaseModel):
@@ -185,6 +194,11 @@ class CalendarSpec(Model):
     deadline_on_non_working_day: NonWorkingDayPolicy = "keep"
     """For deadlines counted in calendar days, weeks or months: what happens when one
     falls on a non-working day. Working-day deadlines always land on working days."""
+    late_in: Literal["working_days", "deadline_unit", "days", "hours"] = "working_days"
+    """The unit lateness is worded in for rules that give no 'late_in' of their own:
+    'deadline_unit' takes it from each rule's deadline (hours and minutes: hours; calendar
+    days, weeks and months: days; working days: working days). The default,
+    'working_days', words every rule's lateness in vardagar."""
 
     @field_validator("time_zone")
     @classmethod
@@ -288,14 +302,30 @@ class Vocabulary(Model):
 
 # --------------------------------------------------------------------------- conditions
 
-FIELD_PATH = r"^(data|fact)\.[a-z0-9_]+$|^(case|type)$"
+FIELD_PATH = r"^data\.[a-z0-9_]+(\.[a-z0-9_]+)*$|^(fact|at)\.[a-z0-9_]+$|^(case|type)$"
+
+EVENT_TIME_FIELDS: dict[str, FieldSpec] = {
+    "local_time": FieldSpec(
+        type="time", description="The event's local wall-clock time, e.g. '12:00'."
+    ),
+    "local_date": FieldSpec(type="date", description="The event's local calendar date."),
+    "weekday": FieldSpec(
+        type="enum",
+        values=["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"],
+        description="The event's local day of the week.",
+    ),
+}
+"""What ``at.<name>`` reads of an event's own instant, in the routine's time zone."""
 
 
 class Comparison(Model):
     """Compare one field with a value: exactly one operator per comparison.
 
-    ``field`` is ``data.<name>`` (the event's data), ``fact.<name>`` (a case fact as it
-    stands when the event is handled), ``case`` or ``type``.
+    ``field`` is ``data.<name>`` (the event's data; ``data.<name>.<part>`` reads into an
+    'object' field, e.g. ``data.content.prel_datum``), ``fact.<name>`` (a case fact as it
+    stands when the event is handled), ``case``, ``type``, or the event's own time in the
+    routine's time zone: ``at.local_time`` ('12:00'), ``at.local_date`` (an ISO date) or
+    ``at.weekday`` ('monday' ... 'sunday').
     """
 
     field: str = Field(pattern=FIELD_PATH)
@@ -493,6 +523,70 @@ class TimeSpec(Model):
         return -value if self.before is not None else value
 
 
+class CompositeTime(Model):
+    """The later or the earlier of several times, each any time form (composites nest).
+
+    ``later_of`` ("24 hours after admission, but at least 4 hours after the need was
+    assessed") is the latest of its parts, ``earlier_of`` the earliest; give exactly one,
+    with at least two parts. ``explain`` shows each part's steps and which one was chosen.
+    """
+
+    later_of: list[TimeForm] | None = Field(default=None, min_length=2)
+    """The latest of these times."""
+    earlier_of: list[TimeForm] | None = Field(default=None, min_length=2)
+    """The earliest of these times."""
+
+    @model_validator(mode="after")
+    def _one(self) -> CompositeTime:
+        if (self.later_of is None) == (self.earlier_of is None):
+            raise ValueError("give exactly one of 'later_of' or 'earlier_of', each a list")
+        return self
+
+    @property
+    def parts(self) -> list[TimeForm]:
+        """The times compared."""
+        return self.later_of if self.later_of is not None else (self.earlier_of or [])
+
+    @property
+    def later(self) -> bool:
+        """True for ``later_of``."""
+        return self.later_of is not None
+
+    @property
+    def unit(self) -> str | None:
+        """The first part's unit (what lateness follows with ``deadline_unit``)."""
+        return self.parts[0].unit
+
+    def leaves(self) -> list[TimeSpec]:
+        """Every plain time spec inside, depth first."""
+        out: list[TimeSpec] = []
+        for part in self.parts:
+            out.extend(part.leaves() if isinstance(part, CompositeTime) else [part])
+        return out
+
+
+def _time_tag(value: Any) -> str:
+    # Tags hold a '-' so error paths never mistake them for a document key ('time' is one).
+    if isinstance(value, dict):
+        composite = "later_of" in value or "earlier_of" in value
+        return "composite-time" if composite else "time-spec"
+    return "composite-time" if isinstance(value, CompositeTime) else "time-spec"
+
+
+TimeForm = Annotated[
+    Annotated[TimeSpec, Tag("time-spec")] | Annotated[CompositeTime, Tag("composite-time")],
+    Discriminator(_time_tag),
+]
+"""A time: one anchor and distance, or ``later_of`` / ``earlier_of`` a list of times."""
+
+
+def time_leaves(spec: TimeForm | None) -> list[TimeSpec]:
+    """The plain time specs of a time form (itself, or every part of a composite)."""
+    if spec is None:
+        return []
+    return spec.leaves() if isinstance(spec, CompositeTime) else [spec]
+
+
 class Offset(Model):
     """A distance after a point in time (used by escalation)."""
 
@@ -548,6 +642,24 @@ class Schedule(Model):
         if self.every == "month_end" and self.iso_weeks != "all":
             raise ValueError("'iso_weeks' applies to weekly schedules only")
         return self
+
+
+def merged_event_types(
+    routine: Routine, vocabulary: dict[str, EventType] | None
+) -> dict[str, EventType]:
+    """The vocabulary's types with the routine's extensions, then the routine's own types.
+
+    An extension of a type the vocabulary lacks is ignored here (the loader reports it);
+    a field the type already has keeps its vocabulary definition.
+    """
+    types = dict(vocabulary or {})
+    for name, ext in routine.extend_event_types.items():
+        base = types.get(name)
+        if base is not None:
+            added = {k: v for k, v in ext.fields.items() if k not in base.fields}
+            types[name] = base.model_copy(update={"fields": {**base.fields, **added}})
+    types.update(routine.event_types)
+    return types
 
 
 def schedule_event_type(schedule: Schedule) -> EventType:
@@ -637,14 +749,38 @@ class EventPattern(Model):
         return value
 
 
+class ActionKindSpec(Model):
+    """An action kind a routine adds to the built-in ones (e.g. 'receive_patient')."""
+
+    label: str
+    """What it is called in Swedish, e.g. 'Ta emot patienten'."""
+    description: str | None = None
+
+
+class EventTypeExtension(Model):
+    """Fields a routine adds to an event type of the shared vocabulary."""
+
+    fields: dict[Identifier, FieldSpec] = Field(min_length=1)
+    """The added fields; a field the type already has cannot be redefined."""
+
+
 class Action(Model):
     """What must be done, by whom, to whom, through which channel."""
 
-    kind: ActionKind
+    kind: KindName = Field(union_mode="left_to_right")
+    """A built-in kind (send_message, make_contact, ...) or one declared under
+    'action_kinds'."""
     description: str
     """One line in plain Swedish saying what to do, e.g. 'Skicka startmeddelande'."""
     responsible: Identifier
-    """The role that must act."""
+    """The role that must act, or 'fact.<name>': the person or unit a case fact names (e.g.
+    'fact.fast_vardkontakt', set when one is appointed for the patient), with 'fallback'."""
+    fallback: Identifier | None = None
+    """With 'responsible: fact.<name>': the role responsible while the fact is unset. The
+    output flags that the fallback is used."""
+    acting_as: Identifier | None = None
+    """With 'responsible: fact.<name>': the role the person or unit named by the fact acts
+    in once it is set (its label, reports_to and escalation). Default: 'fallback'."""
     recipients: list[Identifier] = Field(default_factory=list)
     channel: Identifier | None = None
     record: str | None = None
@@ -658,12 +794,52 @@ class Action(Model):
     a number, or 'fact.<name>' to read it from the case when the trigger happens (e.g. a
     deviation lifted one manager level per disagreement)."""
 
+    @model_validator(mode="after")
+    def _party(self) -> Action:
+        if self.party_fact is not None:
+            if self.fallback is None:
+                raise ValueError(
+                    f"'responsible: {self.responsible}' needs 'fallback', the role responsible "
+                    "while the fact is unset"
+                )
+            if self.levels_up is not None:
+                raise ValueError("'levels_up' cannot climb from a responsible named by a fact")
+        elif self.fallback is not None or self.acting_as is not None:
+            raise ValueError("'fallback' and 'acting_as' apply only to 'responsible: fact.<name>'")
+        return self
+
+    @property
+    def party_fact(self) -> str | None:
+        """The fact naming the responsible person or unit, for 'responsible: fact.<name>'."""
+        if self.responsible.startswith("fact."):
+            return self.responsible.partition(".")[2]
+        return None
+
+    @property
+    def role(self) -> str:
+        """The responsible role: 'responsible', or for a fact its 'fallback'."""
+        return self.fallback if self.fallback is not None else self.responsible
+
+    @property
+    def party_role(self) -> str:
+        """The role a person or unit named by the fact acts in."""
+        return self.acting_as or self.role
+
 
 class Escalation(Model):
-    """Who steps in when an obligation is still unmet some time after its deadline."""
+    """Who steps in when an obligation is still unmet some time after its deadline.
 
+    ``on: overdue`` (the default) escalates a breach; ``on: blocked`` escalates an
+    obligation still blocked by an unmet precondition (consent still missing) that long
+    after its deadline. ``within`` gives the escalation a deadline of its own.
+    """
+
+    on: Literal["overdue", "blocked"] = "overdue"
+    """Which state escalates: a breached ('overdue') or a still 'blocked' obligation."""
     after: Offset
     """How long after the deadline the escalation starts."""
+    within: Offset | None = None
+    """The escalation's own deadline, counted from when it starts; none when absent."""
     to: Identifier | None = None
     """The role escalated to."""
     levels_up: int | None = Field(default=None, ge=1)
@@ -688,21 +864,26 @@ class Rule(Model):
     requires: list[Identifier] = Field(default_factory=list)
     """Preconditions (e.g. 'consent'); while one is unmet the obligation is blocked."""
     action: Action
-    opens: TimeSpec | None = None
+    opens: TimeForm | None = None
     """When the obligation's window opens; default when the trigger happened."""
-    deadline: TimeSpec
+    deadline: TimeForm
+    """When it must be done: a time, or ``later_of`` / ``earlier_of`` several."""
     fulfilled_by: list[EventPattern] = Field(min_length=1)
     cancelled_by: list[EventPattern] = Field(default_factory=list)
     escalation: list[Escalation] = Field(default_factory=list)
     source: Source
     interpretation: Interpretation | None = None
     """Set when the rule decides something the source leaves open."""
+    late_in: LateUnit | None = None
+    """The unit the rule's lateness is worded in (explanations, text output): 'hours',
+    'days' (calendar days) or 'working_days'. Default: the calendar's 'late_in'. Every
+    obligation reports its lateness in all three units whatever is chosen here."""
 
 
 class Remedy(Model):
     """The action that removes a block (e.g. obtain consent)."""
 
-    kind: ActionKind = "obtain_consent"
+    kind: KindName = Field(default="obtain_consent", union_mode="left_to_right")
     description: str
     responsible: Identifier | None = None
     """Default: the role responsible for the blocked obligation."""
@@ -785,6 +966,101 @@ class Queue(Model):
     within a priority)."""
 
 
+# --------------------------------------------------------------------------- periods
+
+
+class PeriodStart(Model):
+    """What starts a period: an event, or the breach of another rule's obligation."""
+
+    event: Identifier | None = None
+    """An event type; each matching event starts a period unless one is already open."""
+    if_: Condition | None = Field(default=None, alias="if")
+    """A condition on the event's data."""
+    breach: Identifier | None = None
+    """A rule id: each of its obligations that is breached (overdue, or fulfilled late)
+    starts a period at its deadline."""
+
+    @model_validator(mode="after")
+    def _one(self) -> PeriodStart:
+        if (self.event is None) == (self.breach is None):
+            raise ValueError("give exactly one of 'event' or 'breach' (a rule id)")
+        if self.breach is not None and self.if_ is not None:
+            raise ValueError("'if' applies to 'event', not to 'breach'")
+        return self
+
+
+class PeriodEnd(Model):
+    """An event that ends an open period of its case."""
+
+    event: Identifier
+    if_: Condition | None = Field(default=None, alias="if")
+    """A condition on the event's data."""
+
+
+class Period(Model):
+    """A state with a length (e.g. betalningsansvar): from a start to an end event.
+
+    The output lists each case's periods with their start, end (or open at as_of) and
+    length in calendar days and working days (between the local dates of start and end)
+    and whole hours, and the amount when ``amount_per_day`` is given (days x amount).
+    """
+
+    label: str
+    """What the period is, in Swedish, e.g. 'Kommunens betalningsansvar'."""
+    starts: PeriodStart
+    ends: list[PeriodEnd] = Field(min_length=1)
+    """The events that end it; the first one after the start does."""
+    amount_per_day: float | None = Field(default=None, ge=0)
+    """An amount owed per calendar day of the period (e.g. a payment per day)."""
+    source: Source
+    interpretation: Interpretation | None = None
+
+
+# --------------------------------------------------------------------------- parameters
+
+
+def _is_iso_date_text(value: object) -> bool:
+    if not isinstance(value, str) or len(value) != 10:
+        return False
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+class Param(Model):
+    """A typed value a routine names once and uses wherever a value is written.
+
+    ``param.<name>`` in place of a number, a role or another value is replaced by the
+    parameter's value before the routine is validated; a variant that ``extends`` the
+    routine can override it.
+    """
+
+    type: Literal["integer", "number", "string", "boolean", "role", "date"]
+    default: Scalar | dt.date
+    """The value used unless a variant overrides it."""
+    label: str | None = None
+    """What the value means, in Swedish."""
+    interpretation: Interpretation | None = None
+    """Set when the value is a local choice the source leaves open (with its reason)."""
+
+    @model_validator(mode="after")
+    def _typed(self) -> Param:
+        value = self.default
+        ok = {
+            "integer": isinstance(value, int) and not isinstance(value, bool),
+            "number": isinstance(value, int | float) and not isinstance(value, bool),
+            "string": isinstance(value, str),
+            "boolean": isinstance(value, bool),
+            "role": isinstance(value, str),
+            "date": isinstance(value, dt.date) or _is_iso_date_text(value),
+        }[self.type]
+        if not ok:
+            raise ValueError(f"default {value!r} is not of type {self.type!r}")
+        return self
+
+
 # --------------------------------------------------------------------------- the routine
 
 
@@ -811,17 +1087,30 @@ class Routine(Model):
     """Routine-level choices, keyed by the field they concern (e.g. 'valid_from')."""
     vocabulary: str | None = "samverkan"
     """The shared event vocabulary this routine uses; its types need not be repeated."""
+    extends: str | None = None
+    """The routine file this one is a variant of (relative path). Its keys replace the
+    base's; params, roles and the other named sections merge entry by entry, rules by id."""
+    params: dict[Identifier, Param] = Field(default_factory=dict)
+    """Typed values used as 'param.<name>' wherever a value is written."""
     calendar: CalendarSpec = Field(default_factory=CalendarSpec)
     roles: dict[Identifier, Role] = Field(min_length=1)
     channels: dict[Identifier, Channel] = Field(default_factory=dict)
     event_types: dict[Identifier, EventType] = Field(default_factory=dict)
     """Event types this routine adds to the vocabulary."""
+    extend_event_types: dict[Identifier, EventTypeExtension] = Field(default_factory=dict)
+    """Fields this routine adds to event types of the shared vocabulary (e.g. 'by' on
+    'message.acknowledged')."""
+    action_kinds: dict[Identifier, ActionKindSpec] = Field(default_factory=dict)
+    """Action kinds this routine adds to the built-in ones, each with a Swedish label."""
     facts: dict[Identifier, Fact] = Field(default_factory=dict)
     preconditions: dict[Identifier, Precondition] = Field(default_factory=dict)
     units: dict[Identifier, Unit] = Field(default_factory=dict)
     """Units whose obligations are evaluated over a set of cases; their ids are case ids."""
     schedules: dict[Identifier, Schedule] = Field(default_factory=dict)
     rules: list[Rule] = Field(min_length=1)
+    periods: dict[Identifier, Period] = Field(default_factory=dict)
+    """States with a length (e.g. a payment liability) that start at an event or a breach
+    and end at an event; the output lists each case's periods."""
     queues: dict[Identifier, Queue] = Field(default_factory=dict)
     """Queues whose order of service is checked over the set of cases (e.g. the order in
     which a vacant place is offered)."""
@@ -838,6 +1127,10 @@ class Routine(Model):
 
 
 for _model in (
+    PeriodStart,
+    PeriodEnd,
+    Period,
+    CompositeTime,
     AllOf,
     AnyOf,
     NotOf,

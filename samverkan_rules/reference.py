@@ -84,10 +84,12 @@ def vocabulary_markdown(vocabulary: Vocabulary) -> str:
         "",
         f"Vocabulary `{vocabulary.id}`, version {vocabulary.version}. Every routine may use "
         "these event types without declaring them; a routine adds its own under "
-        "`event_types` and may not redefine these. An event is "
+        "`event_types` and may not redefine these, but may add fields to them under "
+        "`extend_event_types` (never redefine one). An event is "
         '`{"id", "case", "type", "at", "data"}`; `data` holds the fields below. A field '
         "not listed is kept but warned about; a missing required field or a value of the "
-        "wrong type rejects the event.",
+        "wrong type rejects the event. Conditions and `match` read into an `object` field "
+        "with a nested path, e.g. `data.content.prel_datum`.",
         "",
         "## Field types",
         "",

@@ -32,6 +32,7 @@ import html
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from samverkan_rules.i18n import Translator, translator
@@ -39,6 +40,7 @@ from samverkan_rules.models import (
     AllOf,
     AnyOf,
     Comparison,
+    CompositeTime,
     Condition,
     EventPattern,
     EventType,
@@ -47,6 +49,7 @@ from samverkan_rules.models import (
     Rule,
     Scalar,
     Schedule,
+    TimeForm,
     TimeSpec,
 )
 from samverkan_rules.text import weekday_name
@@ -333,6 +336,21 @@ def offset_text(offset: Offset, t: Translator | None = None) -> str:
     return t.gettext("when the deadline has passed")
 
 
+def offset_amount_text(offset: Offset, t: Translator | None = None) -> str:
+    """An :class:`Offset` as an amount, e.g. '2 vardagar'.
+
+    Examples:
+        >>> offset_amount_text(Offset(working_days=2)), offset_amount_text(Offset(hours=4))
+        ('2 vardagar', '4 timmar')
+    """
+    t = t or translator()
+    for unit in ("working_days", "days", "hours"):
+        value = getattr(offset, unit)
+        if value is not None:
+            return _amount(value, unit, t)
+    return ""
+
+
 def schedule_text(schedule: Schedule, t: Translator | None = None) -> str:
     """When a schedule occurs, in words.
 
@@ -461,6 +479,15 @@ class _RoutineWords(FieldWords):
             words = field_description_words(spec.description) if spec is not None else None
             if words:
                 return words
+        if head == "at":
+            t = self._b.t
+            at = {
+                "local_time": t.gettext("the event's local time"),
+                "local_date": t.gettext("the event's local date"),
+                "weekday": t.gettext("the event's weekday"),
+            }
+            if name in at:
+                return f"{at[name]} (`{path}`)"
         if path == "case":
             return self._b.t.gettext("the case")
         if path == "type":
@@ -496,6 +523,10 @@ class _Builder:
     def words(self, event_type: str | None) -> _RoutineWords:
         return _RoutineWords(self, event_type)
 
+    def action_kind(self, kind: str) -> str:
+        own = self.routine.action_kinds.get(kind)
+        return own.label if own is not None else _action_kind(kind, self.t)
+
     def role(self, role_id: str) -> str:
         role = self.routine.roles.get(role_id)
         return f"{role.label} (`{role_id}`)" if role is not None else f"`{role_id}`"
@@ -517,7 +548,12 @@ class _Builder:
     def condition(self, condition: Condition, event_type: str | None) -> str:
         return condition_text(condition, self.t, self.words(event_type))
 
-    def timespec(self, spec: TimeSpec, event_type: str) -> str:
+    def timespec(self, spec: TimeForm, event_type: str) -> str:
+        if isinstance(spec, CompositeTime):
+            parts = "; ".join(self.timespec(part, event_type) for part in spec.parts)
+            if spec.later:
+                return self.t.gettext("the later of: {parts}").format(parts=parts)
+            return self.t.gettext("the earlier of: {parts}").format(parts=parts)
         return timespec_text(spec, self.routine.schedules, t=self.t, words=self.words(event_type))
 
     def pattern(self, pattern: EventPattern, trigger_type: str) -> str:
@@ -565,9 +601,16 @@ class _Builder:
             target = t.ngettext(
                 "{role}, {n} level up the line", "{role}, {n} levels up the line", levels
             ).format(role=self.role(reached), n=levels)
-        return t.gettext("{after}: to {target} – {description}").format(
+        text = t.gettext("{after}: to {target} – {description}").format(
             after=offset_text(esc.after, t), target=target, description=esc.description
         )
+        if esc.on == "blocked":
+            text = t.gettext("While still blocked, {text}").format(text=text)
+        if esc.within is not None:
+            text += t.gettext(" (to be done within {within})").format(
+                within=offset_amount_text(esc.within, t)
+            )
+        return text
 
     def interpretation_field(self, text: str | None, reason: str) -> _Field:
         value = f"«{text}» – {reason}" if text else reason
@@ -597,8 +640,49 @@ class _Builder:
         self.event_types()
         self.preconditions()
         self.rules()
+        self.periods()
         self.queues()
         return self.blocks
+
+    def periods(self) -> None:
+        r, t = self.routine, self.t
+        if not r.periods:
+            return
+        self.add(_Heading(2, t.gettext("Periods")))
+        for name, period in r.periods.items():
+            self.add(_Heading(3, f"{period.label} (`{name}`)"))
+            start = period.starts
+            if start.breach is not None:
+                begins = t.gettext("when an obligation of rule {rule} is breached, at its deadline")
+                begins = begins.format(rule=f"`{start.breach}`")
+            else:
+                begins = self.event(start.event or "")
+                if start.if_ is not None:
+                    begins += t.gettext(" where {condition}").format(
+                        condition=self.condition(start.if_, start.event)
+                    )
+            self.add(_Field(t.gettext("Starts"), begins))
+            ends = "; ".join(
+                self.event(e.event)
+                + (
+                    t.gettext(" where {condition}").format(condition=self.condition(e.if_, e.event))
+                    if e.if_ is not None
+                    else ""
+                )
+                for e in period.ends
+            )
+            self.add(_Field(t.gettext("Ends"), ends))
+            if period.amount_per_day is not None:
+                self.add(_Field(t.gettext("Amount per day"), value_text(period.amount_per_day, t)))
+            self.add(
+                _Field(t.gettext("Source"), f"«{period.source.quote}» ({period.source.section})")
+            )
+            if period.interpretation is not None:
+                self.add(
+                    self.interpretation_field(
+                        period.interpretation.text, period.interpretation.reason
+                    )
+                )
 
     def metadata(self) -> None:
         r, t = self.routine, self.t
@@ -665,6 +749,40 @@ class _Builder:
                 self.add(_Para(f"`{key}`:"), self.interpretation_field(interp.text, interp.reason))
         else:
             self.add(_Para(t.gettext("None – the routine's details follow the document's words.")))
+        self.params()
+
+    def params(self) -> None:
+        r, t = self.routine, self.t
+        if r.extends:
+            self.add(_Field(t.gettext("Variant of"), f"`{r.extends}`"))
+        if not r.params:
+            return
+        self.add(_Heading(2, t.gettext("Parameters")))
+        rows = []
+        for name, param in r.params.items():
+            interp = param.interpretation
+            rows.append(
+                (
+                    f"`param.{name}`",
+                    value_text(
+                        param.default.isoformat()
+                        if isinstance(param.default, dt.date)
+                        else param.default,
+                        t,
+                    ),
+                    param.label or "–",
+                    (f"«{interp.text}» – {interp.reason}" if interp.text else interp.reason)
+                    if interp
+                    else "–",
+                )
+            )
+        headers = (
+            t.gettext("Parameter"),
+            t.gettext("Value"),
+            t.gettext("Meaning"),
+            t.gettext("Interpretation"),
+        )
+        self.add(_Table(headers, tuple(rows)))
 
     def roles(self) -> None:
         t = self.t
@@ -810,7 +928,7 @@ class _Builder:
         for pid, pre in self.routine.preconditions.items():
             self.add(_Heading(3, f"{pre.label} (`{pid}`)"))
             self.add(_Field(t.gettext("Holds when"), self.condition(pre.holds, None)))
-            remedy = f"{pre.remedy.description} ({_action_kind(pre.remedy.kind, t)})"
+            remedy = f"{pre.remedy.description} ({self.action_kind(pre.remedy.kind)})"
             if pre.remedy.responsible:
                 remedy += t.gettext("; responsible: {role}").format(
                     role=self.role(pre.remedy.responsible)
@@ -825,14 +943,28 @@ class _Builder:
 
     def rules(self) -> None:
         self.add(_Heading(2, self.t.gettext("Rules")))
-        for rule in self.routine.rules:
-            self.rule(rule)
+        for index, rule in enumerate(self.routine.rules):
+            self.rule(rule, index)
 
-    def rule(self, rule: Rule) -> None:
+    def _params_under(self, prefix: tuple[str | int, ...]) -> str:
+        """' (param.a, param.b)' for the parameters used under ``prefix``, else ''."""
+        names = sorted(
+            {
+                name
+                for path, name in self.compiled.param_uses.items()
+                if path[: len(prefix)] == prefix
+            }
+        )
+        return f" ({', '.join(f'`param.{n}`' for n in names)})" if names else ""
+
+    def rule(self, rule: Rule, index: int = 0) -> None:
         t = self.t
         a = rule.action
         trigger = rule.when.event_type
         self.add(_Heading(3, f"{rule.title} (`{rule.id}`)"))
+        written_in = self.compiled.rule_files.get(rule.id)
+        if written_in is not None:
+            self.add(_Field(t.gettext("Written in"), f"`{Path(written_in).name}`"))
         when = self.event(trigger)
         if rule.when.if_ is not None:
             when += t.gettext(", if {condition}").format(
@@ -849,8 +981,16 @@ class _Builder:
             self.add(_Field(t.gettext("Requires"), "; ".join(names)))
         else:
             self.add(_Field(t.gettext("Requires"), "–"))
-        self.add(_Field(t.gettext("What"), f"{a.description} ({_action_kind(a.kind, t)})"))
-        self.add(_Field(t.gettext("Responsible"), self.role(a.responsible)))
+        self.add(_Field(t.gettext("What"), f"{a.description} ({self.action_kind(a.kind)})"))
+        if a.party_fact is not None:
+            fact = self.routine.facts.get(a.party_fact)
+            named = f"«{fact.label}» (`{a.responsible}`)" if fact else f"`{a.responsible}`"
+            text = t.gettext("{party}, acting as {role}; while unset: {fallback}").format(
+                party=named, role=self.role(a.party_role), fallback=self.role(a.role)
+            )
+            self.add(_Field(t.gettext("Responsible"), text))
+        else:
+            self.add(_Field(t.gettext("Responsible"), self.role(a.responsible)))
         if a.levels_up is not None:
             levels = (
                 self.words(trigger).field(a.levels_up)
@@ -866,7 +1006,13 @@ class _Builder:
             self.add(_Field(t.gettext("Recorded in"), a.record))
         if a.content:
             self.add(_Field(t.gettext("Content"), ""), _List(tuple(a.content)))
-        self.add(_Field(t.gettext("By"), self.timespec(rule.deadline, trigger)))
+        self.add(
+            _Field(
+                t.gettext("By"),
+                self.timespec(rule.deadline, trigger)
+                + self._params_under(("rules", index, "deadline")),
+            )
+        )
         if rule.opens is not None:
             self.add(_Field(t.gettext("Opens"), self.timespec(rule.opens, trigger)))
         self.add(

@@ -115,12 +115,35 @@ def _local_time_pattern(node: dict[str, Any]) -> None:
         node["pattern"] = _LOCAL_TIME_PATTERN
 
 
+_SOMETIMES_ABSENT = frozenset({"responsible_party", "periods"})
+"""Output fields written only where they apply (so earlier outputs keep their bytes)."""
+
+
+_PARAM_REF: dict[str, Any] = {
+    "type": "string",
+    "pattern": r"^param\.[a-z0-9][a-z0-9_-]*$",
+    "description": "The value of a parameter declared under 'params'.",
+}
+
+
+def _numbers_take_params(schema: dict[str, Any]) -> None:
+    # A number may be written as 'param.<name>' (resolved before validation); roles and
+    # other identifiers already admit it through their pattern.
+    found: list[dict[str, Any]] = []
+    _walk(schema, lambda n: found.append(n) if n.get("type") in ("integer", "number") else None)
+    for node in found:
+        inner = {k: v for k, v in node.items() if k not in ("description", "title", "default")}
+        for key in inner:
+            del node[key]
+        node["anyOf"] = [inner, dict(_PARAM_REF)]
+
+
 def _output_object(node: dict[str, Any]) -> None:
     # Every field of the output is always written (null when empty), and new fields may be
     # added in later versions: consumers can rely on the present ones, and a consumer that
     # validates with this schema keeps working when the output grows.
     if node.get("type") == "object" and "properties" in node:
-        node["required"] = sorted(node["properties"])
+        node["required"] = sorted(k for k in node["properties"] if k not in _SOMETIMES_ABSENT)
         node.pop("additionalProperties", None)
 
 
@@ -147,6 +170,7 @@ def routine_schema() -> dict[str, Any]:
     """
     schema = Routine.model_json_schema(by_alias=True)
     _walk(schema, _local_time_pattern)
+    _numbers_take_params(schema)
     return _finish(schema, "routine.schema.json", "samverkan-rules routine")
 
 
@@ -160,7 +184,9 @@ def evaluation_schema() -> dict[str, Any]:
     """The JSON Schema of the evaluation output (:class:`samverkan_rules.Evaluation`).
 
     This is the public contract embedding systems parse. Every property is required (the
-    output always writes every field); further properties may appear in later versions.
+    output always writes every field) except ``responsible_party``, written only for rules
+    whose responsible is a case fact, and a case's ``periods``, written only when it has
+    some; further properties may appear in later versions.
     """
     schema = EvaluationDocument.model_json_schema(mode="serialization")
     _walk(schema, _output_object)

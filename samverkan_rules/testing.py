@@ -65,7 +65,6 @@ from samverkan_rules.errors import CalendarError, CompileError, EventError, Samv
 from samverkan_rules.evaluation import Evaluation, Status
 from samverkan_rules.events import Event, event_from_mapping
 from samverkan_rules.loader import RoutineCheck, check_routine_file, routine_files
-from samverkan_rules.models import ActionKind
 
 try:  # The plugin part needs pytest; the runner (and ``samverkan test``) does not.
     import pytest
@@ -160,6 +159,25 @@ class ExpectedSource(_Model):
     quote: str | None = None
 
 
+class ExpectedResponsibleParty(_Model):
+    """Who a case fact names as responsible (any of its keys)."""
+
+    fact: str | None = None
+    value: Any = None
+    fallback: bool | None = None
+    """True while the fact is unset and the fallback role acts."""
+
+
+class ExpectedLateness(_Model):
+    """How late an obligation is (any of its keys), e.g. ``{days: 10}``."""
+
+    working_days: int | None = None
+    days: int | None = None
+    """Calendar days from the deadline's local day."""
+    hours: int | None = None
+    """Whole hours elapsed since the deadline."""
+
+
 class ExpectedInterpretation(_Model):
     """The rule's interpretation (any of its keys)."""
 
@@ -188,10 +206,12 @@ class ExpectedObligation(_Model):
     rule: str | None = None
     routine: ExpectedRoutineRef | None = None
     case: str | None = None
-    kind: ActionKind | None = None
+    kind: str | None = None
+    """A built-in action kind or one the routine declares."""
     title: str | None = None
     responsible: str | None = None
     responsible_label: str | None = None
+    responsible_party: ExpectedResponsibleParty | None = None
     recipients: list[str] | None = None
     channel: str | None = None
     status: Status | None = None
@@ -207,6 +227,8 @@ class ExpectedObligation(_Model):
     fulfilled_by: ExpectedEventRef | None = None
     cancelled_by: ExpectedEventRef | None = None
     late_working_days: int | None = None
+    late: ExpectedLateness | None = None
+    """Lateness in each unit; write only the units to check, or null for not late."""
     blocked_by: list[str] | None = None
     unblocks: list[str] | None = None
     escalates: str | None = None
@@ -219,6 +241,33 @@ class ExpectedObligation(_Model):
         return self.model_dump(exclude_unset=True)
 
 
+class ExpectedPeriodLength(_Model):
+    """A period's length (any of its keys)."""
+
+    days: int | None = None
+    working_days: int | None = None
+    hours: int | None = None
+
+
+class ExpectedPeriod(_Model):
+    """A period of the case (any of its keys), e.g. ``{period: betalningsansvar, open: true}``."""
+
+    period: str | None = None
+    label: str | None = None
+    start: str | None = None
+    end: str | None = None
+    open: bool | None = None
+    started_by_obligation: str | None = None
+    length: ExpectedPeriodLength | None = None
+    amount: float | None = None
+
+    _times = field_validator("start", "end")(_as_written)
+
+    def expected(self) -> dict[str, Any]:
+        """The keys the author wrote."""
+        return self.model_dump(exclude_unset=True)
+
+
 class Expectations(_Model):
     """What the evaluation must show. At least one key is needed."""
 
@@ -228,6 +277,8 @@ class Expectations(_Model):
     """Each entry matches at least one obligation of the ledger; others may exist."""
     absent: list[str] = Field(default_factory=list)
     """Rule ids that must raise no obligation."""
+    periods: list[ExpectedPeriod] = Field(default_factory=list)
+    """Each entry matches at least one period of the case; others may exist."""
     diagnostics: list[str] = Field(default_factory=list)
     """Diagnostic codes that must appear, e.g. 'event.unknown-type'."""
 
@@ -691,6 +742,20 @@ def _check(scenario: Scenario, result: Evaluation) -> Iterator[str]:
         yield (
             f"expect.obligations[{i}] ({where(('expect', 'obligations', i))}): no obligation "
             f"matches {_brief(want)}\n" + _closest_text(want, actual_ledger, "obligation")
+        )
+
+    actual_periods = [p.model_dump() for c in cases for p in c.periods]
+    for i, period in enumerate(expect.periods):
+        want = period.expected()
+        if any(_matches(want, p) for p in actual_periods):
+            continue
+        shown = "\n".join(
+            f"  {p['period']} {p['start']} .. {p['end']} length {p['length']}"
+            for p in actual_periods
+        )
+        yield (
+            f"expect.periods[{i}] ({where(('expect', 'periods', i))}): no period matches "
+            f"{_brief(want)}\n" + (shown or "  (the case has no periods)")
         )
 
     for i, rule in enumerate(expect.absent):

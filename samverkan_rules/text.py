@@ -188,7 +188,15 @@ def _what_rows(
     o: Obligation, t: Translator, routine: CompiledRoutine | None
 ) -> list[tuple[str, str]]:
     rows = [(t.gettext("Do"), _what(o, routine))]
-    rows.append((t.gettext("Responsible"), o.responsible_label or _role(routine, o.responsible)))
+    who = o.responsible_label or _role(routine, o.responsible)
+    party = o.responsible_party
+    if party is not None and party.value is not None:
+        who = f"{party.value} ({who})"
+    elif party is not None:
+        who = t.gettext("{role} (until a person is named: {fact})").format(
+            role=who, fact=party.fact
+        )
+    rows.append((t.gettext("Responsible"), who))
     if o.recipients:
         rows.append((t.gettext("Recipients"), ", ".join(_role(routine, r) for r in o.recipients)))
     channel = routine.channel_label(o.channel) if routine is not None else o.channel
@@ -203,10 +211,15 @@ def _what_rows(
     elif o.opens_at:
         rows.append((t.gettext("Since"), format_moment(_local(o.opens_at, routine), t)))
     if o.status == "overdue" and o.late_working_days is not None:
-        n = o.late_working_days
-        late = t.ngettext(
-            "{n} working day past the deadline", "{n} working days past the deadline", n
-        )
+        unit, n = _lateness(o, routine)
+        if unit == "hours":
+            late = t.ngettext("{n} hour past the deadline", "{n} hours past the deadline", n)
+        elif unit == "days":
+            late = t.ngettext("{n} day past the deadline", "{n} days past the deadline", n)
+        else:
+            late = t.ngettext(
+                "{n} working day past the deadline", "{n} working days past the deadline", n
+            )
         rows.append((t.gettext("Overdue"), late.format(n=n)))
     if o.blocked_by:
         rows.append(
@@ -279,17 +292,36 @@ def ledger_line(o: Obligation, t: Translator, routine: CompiledRoutine | None = 
             moment=format_moment(_local(o.fulfilled_by.at, routine), t),
         )
         if o.status == "fulfilled_late" and o.late_working_days is not None:
-            text += " " + _late(o.late_working_days, t)
+            text += " " + _late(*_lateness(o, routine), t)
     if o.cancelled_by is not None:
         text += t.gettext("; cancelled by {event} ({event_type})").format(
             event=o.cancelled_by.event, event_type=o.cancelled_by.type
         )
     if o.status == "overdue" and o.late_working_days is not None:
-        text += " " + _late(o.late_working_days, t)
+        text += " " + _late(*_lateness(o, routine), t)
     return text
 
 
-def _late(n: int, t: Translator) -> str:
+def _lateness(o: Obligation, routine: CompiledRoutine | None) -> tuple[str, int]:
+    """The unit the obligation's rule words lateness in, and the lateness in it."""
+    unit = "working_days"
+    if routine is not None and o.late is not None:
+        try:
+            unit = routine.rule(o.rule).late_in
+        except KeyError:  # a remedy or another record named after no rule
+            unit = "working_days"
+    if unit == "hours" and o.late is not None:
+        return unit, o.late.hours
+    if unit == "days" and o.late is not None:
+        return unit, o.late.days
+    return "working_days", o.late_working_days or 0
+
+
+def _late(unit: str, n: int, t: Translator) -> str:
+    if unit == "hours":
+        return t.ngettext("({n} hour late)", "({n} hours late)", n).format(n=n)
+    if unit == "days":
+        return t.ngettext("({n} day late)", "({n} days late)", n).format(n=n)
     return t.ngettext("({n} working day late)", "({n} working days late)", n).format(n=n)
 
 

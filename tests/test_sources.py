@@ -9,7 +9,7 @@ import pytest
 
 from samverkan_rules._yaml import load_yaml_file
 from samverkan_rules.cli import main
-from samverkan_rules.loader import routine_files
+from samverkan_rules.loader import check_routine_file, routine_files
 from samverkan_rules.models import Routine
 from samverkan_rules.sources import SourceText, check_quotes, locate_source, quotes_of
 
@@ -174,8 +174,9 @@ def test_a_missing_document_is_noted_and_a_warning_with_sources(
 
 @pytest.mark.parametrize("path", BUNDLED, ids=lambda p: p.stem)
 def test_bundled_routines_quote_their_documents(path: Path) -> None:
-    doc = load_yaml_file(path)
-    routine = Routine.model_validate(doc.data)
+    check = check_routine_file(path)  # params and variants resolved, as validate reads them
+    doc, routine = check.document, check.model
+    assert doc is not None and routine is not None, [d.format() for d in check.diagnostics]
     source = locate_source(path, routine.source.file, [ROOT.parent / "shared" / "seeds"])
     if source is None:
         pytest.skip(f"the source document {routine.source.file} is not in this checkout")

@@ -98,7 +98,8 @@ def test_validate_reports_the_zone_and_the_other_valid_files(
         next(x for x in zone_typo.read_text(encoding="utf-8").split("\n") if "time_zone:" in x)
     )
     assert f"{zone_typo}:{line}:3: calendar.time_zone: unknown time zone 'Europe/Stokholm'" in out
-    assert "5 valid, 1 with errors" in out
+    n = len(list(ROUTINES.glob("*.yaml")))
+    assert f"{n} valid, 1 with errors" in out
     assert BUG not in err
 
 

@@ -162,7 +162,7 @@ def run(args: argparse.Namespace) -> int:
         dump_json(
             {
                 "as_of": result.as_of,
-                "obligations": [o.model_dump(mode="json") for o in found],
+                "obligations": [o.to_json() for o in found],
                 "unknown": unknown,
             }
         )

@@ -27,6 +27,7 @@ from samverkan_rules.compiler import CompiledRoutine
 from samverkan_rules.diagnostics import Diagnostic, sort_key
 from samverkan_rules.engine.ledger import STATUS_ORDER, RuleEntry
 from samverkan_rules.engine.output import CaseLedger
+from samverkan_rules.engine.periods import case_periods
 from samverkan_rules.engine.queues import queue_results, queue_types
 from samverkan_rules.engine.replay import (
     CasePlan,
@@ -127,6 +128,7 @@ class Evaluator:
         self._queued: list[Event] = []
         self._cases = 0
         self._prepared = False
+        self._with_periods = any(r.periods for r in self.routines)
 
     # -- phase 1 --------------------------------------------------------------------------
 
@@ -225,25 +227,42 @@ class Evaluator:
         entries, facts = replay_case(
             self.plan, case_id, stream, self.diagnostics, self._counters, observer
         )
-        return self.settle(case_id, entries, facts)
+        return self.settle(case_id, entries, facts, stream)
 
     def resume_case(self, replay: CaseReplay, new: Iterable[Event]) -> CaseLedger:
         """Feed a kept replay of a case (not a unit's) the events it has not seen, all
         sorting after those it has, and settle it at this run's ``as_of``."""
         for event in sorted(new, key=_order):
             replay.feed(event)
-        return self.settle(replay.case_id, replay.entries, replay.facts_of)
+        return self.settle(replay.case_id, replay.entries, replay.facts_of, replay.fed)
 
     def settle(
-        self, case_id: str, entries: list[RuleEntry], facts: Mapping[str, Mapping[str, Any]]
+        self,
+        case_id: str,
+        entries: list[RuleEntry],
+        facts: Mapping[str, Mapping[str, Any]],
+        stream: Sequence[Event],
     ) -> CaseLedger:
-        """Statuses at ``as_of``, escalations and remedies of a replayed case; counts it."""
+        """Statuses at ``as_of``, escalations, remedies and periods of a replayed case (its
+        events in ``stream``); counts it."""
         obligations, actions = settle_case(case_id, entries, facts, self.as_of)
         summary = self.summary
         for entry in obligations:
             summary[entry.status] += 1
         self._cases += 1
-        return CaseLedger(case_id, obligations, actions, self.as_of)
+        periods = (
+            case_periods(
+                self.plan.routines,
+                case_id,
+                stream,
+                obligations,
+                self.as_of,
+                self.plan.in_force,
+            )
+            if self._with_periods
+            else None
+        )
+        return CaseLedger(case_id, obligations, actions, self.as_of, periods)
 
     def finish(self) -> tuple[list[Any], list[Diagnostic]]:
         """The queues and every diagnostic of the run, sorted; completes :attr:`summary`."""

@@ -78,8 +78,11 @@ class RuleEntry:
         seq: Its position among the case's obligations (trigger order).
         status: Its status at ``as_of`` (set when the case's replay ends).
         late: Working days late (fulfilled_late at fulfilment, overdue at ``as_of``).
+        late_at: The moment lateness is measured to (the fulfilment or ``as_of``), or None.
         blocked: The preconditions that block it (status ``blocked``).
         unblocks: For an obligation that is itself a remedy: the obligations it unblocks.
+        party: For ``responsible: fact.<name>``: the fact's value at ``as_of`` (the person
+            or unit responsible), or None while it is unset and the fallback role acts.
     """
 
     __slots__ = (
@@ -89,8 +92,10 @@ class RuleEntry:
         "climb",
         "deadline",
         "late",
+        "late_at",
         "occurrence",
         "opens",
+        "party",
         "recipients",
         "responsible",
         "routine",
@@ -130,6 +135,8 @@ class RuleEntry:
         self.cancel: Event | None = None
         self.status: Status = "due"
         self.late: int | None = None
+        self.late_at: datetime | None = None
+        self.party: object = None
         self.blocked: tuple[str, ...] = ()
         self.unblocks: tuple[str, ...] = ()
 
@@ -162,6 +169,13 @@ class RuleEntry:
         routine = self.routine
         self.late = None
         self.unblocks = ()
+        self.late_at = None
+        action = self.rule.rule.action
+        fact = action.party_fact
+        if fact is not None:
+            party = facts.get(fact)
+            self.party = None if party in (None, "") else party
+            self.responsible = action.role if self.party is None else action.party_role
         blocked: list[str] = []
         if self.answer is None and self.cancel is None and self.rule.requires:
             for name in self.rule.requires:
@@ -176,6 +190,7 @@ class RuleEntry:
             else:
                 self.status = "fulfilled_late"
                 self.late = late_working_days(routine, deadline, answer.at)
+                self.late_at = answer.at
         elif self.cancel is not None:
             self.status = "cancelled"
         elif blocked:
@@ -187,6 +202,7 @@ class RuleEntry:
         else:
             self.status = "overdue"
             self.late = late_working_days(routine, deadline, as_of)
+            self.late_at = as_of
 
     def done_at(self) -> datetime | None:
         """When it was fulfilled, if it was."""
@@ -194,20 +210,36 @@ class RuleEntry:
 
 
 class EscalationEntry:
-    """A breach escalation: the overdue ``parent`` goes to ``escalation.role`` from ``start``."""
+    """An escalation: the overdue (or still blocked) ``parent`` goes to ``escalation.role``
+    from ``start``, by ``deadline`` when the escalation has one of its own."""
 
-    __slots__ = ("escalation", "parent", "start")
+    __slots__ = ("deadline", "escalation", "parent", "start", "status")
 
     kind: Literal["escalation"] = "escalation"
-    status: Status = "due"
-    deadline: None = None
     blocked: tuple[str, ...] = ()
     unblocks: tuple[str, ...] = ()
 
-    def __init__(self, parent: RuleEntry, escalation: CompiledEscalation, start: datetime):
+    def __init__(
+        self,
+        parent: RuleEntry,
+        escalation: CompiledEscalation,
+        start: datetime,
+        as_of: datetime | None = None,
+    ) -> None:
         self.parent = parent
         self.escalation = escalation
         self.start = start
+        self.status: Status = "due"
+        self.deadline: datetime | None = None
+        if escalation.within is not None:
+            from samverkan_rules.compiler import offset_after
+
+            routine = parent.routine
+            self.deadline = offset_after(
+                start, escalation.within, tz=routine.tz, calendar=routine.calendar
+            )
+            if as_of is not None and as_of > self.deadline:
+                self.status = "overdue"
 
     @property
     def id(self) -> str:
@@ -230,6 +262,11 @@ class EscalationEntry:
         return self.parent.late
 
     @property
+    def late_at(self) -> datetime | None:
+        """The moment the escalated obligation's lateness is measured to."""
+        return self.parent.late_at
+
+    @property
     def opens_at(self) -> datetime:
         """When the escalation starts."""
         return self.start
@@ -246,7 +283,7 @@ class RemedyEntry:
     earliest deadline first).
     """
 
-    __slots__ = ("case", "late", "members", "name", "precondition", "status", "who")
+    __slots__ = ("case", "late", "late_at", "members", "name", "precondition", "status", "who")
 
     kind: Literal["remedy"] = "remedy"
     blocked: tuple[str, ...] = ()
@@ -268,9 +305,11 @@ class RemedyEntry:
         if as_of <= first.deadline:
             self.status: Status = "due"
             self.late: int | None = None
+            self.late_at: datetime | None = None
         else:
             self.status = "overdue"
             self.late = late_working_days(first.routine, first.deadline, as_of)
+            self.late_at = as_of
 
     @property
     def id(self) -> str:

@@ -22,6 +22,7 @@ from samverkan_rules.engine.ledger import (
     RuleEntry,
     Status,
 )
+from samverkan_rules.engine.periods import PeriodEntry
 from samverkan_rules.events import Event
 from samverkan_rules.i18n import Translator, translator
 
@@ -50,14 +51,21 @@ class CaseLedger:
             then remedies.
         actions: The obligations that still ask someone to act, earliest deadline first.
         as_of: The instant evaluated at (UTC).
+        periods: The case's periods (states with a length), by start.
     """
 
-    __slots__ = ("actions", "as_of", "case", "obligations")
+    __slots__ = ("actions", "as_of", "case", "obligations", "periods")
 
     def __init__(
-        self, case: str, obligations: list[Entry], actions: list[Entry], as_of: datetime
+        self,
+        case: str,
+        obligations: list[Entry],
+        actions: list[Entry],
+        as_of: datetime,
+        periods: list[PeriodEntry] | None = None,
     ) -> None:
         self.case = case
+        self.periods = periods or []
         self.obligations = obligations
         self.actions = actions
         self.as_of = as_of
@@ -122,11 +130,51 @@ def cause_line(entry: RuleEntry, t: Translator | None = None) -> str:
     )
 
 
+def lateness(
+    routine: CompiledRoutine, deadline: datetime, moment: datetime | None, working_days: int | None
+) -> dict[str, int] | None:
+    """``{"working_days", "days", "hours"}`` from the deadline to ``moment``, or None.
+
+    Days are counted between local calendar days in the routine's time zone (as working
+    days are); hours are whole elapsed hours, so a daylight-saving change counts as lived.
+    """
+    if moment is None or working_days is None:
+        return None
+    tz = routine.tz
+    days = (moment.astimezone(tz).date() - deadline.astimezone(tz).date()).days
+    hours = int((moment - deadline).total_seconds() // 3600)
+    return {"working_days": working_days, "days": days, "hours": hours}
+
+
+def _late_amount(entry: RuleEntry) -> int:
+    """The entry's lateness in the unit its rule words it in."""
+    unit = entry.rule.late_in
+    if unit == "working_days" or entry.late_at is None:
+        return entry.late or 0
+    parts = lateness(entry.routine, entry.deadline, entry.late_at, entry.late)
+    assert parts is not None
+    return parts[unit]
+
+
+def _who(entry: RuleEntry, t: Translator) -> str:
+    """The responsible as the explanation names it: the role, or the person or unit a fact
+    names (with the role), or the fallback role while the fact is unset."""
+    routine = entry.routine
+    role = routine.role_label(entry.responsible)
+    fact = entry.rule.rule.action.party_fact
+    if fact is None:
+        return role
+    if entry.party is None:
+        label = routine.routine.facts[fact].label
+        return x.party_fallback(t, role=role, fact=label)
+    return x.party_named(t, party=str(entry.party), role=role)
+
+
 def _explain(entry: RuleEntry, blocked_labels: list[str], t: Translator) -> str:
     routine = entry.routine
     tz = routine.tz
     action = entry.rule.rule.action.description
-    who = routine.role_label(entry.responsible)
+    who = _who(entry, t)
     due = format_local_minute(entry.deadline, tz)
     cause = x.triggered_by(t, event_type=entry.trigger.type, event=entry.trigger.id)
     status: Status = entry.status
@@ -141,7 +189,8 @@ def _explain(entry: RuleEntry, blocked_labels: list[str], t: Translator) -> str:
         return x.explain_fulfilled_late(
             t,
             action=action,
-            late=entry.late or 0,
+            late=_late_amount(entry),
+            unit=entry.rule.late_in,
             event=answer.id,
             at=at,
             deadline=due,
@@ -168,7 +217,13 @@ def _explain(entry: RuleEntry, blocked_labels: list[str], t: Translator) -> str:
     if status == "due":
         return x.explain_due(t, action=action, who=who, deadline=due, cause=cause)
     return x.explain_overdue(
-        t, action=action, who=who, deadline=due, late=entry.late or 0, cause=cause
+        t,
+        action=action,
+        who=who,
+        deadline=due,
+        late=_late_amount(entry),
+        unit=entry.rule.late_in,
+        cause=cause,
     )
 
 
@@ -210,7 +265,7 @@ def _rule_dict(entry: RuleEntry, as_of: datetime, cache: OutputCache) -> dict[st
     action = rule.action
     labels = [routine.preconditions[name].label for name in entry.blocked]
     routine_ref, source, interpretation = cache.rule_parts(entry.rule)
-    return {
+    out: dict[str, Any] = {
         "obligation": entry.id,
         "rule": rule.id,
         "routine": routine_ref,
@@ -219,6 +274,15 @@ def _rule_dict(entry: RuleEntry, as_of: datetime, cache: OutputCache) -> dict[st
         "title": rule.title,
         "responsible": entry.responsible,
         "responsible_label": routine.role_label(entry.responsible),
+    }
+    fact = action.party_fact
+    if fact is not None:  # only then, so other routines' JSON keeps its shape
+        out["responsible_party"] = {
+            "fact": fact,
+            "value": entry.party,
+            "fallback": entry.party is None,
+        }
+    return out | {
         "recipients": list(entry.recipients),
         "channel": action.channel,
         "status": entry.status,
@@ -233,6 +297,7 @@ def _rule_dict(entry: RuleEntry, as_of: datetime, cache: OutputCache) -> dict[st
         "fulfilled_by": cache.ref(entry.answer, routine),
         "cancelled_by": cache.ref(entry.cancel, routine),
         "late_working_days": entry.late,
+        "late": lateness(routine, entry.deadline, entry.late_at, entry.late),
         "blocked_by": list(entry.blocked),
         "unblocks": list(entry.unblocks),
         "escalates": None,
@@ -259,24 +324,38 @@ def _escalation_dict(
         "responsible_label": label,
         "recipients": [],
         "channel": None,
-        "status": "due",
+        "status": entry.status,
         "opens_at": local_stamp(entry.start, tz),
-        "deadline": None,
+        "deadline": local_stamp(entry.deadline, tz) if entry.deadline is not None else None,
         "occurrence": parent["occurrence"],
         "content": [],
         "source": parent["source"],
         "interpretation": parent["interpretation"],
-        "explanation": x.escalation_explanation(
-            t,
-            escalation=esc.description,
-            who=label,
-            obligation=parent["obligation"],
-            deadline=format_local_minute(entry.parent.deadline, tz),
+        "explanation": (
+            x.escalation_blocked_explanation(
+                t,
+                escalation=esc.description,
+                who=label,
+                obligation=parent["obligation"],
+                deadline=format_local_minute(entry.parent.deadline, tz),
+                waiting=", ".join(
+                    routine.preconditions[name].label for name in entry.parent.blocked
+                ),
+            )
+            if esc.on == "blocked"
+            else x.escalation_explanation(
+                t,
+                escalation=esc.description,
+                who=label,
+                obligation=parent["obligation"],
+                deadline=format_local_minute(entry.parent.deadline, tz),
+            )
         ),
         "trigger": parent["trigger"],
         "fulfilled_by": None,
         "cancelled_by": None,
         "late_working_days": parent["late_working_days"],
+        "late": parent["late"],
         "blocked_by": [],
         "unblocks": [],
         "escalates": parent["obligation"],
@@ -334,6 +413,7 @@ def _remedy_dict(
         "fulfilled_by": None,
         "cancelled_by": None,
         "late_working_days": entry.late,
+        "late": lateness(routine, entry.deadline, entry.late_at, entry.late),
         "blocked_by": [],
         "unblocks": unblocks,
         "escalates": None,
@@ -383,21 +463,73 @@ def entry_models(
     return {id(entry): _model(build(entry)) for entry in wanted}
 
 
-def case_dict(ledger: CaseLedger, cache: OutputCache) -> dict[str, Any]:
-    """The case in the evaluation contract's JSON form: ``{"case", "actions", "obligations"}``."""
-    built = obligation_dicts(ledger, cache)
+def period_dict(entry: PeriodEntry, cache: OutputCache) -> dict[str, Any]:
+    """A period in the evaluation contract's JSON form."""
+    routine = entry.routine
+    tz = routine.tz
+    spec = entry.period.spec
+    start_day = entry.start.astimezone(tz).date()
+    end_day = entry.until.astimezone(tz).date()
+    days = (end_day - start_day).days
+    length = {
+        "days": days,
+        "working_days": routine.calendar.working_days_between(start_day, end_day),
+        "hours": int((entry.until - entry.start).total_seconds() // 3600),
+    }
+    interp = spec.interpretation
     return {
+        "period": entry.period.name,
+        "label": spec.label,
+        "routine": {"id": routine.id, "version": routine.version},
+        "case": entry.start_event.case
+        if entry.start_event is not None
+        else entry.start_obligation.case
+        if entry.start_obligation is not None
+        else "",
+        "start": local_stamp(entry.start, tz),
+        "end": local_stamp(entry.end, tz) if entry.end is not None else None,
+        "open": entry.end is None,
+        "started_by": cache.ref(entry.start_event, routine),
+        "started_by_obligation": (
+            entry.start_obligation.id if entry.start_obligation is not None else None
+        ),
+        "ended_by": cache.ref(entry.end_event, routine),
+        "length": length,
+        "amount": (
+            round(days * spec.amount_per_day, 2) if spec.amount_per_day is not None else None
+        ),
+        "source": {
+            "document": routine.routine.source.title,
+            "section": spec.source.section,
+            "quote": spec.source.quote,
+        },
+        "interpretation": (
+            {"reason": interp.reason, "text": interp.text} if interp is not None else None
+        ),
+    }
+
+
+def case_dict(ledger: CaseLedger, cache: OutputCache) -> dict[str, Any]:
+    """The case in the evaluation contract's JSON form: ``{"case", "actions", "obligations"}``
+    and, when the case has any, ``"periods"``."""
+    built = obligation_dicts(ledger, cache)
+    out = {
         "case": ledger.case,
         "actions": [built[id(e)] for e in ledger.actions],
         "obligations": [built[id(e)] for e in ledger.obligations],
     }
+    if ledger.periods:
+        out["periods"] = [period_dict(p, cache) for p in ledger.periods]
+    return out
 
 
 def _model(d: Mapping[str, Any]) -> Obligation:
     from samverkan_rules.evaluation import (
         EventRef,
         InterpretationRecord,
+        Lateness,
         Obligation,
+        ResponsibleParty,
         RoutineRef,
         SourceRecord,
     )
@@ -415,6 +547,9 @@ def _model(d: Mapping[str, Any]) -> Obligation:
     )
     for key in ("trigger", "fulfilled_by", "cancelled_by"):
         fields[key] = ref(d[key])
+    fields["late"] = Lateness.model_construct(**d["late"]) if d["late"] else None
+    if d.get("responsible_party") is not None:
+        fields["responsible_party"] = ResponsibleParty.model_construct(**d["responsible_party"])
     return Obligation.model_construct(**fields)
 
 
@@ -428,7 +563,30 @@ def case_result(ledger: CaseLedger, cache: OutputCache) -> CaseResult:
         case=ledger.case,
         actions=[models[id(e)] for e in ledger.actions],
         obligations=[models[id(e)] for e in ledger.obligations],
+        periods=[_period_model(period_dict(p, cache)) for p in ledger.periods],
     )
+
+
+def _period_model(d: Mapping[str, Any]) -> Any:
+    from samverkan_rules.evaluation import (
+        EventRef,
+        InterpretationRecord,
+        PeriodLength,
+        PeriodRecord,
+        RoutineRef,
+        SourceRecord,
+    )
+
+    fields = dict(d)
+    fields["routine"] = RoutineRef.model_construct(**d["routine"])
+    fields["length"] = PeriodLength.model_construct(**d["length"])
+    fields["source"] = SourceRecord.model_construct(**d["source"])
+    fields["interpretation"] = (
+        InterpretationRecord.model_construct(**d["interpretation"]) if d["interpretation"] else None
+    )
+    for key in ("started_by", "ended_by"):
+        fields[key] = EventRef.model_construct(**d[key]) if d[key] else None
+    return PeriodRecord.model_construct(**fields)
 
 
 _MARK = "\x1fsamverkan-cases\x1f"

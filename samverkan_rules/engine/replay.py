@@ -447,14 +447,17 @@ def settle_case(
     escalations: list[Entry] = []
     for entry in entries:
         entry.settle(as_of, facts_of[entry.routine.key])  # type: ignore[arg-type]
-        if entry.status == "overdue" and entry.rule.escalations:
+        status = entry.status
+        if (status == "overdue" or status == "blocked") and entry.rule.escalations:
             routine = entry.routine
             for esc in entry.rule.escalations:
+                if esc.on != status:
+                    continue
                 start = offset_after(
                     entry.deadline, esc.after, tz=routine.tz, calendar=routine.calendar
                 )
                 if as_of >= start:
-                    escalations.append(EscalationEntry(entry, esc, start))
+                    escalations.append(EscalationEntry(entry, esc, start, as_of))
     obligations: list[Entry] = [*entries, *escalations, *_remedies(case_id, entries, as_of)]
     actions = [o for o in obligations if o.status in ACTION_STATUSES]
     actions.sort(key=_action_key)

@@ -250,6 +250,8 @@ def _comparison(c: Comparison, paths: set[str], *, negate: bool) -> dict[str, An
         raise Unsupported(f"'{op}' on {c.field} (ordering of tagged values)")
     if c.field not in ("case", "type") and not c.field.startswith(("data.", "fact.")):
         raise Unsupported(f"field {c.field}")
+    if c.field.count(".") > 1:
+        raise Unsupported(f"nested field path {c.field}")
     paths.add(c.field)
     k = _key(c.field)
     if op == "exists":
@@ -452,6 +454,9 @@ class DurableMatcher:
                 p_paths: set[str] = set()
                 p_tests = durable_tests(pattern.if_, p_paths)
                 match = tuple(sorted(pattern.match.items()))
+                for candidate, trigger_path in match:
+                    if candidate.count(".") > 1 or trigger_path.count(".") > 2:
+                        raise Unsupported(f"nested field path in match {candidate}")
                 lane = f"{kind}{j}_{base}"
                 joins = [{f"M{n}": {"ob": f"K{lane}_{n}"}} for n in range(len(match))]
                 if kind == "f":

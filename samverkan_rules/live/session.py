@@ -94,7 +94,7 @@ class Change:
             "before": self.before,
             "after": self.after,
             "cause": self.cause,
-            "record": self.record.model_dump(mode="json") if self.record is not None else None,
+            "record": self.record.to_json() if self.record is not None else None,
         }
 
 

@@ -38,6 +38,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from samverkan_rules import __version__
+from samverkan_rules._json import dumps_bytes
 from samverkan_rules.cli._common import CommandError, parse_as_of
 from samverkan_rules.cli.explain_cmd import find_obligations
 from samverkan_rules.diagnostics import Diagnostic, did_you_mean
@@ -362,7 +363,7 @@ def create_app(
 
         async def lines() -> AsyncIterator[bytes]:
             for case in result.cases:
-                yield (case.model_dump_json() + "\n").encode("utf-8")
+                yield dumps_bytes(case.to_json(), indent=None) + b"\n"
 
         return StreamingResponse(lines(), media_type="application/x-ndjson")
 
@@ -378,7 +379,7 @@ def create_app(
         return JSONResponse(
             {
                 "as_of": result.as_of,
-                "obligations": [o.model_dump(mode="json") for o in found],
+                "obligations": [o.to_json() for o in found],
                 "unknown": [],
             }
         )
