@@ -188,6 +188,29 @@ class _Index:
                 self.problems.pop(idx, None)
                 self.shared.pop(idx, None)
 
+    def finish(
+        self,
+        name: str,
+        *,
+        fd: int | None,
+        spool: IO[bytes] | None,
+        memory: dict[int, Event] | None,
+        limits: EventLimits,
+    ) -> IndexedEvents:
+        """Count and prepare the run (:meth:`commit`); the events, ready to read back."""
+        admitted = self.commit()
+        return IndexedEvents(
+            name,
+            self.run,
+            fd=fd,
+            spool=spool,
+            spans=(self.offsets, self.lengths, self.lines),
+            by_case=self.by_case,
+            admitted=admitted,
+            memory=memory,
+            limits=limits,
+        )
+
     def commit(self) -> bytearray:
         """Count every record in the run and prepare it; returns the admitted flags."""
         run = self.run
@@ -349,18 +372,7 @@ def index_events(
             batch = read_events(path, format="csv", limits=limits)
         index.diagnostics.extend(batch.diagnostics)
         memory = {index.add(event, 0, 0): event for event in batch.events}
-        admitted = index.commit()
-        return IndexedEvents(
-            name,
-            run,
-            fd=None,
-            spool=None,
-            spans=(index.offsets, index.lengths, index.lines),
-            by_case=index.by_case,
-            admitted=admitted,
-            memory=memory,
-            limits=limits,
-        )
+        return index.finish(name, fd=None, spool=None, memory=memory, limits=limits)
     spool: IO[bytes] | None = None
     try:
         if os.path.isdir(path):
@@ -398,15 +410,4 @@ def index_events(
     repeated = index.repeated()
     if repeated:
         index.settle_duplicates(_read_back(fd, index, repeated, name, limits))
-    admitted = index.commit()
-    return IndexedEvents(
-        name,
-        run,
-        fd=fd,
-        spool=spool,
-        spans=(index.offsets, index.lengths, index.lines),
-        by_case=index.by_case,
-        admitted=admitted,
-        memory=None,
-        limits=limits,
-    )
+    return index.finish(name, fd=fd, spool=spool, memory=None, limits=limits)

@@ -58,6 +58,7 @@ __all__ = [
     "print_error",
     "read_event_file",
     "translator_from_args",
+    "unreadable_events",
 ]
 
 FORMATS = ("text", "json")
@@ -352,11 +353,15 @@ def read_event_file(path: str) -> EventBatch:
         _check_event_source(path)
         return read_events(path)
     except EventError as exc:
-        first = str(exc).splitlines()[0]
-        raise CommandError(
-            f"{first}; check the path and that the file is UTF-8 text",
-            diagnostics=exc.diagnostics,
-        ) from None
+        raise unreadable_events(exc) from None
+
+
+def unreadable_events(exc: EventError) -> CommandError:
+    """The usage error (exit 2) for an event input that cannot be read at all."""
+    first = str(exc).splitlines()[0]
+    return CommandError(
+        f"{first}; check the path and that the file is UTF-8 text", diagnostics=exc.diagnostics
+    )
 
 
 def _check_event_source(path: str) -> None:

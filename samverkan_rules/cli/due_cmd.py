@@ -38,6 +38,7 @@ from samverkan_rules.cli._common import (
     print_diagnostics,
     read_event_file,
     translator_from_args,
+    unreadable_events,
 )
 from samverkan_rules.cli._output import stdout_writer
 from samverkan_rules.compiler import CompiledRoutine
@@ -297,11 +298,7 @@ def open_evaluation(
     try:
         log = index_events(args.events, evaluator, limits=limits)
     except EventError as exc:
-        first = str(exc).splitlines()[0]
-        raise CommandError(
-            f"{first}; check the path and that the file is UTF-8 text",
-            diagnostics=exc.diagnostics,
-        ) from None
+        raise unreadable_events(exc) from None
     return routines, evaluator, log
 
 
