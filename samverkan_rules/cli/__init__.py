@@ -23,7 +23,7 @@ EXIT_USAGE = 2
 EXIT_INTERNAL = 3
 
 # Each module defines `add_parser(subparsers)` and `run(args) -> int`.
-COMMANDS: tuple[str, ...] = ("validate", "due", "explain", "test", "render", "schema")
+COMMANDS: tuple[str, ...] = ("validate", "due", "explain", "test", "render", "schema", "audit")
 
 
 def _modules() -> list[ModuleType]:
