@@ -146,7 +146,7 @@ def _prepare(
     routines: Sequence[CompiledRoutine] | None = None,
     compare: Sequence[CompiledRoutine] | None = None,
 ) -> _Prepared:
-    cached = _PREPARED.get(job.token)
+    cached = _PREPARED.get(job.token) if routines is None else None
     if cached is not None:
         return cached
     as_of = datetime.fromisoformat(job.as_of)
@@ -161,8 +161,9 @@ def _prepare(
         _baseline(rules, as_of),
         _baseline(other, as_of) if other else frozenset(),
     )
-    _PREPARED.clear()  # one job at a time per process: keep memory flat
-    _PREPARED[job.token] = prepared
+    if routines is None:  # compiled from the job's texts: once per worker process
+        _PREPARED.clear()  # one job at a time per process: keep memory flat
+        _PREPARED[job.token] = prepared
     return prepared
 
 
