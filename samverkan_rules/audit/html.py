@@ -135,6 +135,12 @@ def _worst_first(rules: list[RuleSummary]) -> list[RuleSummary]:
     return sorted(rules, key=key)
 
 
+def _anchor(rule: RuleSummary) -> str:
+    """A stable, safe fragment id for a rule's source section."""
+    text = f"kalla-{rule.routine}-{rule.version}-{rule.rule}"
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in text)
+
+
 def render_html(report: AuditReport) -> str:
     """The report as one self-contained HTML page (Swedish, inline CSS and SVG)."""
     rules = _worst_first(report.by_rule)
@@ -168,5 +174,6 @@ def render_html(report: AuditReport) -> str:
         status_sv=STATUS_SV,
         statuses=list(STATUS_SV),
         rate=_rate,
+        anchor=_anchor,
         fmt=_fmt,
     )

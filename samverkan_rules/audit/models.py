@@ -239,8 +239,9 @@ class AuditReport(_Out):
 
     header: AuditHeader
     by_rule: list[RuleSummary]
-    """Every rule of every version in force during the period, worst on-time rate first
-    within each routine version; see ``summary.csv`` for the same table."""
+    """Every rule of every version in force during the period (and any other rule that
+    raised obligations), by routine, version and the rules' order in the routine file;
+    ``summary.csv`` is the same table. The HTML report lists the worst on-time rate first."""
     by_unit: list[UnitSummary]
     by_month: list[MonthSummary]
     lateness_histogram: list[LatenessBin]

@@ -349,3 +349,31 @@ def test_generator_streams_without_shuffling(tmp_path: Path) -> None:
     assert history.cases == 10
     lines = sum(len(p.read_text(encoding="utf-8").splitlines()) for p in paths)
     assert lines == history.events + 1  # a JSON Lines file and a CSV file with its header
+
+
+def test_the_readme_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "out"
+    args = [
+        *audit_args([ROOT / "examples" / "audit"], out),
+        "--from",
+        "2025-01-01",
+        "--to",
+        "2025-12-31",
+    ]
+    assert run_cli(args, monkeypatch) == 0
+    rows = {r["rule"]: r for r in _report(out)["by_rule"]}
+    quoted = {  # the table in README.md
+        "consent-recorded": (12, 9, 2, 1, 0.75, 2),
+        "start-message": (12, 8, 3, 1, 0.6667, 1),
+        "receipt-acknowledgement": (20, 8, 8, 4, 0.4, 2),
+    }
+    for rule, (total, on_time, late, missed, rate, median) in quoted.items():
+        r = rows[rule]
+        s = r["statuses"]
+        assert (r["total"], s["fulfilled"], s["fulfilled_late"], s["overdue"]) == (
+            total,
+            on_time,
+            late,
+            missed,
+        )
+        assert (r["on_time_rate"], r["lateness_working_days"]["median"]) == (rate, median)

@@ -39,7 +39,7 @@ def test_dask_report_is_byte_identical(generated: Generated, tmp_path: Path) -> 
                 out=str(on_dask),
                 key=key,
                 client=client,
-                partitions=5,
+                partitions=2,
             )
         )
         assert len(client.scheduler_info()["workers"]) == 2
