@@ -336,17 +336,17 @@ class Staging:
                 )
 
     def _csv_records(self, item: InputFile, tally: FileTally) -> Iterator[tuple[int, Any]]:
-        numbers: list[int] = []
+        current = [0]  # the physical line the reader last took (a cell may span lines)
 
         def texts() -> Iterator[str]:
             for number, text in self._lines(item, tally):
-                numbers.append(number)
+                current[0] = number
                 yield "" if text is None else text
 
         reader = csv.reader(texts())
         header: list[str] | None = None
         for row in reader:
-            number = numbers[-1] if numbers else reader.line_num
+            number = current[0]
             if not row or all(not cell.strip() for cell in row):
                 continue
             if header is None:

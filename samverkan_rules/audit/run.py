@@ -454,6 +454,8 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
                 partial = audit_on_dask(
                     options.client, job, staging, chunks, options.partitions, bar.update
                 )
+        for d in rules.baseline(as_of).diagnostics:  # routine-level, once (not per case)
+            partial.add_diagnostic(d.model_dump())
         queue_list, queue_findings = queue_results(rules, staging.queue_events(), as_of)
         for record in queue_findings:
             partial.add_diagnostic(record)
