@@ -94,7 +94,7 @@ class Pseudonymiser:
     Examples:
         >>> p = Pseudonymiser(b"0123456789abcdef")
         >>> p.case("c1")
-        'p-09e1e86ac1bbc4bdd3c6'
+        'p-e13ed6f9e1b47fabad93'
         >>> p.case("c1") == Pseudonymiser(b"0123456789abcdef").case("c1")
         True
         >>> Pseudonymiser(None).case("c1")

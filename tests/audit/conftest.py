@@ -1,4 +1,7 @@
-"""Shared helpers for the audit tests: generated histories and a CLI runner."""
+"""Shared helpers for the audit tests: generated histories and a CLI runner.
+
+The root conftest leaves this directory out when the ``audit`` extra is not installed.
+"""
 
 from __future__ import annotations
 
