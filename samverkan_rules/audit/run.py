@@ -454,11 +454,11 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
                 partial = audit_on_dask(
                     options.client, job, staging, chunks, options.partitions, bar.update
                 )
-        for d in rules.baseline(as_of).diagnostics:  # routine-level, once (not per case)
-            partial.add_diagnostic(d.model_dump())
+        for record in rules.baseline(as_of).diagnostics:  # routine-level: once, not per case
+            partial.add_diagnostic(record.model_dump())
         queue_list, queue_findings = queue_results(rules, staging.queue_events(), as_of)
-        for record in queue_findings:
-            partial.add_diagnostic(record)
+        for finding in queue_findings:
+            partial.add_diagnostic(finding)
         for d in staging.diagnostics:
             partial.add_diagnostic(d.to_json())
         if partial.rows == 0:
