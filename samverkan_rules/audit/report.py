@@ -130,7 +130,8 @@ class Partial:
         self.compare.setdefault((row.routine, row.version, row.rule), Tally()).add(row)
 
     def add_diagnostic(self, record: Mapping[str, object]) -> None:
-        """Keep one finding (its text masked of anything shaped like a personnummer)."""
+        """Keep one finding (its text and file name masked of anything shaped like a
+        personnummer)."""
         hint = record.get("hint")
         line = record.get("line")
         file = record.get("file")
@@ -139,7 +140,7 @@ class Partial:
                 str(record["level"]),
                 str(record["code"]),
                 mask(str(record["message"])),
-                str(file) if file is not None else None,
+                mask(str(file)) if file is not None else None,
                 int(line) if isinstance(line, int) else None,
                 mask(str(hint)) if hint is not None else None,
             )

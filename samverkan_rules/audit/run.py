@@ -31,7 +31,7 @@ from samverkan_rules.audit.models import (
     Period,
     Software,
 )
-from samverkan_rules.audit.pseudonym import Pseudonymiser
+from samverkan_rules.audit.pseudonym import Pseudonymiser, mask
 from samverkan_rules.audit.reader import InputError, Staging, find_inputs, tally_total
 from samverkan_rules.audit.report import Partial, finish, routine_records
 from samverkan_rules.audit.rows import AuditRules, queue_results, rows_for_case
@@ -471,7 +471,7 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
         for item, tally in staging.counts():
             records.append(
                 InputRecord(
-                    file=item.name,
+                    file=mask(item.name) if pseudonyms.active else item.name,
                     format=item.format,
                     sha256=tally.sha256,
                     events_read=tally.read,

@@ -180,7 +180,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from samverkan_rules.audit.pseudonym import load_key
+    from samverkan_rules.audit.pseudonym import load_key, mask
     from samverkan_rules.audit.run import AuditError, AuditOptions, diagnostics_of, run_audit
 
     routines = select_routine(load_routines(args.routines), args.routines, args.routine_id)
@@ -222,7 +222,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         outcome = run_audit(options)
     except AuditError as exc:
-        raise CommandError(str(exc)) from None
+        raise CommandError(mask(str(exc)) if key is not None else str(exc)) from None
     finally:
         if client is not None:
             client.close()

@@ -115,7 +115,7 @@ def test_no_case_id_or_personnummer_in_any_output(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     case = sorted(generated.case_ids)[0]
-    bad = generated.paths[0].parent / "extra.jsonl"
+    bad = generated.paths[0].parent / f"export-{case}.jsonl"  # a file named after a person
     bad.write_text(
         json.dumps(
             {"id": "x1", "case": case, "type": "no.such.type", "at": "2021-03-01T09:00:00+01:00"}
@@ -158,8 +158,10 @@ def test_no_case_id_or_personnummer_in_any_output(
     assert report["header"]["key_fingerprint"].startswith("hmac-sha256:")
     assert KEY not in "".join(texts)
     codes = {(d["code"], d["file"], d["line"]) for d in report["diagnostics"]}
-    assert ("case.invalid-personnummer", str(bad), 2) in codes
-    assert ("event.unknown-type", str(bad), 1) in codes
+    shown = str(bad).replace(case, "[personnummer]")
+    assert ("case.invalid-personnummer", shown, 2) in codes
+    assert ("event.unknown-type", shown, 1) in codes
+    assert ("event.bad-timestamp", shown, 3) in codes
 
 
 def test_identify_keeps_case_ids(
