@@ -109,10 +109,10 @@ def _histogram(bins: list[tuple[int, int]]) -> dict[str, Any]:
 def _trend(months: list[tuple[str, int, int, int]]) -> dict[str, Any]:
     """Monthly stacked columns (on time, late, missed)."""
     top = max((a + b + c for _, a, b, c in months), default=0) or 1
-    width = 22
+    width = 26
     columns = []
     for i, (month, on_time, late, missed) in enumerate(months):
-        x = 40 + i * (width + 6)
+        x = 40 + i * (width + 10)
         y = 180.0
         parts = []
         for css, count in (("on-time", on_time), ("late", late), ("missed", missed)):
@@ -120,7 +120,7 @@ def _trend(months: list[tuple[str, int, int, int]]) -> dict[str, Any]:
             y -= h
             parts.append({"css": css, "y": round(y, 1), "height": round(h, 1), "count": count})
         columns.append({"month": month, "x": x, "width": width, "parts": parts})
-    return {"columns": columns, "width": 60 + max(len(months), 1) * (width + 6), "height": 230}
+    return {"columns": columns, "width": 80 + max(len(months), 1) * (width + 10), "height": 240}
 
 
 def _rate(value: float | None) -> str:

@@ -315,13 +315,15 @@ def _rule_summaries(
 
 
 def _unit_label(routines: Sequence[CompiledRoutine], unit: str) -> str:
-    for r in routines:
+    """The unit's label: from the routine's units, else from the role named as the unit."""
+    for r in reversed(routines):  # the newest version's words first
         spec = r.routine.units.get(unit)
         if spec is not None:
             return spec.label
-        for role in r.routine.roles.values():
-            if role.unit == unit and role.label:
-                return role.label
+    for r in reversed(routines):
+        role = r.routine.roles.get(unit)
+        if role is not None and role.unit == unit:
+            return role.label
     return unit
 
 
