@@ -379,3 +379,26 @@ def test_the_readme_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
             missed,
         )
         assert (r["on_time_rate"], r["lateness_working_days"]["median"]) == (rate, median)
+
+
+def test_overlapping_exports_count_once_and_reused_ids_are_rejected(
+    generated: Generated, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = next(p for p in generated.paths if p.suffix == ".jsonl")
+    lines = source.read_text(encoding="utf-8").splitlines(keepends=True)
+    overlap = source.parent / "overlap.jsonl"
+    overlap.write_text("".join(lines[:5]), encoding="utf-8")  # exported twice
+    clash = json.loads(lines[5])
+    clash["at"] = "2021-01-04T09:00:00+01:00"  # another event under the same id
+    (source.parent / "clash.jsonl").write_text(json.dumps(clash) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert run_cli(audit_args([source.parent], out), monkeypatch) == 1
+    report = _report(out)
+    inputs = {Path(r["file"]).name: r for r in report["header"]["inputs"]}
+    assert inputs["overlap.jsonl"]["events_rejected"] == 5
+    assert inputs["clash.jsonl"]["events_rejected"] == 1
+    assert inputs[source.name]["events_rejected"] == 1  # the clashing original
+    codes = [d["code"] for d in report["diagnostics"]]
+    assert codes.count("event.duplicate") == 1 and codes.count("event.duplicate-id") == 1
+    found = {r["rule"]: r["total"] for r in report["by_rule"]}
+    assert sum(found.values()) <= sum(c.total() for c in generated.history.expected.values())
