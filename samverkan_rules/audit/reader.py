@@ -72,6 +72,9 @@ _STAGED_COLUMNS = (
 )
 _STREAM_COLUMNS = "stream, file_no, line, case_p, at_text, id, type, data"
 
+PER_CODE = 1000
+"""Findings of one code in one file listed one by one; further ones are counted."""
+
 
 class InputError(Exception):
     """An input that cannot be read at all; the message says which and what to do."""
@@ -202,6 +205,7 @@ class Staging:
         self.con.execute(f"SET threads = {int(self.threads)}")
         self.con.execute(f"SET temp_directory = '{spill}'")
         self.con.execute("SET preserve_insertion_order = false")
+        self._per_code: dict[tuple[str, str], int] = {}
         self._windows, _ = validity_windows(self.rules.routines)
         checkers: dict[str, list[CompiledRoutine]] = {}
         for r in self.rules.routines:
@@ -237,6 +241,29 @@ class Staging:
             hint = hint.replace(raw_case, alias) if hint else hint
         return replace(d, message=mask(message), hint=mask(hint) if hint else hint)
 
+    def _note(self, d: Diagnostic, raw_case: Any) -> None:
+        """Keep a finding about a record; beyond :data:`PER_CODE` of one code in one file,
+        only count it (a summary says how many more there were)."""
+        key = (d.file or "", d.code)
+        seen = self._per_code.get(key, 0)
+        self._per_code[key] = seen + 1
+        if seen < PER_CODE:
+            self.diagnostics.append(self._scrub(d, raw_case))
+
+    def _summarise_notes(self) -> None:
+        for (file, code), count in sorted(self._per_code.items()):
+            if count > PER_CODE:
+                self.diagnostics.append(
+                    Diagnostic(
+                        "warning" if code != "event.encoding" else "error",
+                        "audit.more-findings",
+                        f"{count - PER_CODE} more finding(s) of {code} in this file are counted "
+                        f"but not listed (the first {PER_CODE} are)",
+                        file=file or None,
+                        hint="fix the first ones listed; the rest are likely the same problem",
+                    )
+                )
+
     def load(self, inputs: Sequence[InputFile], advance: Callable[[int], None]) -> None:
         """Pass 1: check every record of every input and stage the good ones.
 
@@ -268,6 +295,7 @@ class Staging:
         )
         for path in staged:
             os.unlink(path)
+        self._summarise_notes()
         self._resolve_duplicates()
         self._personnummer_findings()
 
@@ -289,7 +317,7 @@ class Staging:
 
     def _reject(self, tally: FileTally, d: Diagnostic, raw_case: Any = None) -> None:
         tally.rejected += 1
-        self.diagnostics.append(self._scrub(d, raw_case))
+        self._note(d, raw_case)
 
     def _lines(self, item: InputFile, tally: FileTally) -> Iterator[tuple[int, str | None]]:
         """Each line decoded, or None (reported and counted) when it is not UTF-8."""
@@ -446,11 +474,13 @@ class Staging:
                 event = event_from_mapping(record, file=item.name, line=number)
             except EventError as exc:
                 tally.rejected += 1
-                self.diagnostics.extend(self._scrub(d, raw_case) for d in exc.diagnostics)
+                for d in exc.diagnostics:
+                    self._note(d, raw_case)
                 continue
             problems = self._check(event)
             if problems:
-                self.diagnostics.extend(self._scrub(d, event.case) for d in problems)
+                for d in problems:
+                    self._note(d, event.case)
                 if any(p.is_error for p in problems):
                     tally.rejected += 1
                     continue

@@ -186,9 +186,10 @@ def _run(args: argparse.Namespace) -> int:
     routines = select_routine(load_routines(args.routines), args.routines, args.routine_id)
     compare = None
     if args.compare:
-        compare = select_routine(
-            load_routines(args.compare), args.compare, args.routine_id or routines[0].id
-        )
+        others = load_routines(args.compare)
+        # One routine in OTHER: compare with it whatever its id (a successor may rename).
+        single = len({r.id for r in others}) == 1
+        compare = select_routine(others, args.compare, None if single else routines[0].id)
     key = None if args.identify else load_key(args.key_file)
     if args.partitions is not None and args.partitions < 1:
         raise CommandError(f"--partitions {args.partitions}: give a whole number >= 1")

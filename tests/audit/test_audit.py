@@ -402,3 +402,20 @@ def test_overlapping_exports_count_once_and_reused_ids_are_rejected(
     assert codes.count("event.duplicate") == 1 and codes.count("event.duplicate-id") == 1
     found = {r["rule"]: r["total"] for r in report["by_rule"]}
     assert sum(found.values()) <= sum(c.total() for c in generated.history.expected.values())
+
+
+def test_a_file_full_of_bad_lines_is_counted_but_listed_only_so_far(
+    generated: Generated, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bad = generated.paths[0].parent / "garbage.jsonl"
+    bad.write_text("not json\n" * 1005, encoding="utf-8")
+    out = tmp_path / "out"
+    assert run_cli(audit_args([bad.parent], out), monkeypatch) == 1
+    report = _report(out)
+    record = next(r for r in report["header"]["inputs"] if r["file"] == str(bad))
+    assert (record["events_read"], record["events_rejected"]) == (1005, 1005)
+    listed = [d for d in report["diagnostics"] if d["file"] == str(bad)]
+    assert sum(1 for d in listed if d["code"] == "event.bad-json") == 1000
+    more = next(d for d in listed if d["code"] == "audit.more-findings")
+    assert more["message"].startswith("5 more finding(s) of event.bad-json")
+    _check_counts(report, generated)
