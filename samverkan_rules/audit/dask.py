@@ -2,9 +2,10 @@
 
 The staged events are split by a hash of the (pseudonymised) case id into Parquet files;
 each partition travels to a worker as bytes (workers need no shared disk; they never see
-the key, and case ids only as pseudonyms), is audited there by :func:`samverkan_rules.audit.audit_partition`,
-and comes back as a :class:`~samverkan_rules.audit.report.Partial` and its obligation rows
-(gzipped CSV). The merge is associative, so the report equals the single-process one.
+the key, and case ids only as pseudonyms), is audited there by
+:func:`samverkan_rules.audit.audit_partition`, and comes back as a
+:class:`~samverkan_rules.audit.report.Partial` and its obligation rows (gzipped CSV).
+The merge is associative, so the report equals the single-process one.
 """
 
 from __future__ import annotations

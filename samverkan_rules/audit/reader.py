@@ -51,10 +51,12 @@ from samverkan_rules.events import REQUIRED_KEYS, Event, event_from_mapping
 from samverkan_rules.registry import validity_windows
 
 __all__ = [
+    "PER_CODE",
     "InputError",
     "InputFile",
     "Staging",
     "find_inputs",
+    "sql_text",
     "streams_from_parquet",
 ]
 
@@ -74,6 +76,16 @@ _STREAM_COLUMNS = "stream, file_no, line, case_p, at_text, id, type, data"
 
 PER_CODE = 1000
 """Findings of one code in one file listed one by one; further ones are counted."""
+
+
+def sql_text(text: str) -> str:
+    """``text`` as a SQL string literal (for the statements that take no parameters).
+
+    Examples:
+        >>> sql_text("/tmp/it's here")
+        "'/tmp/it''s here'"
+    """
+    return "'" + text.replace("'", "''") + "'"
 
 
 class InputError(Exception):
@@ -201,9 +213,9 @@ class Staging:
         self.con = duckdb.connect(str(self.dir / "staging.duckdb"))
         spill = self.dir / "spill"
         spill.mkdir()
-        self.con.execute(f"SET memory_limit = '{self.memory_limit}'")
+        self.con.execute(f"SET memory_limit = {sql_text(self.memory_limit)}")
         self.con.execute(f"SET threads = {int(self.threads)}")
-        self.con.execute(f"SET temp_directory = '{spill}'")
+        self.con.execute(f"SET temp_directory = {sql_text(str(spill))}")
         self.con.execute("SET preserve_insertion_order = false")
         self._per_code: dict[tuple[str, str], int] = {}
         self._windows, _ = validity_windows(self.rules.routines)
@@ -664,7 +676,7 @@ class Staging:
         target = self.dir / "partitions"
         self.con.execute(
             f"COPY (SELECT {_STREAM_COLUMNS}, hash(stream) % {int(count)} AS bucket "
-            f"FROM ({self._streams_sql()})) TO '{target}' "
+            f"FROM ({self._streams_sql()})) TO {sql_text(str(target))} "
             "(FORMAT parquet, PARTITION_BY (bucket), COMPRESSION zstd)"
         )
         parts: list[list[Path]] = []
@@ -739,7 +751,7 @@ def streams_from_parquet(
         return
     con = duckdb.connect()
     try:
-        con.execute(f"SET memory_limit = '{memory_limit}'")
+        con.execute(f"SET memory_limit = {sql_text(memory_limit)}")
         con.execute("SET threads = 1")
         con.execute(
             f"SELECT {_STREAM_COLUMNS} FROM read_parquet(?, hive_partitioning = false) "

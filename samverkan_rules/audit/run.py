@@ -32,7 +32,13 @@ from samverkan_rules.audit.models import (
     Software,
 )
 from samverkan_rules.audit.pseudonym import Pseudonymiser, mask
-from samverkan_rules.audit.reader import InputError, Staging, find_inputs, tally_total
+from samverkan_rules.audit.reader import (
+    InputError,
+    Staging,
+    find_inputs,
+    sql_text,
+    tally_total,
+)
 from samverkan_rules.audit.report import Partial, finish, routine_records
 from samverkan_rules.audit.rows import AuditRules, queue_results, rows_for_case
 from samverkan_rules.calendar import format_rfc3339, local_date, start_of_day
@@ -350,7 +356,7 @@ def _obligations_csv(chunks: Sequence[Path], target: Path) -> None:
         con.execute(
             f"COPY (SELECT * FROM read_csv(?, header = false, delim = ',', quote = '\"', "
             f"escape = '\"', columns = {columns}, auto_detect = false) ORDER BY ALL) "
-            f"TO '{target}' (FORMAT csv, HEADER true, DELIMITER ',')",
+            f"TO {sql_text(str(target))} (FORMAT csv, HEADER true, DELIMITER ',')",
             [existing],
         )
     finally:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import traceback
 from importlib import import_module
@@ -38,6 +39,7 @@ __all__ = ["add_parser", "run"]
 NAME = "audit"
 
 _AUDIT_MODULES = ("duckdb", "jinja2", "tqdm", "personnummer")
+_MEMORY = re.compile(r"^\d+(\.\d+)?\s*([KMGT]i?B|B)$", re.IGNORECASE)
 
 
 def add_parser(subparsers: Any) -> None:
@@ -191,6 +193,10 @@ def _run(args: argparse.Namespace) -> int:
         single = len({r.id for r in others}) == 1
         compare = select_routine(others, args.compare, None if single else routines[0].id)
     key = None if args.identify else load_key(args.key_file)
+    if not _MEMORY.match(args.memory_limit):
+        raise CommandError(
+            f"--memory-limit {args.memory_limit!r}: write a size such as 256MB, 1GB or 512MiB"
+        )
     if args.partitions is not None and args.partitions < 1:
         raise CommandError(f"--partitions {args.partitions}: give a whole number >= 1")
     client = None

@@ -272,6 +272,7 @@ def test_compare_shows_what_another_version_would_change(
         (("--from", "2021-05-01", "--to", "2021-04-01"), KEY, "the period is empty"),
         (("--from", "2030-01-01", "--to", "2030-12-31"), KEY, "holds no obligation"),
         (("--to", "2021-12-31", "--as-of", "2021-06-01T00:00:00+02:00"), KEY, "before the end"),
+        (("--memory-limit", "plenty"), KEY, "write a size such as 256MB"),
     ],
 )
 def test_unusable_runs_exit_2_and_write_nothing(
