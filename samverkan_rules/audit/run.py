@@ -342,12 +342,17 @@ def _write_atomic(path: Path, data: bytes) -> Path:
     return tmp
 
 
-def _obligations_csv(chunks: Sequence[Path], target: Path) -> None:
+def _obligations_csv(
+    chunks: Sequence[Path], target: Path, *, memory_limit: str, spill: Path
+) -> None:
+    """The rows of every chunk, sorted, as ``obligations.csv`` (DuckDB sorts out of core)."""
     columns = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in OBLIGATION_COLUMNS) + "}"
     con = duckdb.connect()
     try:
         con.execute("SET threads = 1")
         con.execute("SET preserve_insertion_order = true")
+        con.execute(f"SET memory_limit = {sql_text(memory_limit)}")
+        con.execute(f"SET temp_directory = {sql_text(str(spill))}")
         header = ",".join(OBLIGATION_COLUMNS) + "\n"
         existing = [str(c) for c in chunks if c.stat().st_size > 0]
         if not existing:
@@ -517,7 +522,9 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
         try:
             obligations = out / "obligations.csv"
             tmp = obligations.with_name(f".{obligations.name}.tmp-{os.getpid()}")
-            _obligations_csv(chunks, tmp)
+            _obligations_csv(
+                chunks, tmp, memory_limit=options.memory_limit, spill=staging.dir / "spill"
+            )
             temporary[obligations] = tmp
             for name, data in targets.items():
                 temporary[out / name] = _write_atomic(out / name, data)
