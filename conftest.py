@@ -1,12 +1,14 @@
 """Collect the YAML routine scenarios under routines/tests/ as pytest items, give every test the
 same language environment whatever the developer's shell has set, and leave modules that need
 an optional extra out of doctest collection where the extra is not installed (durable-rules
-does not build on Python 3.13; the service needs `serve`); and the fuzzing options."""
+does not build on Python 3.13; the service needs `serve`; the audit needs `audit`, and
+`audit-dask` for Dask); and the fuzzing options."""
 
 from __future__ import annotations
 
 import importlib.util
 import os
+from importlib import import_module
 
 import pytest
 
@@ -17,6 +19,27 @@ if importlib.util.find_spec("durable") is None:
     collect_ignore.append("samverkan_rules/live/durable.py")
 if importlib.util.find_spec("starlette") is None or importlib.util.find_spec("uvicorn") is None:
     collect_ignore.append("samverkan_rules/serve/app.py")
+
+
+def _importable(name: str) -> bool:
+    try:
+        import_module(name)
+    except ImportError:
+        return False
+    return True
+
+
+if not all(_importable(m) for m in ("duckdb", "jinja2", "tqdm", "personnummer")):
+    collect_ignore += [
+        "samverkan_rules/audit/reader.py",
+        "samverkan_rules/audit/run.py",
+        "samverkan_rules/audit/html.py",
+        "samverkan_rules/audit/dask.py",
+        "samverkan_rules/audit/pseudonym.py",
+        "tests/audit",
+    ]
+elif not _importable("dask.distributed"):
+    collect_ignore += ["samverkan_rules/audit/dask.py", "tests/audit/test_dask.py"]
 
 _LANGUAGE_VARIABLES = ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE")
 

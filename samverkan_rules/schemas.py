@@ -1,4 +1,5 @@
-"""The JSON Schemas of the routine language, the event input and the evaluation output.
+"""The JSON Schemas of the routine language, the event input, the evaluation output and the
+audit report.
 
 They are generated from the pydantic models, which stay the single source of truth, and
 committed under ``schemas/`` so that editors can offer completion in routine files (see the
@@ -14,8 +15,9 @@ Examples:
     >>> schema = routine_schema()
     >>> schema["$schema"]
     'https://json-schema.org/draft/2020-12/schema'
-    >>> sorted(SCHEMAS)
-    ['evaluation.schema.json', 'event.schema.json', 'routine.schema.json', 'scenario.schema.json']
+    >>> sorted(SCHEMAS)  # doctest: +NORMALIZE_WHITESPACE
+    ['audit.schema.json', 'evaluation.schema.json', 'event.schema.json',
+     'routine.schema.json', 'scenario.schema.json']
     >>> render({"b": 1, "a": "å"})
     '{\\n  "a": "å",\\n  "b": 1\\n}\\n'
 """
@@ -28,6 +30,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from samverkan_rules.audit.models import AuditReport
 from samverkan_rules.evaluation import EvaluationDocument
 from samverkan_rules.models import Routine
 
@@ -35,6 +38,7 @@ __all__ = [
     "DRAFT",
     "SCHEMAS",
     "EventRecord",
+    "audit_schema",
     "evaluation_schema",
     "event_schema",
     "render",
@@ -207,10 +211,22 @@ def scenario_schema() -> dict[str, Any]:
     return _finish(schema, "scenario.schema.json", "samverkan-rules scenario file")
 
 
+def audit_schema() -> dict[str, Any]:
+    """The JSON Schema of ``report.json``, the audit report (:class:`AuditReport`).
+
+    A public contract like the evaluation output: every property is required, and further
+    properties may appear in later versions.
+    """
+    schema = AuditReport.model_json_schema(mode="serialization", by_alias=True)
+    _walk(schema, _output_object)
+    return _finish(schema, "audit.schema.json", "samverkan-rules audit report")
+
+
 SCHEMAS: dict[str, Callable[[], dict[str, Any]]] = {
     "routine.schema.json": routine_schema,
     "event.schema.json": event_schema,
     "evaluation.schema.json": evaluation_schema,
+    "audit.schema.json": audit_schema,
     "scenario.schema.json": scenario_schema,
 }
 """Each committed schema file's name and the function that generates it."""

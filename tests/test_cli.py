@@ -596,5 +596,6 @@ def _minimal_args(name: str) -> list[str]:
         "render": ["r.yaml"],
         "schema": [],
         "serve": ["--routines", "r", "--store", "s.db"],
+        "audit": ["--routines", "r", "--events", "e", "--out", "o"],
     }
     return needs.get(name, [])

@@ -48,6 +48,7 @@ COMMANDS: dict[str, str] = {
     "render": "write a readable version of a routine to check against its source document",
     "schema": "print, write or check the JSON Schemas",
     "serve": "serve a live session over HTTP (needs the 'serve' extra)",
+    "audit": "a compliance report of an event history (JSON, CSV, offline HTML)",
 }
 """Each command with its one-line summary. The module ``samverkan_rules.cli.<name>_cmd``
 defines ``add_parser(subparsers)`` (with ``help=COMMANDS[NAME]``) and ``run(args) -> int``.

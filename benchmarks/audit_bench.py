@@ -1,0 +1,184 @@
+"""Audit throughput and peak memory on generated histories, beside a parse-only floor.
+
+Run from the repository root (needs the ``audit`` extra)::
+
+    python benchmarks/audit_bench.py            # 100k, 1M and 10M events (a long run)
+    python benchmarks/audit_bench.py --quick    # 20k events: a smoke run for CI
+    python benchmarks/audit_bench.py --sizes 100000 1000000 --json
+
+For each size a history for the Örebro routine is generated on the fly into a temporary
+directory (four JSON Lines files, cases spread over them), then two child processes run on
+the same files, each measured alone:
+
+- ``parse``: the floor; every line read, parsed as JSON and checked into an ``Event`` (what
+  any reader of these files must do), nothing kept;
+- ``audit``: ``run_audit`` with a pseudonymisation key, writing all four outputs.
+
+Each child reports its wall time and its peak resident set size
+(``resource.getrusage(RUSAGE_SELF).ru_maxrss``, DuckDB's memory included). The target is
+the one the audit was built for: 1M events under 500 MB peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+EVENTS_PER_CASE = 9.4  # the generator's mean; sizes are met approximately
+RSS_TARGET_MB = 500
+FILES = 4
+
+
+def _peak_rss_mb() -> float:
+    # Linux reports kilobytes, macOS bytes.
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 1024 if sys.platform != "darwin" else peak / 1024 / 1024
+
+
+def _generate(directory: Path, events: int, seed: int) -> tuple[list[Path], int]:
+    sys.path.insert(0, str(ROOT))
+    from samverkan_rules.audit.synthetic import generate_history, write_files
+
+    cases = max(1, math.ceil(events / EVENTS_PER_CASE))
+    history, stream = generate_history(seed, cases, years=6, ids="personnummer")
+    paths = write_files(stream, directory, files=FILES, formats=("jsonl",))
+    return paths, history.events
+
+
+def _child_parse(directory: Path) -> dict[str, Any]:
+    from samverkan_rules.events import event_from_mapping
+
+    start = time.perf_counter()
+    count = 0
+    for path in sorted(directory.glob("*.jsonl")):
+        name = str(path)
+        with path.open("rb") as handle:
+            for number, raw in enumerate(handle, start=1):
+                if raw.strip():
+                    event_from_mapping(json.loads(raw), file=name, line=number)
+                    count += 1
+    return {"seconds": time.perf_counter() - start, "events": count}
+
+
+def _child_audit(directory: Path, out: Path) -> dict[str, Any]:
+    from samverkan_rules import load_registry
+    from samverkan_rules.audit.run import AuditOptions, run_audit
+
+    routines = list(load_registry(ROOT / "routines").versions("orebro-dagverksamhet-hemvard"))
+    start = time.perf_counter()
+    outcome = run_audit(
+        AuditOptions(
+            routines=routines,
+            events=[str(directory)],
+            out=str(out),
+            key=b"benchmark-key-0123456789",
+            work_dir=str(directory.parent),
+        )
+    )
+    elapsed = time.perf_counter() - start
+    report = outcome.report
+    return {
+        "seconds": elapsed,
+        "events": report.header.events_total["used"],
+        "obligations": sum(r.total for r in report.by_rule),
+        "cases": report.header.cases,
+    }
+
+
+def _run_child(mode: str, directory: Path, out: Path) -> dict[str, Any]:
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child", mode, str(directory), str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"{mode} failed:\n{proc.stderr}")
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
+
+
+def measure(size: int, seed: int) -> dict[str, Any]:
+    """Generate a history of about ``size`` events and measure both children on it."""
+    with tempfile.TemporaryDirectory(prefix="samverkan-audit-bench-") as tmp:
+        directory = Path(tmp) / "events"
+        t0 = time.perf_counter()
+        _, events = _generate(directory, size, seed)
+        generated = time.perf_counter() - t0
+        megabytes = sum(p.stat().st_size for p in directory.iterdir()) / 1e6
+        parse = _run_child("parse", directory, Path(tmp) / "unused")
+        audit = _run_child("audit", directory, Path(tmp) / "out")
+    return {
+        "size": size,
+        "events": events,
+        "input_mb": round(megabytes, 1),
+        "generate_s": round(generated, 1),
+        "parse": parse,
+        "audit": audit,
+    }
+
+
+def _row(m: dict[str, Any]) -> str:
+    p, a = m["parse"], m["audit"]
+    return (
+        f"{m['events']:>11,} {m['input_mb']:>8.1f} "
+        f"{p['events'] / p['seconds']:>12,.0f} {p['peak_rss_mb']:>9.0f} "
+        f"{a['events'] / a['seconds']:>12,.0f} {a['seconds']:>9.1f} {a['peak_rss_mb']:>9.0f}"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark (or one child of it)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="one small size, for CI")
+    parser.add_argument("--sizes", type=int, nargs="+", help="history sizes in events")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--json", action="store_true", help="figures as JSON")
+    parser.add_argument("--child", nargs=3, metavar=("MODE", "DIR", "OUT"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        mode, directory, out = args.child
+        if mode == "parse":
+            result = _child_parse(Path(directory))
+        else:
+            result = _child_audit(Path(directory), Path(out))
+        result["peak_rss_mb"] = round(_peak_rss_mb(), 1)
+        print(json.dumps(result))
+        return 0
+    sizes = args.sizes or ([20_000] if args.quick else [100_000, 1_000_000, 10_000_000])
+    results = []
+    if not args.json:
+        print(f"samverkan audit benchmark ({os.cpu_count()} CPUs, Python {sys.version.split()[0]})")
+        print(
+            f"{'events':>11} {'input MB':>8} {'parse ev/s':>12} {'parse MB':>9} "
+            f"{'audit ev/s':>12} {'audit s':>9} {'audit MB':>9}"
+        )
+    for size in sizes:
+        m = measure(size, args.seed)
+        results.append(m)
+        if not args.json:
+            print(_row(m), flush=True)
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        for m in results:
+            if m["events"] >= 900_000 and m["events"] <= 1_100_000:
+                peak = m["audit"]["peak_rss_mb"]
+                verdict = "PASS" if peak < RSS_TARGET_MB else "MISS"
+                print(f"1M events: peak RSS {peak:.0f} MB (target < {RSS_TARGET_MB} MB) {verdict}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

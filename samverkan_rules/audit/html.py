@@ -1,0 +1,179 @@
+"""``report.html``: one self-contained file to hand to a committee, readable offline.
+
+Jinja2 renders ``templates/report.html.j2`` with autoescaping on; the CSS is inline and
+the charts are inline SVG drawn from the report's numbers here, so the file loads nothing
+from anywhere. Headings are in Swedish. The same report gives the same bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import jinja2
+
+from samverkan_rules.audit.models import AuditReport, RuleSummary
+from samverkan_rules.audit.report import on_time_rate
+
+__all__ = ["render_html"]
+
+_ENV = jinja2.Environment(
+    loader=jinja2.PackageLoader("samverkan_rules.audit", "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    keep_trailing_newline=True,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+STATUS_SV = {
+    "fulfilled": "i tid",
+    "fulfilled_late": "för sent",
+    "overdue": "missad",
+    "due": "pågår",
+    "upcoming": "kommande",
+    "cancelled": "avbruten",
+    "blocked": "blockerad",
+}
+"""How the report names each status."""
+
+_BAR_WIDTH = 420.0
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One part of a stacked bar."""
+
+    css: str
+    x: float
+    width: float
+    count: int
+    label: str
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.1f}"
+
+
+def _segments(statuses: dict[str, int], scale: float) -> list[Segment]:
+    parts = (
+        ("on-time", "fulfilled", "i tid"),
+        ("late", "fulfilled_late", "för sent"),
+        ("missed", "overdue", "missad"),
+    )
+    x = 0.0
+    out = []
+    for css, status, label in parts:
+        count = statuses.get(status, 0)
+        width = count * scale
+        out.append(Segment(css, round(x, 1), round(width, 1), count, label))
+        x += width
+    return out
+
+
+def _stacked(items: list[tuple[str, str, dict[str, int]]]) -> dict[str, Any]:
+    """A horizontal stacked bar per item: on time, late, missed."""
+    judged = [
+        s.get("fulfilled", 0) + s.get("fulfilled_late", 0) + s.get("overdue", 0)
+        for _, _, s in items
+    ]
+    top = max(judged, default=0) or 1
+    scale = _BAR_WIDTH / top
+    rows = []
+    for i, (key, label, statuses) in enumerate(items):
+        rows.append(
+            {"key": key, "label": label, "y": 8 + i * 26, "segments": _segments(statuses, scale)}
+        )
+    return {"rows": rows, "height": 16 + len(items) * 26, "width": 760}
+
+
+def _histogram(bins: list[tuple[int, int]]) -> dict[str, Any]:
+    top = max((c for _, c in bins), default=0) or 1
+    width = 36
+    bars = []
+    for i, (days, count) in enumerate(bins):
+        height = 160 * count / top
+        bars.append(
+            {
+                "days": days,
+                "count": count,
+                "x": 40 + i * (width + 8),
+                "y": round(180 - height, 1),
+                "height": round(height, 1),
+                "width": width,
+            }
+        )
+    return {"bars": bars, "width": 60 + max(len(bins), 1) * (width + 8), "height": 210}
+
+
+def _trend(months: list[tuple[str, int, int, int]]) -> dict[str, Any]:
+    """Monthly stacked columns (on time, late, missed)."""
+    top = max((a + b + c for _, a, b, c in months), default=0) or 1
+    width = 26
+    columns = []
+    for i, (month, on_time, late, missed) in enumerate(months):
+        x = 40 + i * (width + 10)
+        y = 180.0
+        parts = []
+        for css, count in (("on-time", on_time), ("late", late), ("missed", missed)):
+            h = 160 * count / top
+            y -= h
+            parts.append({"css": css, "y": round(y, 1), "height": round(h, 1), "count": count})
+        columns.append({"month": month, "x": x, "width": width, "parts": parts})
+    return {"columns": columns, "width": 80 + max(len(months), 1) * (width + 10), "height": 240}
+
+
+def _rate(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:.1f} %"
+
+
+def _worst_first(rules: list[RuleSummary]) -> list[RuleSummary]:
+    def key(r: RuleSummary) -> tuple[int, float, str, str, str]:
+        rate = r.on_time_rate
+        return (rate is None, rate if rate is not None else 2.0, r.routine, r.version, r.rule)
+
+    return sorted(rules, key=key)
+
+
+def _anchor(rule: RuleSummary) -> str:
+    """A stable, safe fragment id for a rule's source section."""
+    text = f"kalla-{rule.routine}-{rule.version}-{rule.rule}"
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in text)
+
+
+def render_html(report: AuditReport) -> str:
+    """The report as one self-contained HTML page (Swedish, inline CSS and SVG)."""
+    rules = _worst_first(report.by_rule)
+    rule_chart = _stacked(
+        [
+            (f"{r.routine}/{r.version}/{r.rule}", f"{r.title} ({r.version})", r.statuses)
+            for r in rules
+            if r.total
+        ]
+    )
+    unit_chart = _stacked([(u.unit, u.label, u.statuses) for u in report.by_unit])
+    histogram = _histogram([(b.working_days, b.count) for b in report.lateness_histogram])
+    trend = _trend(
+        [
+            (m.month, m.statuses["fulfilled"], m.statuses["fulfilled_late"], m.statuses["overdue"])
+            for m in report.by_month
+        ]
+    )
+    sums = {s: sum(r.statuses[s] for r in report.by_rule) for s in STATUS_SV}
+    totals = {"total": sum(sums.values()), "statuses": sums, "on_time_rate": on_time_rate(sums)}
+    template = _ENV.get_template("report.html.j2")
+    return template.render(
+        report=report,
+        totals=totals,
+        header=report.header,
+        rules=rules,
+        rule_chart=rule_chart,
+        unit_chart=unit_chart,
+        histogram=histogram,
+        trend=trend,
+        status_sv=STATUS_SV,
+        statuses=list(STATUS_SV),
+        rate=_rate,
+        anchor=_anchor,
+        fmt=_fmt,
+    )

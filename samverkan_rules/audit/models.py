@@ -1,0 +1,255 @@
+"""The audit report: a public JSON contract (``report.json``).
+
+Like the evaluation output, field names keep their meaning once published; fields may be
+added. ``schemas/audit.schema.json`` is generated from these models. Counts per status
+always list every status, zeros included, in the order of :data:`STATUSES`.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "STATUSES",
+    "AuditHeader",
+    "AuditReport",
+    "CompareReport",
+    "CompareRule",
+    "DiagnosticRecord",
+    "InputRecord",
+    "Lateness",
+    "LatenessBin",
+    "MonthSummary",
+    "Period",
+    "QueueSummary",
+    "RoutineRecord",
+    "RuleSummary",
+    "Software",
+    "SourceRef",
+    "UnitSummary",
+]
+
+STATUSES: tuple[str, ...] = (
+    "fulfilled",
+    "fulfilled_late",
+    "overdue",
+    "due",
+    "upcoming",
+    "cancelled",
+    "blocked",
+)
+"""Every obligation status, in the order the report lists them."""
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", use_attribute_docstrings=True, populate_by_name=True
+    )
+
+
+class Period(_Out):
+    """The days whose triggers the report covers, both ends included (local dates)."""
+
+    from_: str = Field(alias="from")
+    """First day, YYYY-MM-DD."""
+    to: str
+    """Last day, YYYY-MM-DD."""
+
+
+class RoutineRecord(_Out):
+    """A routine version the audit judged obligations by."""
+
+    id: str
+    version: str
+    sha256: str
+    """SHA-256 of the routine file's exact text."""
+    valid_from: str
+    valid_to: str | None
+    """The last day in force (an open end closed by the successor), or null."""
+
+
+class Software(_Out):
+    """The versions that produced the report: a second auditor reproduces it with these."""
+
+    samverkan_rules: str = Field(alias="samverkan-rules")
+    holidays: str
+    duckdb: str
+    python: str
+
+
+class InputRecord(_Out):
+    """One input file and what became of its events."""
+
+    file: str
+    """The path as given (or found in a directory given)."""
+    format: Literal["jsonl", "csv", "parquet"]
+    sha256: str
+    """SHA-256 of the file's bytes as stored (compressed files: of the compressed bytes)."""
+    events_read: int
+    """Records in the file (blank lines not counted); always events_used + events_rejected."""
+    events_used: int
+    events_rejected: int
+    """Records that could not be used: each has a diagnostic naming the file and line."""
+    events_after_as_of: int
+    """Of events_used: events after as_of, read and checked but not evaluated."""
+
+
+class AuditHeader(_Out):
+    """What was audited, when, with what: everything needed to reproduce the run."""
+
+    as_of: str
+    """The instant statuses are judged at (RFC 3339, local offset)."""
+    period: Period
+    routine_id: str
+    routines: list[RoutineRecord]
+    software: Software
+    inputs: list[InputRecord]
+    pseudonymised: bool
+    """True when case ids are keyed pseudonyms (false only with --identify)."""
+    key_fingerprint: str | None
+    """Names the key (``hmac-sha256:...``) without revealing it; null without a key."""
+    events_total: dict[str, int]
+    """Sums over the inputs: read, used, rejected, after_as_of."""
+    cases: int
+    """Cases with at least one evaluated event (units' cases included)."""
+
+
+class SourceRef(_Out):
+    """Where a rule comes from in its source document."""
+
+    document: str
+    section: str
+    quote: str
+
+
+class Lateness(_Out):
+    """Lateness of the late obligations (fulfilled late, or overdue at as_of).
+
+    Percentiles are nearest-rank; null when nothing was late.
+    """
+
+    count: int
+    median: int | None
+    p90: int | None
+    max: int | None
+
+
+class RuleSummary(_Out):
+    """One rule of one routine version: how its obligations stood at as_of."""
+
+    routine: str
+    version: str
+    rule: str
+    title: str
+    responsible: str
+    """The role the rule names as responsible."""
+    unit: str | None
+    """The unit that role belongs to."""
+    total: int
+    statuses: dict[str, int]
+    on_time_rate: float | None
+    """fulfilled / (fulfilled + fulfilled_late + overdue), 4 decimals; null when 0/0."""
+    lateness_working_days: Lateness
+    lateness_calendar_days: Lateness
+    source: SourceRef | None
+    interpretation: str | None
+    """Why the rule reads the source as it does, when it is a local interpretation."""
+
+
+class UnitSummary(_Out):
+    """The obligations of one unit's roles (the responsible role at the time)."""
+
+    unit: str
+    label: str
+    total: int
+    statuses: dict[str, int]
+    on_time_rate: float | None
+    lateness_working_days: Lateness
+
+
+class MonthSummary(_Out):
+    """The obligations triggered in one month (local time)."""
+
+    month: str
+    """YYYY-MM."""
+    total: int
+    statuses: dict[str, int]
+    on_time_rate: float | None
+
+
+class LatenessBin(_Out):
+    """How many late obligations were this many working days late."""
+
+    working_days: int
+    count: int
+
+
+class QueueSummary(_Out):
+    """Offers from one queue in the period, and how many went to the first in line."""
+
+    routine: str
+    version: str
+    queue: str
+    label: str
+    offers: int
+    in_order: int
+    out_of_order: int
+
+
+class CompareRule(_Out):
+    """One rule under the audited routines and under the compared ones."""
+
+    routine: str
+    rule: str
+    title: str
+    base: dict[str, int]
+    """Counts per status under the audited routine versions (0 when the rule is absent)."""
+    other: dict[str, int]
+    """Counts per status under the compared routine versions."""
+    difference: dict[str, int]
+    """other - base, per status and for 'total'."""
+    on_time_rate_base: float | None
+    on_time_rate_other: float | None
+
+
+class CompareReport(_Out):
+    """What the same history would look like under other routine versions."""
+
+    routines: list[RoutineRecord]
+    by_rule: list[CompareRule]
+    events_rejected: int
+    """Events the compared routines could not use (their event types differ)."""
+
+
+class DiagnosticRecord(_Out):
+    """A finding about the input or the routines, with no case id or personnummer in it."""
+
+    level: Literal["error", "warning", "info"]
+    code: str
+    message: str
+    file: str | None = None
+    line: int | None = None
+    hint: str | None = None
+
+
+class AuditReport(_Out):
+    """``report.json``: the compliance report of an event history against routines."""
+
+    header: AuditHeader
+    by_rule: list[RuleSummary]
+    """Every rule of every version in force during the period (and any other rule that
+    raised obligations), by routine, version and the rules' order in the routine file;
+    ``summary.csv`` is the same table. The HTML report lists the worst on-time rate first."""
+    by_unit: list[UnitSummary]
+    by_month: list[MonthSummary]
+    lateness_histogram: list[LatenessBin]
+    """Late obligations by working days late, over every rule."""
+    queues: list[QueueSummary]
+    compare: CompareReport | None
+    diagnostics: list[DiagnosticRecord]
+
+    def to_json(self) -> str:
+        """The JSON text: byte-identical for the same inputs, whatever their order."""
+        return self.model_dump_json(indent=2, by_alias=True) + "\n"

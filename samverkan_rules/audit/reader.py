@@ -1,0 +1,774 @@
+"""Event files in, one stream of events per case out, in bounded memory.
+
+Reading happens in two passes:
+
+1. Every record of every input is checked as :mod:`samverkan_rules.events` and the routine
+   check it (structure, timestamp with offset, event type and fields, judged by the
+   version in force on the event's date). A record that cannot be used is counted as
+   rejected and reported with its file and line; a good one is staged in a DuckDB table
+   on disk with its case id already replaced by its pseudonym. JSON Lines and CSV (either
+   optionally gzipped) are read line by line in Python, because every bad line must be
+   named by its number and DuckDB's readers either stop at a bad line or skip it
+   silently; Parquet is read by DuckDB.
+2. DuckDB resolves reused event ids over all files, then sorts the staged events by case
+   (spilling to disk beyond its memory limit) and hands them out one case at a time.
+
+Units' cases get, besides their own events, the events of the types some ``any_case``
+pattern may borrow (from every case), and the earliest event of the history, so the
+schedules' occurrences start where the history starts, as when all events are evaluated
+at once.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import json
+import os
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import IO, Any, Literal
+
+import duckdb
+
+from samverkan_rules.audit.pseudonym import (
+    Pseudonymiser,
+    looks_like_personnummer,
+    mask,
+    valid_personnummer,
+)
+from samverkan_rules.audit.rows import AuditRules
+from samverkan_rules.calendar import local_date
+from samverkan_rules.compiler import CompiledRoutine
+from samverkan_rules.diagnostics import Diagnostic
+from samverkan_rules.errors import EventError
+from samverkan_rules.events import REQUIRED_KEYS, Event, event_from_mapping
+from samverkan_rules.registry import validity_windows
+
+__all__ = [
+    "PER_CODE",
+    "InputError",
+    "InputFile",
+    "Staging",
+    "find_inputs",
+    "sql_text",
+    "streams_from_parquet",
+]
+
+Format = Literal["jsonl", "csv", "parquet"]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICRO = timedelta(microseconds=1)
+_JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
+_BATCH = 20_000
+
+_STAGED_COLUMNS = (
+    "{'file_no': 'INTEGER', 'line': 'BIGINT', 'case_p': 'VARCHAR', 'at_us': 'BIGINT', "
+    "'id': 'VARCHAR', 'type': 'VARCHAR', 'at_text': 'VARCHAR', 'data': 'VARCHAR', "
+    "'bad_pnr': 'INTEGER'}"
+)
+_STREAM_COLUMNS = "stream, file_no, line, case_p, at_text, id, type, data"
+
+PER_CODE = 1000
+"""Findings of one code in one file listed one by one; further ones are counted."""
+
+
+def sql_text(text: str) -> str:
+    """``text`` as a SQL string literal (for the statements that take no parameters).
+
+    Examples:
+        >>> sql_text("/tmp/it's here")
+        "'/tmp/it''s here'"
+    """
+    return "'" + text.replace("'", "''") + "'"
+
+
+class InputError(Exception):
+    """An input that cannot be read at all; the message says which and what to do."""
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """One event file to read."""
+
+    path: Path
+    name: str
+    """How the report names it: the path as given, or as found in a directory given."""
+    format: Format
+    gzipped: bool
+
+
+def _format_of(path: Path) -> tuple[Format, bool] | None:
+    name = path.name.lower()
+    gzipped = name.endswith(".gz")
+    name = name.removesuffix(".gz")
+    if name.endswith(".csv"):
+        return "csv", gzipped
+    if name.endswith(".parquet") and not gzipped:
+        return "parquet", False
+    if name.endswith(_JSONL_SUFFIXES):
+        return "jsonl", gzipped
+    return None
+
+
+def find_inputs(paths: Sequence[str]) -> list[InputFile]:
+    """The event files named: files, or directories searched for event files.
+
+    A file given by name is read whatever its suffix (JSON Lines unless ``.csv``,
+    ``.csv.gz`` or ``.parquet``); in a directory, files ending in ``.jsonl``, ``.ndjson``,
+    ``.json``, ``.csv`` (each optionally ``.gz``) or ``.parquet`` are read. Sorted by name, so
+    the order the paths are given in does not matter.
+
+    Raises:
+        InputError: for a path that does not exist or a directory without event files.
+    """
+    found: dict[str, InputFile] = {}
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.is_file() and _format_of(p))
+            if not files:
+                raise InputError(
+                    f"--events {given}: no event files (*.jsonl, *.csv, *.parquet, optionally "
+                    ".gz) in this directory"
+                )
+            for p in files:
+                fmt, gz = _format_of(p) or ("jsonl", False)
+                name = str(p)
+                found[name] = InputFile(p, name, fmt, gz)
+        elif path.is_file():
+            fmt, gz = _format_of(path) or ("jsonl", path.name.lower().endswith(".gz"))
+            found[str(path)] = InputFile(path, str(path), fmt, gz)
+        else:
+            raise InputError(f"--events {given}: no such file or directory; check the path")
+    return [found[k] for k in sorted(found)]
+
+
+def _sha256(path: Path) -> str:
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def _open_bytes(item: InputFile) -> IO[bytes]:
+    if item.gzipped:
+        return gzip.GzipFile(item.path, "rb")  # type: ignore[return-value]
+    return item.path.open("rb")
+
+
+def _instant_us(moment: datetime) -> int:
+    return (moment - _EPOCH) // _MICRO
+
+
+def _canonical(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+@dataclass
+class FileTally:
+    """What became of one input's records."""
+
+    read: int = 0
+    rejected: int = 0
+    after_as_of: int = 0
+    sha256: str = ""
+
+
+def _error(
+    code: str, message: str, file: str, line: int | None, hint: str | None = None
+) -> Diagnostic:
+    return Diagnostic("error", code, message, file=file, line=line, hint=hint)
+
+
+@dataclass
+class Staging:
+    """Pass 1 and pass 2 over the inputs, with a DuckDB database in a temporary directory.
+
+    Use as a context manager; the directory and everything in it go at the end.
+
+    Args:
+        rules: The prepared routine versions.
+        pseudonyms: Turns case ids into the ids every later step sees.
+        work_dir: Where to put the temporary directory (default the system's).
+        memory_limit: DuckDB's memory limit; beyond it, DuckDB spills to disk.
+        threads: DuckDB's threads.
+    """
+
+    rules: AuditRules
+    pseudonyms: Pseudonymiser
+    work_dir: str | None = None
+    memory_limit: str = "256MB"
+    threads: int = 2
+    inputs: list[InputFile] = field(default_factory=list)
+    tallies: list[FileTally] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def __enter__(self) -> Staging:
+        self._tmp = tempfile.TemporaryDirectory(prefix="samverkan-audit-", dir=self.work_dir)
+        self.dir = Path(self._tmp.name)
+        self.con = duckdb.connect(str(self.dir / "staging.duckdb"))
+        spill = self.dir / "spill"
+        spill.mkdir()
+        self.con.execute(f"SET memory_limit = {sql_text(self.memory_limit)}")
+        self.con.execute(f"SET threads = {int(self.threads)}")
+        self.con.execute(f"SET temp_directory = {sql_text(str(spill))}")
+        self.con.execute("SET preserve_insertion_order = false")
+        self._per_code: dict[tuple[str, str], int] = {}
+        self._windows, _ = validity_windows(self.rules.routines)
+        checkers: dict[str, list[CompiledRoutine]] = {}
+        for r in self.rules.routines:
+            for name in r.event_types:
+                checkers.setdefault(name, []).append(r)
+        self._checkers = checkers
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.con.close()
+        self._tmp.cleanup()
+
+    # ------------------------------------------------------------------ pass 1
+
+    def _check(self, event: Event) -> list[Diagnostic]:
+        """The routine's check of an event, by the version in force on its date."""
+        owners = self._checkers.get(event.type) or [self.rules.routines[0]]
+        chosen = owners[0]
+        if len(owners) > 1:
+            for r in owners:
+                if self._windows[(r.id, r.version)].contains(local_date(event.at, r.tz)):
+                    chosen = r
+                    break
+        return chosen.check_event(event)
+
+    def _scrub(self, d: Diagnostic, raw_case: Any) -> Diagnostic:
+        if not self.pseudonyms.active:
+            return d
+        message, hint = d.message, d.hint
+        if isinstance(raw_case, str) and len(raw_case) >= 3 and raw_case not in self.rules.units:
+            alias = self.pseudonyms.case(raw_case)
+            message = message.replace(raw_case, alias)
+            hint = hint.replace(raw_case, alias) if hint else hint
+        return replace(d, message=mask(message), hint=mask(hint) if hint else hint)
+
+    def _note(self, d: Diagnostic, raw_case: Any) -> None:
+        """Keep a finding about a record; beyond :data:`PER_CODE` of one code in one file,
+        only count it (a summary says how many more there were)."""
+        key = (d.file or "", d.code)
+        seen = self._per_code.get(key, 0)
+        self._per_code[key] = seen + 1
+        if seen < PER_CODE:
+            self.diagnostics.append(self._scrub(d, raw_case))
+
+    def _summarise_notes(self) -> None:
+        for (file, code), count in sorted(self._per_code.items()):
+            if count > PER_CODE:
+                self.diagnostics.append(
+                    Diagnostic(
+                        "warning" if code != "event.encoding" else "error",
+                        "audit.more-findings",
+                        f"{count - PER_CODE} more finding(s) of {code} in this file are counted "
+                        f"but not listed (the first {PER_CODE} are)",
+                        file=file or None,
+                        hint="fix the first ones listed; the rest are likely the same problem",
+                    )
+                )
+
+    def load(self, inputs: Sequence[InputFile], advance: Callable[[int], None]) -> None:
+        """Pass 1: check every record of every input and stage the good ones.
+
+        Raises:
+            InputError: when a file cannot be read at all.
+        """
+        self.inputs = list(inputs)
+        staged: list[str] = []
+        for file_no, item in enumerate(self.inputs):
+            tally = FileTally()
+            try:
+                tally.sha256 = _sha256(item.path)
+            except OSError as exc:
+                raise InputError(
+                    f"cannot read {item.name}: {exc.strerror or exc}; check the path and "
+                    "permissions"
+                ) from None
+            self.tallies.append(tally)
+            out = self.dir / f"stage-{file_no}.csv"
+            staged.append(str(out))
+            with out.open("w", encoding="utf-8", newline="") as handle:
+                writer = csv.writer(handle, lineterminator="\n")
+                records = self._records(item, tally)
+                self._stage(file_no, item, records, tally, writer, advance)
+        self.con.execute(
+            "CREATE TABLE staged AS SELECT * FROM read_csv(?, header = false, delim = ',', "
+            f"quote = '\"', escape = '\"', columns = {_STAGED_COLUMNS}, auto_detect = false)",
+            [staged],
+        )
+        for path in staged:
+            os.unlink(path)
+        self._summarise_notes()
+        self._resolve_duplicates()
+        self._personnummer_findings()
+
+    def _records(self, item: InputFile, tally: FileTally) -> Iterator[tuple[int, Any]]:
+        try:
+            if item.format == "parquet":
+                yield from self._parquet_records(item, tally)
+            elif item.format == "csv":
+                yield from self._csv_records(item, tally)
+            else:
+                yield from self._jsonl_records(item, tally)
+        except (OSError, EOFError, gzip.BadGzipFile) as exc:
+            raise InputError(
+                f"cannot read {item.name}: {exc}; the file is damaged or not what its name says"
+            ) from None
+        except duckdb.Error as exc:
+            first = str(exc).splitlines()[0]
+            raise InputError(f"cannot read {item.name} as Parquet: {first}") from None
+
+    def _reject(self, tally: FileTally, d: Diagnostic, raw_case: Any = None) -> None:
+        tally.rejected += 1
+        self._note(d, raw_case)
+
+    def _lines(self, item: InputFile, tally: FileTally) -> Iterator[tuple[int, str | None]]:
+        """Each line decoded, or None (reported and counted) when it is not UTF-8."""
+        with _open_bytes(item) as handle:
+            for number, raw in enumerate(handle, start=1):
+                try:
+                    text = raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    if raw.strip():
+                        tally.read += 1
+                        self._reject(
+                            tally,
+                            _error(
+                                "event.encoding",
+                                f"not UTF-8 text (byte {exc.start} of the line)",
+                                item.name,
+                                number,
+                                "save the file as UTF-8",
+                            ),
+                        )
+                    yield number, None
+                    continue
+                if number == 1:
+                    text = text.removeprefix("\ufeff")
+                yield number, text
+
+    def _jsonl_records(self, item: InputFile, tally: FileTally) -> Iterator[tuple[int, Any]]:
+        for number, text in self._lines(item, tally):
+            if text is None or not text.strip():
+                continue
+            tally.read += 1
+            try:
+                yield number, json.loads(text)
+            except json.JSONDecodeError as exc:
+                self._reject(
+                    tally,
+                    _error(
+                        "event.bad-json",
+                        f"not valid JSON: {exc.msg} (column {exc.colno})",
+                        item.name,
+                        number,
+                        "write one JSON object per line",
+                    ),
+                )
+
+    def _csv_records(self, item: InputFile, tally: FileTally) -> Iterator[tuple[int, Any]]:
+        current = [0]  # the physical line the reader last took (a cell may span lines)
+
+        def texts() -> Iterator[str]:
+            for number, text in self._lines(item, tally):
+                current[0] = number
+                yield "" if text is None else text
+
+        reader = csv.reader(texts())
+        header: list[str] | None = None
+        for row in reader:
+            number = current[0]
+            if not row or all(not cell.strip() for cell in row):
+                continue
+            if header is None:
+                header = [cell.strip() for cell in row]
+                missing = [c for c in REQUIRED_KEYS if c not in header]
+                if missing:
+                    raise InputError(
+                        f"{item.name}:{number}: the CSV header lacks {', '.join(missing)}; the "
+                        "first line must be id,case,type,at,data"
+                    )
+                continue
+            tally.read += 1
+            if len(row) != len(header):
+                self._reject(
+                    tally,
+                    _error(
+                        "event.csv-columns",
+                        f"expected {len(header)} columns, got {len(row)}",
+                        item.name,
+                        number,
+                        "quote a data cell that contains commas",
+                    ),
+                )
+                continue
+            record: dict[str, Any] = dict(zip(header, row, strict=True))
+            raw = record.get("data") or ""
+            if not raw.strip():
+                record["data"] = {}
+            else:
+                try:
+                    record["data"] = json.loads(raw)
+                except json.JSONDecodeError as exc:
+                    self._reject(
+                        tally,
+                        _error(
+                            "event.bad-json",
+                            f"the data column is not valid JSON: {exc.msg}",
+                            item.name,
+                            number,
+                            'write data as a JSON object, e.g. "{""a"": 1}"',
+                        ),
+                        record.get("case"),
+                    )
+                    continue
+            yield number, record
+
+    def _parquet_records(self, item: InputFile, tally: FileTally) -> Iterator[tuple[int, Any]]:
+        cursor = self.con.cursor()
+        cursor.execute("SELECT * FROM read_parquet(?, file_row_number = true)", [str(item.path)])
+        names = [d[0] for d in cursor.description or ()]
+        while batch := cursor.fetchmany(_BATCH):
+            for values in batch:
+                record = dict(zip(names, values, strict=True))
+                number = int(record.pop("file_row_number")) + 1
+                tally.read += 1
+                at = record.get("at")
+                if isinstance(at, datetime):
+                    record["at"] = at.isoformat()  # naive stays naive: rejected below
+                data = record.get("data")
+                if isinstance(data, str):
+                    try:
+                        record["data"] = json.loads(data) if data.strip() else {}
+                    except json.JSONDecodeError as exc:
+                        self._reject(
+                            tally,
+                            _error(
+                                "event.bad-json",
+                                f"the data column is not valid JSON: {exc.msg}",
+                                item.name,
+                                number,
+                            ),
+                            record.get("case"),
+                        )
+                        continue
+                yield number, record
+        cursor.close()
+
+    def _stage(
+        self,
+        file_no: int,
+        item: InputFile,
+        records: Iterable[tuple[int, Any]],
+        tally: FileTally,
+        writer: Any,
+        advance: Callable[[int], None],
+    ) -> None:
+        units = self.rules.units
+        alias = self.pseudonyms.case
+        pending = 0
+        for number, record in records:
+            pending += 1
+            if pending == 10_000:
+                advance(pending)
+                pending = 0
+            raw_case = record.get("case") if isinstance(record, dict) else None
+            try:
+                event = event_from_mapping(record, file=item.name, line=number)
+            except EventError as exc:
+                tally.rejected += 1
+                for d in exc.diagnostics:
+                    self._note(d, raw_case)
+                continue
+            problems = self._check(event)
+            if problems:
+                for d in problems:
+                    self._note(d, event.case)
+                if any(p.is_error for p in problems):
+                    tally.rejected += 1
+                    continue
+            case = event.case
+            bad = looks_like_personnummer(case) and not valid_personnummer(case)
+            writer.writerow(
+                (
+                    file_no,
+                    number,
+                    case if case in units else alias(case),
+                    _instant_us(event.at),
+                    event.id,
+                    event.type,
+                    event.at.isoformat(),
+                    _canonical(event.data),
+                    int(bad),
+                )
+            )
+        advance(pending)
+
+    def _resolve_duplicates(self) -> None:
+        """Reused event ids over all files, handled as :func:`events.deduplicate` does.
+
+        An exact repeat (same case, instant, type and data) is kept once, at its first file
+        and line; the repeats are rejected with a warning. Different events under one id are
+        all rejected with an error: keeping one would depend on the order of the inputs.
+        """
+        con = self.con
+        con.execute("CREATE TABLE dropped (file_no INTEGER, line BIGINT)")
+        con.execute(
+            "CREATE TABLE dup AS SELECT id, count(*) AS n, "
+            "count(DISTINCT concat_ws(chr(31), case_p, at_us::VARCHAR, type, data)) AS variants, "
+            "min(file_no * 1000000000000 + line) AS keep "
+            "FROM staged GROUP BY id HAVING count(*) > 1"
+        )
+        con.execute(
+            "INSERT INTO dropped SELECT s.file_no, s.line FROM staged s JOIN dup d USING (id) "
+            "WHERE d.variants > 1 OR s.file_no * 1000000000000 + s.line <> d.keep"
+        )
+        names = [i.name for i in self.inputs]
+        repeats = con.execute(
+            "SELECT s.file_no, count(*), min(s.line) FROM staged s JOIN dup d USING (id) "
+            "WHERE d.variants = 1 AND s.file_no * 1000000000000 + s.line <> d.keep "
+            "GROUP BY s.file_no ORDER BY s.file_no"
+        ).fetchall()
+        for file_no, count, first in repeats:
+            self.tallies[file_no].rejected += count
+            self.diagnostics.append(
+                Diagnostic(
+                    "warning",
+                    "event.duplicate",
+                    f"{count} event(s) repeat an event read before (same id and content); "
+                    "each is counted once",
+                    file=names[file_no],
+                    line=first,
+                    hint="leave overlapping exports out, or keep them: the result is the same",
+                )
+            )
+        conflicts = con.execute(
+            "SELECT s.id, list(s.file_no ORDER BY s.file_no, s.line), "
+            "list(s.line ORDER BY s.file_no, s.line) "
+            "FROM staged s JOIN dup d USING (id) WHERE d.variants > 1 GROUP BY s.id ORDER BY s.id"
+        ).fetchall()
+        for ident, files, lines in conflicts:
+            for file_no in files:
+                self.tallies[file_no].rejected += 1
+            where = ", ".join(f"{names[f]}:{n}" for f, n in zip(files, lines, strict=True))
+            self.diagnostics.append(
+                Diagnostic(
+                    "error",
+                    "event.duplicate-id",
+                    mask(
+                        f"event id {ident!r} is used by {len(files)} different events ({where}); "
+                        "none of them is evaluated"
+                    ),
+                    file=names[files[0]],
+                    line=lines[0],
+                    hint="give every event its own id",
+                )
+            )
+
+    def _personnummer_findings(self) -> None:
+        names = [i.name for i in self.inputs]
+        rows = self.con.execute(
+            "SELECT min(file_no * 1000000000000 + line) AS pos FROM staged WHERE bad_pnr = 1 "
+            "GROUP BY case_p ORDER BY pos"
+        ).fetchall()
+        for (position,) in rows:
+            file_no, line = divmod(int(position), 1_000_000_000_000)
+            self.diagnostics.append(
+                Diagnostic(
+                    "warning",
+                    "case.invalid-personnummer",
+                    "the case id has the form of a personnummer or samordningsnummer but is not "
+                    "a valid one (date or check digit); the case is audited under it as given",
+                    file=names[file_no],
+                    line=line,
+                    hint="check the case id in the source system",
+                )
+            )
+
+    # ------------------------------------------------------------------ between the passes
+
+    def span(self) -> tuple[datetime, datetime] | None:
+        """The first and last instant of the usable events (None when there are none)."""
+        low, high = self.con.execute(
+            f"SELECT min(at_us), max(at_us) FROM ({self._kept(None)})"
+        ).fetchone() or (None, None)
+        if low is None or high is None:
+            return None
+        return _EPOCH + low * _MICRO, _EPOCH + high * _MICRO
+
+    def _kept(self, as_of_us: int | None) -> str:
+        cond = "" if as_of_us is None else f" AND s.at_us <= {int(as_of_us)}"
+        return (
+            "SELECT s.* FROM staged s ANTI JOIN dropped d "
+            f"ON s.file_no = d.file_no AND s.line = d.line WHERE true{cond}"
+        )
+
+    def finish(self, as_of: datetime) -> int:
+        """Count the events after ``as_of`` per file; returns the number of cases."""
+        limit = _instant_us(as_of)
+        self._as_of_us = limit
+        for file_no, count in self.con.execute(
+            f"SELECT file_no, count(*) FROM ({self._kept(None)}) WHERE at_us > {limit} "
+            "GROUP BY file_no"
+        ).fetchall():
+            self.tallies[file_no].after_as_of = count
+        self.con.execute("CREATE TABLE units (unit VARCHAR)")
+        self.con.execute("CREATE TABLE borrow (type VARCHAR)")
+        if self.rules.units:
+            self.con.executemany(
+                "INSERT INTO units VALUES (?)", [(u,) for u in sorted(self.rules.units)]
+            )
+        if self.rules.borrow_types:
+            self.con.executemany(
+                "INSERT INTO borrow VALUES (?)", [(t,) for t in sorted(self.rules.borrow_types)]
+            )
+        row = self.con.execute(
+            f"SELECT count(DISTINCT case_p) FROM ({self._kept(limit)})"
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    def _streams_sql(self) -> str:
+        kept = self._kept(self._as_of_us)
+        cols = "file_no, line, case_p, at_text, id, type, data"
+        k_cols = ", ".join("k." + c for c in cols.split(", "))
+        a_cols = ", ".join("a." + c for c in cols.split(", "))
+        return (
+            f"WITH kept AS ({kept}), "
+            "anchor AS (SELECT * FROM kept ORDER BY at_us, id LIMIT 1), "
+            f"plain AS (SELECT case_p AS stream, {cols} FROM kept "
+            "WHERE case_p NOT IN (SELECT unit FROM units)), "
+            f"unitrows AS (SELECT u.unit AS stream, {k_cols} "
+            "FROM kept k JOIN units u ON k.case_p = u.unit "
+            f"UNION SELECT u.unit, {k_cols} "
+            "FROM kept k CROSS JOIN units u WHERE k.type IN (SELECT type FROM borrow) "
+            f"UNION SELECT u.unit, {a_cols} "
+            "FROM anchor a CROSS JOIN units u) "
+            "SELECT * FROM plain UNION ALL SELECT * FROM unitrows"
+        )
+
+    def stream_count(self) -> int:
+        """How many streams (cases and units) pass 2 hands out."""
+        row = self.con.execute(
+            f"SELECT count(DISTINCT stream) FROM ({self._streams_sql()})"
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    # ------------------------------------------------------------------ pass 2
+
+    def streams(self) -> Iterator[tuple[str, list[Event]]]:
+        """Each case's events (a unit's: with those lent to it), one case at a time."""
+        cursor = self.con.cursor()
+        cursor.execute(f"SELECT {_STREAM_COLUMNS} FROM ({self._streams_sql()}) ORDER BY stream")
+        yield from _group(cursor, [i.name for i in self.inputs])
+        cursor.close()
+
+    def export_partitions(self, count: int) -> list[list[Path]]:
+        """The streams split by a hash of the case id into ``count`` sets of Parquet files."""
+        target = self.dir / "partitions"
+        self.con.execute(
+            f"COPY (SELECT {_STREAM_COLUMNS}, hash(stream) % {int(count)} AS bucket "
+            f"FROM ({self._streams_sql()})) TO {sql_text(str(target))} "
+            "(FORMAT parquet, PARTITION_BY (bucket), COMPRESSION zstd)"
+        )
+        parts: list[list[Path]] = []
+        for bucket in range(count):
+            folder = target / f"bucket={bucket}"
+            parts.append(sorted(folder.glob("*.parquet")) if folder.is_dir() else [])
+        return parts
+
+    def queue_events(self) -> list[Event]:
+        """Every case's events of the types the queues look at (for one evaluation)."""
+        if not self.rules.queue_types:
+            return []
+        types = sorted(self.rules.queue_types)
+        marks = ", ".join("?" for _ in types)
+        cursor = self.con.cursor()
+        cursor.execute(
+            f"SELECT case_p AS stream, file_no, line, case_p, at_text, id, type, data "
+            f"FROM ({self._kept(self._as_of_us)}) WHERE type IN ({marks})",
+            types,
+        )
+        names = [i.name for i in self.inputs]
+        out = [
+            _event(row, names)
+            for batch in iter(lambda: cursor.fetchmany(_BATCH), [])
+            for row in batch
+        ]
+        cursor.close()
+        return out
+
+    def counts(self) -> list[tuple[InputFile, FileTally]]:
+        """Each input and its tally."""
+        return list(zip(self.inputs, self.tallies, strict=True))
+
+    def file_names(self) -> list[str]:
+        """The inputs' names, indexed by file number."""
+        return [i.name for i in self.inputs]
+
+
+def _event(row: Sequence[Any], names: Sequence[str]) -> Event:
+    _, file_no, line, case, at, ident, etype, data = row
+    return Event(
+        id=ident,
+        case=case,
+        type=etype,
+        at=datetime.fromisoformat(at),
+        data=json.loads(data),
+        line=int(line),
+        file=names[int(file_no)],
+    )
+
+
+def _group(cursor: Any, names: Sequence[str]) -> Iterator[tuple[str, list[Event]]]:
+    current: str | None = None
+    events: list[Event] = []
+    while batch := cursor.fetchmany(_BATCH):
+        for row in batch:
+            stream = row[0]
+            if stream != current:
+                if current is not None:
+                    yield current, events
+                current, events = stream, []
+            events.append(_event(row, names))
+    if current is not None:
+        yield current, events
+
+
+def streams_from_parquet(
+    files: Sequence[Path], names: Sequence[str], *, memory_limit: str = "256MB"
+) -> Iterator[tuple[str, list[Event]]]:
+    """The streams of one partition written by :meth:`Staging.export_partitions`."""
+    if not files:
+        return
+    con = duckdb.connect()
+    try:
+        con.execute(f"SET memory_limit = {sql_text(memory_limit)}")
+        con.execute("SET threads = 1")
+        con.execute(
+            f"SELECT {_STREAM_COLUMNS} FROM read_parquet(?, hive_partitioning = false) "
+            "ORDER BY stream",
+            [[str(f) for f in files]],
+        )
+        yield from _group(con, names)
+    finally:
+        con.close()
+
+
+def tally_total(tallies: Iterable[FileTally]) -> Counter[str]:
+    """Sums over the inputs."""
+    total: Counter[str] = Counter()
+    for t in tallies:
+        total["read"] += t.read
+        total["used"] += t.read - t.rejected
+        total["rejected"] += t.rejected
+        total["after_as_of"] += t.after_as_of
+    return total

@@ -1,0 +1,474 @@
+"""Aggregates of obligation rows, their associative merge, and the finished report.
+
+A :class:`Partial` is what auditing some cases yields: counts per rule, unit and month,
+lateness histograms and diagnostics. Partials merge associatively and commutatively
+(:meth:`Partial.merge`), so cases can be audited in any grouping, on one machine or on a
+cluster, and :func:`finish` turns the merged partial into the same report, byte for byte.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from samverkan_rules.audit.models import (
+    STATUSES,
+    AuditHeader,
+    AuditReport,
+    CompareReport,
+    CompareRule,
+    DiagnosticRecord,
+    Lateness,
+    LatenessBin,
+    MonthSummary,
+    QueueSummary,
+    RoutineRecord,
+    RuleSummary,
+    SourceRef,
+    UnitSummary,
+)
+from samverkan_rules.audit.pseudonym import mask
+from samverkan_rules.audit.rows import ObligationRow
+from samverkan_rules.compiler import CompiledRoutine, CompiledRule
+from samverkan_rules.evaluation import QueueResult
+from samverkan_rules.registry import validity_windows
+
+__all__ = [
+    "Partial",
+    "Tally",
+    "finish",
+    "on_time_rate",
+    "percentile",
+    "routine_records",
+]
+
+RuleKey = tuple[str, str, str]
+"""(routine id, version, rule id)."""
+
+
+@dataclass
+class Tally:
+    """Counts per status and lateness histograms (working and calendar days)."""
+
+    statuses: Counter[str] = field(default_factory=Counter)
+    late_working: Counter[int] = field(default_factory=Counter)
+    late_calendar: Counter[int] = field(default_factory=Counter)
+
+    def add(self, row: ObligationRow) -> None:
+        """Count one obligation."""
+        self.statuses[row.status] += 1
+        if row.late_working_days is not None:
+            self.late_working[row.late_working_days] += 1
+        if row.late_calendar_days is not None:
+            self.late_calendar[row.late_calendar_days] += 1
+
+    def merged(self, other: Tally) -> Tally:
+        """A new tally with both counts."""
+        return Tally(
+            self.statuses + other.statuses,
+            self.late_working + other.late_working,
+            self.late_calendar + other.late_calendar,
+        )
+
+
+def _merge_maps(a: Mapping[str, Tally], b: Mapping[str, Tally]) -> dict[str, Tally]:
+    out = dict(a)
+    for key, tally in b.items():
+        out[key] = out[key].merged(tally) if key in out else tally
+    return out
+
+
+def _merge_rule_maps(
+    a: Mapping[RuleKey, Tally], b: Mapping[RuleKey, Tally]
+) -> dict[RuleKey, Tally]:
+    out = dict(a)
+    for key, tally in b.items():
+        out[key] = out[key].merged(tally) if key in out else tally
+    return out
+
+
+@dataclass
+class Partial:
+    """What auditing some cases found. Merge partials with :meth:`merge`.
+
+    Attributes:
+        rules: Per (routine, version, rule): obligations triggered in the period.
+        units: Per unit of the responsible role.
+        months: Per month of the trigger (local time).
+        compare: Per (routine, version, rule) under the compared routine versions.
+        diagnostics: Findings, each a tuple of the :class:`DiagnosticRecord` fields.
+        not_in_force: Trigger events outside every version's validity.
+        compare_rejected: Events the compared routines rejected.
+        streams: Streams (cases and units) audited.
+        rows: Obligation rows written.
+    """
+
+    rules: dict[RuleKey, Tally] = field(default_factory=dict)
+    units: dict[str, Tally] = field(default_factory=dict)
+    months: dict[str, Tally] = field(default_factory=dict)
+    compare: dict[RuleKey, Tally] = field(default_factory=dict)
+    diagnostics: list[tuple[str, str, str, str | None, int | None, str | None]] = field(
+        default_factory=list
+    )
+    not_in_force: int = 0
+    compare_rejected: int = 0
+    streams: int = 0
+    rows: int = 0
+
+    def add(self, row: ObligationRow) -> None:
+        """Count one obligation of the audited routines."""
+        self.rules.setdefault((row.routine, row.version, row.rule), Tally()).add(row)
+        self.units.setdefault(row.unit, Tally()).add(row)
+        self.months.setdefault(row.trigger[:7], Tally()).add(row)
+        self.rows += 1
+
+    def add_compared(self, row: ObligationRow) -> None:
+        """Count one obligation of the compared routines."""
+        self.compare.setdefault((row.routine, row.version, row.rule), Tally()).add(row)
+
+    def add_diagnostic(self, record: Mapping[str, object]) -> None:
+        """Keep one finding (its text and file name masked of anything shaped like a
+        personnummer)."""
+        hint = record.get("hint")
+        line = record.get("line")
+        file = record.get("file")
+        self.diagnostics.append(
+            (
+                str(record["level"]),
+                str(record["code"]),
+                mask(str(record["message"])),
+                mask(str(file)) if file is not None else None,
+                int(line) if isinstance(line, int) else None,
+                mask(str(hint)) if hint is not None else None,
+            )
+        )
+
+    def merge(self, other: Partial) -> Partial:
+        """A new partial with both: associative and commutative, so any grouping gives the
+        same report."""
+        return Partial(
+            rules=_merge_rule_maps(self.rules, other.rules),
+            units=_merge_maps(self.units, other.units),
+            months=_merge_maps(self.months, other.months),
+            compare=_merge_rule_maps(self.compare, other.compare),
+            diagnostics=self.diagnostics + other.diagnostics,
+            not_in_force=self.not_in_force + other.not_in_force,
+            compare_rejected=self.compare_rejected + other.compare_rejected,
+            streams=self.streams + other.streams,
+            rows=self.rows + other.rows,
+        )
+
+    @staticmethod
+    def merge_all(partials: Iterable[Partial]) -> Partial:
+        """Every partial merged (an empty partial when there are none)."""
+        out = Partial()
+        for p in partials:
+            out = out.merge(p)
+        return out
+
+
+def percentile(histogram: Mapping[int, int], p: float) -> int | None:
+    """The nearest-rank percentile ``p`` (0..100) of the values a histogram counts.
+
+    Examples:
+        >>> percentile({1: 5, 3: 4, 10: 1}, 50), percentile({1: 5, 3: 4, 10: 1}, 90)
+        (1, 3)
+        >>> percentile({}, 50) is None
+        True
+    """
+    total = sum(histogram.values())
+    if total == 0:
+        return None
+    rank = max(1, math.ceil(p / 100 * total))
+    seen = 0
+    for value in sorted(histogram):
+        seen += histogram[value]
+        if seen >= rank:
+            return value
+    return max(histogram)  # not reached
+
+
+def on_time_rate(statuses: Mapping[str, int]) -> float | None:
+    """fulfilled / (fulfilled + fulfilled_late + overdue), 4 decimals; None for 0/0.
+
+    Examples:
+        >>> on_time_rate({"fulfilled": 380, "fulfilled_late": 21, "overdue": 6})
+        0.9337
+    """
+    judged = statuses.get("fulfilled", 0) + statuses.get("fulfilled_late", 0)
+    judged += statuses.get("overdue", 0)
+    if judged == 0:
+        return None
+    return round(statuses.get("fulfilled", 0) / judged, 4)
+
+
+def _statuses(counts: Mapping[str, int]) -> dict[str, int]:
+    return {s: int(counts.get(s, 0)) for s in STATUSES}
+
+
+def _lateness(histogram: Mapping[int, int]) -> Lateness:
+    return Lateness(
+        count=sum(histogram.values()),
+        median=percentile(histogram, 50),
+        p90=percentile(histogram, 90),
+        max=max(histogram) if histogram else None,
+    )
+
+
+def routine_records(routines: Sequence[CompiledRoutine]) -> list[RoutineRecord]:
+    """The header's record of each routine version, by id and start date."""
+    windows, _ = validity_windows(routines)
+    out = []
+    for r in sorted(routines, key=lambda r: (r.id, r.routine.valid_from, r.version)):
+        last = windows[(r.id, r.version)].last
+        out.append(
+            RoutineRecord(
+                id=r.id,
+                version=r.version,
+                sha256=r.sha256,
+                valid_from=r.routine.valid_from.isoformat(),
+                valid_to=last.isoformat() if last else None,
+            )
+        )
+    return out
+
+
+def _in_period(
+    routines: Sequence[CompiledRoutine], first: date, last: date
+) -> list[CompiledRoutine]:
+    windows, _ = validity_windows(routines)
+    out = []
+    for r in sorted(routines, key=lambda r: (r.id, r.routine.valid_from, r.version)):
+        w = windows[(r.id, r.version)]
+        if w.first <= last and (w.last is None or w.last >= first):
+            out.append(r)
+    return out
+
+
+def _rule_summaries(
+    routines: Sequence[CompiledRoutine], tallies: Mapping[RuleKey, Tally], first: date, last: date
+) -> list[RuleSummary]:
+    out: list[RuleSummary] = []
+    listed: set[RuleKey] = set()
+    by_key = {(r.id, r.version): r for r in routines}
+    for version in _in_period(routines, first, last):
+        for c in version.rules:
+            listed.add((version.id, version.version, c.id))
+    for key in sorted(tallies):
+        listed.add(key)
+    order = {(r.id, r.version): i for i, r in enumerate(_in_period(routines, first, last))}
+    keyed = []
+    for key in listed:
+        owner = by_key.get((key[0], key[1]))
+        index = 10**6
+        if owner is not None:
+            index = next((i for i, c in enumerate(owner.rules) if c.id == key[2]), index)
+        keyed.append(((order.get((key[0], key[1]), 10**6), key[0], key[1], index, key[2]), key))
+    for _, key in sorted(keyed):
+        tally = tallies.get(key, Tally())
+        r = by_key.get((key[0], key[1]))
+        title, responsible, unit = key[2], "", None
+        source = None
+        interpretation = None
+        if r is not None:
+            compiled: CompiledRule | None
+            try:
+                compiled = r.rule(key[2])
+            except KeyError:
+                compiled = None
+            if compiled is not None:
+                rule = compiled.rule
+                title = rule.title
+                responsible = rule.action.responsible
+                role = r.routine.roles.get(responsible)
+                unit = role.unit if role is not None else None
+                if rule.source is not None:
+                    source = SourceRef(
+                        document=r.routine.source.title,
+                        section=rule.source.section,
+                        quote=rule.source.quote,
+                    )
+                if compiled.interpretation_record is not None:
+                    interpretation = compiled.interpretation_record.reason
+        statuses = _statuses(tally.statuses)
+        out.append(
+            RuleSummary(
+                routine=key[0],
+                version=key[1],
+                rule=key[2],
+                title=title,
+                responsible=responsible,
+                unit=unit,
+                total=sum(statuses.values()),
+                statuses=statuses,
+                on_time_rate=on_time_rate(statuses),
+                lateness_working_days=_lateness(tally.late_working),
+                lateness_calendar_days=_lateness(tally.late_calendar),
+                source=source,
+                interpretation=interpretation,
+            )
+        )
+    return out
+
+
+def _unit_label(routines: Sequence[CompiledRoutine], unit: str) -> str:
+    """The unit's label: from the routine's units, else from the role named as the unit."""
+    for r in reversed(routines):  # the newest version's words first
+        spec = r.routine.units.get(unit)
+        if spec is not None:
+            return spec.label
+    for r in reversed(routines):
+        role = r.routine.roles.get(unit)
+        if role is not None and role.unit == unit:
+            return role.label
+    return unit
+
+
+def _queue_summaries(results: Sequence[QueueResult], first: date, last: date) -> list[QueueSummary]:
+    out = []
+    for q in sorted(results, key=lambda q: (q.routine.id, q.routine.version, q.queue)):
+        offers = [o for o in q.offers if first <= date.fromisoformat(o.at[:10]) <= last]
+        good = sum(1 for o in offers if o.in_order)
+        out.append(
+            QueueSummary(
+                routine=q.routine.id,
+                version=q.routine.version,
+                queue=q.queue,
+                label=q.label,
+                offers=len(offers),
+                in_order=good,
+                out_of_order=len(offers) - good,
+            )
+        )
+    return out
+
+
+def _compare(
+    base: Mapping[RuleKey, Tally],
+    other: Mapping[RuleKey, Tally],
+    base_routines: Sequence[CompiledRoutine],
+    other_routines: Sequence[CompiledRoutine],
+    first: date,
+    last: date,
+    rejected: int,
+) -> CompareReport:
+    def by_rule(
+        tallies: Mapping[RuleKey, Tally], routines: Sequence[CompiledRoutine]
+    ) -> dict[tuple[str, str], Counter[str]]:
+        out: dict[tuple[str, str], Counter[str]] = {}
+        for r in _in_period(routines, first, last):
+            for c in r.rules:
+                out.setdefault((r.id, c.id), Counter())
+        for (rid, _version, rule), tally in tallies.items():
+            out.setdefault((rid, rule), Counter()).update(tally.statuses)
+        return out
+
+    titles: dict[tuple[str, str], str] = {}
+    for r in [*other_routines, *base_routines]:
+        for c in r.rules:
+            titles[(r.id, c.id)] = c.rule.title
+    a = by_rule(base, base_routines)
+    b = by_rule(other, other_routines)
+    rules = []
+    for key in sorted(set(a) | set(b)):
+        sa = _statuses(a.get(key, Counter()))
+        sb = _statuses(b.get(key, Counter()))
+        diff = {s: sb[s] - sa[s] for s in STATUSES}
+        diff["total"] = sum(sb.values()) - sum(sa.values())
+        rules.append(
+            CompareRule(
+                routine=key[0],
+                rule=key[1],
+                title=titles.get(key, key[1]),
+                base=sa,
+                other=sb,
+                difference=diff,
+                on_time_rate_base=on_time_rate(sa),
+                on_time_rate_other=on_time_rate(sb),
+            )
+        )
+    return CompareReport(
+        routines=routine_records(other_routines), by_rule=rules, events_rejected=rejected
+    )
+
+
+def finish(
+    partial: Partial,
+    header: AuditHeader,
+    routines: Sequence[CompiledRoutine],
+    *,
+    first: date,
+    last: date,
+    queues: Sequence[QueueResult] = (),
+    compare_routines: Sequence[CompiledRoutine] | None = None,
+) -> AuditReport:
+    """The report from the merged partial: sorted, complete, byte-stable."""
+    late_all: Counter[int] = Counter()
+    for tally in partial.rules.values():
+        late_all.update(tally.late_working)
+    diagnostics = sorted(
+        set(partial.diagnostics),
+        key=lambda d: (d[3] or "", d[4] or 0, d[1], d[2], d[0], d[5] or ""),
+    )
+    if partial.not_in_force:
+        diagnostics.append(
+            (
+                "warning",
+                "routine.not-in-force",
+                f"{partial.not_in_force} trigger event(s) fell outside the validity of every "
+                "given routine version and raised no obligation",
+                None,
+                None,
+                "load the routine version that was in force then",
+            )
+        )
+    return AuditReport(
+        header=header,
+        by_rule=_rule_summaries(routines, partial.rules, first, last),
+        by_unit=[
+            UnitSummary(
+                unit=unit,
+                label=_unit_label(routines, unit),
+                total=sum(t.statuses.values()),
+                statuses=_statuses(t.statuses),
+                on_time_rate=on_time_rate(t.statuses),
+                lateness_working_days=_lateness(t.late_working),
+            )
+            for unit, t in sorted(partial.units.items())
+        ],
+        by_month=[
+            MonthSummary(
+                month=month,
+                total=sum(t.statuses.values()),
+                statuses=_statuses(t.statuses),
+                on_time_rate=on_time_rate(t.statuses),
+            )
+            for month, t in sorted(partial.months.items())
+        ],
+        lateness_histogram=[
+            LatenessBin(working_days=k, count=v) for k, v in sorted(late_all.items())
+        ],
+        queues=_queue_summaries(queues, first, last),
+        compare=(
+            _compare(
+                partial.rules,
+                partial.compare,
+                routines,
+                compare_routines,
+                first,
+                last,
+                partial.compare_rejected,
+            )
+            if compare_routines is not None
+            else None
+        ),
+        diagnostics=[
+            DiagnosticRecord.model_validate(
+                {"level": lv, "code": c, "message": m, "file": f, "line": ln, "hint": h}
+            )
+            for lv, c, m, f, ln, h in diagnostics
+        ],
+    )

@@ -1,0 +1,551 @@
+"""The audit from files to report: options, the per-partition step, outputs written atomically.
+
+:func:`audit_partition` is the step a partition of cases goes through (on this machine, or
+on a Dask worker); :func:`run_audit` reads the inputs, runs the step over every case (or
+hands partitions to a Dask client), merges the partials and writes ``report.json``,
+``obligations.csv``, ``summary.csv`` and ``report.html`` into the output directory.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import os
+import platform
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from importlib.metadata import version as dist_version
+from pathlib import Path
+from typing import Any, TextIO
+
+import duckdb
+
+from samverkan_rules import __version__
+from samverkan_rules.audit.models import (
+    AuditHeader,
+    AuditReport,
+    InputRecord,
+    Period,
+    Software,
+)
+from samverkan_rules.audit.pseudonym import Pseudonymiser, mask
+from samverkan_rules.audit.reader import (
+    InputError,
+    Staging,
+    find_inputs,
+    sql_text,
+    tally_total,
+)
+from samverkan_rules.audit.report import Partial, finish, routine_records
+from samverkan_rules.audit.rows import AuditRules, queue_results, rows_for_case
+from samverkan_rules.calendar import format_rfc3339, local_date, start_of_day
+from samverkan_rules.compiler import CompiledRoutine
+from samverkan_rules.diagnostics import Diagnostic
+from samverkan_rules.events import Event
+from samverkan_rules.loader import load_routine_text
+from samverkan_rules.registry import Registry
+
+__all__ = [
+    "OBLIGATION_COLUMNS",
+    "AuditError",
+    "AuditOptions",
+    "AuditOutcome",
+    "PartitionJob",
+    "audit_partition",
+    "run_audit",
+]
+
+OBLIGATION_COLUMNS = (
+    "case",
+    "routine",
+    "version",
+    "rule",
+    "responsible",
+    "unit",
+    "trigger",
+    "deadline",
+    "fulfilled",
+    "status",
+    "late_working_days",
+    "late_calendar_days",
+)
+"""The columns of ``obligations.csv``."""
+
+SUMMARY_COLUMNS = (
+    "routine",
+    "version",
+    "rule",
+    "title",
+    "responsible",
+    "unit",
+    "total",
+    "fulfilled",
+    "fulfilled_late",
+    "overdue",
+    "due",
+    "upcoming",
+    "cancelled",
+    "blocked",
+    "on_time_rate",
+    "late_working_days_median",
+    "late_working_days_p90",
+)
+"""The columns of ``summary.csv`` (the report's ``by_rule``)."""
+
+
+class AuditError(Exception):
+    """The audit cannot run: bad usage or unusable input. The message says what to do."""
+
+
+@dataclass(frozen=True)
+class PartitionJob:
+    """Everything a partition step needs, in plain data (it travels to Dask workers).
+
+    Routines travel as their YAML text, so workers need no access to the routine files.
+    """
+
+    routines: tuple[tuple[str, str], ...]
+    """(file name, YAML text) of each audited routine version."""
+    compare: tuple[tuple[str, str], ...] | None
+    """The same for the compared versions, or None."""
+    as_of: str
+    first: date
+    last: date
+    file_names: tuple[str, ...]
+    """Input names by file number, for diagnostics."""
+
+    @property
+    def token(self) -> str:
+        """Identifies the job's routines and instant (a worker compiles them once)."""
+        digest = hashlib.sha256()
+        for name, text in (*self.routines, *(self.compare or ())):
+            digest.update(name.encode() + b"\0" + text.encode() + b"\0")
+        digest.update(self.as_of.encode())
+        return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    rules: AuditRules
+    compare: AuditRules | None
+    as_of: datetime
+    routine_level: frozenset[tuple[str, str]]
+    compare_level: frozenset[tuple[str, str]]
+
+
+_PREPARED: dict[str, _Prepared] = {}
+
+
+def _compile(texts: Sequence[tuple[str, str]]) -> list[CompiledRoutine]:
+    return [load_routine_text(text, file=name) for name, text in texts]
+
+
+def _baseline(rules: AuditRules, as_of: datetime) -> frozenset[tuple[str, str]]:
+    return frozenset((d.code, d.message) for d in rules.baseline(as_of).diagnostics)
+
+
+def _prepare(
+    job: PartitionJob,
+    routines: Sequence[CompiledRoutine] | None = None,
+    compare: Sequence[CompiledRoutine] | None = None,
+) -> _Prepared:
+    cached = _PREPARED.get(job.token) if routines is None else None
+    if cached is not None:
+        return cached
+    as_of = datetime.fromisoformat(job.as_of)
+    rules = AuditRules.prepare(routines if routines is not None else _compile(job.routines))
+    other: AuditRules | None = None
+    if job.compare is not None:
+        other = AuditRules.prepare(compare if compare is not None else _compile(job.compare))
+    prepared = _Prepared(
+        rules,
+        other,
+        as_of,
+        _baseline(rules, as_of),
+        _baseline(other, as_of) if other else frozenset(),
+    )
+    if routines is None:  # compiled from the job's texts: once per worker process
+        _PREPARED.clear()  # one job at a time per process: keep memory flat
+        _PREPARED[job.token] = prepared
+    return prepared
+
+
+def audit_partition(
+    job: PartitionJob,
+    streams: Iterable[tuple[str, Sequence[Event]]],
+    rows_out: TextIO,
+    *,
+    advance: Callable[[int], None] = lambda n: None,
+    routines: Sequence[CompiledRoutine] | None = None,
+    compare: Sequence[CompiledRoutine] | None = None,
+) -> Partial:
+    """Audit some cases: the per-partition step. Partials merge with :meth:`Partial.merge`.
+
+    Args:
+        job: The routines, instant and period.
+        streams: (case, events) for each case of the partition, as
+            :meth:`Staging.streams` gives them.
+        rows_out: Where the obligations of the period go, as CSV rows without a header.
+        advance: Called with 1 after each case (progress).
+        routines: The compiled routines, when the caller has them (else compiled from the
+            job's texts, once per process).
+        compare: The same for the compared routines.
+    """
+    prepared = _prepare(job, routines, compare)
+    partial = Partial()
+    writer = csv.writer(rows_out, lineterminator="\n")
+    first, last = job.first.isoformat(), job.last.isoformat()
+    for case, events in streams:
+        partial.streams += 1
+        result = rows_for_case(
+            prepared.rules, case, events, prepared.as_of, routine_level=prepared.routine_level
+        )
+        for row in result.rows:
+            if first <= row.trigger[:10] <= last:
+                partial.add(row)
+                writer.writerow(row)
+        for record in result.diagnostics:
+            partial.add_diagnostic(record)
+        partial.not_in_force += result.not_in_force
+        if prepared.compare is not None:
+            other = rows_for_case(
+                prepared.compare,
+                case,
+                events,
+                prepared.as_of,
+                routine_level=prepared.compare_level,
+            )
+            for row in other.rows:
+                if first <= row.trigger[:10] <= last:
+                    partial.add_compared(row)
+            partial.compare_rejected += sum(1 for d in other.diagnostics if d["level"] == "error")
+        advance(1)
+    return partial
+
+
+# --------------------------------------------------------------------------- the run
+
+
+@dataclass(frozen=True)
+class AuditOptions:
+    """What to audit and how (the command line's options, for the Python API).
+
+    Attributes:
+        routines: The audited routine versions (one routine id, every version).
+        events: Files or directories of events.
+        out: The output directory (created when missing).
+        first: First day of the period (default: the first event's local date).
+        last: Last day of the period (default: the last event's local date).
+        as_of: When statuses are judged (default: the start of the day after ``last``).
+        key: The pseudonymisation key; None only with ``identify``.
+        identify: Write case ids as they are (on purpose; no key needed).
+        compare: Other routine versions to audit the same history under.
+        client: A ``dask.distributed.Client``: audit the partitions on its cluster.
+        partitions: How many partitions to make for Dask (default 4 per worker).
+        progress: Show progress bars (the command line: when stderr is a terminal).
+        memory_limit: DuckDB's memory limit before it spills to disk.
+        work_dir: Where temporary files go (default the system's temporary directory).
+    """
+
+    routines: Sequence[CompiledRoutine]
+    events: Sequence[str]
+    out: str
+    first: date | None = None
+    last: date | None = None
+    as_of: datetime | None = None
+    key: bytes | None = None
+    identify: bool = False
+    compare: Sequence[CompiledRoutine] | None = None
+    client: Any = None
+    partitions: int | None = None
+    progress: bool = False
+    memory_limit: str = "256MB"
+    work_dir: str | None = None
+    routine_id: str = field(default="")
+
+
+@dataclass(frozen=True)
+class AuditOutcome:
+    """What a run produced."""
+
+    report: AuditReport
+    files: tuple[Path, ...]
+    rejected: int
+    """Events rejected over all inputs (the command exits 1 when any)."""
+    errors: int
+    """Error-level diagnostics."""
+
+
+def _bar(enabled: bool, total: int | None, label: str, unit: str) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(
+        total=total,
+        desc=label,
+        unit=unit,
+        disable=not enabled,
+        file=sys.stderr,
+        leave=False,
+        unit_scale=True,
+        dynamic_ncols=True,
+    )
+
+
+def _software() -> Software:
+    return Software.model_validate(
+        {
+            "samverkan-rules": __version__,
+            "holidays": dist_version("holidays"),
+            "duckdb": duckdb.__version__,
+            "python": platform.python_version(),
+        }
+    )
+
+
+def _period(staging: Staging, options: AuditOptions, tz: Any) -> tuple[date, date, datetime]:
+    span = staging.span()
+    if span is None:
+        raise AuditError(
+            "no usable events in the inputs; every record was rejected (see the messages above)"
+        )
+    first = options.first or local_date(span[0], tz)
+    last = options.last or local_date(span[1], tz)
+    if first > last:
+        raise AuditError(
+            f"the period is empty: --from {first.isoformat()} is after --to {last.isoformat()}"
+        )
+    end = start_of_day(last + timedelta(days=1), tz)
+    as_of = options.as_of or end
+    if as_of < end:
+        raise AuditError(
+            f"--as-of {format_rfc3339(as_of)} is before the end of the period "
+            f"({format_rfc3339(end)}); statuses are judged after the period has ended"
+        )
+    return first, last, as_of
+
+
+def _texts(routines: Sequence[CompiledRoutine]) -> tuple[tuple[str, str], ...]:
+    out = []
+    for r in routines:
+        if r.file is None:
+            raise AuditError(f"routine {r.id} {r.version} has no file to send to the workers")
+        out.append((r.file, Path(r.file).read_text(encoding="utf-8")))
+    return tuple(out)
+
+
+def _write_atomic(path: Path, data: bytes) -> Path:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_bytes(data)
+    return tmp
+
+
+def _obligations_csv(
+    chunks: Sequence[Path], target: Path, *, memory_limit: str, spill: Path
+) -> None:
+    """The rows of every chunk, sorted, as ``obligations.csv`` (DuckDB sorts out of core)."""
+    columns = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in OBLIGATION_COLUMNS) + "}"
+    con = duckdb.connect()
+    try:
+        con.execute("SET threads = 1")
+        con.execute("SET preserve_insertion_order = true")
+        con.execute(f"SET memory_limit = {sql_text(memory_limit)}")
+        con.execute(f"SET temp_directory = {sql_text(str(spill))}")
+        header = ",".join(OBLIGATION_COLUMNS) + "\n"
+        existing = [str(c) for c in chunks if c.stat().st_size > 0]
+        if not existing:
+            target.write_text(header, encoding="utf-8")
+            return
+        con.execute(
+            f"COPY (SELECT * FROM read_csv(?, header = false, delim = ',', quote = '\"', "
+            f"escape = '\"', columns = {columns}, auto_detect = false) ORDER BY ALL) "
+            f"TO {sql_text(str(target))} (FORMAT csv, HEADER true, DELIMITER ',')",
+            [existing],
+        )
+    finally:
+        con.close()
+
+
+def _summary_csv(report: AuditReport) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(SUMMARY_COLUMNS)
+    for r in report.by_rule:
+        writer.writerow(
+            (
+                r.routine,
+                r.version,
+                r.rule,
+                r.title,
+                r.responsible,
+                r.unit or "",
+                r.total,
+                *(r.statuses[s] for s in SUMMARY_COLUMNS[7:14]),
+                "" if r.on_time_rate is None else f"{r.on_time_rate:.4f}",
+                "" if r.lateness_working_days.median is None else r.lateness_working_days.median,
+                "" if r.lateness_working_days.p90 is None else r.lateness_working_days.p90,
+            )
+        )
+    return buffer.getvalue().encode("utf-8")
+
+
+def run_audit(options: AuditOptions) -> AuditOutcome:
+    """Audit the event history and write the report files into ``options.out``.
+
+    Every output is written under a temporary name and renamed into place only when all of
+    them are complete, so a failed run leaves the directory as it was.
+
+    Raises:
+        AuditError: bad usage or unusable input (the command exits 2).
+    """
+    from samverkan_rules.audit.html import render_html
+
+    if options.key is None and not options.identify:
+        raise AuditError(
+            "no pseudonymisation key: give --key-file FILE or set SAMVERKAN_AUDIT_KEY, or "
+            "--identify to write case ids as they are"
+        )
+    pseudonyms = Pseudonymiser(None if options.identify else options.key)
+    registry = Registry(options.routines)
+    routines = list(registry)
+    tz = routines[0].tz
+    try:
+        inputs = find_inputs(options.events)
+    except InputError as exc:
+        raise AuditError(str(exc)) from None
+    rules = AuditRules.prepare(routines)
+    out = Path(options.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise AuditError(f"--out {options.out}: {exc.strerror or exc}") from None
+    with Staging(
+        rules, pseudonyms, work_dir=options.work_dir, memory_limit=options.memory_limit
+    ) as staging:
+        with _bar(options.progress, None, "reading", "events") as bar:
+            try:
+                staging.load(inputs, bar.update)
+            except InputError as exc:
+                raise AuditError(str(exc)) from None
+        first, last, as_of = _period(staging, options, tz)
+        cases = staging.finish(as_of)
+        compare = list(Registry(options.compare)) if options.compare is not None else None
+        job = PartitionJob(
+            routines=_texts(routines) if options.client is not None else (),
+            compare=(
+                (_texts(compare) if options.client is not None else ())
+                if compare is not None
+                else None
+            ),
+            as_of=format_rfc3339(as_of.astimezone(tz)),
+            first=first,
+            last=last,
+            file_names=tuple(staging.file_names()),
+        )
+        chunks: list[Path] = []
+        total_streams = staging.stream_count()
+        with _bar(options.progress, total_streams, "auditing", "cases") as bar:
+            if options.client is None:
+                chunk = staging.dir / "rows-0.csv"
+                with chunk.open("w", encoding="utf-8", newline="") as handle:
+                    partial = audit_partition(
+                        job,
+                        staging.streams(),
+                        handle,
+                        advance=bar.update,
+                        routines=routines,
+                        compare=compare,
+                    )
+                chunks.append(chunk)
+            else:
+                from samverkan_rules.audit.dask import audit_on_dask
+
+                partial = audit_on_dask(
+                    options.client, job, staging, chunks, options.partitions, bar.update
+                )
+        for record in rules.baseline(as_of).diagnostics:  # routine-level: once, not per case
+            partial.add_diagnostic(record.model_dump())
+        queue_list, queue_findings = queue_results(rules, staging.queue_events(), as_of)
+        for finding in queue_findings:
+            partial.add_diagnostic(finding)
+        for d in staging.diagnostics:
+            partial.add_diagnostic(d.to_json())
+        if partial.rows == 0:
+            raise AuditError(
+                f"the period {first.isoformat()} to {last.isoformat()} holds no obligation of "
+                f"{registry.ids()[0]}: no trigger event falls in it; check --from and --to "
+                "against the dates of the events"
+            )
+        records = []
+        for item, tally in staging.counts():
+            records.append(
+                InputRecord(
+                    file=mask(item.name) if pseudonyms.active else item.name,
+                    format=item.format,
+                    sha256=tally.sha256,
+                    events_read=tally.read,
+                    events_used=tally.read - tally.rejected,
+                    events_rejected=tally.rejected,
+                    events_after_as_of=tally.after_as_of,
+                )
+            )
+        totals = tally_total(t for _, t in staging.counts())
+        header = AuditHeader(
+            as_of=format_rfc3339(as_of.astimezone(tz)),
+            period=Period.model_validate({"from": first.isoformat(), "to": last.isoformat()}),
+            routine_id=options.routine_id or registry.ids()[0],
+            routines=routine_records(routines),
+            software=_software(),
+            inputs=records,
+            pseudonymised=pseudonyms.active,
+            key_fingerprint=pseudonyms.fingerprint(),
+            events_total={k: totals[k] for k in ("read", "used", "rejected", "after_as_of")},
+            cases=cases,
+        )
+        report = finish(
+            partial,
+            header,
+            routines,
+            first=first,
+            last=last,
+            queues=queue_list,
+            compare_routines=compare,
+        )
+        targets = {
+            "report.json": report.to_json().encode("utf-8"),
+            "summary.csv": _summary_csv(report),
+            "report.html": render_html(report).encode("utf-8"),
+        }
+        temporary: dict[Path, Path] = {}
+        try:
+            obligations = out / "obligations.csv"
+            tmp = obligations.with_name(f".{obligations.name}.tmp-{os.getpid()}")
+            _obligations_csv(
+                chunks, tmp, memory_limit=options.memory_limit, spill=staging.dir / "spill"
+            )
+            temporary[obligations] = tmp
+            for name, data in targets.items():
+                temporary[out / name] = _write_atomic(out / name, data)
+        except BaseException:
+            for tmp in temporary.values():
+                tmp.unlink(missing_ok=True)
+            raise
+        for final, tmp in temporary.items():
+            os.replace(tmp, final)
+    errors = sum(1 for d in report.diagnostics if d.level == "error")
+    return AuditOutcome(
+        report=report,
+        files=tuple(sorted(temporary)),
+        rejected=totals["rejected"],
+        errors=errors,
+    )
+
+
+def diagnostics_of(report: AuditReport) -> list[Diagnostic]:
+    """The report's diagnostics as :class:`Diagnostic` (to print them)."""
+    return [
+        Diagnostic(d.level, d.code, d.message, file=d.file, line=d.line, hint=d.hint)
+        for d in report.diagnostics
+    ]

@@ -1,0 +1,343 @@
+"""Synthetic event histories with known outcomes, for tests and benchmarks.
+
+:func:`generate_history` writes cases for the Örebro routine (version 2, from 2020) in
+which the generator decides, for every obligation it causes, whether it is met on time,
+late, or missed; :class:`History` carries the counts per rule that an audit must find.
+
+Each case: consent is given (``consent-recorded``), a start is planned with its message
+and journal entry (``start-message``, ``start-journal``; a sent message asks for a receipt
+and a reply: ``receipt-acknowledgement``, ``start-reply``), then an end is planned
+(``end-message``, ``end-journal``; its message asks for a receipt). An on-time answer comes
+well before the deadline, a late one a working day or two after it, a missed one never.
+Every case ends within 45 working days of its start, so an audit as of the end of the period
+sees every deadline passed.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import random
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from samverkan_rules.calendar import WorkingCalendar, sweden_calendar
+
+__all__ = ["OUTCOMES", "ROUTINE_ID", "History", "generate_history", "personnummer", "write_files"]
+
+ROUTINE_ID = "orebro-dagverksamhet-hemvard"
+"""The routine the generated cases follow (its version 2, in force from 2020-01-01)."""
+
+OUTCOMES = ("fulfilled", "fulfilled_late", "overdue")
+"""What the generator lets happen to an obligation: on time, late, missed."""
+
+_ZONE = ZoneInfo("Europe/Stockholm")
+_TO_HEMVARD = ["hemvard.driftsplanerare"]
+
+
+def personnummer(rng: random.Random) -> str:
+    """A valid personnummer (12 digits, YYYYMMDD-NNNC) with a Luhn check digit.
+
+    Examples:
+        >>> from samverkan_rules.audit.pseudonym import valid_personnummer
+        >>> valid_personnummer(personnummer(random.Random(1)))
+        True
+    """
+    born = date(1930, 1, 1) + timedelta(days=rng.randrange(365 * 40))
+    serial = f"{rng.randrange(1000):03d}"
+    digits = born.strftime("%y%m%d") + serial
+    total = 0
+    for i, ch in enumerate(digits):
+        n = int(ch) * (2 if i % 2 == 0 else 1)
+        total += n - 9 if n > 9 else n
+    check = (10 - total % 10) % 10
+    return f"{born:%Y%m%d}-{serial}{check}"
+
+
+@dataclass
+class History:
+    """Generated events and what an audit of them must find.
+
+    Attributes:
+        first: First day of the period the triggers fall in.
+        last: Last day of the period; every deadline is passed by the end of it.
+        expected: Per rule id, counts per status (fulfilled, fulfilled_late, overdue).
+        events: Number of events generated.
+        cases: Number of cases.
+    """
+
+    first: date
+    last: date
+    expected: dict[str, Counter[str]] = field(default_factory=dict)
+    late_working_days: dict[str, Counter[int]] = field(default_factory=dict)
+    events: int = 0
+    cases: int = 0
+
+    def count(self, rule: str, outcome: str, late: int | None = None) -> None:
+        """Record one obligation's outcome (and its working days late)."""
+        self.expected.setdefault(rule, Counter())[outcome] += 1
+        if late is not None:
+            self.late_working_days.setdefault(rule, Counter())[late] += 1
+
+
+class _Case:
+    def __init__(
+        self, rng: random.Random, number: int, case: str, cal: WorkingCalendar, history: History
+    ) -> None:
+        self.rng = rng
+        self.case = case
+        self.cal = cal
+        self.history = history
+        self.prefix = f"e{number}-"
+        self.events: list[dict[str, Any]] = []
+
+    def wd(self, day: date, n: int) -> date:
+        return self.cal.add_working_days(day, n)
+
+    def emit(self, etype: str, day: date, hour: int, minute: int, data: dict[str, Any]) -> str:
+        ident = f"{self.prefix}{len(self.events) + 1}"
+        at = datetime.combine(day, time(hour, minute), tzinfo=_ZONE)
+        self.events.append(
+            {"id": ident, "case": self.case, "type": etype, "at": at.isoformat(), "data": data}
+        )
+        return ident
+
+    def outcome(self) -> str:
+        return self.rng.choices(OUTCOMES, weights=(6, 2, 1))[0]
+
+    def answer(
+        self,
+        rule: str,
+        on_time: date,
+        late: date,
+        deadline: date,
+        hour: int,
+        etype: str,
+        data: dict[str, Any],
+    ) -> tuple[str, date] | None:
+        """Emit the answer to one obligation as the drawn outcome says: its id and day."""
+        outcome = self.outcome()
+        if outcome == "overdue":
+            self.history.count(rule, outcome)
+            return None
+        day = on_time if outcome == "fulfilled" else late
+        self.history.count(
+            rule,
+            outcome,
+            self.cal.working_days_between(deadline, day) if outcome == "fulfilled_late" else None,
+        )
+        return self.emit(etype, day, hour, self.rng.randrange(60), data), day
+
+    def message(self, kind: str, plan: str, on_time: date, late: date, deadline: date) -> None:
+        rule = f"{kind}-message"
+        sent = self.answer(
+            rule,
+            on_time,
+            late,
+            deadline,
+            10,
+            "message.sent",
+            {"kind": kind, "to": _TO_HEMVARD, "channel": "treserva.hemvard", "refers_to": plan},
+        )
+        if sent is None:
+            return
+        ident, day = sent
+        due = self.wd(day, 1)
+        self.answer(
+            "receipt-acknowledgement",
+            day,
+            self.wd(day, 3),
+            due,
+            12,
+            "message.acknowledged",
+            {"message": ident},
+        )
+        # The receiver puts the information into home care's planning (by the end of the
+        # next working day), recorded as referring to the message.
+        self.answer(
+            "planning-updated",
+            day,
+            self.wd(day, 3),
+            due,
+            15,
+            "document.recorded",
+            {"record": "hemvardens_planering", "refers_to": ident},
+        )
+        if kind == "start":
+            self.answer(
+                "start-reply",
+                day,
+                self.wd(day, 3),
+                due,
+                13,
+                "message.sent",
+                {"kind": "start_reply", "to": ["dagverksamhet"], "refers_to": ident},
+            )
+
+    def journal(self, kind: str, plan: str, on_time: date, late: date, deadline: date) -> None:
+        self.answer(
+            f"{kind}-journal",
+            on_time,
+            late,
+            deadline,
+            11,
+            "document.recorded",
+            {"record": "verkstallighetsjournal", "topic": kind, "refers_to": plan},
+        )
+
+    def story(self, day0: date) -> None:
+        self.emit("consent.given", day0, 9, self.rng.randrange(30), {"form": "written"})
+        self.answer(
+            "consent-recorded",
+            day0,
+            self.wd(day0, 3),
+            self.wd(day0, 1),
+            14,
+            "document.recorded",
+            {"record": "samtyckesmodul"},
+        )
+        for kind, begin, end_day, field_name in (
+            ("start", 1, 15, "start_date"),
+            ("end", 20, 35, "last_day"),
+        ):
+            planned = self.wd(day0, begin)
+            target = self.wd(day0, end_day)
+            data: dict[str, Any] = {field_name: target.isoformat()}
+            if kind == "start":
+                data["form"] = "dagrehab"
+            plan = self.emit(f"dagverksamhet.{kind}_planned", planned, 9, 0, data)
+            deadline = self.wd(target, -2)
+            on_time = self.wd(planned, 1)
+            late = self.wd(target, -1)
+            self.message(kind, plan, on_time, late, deadline)
+            self.journal(kind, plan, on_time, late, deadline)
+
+
+def generate_history(
+    seed: int,
+    cases: int,
+    *,
+    first: date = date(2020, 1, 1),
+    years: int = 3,
+    ids: str = "personnummer",
+) -> tuple[History, Iterator[list[dict[str, Any]]]]:
+    """A history of ``cases`` cases over ``years`` years and what an audit must find.
+
+    Args:
+        seed: Everything follows from it.
+        cases: How many cases.
+        first: First day of the period.
+        years: Length of the period.
+        ids: ``personnummer`` (valid ones) or ``plain`` (``c1``, ``c2``, ...) case ids.
+
+    Returns:
+        The :class:`History` (its counts complete once the iterator is exhausted) and an
+        iterator over each case's events (generated lazily: memory stays flat).
+    """
+    cal = sweden_calendar()
+    last = date(first.year + years, first.month, first.day) - timedelta(days=1)
+    history = History(first=first, last=last)
+    latest_start = last - timedelta(days=90)
+    span = (latest_start - first).days
+
+    def cases_iter() -> Iterator[list[dict[str, Any]]]:
+        rng = random.Random(seed)
+        seen: set[str] = set()
+        for number in range(1, cases + 1):
+            if ids == "personnummer":
+                case = personnummer(rng)
+                while case in seen:
+                    case = personnummer(rng)
+                seen.add(case)
+            else:
+                case = f"c{number}"
+            day0 = cal.next_working_day(first + timedelta(days=rng.randrange(span)))
+            writer = _Case(rng, number, case, cal, history)
+            writer.story(day0)
+            history.events += len(writer.events)
+            history.cases += 1
+            yield writer.events
+
+    return history, cases_iter()
+
+
+def _csv_text(events: Sequence[dict[str, Any]], header: bool) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    if header:
+        writer.writerow(("id", "case", "type", "at", "data"))
+    for e in events:
+        writer.writerow(
+            (e["id"], e["case"], e["type"], e["at"], json.dumps(e["data"], ensure_ascii=False))
+        )
+    return buffer.getvalue()
+
+
+def write_files(
+    cases: Iterator[list[dict[str, Any]]],
+    directory: Path,
+    *,
+    files: int = 3,
+    shuffle: random.Random | None = None,
+    formats: Sequence[str] = ("jsonl", "csv", "jsonl.gz"),
+) -> list[Path]:
+    """Spread the events over ``files`` files, each event in a random one.
+
+    With ``shuffle``, each file's lines are shuffled too (this holds the events in
+    memory; without it, events are streamed to the files as generated).
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = [directory / f"events-{i:02d}.{formats[i % len(formats)]}" for i in range(files)]
+    pick = shuffle or random.Random(0)
+    if shuffle is not None:
+        buckets: list[list[dict[str, Any]]] = [[] for _ in paths]
+        for events in cases:
+            for e in events:
+                buckets[pick.randrange(files)].append(e)
+        for path, bucket in zip(paths, buckets, strict=True):
+            shuffle.shuffle(bucket)
+            _write(path, [bucket], header=True)
+        return paths
+    handles = [_opener(p) for p in paths]
+    try:
+        for i, h in enumerate(handles):
+            if ".csv" in paths[i].name:
+                h.write(_csv_text([], header=True))
+        for events in cases:
+            per: list[list[dict[str, Any]]] = [[] for _ in paths]
+            for e in events:
+                per[pick.randrange(files)].append(e)
+            for i, chunk in enumerate(per):
+                if chunk:
+                    handles[i].write(_text(paths[i], chunk))
+    finally:
+        for h in handles:
+            h.close()
+    return paths
+
+
+def _opener(path: Path) -> Any:
+    if path.name.endswith(".gz"):
+        return gzip.open(path, "wt", encoding="utf-8", compresslevel=1)
+    return path.open("w", encoding="utf-8", newline="")
+
+
+def _text(path: Path, events: Sequence[dict[str, Any]]) -> str:
+    if ".csv" in path.name:
+        return _csv_text(events, header=False)
+    return "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in events)
+
+
+def _write(path: Path, chunks: Sequence[Sequence[dict[str, Any]]], *, header: bool) -> None:
+    with _opener(path) as handle:
+        if ".csv" in path.name and header:
+            handle.write(_csv_text([], header=True))
+        for chunk in chunks:
+            handle.write(_text(path, chunk))

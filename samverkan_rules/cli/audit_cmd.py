@@ -1,0 +1,266 @@
+"""``samverkan audit``: an event history against the routine versions in force, as a report.
+
+Writes ``report.json`` (the contract in ``schemas/audit.schema.json``), ``obligations.csv``,
+``summary.csv`` and ``report.html`` into ``--out``, each under a temporary name first and
+renamed into place only when all are complete. Case ids are pseudonymised with a key
+(``--key-file`` or ``SAMVERKAN_AUDIT_KEY``); without one the command refuses unless
+``--identify`` is given on purpose.
+
+Exit 0 when every event was used, 1 when some were rejected (each reported with its file
+and line on stderr and in the report), 2 when the audit cannot run (an unreadable file, no
+key, an empty period, a missing extra), 3 for an internal error. No message names a raw
+case id or anything shaped like a personnummer when a key is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import traceback
+from importlib import import_module
+from typing import Any
+
+from samverkan_rules.cli import COMMANDS, EXIT_FINDINGS, EXIT_INTERNAL, EXIT_OK
+from samverkan_rules.cli._common import (
+    CommandError,
+    add_format_option,
+    as_of_argument,
+    date_argument,
+    dump_json,
+    guarded,
+    print_diagnostics,
+)
+from samverkan_rules.cli.due_cmd import load_routines, select_routine
+
+__all__ = ["add_parser", "run"]
+
+NAME = "audit"
+
+_AUDIT_MODULES = ("duckdb", "jinja2", "tqdm", "personnummer")
+_MEMORY = re.compile(r"^\d+(\.\d+)?\s*([KMGT]i?B|B)$", re.IGNORECASE)
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register ``audit`` with the command line's subparsers."""
+    parser = subparsers.add_parser(
+        NAME,
+        help=COMMANDS[NAME],
+        description=(
+            "Judge every obligation of an event history by the routine version in force at "
+            "its trigger and write report.json, obligations.csv, summary.csv and report.html "
+            "into --out. Case ids are pseudonymised with a key unless --identify is given. "
+            "Needs the 'audit' extra."
+        ),
+    )
+    parser.add_argument(
+        "--routines",
+        required=True,
+        metavar="PATH",
+        help="a routine file or a directory of routine files (every version of the routine)",
+    )
+    parser.add_argument(
+        "--id",
+        dest="routine_id",
+        metavar="ROUTINE_ID",
+        help="with a directory of several routines: the one to audit (all its versions)",
+    )
+    parser.add_argument(
+        "--events",
+        required=True,
+        nargs="+",
+        metavar="PATH",
+        help=(
+            "event files or directories: JSON Lines or CSV (either optionally .gz) and "
+            "Parquet; a case's events may be spread over several files in any order"
+        ),
+    )
+    parser.add_argument("--out", required=True, metavar="DIR", help="where the report goes")
+    parser.add_argument(
+        "--from",
+        dest="first",
+        type=date_argument("--from"),
+        metavar="DATE",
+        help="first day of the period (its obligations' triggers); default the first event's day",
+    )
+    parser.add_argument(
+        "--to",
+        dest="last",
+        type=date_argument("--to"),
+        metavar="DATE",
+        help="last day of the period; default the last event's day",
+    )
+    parser.add_argument(
+        "--as-of",
+        type=as_of_argument,
+        metavar="T",
+        help="when statuses are judged, not before the end of the period (the default)",
+    )
+    parser.add_argument(
+        "--key-file",
+        metavar="FILE",
+        help="the pseudonymisation key (at least 16 bytes); or set SAMVERKAN_AUDIT_KEY",
+    )
+    parser.add_argument(
+        "--identify",
+        action="store_true",
+        help="write case ids as they are, without pseudonyms (on purpose only)",
+    )
+    parser.add_argument(
+        "--compare",
+        metavar="PATH",
+        help="another routine file or directory: how each rule's counts would differ under it",
+    )
+    parser.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="audit on the Dask cluster whose scheduler is at ADDRESS (extra 'audit-dask')",
+    )
+    parser.add_argument(
+        "--partitions",
+        type=int,
+        metavar="N",
+        help="Dask: partitions of cases (default 4 per worker)",
+    )
+    parser.add_argument(
+        "--memory-limit",
+        default="256MB",
+        metavar="SIZE",
+        help="DuckDB's memory limit before it spills to disk (default 256MB)",
+    )
+    add_format_option(parser)
+    parser.set_defaults(run=run)
+
+
+def _require(modules: tuple[str, ...], extra: str) -> None:
+    missing = []
+    for name in modules:
+        try:
+            import_module(name)
+        except ImportError:
+            missing.append(name)
+    if missing:
+        raise CommandError(
+            f"samverkan audit{' --dask' if extra == 'audit-dask' else ''} needs the "
+            f"'{extra}' extra ({', '.join(missing)} missing): "
+            f"pip install 'samverkan-rules[{extra}]'"
+        )
+
+
+def _is_terminal() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+@guarded(NAME)
+def run(args: argparse.Namespace) -> int:
+    """Run the audit and print where the report went."""
+    _require(_AUDIT_MODULES, "audit")
+    if args.dask:
+        _require(("dask.distributed",), "audit-dask")
+    from samverkan_rules.audit.pseudonym import AuditKeyError, mask
+
+    try:
+        return _run(args)
+    except CommandError:
+        raise
+    except AuditKeyError as exc:
+        raise CommandError(str(exc)) from None
+    except Exception as exc:  # never a raw id in a traceback: mask what is shown
+        if os.environ.get("SAMVERKAN_DEBUG"):
+            print(mask(traceback.format_exc()), file=sys.stderr)
+        print(
+            f"samverkan audit: internal error: {type(exc).__name__}: {mask(str(exc))}\n"
+            "This is a bug in samverkan-rules. Run again with SAMVERKAN_DEBUG=1 and report the "
+            "traceback.",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
+
+
+def _run(args: argparse.Namespace) -> int:
+    from samverkan_rules.audit.pseudonym import load_key, mask
+    from samverkan_rules.audit.run import AuditError, AuditOptions, diagnostics_of, run_audit
+
+    routines = select_routine(load_routines(args.routines), args.routines, args.routine_id)
+    compare = None
+    if args.compare:
+        others = load_routines(args.compare)
+        # One routine in OTHER: compare with it whatever its id (a successor may rename).
+        single = len({r.id for r in others}) == 1
+        compare = select_routine(others, args.compare, None if single else routines[0].id)
+    key = None if args.identify else load_key(args.key_file)
+    if not _MEMORY.match(args.memory_limit):
+        raise CommandError(
+            f"--memory-limit {args.memory_limit!r}: write a size such as 256MB, 1GB or 512MiB"
+        )
+    if args.partitions is not None and args.partitions < 1:
+        raise CommandError(f"--partitions {args.partitions}: give a whole number >= 1")
+    client = None
+    if args.dask:
+        from samverkan_rules.audit.dask import connect
+
+        try:
+            client = connect(args.dask)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise CommandError(
+                f"--dask {args.dask}: cannot reach the scheduler ({type(exc).__name__}); "
+                "check the address and that the scheduler runs"
+            ) from None
+    options = AuditOptions(
+        routines=routines,
+        events=args.events,
+        out=args.out,
+        first=args.first,
+        last=args.last,
+        as_of=args.as_of,
+        key=key,
+        identify=args.identify,
+        compare=compare,
+        client=client,
+        partitions=args.partitions,
+        progress=_is_terminal(),
+        memory_limit=args.memory_limit,
+        routine_id=routines[0].id,
+    )
+    try:
+        outcome = run_audit(options)
+    except AuditError as exc:
+        raise CommandError(mask(str(exc)) if key is not None else str(exc)) from None
+    finally:
+        if client is not None:
+            client.close()
+    report = outcome.report
+    print_diagnostics(
+        [d for d in diagnostics_of(report) if d.level != "info"],
+        caret=False,
+        unlocated="samverkan audit",
+    )
+    if args.format == "json":
+        dump_json(
+            {
+                "files": [str(p) for p in outcome.files],
+                "events": report.header.events_total,
+                "rules": len(report.by_rule),
+                "obligations": sum(r.total for r in report.by_rule),
+            }
+        )
+    else:
+        totals = report.header.events_total
+        print(
+            f"Granskning {report.header.period.from_} – {report.header.period.to} "
+            f"(status per {report.header.as_of}): {sum(r.total for r in report.by_rule)} "
+            f"skyldigheter, {totals['used']} av {totals['read']} händelser använda."
+        )
+        for path in outcome.files:
+            print(f"wrote {path}")
+    if outcome.rejected:
+        print(
+            f"samverkan audit: {outcome.rejected} event(s) were rejected; each is named above "
+            "and counted in the report",
+            file=sys.stderr,
+        )
+    return EXIT_FINDINGS if outcome.rejected or outcome.errors else EXIT_OK

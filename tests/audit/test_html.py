@@ -1,0 +1,90 @@
+"""``report.html`` in a real headless Chromium: offline, charts drawn, numbers as in report.json.
+
+Uses Debian's ``chromium`` (``/usr/bin/chromium``) through playwright; no browser is
+downloaded. Skipped when either is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from samverkan_rules import load_registry
+from samverkan_rules.audit.run import AuditOptions, run_audit
+
+from .conftest import ROUTINE_ID, ROUTINES, Generated
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is not installed")
+
+
+def test_report_html_draws_its_charts_offline(generated: Generated, tmp_path: Path) -> None:
+    routines = list(load_registry(ROUTINES).versions(ROUTINE_ID))
+    out = tmp_path / "out"
+    run_audit(
+        AuditOptions(
+            routines=routines,
+            events=[str(p) for p in generated.paths],
+            out=str(out),
+            key=b"a-test-key-of-enough-bytes",
+        )
+    )
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    requests: list[str] = []
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            page = browser.new_page()
+            page.on("request", lambda r: requests.append(r.url))
+            page.goto((out / "report.html").as_uri())
+            charts: dict[str, Any] = page.evaluate(
+                """() => Object.fromEntries([...document.querySelectorAll('svg.chart')].map(
+                    svg => [svg.id, [...svg.querySelectorAll('rect.bar')].map(r => {
+                        const box = r.getBoundingClientRect();
+                        return {w: box.width, h: box.height,
+                                count: Number(r.dataset.count), css: r.getAttribute('class')};
+                    })]))"""
+            )
+            rules: dict[str, Any] = page.evaluate(
+                """() => Object.fromEntries(
+                    [...document.querySelectorAll('#rule-table tr[data-rule]')].map(
+                        tr => [tr.dataset.rule, Object.fromEntries(
+                            [...tr.querySelectorAll('td[data-status]')]
+                            .map(td => [td.dataset.status, Number(td.textContent)]))]))"""
+            )
+            headings = page.eval_on_selector_all("h2", "els => els.map(e => e.textContent)")
+        finally:
+            browser.close()
+    assert requests == [(out / "report.html").as_uri()], "the page loads nothing else"
+    assert set(charts) == {"chart-rules", "chart-units", "chart-lateness", "chart-months"}
+    for name, bars in charts.items():
+        assert bars, f"{name} has bars"
+        assert all(b["w"] > 0 and b["h"] > 0 for b in bars), f"{name}: every bar is drawn"
+    # The numbers in the page are those of report.json.
+    active = {
+        f"{r['routine']}/{r['version']}/{r['rule']}": r for r in report["by_rule"] if r["total"]
+    }
+    assert set(rules) == set(active), "one table row per rule with obligations"
+    for key, r in active.items():
+        assert rules[key] == r["statuses"]
+    on_time = sum(b["count"] for b in charts["chart-rules"] if "on-time" in b["css"])
+    assert on_time == sum(r["statuses"]["fulfilled"] for r in report["by_rule"])
+    histogram = {b["working_days"]: b["count"] for b in report["lateness_histogram"]}
+    assert sorted(b["count"] for b in charts["chart-lateness"]) == sorted(histogram.values())
+    assert "Per enhet" in headings and "Utveckling per månad" in headings

@@ -1,0 +1,72 @@
+"""Keyed pseudonyms, the key's fingerprint, and personnummer checks."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from pathlib import Path
+
+import pytest
+
+from samverkan_rules.audit.pseudonym import (
+    KEY_ENV,
+    AuditKeyError,
+    Pseudonymiser,
+    load_key,
+    looks_like_personnummer,
+    mask,
+    valid_personnummer,
+)
+
+KEY = b"0123456789abcdef"
+
+
+def test_pseudonym_is_hmac_sha256_of_the_case_id() -> None:
+    expected = hmac.new(KEY, b"19121212-1212", hashlib.sha256).hexdigest()[:20]
+    assert Pseudonymiser(KEY).case("19121212-1212") == "p-" + expected
+    assert Pseudonymiser(b"another key 0123").case("19121212-1212") != "p-" + expected
+
+
+def test_fingerprint_names_the_key_without_revealing_it() -> None:
+    fingerprint = Pseudonymiser(KEY).fingerprint()
+    assert fingerprint is not None and fingerprint.startswith("hmac-sha256:")
+    assert KEY.hex() not in fingerprint and hashlib.sha256(KEY).hexdigest()[:16] not in fingerprint
+    assert Pseudonymiser(None).fingerprint() is None
+
+
+def test_key_from_file_or_environment(tmp_path: Path) -> None:
+    path = tmp_path / "audit.key"
+    path.write_bytes(b"a key from a file, long enough\n")
+    assert load_key(str(path), {}) == b"a key from a file, long enough"
+    assert load_key(None, {KEY_ENV: "from the environment!"}) == b"from the environment!"
+    assert load_key(str(path), {KEY_ENV: "the file wins over this"}).startswith(b"a key")
+    with pytest.raises(AuditKeyError, match="at least 16"):
+        load_key(None, {KEY_ENV: "short"})
+    with pytest.raises(AuditKeyError, match="no/such"):
+        load_key(str(tmp_path / "no/such"), {})
+
+
+@pytest.mark.parametrize(
+    ("text", "valid"),
+    [
+        ("19121212-1212", True),
+        ("191212121212", True),
+        ("121212-1212", True),
+        ("121212+1212", True),  # a centenarian's separator
+        ("701063-2391", True),  # samordningsnummer: day 3 + 60
+        ("19701063-2391", True),
+        ("19121212-1213", False),  # check digit
+        ("20240298-1234", False),  # no such day
+        ("20240229-1237", True),  # a leap day
+        ("20230229-1238", False),  # 2023 has no 29 February, whatever the check digit
+    ],
+)
+def test_personnummer_checks(text: str, valid: bool) -> None:
+    assert looks_like_personnummer(text)
+    assert valid_personnummer(text) is valid
+
+
+def test_mask_removes_anything_shaped_like_a_personnummer() -> None:
+    text = "case 19121212-1212, 701063-2391 and 191212121212 at line 12"
+    assert mask(text) == "case [personnummer], [personnummer] and [personnummer] at line 12"
+    assert not looks_like_personnummer("c-17")
