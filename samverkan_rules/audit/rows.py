@@ -17,16 +17,19 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, field
+from datetime import datetime
 from types import MappingProxyType
 from typing import NamedTuple
 
-from samverkan_rules.calendar import local_date
+from samverkan_rules.calendar import local_date, local_stamp
 from samverkan_rules.compiler import CompiledRoutine
-from samverkan_rules.engine import evaluate
-from samverkan_rules.evaluation import Evaluation, QueueResult
+from samverkan_rules.engine import Evaluator, evaluate
+from samverkan_rules.engine.ledger import RuleEntry
+from samverkan_rules.engine.replay import CasePlan
+from samverkan_rules.evaluation import Evaluation, QueueResult, diagnostic_fields
 from samverkan_rules.events import Event
+from samverkan_rules.versions import validity_windows
 
 __all__ = ["AuditRules", "CaseRows", "ObligationRow", "queue_results", "rows_for_case"]
 
@@ -88,6 +91,7 @@ class AuditRules:
     """Event types that join, leave or offer in some queue."""
     unit_of_role: Mapping[tuple[str, str, str], str]
     """(routine id, version, role) -> the role's unit."""
+    _plans: dict[int, CasePlan] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def prepare(cls, routines: Sequence[CompiledRoutine]) -> AuditRules:
@@ -116,13 +120,18 @@ class AuditRules:
             unit_of_role=MappingProxyType(unit_of_role),
         )
 
+    def plan_for(self, ruleset: tuple[CompiledRoutine, ...]) -> CasePlan:
+        """The evaluation plan of one of the rulesets, built once per audit."""
+        key = id(ruleset)
+        plan = self._plans.get(key)
+        if plan is None:
+            windows, _problems = validity_windows(ruleset)
+            plan = self._plans[key] = CasePlan(ruleset, windows)
+        return plan
+
     def baseline(self, as_of: datetime) -> Evaluation:
         """An evaluation without events: the routine-level diagnostics every call repeats."""
         return evaluate(self.plain, [], as_of)
-
-
-def _day(stamp: str) -> date:
-    return date.fromisoformat(stamp[:10])
 
 
 def rows_for_case(
@@ -147,50 +156,67 @@ def rows_for_case(
         routine_level: (code, message) of diagnostics every evaluation repeats; left out.
     """
     ruleset = rules.unit if case in rules.units else rules.plain
-    result = evaluate(ruleset, events, as_of)
+    # The evaluator's compact ledger, read directly: no output objects, explanations or
+    # traces are built for a history, and only the case asked for is replayed.
+    run = Evaluator(ruleset, as_of, plan=rules.plan_for(ruleset))
+    own: list[Event] = []
+    shared: list[Event] = []
+    earliest: datetime | None = None
+    for event in events:
+        if not run.admit(event):
+            continue
+        if event.case == case:
+            own.append(event)
+        if event.type in run.shared_types:
+            shared.append(event)
+        if earliest is None or event.at < earliest:
+            earliest = event.at
+    run.prepare(earliest=earliest, shared=shared)
     rows: list[ObligationRow] = []
-    tz = rules.routines[0].tz
-    as_of_day = local_date(as_of, tz)
-    for case_result in result.cases:
-        if case_result.case != case:
-            continue  # a lending case, evaluated on the side; counted in its own stream
-        for o in case_result.obligations:
-            trigger = o.trigger
-            if o.escalates is not None or trigger is None:
-                continue
-            if o.obligation != f"{o.rule}:{trigger.event}":
-                continue  # a remedy: named after its precondition, not a rule
-            late_cd: int | None = None
-            if o.status in ("fulfilled_late", "overdue") and o.deadline is not None:
-                end = _day(o.fulfilled_by.at) if o.fulfilled_by is not None else as_of_day
-                late_cd = (end - _day(o.deadline)).days
-            rows.append(
-                ObligationRow(
-                    case=case,
-                    routine=o.routine.id,
-                    version=o.routine.version,
-                    rule=o.rule,
-                    responsible=o.responsible,
-                    unit=rules.unit_of_role.get(
-                        (o.routine.id, o.routine.version, o.responsible), o.responsible
-                    ),
-                    trigger=trigger.at,
-                    deadline=o.deadline or "",
-                    fulfilled=o.fulfilled_by.at if o.fulfilled_by is not None else "",
-                    status=o.status,
-                    late_working_days=o.late_working_days,
-                    late_calendar_days=late_cd,
-                )
-            )
+    if own or case in run.unit_cases():
+        ledger = run.evaluate_case(case, own)
+        for entry in ledger.obligations:
+            if isinstance(entry, RuleEntry):
+                rows.append(_row(rules, case, entry, as_of))
+    _queues, found = run.finish()
     diagnostics: list[dict[str, object]] = []
     not_in_force = 0
-    for d in result.diagnostics:
+    for d in found:
         if d.code == "routine.not-in-force":
             match = _NOT_IN_FORCE.match(d.message)
             not_in_force += int(match.group(1)) if match else 1
+        elif d.code == "event.no-effect":
+            continue  # counted over one case's stream, it says little about a history
         elif (d.code, d.message) not in routine_level:
-            diagnostics.append(d.model_dump())
+            diagnostics.append(diagnostic_fields(d))
     return CaseRows(rows, diagnostics, not_in_force)
+
+
+def _row(rules: AuditRules, case: str, entry: RuleEntry, as_of: datetime) -> ObligationRow:
+    """One rule obligation as the audit counts it (times in the routine's local time)."""
+    routine = entry.routine
+    tz = routine.tz
+    answer = entry.answer
+    late_cd: int | None = None
+    if entry.status in ("fulfilled_late", "overdue"):
+        end = answer.at if answer is not None else as_of
+        late_cd = (local_date(end, tz) - local_date(entry.deadline, tz)).days
+    return ObligationRow(
+        case=case,
+        routine=routine.id,
+        version=routine.version,
+        rule=entry.rule.id,
+        responsible=entry.responsible,
+        unit=rules.unit_of_role.get(
+            (routine.id, routine.version, entry.responsible), entry.responsible
+        ),
+        trigger=local_stamp(entry.trigger.at, tz),
+        deadline=local_stamp(entry.deadline, tz),
+        fulfilled=local_stamp(answer.at, tz) if answer is not None else "",
+        status=entry.status,
+        late_working_days=entry.late,
+        late_calendar_days=late_cd,
+    )
 
 
 def queue_results(
