@@ -84,6 +84,11 @@ class OutputCache:
         self._refs: dict[str, dict[str, str]] = {}
         self._rules: dict[int, tuple[dict[str, str], dict[str, str], dict[str, Any] | None]] = {}
 
+    def new_case(self) -> None:
+        """Forget the events of the previous case: an event is referred to only within its
+        case, so written case by case, a history's output holds one case's references."""
+        self._refs.clear()
+
     def ref(self, event: Event | None, routine: CompiledRoutine) -> dict[str, str] | None:
         """``{"event", "type", "at"}`` for an event an obligation refers to."""
         if event is None:
@@ -428,6 +433,7 @@ def _remedy_dict(
 
 def obligation_dicts(ledger: CaseLedger, cache: OutputCache) -> dict[int, dict[str, Any]]:
     """Every obligation of the ledger in JSON form, keyed by the record's identity."""
+    cache.new_case()
     out: dict[int, dict[str, Any]] = {}
     for entry in ledger.obligations:
         if isinstance(entry, RuleEntry):
