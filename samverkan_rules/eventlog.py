@@ -135,8 +135,9 @@ class IndexedEvents:
 class _Index:
     """What the first pass keeps of each usable line."""
 
-    def __init__(self, run: Evaluator) -> None:
+    def __init__(self, run: Evaluator, limits: EventLimits = DEFAULT_LIMITS) -> None:
         self.run = run
+        self.limits = limits
         self.shared_types = run.shared_types
         self.offsets: array[int] = array("q")
         self.lengths: array[int] = array("q")
@@ -148,6 +149,25 @@ class _Index:
         self.problems: dict[int, list[Diagnostic]] = {}
         self.shared: dict[int, Event] = {}
         self.diagnostics: list[Diagnostic] = []
+
+    def full(self, event: Event) -> bool:
+        """True (and reported) when the event's case already has the most events allowed."""
+        cases = self.by_case.get(event.case)
+        limit = self.limits.events_per_case
+        if cases is None or len(cases) < limit:
+            return False
+        self.diagnostics.append(
+            Diagnostic(
+                "error",
+                "event.case-too-long",
+                f"event {event.id!r}: case {event.case!r} already has {limit:,} events, the "
+                "most one case may have; this event is not evaluated",
+                file=event.file,
+                line=event.line,
+                hint=f"raise {EventLimits.ENV['events_per_case']} if such cases are real",
+            )
+        )
+        return True
 
     def add(self, event: Event, offset: int, length: int) -> int:
         verdict, problems = self.run.judge(event)
@@ -308,7 +328,8 @@ def _scan_jsonl(
             except EventError as exc:
                 index.diagnostics.extend(exc.diagnostics)
             else:
-                index.add(event, start, len(body))
+                if not index.full(event):
+                    index.add(event, start, len(body))
 
 
 def _read_back(fd: int, index: _Index, idxs: Iterable[int], name: str, limits: EventLimits) -> Any:
@@ -363,7 +384,7 @@ def index_events(
     """
     fmt = format or ("jsonl" if path == "-" else format_for(path))
     name = "<stdin>" if path == "-" else path
-    index = _Index(run)
+    index = _Index(run, limits)
     if fmt == "csv":
         if path == "-":
             data = (stdin or _stdin()).read()
@@ -371,7 +392,7 @@ def index_events(
         else:
             batch = read_events(path, format="csv", limits=limits)
         index.diagnostics.extend(batch.diagnostics)
-        memory = {index.add(event, 0, 0): event for event in batch.events}
+        memory = {index.add(event, 0, 0): event for event in batch.events if not index.full(event)}
         return index.finish(name, fd=None, spool=None, memory=memory, limits=limits)
     spool: IO[bytes] | None = None
     try:

@@ -150,3 +150,17 @@ def test_a_pipe_is_read_once_and_an_endless_line_is_refused(tmp_path: Path) -> N
     with pytest.raises(EventError, match="not an event file") as info:
         streamed_json(endless, routines, AS_OF, limits=EventLimits(line_bytes=1000))
     assert info.value.diagnostics[0].file == str(endless)
+
+
+def test_a_case_over_the_events_per_case_limit_keeps_the_first_and_names_the_rest(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "log.jsonl"
+    path.write_text(EXAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+    routines = [load_routine(ROUTINE)]
+    document = json.loads(
+        streamed_json(path, routines, AS_OF, limits=EventLimits(events_per_case=5))
+    )
+    too_long = [d for d in document["diagnostics"] if d["code"] == "event.case-too-long"]
+    assert too_long and all("SAMVERKAN_MAX_EVENTS_PER_CASE" in d["hint"] for d in too_long)
+    assert document["summary"]["events"] <= 5 * len(document["cases"])
