@@ -82,11 +82,16 @@ class Event:
     data: Mapping[str, Any] = field(default_factory=dict)
     line: int | None = field(default=None, compare=False)
     file: str | None = field(default=None, compare=False)
+    utc: datetime = field(init=False, repr=False, compare=False)
+    """``at`` in UTC, computed once: the evaluator compares instants many times."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "utc", self.at.astimezone(UTC))
 
     @property
     def order_key(self) -> tuple[datetime, str]:
         """Events are evaluated in (instant, id) order, whatever order they arrive in."""
-        return (self.at.astimezone(UTC), self.id)
+        return (self.utc, self.id)
 
     def to_json(self) -> dict[str, Any]:
         """The event as a JSON-ready mapping."""

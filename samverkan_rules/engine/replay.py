@@ -244,7 +244,11 @@ class CaseReplay:
         self._same_instant: list[Event] = []  # earlier events at this instant, in order
         self._used: set[int] = set()  # events that raised, answered or set something
         self.fed: list[Event] = []
-        self.last: tuple[datetime, str] | None = None
+
+    @property
+    def last(self) -> tuple[datetime, str] | None:
+        """The (instant, id) of the last event fed."""
+        return self.fed[-1].order_key if self.fed else None
 
     def count_idle(self) -> None:
         """Count the case's own events that changed nothing (``idle:<type>``)."""
@@ -260,10 +264,9 @@ class CaseReplay:
     def feed(self, event: Event) -> None:
         """Replay one more event; it must not sort before the events fed so far."""
         self.fed.append(event)
-        self.last = event.order_key
         etype = event.type
-        # In UTC once: comparisons between datetimes of one tzinfo are the fast ones.
-        at = event.at.astimezone(UTC)
+        # In UTC: comparisons between datetimes of one tzinfo are the fast ones.
+        at = event.utc
         if at != self._instant:
             self._instant, self._same_instant = at, []
         own = event.case == self.case_id
