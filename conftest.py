@@ -36,6 +36,7 @@ if not all(_importable(m) for m in ("duckdb", "jinja2", "tqdm", "personnummer"))
         "samverkan_rules/audit/html.py",
         "samverkan_rules/audit/dask.py",
         "samverkan_rules/audit/pseudonym.py",
+        "samverkan_rules/audit/synthetic.py",
         "tests/audit",
     ]
 elif not _importable("dask.distributed"):
