@@ -159,19 +159,7 @@ def rows_for_case(
     # The evaluator's compact ledger, read directly: no output objects, explanations or
     # traces are built for a history, and only the case asked for is replayed.
     run = Evaluator(ruleset, as_of, plan=rules.plan_for(ruleset))
-    own: list[Event] = []
-    shared: list[Event] = []
-    earliest: datetime | None = None
-    for event in events:
-        if not run.admit(event):
-            continue
-        if event.case == case:
-            own.append(event)
-        if event.type in run.shared_types:
-            shared.append(event)
-        if earliest is None or event.at < earliest:
-            earliest = event.at
-    run.prepare(earliest=earliest, shared=shared)
+    own = run.admit_all(events).get(case, [])
     rows: list[ObligationRow] = []
     if own or case in run.unit_cases():
         ledger = run.evaluate_case(case, own)

@@ -87,21 +87,7 @@ def evaluate(
     run = Evaluator(ruleset, as_of, cases=cases)
     prepared, diagnostics = _prepare(events)
     run.diagnostics.extend(diagnostics)
-    by_case: dict[str, list[Event]] = {}
-    shared_types = run.shared_types
-    shared: list[Event] = []
-    earliest: datetime | None = None
-    for event in prepared:
-        if not run.admit(event):
-            continue
-        by_case.setdefault(event.case, []).append(event)
-        if event.type in shared_types:
-            shared.append(event)
-        if earliest is None or event.at < earliest:
-            earliest = event.at
-    run.prepare(earliest=earliest, shared=shared)
-    for unit in run.unit_cases():
-        by_case.setdefault(unit, [])
+    by_case = run.admit_all(prepared)
     ledgers = [run.evaluate_case(case_id, by_case.pop(case_id)) for case_id in sorted(by_case)]
     queues, diagnostics = run.finish()
     head = run.header()

@@ -202,6 +202,31 @@ class Evaluator:
                 self._queued.append(event)
         self._prepared = True
 
+    def admit_all(self, events: Iterable[Event]) -> dict[str, list[Event]]:
+        """Phases 1 and 2 for events held in memory: admit each, group the admitted ones by
+        case and :meth:`prepare` with their earliest instant and the shared ones.
+
+        Returns:
+            The admitted events by case (units' cases with schedule occurrences included,
+            possibly with no events of their own).
+        """
+        by_case: dict[str, list[Event]] = {}
+        shared_types = self.shared_types
+        shared: list[Event] = []
+        earliest: datetime | None = None
+        for event in events:
+            if not self.admit(event):
+                continue
+            by_case.setdefault(event.case, []).append(event)
+            if event.type in shared_types:
+                shared.append(event)
+            if earliest is None or event.utc < earliest:
+                earliest = event.utc
+        self.prepare(earliest=earliest, shared=shared)
+        for unit in self.unit_cases():
+            by_case.setdefault(unit, [])
+        return by_case
+
     def unit_cases(self) -> list[str]:
         """The cases that exist because a schedule raises obligations in them (units)."""
         return sorted(self._ticks)

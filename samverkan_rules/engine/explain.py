@@ -223,18 +223,7 @@ def explain_rule(
         known = sorted({x.id for r in run.routines for x in r.rules})
         hint = did_you_mean(rule, known) or "samverkan render lists the rules"
         raise EvaluationError(f"no rule {rule!r} in the routine; {hint}")
-    by_case: dict[str, list[Event]] = {}
-    shared: list[Event] = []
-    earliest: datetime | None = None
-    for event in events:
-        if not run.admit(event):
-            continue
-        by_case.setdefault(event.case, []).append(event)
-        if event.type in run.shared_types:
-            shared.append(event)
-        if earliest is None or event.at < earliest:
-            earliest = event.at
-    run.prepare(earliest=earliest, shared=shared)
+    by_case = run.admit_all(events)
     decisions: list[tuple[str, Event, CompiledRoutine, Mapping[str, Any]]] = []
 
     def observe(
