@@ -1127,7 +1127,8 @@ class CompiledPeriod:
     spec: Period
     start_type: str | None
     start_condition: Predicate
-    breach: str | None
+    breach: tuple[str, ...]
+    """Rule ids whose breached obligations start the period (empty: an event does)."""
     ends: tuple[tuple[str, Predicate], ...]
 
     def starts_on(self, event: Event) -> bool:
@@ -1514,7 +1515,7 @@ def compile_routine(
                 spec=p,
                 start_type=p.starts.event,
                 start_condition=compile_condition(p.starts.if_, tz=tz),
-                breach=p.starts.breach,
+                breach=p.starts.breach_rules,
                 ends=tuple((e.event, compile_condition(e.if_, tz=tz)) for e in p.ends),
             )
             for name, p in routine.periods.items()

@@ -539,13 +539,16 @@ class _Checker:
             if start.event is not None:
                 spec = self.event_type((*base, "starts", "event"), start.event)
                 self.condition((*base, "starts", "if"), start.if_, spec, start.event, no_facts=True)
-            elif start.breach is not None and start.breach not in rule_ids:
-                self.error(
-                    (*base, "starts", "breach"),
-                    "routine.unknown-rule",
-                    f"unknown rule {start.breach!r}",
-                    did_you_mean(start.breach, rule_ids) or "name the id of one of the rules",
-                )
+            else:
+                listed = isinstance(start.breach, list)
+                for j, rule_id in enumerate(start.breach_rules):
+                    if rule_id not in rule_ids:
+                        self.error(
+                            (*base, "starts", "breach", *((j,) if listed else ())),
+                            "routine.unknown-rule",
+                            f"unknown rule {rule_id!r}",
+                            did_you_mean(rule_id, rule_ids) or "name the id of one of the rules",
+                        )
             for j, end in enumerate(period.ends):
                 spec = self.event_type((*base, "ends", j, "event"), end.event)
                 self.condition((*base, "ends", j, "if"), end.if_, spec, end.event, no_facts=True)

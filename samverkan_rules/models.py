@@ -976,9 +976,10 @@ class PeriodStart(Model):
     """An event type; each matching event starts a period unless one is already open."""
     if_: Condition | None = Field(default=None, alias="if")
     """A condition on the event's data."""
-    breach: Identifier | None = None
-    """A rule id: each of its obligations that is breached (overdue, or fulfilled late)
-    starts a period at its deadline."""
+    breach: Identifier | list[Identifier] | None = None
+    """A rule id, or several (e.g. the variants of one duty with different deadlines): each
+    of their obligations that is breached (overdue, or fulfilled late) starts a period at
+    its deadline."""
 
     @model_validator(mode="after")
     def _one(self) -> PeriodStart:
@@ -986,7 +987,16 @@ class PeriodStart(Model):
             raise ValueError("give exactly one of 'event' or 'breach' (a rule id)")
         if self.breach is not None and self.if_ is not None:
             raise ValueError("'if' applies to 'event', not to 'breach'")
+        if isinstance(self.breach, list) and not self.breach:
+            raise ValueError("'breach' names at least one rule")
         return self
+
+    @property
+    def breach_rules(self) -> tuple[str, ...]:
+        """The rule ids whose breach starts the period (none for an event-started one)."""
+        if self.breach is None:
+            return ()
+        return (self.breach,) if isinstance(self.breach, str) else tuple(self.breach)
 
 
 class PeriodEnd(Model):

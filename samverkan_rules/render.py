@@ -652,9 +652,13 @@ class _Builder:
         for name, period in r.periods.items():
             self.add(_Heading(3, f"{period.label} (`{name}`)"))
             start = period.starts
-            if start.breach is not None:
+            if len(start.breach_rules) == 1:
                 begins = t.gettext("when an obligation of rule {rule} is breached, at its deadline")
-                begins = begins.format(rule=f"`{start.breach}`")
+                begins = begins.format(rule=f"`{start.breach_rules[0]}`")
+            elif start.breach_rules:
+                begins = t.gettext(
+                    "when an obligation of one of the rules {rules} is breached, at its deadline"
+                ).format(rules=", ".join(f"`{r}`" for r in start.breach_rules))
             else:
                 begins = self.event(start.event or "")
                 if start.if_ is not None:

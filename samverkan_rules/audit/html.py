@@ -127,6 +127,14 @@ def _rate(value: float | None) -> str:
     return "–" if value is None else f"{value * 100:.1f} %"
 
 
+def _money(value: float | None) -> str:
+    """An amount in Swedish notation: '12 345,50'; '–' when there is none."""
+    if value is None:
+        return "–"
+    whole, cents = f"{value:,.2f}".split(".")
+    return whole.replace(",", "\u00a0") + "," + cents
+
+
 def _worst_first(rules: list[RuleSummary]) -> list[RuleSummary]:
     def key(r: RuleSummary) -> tuple[int, float, str, str, str]:
         rate = r.on_time_rate
@@ -174,6 +182,7 @@ def render_html(report: AuditReport) -> str:
         status_sv=STATUS_SV,
         statuses=list(STATUS_SV),
         rate=_rate,
+        money=_money,
         anchor=_anchor,
         fmt=_fmt,
     )

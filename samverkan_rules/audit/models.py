@@ -21,8 +21,10 @@ __all__ = [
     "InputRecord",
     "Lateness",
     "LatenessBin",
+    "Lengths",
     "MonthSummary",
     "Period",
+    "PeriodSummary",
     "QueueSummary",
     "RoutineRecord",
     "RuleSummary",
@@ -186,6 +188,48 @@ class LatenessBin(_Out):
     count: int
 
 
+class Lengths(_Out):
+    """The spread of period lengths in calendar days (nearest-rank percentiles); null when
+    there is no period."""
+
+    count: int
+    median: int | None
+    p90: int | None
+    max: int | None
+
+
+class PeriodSummary(_Out):
+    """Periods (states with a length, e.g. betalningsansvar) that started in the audited
+    period, summed per period, the rule whose breach started them and that rule's unit.
+
+    An open period counts up to as_of. Lengths are as in the evaluation output: calendar
+    and working days between the local dates of start and end, and whole hours.
+    """
+
+    routine: str
+    version: str
+    period: str
+    label: str
+    started_by_rule: str | None
+    """The rule whose breached obligations started these periods; null when an event did."""
+    unit: str | None
+    """The unit responsible for the breached obligations; null when an event started them."""
+    unit_label: str | None
+    count: int
+    open: int
+    """Of count: still open at as_of."""
+    days: int
+    """Calendar days, summed."""
+    working_days: int
+    hours: int
+    amount: float | None
+    """The amount owed (days x the period's amount per day), summed; null when the period
+    has no amount per day."""
+    length_days: Lengths
+    source: SourceRef | None
+    interpretation: str | None
+
+
 class QueueSummary(_Out):
     """Offers from one queue in the period, and how many went to the first in line."""
 
@@ -246,6 +290,10 @@ class AuditReport(_Out):
     by_month: list[MonthSummary]
     lateness_histogram: list[LatenessBin]
     """Late obligations by working days late, over every rule."""
+    by_period: list[PeriodSummary]
+    """Every period declared by a version in force during the audited period, and the
+    periods that started in it, by routine, version, declaration order, rule and unit;
+    ``periods.csv`` is the same table. Empty when the routines declare no periods."""
     queues: list[QueueSummary]
     compare: CompareReport | None
     diagnostics: list[DiagnosticRecord]

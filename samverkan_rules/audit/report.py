@@ -23,7 +23,9 @@ from samverkan_rules.audit.models import (
     DiagnosticRecord,
     Lateness,
     LatenessBin,
+    Lengths,
     MonthSummary,
+    PeriodSummary,
     QueueSummary,
     RoutineRecord,
     RuleSummary,
@@ -31,13 +33,14 @@ from samverkan_rules.audit.models import (
     UnitSummary,
 )
 from samverkan_rules.audit.pseudonym import mask
-from samverkan_rules.audit.rows import ObligationRow
+from samverkan_rules.audit.rows import ObligationRow, PeriodRow
 from samverkan_rules.compiler import CompiledRoutine, CompiledRule
 from samverkan_rules.evaluation import QueueResult
 from samverkan_rules.registry import validity_windows
 
 __all__ = [
     "Partial",
+    "PeriodTally",
     "Tally",
     "finish",
     "on_time_rate",
@@ -47,6 +50,9 @@ __all__ = [
 
 RuleKey = tuple[str, str, str]
 """(routine id, version, rule id)."""
+
+PeriodKey = tuple[str, str, str, str, str]
+"""(routine id, version, period, breached rule or "", unit or "")."""
 
 
 @dataclass
@@ -74,6 +80,49 @@ class Tally:
         )
 
 
+@dataclass
+class PeriodTally:
+    """Sums over periods: how many, how many still open, their lengths and amounts.
+
+    Every figure is an integer (amounts in hundredths), so merging is exact in any order.
+    """
+
+    count: int = 0
+    open: int = 0
+    days: int = 0
+    working_days: int = 0
+    hours: int = 0
+    amount_cents: int | None = None
+    lengths: Counter[int] = field(default_factory=Counter)
+    """Periods by length in calendar days."""
+
+    def add(self, row: PeriodRow) -> None:
+        """Count one period."""
+        self.count += 1
+        self.open += row.open
+        self.days += row.days
+        self.working_days += row.working_days
+        self.hours += row.hours
+        if row.amount_cents is not None:
+            self.amount_cents = (self.amount_cents or 0) + row.amount_cents
+        self.lengths[row.days] += 1
+
+    def merged(self, other: PeriodTally) -> PeriodTally:
+        """A new tally with both sums."""
+        amount = None
+        if self.amount_cents is not None or other.amount_cents is not None:
+            amount = (self.amount_cents or 0) + (other.amount_cents or 0)
+        return PeriodTally(
+            self.count + other.count,
+            self.open + other.open,
+            self.days + other.days,
+            self.working_days + other.working_days,
+            self.hours + other.hours,
+            amount,
+            self.lengths + other.lengths,
+        )
+
+
 def _merge_maps(a: Mapping[str, Tally], b: Mapping[str, Tally]) -> dict[str, Tally]:
     out = dict(a)
     for key, tally in b.items():
@@ -90,6 +139,15 @@ def _merge_rule_maps(
     return out
 
 
+def _merge_period_maps(
+    a: Mapping[PeriodKey, PeriodTally], b: Mapping[PeriodKey, PeriodTally]
+) -> dict[PeriodKey, PeriodTally]:
+    out = dict(a)
+    for key, tally in b.items():
+        out[key] = out[key].merged(tally) if key in out else tally
+    return out
+
+
 @dataclass
 class Partial:
     """What auditing some cases found. Merge partials with :meth:`merge`.
@@ -99,6 +157,8 @@ class Partial:
         units: Per unit of the responsible role.
         months: Per month of the trigger (local time).
         compare: Per (routine, version, rule) under the compared routine versions.
+        periods: Per (routine, version, period, breached rule, unit): periods started in
+            the period audited.
         diagnostics: Findings, each a tuple of the :class:`DiagnosticRecord` fields.
         not_in_force: Trigger events outside every version's validity.
         compare_rejected: Events the compared routines rejected.
@@ -110,6 +170,7 @@ class Partial:
     units: dict[str, Tally] = field(default_factory=dict)
     months: dict[str, Tally] = field(default_factory=dict)
     compare: dict[RuleKey, Tally] = field(default_factory=dict)
+    periods: dict[PeriodKey, PeriodTally] = field(default_factory=dict)
     diagnostics: list[tuple[str, str, str, str | None, int | None, str | None]] = field(
         default_factory=list
     )
@@ -124,6 +185,11 @@ class Partial:
         self.units.setdefault(row.unit, Tally()).add(row)
         self.months.setdefault(row.trigger[:7], Tally()).add(row)
         self.rows += 1
+
+    def add_period(self, row: PeriodRow) -> None:
+        """Count one period of the audited routines."""
+        key = (row.routine, row.version, row.period, row.rule, row.unit)
+        self.periods.setdefault(key, PeriodTally()).add(row)
 
     def add_compared(self, row: ObligationRow) -> None:
         """Count one obligation of the compared routines."""
@@ -154,6 +220,7 @@ class Partial:
             units=_merge_maps(self.units, other.units),
             months=_merge_maps(self.months, other.months),
             compare=_merge_rule_maps(self.compare, other.compare),
+            periods=_merge_period_maps(self.periods, other.periods),
             diagnostics=self.diagnostics + other.diagnostics,
             not_in_force=self.not_in_force + other.not_in_force,
             compare_rejected=self.compare_rejected + other.compare_rejected,
@@ -314,6 +381,76 @@ def _rule_summaries(
     return out
 
 
+def _period_summaries(
+    routines: Sequence[CompiledRoutine],
+    tallies: Mapping[PeriodKey, PeriodTally],
+    first: date,
+    last: date,
+) -> list[PeriodSummary]:
+    """Every period declared by a version in force during the audit period (zeros when none
+    started), and every (period, breached rule, unit) that did start one."""
+    in_period = _in_period(routines, first, last)
+    order = {(r.id, r.version): i for i, r in enumerate(in_period)}
+    by_key = {(r.id, r.version): r for r in routines}
+    keys: set[PeriodKey] = set(tallies)
+    for r in in_period:
+        for name in r.routine.periods:
+            if not any(k[:3] == (r.id, r.version, name) for k in tallies):
+                keys.add((r.id, r.version, name, "", ""))
+
+    def sort_key(key: PeriodKey) -> tuple[int, str, str, int, str, str, str]:
+        owner = by_key.get((key[0], key[1]))
+        index = 10**6
+        if owner is not None and key[2] in owner.routine.periods:
+            index = list(owner.routine.periods).index(key[2])
+        return (order.get((key[0], key[1]), 10**6), key[0], key[1], index, *key[2:])
+
+    out: list[PeriodSummary] = []
+    for key in sorted(keys, key=sort_key):
+        tally = tallies.get(key, PeriodTally())
+        owner = by_key.get((key[0], key[1]))
+        spec = owner.routine.periods.get(key[2]) if owner is not None else None
+        source = None
+        if spec is not None and owner is not None:
+            source = SourceRef(
+                document=owner.routine.source.title,
+                section=spec.source.section,
+                quote=spec.source.quote,
+            )
+        unit = key[4] or None
+        out.append(
+            PeriodSummary(
+                routine=key[0],
+                version=key[1],
+                period=key[2],
+                label=spec.label if spec is not None else key[2],
+                started_by_rule=key[3] or None,
+                unit=unit,
+                unit_label=_unit_label(routines, unit) if unit is not None else None,
+                count=tally.count,
+                open=tally.open,
+                days=tally.days,
+                working_days=tally.working_days,
+                hours=tally.hours,
+                amount=(
+                    tally.amount_cents / 100
+                    if tally.amount_cents is not None
+                    else 0.0
+                    if spec is not None and spec.amount_per_day is not None
+                    else None
+                ),
+                length_days=Lengths(**_lateness(tally.lengths).model_dump()),
+                source=source,
+                interpretation=(
+                    spec.interpretation.reason
+                    if spec is not None and spec.interpretation is not None
+                    else None
+                ),
+            )
+        )
+    return out
+
+
 def _unit_label(routines: Sequence[CompiledRoutine], unit: str) -> str:
     """The unit's label: from the routine's units, else from the role named as the unit."""
     for r in reversed(routines):  # the newest version's words first
@@ -451,6 +588,7 @@ def finish(
         lateness_histogram=[
             LatenessBin(working_days=k, count=v) for k, v in sorted(late_all.items())
         ],
+        by_period=_period_summaries(routines, partial.periods, first, last),
         queues=_queue_summaries(queues, first, last),
         compare=(
             _compare(

@@ -26,12 +26,20 @@ from samverkan_rules.calendar import local_date, local_stamp
 from samverkan_rules.compiler import CompiledRoutine
 from samverkan_rules.engine import Evaluator, evaluate
 from samverkan_rules.engine.ledger import RuleEntry
+from samverkan_rules.engine.periods import PeriodEntry, period_length
 from samverkan_rules.engine.replay import CasePlan
 from samverkan_rules.evaluation import Evaluation, QueueResult, diagnostic_fields
 from samverkan_rules.events import Event
 from samverkan_rules.versions import validity_windows
 
-__all__ = ["AuditRules", "CaseRows", "ObligationRow", "queue_results", "rows_for_case"]
+__all__ = [
+    "AuditRules",
+    "CaseRows",
+    "ObligationRow",
+    "PeriodRow",
+    "queue_results",
+    "rows_for_case",
+]
 
 _NOT_IN_FORCE = re.compile(r"^(\d+) trigger event")
 
@@ -57,10 +65,34 @@ class ObligationRow(NamedTuple):
     late_calendar_days: int | None
 
 
+class PeriodRow(NamedTuple):
+    """One period of a case (a state with a length), as the audit sums it.
+
+    An open period's length runs to as_of; ``amount_cents`` is the amount owed in
+    hundredths, so sums are exact whatever order cases are added in.
+    """
+
+    routine: str
+    version: str
+    period: str
+    rule: str
+    """The rule whose breach started it, or "" for a period started by an event."""
+    unit: str
+    """The unit of the breached obligation's responsible role, or "" (started by an event)."""
+    start: str
+    """RFC 3339 in the routine's local time."""
+    open: bool
+    days: int
+    working_days: int
+    hours: int
+    amount_cents: int | None
+
+
 class CaseRows(NamedTuple):
-    """A case's obligation rows and what the evaluator said about its events."""
+    """A case's obligation and period rows and what the evaluator said about its events."""
 
     rows: list[ObligationRow]
+    periods: list[PeriodRow]
     diagnostics: list[dict[str, object]]
     """Event-level diagnostics (JSON form); routine-level ones are left to the caller."""
     not_in_force: int
@@ -161,11 +193,13 @@ def rows_for_case(
     run = Evaluator(ruleset, as_of, plan=rules.plan_for(ruleset))
     own = run.admit_all(events).get(case, [])
     rows: list[ObligationRow] = []
+    periods: list[PeriodRow] = []
     if own or case in run.unit_cases():
         ledger = run.evaluate_case(case, own)
         for entry in ledger.obligations:
             if isinstance(entry, RuleEntry):
                 rows.append(_row(rules, case, entry, as_of))
+        periods = [_period_row(rules, p) for p in ledger.periods]
     _queues, found = run.finish()
     diagnostics: list[dict[str, object]] = []
     not_in_force = 0
@@ -177,7 +211,7 @@ def rows_for_case(
             continue  # counted over one case's stream, it says little about a history
         elif (d.code, d.message) not in routine_level:
             diagnostics.append(diagnostic_fields(d))
-    return CaseRows(rows, diagnostics, not_in_force)
+    return CaseRows(rows, periods, diagnostics, not_in_force)
 
 
 def _row(rules: AuditRules, case: str, entry: RuleEntry, as_of: datetime) -> ObligationRow:
@@ -204,6 +238,32 @@ def _row(rules: AuditRules, case: str, entry: RuleEntry, as_of: datetime) -> Obl
         status=entry.status,
         late_working_days=entry.late,
         late_calendar_days=late_cd,
+    )
+
+
+def _period_row(rules: AuditRules, entry: PeriodEntry) -> PeriodRow:
+    """One period as the audit sums it: the same lengths the evaluation output gives."""
+    routine = entry.routine
+    length = period_length(entry)
+    breached = entry.start_obligation
+    unit = ""
+    if breached is not None:
+        unit = rules.unit_of_role.get(
+            (routine.id, routine.version, breached.responsible), breached.responsible
+        )
+    per_day = entry.period.spec.amount_per_day
+    return PeriodRow(
+        routine=routine.id,
+        version=routine.version,
+        period=entry.period.name,
+        rule=breached.rule.id if breached is not None else "",
+        unit=unit,
+        start=local_stamp(entry.start, routine.tz),
+        open=entry.end is None,
+        days=length.days,
+        working_days=length.working_days,
+        hours=length.hours,
+        amount_cents=round(length.days * per_day * 100) if per_day is not None else None,
     )
 
 

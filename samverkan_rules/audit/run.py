@@ -3,7 +3,8 @@
 :func:`audit_partition` is the step a partition of cases goes through (on this machine, or
 on a Dask worker); :func:`run_audit` reads the inputs, runs the step over every case (or
 hands partitions to a Dask client), merges the partials and writes ``report.json``,
-``obligations.csv``, ``summary.csv`` and ``report.html`` into the output directory.
+``obligations.csv``, ``summary.csv``, ``periods.csv`` and ``report.html`` into the output
+directory.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ from samverkan_rules.registry import Registry
 
 __all__ = [
     "OBLIGATION_COLUMNS",
+    "PERIOD_COLUMNS",
     "AuditError",
     "AuditOptions",
     "AuditOutcome",
@@ -94,6 +96,25 @@ SUMMARY_COLUMNS = (
     "late_working_days_p90",
 )
 """The columns of ``summary.csv`` (the report's ``by_rule``)."""
+
+PERIOD_COLUMNS = (
+    "routine",
+    "version",
+    "period",
+    "label",
+    "started_by_rule",
+    "unit",
+    "count",
+    "open",
+    "days",
+    "working_days",
+    "hours",
+    "amount",
+    "days_median",
+    "days_p90",
+    "days_max",
+)
+"""The columns of ``periods.csv`` (the report's ``by_period``)."""
 
 
 class AuditError(Exception):
@@ -207,6 +228,9 @@ def audit_partition(
             if first <= row.trigger[:10] <= last:
                 partial.add(row)
                 writer.writerow(row)
+        for period in result.periods:
+            if first <= period.start[:10] <= last:
+                partial.add_period(period)
         for record in result.diagnostics:
             partial.add_diagnostic(record)
         partial.not_in_force += result.not_in_force
@@ -391,6 +415,32 @@ def _summary_csv(report: AuditReport) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
+def _periods_csv(report: AuditReport) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(PERIOD_COLUMNS)
+    for p in report.by_period:
+        spread = p.length_days
+        writer.writerow(
+            (
+                p.routine,
+                p.version,
+                p.period,
+                p.label,
+                p.started_by_rule or "",
+                p.unit or "",
+                p.count,
+                p.open,
+                p.days,
+                p.working_days,
+                p.hours,
+                "" if p.amount is None else f"{p.amount:.2f}",
+                *("" if v is None else v for v in (spread.median, spread.p90, spread.max)),
+            )
+        )
+    return buffer.getvalue().encode("utf-8")
+
+
 def run_audit(options: AuditOptions) -> AuditOutcome:
     """Audit the event history and write the report files into ``options.out``.
 
@@ -516,6 +566,7 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
         targets = {
             "report.json": report.to_json().encode("utf-8"),
             "summary.csv": _summary_csv(report),
+            "periods.csv": _periods_csv(report),
             "report.html": render_html(report).encode("utf-8"),
         }
         temporary: dict[Path, Path] = {}

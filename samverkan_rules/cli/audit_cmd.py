@@ -1,10 +1,10 @@
 """``samverkan audit``: an event history against the routine versions in force, as a report.
 
 Writes ``report.json`` (the contract in ``schemas/audit.schema.json``), ``obligations.csv``,
-``summary.csv`` and ``report.html`` into ``--out``, each under a temporary name first and
-renamed into place only when all are complete. Case ids are pseudonymised with a key
-(``--key-file`` or ``SAMVERKAN_AUDIT_KEY``); without one the command refuses unless
-``--identify`` is given on purpose.
+``summary.csv``, ``periods.csv`` and ``report.html`` into ``--out``, each under a temporary
+name first and renamed into place only when all are complete. Case ids are pseudonymised
+with a key (``--key-file`` or ``SAMVERKAN_AUDIT_KEY``); without one the command refuses
+unless ``--identify`` is given on purpose.
 
 Exit 0 when every event was used, 1 when some were rejected (each reported with its file
 and line on stderr and in the report), 2 when the audit cannot run (an unreadable file, no
@@ -49,9 +49,9 @@ def add_parser(subparsers: Any) -> None:
         help=COMMANDS[NAME],
         description=(
             "Judge every obligation of an event history by the routine version in force at "
-            "its trigger and write report.json, obligations.csv, summary.csv and report.html "
-            "into --out. Case ids are pseudonymised with a key unless --identify is given. "
-            "Needs the 'audit' extra."
+            "its trigger and write report.json, obligations.csv, summary.csv, periods.csv and "
+            "report.html into --out. Case ids are pseudonymised with a key unless --identify "
+            "is given. Needs the 'audit' extra."
         ),
     )
     parser.add_argument(

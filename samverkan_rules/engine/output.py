@@ -22,7 +22,7 @@ from samverkan_rules.engine.ledger import (
     RuleEntry,
     Status,
 )
-from samverkan_rules.engine.periods import PeriodEntry
+from samverkan_rules.engine.periods import PeriodEntry, period_length
 from samverkan_rules.events import Event
 from samverkan_rules.i18n import Translator, translator
 
@@ -474,14 +474,8 @@ def period_dict(entry: PeriodEntry, cache: OutputCache) -> dict[str, Any]:
     routine = entry.routine
     tz = routine.tz
     spec = entry.period.spec
-    start_day = entry.start.astimezone(tz).date()
-    end_day = entry.until.astimezone(tz).date()
-    days = (end_day - start_day).days
-    length = {
-        "days": days,
-        "working_days": routine.calendar.working_days_between(start_day, end_day),
-        "hours": int((entry.until - entry.start).total_seconds() // 3600),
-    }
+    length = period_length(entry)
+    days = length.days
     interp = spec.interpretation
     return {
         "period": entry.period.name,
@@ -500,7 +494,7 @@ def period_dict(entry: PeriodEntry, cache: OutputCache) -> dict[str, Any]:
             entry.start_obligation.id if entry.start_obligation is not None else None
         ),
         "ended_by": cache.ref(entry.end_event, routine),
-        "length": length,
+        "length": length._asdict(),
         "amount": (
             round(days * spec.amount_per_day, 2) if spec.amount_per_day is not None else None
         ),

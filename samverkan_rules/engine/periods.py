@@ -1,7 +1,7 @@
 """Periods: states with a length (e.g. betalningsansvar) found in one case's events.
 
 A period starts at an event of its start type (when none of the same period is open) or at
-the deadline of a breached obligation of its ``breach`` rule, and ends at the first end
+the deadline of a breached obligation of one of its ``breach`` rules, and ends at the first end
 event after its start; one not ended is open at ``as_of``. Records are compact (instants
 and references); :mod:`samverkan_rules.engine.output` writes them for people and programs.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from samverkan_rules.engine.ledger import Entry, RuleEntry
 
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from samverkan_rules.compiler import CompiledPeriod, CompiledRoutine
     from samverkan_rules.events import Event
 
-__all__ = ["PeriodEntry", "case_periods"]
+__all__ = ["PeriodEntry", "PeriodLength", "case_periods", "period_length"]
 
 
 class PeriodEntry:
@@ -70,6 +70,28 @@ class PeriodEntry:
         return self.end if self.end is not None else self.as_of
 
 
+class PeriodLength(NamedTuple):
+    """A period's length: calendar and working days between the local dates of its start
+    and end (or as_of), and whole hours between the instants."""
+
+    days: int
+    working_days: int
+    hours: int
+
+
+def period_length(entry: PeriodEntry) -> PeriodLength:
+    """How long ``entry`` lasted (an open one: up to its ``as_of``)."""
+    routine = entry.routine
+    tz = routine.tz
+    start_day = entry.start.astimezone(tz).date()
+    end_day = entry.until.astimezone(tz).date()
+    return PeriodLength(
+        days=(end_day - start_day).days,
+        working_days=routine.calendar.working_days_between(start_day, end_day),
+        hours=int((entry.until - entry.start).total_seconds() // 3600),
+    )
+
+
 def case_periods(
     routines: Sequence[CompiledRoutine],
     case_id: str,
@@ -100,12 +122,12 @@ def case_periods(
     for routine in declaring:
         for period in routine.periods:
             starts: list[PeriodEntry] = []
-            if period.breach is not None:
+            if period.breach:
                 for entry in obligations:
                     if (
                         isinstance(entry, RuleEntry)
                         and entry.routine is routine
-                        and entry.rule.id == period.breach
+                        and entry.rule.id in period.breach
                         and entry.status in ("overdue", "fulfilled_late")
                     ):
                         starts.append(

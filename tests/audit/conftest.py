@@ -5,10 +5,14 @@ The root conftest leaves this directory out when the ``audit`` extra is not inst
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -22,6 +26,11 @@ ROOT = Path(__file__).resolve().parents[2]
 ROUTINES = ROOT / "routines"
 ROUTINE_ID = "orebro-dagverksamhet-hemvard"
 KEY = "a-test-key-of-enough-bytes"
+VARIANT = "utskrivning-sluten-vard-exempelregion"
+"""The discharge routine's regional variant: it declares a priced period."""
+DISCHARGE_YEAR = (date(2026, 1, 1), date(2026, 12, 31))
+DISCHARGE_AS_OF = "2027-01-15T00:00:00+01:00"
+_TZ = ZoneInfo("Europe/Stockholm")
 
 
 @dataclass
@@ -72,6 +81,46 @@ def run_cli(args: list[str], monkeypatch: pytest.MonkeyPatch, key: str | None = 
     else:
         monkeypatch.setenv("SAMVERKAN_AUDIT_KEY", key)
     return main(args)
+
+
+def discharge_history(seed: int, cases: int) -> list[dict[str, Any]]:
+    """Ready-for-discharge notices through 2026, each discharged 0 to 20 days later or not
+    at all (an open period), at random local times."""
+    rng = random.Random(seed)
+    events: list[dict[str, Any]] = []
+    for n in range(cases):
+        day = DISCHARGE_YEAR[0] + timedelta(days=rng.randrange(0, 330))
+        ready = datetime(day.year, day.month, day.day, rng.randrange(7, 18), 5, tzinfo=_TZ)
+        case = f"patient-{seed}-{n}"
+        events.append(
+            {
+                "id": f"{case}-ready",
+                "case": case,
+                "type": "patient.ready_for_discharge",
+                "at": ready.isoformat(),
+                "data": {},
+            }
+        )
+        if rng.random() < 0.8:
+            out = ready + timedelta(hours=rng.randrange(2, 20 * 24))
+            events.append(
+                {
+                    "id": f"{case}-out",
+                    "case": case,
+                    "type": "patient.discharged",
+                    "at": out.isoformat(),
+                    "data": {"to": rng.choice(["hem", "sarskilt_boende"])},
+                }
+            )
+    return events
+
+
+def write_shuffled(events: list[dict[str, Any]], path: Path) -> Path:
+    rng = random.Random(7)
+    lines = [json.dumps(e, ensure_ascii=False) for e in events]
+    rng.shuffle(lines)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
 
 
 @pytest.fixture

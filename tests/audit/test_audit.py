@@ -19,7 +19,7 @@ from samverkan_rules.audit.synthetic import generate_history, write_files
 
 from .conftest import KEY, ROOT, Generated, audit_args, generate, run_cli
 
-OUTPUTS = ("report.json", "obligations.csv", "summary.csv", "report.html")
+OUTPUTS = ("report.json", "obligations.csv", "summary.csv", "periods.csv", "report.html")
 
 
 def _report(out: Path) -> dict:  # type: ignore[type-arg]

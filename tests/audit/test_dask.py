@@ -13,7 +13,7 @@ from .conftest import ROUTINE_ID, ROUTINES, Generated, audit_args, run_cli
 
 distributed = pytest.importorskip("dask.distributed")
 
-OUTPUTS = ("report.json", "obligations.csv", "summary.csv", "report.html")
+OUTPUTS = ("report.json", "obligations.csv", "summary.csv", "periods.csv", "report.html")
 
 
 def test_dask_report_is_byte_identical(

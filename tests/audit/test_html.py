@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,15 @@ import pytest
 from samverkan_rules import load_registry
 from samverkan_rules.audit.run import AuditOptions, run_audit
 
-from .conftest import ROUTINE_ID, ROUTINES, Generated
+from .conftest import (
+    DISCHARGE_AS_OF,
+    ROUTINE_ID,
+    ROUTINES,
+    VARIANT,
+    Generated,
+    discharge_history,
+    write_shuffled,
+)
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
@@ -88,3 +97,47 @@ def test_report_html_draws_its_charts_offline(generated: Generated, tmp_path: Pa
     histogram = {b["working_days"]: b["count"] for b in report["lateness_histogram"]}
     assert sorted(b["count"] for b in charts["chart-lateness"]) == sorted(histogram.values())
     assert "Per enhet" in headings and "Utveckling per månad" in headings
+
+
+def test_the_period_table_shows_the_report_sums(tmp_path: Path) -> None:
+    """The discharge routine's variant: betalningsansvar days and amounts as in report.json,
+    the amount written the Swedish way."""
+    routines = list(load_registry(ROUTINES).versions(VARIANT))
+    out = tmp_path / "out"
+    run_audit(
+        AuditOptions(
+            routines=routines,
+            events=[str(write_shuffled(discharge_history(3, 40), tmp_path / "h.jsonl"))],
+            out=str(out),
+            key=b"a-test-key-of-enough-bytes",
+            as_of=datetime.fromisoformat(DISCHARGE_AS_OF),
+        )
+    )
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            page = browser.new_page()
+            page.goto((out / "report.html").as_uri())
+            rows: list[dict[str, Any]] = page.evaluate(
+                """() => [...document.querySelectorAll('#period-table tr[data-period]')].map(
+                    tr => Object.fromEntries([['key', tr.dataset.period + '|' + tr.dataset.rule
+                        + '|' + tr.dataset.unit], ...[...tr.querySelectorAll('td[data-field]')]
+                        .map(td => [td.dataset.field, td.textContent])]))"""
+            )
+            visible = page.is_visible("#period-table")
+        finally:
+            browser.close()
+    assert visible
+    expected = report["by_period"]
+    assert [r["key"] for r in rows] == [
+        f"{p['routine']}/{p['version']}/{p['period']}|{p['started_by_rule'] or ''}|"
+        f"{p['unit'] or ''}"
+        for p in expected
+    ]
+    assert any(p["count"] for p in expected)
+    for row, p in zip(rows, expected, strict=True):
+        for field in ("count", "open", "days", "working_days", "hours"):
+            assert int(row[field]) == p[field], field
+        whole, cents = f"{p['amount']:.2f}".split(".")
+        assert row["amount"] == f"{int(whole):,}".replace(",", "\u00a0") + "," + cents
