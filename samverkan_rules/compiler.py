@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from types import MappingProxyType
-from typing import Any, Final, cast
+from typing import Any, Final, Protocol, cast
 from zoneinfo import ZoneInfo
 
 from samverkan_rules import explanations as x
@@ -67,6 +67,7 @@ __all__ = [
     "CompiledRoutine",
     "CompiledRule",
     "EventCheck",
+    "HeldOccurrences",
     "Predicate",
     "compile_condition",
     "compile_routine",
@@ -580,19 +581,53 @@ class CompiledSchedule:
     both in winter (+01:00) and in summer (+02:00).
     """
 
-    __slots__ = ("_calendar", "_spec", "_tz", "label", "name")
+    __slots__ = ("_calendar", "_spec", "_tz", "cancels", "key", "label", "name")
 
-    def __init__(self, name: str, spec: Schedule, *, tz: ZoneInfo, calendar: WorkingCalendar):
+    def __init__(
+        self,
+        name: str,
+        spec: Schedule,
+        *,
+        tz: ZoneInfo,
+        calendar: WorkingCalendar,
+        routine_key: str = "",
+    ):
         self.name = name
         self.label = spec.label
+        self.key = f"{routine_key}/{name}"
+        """Names the schedule among every routine version's (``<id>@<version>/<name>``)."""
         self._spec = spec
         self._tz = tz
         self._calendar = calendar
+        self.cancels: tuple[tuple[str, Predicate, str], ...] = tuple(
+            (c.event, compile_condition(c.if_, tz=tz), c.date.partition(".")[2])
+            for c in spec.cancelled_by
+        )
+        """(event type, condition, date field) of each event that calls an occurrence off."""
+
+    def cancelled_day(self, event: Event) -> date | None:
+        """The local date of the occurrence ``event`` calls off, or None when it calls off
+        none of this schedule's (another type, a false condition or no usable date)."""
+        for event_type, condition, field_name in self.cancels:
+            if event.type != event_type or not condition(event, _NO_FACTS):
+                continue
+            raw = event.data.get(field_name)
+            if isinstance(raw, str):
+                try:
+                    return date.fromisoformat(raw[:10])
+                except ValueError:
+                    return None
+        return None
 
     @property
     def units(self) -> tuple[str, ...]:
         """The units (case ids) the schedule runs for."""
         return tuple(self._spec.units)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The routine's time zone (occurrences are wall-clock times in it)."""
+        return self._tz
 
     @property
     def starts(self) -> date | None:
@@ -647,13 +682,16 @@ class CompiledSchedule:
                 out.append(self._instant(placed))
         return sorted(set(out))
 
-    def next_after(self, moment: datetime) -> datetime:
-        """The first occurrence strictly after ``moment``."""
+    def next_after(
+        self, moment: datetime, skip: Callable[[datetime], bool] | None = None
+    ) -> datetime:
+        """The first occurrence strictly after ``moment`` (that ``skip`` does not reject:
+        a cancelled one)."""
         start = local_date(moment, self._tz) - timedelta(days=7)
         span = 70
         for _ in range(12):
             for occurrence in self.occurrences(start, start + timedelta(days=span)):
-                if occurrence > moment:
+                if occurrence > moment and (skip is None or not skip(occurrence)):
                     return occurrence
             start += timedelta(days=span)
         raise CalendarError(f"schedule {self.name!r} has no occurrence after {moment.isoformat()}")
@@ -667,8 +705,22 @@ class CompiledSchedule:
         return occurrence.astimezone(self._tz)
 
 
+class HeldOccurrences(Protocol):
+    """Which occurrences of the schedules were called off, as an evaluation knows them."""
+
+    def cancelled(
+        self, schedule: CompiledSchedule, occurrence: datetime, known_at: datetime
+    ) -> bool:
+        """True when an event at or before ``known_at`` called ``occurrence`` off."""
+        ...
+
+
 class TimeRule:
-    """A compiled :class:`TimeSpec`: the instant it names for a given trigger event."""
+    """A compiled :class:`TimeSpec`: the instant it names for a given trigger event.
+
+    ``held``, where a method takes it, says which schedule occurrences were called off:
+    an anchor on a schedule skips the occurrences cancelled by the trigger's time.
+    """
 
     __slots__ = (
         "_amount",
@@ -713,9 +765,13 @@ class TimeRule:
         self._memo: dict[object, tuple[datetime, str | None]] = {}
         self._explained: dict[tuple[object, str], TimePoint] = {}
 
-    def _anchor(self, event: Event) -> datetime | date:
+    def _anchor(self, event: Event, held: HeldOccurrences | None = None) -> datetime | date:
         if self._schedule is not None:
-            return self._schedule.next_after(event.at)
+            schedule = self._schedule
+            if held is None or not schedule.cancels:
+                return schedule.next_after(event.at)
+            known = event.at
+            return schedule.next_after(known, lambda o: held.cancelled(schedule, o, known))
         if self._field is None:
             return event.at
         raw = event.data[self._field]
@@ -728,7 +784,9 @@ class TimeRule:
             return local_datetime(d, self._spec.time, self._tz)
         return end_of_day(d, self._tz) if self._end else start_of_day(d, self._tz)
 
-    def compute(self, event: Event, t: Translator | None = None) -> TimePoint:
+    def compute(
+        self, event: Event, t: Translator | None = None, held: HeldOccurrences | None = None
+    ) -> TimePoint:
         """The instant for this trigger event, with the steps taken (for ``explain``), in
         the language of ``t`` (Swedish by default)."""
         from samverkan_rules.i18n import translator
@@ -737,7 +795,7 @@ class TimeRule:
         key = self._memo_key(event)
         if key is None:
             steps = _Steps(t)
-            at, occurrence = self._compute(event, steps)
+            at, occurrence = self._compute(event, steps, held)
             return TimePoint(at, tuple(steps), occurrence)
         # The first step names the anchor (for the trigger, to the minute); the calendar
         # steps after it depend only on the anchor's day.
@@ -753,7 +811,9 @@ class TimeRule:
         self._anchor_step(self._anchor(event), first)
         return TimePoint(hit.at, (*first, *hit.steps), hit.occurrence)
 
-    def instant(self, event: Event) -> tuple[datetime, str | None]:
+    def instant(
+        self, event: Event, held: HeldOccurrences | None = None
+    ) -> tuple[datetime, str | None]:
         """The instant (UTC) for this trigger event and the occurrence it belongs to.
 
         The same computation as :meth:`compute` without writing the steps down: the
@@ -761,7 +821,7 @@ class TimeRule:
         """
         key = self._memo_key(event)
         if key is None:
-            return self._compute(event, None)
+            return self._compute(event, None, held)
         memo = self._memo
         hit = memo.get(key)
         if hit is None:
@@ -781,15 +841,35 @@ class TimeRule:
         key = event.data.get(self._field)
         return key if isinstance(key, str) else None
 
-    def _compute(self, event: Event, steps: _Steps | None) -> tuple[datetime, str | None]:
-        anchor = self._anchor(event)
+    def _compute(
+        self, event: Event, steps: _Steps | None, held: HeldOccurrences | None = None
+    ) -> tuple[datetime, str | None]:
+        anchor = self._anchor(event, held)
         occurrence = None
         if self._schedule is not None:
             assert isinstance(anchor, datetime)
             occurrence = self._schedule.occurrence_name(anchor)
         if steps is not None:
             self._anchor_step(anchor, steps)
+            if (
+                self._schedule is not None
+                and isinstance(anchor, datetime)
+                and anchor != self._schedule.next_after(event.at)
+            ):
+                self._skipped_step(event.at, anchor, steps)
         return self._offset(anchor, steps).astimezone(UTC), occurrence
+
+    def _skipped_step(self, after: datetime, held_at: datetime, steps: _Steps) -> None:
+        """Name the called-off occurrences between the trigger and the one held."""
+        assert self._schedule is not None
+        first = local_date(after, self._tz)
+        last = local_date(held_at, self._tz)
+        skipped = [
+            format_local_minute(o, self._tz)
+            for o in self._schedule.occurrences(first, last)
+            if after < o < held_at
+        ]
+        steps.append(x.step_cancelled_occurrences(steps.t, occurrences=", ".join(skipped)))
 
     def _anchor_step(self, anchor: datetime | date, steps: _Steps) -> None:
         shown = (
@@ -902,17 +982,21 @@ class CompositeTimeRule:
                 best = i
         return best
 
-    def instant(self, event: Event) -> tuple[datetime, str | None]:
+    def instant(
+        self, event: Event, held: HeldOccurrences | None = None
+    ) -> tuple[datetime, str | None]:
         """The instant (UTC) for this trigger event and the occurrence it belongs to."""
-        results = [part.instant(event) for part in self._parts]
+        results = [part.instant(event, held) for part in self._parts]
         return results[self._pick(results)]
 
-    def compute(self, event: Event, t: Translator | None = None) -> TimePoint:
+    def compute(
+        self, event: Event, t: Translator | None = None, held: HeldOccurrences | None = None
+    ) -> TimePoint:
         """The instant with its steps: each part's, then which one was chosen."""
         from samverkan_rules.i18n import translator
 
         t = t or translator()
-        points = [part.compute(event, t) for part in self._parts]
+        points = [part.compute(event, t, held) for part in self._parts]
         best = self._pick([(p.at, p.occurrence) for p in points])
         steps = [
             x.composite_part(t, n=i, steps="; ".join(p.steps)) for i, p in enumerate(points, 1)
@@ -1390,7 +1474,9 @@ def compile_routine(
         name: _compile_event_check(name, spec, roles, cal, units) for name, spec in types.items()
     }
     schedules = {
-        name: CompiledSchedule(name, spec, tz=tz, calendar=cal)
+        name: CompiledSchedule(
+            name, spec, tz=tz, calendar=cal, routine_key=f"{routine.id}@{routine.version}"
+        )
         for name, spec in routine.schedules.items()
     }
 

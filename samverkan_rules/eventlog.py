@@ -47,7 +47,13 @@ _GIVE_UP = 64
 """An over-long line is skipped up to this many times the line limit, then the input is
 refused as not JSON Lines (``/dev/zero`` never breaks its line)."""
 
-_VERDICTS: tuple[Verdict, ...] = ("admitted", "rejected", "other-case", "later")
+_VERDICTS: tuple[Verdict, ...] = (
+    "admitted",
+    "rejected",
+    "other-case",
+    "later",
+    "context",
+)
 _DROPPED = 255  # a duplicate id whose events are not evaluated (or a repeat counted once)
 
 
@@ -184,7 +190,7 @@ class _Index:
         cases.append(idx)
         if problems:
             self.problems[idx] = problems
-        if verdict == "admitted" and event.type in self.shared_types:
+        if verdict in ("admitted", "context") and event.type in self.shared_types:
             self.shared[idx] = event
         return idx
 

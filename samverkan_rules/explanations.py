@@ -333,6 +333,13 @@ def step_next_occurrence(t: Translator, *, schedule: str, at: str) -> str:
     return t.gettext("next {schedule}: {at}").format(schedule=schedule, at=at)
 
 
+def step_cancelled_occurrences(t: Translator, *, occurrences: str) -> str:
+    """The step of a schedule anchor that passed over called-off occurrences."""
+    return t.gettext("called off before the trigger, so not held: {occurrences}").format(
+        occurrences=occurrences
+    )
+
+
 def step_working_days(t: Translator, *, n: int, before: bool, base: str, day: str) -> str:
     """``2 vardagar före 2026-12-28 -> 2026-12-22`` (``n`` positive; ``before`` the sign)."""
     if before:

@@ -76,6 +76,13 @@ def _conditions(r: Routine) -> Iterator[Condition | None]:
             yield join.if_
         for entry in (*queue.leaves, *queue.offers):
             yield entry.if_
+    for schedule in r.schedules.values():
+        for cancel in schedule.cancelled_by:
+            yield cancel.if_
+    for period in r.periods.values():
+        yield period.starts.if_
+        for end in period.ends:
+            yield end.if_
 
 
 class _Linter:
@@ -165,12 +172,19 @@ class _Linter:
         for queue in r.queues.values():
             used_types.update(j.event for j in queue.joins)
             used_types.update(e.event for e in (*queue.leaves, *queue.offers))
+        for schedule in r.schedules.values():
+            used_types.update(c.event for c in schedule.cancelled_by)
+        for period in r.periods.values():
+            if period.starts.event is not None:
+                used_types.add(period.starts.event)
+            used_types.update(e.event for e in period.ends)
         for name in r.event_types:
             if name not in used_types:
                 self.warn(
                     ("event_types", name),
                     "routine.unused-event-type",
-                    f"event type {name!r} is declared but no rule, fact or queue reads it",
+                    f"event type {name!r} is declared but no rule, fact, queue, period or "
+                    "schedule reads it",
                     "remove it, or use it in a trigger, a pattern or a fact",
                 )
         required = {name for rule in r.rules for name in rule.requires}
@@ -304,6 +318,14 @@ class _Linter:
             for key in ("fulfilled_by", "cancelled_by"):
                 for j, p in enumerate(getattr(rule, key)):
                     yield p.event, ("rules", i, key, j, "if"), p.if_
+        for name, schedule in r.schedules.items():
+            for j, cancel in enumerate(schedule.cancelled_by):
+                yield cancel.event, ("schedules", name, "cancelled_by", j, "if"), cancel.if_
+        for name, period in r.periods.items():
+            if period.starts.event is not None:
+                yield period.starts.event, ("periods", name, "starts", "if"), period.starts.if_
+            for j, end in enumerate(period.ends):
+                yield end.event, ("periods", name, "ends", j, "if"), end.if_
 
 
 _KIND = {

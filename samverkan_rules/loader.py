@@ -254,8 +254,8 @@ class _Checker:
             self.error(
                 where,
                 "routine.field-not-allowed",
-                f"{c.field!r} cannot be used here; a queue or a period reads the event only "
-                "('data.<name>', 'case' or 'type')",
+                f"{c.field!r} cannot be used here; a queue, a period or a schedule's "
+                "cancellation reads the event only ('data.<name>', 'case' or 'type')",
             )
         elif scope == "fact":
             if name not in self.r.facts:
@@ -437,6 +437,21 @@ class _Checker:
                         "routine.unknown-unit",
                         f"unknown unit {unit!r}",
                         did_you_mean(unit, r.units) or "declare it under 'units'",
+                    )
+            for i, cancel in enumerate(sched.cancelled_by):
+                cbase: Path_ = ("schedules", name, "cancelled_by", i)
+                spec = self.event_type((*cbase, "event"), cancel.event)
+                self.condition((*cbase, "if"), cancel.if_, spec, cancel.event, no_facts=True)
+                field_name = cancel.date.partition(".")[2]
+                self.data_field((*cbase, "date"), spec, cancel.event, field_name)
+                declared = spec.fields.get(field_name) if spec is not None else None
+                if declared is not None and declared.type != "date":
+                    self.error(
+                        (*cbase, "date"),
+                        "routine.not-a-date",
+                        f"data.{field_name} of {cancel.event!r} is a {declared.type!r} field; "
+                        "the occurrence called off is named by a date",
+                        "name a field of type 'date' (the day of the occurrence)",
                     )
         for name, fact in r.facts.items():
             for i, upd in enumerate(fact.set_by):

@@ -607,6 +607,26 @@ class Offset(Model):
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 
 
+class OccurrenceCancel(Model):
+    """An event that cancels one occurrence of a schedule (a meeting called off).
+
+    The event may be logged in any case (the planner logs it in the unit's case); it
+    cancels the occurrence on the local date its ``date`` field names, when it happens
+    before that occurrence. A deadline anchored on the schedule (``at: schedule.<name>``,
+    ``after: schedule.<name>``) for a trigger after the cancellation skips the cancelled
+    occurrence and takes the next one that is held; the period of an occurrence raised by
+    the schedule (``when: {schedule: ...}``) runs from the last occurrence held before it.
+    """
+
+    event: Identifier
+    """The event type, e.g. ``vc_meeting.cancelled``."""
+    if_: Condition | None = Field(default=None, alias="if")
+    """A condition on the event's data (which schedule it is about, say)."""
+    date: Annotated[str, Field(pattern=r"^data\.[a-z][a-z0-9_]*$")]
+    """The event's date field naming the cancelled occurrence's local date, e.g.
+    ``data.date``."""
+
+
 class Schedule(Model):
     """Recurring occurrences: a weekly meeting, the end of each month.
 
@@ -630,6 +650,8 @@ class Schedule(Model):
     units: list[Identifier] = Field(min_length=1)
     """The units (cases) the schedule runs for, e.g. each day-care unit; obligations
     raised by the schedule belong to these cases."""
+    cancelled_by: list[OccurrenceCancel] = []
+    """Events that call one occurrence off (see :class:`OccurrenceCancel`)."""
 
     _starts_in_range = field_validator("starts")(_in_supported_range)
 

@@ -849,6 +849,23 @@ class _Builder:
             )
             headers = (t.gettext("Id"), t.gettext("Label"), t.gettext("When"), t.gettext("Units"))
             self.add(_Table(headers, rows))
+            for sid, sched in r.schedules.items():
+                for cancel in sched.cancelled_by:
+                    what = self.event(cancel.event)
+                    if cancel.if_ is not None:
+                        what += t.gettext(" where {condition}").format(
+                            condition=self.condition(cancel.if_, cancel.event)
+                        )
+                    day = self.words(cancel.event).field(cancel.date)
+                    self.add(
+                        _Para(
+                            t.gettext(
+                                "An occurrence of `{schedule}` is called off by {event} (in "
+                                "any case, before the occurrence; {day} names its day). A "
+                                "deadline at the next occurrence then takes the next one held."
+                            ).format(schedule=sid, event=what, day=day)
+                        )
+                    )
 
     def facts(self) -> None:
         r, t = self.routine, self.t

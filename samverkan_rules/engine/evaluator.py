@@ -26,6 +26,7 @@ from samverkan_rules.calendar import local_date, local_stamp, require_aware
 from samverkan_rules.compiler import CompiledRoutine
 from samverkan_rules.diagnostics import Diagnostic, sort_key
 from samverkan_rules.engine.ledger import STATUS_ORDER, RuleEntry
+from samverkan_rules.engine.occurrences import CalledOff, cancelling_types
 from samverkan_rules.engine.output import CaseLedger
 from samverkan_rules.engine.periods import case_periods
 from samverkan_rules.engine.queues import queue_results, queue_types
@@ -46,9 +47,10 @@ __all__ = ["Evaluator", "Ruleset", "Verdict", "routines_of"]
 Ruleset = CompiledRoutine | Sequence[CompiledRoutine]
 """One compiled routine, or several (versions of one routine, or different routines)."""
 
-Verdict = Literal["admitted", "rejected", "other-case", "later"]
-"""What becomes of an event: evaluated, rejected for its data, of a case not asked for, or
-after ``as_of``."""
+Verdict = Literal["admitted", "rejected", "other-case", "later", "context"]
+"""What becomes of an event: evaluated, rejected for its data, of a case not asked for,
+after ``as_of``, or of a case not asked for but of a shared type (it answers, queues or
+calls off an occurrence for the cases asked for: :meth:`Evaluator.prepare` gets it)."""
 
 
 def routines_of(ruleset: Ruleset) -> tuple[CompiledRoutine, ...]:
@@ -118,6 +120,9 @@ class Evaluator:
                 self._checkers.setdefault(name, []).append(r)
         self._borrow = frozenset().union(*(r.borrow_types for r in self.routines))
         self._queue_types = queue_types(self.routines)
+        self._cancelling = cancelling_types(self.routines)
+        self.called_off = CalledOff()
+        """The schedule occurrences called off, known once :meth:`prepare` has run."""
         self._units = frozenset(u for r in self.routines for u in r.routine.units)
         self._admitted = 0
         self._later = 0
@@ -134,8 +139,9 @@ class Evaluator:
 
     @property
     def shared_types(self) -> frozenset[str]:
-        """Event types that :meth:`prepare` needs from every case (lent or queued)."""
-        return self._borrow | self._queue_types
+        """Event types that :meth:`prepare` needs from every case (lent, queued, or calling
+        off a schedule's occurrence)."""
+        return self._borrow | self._queue_types | self._cancelling
 
     def _checker(self, event: Event) -> CompiledRoutine:
         """The routine that judges an event's data: the version in force on its date, when
@@ -159,6 +165,8 @@ class Evaluator:
         if problems and any(p.is_error for p in problems):
             return "rejected", problems
         if self._wanted is not None and event.case not in self._wanted:
+            if event.type in self.shared_types and event.at <= self.as_of:
+                return "context", problems
             return "other-case", problems
         if event.at > self.as_of:
             return "later", problems
@@ -194,7 +202,14 @@ class Evaluator:
             earliest: The earliest instant among the admitted events (None: there were none).
             shared: The admitted events whose type is in :attr:`shared_types`.
         """
-        self._ticks = schedule_ticks(self.routines, self.windows, earliest, self.as_of)
+        shared = list(shared)
+        if self._cancelling:
+            self.called_off = CalledOff.collect(
+                self.routines, (e for e in shared if e.type in self._cancelling)
+            )
+        self._ticks = schedule_ticks(
+            self.routines, self.windows, earliest, self.as_of, self.called_off
+        )
         for event in shared:
             if event.type in self._borrow:
                 self._lent.append(event)
@@ -215,7 +230,10 @@ class Evaluator:
         shared: list[Event] = []
         earliest: datetime | None = None
         for event in events:
-            if not self.admit(event):
+            verdict, problems = self.judge(event)
+            if verdict == "context":
+                shared.append(event)
+            if not self.count(event.case, verdict, problems):
                 continue
             by_case.setdefault(event.case, []).append(event)
             if event.type in shared_types:
@@ -228,8 +246,10 @@ class Evaluator:
         return by_case
 
     def unit_cases(self) -> list[str]:
-        """The cases that exist because a schedule raises obligations in them (units)."""
-        return sorted(self._ticks)
+        """The cases that exist because a schedule raises obligations in them (units), of
+        those asked for."""
+        wanted = self._wanted
+        return sorted(u for u in self._ticks if wanted is None or u in wanted)
 
     # -- phase 3 --------------------------------------------------------------------------
 
@@ -250,7 +270,13 @@ class Evaluator:
             stream.extend(e for e in self._lent if e.case != case_id)
         stream.sort(key=_order)
         entries, facts = replay_case(
-            self.plan, case_id, stream, self.diagnostics, self._counters, observer
+            self.plan,
+            case_id,
+            stream,
+            self.diagnostics,
+            self._counters,
+            observer,
+            self.called_off,
         )
         return self.settle(case_id, entries, facts, stream)
 

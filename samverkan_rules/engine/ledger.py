@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         CompiledPrecondition,
         CompiledRoutine,
         CompiledRule,
+        HeldOccurrences,
     )
     from samverkan_rules.events import Event
 
@@ -83,6 +84,8 @@ class RuleEntry:
         unblocks: For an obligation that is itself a remedy: the obligations it unblocks.
         party: For ``responsible: fact.<name>``: the fact's value at ``as_of`` (the person
             or unit responsible), or None while it is unset and the fallback role acts.
+        held: The called-off schedule occurrences its deadline was placed with, or None
+            when none were called off (so :meth:`TimeRule.compute` explains the same time).
     """
 
     __slots__ = (
@@ -91,6 +94,7 @@ class RuleEntry:
         "cancel",
         "climb",
         "deadline",
+        "held",
         "late",
         "late_at",
         "occurrence",
@@ -120,8 +124,10 @@ class RuleEntry:
         recipients: tuple[str, ...],
         climb: Climb | None,
         seq: int,
+        held: HeldOccurrences | None = None,
     ) -> None:
         self.routine = routine
+        self.held = held
         self.rule = rule
         self.trigger = trigger
         self.deadline = deadline

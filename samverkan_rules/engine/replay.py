@@ -18,13 +18,21 @@ in force on its local date.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from bisect import bisect_left
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 from typing import Any, Final
 
 from samverkan_rules.calendar import format_rfc3339, local_date, parse_rfc3339, start_of_day
-from samverkan_rules.compiler import CompiledPattern, CompiledRoutine, CompiledRule, offset_after
+from samverkan_rules.compiler import (
+    CompiledPattern,
+    CompiledRoutine,
+    CompiledRule,
+    CompiledSchedule,
+    HeldOccurrences,
+    offset_after,
+)
 from samverkan_rules.diagnostics import Diagnostic
 from samverkan_rules.engine.ledger import (
     ACTION_STATUSES,
@@ -180,6 +188,10 @@ class CasePlan:
         return lo <= at and (hi is None or at < hi)
 
 
+def _utc(event: Event) -> datetime:
+    return event.utc
+
+
 def _answers(event: Event, entry: RuleEntry, facts: Mapping[str, Any]) -> bool:
     """True when ``event`` fulfils ``entry``: a pattern matches and its window has opened."""
     if entry.opens is not None and event.at < entry.opens:
@@ -225,8 +237,10 @@ class CaseReplay:
         problems: list[Diagnostic],
         counters: dict[str, int],
         observer: Observer | None = None,
+        held: HeldOccurrences | None = None,
     ) -> None:
         self._plan = plan
+        self._held = held
         self.case_id = case_id
         self._problems = problems
         self._counters = counters
@@ -260,6 +274,18 @@ class CaseReplay:
             ):
                 name = f"idle:{event.type}"
                 self._counters[name] = self._counters.get(name, 0) + 1
+
+    def _cancelled_since(self, entry: RuleEntry, tick: Event, facts: Mapping[str, Any]) -> None:
+        """Cancel a scheduled obligation by the first event since the last occurrence held
+        (``tick.data["held_since"]``) and before its own period that cancels it."""
+        since = parse_rfc3339(tick.data["held_since"]).astimezone(UTC)
+        earlier = self.fed[:-1]
+        start = bisect_left(earlier, since, key=_utc)
+        for event in earlier[start:]:
+            if _cancel_pattern(entry, event, event.case == self.case_id, facts):
+                entry.cancel = event
+                self._used.add(id(event))
+                return
 
     def feed(self, event: Event) -> None:
         """Replay one more event; it must not sort before the events fed so far."""
@@ -347,7 +373,7 @@ class CaseReplay:
                         self._observer(what, event, routine, rule, dict(facts))
                     continue
                 self._seq += 1
-                raised = _raise(routine, rule, event, facts, self._seq, self._problems)
+                raised = _raise(routine, rule, event, facts, self._seq, self._problems, self._held)
                 if raised is None:
                     if self._observer is not None:
                         self._observer("calendar", event, routine, rule, dict(facts))
@@ -358,6 +384,8 @@ class CaseReplay:
                     continue
                 self.entries.append(raised)
                 self._used.add(id(event))
+                if tick_of is not None and "held_since" in event.data:
+                    self._cancelled_since(raised, event, facts)
                 if self._observer is not None:
                     self._observer("raised", event, routine, rule, dict(facts))
                 # An answer logged in the same second counts, whatever the ids' order.
@@ -374,6 +402,15 @@ class CaseReplay:
             self._counters["outside_validity"] = self._counters.get("outside_validity", 0) + 1
 
 
+def _cancel_pattern(entry: RuleEntry, event: Event, own: bool, facts: Mapping[str, Any]) -> bool:
+    return any(
+        p.event_type == event.type
+        and (own or p.any_case)
+        and p.matches(event, entry.trigger, facts)
+        for p in entry.rule.cancelled_by
+    )
+
+
 def replay_case(
     plan: CasePlan,
     case_id: str,
@@ -381,6 +418,7 @@ def replay_case(
     problems: list[Diagnostic],
     counters: dict[str, int],
     observer: Observer | None = None,
+    held: HeldOccurrences | None = None,
 ) -> tuple[list[RuleEntry], dict[str, dict[str, Any]]]:
     """Replay one case's events (sorted by (instant, id)); return its obligations and facts.
 
@@ -389,8 +427,10 @@ def replay_case(
     triggers outside every version's validity are counted in ``counters``, and so are the
     case's own events that changed nothing (``idle:<type>``: they raised, answered and set
     nothing). ``observer``, when given, is told of every decision about a trigger.
+    ``held`` says which schedule occurrences were called off (deadlines anchored on a
+    schedule skip them).
     """
-    replay = CaseReplay(plan, case_id, problems, counters, observer)
+    replay = CaseReplay(plan, case_id, problems, counters, observer, held)
     for event in events:
         replay.feed(event)
     replay.count_idle()
@@ -404,11 +444,12 @@ def _raise(
     facts: Mapping[str, Any],
     seq: int,
     problems: list[Diagnostic],
+    held: HeldOccurrences | None = None,
 ) -> RuleEntry | None:
     """The obligation ``rule`` raises for ``event``, or None when its time cannot be placed."""
     try:
-        deadline, deadline_occ = rule.deadline.instant(event)
-        opens, opens_occ = rule.opens.instant(event) if rule.opens else (None, None)
+        deadline, deadline_occ = rule.deadline.instant(event, held)
+        opens, opens_occ = rule.opens.instant(event, held) if rule.opens else (None, None)
     except CalendarError as exc:
         problems.append(
             Diagnostic(
@@ -433,6 +474,7 @@ def _raise(
         recipients,
         climb,
         seq,
+        held if held else None,
     )
 
 
@@ -513,20 +555,41 @@ def _open_twin(
     return None
 
 
+def _periods(
+    schedule: CompiledSchedule,
+    occurrences: Sequence[datetime],
+    held: HeldOccurrences | None,
+    as_of: datetime,
+) -> Iterator[tuple[datetime, datetime, datetime]]:
+    """(previous occurrence, last held occurrence, occurrence) for each occurrence after
+    the first. The last held one is the latest earlier occurrence not called off according
+    to ``held`` (the previous one when none of those in view was held)."""
+    last_held: datetime | None = None
+    check = held is not None and bool(schedule.cancels)
+    for prev, cur in pairwise(occurrences):
+        if not check or not held.cancelled(schedule, prev, as_of):  # type: ignore[union-attr]
+            last_held = prev
+        yield prev, (last_held if last_held is not None else prev), cur
+
+
 def schedule_ticks(
     routines: tuple[CompiledRoutine, ...],
     windows: Mapping[tuple[str, str], Window],
     earliest: datetime | None,
     as_of: datetime,
+    held: HeldOccurrences | None = None,
 ) -> dict[str, list[Event]]:
     """The occurrences of every triggering schedule, as events in their units' cases.
 
     An occurrence's event happens when its period begins (the previous occurrence, or the
     day the routine version comes into force), so the obligation is open for the whole
-    period. Occurrences run up to the first one whose period has begun by ``as_of``. Each
-    carries ``not_before``: an obligation due before it is not raised, because the routine
-    was not yet in force or the events do not reach back that far (``earliest``, the
-    earliest usable event, or ``as_of`` when that is earlier).
+    period. When the previous occurrence was called off (according to ``held``), the event
+    also carries ``held_since``, the last occurrence held: an event since then that would
+    have cancelled the obligation still does (a question that waited for the called-off
+    meeting is still waiting). Occurrences run up to the first one whose period has begun
+    by ``as_of``. Each carries ``not_before``: an obligation due before it is not raised,
+    because the routine was not yet in force or the events do not reach back that far
+    (``earliest``, the earliest usable event, or ``as_of`` when that is earlier).
     """
     out: dict[str, list[Event]] = {}
     for routine in routines:
@@ -549,12 +612,24 @@ def schedule_ticks(
             if first > end:
                 continue
             occurrences = schedule.occurrences(first - timedelta(days=_LOOKAHEAD_DAYS), end)
-            for prev, cur in pairwise(occurrences):
+            for prev, last_held, cur in _periods(schedule, occurrences, held, as_of):
                 if prev > as_of:
                     break
                 if local_date(cur, tz) < first:
                     continue
                 local = schedule.local(cur)
+                data = {
+                    "date": local.date().isoformat(),
+                    "time": local.strftime("%H:%M"),
+                    "occurrence": format_rfc3339(local),
+                    "schedule": name,
+                    "routine": key,
+                    "not_before": not_before,
+                }
+                if last_held != prev and last_held >= in_force:
+                    # The previous occurrence was called off: what happened since the last
+                    # one held still counts for this one (a question waiting for a meeting).
+                    data["held_since"] = format_rfc3339(schedule.local(last_held))
                 for unit in schedule.units:
                     out.setdefault(unit, []).append(
                         Event(
@@ -562,14 +637,7 @@ def schedule_ticks(
                             case=unit,
                             type=f"{TICK_PREFIX}{name}",
                             at=max(prev, in_force),
-                            data={
-                                "date": local.date().isoformat(),
-                                "time": local.strftime("%H:%M"),
-                                "occurrence": format_rfc3339(local),
-                                "schedule": name,
-                                "routine": key,
-                                "not_before": not_before,
-                            },
+                            data=dict(data),
                         )
                     )
     return out
