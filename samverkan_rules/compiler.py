@@ -765,6 +765,11 @@ class TimeRule:
         self._memo: dict[object, tuple[datetime, str | None]] = {}
         self._explained: dict[tuple[object, str], TimePoint] = {}
 
+    @property
+    def schedules(self) -> tuple[CompiledSchedule, ...]:
+        """The schedule it is anchored on (none, or one)."""
+        return (self._schedule,) if self._schedule is not None else ()
+
     def _anchor(self, event: Event, held: HeldOccurrences | None = None) -> datetime | date:
         if self._schedule is not None:
             schedule = self._schedule
@@ -970,6 +975,11 @@ class CompositeTimeRule:
         self._parts = tuple(parts)
         self._later = later
         self._tz = tz
+
+    @property
+    def schedules(self) -> tuple[CompiledSchedule, ...]:
+        """The schedules its parts are anchored on."""
+        return tuple(s for part in self._parts for s in part.schedules)
 
     def _pick(self, results: Sequence[tuple[datetime, str | None]]) -> int:
         best = 0

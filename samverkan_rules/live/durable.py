@@ -11,8 +11,10 @@ session renders statuses, deadlines and explanations with the reference evaluato
 on every post, that both ledgers name the same obligations with the same answers.
 
 Where durable_rules cannot express a rule (scheduled triggers, whose occurrences depend on
-``as_of``; ``any_case`` patterns, which read other cases; ordering comparisons), the rule is
-left to the reference code and :meth:`DurableMatcher.describe` says so, with the reason.
+``as_of``; ``any_case`` patterns, which read other cases; deadlines anchored on a schedule
+whose occurrences can be called off, which also read other cases; ordering comparisons),
+the rule is left to the reference code and :meth:`DurableMatcher.describe` says so, with
+the reason.
 Facts (``set_by``), validity windows and deadline arithmetic always run as reference code:
 the facts' values travel with each event into durable_rules.
 
@@ -427,6 +429,11 @@ class DurableMatcher:
         for p in (*model.fulfilled_by, *model.cancelled_by):
             if p.any_case:
                 raise Unsupported("any_case pattern: answers come from other cases")
+        times = (rule.deadline, *((rule.opens,) if rule.opens is not None else ()))
+        if any(s.cancels for t in times for s in t.schedules):
+            raise Unsupported(
+                "anchored on a schedule whose occurrences other cases' events can call off"
+            )
         base = f"r{r_index}_{rule.index}"
         paths: set[str] = set()
         tests = durable_tests(model.when.if_, paths)

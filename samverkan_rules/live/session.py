@@ -19,6 +19,8 @@ Which cases an event affects:
   such events to the units' cases;
 - every unit's case, when a routine has scheduled (unit-level) rules and the event is the
   earliest the session holds, because scheduled obligations start where the events do.
+- every case, when the event may call off an occurrence of a schedule (``cancelled_by``):
+  deadlines anchored on the schedule, in any case, then take the next occurrence held.
 
 Queues are over all cases: they are part of :meth:`Session.due` for every case, not of a
 post's changes.
@@ -39,6 +41,7 @@ from samverkan_rules.compiler import CompiledRoutine
 from samverkan_rules.diagnostics import Diagnostic
 from samverkan_rules.engine import Evaluator, Ruleset, evaluate
 from samverkan_rules.engine.ledger import Entry, EscalationEntry, RemedyEntry
+from samverkan_rules.engine.occurrences import cancelling_types
 from samverkan_rules.engine.output import CaseLedger, OutputCache, case_result, entry_models
 from samverkan_rules.engine.replay import CasePlan, CaseReplay
 from samverkan_rules.errors import CalendarError, EvaluationError, EventError
@@ -54,7 +57,8 @@ Backend = Literal["reference", "durable"]
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """One obligation whose status the session reports as new, changed or ended.
+    """One obligation the session reports as new, changed (its status, or its deadline) or
+    ended.
 
     Attributes:
         case: The case the obligation belongs to.
@@ -132,9 +136,9 @@ class Changes:
         }
 
 
-_Snapshot = dict[str, tuple[str, str, tuple[str, ...]]]
-"""A case's obligations as last reported, by id: status, rule and the events it names
-(values, not records: a kept replay settles the same records again)."""
+_Snapshot = dict[str, tuple[str, str, tuple[str, ...], datetime | None]]
+"""A case's obligations as last reported, by id: status, rule, the events it names and the
+deadline (values, not records: a kept replay settles the same records again)."""
 
 
 class Session:
@@ -199,6 +203,9 @@ class Session:
                 self._checkers.setdefault(name, []).append(r)
         self._borrow: frozenset[str] = frozenset().union(*(r.borrow_types for r in routines))
         self._ticking = any(r.ticking for r in routines)
+        self._cancelling = cancelling_types(routines)
+        self._calling_off: list[Event] = []
+        self._replay_held: dict[str, tuple[str, ...]] = {}
         self._units: frozenset[str] = frozenset(
             {u for r in routines for u in r.routine.units}
             | {u for r in routines for s in r.schedules.values() for u in s.units}
@@ -324,6 +331,8 @@ class Session:
                 self._remember(event)
             if self._borrow and any(e.type in self._borrow for e in new):
                 affected |= self._units
+            if self._cancelling and any(e.type in self._cancelling for e in new):
+                affected |= self._units | set(self._by_case)
             if self._ticking and (
                 earliest is None or self._earliest is not earliest
             ):  # scheduled obligations start where the events do
@@ -514,21 +523,26 @@ class Session:
         insort(self._by_case.setdefault(event.case, []), event, key=lambda e: e.order_key)
         if event.type in self._borrow:
             self._lent.append(event)
+        if event.type in self._cancelling:
+            self._calling_off.append(event)
         if self._earliest is None or _day(event, self._tz) < _day(self._earliest, self._tz):
             self._earliest = event
 
     def _inputs(self, case: str) -> list[Event]:
         """The events that decide one case's result, as :func:`evaluate` sees them.
 
-        Its own events; for a unit's case also the events other cases lend it (types that
-        answer ``any_case`` patterns) and the earliest event the session holds (where
-        scheduled obligations start).
+        Its own events and the events of other cases that call off a schedule's occurrence;
+        for a unit's case also the events other cases lend it (types that answer
+        ``any_case`` patterns) and the earliest event the session holds (where scheduled
+        obligations start).
         """
         own = self._by_case.get(case, [])
+        # Events that call off a schedule's occurrence count for every case.
+        calling_off = [e for e in self._calling_off if e.case != case]
         if case not in self._units:
-            return list(own)
-        inputs = list(own)
-        inputs.extend(e for e in self._lent if e.case != case)
+            return [*own, *calling_off]
+        inputs = [*own, *calling_off]
+        inputs.extend(e for e in self._lent if e.case != case and e.type not in self._cancelling)
         earliest = self._earliest
         if (
             self._ticking
@@ -545,9 +559,10 @@ class Session:
         they were posted, so they are only sorted into before and after ``as_of``."""
         run = Evaluator(self._routines, as_of, plan=self._plan)
         earliest = self._earliest
+        shared = {id(e): e for e in (*self._lent, *self._calling_off) if e.at <= as_of}
         run.prepare(
             earliest=earliest.at if earliest is not None and earliest.at <= as_of else None,
-            shared=[e for e in self._lent if e.at <= as_of],
+            shared=list(shared.values()),
         )
         return run
 
@@ -564,19 +579,24 @@ class Session:
         own = [e for e in self._by_case.get(case, ()) if e.at <= as_of]
         if not own and case not in run.unit_cases():
             self._replays.pop(case, None)
+            self._replay_held.pop(case, None)
             return None
         if case in self._units:
             return run.evaluate_case(case, own)
         replay = self._replays.get(case)
         seen = len(replay.fed) if replay is not None else 0
+        # A kept replay placed its deadlines with the occurrences called off then.
+        held = tuple(e.id for e in self._calling_off if e.at <= as_of)
         if (
             replay is None
             or seen > len(own)
             or own[:seen] != replay.fed
             or (seen < len(own) and replay.last is not None and own[seen].order_key < replay.last)
+            or self._replay_held.get(case, ()) != held
         ):
-            replay = CaseReplay(self._plan, case, [], {})
+            replay = CaseReplay(self._plan, case, [], {}, held=run.called_off)
             self._replays[case] = replay
+            self._replay_held[case] = held
             seen = 0
         return run.resume_case(replay, own[seen:])
 
@@ -598,7 +618,9 @@ class Session:
         moved = [
             entry
             for ident, entry in current.items()
-            if (old := before.get(ident)) is None or old[0] != entry.status
+            if (old := before.get(ident)) is None
+            or old[0] != entry.status
+            or old[3] != entry.deadline  # a called-off meeting moves it
         ]
         records = entry_models(ledger, self._cache, moved) if ledger is not None and moved else {}
         changes: list[Change] = []
@@ -615,7 +637,7 @@ class Session:
                     cause=_cause(_named(entry), causes),
                 )
             )
-        for ident, (status, rule, named) in before.items():
+        for ident, (status, rule, named, _deadline) in before.items():
             if ident not in current:
                 changes.append(
                     Change(
@@ -630,7 +652,8 @@ class Session:
                 )
         if current:
             self._snapshots[case] = {
-                ident: (e.status, _rule_of(e), _named(e)) for ident, e in current.items()
+                ident: (e.status, _rule_of(e), _named(e), e.deadline)
+                for ident, e in current.items()
             }
         else:
             self._snapshots.pop(case, None)

@@ -198,3 +198,42 @@ def test_describe_names_the_rules_left_to_the_reference_code() -> None:
     assert "cancel-linden-meeting" in fallback
     assert "schedule" in fallback["cancel-linden-meeting"]
     assert any(r["engine"] == "durable_rules" for r in rules)
+    # Deadlines at the next meeting depend on cancellations logged in the unit's case.
+    assert "call off" in fallback["raise-at-linden"]
+    assert "call off" in fallback["prepare-navertorp"]
+
+
+def test_a_cancelled_meeting_gives_the_durable_session_the_reference_answer() -> None:
+    routine = load_routine(ROOT / "routines" / "katrineholm-hemtjanst-vardcentral.yaml")
+    events: list[dict[str, Any]] = [
+        {
+            "id": "k1",
+            "case": "c1",
+            "type": "consent.given",
+            "at": "2026-09-01T09:00:00+02:00",
+            "data": {"form": "written"},
+        },
+        {
+            "id": "q1",
+            "case": "c1",
+            "type": "vc_contact.needed",
+            "at": "2026-09-14T14:00:00+02:00",
+            "data": {"vardcentral": "linden", "question": "läkemedel"},
+        },
+        {
+            "id": "m1",
+            "case": "hemtjanstgruppen",
+            "type": "vc_meeting.cancelled",
+            "at": "2026-09-14T09:00:00+02:00",
+            "data": {"vardcentral": "linden", "date": "2026-09-15"},
+        },
+    ]
+    as_of = datetime.fromisoformat("2026-09-16T12:00:00+02:00")
+    with Session(routine, backend="durable") as session:
+        for event in events:  # the cancellation arrives last, timestamped first
+            session.post(event, as_of=as_of)
+        got = session.due(as_of)
+    want = evaluate(routine, events, as_of)
+    assert got.to_json() == want.to_json()
+    deadlines = {o.rule: o.deadline for o in want.case("c1").obligations}
+    assert deadlines["raise-at-linden"] == "2026-09-22T23:59:59+02:00"

@@ -249,3 +249,46 @@ def test_the_core_and_a_reference_session_import_no_extra() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_cancelled_meeting_moves_the_deadlines_of_every_case_that_waits_for_it() -> None:
+    # Katrineholm: the planner cancels the Linden meeting of 15 September (logged in the
+    # unit's case) before a user's question arrives; the question then waits for 22
+    # September. The cancellation reaches the session after the question (a late export):
+    # the person's case is re-judged, its kept replay is not reused.
+    session = Session(KATRINEHOLM)
+    consent = ev("k1", "c1", "consent.given", "2026-09-01T09:00:00+02:00", form="written")
+    plan = ev(
+        "k2", "c1", "document.recorded", "2026-09-01T09:30:00+02:00", record="genomforandeplan"
+    )
+    question = ev(
+        "q1",
+        "c1",
+        "vc_contact.needed",
+        "2026-09-14T14:00:00+02:00",
+        vardcentral="linden",
+        question="läkemedel",
+    )
+    session.post([consent, plan])
+    first = session.post(question, as_of=at("2026-09-14T15:00:00+02:00"))
+    raised = {c.rule: c.record.deadline for c in first if c.case == "c1" and c.record}
+    assert raised["raise-at-linden"] == "2026-09-15T23:59:59+02:00"
+    cancelled = ev(
+        "m1",
+        "hemtjanstgruppen",
+        "vc_meeting.cancelled",
+        "2026-09-14T09:00:00+02:00",
+        vardcentral="linden",
+        date="2026-09-15",
+    )
+    later = session.post(cancelled, as_of=at("2026-09-16T12:00:00+02:00"))
+    moved = {c.rule: (c.before, c.after, c.record.deadline) for c in later if c.case == "c1"}
+    assert moved["raise-at-linden"] == ("due", "due", "2026-09-22T23:59:59+02:00")
+    as_of = at("2026-09-16T12:00:00+02:00")
+    want = evaluate(KATRINEHOLM, session.events(), as_of)
+    got = session.due(as_of, "c1").case("c1")
+    assert got == want.case("c1")
+    deadlines = {o.rule: o.deadline for o in got.obligations}
+    assert deadlines["raise-at-linden"] == "2026-09-22T23:59:59+02:00"
+    assert deadlines["prepare-linden"] == "2026-09-22T13:30:00+02:00"
+    assert session.due(as_of).to_json() == want.to_json()
