@@ -687,9 +687,14 @@ class Staging:
 
     def queue_events(self) -> list[Event]:
         """Every case's events of the types the queues look at (for one evaluation)."""
-        if not self.rules.queue_types:
+        return self.events_of_types(self.rules.queue_types)
+
+    def events_of_types(self, wanted: Iterable[str]) -> list[Event]:
+        """Every case's usable events (up to as_of) of these types: the few that count for
+        every case (queue entries, cancelled meetings)."""
+        types = sorted(set(wanted))
+        if not types:
             return []
-        types = sorted(self.rules.queue_types)
         marks = ", ".join("?" for _ in types)
         cursor = self.con.cursor()
         cursor.execute(

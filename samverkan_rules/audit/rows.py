@@ -26,6 +26,7 @@ from samverkan_rules.calendar import local_date, local_stamp
 from samverkan_rules.compiler import CompiledRoutine
 from samverkan_rules.engine import Evaluator, evaluate
 from samverkan_rules.engine.ledger import RuleEntry
+from samverkan_rules.engine.occurrences import cancelling_types
 from samverkan_rules.engine.periods import PeriodEntry, period_length
 from samverkan_rules.engine.replay import CasePlan
 from samverkan_rules.evaluation import Evaluation, QueueResult, diagnostic_fields
@@ -121,6 +122,8 @@ class AuditRules:
     """Event types that may answer a unit's obligations from any case."""
     queue_types: frozenset[str]
     """Event types that join, leave or offer in some queue."""
+    cancelling_types: frozenset[str]
+    """Event types that may call off a schedule's occurrence: they count for every case."""
     unit_of_role: Mapping[tuple[str, str, str], str]
     """(routine id, version, role) -> the role's unit."""
     _plans: dict[int, CasePlan] = field(default_factory=dict, compare=False, repr=False)
@@ -149,6 +152,7 @@ class AuditRules:
             units=frozenset(units),
             borrow_types=frozenset().union(*(r.borrow_types for r in items)),
             queue_types=frozenset(queue_types),
+            cancelling_types=cancelling_types(items),
             unit_of_role=MappingProxyType(unit_of_role),
         )
 
@@ -173,6 +177,7 @@ def rows_for_case(
     as_of: datetime,
     *,
     routine_level: frozenset[tuple[str, str]] = frozenset(),
+    context: Sequence[Event] = (),
 ) -> CaseRows:
     """Evaluate one case's events and turn each rule obligation into an :class:`ObligationRow`.
 
@@ -186,11 +191,16 @@ def rows_for_case(
         events: The case's events (a unit's case: with the events lent to it).
         as_of: The instant statuses are judged at.
         routine_level: (code, message) of diagnostics every evaluation repeats; left out.
+        context: Every case's events that call off a schedule's occurrence
+            (:meth:`Staging.events_of_types` of :attr:`AuditRules.cancelling_types`): a
+            deadline at the next meeting takes the next one held.
     """
     ruleset = rules.unit if case in rules.units else rules.plain
     # The evaluator's compact ledger, read directly: no output objects, explanations or
     # traces are built for a history, and only the case asked for is replayed.
     run = Evaluator(ruleset, as_of, plan=rules.plan_for(ruleset))
+    if context:
+        events = [*events, *(e for e in context if e.case != case)]
     own = run.admit_all(events).get(case, [])
     rows: list[ObligationRow] = []
     periods: list[PeriodRow] = []

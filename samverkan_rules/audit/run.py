@@ -45,6 +45,7 @@ from samverkan_rules.audit.rows import AuditRules, queue_results, rows_for_case
 from samverkan_rules.calendar import format_rfc3339, local_date, start_of_day
 from samverkan_rules.compiler import CompiledRoutine
 from samverkan_rules.diagnostics import Diagnostic
+from samverkan_rules.engine.occurrences import cancelling_types
 from samverkan_rules.events import Event
 from samverkan_rules.loader import load_routine_text
 from samverkan_rules.registry import Registry
@@ -137,6 +138,8 @@ class PartitionJob:
     last: date
     file_names: tuple[str, ...]
     """Input names by file number, for diagnostics."""
+    called_off: tuple[Event, ...] = ()
+    """Every case's events that call off a schedule's occurrence (they count for all)."""
 
     @property
     def token(self) -> str:
@@ -222,7 +225,12 @@ def audit_partition(
     for case, events in streams:
         partial.streams += 1
         result = rows_for_case(
-            prepared.rules, case, events, prepared.as_of, routine_level=prepared.routine_level
+            prepared.rules,
+            case,
+            events,
+            prepared.as_of,
+            routine_level=prepared.routine_level,
+            context=job.called_off,
         )
         for row in result.rows:
             if first <= row.trigger[:10] <= last:
@@ -241,6 +249,7 @@ def audit_partition(
                 events,
                 prepared.as_of,
                 routine_level=prepared.compare_level,
+                context=job.called_off,
             )
             for row in other.rows:
                 if first <= row.trigger[:10] <= last:
@@ -482,6 +491,7 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
         first, last, as_of = _period(staging, options, tz)
         cases = staging.finish(as_of)
         compare = list(Registry(options.compare)) if options.compare is not None else None
+        calling_off = rules.cancelling_types | cancelling_types(compare or ())
         job = PartitionJob(
             routines=_texts(routines) if options.client is not None else (),
             compare=(
@@ -493,6 +503,7 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
             first=first,
             last=last,
             file_names=tuple(staging.file_names()),
+            called_off=tuple(staging.events_of_types(calling_off)),
         )
         chunks: list[Path] = []
         total_streams = staging.stream_count()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -49,7 +52,73 @@ def test_dask_report_is_byte_identical(
         by_cli = tmp_path / "cli"
         args = audit_args(generated.paths, by_cli, "--dask", cluster.scheduler_address)
         assert run_cli(args, monkeypatch, key=key.decode()) == 0
+        # A cancelled meeting logged in the unit's case moves the deadlines of the person
+        # cases in other partitions too: the workers get every case's cancellations.
+        history = write_meetings(tmp_path / "meetings.jsonl")
+        katrineholm = list(load_registry(ROUTINES).versions("katrineholm-hemtjanst-vardcentral"))
+        meetings = {}
+        for name, extra in (("single", {}), ("dask", {"client": client, "partitions": 3})):
+            meetings[name] = run_audit(
+                AuditOptions(
+                    routines=katrineholm,
+                    events=[str(history)],
+                    out=str(tmp_path / f"meetings-{name}"),
+                    key=key,
+                    as_of=datetime.fromisoformat("2026-10-01T00:00:00+02:00"),
+                    **extra,  # type: ignore[arg-type]
+                )
+            ).report
     assert outcome.report.header.events_total["used"] == generated.history.events
     for name in OUTPUTS:
         assert (single / name).read_bytes() == (on_dask / name).read_bytes(), name
         assert (single / name).read_bytes() == (by_cli / name).read_bytes(), name
+    assert meetings["single"].to_json() == meetings["dask"].to_json()
+    raised = {r.rule: r.statuses for r in meetings["dask"].by_rule}
+    # Every question came after the 15 September meeting was called off and was raised on
+    # 22 September: on time, none late.
+    assert raised["raise-at-linden"]["fulfilled"] == MEETING_CASES
+    assert raised["raise-at-linden"]["fulfilled_late"] == raised["raise-at-linden"]["overdue"] == 0
+
+
+MEETING_CASES = 12
+
+
+def write_meetings(path: Path) -> Path:
+    """Questions to Linden in many cases after the meeting of 15 September 2026 was called
+    off in the unit's case; each is raised at the meeting of 22 September."""
+    events: list[dict[str, Any]] = [
+        {
+            "id": "m1",
+            "case": "hemtjanstgruppen",
+            "type": "vc_meeting.cancelled",
+            "at": "2026-09-14T09:00:00+02:00",
+            "data": {"vardcentral": "linden", "date": "2026-09-15"},
+        }
+    ]
+    for n in range(MEETING_CASES):
+        case = f"brukare-{n}"
+        events += [
+            {
+                "id": f"{case}-k",
+                "case": case,
+                "type": "consent.given",
+                "at": "2026-09-01T09:00:00+02:00",
+                "data": {"form": "written"},
+            },
+            {
+                "id": f"{case}-q",
+                "case": case,
+                "type": "vc_contact.needed",
+                "at": f"2026-09-14T1{n % 6}:00:00+02:00",
+                "data": {"vardcentral": "linden", "question": "läkemedel"},
+            },
+            {
+                "id": f"{case}-h",
+                "case": case,
+                "type": "vc_meeting.held",
+                "at": "2026-09-22T14:00:00+02:00",
+                "data": {"vardcentral": "linden"},
+            },
+        ]
+    path.write_text("\n".join(json.dumps(e, ensure_ascii=False) for e in events) + "\n")
+    return path
