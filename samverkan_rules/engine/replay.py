@@ -240,7 +240,7 @@ class CaseReplay:
         held: HeldOccurrences | None = None,
     ) -> None:
         self._plan = plan
-        self._held = held
+        self._held = held if held else None  # none called off: nothing to look up
         self.case_id = case_id
         self._problems = problems
         self._counters = counters
@@ -474,7 +474,7 @@ def _raise(
         recipients,
         climb,
         seq,
-        held if held else None,
+        held,
     )
 
 
@@ -565,9 +565,8 @@ def _periods(
     the first. The last held one is the latest earlier occurrence not called off according
     to ``held`` (the previous one when none of those in view was held)."""
     last_held: datetime | None = None
-    check = held is not None and bool(schedule.cancels)
     for prev, cur in pairwise(occurrences):
-        if not check or not held.cancelled(schedule, prev, as_of):  # type: ignore[union-attr]
+        if held is None or not schedule.cancels or not held.cancelled(schedule, prev, as_of):
             last_held = prev
         yield prev, (last_held if last_held is not None else prev), cur
 
