@@ -126,16 +126,20 @@ class SourceRef(_Out):
     quote: str
 
 
-class Lateness(_Out):
-    """Lateness of the late obligations (fulfilled late, or overdue at as_of).
-
-    Percentiles are nearest-rank; null when nothing was late.
-    """
+class _Spread(_Out):
+    """How many values, their median, 90th percentile and maximum."""
 
     count: int
     median: int | None
     p90: int | None
     max: int | None
+
+
+class Lateness(_Spread):
+    """Lateness of the late obligations (fulfilled late, or overdue at as_of).
+
+    Percentiles are nearest-rank; null when nothing was late.
+    """
 
 
 class RuleSummary(_Out):
@@ -188,14 +192,9 @@ class LatenessBin(_Out):
     count: int
 
 
-class Lengths(_Out):
+class Lengths(_Spread):
     """The spread of period lengths in calendar days (nearest-rank percentiles); null when
     there is no period."""
-
-    count: int
-    median: int | None
-    p90: int | None
-    max: int | None
 
 
 class PeriodSummary(_Out):

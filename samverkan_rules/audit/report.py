@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Protocol, Self, TypeVar
 
 from samverkan_rules.audit.models import (
     STATUSES,
@@ -123,25 +124,16 @@ class PeriodTally:
         )
 
 
-def _merge_maps(a: Mapping[str, Tally], b: Mapping[str, Tally]) -> dict[str, Tally]:
-    out = dict(a)
-    for key, tally in b.items():
-        out[key] = out[key].merged(tally) if key in out else tally
-    return out
+class _Mergeable(Protocol):
+    def merged(self, other: Self) -> Self: ...
 
 
-def _merge_rule_maps(
-    a: Mapping[RuleKey, Tally], b: Mapping[RuleKey, Tally]
-) -> dict[RuleKey, Tally]:
-    out = dict(a)
-    for key, tally in b.items():
-        out[key] = out[key].merged(tally) if key in out else tally
-    return out
+_K = TypeVar("_K")
+_T = TypeVar("_T", bound=_Mergeable)
 
 
-def _merge_period_maps(
-    a: Mapping[PeriodKey, PeriodTally], b: Mapping[PeriodKey, PeriodTally]
-) -> dict[PeriodKey, PeriodTally]:
+def _merge_maps(a: Mapping[_K, _T], b: Mapping[_K, _T]) -> dict[_K, _T]:
+    """Both maps' tallies, merged where a key is in both."""
     out = dict(a)
     for key, tally in b.items():
         out[key] = out[key].merged(tally) if key in out else tally
@@ -216,11 +208,11 @@ class Partial:
         """A new partial with both: associative and commutative, so any grouping gives the
         same report."""
         return Partial(
-            rules=_merge_rule_maps(self.rules, other.rules),
+            rules=_merge_maps(self.rules, other.rules),
             units=_merge_maps(self.units, other.units),
             months=_merge_maps(self.months, other.months),
-            compare=_merge_rule_maps(self.compare, other.compare),
-            periods=_merge_period_maps(self.periods, other.periods),
+            compare=_merge_maps(self.compare, other.compare),
+            periods=_merge_maps(self.periods, other.periods),
             diagnostics=self.diagnostics + other.diagnostics,
             not_in_force=self.not_in_force + other.not_in_force,
             compare_rejected=self.compare_rejected + other.compare_rejected,
@@ -276,13 +268,18 @@ def _statuses(counts: Mapping[str, int]) -> dict[str, int]:
     return {s: int(counts.get(s, 0)) for s in STATUSES}
 
 
+def _spread(histogram: Mapping[int, int]) -> dict[str, int | None]:
+    """Count, median, 90th percentile and maximum of the values a histogram counts."""
+    return {
+        "count": sum(histogram.values()),
+        "median": percentile(histogram, 50),
+        "p90": percentile(histogram, 90),
+        "max": max(histogram) if histogram else None,
+    }
+
+
 def _lateness(histogram: Mapping[int, int]) -> Lateness:
-    return Lateness(
-        count=sum(histogram.values()),
-        median=percentile(histogram, 50),
-        p90=percentile(histogram, 90),
-        max=max(histogram) if histogram else None,
-    )
+    return Lateness(**_spread(histogram))
 
 
 def routine_records(routines: Sequence[CompiledRoutine]) -> list[RoutineRecord]:
@@ -439,7 +436,7 @@ def _period_summaries(
                     if spec is not None and spec.amount_per_day is not None
                     else None
                 ),
-                length_days=Lengths(**_lateness(tally.lengths).model_dump()),
+                length_days=Lengths(**_spread(tally.lengths)),
                 source=source,
                 interpretation=(
                     spec.interpretation.reason
