@@ -50,6 +50,32 @@ def _event(ident: str, case: str, etype: str, at: datetime, **data: Any) -> dict
     return {"id": ident, "case": case, "type": etype, "at": at.isoformat(), "data": data}
 
 
+def _at(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime.combine(day, datetime.min.time()).replace(hour=hour, minute=minute, tzinfo=TZ)
+
+
+def _meeting(day: date) -> datetime:
+    """The Linden meeting on ``day`` (13.30)."""
+    return _at(day, 13, 30)
+
+
+def _question(at: datetime) -> dict[str, Any]:
+    """A question to Linden in case c1."""
+    return _event("q1", "c1", "vc_contact.needed", at, vardcentral="linden", question="x")
+
+
+def _call_off(
+    ident: str, at: datetime, day: date, vardcentral: str = "linden", case: str = "hemtjanstgruppen"
+) -> dict[str, Any]:
+    """The planner calls off the meeting on ``day``, logged at ``at``."""
+    return _event(
+        ident, case, "vc_meeting.cancelled", at, vardcentral=vardcentral, date=day.isoformat()
+    )
+
+
+CONSENT = _event("k1", "c1", "consent.given", datetime(2026, 8, 20, 9, tzinfo=TZ), form="written")
+
+
 cancellation = st.tuples(st.integers(0, 12), st.integers(-9, 6))
 """(which Tuesday is called off, days before it that the call is logged)."""
 
@@ -64,43 +90,24 @@ cancellation = st.tuples(st.integers(0, 12), st.integers(-9, 6))
 def test_the_deadline_is_the_next_meeting_not_called_off_when_the_question_came(
     cancels: list[tuple[int, int]], asked: int, hour: int, order: Any
 ) -> None:
-    question_at = datetime.combine(FIRST_TUESDAY + timedelta(days=asked), datetime.min.time())
-    question_at = question_at.replace(hour=hour, minute=10, tzinfo=TZ)
-    events = [
-        _event("k1", "c1", "consent.given", datetime(2026, 8, 20, 9, tzinfo=TZ), form="written"),
-        _event("q1", "c1", "vc_contact.needed", question_at, vardcentral="linden", question="x"),
-    ]
+    question_at = _at(FIRST_TUESDAY + timedelta(days=asked), hour, 10)
+    events = [CONSENT, _question(question_at)]
     called_off: dict[date, datetime] = {}
     for i, (week, before) in enumerate(cancels):
         day = _tuesday(week)
-        logged = datetime.combine(day - timedelta(days=before), datetime.min.time())
-        logged = logged.replace(hour=8, minute=i, tzinfo=TZ)
-        events.append(
-            _event(
-                f"m{i}",
-                "hemtjanstgruppen",
-                "vc_meeting.cancelled",
-                logged,
-                vardcentral="linden",
-                date=day.isoformat(),
-            )
-        )
-        meeting = datetime.combine(day, datetime.min.time()).replace(hour=13, minute=30, tzinfo=TZ)
-        if logged < meeting:  # a call logged after the meeting calls nothing off
+        logged = _at(day - timedelta(days=before), 8, i)
+        events.append(_call_off(f"m{i}", logged, day))
+        if logged < _meeting(day):  # a call logged after the meeting calls nothing off
             called_off[day] = min(called_off.get(day, logged), logged)
     expected_day = next(
         d
         for d in _meetings_from(question_at.date())
-        if datetime.combine(d, datetime.min.time()).replace(hour=13, minute=30, tzinfo=TZ)
-        > question_at
-        and not (d in called_off and called_off[d] <= question_at)
+        if _meeting(d) > question_at and not (d in called_off and called_off[d] <= question_at)
     )
     as_of = datetime(2027, 1, 31, tzinfo=TZ)
     whole = evaluate(ROUTINE, events, as_of)
     deadlines = {o.rule: o.deadline for o in whole.case("c1").obligations}
-    assert deadlines["prepare-linden"] == f"{expected_day.isoformat()}T13:30:00" + _offset(
-        expected_day
-    )
+    assert deadlines["prepare-linden"] == _meeting(expected_day).isoformat()
     assert deadlines["raise-at-linden"].startswith(f"{expected_day.isoformat()}T23:59:59")
     shuffled = list(events)
     order.shuffle(shuffled)
@@ -109,33 +116,11 @@ def test_the_deadline_is_the_next_meeting_not_called_off_when_the_question_came(
     assert alone.case("c1") == whole.case("c1")
 
 
-def _offset(day: date) -> str:
-    stamp = datetime.combine(day, datetime.min.time()).replace(hour=13, tzinfo=TZ).isoformat()
-    return stamp[-6:]
-
-
 def test_a_cancellation_logged_after_the_question_leaves_its_deadline() -> None:
-    question = _event(
-        "q1",
-        "c1",
-        "vc_contact.needed",
-        datetime(2026, 9, 10, 9, tzinfo=TZ),
-        vardcentral="linden",
-        question="x",
-    )
-    late_call = _event(
-        "m1",
-        "hemtjanstgruppen",
-        "vc_meeting.cancelled",
-        datetime(2026, 9, 14, 9, tzinfo=TZ),
-        vardcentral="linden",
-        date="2026-09-15",
-    )
+    question = _question(datetime(2026, 9, 10, 9, tzinfo=TZ))
+    late_call = _call_off("m1", datetime(2026, 9, 14, 9, tzinfo=TZ), date(2026, 9, 15))
     as_of = datetime(2026, 9, 20, tzinfo=TZ)
-    consent = _event(
-        "k1", "c1", "consent.given", datetime(2026, 8, 20, 9, tzinfo=TZ), form="written"
-    )
-    result = evaluate(ROUTINE, [consent, question, late_call], as_of)
+    result = evaluate(ROUTINE, [CONSENT, question, late_call], as_of)
     raise_at = next(o for o in result.case("c1").obligations if o.rule == "raise-at-linden")
     assert raise_at.deadline == "2026-09-15T23:59:59+02:00"
     assert raise_at.status == "overdue"
@@ -143,22 +128,8 @@ def test_a_cancellation_logged_after_the_question_leaves_its_deadline() -> None:
 
 def test_the_trace_names_the_meeting_skipped() -> None:
     events = [
-        _event(
-            "m1",
-            "hemtjanstgruppen",
-            "vc_meeting.cancelled",
-            datetime(2026, 9, 14, 9, tzinfo=TZ),
-            vardcentral="linden",
-            date="2026-09-15",
-        ),
-        _event(
-            "q1",
-            "c1",
-            "vc_contact.needed",
-            datetime(2026, 9, 14, 14, tzinfo=TZ),
-            vardcentral="linden",
-            question="x",
-        ),
+        _call_off("m1", datetime(2026, 9, 14, 9, tzinfo=TZ), date(2026, 9, 15)),
+        _question(datetime(2026, 9, 14, 14, tzinfo=TZ)),
     ]
     result = json.loads(evaluate(ROUTINE, events, datetime(2026, 9, 16, tzinfo=TZ)).to_json())
     (case,) = [c for c in result["cases"] if c["case"] == "c1"]
@@ -168,13 +139,8 @@ def test_the_trace_names_the_meeting_skipped() -> None:
 
 
 def test_only_the_schedule_named_and_only_its_date_are_called_off() -> None:
-    nav = _event(
-        "m1",
-        "anywhere",
-        "vc_meeting.cancelled",
-        datetime(2026, 9, 14, 9, tzinfo=TZ),
-        vardcentral="navertorp",
-        date="2026-09-22",
+    nav = _call_off(
+        "m1", datetime(2026, 9, 14, 9, tzinfo=TZ), date(2026, 9, 22), "navertorp", "anywhere"
     )
     assert cancelling_types([ROUTINE]) == {"vc_meeting.cancelled"}
     off = CalledOff.collect([ROUTINE], [event_from_mapping(nav)])

@@ -19,6 +19,7 @@ import pytest
 pytest.importorskip("duckdb")
 pytest.importorskip("jinja2")
 
+from samverkan_rules.audit.models import AuditHeader, Period, Software
 from samverkan_rules.audit.synthetic import History, generate_history, write_files
 from samverkan_rules.cli import main
 
@@ -56,6 +57,25 @@ def generate(
 
     paths = write_files(keep(), directory, files=files, shuffle=random.Random(seed))  # type: ignore[arg-type]
     return Generated(history, paths, ids)
+
+
+def bare_header(as_of: str, routine_id: str, first: date, last: date) -> AuditHeader:
+    """A report header with no inputs, routine records or software versions: for reports
+    finished from partials in the tests."""
+    return AuditHeader(
+        as_of=as_of,
+        period=Period.model_validate({"from": first.isoformat(), "to": last.isoformat()}),
+        routine_id=routine_id,
+        routines=[],
+        software=Software.model_validate(
+            {"samverkan-rules": "x", "holidays": "x", "duckdb": "x", "python": "x"}
+        ),
+        inputs=[],
+        pseudonymised=True,
+        key_fingerprint=None,
+        events_total={},
+        cases=0,
+    )
 
 
 def audit_args(events: Sequence[Path | str], out: Path, *extra: str) -> list[str]:

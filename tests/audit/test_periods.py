@@ -22,7 +22,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from samverkan_rules import load_registry
-from samverkan_rules.audit.models import AuditHeader, Period, Software
 from samverkan_rules.audit.report import Partial, finish
 from samverkan_rules.audit.rows import AuditRules
 from samverkan_rules.audit.run import PartitionJob, audit_partition
@@ -34,6 +33,7 @@ from .conftest import (
     DISCHARGE_YEAR,
     ROUTINES,
     VARIANT,
+    bare_header,
     discharge_history,
     run_cli,
     write_shuffled,
@@ -173,20 +173,7 @@ _JOB = PartitionJob(routines=(), compare=None, as_of=AS_OF, first=FIRST, last=LA
 
 
 def _report(partial: Partial) -> str:
-    header = AuditHeader(
-        as_of=AS_OF,
-        period=Period.model_validate({"from": FIRST.isoformat(), "to": LAST.isoformat()}),
-        routine_id=VARIANT,
-        routines=[],
-        software=Software.model_validate(
-            {"samverkan-rules": "x", "holidays": "x", "duckdb": "x", "python": "x"}
-        ),
-        inputs=[],
-        pseudonymised=True,
-        key_fingerprint=None,
-        events_total={},
-        cases=0,
-    )
+    header = bare_header(AS_OF, VARIANT, FIRST, LAST)
     return finish(partial, header, _VERSIONS, first=FIRST, last=LAST).to_json()
 
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 import io
 import random
 import tempfile
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from samverkan_rules import load_registry
-from samverkan_rules.audit.models import AuditHeader, Period, Software
 from samverkan_rules.audit.pseudonym import Pseudonymiser
 from samverkan_rules.audit.reader import Staging, find_inputs
 from samverkan_rules.audit.report import Partial, finish, percentile
@@ -20,7 +19,7 @@ from samverkan_rules.audit.rows import AuditRules
 from samverkan_rules.audit.run import PartitionJob, audit_partition
 from samverkan_rules.audit.synthetic import generate_history, write_files
 
-from .conftest import ROUTINE_ID, ROUTINES
+from .conftest import ROUTINE_ID, ROUTINES, bare_header
 
 ROUTINE_VERSIONS = list(load_registry(ROUTINES).versions(ROUTINE_ID))
 _STREAMS: list[tuple[str, list]] = []  # type: ignore[type-arg]
@@ -52,20 +51,7 @@ def _job() -> PartitionJob:
 
 
 def _report(partial: Partial) -> str:
-    header = AuditHeader(
-        as_of=_job().as_of,
-        period=Period.model_validate({"from": "2020-01-01", "to": "2021-12-31"}),
-        routine_id=ROUTINE_ID,
-        routines=[],
-        software=Software.model_validate(
-            {"samverkan-rules": "x", "holidays": "x", "duckdb": "x", "python": "x"}
-        ),
-        inputs=[],
-        pseudonymised=True,
-        key_fingerprint=None,
-        events_total={},
-        cases=0,
-    )
+    header = bare_header(_job().as_of, ROUTINE_ID, date(2020, 1, 1), date(2021, 12, 31))
     report = finish(partial, header, ROUTINE_VERSIONS, first=_HISTORY.first, last=_HISTORY.last)
     return report.to_json()
 
