@@ -12,7 +12,7 @@ from importlib import import_module
 
 import pytest
 
-pytest_plugins = ["samverkan_rules.testing"]
+pytest_plugins = ["samverkan_rules.scenarios.plugin"]
 
 collect_ignore: list[str] = []
 if importlib.util.find_spec("durable") is None:

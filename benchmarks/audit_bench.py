@@ -56,7 +56,7 @@ def _generate(directory: Path, events: int, seed: int) -> tuple[list[Path], int]
 
 
 def _child_parse(directory: Path) -> dict[str, Any]:
-    from samverkan_rules.events import event_from_mapping
+    from samverkan_rules.events.model import event_from_mapping
 
     start = time.perf_counter()
     count = 0

@@ -3,7 +3,6 @@
 Load a routine, read events, evaluate::
 
     from datetime import datetime
-    from samverkan_rules import evaluate, load_routine, read_events
 
     routine = load_routine("routines/orebro-dagverksamhet-hemvard.yaml")
     batch = read_events("examples/orebro-case.jsonl")
@@ -20,10 +19,10 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from samverkan_rules.calendar import WorkingCalendar, sweden_calendar
-    from samverkan_rules.compiler import CompiledRoutine, compile_routine
+    from samverkan_rules.compile.routine import CompiledRoutine, compile_routine
     from samverkan_rules.diagnostics import Diagnostic
     from samverkan_rules.engine import Ruleset, evaluate
+    from samverkan_rules.engine.result import Evaluation
     from samverkan_rules.errors import (
         CalendarError,
         CompileError,
@@ -33,51 +32,53 @@ if TYPE_CHECKING:
         SamverkanError,
         YamlError,
     )
-    from samverkan_rules.evaluation import CaseResult, Evaluation, Obligation
-    from samverkan_rules.events import Event, EventBatch, read_events, read_events_text
+    from samverkan_rules.events.model import Event, EventBatch
+    from samverkan_rules.events.read import read_events, read_events_text
+    from samverkan_rules.language.models.routine import Routine
     from samverkan_rules.live import EventStore, Session
-    from samverkan_rules.loader import (
+    from samverkan_rules.records import CaseResult, Obligation
+    from samverkan_rules.routine.load import (
         RoutineCheck,
         check_routine_file,
         check_routine_text,
         load_routine,
         load_routine_text,
     )
-    from samverkan_rules.models import Routine
-    from samverkan_rules.registry import Registry, load_registry
+    from samverkan_rules.routine.registry import Registry, load_registry
+    from samverkan_rules.time.calendar import WorkingCalendar, sweden_calendar
 
 _LAZY: dict[str, str] = {
     "CalendarError": "samverkan_rules.errors",
-    "CaseResult": "samverkan_rules.evaluation",
+    "CaseResult": "samverkan_rules.records",
     "CompileError": "samverkan_rules.errors",
-    "CompiledRoutine": "samverkan_rules.compiler",
+    "CompiledRoutine": "samverkan_rules.compile.routine",
     "Diagnostic": "samverkan_rules.diagnostics",
-    "Evaluation": "samverkan_rules.evaluation",
+    "Evaluation": "samverkan_rules.engine.result",
     "EvaluationError": "samverkan_rules.errors",
-    "Event": "samverkan_rules.events",
-    "EventBatch": "samverkan_rules.events",
+    "Event": "samverkan_rules.events.model",
+    "EventBatch": "samverkan_rules.events.model",
     "EventError": "samverkan_rules.errors",
     "EventStore": "samverkan_rules.live",
-    "Obligation": "samverkan_rules.evaluation",
-    "Registry": "samverkan_rules.registry",
-    "Routine": "samverkan_rules.models",
-    "RoutineCheck": "samverkan_rules.loader",
+    "Obligation": "samverkan_rules.records",
+    "Registry": "samverkan_rules.routine.registry",
+    "Routine": "samverkan_rules.language.models.routine",
+    "RoutineCheck": "samverkan_rules.routine.load",
     "RoutineError": "samverkan_rules.errors",
     "Ruleset": "samverkan_rules.engine",
     "SamverkanError": "samverkan_rules.errors",
     "Session": "samverkan_rules.live",
-    "WorkingCalendar": "samverkan_rules.calendar",
+    "WorkingCalendar": "samverkan_rules.time.calendar",
     "YamlError": "samverkan_rules.errors",
-    "check_routine_file": "samverkan_rules.loader",
-    "check_routine_text": "samverkan_rules.loader",
-    "compile_routine": "samverkan_rules.compiler",
+    "check_routine_file": "samverkan_rules.routine.load",
+    "check_routine_text": "samverkan_rules.routine.load",
+    "compile_routine": "samverkan_rules.compile.routine",
     "evaluate": "samverkan_rules.engine",
-    "load_registry": "samverkan_rules.registry",
-    "load_routine": "samverkan_rules.loader",
-    "load_routine_text": "samverkan_rules.loader",
-    "read_events": "samverkan_rules.events",
-    "read_events_text": "samverkan_rules.events",
-    "sweden_calendar": "samverkan_rules.calendar",
+    "load_registry": "samverkan_rules.routine.registry",
+    "load_routine": "samverkan_rules.routine.load",
+    "load_routine_text": "samverkan_rules.routine.load",
+    "read_events": "samverkan_rules.events.read",
+    "read_events_text": "samverkan_rules.events.read",
+    "sweden_calendar": "samverkan_rules.time.calendar",
 }
 """Where each public name lives: imported on first use, so a command pays only for what it
 uses (``samverkan --help`` does not build the routine models or the calendar)."""

@@ -31,8 +31,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from samverkan_rules.audit.models import AuditReport
-from samverkan_rules.evaluation import EvaluationDocument
-from samverkan_rules.models import Routine
+from samverkan_rules.language.models.routine import Routine
+from samverkan_rules.records import EvaluationDocument
 
 __all__ = [
     "DRAFT",
@@ -166,7 +166,7 @@ def _finish(schema: dict[str, Any], file_name: str, title: str) -> dict[str, Any
 
 
 def routine_schema() -> dict[str, Any]:
-    """The JSON Schema of a routine file (:class:`samverkan_rules.models.Routine`).
+    """The JSON Schema of a routine file (:class:`samverkan_rules.language.models.routine.Routine`).
 
     Keys are the YAML spellings (``from``, ``if``, ``not``, ``in``). Unknown keys are
     refused, as the loader refuses them. Meaning checks (every role a rule names is
@@ -205,7 +205,7 @@ def scenario_schema() -> dict[str, Any]:
     checked when the scenario runs (``samverkan test``).
     """
     # Imported here: the scenario models live with the runner, which needs the engine.
-    from samverkan_rules.testing import ScenarioFileSpec
+    from samverkan_rules.scenarios.spec import ScenarioFileSpec
 
     schema = ScenarioFileSpec.model_json_schema(by_alias=True)
     return _finish(schema, "scenario.schema.json", "samverkan-rules scenario file")

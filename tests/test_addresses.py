@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from samverkan_rules import evaluate, load_routine
-from samverkan_rules.compiler import compile_condition
-from samverkan_rules.events import event_from_mapping
-from samverkan_rules.models import Comparison, FieldSpec
+from samverkan_rules.compile.conditions import compile_condition
+from samverkan_rules.events.model import event_from_mapping
+from samverkan_rules.language.models.base import FieldSpec
+from samverkan_rules.language.models.conditions import Comparison
 
 ROUTINE = Path(__file__).resolve().parents[1] / "routines" / "orebro-dagverksamhet-hemvard.yaml"
 AS_OF = datetime.fromisoformat("2026-09-09T12:00:00+02:00")

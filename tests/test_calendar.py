@@ -1,4 +1,4 @@
-"""Tests for samverkan_rules.calendar: vardagar, calendar arithmetic and local time.
+"""Tests for samverkan_rules.time.calendar: vardagar, calendar arithmetic and local time.
 
 Expected dates in the tables are worked out by hand from the 2025-2027 calendars; the
 Hypothesis properties compare the indexed calendar with a day-by-day reference.
@@ -14,26 +14,28 @@ from holidays.countries.sweden import Sweden
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from samverkan_rules.calendar import (
-    DEFAULT_FIRST_YEAR,
-    DEFAULT_LAST_YEAR,
+from samverkan_rules.errors import CalendarError
+from samverkan_rules.time.calendar import (
     WorkingCalendar,
     add_days,
     add_months,
-    end_of_day,
     end_of_month,
+    iso_week_parity,
+    sweden_calendar,
+)
+from samverkan_rules.time.instants import (
+    DEFAULT_FIRST_YEAR,
+    DEFAULT_LAST_YEAR,
+    end_of_day,
     format_rfc3339,
     get_zone,
-    iso_week_parity,
     local_date,
     local_datetime,
     parse_rfc3339,
     require_aware,
     start_of_day,
-    sweden_calendar,
     to_local,
 )
-from samverkan_rules.errors import CalendarError
 
 CAL = sweden_calendar()
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -737,13 +739,13 @@ def test_local_datetime_keeps_the_date_and_existing_wall_times(d: date, t: time)
 
 
 def test_the_shipped_holiday_table_is_what_the_holidays_package_computes() -> None:
-    from samverkan_rules.calendar import compute_holiday_table, holiday_table
+    from samverkan_rules.time.calendar import compute_holiday_table, holiday_table
 
     shipped, computed = holiday_table(), compute_holiday_table()
     assert (shipped.start_year, shipped.end_year) == (computed.start_year, computed.end_year)
     assert dict(shipped.days) == dict(computed.days), (
         "the holidays package computes other Swedish holidays than the shipped table: run "
-        "python -c 'from samverkan_rules.calendar import write_holiday_table; "
+        "python -c 'from samverkan_rules.time.calendar import write_holiday_table; "
         "write_holiday_table()' and review the difference"
     )
 

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from samverkan_rules import evaluate, load_routine
 from samverkan_rules.engine.occurrences import CalledOff, cancelling_types
-from samverkan_rules.events import event_from_mapping
+from samverkan_rules.events.model import event_from_mapping
 
 ROOT = Path(__file__).resolve().parents[1]
 ROUTINE = load_routine(ROOT / "routines" / "katrineholm-hemtjanst-vardcentral.yaml")

@@ -567,7 +567,8 @@ def test_help_lists_every_command_without_loading_them() -> None:
         "import sys\n"
         "from samverkan_rules.cli import COMMANDS, main\n"
         "main(['--help'])\n"
-        "loaded = [m for m in sys.modules if m.endswith('_cmd') or m == 'samverkan_rules.models']\n"
+        "loaded = [m for m in sys.modules\n"
+        "          if m.endswith('_cmd') or m == 'samverkan_rules.language.models']\n"
         "print('LOADED', loaded)\n"
     )
     done = subprocess.run(

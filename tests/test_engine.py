@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 
 from samverkan_rules import Evaluation, EvaluationError, Obligation, evaluate, load_routine
-from samverkan_rules.compiler import CompiledRoutine
-from samverkan_rules.events import event_from_mapping
+from samverkan_rules.compile.routine import CompiledRoutine
+from samverkan_rules.events.model import event_from_mapping
 
 HERE = Path(__file__).parent
 FIXTURES = HERE / "fixtures"

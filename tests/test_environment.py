@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 
 from samverkan_rules import check_routine_text, evaluate, load_routine, read_events
-from samverkan_rules.render import render_html, render_markdown
+from samverkan_rules.text.html import render_html
+from samverkan_rules.text.markdown import render_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 ROUTINE = ROOT / "routines" / "orebro-dagverksamhet-hemvard.yaml"

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from samverkan_rules import EventError
-from samverkan_rules.events import EventLimits, read_events, read_events_bytes, read_events_text
+from samverkan_rules.events.limits import EventLimits
+from samverkan_rules.events.read import read_events, read_events_bytes, read_events_text
 
 
 def line(ident: str, at: str = "2026-12-01T09:00:00+01:00", **data: object) -> str:

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from samverkan_rules import evaluate, load_routine_text
-from samverkan_rules.compiler import CompiledRoutine
-from samverkan_rules.loader import check_routine_text
+from samverkan_rules.compile.routine import CompiledRoutine
+from samverkan_rules.routine.load import check_routine_text
 
 MINIMAL = (Path(__file__).parent / "fixtures" / "minimal.yaml").read_text(encoding="utf-8")
 WHEN = "    when: {event: test.referral}\n"
@@ -88,7 +88,7 @@ def test_event_time_cannot_be_read_where_only_facts_are() -> None:
 
 
 def test_render_names_the_event_time_fields() -> None:
-    from samverkan_rules.render import render_markdown
+    from samverkan_rules.text.markdown import render_markdown
 
     text = render_markdown(routine('{field: at.local_time, lt: "12:00"}'))
     assert "om händelsens lokala klockslag (`at.local_time`) är mindre än 12:00" in text

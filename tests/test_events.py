@@ -9,14 +9,8 @@ from pathlib import Path
 import pytest
 
 from samverkan_rules import EventError
-from samverkan_rules.events import (
-    Event,
-    event_from_mapping,
-    events_from_records,
-    format_for,
-    read_events,
-    read_events_text,
-)
+from samverkan_rules.events.model import Event, event_from_mapping, events_from_records
+from samverkan_rules.events.read import format_for, read_events, read_events_text
 
 
 def line(ident: str, at: str = "2026-12-01T09:00:00+01:00", **extra: object) -> str:

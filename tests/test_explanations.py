@@ -1,6 +1,6 @@
 """The evaluator's explanations and traces are the catalog's templates, word for word.
 
-The evaluator's output is built from ``samverkan_rules.explanations``; these tests pin each
+The evaluator's output is built from ``samverkan_rules.phrases``; these tests pin each
 template against a real explanation or trace line, with real plurals ("1 vardag",
 "4 vardagar").
 """
@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 
 from samverkan_rules import Evaluation, Obligation, evaluate, load_routine
-from samverkan_rules.compiler import CompiledRoutine
-from samverkan_rules.explanations import (
+from samverkan_rules.compile.routine import CompiledRoutine
+from samverkan_rules.i18n import translator
+from samverkan_rules.phrases import (
     cause_line,
     escalated_trace,
     escalation_explanation,
@@ -35,7 +36,6 @@ from samverkan_rules.explanations import (
     trace_status,
     triggered_by,
 )
-from samverkan_rules.i18n import translator
 
 HERE = Path(__file__).parent
 SV, EN = translator("sv"), translator("en")
@@ -173,8 +173,8 @@ def test_blocked_remedy_and_the_working_day_steps(orebro: CompiledRoutine) -> No
 def test_non_working_reasons_keep_their_swedish_words() -> None:
     from datetime import date
 
-    from samverkan_rules.calendar import WorkingCalendar
-    from samverkan_rules.explanations import non_working_reason
+    from samverkan_rules.phrases import non_working_reason
+    from samverkan_rules.time.calendar import WorkingCalendar
 
     cal = WorkingCalendar([date(2026, 5, 15)], first_year=2026, last_year=2026)
     days = [date(2026, 12, 19), date(2026, 12, 20), date(2026, 5, 15), date(2026, 12, 24)]

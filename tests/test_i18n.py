@@ -17,7 +17,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
-from samverkan_rules import explanations
+from samverkan_rules import phrases as explanations
 from samverkan_rules.cli._common import add_lang_option, translator_from_args
 from samverkan_rules.i18n import (
     LANGUAGES,

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from samverkan_rules import Obligation, evaluate, load_routine_text
-from samverkan_rules.compiler import CompiledRoutine
+from samverkan_rules.compile.routine import CompiledRoutine
 
 MINIMAL = (Path(__file__).parent / "fixtures" / "minimal.yaml").read_text(encoding="utf-8")
 WORKING = "    deadline: {after: trigger, working_days: 2}\n"
@@ -124,7 +124,7 @@ def test_the_json_keeps_late_working_days_and_adds_late_after_it() -> None:
 
 def test_the_text_output_words_lateness_in_the_rules_unit() -> None:
     from samverkan_rules.i18n import translator
-    from samverkan_rules.text import format_action, ledger_line
+    from samverkan_rules.text.due import format_action, ledger_line
 
     sv = translator("sv")
     hours = routine("{after: trigger, hours: 24}", "    late_in: hours\n")

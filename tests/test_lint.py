@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from samverkan_rules.cli import main
-from samverkan_rules.lint import interpretations, lint_routine
-from samverkan_rules.loader import check_routine_file, check_routine_text, routine_files
+from samverkan_rules.language.lint import interpretations, lint_routine
+from samverkan_rules.routine.load import check_routine_file, check_routine_text, routine_files
 
 ROOT = Path(__file__).resolve().parents[1]
 MINIMAL = (ROOT / "tests" / "fixtures" / "minimal.yaml").read_text(encoding="utf-8")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from samverkan_rules import RoutineError, check_routine_file, load_routine, load_routine_text
-from samverkan_rules.loader import check_routine_text
+from samverkan_rules.routine.load import check_routine_text
 
 HERE = Path(__file__).parent
 INVALID = sorted((HERE / "invalid").glob("*.yaml"))

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from samverkan_rules import evaluate, load_routine_text
-from samverkan_rules.compiler import CompiledRoutine
+from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.i18n import translator
-from samverkan_rules.render import render_markdown
+from samverkan_rules.text.markdown import render_markdown
 
 MINIMAL = (Path(__file__).parent / "fixtures" / "minimal.yaml").read_text(encoding="utf-8")
 

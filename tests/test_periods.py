@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from samverkan_rules import evaluate, load_routine_text
-from samverkan_rules.compiler import CompiledRoutine
-from samverkan_rules.loader import check_routine_text
+from samverkan_rules.compile.routine import CompiledRoutine
+from samverkan_rules.routine.load import check_routine_text
 
 MINIMAL = (Path(__file__).parent / "fixtures" / "minimal.yaml").read_text(encoding="utf-8")
 
@@ -145,7 +145,7 @@ def test_period_references_are_checked(change: tuple[str, str], words: str) -> N
 
 
 def test_render_shows_the_periods() -> None:
-    from samverkan_rules.render import render_markdown
+    from samverkan_rules.text.markdown import render_markdown
 
     text = render_markdown(routine())
     assert "## Perioder" in text

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from samverkan_rules._yaml import load_yaml
 from samverkan_rules.cli import main
+from samverkan_rules.language.yaml import load_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 HOOKS = load_yaml((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8")).data

@@ -18,10 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from samverkan_rules import Evaluation, Obligation, evaluate, load_routine
-from samverkan_rules.calendar import local_date, parse_rfc3339
-from samverkan_rules.compiler import CompiledRoutine
-from samverkan_rules.evaluation import ACTION_STATUSES
-from samverkan_rules.models import FieldSpec
+from samverkan_rules.compile.routine import CompiledRoutine
+from samverkan_rules.language.models.base import FieldSpec
+from samverkan_rules.status import ACTION_STATUSES
+from samverkan_rules.time.instants import local_date, parse_rfc3339
 
 ROUTINE_FILE = Path(__file__).parent.parent / "routines" / "orebro-dagverksamhet-hemvard.yaml"
 ROUTINE: CompiledRoutine = load_routine(ROUTINE_FILE)

@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 
 from samverkan_rules import Evaluation, evaluate, load_routine
-from samverkan_rules.compiler import CompiledRoutine
-from samverkan_rules.evaluation import QueueEntry, QueueOffer, QueueResult, RoutineRef
-from samverkan_rules.loader import check_routine_text
+from samverkan_rules.compile.routine import CompiledRoutine
+from samverkan_rules.records import QueueEntry, QueueOffer, QueueResult, RoutineRef
+from samverkan_rules.routine.load import check_routine_text
 
 ROUTINE_FILE = Path(__file__).parent.parent / "routines" / "dagverksamhet-beslut.yaml"
 REF = RoutineRef(id="dagverksamhet-beslut", version="1")

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from samverkan_rules.loader import bundled_vocabulary
-from samverkan_rules.reference import FIELD_TYPES, main, vocabulary_markdown
+from samverkan_rules.language.reference import FIELD_TYPES, main, vocabulary_markdown
+from samverkan_rules.language.vocabulary import bundled_vocabulary
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "docs" / "vocabulary.md"
-REGENERATE = "run `python -m samverkan_rules.reference --write docs/vocabulary.md`"
+REGENERATE = "run `python -m samverkan_rules.language.reference --write docs/vocabulary.md`"
 
 
 def test_committed_page_is_current() -> None:
@@ -32,7 +32,7 @@ def test_every_event_type_and_field_is_on_the_page() -> None:
 def test_every_field_type_is_explained() -> None:
     from typing import get_args
 
-    from samverkan_rules.models import FieldType
+    from samverkan_rules.language.models.base import FieldType
 
     assert set(FIELD_TYPES) == set(get_args(FieldType))
 

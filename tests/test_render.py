@@ -9,17 +9,15 @@ from pathlib import Path
 import pytest
 
 from samverkan_rules.cli import main
-from samverkan_rules.compiler import CompiledRoutine
+from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.i18n import translator
-from samverkan_rules.loader import load_routine
-from samverkan_rules.models import AllOf, Comparison, NotOf, Schedule, TimeSpec
-from samverkan_rules.render import (
-    condition_text,
-    render_html,
-    render_markdown,
-    schedule_text,
-    timespec_text,
-)
+from samverkan_rules.language.models.conditions import AllOf, Comparison, NotOf
+from samverkan_rules.language.models.schedules import Schedule
+from samverkan_rules.language.models.time import TimeSpec
+from samverkan_rules.routine.load import load_routine
+from samverkan_rules.text.html import render_html
+from samverkan_rules.text.markdown import render_markdown
+from samverkan_rules.text.words import condition_text, schedule_text, timespec_text
 
 ROUTINES = Path(__file__).resolve().parent.parent / "routines"
 OREBRO = ROUTINES / "orebro-dagverksamhet-hemvard.yaml"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from samverkan_rules.loader import load_routine, routine_files
-from samverkan_rules.render import render_markdown
+from samverkan_rules.routine.load import load_routine, routine_files
+from samverkan_rules.text.markdown import render_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = sorted(routine_files([ROOT / "routines"]))

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from samverkan_rules import evaluate, load_routine
-from samverkan_rules._yaml import load_yaml_file
-from samverkan_rules.loader import routine_files
+from samverkan_rules.language.variants import resolve_variant
+from samverkan_rules.language.yaml import load_yaml_file
+from samverkan_rules.routine.load import routine_files
 from samverkan_rules.schemas import (
     DRAFT,
     SCHEMAS,
@@ -21,7 +22,6 @@ from samverkan_rules.schemas import (
     routine_schema,
     schema_id,
 )
-from samverkan_rules.variants import resolve_variant
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_DIR = ROOT / "schemas"

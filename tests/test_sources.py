@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from samverkan_rules._yaml import load_yaml_file
 from samverkan_rules.cli import main
-from samverkan_rules.loader import check_routine_file, routine_files
-from samverkan_rules.models import Routine
-from samverkan_rules.sources import SourceText, check_quotes, locate_source, quotes_of
+from samverkan_rules.language.models.routine import Routine
+from samverkan_rules.language.sources import SourceText, check_quotes, locate_source, quotes_of
+from samverkan_rules.language.yaml import load_yaml_file
+from samverkan_rules.routine.load import check_routine_file, routine_files
 
 ROOT = Path(__file__).resolve().parents[1]
 MINIMAL = ROOT / "tests" / "fixtures" / "minimal.yaml"

@@ -1,7 +1,7 @@
 """Case-by-case evaluation of event files: the same result as evaluating everything at once.
 
 ``samverkan due`` indexes an event file by case in one pass and evaluates one case at a time
-(:mod:`samverkan_rules.eventlog`, :class:`samverkan_rules.engine.Evaluator`); these tests hold
+(:mod:`samverkan_rules.events.index`, :class:`samverkan_rules.engine.Evaluator`); these tests hold
 it to the in-memory :func:`samverkan_rules.evaluate` byte for byte, for shuffled inputs,
 repeated and conflicting ids, bad lines, standard input, and every routine of the project.
 """
@@ -23,10 +23,10 @@ from samverkan_rules import EventError, evaluate, load_routine, read_events
 from samverkan_rules.cli import main
 from samverkan_rules.engine import Evaluator, evaluate_cases
 from samverkan_rules.engine.output import OutputCache, case_dict, json_document
-from samverkan_rules.evaluation import diagnostic_fields
-from samverkan_rules.eventlog import index_events
-from samverkan_rules.events import EventLimits
-from samverkan_rules.testing import load_scenario_file
+from samverkan_rules.events.index import index_events
+from samverkan_rules.events.limits import EventLimits
+from samverkan_rules.records import diagnostic_fields
+from samverkan_rules.scenarios.load import load_scenario_file
 
 ROOT = Path(__file__).resolve().parent.parent
 ROUTINE = ROOT / "routines" / "orebro-dagverksamhet-hemvard.yaml"

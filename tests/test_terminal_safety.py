@@ -16,7 +16,8 @@ import pytest
 from samverkan_rules import load_routine_text
 from samverkan_rules.cli import main
 from samverkan_rules.cli._output import terminal_safe
-from samverkan_rules.render import render_html, render_markdown
+from samverkan_rules.text.html import render_html
+from samverkan_rules.text.markdown import render_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 ROUTINE = ROOT / "routines" / "orebro-dagverksamhet-hemvard.yaml"

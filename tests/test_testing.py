@@ -14,15 +14,11 @@ import pytest
 from samverkan_rules import load_routine
 from samverkan_rules.cli import test_cmd
 from samverkan_rules.errors import CompileError
-from samverkan_rules.evaluation import Obligation
-from samverkan_rules.testing import (
-    ExpectedObligation,
-    ScenarioFile,
-    load_scenario_file,
-    run_directory,
-    run_scenario,
-    uncovered_rules,
-)
+from samverkan_rules.records import Obligation
+from samverkan_rules.scenarios.check import run_scenario, uncovered_rules
+from samverkan_rules.scenarios.load import ScenarioFile, load_scenario_file
+from samverkan_rules.scenarios.runner import run_directory
+from samverkan_rules.scenarios.spec import ExpectedObligation
 
 pytest_plugins = ["pytester"]
 
@@ -404,7 +400,7 @@ def test_run_directory_on_a_scenario_file(routines_dir: Path) -> None:
 def test_pytest_collects_one_item_per_scenario_and_reports_without_traceback(
     pytester: pytest.Pytester,
 ) -> None:
-    pytester.makeconftest('pytest_plugins = ["samverkan_rules.testing"]\n')
+    pytester.makeconftest('pytest_plugins = ["samverkan_rules.scenarios.plugin"]\n')
     routines = pytester.path / "routines"
     (routines / "tests" / "orebro").mkdir(parents=True)
     shutil.copy(ROUTINE, routines / ROUTINE.name)

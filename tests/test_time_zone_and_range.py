@@ -13,18 +13,17 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from samverkan_rules import RoutineError, check_routine_text, load_routine, load_routine_text
-from samverkan_rules.calendar import (
+from samverkan_rules.cli import main
+from samverkan_rules.errors import CalendarError
+from samverkan_rules.language.models.time import MAX_DISTANCE
+from samverkan_rules.time.calendar import WorkingCalendar, sweden_calendar
+from samverkan_rules.time.instants import (
     SUPPORTED_FIRST_DAY,
     SUPPORTED_LAST_DAY,
     SUPPORTED_RANGE,
-    WorkingCalendar,
     check_supported,
     parse_rfc3339,
-    sweden_calendar,
 )
-from samverkan_rules.cli import main
-from samverkan_rules.errors import CalendarError
-from samverkan_rules.models import MAX_DISTANCE
 
 ROOT = Path(__file__).resolve().parents[1]
 ROUTINES = ROOT / "routines"
@@ -224,7 +223,7 @@ def test_the_largest_distance_still_loads_and_evaluates(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("unit", ["working_days", "days", "weeks", "months", "hours", "minutes"])
 def test_every_unit_has_a_limit_in_the_schema(unit: str) -> None:
-    from samverkan_rules.models import TimeSpec
+    from samverkan_rules.language.models.time import TimeSpec
 
     schema = TimeSpec.model_json_schema()
     limits = [

@@ -12,8 +12,8 @@ from datetime import datetime
 from pathlib import Path
 
 from samverkan_rules import evaluate, load_routine, load_routine_text
-from samverkan_rules.loader import check_routine_file, check_routine_text
-from samverkan_rules.render import render_markdown
+from samverkan_rules.routine.load import check_routine_file, check_routine_text
+from samverkan_rules.text.markdown import render_markdown
 
 HERE = Path(__file__).parent / "fixtures" / "variants"
 EVENTS = [
@@ -120,7 +120,7 @@ def test_an_extends_cycle_is_reported() -> None:
 def test_the_routine_schema_admits_a_param_where_a_number_is_written() -> None:
     import jsonschema
 
-    from samverkan_rules._yaml import load_yaml_file
+    from samverkan_rules.language.yaml import load_yaml_file
     from samverkan_rules.schemas import routine_schema
 
     data = load_yaml_file(HERE / "base.yaml").data

@@ -15,17 +15,10 @@ from pathlib import Path
 import pytest
 
 from samverkan_rules import check_routine_file, check_routine_text
-from samverkan_rules._yaml import (
-    ENV_LIMITS,
-    MAX_BYTES,
-    MAX_DEPTH,
-    MAX_NODES,
-    Limits,
-    load_yaml,
-    read_yaml_text,
-)
 from samverkan_rules.cli import main
 from samverkan_rules.errors import YamlError
+from samverkan_rules.language.yaml import load_yaml, read_yaml_text
+from samverkan_rules.language.yaml_core import ENV_LIMITS, MAX_BYTES, MAX_DEPTH, MAX_NODES, Limits
 
 ROOT = Path(__file__).resolve().parents[1]
 ROUTINE = ROOT / "routines" / "orebro-dagverksamhet-hemvard.yaml"
@@ -127,7 +120,7 @@ def test_a_bad_limit_setting_is_a_clear_error(value: str, monkeypatch: pytest.Mo
 
 
 def test_the_bundled_vocabulary_ignores_lowered_limits(monkeypatch: pytest.MonkeyPatch) -> None:
-    from samverkan_rules.loader import bundled_vocabulary
+    from samverkan_rules.language.vocabulary import bundled_vocabulary
 
     bundled_vocabulary.cache_clear()
     monkeypatch.setenv("SAMVERKAN_YAML_MAX_NODES", "10")

@@ -13,16 +13,10 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from samverkan_rules._yaml import (
-    MAX_ALIASES,
-    Path,
-    Position,
-    format_path,
-    load_yaml,
-    load_yaml_file,
-)
 from samverkan_rules.diagnostics import Diagnostic
 from samverkan_rules.errors import YamlError
+from samverkan_rules.language.yaml import load_yaml, load_yaml_file
+from samverkan_rules.language.yaml_core import MAX_ALIASES, Path, Position, format_path
 
 ROUTINE = """\
 id: hemvard

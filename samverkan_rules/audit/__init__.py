@@ -22,15 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from samverkan_rules.audit.models import AuditReport
+    from samverkan_rules.audit.partition import PartitionJob, audit_partition
     from samverkan_rules.audit.report import Partial
-    from samverkan_rules.audit.run import (
-        AuditError,
-        AuditOptions,
-        AuditOutcome,
-        PartitionJob,
-        audit_partition,
-        run_audit,
-    )
+    from samverkan_rules.audit.run import AuditError, AuditOptions, AuditOutcome, run_audit
 
 __all__ = [
     "AuditError",

@@ -17,9 +17,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from samverkan_rules.audit.partition import PartitionJob, audit_partition
 from samverkan_rules.audit.reader import Staging, streams_from_parquet
 from samverkan_rules.audit.report import Partial
-from samverkan_rules.audit.run import PartitionJob, audit_partition
 
 __all__ = ["audit_on_dask", "connect", "partition_task"]
 

@@ -43,12 +43,12 @@ from samverkan_rules.audit.pseudonym import (
     valid_personnummer,
 )
 from samverkan_rules.audit.rows import AuditRules
-from samverkan_rules.calendar import local_date
-from samverkan_rules.compiler import CompiledRoutine
+from samverkan_rules.compile.routine import CompiledRoutine
+from samverkan_rules.compile.versions import validity_windows
 from samverkan_rules.diagnostics import Diagnostic
 from samverkan_rules.errors import EventError
-from samverkan_rules.events import REQUIRED_KEYS, Event, event_from_mapping
-from samverkan_rules.registry import validity_windows
+from samverkan_rules.events.model import REQUIRED_KEYS, Event, event_from_mapping
+from samverkan_rules.time.instants import local_date
 
 __all__ = [
     "PER_CODE",

@@ -35,9 +35,10 @@ from samverkan_rules.audit.models import (
 )
 from samverkan_rules.audit.pseudonym import mask
 from samverkan_rules.audit.rows import ObligationRow, PeriodRow
-from samverkan_rules.compiler import CompiledRoutine, CompiledRule
-from samverkan_rules.evaluation import QueueResult
-from samverkan_rules.registry import validity_windows
+from samverkan_rules.compile.routine import CompiledRoutine
+from samverkan_rules.compile.rules import CompiledRule
+from samverkan_rules.compile.versions import validity_windows
+from samverkan_rules.records import QueueResult
 
 __all__ = [
     "Partial",

@@ -22,16 +22,17 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import NamedTuple
 
-from samverkan_rules.calendar import local_date, local_stamp
-from samverkan_rules.compiler import CompiledRoutine
+from samverkan_rules.compile.routine import CompiledRoutine
+from samverkan_rules.compile.versions import validity_windows
 from samverkan_rules.engine import Evaluator, evaluate
 from samverkan_rules.engine.ledger import RuleEntry
 from samverkan_rules.engine.occurrences import cancelling_types
 from samverkan_rules.engine.periods import PeriodEntry, period_length
 from samverkan_rules.engine.replay import CasePlan
-from samverkan_rules.evaluation import Evaluation, QueueResult, diagnostic_fields
-from samverkan_rules.events import Event
-from samverkan_rules.versions import validity_windows
+from samverkan_rules.engine.result import Evaluation
+from samverkan_rules.events.model import Event
+from samverkan_rules.records import QueueResult, diagnostic_fields
+from samverkan_rules.time.instants import local_date, local_stamp
 
 __all__ = [
     "AuditRules",

@@ -10,17 +10,16 @@ directory.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import os
 import platform
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from importlib.metadata import version as dist_version
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import duckdb
 
@@ -32,6 +31,7 @@ from samverkan_rules.audit.models import (
     Period,
     Software,
 )
+from samverkan_rules.audit.partition import PartitionJob, audit_partition
 from samverkan_rules.audit.pseudonym import Pseudonymiser, mask
 from samverkan_rules.audit.reader import (
     InputError,
@@ -40,15 +40,13 @@ from samverkan_rules.audit.reader import (
     sql_text,
     tally_total,
 )
-from samverkan_rules.audit.report import Partial, finish, routine_records
-from samverkan_rules.audit.rows import AuditRules, queue_results, rows_for_case
-from samverkan_rules.calendar import format_rfc3339, local_date, start_of_day
-from samverkan_rules.compiler import CompiledRoutine
+from samverkan_rules.audit.report import finish, routine_records
+from samverkan_rules.audit.rows import AuditRules, queue_results
+from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.diagnostics import Diagnostic
 from samverkan_rules.engine.occurrences import cancelling_types
-from samverkan_rules.events import Event
-from samverkan_rules.loader import load_routine_text
-from samverkan_rules.registry import Registry
+from samverkan_rules.routine.registry import Registry
+from samverkan_rules.time.instants import format_rfc3339, local_date, start_of_day
 
 __all__ = [
     "OBLIGATION_COLUMNS",
@@ -56,10 +54,9 @@ __all__ = [
     "AuditError",
     "AuditOptions",
     "AuditOutcome",
-    "PartitionJob",
-    "audit_partition",
     "run_audit",
 ]
+
 
 OBLIGATION_COLUMNS = (
     "case",
@@ -75,7 +72,10 @@ OBLIGATION_COLUMNS = (
     "late_working_days",
     "late_calendar_days",
 )
+
+
 """The columns of ``obligations.csv``."""
+
 
 SUMMARY_COLUMNS = (
     "routine",
@@ -96,7 +96,10 @@ SUMMARY_COLUMNS = (
     "late_working_days_median",
     "late_working_days_p90",
 )
+
+
 """The columns of ``summary.csv`` (the report's ``by_rule``)."""
+
 
 PERIOD_COLUMNS = (
     "routine",
@@ -115,151 +118,13 @@ PERIOD_COLUMNS = (
     "days_p90",
     "days_max",
 )
+
+
 """The columns of ``periods.csv`` (the report's ``by_period``)."""
 
 
 class AuditError(Exception):
     """The audit cannot run: bad usage or unusable input. The message says what to do."""
-
-
-@dataclass(frozen=True)
-class PartitionJob:
-    """Everything a partition step needs, in plain data (it travels to Dask workers).
-
-    Routines travel as their YAML text, so workers need no access to the routine files.
-    """
-
-    routines: tuple[tuple[str, str], ...]
-    """(file name, YAML text) of each audited routine version."""
-    compare: tuple[tuple[str, str], ...] | None
-    """The same for the compared versions, or None."""
-    as_of: str
-    first: date
-    last: date
-    file_names: tuple[str, ...]
-    """Input names by file number, for diagnostics."""
-    called_off: tuple[Event, ...] = ()
-    """Every case's events that call off a schedule's occurrence (they count for all)."""
-
-    @property
-    def token(self) -> str:
-        """Identifies the job's routines and instant (a worker compiles them once)."""
-        digest = hashlib.sha256()
-        for name, text in (*self.routines, *(self.compare or ())):
-            digest.update(name.encode() + b"\0" + text.encode() + b"\0")
-        digest.update(self.as_of.encode())
-        return digest.hexdigest()
-
-
-@dataclass(frozen=True)
-class _Prepared:
-    rules: AuditRules
-    compare: AuditRules | None
-    as_of: datetime
-    routine_level: frozenset[tuple[str, str]]
-    compare_level: frozenset[tuple[str, str]]
-
-
-_PREPARED: dict[str, _Prepared] = {}
-
-
-def _compile(texts: Sequence[tuple[str, str]]) -> list[CompiledRoutine]:
-    return [load_routine_text(text, file=name) for name, text in texts]
-
-
-def _baseline(rules: AuditRules, as_of: datetime) -> frozenset[tuple[str, str]]:
-    return frozenset((d.code, d.message) for d in rules.baseline(as_of).diagnostics)
-
-
-def _prepare(
-    job: PartitionJob,
-    routines: Sequence[CompiledRoutine] | None = None,
-    compare: Sequence[CompiledRoutine] | None = None,
-) -> _Prepared:
-    cached = _PREPARED.get(job.token) if routines is None else None
-    if cached is not None:
-        return cached
-    as_of = datetime.fromisoformat(job.as_of)
-    rules = AuditRules.prepare(routines if routines is not None else _compile(job.routines))
-    other: AuditRules | None = None
-    if job.compare is not None:
-        other = AuditRules.prepare(compare if compare is not None else _compile(job.compare))
-    prepared = _Prepared(
-        rules,
-        other,
-        as_of,
-        _baseline(rules, as_of),
-        _baseline(other, as_of) if other else frozenset(),
-    )
-    if routines is None:  # compiled from the job's texts: once per worker process
-        _PREPARED.clear()  # one job at a time per process: keep memory flat
-        _PREPARED[job.token] = prepared
-    return prepared
-
-
-def audit_partition(
-    job: PartitionJob,
-    streams: Iterable[tuple[str, Sequence[Event]]],
-    rows_out: TextIO,
-    *,
-    advance: Callable[[int], None] = lambda n: None,
-    routines: Sequence[CompiledRoutine] | None = None,
-    compare: Sequence[CompiledRoutine] | None = None,
-) -> Partial:
-    """Audit some cases: the per-partition step. Partials merge with :meth:`Partial.merge`.
-
-    Args:
-        job: The routines, instant and period.
-        streams: (case, events) for each case of the partition, as
-            :meth:`Staging.streams` gives them.
-        rows_out: Where the obligations of the period go, as CSV rows without a header.
-        advance: Called with 1 after each case (progress).
-        routines: The compiled routines, when the caller has them (else compiled from the
-            job's texts, once per process).
-        compare: The same for the compared routines.
-    """
-    prepared = _prepare(job, routines, compare)
-    partial = Partial()
-    writer = csv.writer(rows_out, lineterminator="\n")
-    first, last = job.first.isoformat(), job.last.isoformat()
-    for case, events in streams:
-        partial.streams += 1
-        result = rows_for_case(
-            prepared.rules,
-            case,
-            events,
-            prepared.as_of,
-            routine_level=prepared.routine_level,
-            context=job.called_off,
-        )
-        for row in result.rows:
-            if first <= row.trigger[:10] <= last:
-                partial.add(row)
-                writer.writerow(row)
-        for period in result.periods:
-            if first <= period.start[:10] <= last:
-                partial.add_period(period)
-        for record in result.diagnostics:
-            partial.add_diagnostic(record)
-        partial.not_in_force += result.not_in_force
-        if prepared.compare is not None:
-            other = rows_for_case(
-                prepared.compare,
-                case,
-                events,
-                prepared.as_of,
-                routine_level=prepared.compare_level,
-                context=job.called_off,
-            )
-            for row in other.rows:
-                if first <= row.trigger[:10] <= last:
-                    partial.add_compared(row)
-            partial.compare_rejected += sum(1 for d in other.diagnostics if d["level"] == "error")
-        advance(1)
-    return partial
-
-
-# --------------------------------------------------------------------------- the run
 
 
 @dataclass(frozen=True)

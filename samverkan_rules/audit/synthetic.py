@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from samverkan_rules.calendar import WorkingCalendar, sweden_calendar
+from samverkan_rules.time.calendar import WorkingCalendar, sweden_calendar
 
 __all__ = ["OUTCOMES", "ROUTINE_ID", "History", "generate_history", "personnummer", "write_files"]
 

@@ -22,7 +22,6 @@ from types import TracebackType
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
-from samverkan_rules.calendar import check_supported, format_rfc3339, parse_rfc3339
 from samverkan_rules.cli import EXIT_USAGE
 from samverkan_rules.cli._output import (
     CheckedStream,
@@ -31,11 +30,13 @@ from samverkan_rules.cli._output import (
     write_stderr,
     write_stdout,
 )
-from samverkan_rules.compiler import CompiledRoutine
+from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.diagnostics import Diagnostic, sort_key
 from samverkan_rules.errors import CalendarError, EventError
-from samverkan_rules.events import EventBatch, read_events, read_events_text
+from samverkan_rules.events.model import EventBatch
+from samverkan_rules.events.read import read_events, read_events_text
 from samverkan_rules.i18n import LANGUAGES, Translator, resolve_language, translator
+from samverkan_rules.time.instants import check_supported, format_rfc3339, parse_rfc3339
 
 __all__ = [
     "FORMATS",

@@ -41,7 +41,7 @@ from samverkan_rules.cli._common import (
     unreadable_events,
 )
 from samverkan_rules.cli._output import stdout_writer
-from samverkan_rules.compiler import CompiledRoutine
+from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.diagnostics import Diagnostic
 from samverkan_rules.engine.evaluator import Evaluator
 from samverkan_rules.engine.output import (
@@ -51,13 +51,14 @@ from samverkan_rules.engine.output import (
     json_document,
     json_lines,
 )
+from samverkan_rules.engine.result import Evaluation
 from samverkan_rules.errors import EvaluationError, EventError
-from samverkan_rules.evaluation import Evaluation, diagnostic_fields
-from samverkan_rules.eventlog import IndexedEvents, index_events
-from samverkan_rules.events import EventLimits
+from samverkan_rules.events.index import IndexedEvents, index_events
+from samverkan_rules.events.limits import EventLimits
 from samverkan_rules.i18n import Translator
-from samverkan_rules.loader import check_routine_file, routine_files
-from samverkan_rules.text import evaluation_chunks, render_evaluation
+from samverkan_rules.records import diagnostic_fields
+from samverkan_rules.routine.load import check_routine_file, routine_files
+from samverkan_rules.text.due import evaluation_chunks, render_evaluation
 
 __all__ = [
     "add_parser",
@@ -264,7 +265,7 @@ def render_text(
 ) -> str:
     """The evaluation as text for a person, in Swedish unless ``t`` says otherwise.
 
-    See :func:`samverkan_rules.text.render_evaluation`, which writes it.
+    See :func:`samverkan_rules.text.due.render_evaluation`, which writes it.
     """
     return render_evaluation(result, routines, t, show_all=show_all, cases=cases)
 

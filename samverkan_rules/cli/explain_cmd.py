@@ -42,11 +42,12 @@ from samverkan_rules.cli.due_cmd import (
 )
 from samverkan_rules.diagnostics import did_you_mean
 from samverkan_rules.engine.explain import explain_rule
+from samverkan_rules.engine.result import find_obligations
 from samverkan_rules.errors import EvaluationError
-from samverkan_rules.evaluation import Evaluation, Obligation
-from samverkan_rules.text import render_obligation
+from samverkan_rules.text.due import render_obligation
 
-__all__ = ["add_parser", "find_obligations", "render_obligation", "run"]
+__all__ = ["add_parser", "run"]
+
 
 NAME = "explain"
 
@@ -87,25 +88,6 @@ def add_parser(subparsers: Any) -> None:
     add_format_option(parser)
     add_lang_option(parser)
     parser.set_defaults(run=run)
-
-
-def find_obligations(result: Evaluation, wanted: list[str]) -> tuple[list[Obligation], list[str]]:
-    """The obligations of ``result`` named by ``wanted`` (in that order), and the unknown ids.
-
-    Every case's full ledger is searched; an id asked for twice is explained once.
-    """
-    by_id: dict[str, list[Obligation]] = {}
-    for case in result.cases:
-        for o in case.obligations:
-            by_id.setdefault(o.obligation, []).append(o)
-    found: list[Obligation] = []
-    unknown: list[str] = []
-    for name in dict.fromkeys(wanted):
-        if name in by_id:
-            found.extend(by_id[name])
-        else:
-            unknown.append(name)
-    return found, unknown
 
 
 def _unknown_message(name: str, known: list[str], as_of: str) -> str:

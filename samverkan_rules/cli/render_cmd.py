@@ -27,8 +27,9 @@ from samverkan_rules.cli._common import (
     translator_from_args,
 )
 from samverkan_rules.cli._output import write_file_atomic, write_stdout
-from samverkan_rules.loader import check_routine_file
-from samverkan_rules.render import render_html, render_markdown
+from samverkan_rules.routine.load import check_routine_file
+from samverkan_rules.text.html import render_html
+from samverkan_rules.text.markdown import render_markdown
 
 __all__ = ["add_parser", "run"]
 

@@ -20,7 +20,8 @@ from samverkan_rules.cli import COMMANDS
 
 if TYPE_CHECKING:
     # The runner imports the evaluator and pytest's plugin hooks: loaded when a test runs.
-    from samverkan_rules.testing import Report, RoutineReport, ScenarioResult
+    from samverkan_rules.scenarios.check import ScenarioResult
+    from samverkan_rules.scenarios.runner import Report, RoutineReport
 
     SubParsers = argparse._SubParsersAction[argparse.ArgumentParser]
 
@@ -74,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     if not path.exists():
         print(f"samverkan test: error: no such file or directory: {path}", file=sys.stderr)
         return EXIT_USAGE
-    from samverkan_rules.testing import run_directory
+    from samverkan_rules.scenarios.runner import run_directory
 
     report = run_directory(path)
     if not report.routines and not report.invalid_files:

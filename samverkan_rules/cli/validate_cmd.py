@@ -7,10 +7,10 @@ go to stdout (like a linter's); usage problems go to stderr.
 Every ``source.quote`` and interpretation ``text`` is looked up in the source document the
 routine names in ``source.file`` (a path relative to the routine; ``--sources DIR`` adds
 directories to look in, ``--source DOCUMENT`` names the document outright): a quote that is
-not the document's words is an error (see :mod:`samverkan_rules.sources`). Each routine that
-loads is then linted (:mod:`samverkan_rules.lint`): unused declarations, patterns that can
-never match and literals that look misspelt are warnings. ``--interpretations`` lists each
-routine's interpretations with their reasons.
+not the document's words is an error (see :mod:`samverkan_rules.language.sources`). Each
+routine that loads is then linted (:mod:`samverkan_rules.language.lint`): unused
+declarations, patterns that can never match and literals that look misspelt are warnings.
+``--interpretations`` lists each routine's interpretations with their reasons.
 
 Exit codes: 0 when no routine has errors (warnings allowed), 1 when any has, 2 when a named
 path does not exist or names no routine file.
@@ -25,7 +25,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from samverkan_rules._yaml import load_yaml_file
 from samverkan_rules.cli import COMMANDS, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
 from samverkan_rules.cli._common import (
     CommandError,
@@ -40,9 +39,10 @@ from samverkan_rules.cli._common import (
 )
 from samverkan_rules.diagnostics import Diagnostic
 from samverkan_rules.errors import YamlError
-from samverkan_rules.lint import interpretations, lint_routine
-from samverkan_rules.loader import RoutineCheck, check_routine_file, routine_files
-from samverkan_rules.sources import SourceText, check_quotes, locate_source, read_source
+from samverkan_rules.language.lint import interpretations, lint_routine
+from samverkan_rules.language.sources import SourceText, check_quotes, locate_source, read_source
+from samverkan_rules.language.yaml import load_yaml_file
+from samverkan_rules.routine.load import RoutineCheck, check_routine_file, routine_files
 
 __all__ = ["add_parser", "run"]
 

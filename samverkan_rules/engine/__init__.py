@@ -26,8 +26,8 @@ from typing import Any
 from samverkan_rules.diagnostics import Diagnostic
 from samverkan_rules.engine.evaluator import Evaluator, Ruleset
 from samverkan_rules.engine.output import CaseLedger
-from samverkan_rules.evaluation import Evaluation
-from samverkan_rules.events import Event, EventBatch, deduplicate, events_from_records
+from samverkan_rules.engine.result import Evaluation
+from samverkan_rules.events.model import Event, EventBatch, deduplicate, events_from_records
 
 __all__ = ["CaseLedger", "Evaluator", "Ruleset", "evaluate", "evaluate_cases"]
 

@@ -22,8 +22,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from samverkan_rules.calendar import local_date, local_stamp, require_aware
-from samverkan_rules.compiler import CompiledRoutine
+from samverkan_rules.compile.routine import CompiledRoutine
+from samverkan_rules.compile.versions import validity_windows
 from samverkan_rules.diagnostics import Diagnostic, sort_key
 from samverkan_rules.engine.ledger import STATUS_ORDER, RuleEntry
 from samverkan_rules.engine.occurrences import CalledOff, cancelling_types
@@ -39,8 +39,8 @@ from samverkan_rules.engine.replay import (
     settle_case,
 )
 from samverkan_rules.errors import CalendarError, EvaluationError
-from samverkan_rules.events import Event
-from samverkan_rules.versions import validity_windows
+from samverkan_rules.events.model import Event
+from samverkan_rules.time.instants import local_date, local_stamp, require_aware
 
 __all__ = ["Evaluator", "Ruleset", "Verdict", "routines_of"]
 

@@ -17,18 +17,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Literal, TypeAlias
 
-from samverkan_rules.evaluation import ACTION_STATUSES, Status
+from samverkan_rules.status import ACTION_STATUSES, Status
 
 if TYPE_CHECKING:
-    from samverkan_rules.compiler import (
-        Climb,
-        CompiledEscalation,
-        CompiledPrecondition,
-        CompiledRoutine,
-        CompiledRule,
-        HeldOccurrences,
-    )
-    from samverkan_rules.events import Event
+    from samverkan_rules.compile.conditions import Climb
+    from samverkan_rules.compile.routine import CompiledRoutine
+    from samverkan_rules.compile.rules import CompiledEscalation, CompiledPrecondition, CompiledRule
+    from samverkan_rules.compile.schedules import HeldOccurrences
+    from samverkan_rules.events.model import Event
 
 __all__ = [
     "ACTION_STATUSES",
@@ -238,7 +234,7 @@ class EscalationEntry:
         self.status: Status = "due"
         self.deadline: datetime | None = None
         if escalation.within is not None:
-            from samverkan_rules.compiler import offset_after
+            from samverkan_rules.compile.time import offset_after
 
             routine = parent.routine
             self.deadline = offset_after(

@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, datetime
 
-from samverkan_rules.calendar import local_date
-from samverkan_rules.compiler import CompiledRoutine, CompiledSchedule
-from samverkan_rules.events import Event
+from samverkan_rules.compile.routine import CompiledRoutine
+from samverkan_rules.compile.schedules import CompiledSchedule
+from samverkan_rules.events.model import Event
+from samverkan_rules.time.instants import local_date
 
 __all__ = ["CalledOff", "cancelling_types"]
 
@@ -32,7 +33,7 @@ def cancelling_types(routines: Iterable[CompiledRoutine]) -> frozenset[str]:
 
 class CalledOff:
     """The called-off occurrences an evaluation knows of (implements
-    :class:`~samverkan_rules.compiler.HeldOccurrences`).
+    :class:`~samverkan_rules.compile.schedules.HeldOccurrences`).
 
     Build it with :meth:`collect` from every admitted event of :func:`cancelling_types`
     (from all cases); it does not change afterwards, so cases can be evaluated in any order.

@@ -1,7 +1,7 @@
 """What people and programs read, built from the compact ledger only when asked for.
 
 :func:`case_dict` gives a case in the evaluation contract's JSON form (plain dicts, in the
-field order of :class:`samverkan_rules.evaluation.Obligation`); :func:`case_result` gives the
+field order of :class:`samverkan_rules.records.Obligation`); :func:`case_result` gives the
 same as the public pydantic objects. Explanations and traces (the calendar steps of a
 deadline) are written here, so an evaluation that is only counted never formats a string.
 """
@@ -12,9 +12,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from samverkan_rules import explanations as x
+from samverkan_rules import phrases as x
 from samverkan_rules._json import dumps_bytes
-from samverkan_rules.calendar import format_local_minute, local_stamp
 from samverkan_rules.engine.ledger import (
     Entry,
     EscalationEntry,
@@ -23,12 +22,14 @@ from samverkan_rules.engine.ledger import (
     Status,
 )
 from samverkan_rules.engine.periods import PeriodEntry, period_length
-from samverkan_rules.events import Event
+from samverkan_rules.events.model import Event
 from samverkan_rules.i18n import Translator, translator
+from samverkan_rules.time.instants import format_local_minute, local_stamp
 
 if TYPE_CHECKING:
-    from samverkan_rules.compiler import CompiledRoutine, CompiledRule
-    from samverkan_rules.evaluation import CaseResult, Obligation
+    from samverkan_rules.compile.routine import CompiledRoutine
+    from samverkan_rules.compile.rules import CompiledRule
+    from samverkan_rules.records import CaseResult, Obligation
 
 __all__ = [
     "CaseLedger",
@@ -524,7 +525,7 @@ def case_dict(ledger: CaseLedger, cache: OutputCache) -> dict[str, Any]:
 
 
 def _model(d: Mapping[str, Any]) -> Obligation:
-    from samverkan_rules.evaluation import (
+    from samverkan_rules.records import (
         EventRef,
         InterpretationRecord,
         Lateness,
@@ -554,8 +555,8 @@ def _model(d: Mapping[str, Any]) -> Obligation:
 
 
 def case_result(ledger: CaseLedger, cache: OutputCache) -> CaseResult:
-    """The case as the public :class:`~samverkan_rules.evaluation.CaseResult` object."""
-    from samverkan_rules.evaluation import CaseResult
+    """The case as the public :class:`~samverkan_rules.records.CaseResult` object."""
+    from samverkan_rules.records import CaseResult
 
     built = obligation_dicts(ledger, cache)
     models = {key: _model(d) for key, d in built.items()}
@@ -568,7 +569,7 @@ def case_result(ledger: CaseLedger, cache: OutputCache) -> CaseResult:
 
 
 def _period_model(d: Mapping[str, Any]) -> Any:
-    from samverkan_rules.evaluation import (
+    from samverkan_rules.records import (
         EventRef,
         InterpretationRecord,
         PeriodLength,

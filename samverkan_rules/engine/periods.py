@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, NamedTuple
 from samverkan_rules.engine.ledger import Entry, RuleEntry
 
 if TYPE_CHECKING:
-    from samverkan_rules.compiler import CompiledPeriod, CompiledRoutine
-    from samverkan_rules.events import Event
+    from samverkan_rules.compile.routine import CompiledRoutine
+    from samverkan_rules.compile.rules import CompiledPeriod
+    from samverkan_rules.events.model import Event
 
 __all__ = ["PeriodEntry", "PeriodLength", "case_periods", "period_length"]
 

@@ -12,17 +12,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from samverkan_rules.calendar import format_local_minute, local_date, local_stamp
-from samverkan_rules.compiler import CompiledQueue, CompiledRoutine
+from samverkan_rules.compile.routine import CompiledRoutine
+from samverkan_rules.compile.rules import CompiledQueue
+from samverkan_rules.compile.versions import Window
 from samverkan_rules.diagnostics import Diagnostic
-from samverkan_rules.evaluation import (
-    QueueEntry,
-    QueueOffer,
-    QueueResult,
-    RoutineRef,
-)
-from samverkan_rules.events import Event
-from samverkan_rules.versions import Window
+from samverkan_rules.events.model import Event
+from samverkan_rules.records import QueueEntry, QueueOffer, QueueResult, RoutineRef
+from samverkan_rules.time.instants import format_local_minute, local_date, local_stamp
 
 __all__ = ["queue_results", "queue_types"]
 

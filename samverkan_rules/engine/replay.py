@@ -24,15 +24,11 @@ from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 from typing import Any, Final
 
-from samverkan_rules.calendar import format_rfc3339, local_date, parse_rfc3339, start_of_day
-from samverkan_rules.compiler import (
-    CompiledPattern,
-    CompiledRoutine,
-    CompiledRule,
-    CompiledSchedule,
-    HeldOccurrences,
-    offset_after,
-)
+from samverkan_rules.compile.routine import CompiledRoutine
+from samverkan_rules.compile.rules import CompiledPattern, CompiledRule
+from samverkan_rules.compile.schedules import CompiledSchedule, HeldOccurrences
+from samverkan_rules.compile.time import offset_after
+from samverkan_rules.compile.versions import Window
 from samverkan_rules.diagnostics import Diagnostic
 from samverkan_rules.engine.ledger import (
     ACTION_STATUSES,
@@ -42,8 +38,8 @@ from samverkan_rules.engine.ledger import (
     RuleEntry,
 )
 from samverkan_rules.errors import CalendarError
-from samverkan_rules.events import Event
-from samverkan_rules.versions import Window
+from samverkan_rules.events.model import Event
+from samverkan_rules.time.instants import format_rfc3339, local_date, parse_rfc3339, start_of_day
 
 __all__ = ["TICK_PREFIX", "CasePlan", "replay_case", "schedule_ticks", "settle_case"]
 

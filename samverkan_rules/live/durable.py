@@ -59,13 +59,15 @@ from typing import Any
 
 from durable import engine as _engine  # the `live` extra
 
-from samverkan_rules.calendar import local_date
-from samverkan_rules.compiler import CompiledRoutine, CompiledRule
+from samverkan_rules.compile.routine import CompiledRoutine
+from samverkan_rules.compile.rules import CompiledRule
+from samverkan_rules.compile.versions import Window
 from samverkan_rules.errors import CalendarError, SamverkanError
-from samverkan_rules.evaluation import CaseResult
-from samverkan_rules.events import Event
-from samverkan_rules.models import AllOf, AnyOf, Comparison, Condition, EventPattern, NotOf
-from samverkan_rules.registry import Window
+from samverkan_rules.events.model import Event
+from samverkan_rules.language.models.conditions import AllOf, AnyOf, Comparison, Condition, NotOf
+from samverkan_rules.language.models.rules import EventPattern
+from samverkan_rules.records import CaseResult
+from samverkan_rules.time.instants import local_date
 
 __all__ = [
     "ConsequenceError",

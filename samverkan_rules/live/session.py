@@ -36,19 +36,20 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
-from samverkan_rules.calendar import local_date, require_aware
-from samverkan_rules.compiler import CompiledRoutine
+from samverkan_rules.compile.routine import CompiledRoutine
+from samverkan_rules.compile.versions import Window, validity_windows
 from samverkan_rules.diagnostics import Diagnostic
 from samverkan_rules.engine import Evaluator, Ruleset, evaluate
 from samverkan_rules.engine.ledger import Entry, EscalationEntry, RemedyEntry
 from samverkan_rules.engine.occurrences import cancelling_types
 from samverkan_rules.engine.output import CaseLedger, OutputCache, case_result, entry_models
 from samverkan_rules.engine.replay import CasePlan, CaseReplay
+from samverkan_rules.engine.result import Evaluation
 from samverkan_rules.errors import CalendarError, EvaluationError, EventError
-from samverkan_rules.evaluation import Evaluation, Obligation
-from samverkan_rules.events import Event, event_from_mapping
+from samverkan_rules.events.model import Event, event_from_mapping
 from samverkan_rules.live.store import EventConflictError, EventStore, content_key
-from samverkan_rules.registry import Window, validity_windows
+from samverkan_rules.records import Obligation
+from samverkan_rules.time.instants import local_date, require_aware
 
 __all__ = ["Backend", "Change", "Changes", "Session"]
 
@@ -127,7 +128,7 @@ class Changes:
 
     def to_json(self) -> dict[str, Any]:
         """``{"accepted": n, "as_of": ..., "changes": [...]}``."""
-        from samverkan_rules.calendar import format_rfc3339
+        from samverkan_rules.time.instants import format_rfc3339
 
         return {
             "accepted": self.accepted,

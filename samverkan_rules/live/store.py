@@ -22,10 +22,10 @@ from datetime import UTC
 from pathlib import Path
 from typing import Any, Literal
 
-from samverkan_rules.calendar import format_rfc3339, parse_rfc3339
 from samverkan_rules.diagnostics import Diagnostic
 from samverkan_rules.errors import EventError
-from samverkan_rules.events import Event
+from samverkan_rules.events.model import Event
+from samverkan_rules.time.instants import format_rfc3339, parse_rfc3339
 
 __all__ = ["EventConflictError", "EventStore"]
 
@@ -57,10 +57,10 @@ def content_key(event: Event) -> str:
     """What makes two events under one id the same event: case, type, instant and data.
 
     The instant is compared in UTC, so the same moment written with another offset is the
-    same event (as :class:`~samverkan_rules.events.Event` equality has it).
+    same event (as :class:`~samverkan_rules.events.model.Event` equality has it).
 
     Examples:
-        >>> from samverkan_rules.events import event_from_mapping
+        >>> from samverkan_rules.events.model import event_from_mapping
         >>> a = event_from_mapping({"id": "e", "case": "c", "type": "t",
         ...                         "at": "2026-12-01T10:00:00+01:00"})
         >>> b = event_from_mapping({"id": "e", "case": "c", "type": "t",
@@ -87,7 +87,7 @@ class EventStore:
 
     Examples:
         >>> import tempfile, os
-        >>> from samverkan_rules.events import event_from_mapping
+        >>> from samverkan_rules.events.model import event_from_mapping
         >>> folder = tempfile.mkdtemp()
         >>> store = EventStore(os.path.join(folder, "events.db"))
         >>> e = event_from_mapping({"id": "e1", "case": "c1", "type": "hemvard.enrolled",

@@ -40,8 +40,8 @@ from starlette.routing import Route
 from samverkan_rules import __version__
 from samverkan_rules._json import dumps_bytes
 from samverkan_rules.cli._common import CommandError, parse_as_of
-from samverkan_rules.cli.explain_cmd import find_obligations
 from samverkan_rules.diagnostics import Diagnostic, did_you_mean
+from samverkan_rules.engine.result import find_obligations
 from samverkan_rules.errors import EvaluationError, EventError
 from samverkan_rules.live.session import Session
 from samverkan_rules.live.store import EventConflictError

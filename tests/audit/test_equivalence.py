@@ -21,7 +21,7 @@ import yaml
 
 from samverkan_rules import evaluate, load_registry
 from samverkan_rules.audit.run import AuditOptions, run_audit
-from samverkan_rules.calendar import start_of_day
+from samverkan_rules.time.instants import start_of_day
 
 pytest.importorskip("duckdb")
 

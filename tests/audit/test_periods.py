@@ -22,11 +22,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from samverkan_rules import load_registry
+from samverkan_rules.audit.partition import PartitionJob, audit_partition
 from samverkan_rules.audit.report import Partial, finish
 from samverkan_rules.audit.rows import AuditRules
-from samverkan_rules.audit.run import PartitionJob, audit_partition
 from samverkan_rules.engine import evaluate
-from samverkan_rules.events import Event, event_from_mapping
+from samverkan_rules.events.model import Event, event_from_mapping
 
 from .conftest import (
     DISCHARGE_AS_OF,

@@ -36,7 +36,8 @@ from samverkan_rules import (
 )
 from samverkan_rules.cli._common import diagnostics_json
 from samverkan_rules.errors import RoutineError, SamverkanError
-from samverkan_rules.render import render_html, render_markdown
+from samverkan_rules.text.html import render_html
+from samverkan_rules.text.markdown import render_markdown
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = read_events(ROOT / "examples" / "orebro-case.jsonl")

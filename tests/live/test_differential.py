@@ -19,9 +19,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from samverkan_rules import EventError, evaluate, load_registry
-from samverkan_rules.compiler import CompiledRoutine
+from samverkan_rules.compile.routine import CompiledRoutine
+from samverkan_rules.language.models.base import FieldSpec
+from samverkan_rules.language.models.conditions import AllOf, AnyOf, Comparison
 from samverkan_rules.live import Session
-from samverkan_rules.models import AllOf, AnyOf, Comparison, FieldSpec
 
 ROOT = Path(__file__).resolve().parents[2]
 REGISTRY = load_registry(ROOT / "routines")

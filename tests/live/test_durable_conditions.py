@@ -16,15 +16,15 @@ pytest.importorskip(
     reason="durable-rules is not installed (the `live` extra; it does not build on Python 3.13)",
 )
 
-from samverkan_rules.compiler import compile_condition
-from samverkan_rules.events import event_from_mapping
+from samverkan_rules.compile.conditions import compile_condition
+from samverkan_rules.events.model import event_from_mapping
+from samverkan_rules.language.models.conditions import AllOf, AnyOf, Comparison, NotOf
 from samverkan_rules.live.durable import (
     Unsupported,
     _SyncHost,
     _values,
     durable_tests,
 )
-from samverkan_rules.models import AllOf, AnyOf, Comparison, NotOf
 
 SCALARS = [None, True, False, 0, 1, 1.0, 2.5, "a", "b", "1"]
 OPS = ["equals", "not_equals", "in", "not_in", "exists", "contains"]

@@ -73,7 +73,7 @@ def test_ruleset_names_are_global_so_each_session_has_its_own() -> None:
 
 
 def _window() -> Any:
-    from samverkan_rules.registry import validity_windows
+    from samverkan_rules.compile.versions import validity_windows
 
     return validity_windows([OREBRO])[0][("orebro-dagverksamhet-hemvard", "2")]
 

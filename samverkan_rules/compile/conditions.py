@@ -1,0 +1,240 @@
+"""Routine models -> an immutable compiled ruleset, ready to evaluate many times.
+
+Compilation happens once per routine: conditions become closures, rules are indexed by
+the event type that triggers, fulfils or cancels them, event types become field checkers
+and time specifications become functions of the trigger event. Evaluation then never
+re-reads YAML or re-validates the routine. A :class:`CompiledRoutine` holds no mutable
+state and may be shared between threads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import time
+from types import MappingProxyType
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+from samverkan_rules.diagnostics import Diagnostic
+from samverkan_rules.events.model import Event
+from samverkan_rules.language.models.base import FieldSpec
+from samverkan_rules.language.models.conditions import AllOf, AnyOf, Comparison, Condition, NotOf
+from samverkan_rules.time.calendar import (
+    _WEEKDAYS,
+)
+
+__all__ = ["EventCheck", "Predicate", "compile_condition"]
+
+
+_MISSING: Final = object()
+
+
+Facts = Mapping[str, Any]
+
+
+Climb = tuple[int, str, tuple[tuple[str, str], ...]]
+
+
+"""How ``levels_up`` was resolved: levels, the role climbed from, and where it ended early."""
+
+
+Predicate = Callable[[Event, Facts], bool]
+
+
+"""A compiled condition: ``(event, facts) -> bool``."""
+
+
+EventCheck = Callable[[Event], list[Diagnostic]]
+
+
+def _always(_event: Event, _facts: Facts) -> bool:
+    return True
+
+
+def _getter(path: str, tz: ZoneInfo | None = None) -> Callable[[Event, Facts], Any]:
+    if path == "case":
+        return lambda e, f: e.case
+    if path == "type":
+        return lambda e, f: e.type
+    scope, _, name = path.partition(".")
+    if scope == "at":
+        return _event_time_getter(name, tz or _UTC_ZONE)
+    if scope == "data" and "." in name:
+        parts = tuple(name.split("."))
+        return lambda e, f: _nested(e.data, parts)
+    if scope == "data":
+        return lambda e, f: e.data.get(name, _MISSING)
+    return lambda e, f: f.get(name, _MISSING)
+
+
+_UTC_ZONE: Final = ZoneInfo("UTC")
+
+
+def _event_time_getter(name: str, tz: ZoneInfo) -> Callable[[Event, Facts], Any]:
+    """``at.local_time`` ('HH:MM:SS'), ``at.local_date`` (ISO date) or ``at.weekday``
+    ('monday'...) of the event's instant in the routine's time zone."""
+    if name == "local_time":
+        return lambda e, f: e.at.astimezone(tz).time().replace(microsecond=0).isoformat()
+    if name == "local_date":
+        return lambda e, f: e.at.astimezone(tz).date().isoformat()
+    return lambda e, f: _WEEKDAYS[e.at.astimezone(tz).weekday()]
+
+
+def _time_literal(value: Any) -> Any:
+    """A time literal as ``at.local_time`` gives it ('12:00' -> '12:00:00')."""
+    if isinstance(value, str):
+        try:
+            return time.fromisoformat(value).replace(microsecond=0).isoformat()
+        except ValueError:
+            return value
+    return value
+
+
+def _nested(data: Mapping[str, Any], parts: tuple[str, ...]) -> Any:
+    """The value at a nested path of an event's data (``content.prel_datum``), or missing."""
+    current: Any = data
+    for part in parts:
+        if not isinstance(current, Mapping) or part not in current:
+            return _MISSING
+        current = current[part]
+    return current
+
+
+def _same(a: Any, b: Any) -> bool:
+    # True == 1 in Python; a routine comparing with true must not match the number 1.
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    return bool(a == b)
+
+
+def _ordered(a: Any, b: Any) -> bool:
+    numbers = (int, float)
+    if isinstance(a, bool) or isinstance(b, bool):
+        return False
+    return (isinstance(a, numbers) and isinstance(b, numbers)) or (
+        isinstance(a, str) and isinstance(b, str)
+    )
+
+
+def _compile_comparison(
+    c: Comparison,
+    fields: Mapping[str, FieldSpec] | None = None,
+    units: Mapping[str, str] | None = None,
+    tz: ZoneInfo | None = None,
+) -> Predicate:
+    if c.field == "at.local_time":
+        # Written '12:00' or '12:00:00', compared as the getter gives it.
+        c = c.model_copy(
+            update={
+                k: (
+                    [_time_literal(v) for v in getattr(c, k)]
+                    if isinstance(getattr(c, k), list)
+                    else _time_literal(getattr(c, k))
+                )
+                for k in c.model_fields_set
+                if k != "field"
+            }
+        )
+    get = _getter(c.field, tz)
+    op = c.operators()[0]
+    if op == "exists":
+        want = bool(c.exists)
+        return lambda e, f: (get(e, f) not in (_MISSING, None)) is want
+    if op == "equals":
+        v = c.equals
+        if v is None:
+            return lambda e, f: get(e, f) in (_MISSING, None)
+        return lambda e, f: _same(get(e, f), v)
+    if op == "not_equals":
+        v = c.not_equals
+        if v is None:
+            return lambda e, f: get(e, f) not in (_MISSING, None)
+        return lambda e, f: not _same(get(e, f), v)
+    if op == "contains":
+        accepted = _addresses(c, fields, units)
+
+        def contains(e: Event, f: Facts) -> bool:
+            value = get(e, f)
+            if isinstance(value, str):
+                return any(_same(value, a) for a in accepted)
+            return isinstance(value, list) and any(_same(v, a) for v in value for a in accepted)
+
+        return contains
+    if op in ("in", "not_in"):
+        values: tuple[Any, ...] = tuple((c.in_ if op == "in" else c.not_in) or ())
+        inside: Predicate = lambda e, f: any(_same(get(e, f), v) for v in values)  # noqa: E731
+        if op == "in":
+            return inside
+        return lambda e, f: not inside(e, f)
+    bound = getattr(c, op)
+    if op == "gt":
+        return lambda e, f: _ordered(x := get(e, f), bound) and x > bound
+    if op == "gte":
+        return lambda e, f: _ordered(x := get(e, f), bound) and x >= bound
+    if op == "lt":
+        return lambda e, f: _ordered(x := get(e, f), bound) and x < bound
+    return lambda e, f: _ordered(x := get(e, f), bound) and x <= bound
+
+
+def _addresses(
+    c: Comparison, fields: Mapping[str, FieldSpec] | None, units: Mapping[str, str] | None
+) -> tuple[Any, ...]:
+    """What ``contains`` accepts: the value, and for a role on a roles field also its unit.
+
+    A message addressed to a unit (``"to": ["hemvard"]``, the unit's mailbox) reaches every
+    role of that unit, so it answers a pattern asking for one of them.
+    """
+    item = c.contains
+    scope, _, name = c.field.partition(".")
+    spec = fields.get(name) if fields is not None and scope == "data" else None
+    if spec is None or spec.type != "roles" or units is None or not isinstance(item, str):
+        return (item,)
+    unit = units.get(item)
+    return (item,) if unit is None or unit == item else (item, unit)
+
+
+def compile_condition(
+    condition: Condition | None,
+    *,
+    fields: Mapping[str, FieldSpec] | None = None,
+    units: Mapping[str, str] | None = None,
+    tz: ZoneInfo | None = None,
+) -> Predicate:
+    """Compile a structured condition into a predicate over ``(event, facts)``.
+
+    Args:
+        condition: The condition (None: always true).
+        fields: The fields of the event type the condition reads, when known.
+        units: Each role's unit. With ``fields``, ``contains`` on a ``roles`` field also
+            accepts the unit of the role asked for (a message to the unit reaches its roles).
+        tz: The routine's time zone, in which ``at.local_time``, ``at.local_date`` and
+            ``at.weekday`` read the event's instant (default UTC).
+
+    Examples:
+        >>> from samverkan_rules.language.models.conditions import Comparison
+        >>> from samverkan_rules.events.model import event_from_mapping
+        >>> p = compile_condition(Comparison.model_validate({"field": "data.n", "gte": 2}))
+        >>> e = event_from_mapping({"id": "e", "case": "c", "type": "t",
+        ...                         "at": "2026-01-01T00:00:00+01:00", "data": {"n": 3}})
+        >>> p(e, {})
+        True
+    """
+    if condition is None:
+        return _always
+    if isinstance(condition, AllOf):
+        parts = tuple(
+            compile_condition(c, fields=fields, units=units, tz=tz) for c in condition.all
+        )
+        return lambda e, f: all(p(e, f) for p in parts)
+    if isinstance(condition, AnyOf):
+        parts = tuple(
+            compile_condition(c, fields=fields, units=units, tz=tz) for c in condition.any
+        )
+        return lambda e, f: any(p(e, f) for p in parts)
+    if isinstance(condition, NotOf):
+        inner = compile_condition(condition.not_, fields=fields, units=units, tz=tz)
+        return lambda e, f: not inner(e, f)
+    return _compile_comparison(condition, fields, units, tz)
+
+
+_NO_FACTS: Final[Mapping[str, Any]] = MappingProxyType({})

@@ -1,0 +1,367 @@
+"""The compiled routine and :func:`compile_routine`, which builds it from validated models.
+
+Compiling is pure: the vocabulary is an argument, so nothing here reads a file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, cast
+from zoneinfo import ZoneInfo
+
+from samverkan_rules.compile.checks import _compile_event_check, _event_diag
+from samverkan_rules.compile.conditions import EventCheck, Facts, compile_condition
+from samverkan_rules.compile.rules import (
+    CompiledEscalation,
+    CompiledPeriod,
+    CompiledPrecondition,
+    CompiledQueue,
+    CompiledRule,
+    FactSetter,
+    _compile_pattern,
+    _compile_queue,
+)
+from samverkan_rules.compile.schedules import CompiledSchedule
+from samverkan_rules.compile.time import compile_time
+from samverkan_rules.diagnostics import Diagnostic, did_you_mean
+from samverkan_rules.events.model import Event
+from samverkan_rules.language.models.base import EventType, FieldSpec, LateUnit
+from samverkan_rules.language.models.routine import Routine, merged_event_types
+from samverkan_rules.language.models.rules import Rule
+from samverkan_rules.records import InterpretationRecord, RoutineRef, SourceRecord
+from samverkan_rules.time.calendar import (
+    WorkingCalendar,
+    sweden_calendar,
+)
+from samverkan_rules.time.instants import (
+    get_zone,
+)
+
+__all__ = ["CompiledRoutine", "compile_routine"]
+
+
+@dataclass(frozen=True)
+class CompiledRoutine:
+    """An immutable, indexed ruleset compiled from one routine version.
+
+    Build it with :func:`compile_routine` (or :func:`samverkan_rules.load_routine`).
+    """
+
+    routine: Routine
+    sha256: str
+    file: str | None
+    tz: ZoneInfo
+    calendar: WorkingCalendar
+    event_types: Mapping[str, EventType]
+    event_checks: Mapping[str, EventCheck]
+    rules: tuple[CompiledRule, ...]
+    rules_by_trigger: Mapping[str, tuple[CompiledRule, ...]]
+    answer_types: frozenset[str]
+    fact_setters: Mapping[str, tuple[FactSetter, ...]]
+    fact_defaults: Mapping[str, Any]
+    preconditions: Mapping[str, CompiledPrecondition]
+    schedules: Mapping[str, CompiledSchedule] = field(default_factory=dict)
+    ticking: tuple[str, ...] = ()
+    """Schedules that trigger rules (their occurrences become unit-level obligations)."""
+    borrow_types: frozenset[str] = frozenset()
+    """Event types that answer some obligation from any case (``any_case`` patterns)."""
+    queues: Mapping[str, CompiledQueue] = field(default_factory=lambda: MappingProxyType({}))
+    """The routine's queues, by name, whose order of service is checked over all cases."""
+    diagnostics: tuple[Diagnostic, ...] = field(default=())
+    periods: tuple[CompiledPeriod, ...] = ()
+    """The routine's periods (states with a length), in the order declared."""
+    param_uses: Mapping[tuple[str | int, ...], str] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+    """Where a value came from a parameter: its path in the routine and the parameter."""
+    rule_files: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    """For a variant: the file that wrote each rule, by rule id."""
+    _key: str = field(init=False, default="", repr=False, compare=False)
+
+    @property
+    def id(self) -> str:
+        """The routine id."""
+        return self.routine.id
+
+    @property
+    def version(self) -> str:
+        """The routine version."""
+        return self.routine.version
+
+    @property
+    def key(self) -> str:
+        """``<id>@<version>``: names this version among several (in facts and schedules)."""
+        return self._key
+
+    def __post_init__(self) -> None:
+        # Computed once: the engine looks the key up for every event.
+        object.__setattr__(self, "_key", f"{self.routine.id}@{self.routine.version}")
+
+    def rule(self, rule_id: str) -> CompiledRule:
+        """The compiled rule with this id (KeyError if there is none)."""
+        for r in self.rules:
+            if r.id == rule_id:
+                return r
+        raise KeyError(rule_id)
+
+    def check_event(self, event: Event) -> list[Diagnostic]:
+        """Diagnostics for an event against this routine's event types (empty when valid)."""
+        check = self.event_checks.get(event.type)
+        if check is None:
+            return [
+                _event_diag(
+                    event,
+                    "event.unknown-type",
+                    f"unknown event type {event.type!r}",
+                    "type",
+                    hint=did_you_mean(event.type, self.event_types),
+                )
+            ]
+        return check(event)
+
+    def role_label(self, role: str) -> str:
+        """The Swedish label of a role (the id itself when unknown)."""
+        spec = self.routine.roles.get(role)
+        return spec.label if spec else role
+
+    def channel_label(self, channel: str | None) -> str | None:
+        """The label of a channel."""
+        if channel is None:
+            return None
+        spec = self.routine.channels.get(channel)
+        return spec.label if spec else channel
+
+
+def resolve_up(routine: Routine, role: str, levels: int) -> str:
+    """The role ``levels`` steps up the ``reports_to`` chain from ``role``.
+
+    Raises:
+        KeyError: when the chain ends before that many levels.
+    """
+    current = role
+    for _ in range(levels):
+        spec = routine.roles.get(current)
+        if spec is None or spec.reports_to is None:
+            raise KeyError(current)
+        current = spec.reports_to
+    return current
+
+
+def compile_routine(
+    routine: Routine,
+    *,
+    vocabulary: Mapping[str, EventType] | None = None,
+    source_text: str | None = None,
+    file: str | None = None,
+    diagnostics: Sequence[Diagnostic] = (),
+    param_uses: Mapping[tuple[str | int, ...], str] | None = None,
+    rule_files: Mapping[str, str] | None = None,
+) -> CompiledRoutine:
+    """Compile a validated routine model.
+
+    The routine is assumed to have passed the loader's meaning checks (every reference
+    resolves); :func:`samverkan_rules.load_routine` does both.
+
+    Args:
+        routine: The validated model.
+        vocabulary: The shared event types the routine uses (default: the bundled one).
+        source_text: The YAML text, hashed into ``sha256`` so reports name exactly what ran.
+        file: Where the routine came from, for messages.
+        diagnostics: Warnings found while loading, kept with the compiled routine.
+        param_uses: Where values came from parameters (path -> parameter), for render.
+        rule_files: For a variant, the file that wrote each rule (rule id -> file).
+    """
+    if vocabulary is None and routine.vocabulary is not None:
+        from samverkan_rules.language.vocabulary import bundled_vocabulary
+
+        vocabulary = bundled_vocabulary().event_types
+    tz = get_zone(routine.calendar.time_zone)
+    cal = sweden_calendar(routine.calendar.closed_days)
+    policy = routine.calendar.deadline_on_non_working_day
+    types: dict[str, EventType] = merged_event_types(routine, dict(vocabulary or {}))
+    roles = frozenset(routine.roles)
+    role_units = {n: r.unit for n, r in routine.roles.items()}
+    units = frozenset(role_units.values()) | frozenset(routine.units)
+    checks = {
+        name: _compile_event_check(name, spec, roles, cal, units) for name, spec in types.items()
+    }
+    schedules = {
+        name: CompiledSchedule(
+            name, spec, tz=tz, calendar=cal, routine_key=f"{routine.id}@{routine.version}"
+        )
+        for name, spec in routine.schedules.items()
+    }
+
+    hierarchy = MappingProxyType({n: r.reports_to for n, r in routine.roles.items()})
+    clock: dict[str, Any] = {"tz": tz, "calendar": cal, "policy": policy, "schedules": schedules}
+    compiled: list[CompiledRule] = []
+    for index, rule in enumerate(routine.rules):
+        escalations = []
+        for i, esc in enumerate(rule.escalation, start=1):
+            target = esc.to or resolve_up(routine, rule.action.role, esc.levels_up or 1)
+            escalations.append(
+                CompiledEscalation(esc.after, target, esc.description, i, esc.on, esc.within)
+            )
+        compiled.append(
+            CompiledRule(
+                rule=rule,
+                index=index,
+                condition=compile_condition(
+                    rule.when.if_,
+                    fields=_fields_of(types, rule.when.event_type),
+                    units=role_units,
+                    tz=tz,
+                ),
+                unless=(
+                    compile_condition(rule.unless, tz=tz) if rule.unless is not None else _never
+                ),
+                deadline=compile_time(rule.deadline, end_of_day_default=True, **clock),
+                opens=(
+                    compile_time(rule.opens, end_of_day_default=False, **clock)
+                    if rule.opens
+                    else None
+                ),
+                fulfilled_by=tuple(
+                    _compile_pattern(p, _fields_of(types, p.event), role_units, tz)
+                    for p in rule.fulfilled_by
+                ),
+                cancelled_by=tuple(
+                    _compile_pattern(p, _fields_of(types, p.event), role_units, tz)
+                    for p in rule.cancelled_by
+                ),
+                escalations=tuple(escalations),
+                requires=tuple(rule.requires),
+                late_in=late_unit(rule, routine.calendar.late_in),
+                reports_to=hierarchy,
+                routine_ref=RoutineRef(id=routine.id, version=routine.version),
+                source_record=SourceRecord(
+                    document=routine.source.title,
+                    section=rule.source.section,
+                    quote=rule.source.quote,
+                ),
+                interpretation_record=(
+                    InterpretationRecord(
+                        reason=rule.interpretation.reason, text=rule.interpretation.text
+                    )
+                    if rule.interpretation
+                    else None
+                ),
+            )
+        )
+    by_trigger: dict[str, list[CompiledRule]] = {}
+    answers: set[str] = set()
+    borrow: set[str] = set()
+    for c in compiled:
+        by_trigger.setdefault(c.rule.when.event_type, []).append(c)
+        answers.update(p.event_type for p in c.fulfilled_by + c.cancelled_by)
+        borrow.update(p.event_type for p in c.fulfilled_by + c.cancelled_by if p.any_case)
+
+    setters: dict[str, list[FactSetter]] = {}
+    for name, fact in routine.facts.items():
+        for upd in fact.set_by:
+            setters.setdefault(upd.event, []).append(
+                FactSetter(
+                    fact=name,
+                    condition=compile_condition(upd.if_, tz=tz),
+                    value=upd.value,
+                    value_field=upd.value_from.partition(".")[2] if upd.value_from else None,
+                    add=upd.add,
+                )
+            )
+    preconditions = {
+        name: CompiledPrecondition(
+            name=name,
+            label=p.label,
+            holds=compile_condition(p.holds),
+            remedy_kind=p.remedy.kind,
+            remedy_description=p.remedy.description,
+            remedy_responsible=p.remedy.responsible,
+            remedy_channel=p.remedy.channel,
+            remedy_content=tuple(p.remedy.content),
+        )
+        for name, p in routine.preconditions.items()
+    }
+    text = source_text if source_text is not None else routine.model_dump_json(by_alias=True)
+    return CompiledRoutine(
+        routine=routine,
+        sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        file=file,
+        tz=tz,
+        calendar=cal,
+        event_types=MappingProxyType(types),
+        event_checks=MappingProxyType(checks),
+        rules=tuple(compiled),
+        rules_by_trigger=MappingProxyType({k: tuple(v) for k, v in by_trigger.items()}),
+        answer_types=frozenset(answers),
+        fact_setters=MappingProxyType({k: tuple(v) for k, v in setters.items()}),
+        fact_defaults=MappingProxyType({n: f.default for n, f in routine.facts.items()}),
+        preconditions=MappingProxyType(preconditions),
+        schedules=MappingProxyType(schedules),
+        ticking=tuple(
+            sorted({r.when.schedule for r in routine.rules if r.when.schedule is not None})
+        ),
+        borrow_types=frozenset(borrow),
+        queues=MappingProxyType(
+            {name: _compile_queue(name, q, tz) for name, q in sorted(routine.queues.items())}
+        ),
+        diagnostics=tuple(diagnostics),
+        param_uses=MappingProxyType(dict(param_uses or {})),
+        rule_files=MappingProxyType(dict(rule_files or {})),
+        periods=tuple(
+            CompiledPeriod(
+                name=name,
+                spec=p,
+                start_type=p.starts.event,
+                start_condition=compile_condition(p.starts.if_, tz=tz),
+                breach=p.starts.breach_rules,
+                ends=tuple((e.event, compile_condition(e.if_, tz=tz)) for e in p.ends),
+            )
+            for name, p in routine.periods.items()
+        ),
+    )
+
+
+_UNIT_LATENESS: Mapping[str | None, LateUnit] = {
+    "working_days": "working_days",
+    "days": "days",
+    "weeks": "days",
+    "months": "days",
+    "hours": "hours",
+    "minutes": "hours",
+    None: "days",
+}
+
+
+def late_unit(rule: Rule, default: str) -> LateUnit:
+    """The unit a rule's lateness is worded in.
+
+    The rule's ``late_in`` wins; otherwise the calendar's: a unit, or ``deadline_unit``
+    to follow the deadline (hours and minutes: hours; days, weeks, months and a bare
+    ``at``: days; working days: working days).
+
+    Examples:
+        >>> from samverkan_rules.language.models.rules import Rule
+        >>> r = Rule.model_validate({"id": "r", "title": "t",
+        ...     "when": {"event": "e"}, "action": {"kind": "reply", "description": "d",
+        ...     "responsible": "x"}, "deadline": {"after": "trigger", "hours": 24},
+        ...     "fulfilled_by": [{"event": "f"}], "source": {"section": "s", "quote": "q"}})
+        >>> late_unit(r, "deadline_unit"), late_unit(r, "working_days")
+        ('hours', 'working_days')
+    """
+    if rule.late_in is not None:
+        return rule.late_in
+    if default == "deadline_unit":
+        return _UNIT_LATENESS[rule.deadline.unit]  # a composite: its first part's unit
+    return cast(LateUnit, default)
+
+
+def _never(_event: Event, _facts: Facts) -> bool:
+    return False
+
+
+def _fields_of(types: Mapping[str, EventType], event_type: str) -> Mapping[str, FieldSpec] | None:
+    spec = types.get(event_type)
+    return spec.fields if spec is not None else None

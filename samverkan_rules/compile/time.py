@@ -1,0 +1,427 @@
+"""Deadlines as arithmetic: a time rule turns an anchor instant into a deadline, counting
+working days, days, weeks or months in the routine's calendar, and records each step for
+the trace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Final
+from zoneinfo import ZoneInfo
+
+from samverkan_rules import phrases as x
+from samverkan_rules.compile.schedules import CompiledSchedule, HeldOccurrences
+from samverkan_rules.events.model import Event
+from samverkan_rules.i18n import Translator
+from samverkan_rules.language.models.time import CompositeTime, Offset, TimeForm, TimeSpec
+from samverkan_rules.time.calendar import (
+    WorkingCalendar,
+    add_days,
+    add_months,
+)
+from samverkan_rules.time.instants import (
+    end_of_day,
+    format_local_minute,
+    local_date,
+    local_datetime,
+    parse_rfc3339,
+    start_of_day,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TimePoint:
+    """A computed instant (in UTC) and the calendar steps that led to it (for ``explain``).
+
+    Instants are kept in UTC because Python compares two datetimes that share a tzinfo
+    object by wall-clock time, which is wrong inside the autumn daylight-saving fold.
+    """
+
+    at: datetime
+    steps: tuple[str, ...]
+    occurrence: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.at.tzinfo is not UTC:
+            object.__setattr__(self, "at", self.at.astimezone(UTC))
+
+
+class TimeRule:
+    """A compiled :class:`TimeSpec`: the instant it names for a given trigger event.
+
+    ``held``, where a method takes it, says which schedule occurrences were called off:
+    an anchor on a schedule skips the occurrences cancelled by the trigger's time.
+    """
+
+    __slots__ = (
+        "_amount",
+        "_by_day",
+        "_calendar",
+        "_end",
+        "_explained",
+        "_field",
+        "_memo",
+        "_policy",
+        "_schedule",
+        "_spec",
+        "_tz",
+        "_unit",
+    )
+
+    def __init__(
+        self,
+        spec: TimeSpec,
+        *,
+        tz: ZoneInfo,
+        calendar: WorkingCalendar,
+        policy: str,
+        end_of_day_default: bool,
+        schedules: Mapping[str, CompiledSchedule] | None = None,
+    ) -> None:
+        self._spec = spec
+        self._tz = tz
+        self._calendar = calendar
+        self._policy = spec.on_non_working_day or policy
+        self._end = end_of_day_default
+        self._unit = spec.unit
+        self._amount = spec.amount
+        anchor = spec.anchor
+        self._field = anchor.partition(".")[2] if anchor.startswith("data.") else None
+        self._schedule = (
+            (schedules or {})[anchor.partition(".")[2]] if anchor.startswith("schedule.") else None
+        )
+        # A deadline counted in days depends only on the anchor's day: audits raise many
+        # obligations from the same day, so each day is computed once (see instant()).
+        self._by_day = self._schedule is None and self._unit not in (None, "hours", "minutes")
+        self._memo: dict[object, tuple[datetime, str | None]] = {}
+        self._explained: dict[tuple[object, str], TimePoint] = {}
+
+    @property
+    def schedules(self) -> tuple[CompiledSchedule, ...]:
+        """The schedule it is anchored on (none, or one)."""
+        return (self._schedule,) if self._schedule is not None else ()
+
+    def _anchor(self, event: Event, held: HeldOccurrences | None = None) -> datetime | date:
+        if self._schedule is not None:
+            schedule = self._schedule
+            if held is None or not schedule.cancels:
+                return schedule.next_after(event.at)
+            known = event.at
+            return schedule.next_after(known, lambda o: held.cancelled(schedule, o, known))
+        if self._field is None:
+            return event.at
+        raw = event.data[self._field]
+        if isinstance(raw, str) and len(raw) == 10:
+            return date.fromisoformat(raw)
+        return parse_rfc3339(raw)
+
+    def _at_time_of_day(self, d: date) -> datetime:
+        if self._spec.time is not None:
+            return local_datetime(d, self._spec.time, self._tz)
+        return end_of_day(d, self._tz) if self._end else start_of_day(d, self._tz)
+
+    def compute(
+        self, event: Event, t: Translator | None = None, held: HeldOccurrences | None = None
+    ) -> TimePoint:
+        """The instant for this trigger event, with the steps taken (for ``explain``), in
+        the language of ``t`` (Swedish by default)."""
+        from samverkan_rules.i18n import translator
+
+        t = t or translator()
+        key = self._memo_key(event)
+        if key is None:
+            steps = _Steps(t)
+            at, occurrence = self._compute(event, steps, held)
+            return TimePoint(at, tuple(steps), occurrence)
+        # The first step names the anchor (for the trigger, to the minute); the calendar
+        # steps after it depend only on the anchor's day.
+        hit = self._explained.get((key, t.language))
+        if hit is None:
+            steps = _Steps(t)
+            at, occurrence = self._compute(event, steps)
+            hit = TimePoint(at, tuple(steps[1:]), occurrence)
+            if len(self._explained) >= _MEMO_SIZE:
+                self._explained.clear()
+            self._explained[(key, t.language)] = hit
+        first = _Steps(t)
+        self._anchor_step(self._anchor(event), first)
+        return TimePoint(hit.at, (*first, *hit.steps), hit.occurrence)
+
+    def instant(
+        self, event: Event, held: HeldOccurrences | None = None
+    ) -> tuple[datetime, str | None]:
+        """The instant (UTC) for this trigger event and the occurrence it belongs to.
+
+        The same computation as :meth:`compute` without writing the steps down: the
+        evaluator calls this for every trigger and builds the steps only when asked for.
+        """
+        key = self._memo_key(event)
+        if key is None:
+            return self._compute(event, None, held)
+        memo = self._memo
+        hit = memo.get(key)
+        if hit is None:
+            hit = self._compute(event, None)
+            if len(memo) >= _MEMO_SIZE:
+                memo.clear()
+            memo[key] = hit
+        return hit
+
+    def _memo_key(self, event: Event) -> object | None:
+        """What the result depends on, for a deadline counted in days: the anchor's day
+        (or the anchor field's text); None when it must be computed every time."""
+        if not self._by_day:
+            return None
+        if self._field is None:
+            return event.at.astimezone(self._tz).date()
+        key = event.data.get(self._field)
+        return key if isinstance(key, str) else None
+
+    def _compute(
+        self, event: Event, steps: _Steps | None, held: HeldOccurrences | None = None
+    ) -> tuple[datetime, str | None]:
+        anchor = self._anchor(event, held)
+        occurrence = None
+        if self._schedule is not None:
+            assert isinstance(anchor, datetime)
+            occurrence = self._schedule.occurrence_name(anchor)
+        if steps is not None:
+            self._anchor_step(anchor, steps)
+            if (
+                self._schedule is not None
+                and isinstance(anchor, datetime)
+                and anchor != self._schedule.next_after(event.at)
+            ):
+                self._skipped_step(event.at, anchor, steps)
+        return self._offset(anchor, steps).astimezone(UTC), occurrence
+
+    def _skipped_step(self, after: datetime, held_at: datetime, steps: _Steps) -> None:
+        """Name the called-off occurrences between the trigger and the one held."""
+        assert self._schedule is not None
+        first = local_date(after, self._tz)
+        last = local_date(held_at, self._tz)
+        skipped = [
+            format_local_minute(o, self._tz)
+            for o in self._schedule.occurrences(first, last)
+            if after < o < held_at
+        ]
+        steps.append(x.step_cancelled_occurrences(steps.t, occurrences=", ".join(skipped)))
+
+    def _anchor_step(self, anchor: datetime | date, steps: _Steps) -> None:
+        shown = (
+            anchor.isoformat()
+            if isinstance(anchor, date) and not isinstance(anchor, datetime)
+            else format_local_minute(anchor, self._tz)
+        )
+        if self._schedule is not None:
+            label = self._schedule.label
+            steps.append(x.step_next_occurrence(steps.t, schedule=label, at=shown))
+        else:
+            steps.append(f"{self._spec.anchor} = {shown}")
+
+    def _offset(self, anchor: datetime | date, steps: _Steps | None) -> datetime:
+        unit, amount = self._unit, self._amount
+        if unit is None:
+            if isinstance(anchor, datetime):
+                return anchor
+            return self._at_time_of_day(anchor)
+        if unit in ("hours", "minutes"):
+            base = anchor if isinstance(anchor, datetime) else start_of_day(anchor, self._tz)
+            delta = timedelta(hours=amount) if unit == "hours" else timedelta(minutes=amount)
+            # Elapsed time, not wall-clock time: one hour is one hour across the DST fold.
+            result = (base.astimezone(UTC) + delta).astimezone(self._tz)
+            if steps is not None:
+                steps.append(
+                    x.step_amount(
+                        steps.t,
+                        unit=unit,
+                        amount=amount,
+                        base="",
+                        result=format_local_minute(result, self._tz),
+                    )
+                )
+            return result
+        base_day = local_date(anchor, self._tz) if isinstance(anchor, datetime) else anchor
+        cal = self._calendar
+        if unit == "working_days":
+            day = cal.add_working_days(base_day, amount)
+            if steps is not None:
+                text = x.step_working_days(
+                    steps.t,
+                    n=abs(amount),
+                    before=amount < 0,
+                    base=base_day.isoformat(),
+                    day=day.isoformat(),
+                )
+                skipped = _skipped(cal, base_day, day, steps.t)
+                if skipped:
+                    text = x.step_not_working_days(steps.t, step=text, days=skipped)
+                steps.append(text)
+        else:
+            if unit == "months":
+                day = add_months(base_day, amount)
+            else:
+                day = add_days(base_day, amount * (7 if unit == "weeks" else 1))
+            if steps is not None:
+                steps.append(
+                    x.step_amount(
+                        steps.t,
+                        unit=unit,
+                        amount=amount,
+                        base=base_day.isoformat(),
+                        result=day.isoformat(),
+                    )
+                )
+            if self._policy != "keep" and not cal.is_working_day(day):
+                moved = (
+                    cal.next_working_day(day)
+                    if self._policy == "next_working_day"
+                    else cal.previous_working_day(day)
+                )
+                if steps is not None:
+                    reason = x.non_working_reason(steps.t, cal.non_working_reason(day) or "")
+                    steps.append(
+                        x.step_moved(
+                            steps.t, day=day.isoformat(), reason=reason, moved=moved.isoformat()
+                        )
+                    )
+                day = moved
+        result = self._at_time_of_day(day)
+        if steps is not None:
+            steps.append(f"-> {format_local_minute(result, self._tz)}")
+        return result
+
+
+class CompositeTimeRule:
+    """A compiled :class:`CompositeTime`: the later or earlier of its parts' instants.
+
+    Ties go to the first part written, so the occurrence (and the explanation) is stable.
+    """
+
+    __slots__ = ("_later", "_parts", "_tz")
+
+    def __init__(
+        self, parts: Sequence[TimeRule | CompositeTimeRule], *, later: bool, tz: ZoneInfo
+    ) -> None:
+        self._parts = tuple(parts)
+        self._later = later
+        self._tz = tz
+
+    @property
+    def schedules(self) -> tuple[CompiledSchedule, ...]:
+        """The schedules its parts are anchored on."""
+        return tuple(s for part in self._parts for s in part.schedules)
+
+    def _pick(self, results: Sequence[tuple[datetime, str | None]]) -> int:
+        best = 0
+        for i in range(1, len(results)):
+            if (
+                (results[i][0] > results[best][0])
+                if self._later
+                else (results[i][0] < results[best][0])
+            ):
+                best = i
+        return best
+
+    def instant(
+        self, event: Event, held: HeldOccurrences | None = None
+    ) -> tuple[datetime, str | None]:
+        """The instant (UTC) for this trigger event and the occurrence it belongs to."""
+        results = [part.instant(event, held) for part in self._parts]
+        return results[self._pick(results)]
+
+    def compute(
+        self, event: Event, t: Translator | None = None, held: HeldOccurrences | None = None
+    ) -> TimePoint:
+        """The instant with its steps: each part's, then which one was chosen."""
+        from samverkan_rules.i18n import translator
+
+        t = t or translator()
+        points = [part.compute(event, t, held) for part in self._parts]
+        best = self._pick([(p.at, p.occurrence) for p in points])
+        steps = [
+            x.composite_part(t, n=i, steps="; ".join(p.steps)) for i, p in enumerate(points, 1)
+        ]
+        chosen = format_local_minute(points[best].at, self._tz)
+        steps.append(x.composite_choice(t, later=self._later, n=best + 1, at=chosen))
+        return TimePoint(points[best].at, tuple(steps), points[best].occurrence)
+
+
+def compile_time(
+    spec: TimeForm,
+    *,
+    tz: ZoneInfo,
+    calendar: WorkingCalendar,
+    policy: str,
+    end_of_day_default: bool,
+    schedules: Mapping[str, CompiledSchedule] | None = None,
+) -> TimeRule | CompositeTimeRule:
+    """Compile a time form: a plain :class:`TimeSpec` or a ``later_of``/``earlier_of``."""
+    if isinstance(spec, CompositeTime):
+        return CompositeTimeRule(
+            [
+                compile_time(
+                    part,
+                    tz=tz,
+                    calendar=calendar,
+                    policy=policy,
+                    end_of_day_default=end_of_day_default,
+                    schedules=schedules,
+                )
+                for part in spec.parts
+            ],
+            later=spec.later,
+            tz=tz,
+        )
+    return TimeRule(
+        spec,
+        tz=tz,
+        calendar=calendar,
+        policy=policy,
+        end_of_day_default=end_of_day_default,
+        schedules=schedules,
+    )
+
+
+_MEMO_SIZE: Final = 65536
+
+
+"""Days remembered per deadline rule (a dict of this size is a few MB at most)."""
+
+
+class _Steps(list[str]):
+    """The calendar steps of a deadline, written in the language of ``t``."""
+
+    def __init__(self, t: Translator) -> None:
+        super().__init__()
+        self.t = t
+
+
+def _skipped(cal: WorkingCalendar, a: date, b: date, t: Translator) -> str:
+    lo, hi = (a, b) if a <= b else (b, a)
+    span = (hi - lo).days
+    if span > 31:
+        return ""
+    names = []
+    for offset in range(1, span):
+        d = lo + timedelta(days=offset)
+        reason = cal.non_working_reason(d)
+        if reason is not None and d.weekday() < 5:
+            names.append(f"{d.isoformat()} {x.non_working_reason(t, reason)}")
+    return ", ".join(names)
+
+
+def offset_after(
+    moment: datetime, offset: Offset, *, tz: ZoneInfo, calendar: WorkingCalendar
+) -> datetime:
+    """``moment`` plus an escalation :class:`Offset` (working days keep the time of day)."""
+    if offset.hours is not None:
+        return (moment + timedelta(hours=offset.hours)).astimezone(tz)
+    local = moment.astimezone(tz)
+    if offset.working_days is not None:
+        day = calendar.add_working_days(local.date(), offset.working_days)
+    else:
+        day = add_days(local.date(), offset.days or 0)
+    return local_datetime(day, local.time().replace(tzinfo=None), tz).astimezone(UTC)

@@ -1,0 +1,202 @@
+"""The result of one evaluation: :class:`Evaluation`, built over the engine's compact ledgers.
+
+The per-case records (:mod:`samverkan_rules.records`) are built from the ledgers only when
+asked for, so an evaluation that is only counted or written as JSON never builds them.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from samverkan_rules.diagnostics import Diagnostic
+    from samverkan_rules.i18n import Translator
+
+from samverkan_rules.records import (
+    CaseResult,
+    DiagnosticRecord,
+    Obligation,
+    QueueResult,
+    RoutineStamp,
+    diagnostic_fields,
+)
+
+__all__ = ["Evaluation", "find_obligations"]
+
+
+class Evaluation:
+    """The result of evaluating events against routines at one instant.
+
+    It holds the evaluation's compact ledger; the per-case objects (:attr:`cases`) and the
+    JSON (:meth:`to_json`) are built from it when first asked for, so an evaluation that is
+    only counted or written as JSON never builds an object per obligation. Immutable once
+    built and safe to share between threads.
+
+    Attributes:
+        as_of: The instant evaluated at, RFC 3339 with its local offset.
+        routines: The routine versions evaluated, with the hash of their text.
+        summary: Counts by status over every case, plus 'events' and 'cases'.
+        queues: Each routine version's queues (order at as_of, offers).
+    """
+
+    __slots__ = (
+        "_cache",
+        "_cases",
+        "_diagnostics",
+        "_ledgers",
+        "_raw_diagnostics",
+        "as_of",
+        "queues",
+        "routines",
+        "summary",
+    )
+
+    def __init__(
+        self,
+        *,
+        as_of: str,
+        routines: list[RoutineStamp],
+        cases: list[CaseResult],
+        diagnostics: list[DiagnosticRecord],
+        summary: dict[str, int],
+        queues: list[QueueResult] | None = None,
+    ) -> None:
+        self.as_of = as_of
+        self.routines = routines
+        self.summary = summary
+        self.queues: list[QueueResult] = queues or []
+        self._cases: list[CaseResult] | None = cases
+        self._ledgers: Sequence[Any] = ()
+        self._diagnostics: list[DiagnosticRecord] | None = diagnostics
+        self._raw_diagnostics: Sequence[Diagnostic] = ()
+        self._cache: Any = None
+
+    @classmethod
+    def from_ledgers(
+        cls,
+        *,
+        as_of: str,
+        routines: list[dict[str, Any]],
+        ledgers: Sequence[Any],
+        diagnostics: Sequence[Diagnostic],
+        summary: dict[str, int],
+        queues: list[QueueResult],
+    ) -> Evaluation:
+        """An evaluation over compact case ledgers (see :mod:`samverkan_rules.engine`)."""
+        from samverkan_rules.engine.output import OutputCache
+
+        self = cls.__new__(cls)
+        self.as_of = as_of
+        self.routines = [RoutineStamp.model_construct(**r) for r in routines]
+        self.summary = summary
+        self.queues = queues
+        self._cases = None
+        self._ledgers = ledgers
+        self._diagnostics = None
+        self._raw_diagnostics = diagnostics
+        self._cache = OutputCache()
+        return self
+
+    def in_language(self, t: Translator) -> Evaluation:
+        """The same evaluation, its explanations and traces written in the language of ``t``
+        (the default is Swedish; see :func:`samverkan_rules.i18n.translator`)."""
+        from samverkan_rules.engine.output import OutputCache
+
+        if not self._ledgers:
+            return self
+        other = copy.copy(self)
+        other._cases = None
+        other._cache = OutputCache(t)
+        return other
+
+    @property
+    def cases(self) -> list[CaseResult]:
+        """Everything found per case, case by case (built on first access)."""
+        if self._cases is None:
+            from samverkan_rules.engine.output import case_result
+
+            self._cases = [case_result(ledger, self._cache) for ledger in self._ledgers]
+        return self._cases
+
+    @property
+    def diagnostics(self) -> list[DiagnosticRecord]:
+        """Findings about the input: events rejected, routines out of force, ..."""
+        if self._diagnostics is None:
+            self._diagnostics = [
+                DiagnosticRecord.model_construct(**diagnostic_fields(d))
+                for d in self._raw_diagnostics
+            ]
+        return self._diagnostics
+
+    def case(self, case_id: str) -> CaseResult:
+        """The result for one case (KeyError when the case had no events)."""
+        if self._cases is None:
+            from samverkan_rules.engine.output import case_result
+
+            for ledger in self._ledgers:
+                if ledger.case == case_id:
+                    return case_result(ledger, self._cache)
+            raise KeyError(case_id)
+        for c in self._cases:
+            if c.case == case_id:
+                return c
+        raise KeyError(case_id)
+
+    @property
+    def actions(self) -> list[Obligation]:
+        """Every case's actions, case by case."""
+        return [a for c in self.cases for a in c.actions]
+
+    def case_dicts(self) -> Iterator[dict[str, Any]]:
+        """Each case in JSON form (``{"case", "actions", "obligations"}``), one at a time."""
+        if self._cases is not None and not self._ledgers:
+            for c in self._cases:
+                yield c.to_json()
+            return
+        from samverkan_rules.engine.output import case_dict
+
+        for ledger in self._ledgers:
+            yield case_dict(ledger, self._cache)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The whole evaluation as plain JSON data (the public contract)."""
+        return {
+            "as_of": self.as_of,
+            "routines": [r.model_dump(mode="json") for r in self.routines],
+            "cases": list(self.case_dicts()),
+            "diagnostics": [diagnostic_fields(d) for d in self._raw_diagnostics]
+            if self._diagnostics is None
+            else [d.model_dump(mode="json") for d in self._diagnostics],
+            "summary": self.summary,
+            "queues": [q.model_dump(mode="json") for q in self.queues],
+        }
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        """The JSON text: byte-identical for the same inputs, whatever their order."""
+        from samverkan_rules._json import dumps
+
+        return dumps(self.to_dict(), indent=indent)
+
+    def __repr__(self) -> str:
+        return f"Evaluation(as_of={self.as_of!r}, summary={self.summary!r})"
+
+
+def find_obligations(result: Evaluation, wanted: list[str]) -> tuple[list[Obligation], list[str]]:
+    """The obligations of ``result`` named by ``wanted`` (in that order), and the unknown ids.
+
+    Every case's full ledger is searched; an id asked for twice is explained once.
+    """
+    by_id: dict[str, list[Obligation]] = {}
+    for case in result.cases:
+        for o in case.obligations:
+            by_id.setdefault(o.obligation, []).append(o)
+    found: list[Obligation] = []
+    unknown: list[str] = []
+    for name in dict.fromkeys(wanted):
+        if name in by_id:
+            found.extend(by_id[name])
+        else:
+            unknown.append(name)
+    return found, unknown

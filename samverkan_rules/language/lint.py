@@ -1,0 +1,460 @@
+"""Warnings about a valid routine that still cannot work as its author meant.
+
+The loader refuses what is wrong (an unknown role, a literal a field cannot hold); this
+module warns about what is legal but suspicious, so that ``samverkan validate`` shows it:
+
+* declarations nothing uses: roles, channels, facts, event types (the routine's own),
+  preconditions, schedules and units (``routine.unused-*``);
+* fulfilment and cancellation patterns that can never match: an ``all`` that asks one
+  field for two different values, or a ``match`` that ties fields of different types
+  (``routine.pattern-never-matches``);
+* rules that nothing can fulfil or cancel, because every pattern is such a pattern
+  (``routine.unfulfillable-rule``);
+* a literal of a free-text field (a message's ``kind``, a record's name) written once and
+  nearly like another literal of the same field, which is how a misspelt kind looks: no
+  event type declares the kinds, so nothing else can catch it (``routine.similar-literal``).
+
+It also lists a routine's interpretations (``samverkan validate --interpretations``).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from samverkan_rules.diagnostics import Diagnostic
+from samverkan_rules.language.models.base import EventType, Interpretation
+from samverkan_rules.language.models.conditions import AllOf, AnyOf, Comparison, Condition, NotOf
+from samverkan_rules.language.models.routine import Routine
+from samverkan_rules.language.models.rules import EventPattern
+from samverkan_rules.language.models.schedules import schedule_event_type
+from samverkan_rules.language.models.time import time_leaves
+from samverkan_rules.language.yaml import YamlDocument
+from samverkan_rules.language.yaml_core import PathPart
+
+__all__ = ["InterpretationEntry", "interpretations", "lint_routine"]
+
+
+Path_ = tuple[PathPart, ...]
+
+
+def _comparisons(cond: Condition | None) -> Iterator[Comparison]:
+    if cond is None:
+        return
+    if isinstance(cond, AllOf):
+        for c in cond.all:
+            yield from _comparisons(c)
+    elif isinstance(cond, AnyOf):
+        for c in cond.any:
+            yield from _comparisons(c)
+    elif isinstance(cond, NotOf):
+        yield from _comparisons(cond.not_)
+    else:
+        yield cond
+
+
+def _conditions(r: Routine) -> Iterator[Condition | None]:
+    for fact in r.facts.values():
+        for upd in fact.set_by:
+            yield upd.if_
+    for pre in r.preconditions.values():
+        yield pre.holds
+    for rule in r.rules:
+        yield rule.when.if_
+        yield rule.unless
+        for p in (*rule.fulfilled_by, *rule.cancelled_by):
+            yield p.if_
+    for queue in r.queues.values():
+        for join in queue.joins:
+            yield join.if_
+        for entry in (*queue.leaves, *queue.offers):
+            yield entry.if_
+    for schedule in r.schedules.values():
+        for cancel in schedule.cancelled_by:
+            yield cancel.if_
+    for period in r.periods.values():
+        yield period.starts.if_
+        for end in period.ends:
+            yield end.if_
+
+
+class _Linter:
+    def __init__(self, r: Routine, doc: YamlDocument, types: Mapping[str, EventType]) -> None:
+        self.r = r
+        self.doc = doc
+        self.types = {**types, **r.event_types}
+        for name, spec in r.schedules.items():
+            self.types[f"schedule.{name}"] = schedule_event_type(spec)
+        self.out: list[Diagnostic] = []
+
+    def warn(self, path: Path_, code: str, message: str, hint: str | None = None) -> None:
+        self.out.append(self.doc.diagnostic(path, code, message, hint=hint, level="warning"))
+
+    # declarations nothing uses ------------------------------------------------
+
+    def _literals(self) -> set[str]:
+        found: set[str] = set()
+        for cond in _conditions(self.r):
+            for c in _comparisons(cond):
+                for op in c.operators():
+                    value = c.in_ if op == "in" else getattr(c, op)
+                    values = value if isinstance(value, list) else [value]
+                    found.update(v for v in values if isinstance(v, str))
+        return found
+
+    def unused(self) -> None:
+        r = self.r
+        literals = self._literals()
+        roles: set[str] = set(literals)
+        channels: set[str] = set()
+        for role in r.roles.values():
+            channels.update(role.channels)
+            if role.reports_to:  # escalation and levels_up reach it
+                roles.add(role.reports_to)
+        for pre in r.preconditions.values():
+            if pre.remedy.responsible:
+                roles.add(pre.remedy.responsible)
+            if pre.remedy.channel:
+                channels.add(pre.remedy.channel)
+        for rule in r.rules:
+            roles.update({rule.action.role, rule.action.party_role})
+            roles.update(rule.action.recipients)
+            roles.update(e.to for e in rule.escalation if e.to)
+            if rule.action.channel:
+                channels.add(rule.action.channel)
+        for name in r.roles:
+            if name not in roles:
+                self.warn(
+                    ("roles", name),
+                    "routine.unused-role",
+                    f"role {name!r} is declared but no rule, remedy or escalation names it",
+                    "remove it, or name it where it acts",
+                )
+        for name in r.channels:
+            if name not in channels:
+                self.warn(
+                    ("channels", name),
+                    "routine.unused-channel",
+                    f"channel {name!r} is declared but no role, rule or remedy uses it",
+                    "remove it, or name it as a role's or an action's channel",
+                )
+        read: set[str] = set()
+        for cond in _conditions(r):
+            read.update(
+                c.field.partition(".")[2] for c in _comparisons(cond) if c.field.startswith("fact.")
+            )
+        for rule in r.rules:
+            if isinstance(rule.action.levels_up, str):
+                read.add(rule.action.levels_up.partition(".")[2])
+            if rule.action.party_fact is not None:  # responsible: fact.<name>
+                read.add(rule.action.party_fact)
+        for name in r.facts:
+            if name not in read:
+                self.warn(
+                    ("facts", name),
+                    "routine.unused-fact",
+                    f"fact {name!r} is set but no condition reads it",
+                    "remove it, or read it with 'field: fact.<name>'",
+                )
+        used_types: set[str] = set()
+        for fact in r.facts.values():
+            used_types.update(u.event for u in fact.set_by)
+        for rule in r.rules:
+            used_types.add(rule.when.event_type)
+            used_types.update(p.event for p in (*rule.fulfilled_by, *rule.cancelled_by))
+        for queue in r.queues.values():
+            used_types.update(j.event for j in queue.joins)
+            used_types.update(e.event for e in (*queue.leaves, *queue.offers))
+        for schedule in r.schedules.values():
+            used_types.update(c.event for c in schedule.cancelled_by)
+        for period in r.periods.values():
+            if period.starts.event is not None:
+                used_types.add(period.starts.event)
+            used_types.update(e.event for e in period.ends)
+        for name in r.event_types:
+            if name not in used_types:
+                self.warn(
+                    ("event_types", name),
+                    "routine.unused-event-type",
+                    f"event type {name!r} is declared but no rule, fact, queue, period or "
+                    "schedule reads it",
+                    "remove it, or use it in a trigger, a pattern or a fact",
+                )
+        required = {name for rule in r.rules for name in rule.requires}
+        for name in r.preconditions:
+            if name not in required:
+                self.warn(
+                    ("preconditions", name),
+                    "routine.unused-precondition",
+                    f"precondition {name!r} is declared but no rule requires it",
+                    "remove it, or list it under a rule's 'requires'",
+                )
+        ticking = {rule.when.schedule for rule in r.rules if rule.when.schedule}
+        anchored = {
+            spec.anchor.partition(".")[2]
+            for rule in r.rules
+            for spec in (*time_leaves(rule.deadline), *time_leaves(rule.opens))
+            if spec.anchor.startswith("schedule.")
+        }
+        for name in r.schedules:
+            if name not in ticking | anchored:
+                self.warn(
+                    ("schedules", name),
+                    "routine.unused-schedule",
+                    f"schedule {name!r} is declared but no rule is triggered or timed by it",
+                    "remove it, or use it in 'when: {schedule: ...}' or a time anchor",
+                )
+        scheduled = {u for s in r.schedules.values() for u in s.units}
+        for name in r.units:
+            if name not in scheduled and name not in literals:
+                self.warn(
+                    ("units", name),
+                    "routine.unused-unit",
+                    f"unit {name!r} is declared but no schedule runs for it",
+                    "remove it, or list it under a schedule's 'units'",
+                )
+
+    # patterns that can never match ----------------------------------------------
+
+    def never(self, pattern: EventPattern, trigger_type: str) -> str | None:
+        """Why ``pattern`` can never match an event, or None."""
+        why = _contradiction(pattern.if_)
+        if why is not None:
+            return why
+        mine = self.types.get(pattern.event)
+        theirs = self.types.get(trigger_type)
+        for key, ref in sorted(pattern.match.items()):
+            a = _field_type(mine, key)
+            b = _field_type(theirs, ref.removeprefix("trigger."))
+            if a is not None and b is not None and a != b:
+                return (
+                    f"match ties {key} ({a}) to {ref} ({b}); values of different types are "
+                    "never equal"
+                )
+        return None
+
+    def patterns(self) -> None:
+        for i, rule in enumerate(self.r.rules):
+            alive = 0
+            for key in ("fulfilled_by", "cancelled_by"):
+                for j, pattern in enumerate(getattr(rule, key)):
+                    why = self.never(pattern, rule.when.event_type)
+                    if why is None:
+                        alive += 1
+                        continue
+                    self.warn(
+                        ("rules", i, key, j),
+                        "routine.pattern-never-matches",
+                        f"rule {rule.id!r}: this pattern can never match: {why}",
+                        "correct the condition or the match",
+                    )
+            if alive == 0:
+                self.warn(
+                    ("rules", i, "fulfilled_by"),
+                    "routine.unfulfillable-rule",
+                    f"rule {rule.id!r}: nothing can fulfil or cancel its obligations, so each "
+                    "one turns overdue",
+                    "give it a fulfilled_by pattern that an event can match",
+                )
+
+    # literals that look misspelt ----------------------------------------------------
+
+    def similar_literals(self) -> None:
+        """Warn about a text literal used once and nearly equal to another of its field."""
+        seen: dict[tuple[str, str], list[tuple[str, Path_]]] = {}
+        for event_type, path, cond in self._typed_conditions():
+            for c, cpath in _located(cond, path):
+                spec = self.types.get(event_type)
+                name = c.field.partition(".")[2]
+                field = spec.fields.get(name) if spec and c.field.startswith("data.") else None
+                if field is None or field.type != "string":
+                    continue
+                op = c.operators()[0]
+                if op in ("in", "not_in"):
+                    items = [
+                        ((*cpath, op, i), v)
+                        for i, v in enumerate(getattr(c, "in_" if op == "in" else op) or [])
+                    ]
+                elif op in ("equals", "not_equals", "contains"):
+                    items = [((*cpath, op), getattr(c, op))]
+                else:
+                    continue
+                for where, value in items:
+                    if isinstance(value, str):
+                        seen.setdefault((event_type, c.field), []).append((value, where))
+        for (event_type, fname), uses in seen.items():
+            counts: dict[str, int] = {}
+            for value, _ in uses:
+                counts[value] = counts.get(value, 0) + 1
+            for value, where in uses:
+                if counts[value] != 1:
+                    continue
+                others = [v for v in counts if v != value and counts[v] > 1]
+                close = difflib.get_close_matches(value, others, n=1, cutoff=0.8)
+                if close:
+                    self.warn(
+                        where,
+                        "routine.similar-literal",
+                        f"{event_type} {fname} {value!r} is used only here, and {close[0]!r} "
+                        f"{counts[close[0]]} times; a value no event carries never matches",
+                        f"did you mean {close[0]!r}?",
+                    )
+
+    def _typed_conditions(self) -> Iterator[tuple[str, Path_, Condition | None]]:
+        r = self.r
+        for name, fact in r.facts.items():
+            for i, upd in enumerate(fact.set_by):
+                yield upd.event, ("facts", name, "set_by", i, "if"), upd.if_
+        for i, rule in enumerate(r.rules):
+            yield rule.when.event_type, ("rules", i, "when", "if"), rule.when.if_
+            yield rule.when.event_type, ("rules", i, "unless"), rule.unless
+            for key in ("fulfilled_by", "cancelled_by"):
+                for j, p in enumerate(getattr(rule, key)):
+                    yield p.event, ("rules", i, key, j, "if"), p.if_
+        for name, schedule in r.schedules.items():
+            for j, cancel in enumerate(schedule.cancelled_by):
+                yield cancel.event, ("schedules", name, "cancelled_by", j, "if"), cancel.if_
+        for name, period in r.periods.items():
+            if period.starts.event is not None:
+                yield period.starts.event, ("periods", name, "starts", "if"), period.starts.if_
+            for j, end in enumerate(period.ends):
+                yield end.event, ("periods", name, "ends", j, "if"), end.if_
+
+
+_KIND = {
+    "string": "text",
+    "enum": "text",
+    "role": "text",
+    "roles": "text",
+    "event": "text",
+    "time": "text",
+    "date": "date",
+    "datetime": "date",
+    "boolean": "boolean",
+    "integer": "number",
+    "number": "number",
+    "object": "object",
+    "list": "list",
+}
+
+
+def _located(cond: Condition | None, path: Path_) -> Iterator[tuple[Comparison, Path_]]:
+    if cond is None:
+        return
+    if isinstance(cond, AllOf):
+        for i, c in enumerate(cond.all):
+            yield from _located(c, (*path, "all", i))
+    elif isinstance(cond, AnyOf):
+        for i, c in enumerate(cond.any):
+            yield from _located(c, (*path, "any", i))
+    elif isinstance(cond, NotOf):
+        yield from _located(cond.not_, (*path, "not"))
+    else:
+        yield cond, path
+
+
+def _field_type(spec: EventType | None, path: str) -> str | None:
+    """The kind of value at ``path`` (``id``, ``case`` or ``data.<name>``), when known."""
+    if path in ("id", "case"):
+        return "text"
+    if spec is None or not path.startswith("data."):
+        return None
+    field = spec.fields.get(path.partition(".")[2])
+    return _KIND.get(field.type) if field is not None else None
+
+
+def _contradiction(cond: Condition | None) -> str | None:
+    """Why an ``all`` can never hold (two values asked of one field), or None."""
+    if not isinstance(cond, AllOf):
+        return None
+    wanted: dict[str, set[Any]] = {}
+    absent: set[str] = set()
+    for c in cond.all:
+        if not isinstance(c, Comparison):
+            continue
+        op = c.operators()[0]
+        if op == "equals" and c.equals is not None:
+            allowed = {_key(c.equals)}
+        elif op == "in":
+            allowed = {_key(v) for v in c.in_ or ()}
+        elif op == "exists" and c.exists is False:
+            absent.add(c.field)
+            continue
+        else:
+            continue
+        before = wanted.get(c.field)
+        wanted[c.field] = allowed if before is None else before & allowed
+        if not wanted[c.field]:
+            return f"{c.field} cannot have two different values at once"
+    both = absent & set(wanted)
+    if both:
+        return f"{sorted(both)[0]} cannot be both absent and have a value"
+    return None
+
+
+def _key(value: Any) -> tuple[str, Any]:
+    return (type(value).__name__, value)
+
+
+def lint_routine(
+    routine: Routine, doc: YamlDocument, vocabulary: Mapping[str, EventType]
+) -> list[Diagnostic]:
+    """Warnings about declarations nothing uses and patterns that can never match.
+
+    Args:
+        routine: A routine that passed the loader's checks.
+        doc: Its YAML document, for positions.
+        vocabulary: The shared event types it uses.
+    """
+    linter = _Linter(routine, doc, vocabulary)
+    linter.unused()
+    linter.patterns()
+    linter.similar_literals()
+    return linter.out
+
+
+@dataclass(frozen=True)
+class InterpretationEntry:
+    """One interpretation of a routine: where it is, what it concerns and why.
+
+    Attributes:
+        path: Where in the routine, e.g. ``("rules", 3, "interpretation")``.
+        owner: What it belongs to, e.g. ``rule 'start-message'``.
+        text: The open words of the source, when given.
+        reason: Why this reading was chosen.
+    """
+
+    path: Path_
+    owner: str
+    text: str | None
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form of ``samverkan validate --interpretations --format json``."""
+        from samverkan_rules.language.yaml_core import format_path
+
+        return {
+            "path": format_path(self.path),
+            "owner": self.owner,
+            "text": self.text,
+            "reason": self.reason,
+        }
+
+
+def interpretations(routine: Routine) -> list[InterpretationEntry]:
+    """Every interpretation of a routine, in document order."""
+    out: list[InterpretationEntry] = []
+
+    def add(path: Path_, owner: str, value: Interpretation | None) -> None:
+        if value is not None:
+            out.append(InterpretationEntry(path, owner, value.text, value.reason))
+
+    for key, value in routine.interpretations.items():
+        add(("interpretations", key), f"routine: {key}", value)
+    for i, rule in enumerate(routine.rules):
+        add(("rules", i, "interpretation"), f"rule {rule.id!r}", rule.interpretation)
+    for name, queue in routine.queues.items():
+        add(("queues", name, "interpretation"), f"queue {name!r}", queue.interpretation)
+    return out

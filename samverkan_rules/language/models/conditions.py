@@ -1,0 +1,143 @@
+"""Conditions: comparisons of event data and facts, combined with all, any and not."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import (
+    Discriminator,
+    Field,
+    Tag,
+    model_validator,
+)
+
+from samverkan_rules.language.models.base import FieldSpec, Identifier, Model, Scalar
+
+FIELD_PATH = r"^data\.[a-z0-9_]+(\.[a-z0-9_]+)*$|^(fact|at)\.[a-z0-9_]+$|^(case|type)$"
+
+
+EVENT_TIME_FIELDS: dict[str, FieldSpec] = {
+    "local_time": FieldSpec(
+        type="time", description="The event's local wall-clock time, e.g. '12:00'."
+    ),
+    "local_date": FieldSpec(type="date", description="The event's local calendar date."),
+    "weekday": FieldSpec(
+        type="enum",
+        values=["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"],
+        description="The event's local day of the week.",
+    ),
+}
+
+
+"""What ``at.<name>`` reads of an event's own instant, in the routine's time zone."""
+
+
+class Comparison(Model):
+    """Compare one field with a value: exactly one operator per comparison.
+
+    ``field`` is ``data.<name>`` (the event's data; ``data.<name>.<part>`` reads into an
+    'object' field, e.g. ``data.content.prel_datum``), ``fact.<name>`` (a case fact as it
+    stands when the event is handled), ``case``, ``type``, or the event's own time in the
+    routine's time zone: ``at.local_time`` ('12:00'), ``at.local_date`` (an ISO date) or
+    ``at.weekday`` ('monday' ... 'sunday').
+    """
+
+    field: str = Field(pattern=FIELD_PATH)
+    equals: Scalar = None
+    not_equals: Scalar = None
+    in_: list[Scalar] | None = Field(default=None, alias="in")
+    not_in: list[Scalar] | None = None
+    gt: float | str | None = None
+    gte: float | str | None = None
+    lt: float | str | None = None
+    lte: float | str | None = None
+    exists: bool | None = None
+    contains: Scalar = None
+    """True when the field is a list holding this value (e.g. a message's 'to')."""
+
+    @model_validator(mode="after")
+    def _one_operator(self) -> Comparison:
+        ops = self.operators()
+        if len(ops) != 1:
+            allowed = "equals, not_equals, in, not_in, gt, gte, lt, lte, exists, contains"
+            got = ", ".join(ops) if ops else "none"
+            raise ValueError(f"a comparison needs exactly one operator ({allowed}); got {got}")
+        return self
+
+    def operators(self) -> list[str]:
+        """The operator keys written in the document."""
+        return [
+            ("in" if name == "in_" else name)
+            for name in type(self).model_fields
+            if name != "field" and name in self.model_fields_set
+        ]
+
+
+class AllOf(Model):
+    """True when every condition holds."""
+
+    all: list[Condition] = Field(min_length=1)
+
+
+class AnyOf(Model):
+    """True when at least one condition holds."""
+
+    any: list[Condition] = Field(min_length=1)
+
+
+class NotOf(Model):
+    """True when the condition does not hold."""
+
+    not_: Condition = Field(alias="not")
+
+
+def _condition_tag(value: Any) -> str:
+    if isinstance(value, dict):
+        for key in ("all", "any", "not"):
+            if key in value:
+                return key
+        return "compare"
+    if isinstance(value, AllOf):
+        return "all"
+    if isinstance(value, AnyOf):
+        return "any"
+    if isinstance(value, NotOf):
+        return "not"
+    return "compare"
+
+
+Condition = Annotated[
+    Annotated[AllOf, Tag("all")]
+    | Annotated[AnyOf, Tag("any")]
+    | Annotated[NotOf, Tag("not")]
+    | Annotated[Comparison, Tag("compare")],
+    Discriminator(_condition_tag),
+]
+
+
+class FactUpdate(Model):
+    """An event that sets a case fact."""
+
+    event: Identifier
+    if_: Condition | None = Field(default=None, alias="if")
+    value: Scalar = True
+    """The value the fact takes (ignored when 'value_from' is given)."""
+    value_from: str | None = Field(default=None, pattern=r"^data\.[a-z0-9_]+$")
+    """Take the value from a field of the event, e.g. 'data.has_hemsjukvard'."""
+    add: int | None = None
+    """Add this to the fact's number instead (e.g. count the manager levels a deviation
+    has been lifted); a fact that is not a number counts as 0."""
+
+    @model_validator(mode="after")
+    def _one_way(self) -> FactUpdate:
+        if self.add is not None and self.value_from is not None:
+            raise ValueError("give either 'add' or 'value_from', not both")
+        return self
+
+
+class Fact(Model):
+    """Something true of a case that events set and conditions read (e.g. consent)."""
+
+    label: str
+    default: Scalar = None
+    set_by: list[FactUpdate] = Field(min_length=1)

@@ -1,0 +1,309 @@
+"""The evaluation output: a public JSON contract.
+
+Embedding systems parse this, so field names keep their meaning once published; new
+fields may be added. ``schemas/evaluation.schema.json`` is generated from these models.
+Times are RFC 3339 strings with the offset in force locally at that instant.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    from samverkan_rules.diagnostics import Diagnostic
+from samverkan_rules.status import Status
+
+__all__ = [
+    "CaseResult",
+    "DiagnosticRecord",
+    "EvaluationDocument",
+    "EventRef",
+    "InterpretationRecord",
+    "Lateness",
+    "Obligation",
+    "PeriodLength",
+    "PeriodRecord",
+    "QueueEntry",
+    "QueueOffer",
+    "QueueResult",
+    "ResponsibleParty",
+    "RoutineRef",
+    "RoutineStamp",
+    "SourceRecord",
+    "diagnostic_fields",
+]
+
+
+class _Out(BaseModel):
+    # Built when first used: importing the package for a command that never evaluates
+    # does not pay for the output models.
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", use_attribute_docstrings=True, defer_build=True
+    )
+
+
+class RoutineRef(_Out):
+    """Which routine version an obligation comes from."""
+
+    id: str
+    version: str
+
+
+class RoutineStamp(_Out):
+    """A routine version used in the evaluation, with the hash of its exact text."""
+
+    id: str
+    version: str
+    sha256: str
+    valid_from: str
+    valid_to: str | None = None
+
+
+class SourceRecord(_Out):
+    """Where in the source document the rule comes from."""
+
+    document: str
+    section: str
+    quote: str
+
+
+class InterpretationRecord(_Out):
+    """A local choice where the source leaves something open."""
+
+    reason: str
+    text: str | None = None
+
+
+class EventRef(_Out):
+    """An event an obligation refers to."""
+
+    event: str
+    type: str
+    at: str
+
+
+class ResponsibleParty(_Out):
+    """Who is responsible when a rule names the responsible through a case fact.
+
+    Present only on obligations of rules with ``responsible: fact.<name>``.
+    """
+
+    fact: str
+    """The fact naming the person or unit, e.g. 'fast_vardkontakt'."""
+    value: Any = None
+    """The fact's value at as_of (the person or unit), or null while it is unset."""
+    fallback: bool
+    """True while the fact is unset and the rule's fallback role ('responsible') acts."""
+
+
+class Lateness(_Out):
+    """How late an obligation is, in each unit a routine may count in.
+
+    Measured from the deadline to the fulfilling event (fulfilled_late) or to as_of
+    (overdue). ``working_days`` and ``days`` count local calendar days in the routine's time
+    zone from the deadline's day to that moment's day (0: the same day); ``hours`` is the
+    whole hours that have elapsed, so a daylight-saving change is counted as it happened.
+    """
+
+    working_days: int
+    """Working days (vardagar) from the deadline's local day to the moment's local day."""
+    days: int
+    """Calendar days from the deadline's local day to the moment's local day."""
+    hours: int
+    """Whole hours elapsed from the deadline to the moment."""
+
+
+class Obligation(_Out):
+    """One obligation in a case's ledger (or an action, when it still asks someone to act)."""
+
+    obligation: str
+    """Stable id: '<rule>:<trigger event id>'; remedies and escalations add a suffix."""
+    rule: str
+    routine: RoutineRef
+    case: str
+    kind: str
+    title: str
+    responsible: str
+    responsible_label: str
+    responsible_party: ResponsibleParty | None = None
+    """For 'responsible: fact.<name>': the person or unit and whether the fallback acts."""
+    recipients: list[str]
+    channel: str | None
+    status: Status
+    opens_at: str | None
+    deadline: str | None
+    occurrence: str | None = None
+    """The scheduled occurrence the obligation belongs to, when there is one."""
+    content: list[str]
+    source: SourceRecord | None
+    interpretation: InterpretationRecord | None
+    explanation: str
+    """One line in plain Swedish: what, by whom, by when, and why this status."""
+    trigger: EventRef | None = None
+    fulfilled_by: EventRef | None = None
+    cancelled_by: EventRef | None = None
+    late_working_days: int | None = None
+    """Working days past the deadline: at fulfilment (fulfilled_late) or at as_of (overdue)."""
+    late: Lateness | None = None
+    """The same lateness in working days, calendar days and hours; null when not late."""
+    blocked_by: list[str] = []
+    """Preconditions that are unmet (status blocked)."""
+    unblocks: list[str] = []
+    """For a remedy: the obligations it unblocks."""
+    escalates: str | None = None
+    """For an escalation: the overdue obligation it escalates."""
+    trace: list[str] = []
+    """The steps that led to the deadline and the status, for explain."""
+
+    def to_json(self) -> dict[str, Any]:
+        """The obligation in the contract's JSON form (optional fields only where they
+        apply, as the evaluation JSON writes them)."""
+        return _obligation_json(self)
+
+
+class PeriodLength(_Out):
+    """How long a period lasted (or has lasted, while open)."""
+
+    days: int
+    """Calendar days from the start's local date to the end's (or as_of's)."""
+    working_days: int
+    """Working days (vardagar) counted the same way."""
+    hours: int
+    """Whole hours elapsed."""
+
+
+class PeriodRecord(_Out):
+    """A state with a length in a case, e.g. the municipality's payment liability."""
+
+    period: str
+    """The period's name in the routine, e.g. 'betalningsansvar'."""
+    label: str
+    routine: RoutineRef
+    case: str
+    start: str
+    end: str | None
+    """When it ended; null while it is open."""
+    open: bool
+    started_by: EventRef | None
+    """The event that started it; null when a breach did."""
+    started_by_obligation: str | None
+    """The breached obligation that started it, if one did."""
+    ended_by: EventRef | None
+    length: PeriodLength
+    amount: float | None
+    """days x the routine's amount per day, when it gives one."""
+    source: SourceRecord
+    interpretation: InterpretationRecord | None
+
+
+def _obligation_json(o: Obligation) -> dict[str, Any]:
+    data = o.model_dump(mode="json")
+    if data.get("responsible_party") is None:
+        data.pop("responsible_party", None)  # written only where it applies
+    return data
+
+
+class CaseResult(_Out):
+    """Everything the evaluation found for one case."""
+
+    case: str
+    actions: list[Obligation]
+    """Obligations that are upcoming, due, overdue or blocked, earliest deadline first."""
+    obligations: list[Obligation]
+    """The full ledger, fulfilled and cancelled obligations included, in trigger order."""
+    periods: list[PeriodRecord] = []
+    """The case's periods (written only when the case has any)."""
+
+    def to_json(self) -> dict[str, Any]:
+        """The case in the contract's JSON form (optional fields only where they apply)."""
+        data: dict[str, Any] = {
+            "case": self.case,
+            "actions": [_obligation_json(o) for o in self.actions],
+            "obligations": [_obligation_json(o) for o in self.obligations],
+        }
+        if self.periods:
+            data["periods"] = [p.model_dump(mode="json") for p in self.periods]
+        return data
+
+
+class DiagnosticRecord(_Out):
+    """A finding about the input (an event rejected, a routine out of force, ...)."""
+
+    level: Literal["error", "warning", "info"]
+    code: str
+    message: str
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+    path: str | None = None
+    hint: str | None = None
+
+
+class QueueOffer(_Out):
+    """An offer of a place from a queue, and whether it went to the first in line."""
+
+    event: str
+    """The id of the offering event."""
+    case: str
+    """The case offered the place."""
+    at: str
+    """When the offer was made."""
+    in_order: bool
+    """True when the case was first in the queue at the offer's instant."""
+    first: str | None
+    """The case that was first in the queue at that instant (None: the queue was empty)."""
+
+
+class QueueEntry(_Out):
+    """One case's place in a queue."""
+
+    case: str
+    priority: int
+    """The priority it queues at: 1 goes first."""
+    label: str
+    """What the priority means, e.g. 'Ny brukare'."""
+    since: str
+    """When it joined the queue (a better priority later keeps this time)."""
+
+
+class QueueResult(_Out):
+    """A queue of one routine version: its order at as_of and every offer it made."""
+
+    queue: str
+    routine: RoutineRef
+    label: str
+    order: list[QueueEntry]
+    """The cases queued at as_of, first in line first."""
+    offers: list[QueueOffer]
+    """Every offer within the version's validity, in (instant, id) order."""
+
+
+# Only the JSON Schema (schemas/evaluation.schema.json) is generated from this model;
+# Evaluation writes the same JSON from its compact ledger.
+class EvaluationDocument(_Out):
+    """The result of evaluating events against routines at one instant."""
+
+    model_config = ConfigDict(title="Evaluation")
+
+    as_of: str
+    routines: list[RoutineStamp]
+    cases: list[CaseResult]
+    diagnostics: list[DiagnosticRecord]
+    summary: dict[str, int]
+    """Counts by status over every case, plus 'events' and 'cases'."""
+    queues: list[QueueResult] = []
+    """Each routine version's queues (order at as_of, offers), by routine id, version and
+    queue name."""
+
+
+_DIAGNOSTIC_KEYS = ("file", "line", "column", "path", "hint")
+
+
+def diagnostic_fields(d: Diagnostic) -> dict[str, Any]:
+    """A diagnostic with every field of :class:`DiagnosticRecord`, in its order."""
+    out: dict[str, Any] = {"level": d.level, "code": d.code, "message": d.message}
+    for key in _DIAGNOSTIC_KEYS:
+        out[key] = getattr(d, key)
+    return out
