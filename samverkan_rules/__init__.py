@@ -3,6 +3,7 @@
 Load a routine, read events, evaluate::
 
     from datetime import datetime
+    from samverkan_rules import evaluate, load_routine, read_events
 
     routine = load_routine("routines/orebro-dagverksamhet-hemvard.yaml")
     batch = read_events("examples/orebro-case.jsonl")
@@ -10,13 +11,33 @@ Load a routine, read events, evaluate::
     print(result.to_json())
 
 Everything here is pure and thread-safe: compiled routines are immutable and
-:func:`evaluate` keeps no state between calls. :class:`Session` (from
-:mod:`samverkan_rules.live`) takes events one at a time and keeps them, in an
-:class:`EventStore` file when given one.
+:func:`evaluate` keeps no state between calls. :class:`Session` takes events one at a time
+and keeps them, in an :class:`EventStore` file when given one.
+
+The public API is the names below and nothing else; the modules behind them are the
+implementation and may move. Each name is imported on first use, so a command pays only
+for what it uses (``samverkan --help`` builds neither the routine models nor the calendar).
+
+Routines:
+    load_routine, load_routine_text, check_routine_file, check_routine_text, RoutineCheck,
+    load_registry, Registry, compile_routine, CompiledRoutine, Routine
+Events:
+    read_events, read_events_text, Event, EventBatch
+Evaluation:
+    evaluate, Ruleset, Evaluation, CaseResult, Obligation
+Live sessions:
+    Session, EventStore
+Time:
+    sweden_calendar, WorkingCalendar
+Errors and findings:
+    SamverkanError, CompileError, YamlError, RoutineError, EventError, CalendarError,
+    EvaluationError, Diagnostic
 """
 
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
+
+from samverkan_rules._version import __version__
 
 if TYPE_CHECKING:
     from samverkan_rules.compile.routine import CompiledRoutine, compile_routine
@@ -80,8 +101,8 @@ _LAZY: dict[str, str] = {
     "read_events_text": "samverkan_rules.events.read",
     "sweden_calendar": "samverkan_rules.time.calendar",
 }
-"""Where each public name lives: imported on first use, so a command pays only for what it
-uses (``samverkan --help`` does not build the routine models or the calendar)."""
+"""Where each public name lives (the same as the imports above, which type checkers read;
+``tests/test_public_api.py`` holds the two, ``__all__`` and the docstring together)."""
 
 
 def __getattr__(name: str) -> Any:
@@ -96,8 +117,6 @@ def __getattr__(name: str) -> Any:
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))
 
-
-__version__ = "0.1.0"
 
 __all__ = [
     "CalendarError",

@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from samverkan_rules.audit.models import AuditReport
 from samverkan_rules.language.models.routine import Routine
 from samverkan_rules.records import EvaluationDocument
+from samverkan_rules.scenarios.spec import ScenarioFileSpec
 
 __all__ = [
     "DRAFT",
@@ -205,7 +206,6 @@ def scenario_schema() -> dict[str, Any]:
     checked when the scenario runs (``samverkan test``).
     """
     # Imported here: the scenario models live with the runner, which needs the engine.
-    from samverkan_rules.scenarios.spec import ScenarioFileSpec
 
     schema = ScenarioFileSpec.model_json_schema(by_alias=True)
     return _finish(schema, "scenario.schema.json", "samverkan-rules scenario file")

@@ -23,7 +23,7 @@ from typing import Any
 
 import duckdb
 
-from samverkan_rules import __version__
+from samverkan_rules._version import __version__
 from samverkan_rules.audit.models import (
     AuditHeader,
     AuditReport,

@@ -20,7 +20,7 @@ from importlib import import_module
 from types import ModuleType
 from typing import TYPE_CHECKING, NoReturn
 
-from samverkan_rules import __version__
+from samverkan_rules._version import __version__
 
 if TYPE_CHECKING:
     from _typeshed import SupportsWrite

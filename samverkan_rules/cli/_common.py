@@ -20,7 +20,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from types import TracebackType
 from typing import Any, TextIO
-from zoneinfo import ZoneInfo
 
 from samverkan_rules.cli import EXIT_USAGE
 from samverkan_rules.cli._output import (
@@ -36,7 +35,8 @@ from samverkan_rules.errors import CalendarError, EventError
 from samverkan_rules.events.model import EventBatch
 from samverkan_rules.events.read import read_events, read_events_text
 from samverkan_rules.i18n import LANGUAGES, Translator, resolve_language, translator
-from samverkan_rules.time.instants import check_supported, format_rfc3339, parse_rfc3339
+from samverkan_rules.time.instants import check_supported
+from samverkan_rules.time.instants import parse_as_of as parse_instant
 
 __all__ = [
     "FORMATS",
@@ -68,7 +68,6 @@ FORMATS = ("text", "json")
 STDIN = "-"
 """The file name that means standard input."""
 
-_SUGGEST_ZONE = ZoneInfo("Europe/Stockholm")  # the zone of every bundled routine
 
 RunFunction = Callable[[argparse.Namespace], int]
 
@@ -179,7 +178,7 @@ def data_translator_from_args(args: argparse.Namespace) -> Translator:
 
 
 def parse_as_of(text: str) -> datetime:
-    """Parse an ``--as-of`` value: an RFC 3339 timestamp that carries a UTC offset.
+    """Parse an ``--as-of`` value (see :func:`samverkan_rules.time.instants.parse_as_of`).
 
     Raises:
         CommandError: for a naive or malformed timestamp, with an example of what to write.
@@ -193,19 +192,9 @@ def parse_as_of(text: str) -> datetime:
         samverkan_rules.cli._common.CommandError: 2026-12-15T12:00:00 has no UTC offset, ...
     """
     try:
-        return parse_rfc3339(text)
+        return parse_instant(text)
     except CalendarError as exc:
-        naive = _naive(text)
-        if naive is None:
-            message = str(exc)
-            if "e.g." not in message:
-                message += "; write it like 2026-12-15T12:00:00+01:00"
-            raise CommandError(message) from None
-        suggestion = format_rfc3339(naive.replace(tzinfo=_SUGGEST_ZONE))
-        raise CommandError(
-            f"{text} has no UTC offset, and times are never guessed; "
-            f"write it with one, e.g. {suggestion}"
-        ) from None
+        raise CommandError(str(exc)) from None
 
 
 def check_as_of(as_of: datetime, routines: Iterable[CompiledRoutine]) -> None:
@@ -221,15 +210,6 @@ def check_as_of(as_of: datetime, routines: Iterable[CompiledRoutine]) -> None:
             raise CommandError(
                 f"{exc}; give an instant inside it, e.g. 2026-12-15T12:00:00+01:00"
             ) from None
-
-
-def _naive(text: str) -> datetime | None:
-    """``text`` as a naive timestamp, or None when it is something else."""
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is None else None
 
 
 def as_of_argument(text: str) -> datetime:

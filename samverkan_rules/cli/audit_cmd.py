@@ -22,6 +22,7 @@ import traceback
 from importlib import import_module
 from typing import Any
 
+from samverkan_rules.audit.pseudonym import AuditKeyError, load_key, mask
 from samverkan_rules.cli import COMMANDS, EXIT_FINDINGS, EXIT_INTERNAL, EXIT_OK
 from samverkan_rules.cli._common import (
     CommandError,
@@ -161,8 +162,6 @@ def run(args: argparse.Namespace) -> int:
     _require(_AUDIT_MODULES, "audit")
     if args.dask:
         _require(("dask.distributed",), "audit-dask")
-    from samverkan_rules.audit.pseudonym import AuditKeyError, mask
-
     try:
         return _run(args)
     except CommandError:
@@ -182,7 +181,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from samverkan_rules.audit.pseudonym import load_key, mask
     from samverkan_rules.audit.run import AuditError, AuditOptions, diagnostics_of, run_audit
 
     routines = select_routine(load_routines(args.routines), args.routines, args.routine_id)

@@ -25,6 +25,7 @@ from samverkan_rules.cli import COMMANDS, EXIT_OK
 from samverkan_rules.cli._common import CommandError, guarded
 from samverkan_rules.cli.due_cmd import load_routines, select_routine
 from samverkan_rules.errors import SamverkanError
+from samverkan_rules.live import EventStore, Session
 
 __all__ = ["add_parser", "run"]
 
@@ -134,7 +135,6 @@ def run(args: argparse.Namespace) -> int:
 
     import uvicorn
 
-    from samverkan_rules.live import EventStore, Session
     from samverkan_rules.serve.app import create_app
 
     try:

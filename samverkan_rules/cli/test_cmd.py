@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from samverkan_rules.cli import COMMANDS
+from samverkan_rules.scenarios.runner import run_directory
 
 if TYPE_CHECKING:
     # The runner imports the evaluator and pytest's plugin hooks: loaded when a test runs.
@@ -75,7 +76,6 @@ def run(args: argparse.Namespace) -> int:
     if not path.exists():
         print(f"samverkan test: error: no such file or directory: {path}", file=sys.stderr)
         return EXIT_USAGE
-    from samverkan_rules.scenarios.runner import run_directory
 
     report = run_directory(path)
     if not report.routines and not report.invalid_files:

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from samverkan_rules import phrases as x
 from samverkan_rules.compile.schedules import CompiledSchedule, HeldOccurrences
 from samverkan_rules.events.model import Event
-from samverkan_rules.i18n import Translator
+from samverkan_rules.i18n import Translator, translator
 from samverkan_rules.language.models.time import CompositeTime, Offset, TimeForm, TimeSpec
 from samverkan_rules.time.calendar import (
     WorkingCalendar,
@@ -127,7 +127,6 @@ class TimeRule:
     ) -> TimePoint:
         """The instant for this trigger event, with the steps taken (for ``explain``), in
         the language of ``t`` (Swedish by default)."""
-        from samverkan_rules.i18n import translator
 
         t = t or translator()
         key = self._memo_key(event)
@@ -336,7 +335,6 @@ class CompositeTimeRule:
         self, event: Event, t: Translator | None = None, held: HeldOccurrences | None = None
     ) -> TimePoint:
         """The instant with its steps: each part's, then which one was chosen."""
-        from samverkan_rules.i18n import translator
 
         t = t or translator()
         points = [part.compute(event, t, held) for part in self._parts]

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.compile.versions import validity_windows
@@ -39,6 +39,7 @@ from samverkan_rules.engine.replay import (
     settle_case,
 )
 from samverkan_rules.errors import CalendarError, EvaluationError
+from samverkan_rules.events.index import Verdict
 from samverkan_rules.events.model import Event
 from samverkan_rules.time.instants import local_date, local_stamp, require_aware
 
@@ -46,11 +47,6 @@ __all__ = ["Evaluator", "Ruleset", "Verdict", "routines_of"]
 
 Ruleset = CompiledRoutine | Sequence[CompiledRoutine]
 """One compiled routine, or several (versions of one routine, or different routines)."""
-
-Verdict = Literal["admitted", "rejected", "other-case", "later", "context"]
-"""What becomes of an event: evaluated, rejected for its data, of a case not asked for,
-after ``as_of``, or of a case not asked for but of a shared type (it answers, queues or
-calls off an occurrence for the cases asked for: :meth:`Evaluator.prepare` gets it)."""
 
 
 def routines_of(ruleset: Ruleset) -> tuple[CompiledRoutine, ...]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Literal, TypeAlias
 
+from samverkan_rules.compile.time import offset_after
 from samverkan_rules.status import ACTION_STATUSES, Status
 
 if TYPE_CHECKING:
@@ -234,8 +235,6 @@ class EscalationEntry:
         self.status: Status = "due"
         self.deadline: datetime | None = None
         if escalation.within is not None:
-            from samverkan_rules.compile.time import offset_after
-
             routine = parent.routine
             self.deadline = offset_after(
                 start, escalation.within, tz=routine.tz, calendar=routine.calendar

@@ -24,6 +24,18 @@ from samverkan_rules.engine.ledger import (
 from samverkan_rules.engine.periods import PeriodEntry, period_length
 from samverkan_rules.events.model import Event
 from samverkan_rules.i18n import Translator, translator
+from samverkan_rules.records import (
+    CaseResult,
+    EventRef,
+    InterpretationRecord,
+    Lateness,
+    Obligation,
+    PeriodLength,
+    PeriodRecord,
+    ResponsibleParty,
+    RoutineRef,
+    SourceRecord,
+)
 from samverkan_rules.time.instants import format_local_minute, local_stamp
 
 if TYPE_CHECKING:
@@ -525,15 +537,6 @@ def case_dict(ledger: CaseLedger, cache: OutputCache) -> dict[str, Any]:
 
 
 def _model(d: Mapping[str, Any]) -> Obligation:
-    from samverkan_rules.records import (
-        EventRef,
-        InterpretationRecord,
-        Lateness,
-        Obligation,
-        ResponsibleParty,
-        RoutineRef,
-        SourceRecord,
-    )
 
     def ref(value: Mapping[str, str] | None) -> EventRef | None:
         if value is None:
@@ -556,7 +559,6 @@ def _model(d: Mapping[str, Any]) -> Obligation:
 
 def case_result(ledger: CaseLedger, cache: OutputCache) -> CaseResult:
     """The case as the public :class:`~samverkan_rules.records.CaseResult` object."""
-    from samverkan_rules.records import CaseResult
 
     built = obligation_dicts(ledger, cache)
     models = {key: _model(d) for key, d in built.items()}
@@ -569,14 +571,6 @@ def case_result(ledger: CaseLedger, cache: OutputCache) -> CaseResult:
 
 
 def _period_model(d: Mapping[str, Any]) -> Any:
-    from samverkan_rules.records import (
-        EventRef,
-        InterpretationRecord,
-        PeriodLength,
-        PeriodRecord,
-        RoutineRef,
-        SourceRecord,
-    )
 
     fields = dict(d)
     fields["routine"] = RoutineRef.model_construct(**d["routine"])

@@ -2,7 +2,7 @@
 
 A history is rarely sorted by case, and holding every event of a large file as objects
 costs far more memory than the file itself. :func:`index_events` reads a JSON Lines file
-once: each line is decoded and judged (:meth:`Evaluator.judge`), and only where it lies
+once: each line is decoded and judged (by the run's ``judge``), and only where it lies
 in the file is kept (about 40 bytes an event), grouped by case. Duplicate ids are found
 from hashes and resolved exactly as :func:`samverkan_rules.events.model.deduplicate` does.
 :meth:`IndexedEvents.cases` then reads each case's lines back from the file and yields
@@ -20,14 +20,13 @@ import os
 import sys
 import tempfile
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from itertools import pairwise
 from types import TracebackType
-from typing import IO, Any
+from typing import IO, Any, Literal, Protocol
 
 from samverkan_rules.diagnostics import Diagnostic
-from samverkan_rules.engine.evaluator import Evaluator, Verdict
 from samverkan_rules.errors import EventError
 from samverkan_rules.events.limits import DEFAULT_LIMITS, EventLimits
 from samverkan_rules.events.model import Event, deduplicate, event_from_mapping
@@ -41,6 +40,43 @@ _GIVE_UP = 64
 
 """An over-long line is skipped up to this many times the line limit, then the input is
 refused as not JSON Lines (``/dev/zero`` never breaks its line)."""
+
+
+Verdict = Literal["admitted", "rejected", "other-case", "later", "context"]
+"""What becomes of an event: evaluated, rejected for its data, of a case not asked for,
+after ``as_of``, or of a case not asked for but of a shared type (it answers, queues or
+calls off an occurrence for the cases asked for: the run's ``prepare`` gets it)."""
+
+
+class Judge(Protocol):
+    """What indexing needs of an evaluation run: the engine's ``Evaluator`` is one.
+
+    The index decides nothing itself: each event is judged and counted by the run, so a
+    file read through the index is evaluated exactly as the same events held in memory.
+    """
+
+    diagnostics: list[Diagnostic]
+
+    @property
+    def shared_types(self) -> frozenset[str]:
+        """The event types that answer, queue or call off for other cases too."""
+        ...
+
+    def judge(self, event: Event) -> tuple[Verdict, list[Diagnostic]]:
+        """What becomes of ``event``, and the problems found with its data (pure)."""
+        ...
+
+    def count(self, case: str, verdict: Verdict, problems: Sequence[Diagnostic] = ()) -> bool:
+        """Count a judged event of ``case``; True when it is admitted."""
+        ...
+
+    def prepare(self, *, earliest: datetime | None, shared: Iterable[Event]) -> None:
+        """Place the schedules' occurrences and keep the shared events."""
+        ...
+
+    def unit_cases(self) -> list[str]:
+        """The cases that exist because a schedule raises obligations in them."""
+        ...
 
 
 _VERDICTS: tuple[Verdict, ...] = (
@@ -65,7 +101,7 @@ class IndexedEvents:
     def __init__(
         self,
         name: str,
-        run: Evaluator,
+        run: Judge,
         *,
         fd: int | None,
         spool: IO[bytes] | None,
@@ -139,7 +175,7 @@ class IndexedEvents:
 class _Index:
     """What the first pass keeps of each usable line."""
 
-    def __init__(self, run: Evaluator, limits: EventLimits = DEFAULT_LIMITS) -> None:
+    def __init__(self, run: Judge, limits: EventLimits = DEFAULT_LIMITS) -> None:
         self.run = run
         self.limits = limits
         self.shared_types = run.shared_types
@@ -371,7 +407,7 @@ def _stdin() -> IO[bytes]:
 
 def index_events(
     path: str,
-    run: Evaluator,
+    run: Judge,
     *,
     format: str | None = None,
     limits: EventLimits = DEFAULT_LIMITS,

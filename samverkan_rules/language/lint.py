@@ -32,7 +32,7 @@ from samverkan_rules.language.models.rules import EventPattern
 from samverkan_rules.language.models.schedules import schedule_event_type
 from samverkan_rules.language.models.time import time_leaves
 from samverkan_rules.language.yaml import YamlDocument
-from samverkan_rules.language.yaml_core import PathPart
+from samverkan_rules.language.yaml_core import PathPart, format_path
 
 __all__ = ["InterpretationEntry", "interpretations", "lint_routine"]
 
@@ -433,7 +433,6 @@ class InterpretationEntry:
 
     def to_json(self) -> dict[str, Any]:
         """The JSON form of ``samverkan validate --interpretations --format json``."""
-        from samverkan_rules.language.yaml_core import format_path
 
         return {
             "path": format_path(self.path),

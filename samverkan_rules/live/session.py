@@ -49,7 +49,7 @@ from samverkan_rules.errors import CalendarError, EvaluationError, EventError
 from samverkan_rules.events.model import Event, event_from_mapping
 from samverkan_rules.live.store import EventConflictError, EventStore, content_key
 from samverkan_rules.records import Obligation
-from samverkan_rules.time.instants import local_date, require_aware
+from samverkan_rules.time.instants import format_rfc3339, local_date, require_aware
 
 __all__ = ["Backend", "Change", "Changes", "Session"]
 
@@ -128,7 +128,6 @@ class Changes:
 
     def to_json(self) -> dict[str, Any]:
         """``{"accepted": n, "as_of": ..., "changes": [...]}``."""
-        from samverkan_rules.time.instants import format_rfc3339
 
         return {
             "accepted": self.accepted,

@@ -37,14 +37,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from samverkan_rules import __version__
 from samverkan_rules._json import dumps_bytes
-from samverkan_rules.cli._common import CommandError, parse_as_of
+from samverkan_rules._version import __version__
 from samverkan_rules.diagnostics import Diagnostic, did_you_mean
 from samverkan_rules.engine.result import find_obligations
-from samverkan_rules.errors import EvaluationError, EventError
+from samverkan_rules.errors import CalendarError, EvaluationError, EventError
 from samverkan_rules.live.session import Session
 from samverkan_rules.live.store import EventConflictError
+from samverkan_rules.time.instants import parse_as_of
 
 __all__ = ["DEFAULT_MAX_BODY", "create_app", "openapi"]
 
@@ -225,8 +225,8 @@ def _as_of(request: Request) -> Any:
         )
     try:
         return parse_as_of(text)
-    except CommandError as exc:
-        raise _Problem(400, "request.bad-as-of", exc.message) from None
+    except CalendarError as exc:
+        raise _Problem(400, "request.bad-as-of", str(exc)) from None
 
 
 async def _json_body(request: Request) -> Any:

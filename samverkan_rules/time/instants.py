@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import re
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from samverkan_rules.diagnostics import did_you_mean
@@ -287,6 +288,51 @@ def parse_rfc3339(text: str) -> datetime:
         return datetime.fromisoformat(f"{match['date']}T{match['time']}{offset}")
     except ValueError as exc:
         raise CalendarError(f"timestamp {text!r} is not a valid date and time: {exc}") from None
+
+
+_SUGGEST_ZONE: Final = ZoneInfo("Europe/Stockholm")  # the zone of every bundled routine
+
+
+def parse_as_of(text: str) -> datetime:
+    """Parse the instant to evaluate at: an RFC 3339 timestamp that carries a UTC offset.
+
+    The message of a refusal says what to write instead, so the command line and the
+    service give the same advice.
+
+    Raises:
+        CalendarError: for a naive or malformed timestamp, with an example of what to write.
+
+    Examples:
+        >>> parse_as_of("2026-12-15T12:00:00+01:00").isoformat()
+        '2026-12-15T12:00:00+01:00'
+        >>> parse_as_of("2026-12-15T12:00:00")
+        Traceback (most recent call last):
+        ...
+        samverkan_rules.errors.CalendarError: 2026-12-15T12:00:00 has no UTC offset, ...
+    """
+    try:
+        return parse_rfc3339(text)
+    except CalendarError as exc:
+        naive = _naive(text)
+        if naive is None:
+            message = str(exc)
+            if "e.g." not in message:
+                message += "; write it like 2026-12-15T12:00:00+01:00"
+            raise CalendarError(message) from None
+        suggestion = format_rfc3339(naive.replace(tzinfo=_SUGGEST_ZONE))
+        raise CalendarError(
+            f"{text} has no UTC offset, and times are never guessed; "
+            f"write it with one, e.g. {suggestion}"
+        ) from None
+
+
+def _naive(text: str) -> datetime | None:
+    """``text`` as a naive timestamp, or None when it is something else."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is None else None
 
 
 def check_supported(moment: datetime, tz: ZoneInfo, what: str = "timestamp") -> None:
