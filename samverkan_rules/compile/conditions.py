@@ -1,10 +1,8 @@
-"""Routine models -> an immutable compiled ruleset, ready to evaluate many times.
+"""Conditions compiled into closures over an event and the case's facts.
 
-Compilation happens once per routine: conditions become closures, rules are indexed by
-the event type that triggers, fulfils or cancels them, event types become field checkers
-and time specifications become functions of the trigger event. Evaluation then never
-re-reads YAML or re-validates the routine. A :class:`CompiledRoutine` holds no mutable
-state and may be shared between threads.
+A condition is compiled once into a function ``(event, facts) -> bool``: a field path
+becomes a getter, a literal is parsed once, and all/any/not become nested closures, so
+evaluating a condition never re-reads the routine.
 """
 
 from __future__ import annotations

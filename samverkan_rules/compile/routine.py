@@ -1,6 +1,11 @@
-"""The compiled routine and :func:`compile_routine`, which builds it from validated models.
+"""The compiled routine and :func:`compile_routine`: routine models -> an immutable ruleset,
+ready to evaluate many times.
 
-Compiling is pure: the vocabulary is an argument, so nothing here reads a file.
+Compilation happens once per routine: conditions become closures, rules are indexed by
+the event type that triggers, fulfils or cancels them, event types become field checkers
+and time specifications become functions of the trigger event. Evaluation then never
+re-reads YAML or re-validates the routine. A :class:`CompiledRoutine` holds no mutable
+state and may be shared between threads.
 """
 
 from __future__ import annotations

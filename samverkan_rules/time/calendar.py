@@ -1,4 +1,4 @@
-"""Swedish working days, calendar arithmetic and local wall-clock time.
+"""Swedish working days and calendar arithmetic (local wall-clock time: :mod:`.instants`).
 
 A *vardag* (working day) is what lag (1930:173) om beräkning av lagstadgad tid says it is:
 Monday to Friday, except Swedish public holidays (allmänna helgdagar, lag (1989:253)) and
