@@ -11,7 +11,7 @@ import pytest
 
 from samverkan_rules import EvaluationError, load_routine
 from samverkan_rules.cli import main
-from samverkan_rules.engine.explain import explain_rule
+from samverkan_rules.engine.why_not import explain_rule
 from samverkan_rules.events.model import event_from_mapping
 from samverkan_rules.i18n import translator
 

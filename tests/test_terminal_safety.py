@@ -15,7 +15,7 @@ import pytest
 
 from samverkan_rules import load_routine_text
 from samverkan_rules.cli import main
-from samverkan_rules.cli._output import terminal_safe
+from samverkan_rules.cli._streams import terminal_safe
 from samverkan_rules.text.html import render_html
 from samverkan_rules.text.markdown import render_markdown
 

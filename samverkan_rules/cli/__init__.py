@@ -5,7 +5,7 @@ are *not* findings), 2 bad usage, unreadable input or output that could not be w
 full, 3 internal error, 130 interrupted (Ctrl-C). A bare traceback is never shown;
 ``SAMVERKAN_DEBUG=1`` shows it for a bug report.
 
-Everything written goes through :mod:`samverkan_rules.cli._output`: UTF-8 whatever the
+Everything written goes through :mod:`samverkan_rules.cli._streams`: UTF-8 whatever the
 locale, every write checked, standard error never mixed into standard output.
 """
 
@@ -24,7 +24,7 @@ from samverkan_rules._version import __version__
 
 if TYPE_CHECKING:
     from _typeshed import SupportsWrite
-from samverkan_rules.cli._output import (
+from samverkan_rules.cli._streams import (
     OutputError,
     checked_standard_streams,
     guard_standard_streams,

@@ -22,7 +22,7 @@ from types import TracebackType
 from typing import Any, TextIO
 
 from samverkan_rules.cli import EXIT_USAGE
-from samverkan_rules.cli._output import (
+from samverkan_rules.cli._streams import (
     CheckedStream,
     OutputError,
     terminal_safe,

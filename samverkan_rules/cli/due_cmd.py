@@ -40,7 +40,7 @@ from samverkan_rules.cli._common import (
     translator_from_args,
     unreadable_events,
 )
-from samverkan_rules.cli._output import stdout_writer
+from samverkan_rules.cli._streams import stdout_writer
 from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.diagnostics import Diagnostic
 from samverkan_rules.engine.evaluator import Evaluator

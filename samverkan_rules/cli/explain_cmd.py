@@ -41,8 +41,8 @@ from samverkan_rules.cli.due_cmd import (
     select_routine,
 )
 from samverkan_rules.diagnostics import did_you_mean
-from samverkan_rules.engine.explain import explain_rule
 from samverkan_rules.engine.result import find_obligations
+from samverkan_rules.engine.why_not import explain_rule
 from samverkan_rules.errors import EvaluationError
 from samverkan_rules.text.due import render_obligation
 

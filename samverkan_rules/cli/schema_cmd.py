@@ -15,7 +15,7 @@ from typing import Any
 
 from samverkan_rules.cli import COMMANDS, EXIT_FINDINGS, EXIT_OK
 from samverkan_rules.cli._common import CommandError, guarded
-from samverkan_rules.cli._output import write_file_atomic, write_stdout
+from samverkan_rules.cli._streams import write_file_atomic, write_stdout
 from samverkan_rules.schemas import SCHEMAS, render
 
 __all__ = ["add_parser", "run", "stale_files", "write_schemas"]
