@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from samverkan_rules.cli import _output as output
+from samverkan_rules.cli import _streams as output
 from samverkan_rules.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
