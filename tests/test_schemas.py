@@ -22,8 +22,8 @@ from samverkan_rules.schemas import (
     routine_schema,
     schema_id,
 )
+from tests.support import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_DIR = ROOT / "schemas"
 ROUTINES = sorted(routine_files([ROOT / "routines"]))
 SCENARIOS = sorted((ROOT / "routines" / "tests").glob("*/*.y*ml"))
