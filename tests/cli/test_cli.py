@@ -17,57 +17,49 @@ from samverkan_rules import __version__, engine
 from samverkan_rules.cli import main
 from samverkan_rules.engine import Evaluator
 from samverkan_rules.schemas import SCHEMAS
-from tests.support import ROOT
+from tests.support import ROOT, event
 
 ROUTINE = ROOT / "routines" / "orebro-dagverksamhet-hemvard.yaml"
 AS_OF = "2026-12-15T12:00:00+01:00"
 
 Record = dict[str, Any]
 
-CONSENT: Record = {
-    "id": "e1",
-    "case": "c1",
-    "type": "consent.given",
-    "at": "2026-12-01T09:00:00+01:00",
-    "data": {"form": "written"},
-}
-START: Record = {
-    "id": "e2",
-    "case": "c1",
-    "type": "dagverksamhet.start_planned",
-    "at": "2026-12-01T10:00:00+01:00",
-    "data": {"start_date": "2026-12-28", "form": "dagrehab"},
-}
+CONSENT: Record = event(
+    id="e1", type="consent.given", at="2026-12-01T09:00:00+01:00", form="written"
+)
+START: Record = event(
+    id="e2",
+    type="dagverksamhet.start_planned",
+    at="2026-12-01T10:00:00+01:00",
+    start_date="2026-12-28",
+    form="dagrehab",
+)
 # A second case whose message was sent and acknowledged: fulfilled obligations in the ledger.
 CASE_2: list[Record] = [
-    {
-        "id": "f1",
-        "case": "c2",
-        "type": "consent.given",
-        "at": "2026-12-02T08:00:00+01:00",
-        "data": {"form": "oral"},
-    },
-    {
-        "id": "f2",
-        "case": "c2",
-        "type": "dagverksamhet.start_planned",
-        "at": "2026-12-02T09:00:00+01:00",
-        "data": {"start_date": "2027-01-11"},
-    },
-    {
-        "id": "f3",
-        "case": "c2",
-        "type": "message.sent",
-        "at": "2026-12-03T14:00:00+01:00",
-        "data": {"kind": "start", "to": ["hemvard.driftsplanerare"], "refers_to": "f2"},
-    },
-    {
-        "id": "f4",
-        "case": "c2",
-        "type": "message.acknowledged",
-        "at": "2026-12-04T08:15:00+01:00",
-        "data": {"message": "f3"},
-    },
+    event(id="f1", case="c2", type="consent.given", at="2026-12-02T08:00:00+01:00", form="oral"),
+    event(
+        id="f2",
+        case="c2",
+        type="dagverksamhet.start_planned",
+        at="2026-12-02T09:00:00+01:00",
+        start_date="2027-01-11",
+    ),
+    event(
+        id="f3",
+        case="c2",
+        type="message.sent",
+        at="2026-12-03T14:00:00+01:00",
+        kind="start",
+        to=["hemvard.driftsplanerare"],
+        refers_to="f2",
+    ),
+    event(
+        id="f4",
+        case="c2",
+        type="message.acknowledged",
+        at="2026-12-04T08:15:00+01:00",
+        message="f3",
+    ),
 ]
 
 

@@ -10,26 +10,22 @@ from typing import Any
 import pytest
 
 from samverkan_rules.cli import main
-from tests.support import ROOT
+from tests.support import ROOT, event
 
 ROUTINE = ROOT / "routines" / "orebro-dagverksamhet-hemvard.yaml"
 AS_OF = "2026-12-15T12:00:00+01:00"
 
-CONSENT: dict[str, Any] = {
-    "id": "e1",
-    "case": "c1",
-    "type": "consent.given",
-    "at": "2026-12-01T09:00:00+01:00",
-    "data": {"form": "written"},
-}
+CONSENT: dict[str, Any] = event(
+    id="e1", type="consent.given", at="2026-12-01T09:00:00+01:00", form="written"
+)
 # The DESIGN example: start on Monday 2026-12-28, deadline 2 working days before.
-START: dict[str, Any] = {
-    "id": "e2",
-    "case": "c1",
-    "type": "dagverksamhet.start_planned",
-    "at": "2026-12-01T10:00:00+01:00",
-    "data": {"start_date": "2026-12-28", "form": "dagrehab"},
-}
+START: dict[str, Any] = event(
+    id="e2",
+    type="dagverksamhet.start_planned",
+    at="2026-12-01T10:00:00+01:00",
+    start_date="2026-12-28",
+    form="dagrehab",
+)
 
 
 def jsonl(records: Sequence[Mapping[str, Any] | str]) -> str:

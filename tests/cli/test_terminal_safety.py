@@ -18,7 +18,7 @@ from samverkan_rules.cli import main
 from samverkan_rules.cli._output import terminal_safe
 from samverkan_rules.text.html import render_html
 from samverkan_rules.text.markdown import render_markdown
-from tests.support import ROOT
+from tests.support import ROOT, event
 
 ROUTINE = ROOT / "routines" / "orebro-dagverksamhet-hemvard.yaml"
 AS_OF = "2026-12-15T12:00:00+01:00"
@@ -28,20 +28,20 @@ UNSAFE = [CLEAR, "\r", "\x07", "\x9b", "\u202e", "\u2028", "\x00", "\x7f"]
 
 def events_with(tmp_path: Path, case: str, event_id: str = "e1") -> Path:
     lines = [
-        {
-            "id": event_id,
-            "case": case,
-            "type": "consent.given",
-            "at": "2026-12-01T09:00:00+01:00",
-            "data": {"form": "written"},
-        },
-        {
-            "id": "e2",
-            "case": case,
-            "type": "dagverksamhet.start_planned",
-            "at": "2026-12-01T10:00:00+01:00",
-            "data": {"start_date": "2026-12-28"},
-        },
+        event(
+            id=event_id,
+            case=case,
+            type="consent.given",
+            at="2026-12-01T09:00:00+01:00",
+            form="written",
+        ),
+        event(
+            id="e2",
+            case=case,
+            type="dagverksamhet.start_planned",
+            at="2026-12-01T10:00:00+01:00",
+            start_date="2026-12-28",
+        ),
         {"id": f"bad{CLEAR}", "case": case, "type": f"no.such{CLEAR}", "at": AS_OF},
     ]
     path = tmp_path / "events.jsonl"

@@ -15,7 +15,7 @@ from samverkan_rules import evaluate, load_routine_text
 from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.i18n import translator
 from samverkan_rules.text.markdown import render_markdown
-from tests.support import FIXTURES
+from tests.support import FIXTURES, event
 
 MINIMAL = (FIXTURES / "minimal.yaml").read_text(encoding="utf-8")
 ESCALATION = """    escalation:
@@ -38,13 +38,9 @@ def routine(escalation: str = ESCALATION) -> CompiledRoutine:
     return load_routine_text(text)
 
 
-REFERRAL = {
-    "id": "e1",
-    "case": "c1",
-    "type": "test.referral",
-    "at": "2026-12-21T09:00:00+01:00",
-    "data": {"due_date": "2027-01-15"},
-}
+REFERRAL = event(
+    id="e1", type="test.referral", at="2026-12-21T09:00:00+01:00", due_date="2027-01-15"
+)
 
 
 def obligations(r: CompiledRoutine, as_of: str, events: list[dict] | None = None) -> dict:
@@ -78,13 +74,7 @@ def test_a_blocked_obligation_escalates_after_its_deadline_with_its_own_deadline
 
 
 def test_consent_given_ends_the_blocked_escalation() -> None:
-    consent = {
-        "id": "k1",
-        "case": "c1",
-        "type": "consent.given",
-        "at": "2026-12-29T10:00:00+01:00",
-        "data": {"form": "oral"},
-    }
+    consent = event(id="k1", type="consent.given", at="2026-12-29T10:00:00+01:00", form="oral")
     found = obligations(routine(), "2026-12-30T09:00:00+01:00", [consent])
     assert found["reply:e1"]["status"] == "overdue"
     assert "reply:e1:escalation-1" not in found

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from samverkan_rules import evaluate, load_routine
 from samverkan_rules.engine.occurrences import CalledOff, cancelling_types
 from samverkan_rules.events.model import event_from_mapping
-from tests.support import ROOT
+from tests.support import ROOT, event
 
 ROUTINE = load_routine(ROOT / "routines" / "katrineholm-hemtjanst-vardcentral.yaml")
 TZ = ZoneInfo("Europe/Stockholm")
@@ -45,10 +45,6 @@ def _meetings_from(day: date) -> list[date]:
     return out
 
 
-def _event(ident: str, case: str, etype: str, at: datetime, **data: Any) -> dict[str, Any]:
-    return {"id": ident, "case": case, "type": etype, "at": at.isoformat(), "data": data}
-
-
 def _at(day: date, hour: int, minute: int = 0) -> datetime:
     return datetime.combine(day, datetime.min.time()).replace(hour=hour, minute=minute, tzinfo=TZ)
 
@@ -60,19 +56,26 @@ def _meeting(day: date) -> datetime:
 
 def _question(at: datetime) -> dict[str, Any]:
     """A question to Linden in case c1."""
-    return _event("q1", "c1", "vc_contact.needed", at, vardcentral="linden", question="x")
+    return event(id="q1", type="vc_contact.needed", at=at, vardcentral="linden", question="x")
 
 
 def _call_off(
     ident: str, at: datetime, day: date, vardcentral: str = "linden", case: str = "hemtjanstgruppen"
 ) -> dict[str, Any]:
     """The planner calls off the meeting on ``day``, logged at ``at``."""
-    return _event(
-        ident, case, "vc_meeting.cancelled", at, vardcentral=vardcentral, date=day.isoformat()
+    return event(
+        id=ident,
+        case=case,
+        type="vc_meeting.cancelled",
+        at=at,
+        vardcentral=vardcentral,
+        date=day.isoformat(),
     )
 
 
-CONSENT = _event("k1", "c1", "consent.given", datetime(2026, 8, 20, 9, tzinfo=TZ), form="written")
+CONSENT = event(
+    id="k1", type="consent.given", at=datetime(2026, 8, 20, 9, tzinfo=TZ), form="written"
+)
 
 
 cancellation = st.tuples(st.integers(0, 12), st.integers(-9, 6))

@@ -7,13 +7,12 @@ The routine is ``tests/fixtures/minimal.yaml`` with the reply deadline replaced.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from samverkan_rules import Obligation, evaluate, load_routine_text
 from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.i18n import translator
 from samverkan_rules.text.markdown import render_markdown
-from tests.support import FIXTURES
+from tests.support import FIXTURES, event
 
 MINIMAL = (FIXTURES / "minimal.yaml").read_text(encoding="utf-8")
 WORKING = "    deadline: {after: trigger, working_days: 2}\n"
@@ -24,14 +23,8 @@ def routine(deadline: str) -> CompiledRoutine:
 
 
 def reply(r: CompiledRoutine, at: str, due_date: str, as_of: str) -> Obligation:
-    event: dict[str, Any] = {
-        "id": "e1",
-        "case": "c1",
-        "type": "test.referral",
-        "at": at,
-        "data": {"due_date": due_date},
-    }
-    result = evaluate(r, [event], datetime.fromisoformat(as_of))
+    referral = event(id="e1", type="test.referral", at=at, due_date=due_date)
+    result = evaluate(r, [referral], datetime.fromisoformat(as_of))
     return result.case("c1").obligations[0]
 
 

@@ -23,7 +23,7 @@ import pytest
 from samverkan_rules import Evaluation, EvaluationError, Obligation, evaluate, load_routine
 from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.events.model import event_from_mapping
-from tests.support import FIXTURES, ROUTINES
+from tests.support import FIXTURES, ROUTINES, event
 
 OREBRO_FILE = ROUTINES / "orebro-dagverksamhet-hemvard.yaml"
 
@@ -44,11 +44,6 @@ def versions() -> list[CompiledRoutine]:
         load_routine(FIXTURES / "versioned-2025.yaml"),
         load_routine(FIXTURES / "versioned-2026.yaml"),
     ]
-
-
-def ev(ident: str, type_: str, at: str, case: str = "c1", **data: Any) -> dict[str, Any]:
-    """An event mapping."""
-    return {"id": ident, "case": case, "type": type_, "at": at, "data": data}
 
 
 def t(text: str) -> datetime:
@@ -83,7 +78,7 @@ def run(
 # reply: a test.referral on Monday 2026-12-21 09:00 must be answered within 2 working days:
 # 22 December is working day 1, 23 December working day 2 -> 2026-12-23T23:59:59+01:00.
 
-REFERRAL = ev("e1", "test.referral", "2026-12-21T09:00:00+01:00")
+REFERRAL = event(id="e1", type="test.referral", at="2026-12-21T09:00:00+01:00")
 REPLY_DEADLINE = "2026-12-23T23:59:59+01:00"
 
 
@@ -105,7 +100,13 @@ def test_due_obligation_is_an_action_with_its_deadline_and_explanation(engine) -
 def test_fulfilled_exactly_at_the_deadline_is_on_time(engine) -> None:
     events = [
         REFERRAL,
-        ev("r1", "test.reply", "2026-12-23T23:59:59+01:00", refers_to="e1", kind="answer"),
+        event(
+            id="r1",
+            type="test.reply",
+            at="2026-12-23T23:59:59+01:00",
+            refers_to="e1",
+            kind="answer",
+        ),
     ]
     result = run(engine, events, "2027-01-08T12:00:00+01:00")
     reply = ledger(result)["reply:e1"]
@@ -120,7 +121,13 @@ def test_fulfilled_late_counts_working_days_across_jul(engine) -> None:
     # Done Tuesday 29 December: 28 and 29 December are the working days after the deadline.
     events = [
         REFERRAL,
-        ev("r1", "test.reply", "2026-12-29T10:00:00+01:00", refers_to="e1", kind="answer"),
+        event(
+            id="r1",
+            type="test.reply",
+            at="2026-12-29T10:00:00+01:00",
+            refers_to="e1",
+            kind="answer",
+        ),
     ]
     result = run(engine, events, "2027-01-08T12:00:00+01:00")
     reply = ledger(result)["reply:e1"]
@@ -134,7 +141,13 @@ def test_fulfilled_late_counts_working_days_across_jul(engine) -> None:
 def test_one_second_late_is_fulfilled_late_by_zero_working_days(engine) -> None:
     events = [
         REFERRAL,
-        ev("r1", "test.reply", "2026-12-24T00:00:00+01:00", refers_to="e1", kind="answer"),
+        event(
+            id="r1",
+            type="test.reply",
+            at="2026-12-24T00:00:00+01:00",
+            refers_to="e1",
+            kind="answer",
+        ),
     ]
     reply = ledger(run(engine, events, "2027-01-08T12:00:00+01:00"))["reply:e1"]
     assert (reply.status, reply.late_working_days) == ("fulfilled_late", 0)
@@ -151,7 +164,7 @@ def test_overdue_counts_working_days_to_as_of(engine) -> None:
 
 @pytest.mark.parametrize("at", ["2026-12-22T10:00:00+01:00", "2026-12-23T23:59:59+01:00"])
 def test_cancelled_up_to_the_deadline(engine, at) -> None:
-    events = [REFERRAL, ev("w1", "test.withdrawn", at, refers_to="e1")]
+    events = [REFERRAL, event(id="w1", type="test.withdrawn", at=at, refers_to="e1")]
     result = run(engine, events, "2027-01-08T12:00:00+01:00")
     reply = ledger(result)["reply:e1"]
     assert reply.status == "cancelled"
@@ -160,7 +173,10 @@ def test_cancelled_up_to_the_deadline(engine, at) -> None:
 
 
 def test_a_cancelling_event_after_the_deadline_does_not_cancel(engine) -> None:
-    events = [REFERRAL, ev("w1", "test.withdrawn", "2026-12-28T10:00:00+01:00", refers_to="e1")]
+    events = [
+        REFERRAL,
+        event(id="w1", type="test.withdrawn", at="2026-12-28T10:00:00+01:00", refers_to="e1"),
+    ]
     result = run(engine, events, "2026-12-29T12:00:00+01:00")
     reply = ledger(result)["reply:e1"]
     assert reply.status == "overdue"
@@ -169,7 +185,10 @@ def test_a_cancelling_event_after_the_deadline_does_not_cancel(engine) -> None:
 
 
 def test_a_cancelling_event_for_another_referral_does_not_cancel(engine) -> None:
-    events = [REFERRAL, ev("w1", "test.withdrawn", "2026-12-22T10:00:00+01:00", refers_to="e7")]
+    events = [
+        REFERRAL,
+        event(id="w1", type="test.withdrawn", at="2026-12-22T10:00:00+01:00", refers_to="e7"),
+    ]
     reply = ledger(run(engine, events, "2026-12-22T12:00:00+01:00"))["reply:e1"]
     assert (reply.status, reply.cancelled_by) == ("due", None)
 
@@ -178,24 +197,47 @@ def test_a_cancelling_event_for_another_referral_does_not_cancel(engine) -> None
     ("answer", "why"),
     [
         (
-            ev("r0", "test.reply", "2026-12-21T08:59:59+01:00", refers_to="e1", kind="answer"),
+            event(
+                id="r0",
+                type="test.reply",
+                at="2026-12-21T08:59:59+01:00",
+                refers_to="e1",
+                kind="answer",
+            ),
             "before the trigger",
         ),
         (
-            ev("r1", "test.reply", "2026-12-22T10:00:00+01:00", refers_to="e7", kind="answer"),
+            event(
+                id="r1",
+                type="test.reply",
+                at="2026-12-22T10:00:00+01:00",
+                refers_to="e7",
+                kind="answer",
+            ),
             "refers to another event",
         ),
         (
-            ev("r1", "test.reply", "2026-12-22T10:00:00+01:00", kind="answer"),
+            event(id="r1", type="test.reply", at="2026-12-22T10:00:00+01:00", kind="answer"),
             "refers to nothing",
         ),
         (
-            ev("r1", "test.reply", "2026-12-22T10:00:00+01:00", refers_to="e1", kind="question"),
+            event(
+                id="r1",
+                type="test.reply",
+                at="2026-12-22T10:00:00+01:00",
+                refers_to="e1",
+                kind="question",
+            ),
             "fails the pattern's condition",
         ),
         (
-            ev(
-                "r1", "test.reply", "2026-12-22T10:00:00+01:00", "c2", refers_to="e1", kind="answer"
+            event(
+                id="r1",
+                case="c2",
+                type="test.reply",
+                at="2026-12-22T10:00:00+01:00",
+                refers_to="e1",
+                kind="answer",
             ),
             "belongs to another case",
         ),
@@ -209,9 +251,27 @@ def test_an_answer_that_does_not_match_does_not_fulfil(engine, answer, why) -> N
 def test_the_first_matching_answer_fulfils(engine) -> None:
     events = [
         REFERRAL,
-        ev("r1", "test.reply", "2026-12-22T10:00:00+01:00", refers_to="e9", kind="answer"),
-        ev("r2", "test.reply", "2026-12-28T10:00:00+01:00", refers_to="e1", kind="answer"),
-        ev("r3", "test.reply", "2026-12-29T10:00:00+01:00", refers_to="e1", kind="answer"),
+        event(
+            id="r1",
+            type="test.reply",
+            at="2026-12-22T10:00:00+01:00",
+            refers_to="e9",
+            kind="answer",
+        ),
+        event(
+            id="r2",
+            type="test.reply",
+            at="2026-12-28T10:00:00+01:00",
+            refers_to="e1",
+            kind="answer",
+        ),
+        event(
+            id="r3",
+            type="test.reply",
+            at="2026-12-29T10:00:00+01:00",
+            refers_to="e1",
+            kind="answer",
+        ),
     ]
     reply = ledger(run(engine, events, "2027-01-08T12:00:00+01:00"))["reply:e1"]
     assert reply.status == "fulfilled_late"
@@ -224,7 +284,7 @@ def test_working_days_skip_midsommar_and_the_routines_closed_day(engine) -> None
     # so 23 June is working day 1 and 24 June working day 2; summer time, +02:00.
     result = run(
         engine,
-        [ev("e1", "test.referral", "2026-06-18T10:00:00+02:00")],
+        [event(id="e1", type="test.referral", at="2026-06-18T10:00:00+02:00")],
         "2026-06-18T12:00:00+02:00",
     )
     assert ledger(result)["reply:e1"].deadline == "2026-06-24T23:59:59+02:00"
@@ -235,7 +295,7 @@ def test_working_days_skip_midsommar_and_the_routines_closed_day(engine) -> None
 # prepare: opens 3 working days before the meeting (start of day), due 1 working day before
 # it at 12:00. Meeting Monday 2026-12-28: opens 21 Dec 00:00, due 23 Dec 12:00.
 
-MEETING = ev("m1", "test.meeting", "2026-12-01T09:00:00+01:00", date="2026-12-28")
+MEETING = event(id="m1", type="test.meeting", at="2026-12-01T09:00:00+01:00", date="2026-12-28")
 
 
 @pytest.mark.parametrize(
@@ -264,7 +324,7 @@ def test_upcoming_explanation_names_the_opening(engine) -> None:
 
 
 def test_a_date_deadline_in_summer_carries_summer_time(engine) -> None:
-    meeting = ev("m1", "test.meeting", "2026-06-01T09:00:00+02:00", date="2026-07-01")
+    meeting = event(id="m1", type="test.meeting", at="2026-06-01T09:00:00+02:00", date="2026-07-01")
     prepare = ledger(run(engine, [meeting], "2026-06-01T12:00:00+02:00"))["prepare:m1"]
     # 30 June is 1 working day before; 30, 29 and 26 June are 1, 2 and 3.
     assert prepare.deadline == "2026-06-30T12:00:00+02:00"
@@ -287,25 +347,25 @@ def test_a_date_deadline_in_summer_carries_summer_time(engine) -> None:
 def test_calendar_deadline_policy_next_working_day_and_keep(
     engine, meeting_day, moved, kept
 ) -> None:
-    meeting = ev("m1", "test.meeting", "2026-01-05T09:00:00+01:00", date=meeting_day)
+    meeting = event(id="m1", type="test.meeting", at="2026-01-05T09:00:00+01:00", date=meeting_day)
     obligations = ledger(run(engine, [meeting], "2026-01-05T12:00:00+01:00"))
     assert obligations["follow-up:m1"].deadline == moved
     assert obligations["follow-up-keep:m1"].deadline == kept
 
 
 def test_the_trace_names_the_calendar_step(engine) -> None:
-    meeting = ev("m1", "test.meeting", "2026-01-05T09:00:00+01:00", date="2026-05-22")
+    meeting = event(id="m1", type="test.meeting", at="2026-01-05T09:00:00+01:00", date="2026-05-22")
     follow_up = ledger(run(engine, [meeting], "2026-01-05T12:00:00+01:00"))["follow-up:m1"]
     assert any("2026-06-22" in step and "2026-06-23" in step for step in follow_up.trace)
 
 
 def test_hours_deadline(engine) -> None:
     events = [
-        ev("k1", "test.call", "2026-03-10T14:30:00+01:00"),
-        ev("d1", "test.done", "2026-03-10T16:30:00+01:00", task="call"),
-        ev("k2", "test.call", "2026-03-10T16:40:00+01:00"),
-        ev("d2", "test.done", "2026-03-10T18:40:01+01:00", task="call"),
-        ev("k3", "test.call", "2026-03-10T19:00:00+01:00"),
+        event(id="k1", type="test.call", at="2026-03-10T14:30:00+01:00"),
+        event(id="d1", type="test.done", at="2026-03-10T16:30:00+01:00", task="call"),
+        event(id="k2", type="test.call", at="2026-03-10T16:40:00+01:00"),
+        event(id="d2", type="test.done", at="2026-03-10T18:40:01+01:00", task="call"),
+        event(id="k3", type="test.call", at="2026-03-10T19:00:00+01:00"),
     ]
     obligations = ledger(run(engine, events, "2026-03-10T21:00:01+01:00"))
     summary = {k: (o.deadline, o.status, o.late_working_days) for k, o in obligations.items()}
@@ -328,7 +388,7 @@ def test_hours_deadline(engine) -> None:
     ],
 )
 def test_hours_deadline_is_elapsed_time_across_daylight_saving(engine, at, deadline) -> None:
-    result = run(engine, [ev("k1", "test.call", at)], "2026-10-26T12:00:00+01:00")
+    result = run(engine, [event(id="k1", type="test.call", at=at)], "2026-10-26T12:00:00+01:00")
     assert ledger(result)["call-back:k1"].deadline == deadline
 
 
@@ -336,8 +396,8 @@ def test_actions_come_earliest_deadline_first_by_instant(engine) -> None:
     # k1 is due 02:45 summer time (00:45Z), k2 at 02:30 winter time (01:30Z): as text k2's
     # deadline sorts first, as instants k1's does.
     events = [
-        ev("k2", "test.call", "2026-10-24T23:30:00Z"),
-        ev("k1", "test.call", "2026-10-25T00:45:00+02:00"),
+        event(id="k2", type="test.call", at="2026-10-24T23:30:00Z"),
+        event(id="k1", type="test.call", at="2026-10-25T00:45:00+02:00"),
     ]
     result = run(engine, events, "2026-10-25T00:00:00Z")
     assert [(a.obligation, a.deadline) for a in result.case("c1").actions] == [
@@ -347,7 +407,10 @@ def test_actions_come_earliest_deadline_first_by_instant(engine) -> None:
 
 
 def test_a_date_outside_the_calendar_rejects_only_its_event(engine) -> None:
-    events = [REFERRAL, ev("m1", "test.meeting", "2026-12-01T09:00:00+01:00", date="2206-12-28")]
+    events = [
+        REFERRAL,
+        event(id="m1", type="test.meeting", at="2026-12-01T09:00:00+01:00", date="2206-12-28"),
+    ]
     result = run(engine, events, "2026-12-22T12:00:00+01:00")
     assert list(ledger(result)) == ["reply:e1"]
     assert any(d.level == "error" and "m1" in d.message for d in result.diagnostics)
@@ -393,7 +456,13 @@ def test_escalation_records_resolve_their_roles(engine) -> None:
 def test_no_escalation_action_once_the_obligation_is_fulfilled(engine) -> None:
     events = [
         REFERRAL,
-        ev("r1", "test.reply", "2026-12-29T10:00:00+01:00", refers_to="e1", kind="answer"),
+        event(
+            id="r1",
+            type="test.reply",
+            at="2026-12-29T10:00:00+01:00",
+            refers_to="e1",
+            kind="answer",
+        ),
     ]
     result = run(engine, events, "2027-01-08T12:00:00+01:00")
     assert action_ids(result) == []
@@ -405,7 +474,7 @@ def test_no_escalation_action_once_the_obligation_is_fulfilled(engine) -> None:
 # (3 -> 4 Dec), both for handlaggare and requiring consent, and blocked-c (5 -> 8 Dec) for
 # mottagare, requiring consent and support.
 
-PLAN = ev("p1", "test.plan", "2026-12-01T09:00:00+01:00")
+PLAN = event(id="p1", type="test.plan", at="2026-12-01T09:00:00+01:00")
 
 
 def remedies(result: Evaluation, case: str = "c1") -> dict[str, Obligation]:
@@ -443,7 +512,7 @@ def test_unmet_precondition_blocks_and_emits_one_remedy_per_precondition_and_rol
 
 
 def test_several_blocked_obligations_share_one_remedy_with_the_earliest_deadline(engine) -> None:
-    events = [PLAN, ev("p2", "test.plan", "2026-12-02T09:00:00+01:00")]
+    events = [PLAN, event(id="p2", type="test.plan", at="2026-12-02T09:00:00+01:00")]
     # p2: blocked-b due 3 Dec, blocked-a due 7 Dec; p1's blocked-b (2 Dec) is the earliest.
     found = remedies(run(engine, events, "2026-12-02T12:00:00+01:00"))
     assert sorted(found) == [
@@ -464,7 +533,10 @@ def test_remedy_past_the_blocked_deadline_is_overdue(engine) -> None:
 
 
 def test_consent_given_later_unblocks(engine) -> None:
-    events = [PLAN, ev("g1", "consent.given", "2026-12-02T08:00:00+01:00", form="written")]
+    events = [
+        PLAN,
+        event(id="g1", type="consent.given", at="2026-12-02T08:00:00+01:00", form="written"),
+    ]
     result = run(engine, events, "2026-12-02T12:00:00+01:00")
     obligations = ledger(result)
     assert obligations["blocked-a:p1"].status == "due"
@@ -480,8 +552,8 @@ def test_consent_given_later_unblocks(engine) -> None:
 def test_every_precondition_met_leaves_no_remedy(engine) -> None:
     events = [
         PLAN,
-        ev("g1", "consent.given", "2026-12-02T08:00:00+01:00"),
-        ev("s1", "test.status", "2026-12-02T08:30:00+01:00", has_support=True),
+        event(id="g1", type="consent.given", at="2026-12-02T08:00:00+01:00"),
+        event(id="s1", type="test.status", at="2026-12-02T08:30:00+01:00", has_support=True),
     ]
     result = run(engine, events, "2026-12-03T12:00:00+01:00")
     obligations = ledger(result)
@@ -496,9 +568,9 @@ def test_every_precondition_met_leaves_no_remedy(engine) -> None:
 
 def test_consent_withdrawn_blocks_again(engine) -> None:
     events = [
-        ev("g1", "consent.given", "2026-11-30T08:00:00+01:00"),
+        event(id="g1", type="consent.given", at="2026-11-30T08:00:00+01:00"),
         PLAN,
-        ev("g2", "consent.withdrawn", "2026-12-01T10:00:00+01:00"),
+        event(id="g2", type="consent.withdrawn", at="2026-12-01T10:00:00+01:00"),
     ]
     result = run(engine, events, "2026-12-01T12:00:00+01:00")
     assert ledger(result)["blocked-a:p1"].status == "blocked"
@@ -557,7 +629,7 @@ def fired(result: Evaluation) -> set[str]:
 def test_condition_operators(engine, data, expected) -> None:
     result = run(
         engine,
-        [ev("k1", "test.risk", "2026-12-01T09:00:00+01:00", **data)],
+        [event(id="k1", type="test.risk", at="2026-12-01T09:00:00+01:00", **data)],
         "2026-12-01T12:00:00+01:00",
     )
     assert fired(result) == expected
@@ -567,7 +639,7 @@ def test_a_mistyped_field_raises_nothing_and_is_reported(engine) -> None:
     # 'flags' is a list field; one string is refused by the event type's check.
     result = run(
         engine,
-        [ev("k1", "test.risk", "2026-12-01T09:00:00+01:00", flags="fall", level=4)],
+        [event(id="k1", type="test.risk", at="2026-12-01T09:00:00+01:00", flags="fall", level=4)],
         "2026-12-01T12:00:00+01:00",
     )
     assert result.cases == []
@@ -587,10 +659,10 @@ def test_a_mistyped_field_raises_nothing_and_is_reported(engine) -> None:
 )
 def test_fact_set_from_event_data(engine, statuses, fact_fires) -> None:
     events = [
-        ev(f"s{i}", "test.status", f"2026-12-01T0{i}:00:00+01:00", **data)
+        event(id=f"s{i}", type="test.status", at=f"2026-12-01T0{i}:00:00+01:00", **data)
         for i, data in enumerate(statuses)
     ]
-    events.append(ev("k1", "test.risk", "2026-12-01T09:00:00+01:00", level=2))
+    events.append(event(id="k1", type="test.risk", at="2026-12-01T09:00:00+01:00", level=2))
     rules = fired(run(engine, events, "2026-12-01T12:00:00+01:00"))
     assert ("op-fact" in rules) is fact_fires
     assert ("op-unless" in rules) is not fact_fires
@@ -602,9 +674,17 @@ def test_fact_set_from_event_data(engine, statuses, fact_fires) -> None:
 def test_events_after_as_of_are_ignored_with_an_info(engine) -> None:
     events = [
         REFERRAL,
-        ev("e2", "test.referral", "2026-12-21T12:00:00+01:00"),  # exactly at as_of: counts
-        ev("e3", "test.referral", "2026-12-21T12:00:01+01:00"),
-        ev("r1", "test.reply", "2026-12-22T08:00:00+01:00", refers_to="e1", kind="answer"),
+        event(
+            id="e2", type="test.referral", at="2026-12-21T12:00:00+01:00"
+        ),  # exactly at as_of: counts
+        event(id="e3", type="test.referral", at="2026-12-21T12:00:01+01:00"),
+        event(
+            id="r1",
+            type="test.reply",
+            at="2026-12-22T08:00:00+01:00",
+            refers_to="e1",
+            kind="answer",
+        ),
     ]
     result = run(engine, events, "2026-12-21T12:00:00+01:00")
     assert sorted(ledger(result)) == ["reply:e1", "reply:e2"]
@@ -618,9 +698,9 @@ def test_events_after_as_of_are_ignored_with_an_info(engine) -> None:
 def test_cases_filter_warns_about_other_cases(engine) -> None:
     events = [
         REFERRAL,
-        ev("e2", "test.referral", "2026-12-21T09:00:00+01:00", "c2"),
-        ev("e3", "test.referral", "2026-12-21T10:00:00+01:00", "c2"),
-        ev("e4", "test.referral", "2026-12-21T10:00:00+01:00", "c3"),
+        event(id="e2", case="c2", type="test.referral", at="2026-12-21T09:00:00+01:00"),
+        event(id="e3", case="c2", type="test.referral", at="2026-12-21T10:00:00+01:00"),
+        event(id="e4", case="c3", type="test.referral", at="2026-12-21T10:00:00+01:00"),
     ]
     result = run(engine, events, "2026-12-22T12:00:00+01:00", cases=["c1"])
     assert [c.case for c in result.cases] == ["c1"]
@@ -645,7 +725,7 @@ def test_an_exact_duplicate_is_a_warning_and_counted_once(engine, as_objects) ->
 
 @pytest.mark.parametrize("as_objects", [False, True], ids=["mappings", "events"])
 def test_a_reused_id_with_other_content_is_an_error(engine, as_objects) -> None:
-    other = ev("e1", "test.referral", "2026-12-22T09:00:00+01:00")
+    other = event(id="e1", type="test.referral", at="2026-12-22T09:00:00+01:00")
     events: list[Any] = [REFERRAL, other]
     if as_objects:
         events = [event_from_mapping(e) for e in events]
@@ -658,7 +738,7 @@ def test_a_reused_id_with_other_content_is_an_error(engine, as_objects) -> None:
 
 def test_a_reused_id_gives_the_same_result_in_any_order(engine) -> None:
     first = REFERRAL
-    second = ev("e1", "test.referral", "2026-12-22T09:00:00+01:00")
+    second = event(id="e1", type="test.referral", at="2026-12-22T09:00:00+01:00")
     as_of = t("2026-12-22T12:00:00+01:00")
     one = evaluate(engine, [first, second], as_of)
     other = evaluate(engine, [second, first], as_of)
@@ -668,9 +748,9 @@ def test_a_reused_id_gives_the_same_result_in_any_order(engine) -> None:
 def test_bad_events_are_reported_by_id_and_the_others_evaluated(engine) -> None:
     events = [
         REFERRAL,
-        ev("x1", "test.refferal", "2026-12-21T09:00:00+01:00"),
-        ev("x2", "test.meeting", "2026-12-21T09:00:00+01:00"),
-        ev("x3", "test.meeting", "2026-12-21T09:00:00+01:00", date="2024-02-98"),
+        event(id="x1", type="test.refferal", at="2026-12-21T09:00:00+01:00"),
+        event(id="x2", type="test.meeting", at="2026-12-21T09:00:00+01:00"),
+        event(id="x3", type="test.meeting", at="2026-12-21T09:00:00+01:00", date="2024-02-98"),
     ]
     result = run(engine, events, "2026-12-22T12:00:00+01:00")
     assert list(ledger(result)) == ["reply:e1"]
@@ -685,7 +765,7 @@ def test_bad_events_are_reported_by_id_and_the_others_evaluated(engine) -> None:
 
 
 def test_a_naive_timestamp_in_an_event_names_the_event(engine) -> None:
-    events = [REFERRAL, ev("x4", "test.referral", "2026-12-21T09:00:00")]
+    events = [REFERRAL, event(id="x4", type="test.referral", at="2026-12-21T09:00:00")]
     result = run(engine, events, "2026-12-22T12:00:00+01:00")
     assert list(ledger(result)) == ["reply:e1"]
     (message,) = [d.message for d in result.diagnostics if d.code == "event.bad-timestamp"]
@@ -725,11 +805,11 @@ def test_each_trigger_is_judged_by_the_version_in_force_on_its_local_date(versio
     events = [
         # 23:30 UTC on 31 December 2024 is 00:30 on 1 January 2025 in Stockholm: version 2025;
         # 1 January is a holiday, so Thursday 2 January is working day 1.
-        ev("a", "test.referral", "2024-12-31T23:30:00Z"),
-        ev("b", "test.referral", "2025-06-10T10:00:00+02:00"),
+        event(id="a", type="test.referral", at="2024-12-31T23:30:00Z"),
+        event(id="b", type="test.referral", at="2025-06-10T10:00:00+02:00"),
         # 00:30 on 1 January 2026 local time: version 2026; 2, 5 and 7 January (6th is a
         # holiday) are working days 1-3.
-        ev("c", "test.referral", "2025-12-31T23:30:00Z"),
+        event(id="c", type="test.referral", at="2025-12-31T23:30:00Z"),
     ]
     obligations = ledger(run(versions, events, "2026-02-01T12:00:00+01:00"))
     assert {k: (o.routine.version, o.deadline) for k, o in obligations.items()} == {
@@ -743,7 +823,7 @@ def test_each_trigger_is_judged_by_the_version_in_force_on_its_local_date(versio
 def test_a_trigger_outside_the_versions_given_warns_once(versions, both: bool) -> None:
     result = run(
         versions if both else versions[1],
-        [ev("x", "test.referral", "2027-01-05T10:00:00+01:00")],
+        [event(id="x", type="test.referral", at="2027-01-05T10:00:00+01:00")],
         "2027-02-01T12:00:00+01:00",
     )
     assert result.case("c1").obligations == []
@@ -754,8 +834,8 @@ def test_a_trigger_outside_the_versions_given_warns_once(versions, both: bool) -
 
 def test_triggers_covered_by_some_version_give_no_not_in_force_warning(versions) -> None:
     events = [
-        ev("b", "test.referral", "2025-06-10T10:00:00+02:00"),
-        ev("c", "test.referral", "2026-06-10T10:00:00+02:00"),
+        event(id="b", type="test.referral", at="2025-06-10T10:00:00+02:00"),
+        event(id="c", type="test.referral", at="2026-06-10T10:00:00+02:00"),
     ]
     result = run(versions, events, "2026-07-01T12:00:00+02:00")
     assert sorted(ledger(result)) == ["notify:b", "notify:c"]
@@ -765,11 +845,11 @@ def test_triggers_covered_by_some_version_give_no_not_in_force_warning(versions)
 # --- the Örebro routine and the output contract ---------------------------------------------
 
 DESIGN_EVENTS = [
-    ev("e1", "consent.given", "2026-12-01T09:00:00+01:00", form="written"),
-    ev(
-        "e2",
-        "dagverksamhet.start_planned",
-        "2026-12-01T10:00:00+01:00",
+    event(id="e1", type="consent.given", at="2026-12-01T09:00:00+01:00", form="written"),
+    event(
+        id="e2",
+        type="dagverksamhet.start_planned",
+        at="2026-12-01T10:00:00+01:00",
         start_date="2026-12-28",
         form="dagrehab",
     ),
@@ -789,10 +869,10 @@ def test_design_example_start_message_deadline(orebro) -> None:
 def test_orebro_start_in_summer_has_summer_time(orebro) -> None:
     events = [
         DESIGN_EVENTS[0],
-        ev(
-            "e2",
-            "dagverksamhet.start_planned",
-            "2026-08-03T10:00:00+02:00",
+        event(
+            id="e2",
+            type="dagverksamhet.start_planned",
+            at="2026-08-03T10:00:00+02:00",
             start_date="2026-08-17",
         ),
     ]
@@ -813,7 +893,10 @@ def test_orebro_start_in_summer_has_summer_time(orebro) -> None:
 def test_orebro_start_message_is_fulfilled_only_by_the_matching_message(
     orebro, message, status
 ) -> None:
-    events = [*DESIGN_EVENTS, ev("m1", "message.sent", "2026-12-14T10:00:00+01:00", **message)]
+    events = [
+        *DESIGN_EVENTS,
+        event(id="m1", type="message.sent", at="2026-12-14T10:00:00+01:00", **message),
+    ]
     start = ledger(run(orebro, events, "2026-12-15T12:00:00+01:00"))["start-message:e2"]
     assert start.status == status
 

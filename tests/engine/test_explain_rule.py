@@ -14,20 +14,19 @@ from samverkan_rules.cli import main
 from samverkan_rules.engine.explain import explain_rule
 from samverkan_rules.events.model import event_from_mapping
 from samverkan_rules.i18n import translator
-from tests.support import ROOT
+from tests.support import ROOT, event
 
 ROUTINE = ROOT / "routines" / "orebro-dagverksamhet-hemvard.yaml"
 AS_OF = datetime.fromisoformat("2026-12-15T12:00:00+01:00")
 EN = translator("en")
 
 
-def ev(ident: str, etype: str, at: str, **data: Any) -> dict[str, Any]:
-    return {"id": ident, "case": "c1", "type": etype, "at": at, "data": data}
-
-
-CONSENT = ev("e1", "consent.given", "2026-12-01T09:00:00+01:00", form="written")
-START = ev(
-    "e2", "dagverksamhet.start_planned", "2026-12-01T10:00:00+01:00", start_date="2026-12-28"
+CONSENT = event(id="e1", type="consent.given", at="2026-12-01T09:00:00+01:00", form="written")
+START = event(
+    id="e2",
+    type="dagverksamhet.start_planned",
+    at="2026-12-01T10:00:00+01:00",
+    start_date="2026-12-28",
 )
 
 
@@ -45,10 +44,10 @@ def test_no_trigger_names_the_event_type_the_rule_waits_for() -> None:
 
 
 def test_a_false_trigger_condition_names_the_comparison_and_the_value_seen() -> None:
-    message = ev(
-        "e3",
-        "message.sent",
-        "2026-12-02T09:00:00+01:00",
+    message = event(
+        id="e3",
+        type="message.sent",
+        at="2026-12-02T09:00:00+01:00",
         kind="closure",
         to=["hemvard.driftsplanerare"],
         refers_to="e2",
@@ -59,26 +58,29 @@ def test_a_false_trigger_condition_names_the_comparison_and_the_value_seen() -> 
 
 
 def test_a_trigger_outside_every_version_says_so() -> None:
-    old = ev(
-        "e9", "dagverksamhet.start_planned", "2015-03-02T10:00:00+01:00", start_date="2015-03-16"
+    old = event(
+        id="e9",
+        type="dagverksamhet.start_planned",
+        at="2015-03-02T10:00:00+01:00",
+        start_date="2015-03-16",
     )
     (reason,) = explain([old], "start-message").why_not
     assert "no version of the routine was in force on its date" in reason
 
 
 def test_an_open_obligation_lists_what_would_fulfil_it_and_every_near_miss() -> None:
-    wrong_plan = ev(
-        "e3",
-        "message.sent",
-        "2026-12-02T09:00:00+01:00",
+    wrong_plan = event(
+        id="e3",
+        type="message.sent",
+        at="2026-12-02T09:00:00+01:00",
         kind="start",
         to=["hemvard.driftsplanerare"],
         refers_to="e7",
     )
-    wrong_kind = ev(
-        "e4",
-        "message.sent",
-        "2026-12-03T09:00:00+01:00",
+    wrong_kind = event(
+        id="e4",
+        type="message.sent",
+        at="2026-12-03T09:00:00+01:00",
         kind="end",
         to=["hemvard.driftsplanerare"],
         refers_to="e2",

@@ -35,13 +35,9 @@ from samverkan_rules.phrases import (
     trace_status,
     triggered_by,
 )
-from tests.support import FIXTURES, ROUTINES
+from tests.support import FIXTURES, ROUTINES, event
 
 SV, EN = translator("sv"), translator("en")
-
-
-def ev(ident: str, type_: str, at: str, **data: Any) -> dict[str, Any]:
-    return {"id": ident, "case": "c1", "type": type_, "at": at, "data": data}
 
 
 def obligations(routine: CompiledRoutine, events: list[dict[str, Any]], as_of: str) -> Evaluation:
@@ -62,7 +58,7 @@ def orebro() -> CompiledRoutine:
     return load_routine(ROUTINES / "orebro-dagverksamhet-hemvard.yaml")
 
 
-REFERRAL = ev("e1", "test.referral", "2026-12-21T09:00:00+01:00")
+REFERRAL = event(id="e1", type="test.referral", at="2026-12-21T09:00:00+01:00")
 CAUSE = triggered_by(SV, event_type="test.referral", event="e1")
 DEADLINE = "2026-12-23 23:59+01:00"
 
@@ -72,7 +68,9 @@ def test_due_and_fulfilled(engine: CompiledRoutine) -> None:
     assert reply.explanation == explain_due(
         SV, action="Svara på remissen", who="Handläggare", deadline=DEADLINE, cause=CAUSE
     )
-    answer = ev("r1", "test.reply", "2026-12-23T10:00:00+01:00", refers_to="e1", kind="answer")
+    answer = event(
+        id="r1", type="test.reply", at="2026-12-23T10:00:00+01:00", refers_to="e1", kind="answer"
+    )
     result = obligations(engine, [REFERRAL, answer], "2027-01-08T12:00:00+01:00")
     reply = by_id(result)["reply:e1"]
     assert reply.explanation == explain_fulfilled(
@@ -125,10 +123,10 @@ def test_overdue_the_same_day_and_in_working_days(engine: CompiledRoutine) -> No
 
 
 def test_blocked_remedy_and_the_working_day_steps(orebro: CompiledRoutine) -> None:
-    start = ev(
-        "e2",
-        "dagverksamhet.start_planned",
-        "2026-12-01T10:00:00+01:00",
+    start = event(
+        id="e2",
+        type="dagverksamhet.start_planned",
+        at="2026-12-01T10:00:00+01:00",
         start_date="2026-12-28",
     )
     result = by_id(obligations(orebro, [start], "2026-12-15T12:00:00+01:00"))

@@ -14,7 +14,7 @@ import pytest
 
 from samverkan_rules import Obligation, evaluate, load_routine_text
 from samverkan_rules.compile.routine import CompiledRoutine
-from tests.support import FIXTURES
+from tests.support import FIXTURES, event
 
 MINIMAL = (FIXTURES / "minimal.yaml").read_text(encoding="utf-8")
 WORKING = "    deadline: {after: trigger, working_days: 2}\n"
@@ -27,11 +27,9 @@ def routine(deadline: str, extra: str = "", calendar: str = "") -> CompiledRouti
     return load_routine_text(text)
 
 
-def ev(ident: str, type_: str, at: str, **data: Any) -> dict[str, Any]:
-    return {"id": ident, "case": "c1", "type": type_, "at": at, "data": data}
-
-
-REFERRAL = ev("e1", "test.referral", "2026-10-24T10:00:00+02:00", due_date="2026-11-01")
+REFERRAL = event(
+    id="e1", type="test.referral", at="2026-10-24T10:00:00+02:00", due_date="2026-11-01"
+)
 
 
 def reply(r: CompiledRoutine, events: list[dict[str, Any]], as_of: str) -> Obligation:
@@ -63,8 +61,10 @@ def test_a_fulfilled_late_obligation_counts_to_the_fulfilment() -> None:
     # December); the reply on Monday 28 December 09:00 is 6 calendar days, 2 working days
     # (23 and 28 December; 24-27 December are no vardagar) and 129 whole hours late.
     r = routine("{after: trigger, working_days: 2}")
-    referral = ev("e1", "test.referral", "2026-12-18T10:00:00+01:00", due_date="2027-01-10")
-    answer = ev("r1", "test.reply", "2026-12-28T09:00:00+01:00", refers_to="e1")
+    referral = event(
+        id="e1", type="test.referral", at="2026-12-18T10:00:00+01:00", due_date="2027-01-10"
+    )
+    answer = event(id="r1", type="test.reply", at="2026-12-28T09:00:00+01:00", refers_to="e1")
     result = evaluate(r, [referral, answer], datetime.fromisoformat("2027-01-05T12:00:00+01:00"))
     o = result.case("c1").obligations[0]
     assert o.status == "fulfilled_late"
@@ -107,7 +107,7 @@ def test_overdue_within_the_hour_says_so() -> None:
 
 def test_fulfilled_late_in_hours() -> None:
     r = routine("{after: trigger, hours: 24}", "    late_in: hours\n")
-    answer = ev("r1", "test.reply", "2026-10-25T12:15:00+01:00", refers_to="e1")
+    answer = event(id="r1", type="test.reply", at="2026-10-25T12:15:00+01:00", refers_to="e1")
     o = reply(r, [answer], "2026-10-27T12:00:00+01:00")
     assert o.status == "fulfilled_late"
     assert "gjort 3 timmar för sent" in o.explanation

@@ -16,7 +16,7 @@ import pytest
 from samverkan_rules import evaluate, load_routine_text
 from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.routine.load import check_routine_text
-from tests.support import FIXTURES
+from tests.support import FIXTURES, event
 
 MINIMAL = (FIXTURES / "minimal.yaml").read_text(encoding="utf-8")
 
@@ -61,12 +61,8 @@ def routine(periods: str = PERIODS) -> CompiledRoutine:
     return load_routine_text(text)
 
 
-def ev(ident: str, type_: str, at: str, **data: Any) -> dict[str, Any]:
-    return {"id": ident, "case": "c1", "type": type_, "at": at, "data": data}
-
-
-ADMITTED = ev("a1", "test.admitted", "2026-12-18T08:00:00+01:00")
-READY = ev("r1", "test.ready", "2026-12-21T10:00:00+01:00")
+ADMITTED = event(id="a1", type="test.admitted", at="2026-12-18T08:00:00+01:00")
+READY = event(id="r1", type="test.ready", at="2026-12-21T10:00:00+01:00")
 
 
 def periods(*events: dict[str, Any], as_of: str) -> dict[str, dict[str, Any]]:
@@ -88,7 +84,7 @@ def test_a_breach_starts_a_period_that_is_open_until_its_end_event() -> None:
 
 
 def test_the_end_event_closes_the_period() -> None:
-    home = ev("d1", "test.discharged", "2026-12-30T14:00:00+01:00", to="hem")
+    home = event(id="d1", type="test.discharged", at="2026-12-30T14:00:00+01:00", to="hem")
     found = periods(home, as_of="2027-01-10T12:00:00+01:00")
     liability = found["betalningsansvar"]
     assert (liability["end"], liability["open"]) == ("2026-12-30T14:00:00+01:00", False)
@@ -105,7 +101,7 @@ def test_the_end_event_closes_the_period() -> None:
 
 
 def test_an_end_event_that_does_not_match_leaves_the_period_open() -> None:
-    elsewhere = ev("d1", "test.discharged", "2026-12-22T14:00:00+01:00", to="korttid")
+    elsewhere = event(id="d1", type="test.discharged", at="2026-12-22T14:00:00+01:00", to="korttid")
     found = periods(elsewhere, as_of="2026-12-23T12:00:00+01:00")
     assert found["vardtid"]["open"] is True
     assert "betalningsansvar" not in found  # fulfilled in time: no breach

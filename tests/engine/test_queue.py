@@ -20,7 +20,7 @@ from samverkan_rules import Evaluation, evaluate, load_routine
 from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.records import QueueEntry, QueueOffer, QueueResult, RoutineRef
 from samverkan_rules.routine.load import check_routine_text
-from tests.support import ROUTINES
+from tests.support import ROUTINES, event
 
 ROUTINE_FILE = ROUTINES / "dagverksamhet-beslut.yaml"
 REF = RoutineRef(id="dagverksamhet-beslut", version="1")
@@ -31,20 +31,18 @@ def routine() -> CompiledRoutine:
     return load_routine(ROUTINE_FILE)
 
 
-def ev(ident: str, type_: str, at: str, case: str, **data: Any) -> dict[str, Any]:
-    return {"id": ident, "case": case, "type": type_, "at": at, "data": data}
-
-
 def decision(ident: str, at: str, case: str) -> dict[str, Any]:
-    return ev(ident, "decision.made", at, case, unit="st-knut")
+    return event(id=ident, case=case, type="decision.made", at=at, unit="st-knut")
 
 
 def more_days(ident: str, at: str, case: str) -> dict[str, Any]:
-    return ev(ident, "utokning.onskad", at, case, unit="st-knut", days_per_week=3)
+    return event(
+        id=ident, case=case, type="utokning.onskad", at=at, unit="st-knut", days_per_week=3
+    )
 
 
 def offer(ident: str, at: str, case: str, kind: str = "new_user") -> dict[str, Any]:
-    return ev(ident, "plats.erbjuden", at, case, unit="st-knut", kind=kind)
+    return event(id=ident, case=case, type="plats.erbjuden", at=at, unit="st-knut", kind=kind)
 
 
 def run(routine: CompiledRoutine, events: list[dict[str, Any]], as_of: str) -> Evaluation:
@@ -170,10 +168,22 @@ def test_leaving_removes_the_case(routine: CompiledRoutine) -> None:
         more_days("e3", "2026-03-04T10:00:00+01:00", "d"),
         decision("e4", "2026-03-05T10:00:00+01:00", "e"),
         offer("e5", "2026-03-09T09:00:00+01:00", "a"),
-        ev("e6", "decision.executed", "2026-03-16T08:00:00+01:00", "a", first_day="2026-03-16"),
-        ev("e7", "start.declined", "2026-03-16T09:00:00+01:00", "b"),
-        ev("e8", "days.increased", "2026-03-16T10:00:00+01:00", "d", days_per_week=3),
-        ev("e9", "kolista.borttagen", "2026-03-16T11:00:00+01:00", "e"),
+        event(
+            id="e6",
+            case="a",
+            type="decision.executed",
+            at="2026-03-16T08:00:00+01:00",
+            first_day="2026-03-16",
+        ),
+        event(id="e7", case="b", type="start.declined", at="2026-03-16T09:00:00+01:00"),
+        event(
+            id="e8",
+            case="d",
+            type="days.increased",
+            at="2026-03-16T10:00:00+01:00",
+            days_per_week=3,
+        ),
+        event(id="e9", case="e", type="kolista.borttagen", at="2026-03-16T11:00:00+01:00"),
         decision("e10", "2026-03-17T10:00:00+01:00", "f"),
         # a, b, d and e have left: f is first.
         offer("e11", "2026-03-18T09:00:00+01:00", "f"),
@@ -242,7 +252,7 @@ def test_the_result_does_not_depend_on_the_events_order(routine: CompiledRoutine
         decision("e3", "2026-03-02T10:00:00+01:00", "c"),
         offer("e4", "2026-03-10T09:00:00+01:00", "b", kind="more_days"),
         offer("e5", "2026-03-11T09:00:00+01:00", "a"),
-        ev("e6", "start.declined", "2026-03-12T09:00:00+01:00", "a"),
+        event(id="e6", case="a", type="start.declined", at="2026-03-12T09:00:00+01:00"),
         offer("e7", "2026-03-13T09:00:00+01:00", "c"),
     ]
     as_of = "2026-03-20T12:00:00+01:00"

@@ -6,13 +6,12 @@ The routine is ``tests/fixtures/minimal.yaml`` with a fact set by an appointment
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from samverkan_rules import evaluate, load_routine_text
 from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.i18n import translator
 from samverkan_rules.text.markdown import render_markdown
-from tests.support import FIXTURES
+from tests.support import FIXTURES, event
 
 MINIMAL = (FIXTURES / "minimal.yaml").read_text(encoding="utf-8")
 
@@ -37,11 +36,9 @@ def routine(acting_as: str = "") -> CompiledRoutine:
     return load_routine_text(text)
 
 
-def ev(ident: str, type_: str, at: str, **data: Any) -> dict[str, Any]:
-    return {"id": ident, "case": "c1", "type": type_, "at": at, "data": data}
-
-
-REFERRAL = ev("e1", "test.referral", "2026-12-21T09:00:00+01:00", due_date="2026-12-30")
+REFERRAL = event(
+    id="e1", type="test.referral", at="2026-12-21T09:00:00+01:00", due_date="2026-12-30"
+)
 AS_OF = datetime.fromisoformat("2026-12-22T12:00:00+01:00")
 
 
@@ -55,7 +52,9 @@ def test_the_fallback_acts_and_is_flagged_while_the_fact_is_unset() -> None:
 
 
 def test_the_person_named_by_the_fact_is_responsible_in_the_role_it_acts_in() -> None:
-    appointed = ev("a1", "test.appointed", "2026-12-21T10:00:00+01:00", person="Anna Berg")
+    appointed = event(
+        id="a1", type="test.appointed", at="2026-12-21T10:00:00+01:00", person="Anna Berg"
+    )
     r = routine("      acting_as: handlaggare\n")
     result = evaluate(r, [REFERRAL, appointed], AS_OF)
     o = result.case("c1").obligations[0]
@@ -66,7 +65,9 @@ def test_the_person_named_by_the_fact_is_responsible_in_the_role_it_acts_in() ->
 
 
 def test_without_acting_as_the_person_acts_in_the_fallback_role() -> None:
-    appointed = ev("a1", "test.appointed", "2026-12-21T10:00:00+01:00", person="Anna Berg")
+    appointed = event(
+        id="a1", type="test.appointed", at="2026-12-21T10:00:00+01:00", person="Anna Berg"
+    )
     o = evaluate(routine(), [REFERRAL, appointed], AS_OF).case("c1").obligations[0]
     assert o.responsible == "chef"
     assert "Anna Berg (Enhetschef)" in o.explanation

@@ -13,7 +13,7 @@ from samverkan_rules import evaluate, load_routine_text
 from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.i18n import translator
 from samverkan_rules.text.markdown import render_markdown
-from tests.support import FIXTURES
+from tests.support import FIXTURES, event
 
 MINIMAL = (FIXTURES / "minimal.yaml").read_text(encoding="utf-8")
 
@@ -53,11 +53,9 @@ def routine() -> CompiledRoutine:
     return load_routine_text(head + RULE)
 
 
-def ev(ident: str, type_: str, at: str, **data: Any) -> dict[str, Any]:
-    return {"id": ident, "case": "c1", "type": type_, "at": at, "data": data}
-
-
-REFERRAL = ev("e1", "test.referral", "2026-12-21T09:00:00+01:00", due_date="2026-12-30")
+REFERRAL = event(
+    id="e1", type="test.referral", at="2026-12-21T09:00:00+01:00", due_date="2026-12-30"
+)
 AS_OF = datetime.fromisoformat("2026-12-22T12:00:00+01:00")
 
 
@@ -71,10 +69,10 @@ def test_a_routine_action_kind_is_the_obligations_kind() -> None:
 
 
 def test_nested_paths_in_conditions_and_correlations() -> None:
-    sent = ev(
-        "m1",
-        "message.sent",
-        "2026-12-21T10:00:00+01:00",
+    sent = event(
+        id="m1",
+        type="message.sent",
+        at="2026-12-21T10:00:00+01:00",
         kind="svar",
         content={"remiss": "e1", "prel_datum": "2026-12-28"},
     )
@@ -87,7 +85,9 @@ def test_nested_paths_in_conditions_and_correlations() -> None:
 
 
 def test_a_field_added_to_a_shared_type_is_read_and_checked() -> None:
-    ack = ev("k1", "message.acknowledged", "2026-12-21T11:00:00+01:00", message="x", by="chef")
+    ack = event(
+        id="k1", type="message.acknowledged", at="2026-12-21T11:00:00+01:00", message="x", by="chef"
+    )
     assert reply(ack)["status"] == "cancelled"
     result = evaluate(
         routine(),
