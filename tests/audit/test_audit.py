@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from samverkan_rules.audit.synthetic import generate_history, write_files
-
-from .conftest import KEY, ROOT, Generated, audit_args, generate, run_cli
+from tests.audit.support import KEY, Generated, audit_args, generate, run_cli
+from tests.support import ROOT, event
 
 OUTPUTS = ("report.json", "obligations.csv", "summary.csv", "periods.csv", "report.html")
 
@@ -122,23 +122,23 @@ def test_no_case_id_or_personnummer_in_any_output(
         )
         + "\n"
         + json.dumps(
-            {
-                "id": "x2",
-                "case": "19121212-1213",
-                "type": "consent.given",
-                "at": "2021-03-01T09:00:00+01:00",
-                "data": {"form": "written"},
-            }
+            event(
+                id="x2",
+                case="19121212-1213",
+                type="consent.given",
+                at="2021-03-01T09:00:00+01:00",
+                form="written",
+            )
         )
         + "\n"
         + json.dumps(
-            {
-                "id": f"x3 {case}",
-                "case": case,
-                "type": "consent.given",
-                "at": "2021-03-01T09:00:00",
-                "data": {"form": "written"},
-            }
+            event(
+                id=f"x3 {case}",
+                case=case,
+                type="consent.given",
+                at="2021-03-01T09:00:00",
+                form="written",
+            )
         )
         + "\n",
         encoding="utf-8",
