@@ -19,12 +19,12 @@ import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from hypothesis import strategies as st
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support import ROOT
+
 ROUTINE = ROOT / "routines" / "orebro-dagverksamhet-hemvard.yaml"
 EXAMPLE = ROOT / "examples" / "orebro-case.jsonl"
 AS_OF = "2026-12-15T12:00:00+01:00"

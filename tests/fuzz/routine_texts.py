@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from hypothesis import strategies as st
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support import ROOT
+
 ROUTINE_FILES = sorted((ROOT / "routines").glob("*.yaml"))
 TEXTS = {path.name: path.read_text(encoding="utf-8") for path in ROUTINE_FILES}
 

@@ -38,8 +38,8 @@ from samverkan_rules.cli._common import diagnostics_json
 from samverkan_rules.errors import RoutineError, SamverkanError
 from samverkan_rules.text.html import render_html
 from samverkan_rules.text.markdown import render_markdown
+from tests.support import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 EVENTS = read_events(ROOT / "examples" / "orebro-case.jsonl")
 AS_OF = datetime.fromisoformat("2026-12-15T12:00:00+01:00")
 TODAY = date(2026, 1, 1)

@@ -8,7 +8,6 @@ import sys
 import textwrap
 import threading
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,8 +27,8 @@ from samverkan_rules.live.durable import (
     _noop,
     _SyncHost,
 )
+from tests.support import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 OREBRO = load_routine(ROOT / "routines" / "orebro-dagverksamhet-hemvard.yaml")
 _names = iter(range(10**6))
 

@@ -12,9 +12,8 @@ import pytest
 
 from samverkan_rules import EventError, evaluate, load_registry, load_routine
 from samverkan_rules.live import EventConflictError, EventStore, Session
-from tests.support import event
+from tests.support import ROOT, event
 
-ROOT = Path(__file__).resolve().parents[2]
 OREBRO = load_routine(ROOT / "routines" / "orebro-dagverksamhet-hemvard.yaml")
 KATRINEHOLM = load_routine(ROOT / "routines" / "katrineholm-hemtjanst-vardcentral.yaml")
 BESLUT = load_routine(ROOT / "routines" / "dagverksamhet-beslut.yaml")
