@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from samverkan_rules.audit.synthetic import generate_history, write_files
 from tests.audit.support import KEY, Generated, audit_args, generate, run_cli
-from tests.support import ROOT, event
+from tests.support import EXAMPLES, ROOT, ROUTINES, event
 
 OUTPUTS = ("report.json", "obligations.csv", "summary.csv", "periods.csv", "report.html")
 
@@ -237,7 +237,7 @@ def test_the_same_history_as_parquet(
 def test_compare_shows_what_another_version_would_change(
     generated: Generated, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    text = (ROOT / "routines" / "orebro-dagverksamhet-hemvard.yaml").read_text(encoding="utf-8")
+    text = (ROUTINES / "orebro-dagverksamhet-hemvard.yaml").read_text(encoding="utf-8")
     old = (
         "    deadline: {after: trigger, working_days: 1}\n"
         "    fulfilled_by:\n      - event: document.recorded"
@@ -357,7 +357,7 @@ def test_generator_streams_without_shuffling(tmp_path: Path) -> None:
 def test_the_readme_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "out"
     args = [
-        *audit_args([ROOT / "examples" / "audit"], out),
+        *audit_args([EXAMPLES / "audit"], out),
         "--from",
         "2025-01-01",
         "--to",

@@ -17,9 +17,9 @@ from samverkan_rules import __version__, engine
 from samverkan_rules.cli import main
 from samverkan_rules.engine import Evaluator
 from samverkan_rules.schemas import SCHEMAS
-from tests.support import ROOT, event
+from tests.support import ROOT, ROUTINES, event
 
-ROUTINE = ROOT / "routines" / "orebro-dagverksamhet-hemvard.yaml"
+ROUTINE = ROUTINES / "orebro-dagverksamhet-hemvard.yaml"
 AS_OF = "2026-12-15T12:00:00+01:00"
 
 Record = dict[str, Any]
@@ -114,7 +114,7 @@ def test_validate_bundled_routine_is_valid(capsys: pytest.CaptureFixture[str]) -
 
 
 def test_validate_directory(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _err = run(capsys, "validate", str(ROOT / "routines"))
+    code, out, _err = run(capsys, "validate", str(ROUTINES))
     assert code == 0
     assert "0 with errors" in out
 
@@ -494,7 +494,7 @@ def test_due_on_a_directory_of_several_routines_needs_an_id(
     routines = tmp_path / "routines"
     routines.mkdir()
     for name in ("dagverksamhet-beslut.yaml", ROUTINE.name):
-        write(routines / name, (ROOT / "routines" / name).read_text(encoding="utf-8"))
+        write(routines / name, (ROUTINES / name).read_text(encoding="utf-8"))
     code, _, err = run(
         capsys, "due", "--routine", str(routines), "--events", str(events), "--as-of", AS_OF
     )
@@ -512,7 +512,7 @@ def test_due_with_an_id_judges_each_event_by_the_version_in_force(
         capsys,
         "due",
         "--routine",
-        str(ROOT / "routines"),
+        str(ROUTINES),
         "--id",
         "orebro-dagverksamhet-hemvard",
         "--events",
@@ -542,7 +542,7 @@ def test_due_with_an_unknown_id_is_bad_usage(
         capsys,
         "due",
         "--routine",
-        str(ROOT / "routines"),
+        str(ROUTINES),
         "--id",
         "nope",
         "--events",

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from samverkan_rules.cli import main
-from tests.support import ROOT, event
+from tests.support import ROUTINES, event
 
-ROUTINE = ROOT / "routines" / "orebro-dagverksamhet-hemvard.yaml"
+ROUTINE = ROUTINES / "orebro-dagverksamhet-hemvard.yaml"
 AS_OF = "2026-12-15T12:00:00+01:00"
 
 CONSENT: dict[str, Any] = event(

@@ -21,10 +21,10 @@ import pytest
 
 from samverkan_rules.cli import _output as output
 from samverkan_rules.cli import main
-from tests.support import ROOT
+from tests.support import EXAMPLES, ROOT, ROUTINES
 
-ROUTINE = ROOT / "routines" / "orebro-dagverksamhet-hemvard.yaml"
-EVENTS = ROOT / "examples" / "orebro-case.jsonl"
+ROUTINE = ROUTINES / "orebro-dagverksamhet-hemvard.yaml"
+EVENTS = EXAMPLES / "orebro-case.jsonl"
 AS_OF = "2026-12-15T12:00:00+01:00"
 DUE = ("due", "--routine", str(ROUTINE), "--events", str(EVENTS), "--as-of", AS_OF)
 BUG = "This is a bug"
@@ -182,7 +182,7 @@ def test_standard_errors_reader_leaving_does_not_stop_the_command() -> None:
         out = process.stdout.read().decode()
         code = process.wait(timeout=120)
     assert code == 2  # the missing path, not a quiet 0
-    n = len(list((ROOT / "routines").glob("*.yaml")))
+    n = len(list((ROUTINES).glob("*.yaml")))
     assert out.endswith(f"{n} routine(s) checked: {n} valid, 0 with errors, 3 warning(s)\n")
 
 
@@ -368,7 +368,7 @@ def test_ctrl_c_during_start_up_or_work_is_130_without_traceback(
     delay: float, tmp_path: Path
 ) -> None:
     for i in range(20):  # enough work to be interrupted in
-        for routine in (ROOT / "routines").glob("*.yaml"):
+        for routine in (ROUTINES).glob("*.yaml"):
             (tmp_path / f"{i}-{routine.name}").write_bytes(routine.read_bytes())
     command = [sys.executable, "-m", "samverkan_rules", "validate", str(tmp_path)]
     with subprocess.Popen(

@@ -22,11 +22,11 @@ import pytest
 from samverkan_rules import check_routine_text, evaluate, load_routine, read_events
 from samverkan_rules.text.html import render_html
 from samverkan_rules.text.markdown import render_markdown
-from tests.support import ROOT
+from tests.support import EXAMPLES, ROOT, ROUTINES
 
-ROUTINE = ROOT / "routines" / "orebro-dagverksamhet-hemvard.yaml"
-EVENTS = ROOT / "examples" / "orebro-case.jsonl"
-CSV_EVENTS = ROOT / "examples" / "orebro-case.csv"
+ROUTINE = ROUTINES / "orebro-dagverksamhet-hemvard.yaml"
+EVENTS = EXAMPLES / "orebro-case.jsonl"
+CSV_EVENTS = EXAMPLES / "orebro-case.csv"
 AS_OF = "2026-12-15T12:00:00+01:00"
 EVAL = ["--routine", str(ROUTINE), "--events", str(EVENTS), "--as-of", AS_OF]
 JOBS: dict[str, list[str] | str] = {
@@ -36,7 +36,7 @@ JOBS: dict[str, list[str] | str] = {
     "explain": ["explain", *EVAL, "start-message:e06"],
     "render-md": ["render", str(ROUTINE)],
     "render-html": ["render", str(ROUTINE), "--format", "html"],
-    "validate": ["validate", "--today", "2026-01-01", str(ROOT / "routines")],
+    "validate": ["validate", "--today", "2026-01-01", str(ROUTINES)],
     "embed": "embed",
 }
 

@@ -11,7 +11,7 @@ import pytest
 
 from samverkan_rules.cli import main
 from samverkan_rules.language.yaml import load_yaml
-from tests.support import ROOT
+from tests.support import ROOT, ROUTINES
 
 HOOKS = load_yaml((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8")).data
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -30,7 +30,7 @@ def test_each_hook_passes_on_the_bundled_routines(
 ) -> None:
     # What pre-commit would run in a routine repository: the entry, the args, then the
     # staged files that match `files` (unless pass_filenames is false).
-    shutil.copytree(ROOT / "routines", tmp_path / "routines")
+    shutil.copytree(ROUTINES, tmp_path / "routines")
     monkeypatch.chdir(tmp_path)
     files = sorted(str(p.relative_to(tmp_path)) for p in (tmp_path / "routines").rglob("*.yaml"))
     pattern = re.compile(str(hook.get("files", "")))

@@ -18,9 +18,9 @@ from samverkan_rules.cli import main
 from samverkan_rules.cli._output import terminal_safe
 from samverkan_rules.text.html import render_html
 from samverkan_rules.text.markdown import render_markdown
-from tests.support import ROOT, event
+from tests.support import ROUTINES, event
 
-ROUTINE = ROOT / "routines" / "orebro-dagverksamhet-hemvard.yaml"
+ROUTINE = ROUTINES / "orebro-dagverksamhet-hemvard.yaml"
 AS_OF = "2026-12-15T12:00:00+01:00"
 CLEAR = "\x1b[2J"
 UNSAFE = [CLEAR, "\r", "\x07", "\x9b", "\u202e", "\u2028", "\x00", "\x7f"]

@@ -23,9 +23,9 @@ from hypothesis import strategies as st
 from samverkan_rules import evaluate, load_routine
 from samverkan_rules.engine.occurrences import CalledOff, cancelling_types
 from samverkan_rules.events.model import event_from_mapping
-from tests.support import ROOT, event
+from tests.support import ROUTINES, event
 
-ROUTINE = load_routine(ROOT / "routines" / "katrineholm-hemtjanst-vardcentral.yaml")
+ROUTINE = load_routine(ROUTINES / "katrineholm-hemtjanst-vardcentral.yaml")
 TZ = ZoneInfo("Europe/Stockholm")
 FIRST_TUESDAY = date(2026, 9, 1)
 

@@ -14,9 +14,9 @@ from samverkan_rules.cli import main
 from samverkan_rules.engine.explain import explain_rule
 from samverkan_rules.events.model import event_from_mapping
 from samverkan_rules.i18n import translator
-from tests.support import ROOT, event
+from tests.support import ROUTINES, event
 
-ROUTINE = ROOT / "routines" / "orebro-dagverksamhet-hemvard.yaml"
+ROUTINE = ROUTINES / "orebro-dagverksamhet-hemvard.yaml"
 AS_OF = datetime.fromisoformat("2026-12-15T12:00:00+01:00")
 EN = translator("en")
 

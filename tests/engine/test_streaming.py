@@ -27,10 +27,10 @@ from samverkan_rules.events.index import index_events
 from samverkan_rules.events.limits import EventLimits
 from samverkan_rules.records import diagnostic_fields
 from samverkan_rules.scenarios.load import load_scenario_file
-from tests.support import ROOT
+from tests.support import EXAMPLES, ROUTINES
 
-ROUTINE = ROOT / "routines" / "orebro-dagverksamhet-hemvard.yaml"
-EXAMPLE = ROOT / "examples" / "orebro-case.jsonl"
+ROUTINE = ROUTINES / "orebro-dagverksamhet-hemvard.yaml"
+EXAMPLE = EXAMPLES / "orebro-case.jsonl"
 AS_OF = datetime.fromisoformat("2026-12-15T12:00:00+01:00")
 
 
@@ -95,7 +95,7 @@ def test_conflicting_ids_bad_lines_and_a_long_line_as_in_memory(tmp_path: Path) 
 
 @pytest.mark.parametrize(
     "scenario_file",
-    sorted((ROOT / "routines" / "tests").rglob("*.yaml")),
+    sorted((ROUTINES / "tests").rglob("*.yaml")),
     ids=lambda p: f"{p.parent.name}/{p.stem}",
 )
 def test_every_scenario_streams_as_it_evaluates(tmp_path: Path, scenario_file: Path) -> None:

@@ -23,10 +23,10 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from tests.support import ROOT
+from tests.support import EXAMPLES, ROUTINES
 
-ROUTINE = ROOT / "routines" / "orebro-dagverksamhet-hemvard.yaml"
-EXAMPLE = ROOT / "examples" / "orebro-case.jsonl"
+ROUTINE = ROUTINES / "orebro-dagverksamhet-hemvard.yaml"
+EXAMPLE = EXAMPLES / "orebro-case.jsonl"
 AS_OF = "2026-12-15T12:00:00+01:00"
 BASE: list[dict[str, Any]] = [
     json.loads(line) for line in EXAMPLE.read_text(encoding="utf-8").splitlines() if line

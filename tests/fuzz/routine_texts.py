@@ -15,9 +15,9 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from tests.support import ROOT
+from tests.support import ROUTINES
 
-ROUTINE_FILES = sorted((ROOT / "routines").glob("*.yaml"))
+ROUTINE_FILES = sorted((ROUTINES).glob("*.yaml"))
 TEXTS = {path.name: path.read_text(encoding="utf-8") for path in ROUTINE_FILES}
 
 _KEY_VALUE = re.compile(r"^(?P<indent>\s*(?:- )?)(?P<key>[\w.\-]+):(?P<space> +)(?P<value>\S.*)$")

@@ -10,10 +10,10 @@ import pytest
 from samverkan_rules.cli import main
 from samverkan_rules.language.lint import interpretations, lint_routine
 from samverkan_rules.routine.load import check_routine_file, check_routine_text, routine_files
-from tests.support import FIXTURES, ROOT
+from tests.support import FIXTURES, ROUTINES
 
 MINIMAL = (FIXTURES / "minimal.yaml").read_text(encoding="utf-8")
-BUNDLED = sorted(routine_files([ROOT / "routines"]))
+BUNDLED = sorted(routine_files([ROUTINES]))
 
 PATTERN = """      - event: test.reply
         match: {data.refers_to: trigger.id}"""
@@ -100,7 +100,7 @@ def test_bundled_routines_have_no_lint_warnings(path: Path) -> None:
 
 
 def test_validate_lists_interpretations(capsys: pytest.CaptureFixture[str]) -> None:
-    path = ROOT / "routines" / "orebro-dagverksamhet-hemvard.yaml"
+    path = ROUTINES / "orebro-dagverksamhet-hemvard.yaml"
     assert main(["validate", str(path), "--interpretations"]) == 0
     out = capsys.readouterr().out
     check = check_routine_file(path)

@@ -12,10 +12,10 @@ from samverkan_rules.language.models.routine import Routine
 from samverkan_rules.language.sources import SourceText, check_quotes, locate_source, quotes_of
 from samverkan_rules.language.yaml import load_yaml_file
 from samverkan_rules.routine.load import check_routine_file, routine_files
-from tests.support import FIXTURES, ROOT
+from tests.support import FIXTURES, ROOT, ROUTINES
 
 MINIMAL = FIXTURES / "minimal.yaml"
-BUNDLED = sorted(routine_files([ROOT / "routines"]))
+BUNDLED = sorted(routine_files([ROUTINES]))
 
 DOCUMENT = """\
 Remisser
@@ -95,7 +95,7 @@ def test_a_long_document_is_searched_quickly() -> None:
 
 
 def test_every_kind_of_quote_is_checked() -> None:
-    doc = load_yaml_file(ROOT / "routines" / "katrineholm-hemtjanst-vardcentral.yaml")
+    doc = load_yaml_file(ROUTINES / "katrineholm-hemtjanst-vardcentral.yaml")
     routine = Routine.model_validate(doc.data)
     paths = {ref.path[0] for ref in quotes_of(routine)}
     assert paths == {"interpretations", "preconditions", "rules"}

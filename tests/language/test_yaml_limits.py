@@ -19,9 +19,9 @@ from samverkan_rules.cli import main
 from samverkan_rules.errors import YamlError
 from samverkan_rules.language.yaml import load_yaml, read_yaml_text
 from samverkan_rules.language.yaml_core import ENV_LIMITS, MAX_BYTES, MAX_DEPTH, MAX_NODES, Limits
-from tests.support import ROOT
+from tests.support import ROUTINES
 
-ROUTINE = ROOT / "routines" / "orebro-dagverksamhet-hemvard.yaml"
+ROUTINE = ROUTINES / "orebro-dagverksamhet-hemvard.yaml"
 FIVE_MB = 5 * 1024 * 1024
 
 ANCHORED = (

@@ -12,11 +12,11 @@ import pytest
 
 from samverkan_rules import EventError, evaluate, load_registry, load_routine
 from samverkan_rules.live import EventConflictError, EventStore, Session
-from tests.support import ROOT, event
+from tests.support import ROUTINES, event
 
-OREBRO = load_routine(ROOT / "routines" / "orebro-dagverksamhet-hemvard.yaml")
-KATRINEHOLM = load_routine(ROOT / "routines" / "katrineholm-hemtjanst-vardcentral.yaml")
-BESLUT = load_routine(ROOT / "routines" / "dagverksamhet-beslut.yaml")
+OREBRO = load_routine(ROUTINES / "orebro-dagverksamhet-hemvard.yaml")
+KATRINEHOLM = load_routine(ROUTINES / "katrineholm-hemtjanst-vardcentral.yaml")
+BESLUT = load_routine(ROUTINES / "dagverksamhet-beslut.yaml")
 
 
 def at(text: str) -> datetime:
@@ -181,7 +181,7 @@ def test_scheduled_unit_obligations_arise_by_tick_and_follow_the_earliest_event(
 
 
 def test_queues_over_all_cases_are_in_due() -> None:
-    registry = load_registry(ROOT / "routines" / "dagverksamhet-beslut.yaml")
+    registry = load_registry(ROUTINES / "dagverksamhet-beslut.yaml")
     assert any(r.queues for r in registry)
     session = Session(registry)
     as_of = at("2026-12-02T09:00:00+01:00")

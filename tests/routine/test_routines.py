@@ -9,9 +9,9 @@ import pytest
 
 from samverkan_rules.routine.load import load_routine, routine_files
 from samverkan_rules.text.markdown import render_markdown
-from tests.support import ROOT
+from tests.support import ROUTINES
 
-BUNDLED = sorted(routine_files([ROOT / "routines"]))
+BUNDLED = sorted(routine_files([ROUTINES]))
 
 
 def test_there_are_bundled_routines() -> None:
@@ -34,7 +34,7 @@ def test_reachability_written_as_vardagar_means_working_days(path: Path) -> None
 
 
 def test_orebro_day_care_is_reachable_on_working_days_only() -> None:
-    routine = load_routine(ROOT / "routines" / "orebro-dagverksamhet-hemvard.yaml")
+    routine = load_routine(ROUTINES / "orebro-dagverksamhet-hemvard.yaml")
     reach = routine.routine.roles["dagverksamhet"].reachable
     assert [r.days for r in reach] == ["working_days"]
     assert "| vardagar 07:30–15:00 (annars: Röstbrevlåda) |" in render_markdown(routine)

@@ -24,10 +24,10 @@ from samverkan_rules.time.instants import (
     check_supported,
     parse_rfc3339,
 )
-from tests.support import ROOT, ROUTINES
+from tests.support import EXAMPLES, ROUTINES
 
 ROUTINE = ROUTINES / "orebro-dagverksamhet-hemvard.yaml"
-EVENTS = ROOT / "examples" / "orebro-case.jsonl"
+EVENTS = EXAMPLES / "orebro-case.jsonl"
 TEXT = ROUTINE.read_text(encoding="utf-8")
 ZONE_LINE = "time_zone: Europe/Stockholm"
 BUG = "This is a bug"
