@@ -26,8 +26,8 @@ from samverkan_rules.i18n import (
     resolve_language,
     translator,
 )
+from tests.support import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "samverkan_rules"
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 

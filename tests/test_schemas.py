@@ -22,8 +22,8 @@ from samverkan_rules.schemas import (
     routine_schema,
     schema_id,
 )
+from tests.support import ROOT, event
 
-ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_DIR = ROOT / "schemas"
 ROUTINES = sorted(routine_files([ROOT / "routines"]))
 SCENARIOS = sorted((ROOT / "routines" / "tests").glob("*/*.y*ml"))
@@ -128,13 +128,7 @@ def test_routine_schema_refuses_unknown_keys() -> None:
 
 def test_event_schema() -> None:
     validator = _validator(event_schema())
-    good = {
-        "id": "e1",
-        "case": "c1",
-        "type": "consent.given",
-        "at": "2026-12-01T09:00:00+01:00",
-        "data": {"form": "written"},
-    }
+    good = event(id="e1", type="consent.given", at="2026-12-01T09:00:00+01:00", form="written")
     assert _messages(validator, good) == []
     assert _messages(validator, {**good, "at": "2026-12-01T09:00:00"})  # naive
     assert _messages(validator, {**good, "extra": 1})
@@ -145,13 +139,12 @@ def test_evaluation_output_conforms_to_schema() -> None:
     validator = _validator(evaluation_schema())
     routine = load_routine(ROUTINES[0])
     events: list[dict[str, Any]] = [
-        {
-            "id": "e1",
-            "case": "c1",
-            "type": "dagverksamhet.start_planned",
-            "at": "2026-12-01T10:00:00+01:00",
-            "data": {"start_date": "2026-12-28"},
-        },
+        event(
+            id="e1",
+            type="dagverksamhet.start_planned",
+            at="2026-12-01T10:00:00+01:00",
+            start_date="2026-12-28",
+        ),
         {"id": "e2", "case": "c1", "type": "no.such.type", "at": "2026-12-01T11:00:00+01:00"},
     ]
     result = evaluate(routine, events, datetime.fromisoformat("2026-12-30T12:00:00+01:00"))

@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from samverkan_rules.audit.synthetic import generate_history, write_files
-
-from .conftest import KEY, ROOT, Generated, audit_args, generate, run_cli
+from tests.audit.support import KEY, Generated, audit_args, generate, run_cli
+from tests.support import EXAMPLES, ROOT, ROUTINES, event
 
 OUTPUTS = ("report.json", "obligations.csv", "summary.csv", "periods.csv", "report.html")
 
@@ -122,23 +122,23 @@ def test_no_case_id_or_personnummer_in_any_output(
         )
         + "\n"
         + json.dumps(
-            {
-                "id": "x2",
-                "case": "19121212-1213",
-                "type": "consent.given",
-                "at": "2021-03-01T09:00:00+01:00",
-                "data": {"form": "written"},
-            }
+            event(
+                id="x2",
+                case="19121212-1213",
+                type="consent.given",
+                at="2021-03-01T09:00:00+01:00",
+                form="written",
+            )
         )
         + "\n"
         + json.dumps(
-            {
-                "id": f"x3 {case}",
-                "case": case,
-                "type": "consent.given",
-                "at": "2021-03-01T09:00:00",
-                "data": {"form": "written"},
-            }
+            event(
+                id=f"x3 {case}",
+                case=case,
+                type="consent.given",
+                at="2021-03-01T09:00:00",
+                form="written",
+            )
         )
         + "\n",
         encoding="utf-8",
@@ -237,7 +237,7 @@ def test_the_same_history_as_parquet(
 def test_compare_shows_what_another_version_would_change(
     generated: Generated, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    text = (ROOT / "routines" / "orebro-dagverksamhet-hemvard.yaml").read_text(encoding="utf-8")
+    text = (ROUTINES / "orebro-dagverksamhet-hemvard.yaml").read_text(encoding="utf-8")
     old = (
         "    deadline: {after: trigger, working_days: 1}\n"
         "    fulfilled_by:\n      - event: document.recorded"
@@ -357,7 +357,7 @@ def test_generator_streams_without_shuffling(tmp_path: Path) -> None:
 def test_the_readme_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "out"
     args = [
-        *audit_args([ROOT / "examples" / "audit"], out),
+        *audit_args([EXAMPLES / "audit"], out),
         "--from",
         "2025-01-01",
         "--to",

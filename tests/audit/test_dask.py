@@ -11,8 +11,8 @@ import pytest
 
 from samverkan_rules import load_registry
 from samverkan_rules.audit.run import AuditOptions, run_audit
-
-from .conftest import ROUTINE_ID, ROUTINES, Generated, audit_args, run_cli
+from tests.audit.support import ROUTINE_ID, Generated, audit_args, run_cli
+from tests.support import ROUTINES, event
 
 distributed = pytest.importorskip("dask.distributed")
 
@@ -87,38 +87,40 @@ def write_meetings(path: Path) -> Path:
     """Questions to Linden in many cases after the meeting of 15 September 2026 was called
     off in the unit's case; each is raised at the meeting of 22 September."""
     events: list[dict[str, Any]] = [
-        {
-            "id": "m1",
-            "case": "hemtjanstgruppen",
-            "type": "vc_meeting.cancelled",
-            "at": "2026-09-14T09:00:00+02:00",
-            "data": {"vardcentral": "linden", "date": "2026-09-15"},
-        }
+        event(
+            id="m1",
+            case="hemtjanstgruppen",
+            type="vc_meeting.cancelled",
+            at="2026-09-14T09:00:00+02:00",
+            vardcentral="linden",
+            date="2026-09-15",
+        )
     ]
     for n in range(MEETING_CASES):
         case = f"brukare-{n}"
         events += [
-            {
-                "id": f"{case}-k",
-                "case": case,
-                "type": "consent.given",
-                "at": "2026-09-01T09:00:00+02:00",
-                "data": {"form": "written"},
-            },
-            {
-                "id": f"{case}-q",
-                "case": case,
-                "type": "vc_contact.needed",
-                "at": f"2026-09-14T1{n % 6}:00:00+02:00",
-                "data": {"vardcentral": "linden", "question": "läkemedel"},
-            },
-            {
-                "id": f"{case}-h",
-                "case": case,
-                "type": "vc_meeting.held",
-                "at": "2026-09-22T14:00:00+02:00",
-                "data": {"vardcentral": "linden"},
-            },
+            event(
+                id=f"{case}-k",
+                case=case,
+                type="consent.given",
+                at="2026-09-01T09:00:00+02:00",
+                form="written",
+            ),
+            event(
+                id=f"{case}-q",
+                case=case,
+                type="vc_contact.needed",
+                at=f"2026-09-14T1{n % 6}:00:00+02:00",
+                vardcentral="linden",
+                question="läkemedel",
+            ),
+            event(
+                id=f"{case}-h",
+                case=case,
+                type="vc_meeting.held",
+                at="2026-09-22T14:00:00+02:00",
+                vardcentral="linden",
+            ),
         ]
     path.write_text("\n".join(json.dumps(e, ensure_ascii=False) for e in events) + "\n")
     return path

@@ -22,11 +22,9 @@ import yaml
 from samverkan_rules import evaluate, load_registry
 from samverkan_rules.audit.run import AuditOptions, run_audit
 from samverkan_rules.time.instants import start_of_day
+from tests.support import ROUTINES
 
 pytest.importorskip("duckdb")
-
-ROOT = Path(__file__).resolve().parents[2]
-ROUTINES = ROOT / "routines"
 
 
 def _history(routine_id: str, units: set[str]) -> tuple[list[dict[str, Any]], datetime]:

@@ -16,16 +16,15 @@ import pytest
 
 from samverkan_rules import load_registry
 from samverkan_rules.audit.run import AuditOptions, run_audit
-
-from .conftest import (
+from tests.audit.support import (
     DISCHARGE_AS_OF,
     ROUTINE_ID,
-    ROUTINES,
     VARIANT,
     Generated,
     discharge_history,
     write_shuffled,
 )
+from tests.support import ROUTINES
 
 sync_api = pytest.importorskip("playwright.sync_api")
 

@@ -27,17 +27,16 @@ from samverkan_rules.audit.report import Partial, finish
 from samverkan_rules.audit.rows import AuditRules
 from samverkan_rules.engine import evaluate
 from samverkan_rules.events.model import Event, event_from_mapping
-
-from .conftest import (
+from tests.audit.support import (
     DISCHARGE_AS_OF,
     DISCHARGE_YEAR,
-    ROUTINES,
     VARIANT,
     bare_header,
     discharge_history,
     run_cli,
     write_shuffled,
 )
+from tests.support import ROUTINES, event
 
 AS_OF = DISCHARGE_AS_OF
 FIRST, LAST = DISCHARGE_YEAR
@@ -126,20 +125,10 @@ def test_a_declared_period_with_nothing_started_is_listed_with_zeros(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     discharged_in_time = [
-        {
-            "id": "r",
-            "case": "p",
-            "type": "patient.ready_for_discharge",
-            "at": "2026-03-02T13:00:00+01:00",
-            "data": {},
-        },
-        {
-            "id": "d",
-            "case": "p",
-            "type": "patient.discharged",
-            "at": "2026-03-03T10:00:00+01:00",
-            "data": {"to": "hem"},
-        },
+        event(id="r", case="p", type="patient.ready_for_discharge", at="2026-03-02T13:00:00+01:00"),
+        event(
+            id="d", case="p", type="patient.discharged", at="2026-03-03T10:00:00+01:00", to="hem"
+        ),
     ]
     out = tmp_path / "out"
     args = ["audit", "--routines", str(ROUTINES), "--id", VARIANT]

@@ -18,8 +18,8 @@ from samverkan_rules.audit.reader import Staging, find_inputs
 from samverkan_rules.audit.report import Partial, finish, percentile
 from samverkan_rules.audit.rows import AuditRules
 from samverkan_rules.audit.synthetic import generate_history, write_files
-
-from .conftest import ROUTINE_ID, ROUTINES, bare_header
+from tests.audit.support import ROUTINE_ID, bare_header
+from tests.support import ROUTINES
 
 ROUTINE_VERSIONS = list(load_registry(ROUTINES).versions(ROUTINE_ID))
 _STREAMS: list[tuple[str, list]] = []  # type: ignore[type-arg]

@@ -19,14 +19,14 @@ import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from hypothesis import strategies as st
 
-ROOT = Path(__file__).resolve().parents[2]
-ROUTINE = ROOT / "routines" / "orebro-dagverksamhet-hemvard.yaml"
-EXAMPLE = ROOT / "examples" / "orebro-case.jsonl"
+from tests.support import EXAMPLES, ROUTINES
+
+ROUTINE = ROUTINES / "orebro-dagverksamhet-hemvard.yaml"
+EXAMPLE = EXAMPLES / "orebro-case.jsonl"
 AS_OF = "2026-12-15T12:00:00+01:00"
 BASE: list[dict[str, Any]] = [
     json.loads(line) for line in EXAMPLE.read_text(encoding="utf-8").splitlines() if line

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from hypothesis import strategies as st
 
-ROOT = Path(__file__).resolve().parents[2]
-ROUTINE_FILES = sorted((ROOT / "routines").glob("*.yaml"))
+from tests.support import ROUTINES
+
+ROUTINE_FILES = sorted((ROUTINES).glob("*.yaml"))
 TEXTS = {path.name: path.read_text(encoding="utf-8") for path in ROUTINE_FILES}
 
 _KEY_VALUE = re.compile(r"^(?P<indent>\s*(?:- )?)(?P<key>[\w.\-]+):(?P<space> +)(?P<value>\S.*)$")

@@ -38,9 +38,9 @@ from samverkan_rules.cli._common import diagnostics_json
 from samverkan_rules.errors import RoutineError, SamverkanError
 from samverkan_rules.text.html import render_html
 from samverkan_rules.text.markdown import render_markdown
+from tests.support import EXAMPLES, ROUTINES
 
-ROOT = Path(__file__).resolve().parents[2]
-EVENTS = read_events(ROOT / "examples" / "orebro-case.jsonl")
+EVENTS = read_events(EXAMPLES / "orebro-case.jsonl")
 AS_OF = datetime.fromisoformat("2026-12-15T12:00:00+01:00")
 TODAY = date(2026, 1, 1)
 UNLOCATED = frozenset({"yaml.size-limit", "yaml.limit-setting", "yaml.unreadable"})
@@ -108,7 +108,7 @@ def test_mutated_routines_in_a_real_process(tmp_path: Path) -> None:
     import random
 
     rng = random.Random(11)
-    routines = sorted((ROOT / "routines").glob("*.yaml"))
+    routines = sorted((ROUTINES).glob("*.yaml"))
     for n in range(8):
         source = routines[n % len(routines)]
         lines = source.read_text(encoding="utf-8").split("\n")

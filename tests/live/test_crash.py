@@ -17,9 +17,9 @@ import pytest
 
 from samverkan_rules import evaluate, load_routine
 from samverkan_rules.live import EventStore, Session
+from tests.support import ROUTINES
 
-ROOT = Path(__file__).resolve().parents[2]
-ROUTINE = ROOT / "routines" / "orebro-dagverksamhet-hemvard.yaml"
+ROUTINE = ROUTINES / "orebro-dagverksamhet-hemvard.yaml"
 
 CHILD = textwrap.dedent(
     """

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import importlib.util
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,9 +22,9 @@ from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.language.models.base import FieldSpec
 from samverkan_rules.language.models.conditions import AllOf, AnyOf, Comparison
 from samverkan_rules.live import Session
+from tests.support import ROUTINES
 
-ROOT = Path(__file__).resolve().parents[2]
-REGISTRY = load_registry(ROOT / "routines")
+REGISTRY = load_registry(ROUTINES)
 ROUTINE_IDS = REGISTRY.ids()
 HAS_DURABLE = importlib.util.find_spec("durable") is not None
 BACKENDS = ["reference", "durable"] if HAS_DURABLE else ["reference"]
@@ -275,7 +274,7 @@ def test_every_routine_gets_a_stream_generator() -> None:
 def test_a_message_in_a_new_plans_second_answers_only_the_plan_it_refers_to() -> None:
     # Found by the differential test: durable_rules joined e01 (which refers to e00) to the
     # obligation e12 raised in the same second; the backend checks every join again.
-    registry = load_registry(Path(__file__).resolve().parents[2] / "routines")
+    registry = load_registry(ROUTINES)
     routine = registry.versions("orebro-dagverksamhet-hemvard")
     at = "2020-01-31T08:00:00+00:00"
     plan = {"type": "dagverksamhet.closure_planned", "at": at, "data": {"first_day": "2020-01-31"}}

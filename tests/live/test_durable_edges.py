@@ -8,7 +8,6 @@ import sys
 import textwrap
 import threading
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,9 +27,9 @@ from samverkan_rules.live.durable import (
     _noop,
     _SyncHost,
 )
+from tests.support import ROUTINES
 
-ROOT = Path(__file__).resolve().parents[2]
-OREBRO = load_routine(ROOT / "routines" / "orebro-dagverksamhet-hemvard.yaml")
+OREBRO = load_routine(ROUTINES / "orebro-dagverksamhet-hemvard.yaml")
 _names = iter(range(10**6))
 
 
@@ -191,7 +190,7 @@ def test_consequence_exceptions_are_swallowed_by_durable_rules_but_raised_by_the
 
 
 def test_describe_names_the_rules_left_to_the_reference_code() -> None:
-    routine = load_routine(ROOT / "routines" / "katrineholm-hemtjanst-vardcentral.yaml")
+    routine = load_routine(ROUTINES / "katrineholm-hemtjanst-vardcentral.yaml")
     with Session(routine, backend="durable") as session:
         rules = session.describe()["rules"]
     fallback = {r["rule"]: r["reason"] for r in rules if r["engine"] == "reference"}
@@ -204,7 +203,7 @@ def test_describe_names_the_rules_left_to_the_reference_code() -> None:
 
 
 def test_a_cancelled_meeting_gives_the_durable_session_the_reference_answer() -> None:
-    routine = load_routine(ROOT / "routines" / "katrineholm-hemtjanst-vardcentral.yaml")
+    routine = load_routine(ROUTINES / "katrineholm-hemtjanst-vardcentral.yaml")
     events: list[dict[str, Any]] = [
         {
             "id": "k1",

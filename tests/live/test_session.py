@@ -7,30 +7,28 @@ import sqlite3
 import threading
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from samverkan_rules import EventError, evaluate, load_registry, load_routine
 from samverkan_rules.live import EventConflictError, EventStore, Session
+from tests.support import ROUTINES, event
 
-ROOT = Path(__file__).resolve().parents[2]
-OREBRO = load_routine(ROOT / "routines" / "orebro-dagverksamhet-hemvard.yaml")
-KATRINEHOLM = load_routine(ROOT / "routines" / "katrineholm-hemtjanst-vardcentral.yaml")
-BESLUT = load_routine(ROOT / "routines" / "dagverksamhet-beslut.yaml")
+OREBRO = load_routine(ROUTINES / "orebro-dagverksamhet-hemvard.yaml")
+KATRINEHOLM = load_routine(ROUTINES / "katrineholm-hemtjanst-vardcentral.yaml")
+BESLUT = load_routine(ROUTINES / "dagverksamhet-beslut.yaml")
 
 
 def at(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
-def ev(ident: str, case: str, etype: str, when: str, **data: Any) -> dict[str, Any]:
-    return {"id": ident, "case": case, "type": etype, "at": when, "data": data}
-
-
-CONSENT = ev("e1", "c1", "consent.given", "2026-12-01T09:00:00+01:00", form="written")
-START = ev(
-    "e2", "c1", "dagverksamhet.start_planned", "2026-12-01T10:00:00+01:00", start_date="2026-12-28"
+CONSENT = event(id="e1", type="consent.given", at="2026-12-01T09:00:00+01:00", form="written")
+START = event(
+    id="e2",
+    type="dagverksamhet.start_planned",
+    at="2026-12-01T10:00:00+01:00",
+    start_date="2026-12-28",
 )
 
 
@@ -46,11 +44,10 @@ def test_a_post_reports_what_arose_and_what_its_event_caused() -> None:
     assert [(c.kind, c.after, c.cause) for c in start] == [("arose", "due", "e2")]
     assert start[0].record is not None and start[0].record.deadline == "2026-12-22T23:59:59+01:00"
     done = session.post(
-        ev(
-            "e3",
-            "c1",
-            "message.sent",
-            "2026-12-02T09:00:00+01:00",
+        event(
+            id="e3",
+            type="message.sent",
+            at="2026-12-02T09:00:00+01:00",
             kind="start",
             to=["hemvard.driftsplanerare"],
             refers_to="e2",
@@ -94,7 +91,11 @@ def test_tick_reports_what_time_alone_changed() -> None:
 
 
 def test_due_equals_evaluate_for_all_cases_and_each_case() -> None:
-    events = [CONSENT, START, ev("x1", "c2", "consent.given", "2026-12-03T09:00:00+01:00")]
+    events = [
+        CONSENT,
+        START,
+        event(id="x1", case="c2", type="consent.given", at="2026-12-03T09:00:00+01:00"),
+    ]
     session = Session(OREBRO)
     for e in reversed(events):  # out of (instant, id) order
         session.post(e)
@@ -110,22 +111,22 @@ def test_an_event_of_another_case_cancels_a_units_meeting() -> None:
     # user's question to Nävertorp arrives (any_case), here in case p1.
     session = Session(KATRINEHOLM)
     session.post(
-        ev(
-            "m1",
-            "hemtjanstgruppen",
-            "vc_meeting.cancelled",
-            "2026-12-28T09:00:00+01:00",
+        event(
+            id="m1",
+            case="hemtjanstgruppen",
+            type="vc_meeting.cancelled",
+            at="2026-12-28T09:00:00+01:00",
             vardcentral="linden",
             date="2026-12-29",
         )
     )
     session.tick(at("2026-12-30T09:00:00+01:00"))
     changes = session.post(
-        ev(
-            "q1",
-            "p1",
-            "vc_contact.needed",
-            "2026-12-30T10:00:00+01:00",
+        event(
+            id="q1",
+            case="p1",
+            type="vc_contact.needed",
+            at="2026-12-30T10:00:00+01:00",
             vardcentral="navertorp",
             question="läkemedel",
         )
@@ -145,7 +146,12 @@ def test_scheduled_unit_obligations_arise_by_tick_and_follow_the_earliest_event(
     # The day-care decision routine: every unit's participant list at each month end.
     session = Session(BESLUT)
     events = [
-        ev("d1", "c1", "decision.made", "2026-10-05T09:00:00+02:00", decision_date="2026-10-05")
+        event(
+            id="d1",
+            type="decision.made",
+            at="2026-10-05T09:00:00+02:00",
+            decision_date="2026-10-05",
+        )
     ]
     try:
         session.post(events)
@@ -161,7 +167,13 @@ def test_scheduled_unit_obligations_arise_by_tick_and_follow_the_earliest_event(
         assert session.due(as_of, unit).case(unit) == want.case(unit)
     # An earlier event moves where the scheduled obligations start: the units are re-judged.
     earlier = session.post(
-        ev("d0", "c2", "decision.made", "2026-08-03T09:00:00+02:00", decision_date="2026-08-03")
+        event(
+            id="d0",
+            case="c2",
+            type="decision.made",
+            at="2026-08-03T09:00:00+02:00",
+            decision_date="2026-08-03",
+        )
     )
     assert {c.case for c in earlier} & units
     want = evaluate(BESLUT, session.events(), earlier.as_of)
@@ -169,7 +181,7 @@ def test_scheduled_unit_obligations_arise_by_tick_and_follow_the_earliest_event(
 
 
 def test_queues_over_all_cases_are_in_due() -> None:
-    registry = load_registry(ROOT / "routines" / "dagverksamhet-beslut.yaml")
+    registry = load_registry(ROUTINES / "dagverksamhet-beslut.yaml")
     assert any(r.queues for r in registry)
     session = Session(registry)
     as_of = at("2026-12-02T09:00:00+01:00")
@@ -210,7 +222,12 @@ def test_posts_from_many_threads_all_count(tmp_path: Path) -> None:
         try:
             for i in range(25):
                 session.post(
-                    ev(f"t{n}-{i}", f"c{i % 4}", "consent.given", f"2026-12-{1 + i:02d}T09:00:00Z")
+                    event(
+                        id=f"t{n}-{i}",
+                        case=f"c{i % 4}",
+                        type="consent.given",
+                        at=f"2026-12-{1 + i:02d}T09:00:00Z",
+                    )
                 )
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
@@ -257,15 +274,17 @@ def test_a_cancelled_meeting_moves_the_deadlines_of_every_case_that_waits_for_it
     # September. The cancellation reaches the session after the question (a late export):
     # the person's case is re-judged, its kept replay is not reused.
     session = Session(KATRINEHOLM)
-    consent = ev("k1", "c1", "consent.given", "2026-09-01T09:00:00+02:00", form="written")
-    plan = ev(
-        "k2", "c1", "document.recorded", "2026-09-01T09:30:00+02:00", record="genomforandeplan"
+    consent = event(id="k1", type="consent.given", at="2026-09-01T09:00:00+02:00", form="written")
+    plan = event(
+        id="k2",
+        type="document.recorded",
+        at="2026-09-01T09:30:00+02:00",
+        record="genomforandeplan",
     )
-    question = ev(
-        "q1",
-        "c1",
-        "vc_contact.needed",
-        "2026-09-14T14:00:00+02:00",
+    question = event(
+        id="q1",
+        type="vc_contact.needed",
+        at="2026-09-14T14:00:00+02:00",
         vardcentral="linden",
         question="läkemedel",
     )
@@ -273,11 +292,11 @@ def test_a_cancelled_meeting_moves_the_deadlines_of_every_case_that_waits_for_it
     first = session.post(question, as_of=at("2026-09-14T15:00:00+02:00"))
     raised = {c.rule: c.record.deadline for c in first if c.case == "c1" and c.record}
     assert raised["raise-at-linden"] == "2026-09-15T23:59:59+02:00"
-    cancelled = ev(
-        "m1",
-        "hemtjanstgruppen",
-        "vc_meeting.cancelled",
-        "2026-09-14T09:00:00+02:00",
+    cancelled = event(
+        id="m1",
+        case="hemtjanstgruppen",
+        type="vc_meeting.cancelled",
+        at="2026-09-14T09:00:00+02:00",
         vardcentral="linden",
         date="2026-09-15",
     )

@@ -17,13 +17,14 @@ from typing import Any
 
 import pytest
 
+from tests.support import EXAMPLES, ROUTINES
+
 pytest.importorskip("starlette", reason="the 'serve' extra (starlette, uvicorn) is not installed")
 pytest.importorskip("uvicorn", reason="the 'serve' extra (starlette, uvicorn) is not installed")
 httpx = pytest.importorskip("httpx", reason="httpx (the 'dev' extra) is not installed")
 
-ROOT = Path(__file__).resolve().parents[2]
-ROUTINE = ROOT / "routines" / "orebro-dagverksamhet-hemvard.yaml"
-EXAMPLE = ROOT / "examples" / "orebro-case.jsonl"
+ROUTINE = ROUTINES / "orebro-dagverksamhet-hemvard.yaml"
+EXAMPLE = EXAMPLES / "orebro-case.jsonl"
 AS_OF = "2026-12-15T12:00:00+01:00"
 TOKEN = "test-token-0123456789abcdef"
 SECRET_CASE = "secret-case-4711"

@@ -1,0 +1,137 @@
+"""Warnings about declarations nothing uses and patterns that can never match."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from samverkan_rules.cli import main
+from samverkan_rules.language.lint import interpretations, lint_routine
+from samverkan_rules.routine.load import check_routine_file, check_routine_text, routine_files
+from tests.support import FIXTURES, ROUTINES
+
+MINIMAL = (FIXTURES / "minimal.yaml").read_text(encoding="utf-8")
+BUNDLED = sorted(routine_files([ROUTINES]))
+
+PATTERN = """      - event: test.reply
+        match: {data.refers_to: trigger.id}"""
+
+
+def lint(text: str) -> list[tuple[str, str | None]]:
+    check = check_routine_text(text, file="r.yaml")
+    assert check.ok and check.routine is not None and check.document is not None, [
+        d.format() for d in check.diagnostics
+    ]
+    found = lint_routine(check.routine.routine, check.document, check.routine.event_types)
+    assert all(d.level == "warning" and d.line for d in found)
+    return [(d.code, d.path) for d in found]
+
+
+def used(text: str) -> str:
+    """The minimal routine with its precondition required, so that only the change warns."""
+    return text.replace(
+        "    when: {event: test.referral}",
+        "    when: {event: test.referral}\n    requires: [samtycke]",
+    )
+
+
+def test_the_minimal_routine_uses_everything_it_declares() -> None:
+    assert lint(used(MINIMAL)) == []
+    assert lint(MINIMAL) == [("routine.unused-precondition", "preconditions.samtycke")]
+
+
+def test_unused_declarations_are_named() -> None:
+    text = used(MINIMAL)
+    text = text.replace(
+        "  mottagare:\n",
+        "  ingen:\n    label: Ingen\n    unit: x\n  mottagare:\n",
+    )
+    text = text.replace(
+        "channels:\n  brevlada:\n",
+        "channels:\n  fax:\n    label: Fax\n    kind: phone\n  brevlada:\n",
+    )
+    text = text.replace(
+        "  test.reply:\n",
+        "  test.unused:\n    label: Oanvänd\n  test.reply:\n",
+    )
+    text = text.replace(
+        "preconditions:\n",
+        "  olast:\n    label: Oläst\n    set_by: [{event: test.reply}]\npreconditions:\n",
+    )
+    assert sorted(lint(text)) == [
+        ("routine.unused-channel", "channels.fax"),
+        ("routine.unused-event-type", "event_types.test.unused"),
+        ("routine.unused-fact", "facts.olast"),
+        ("routine.unused-role", "roles.ingen"),
+    ]
+
+
+def test_a_pattern_asking_one_field_for_two_values_never_matches() -> None:
+    text = used(MINIMAL).replace(
+        PATTERN,
+        PATTERN
+        + "\n        if: {all: [{field: data.refers_to, equals: a},"
+        + " {field: data.refers_to, in: [b, c]}]}",
+    )
+    assert lint(text) == [
+        ("routine.pattern-never-matches", "rules[0].fulfilled_by[0]"),
+        ("routine.unfulfillable-rule", "rules[0].fulfilled_by"),
+    ]
+
+
+def test_a_match_between_a_date_and_an_event_id_never_matches() -> None:
+    text = used(MINIMAL).replace(
+        PATTERN,
+        PATTERN.replace("trigger.id", "trigger.data.due_date")
+        + "\n    cancelled_by:\n      - event: test.reply",
+    )
+    # The cancellation can still happen, so the rule is not unfulfillable.
+    assert lint(text) == [("routine.pattern-never-matches", "rules[0].fulfilled_by[0]")]
+
+
+@pytest.mark.parametrize("path", BUNDLED, ids=lambda p: p.stem)
+def test_bundled_routines_have_no_lint_warnings(path: Path) -> None:
+    check = check_routine_file(path)
+    assert check.routine is not None and check.document is not None
+    found = lint_routine(check.routine.routine, check.document, check.routine.event_types)
+    assert [d.format() for d in found] == []
+
+
+def test_validate_lists_interpretations(capsys: pytest.CaptureFixture[str]) -> None:
+    path = ROUTINES / "orebro-dagverksamhet-hemvard.yaml"
+    assert main(["validate", str(path), "--interpretations"]) == 0
+    out = capsys.readouterr().out
+    check = check_routine_file(path)
+    assert check.model is not None
+    count = len(interpretations(check.model))
+    assert count > 0
+    assert f"{path}: {count} interpretation(s)" in out
+    assert "rule 'consent-at-enrolment' «Vid inskrivning»" in out
+    assert main(["validate", str(path), "--interpretations", "--format", "json"]) == 0
+    [routine] = json.loads(capsys.readouterr().out)["routines"]
+    assert len(routine["interpretations"]) == count
+    assert routine["interpretations"][1]["path"] == "rules[0].interpretation"
+
+
+def test_validate_prints_lint_warnings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "r.yaml"
+    path.write_text(MINIMAL, encoding="utf-8")
+    assert main(["validate", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "warning: preconditions.samtycke: precondition 'samtycke' is declared but no rule" in out
+
+
+def test_a_kind_written_once_and_nearly_like_another_is_flagged() -> None:
+    kinds = "\n".join(
+        f"      - event: message.sent\n        if: {{field: data.kind, equals: {k}}}"
+        for k in ("closure", "closure", "closre", "start")
+    )
+    text = used(MINIMAL).replace(PATTERN, PATTERN + "\n" + kinds)
+    check = check_routine_text(text, file="r.yaml")
+    assert check.routine is not None and check.document is not None
+    found = lint_routine(check.routine.routine, check.document, check.routine.event_types)
+    assert [(d.code, d.path, d.hint) for d in found] == [
+        ("routine.similar-literal", "rules[0].fulfilled_by[3].if.equals", "did you mean 'closure'?")
+    ]
