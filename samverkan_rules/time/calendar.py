@@ -199,12 +199,6 @@ class WorkingCalendar:
             )
         return i
 
-    def _ordinal_index(self, ordinal: int) -> int:
-        i = ordinal - self._base
-        if not 0 <= i < self._ndays:
-            self._raise_outside_ordinal(ordinal)
-        return i
-
     def _raise_outside_ordinal(self, ordinal: int) -> NoReturn:
         try:
             text = date.fromordinal(ordinal).isoformat()
