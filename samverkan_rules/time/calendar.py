@@ -47,6 +47,7 @@ from samverkan_rules.time.instants import (
 )
 
 __all__ = [
+    "WEEKDAYS",
     "HolidayTable",
     "WorkingCalendar",
     "add_days",
@@ -596,4 +597,5 @@ def iso_week_parity(d: date) -> Literal["odd", "even"]:
     return "odd" if d.isocalendar().week % 2 else "even"
 
 
-_WEEKDAYS: Final = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+WEEKDAYS: Final = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+"""The weekday names routines use, Monday first (indexed by :meth:`datetime.date.weekday`)."""
