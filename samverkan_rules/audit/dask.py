@@ -72,16 +72,14 @@ def audit_on_dask(
             continue
         blobs = [f.read_bytes() for f in files]
         futures.append(client.submit(partition_task, job, blobs, pure=False))
-    merged = Partial()
     from dask.distributed import as_completed
 
     results: list[tuple[Partial, bytes]] = []
     for future in as_completed(futures):  # type: ignore[no-untyped-call]
         results.append(future.result())
     for i, (partial, rows) in enumerate(results):
-        merged = merged.merge(partial)
         chunk = staging.dir / f"rows-dask-{i}.csv.gz"
         chunk.write_bytes(rows)
         chunks.append(chunk)
         advance(partial.streams)
-    return merged
+    return Partial.merge_all(partial for partial, _ in results)

@@ -47,7 +47,8 @@ from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.compile.versions import validity_windows
 from samverkan_rules.diagnostics import Diagnostic
 from samverkan_rules.errors import EventError
-from samverkan_rules.events.model import REQUIRED_KEYS, Event, event_from_mapping
+from samverkan_rules.events.model import Event, event_from_mapping
+from samverkan_rules.events.read import CSV_HEADER_HINT, csv_header
 from samverkan_rules.time.instants import local_date
 
 __all__ = [
@@ -390,12 +391,11 @@ class Staging:
             if not row or all(not cell.strip() for cell in row):
                 continue
             if header is None:
-                header = [cell.strip() for cell in row]
-                missing = [c for c in REQUIRED_KEYS if c not in header]
+                header, missing = csv_header(row)
                 if missing:
                     raise InputError(
-                        f"{item.name}:{number}: the CSV header lacks {', '.join(missing)}; the "
-                        "first line must be id,case,type,at,data"
+                        f"{item.name}:{number}: the CSV header lacks {', '.join(missing)}; "
+                        f"{CSV_HEADER_HINT}"
                     )
                 continue
             tally.read += 1

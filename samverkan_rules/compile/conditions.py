@@ -18,7 +18,7 @@ from samverkan_rules.events.model import Event
 from samverkan_rules.language.models.base import FieldSpec
 from samverkan_rules.language.models.conditions import AllOf, AnyOf, Comparison, Condition, NotOf
 from samverkan_rules.time.calendar import (
-    _WEEKDAYS,
+    WEEKDAYS,
 )
 
 __all__ = ["EventCheck", "Predicate", "compile_condition"]
@@ -75,7 +75,7 @@ def _event_time_getter(name: str, tz: ZoneInfo) -> Callable[[Event, Facts], Any]
         return lambda e, f: e.at.astimezone(tz).time().replace(microsecond=0).isoformat()
     if name == "local_date":
         return lambda e, f: e.at.astimezone(tz).date().isoformat()
-    return lambda e, f: _WEEKDAYS[e.at.astimezone(tz).weekday()]
+    return lambda e, f: WEEKDAYS[e.at.astimezone(tz).weekday()]
 
 
 def _time_literal(value: Any) -> Any:

@@ -64,7 +64,6 @@ class CompiledRoutine:
     event_checks: Mapping[str, EventCheck]
     rules: tuple[CompiledRule, ...]
     rules_by_trigger: Mapping[str, tuple[CompiledRule, ...]]
-    answer_types: frozenset[str]
     fact_setters: Mapping[str, tuple[FactSetter, ...]]
     fact_defaults: Mapping[str, Any]
     preconditions: Mapping[str, CompiledPrecondition]
@@ -257,11 +256,9 @@ def compile_routine(
             )
         )
     by_trigger: dict[str, list[CompiledRule]] = {}
-    answers: set[str] = set()
     borrow: set[str] = set()
     for c in compiled:
         by_trigger.setdefault(c.rule.when.event_type, []).append(c)
-        answers.update(p.event_type for p in c.fulfilled_by + c.cancelled_by)
         borrow.update(p.event_type for p in c.fulfilled_by + c.cancelled_by if p.any_case)
 
     setters: dict[str, list[FactSetter]] = {}
@@ -300,7 +297,6 @@ def compile_routine(
         event_checks=MappingProxyType(checks),
         rules=tuple(compiled),
         rules_by_trigger=MappingProxyType({k: tuple(v) for k, v in by_trigger.items()}),
-        answer_types=frozenset(answers),
         fact_setters=MappingProxyType({k: tuple(v) for k, v in setters.items()}),
         fact_defaults=MappingProxyType({n: f.default for n, f in routine.facts.items()}),
         preconditions=MappingProxyType(preconditions),

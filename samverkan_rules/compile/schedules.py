@@ -14,7 +14,7 @@ from samverkan_rules.errors import CalendarError
 from samverkan_rules.events.model import Event
 from samverkan_rules.language.models.schedules import Schedule
 from samverkan_rules.time.calendar import (
-    _WEEKDAYS,
+    WEEKDAYS,
     WorkingCalendar,
     end_of_month,
     iso_week_parity,
@@ -92,7 +92,7 @@ class CompiledSchedule:
     def _candidate_days(self, first: date, last: date) -> Iterator[date]:
         spec = self._spec
         if spec.every == "week":
-            target = _WEEKDAYS.index(spec.weekday or "monday")
+            target = WEEKDAYS.index(spec.weekday or "monday")
             day = first + timedelta(days=(target - first.weekday()) % 7)
             while day <= last:
                 if spec.iso_weeks == "all" or iso_week_parity(day) == spec.iso_weeks:

@@ -245,7 +245,7 @@ class TimeRule:
         base_day = local_date(anchor, self._tz) if isinstance(anchor, datetime) else anchor
         cal = self._calendar
         if unit == "working_days":
-            day = cal.add_working_days(base_day, amount)
+            day = _add_working_days(anchor, amount, tz=self._tz, calendar=cal)
             if steps is not None:
                 text = x.step_working_days(
                     steps.t,
@@ -411,6 +411,16 @@ def _skipped(cal: WorkingCalendar, a: date, b: date, t: Translator) -> str:
     return ", ".join(names)
 
 
+def _add_working_days(
+    anchor: datetime | date, n: int, *, tz: ZoneInfo, calendar: WorkingCalendar
+) -> date:
+    """The local day of ``anchor`` in ``tz`` (a date is its own day) moved ``n`` working days
+    in ``calendar``, back when ``n`` is negative: how deadlines and escalations count
+    working days after an instant."""
+    day = local_date(anchor, tz) if isinstance(anchor, datetime) else anchor
+    return calendar.add_working_days(day, n)
+
+
 def offset_after(
     moment: datetime, offset: Offset, *, tz: ZoneInfo, calendar: WorkingCalendar
 ) -> datetime:
@@ -419,7 +429,7 @@ def offset_after(
         return (moment + timedelta(hours=offset.hours)).astimezone(tz)
     local = moment.astimezone(tz)
     if offset.working_days is not None:
-        day = calendar.add_working_days(local.date(), offset.working_days)
+        day = _add_working_days(local, offset.working_days, tz=tz, calendar=calendar)
     else:
         day = add_days(local.date(), offset.days or 0)
     return local_datetime(day, local.time().replace(tzinfo=None), tz).astimezone(UTC)

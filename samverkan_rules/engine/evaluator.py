@@ -3,9 +3,9 @@
 :class:`Evaluator` is what :func:`samverkan_rules.evaluate` and the streaming entry points
 are built on. A run has three phases:
 
-1. :meth:`Evaluator.admit` each event: it is checked against the routine version that
-   judges its data and kept or rejected (with diagnostics); events after ``as_of`` and
-   events of cases not asked for are counted, not evaluated.
+1. :meth:`Evaluator.judge` and :meth:`Evaluator.count` each event: it is checked against
+   the routine version that judges its data and kept or rejected (with diagnostics); events
+   after ``as_of`` and events of cases not asked for are counted, not evaluated.
 2. :meth:`Evaluator.prepare` with the earliest admitted instant and the admitted events of
    the *shared* types (those that answer other cases' obligations, ``any_case``, or that a
    queue reads): the schedules' occurrences are placed in their units' cases.
@@ -152,7 +152,8 @@ class Evaluator:
         return owners[0]
 
     def judge(self, event: Event) -> tuple[Verdict, list[Diagnostic]]:
-        """What :meth:`admit` would decide for an event, without counting it (pure).
+        """Whether an event is to be evaluated, without counting it (pure); :meth:`count`
+        counts it.
 
         Returns:
             The verdict and the problems found with the event's data.
@@ -179,15 +180,6 @@ class Evaluator:
         elif verdict == "later":
             self._later += 1
         return False
-
-    def admit(self, event: Event) -> bool:
-        """Check and count an event; True when it is to be evaluated.
-
-        Problems with its data are added to :attr:`diagnostics`; an event with an error,
-        an event after ``as_of`` and an event of a case not asked for return False.
-        """
-        verdict, problems = self.judge(event)
-        return self.count(event.case, verdict, problems)
 
     # -- phase 2 --------------------------------------------------------------------------
 

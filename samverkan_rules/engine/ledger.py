@@ -14,7 +14,7 @@ Three kinds of record share the attributes the output and the audit read:
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Literal, TypeAlias
 
 from samverkan_rules.compile.time import offset_after
@@ -207,10 +207,6 @@ class RuleEntry:
             self.late = late_working_days(routine, deadline, as_of)
             self.late_at = as_of
 
-    def done_at(self) -> datetime | None:
-        """When it was fulfilled, if it was."""
-        return self.answer.at if self.answer is not None else None
-
 
 class EscalationEntry:
     """An escalation: the overdue (or still blocked) ``parent`` goes to ``escalation.role``
@@ -271,10 +267,6 @@ class EscalationEntry:
     def opens_at(self) -> datetime:
         """When the escalation starts."""
         return self.start
-
-    def done_at(self) -> datetime | None:
-        """Escalations are never fulfilled by an event."""
-        return None
 
 
 class RemedyEntry:
@@ -342,15 +334,6 @@ class RemedyEntry:
         """The ids of the obligations it unblocks."""
         return tuple(m.id for m in self.members)
 
-    def done_at(self) -> datetime | None:
-        """A remedy is open while it is listed."""
-        return None
-
 
 Entry: TypeAlias = RuleEntry | EscalationEntry | RemedyEntry
 """Any record of the ledger."""
-
-
-def local_day(moment: datetime, routine: CompiledRoutine) -> date:
-    """The local calendar day of an instant in the routine's time zone."""
-    return moment.astimezone(routine.tz).date()

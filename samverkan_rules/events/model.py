@@ -47,9 +47,6 @@ _FIRST_DAY: Final = date(DEFAULT_FIRST_YEAR, 1, 1)
 _LAST_DAY: Final = date(DEFAULT_LAST_YEAR, 12, 31)
 
 
-CSV_COLUMNS = ("id", "case", "type", "at", "data")
-
-
 @dataclass(frozen=True, slots=True)
 class Event:
     """One fact about a case.

@@ -20,6 +20,8 @@ from samverkan_rules.events.limits import DEFAULT_LIMITS, EventLimits, _brackets
 from samverkan_rules.events.model import REQUIRED_KEYS, EventBatch, _batch, _diag
 
 __all__ = [
+    "CSV_HEADER_HINT",
+    "csv_header",
     "csv_record",
     "decode_json_line",
     "format_for",
@@ -149,6 +151,21 @@ def _csv_rows(text: str) -> Iterator[tuple[int, list[str] | None, str | None]]:
         yield start, row, None
 
 
+CSV_HEADER_HINT: Final = "the first line must be id,case,type,at,data"
+"""What a CSV event file's header must be, for the message about one that lacks a column."""
+
+
+def csv_header(row: list[str]) -> tuple[list[str], list[str]]:
+    """The column names of a CSV event file's header row and the required ones it lacks.
+
+    Example:
+        >>> csv_header([" id", "case ", "at", "data"])
+        (['id', 'case', 'at', 'data'], ['type'])
+    """
+    header = [cell.strip() for cell in row]
+    return header, [c for c in REQUIRED_KEYS if c not in header]
+
+
 def _parse_csv(text: str, file: str | None, limits: EventLimits = DEFAULT_LIMITS) -> EventBatch:
     pairs: list[tuple[int | None, Any]] = []
     diagnostics: list[Diagnostic] = []
@@ -169,8 +186,7 @@ def _parse_csv(text: str, file: str | None, limits: EventLimits = DEFAULT_LIMITS
         if not row or all(not cell.strip() for cell in row):
             continue
         if header is None:
-            header = [cell.strip() for cell in row]
-            missing = [c for c in REQUIRED_KEYS if c not in header]
+            header, missing = csv_header(row)
             if missing:
                 diagnostics.append(
                     _diag(
@@ -178,7 +194,7 @@ def _parse_csv(text: str, file: str | None, limits: EventLimits = DEFAULT_LIMITS
                         f"the header lacks {', '.join(missing)}",
                         file=file,
                         line=number,
-                        hint="the first line must be id,case,type,at,data",
+                        hint=CSV_HEADER_HINT,
                     )
                 )
                 return EventBatch((), tuple(diagnostics))

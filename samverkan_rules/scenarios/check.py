@@ -5,7 +5,7 @@ match shown when an expectation is not met; and rule coverage.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC
 from functools import cached_property
 from pathlib import Path
@@ -36,14 +36,12 @@ class ScenarioResult:
         routine: The routine file it ran against.
         failures: One text per expectation that was not met.
         errors: Problems with the scenario itself (e.g. it names a rule the routine lacks).
-        evaluation: The evaluation, when it could be made.
     """
 
     scenario: Scenario
     routine: Path
     failures: tuple[str, ...] = ()
     errors: tuple[Diagnostic, ...] = ()
-    evaluation: Evaluation | None = field(default=None, repr=False)
 
     @property
     def name(self) -> str:
@@ -151,7 +149,6 @@ def run_scenario(scenario: Scenario, routine: CompiledRoutine) -> ScenarioResult
         scenario,
         scenario.routine_path,
         failures=tuple(_check(scenario, result)),
-        evaluation=result,
     )
 
 

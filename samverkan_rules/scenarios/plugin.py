@@ -143,7 +143,7 @@ if _HAVE_PYTEST:
         return None
 
     def pytest_terminal_summary(
-        terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config
+        terminalreporter: pytest.TerminalReporter, config: pytest.Config
     ) -> None:
         """Print each collected routine's rule coverage, listing rules without a scenario."""
         files = config.stash.get(_FILES, {})

@@ -38,6 +38,7 @@ from samverkan_rules.language.models.conditions import AllOf, AnyOf, Comparison,
 from samverkan_rules.language.models.schedules import Schedule
 from samverkan_rules.language.models.time import Offset, TimeSpec
 from samverkan_rules.text.due import weekday_name
+from samverkan_rules.time.calendar import WEEKDAYS
 
 if TYPE_CHECKING:
     pass
@@ -50,9 +51,6 @@ __all__ = [
     "timespec_text",
     "value_text",
 ]
-
-
-_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
 def _amount(value: int, unit: str, t: Translator) -> str:
@@ -346,7 +344,7 @@ def schedule_text(schedule: Schedule, t: Translator | None = None) -> str:
     """
     t = t or translator()
     if schedule.every == "week":
-        weekday = weekday_name(_WEEKDAYS.index(schedule.weekday or "monday"), t)
+        weekday = weekday_name(WEEKDAYS.index(schedule.weekday or "monday"), t)
         text = t.gettext("every {weekday}").format(weekday=weekday)
         if schedule.time is not None:
             text += f" {_hm(schedule.time)}"

@@ -47,6 +47,7 @@ from samverkan_rules.time.instants import (
 )
 
 __all__ = [
+    "WEEKDAYS",
     "HolidayTable",
     "WorkingCalendar",
     "add_days",
@@ -197,12 +198,6 @@ class WorkingCalendar:
                 f"{what} {d.isoformat()} is outside the working-day calendar's covered range "
                 f"{self._range_text()}"
             )
-        return i
-
-    def _ordinal_index(self, ordinal: int) -> int:
-        i = ordinal - self._base
-        if not 0 <= i < self._ndays:
-            self._raise_outside_ordinal(ordinal)
         return i
 
     def _raise_outside_ordinal(self, ordinal: int) -> NoReturn:
@@ -602,4 +597,5 @@ def iso_week_parity(d: date) -> Literal["odd", "even"]:
     return "odd" if d.isocalendar().week % 2 else "even"
 
 
-_WEEKDAYS: Final = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+WEEKDAYS: Final = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+"""The weekday names routines use, Monday first (indexed by :meth:`datetime.date.weekday`)."""

@@ -34,12 +34,13 @@ PROPERTY_SETTINGS = settings(
 )
 
 # The event types the routine reads: what triggers a rule, answers one, or sets a fact.
+ANSWER_TYPES = {p.event_type for r in ROUTINE.rules for p in r.fulfilled_by + r.cancelled_by}
 TYPES = sorted(
     t
-    for t in set(ROUTINE.rules_by_trigger) | set(ROUTINE.answer_types) | set(ROUTINE.fact_setters)
+    for t in set(ROUTINE.rules_by_trigger) | ANSWER_TYPES | set(ROUTINE.fact_setters)
     if t in ROUTINE.event_types
 )
-ANSWERS = sorted(ROUTINE.answer_types & set(TYPES))
+ANSWERS = sorted(ANSWER_TYPES & set(TYPES))
 CASES = ["c1", "c1", "c2", "c3"]
 ROLES = sorted(ROUTINE.routine.roles)
 # Values the routine's conditions compare strings with, and one they never do.

@@ -56,7 +56,8 @@ def _universe(versions: tuple[CompiledRoutine, ...]) -> dict[str, Any]:
     types: set[str] = set()
     constants: set[Any] = set()
     for r in versions:
-        types |= set(r.rules_by_trigger) | set(r.answer_types) | set(r.fact_setters)
+        types |= set(r.rules_by_trigger) | set(r.fact_setters)
+        types |= {p.event_type for c in r.rules for p in c.fulfilled_by + c.cancelled_by}
         for q in r.queues.values():
             types |= set(q.joins) | set(q.leaves) | set(q.offers)
         _constants(r.routine.model_dump(mode="json", by_alias=True), constants)
