@@ -49,6 +49,7 @@ from samverkan_rules.errors import CalendarError, EvaluationError, EventError
 from samverkan_rules.events.model import Event, event_from_mapping
 from samverkan_rules.live.store import EventConflictError, EventStore, content_key
 from samverkan_rules.records import Obligation
+from samverkan_rules.status import STATUSES
 from samverkan_rules.time.instants import local_date, require_aware
 
 __all__ = ["Backend", "Change", "Changes", "Session"]
@@ -398,10 +399,7 @@ class Session:
             inputs = self._inputs(case)
         result = evaluate(self._routines, inputs, moment)
         mine = [c for c in result.cases if c.case == case]
-        summary = dict.fromkeys(
-            ("upcoming", "due", "fulfilled", "fulfilled_late", "overdue", "cancelled", "blocked"),
-            0,
-        )
+        summary: dict[str, int] = dict.fromkeys(STATUSES, 0)
         for c in mine:
             for o in c.obligations:
                 summary[o.status] += 1
