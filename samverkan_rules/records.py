@@ -7,7 +7,7 @@ Times are RFC 3339 strings with the offset in force locally at that instant.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -33,6 +33,7 @@ __all__ = [
     "RoutineStamp",
     "SourceRecord",
     "diagnostic_fields",
+    "written_where_they_apply",
 ]
 
 
@@ -42,6 +43,10 @@ class _Out(BaseModel):
     model_config = ConfigDict(
         frozen=True, extra="forbid", use_attribute_docstrings=True, defer_build=True
     )
+
+    # Fields the JSON form leaves out when they are null or empty (added after the first
+    # outputs were published, which keep their bytes); every other field is always written.
+    sometimes_absent: ClassVar[frozenset[str]] = frozenset()
 
 
 class RoutineRef(_Out):
@@ -117,6 +122,8 @@ class Lateness(_Out):
 
 class Obligation(_Out):
     """One obligation in a case's ledger (or an action, when it still asks someone to act)."""
+
+    sometimes_absent = frozenset({"responsible_party"})
 
     obligation: str
     """Stable id: '<rule>:<trigger event id>'; remedies and escalations add a suffix."""
@@ -200,13 +207,16 @@ class PeriodRecord(_Out):
 
 def _obligation_json(o: Obligation) -> dict[str, Any]:
     data = o.model_dump(mode="json")
-    if data.get("responsible_party") is None:
-        data.pop("responsible_party", None)  # written only where it applies
+    for key in Obligation.sometimes_absent:
+        if data.get(key) is None:
+            data.pop(key, None)  # written only where it applies
     return data
 
 
 class CaseResult(_Out):
     """Everything the evaluation found for one case."""
+
+    sometimes_absent = frozenset({"periods"})
 
     case: str
     actions: list[Obligation]
@@ -223,7 +233,7 @@ class CaseResult(_Out):
             "actions": [_obligation_json(o) for o in self.actions],
             "obligations": [_obligation_json(o) for o in self.obligations],
         }
-        if self.periods:
+        if self.periods:  # see sometimes_absent
             data["periods"] = [p.model_dump(mode="json") for p in self.periods]
         return data
 
@@ -307,3 +317,11 @@ def diagnostic_fields(d: Diagnostic) -> dict[str, Any]:
     for key in _DIAGNOSTIC_KEYS:
         out[key] = getattr(d, key)
     return out
+
+
+def written_where_they_apply() -> dict[str, frozenset[str]]:
+    """Per record, by class name (as the schema names its definitions), the fields its JSON
+    form writes only where they apply; records that always write every field are left out."""
+    return {
+        cls.__name__: cls.sometimes_absent for cls in _Out.__subclasses__() if cls.sometimes_absent
+    }

@@ -25,14 +25,14 @@ Examples:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from samverkan_rules.audit.models import AuditReport
 from samverkan_rules.language.models.routine import Routine
-from samverkan_rules.records import EvaluationDocument
+from samverkan_rules.records import EvaluationDocument, written_where_they_apply
 from samverkan_rules.scenarios.spec import ScenarioFileSpec
 
 __all__ = [
@@ -120,10 +120,6 @@ def _local_time_pattern(node: dict[str, Any]) -> None:
         node["pattern"] = _LOCAL_TIME_PATTERN
 
 
-_SOMETIMES_ABSENT = frozenset({"responsible_party", "periods"})
-"""Output fields written only where they apply (so earlier outputs keep their bytes)."""
-
-
 _PARAM_REF: dict[str, Any] = {
     "type": "string",
     "pattern": r"^param\.[a-z0-9][a-z0-9_-]*$",
@@ -143,13 +139,20 @@ def _numbers_take_params(schema: dict[str, Any]) -> None:
         node["anyOf"] = [inner, dict(_PARAM_REF)]
 
 
-def _output_object(node: dict[str, Any]) -> None:
-    # Every field of the output is always written (null when empty), and new fields may be
-    # added in later versions: consumers can rely on the present ones, and a consumer that
-    # validates with this schema keeps working when the output grows.
-    if node.get("type") == "object" and "properties" in node:
-        node["required"] = sorted(k for k in node["properties"] if k not in _SOMETIMES_ABSENT)
-        node.pop("additionalProperties", None)
+def _output_objects(
+    sometimes_absent: Mapping[str, frozenset[str]],
+) -> Callable[[dict[str, Any]], None]:
+    # Every field of the output is always written (null when empty), except those a model
+    # writes only where they apply (``sometimes_absent``, by model title), and new fields
+    # may be added in later versions: consumers can rely on the present ones, and a consumer
+    # that validates with this schema keeps working when the output grows.
+    def visit(node: dict[str, Any]) -> None:
+        if node.get("type") == "object" and "properties" in node:
+            absent = sometimes_absent.get(node.get("title", ""), frozenset())
+            node["required"] = sorted(k for k in node["properties"] if k not in absent)
+            node.pop("additionalProperties", None)
+
+    return visit
 
 
 def _reflow_description(node: dict[str, Any]) -> None:
@@ -194,7 +197,7 @@ def evaluation_schema() -> dict[str, Any]:
     some; further properties may appear in later versions.
     """
     schema = EvaluationDocument.model_json_schema(mode="serialization")
-    _walk(schema, _output_object)
+    _walk(schema, _output_objects(written_where_they_apply()))
     return _finish(schema, "evaluation.schema.json", "samverkan-rules evaluation")
 
 
@@ -218,7 +221,7 @@ def audit_schema() -> dict[str, Any]:
     properties may appear in later versions.
     """
     schema = AuditReport.model_json_schema(mode="serialization", by_alias=True)
-    _walk(schema, _output_object)
+    _walk(schema, _output_objects({}))
     return _finish(schema, "audit.schema.json", "samverkan-rules audit report")
 
 

@@ -2,32 +2,28 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, get_args
 
 if TYPE_CHECKING:
     from samverkan_rules.i18n import Translator
-from typing import TYPE_CHECKING
 
-from samverkan_rules.i18n import Translator
-
-if TYPE_CHECKING:
-    pass
-
-__all__ = ["ACTION_STATUSES", "Status", "status_label"]
+__all__ = ["ACTION_STATUSES", "STATUSES", "Status", "status_label"]
 
 
 Status = Literal[
     "upcoming", "due", "fulfilled", "fulfilled_late", "overdue", "cancelled", "blocked"
 ]
-
-
 """Where an obligation stands at ``as_of``."""
 
+STATUSES: tuple[Status, ...] = get_args(Status)
+"""Every status, in the order above: the order of the evaluation's summary and schema."""
 
-ACTION_STATUSES: frozenset[str] = frozenset({"upcoming", "due", "overdue", "blocked"})
+# Met, late or on time, or called off: nothing more is asked of anyone.
+_SETTLED: frozenset[Status] = frozenset({"fulfilled", "fulfilled_late", "cancelled"})
 
-
-"""Statuses that still ask someone to act: these obligations are the actions."""
+ACTION_STATUSES: frozenset[Status] = frozenset(STATUSES) - _SETTLED
+"""Statuses that still ask someone to act (upcoming, due, overdue, blocked): these
+obligations are the actions."""
 
 
 def status_label(status: str, t: Translator) -> str:

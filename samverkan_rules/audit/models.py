@@ -11,6 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from samverkan_rules.status import Status
+
 __all__ = [
     "STATUSES",
     "AuditHeader",
@@ -33,7 +35,7 @@ __all__ = [
     "UnitSummary",
 ]
 
-STATUSES: tuple[str, ...] = (
+STATUSES: tuple[Status, ...] = (
     "fulfilled",
     "fulfilled_late",
     "overdue",
@@ -42,7 +44,8 @@ STATUSES: tuple[str, ...] = (
     "cancelled",
     "blocked",
 )
-"""Every obligation status, in the order the report lists them."""
+"""Every obligation status (:data:`samverkan_rules.status.STATUSES`), in the order the
+report lists them: the judged ones (fulfilled, late, overdue) first."""
 
 
 class _Out(BaseModel):

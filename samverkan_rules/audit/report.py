@@ -511,7 +511,7 @@ def _compare(
     for key in sorted(set(a) | set(b)):
         sa = _statuses(a.get(key, Counter()))
         sb = _statuses(b.get(key, Counter()))
-        diff = {s: sb[s] - sa[s] for s in STATUSES}
+        diff: dict[str, int] = {s: sb[s] - sa[s] for s in STATUSES}
         diff["total"] = sum(sb.values()) - sum(sa.values())
         rules.append(
             CompareRule(

@@ -25,6 +25,7 @@ import duckdb
 
 from samverkan_rules._version import __version__
 from samverkan_rules.audit.models import (
+    STATUSES,
     AuditHeader,
     AuditReport,
     InputRecord,
@@ -85,13 +86,7 @@ SUMMARY_COLUMNS = (
     "responsible",
     "unit",
     "total",
-    "fulfilled",
-    "fulfilled_late",
-    "overdue",
-    "due",
-    "upcoming",
-    "cancelled",
-    "blocked",
+    *STATUSES,
     "on_time_rate",
     "late_working_days_median",
     "late_working_days_p90",
@@ -280,7 +275,7 @@ def _summary_csv(report: AuditReport) -> bytes:
                 r.responsible,
                 r.unit or "",
                 r.total,
-                *(r.statuses[s] for s in SUMMARY_COLUMNS[7:14]),
+                *(r.statuses[s] for s in STATUSES),
                 "" if r.on_time_rate is None else f"{r.on_time_rate:.4f}",
                 "" if r.lateness_working_days.median is None else r.lateness_working_days.median,
                 "" if r.lateness_working_days.p90 is None else r.lateness_working_days.p90,

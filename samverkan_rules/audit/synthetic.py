@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from samverkan_rules.status import Status
 from samverkan_rules.time.calendar import WorkingCalendar, sweden_calendar
 
 __all__ = ["OUTCOMES", "ROUTINE_ID", "History", "generate_history", "personnummer", "write_files"]
@@ -35,7 +36,7 @@ __all__ = ["OUTCOMES", "ROUTINE_ID", "History", "generate_history", "personnumme
 ROUTINE_ID = "orebro-dagverksamhet-hemvard"
 """The routine the generated cases follow (its version 2, in force from 2020-01-01)."""
 
-OUTCOMES = ("fulfilled", "fulfilled_late", "overdue")
+OUTCOMES: tuple[Status, ...] = ("fulfilled", "fulfilled_late", "overdue")
 """What the generator lets happen to an obligation: on time, late, missed."""
 
 _ZONE = ZoneInfo("Europe/Stockholm")

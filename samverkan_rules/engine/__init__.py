@@ -91,7 +91,7 @@ def evaluate(
     ledgers = [run.evaluate_case(case_id, by_case.pop(case_id)) for case_id in sorted(by_case)]
     queues, diagnostics = run.finish()
     head = run.header()
-    return Evaluation.from_ledgers(
+    return Evaluation(
         as_of=head["as_of"],
         routines=head["routines"],
         ledgers=ledgers,

@@ -25,7 +25,7 @@ from typing import Any
 from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.compile.versions import validity_windows
 from samverkan_rules.diagnostics import Diagnostic, sort_key
-from samverkan_rules.engine.ledger import STATUS_ORDER, RuleEntry
+from samverkan_rules.engine.ledger import RuleEntry
 from samverkan_rules.engine.occurrences import CalledOff, cancelling_types
 from samverkan_rules.engine.output import CaseLedger
 from samverkan_rules.engine.periods import case_periods
@@ -41,6 +41,7 @@ from samverkan_rules.engine.replay import (
 from samverkan_rules.errors import CalendarError, EvaluationError
 from samverkan_rules.events.index import Verdict
 from samverkan_rules.events.model import Event
+from samverkan_rules.status import STATUSES
 from samverkan_rules.time.instants import local_date, local_stamp, require_aware
 
 __all__ = ["Evaluator", "Ruleset", "Verdict", "routines_of"]
@@ -108,7 +109,7 @@ class Evaluator:
         # builds it once and passes it in.
         self.plan = plan if plan is not None else CasePlan(self.routines, windows)
         self.diagnostics: list[Diagnostic] = []
-        self.summary: dict[str, int] = dict.fromkeys(STATUS_ORDER, 0)
+        self.summary: dict[str, int] = dict.fromkeys(STATUSES, 0)
         self._wanted = frozenset(cases) if cases is not None else None
         self._checkers: dict[str, list[CompiledRoutine]] = {}
         for r in self.routines:

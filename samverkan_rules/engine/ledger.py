@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ACTION_STATUSES",
-    "STATUS_ORDER",
     "Entry",
     "EscalationEntry",
     "RemedyEntry",
@@ -37,17 +36,6 @@ __all__ = [
     "Status",
     "late_working_days",
 ]
-
-STATUS_ORDER: tuple[Status, ...] = (
-    "upcoming",
-    "due",
-    "fulfilled",
-    "fulfilled_late",
-    "overdue",
-    "cancelled",
-    "blocked",
-)
-"""Every status, in the order summaries list them."""
 
 
 def late_working_days(routine: CompiledRoutine, deadline: datetime, moment: datetime) -> int:

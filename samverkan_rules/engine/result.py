@@ -7,13 +7,11 @@ asked for, so an evaluation that is only counted or written as JSON never builds
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from samverkan_rules.diagnostics import Diagnostic
-    from samverkan_rules.i18n import Translator
-
+from samverkan_rules._json import dumps
+from samverkan_rules.engine.output import CaseLedger, OutputCache, case_dict, case_result
 from samverkan_rules.records import (
     CaseResult,
     DiagnosticRecord,
@@ -22,6 +20,11 @@ from samverkan_rules.records import (
     RoutineStamp,
     diagnostic_fields,
 )
+from samverkan_rules.status import STATUSES
+
+if TYPE_CHECKING:
+    from samverkan_rules.diagnostics import Diagnostic
+    from samverkan_rules.i18n import Translator
 
 __all__ = ["Evaluation", "find_obligations"]
 
@@ -57,53 +60,27 @@ class Evaluation:
         self,
         *,
         as_of: str,
-        routines: list[RoutineStamp],
-        cases: list[CaseResult],
-        diagnostics: list[DiagnosticRecord],
-        summary: dict[str, int],
-        queues: list[QueueResult] | None = None,
-    ) -> None:
-        self.as_of = as_of
-        self.routines = routines
-        self.summary = summary
-        self.queues: list[QueueResult] = queues or []
-        self._cases: list[CaseResult] | None = cases
-        self._ledgers: Sequence[Any] = ()
-        self._diagnostics: list[DiagnosticRecord] | None = diagnostics
-        self._raw_diagnostics: Sequence[Diagnostic] = ()
-        self._cache: Any = None
-
-    @classmethod
-    def from_ledgers(
-        cls,
-        *,
-        as_of: str,
-        routines: list[dict[str, Any]],
-        ledgers: Sequence[Any],
+        routines: Sequence[Mapping[str, Any]],
+        ledgers: Sequence[CaseLedger],
         diagnostics: Sequence[Diagnostic],
         summary: dict[str, int],
         queues: list[QueueResult],
-    ) -> Evaluation:
-        """An evaluation over compact case ledgers (see :mod:`samverkan_rules.engine`)."""
-        from samverkan_rules.engine.output import OutputCache
-
-        self = cls.__new__(cls)
+    ) -> None:
+        """An evaluation over the compact ledger of each case, as the evaluator leaves them
+        (see :mod:`samverkan_rules.engine`); ``routines`` are the evaluator's stamps."""
         self.as_of = as_of
         self.routines = [RoutineStamp.model_construct(**r) for r in routines]
         self.summary = summary
         self.queues = queues
-        self._cases = None
+        self._cases: list[CaseResult] | None = None
         self._ledgers = ledgers
-        self._diagnostics = None
+        self._diagnostics: list[DiagnosticRecord] | None = None
         self._raw_diagnostics = diagnostics
         self._cache = OutputCache()
-        return self
 
     def in_language(self, t: Translator) -> Evaluation:
         """The same evaluation, its explanations and traces written in the language of ``t``
         (the default is Swedish; see :func:`samverkan_rules.i18n.translator`)."""
-        from samverkan_rules.engine.output import OutputCache
-
         if not self._ledgers:
             return self
         other = copy.copy(self)
@@ -111,12 +88,29 @@ class Evaluation:
         other._cache = OutputCache(t)
         return other
 
+    def only_case(self, case_id: str, *, events: int) -> Evaluation:
+        """This evaluation as if ``case_id`` were its only case: that case's ledger (none
+        when it had no events), every diagnostic, no queues (they are over all cases), and
+        a summary counted over that case, ``events`` being its number of events."""
+        mine = [ledger for ledger in self._ledgers if ledger.case == case_id]
+        summary: dict[str, int] = dict.fromkeys(STATUSES, 0)
+        for ledger in mine:
+            for entry in ledger.obligations:
+                summary[entry.status] += 1
+        summary["events"] = events
+        summary["cases"] = len(mine)
+        other = copy.copy(self)
+        other.summary = summary
+        other.queues = []
+        other._cases = None
+        other._ledgers = mine
+        other._cache = OutputCache(self._cache.t)
+        return other
+
     @property
     def cases(self) -> list[CaseResult]:
         """Everything found per case, case by case (built on first access)."""
         if self._cases is None:
-            from samverkan_rules.engine.output import case_result
-
             self._cases = [case_result(ledger, self._cache) for ledger in self._ledgers]
         return self._cases
 
@@ -133,8 +127,6 @@ class Evaluation:
     def case(self, case_id: str) -> CaseResult:
         """The result for one case (KeyError when the case had no events)."""
         if self._cases is None:
-            from samverkan_rules.engine.output import case_result
-
             for ledger in self._ledgers:
                 if ledger.case == case_id:
                     return case_result(ledger, self._cache)
@@ -151,12 +143,6 @@ class Evaluation:
 
     def case_dicts(self) -> Iterator[dict[str, Any]]:
         """Each case in JSON form (``{"case", "actions", "obligations"}``), one at a time."""
-        if self._cases is not None and not self._ledgers:
-            for c in self._cases:
-                yield c.to_json()
-            return
-        from samverkan_rules.engine.output import case_dict
-
         for ledger in self._ledgers:
             yield case_dict(ledger, self._cache)
 
@@ -175,8 +161,6 @@ class Evaluation:
 
     def to_json(self, *, indent: int | None = 2) -> str:
         """The JSON text: byte-identical for the same inputs, whatever their order."""
-        from samverkan_rules._json import dumps
-
         return dumps(self.to_dict(), indent=indent)
 
     def __repr__(self) -> str:

@@ -396,26 +396,8 @@ class Session:
                 return self._evaluate_all(moment)
             inputs = self._inputs(case)
         result = evaluate(self._routines, inputs, moment)
-        mine = [c for c in result.cases if c.case == case]
-        summary = dict.fromkeys(
-            ("upcoming", "due", "fulfilled", "fulfilled_late", "overdue", "cancelled", "blocked"),
-            0,
-        )
-        for c in mine:
-            for o in c.obligations:
-                summary[o.status] += 1
-        summary["events"] = sum(
-            1 for e in self._by_case.get(case, ()) if e.at.astimezone(UTC) <= moment
-        )
-        summary["cases"] = len(mine)
-        return Evaluation(
-            as_of=result.as_of,
-            routines=result.routines,
-            cases=mine,
-            diagnostics=result.diagnostics,
-            summary=summary,
-            queues=[],
-        )
+        events = sum(1 for e in self._by_case.get(case, ()) if e.at.astimezone(UTC) <= moment)
+        return result.only_case(case, events=events)
 
     def describe(self) -> dict[str, Any]:
         """What runs where: the backend, the routines and, for durable_rules, which rules it

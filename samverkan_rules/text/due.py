@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from samverkan_rules.compile.routine import CompiledRoutine
     from samverkan_rules.engine.result import Evaluation
     from samverkan_rules.records import CaseResult, Obligation
-from samverkan_rules.status import status_label
+from samverkan_rules.status import Status, status_label
 
 __all__ = [
     "action_rows",
@@ -48,7 +48,14 @@ __all__ = [
 ]
 
 
-_SUMMARY_ORDER = ("overdue", "due", "blocked", "upcoming", "fulfilled_late", "fulfilled")
+_SUMMARY_ORDER: tuple[Status, ...] = (
+    "overdue",
+    "due",
+    "blocked",
+    "upcoming",
+    "fulfilled_late",
+    "fulfilled",
+)
 
 
 _INDENT = "    "
