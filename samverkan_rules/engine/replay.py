@@ -321,7 +321,7 @@ class CaseReplay:
                     self._observer("outside", event, routine, None, dict(facts))
                 continue
             in_force = True
-            self._trigger(event, routine, rules, facts, ticked=tick_of is not None)
+            self._trigger(event, routine, rules, facts, tick_of is not None)
         if outside and not in_force:
             self._counters["outside_validity"] = self._counters.get("outside_validity", 0) + 1
 
@@ -376,7 +376,6 @@ class CaseReplay:
         routine: CompiledRoutine,
         rules: Sequence[CompiledRule],
         facts: dict[str, Any],
-        *,
         ticked: bool,
     ) -> None:
         """Raise the obligations of ``rules`` that ``event`` triggers in a version in force."""
@@ -402,23 +401,17 @@ class CaseReplay:
                 self._cancelled_since(raised, event, facts)
             if self._observer is not None:
                 self._observer("raised", event, routine, rule, dict(facts))
-            self._wait_for_answers(raised, rule, event, facts)
-
-    def _wait_for_answers(
-        self, raised: RuleEntry, rule: CompiledRule, event: Event, facts: Mapping[str, Any]
-    ) -> None:
-        """Look for an answer logged at the trigger's instant, then file the obligation in
-        the buckets of the events that may still answer or cancel it."""
-        # An answer logged in the same second counts, whatever the ids' order.
-        for earlier in self._same_instant[:-1]:
-            if _answers(earlier, raised, facts):
-                raised.answer = earlier
-                self._used.add(id(earlier))
-                break
-        for slot in self._slots_by_rule[id(rule)]:
-            key = slot.trigger_key(event)
-            if key is not _MISSING:
-                self._index.setdefault((slot.number, key), []).append(raised)
+            # An answer logged in the same second counts, whatever the ids' order.
+            for earlier in self._same_instant[:-1]:
+                if _answers(earlier, raised, facts):
+                    raised.answer = earlier
+                    self._used.add(id(earlier))
+                    break
+            # Wait in the buckets of the events that may still answer or cancel it.
+            for slot in self._slots_by_rule[id(rule)]:
+                key = slot.trigger_key(event)
+                if key is not _MISSING:
+                    self._index.setdefault((slot.number, key), []).append(raised)
 
 
 def _cancel_pattern(entry: RuleEntry, event: Event, own: bool, facts: Mapping[str, Any]) -> bool:
