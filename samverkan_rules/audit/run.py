@@ -14,7 +14,7 @@ import io
 import os
 import platform
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from importlib.metadata import version as dist_version
@@ -36,16 +36,18 @@ from samverkan_rules.audit.partition import PartitionJob, audit_partition
 from samverkan_rules.audit.pseudonym import Pseudonymiser, mask
 from samverkan_rules.audit.reader import (
     InputError,
+    InputFile,
     Staging,
     find_inputs,
     sql_text,
     tally_total,
 )
-from samverkan_rules.audit.report import finish, routine_records
+from samverkan_rules.audit.report import Partial, finish, routine_records
 from samverkan_rules.audit.rows import AuditRules, queue_results
 from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.diagnostics import Diagnostic
 from samverkan_rules.engine.occurrences import cancelling_types
+from samverkan_rules.records import QueueResult
 from samverkan_rules.routine.registry import Registry
 from samverkan_rules.time.instants import format_rfc3339, local_date, start_of_day
 
@@ -310,6 +312,168 @@ def _periods_csv(report: AuditReport) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
+def _pseudonymiser(options: AuditOptions) -> Pseudonymiser:
+    """The case ids' pseudonymiser; without a key, only an explicit ``identify`` will do."""
+    if options.key is None and not options.identify:
+        raise AuditError(
+            "no pseudonymisation key: give --key-file FILE or set SAMVERKAN_AUDIT_KEY, or "
+            "--identify to write case ids as they are"
+        )
+    return Pseudonymiser(None if options.identify else options.key)
+
+
+def _out_dir(options: AuditOptions) -> Path:
+    out = Path(options.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise AuditError(f"--out {options.out}: {exc.strerror or exc}") from None
+    return out
+
+
+def _read_inputs(staging: Staging, inputs: list[InputFile], progress: bool) -> None:
+    with _bar(progress, None, "reading", "events") as bar:
+        try:
+            staging.load(inputs, bar.update)
+        except InputError as exc:
+            raise AuditError(str(exc)) from None
+
+
+def _job(
+    options: AuditOptions,
+    routines: Sequence[CompiledRoutine],
+    compare: Sequence[CompiledRoutine] | None,
+    rules: AuditRules,
+    staging: Staging,
+    period: tuple[date, date, datetime],
+) -> PartitionJob:
+    """What every partition needs; the routines' texts only when they go to Dask workers."""
+    first, last, as_of = period
+    calling_off = rules.cancelling_types | cancelling_types(compare or ())
+    return PartitionJob(
+        routines=_texts(routines) if options.client is not None else (),
+        compare=(
+            (_texts(compare) if options.client is not None else ()) if compare is not None else None
+        ),
+        as_of=format_rfc3339(as_of.astimezone(routines[0].tz)),
+        first=first,
+        last=last,
+        file_names=tuple(staging.file_names()),
+        called_off=tuple(staging.events_of_types(calling_off)),
+    )
+
+
+def _audit_cases(
+    options: AuditOptions,
+    job: PartitionJob,
+    staging: Staging,
+    routines: Sequence[CompiledRoutine],
+    compare: Sequence[CompiledRoutine] | None,
+) -> tuple[Partial, list[Path]]:
+    """Every case through the partition step, here or on Dask; the merged partial and the
+    chunks of obligation rows it wrote."""
+    chunks: list[Path] = []
+    total_streams = staging.stream_count()
+    with _bar(options.progress, total_streams, "auditing", "cases") as bar:
+        if options.client is None:
+            chunk = staging.dir / "rows-0.csv"
+            with chunk.open("w", encoding="utf-8", newline="") as handle:
+                partial = audit_partition(
+                    job,
+                    staging.streams(),
+                    handle,
+                    advance=bar.update,
+                    routines=routines,
+                    compare=compare,
+                )
+            chunks.append(chunk)
+        else:
+            from samverkan_rules.audit.dask import audit_on_dask
+
+            partial = audit_on_dask(
+                options.client, job, staging, chunks, options.partitions, bar.update
+            )
+    return partial, chunks
+
+
+def _add_run_findings(
+    partial: Partial, rules: AuditRules, staging: Staging, as_of: datetime
+) -> list[QueueResult]:
+    """Add what is found once per run, not per case, to ``partial``; returns the queues."""
+    for record in rules.baseline(as_of).diagnostics:  # routine-level: once, not per case
+        partial.add_diagnostic(record.model_dump())
+    queue_list, queue_findings = queue_results(rules, staging.queue_events(), as_of)
+    for finding in queue_findings:
+        partial.add_diagnostic(finding)
+    for d in staging.diagnostics:
+        partial.add_diagnostic(d.to_json())
+    return queue_list
+
+
+def _input_records(staging: Staging, pseudonyms: Pseudonymiser) -> list[InputRecord]:
+    records = []
+    for item, tally in staging.counts():
+        records.append(
+            InputRecord(
+                file=mask(item.name) if pseudonyms.active else item.name,
+                format=item.format,
+                sha256=tally.sha256,
+                events_read=tally.read,
+                events_used=tally.read - tally.rejected,
+                events_rejected=tally.rejected,
+                events_after_as_of=tally.after_as_of,
+            )
+        )
+    return records
+
+
+def _header(
+    options: AuditOptions,
+    registry: Registry,
+    routines: Sequence[CompiledRoutine],
+    pseudonyms: Pseudonymiser,
+    records: list[InputRecord],
+    totals: Mapping[str, int],
+    cases: int,
+    period: tuple[date, date, datetime],
+) -> AuditHeader:
+    first, last, as_of = period
+    return AuditHeader(
+        as_of=format_rfc3339(as_of.astimezone(routines[0].tz)),
+        period=Period.model_validate({"from": first.isoformat(), "to": last.isoformat()}),
+        routine_id=options.routine_id or registry.ids()[0],
+        routines=routine_records(routines),
+        software=_software(),
+        inputs=records,
+        pseudonymised=pseudonyms.active,
+        key_fingerprint=pseudonyms.fingerprint(),
+        events_total={k: totals[k] for k in ("read", "used", "rejected", "after_as_of")},
+        cases=cases,
+    )
+
+
+def _write_outputs(
+    out: Path, targets: Mapping[str, bytes], chunks: list[Path], options: AuditOptions, work: Path
+) -> tuple[Path, ...]:
+    """Write every output under a temporary name, then rename them all into place; on any
+    failure the temporary files go and the directory is left as it was."""
+    temporary: dict[Path, Path] = {}
+    try:
+        obligations = out / "obligations.csv"
+        tmp = obligations.with_name(f".{obligations.name}.tmp-{os.getpid()}")
+        _obligations_csv(chunks, tmp, memory_limit=options.memory_limit, spill=work / "spill")
+        temporary[obligations] = tmp
+        for name, data in targets.items():
+            temporary[out / name] = _write_atomic(out / name, data)
+    except BaseException:
+        for tmp in temporary.values():
+            tmp.unlink(missing_ok=True)
+        raise
+    for final, tmp in temporary.items():
+        os.replace(tmp, final)
+    return tuple(sorted(temporary))
+
+
 def run_audit(options: AuditOptions) -> AuditOutcome:
     """Audit the event history and write the report files into ``options.out``.
 
@@ -321,12 +485,7 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
     """
     from samverkan_rules.audit.html import render_html
 
-    if options.key is None and not options.identify:
-        raise AuditError(
-            "no pseudonymisation key: give --key-file FILE or set SAMVERKAN_AUDIT_KEY, or "
-            "--identify to write case ids as they are"
-        )
-    pseudonyms = Pseudonymiser(None if options.identify else options.key)
+    pseudonyms = _pseudonymiser(options)
     registry = Registry(options.routines)
     routines = list(registry)
     tz = routines[0].tz
@@ -335,96 +494,26 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
     except InputError as exc:
         raise AuditError(str(exc)) from None
     rules = AuditRules.prepare(routines)
-    out = Path(options.out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise AuditError(f"--out {options.out}: {exc.strerror or exc}") from None
+    out = _out_dir(options)
     with Staging(
         rules, pseudonyms, work_dir=options.work_dir, memory_limit=options.memory_limit
     ) as staging:
-        with _bar(options.progress, None, "reading", "events") as bar:
-            try:
-                staging.load(inputs, bar.update)
-            except InputError as exc:
-                raise AuditError(str(exc)) from None
-        first, last, as_of = _period(staging, options, tz)
+        _read_inputs(staging, inputs, options.progress)
+        first, last, as_of = period = _period(staging, options, tz)
         cases = staging.finish(as_of)
         compare = list(Registry(options.compare)) if options.compare is not None else None
-        calling_off = rules.cancelling_types | cancelling_types(compare or ())
-        job = PartitionJob(
-            routines=_texts(routines) if options.client is not None else (),
-            compare=(
-                (_texts(compare) if options.client is not None else ())
-                if compare is not None
-                else None
-            ),
-            as_of=format_rfc3339(as_of.astimezone(tz)),
-            first=first,
-            last=last,
-            file_names=tuple(staging.file_names()),
-            called_off=tuple(staging.events_of_types(calling_off)),
-        )
-        chunks: list[Path] = []
-        total_streams = staging.stream_count()
-        with _bar(options.progress, total_streams, "auditing", "cases") as bar:
-            if options.client is None:
-                chunk = staging.dir / "rows-0.csv"
-                with chunk.open("w", encoding="utf-8", newline="") as handle:
-                    partial = audit_partition(
-                        job,
-                        staging.streams(),
-                        handle,
-                        advance=bar.update,
-                        routines=routines,
-                        compare=compare,
-                    )
-                chunks.append(chunk)
-            else:
-                from samverkan_rules.audit.dask import audit_on_dask
-
-                partial = audit_on_dask(
-                    options.client, job, staging, chunks, options.partitions, bar.update
-                )
-        for record in rules.baseline(as_of).diagnostics:  # routine-level: once, not per case
-            partial.add_diagnostic(record.model_dump())
-        queue_list, queue_findings = queue_results(rules, staging.queue_events(), as_of)
-        for finding in queue_findings:
-            partial.add_diagnostic(finding)
-        for d in staging.diagnostics:
-            partial.add_diagnostic(d.to_json())
+        job = _job(options, routines, compare, rules, staging, period)
+        partial, chunks = _audit_cases(options, job, staging, routines, compare)
+        queue_list = _add_run_findings(partial, rules, staging, as_of)
         if partial.rows == 0:
             raise AuditError(
                 f"the period {first.isoformat()} to {last.isoformat()} holds no obligation of "
                 f"{registry.ids()[0]}: no trigger event falls in it; check --from and --to "
                 "against the dates of the events"
             )
-        records = []
-        for item, tally in staging.counts():
-            records.append(
-                InputRecord(
-                    file=mask(item.name) if pseudonyms.active else item.name,
-                    format=item.format,
-                    sha256=tally.sha256,
-                    events_read=tally.read,
-                    events_used=tally.read - tally.rejected,
-                    events_rejected=tally.rejected,
-                    events_after_as_of=tally.after_as_of,
-                )
-            )
+        records = _input_records(staging, pseudonyms)
         totals = tally_total(t for _, t in staging.counts())
-        header = AuditHeader(
-            as_of=format_rfc3339(as_of.astimezone(tz)),
-            period=Period.model_validate({"from": first.isoformat(), "to": last.isoformat()}),
-            routine_id=options.routine_id or registry.ids()[0],
-            routines=routine_records(routines),
-            software=_software(),
-            inputs=records,
-            pseudonymised=pseudonyms.active,
-            key_fingerprint=pseudonyms.fingerprint(),
-            events_total={k: totals[k] for k in ("read", "used", "rejected", "after_as_of")},
-            cases=cases,
-        )
+        header = _header(options, registry, routines, pseudonyms, records, totals, cases, period)
         report = finish(
             partial,
             header,
@@ -440,26 +529,11 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
             "periods.csv": _periods_csv(report),
             "report.html": render_html(report).encode("utf-8"),
         }
-        temporary: dict[Path, Path] = {}
-        try:
-            obligations = out / "obligations.csv"
-            tmp = obligations.with_name(f".{obligations.name}.tmp-{os.getpid()}")
-            _obligations_csv(
-                chunks, tmp, memory_limit=options.memory_limit, spill=staging.dir / "spill"
-            )
-            temporary[obligations] = tmp
-            for name, data in targets.items():
-                temporary[out / name] = _write_atomic(out / name, data)
-        except BaseException:
-            for tmp in temporary.values():
-                tmp.unlink(missing_ok=True)
-            raise
-        for final, tmp in temporary.items():
-            os.replace(tmp, final)
+        files = _write_outputs(out, targets, chunks, options, staging.dir)
     errors = sum(1 for d in report.diagnostics if d.level == "error")
     return AuditOutcome(
         report=report,
-        files=tuple(sorted(temporary)),
+        files=files,
         rejected=totals["rejected"],
         errors=errors,
     )

@@ -20,7 +20,7 @@ import re
 import sys
 import traceback
 from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from samverkan_rules.audit.pseudonym import AuditKeyError, load_key, mask
 from samverkan_rules.cli import COMMANDS, EXIT_FINDINGS, EXIT_INTERNAL, EXIT_OK
@@ -34,6 +34,10 @@ from samverkan_rules.cli._common import (
     print_diagnostics,
 )
 from samverkan_rules.cli.due_cmd import load_routines, select_routine
+from samverkan_rules.compile.routine import CompiledRoutine
+
+if TYPE_CHECKING:  # the audit's modules load only when it runs (they need the extra)
+    from samverkan_rules.audit.run import AuditOutcome
 
 __all__ = ["add_parser", "run"]
 
@@ -55,6 +59,15 @@ def add_parser(subparsers: Any) -> None:
             "is given. Needs the 'audit' extra."
         ),
     )
+    # In this order in --help: what is read and written, the period, then how it runs.
+    _add_source_options(parser)
+    _add_period_options(parser)
+    _add_run_options(parser)
+    add_format_option(parser)
+    parser.set_defaults(run=run)
+
+
+def _add_source_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--routines",
         required=True,
@@ -78,6 +91,9 @@ def add_parser(subparsers: Any) -> None:
         ),
     )
     parser.add_argument("--out", required=True, metavar="DIR", help="where the report goes")
+
+
+def _add_period_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--from",
         dest="first",
@@ -98,6 +114,9 @@ def add_parser(subparsers: Any) -> None:
         metavar="T",
         help="when statuses are judged, not before the end of the period (the default)",
     )
+
+
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--key-file",
         metavar="FILE",
@@ -130,8 +149,6 @@ def add_parser(subparsers: Any) -> None:
         metavar="SIZE",
         help="DuckDB's memory limit before it spills to disk (default 256MB)",
     )
-    add_format_option(parser)
-    parser.set_defaults(run=run)
 
 
 def _require(modules: tuple[str, ...], extra: str) -> None:
@@ -181,33 +198,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from samverkan_rules.audit.run import AuditError, AuditOptions, diagnostics_of, run_audit
+    from samverkan_rules.audit.run import AuditError, AuditOptions, run_audit
 
     routines = select_routine(load_routines(args.routines), args.routines, args.routine_id)
-    compare = None
-    if args.compare:
-        others = load_routines(args.compare)
-        # One routine in OTHER: compare with it whatever its id (a successor may rename).
-        single = len({r.id for r in others}) == 1
-        compare = select_routine(others, args.compare, None if single else routines[0].id)
+    compare = _compare_routines(args, routines[0].id)
     key = None if args.identify else load_key(args.key_file)
-    if not _MEMORY.match(args.memory_limit):
-        raise CommandError(
-            f"--memory-limit {args.memory_limit!r}: write a size such as 256MB, 1GB or 512MiB"
-        )
-    if args.partitions is not None and args.partitions < 1:
-        raise CommandError(f"--partitions {args.partitions}: give a whole number >= 1")
-    client = None
-    if args.dask:
-        from samverkan_rules.audit.dask import connect
-
-        try:
-            client = connect(args.dask)
-        except (OSError, TimeoutError, ValueError) as exc:
-            raise CommandError(
-                f"--dask {args.dask}: cannot reach the scheduler ({type(exc).__name__}); "
-                "check the address and that the scheduler runs"
-            ) from None
+    _check_sizes(args)
+    client = _dask_client(args)
     options = AuditOptions(
         routines=routines,
         events=args.events,
@@ -231,6 +228,54 @@ def _run(args: argparse.Namespace) -> int:
     finally:
         if client is not None:
             client.close()
+    _print_outcome(args, outcome)
+    if outcome.rejected:
+        print(
+            f"samverkan audit: {outcome.rejected} event(s) were rejected; each is named above "
+            "and counted in the report",
+            file=sys.stderr,
+        )
+    return EXIT_FINDINGS if outcome.rejected or outcome.errors else EXIT_OK
+
+
+def _compare_routines(args: argparse.Namespace, routine_id: str) -> list[CompiledRoutine] | None:
+    """The routine versions of ``--compare``, or None without it."""
+    if not args.compare:
+        return None
+    others = load_routines(args.compare)
+    # One routine in OTHER: compare with it whatever its id (a successor may rename).
+    single = len({r.id for r in others}) == 1
+    return select_routine(others, args.compare, None if single else routine_id)
+
+
+def _check_sizes(args: argparse.Namespace) -> None:
+    if not _MEMORY.match(args.memory_limit):
+        raise CommandError(
+            f"--memory-limit {args.memory_limit!r}: write a size such as 256MB, 1GB or 512MiB"
+        )
+    if args.partitions is not None and args.partitions < 1:
+        raise CommandError(f"--partitions {args.partitions}: give a whole number >= 1")
+
+
+def _dask_client(args: argparse.Namespace) -> Any:
+    """A client of the ``--dask`` scheduler, or None without it."""
+    if not args.dask:
+        return None
+    from samverkan_rules.audit.dask import connect
+
+    try:
+        return connect(args.dask)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise CommandError(
+            f"--dask {args.dask}: cannot reach the scheduler ({type(exc).__name__}); "
+            "check the address and that the scheduler runs"
+        ) from None
+
+
+def _print_outcome(args: argparse.Namespace, outcome: AuditOutcome) -> None:
+    """The report's findings on stderr, then what was written (``--format``) on stdout."""
+    from samverkan_rules.audit.run import diagnostics_of
+
     report = outcome.report
     print_diagnostics(
         [d for d in diagnostics_of(report) if d.level != "info"],
@@ -255,10 +300,3 @@ def _run(args: argparse.Namespace) -> int:
         )
         for path in outcome.files:
             print(f"wrote {path}")
-    if outcome.rejected:
-        print(
-            f"samverkan audit: {outcome.rejected} event(s) were rejected; each is named above "
-            "and counted in the report",
-            file=sys.stderr,
-        )
-    return EXIT_FINDINGS if outcome.rejected or outcome.errors else EXIT_OK

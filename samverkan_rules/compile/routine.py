@@ -157,7 +157,7 @@ def resolve_up(routine: Routine, role: str, levels: int) -> str:
 def compile_routine(
     routine: Routine,
     *,
-    vocabulary: Mapping[str, EventType] | None = None,
+    vocabulary: Mapping[str, EventType],
     source_text: str | None = None,
     file: str | None = None,
     diagnostics: Sequence[Diagnostic] = (),
@@ -171,121 +171,35 @@ def compile_routine(
 
     Args:
         routine: The validated model.
-        vocabulary: The shared event types the routine uses (default: the bundled one).
+        vocabulary: The shared event types the routine may use (empty for a routine that
+            declares no ``vocabulary``); compiling reads no file, so the caller gives them.
         source_text: The YAML text, hashed into ``sha256`` so reports name exactly what ran.
         file: Where the routine came from, for messages.
         diagnostics: Warnings found while loading, kept with the compiled routine.
         param_uses: Where values came from parameters (path -> parameter), for render.
         rule_files: For a variant, the file that wrote each rule (rule id -> file).
     """
-    if vocabulary is None and routine.vocabulary is not None:
-        from samverkan_rules.language.vocabulary import bundled_vocabulary
-
-        vocabulary = bundled_vocabulary().event_types
     tz = get_zone(routine.calendar.time_zone)
     cal = sweden_calendar(routine.calendar.closed_days)
     policy = routine.calendar.deadline_on_non_working_day
-    types: dict[str, EventType] = merged_event_types(routine, dict(vocabulary or {}))
+    types: dict[str, EventType] = merged_event_types(routine, dict(vocabulary))
     roles = frozenset(routine.roles)
     role_units = {n: r.unit for n, r in routine.roles.items()}
     units = frozenset(role_units.values()) | frozenset(routine.units)
     checks = {
         name: _compile_event_check(name, spec, roles, cal, units) for name, spec in types.items()
     }
-    schedules = {
-        name: CompiledSchedule(
-            name, spec, tz=tz, calendar=cal, routine_key=f"{routine.id}@{routine.version}"
-        )
-        for name, spec in routine.schedules.items()
-    }
+    schedules = _schedules(routine, tz, cal)
 
     hierarchy = MappingProxyType({n: r.reports_to for n, r in routine.roles.items()})
     clock: dict[str, Any] = {"tz": tz, "calendar": cal, "policy": policy, "schedules": schedules}
-    compiled: list[CompiledRule] = []
-    for index, rule in enumerate(routine.rules):
-        escalations = []
-        for i, esc in enumerate(rule.escalation, start=1):
-            target = esc.to or resolve_up(routine, rule.action.role, esc.levels_up or 1)
-            escalations.append(
-                CompiledEscalation(esc.after, target, esc.description, i, esc.on, esc.within)
-            )
-        compiled.append(
-            CompiledRule(
-                rule=rule,
-                index=index,
-                condition=compile_condition(
-                    rule.when.if_,
-                    fields=_fields_of(types, rule.when.event_type),
-                    units=role_units,
-                    tz=tz,
-                ),
-                unless=(
-                    compile_condition(rule.unless, tz=tz) if rule.unless is not None else _never
-                ),
-                deadline=compile_time(rule.deadline, end_of_day_default=True, **clock),
-                opens=(
-                    compile_time(rule.opens, end_of_day_default=False, **clock)
-                    if rule.opens
-                    else None
-                ),
-                fulfilled_by=tuple(
-                    _compile_pattern(p, _fields_of(types, p.event), role_units, tz)
-                    for p in rule.fulfilled_by
-                ),
-                cancelled_by=tuple(
-                    _compile_pattern(p, _fields_of(types, p.event), role_units, tz)
-                    for p in rule.cancelled_by
-                ),
-                escalations=tuple(escalations),
-                requires=tuple(rule.requires),
-                late_in=late_unit(rule, routine.calendar.late_in),
-                reports_to=hierarchy,
-                routine_ref=RoutineRef(id=routine.id, version=routine.version),
-                source_record=SourceRecord(
-                    document=routine.source.title,
-                    section=rule.source.section,
-                    quote=rule.source.quote,
-                ),
-                interpretation_record=(
-                    InterpretationRecord(
-                        reason=rule.interpretation.reason, text=rule.interpretation.text
-                    )
-                    if rule.interpretation
-                    else None
-                ),
-            )
-        )
-    by_trigger: dict[str, list[CompiledRule]] = {}
-    borrow: set[str] = set()
-    for c in compiled:
-        by_trigger.setdefault(c.rule.when.event_type, []).append(c)
-        borrow.update(p.event_type for p in c.fulfilled_by + c.cancelled_by if p.any_case)
-
-    setters: dict[str, list[FactSetter]] = {}
-    for name, fact in routine.facts.items():
-        for upd in fact.set_by:
-            setters.setdefault(upd.event, []).append(
-                FactSetter(
-                    fact=name,
-                    condition=compile_condition(upd.if_, tz=tz),
-                    value=upd.value,
-                    value_field=upd.value_from.partition(".")[2] if upd.value_from else None,
-                    add=upd.add,
-                )
-            )
-    preconditions = {
-        name: CompiledPrecondition(
-            name=name,
-            label=p.label,
-            holds=compile_condition(p.holds),
-            remedy_kind=p.remedy.kind,
-            remedy_description=p.remedy.description,
-            remedy_responsible=p.remedy.responsible,
-            remedy_channel=p.remedy.channel,
-            remedy_content=tuple(p.remedy.content),
-        )
-        for name, p in routine.preconditions.items()
-    }
+    compiled = [
+        _compile_rule(routine, index, rule, types, role_units, clock, hierarchy)
+        for index, rule in enumerate(routine.rules)
+    ]
+    by_trigger, borrow = _rule_indexes(compiled)
+    setters = _fact_setters(routine, tz)
+    preconditions = _preconditions(routine)
     text = source_text if source_text is not None else routine.model_dump_json(by_alias=True)
     return CompiledRoutine(
         routine=routine,
@@ -311,17 +225,136 @@ def compile_routine(
         diagnostics=tuple(diagnostics),
         param_uses=MappingProxyType(dict(param_uses or {})),
         rule_files=MappingProxyType(dict(rule_files or {})),
-        periods=tuple(
-            CompiledPeriod(
-                name=name,
-                spec=p,
-                start_type=p.starts.event,
-                start_condition=compile_condition(p.starts.if_, tz=tz),
-                breach=p.starts.breach_rules,
-                ends=tuple((e.event, compile_condition(e.if_, tz=tz)) for e in p.ends),
-            )
-            for name, p in routine.periods.items()
+        periods=_periods(routine, tz),
+    )
+
+
+def _schedules(routine: Routine, tz: ZoneInfo, cal: WorkingCalendar) -> dict[str, CompiledSchedule]:
+    return {
+        name: CompiledSchedule(
+            name, spec, tz=tz, calendar=cal, routine_key=f"{routine.id}@{routine.version}"
+        )
+        for name, spec in routine.schedules.items()
+    }
+
+
+def _compile_rule(
+    routine: Routine,
+    index: int,
+    rule: Rule,
+    types: Mapping[str, EventType],
+    role_units: Mapping[str, str],
+    clock: dict[str, Any],
+    hierarchy: Mapping[str, str | None],
+) -> CompiledRule:
+    """One rule with its conditions, times and answer patterns compiled."""
+    tz = clock["tz"]
+    escalations = _escalations(routine, rule)
+    return CompiledRule(
+        rule=rule,
+        index=index,
+        condition=compile_condition(
+            rule.when.if_,
+            fields=_fields_of(types, rule.when.event_type),
+            units=role_units,
+            tz=tz,
         ),
+        unless=(compile_condition(rule.unless, tz=tz) if rule.unless is not None else _never),
+        deadline=compile_time(rule.deadline, end_of_day_default=True, **clock),
+        opens=(compile_time(rule.opens, end_of_day_default=False, **clock) if rule.opens else None),
+        fulfilled_by=tuple(
+            _compile_pattern(p, _fields_of(types, p.event), role_units, tz)
+            for p in rule.fulfilled_by
+        ),
+        cancelled_by=tuple(
+            _compile_pattern(p, _fields_of(types, p.event), role_units, tz)
+            for p in rule.cancelled_by
+        ),
+        escalations=escalations,
+        requires=tuple(rule.requires),
+        late_in=late_unit(rule, routine.calendar.late_in),
+        reports_to=hierarchy,
+        routine_ref=RoutineRef(id=routine.id, version=routine.version),
+        source_record=SourceRecord(
+            document=routine.source.title,
+            section=rule.source.section,
+            quote=rule.source.quote,
+        ),
+        interpretation_record=(
+            InterpretationRecord(reason=rule.interpretation.reason, text=rule.interpretation.text)
+            if rule.interpretation
+            else None
+        ),
+    )
+
+
+def _escalations(routine: Routine, rule: Rule) -> tuple[CompiledEscalation, ...]:
+    """A rule's escalations, numbered from 1, each with the role it goes to resolved."""
+    escalations = []
+    for i, esc in enumerate(rule.escalation, start=1):
+        target = esc.to or resolve_up(routine, rule.action.role, esc.levels_up or 1)
+        escalations.append(
+            CompiledEscalation(esc.after, target, esc.description, i, esc.on, esc.within)
+        )
+    return tuple(escalations)
+
+
+def _rule_indexes(
+    compiled: Sequence[CompiledRule],
+) -> tuple[dict[str, list[CompiledRule]], set[str]]:
+    """The rules by trigger type, and the types that answer a rule from any case."""
+    by_trigger: dict[str, list[CompiledRule]] = {}
+    borrow: set[str] = set()
+    for c in compiled:
+        by_trigger.setdefault(c.rule.when.event_type, []).append(c)
+        borrow.update(p.event_type for p in c.fulfilled_by + c.cancelled_by if p.any_case)
+    return by_trigger, borrow
+
+
+def _fact_setters(routine: Routine, tz: ZoneInfo) -> dict[str, list[FactSetter]]:
+    """The facts' updates, by the event type that sets them, in declaration order."""
+    setters: dict[str, list[FactSetter]] = {}
+    for name, fact in routine.facts.items():
+        for upd in fact.set_by:
+            setters.setdefault(upd.event, []).append(
+                FactSetter(
+                    fact=name,
+                    condition=compile_condition(upd.if_, tz=tz),
+                    value=upd.value,
+                    value_field=upd.value_from.partition(".")[2] if upd.value_from else None,
+                    add=upd.add,
+                )
+            )
+    return setters
+
+
+def _preconditions(routine: Routine) -> dict[str, CompiledPrecondition]:
+    return {
+        name: CompiledPrecondition(
+            name=name,
+            label=p.label,
+            holds=compile_condition(p.holds),
+            remedy_kind=p.remedy.kind,
+            remedy_description=p.remedy.description,
+            remedy_responsible=p.remedy.responsible,
+            remedy_channel=p.remedy.channel,
+            remedy_content=tuple(p.remedy.content),
+        )
+        for name, p in routine.preconditions.items()
+    }
+
+
+def _periods(routine: Routine, tz: ZoneInfo) -> tuple[CompiledPeriod, ...]:
+    return tuple(
+        CompiledPeriod(
+            name=name,
+            spec=p,
+            start_type=p.starts.event,
+            start_condition=compile_condition(p.starts.if_, tz=tz),
+            breach=p.starts.breach_rules,
+            ends=tuple((e.event, compile_condition(e.if_, tz=tz)) for e in p.ends),
+        )
+        for name, p in routine.periods.items()
     )
 
 

@@ -295,48 +295,7 @@ class CaseReplay:
         # 1. Answers: a later event fulfils or cancels what is still open.
         slots = self._slots_by_type.get(etype)
         if slots is not None and self._index:
-            for slot in slots:
-                if not own and not slot.any_case:
-                    continue
-                single = slot.single
-                if single is not None:  # one correlation field: the common case, inlined
-                    key = single(event)
-                    if key is _MISSING:
-                        continue
-                    if type(key) is not str:
-                        key = _index_key(key)
-                else:
-                    key = slot.candidate_key(event)
-                    if key is _MISSING:
-                        continue
-                bucket = self._index.get((slot.number, key))
-                if not bucket:
-                    continue
-                facts = self.facts_of[slot.routine_key]
-                pattern = slot.pattern
-                if key is _SCAN:
-                    # Lists or objects: compare each waiting obligation in full.
-                    targets = [e for e in bucket if pattern.matches(event, e.trigger, facts)]
-                elif pattern.condition(event, facts):
-                    targets = bucket
-                else:
-                    continue
-                closed = False
-                for entry in targets:
-                    if entry.answer is not None or entry.cancel is not None:
-                        closed = True
-                    elif slot.cancel:
-                        # A cancelling event after the deadline does not undo the breach.
-                        if at <= entry.deadline:
-                            entry.cancel = event
-                            closed = True
-                            self._used.add(id(event))
-                    elif entry.opens is None or at >= entry.opens:
-                        entry.answer = event
-                        closed = True
-                        self._used.add(id(event))
-                if closed:
-                    self._index[(slot.number, key)] = [e for e in bucket if e.open]
+            self._answer(event, slots, at, own)
         self._same_instant.append(event)
         if not own:
             return  # borrowed from another case: it may only answer `any_case` patterns
@@ -362,40 +321,97 @@ class CaseReplay:
                     self._observer("outside", event, routine, None, dict(facts))
                 continue
             in_force = True
-            for rule in rules:
-                if not rule.condition(event, facts) or rule.unless(event, facts):
-                    if self._observer is not None:
-                        what = "unless" if rule.condition(event, facts) else "condition"
-                        self._observer(what, event, routine, rule, dict(facts))
-                    continue
-                self._seq += 1
-                raised = _raise(routine, rule, event, facts, self._seq, self._problems, self._held)
-                if raised is None:
-                    if self._observer is not None:
-                        self._observer("calendar", event, routine, rule, dict(facts))
-                    continue
-                if tick_of is not None and _before_its_time(event, raised.deadline):
-                    if self._observer is not None:
-                        self._observer("early", event, routine, rule, dict(facts))
-                    continue
-                self.entries.append(raised)
-                self._used.add(id(event))
-                if tick_of is not None and "held_since" in event.data:
-                    self._cancelled_since(raised, event, facts)
-                if self._observer is not None:
-                    self._observer("raised", event, routine, rule, dict(facts))
-                # An answer logged in the same second counts, whatever the ids' order.
-                for earlier in self._same_instant[:-1]:
-                    if _answers(earlier, raised, facts):
-                        raised.answer = earlier
-                        self._used.add(id(earlier))
-                        break
-                for slot in self._slots_by_rule[id(rule)]:
-                    key = slot.trigger_key(event)
-                    if key is not _MISSING:
-                        self._index.setdefault((slot.number, key), []).append(raised)
+            self._trigger(event, routine, rules, facts, tick_of is not None)
         if outside and not in_force:
             self._counters["outside_validity"] = self._counters.get("outside_validity", 0) + 1
+
+    def _answer(self, event: Event, slots: tuple[_Slot, ...], at: datetime, own: bool) -> None:
+        """Fulfil or cancel the open obligations ``event`` answers, bucket by bucket."""
+        for slot in slots:
+            if not own and not slot.any_case:
+                continue
+            single = slot.single
+            if single is not None:  # one correlation field: the common case, inlined
+                key = single(event)
+                if key is _MISSING:
+                    continue
+                if type(key) is not str:
+                    key = _index_key(key)
+            else:
+                key = slot.candidate_key(event)
+                if key is _MISSING:
+                    continue
+            bucket = self._index.get((slot.number, key))
+            if not bucket:
+                continue
+            facts = self.facts_of[slot.routine_key]
+            pattern = slot.pattern
+            if key is _SCAN:
+                # Lists or objects: compare each waiting obligation in full.
+                targets = [e for e in bucket if pattern.matches(event, e.trigger, facts)]
+            elif pattern.condition(event, facts):
+                targets = bucket
+            else:
+                continue
+            closed = False
+            for entry in targets:
+                if entry.answer is not None or entry.cancel is not None:
+                    closed = True
+                elif slot.cancel:
+                    # A cancelling event after the deadline does not undo the breach.
+                    if at <= entry.deadline:
+                        entry.cancel = event
+                        closed = True
+                        self._used.add(id(event))
+                elif entry.opens is None or at >= entry.opens:
+                    entry.answer = event
+                    closed = True
+                    self._used.add(id(event))
+            if closed:
+                self._index[(slot.number, key)] = [e for e in bucket if e.open]
+
+    def _trigger(
+        self,
+        event: Event,
+        routine: CompiledRoutine,
+        rules: Sequence[CompiledRule],
+        facts: dict[str, Any],
+        ticked: bool,
+    ) -> None:
+        """Raise the obligations of ``rules`` that ``event`` triggers in a version in force."""
+        for rule in rules:
+            if not rule.condition(event, facts) or rule.unless(event, facts):
+                if self._observer is not None:
+                    what = "unless" if rule.condition(event, facts) else "condition"
+                    self._observer(what, event, routine, rule, dict(facts))
+                continue
+            self._seq += 1
+            raised = _raise(routine, rule, event, facts, self._seq, self._problems, self._held)
+            if raised is None:
+                if self._observer is not None:
+                    self._observer("calendar", event, routine, rule, dict(facts))
+                continue
+            if ticked and _before_its_time(event, raised.deadline):
+                if self._observer is not None:
+                    self._observer("early", event, routine, rule, dict(facts))
+                continue
+            self.entries.append(raised)
+            self._used.add(id(event))
+            if ticked and "held_since" in event.data:
+                self._cancelled_since(raised, event, facts)
+            if self._observer is not None:
+                self._observer("raised", event, routine, rule, dict(facts))
+            # An answer logged in the same second counts, whatever the ids' order.
+            for earlier in self._same_instant[:-1]:
+                if _answers(earlier, raised, facts):
+                    raised.answer = earlier
+                    self._used.add(id(earlier))
+                    break
+            # Wait in the buckets of the events that may still answer or cancel it.
+            for slot in self._slots_by_rule[id(rule)]:
+                key = slot.trigger_key(event)
+                if key is not _MISSING:
+                    self._index.setdefault((slot.number, key), []).append(raised)
 
 
 def _cancel_pattern(entry: RuleEntry, event: Event, own: bool, facts: Mapping[str, Any]) -> bool:

@@ -136,20 +136,46 @@ def event_from_mapping(
     fast = _well_formed(record, file, line)
     if fast is not None:
         return fast
-    problems: list[Diagnostic] = []
+    # The full check: slower, but it names every problem of the record at once.
     if not isinstance(record, Mapping):
-        raise EventError(
-            "an event must be a JSON object",
-            [
-                _diag(
-                    "event.not-object",
-                    f"expected a JSON object, got {type(record).__name__}",
-                    file=file,
-                    line=line,
-                    hint='write {"id": ..., "case": ..., "type": ..., "at": ..., "data": {...}}',
-                )
-            ],
-        )
+        raise _not_an_object(record, file, line)
+    problems = _key_problems(record, file, line)
+    data = _data_of(record, problems, file, line)
+    at = _instant_of(record, problems, file, line)
+    if problems:
+        raise _unusable(record, problems)
+    assert at is not None
+    return Event(
+        id=record["id"],
+        case=record["case"],
+        type=record["type"],
+        at=at,
+        data=dict(data),
+        line=line,
+        file=file,
+    )
+
+
+def _not_an_object(record: Any, file: str | None, line: int | None) -> EventError:
+    return EventError(
+        "an event must be a JSON object",
+        [
+            _diag(
+                "event.not-object",
+                f"expected a JSON object, got {type(record).__name__}",
+                file=file,
+                line=line,
+                hint='write {"id": ..., "case": ..., "type": ..., "at": ..., "data": {...}}',
+            )
+        ],
+    )
+
+
+def _key_problems(
+    record: Mapping[str, Any], file: str | None, line: int | None
+) -> list[Diagnostic]:
+    """Required keys that are missing or not strings, then keys that are not expected."""
+    problems: list[Diagnostic] = []
     for key in REQUIRED_KEYS:
         value = record.get(key)
         if value is None or (isinstance(value, str) and not value.strip()):
@@ -184,10 +210,17 @@ def event_from_mapping(
                 hint="put event details under 'data'",
             )
         )
+    return problems
+
+
+def _data_of(
+    record: Mapping[str, Any], problems: list[Diagnostic], file: str | None, line: int | None
+) -> Any:
+    """The record's ``data`` (empty when absent); a problem is added when it is no object."""
     data = record.get("data")
     if data is None:
-        data = {}
-    elif not isinstance(data, Mapping):
+        return {}
+    if not isinstance(data, Mapping):
         problems.append(
             _diag(
                 "event.data-not-object",
@@ -197,43 +230,44 @@ def event_from_mapping(
                 path="data",
             )
         )
-    at: datetime | None = None
-    if isinstance(record.get("at"), str) and record["at"].strip():
-        try:
-            at = parse_rfc3339(record["at"])
-            if not _FIRST_DAY <= at.date() <= _LAST_DAY:
-                raise CalendarError(
-                    f"timestamp {record['at']!r} is outside the supported range "
-                    f"{_FIRST_DAY.isoformat()}..{_LAST_DAY.isoformat()}"
-                )
-        except CalendarError as exc:
-            problems.append(
-                _diag(
-                    "event.bad-timestamp",
-                    str(exc),
-                    file=file,
-                    line=line,
-                    path="at",
-                    hint="write an RFC 3339 time with offset, e.g. 2026-12-01T09:00:00+01:00",
-                )
+    return data
+
+
+def _instant_of(
+    record: Mapping[str, Any], problems: list[Diagnostic], file: str | None, line: int | None
+) -> datetime | None:
+    """The record's ``at`` when it is a usable timestamp; a problem is added when not."""
+    if not (isinstance(record.get("at"), str) and record["at"].strip()):
+        return None  # missing or no string: already reported with the keys
+    try:
+        at = parse_rfc3339(record["at"])
+        if not _FIRST_DAY <= at.date() <= _LAST_DAY:
+            raise CalendarError(
+                f"timestamp {record['at']!r} is outside the supported range "
+                f"{_FIRST_DAY.isoformat()}..{_LAST_DAY.isoformat()}"
             )
-    if problems:
-        ident = record.get("id")
-        if isinstance(ident, str) and ident:
-            # Name the event: without a file, its id is the only way to find it.
-            problems = [replace(p, message=f"event {ident!r}: {p.message}") for p in problems]
-            raise EventError(f"event {ident!r} is not usable", problems)
-        raise EventError("event is not usable", problems)
-    assert at is not None
-    return Event(
-        id=record["id"],
-        case=record["case"],
-        type=record["type"],
-        at=at,
-        data=dict(data),
-        line=line,
-        file=file,
-    )
+    except CalendarError as exc:
+        problems.append(
+            _diag(
+                "event.bad-timestamp",
+                str(exc),
+                file=file,
+                line=line,
+                path="at",
+                hint="write an RFC 3339 time with offset, e.g. 2026-12-01T09:00:00+01:00",
+            )
+        )
+        return None
+    return at
+
+
+def _unusable(record: Mapping[str, Any], problems: list[Diagnostic]) -> EventError:
+    ident = record.get("id")
+    if isinstance(ident, str) and ident:
+        # Name the event: without a file, its id is the only way to find it.
+        problems = [replace(p, message=f"event {ident!r}: {p.message}") for p in problems]
+        return EventError(f"event {ident!r} is not usable", problems)
+    return EventError("event is not usable", problems)
 
 
 def identity(event: Event) -> tuple[str, str, datetime, bytes]:

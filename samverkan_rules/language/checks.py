@@ -28,6 +28,7 @@ from samverkan_rules.language.models.conditions import (
     NotOf,
 )
 from samverkan_rules.language.models.routine import Routine, merged_event_types
+from samverkan_rules.language.models.rules import Action, Rule
 from samverkan_rules.language.models.schedules import schedule_event_type
 from samverkan_rules.language.models.time import CompositeTime, TimeForm
 from samverkan_rules.language.yaml import YamlDocument
@@ -320,8 +321,25 @@ class _Checker:
     # the whole routine ------------------------------------------------------
 
     def run(self) -> list[Diagnostic]:
-        r = self.r
-        for name, ext in r.extend_event_types.items():
+        # The order of the steps is the order of the findings in the report.
+        self._extended_event_types()
+        self._params_and_action_kinds()
+        self._own_event_types()
+        self._roles()
+        self._hierarchy_cycles()
+        self._schedules()
+        self._facts()
+        self._preconditions()
+        self._rules()
+        self._periods()
+        self._queues()
+        self._secrets(self.doc.data, ())
+        self._document_record()
+        self._review_date()
+        return self.out
+
+    def _extended_event_types(self) -> None:
+        for name, ext in self.r.extend_event_types.items():
             shared = self.vocab.get(name)
             if shared is None:
                 self.error(
@@ -340,6 +358,9 @@ class _Checker:
                         f"{name!r} already has a field {fname!r}",
                         "use it as it is, or give your field another name",
                     )
+
+    def _params_and_action_kinds(self) -> None:
+        r = self.r
         for name, param in r.params.items():
             if param.type == "role" and isinstance(param.default, str):
                 self.role(("params", name, "default"), param.default)
@@ -355,7 +376,9 @@ class _Checker:
             self.action_kind(("rules", i, "action", "kind"), rule.action.kind)
         for name, pre in r.preconditions.items():
             self.action_kind(("preconditions", name, "remedy", "kind"), pre.remedy.kind)
-        for name in r.event_types:
+
+    def _own_event_types(self) -> None:
+        for name in self.r.event_types:
             if name in self.vocab:
                 self.error(
                     ("event_types", name),
@@ -363,12 +386,16 @@ class _Checker:
                     f"event type {name!r} is part of the shared vocabulary",
                     "use it as it is, or give your own type another name",
                 )
-        for name, role in r.roles.items():
+
+    def _roles(self) -> None:
+        for name, role in self.r.roles.items():
             for i, ch in enumerate(role.channels):
                 self.channel(("roles", name, "channels", i), ch)
             if role.reports_to is not None:
                 self.role(("roles", name, "reports_to"), role.reports_to)
-        self._hierarchy_cycles()
+
+    def _schedules(self) -> None:
+        r = self.r
         for name, sched in r.schedules.items():
             for i, unit in enumerate(sched.units):
                 if unit not in r.units:
@@ -393,7 +420,9 @@ class _Checker:
                         "the occurrence called off is named by a date",
                         "name a field of type 'date' (the day of the occurrence)",
                     )
-        for name, fact in r.facts.items():
+
+    def _facts(self) -> None:
+        for name, fact in self.r.facts.items():
             for i, upd in enumerate(fact.set_by):
                 base: Path_ = ("facts", name, "set_by", i)
                 spec = self.event_type((*base, "event"), upd.event)
@@ -402,94 +431,111 @@ class _Checker:
                     self.data_field(
                         (*base, "value_from"), spec, upd.event, upd.value_from.partition(".")[2]
                     )
-        for name, pre in r.preconditions.items():
-            base = ("preconditions", name)
+
+    def _preconditions(self) -> None:
+        for name, pre in self.r.preconditions.items():
+            base: Path_ = ("preconditions", name)
             self.condition((*base, "holds"), pre.holds, None, "", facts_only=True)
             if pre.remedy.responsible:
                 self.role((*base, "remedy", "responsible"), pre.remedy.responsible)
             self.channel((*base, "remedy", "channel"), pre.remedy.channel)
+
+    def _rules(self) -> None:
         seen: dict[str, int] = {}
-        for i, rule in enumerate(r.rules):
-            base = ("rules", i)
-            if rule.id in seen:
-                self.error(
-                    (*base, "id"),
-                    "routine.duplicate-rule",
-                    f"rule id {rule.id!r} is already used by rules[{seen[rule.id]}]",
-                    "give every rule its own id",
-                )
+        for i, rule in enumerate(self.r.rules):
+            self._rule(("rules", i), rule, seen)
             seen.setdefault(rule.id, i)
-            trigger = self.trigger((*base, "when"), rule.when.event, rule.when.schedule)
-            tname = rule.when.event_type
-            self.condition((*base, "when", "if"), rule.when.if_, trigger, tname)
-            self.condition((*base, "unless"), rule.unless, trigger, tname)
-            for j, name in enumerate(rule.requires):
-                if name not in r.preconditions:
-                    self.error(
-                        (*base, "requires", j),
-                        "routine.unknown-precondition",
-                        f"unknown precondition {name!r}",
-                        did_you_mean(name, r.preconditions) or "declare it under 'preconditions'",
-                    )
-            action = rule.action
-            party_fact = action.party_fact
-            if party_fact is None:
-                self.role((*base, "action", "responsible"), action.responsible)
-            elif party_fact not in r.facts:
+
+    def _rule(self, base: Path_, rule: Rule, seen: dict[str, int]) -> None:
+        r = self.r
+        if rule.id in seen:
+            self.error(
+                (*base, "id"),
+                "routine.duplicate-rule",
+                f"rule id {rule.id!r} is already used by rules[{seen[rule.id]}]",
+                "give every rule its own id",
+            )
+        trigger = self.trigger((*base, "when"), rule.when.event, rule.when.schedule)
+        tname = rule.when.event_type
+        self.condition((*base, "when", "if"), rule.when.if_, trigger, tname)
+        self.condition((*base, "unless"), rule.unless, trigger, tname)
+        for j, name in enumerate(rule.requires):
+            if name not in r.preconditions:
                 self.error(
-                    (*base, "action", "responsible"),
-                    "routine.unknown-fact",
-                    f"unknown fact {party_fact!r}",
-                    did_you_mean(party_fact, r.facts) or "declare it under 'facts'",
+                    (*base, "requires", j),
+                    "routine.unknown-precondition",
+                    f"unknown precondition {name!r}",
+                    did_you_mean(name, r.preconditions) or "declare it under 'preconditions'",
                 )
-            if action.fallback is not None:
-                self.role((*base, "action", "fallback"), action.fallback)
-            if action.acting_as is not None:
-                self.role((*base, "action", "acting_as"), action.acting_as)
-            for j, who in enumerate(action.recipients):
-                self.role((*base, "action", "recipients", j), who)
-            if isinstance(action.levels_up, str):
-                name = action.levels_up.partition(".")[2]
-                if name not in r.facts:
-                    self.error(
-                        (*base, "action", "levels_up"),
-                        "routine.unknown-fact",
-                        f"unknown fact {name!r}",
-                        did_you_mean(name, r.facts) or "declare it under 'facts'",
-                    )
-            elif action.levels_up:
-                for who in (action.role, *action.recipients):
-                    self._levels_up((*base, "action", "levels_up"), who, action.levels_up)
-            self.channel((*base, "action", "channel"), action.channel)
-            self.anchor((*base, "deadline"), rule.deadline, trigger, tname)
-            self.anchor((*base, "opens"), rule.opens, trigger, tname)
-            for key in ("fulfilled_by", "cancelled_by"):
-                for j, pattern in enumerate(getattr(rule, key)):
-                    pbase = (*base, key, j)
-                    spec = self.event_type((*pbase, "event"), pattern.event)
-                    self.condition((*pbase, "if"), pattern.if_, spec, pattern.event)
-                    for mine, theirs in pattern.match.items():
-                        if mine.startswith("data."):
-                            self.data_field(
-                                (*pbase, "match", mine), spec, pattern.event, mine.partition(".")[2]
-                            )
-                        if theirs.startswith("trigger.data."):
-                            self.data_field(
-                                (*pbase, "match", mine),
-                                trigger,
-                                tname,
-                                theirs.removeprefix("trigger.data."),
-                            )
-            for j, esc in enumerate(rule.escalation):
-                if esc.to is not None:
-                    self.role((*base, "escalation", j, "to"), esc.to)
-                elif esc.levels_up is not None:
-                    self._levels_up(
-                        (*base, "escalation", j, "levels_up"), action.role, esc.levels_up
-                    )
-        rule_ids = [rule.id for rule in r.rules]
-        for name, period in r.periods.items():
-            base = ("periods", name)
+        self._rule_action(base, rule.action)
+        self.anchor((*base, "deadline"), rule.deadline, trigger, tname)
+        self.anchor((*base, "opens"), rule.opens, trigger, tname)
+        self._rule_patterns(base, rule, trigger, tname)
+        for j, esc in enumerate(rule.escalation):
+            if esc.to is not None:
+                self.role((*base, "escalation", j, "to"), esc.to)
+            elif esc.levels_up is not None:
+                self._levels_up(
+                    (*base, "escalation", j, "levels_up"), rule.action.role, esc.levels_up
+                )
+
+    def _rule_action(self, base: Path_, action: Action) -> None:
+        r = self.r
+        party_fact = action.party_fact
+        if party_fact is None:
+            self.role((*base, "action", "responsible"), action.responsible)
+        elif party_fact not in r.facts:
+            self.error(
+                (*base, "action", "responsible"),
+                "routine.unknown-fact",
+                f"unknown fact {party_fact!r}",
+                did_you_mean(party_fact, r.facts) or "declare it under 'facts'",
+            )
+        if action.fallback is not None:
+            self.role((*base, "action", "fallback"), action.fallback)
+        if action.acting_as is not None:
+            self.role((*base, "action", "acting_as"), action.acting_as)
+        for j, who in enumerate(action.recipients):
+            self.role((*base, "action", "recipients", j), who)
+        if isinstance(action.levels_up, str):
+            name = action.levels_up.partition(".")[2]
+            if name not in r.facts:
+                self.error(
+                    (*base, "action", "levels_up"),
+                    "routine.unknown-fact",
+                    f"unknown fact {name!r}",
+                    did_you_mean(name, r.facts) or "declare it under 'facts'",
+                )
+        elif action.levels_up:
+            for who in (action.role, *action.recipients):
+                self._levels_up((*base, "action", "levels_up"), who, action.levels_up)
+        self.channel((*base, "action", "channel"), action.channel)
+
+    def _rule_patterns(
+        self, base: Path_, rule: Rule, trigger: EventType | None, tname: str
+    ) -> None:
+        for key in ("fulfilled_by", "cancelled_by"):
+            for j, pattern in enumerate(getattr(rule, key)):
+                pbase = (*base, key, j)
+                spec = self.event_type((*pbase, "event"), pattern.event)
+                self.condition((*pbase, "if"), pattern.if_, spec, pattern.event)
+                for mine, theirs in pattern.match.items():
+                    if mine.startswith("data."):
+                        self.data_field(
+                            (*pbase, "match", mine), spec, pattern.event, mine.partition(".")[2]
+                        )
+                    if theirs.startswith("trigger.data."):
+                        self.data_field(
+                            (*pbase, "match", mine),
+                            trigger,
+                            tname,
+                            theirs.removeprefix("trigger.data."),
+                        )
+
+    def _periods(self) -> None:
+        rule_ids = [rule.id for rule in self.r.rules]
+        for name, period in self.r.periods.items():
+            base: Path_ = ("periods", name)
             start = period.starts
             if start.event is not None:
                 spec = self.event_type((*base, "starts", "event"), start.event)
@@ -507,14 +553,17 @@ class _Checker:
             for j, end in enumerate(period.ends):
                 spec = self.event_type((*base, "ends", j, "event"), end.event)
                 self.condition((*base, "ends", j, "if"), end.if_, spec, end.event, no_facts=True)
-        for name, queue in r.queues.items():
+
+    def _queues(self) -> None:
+        for name, queue in self.r.queues.items():
             for key in ("joins", "leaves", "offers"):
                 for j, entry in enumerate(getattr(queue, key)):
                     qbase: Path_ = ("queues", name, key, j)
                     spec = self.event_type((*qbase, "event"), entry.event)
                     self.condition((*qbase, "if"), entry.if_, spec, entry.event, no_facts=True)
-        self._secrets(self.doc.data, ())
-        self._document_record()
+
+    def _review_date(self) -> None:
+        r = self.r
         if self.today is not None and r.review_by is not None and r.review_by < self.today:
             self.warn(
                 ("review_by",),
@@ -522,7 +571,6 @@ class _Checker:
                 f"the routine was due for review on {r.review_by.isoformat()}",
                 "ask the routine's owner whether it still applies, then update review_by",
             )
-        return self.out
 
     def _hierarchy_cycles(self) -> None:
         for start in self.r.roles:

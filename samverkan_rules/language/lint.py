@@ -80,6 +80,63 @@ def _conditions(r: Routine) -> Iterator[Condition | None]:
             yield end.if_
 
 
+def _roles_and_channels_named(r: Routine, literals: set[str]) -> tuple[set[str], set[str]]:
+    """The roles and channels something names: a literal, a role, a remedy or a rule."""
+    roles: set[str] = set(literals)
+    channels: set[str] = set()
+    for role in r.roles.values():
+        channels.update(role.channels)
+        if role.reports_to:  # escalation and levels_up reach it
+            roles.add(role.reports_to)
+    for pre in r.preconditions.values():
+        if pre.remedy.responsible:
+            roles.add(pre.remedy.responsible)
+        if pre.remedy.channel:
+            channels.add(pre.remedy.channel)
+    for rule in r.rules:
+        roles.update({rule.action.role, rule.action.party_role})
+        roles.update(rule.action.recipients)
+        roles.update(e.to for e in rule.escalation if e.to)
+        if rule.action.channel:
+            channels.add(rule.action.channel)
+    return roles, channels
+
+
+def _facts_read(r: Routine) -> set[str]:
+    """The facts a condition, a ``levels_up`` or a responsible party reads."""
+    read: set[str] = set()
+    for cond in _conditions(r):
+        read.update(
+            c.field.partition(".")[2] for c in _comparisons(cond) if c.field.startswith("fact.")
+        )
+    for rule in r.rules:
+        if isinstance(rule.action.levels_up, str):
+            read.add(rule.action.levels_up.partition(".")[2])
+        if rule.action.party_fact is not None:  # responsible: fact.<name>
+            read.add(rule.action.party_fact)
+    return read
+
+
+def _event_types_read(r: Routine) -> set[str]:
+    """The event types a fact, rule, queue, schedule or period reads."""
+    used_types: set[str] = set()
+    for fact in r.facts.values():
+        used_types.update(u.event for u in fact.set_by)
+    for rule in r.rules:
+        used_types.add(rule.when.event_type)
+        used_types.update(p.event for p in (*rule.fulfilled_by, *rule.cancelled_by))
+    for queue in r.queues.values():
+        used_types.update(j.event for j in queue.joins)
+        used_types.update(e.event for e in (*queue.leaves, *queue.offers))
+    for schedule in r.schedules.values():
+        used_types.update(c.event for c in schedule.cancelled_by)
+    for period in r.periods.values():
+        if period.starts.event is not None:
+            used_types.add(period.starts.event)
+        used_types.update(e.event for e in period.ends)
+    return used_types
+
+
 class _Linter:
     def __init__(self, r: Routine, doc: YamlDocument, types: Mapping[str, EventType]) -> None:
         self.r = r
@@ -105,25 +162,18 @@ class _Linter:
         return found
 
     def unused(self) -> None:
-        r = self.r
+        # The order of the steps is the order of the warnings in the report.
         literals = self._literals()
-        roles: set[str] = set(literals)
-        channels: set[str] = set()
-        for role in r.roles.values():
-            channels.update(role.channels)
-            if role.reports_to:  # escalation and levels_up reach it
-                roles.add(role.reports_to)
-        for pre in r.preconditions.values():
-            if pre.remedy.responsible:
-                roles.add(pre.remedy.responsible)
-            if pre.remedy.channel:
-                channels.add(pre.remedy.channel)
-        for rule in r.rules:
-            roles.update({rule.action.role, rule.action.party_role})
-            roles.update(rule.action.recipients)
-            roles.update(e.to for e in rule.escalation if e.to)
-            if rule.action.channel:
-                channels.add(rule.action.channel)
+        self._unused_roles_and_channels(literals)
+        self._unused_facts()
+        self._unused_event_types()
+        self._unused_preconditions()
+        self._unused_schedules()
+        self._unused_units(literals)
+
+    def _unused_roles_and_channels(self, literals: set[str]) -> None:
+        r = self.r
+        roles, channels = _roles_and_channels_named(r, literals)
         for name in r.roles:
             if name not in roles:
                 self.warn(
@@ -140,17 +190,10 @@ class _Linter:
                     f"channel {name!r} is declared but no role, rule or remedy uses it",
                     "remove it, or name it as a role's or an action's channel",
                 )
-        read: set[str] = set()
-        for cond in _conditions(r):
-            read.update(
-                c.field.partition(".")[2] for c in _comparisons(cond) if c.field.startswith("fact.")
-            )
-        for rule in r.rules:
-            if isinstance(rule.action.levels_up, str):
-                read.add(rule.action.levels_up.partition(".")[2])
-            if rule.action.party_fact is not None:  # responsible: fact.<name>
-                read.add(rule.action.party_fact)
-        for name in r.facts:
+
+    def _unused_facts(self) -> None:
+        read = _facts_read(self.r)
+        for name in self.r.facts:
             if name not in read:
                 self.warn(
                     ("facts", name),
@@ -158,22 +201,10 @@ class _Linter:
                     f"fact {name!r} is set but no condition reads it",
                     "remove it, or read it with 'field: fact.<name>'",
                 )
-        used_types: set[str] = set()
-        for fact in r.facts.values():
-            used_types.update(u.event for u in fact.set_by)
-        for rule in r.rules:
-            used_types.add(rule.when.event_type)
-            used_types.update(p.event for p in (*rule.fulfilled_by, *rule.cancelled_by))
-        for queue in r.queues.values():
-            used_types.update(j.event for j in queue.joins)
-            used_types.update(e.event for e in (*queue.leaves, *queue.offers))
-        for schedule in r.schedules.values():
-            used_types.update(c.event for c in schedule.cancelled_by)
-        for period in r.periods.values():
-            if period.starts.event is not None:
-                used_types.add(period.starts.event)
-            used_types.update(e.event for e in period.ends)
-        for name in r.event_types:
+
+    def _unused_event_types(self) -> None:
+        used_types = _event_types_read(self.r)
+        for name in self.r.event_types:
             if name not in used_types:
                 self.warn(
                     ("event_types", name),
@@ -182,8 +213,10 @@ class _Linter:
                     "schedule reads it",
                     "remove it, or use it in a trigger, a pattern or a fact",
                 )
-        required = {name for rule in r.rules for name in rule.requires}
-        for name in r.preconditions:
+
+    def _unused_preconditions(self) -> None:
+        required = {name for rule in self.r.rules for name in rule.requires}
+        for name in self.r.preconditions:
             if name not in required:
                 self.warn(
                     ("preconditions", name),
@@ -191,6 +224,9 @@ class _Linter:
                     f"precondition {name!r} is declared but no rule requires it",
                     "remove it, or list it under a rule's 'requires'",
                 )
+
+    def _unused_schedules(self) -> None:
+        r = self.r
         ticking = {rule.when.schedule for rule in r.rules if rule.when.schedule}
         anchored = {
             spec.anchor.partition(".")[2]
@@ -206,8 +242,10 @@ class _Linter:
                     f"schedule {name!r} is declared but no rule is triggered or timed by it",
                     "remove it, or use it in 'when: {schedule: ...}' or a time anchor",
                 )
-        scheduled = {u for s in r.schedules.values() for u in s.units}
-        for name in r.units:
+
+    def _unused_units(self, literals: set[str]) -> None:
+        scheduled = {u for s in self.r.schedules.values() for u in s.units}
+        for name in self.r.units:
             if name not in scheduled and name not in literals:
                 self.warn(
                     ("units", name),

@@ -344,6 +344,21 @@ def _micros(moment: datetime) -> int:
     return (moment - _EPOCH) // timedelta(microseconds=1)
 
 
+def _check_supported(rule: CompiledRule) -> None:
+    """Raise :class:`Unsupported` for a rule whose obligations depend on more than its case."""
+    model = rule.rule
+    if model.when.schedule is not None:
+        raise Unsupported("scheduled trigger: its occurrences depend on as_of")
+    for p in (*model.fulfilled_by, *model.cancelled_by):
+        if p.any_case:
+            raise Unsupported("any_case pattern: answers come from other cases")
+    times = (rule.deadline, *((rule.opens,) if rule.opens is not None else ()))
+    if any(s.cancels for t in times for s in t.schedules):
+        raise Unsupported(
+            "anchored on a schedule whose occurrences other cases' events can call off"
+        )
+
+
 class DurableMatcher:
     """durable_rules sessions for the cases of one live session.
 
@@ -426,16 +441,7 @@ class DurableMatcher:
         self, r_index: int, routine: CompiledRoutine, rule: CompiledRule
     ) -> tuple[_RulePlan, dict[str, Any]]:
         model = rule.rule
-        if model.when.schedule is not None:
-            raise Unsupported("scheduled trigger: its occurrences depend on as_of")
-        for p in (*model.fulfilled_by, *model.cancelled_by):
-            if p.any_case:
-                raise Unsupported("any_case pattern: answers come from other cases")
-        times = (rule.deadline, *((rule.opens,) if rule.opens is not None else ()))
-        if any(s.cancels for t in times for s in t.schedules):
-            raise Unsupported(
-                "anchored on a schedule whose occurrences other cases' events can call off"
-            )
+        _check_supported(rule)
         base = f"r{r_index}_{rule.index}"
         paths: set[str] = set()
         tests = durable_tests(model.when.if_, paths)
@@ -455,58 +461,51 @@ class DurableMatcher:
                 "run": self._guard(self._on_trigger(plan)),
             }
         }
-        for kind, patterns, target in (
-            ("f", model.fulfilled_by, plan.fulfils),
-            ("c", model.cancelled_by, plan.cancels),
-        ):
+        for kind, patterns in (("f", model.fulfilled_by), ("c", model.cancelled_by)):
             for j, pattern in enumerate(patterns):
-                p_paths: set[str] = set()
-                p_tests = durable_tests(pattern.if_, p_paths)
-                match = tuple(sorted(pattern.match.items()))
-                for candidate, trigger_path in match:
-                    if candidate.count(".") > 1 or trigger_path.count(".") > 2:
-                        raise Unsupported(f"nested field path in match {candidate}")
-                lane = f"{kind}{j}_{base}"
-                joins = [{f"M{n}": {"ob": f"K{lane}_{n}"}} for n in range(len(match))]
-                if kind == "f":
-                    window = {"$gte": {"at": {"ob": "opens"}}}
-                else:
-                    window = {"$lte": {"at": {"ob": "deadline"}}}
-                pplan = _PatternPlan(
-                    lane=lane,
-                    same_lane=f"s{j}_{base}" if kind == "f" else None,
-                    pattern=pattern,
-                    paths=tuple(sorted(p_paths)),
-                    match=match,
-                )
-                target.append(pplan)
-                definitions[lane] = {
-                    "all": [
-                        {"ob": {"lane": plan.ob_lane}},
-                        {"ans": {"$and": [{"lane": lane}, *p_tests, *joins, window]}},
-                    ],
-                    "run": self._guard(self._on_answer(pplan, fulfils=kind == "f")),
-                }
-                if pplan.same_lane is not None:
-                    # Answers logged earlier in the trigger's own second, aimed at one obligation.
-                    definitions[pplan.same_lane] = {
-                        "all": [
-                            {"ob": {"lane": plan.ob_lane}},
-                            {
-                                "ans": {
-                                    "$and": [
-                                        {"lane": pplan.same_lane},
-                                        {"target": {"ob": "ob"}},
-                                        *p_tests,
-                                        *joins,
-                                        window,
-                                    ]
-                                }
-                            },
-                        ],
-                        "run": self._guard(self._on_answer(pplan, fulfils=True)),
-                    }
+                definitions.update(self._pattern_lanes(plan, kind, f"{j}_{base}", pattern))
         return plan, definitions
+
+    def _pattern_lanes(
+        self, plan: _RulePlan, kind: str, name: str, pattern: EventPattern
+    ) -> dict[str, Any]:
+        """The lanes of one answer pattern, ``kind`` ``f`` to fulfil or ``c`` to cancel."""
+        fulfils = kind == "f"
+        lane = f"{kind}{name}"
+        p_paths: set[str] = set()
+        p_tests = durable_tests(pattern.if_, p_paths)
+        match = tuple(sorted(pattern.match.items()))
+        for candidate, trigger_path in match:
+            if candidate.count(".") > 1 or trigger_path.count(".") > 2:
+                raise Unsupported(f"nested field path in match {candidate}")
+        joins = [{f"M{n}": {"ob": f"K{lane}_{n}"}} for n in range(len(match))]
+        if fulfils:
+            window = {"$gte": {"at": {"ob": "opens"}}}
+        else:
+            window = {"$lte": {"at": {"ob": "deadline"}}}
+        pplan = _PatternPlan(
+            lane=lane,
+            same_lane=f"s{name}" if fulfils else None,
+            pattern=pattern,
+            paths=tuple(sorted(p_paths)),
+            match=match,
+        )
+        (plan.fulfils if fulfils else plan.cancels).append(pplan)
+        ob = {"ob": {"lane": plan.ob_lane}}
+        lanes = {
+            lane: {
+                "all": [ob, {"ans": {"$and": [{"lane": lane}, *p_tests, *joins, window]}}],
+                "run": self._guard(self._on_answer(pplan, fulfils=fulfils)),
+            }
+        }
+        if pplan.same_lane is not None:
+            # Answers logged earlier in the trigger's own second, aimed at one obligation.
+            same = [{"lane": pplan.same_lane}, {"target": {"ob": "ob"}}, *p_tests, *joins, window]
+            lanes[pplan.same_lane] = {
+                "all": [ob, {"ans": {"$and": same}}],
+                "run": self._guard(self._on_answer(pplan, fulfils=True)),
+            }
+        return lanes
 
     # ------------------------------------------------------------------ consequences
 

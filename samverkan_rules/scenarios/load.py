@@ -148,6 +148,28 @@ def load_scenario_file(path: str | os.PathLike[str]) -> ScenarioFile:
     """
     file = Path(path)
     doc = load_yaml_file(file)  # YamlError is a CompileError too
+    spec = _validated_spec(file, doc)
+    problems: list[Diagnostic] = []
+    routine_path = _routine_path(file, spec, doc, problems)
+    names: dict[str, int] = {}
+    scenarios = [
+        _scenario(i, sc, names, file, routine_path, doc, problems)
+        for i, sc in enumerate(spec.scenarios)
+    ]
+    if problems:
+        problems.sort(key=sort_key)
+        raise ScenarioError(f"{_shown(file)}: {len(problems)} error(s)", problems)
+    return ScenarioFile(
+        path=file,
+        routine_path=routine_path,
+        spec=spec,
+        scenarios=tuple(scenarios),
+        document=doc,
+    )
+
+
+def _validated_spec(file: Path, doc: YamlDocument) -> ScenarioFileSpec:
+    """The file's content checked against the format; every format error is raised at once."""
     if not isinstance(doc.data, dict):
         raise ScenarioError(
             f"{_shown(file)}: not a scenario file",
@@ -161,11 +183,16 @@ def load_scenario_file(path: str | os.PathLike[str]) -> ScenarioFile:
             ],
         )
     try:
-        spec = ScenarioFileSpec.model_validate(doc.data)
+        return ScenarioFileSpec.model_validate(doc.data)
     except ValidationError as exc:
         found = sorted(located_errors(exc, doc, ScenarioFileSpec, prefix="scenario"), key=sort_key)
         raise ScenarioError(f"{_shown(file)}: {len(found)} error(s)", found) from None
-    problems: list[Diagnostic] = []
+
+
+def _routine_path(
+    file: Path, spec: ScenarioFileSpec, doc: YamlDocument, problems: list[Diagnostic]
+) -> Path:
+    """The routine file, resolved beside the scenario file; a problem when it is missing."""
     routine_path = Path(os.path.normpath(file.parent / spec.routine))
     if not routine_path.is_file():
         problems.append(
@@ -177,73 +204,81 @@ def load_scenario_file(path: str | os.PathLike[str]) -> ScenarioFile:
                 "'../../orebro-dagverksamhet-hemvard.yaml'",
             )
         )
-    scenarios: list[Scenario] = []
-    names: dict[str, int] = {}
-    for i, sc in enumerate(spec.scenarios):
-        base: tuple[PathPart, ...] = ("scenarios", i)
-        if sc.name in names:
-            problems.append(
-                doc.diagnostic(
-                    (*base, "name"),
-                    "scenario.duplicate-name",
-                    f"the name {sc.name!r} is already used by scenarios[{names[sc.name]}]",
-                    hint="give every scenario its own name",
-                )
-            )
-        names.setdefault(sc.name, i)
-        events: list[Event] = []
-        seen: dict[str, int] = {}
-        for j, raw in enumerate(sc.events):
-            where = (*base, "events", j)
-            if raw.id in seen:
-                problems.append(
-                    doc.diagnostic(
-                        (*where, "id"),
-                        "scenario.duplicate-event-id",
-                        f"event id {raw.id!r} is already used by events[{seen[raw.id]}]",
-                        hint="give every event of a scenario its own id",
-                    )
-                )
-                continue
-            seen[raw.id] = j
-            pos = doc.position(where)
-            try:
-                events.append(
-                    event_from_mapping(
-                        raw.model_dump(), file=str(file), line=pos.line if pos else None
-                    )
-                )
-            except EventError as exc:  # pragma: no cover - the model checks the same things
-                problems.extend(
-                    doc.diagnostic(where, d.code, d.message, hint=d.hint) for d in exc.diagnostics
-                )
-        cases = sorted({e.case for e in sc.events})
-        if sc.case is not None and sc.case not in cases:
-            problems.append(
-                doc.diagnostic(
-                    (*base, "case"),
-                    "scenario.unknown-case",
-                    f"no event of this scenario belongs to case {sc.case!r}",
-                    hint=did_you_mean(sc.case, cases) or "use the 'case' of one of the events",
-                )
-            )
-        scenarios.append(
-            Scenario(
-                spec=sc,
-                index=i,
-                file=file,
-                routine_path=routine_path,
-                document=doc,
-                events=tuple(events),
+    return routine_path
+
+
+def _scenario(
+    i: int,
+    sc: ScenarioSpec,
+    names: dict[str, int],
+    file: Path,
+    routine_path: Path,
+    doc: YamlDocument,
+    problems: list[Diagnostic],
+) -> Scenario:
+    """Scenario ``i`` with its events; its name must be new to ``names``, its case known."""
+    base: tuple[PathPart, ...] = ("scenarios", i)
+    if sc.name in names:
+        problems.append(
+            doc.diagnostic(
+                (*base, "name"),
+                "scenario.duplicate-name",
+                f"the name {sc.name!r} is already used by scenarios[{names[sc.name]}]",
+                hint="give every scenario its own name",
             )
         )
-    if problems:
-        problems.sort(key=sort_key)
-        raise ScenarioError(f"{_shown(file)}: {len(problems)} error(s)", problems)
-    return ScenarioFile(
-        path=file,
+    names.setdefault(sc.name, i)
+    events = _scenario_events(base, sc, file, doc, problems)
+    cases = sorted({e.case for e in sc.events})
+    if sc.case is not None and sc.case not in cases:
+        problems.append(
+            doc.diagnostic(
+                (*base, "case"),
+                "scenario.unknown-case",
+                f"no event of this scenario belongs to case {sc.case!r}",
+                hint=did_you_mean(sc.case, cases) or "use the 'case' of one of the events",
+            )
+        )
+    return Scenario(
+        spec=sc,
+        index=i,
+        file=file,
         routine_path=routine_path,
-        spec=spec,
-        scenarios=tuple(scenarios),
         document=doc,
+        events=tuple(events),
     )
+
+
+def _scenario_events(
+    base: tuple[PathPart, ...],
+    sc: ScenarioSpec,
+    file: Path,
+    doc: YamlDocument,
+    problems: list[Diagnostic],
+) -> list[Event]:
+    """A scenario's events, each knowing its line; an id used twice is a problem."""
+    events: list[Event] = []
+    seen: dict[str, int] = {}
+    for j, raw in enumerate(sc.events):
+        where = (*base, "events", j)
+        if raw.id in seen:
+            problems.append(
+                doc.diagnostic(
+                    (*where, "id"),
+                    "scenario.duplicate-event-id",
+                    f"event id {raw.id!r} is already used by events[{seen[raw.id]}]",
+                    hint="give every event of a scenario its own id",
+                )
+            )
+            continue
+        seen[raw.id] = j
+        pos = doc.position(where)
+        try:
+            events.append(
+                event_from_mapping(raw.model_dump(), file=str(file), line=pos.line if pos else None)
+            )
+        except EventError as exc:  # pragma: no cover - the model checks the same things
+            problems.extend(
+                doc.diagnostic(where, d.code, d.message, hint=d.hint) for d in exc.diagnostics
+            )
+    return events

@@ -247,6 +247,116 @@ async def _json_body(request: Request) -> Any:
         ) from None
 
 
+def _handled(
+    endpoint: Callable[[Request], Awaitable[Response]],
+) -> Callable[[Request], Awaitable[Response]]:
+    """``endpoint`` with every error it raises turned into an error answer."""
+
+    async def run(request: Request) -> Response:
+        try:
+            return await endpoint(request)
+        except _Problem as problem:
+            return _problem_response(problem)
+        except EventConflictError as exc:
+            return _problem_response(
+                _Problem(
+                    409,
+                    "event.conflict",
+                    str(exc).splitlines()[0],
+                    hint="give every event its own id",
+                    diagnostics=_diagnostics(exc.diagnostics),
+                )
+            )
+        except EventError as exc:
+            return _problem_response(
+                _Problem(
+                    422,
+                    "event.invalid",
+                    str(exc).splitlines()[0],
+                    diagnostics=_diagnostics(exc.diagnostics),
+                )
+            )
+        except EvaluationError as exc:
+            return _problem_response(_Problem(400, "request.invalid", str(exc)))
+        except Exception as exc:  # a message may quote event data: log where, not what
+            log.error("request failed: %s", _where(exc))
+            return _problem_response(
+                _Problem(500, "internal", "the service could not answer; see its log")
+            )
+
+    return run
+
+
+def _posted_events(body: Any, case: str) -> list[dict[str, Any]]:
+    """The posted events, each in the path's case; every item that is no event of it is
+    a problem, and any problem refuses the whole post."""
+    items = body if isinstance(body, list) else [body]
+    if not items:
+        raise _Problem(422, "event.none", "the array holds no events")
+    problems: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            problems.append(
+                {
+                    "level": "error",
+                    "code": "event.not-object",
+                    "message": f"expected a JSON object, got {type(item).__name__}",
+                    "index": index,
+                    "line": index + 1,
+                    "field": None,
+                }
+            )
+            continue
+        given = item.get("case")
+        if given is not None and given != case:
+            problems.append(
+                {
+                    "level": "error",
+                    "code": "event.case-mismatch",
+                    "message": "the event names another case than the path",
+                    "index": index,
+                    "line": index + 1,
+                    "field": "case",
+                }
+            )
+            continue
+        events.append({**item, "case": case})
+    if problems:
+        raise _Problem(
+            422,
+            "event.invalid",
+            f"{len(problems)} problem(s) with the posted events",
+            diagnostics=problems,
+        )
+    return events
+
+
+async def _healthz(request: Request) -> Response:
+    return JSONResponse({"ok": True})
+
+
+async def _openapi_document(request: Request) -> Response:
+    return JSONResponse(openapi())
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    status = getattr(exc, "status_code", 404)
+    return _problem_response(
+        _Problem(
+            status,
+            "request.not-found" if status == 404 else "request.method",
+            "no such route" if status == 404 else "method not allowed here",
+            hint="GET /openapi.json lists the routes",
+        )
+    )
+
+
+async def _internal(request: Request, exc: Exception) -> Response:
+    log.error("request failed: %s", _where(exc))
+    return _problem_response(_Problem(500, "internal", "the service could not answer; see its log"))
+
+
 def create_app(
     session: Session,
     *,
@@ -269,85 +379,9 @@ def create_app(
         raise ValueError("the token must be at least 16 characters long")
     names = pseudonyms or Pseudonyms()
 
-    def handled(
-        endpoint: Callable[[Request], Awaitable[Response]],
-    ) -> Callable[[Request], Awaitable[Response]]:
-        async def run(request: Request) -> Response:
-            try:
-                return await endpoint(request)
-            except _Problem as problem:
-                return _problem_response(problem)
-            except EventConflictError as exc:
-                return _problem_response(
-                    _Problem(
-                        409,
-                        "event.conflict",
-                        str(exc).splitlines()[0],
-                        hint="give every event its own id",
-                        diagnostics=_diagnostics(exc.diagnostics),
-                    )
-                )
-            except EventError as exc:
-                return _problem_response(
-                    _Problem(
-                        422,
-                        "event.invalid",
-                        str(exc).splitlines()[0],
-                        diagnostics=_diagnostics(exc.diagnostics),
-                    )
-                )
-            except EvaluationError as exc:
-                return _problem_response(_Problem(400, "request.invalid", str(exc)))
-            except Exception as exc:  # a message may quote event data: log where, not what
-                log.error("request failed: %s", _where(exc))
-                return _problem_response(
-                    _Problem(500, "internal", "the service could not answer; see its log")
-                )
-
-        return run
-
     async def post_events(request: Request) -> Response:
         case = request.path_params["case"]
-        body = await _json_body(request)
-        items = body if isinstance(body, list) else [body]
-        if not items:
-            raise _Problem(422, "event.none", "the array holds no events")
-        problems: list[dict[str, Any]] = []
-        events: list[dict[str, Any]] = []
-        for index, item in enumerate(items):
-            if not isinstance(item, dict):
-                problems.append(
-                    {
-                        "level": "error",
-                        "code": "event.not-object",
-                        "message": f"expected a JSON object, got {type(item).__name__}",
-                        "index": index,
-                        "line": index + 1,
-                        "field": None,
-                    }
-                )
-                continue
-            given = item.get("case")
-            if given is not None and given != case:
-                problems.append(
-                    {
-                        "level": "error",
-                        "code": "event.case-mismatch",
-                        "message": "the event names another case than the path",
-                        "index": index,
-                        "line": index + 1,
-                        "field": "case",
-                    }
-                )
-                continue
-            events.append({**item, "case": case})
-        if problems:
-            raise _Problem(
-                422,
-                "event.invalid",
-                f"{len(problems)} problem(s) with the posted events",
-                diagnostics=problems,
-            )
+        events = _posted_events(await _json_body(request), case)
         changes = await run_in_threadpool(session.post, events)
         return JSONResponse(changes.to_json())
 
@@ -384,39 +418,17 @@ def create_app(
             }
         )
 
-    async def healthz(request: Request) -> Response:
-        return JSONResponse({"ok": True})
-
-    async def openapi_document(request: Request) -> Response:
-        return JSONResponse(openapi())
-
-    async def not_found(request: Request, exc: Exception) -> Response:
-        status = getattr(exc, "status_code", 404)
-        return _problem_response(
-            _Problem(
-                status,
-                "request.not-found" if status == 404 else "request.method",
-                "no such route" if status == 404 else "method not allowed here",
-                hint="GET /openapi.json lists the routes",
-            )
-        )
-
-    async def internal(request: Request, exc: Exception) -> Response:
-        log.error("request failed: %s", _where(exc))
-        return _problem_response(
-            _Problem(500, "internal", "the service could not answer; see its log")
-        )
-
     app = Starlette(
         routes=[
-            Route("/cases/{case}/events", handled(post_events), methods=["POST"]),
-            Route("/cases/{case}/due", handled(case_due), methods=["GET"]),
-            Route("/due", handled(all_due), methods=["GET"]),
-            Route("/obligations/{obligation}/explain", handled(explain), methods=["GET"]),
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/openapi.json", openapi_document, methods=["GET"]),
+            Route("/cases/{case}/events", _handled(post_events), methods=["POST"]),
+            Route("/cases/{case}/due", _handled(case_due), methods=["GET"]),
+            Route("/due", _handled(all_due), methods=["GET"]),
+            Route("/obligations/{obligation}/explain", _handled(explain), methods=["GET"]),
+            # The route names url_path_for knows: "healthz", not the private function names.
+            Route("/healthz", _healthz, methods=["GET"], name="healthz"),
+            Route("/openapi.json", _openapi_document, methods=["GET"], name="openapi_document"),
         ],
-        exception_handlers={404: not_found, 405: not_found, Exception: internal},
+        exception_handlers={404: _not_found, 405: _not_found, Exception: _internal},
     )
     return _guard_middleware(app, token=token, max_body=max_body, names=names)
 
@@ -439,23 +451,8 @@ def _error_schema() -> dict[str, Any]:
     }
 
 
-def openapi() -> dict[str, Any]:
-    """The OpenAPI 3.1 document of the service.
-
-    Examples:
-        >>> sorted(openapi()["paths"])[:2]
-        ['/cases/{case}/due', '/cases/{case}/events']
-    """
-    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
-    as_of = {
-        "name": "as_of",
-        "in": "query",
-        "required": True,
-        "description": "RFC 3339 instant with its offset, e.g. 2026-12-15T12:00:00+01:00",
-        "schema": {"type": "string"},
-    }
-    case = {"name": "case", "in": "path", "required": True, "schema": {"type": "string"}}
-    event = {
+def _event_schema() -> dict[str, Any]:
+    return {
         "type": "object",
         "required": ["id", "type", "at"],
         "properties": {
@@ -467,17 +464,98 @@ def openapi() -> dict[str, Any]:
         },
     }
 
-    def errors(*codes: int) -> dict[str, Any]:
-        texts = {
-            400: "bad request (as_of, JSON)",
-            401: "no or a wrong bearer token",
-            404: "unknown obligation",
-            409: "an event id already used by other content",
-            413: "request body too large",
-            422: "an unusable event (index, line, field)",
-        }
-        return {str(c): {"description": texts[c], "content": error} for c in codes}
 
+def _errors(*codes: int) -> dict[str, Any]:
+    """The error answers of a route, by HTTP status."""
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    texts = {
+        400: "bad request (as_of, JSON)",
+        401: "no or a wrong bearer token",
+        404: "unknown obligation",
+        409: "an event id already used by other content",
+        413: "request body too large",
+        422: "an unusable event (index, line, field)",
+    }
+    return {str(c): {"description": texts[c], "content": error} for c in codes}
+
+
+def _post_events_operation(case: dict[str, Any]) -> dict[str, Any]:
+    event = {"$ref": "#/components/schemas/Event"}
+    return {
+        "summary": "Post one event or an array of events of a case",
+        "parameters": [case],
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {"oneOf": [event, {"type": "array", "items": event}]}
+                }
+            },
+        },
+        "responses": {
+            "200": {
+                "description": "stored; the obligations that changed",
+                "content": {"application/json": {"schema": {"type": "object"}}},
+            },
+            **_errors(400, 401, 409, 413, 422),
+        },
+    }
+
+
+def _evaluation_paths(case: dict[str, Any], as_of: dict[str, Any]) -> dict[str, Any]:
+    """The routes that evaluate at an instant: one case, every case, one obligation."""
+    obligation = {
+        "name": "obligation",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string"},
+    }
+    return {
+        "/cases/{case}/due": {
+            "get": {
+                "summary": "The evaluation of one case (schemas/evaluation.schema.json)",
+                "parameters": [case, as_of],
+                "responses": {"200": {"description": "the evaluation"}, **_errors(400, 401)},
+            }
+        },
+        "/due": {
+            "get": {
+                "summary": "Every case's result, one JSON object a line",
+                "parameters": [as_of],
+                "responses": {
+                    "200": {"description": "JSON Lines", "content": {"application/x-ndjson": {}}},
+                    **_errors(400, 401),
+                },
+            }
+        },
+        "/obligations/{obligation}/explain": {
+            "get": {
+                "summary": "How an obligation's deadline and status were reached",
+                "parameters": [obligation, as_of],
+                "responses": {
+                    "200": {"description": "as samverkan explain --format json"},
+                    **_errors(400, 401, 404),
+                },
+            }
+        },
+    }
+
+
+def openapi() -> dict[str, Any]:
+    """The OpenAPI 3.1 document of the service.
+
+    Examples:
+        >>> sorted(openapi()["paths"])[:2]
+        ['/cases/{case}/due', '/cases/{case}/events']
+    """
+    as_of = {
+        "name": "as_of",
+        "in": "query",
+        "required": True,
+        "description": "RFC 3339 instant with its offset, e.g. 2026-12-15T12:00:00+01:00",
+        "schema": {"type": "string"},
+    }
+    case = {"name": "case", "in": "path", "required": True, "schema": {"type": "string"}}
     return {
         "openapi": "3.1.0",
         "info": {
@@ -487,77 +565,12 @@ def openapi() -> dict[str, Any]:
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {"Error": _error_schema(), "Event": event},
+            "schemas": {"Error": _error_schema(), "Event": _event_schema()},
         },
         "security": [{"bearer": []}],
         "paths": {
-            "/cases/{case}/events": {
-                "post": {
-                    "summary": "Post one event or an array of events of a case",
-                    "parameters": [case],
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "application/json": {
-                                "schema": {
-                                    "oneOf": [
-                                        {"$ref": "#/components/schemas/Event"},
-                                        {
-                                            "type": "array",
-                                            "items": {"$ref": "#/components/schemas/Event"},
-                                        },
-                                    ]
-                                }
-                            }
-                        },
-                    },
-                    "responses": {
-                        "200": {
-                            "description": "stored; the obligations that changed",
-                            "content": {"application/json": {"schema": {"type": "object"}}},
-                        },
-                        **errors(400, 401, 409, 413, 422),
-                    },
-                }
-            },
-            "/cases/{case}/due": {
-                "get": {
-                    "summary": "The evaluation of one case (schemas/evaluation.schema.json)",
-                    "parameters": [case, as_of],
-                    "responses": {"200": {"description": "the evaluation"}, **errors(400, 401)},
-                }
-            },
-            "/due": {
-                "get": {
-                    "summary": "Every case's result, one JSON object a line",
-                    "parameters": [as_of],
-                    "responses": {
-                        "200": {
-                            "description": "JSON Lines",
-                            "content": {"application/x-ndjson": {}},
-                        },
-                        **errors(400, 401),
-                    },
-                }
-            },
-            "/obligations/{obligation}/explain": {
-                "get": {
-                    "summary": "How an obligation's deadline and status were reached",
-                    "parameters": [
-                        {
-                            "name": "obligation",
-                            "in": "path",
-                            "required": True,
-                            "schema": {"type": "string"},
-                        },
-                        as_of,
-                    ],
-                    "responses": {
-                        "200": {"description": "as samverkan explain --format json"},
-                        **errors(400, 401, 404),
-                    },
-                }
-            },
+            "/cases/{case}/events": {"post": _post_events_operation(case)},
+            **_evaluation_paths(case, as_of),
             "/healthz": {
                 "get": {
                     "summary": "Liveness",
