@@ -8,14 +8,15 @@ This file is only parsed, never imported.
 import samverkan_rules
 from samverkan_rules import audit, records, schemas
 from samverkan_rules.audit import models as audit_models
-from samverkan_rules.audit import rows
+from samverkan_rules.audit import rows, synthetic
 from samverkan_rules.cli import _common as cli_common
-from samverkan_rules.cli import _output as cli_output
+from samverkan_rules.cli import _streams as cli_output
 from samverkan_rules.events import index
 from samverkan_rules.language import yaml_compose
 from samverkan_rules.language.models import base, conditions, periods, routine, rules, schedules
 from samverkan_rules.language.models import time as time_models
 from samverkan_rules.scenarios import plugin, spec
+from samverkan_rules.text import due
 from samverkan_rules.time import calendar
 
 # Module __getattr__/__dir__ (PEP 562): Python calls them to import the public names lazily.
@@ -113,3 +114,16 @@ plugin.InvalidScenarioFileItem.reportinfo
 calendar.WorkingCalendar.working_days_before
 calendar.WorkingCalendar.working_days_after
 calendar.WorkingCalendar.working_days_in
+
+# The synthetic history generator: histories with known outcomes for the audit's benchmark
+# and tests (benchmarks/audit_bench.py, tests/audit/).
+synthetic.ROUTINE_ID
+synthetic.generate_history
+synthetic.write_files
+
+# Regenerates the bundled holiday table (data/sweden-holidays.json) when `holidays` changes.
+calendar.write_holiday_table
+
+# The staff text of a whole evaluation in one string, for embedding systems (README, "Text
+# for people"); the command line writes the same text case by case (evaluation_chunks).
+due.render_evaluation

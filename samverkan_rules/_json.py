@@ -11,8 +11,6 @@ from typing import Any
 
 import orjson
 
-__all__ = ["dumps", "dumps_bytes"]
-
 
 def dumps_bytes(value: Any, *, indent: int | None = 2) -> bytes:
     """``value`` as UTF-8 JSON; ``indent`` 2 or None (compact, no spaces).

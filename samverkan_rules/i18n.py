@@ -31,18 +31,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal
 
-__all__ = [
-    "DEFAULT_LANGUAGE",
-    "DOMAIN",
-    "LANGUAGES",
-    "LOCALE_DIR",
-    "Language",
-    "Translator",
-    "language_from_environment",
-    "resolve_language",
-    "translator",
-]
-
 Language = Literal["sv", "en"]
 """A language the catalogs cover."""
 

@@ -21,43 +21,6 @@ from __future__ import annotations
 
 from samverkan_rules.i18n import Translator
 
-__all__ = [
-    "cause_line",
-    "composite_choice",
-    "composite_part",
-    "escalated_trace",
-    "escalation_blocked_explanation",
-    "escalation_explanation",
-    "escalation_title",
-    "explain_blocked",
-    "explain_cancelled",
-    "explain_due",
-    "explain_fulfilled",
-    "explain_fulfilled_late",
-    "explain_overdue",
-    "explain_upcoming",
-    "hierarchy_ends",
-    "non_working_reason",
-    "party_fallback",
-    "party_named",
-    "remedy_deadline_trace",
-    "remedy_explanation",
-    "remedy_missing_trace",
-    "roles_climbed",
-    "step_amount",
-    "step_moved",
-    "step_next_occurrence",
-    "step_not_working_days",
-    "step_working_days",
-    "trace_blocked",
-    "trace_cancelled",
-    "trace_deadline",
-    "trace_fulfilled",
-    "trace_opens",
-    "trace_status",
-    "triggered_by",
-]
-
 
 def triggered_by(t: Translator, *, event_type: str, event: str) -> str:
     """``utlöst av dagverksamhet.start_planned e2``: the ``{cause}`` of an explanation."""

@@ -15,27 +15,6 @@ if TYPE_CHECKING:
     from samverkan_rules.diagnostics import Diagnostic
 from samverkan_rules.status import Status
 
-__all__ = [
-    "CaseResult",
-    "DiagnosticRecord",
-    "EvaluationDocument",
-    "EventRef",
-    "InterpretationRecord",
-    "Lateness",
-    "Obligation",
-    "PeriodLength",
-    "PeriodRecord",
-    "QueueEntry",
-    "QueueOffer",
-    "QueueResult",
-    "ResponsibleParty",
-    "RoutineRef",
-    "RoutineStamp",
-    "SourceRecord",
-    "diagnostic_fields",
-    "written_where_they_apply",
-]
-
 
 class _Out(BaseModel):
     # Built when first used: importing the package for a command that never evaluates

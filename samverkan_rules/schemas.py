@@ -35,19 +35,6 @@ from samverkan_rules.language.models.routine import Routine
 from samverkan_rules.records import EvaluationDocument, written_where_they_apply
 from samverkan_rules.scenarios.spec import ScenarioFileSpec
 
-__all__ = [
-    "DRAFT",
-    "SCHEMAS",
-    "EventRecord",
-    "audit_schema",
-    "evaluation_schema",
-    "event_schema",
-    "render",
-    "routine_schema",
-    "scenario_schema",
-    "schema_id",
-]
-
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 """The JSON Schema dialect every schema declares."""
 

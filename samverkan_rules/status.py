@@ -7,8 +7,6 @@ from typing import TYPE_CHECKING, Literal, get_args
 if TYPE_CHECKING:
     from samverkan_rules.i18n import Translator
 
-__all__ = ["ACTION_STATUSES", "STATUSES", "Status", "status_label"]
-
 
 Status = Literal[
     "upcoming", "due", "fulfilled", "fulfilled_late", "overdue", "cancelled", "blocked"

@@ -107,7 +107,10 @@ class Universe:
         types: set[str] = set()
         strings: set[str] = {"annat"}
         for r in self.versions:
-            types |= set(r.rules_by_trigger) | set(r.answer_types) | set(r.fact_setters)
+            answers = {
+                p.event_type for rule in r.rules for p in rule.fulfilled_by + rule.cancelled_by
+            }
+            types |= set(r.rules_by_trigger) | answers | set(r.fact_setters)
             for q in r.queues.values():
                 types |= set(q.joins) | set(q.leaves) | set(q.offers)
             _strings(r.routine.model_dump(mode="json", by_alias=True), strings)

@@ -21,8 +21,6 @@ from samverkan_rules.audit.partition import PartitionJob, audit_partition
 from samverkan_rules.audit.reader import Staging, streams_from_parquet
 from samverkan_rules.audit.report import Partial
 
-__all__ = ["audit_on_dask", "connect", "partition_task"]
-
 
 def connect(address: str) -> Any:
     """A ``dask.distributed.Client`` for the scheduler at ``address``.

@@ -15,8 +15,6 @@ import jinja2
 from samverkan_rules.audit.models import AuditReport, RuleSummary
 from samverkan_rules.audit.report import on_time_rate
 
-__all__ = ["render_html"]
-
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("samverkan_rules.audit", "templates"),
     autoescape=True,

@@ -13,28 +13,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from samverkan_rules.status import Status
 
-__all__ = [
-    "STATUSES",
-    "AuditHeader",
-    "AuditReport",
-    "CompareReport",
-    "CompareRule",
-    "DiagnosticRecord",
-    "InputRecord",
-    "Lateness",
-    "LatenessBin",
-    "Lengths",
-    "MonthSummary",
-    "Period",
-    "PeriodSummary",
-    "QueueSummary",
-    "RoutineRecord",
-    "RuleSummary",
-    "Software",
-    "SourceRef",
-    "UnitSummary",
-]
-
 STATUSES: tuple[Status, ...] = (
     "fulfilled",
     "fulfilled_late",

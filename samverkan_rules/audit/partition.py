@@ -20,8 +20,6 @@ from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.events.model import Event
 from samverkan_rules.routine.load import load_routine_text
 
-__all__ = ["PartitionJob", "audit_partition"]
-
 
 @dataclass(frozen=True)
 class PartitionJob:

@@ -21,17 +21,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-__all__ = [
-    "KEY_ENV",
-    "MIN_KEY_BYTES",
-    "AuditKeyError",
-    "Pseudonymiser",
-    "load_key",
-    "looks_like_personnummer",
-    "mask",
-    "valid_personnummer",
-]
-
 KEY_ENV = "SAMVERKAN_AUDIT_KEY"
 """The environment variable that may hold the pseudonymisation key."""
 

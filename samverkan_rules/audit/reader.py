@@ -51,16 +51,6 @@ from samverkan_rules.events.model import Event, event_from_mapping
 from samverkan_rules.events.read import CSV_HEADER_HINT, csv_header
 from samverkan_rules.time.instants import local_date
 
-__all__ = [
-    "PER_CODE",
-    "InputError",
-    "InputFile",
-    "Staging",
-    "find_inputs",
-    "sql_text",
-    "streams_from_parquet",
-]
-
 Format = Literal["jsonl", "csv", "parquet"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -40,16 +40,6 @@ from samverkan_rules.compile.rules import CompiledRule
 from samverkan_rules.compile.versions import validity_windows
 from samverkan_rules.records import QueueResult
 
-__all__ = [
-    "Partial",
-    "PeriodTally",
-    "Tally",
-    "finish",
-    "on_time_rate",
-    "percentile",
-    "routine_records",
-]
-
 RuleKey = tuple[str, str, str]
 """(routine id, version, rule id)."""
 

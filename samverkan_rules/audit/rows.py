@@ -34,15 +34,6 @@ from samverkan_rules.events.model import Event
 from samverkan_rules.records import QueueResult, diagnostic_fields
 from samverkan_rules.time.instants import local_date, local_stamp
 
-__all__ = [
-    "AuditRules",
-    "CaseRows",
-    "ObligationRow",
-    "PeriodRow",
-    "queue_results",
-    "rows_for_case",
-]
-
 _NOT_IN_FORCE = re.compile(r"^(\d+) trigger event")
 
 

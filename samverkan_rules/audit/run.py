@@ -51,16 +51,6 @@ from samverkan_rules.records import QueueResult
 from samverkan_rules.routine.registry import Registry
 from samverkan_rules.time.instants import format_rfc3339, local_date, start_of_day
 
-__all__ = [
-    "OBLIGATION_COLUMNS",
-    "PERIOD_COLUMNS",
-    "AuditError",
-    "AuditOptions",
-    "AuditOutcome",
-    "run_audit",
-]
-
-
 OBLIGATION_COLUMNS = (
     "case",
     "routine",

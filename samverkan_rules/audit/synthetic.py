@@ -31,8 +31,6 @@ from zoneinfo import ZoneInfo
 from samverkan_rules.status import Status
 from samverkan_rules.time.calendar import WorkingCalendar, sweden_calendar
 
-__all__ = ["OUTCOMES", "ROUTINE_ID", "History", "generate_history", "personnummer", "write_files"]
-
 ROUTINE_ID = "orebro-dagverksamhet-hemvard"
 """The routine the generated cases follow (its version 2, in force from 2020-01-01)."""
 

@@ -38,30 +38,6 @@ from samverkan_rules.i18n import LANGUAGES, Translator, resolve_language, transl
 from samverkan_rules.time.instants import check_supported
 from samverkan_rules.time.instants import parse_as_of as parse_instant
 
-__all__ = [
-    "FORMATS",
-    "STDIN",
-    "CommandError",
-    "Progress",
-    "add_format_option",
-    "add_lang_option",
-    "as_of_argument",
-    "check_as_of",
-    "data_translator_from_args",
-    "date_argument",
-    "diagnostic_from_json",
-    "diagnostics_json",
-    "dump_json",
-    "guarded",
-    "parse_as_of",
-    "parse_date",
-    "print_diagnostics",
-    "print_error",
-    "read_event_file",
-    "translator_from_args",
-    "unreadable_events",
-]
-
 FORMATS = ("text", "json")
 """The values of ``--format``."""
 

@@ -52,21 +52,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Final, TextIO
 
-__all__ = [
-    "CheckedStream",
-    "OutputError",
-    "StreamWriter",
-    "checked_standard_streams",
-    "guard_standard_streams",
-    "silence_stdout",
-    "stderr_writer",
-    "stdout_writer",
-    "terminal_safe",
-    "write_file_atomic",
-    "write_stderr",
-    "write_stdout",
-]
-
 ENCODING: Final = "utf-8"
 _ERRORS: Final = "backslashreplace"
 _CHUNK_CHARS: Final = 1 << 20

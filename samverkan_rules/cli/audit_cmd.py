@@ -39,8 +39,6 @@ from samverkan_rules.compile.routine import CompiledRoutine
 if TYPE_CHECKING:  # the audit's modules load only when it runs (they need the extra)
     from samverkan_rules.audit.run import AuditOutcome
 
-__all__ = ["add_parser", "run"]
-
 NAME = "audit"
 
 _AUDIT_MODULES = ("duckdb", "jinja2", "tqdm", "personnummer")

@@ -55,19 +55,9 @@ from samverkan_rules.engine.result import Evaluation
 from samverkan_rules.errors import EvaluationError, EventError
 from samverkan_rules.events.index import IndexedEvents, index_events
 from samverkan_rules.events.limits import EventLimits
-from samverkan_rules.i18n import Translator
 from samverkan_rules.records import diagnostic_fields
 from samverkan_rules.routine.load import check_routine_file, routine_files
-from samverkan_rules.text.due import evaluation_chunks, render_evaluation
-
-__all__ = [
-    "add_parser",
-    "open_evaluation",
-    "render_text",
-    "report_event_problems",
-    "report_problems",
-    "run",
-]
+from samverkan_rules.text.due import evaluation_chunks
 
 NAME = "due"
 
@@ -253,21 +243,6 @@ def select_routine(
 
 
 # --------------------------------------------------------------------------- text output
-
-
-def render_text(
-    result: Evaluation,
-    routines: Sequence[CompiledRoutine],
-    *,
-    show_all: bool = False,
-    cases: Sequence[str] | None = None,
-    t: Translator | None = None,
-) -> str:
-    """The evaluation as text for a person, in Swedish unless ``t`` says otherwise.
-
-    See :func:`samverkan_rules.text.due.render_evaluation`, which writes it.
-    """
-    return render_evaluation(result, routines, t, show_all=show_all, cases=cases)
 
 
 # --------------------------------------------------------------------------- the command

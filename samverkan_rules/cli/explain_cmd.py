@@ -46,9 +46,6 @@ from samverkan_rules.engine.why_not import explain_rule
 from samverkan_rules.errors import EvaluationError
 from samverkan_rules.text.due import render_obligation
 
-__all__ = ["add_parser", "run"]
-
-
 NAME = "explain"
 
 

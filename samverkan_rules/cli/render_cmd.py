@@ -31,8 +31,6 @@ from samverkan_rules.routine.load import check_routine_file
 from samverkan_rules.text.html import render_html
 from samverkan_rules.text.markdown import render_markdown
 
-__all__ = ["add_parser", "run"]
-
 NAME = "render"
 
 RENDER_FORMATS = ("markdown", "html")

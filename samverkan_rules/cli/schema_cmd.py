@@ -18,8 +18,6 @@ from samverkan_rules.cli._common import CommandError, guarded
 from samverkan_rules.cli._streams import write_file_atomic, write_stdout
 from samverkan_rules.schemas import SCHEMAS, render
 
-__all__ = ["add_parser", "run", "stale_files", "write_schemas"]
-
 NAME = "schema"
 _SUFFIX = ".schema.json"
 _NAMES = tuple(name.removesuffix(_SUFFIX) for name in SCHEMAS)

@@ -27,8 +27,6 @@ from samverkan_rules.cli.due_cmd import load_routines, select_routine
 from samverkan_rules.errors import SamverkanError
 from samverkan_rules.live import EventStore, Session
 
-__all__ = ["add_parser", "run"]
-
 NAME = "serve"
 TOKEN_ENV = "SAMVERKAN_TOKEN"
 

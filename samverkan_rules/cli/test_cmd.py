@@ -26,8 +26,6 @@ if TYPE_CHECKING:
 
     SubParsers = argparse._SubParsersAction[argparse.ArgumentParser]
 
-__all__ = ["add_parser", "format_text", "run"]
-
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2

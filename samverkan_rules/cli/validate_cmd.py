@@ -44,8 +44,6 @@ from samverkan_rules.language.sources import SourceText, check_quotes, locate_so
 from samverkan_rules.language.yaml import load_yaml_file
 from samverkan_rules.routine.load import RoutineCheck, check_routine_file, routine_files
 
-__all__ = ["add_parser", "run"]
-
 NAME = "validate"
 
 

@@ -21,9 +21,6 @@ from samverkan_rules.time.calendar import (
     WEEKDAYS,
 )
 
-__all__ = ["EventCheck", "Predicate", "compile_condition"]
-
-
 _MISSING: Final = object()
 
 

@@ -45,8 +45,6 @@ from samverkan_rules.time.instants import (
     get_zone,
 )
 
-__all__ = ["CompiledRoutine", "compile_routine"]
-
 
 @dataclass(frozen=True)
 class CompiledRoutine:

@@ -29,8 +29,6 @@ from samverkan_rules.language.models.rules import EventPattern, Rule
 from samverkan_rules.language.models.time import Offset
 from samverkan_rules.records import InterpretationRecord, RoutineRef, SourceRecord
 
-__all__ = ["CompiledQueue", "CompiledQueueJoin", "CompiledRule"]
-
 
 @dataclass(frozen=True, slots=True)
 class CompiledPattern:

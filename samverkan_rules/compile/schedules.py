@@ -26,8 +26,6 @@ from samverkan_rules.time.instants import (
     local_datetime,
 )
 
-__all__ = ["HeldOccurrences"]
-
 
 class CompiledSchedule:
     """A compiled :class:`Schedule`: its occurrences as instants, with the routine's calendar.

@@ -14,8 +14,6 @@ from datetime import date, timedelta
 from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.diagnostics import Diagnostic
 
-__all__ = ["Window", "validity_windows"]
-
 
 @dataclass(frozen=True, slots=True)
 class Window:

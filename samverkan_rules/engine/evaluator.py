@@ -44,8 +44,6 @@ from samverkan_rules.events.model import Event
 from samverkan_rules.status import STATUSES
 from samverkan_rules.time.instants import local_date, local_stamp, require_aware
 
-__all__ = ["Evaluator", "Ruleset", "Verdict", "routines_of"]
-
 Ruleset = CompiledRoutine | Sequence[CompiledRoutine]
 """One compiled routine, or several (versions of one routine, or different routines)."""
 

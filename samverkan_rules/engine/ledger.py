@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Literal, TypeAlias
 
 from samverkan_rules.compile.time import offset_after
-from samverkan_rules.status import ACTION_STATUSES, Status
+from samverkan_rules.status import Status
 
 if TYPE_CHECKING:
     from samverkan_rules.compile.conditions import Climb
@@ -26,16 +26,6 @@ if TYPE_CHECKING:
     from samverkan_rules.compile.rules import CompiledEscalation, CompiledPrecondition, CompiledRule
     from samverkan_rules.compile.schedules import HeldOccurrences
     from samverkan_rules.events.model import Event
-
-__all__ = [
-    "ACTION_STATUSES",
-    "Entry",
-    "EscalationEntry",
-    "RemedyEntry",
-    "RuleEntry",
-    "Status",
-    "late_working_days",
-]
 
 
 def late_working_days(routine: CompiledRoutine, deadline: datetime, moment: datetime) -> int:

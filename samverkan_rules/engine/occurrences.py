@@ -18,8 +18,6 @@ from samverkan_rules.compile.schedules import CompiledSchedule
 from samverkan_rules.events.model import Event
 from samverkan_rules.time.instants import local_date
 
-__all__ = ["CalledOff", "cancelling_types"]
-
 
 def cancelling_types(routines: Iterable[CompiledRoutine]) -> frozenset[str]:
     """The event types that may call off an occurrence of some schedule."""

@@ -19,7 +19,6 @@ from samverkan_rules.engine.ledger import (
     EscalationEntry,
     RemedyEntry,
     RuleEntry,
-    Status,
 )
 from samverkan_rules.engine.periods import PeriodEntry, period_length
 from samverkan_rules.events.model import Event
@@ -36,23 +35,13 @@ from samverkan_rules.records import (
     RoutineRef,
     SourceRecord,
 )
+from samverkan_rules.status import Status
 from samverkan_rules.time.instants import format_local_minute, local_stamp
 
 if TYPE_CHECKING:
     from samverkan_rules.compile.routine import CompiledRoutine
     from samverkan_rules.compile.rules import CompiledRule
     from samverkan_rules.records import CaseResult, Obligation
-
-__all__ = [
-    "CaseLedger",
-    "OutputCache",
-    "case_dict",
-    "case_result",
-    "cause_line",
-    "entry_models",
-    "json_document",
-    "json_lines",
-]
 
 
 class CaseLedger:

@@ -19,8 +19,6 @@ if TYPE_CHECKING:
     from samverkan_rules.compile.rules import CompiledPeriod
     from samverkan_rules.events.model import Event
 
-__all__ = ["PeriodEntry", "PeriodLength", "case_periods", "period_length"]
-
 
 class PeriodEntry:
     """One period of a case.

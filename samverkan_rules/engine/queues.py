@@ -20,8 +20,6 @@ from samverkan_rules.events.model import Event
 from samverkan_rules.records import QueueEntry, QueueOffer, QueueResult, RoutineRef
 from samverkan_rules.time.instants import format_local_minute, local_date, local_stamp
 
-__all__ = ["queue_results", "queue_types"]
-
 
 def queue_types(routines: Iterable[CompiledRoutine]) -> frozenset[str]:
     """The event types that join, leave or offer in any queue of the routines."""

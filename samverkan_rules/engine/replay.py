@@ -31,7 +31,6 @@ from samverkan_rules.compile.time import offset_after
 from samverkan_rules.compile.versions import Window
 from samverkan_rules.diagnostics import Diagnostic
 from samverkan_rules.engine.ledger import (
-    ACTION_STATUSES,
     Entry,
     EscalationEntry,
     RemedyEntry,
@@ -39,9 +38,8 @@ from samverkan_rules.engine.ledger import (
 )
 from samverkan_rules.errors import CalendarError
 from samverkan_rules.events.model import Event
+from samverkan_rules.status import ACTION_STATUSES
 from samverkan_rules.time.instants import format_rfc3339, local_date, parse_rfc3339, start_of_day
-
-__all__ = ["TICK_PREFIX", "CasePlan", "replay_case", "schedule_ticks", "settle_case"]
 
 TICK_PREFIX: Final = "schedule."
 """Event types ``schedule.<name>`` stand for a schedule's occurrences in a unit's case."""

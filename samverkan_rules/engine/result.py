@@ -26,8 +26,6 @@ if TYPE_CHECKING:
     from samverkan_rules.diagnostics import Diagnostic
     from samverkan_rules.i18n import Translator
 
-__all__ = ["Evaluation", "find_obligations"]
-
 
 class Evaluation:
     """The result of evaluating events against routines at one instant.

@@ -27,16 +27,14 @@ from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.compile.rules import CompiledRule
 from samverkan_rules.diagnostics import did_you_mean
 from samverkan_rules.engine.evaluator import Evaluator, Ruleset
-from samverkan_rules.engine.ledger import ACTION_STATUSES, RuleEntry
+from samverkan_rules.engine.ledger import RuleEntry
 from samverkan_rules.engine.replay import TICK_PREFIX
 from samverkan_rules.errors import EvaluationError
 from samverkan_rules.events.model import Event
 from samverkan_rules.i18n import Translator, translator
 from samverkan_rules.language.models.conditions import AllOf, AnyOf, Comparison, Condition, NotOf
-from samverkan_rules.status import status_label
+from samverkan_rules.status import ACTION_STATUSES, status_label
 from samverkan_rules.time.instants import format_local_minute
-
-__all__ = ["NearMiss", "RuleExplanation", "WaitingObligation", "explain_rule"]
 
 _MISSING = object()
 

@@ -32,9 +32,6 @@ from samverkan_rules.events.limits import DEFAULT_LIMITS, EventLimits
 from samverkan_rules.events.model import Event, deduplicate, event_from_mapping
 from samverkan_rules.events.read import decode_json_line, format_for, read_events, read_events_bytes
 
-__all__ = ["IndexedEvents", "index_events"]
-
-
 _GIVE_UP = 64
 
 

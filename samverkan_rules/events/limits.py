@@ -14,8 +14,6 @@ from typing import Any, ClassVar, Final
 from samverkan_rules.errors import EventError
 from samverkan_rules.events.model import _diag
 
-__all__ = ["DEFAULT_LIMITS", "EventLimits"]
-
 
 @dataclass(frozen=True, slots=True)
 class EventLimits:

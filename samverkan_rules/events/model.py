@@ -27,17 +27,6 @@ from samverkan_rules.time.instants import (
     parse_rfc3339,
 )
 
-__all__ = [
-    "Event",
-    "EventBatch",
-    "canonical_json",
-    "deduplicate",
-    "event_from_mapping",
-    "events_from_records",
-    "identity",
-]
-
-
 REQUIRED_KEYS = ("id", "case", "type", "at")
 
 

@@ -19,18 +19,6 @@ from samverkan_rules.errors import EventError
 from samverkan_rules.events.limits import DEFAULT_LIMITS, EventLimits, _brackets, _depth_over
 from samverkan_rules.events.model import REQUIRED_KEYS, EventBatch, _batch, _diag
 
-__all__ = [
-    "CSV_HEADER_HINT",
-    "csv_header",
-    "csv_record",
-    "decode_json_line",
-    "format_for",
-    "iter_lines",
-    "read_events",
-    "read_events_bytes",
-    "read_events_text",
-]
-
 
 def iter_lines(data: bytes) -> Iterator[tuple[int, int, bytes]]:
     """``(line number, byte offset, line)`` for each line, split on ``\\n`` only.

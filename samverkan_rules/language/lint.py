@@ -34,9 +34,6 @@ from samverkan_rules.language.models.time import time_leaves
 from samverkan_rules.language.yaml import YamlDocument
 from samverkan_rules.language.yaml_core import PathPart, format_path
 
-__all__ = ["InterpretationEntry", "interpretations", "lint_routine"]
-
-
 Path_ = tuple[PathPart, ...]
 
 

@@ -14,8 +14,6 @@ from samverkan_rules.time.instants import (
     parse_rfc3339,
 )
 
-__all__ = ["literal_problem", "unknown_address"]
-
 
 def _is_iso_date(value: Any) -> bool:
     if not isinstance(value, str):

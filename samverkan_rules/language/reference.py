@@ -27,9 +27,6 @@ from pathlib import Path
 from samverkan_rules.language.models.base import EventType, FieldSpec, Vocabulary
 from samverkan_rules.language.vocabulary import bundled_vocabulary
 
-__all__ = ["FIELD_TYPES", "main", "vocabulary_markdown"]
-
-
 FIELD_TYPES: dict[str, str] = {
     "string": "text",
     "date": "a date, `2026-12-28`",

@@ -46,17 +46,6 @@ from samverkan_rules.language.models.routine import Routine
 from samverkan_rules.language.yaml import YamlDocument
 from samverkan_rules.language.yaml_core import PathPart
 
-__all__ = [
-    "QuoteRef",
-    "SourceText",
-    "check_quotes",
-    "locate_source",
-    "normalise",
-    "quotes_of",
-    "read_source",
-]
-
-
 _SPACE = re.compile(r"\s+")
 
 

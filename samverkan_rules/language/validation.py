@@ -19,9 +19,6 @@ from samverkan_rules.diagnostics import Diagnostic, did_you_mean
 from samverkan_rules.language.yaml import YamlDocument
 from samverkan_rules.language.yaml_core import PathPart
 
-__all__ = ["allowed_keys", "located_errors", "strip_tags"]
-
-
 Path = tuple[PathPart, ...]
 
 

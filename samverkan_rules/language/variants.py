@@ -32,9 +32,6 @@ from samverkan_rules.diagnostics import Diagnostic, Level, did_you_mean
 from samverkan_rules.language.yaml import YamlDocument
 from samverkan_rules.language.yaml_core import PathPart
 
-__all__ = ["MERGED_SECTIONS", "MergedDocument", "resolve_variant"]
-
-
 MERGED_SECTIONS: tuple[str, ...] = (
     "params",
     "roles",

@@ -15,8 +15,6 @@ from samverkan_rules.language.validation import located_errors
 from samverkan_rules.language.yaml import load_yaml
 from samverkan_rules.language.yaml_core import Limits
 
-__all__ = ["bundled_vocabulary"]
-
 
 @lru_cache(maxsize=1)
 def bundled_vocabulary() -> Vocabulary:

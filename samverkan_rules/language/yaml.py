@@ -44,8 +44,6 @@ from samverkan_rules.language.yaml_core import (
 )
 from samverkan_rules.language.yaml_problems import _decode_diagnostic, _source_line, _utf8_size
 
-__all__ = ["YamlDocument", "load_yaml", "load_yaml_file", "read_yaml_text"]
-
 
 @dataclass(frozen=True)
 class YamlDocument:

@@ -15,20 +15,6 @@ from typing import Final, NoReturn, TypeAlias
 from samverkan_rules.diagnostics import Diagnostic
 from samverkan_rules.errors import YamlError
 
-__all__ = [
-    "ENV_LIMITS",
-    "MAX_ALIASES",
-    "MAX_BYTES",
-    "MAX_DEPTH",
-    "MAX_NODES",
-    "Limits",
-    "Path",
-    "PathPart",
-    "Position",
-    "format_path",
-]
-
-
 PathPart: TypeAlias = str | int
 
 

@@ -69,15 +69,6 @@ from samverkan_rules.language.models.rules import EventPattern
 from samverkan_rules.records import CaseResult
 from samverkan_rules.time.instants import local_date
 
-__all__ = [
-    "ConsequenceError",
-    "DurableMatcher",
-    "DurableMismatchError",
-    "Unsupported",
-    "check_size",
-    "durable_tests",
-]
-
 _SESSION_CEILING = 1024
 """durable_rules 2.0.28 holds at most this many live sessions per ruleset."""
 

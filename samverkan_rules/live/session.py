@@ -51,8 +51,6 @@ from samverkan_rules.live.store import EventConflictError, EventStore, content_k
 from samverkan_rules.records import Obligation
 from samverkan_rules.time.instants import format_rfc3339, local_date, require_aware
 
-__all__ = ["Backend", "Change", "Changes", "Session"]
-
 Backend = Literal["reference", "durable"]
 
 

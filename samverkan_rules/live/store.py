@@ -27,8 +27,6 @@ from samverkan_rules.errors import EventError
 from samverkan_rules.events.model import Event
 from samverkan_rules.time.instants import format_rfc3339, parse_rfc3339
 
-__all__ = ["EventConflictError", "EventStore"]
-
 Synchronous = Literal["full", "normal"]
 
 _SCHEMA = """

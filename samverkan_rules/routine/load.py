@@ -34,15 +34,6 @@ from samverkan_rules.language.variants import MergedDocument, resolve_variant
 from samverkan_rules.language.vocabulary import bundled_vocabulary
 from samverkan_rules.language.yaml import YamlDocument, load_yaml, load_yaml_file, read_yaml_text
 
-__all__ = [
-    "RoutineCheck",
-    "check_routine_file",
-    "check_routine_text",
-    "load_routine",
-    "load_routine_text",
-    "routine_files",
-]
-
 
 @dataclass(frozen=True)
 class RoutineCheck:

@@ -20,8 +20,6 @@ from samverkan_rules.diagnostics import Diagnostic, has_errors, sort_key
 from samverkan_rules.errors import RoutineError
 from samverkan_rules.routine.load import RoutineCheck, check_routine_file, routine_files
 
-__all__ = ["Registry", "check_registry", "load_registry"]
-
 
 class Registry(Sequence[CompiledRoutine]):
     """An immutable set of compiled routine versions, ordered by id then start date.

@@ -24,8 +24,6 @@ if TYPE_CHECKING:
 from samverkan_rules.scenarios.load import Scenario, ScenarioFile
 from samverkan_rules.scenarios.spec import ExpectedObligation, Verdict, _shown
 
-__all__ = ["ScenarioResult", "referenced_rules", "run_scenario", "uncovered_rules"]
-
 
 @dataclass(frozen=True)
 class ScenarioResult:

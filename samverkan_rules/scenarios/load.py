@@ -30,8 +30,6 @@ from samverkan_rules.scenarios.spec import (
     _shown,
 )
 
-__all__ = ["Scenario", "ScenarioFile", "is_scenario_path", "load_scenario_file"]
-
 
 @dataclass(frozen=True)
 class Scenario:

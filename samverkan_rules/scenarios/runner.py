@@ -21,8 +21,6 @@ from samverkan_rules.scenarios.check import ScenarioResult, run_scenario, uncove
 from samverkan_rules.scenarios.load import ScenarioFile, load_scenario_file
 from samverkan_rules.scenarios.spec import TESTS_DIR, YAML_SUFFIXES, _shown
 
-__all__ = ["InvalidScenarioFile", "Report", "RoutineReport", "run_directory"]
-
 
 @dataclass(frozen=True)
 class InvalidScenarioFile:

@@ -58,14 +58,6 @@ from samverkan_rules.time.instants import parse_rfc3339
 if TYPE_CHECKING:
     pass
 
-__all__ = [
-    "Expectations",
-    "ExpectedObligation",
-    "ScenarioError",
-    "ScenarioFileSpec",
-    "ScenarioSpec",
-]
-
 
 YAML_SUFFIXES: Final = (".yaml", ".yml")
 

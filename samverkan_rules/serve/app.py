@@ -46,8 +46,6 @@ from samverkan_rules.live.session import Session
 from samverkan_rules.live.store import EventConflictError
 from samverkan_rules.time.instants import parse_as_of
 
-__all__ = ["DEFAULT_MAX_BODY", "create_app", "openapi"]
-
 DEFAULT_MAX_BODY = 1024 * 1024
 """The largest request body accepted by default (1 MiB), in bytes."""
 

@@ -35,19 +35,6 @@ if TYPE_CHECKING:
     from samverkan_rules.records import CaseResult, Obligation
 from samverkan_rules.status import Status, status_label
 
-__all__ = [
-    "action_rows",
-    "evaluation_chunks",
-    "format_action",
-    "format_moment",
-    "ledger_line",
-    "render_evaluation",
-    "render_obligation",
-    "weekday_name",
-    "working_days",
-]
-
-
 _SUMMARY_ORDER: tuple[Status, ...] = (
     "overdue",
     "due",

@@ -12,9 +12,6 @@ if TYPE_CHECKING:
 from samverkan_rules.text.document import _Block, _Builder, _Field, _Heading, _List, _Para, _Table
 from samverkan_rules.text.markdown import _CODE
 
-__all__ = ["render_html"]
-
-
 _CSS = """\
 body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;\
 line-height:1.45;color:#222}

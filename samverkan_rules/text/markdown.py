@@ -11,9 +11,6 @@ if TYPE_CHECKING:
     from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.text.document import _Block, _Builder, _Field, _Heading, _List, _Para, _Table
 
-__all__ = ["render_markdown"]
-
-
 _CODE = re.compile(r"`([^`]+)`")
 
 

@@ -43,15 +43,6 @@ from samverkan_rules.time.calendar import WEEKDAYS
 if TYPE_CHECKING:
     pass
 
-__all__ = [
-    "FieldWords",
-    "condition_text",
-    "offset_text",
-    "schedule_text",
-    "timespec_text",
-    "value_text",
-]
-
 
 def _amount(value: int, unit: str, t: Translator) -> str:
     """``2 vardagar``, ``1 kalenderdag``: an amount of a time unit."""

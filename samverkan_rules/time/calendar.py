@@ -46,21 +46,6 @@ from samverkan_rules.time.instants import (
     _check_date,
 )
 
-__all__ = [
-    "WEEKDAYS",
-    "HolidayTable",
-    "WorkingCalendar",
-    "add_days",
-    "add_months",
-    "compute_holiday_table",
-    "end_of_month",
-    "holiday_table",
-    "iso_week_parity",
-    "sweden_calendar",
-    "write_holiday_table",
-]
-
-
 _WEEKEND_NAMES = {5: "lördag", 6: "söndag"}
 
 

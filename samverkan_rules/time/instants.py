@@ -13,28 +13,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from samverkan_rules.diagnostics import did_you_mean
 from samverkan_rules.errors import CalendarError
 
-__all__ = [
-    "DEFAULT_FIRST_YEAR",
-    "DEFAULT_LAST_YEAR",
-    "SUPPORTED_FIRST_DAY",
-    "SUPPORTED_LAST_DAY",
-    "SUPPORTED_RANGE",
-    "check_supported",
-    "end_of_day",
-    "format_local_minute",
-    "format_rfc3339",
-    "get_zone",
-    "local_date",
-    "local_datetime",
-    "local_stamp",
-    "parse_rfc3339",
-    "require_aware",
-    "start_of_day",
-    "to_local",
-    "zone_problem",
-]
-
-
 DEFAULT_FIRST_YEAR = 1990
 
 

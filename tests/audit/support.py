@@ -21,11 +21,10 @@ pytest.importorskip("duckdb")
 pytest.importorskip("jinja2")
 
 from samverkan_rules.audit.models import AuditHeader, Period, Software
-from samverkan_rules.audit.synthetic import History, generate_history, write_files
+from samverkan_rules.audit.synthetic import ROUTINE_ID, History, generate_history, write_files
 from samverkan_rules.cli import main
 from tests.support import ROUTINES, event
 
-ROUTINE_ID = "orebro-dagverksamhet-hemvard"
 KEY = "a-test-key-of-enough-bytes"
 VARIANT = "utskrivning-sluten-vard-exempelregion"
 """The discharge routine's regional variant: it declares a priced period."""
