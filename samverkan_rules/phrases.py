@@ -279,7 +279,7 @@ def step_next_occurrence(t: Translator, *, schedule: str, at: str) -> str:
     return t.gettext("next {schedule}: {at}").format(schedule=schedule, at=at)
 
 
-def step_cancelled_occurrences(t: Translator, *, occurrences: str) -> str:
+def step_called_off_occurrences(t: Translator, *, occurrences: str) -> str:
     """The step of a schedule anchor that passed over called-off occurrences."""
     return t.gettext("called off before the trigger, so not held: {occurrences}").format(
         occurrences=occurrences

@@ -158,10 +158,10 @@ class CompiledSchedule:
         return occurrence.astimezone(self._tz)
 
 
-class HeldOccurrences(Protocol):
+class CalledOffOccurrences(Protocol):
     """Which occurrences of the schedules were called off, as an evaluation knows them."""
 
-    def cancelled(
+    def includes(
         self, schedule: CompiledSchedule, occurrence: datetime, known_at: datetime
     ) -> bool:
         """True when an event at or before ``known_at`` called ``occurrence`` off."""

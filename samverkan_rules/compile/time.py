@@ -12,7 +12,7 @@ from typing import Final
 from zoneinfo import ZoneInfo
 
 from samverkan_rules import phrases as x
-from samverkan_rules.compile.schedules import CompiledSchedule, HeldOccurrences
+from samverkan_rules.compile.schedules import CalledOffOccurrences, CompiledSchedule
 from samverkan_rules.events.model import Event
 from samverkan_rules.i18n import Translator, translator
 from samverkan_rules.language.models.time import CompositeTime, Offset, TimeForm, TimeSpec
@@ -51,7 +51,7 @@ class TimePoint:
 class TimeRule:
     """A compiled :class:`TimeSpec`: the instant it names for a given trigger event.
 
-    ``held``, where a method takes it, says which schedule occurrences were called off:
+    ``called_off``, where a method takes it, says which schedule occurrences were called off:
     an anchor on a schedule skips the occurrences cancelled by the trigger's time.
     """
 
@@ -103,13 +103,15 @@ class TimeRule:
         """The schedule it is anchored on (none, or one)."""
         return (self._schedule,) if self._schedule is not None else ()
 
-    def _anchor(self, event: Event, held: HeldOccurrences | None = None) -> datetime | date:
+    def _anchor(
+        self, event: Event, called_off: CalledOffOccurrences | None = None
+    ) -> datetime | date:
         if self._schedule is not None:
             schedule = self._schedule
-            if held is None or not schedule.cancels:
+            if called_off is None or not schedule.cancels:
                 return schedule.next_after(event.at)
             known = event.at
-            return schedule.next_after(known, lambda o: held.cancelled(schedule, o, known))
+            return schedule.next_after(known, lambda o: called_off.includes(schedule, o, known))
         if self._field is None:
             return event.at
         raw = event.data[self._field]
@@ -123,7 +125,10 @@ class TimeRule:
         return end_of_day(d, self._tz) if self._end else start_of_day(d, self._tz)
 
     def compute(
-        self, event: Event, t: Translator | None = None, held: HeldOccurrences | None = None
+        self,
+        event: Event,
+        t: Translator | None = None,
+        called_off: CalledOffOccurrences | None = None,
     ) -> TimePoint:
         """The instant for this trigger event, with the steps taken (for ``explain``), in
         the language of ``t`` (Swedish by default)."""
@@ -132,7 +137,7 @@ class TimeRule:
         key = self._memo_key(event)
         if key is None:
             steps = _Steps(t)
-            at, occurrence = self._compute(event, steps, held)
+            at, occurrence = self._compute(event, steps, called_off)
             return TimePoint(at, tuple(steps), occurrence)
         # The first step names the anchor (for the trigger, to the minute); the calendar
         # steps after it depend only on the anchor's day.
@@ -149,7 +154,7 @@ class TimeRule:
         return TimePoint(hit.at, (*first, *hit.steps), hit.occurrence)
 
     def instant(
-        self, event: Event, held: HeldOccurrences | None = None
+        self, event: Event, called_off: CalledOffOccurrences | None = None
     ) -> tuple[datetime, str | None]:
         """The instant (UTC) for this trigger event and the occurrence it belongs to.
 
@@ -158,7 +163,7 @@ class TimeRule:
         """
         key = self._memo_key(event)
         if key is None:
-            return self._compute(event, None, held)
+            return self._compute(event, None, called_off)
         memo = self._memo
         hit = memo.get(key)
         if hit is None:
@@ -179,9 +184,9 @@ class TimeRule:
         return key if isinstance(key, str) else None
 
     def _compute(
-        self, event: Event, steps: _Steps | None, held: HeldOccurrences | None = None
+        self, event: Event, steps: _Steps | None, called_off: CalledOffOccurrences | None = None
     ) -> tuple[datetime, str | None]:
-        anchor = self._anchor(event, held)
+        anchor = self._anchor(event, called_off)
         occurrence = None
         if self._schedule is not None:
             assert isinstance(anchor, datetime)
@@ -206,7 +211,7 @@ class TimeRule:
             for o in self._schedule.occurrences(first, last)
             if after < o < held_at
         ]
-        steps.append(x.step_cancelled_occurrences(steps.t, occurrences=", ".join(skipped)))
+        steps.append(x.step_called_off_occurrences(steps.t, occurrences=", ".join(skipped)))
 
     def _anchor_step(self, anchor: datetime | date, steps: _Steps) -> None:
         shown = (
@@ -325,19 +330,22 @@ class CompositeTimeRule:
         return best
 
     def instant(
-        self, event: Event, held: HeldOccurrences | None = None
+        self, event: Event, called_off: CalledOffOccurrences | None = None
     ) -> tuple[datetime, str | None]:
         """The instant (UTC) for this trigger event and the occurrence it belongs to."""
-        results = [part.instant(event, held) for part in self._parts]
+        results = [part.instant(event, called_off) for part in self._parts]
         return results[self._pick(results)]
 
     def compute(
-        self, event: Event, t: Translator | None = None, held: HeldOccurrences | None = None
+        self,
+        event: Event,
+        t: Translator | None = None,
+        called_off: CalledOffOccurrences | None = None,
     ) -> TimePoint:
         """The instant with its steps: each part's, then which one was chosen."""
 
         t = t or translator()
-        points = [part.compute(event, t, held) for part in self._parts]
+        points = [part.compute(event, t, called_off) for part in self._parts]
         best = self._pick([(p.at, p.occurrence) for p in points])
         steps = [
             x.composite_part(t, n=i, steps="; ".join(p.steps)) for i, p in enumerate(points, 1)

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from samverkan_rules.compile.conditions import Climb
     from samverkan_rules.compile.routine import CompiledRoutine
     from samverkan_rules.compile.rules import CompiledEscalation, CompiledPrecondition, CompiledRule
-    from samverkan_rules.compile.schedules import HeldOccurrences
+    from samverkan_rules.compile.schedules import CalledOffOccurrences
     from samverkan_rules.events.model import Event
 
 
@@ -66,10 +66,10 @@ class RuleEntry:
     __slots__ = (
         "answer",
         "blocked",
+        "called_off",
         "cancel",
         "climb",
         "deadline",
-        "held",
         "late",
         "late_at",
         "occurrence",
@@ -99,10 +99,10 @@ class RuleEntry:
         recipients: tuple[str, ...],
         climb: Climb | None,
         seq: int,
-        held: HeldOccurrences | None = None,
+        called_off: CalledOffOccurrences | None = None,
     ) -> None:
         self.routine = routine
-        self.held = held
+        self.called_off = called_off
         self.rule = rule
         self.trigger = trigger
         self.deadline = deadline

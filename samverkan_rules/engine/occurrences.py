@@ -31,7 +31,7 @@ def cancelling_types(routines: Iterable[CompiledRoutine]) -> frozenset[str]:
 
 class CalledOff:
     """The called-off occurrences an evaluation knows of (implements
-    :class:`~samverkan_rules.compile.schedules.HeldOccurrences`).
+    :class:`~samverkan_rules.compile.schedules.CalledOffOccurrences`).
 
     Build it with :meth:`collect` from every admitted event of :func:`cancelling_types`
     (from all cases); it does not change afterwards, so cases can be evaluated in any order.
@@ -70,7 +70,7 @@ class CalledOff:
             return None
         return found[1]
 
-    def cancelled(
+    def includes(
         self, schedule: CompiledSchedule, occurrence: datetime, known_at: datetime
     ) -> bool:
         """True when an event at or before ``known_at`` (and before the occurrence) called

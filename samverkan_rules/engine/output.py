@@ -247,10 +247,10 @@ def _trace(entry: RuleEntry, labels: list[str], as_of: datetime, t: Translator) 
     routine = entry.routine
     tz = routine.tz
     rule = entry.rule
-    deadline = "; ".join(rule.deadline.compute(entry.trigger, t, entry.held).steps)
+    deadline = "; ".join(rule.deadline.compute(entry.trigger, t, entry.called_off).steps)
     trace = [f"{rule.id}: {cause_line(entry, t)}", x.trace_deadline(t, steps=deadline)]
     if rule.opens is not None:
-        opens = "; ".join(rule.opens.compute(entry.trigger, t, entry.held).steps)
+        opens = "; ".join(rule.opens.compute(entry.trigger, t, entry.called_off).steps)
         trace.append(x.trace_opens(t, steps=opens))
     note = _role_note(entry, t)
     if note:

@@ -26,7 +26,7 @@ from typing import Any, Final
 
 from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.compile.rules import CompiledPattern, CompiledRule
-from samverkan_rules.compile.schedules import CompiledSchedule, HeldOccurrences
+from samverkan_rules.compile.schedules import CalledOffOccurrences, CompiledSchedule
 from samverkan_rules.compile.time import offset_after
 from samverkan_rules.compile.versions import Window
 from samverkan_rules.diagnostics import Diagnostic
@@ -231,10 +231,10 @@ class CaseReplay:
         problems: list[Diagnostic],
         counters: dict[str, int],
         observer: Observer | None = None,
-        held: HeldOccurrences | None = None,
+        called_off: CalledOffOccurrences | None = None,
     ) -> None:
         self._plan = plan
-        self._held = held if held else None  # none called off: nothing to look up
+        self._called_off = called_off if called_off else None  # none called off: nothing to look up
         self.case_id = case_id
         self._problems = problems
         self._counters = counters
@@ -384,7 +384,9 @@ class CaseReplay:
                     self._observer(what, event, routine, rule, dict(facts))
                 continue
             self._seq += 1
-            raised = _raise(routine, rule, event, facts, self._seq, self._problems, self._held)
+            raised = _raise(
+                routine, rule, event, facts, self._seq, self._problems, self._called_off
+            )
             if raised is None:
                 if self._observer is not None:
                     self._observer("calendar", event, routine, rule, dict(facts))
@@ -428,7 +430,7 @@ def replay_case(
     problems: list[Diagnostic],
     counters: dict[str, int],
     observer: Observer | None = None,
-    held: HeldOccurrences | None = None,
+    called_off: CalledOffOccurrences | None = None,
 ) -> tuple[list[RuleEntry], dict[str, dict[str, Any]]]:
     """Replay one case's events (sorted by (instant, id)); return its obligations and facts.
 
@@ -437,10 +439,10 @@ def replay_case(
     triggers outside every version's validity are counted in ``counters``, and so are the
     case's own events that changed nothing (``idle:<type>``: they raised, answered and set
     nothing). ``observer``, when given, is told of every decision about a trigger.
-    ``held`` says which schedule occurrences were called off (deadlines anchored on a
+    ``called_off`` says which schedule occurrences were called off (deadlines anchored on a
     schedule skip them).
     """
-    replay = CaseReplay(plan, case_id, problems, counters, observer, held)
+    replay = CaseReplay(plan, case_id, problems, counters, observer, called_off)
     for event in events:
         replay.feed(event)
     replay.count_idle()
@@ -454,12 +456,12 @@ def _raise(
     facts: Mapping[str, Any],
     seq: int,
     problems: list[Diagnostic],
-    held: HeldOccurrences | None = None,
+    called_off: CalledOffOccurrences | None = None,
 ) -> RuleEntry | None:
     """The obligation ``rule`` raises for ``event``, or None when its time cannot be placed."""
     try:
-        deadline, deadline_occ = rule.deadline.instant(event, held)
-        opens, opens_occ = rule.opens.instant(event, held) if rule.opens else (None, None)
+        deadline, deadline_occ = rule.deadline.instant(event, called_off)
+        opens, opens_occ = rule.opens.instant(event, called_off) if rule.opens else (None, None)
     except CalendarError as exc:
         problems.append(
             Diagnostic(
@@ -484,7 +486,7 @@ def _raise(
         recipients,
         climb,
         seq,
-        held,
+        called_off,
     )
 
 
@@ -568,15 +570,19 @@ def _open_twin(
 def _periods(
     schedule: CompiledSchedule,
     occurrences: Sequence[datetime],
-    held: HeldOccurrences | None,
+    called_off: CalledOffOccurrences | None,
     as_of: datetime,
 ) -> Iterator[tuple[datetime, datetime, datetime]]:
     """(previous occurrence, last held occurrence, occurrence) for each occurrence after
     the first. The last held one is the latest earlier occurrence not called off according
-    to ``held`` (the previous one when none of those in view was held)."""
+    to ``called_off`` (the previous one when none of those in view was held)."""
     last_held: datetime | None = None
     for prev, cur in pairwise(occurrences):
-        if held is None or not schedule.cancels or not held.cancelled(schedule, prev, as_of):
+        if (
+            called_off is None
+            or not schedule.cancels
+            or not called_off.includes(schedule, prev, as_of)
+        ):
             last_held = prev
         yield prev, (last_held if last_held is not None else prev), cur
 
@@ -586,13 +592,13 @@ def schedule_ticks(
     windows: Mapping[tuple[str, str], Window],
     earliest: datetime | None,
     as_of: datetime,
-    held: HeldOccurrences | None = None,
+    called_off: CalledOffOccurrences | None = None,
 ) -> dict[str, list[Event]]:
     """The occurrences of every triggering schedule, as events in their units' cases.
 
     An occurrence's event happens when its period begins (the previous occurrence, or the
     day the routine version comes into force), so the obligation is open for the whole
-    period. When the previous occurrence was called off (according to ``held``), the event
+    period. When the previous occurrence was called off (according to ``called_off``), the event
     also carries ``held_since``, the last occurrence held: an event since then that would
     have cancelled the obligation still does (a question that waited for the called-off
     meeting is still waiting). Occurrences run up to the first one whose period has begun
@@ -621,7 +627,7 @@ def schedule_ticks(
             if first > end:
                 continue
             occurrences = schedule.occurrences(first - timedelta(days=_LOOKAHEAD_DAYS), end)
-            for prev, last_held, cur in _periods(schedule, occurrences, held, as_of):
+            for prev, last_held, cur in _periods(schedule, occurrences, called_off, as_of):
                 if prev > as_of:
                     break
                 if local_date(cur, tz) < first:

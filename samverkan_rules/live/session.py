@@ -203,7 +203,7 @@ class Session:
         self._ticking = any(r.ticking for r in routines)
         self._cancelling = cancelling_types(routines)
         self._calling_off: list[Event] = []
-        self._replay_held: dict[str, tuple[str, ...]] = {}
+        self._replay_calls_off: dict[str, tuple[str, ...]] = {}
         self._units: frozenset[str] = frozenset(
             {u for r in routines for u in r.routine.units}
             | {u for r in routines for s in r.schedules.values() for u in s.units}
@@ -559,24 +559,24 @@ class Session:
         own = [e for e in self._by_case.get(case, ()) if e.at <= as_of]
         if not own and case not in run.unit_cases():
             self._replays.pop(case, None)
-            self._replay_held.pop(case, None)
+            self._replay_calls_off.pop(case, None)
             return None
         if case in self._units:
             return run.evaluate_case(case, own)
         replay = self._replays.get(case)
         seen = len(replay.fed) if replay is not None else 0
         # A kept replay placed its deadlines with the occurrences called off then.
-        held = tuple(e.id for e in self._calling_off if e.at <= as_of)
+        calls_off = tuple(e.id for e in self._calling_off if e.at <= as_of)
         if (
             replay is None
             or seen > len(own)
             or own[:seen] != replay.fed
             or (seen < len(own) and replay.last is not None and own[seen].order_key < replay.last)
-            or self._replay_held.get(case, ()) != held
+            or self._replay_calls_off.get(case, ()) != calls_off
         ):
-            replay = CaseReplay(self._plan, case, [], {}, held=run.called_off)
+            replay = CaseReplay(self._plan, case, [], {}, called_off=run.called_off)
             self._replays[case] = replay
-            self._replay_held[case] = held
+            self._replay_calls_off[case] = calls_off
             seen = 0
         return run.resume_case(replay, own[seen:])
 

@@ -149,7 +149,7 @@ def test_only_the_schedule_named_and_only_its_date_are_called_off() -> None:
     linden = ROUTINE.schedules["linden"]
     navertorp = ROUTINE.schedules["navertorp"]
     meeting = datetime(2026, 9, 22, 15, tzinfo=TZ)
-    assert off.cancelled(navertorp, meeting, datetime(2026, 9, 15, tzinfo=TZ))
-    assert not off.cancelled(navertorp, meeting, datetime(2026, 9, 14, 8, tzinfo=TZ))
-    assert not off.cancelled(linden, datetime(2026, 9, 22, 13, 30, tzinfo=TZ), meeting)
-    assert not off.cancelled(navertorp, datetime(2026, 10, 6, 15, tzinfo=TZ), meeting)
+    assert off.includes(navertorp, meeting, datetime(2026, 9, 15, tzinfo=TZ))
+    assert not off.includes(navertorp, meeting, datetime(2026, 9, 14, 8, tzinfo=TZ))
+    assert not off.includes(linden, datetime(2026, 9, 22, 13, 30, tzinfo=TZ), meeting)
+    assert not off.includes(navertorp, datetime(2026, 10, 6, 15, tzinfo=TZ), meeting)
