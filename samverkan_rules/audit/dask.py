@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from samverkan_rules.audit.partition import PartitionJob, audit_partition
-from samverkan_rules.audit.reader import Staging, streams_from_parquet
+from samverkan_rules.audit.reader import Staging, cases_from_parquet
 from samverkan_rules.audit.report import Partial
 
 
@@ -43,7 +43,7 @@ def partition_task(job: PartitionJob, blobs: list[bytes]) -> tuple[Partial, byte
             path.write_bytes(blob)
             files.append(path)
         buffer = io.StringIO()
-        partial = audit_partition(job, streams_from_parquet(files, job.file_names), buffer)
+        partial = audit_partition(job, cases_from_parquet(files, job.file_names), buffer)
     return partial, gzip.compress(buffer.getvalue().encode("utf-8"), mtime=0)
 
 

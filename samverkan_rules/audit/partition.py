@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TextIO
@@ -18,6 +18,7 @@ from samverkan_rules.audit.report import Partial
 from samverkan_rules.audit.rows import AuditRules, rows_for_case
 from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.events.model import Event
+from samverkan_rules.events.source import CaseStream
 from samverkan_rules.routine.load import load_routine_text
 
 
@@ -98,7 +99,7 @@ def _prepare(
 
 def audit_partition(
     job: PartitionJob,
-    streams: Iterable[tuple[str, Sequence[Event]]],
+    streams: CaseStream,
     rows_out: TextIO,
     *,
     advance: Callable[[int], None] = lambda n: None,

@@ -654,7 +654,7 @@ class Staging:
 
     # ------------------------------------------------------------------ pass 2
 
-    def streams(self) -> Iterator[tuple[str, list[Event]]]:
+    def cases(self) -> Iterator[tuple[str, list[Event]]]:
         """Each case's events (a unit's: with those lent to it), one case at a time."""
         cursor = self.con.cursor()
         cursor.execute(f"SELECT {_STREAM_COLUMNS} FROM ({self._streams_sql()}) ORDER BY stream")
@@ -738,7 +738,7 @@ def _group(cursor: Any, names: Sequence[str]) -> Iterator[tuple[str, list[Event]
         yield current, events
 
 
-def streams_from_parquet(
+def cases_from_parquet(
     files: Sequence[Path], names: Sequence[str], *, memory_limit: str = "256MB"
 ) -> Iterator[tuple[str, list[Event]]]:
     """The streams of one partition written by :meth:`Staging.export_partitions`."""

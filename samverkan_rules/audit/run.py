@@ -370,7 +370,7 @@ def _audit_cases(
             with chunk.open("w", encoding="utf-8", newline="") as handle:
                 partial = audit_partition(
                     job,
-                    staging.streams(),
+                    staging.cases(),
                     handle,
                     advance=bar.update,
                     routines=routines,

@@ -302,7 +302,7 @@ def run(args: argparse.Namespace) -> int:
     cache = OutputCache(t)
     out = sys.stdout
     with log:
-        ledgers = (evaluator.evaluate_case(case, events) for case, events in log.cases())
+        ledgers = engine.evaluate_source(evaluator, log)
         if args.format == "text":
             results = (case_result(ledger, cache) for ledger in ledgers)
 

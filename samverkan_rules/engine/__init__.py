@@ -28,8 +28,9 @@ from samverkan_rules.engine.evaluator import Evaluator, Ruleset
 from samverkan_rules.engine.output import CaseLedger
 from samverkan_rules.engine.result import Evaluation
 from samverkan_rules.events.model import Event, EventBatch, deduplicate, events_from_records
+from samverkan_rules.events.source import CaseSource, CaseStream
 
-__all__ = ["CaseLedger", "Evaluator", "Ruleset", "evaluate", "evaluate_cases"]
+__all__ = ["CaseLedger", "Evaluator", "Ruleset", "evaluate", "evaluate_cases", "evaluate_source"]
 
 
 def _prepare(
@@ -101,9 +102,7 @@ def evaluate(
     )
 
 
-def evaluate_cases(
-    run: Evaluator, cases: Iterable[tuple[str, Iterable[Event]]]
-) -> Iterator[CaseLedger]:
+def evaluate_cases(run: Evaluator, cases: CaseStream) -> Iterator[CaseLedger]:
     """Evaluate a stream of cases with a prepared :class:`Evaluator`, one at a time.
 
     Each item of ``cases`` is ``(case id, that case's admitted events)``; each result is
@@ -112,3 +111,10 @@ def evaluate_cases(
     """
     for case_id, events in cases:
         yield run.evaluate_case(case_id, events)
+
+
+def evaluate_source(run: Evaluator, source: CaseSource) -> Iterator[CaseLedger]:
+    """:func:`evaluate_cases` over a history read one case at a time (an indexed event file,
+    or the audit's staging): the engine takes any :class:`~samverkan_rules.events.source.
+    CaseSource` and never asks where the events came from."""
+    return evaluate_cases(run, source.cases())

@@ -35,7 +35,7 @@ def _streams(tmp: Path) -> list[tuple[str, list]]:  # type: ignore[type-arg]
         with Staging(rules, Pseudonymiser(b"0123456789abcdef")) as staging:
             staging.load(find_inputs([str(tmp)]), lambda n: None)
             staging.finish(datetime.fromisoformat(f"{history.last.isoformat()}T23:59:59+01:00"))
-            _STREAMS.extend(staging.streams())
+            _STREAMS.extend(staging.cases())
     return _STREAMS
 
 
