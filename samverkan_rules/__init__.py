@@ -37,7 +37,7 @@ Errors and findings:
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from samverkan_rules._version import __version__
+from samverkan_rules import _version
 
 if TYPE_CHECKING:
     from samverkan_rules.compile.routine import CompiledRoutine, compile_routine
@@ -105,7 +105,15 @@ _LAZY: dict[str, str] = {
 ``tests/test_public_api.py`` holds the two, ``__all__`` and the docstring together)."""
 
 
+__version__: str
+"""The installed distribution's version (read from its metadata on first use)."""
+
+
 def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        value: Any = _version.version()
+        globals()[name] = value
+        return value
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'samverkan_rules' has no attribute {name!r}")
@@ -115,7 +123,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | {"__version__"})
 
 
 __all__ = [

@@ -23,7 +23,7 @@ from typing import Any
 
 import duckdb
 
-from samverkan_rules._version import __version__
+from samverkan_rules._version import version
 from samverkan_rules.audit.models import (
     STATUSES,
     AuditHeader,
@@ -182,7 +182,7 @@ def _bar(enabled: bool, total: int | None, label: str, unit: str) -> Any:
 def _software() -> Software:
     return Software.model_validate(
         {
-            "samverkan-rules": __version__,
+            "samverkan-rules": version(),
             "holidays": dist_version("holidays"),
             "duckdb": duckdb.__version__,
             "python": platform.python_version(),

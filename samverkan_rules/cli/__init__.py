@@ -20,7 +20,7 @@ from importlib import import_module
 from types import ModuleType
 from typing import TYPE_CHECKING, NoReturn
 
-from samverkan_rules._version import __version__
+from samverkan_rules._version import version
 
 if TYPE_CHECKING:
     from _typeshed import SupportsWrite
@@ -90,6 +90,14 @@ class _Parser(argparse.ArgumentParser):
             write_stdout(message)
 
 
+class _Version(argparse.Action):
+    """``--version``: the version is read from the installed metadata only when asked for."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> NoReturn:
+        write_stdout(f"samverkan {version()}\n")
+        parser.exit()
+
+
 def build_parser(
     argv: Sequence[str] | None = None, *, every: bool = False
 ) -> argparse.ArgumentParser:
@@ -101,7 +109,7 @@ def build_parser(
         prog="samverkan",
         description="Swedish collaboration routines as executable, versioned YAML rulesets.",
     )
-    parser.add_argument("--version", action="version", version=f"samverkan {__version__}")
+    parser.add_argument("--version", action=_Version, nargs=0, help="show the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     chosen = _chosen(argv)
     for name, summary in COMMANDS.items():

@@ -38,7 +38,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from samverkan_rules._json import dumps_bytes
-from samverkan_rules._version import __version__
+from samverkan_rules._version import version
 from samverkan_rules.diagnostics import Diagnostic, did_you_mean
 from samverkan_rules.engine.result import find_obligations
 from samverkan_rules.errors import CalendarError, EvaluationError, EventError
@@ -558,7 +558,7 @@ def openapi() -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": {
             "title": "samverkan-rules live service",
-            "version": __version__,
+            "version": version(),
             "description": "Post case events as they happen; ask what is due.",
         },
         "components": {
