@@ -85,11 +85,11 @@ def test_a_long_document_is_searched_quickly() -> None:
     words = [f"ord{i}" for i in range(20_000)]
     doc = SourceText.from_text(" ".join(words), "long.txt")
     quote = " ".join(words[15_000:15_040]).replace("ord15020", "fel")
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: other work on the machine must not count
     for _ in range(20):
         assert not doc.contains(quote)
         passage, ours, theirs = doc.closest(quote)
-    assert time.perf_counter() - started < 2.0
+    assert time.process_time() - started < 5.0  # a quadratic search takes minutes
     assert (ours, theirs) == ("fel", "ord15020")
     assert passage.startswith("ord15000 ")
 

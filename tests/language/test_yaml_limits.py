@@ -31,10 +31,12 @@ FLAT = "[" + ", ".join(["1"] * 600_000) + "]\n"
 
 
 def refusal(text: str, **kwargs: int) -> tuple[str, str, float]:
-    started = time.perf_counter()
+    # CPU time, not wall time: other work on the machine must not fail the test. The bounds
+    # below are far above a linear pass and far below what expanding the aliases would take.
+    started = time.process_time()
     with pytest.raises(YamlError) as info:
         load_yaml(text, file="r.yaml", **kwargs)
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     [d] = info.value.diagnostics
     return d.code, d.format(), elapsed
 
@@ -44,7 +46,7 @@ def test_a_huge_document_is_refused_by_its_size_at_once(text: str) -> None:
     code, message, elapsed = refusal(text)
     assert code == "yaml.size-limit"
     assert f"limit of {MAX_BYTES} bytes" in message and "SAMVERKAN_YAML_MAX_BYTES" in message
-    assert elapsed < 0.5
+    assert elapsed < 0.5  # refused before parsing
 
 
 @pytest.mark.parametrize("text", [ANCHORED, FLAT], ids=["anchored-400k-x199", "flat-600k"])
@@ -53,7 +55,7 @@ def test_within_a_raised_byte_limit_values_are_counted_as_they_grow(text: str) -
     assert code == "yaml.node-limit"
     assert f"more than {MAX_NODES} values" in message
     assert "SAMVERKAN_YAML_MAX_NODES" in message
-    assert elapsed < 1.5  # about 0.4 s on an idle machine
+    assert elapsed < 10  # about 0.4 s; expanding every alias would take minutes
 
 
 def test_alias_expansion_is_counted_when_the_alias_is_used() -> None:
@@ -137,9 +139,9 @@ def test_a_file_is_measured_before_it_is_read(tmp_path: Path) -> None:
     big = tmp_path / "big.yaml"
     with big.open("wb") as stream:  # sparse: 500 MB on paper, nothing on disk
         stream.truncate(500 * 1024 * 1024)
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: reading 500 MB would take seconds of it
     check = check_routine_file(big)
-    assert time.perf_counter() - started < 0.5
+    assert time.process_time() - started < 0.5
     [d] = check.diagnostics
     assert d.code == "yaml.size-limit"
     assert (

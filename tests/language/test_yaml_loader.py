@@ -195,12 +195,12 @@ def billion_laughs(levels: int = 9, width: int = 10) -> str:
 
 def test_billion_laughs_is_refused_fast() -> None:
     text = billion_laughs()
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time: other work on the machine must not count
     with pytest.raises(YamlError) as info:
         load_yaml(text, max_aliases=10_000)
-    elapsed = time.perf_counter() - start
+    elapsed = time.process_time() - start
     assert [d.code for d in info.value.diagnostics] == ["yaml.node-limit"]
-    assert elapsed < 1.0, f"took {elapsed:.2f} s"
+    assert elapsed < 5.0, f"took {elapsed:.2f} s"  # expanding the laughs would never end
 
 
 def test_node_limit_counts_the_expansion() -> None:
