@@ -3,6 +3,12 @@
 Embedding systems parse this, so field names keep their meaning once published; new
 fields may be added. ``schemas/evaluation.schema.json`` is generated from these models.
 Times are RFC 3339 strings with the offset in force locally at that instant.
+
+The output is sized to the question: each case's actions carry what changes from case to
+case (status, deadline, who, why) and name their rule; each rule's own text (title, source
+quote, interpretation, content) is written once per routine version, in
+:attr:`RoutineStamp.rules`. The full ledger (``CaseResult.obligations``) and the calendar
+trace of each deadline (``Obligation.trace``) are written only when asked for.
 """
 
 from __future__ import annotations
@@ -35,6 +41,18 @@ class RoutineRef(_Out):
     version: str
 
 
+class RuleText(_Out):
+    """What a rule (or a precondition's remedy) says, the same for every obligation of it."""
+
+    title: str
+    source: SourceRecord | None
+    """Where in the source document it comes from, with the document's words."""
+    interpretation: InterpretationRecord | None
+    """The local choice made where the document leaves something open, if any."""
+    content: list[str]
+    """What the message or record must contain."""
+
+
 class RoutineStamp(_Out):
     """A routine version used in the evaluation, with the hash of its exact text."""
 
@@ -43,6 +61,10 @@ class RoutineStamp(_Out):
     sha256: str
     valid_from: str
     valid_to: str | None = None
+    rules: dict[str, RuleText] = {}
+    """Each rule's text, by rule id: what every obligation of the rule refers to."""
+    preconditions: dict[str, RuleText] = {}
+    """Each precondition's remedy text, by precondition name (a remedy's ``rule``)."""
 
 
 class SourceRecord(_Out):
@@ -102,7 +124,7 @@ class Lateness(_Out):
 class Obligation(_Out):
     """One obligation in a case's ledger (or an action, when it still asks someone to act)."""
 
-    sometimes_absent = frozenset({"responsible_party"})
+    sometimes_absent = frozenset({"responsible_party", "trace"})
 
     obligation: str
     """Stable id: '<rule>:<trigger event id>'; remedies and escalations add a suffix."""
@@ -110,7 +132,6 @@ class Obligation(_Out):
     routine: RoutineRef
     case: str
     kind: str
-    title: str
     responsible: str
     responsible_label: str
     responsible_party: ResponsibleParty | None = None
@@ -122,9 +143,6 @@ class Obligation(_Out):
     deadline: str | None
     occurrence: str | None = None
     """The scheduled occurrence the obligation belongs to, when there is one."""
-    content: list[str]
-    source: SourceRecord | None
-    interpretation: InterpretationRecord | None
     explanation: str
     """One line in plain Swedish: what, by whom, by when, and why this status."""
     trigger: EventRef | None = None
@@ -140,8 +158,8 @@ class Obligation(_Out):
     """For a remedy: the obligations it unblocks."""
     escalates: str | None = None
     """For an escalation: the overdue obligation it escalates."""
-    trace: list[str] = []
-    """The steps that led to the deadline and the status, for explain."""
+    trace: list[str] | None = None
+    """The steps that led to the deadline and the status (written only when asked for)."""
 
     def to_json(self) -> dict[str, Any]:
         """The obligation in the contract's JSON form (optional fields only where they
@@ -195,13 +213,14 @@ def _obligation_json(o: Obligation) -> dict[str, Any]:
 class CaseResult(_Out):
     """Everything the evaluation found for one case."""
 
-    sometimes_absent = frozenset({"periods"})
+    sometimes_absent = frozenset({"obligations", "periods"})
 
     case: str
     actions: list[Obligation]
     """Obligations that are upcoming, due, overdue or blocked, earliest deadline first."""
-    obligations: list[Obligation]
-    """The full ledger, fulfilled and cancelled obligations included, in trigger order."""
+    obligations: list[Obligation] | None = None
+    """The full ledger, fulfilled and cancelled obligations included, in trigger order
+    (written only when asked for)."""
     periods: list[PeriodRecord] = []
     """The case's periods (written only when the case has any)."""
 
@@ -210,8 +229,9 @@ class CaseResult(_Out):
         data: dict[str, Any] = {
             "case": self.case,
             "actions": [_obligation_json(o) for o in self.actions],
-            "obligations": [_obligation_json(o) for o in self.obligations],
         }
+        if self.obligations is not None:  # see sometimes_absent
+            data["obligations"] = [_obligation_json(o) for o in self.obligations]
         if self.periods:  # see sometimes_absent
             data["periods"] = [p.model_dump(mode="json") for p in self.periods]
         return data

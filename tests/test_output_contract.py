@@ -268,12 +268,12 @@ def _check_contract(result: Evaluation) -> None:
         assert dumps(written) == dumps(record.to_json())
         # ... which is the record's full dump less the fields written only where they apply,
         full = record.model_dump(mode="json")
-        for o in full["actions"] + full["obligations"]:
+        for o in full["actions"] + (full["obligations"] or []):
             for key in Obligation.sometimes_absent:
                 if o[key] is None:
                     del o[key]
-        for key in CaseResult.sometimes_absent:
-            if not full[key]:
+        for key in CaseResult.sometimes_absent:  # periods only where there are some
+            if full[key] is None or (key == "periods" and not full[key]):
                 del full[key]
         assert dumps(written) == dumps(full)
         # ... and it reads back as the records, every field of the right type.
@@ -310,3 +310,6 @@ def test_the_fast_path_writes_the_records_json(rid: str, data: st.DataObject) ->
     english = result.in_language(translator("en"))
     _check_contract(result)
     _check_contract(english)
+    # With the full ledger and the traces asked for, the same holds.
+    _check_contract(result.with_output(ledger=True, trace=True))
+    _check_contract(english.with_output(ledger=True, trace=True))

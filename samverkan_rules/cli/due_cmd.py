@@ -162,16 +162,26 @@ def add_parser(subparsers: Any) -> None:
         parser,
         choices=(*FORMATS, "jsonl"),
         help=(
-            "text for people; json for the evaluation contract (one document); jsonl for one "
-            "case a line as each is evaluated, then a last line with as_of, routines, "
-            "diagnostics, summary and queues; default text"
+            "text for people; json for the evaluation contract (one document); jsonl for a "
+            "first line with as_of and the routines (each rule's text once), one case a line "
+            "as each is evaluated, then a last line with diagnostics, summary and queues; "
+            "default text"
         ),
     )
     parser.add_argument(
+        "--ledger",
         "--all",
         action="store_true",
         dest="show_all",
-        help="text format: also list the whole ledger, fulfilled and cancelled obligations too",
+        help=(
+            "also each case's whole ledger, fulfilled and cancelled obligations too (by "
+            "default only the actions, what someone must still do)"
+        ),
+    )
+    parser.add_argument(
+        "--trace",
+        action="store_true",
+        help="json and jsonl: each obligation's trace, the calendar steps of its deadline",
     )
     add_lang_option(parser)
     parser.set_defaults(run=run)
@@ -299,7 +309,7 @@ def run(args: argparse.Namespace) -> int:
         }
 
     t = translator_from_args(args) if args.format == "text" else data_translator_from_args(args)
-    cache = OutputCache(t)
+    cache = OutputCache(t, ledger=args.show_all, trace=args.trace)
     out = sys.stdout
     with log:
         ledgers = engine.evaluate_source(evaluator, log)
@@ -320,7 +330,7 @@ def run(args: argparse.Namespace) -> int:
             if args.format == "json":
                 chunks = json_document(evaluator.header(), "cases", dicts, tail)
             else:
-                chunks = json_lines(dicts, lambda: {**evaluator.header(), **tail()})
+                chunks = json_lines(evaluator.header(), dicts, tail)
             write_bytes(chunks)
     out.flush()
     return EXIT_FINDINGS if report_problems(finished, args, NAME) else EXIT_OK

@@ -155,7 +155,7 @@ def run(args: argparse.Namespace) -> int:
     sys.stdout.flush()
 
     rejected = report_event_problems(result, args, NAME)
-    known = sorted({o.obligation for c in result.cases for o in c.obligations})
+    known = result.obligation_ids()
     for name in unknown:
         print_error(NAME, _unknown_message(name, known, result.as_of))
     return EXIT_FINDINGS if unknown or rejected else EXIT_OK

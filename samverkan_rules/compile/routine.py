@@ -13,10 +13,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
+from samverkan_rules import phrases as x
 from samverkan_rules.compile.checks import _compile_event_check, _event_diag
 from samverkan_rules.compile.conditions import EventCheck, Facts, compile_condition
 from samverkan_rules.compile.rules import (
@@ -33,6 +35,7 @@ from samverkan_rules.compile.schedules import CompiledSchedule
 from samverkan_rules.compile.time import compile_time
 from samverkan_rules.diagnostics import Diagnostic, did_you_mean
 from samverkan_rules.events.model import Event
+from samverkan_rules.i18n import Translator
 from samverkan_rules.language.models.base import EventType, FieldSpec, LateUnit
 from samverkan_rules.language.models.routine import Routine, merged_event_types
 from samverkan_rules.language.models.rules import Rule
@@ -108,6 +111,39 @@ class CompiledRoutine:
             if r.id == rule_id:
                 return r
         raise KeyError(rule_id)
+
+    @cached_property
+    def texts(self) -> Mapping[str, Mapping[str, Mapping[str, Any]]]:
+        """``{"rules", "preconditions"}``: each rule's and each remedy's own text by id
+        (title, source, interpretation, content), as JSON objects: what every obligation of
+        the rule refers to, written once per routine version in the evaluation JSON."""
+        rules: dict[str, dict[str, Any]] = {}
+        for compiled in self.rules:
+            rule = compiled.rule
+            source = compiled.source_record
+            interp = compiled.interpretation_record
+            rules[rule.id] = {
+                "title": rule.title,
+                "source": _source(source.document, source.section, source.quote),
+                "interpretation": (
+                    {"reason": interp.reason, "text": interp.text} if interp is not None else None
+                ),
+                "content": list(rule.action.content),
+            }
+        preconditions: dict[str, dict[str, Any]] = {}
+        for name, pre in self.preconditions.items():
+            spec = self.routine.preconditions[name].source
+            preconditions[name] = {
+                "title": pre.label,
+                "source": (
+                    _source(self.routine.source.title, spec.section, spec.quote)
+                    if spec is not None
+                    else None
+                ),
+                "interpretation": None,
+                "content": list(pre.remedy_content),
+            }
+        return {"rules": rules, "preconditions": preconditions}
 
     def check_event(self, event: Event) -> list[Diagnostic]:
         """Diagnostics for an event against this routine's event types (empty when valid)."""
@@ -397,3 +433,23 @@ def _never(_event: Event, _facts: Facts) -> bool:
 def _fields_of(types: Mapping[str, EventType], event_type: str) -> Mapping[str, FieldSpec] | None:
     spec = types.get(event_type)
     return spec.fields if spec is not None else None
+
+
+def _source(document: str, section: str, quote: str) -> dict[str, str]:
+    return {"document": document, "section": section, "quote": quote}
+
+
+def obligation_text(
+    texts: Mapping[str, Mapping[str, Mapping[str, Any]]],
+    rule: str,
+    *,
+    escalation: bool,
+    t: Translator,
+) -> Mapping[str, Any] | None:
+    """The text an obligation of ``rule`` carries, from a routine version's :attr:`texts`: its
+    rule's, or its precondition's for a remedy; an escalation is titled after its rule and
+    asks for no content of its own. None when the routine version names no such rule."""
+    entry = texts["rules"].get(rule) or texts["preconditions"].get(rule)
+    if entry is None or not escalation:
+        return entry
+    return {**entry, "title": x.escalation_title(t, title=entry["title"]), "content": []}

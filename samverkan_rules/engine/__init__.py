@@ -52,6 +52,8 @@ def evaluate(
     as_of: datetime,
     *,
     cases: Iterable[str] | None = None,
+    ledger: bool = False,
+    trace: bool = False,
 ) -> Evaluation:
     """Evaluate events against one or more compiled routines at ``as_of``.
 
@@ -63,11 +65,15 @@ def evaluate(
         as_of: The instant to evaluate at; must carry a UTC offset.
         cases: When given, only these cases are evaluated; events of other cases are
             reported as ``event.unknown-case`` warnings.
+        ledger: Also write each case's full ledger (``CaseResult.obligations``: fulfilled
+            and cancelled obligations too); by default only the actions.
+        trace: Write each obligation's trace (the calendar steps of its deadline).
 
     Returns:
-        The full ledger and the actions per case, with diagnostics. Pure: the same inputs
-        give the same output, whatever the order of ``events``. The output objects and the
-        JSON are built from a compact ledger when first asked for.
+        The actions per case (and the full ledger when asked for), with diagnostics. Pure:
+        the same inputs give the same output, whatever the order of ``events``. The output
+        objects and the JSON are built from a compact ledger when first asked for; each
+        rule's text is in the routine stamps (``Evaluation.rule_text``), once per rule.
 
     Raises:
         EvaluationError: for a naive ``as_of`` or an empty ruleset.
@@ -92,7 +98,7 @@ def evaluate(
     ledgers = [run.evaluate_case(case_id, by_case.pop(case_id)) for case_id in sorted(by_case)]
     queues, diagnostics = run.finish()
     head = run.header()
-    return Evaluation(
+    result = Evaluation(
         as_of=head["as_of"],
         routines=head["routines"],
         ledgers=ledgers,
@@ -100,6 +106,7 @@ def evaluate(
         summary=run.summary,
         queues=queues,
     )
+    return result.with_output(ledger=ledger, trace=trace) if ledger or trace else result
 
 
 def evaluate_cases(run: Evaluator, cases: CaseStream) -> Iterator[CaseLedger]:

@@ -387,6 +387,7 @@ class Evaluator:
                     "sha256": r.sha256,
                     "valid_from": r.routine.valid_from.isoformat(),
                     "valid_to": last.isoformat() if last else None,
+                    **r.texts,
                 }
             )
         return out

@@ -4,6 +4,11 @@
 field order of :class:`samverkan_rules.records.Obligation`); :func:`case_result` gives the
 same as the public pydantic objects. Explanations and traces (the calendar steps of a
 deadline) are written here, so an evaluation that is only counted never formats a string.
+
+What is built follows :class:`OutputCache`'s options: by default a case's actions only,
+without traces; the full ledger (``ledger``) and the traces (``trace``) on request. A
+rule's own text is not repeated per obligation: :func:`routine_texts` writes it once per
+routine version.
 """
 
 from __future__ import annotations
@@ -79,12 +84,22 @@ class OutputCache:
     Not shared between evaluations; a benign race between threads only builds a part twice.
     """
 
-    __slots__ = ("_refs", "_rules", "t")
+    __slots__ = ("_refs", "_rules", "ledger", "t", "trace")
 
-    def __init__(self, t: Translator | None = None) -> None:
+    def __init__(
+        self, t: Translator | None = None, *, ledger: bool = False, trace: bool = False
+    ) -> None:
         self.t = t if t is not None else translator()
+        self.ledger = ledger
+        """Build each case's full ledger too, not only its actions."""
+        self.trace = trace
+        """Write each obligation's trace (the calendar steps of its deadline)."""
         self._refs: dict[str, dict[str, str]] = {}
-        self._rules: dict[int, tuple[dict[str, str], dict[str, str], dict[str, Any] | None]] = {}
+        self._rules: dict[int, dict[str, str]] = {}
+
+    def like(self, t: Translator | None = None) -> OutputCache:
+        """A fresh cache with the same options (in the language of ``t`` when given)."""
+        return OutputCache(t or self.t, ledger=self.ledger, trace=self.trace)
 
     def new_case(self) -> None:
         """Forget the events of the previous case: an event is referred to only within its
@@ -101,28 +116,13 @@ class OutputCache:
             self._refs[event.id] = ref
         return ref
 
-    def rule_parts(
-        self, rule: CompiledRule
-    ) -> tuple[dict[str, str], dict[str, str], dict[str, Any] | None]:
-        """The routine reference, source and interpretation of a rule, as JSON objects."""
-        parts = self._rules.get(id(rule))
-        if parts is None:
-            interpretation = rule.interpretation_record
-            parts = (
-                {"id": rule.routine_ref.id, "version": rule.routine_ref.version},
-                {
-                    "document": rule.source_record.document,
-                    "section": rule.source_record.section,
-                    "quote": rule.source_record.quote,
-                },
-                (
-                    {"reason": interpretation.reason, "text": interpretation.text}
-                    if interpretation is not None
-                    else None
-                ),
-            )
-            self._rules[id(rule)] = parts
-        return parts
+    def routine_ref(self, rule: CompiledRule) -> dict[str, str]:
+        """The routine version of a rule, as the JSON object every obligation names."""
+        ref = self._rules.get(id(rule))
+        if ref is None:
+            ref = {"id": rule.routine_ref.id, "version": rule.routine_ref.version}
+            self._rules[id(rule)] = ref
+        return ref
 
 
 def cause_line(entry: RuleEntry, t: Translator | None = None) -> str:
@@ -271,14 +271,12 @@ def _rule_dict(entry: RuleEntry, as_of: datetime, cache: OutputCache) -> dict[st
     rule = entry.rule.rule
     action = rule.action
     labels = [routine.preconditions[name].label for name in entry.blocked]
-    routine_ref, source, interpretation = cache.rule_parts(entry.rule)
     out: dict[str, Any] = {
         "obligation": entry.id,
         "rule": rule.id,
-        "routine": routine_ref,
+        "routine": cache.routine_ref(entry.rule),
         "case": entry.trigger.case,
         "kind": action.kind,
-        "title": rule.title,
         "responsible": entry.responsible,
         "responsible_label": routine.role_label(entry.responsible),
     }
@@ -289,16 +287,13 @@ def _rule_dict(entry: RuleEntry, as_of: datetime, cache: OutputCache) -> dict[st
             "value": entry.party,
             "fallback": entry.party is None,
         }
-    return out | {
+    out |= {
         "recipients": list(entry.recipients),
         "channel": action.channel,
         "status": entry.status,
         "opens_at": local_stamp(entry.opens_at, tz),
         "deadline": local_stamp(entry.deadline, tz),
         "occurrence": entry.occurrence,
-        "content": list(action.content),
-        "source": source,
-        "interpretation": interpretation,
         "explanation": _explain(entry, labels, cache.t),
         "trigger": cache.ref(entry.trigger, routine),
         "fulfilled_by": cache.ref(entry.answer, routine),
@@ -308,8 +303,10 @@ def _rule_dict(entry: RuleEntry, as_of: datetime, cache: OutputCache) -> dict[st
         "blocked_by": list(entry.blocked),
         "unblocks": list(entry.unblocks),
         "escalates": None,
-        "trace": _trace(entry, labels, as_of, cache.t),
     }
+    if cache.trace:
+        out["trace"] = _trace(entry, labels, as_of, cache.t)
+    return out
 
 
 def _escalation_dict(
@@ -320,13 +317,12 @@ def _escalation_dict(
     esc = entry.escalation
     label = routine.role_label(esc.role)
     t = cache.t
-    return {
+    out: dict[str, Any] = {
         "obligation": entry.id,
         "rule": parent["rule"],
         "routine": parent["routine"],
         "case": parent["case"],
         "kind": "escalate",
-        "title": x.escalation_title(t, title=parent["title"]),
         "responsible": esc.role,
         "responsible_label": label,
         "recipients": [],
@@ -335,9 +331,6 @@ def _escalation_dict(
         "opens_at": local_stamp(entry.start, tz),
         "deadline": local_stamp(entry.deadline, tz) if entry.deadline is not None else None,
         "occurrence": parent["occurrence"],
-        "content": [],
-        "source": parent["source"],
-        "interpretation": parent["interpretation"],
         "explanation": (
             x.escalation_blocked_explanation(
                 t,
@@ -366,8 +359,12 @@ def _escalation_dict(
         "blocked_by": [],
         "unblocks": [],
         "escalates": parent["obligation"],
-        "trace": [x.escalated_trace(t, at=format_local_minute(entry.start, tz), role=esc.role)],
     }
+    if cache.trace:
+        out["trace"] = [
+            x.escalated_trace(t, at=format_local_minute(entry.start, tz), role=esc.role)
+        ]
+    return out
 
 
 def _remedy_dict(
@@ -388,14 +385,12 @@ def _remedy_dict(
         obligations=", ".join(unblocks),
         overdue=entry.status == "overdue",
     )
-    source = routine.routine.preconditions[entry.name].source
-    return {
+    out: dict[str, Any] = {
         "obligation": entry.id,
         "rule": entry.name,
         "routine": first["routine"],
         "case": entry.case,
         "kind": pre.remedy_kind,
-        "title": pre.label,
         "responsible": entry.who,
         "responsible_label": label,
         "recipients": [],
@@ -404,17 +399,6 @@ def _remedy_dict(
         "opens_at": first["opens_at"],
         "deadline": local_stamp(entry.deadline, tz),
         "occurrence": None,
-        "content": list(pre.remedy_content),
-        "source": (
-            {
-                "document": routine.routine.source.title,
-                "section": source.section,
-                "quote": source.quote,
-            }
-            if source is not None
-            else None
-        ),
-        "interpretation": None,
         "explanation": text,
         "trigger": first["trigger"],
         "fulfilled_by": None,
@@ -424,35 +408,23 @@ def _remedy_dict(
         "blocked_by": [],
         "unblocks": unblocks,
         "escalates": None,
-        "trace": [
+    }
+    if cache.trace:
+        out["trace"] = [
             x.remedy_missing_trace(
                 t, precondition=entry.name, label=pre.label, at=format_local_minute(as_of, tz)
             ),
             x.remedy_deadline_trace(t, obligation=first["obligation"], deadline=due),
-        ],
-    }
-
-
-def obligation_dicts(ledger: CaseLedger, cache: OutputCache) -> dict[int, dict[str, Any]]:
-    """Every obligation of the ledger in JSON form, keyed by the record's identity."""
-    cache.new_case()
-    out: dict[int, dict[str, Any]] = {}
-    for entry in ledger.obligations:
-        if isinstance(entry, RuleEntry):
-            out[id(entry)] = _rule_dict(entry, ledger.as_of, cache)
-        elif isinstance(entry, EscalationEntry):
-            out[id(entry)] = _escalation_dict(entry, out[id(entry.parent)], cache)
-        else:
-            first = out[id(entry.members[0])]
-            out[id(entry)] = _remedy_dict(entry, first, ledger.as_of, cache)
+        ]
     return out
 
 
-def entry_models(
+def _built(
     ledger: CaseLedger, cache: OutputCache, wanted: Iterable[Entry]
-) -> dict[int, Obligation]:
-    """The public objects of some obligations of a ledger (by record identity), built alone:
-    an escalation needs its parent's output and a remedy its first member's, nothing else."""
+) -> dict[int, dict[str, Any]]:
+    """The JSON form of the ``wanted`` obligations of a ledger (by record identity), and of
+    what they are written from: an escalation needs its parent's, a remedy its first
+    member's, nothing else."""
     built: dict[int, dict[str, Any]] = {}
 
     def build(entry: Entry) -> dict[str, Any]:
@@ -468,7 +440,25 @@ def entry_models(
         built[id(entry)] = d
         return d
 
-    return {id(entry): _model(build(entry)) for entry in wanted}
+    for entry in wanted:
+        build(entry)
+    return built
+
+
+def obligation_dicts(ledger: CaseLedger, cache: OutputCache) -> dict[int, dict[str, Any]]:
+    """The obligations the cache's options ask for (the actions; with ``ledger``, all of
+    them) in JSON form, keyed by the record's identity."""
+    cache.new_case()
+    return _built(ledger, cache, ledger.obligations if cache.ledger else ledger.actions)
+
+
+def entry_models(
+    ledger: CaseLedger, cache: OutputCache, wanted: Iterable[Entry]
+) -> dict[int, Obligation]:
+    """The public objects of some obligations of a ledger (by record identity), built alone."""
+    wanted = list(wanted)
+    built = _built(ledger, cache, wanted)
+    return {id(entry): _model(built[id(entry)]) for entry in wanted}
 
 
 def period_dict(entry: PeriodEntry, cache: OutputCache) -> dict[str, Any]:
@@ -515,11 +505,9 @@ def case_dict(ledger: CaseLedger, cache: OutputCache) -> dict[str, Any]:
     """The case in the evaluation contract's JSON form: ``{"case", "actions", "obligations"}``
     and, when the case has any, ``"periods"``."""
     built = obligation_dicts(ledger, cache)
-    out = {
-        "case": ledger.case,
-        "actions": [built[id(e)] for e in ledger.actions],
-        "obligations": [built[id(e)] for e in ledger.obligations],
-    }
+    out: dict[str, Any] = {"case": ledger.case, "actions": [built[id(e)] for e in ledger.actions]}
+    if cache.ledger:
+        out["obligations"] = [built[id(e)] for e in ledger.obligations]
     if ledger.periods:
         out["periods"] = [period_dict(p, cache) for p in ledger.periods]
     return out
@@ -534,10 +522,6 @@ def _model(d: Mapping[str, Any]) -> Obligation:
 
     fields = dict(d)
     fields["routine"] = RoutineRef.model_construct(**d["routine"])
-    fields["source"] = SourceRecord.model_construct(**d["source"]) if d["source"] else None
-    fields["interpretation"] = (
-        InterpretationRecord.model_construct(**d["interpretation"]) if d["interpretation"] else None
-    )
     for key in ("trigger", "fulfilled_by", "cancelled_by"):
         fields[key] = ref(d[key])
     fields["late"] = Lateness.model_construct(**d["late"]) if d["late"] else None
@@ -554,7 +538,7 @@ def case_result(ledger: CaseLedger, cache: OutputCache) -> CaseResult:
     return CaseResult.model_construct(
         case=ledger.case,
         actions=[models[id(e)] for e in ledger.actions],
-        obligations=[models[id(e)] for e in ledger.obligations],
+        obligations=[models[id(e)] for e in ledger.obligations] if cache.ledger else None,
         periods=[_period_model(period_dict(p, cache)) for p in ledger.periods],
     )
 
@@ -609,9 +593,13 @@ def _indented(item: Mapping[str, Any]) -> bytes:
 
 
 def json_lines(
-    items: Iterable[Mapping[str, Any]], tail: Callable[[], Mapping[str, Any]]
+    head: Mapping[str, Any],
+    items: Iterable[Mapping[str, Any]],
+    tail: Callable[[], Mapping[str, Any]],
 ) -> Iterator[bytes]:
-    """One compact JSON object a line for each item, then ``tail()`` as the last line."""
+    """``head`` as the first line, one compact JSON object a line for each item, then
+    ``tail()`` as the last line (called after the last item)."""
+    yield dumps_bytes(head, indent=None) + b"\n"
     for item in items:
         yield dumps_bytes(item, indent=None) + b"\n"
     yield dumps_bytes(tail(), indent=None) + b"\n"

@@ -11,13 +11,17 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from samverkan_rules._json import dumps
+from samverkan_rules.compile.routine import obligation_text
 from samverkan_rules.engine.output import CaseLedger, OutputCache, case_dict, case_result
 from samverkan_rules.records import (
     CaseResult,
     DiagnosticRecord,
+    InterpretationRecord,
     Obligation,
     QueueResult,
     RoutineStamp,
+    RuleText,
+    SourceRecord,
     diagnostic_fields,
 )
 from samverkan_rules.status import STATUSES
@@ -67,7 +71,7 @@ class Evaluation:
         """An evaluation over the compact ledger of each case, as the evaluator leaves them
         (see :mod:`samverkan_rules.engine`); ``routines`` are the evaluator's stamps."""
         self.as_of = as_of
-        self.routines = [RoutineStamp.model_construct(**r) for r in routines]
+        self.routines = [_stamp(r) for r in routines]
         self.summary = summary
         self.queues = queues
         self._cases: list[CaseResult] | None = None
@@ -83,8 +87,41 @@ class Evaluation:
             return self
         other = copy.copy(self)
         other._cases = None
-        other._cache = OutputCache(t)
+        other._cache = self._cache.like(t)
         return other
+
+    def with_output(self, *, ledger: bool = False, trace: bool = False) -> Evaluation:
+        """The same evaluation, writing more than its actions: with ``ledger`` each case's
+        full ledger (fulfilled and cancelled obligations too, ``CaseResult.obligations``),
+        with ``trace`` each obligation's trace (the calendar steps of its deadline). Both
+        cost time and bytes in proportion to the history, so they are off by default."""
+        other = copy.copy(self)
+        other._cases = None
+        other._cache = OutputCache(self._cache.t, ledger=ledger, trace=trace)
+        return other
+
+    def rule_text(self, o: Obligation) -> RuleText:
+        """The text ``o`` carries from its rule (title, source, interpretation, content),
+        written once per routine version (``RoutineStamp.rules``): a remedy has its
+        precondition's, an escalation is titled after its rule.
+
+        Raises:
+            KeyError: when no routine version of this evaluation has the rule of ``o``.
+        """
+        for stamp in self.routines:
+            if stamp.id == o.routine.id and stamp.version == o.routine.version:
+                texts = {
+                    "rules": {k: v.model_dump(mode="json") for k, v in stamp.rules.items()},
+                    "preconditions": {
+                        k: v.model_dump(mode="json") for k, v in stamp.preconditions.items()
+                    },
+                }
+                found = obligation_text(
+                    texts, o.rule, escalation=o.escalates is not None, t=self._cache.t
+                )
+                if found is not None:
+                    return _text(found)
+        raise KeyError(f"{o.routine.id} {o.routine.version} {o.rule}")
 
     def only_case(self, case_id: str, *, events: int) -> Evaluation:
         """This evaluation as if ``case_id`` were its only case: that case's ledger (none
@@ -102,7 +139,7 @@ class Evaluation:
         other.queues = []
         other._cases = None
         other._ledgers = mine
-        other._cache = OutputCache(self._cache.t)
+        other._cache = self._cache.like()
         return other
 
     @property
@@ -134,13 +171,19 @@ class Evaluation:
                 return c
         raise KeyError(case_id)
 
+    def obligation_ids(self) -> list[str]:
+        """Every obligation id of every case's full ledger, sorted (built from the ledgers,
+        without writing any obligation)."""
+        return sorted({entry.id for ledger in self._ledgers for entry in ledger.obligations})
+
     @property
     def actions(self) -> list[Obligation]:
         """Every case's actions, case by case."""
         return [a for c in self.cases for a in c.actions]
 
     def case_dicts(self) -> Iterator[dict[str, Any]]:
-        """Each case in JSON form (``{"case", "actions", "obligations"}``), one at a time."""
+        """Each case in JSON form (``{"case", "actions"}``, and ``"obligations"`` when asked
+        for with :meth:`with_output`), one at a time."""
         for ledger in self._ledgers:
             yield case_dict(ledger, self._cache)
 
@@ -168,11 +211,12 @@ class Evaluation:
 def find_obligations(result: Evaluation, wanted: list[str]) -> tuple[list[Obligation], list[str]]:
     """The obligations of ``result`` named by ``wanted`` (in that order), and the unknown ids.
 
-    Every case's full ledger is searched; an id asked for twice is explained once.
+    Every case's full ledger is searched; an id asked for twice is explained once. The
+    obligations found carry their traces.
     """
     by_id: dict[str, list[Obligation]] = {}
-    for case in result.cases:
-        for o in case.obligations:
+    for case in result.with_output(ledger=True, trace=True).cases:
+        for o in case.obligations or ():
             by_id.setdefault(o.obligation, []).append(o)
     found: list[Obligation] = []
     unknown: list[str] = []
@@ -182,3 +226,24 @@ def find_obligations(result: Evaluation, wanted: list[str]) -> tuple[list[Obliga
         else:
             unknown.append(name)
     return found, unknown
+
+
+def _text(d: Mapping[str, Any]) -> RuleText:
+    source = d["source"]
+    interp = d["interpretation"]
+    return RuleText.model_construct(
+        title=d["title"],
+        source=SourceRecord.model_construct(**source) if source is not None else None,
+        interpretation=(
+            InterpretationRecord.model_construct(**interp) if interp is not None else None
+        ),
+        content=list(d["content"]),
+    )
+
+
+def _stamp(r: Mapping[str, Any]) -> RoutineStamp:
+    """A routine version's stamp, its texts as records."""
+    fields = dict(r)
+    fields["rules"] = {k: _text(v) for k, v in r.get("rules", {}).items()}
+    fields["preconditions"] = {k: _text(v) for k, v in r.get("preconditions", {}).items()}
+    return RoutineStamp.model_construct(**fields)

@@ -743,7 +743,7 @@ class DurableMatcher:
                     o.fulfilled_by.event if o.fulfilled_by else None,
                     o.cancelled_by.event if o.cancelled_by else None,
                 )
-                for o in result.obligations
+                for o in result.obligations or ()
                 if o.escalates is None
                 and o.trigger is not None
                 and o.obligation == f"{o.rule}:{o.trigger.event}"

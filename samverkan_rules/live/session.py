@@ -348,7 +348,7 @@ class Session:
                 ledger = self._evaluate_case(case, moment)
                 if check and ledger is not None:
                     # Only when every held event counts at `moment`, as durable_rules has them all.
-                    result = case_result(ledger, OutputCache())
+                    result = case_result(ledger, OutputCache(ledger=True))
                     self._matcher.reconcile(case, result, self._by_case.get(case, []))
                 changes.extend(self._diff(case, ledger, causes))
             return Changes(

@@ -17,6 +17,7 @@ from samverkan_rules.engine import evaluate
 from samverkan_rules.engine.result import Evaluation
 from samverkan_rules.errors import CalendarError, SamverkanError
 from samverkan_rules.language.yaml_core import PathPart
+from samverkan_rules.records import Obligation
 from samverkan_rules.time.instants import check_supported, parse_rfc3339
 
 if TYPE_CHECKING:
@@ -134,7 +135,7 @@ def run_scenario(scenario: Scenario, routine: CompiledRoutine) -> ScenarioResult
     try:
         # Outside the calendar's years the evaluation cannot run: say so by name.
         check_supported(scenario.as_of, routine.tz, "as_of")
-        result = evaluate(routine, scenario.events, scenario.as_of)
+        result = evaluate(routine, scenario.events, scenario.as_of).with_output(ledger=True)
     except SamverkanError as exc:
         diag = scenario.document.diagnostic(
             scenario.path,
@@ -180,6 +181,12 @@ def _reference_errors(scenario: Scenario, routine: CompiledRoutine) -> list[Diag
     return out
 
 
+def _with_text(o: Obligation, result: Evaluation) -> dict[str, Any]:
+    """An obligation as expectations read it: its fields and its rule's text (title, source,
+    interpretation, content), which the evaluation writes once per rule."""
+    return {**o.model_dump(), **result.rule_text(o).model_dump()}
+
+
 def _check(scenario: Scenario, result: Evaluation) -> Iterator[str]:
     spec = scenario.spec
     expect = spec.expect
@@ -188,9 +195,9 @@ def _check(scenario: Scenario, result: Evaluation) -> Iterator[str]:
     else:
         cases = list(result.cases)
     actions = [a for c in cases for a in c.actions]
-    ledger = [o for c in cases for o in c.obligations]
-    actual_actions = [a.model_dump() for a in actions]
-    actual_ledger = [o.model_dump() for o in ledger]
+    ledger = [o for c in cases for o in c.obligations or ()]
+    actual_actions = [_with_text(a, result) for a in actions]
+    actual_ledger = [_with_text(o, result) for o in ledger]
     where = scenario.location
 
     expected_codes = set(expect.diagnostics)

@@ -227,6 +227,23 @@ def _as_of(request: Request) -> Any:
         raise _Problem(400, "request.bad-as-of", str(exc)) from None
 
 
+def _output_options(request: Request) -> dict[str, bool]:
+    """``ledger`` and ``trace`` from the query (``true``/``false``, ``1``/``0``): the full
+    ledger and the traces are written only when asked for, like ``samverkan due``."""
+    out: dict[str, bool] = {}
+    for name in ("ledger", "trace"):
+        text = request.query_params.get(name, "false").lower()
+        if text not in ("true", "false", "1", "0"):
+            raise _Problem(
+                400,
+                "request.bad-option",
+                f"{name}={text!r}: write true or false",
+                hint=f"e.g. ?{name}=true",
+            )
+        out[name] = text in ("true", "1")
+    return out
+
+
 async def _json_body(request: Request) -> Any:
     try:
         body = await request.body()
@@ -387,15 +404,17 @@ def create_app(
         as_of = _as_of(request)
         case = request.path_params["case"]
         result = await run_in_threadpool(session.due, as_of, case)
-        return Response(result.to_json(), media_type="application/json")
+        text = result.with_output(**_output_options(request)).to_json()
+        return Response(text, media_type="application/json")
 
     async def all_due(request: Request) -> Response:
         as_of = _as_of(request)
         result = await run_in_threadpool(session.due, as_of)
+        wanted = result.with_output(**_output_options(request))
 
         async def lines() -> AsyncIterator[bytes]:
-            for case in result.cases:
-                yield dumps_bytes(case.to_json(), indent=None) + b"\n"
+            for case in wanted.case_dicts():
+                yield dumps_bytes(case, indent=None) + b"\n"
 
         return StreamingResponse(lines(), media_type="application/x-ndjson")
 
@@ -405,7 +424,7 @@ def create_app(
         result = await run_in_threadpool(session.due, as_of)
         found, unknown = find_obligations(result, [ident])
         if unknown:
-            known = sorted({o.obligation for c in result.cases for o in c.obligations})
+            known = result.obligation_ids()
             message = f"no obligation {ident!r} in the evaluation at {result.as_of}"
             raise _Problem(404, "obligation.unknown", message, hint=did_you_mean(ident, known))
         return JSONResponse(
@@ -500,6 +519,21 @@ def _post_events_operation(case: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+_OUTPUT_PARAMETERS = [
+    {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": text,
+        "schema": {"type": "boolean", "default": False},
+    }
+    for name, text in (
+        ("ledger", "also each case's full ledger (fulfilled and cancelled obligations)"),
+        ("trace", "each obligation's trace: the calendar steps of its deadline"),
+    )
+]
+
+
 def _evaluation_paths(case: dict[str, Any], as_of: dict[str, Any]) -> dict[str, Any]:
     """The routes that evaluate at an instant: one case, every case, one obligation."""
     obligation = {
@@ -512,14 +546,14 @@ def _evaluation_paths(case: dict[str, Any], as_of: dict[str, Any]) -> dict[str, 
         "/cases/{case}/due": {
             "get": {
                 "summary": "The evaluation of one case (schemas/evaluation.schema.json)",
-                "parameters": [case, as_of],
+                "parameters": [case, as_of, *_OUTPUT_PARAMETERS],
                 "responses": {"200": {"description": "the evaluation"}, **_errors(400, 401)},
             }
         },
         "/due": {
             "get": {
                 "summary": "Every case's result, one JSON object a line",
-                "parameters": [as_of],
+                "parameters": [as_of, *_OUTPUT_PARAMETERS],
                 "responses": {
                     "200": {"description": "JSON Lines", "content": {"application/x-ndjson": {}}},
                     **_errors(400, 401),

@@ -25,9 +25,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
+from samverkan_rules.compile.routine import obligation_text
 from samverkan_rules.i18n import Translator, translator
+from samverkan_rules.records import InterpretationRecord, SourceRecord
 
 if TYPE_CHECKING:
     from samverkan_rules.compile.routine import CompiledRoutine
@@ -103,7 +105,7 @@ def _local(text: str | None, routine: CompiledRoutine | None) -> datetime | None
 def _what(o: Obligation, routine: CompiledRoutine | None) -> str:
     """What to do, in the routine's words: the action, remedy or escalation description."""
     if routine is None:
-        return o.title
+        return o.rule
     if o.escalates is not None:
         index = o.obligation.rpartition(":escalation-")[2]
         for rule in routine.rules:
@@ -111,12 +113,39 @@ def _what(o: Obligation, routine: CompiledRoutine | None) -> str:
                 for esc in rule.escalations:
                     if str(esc.index) == index:
                         return esc.description
-        return o.title
+        return _text(o, routine, translator()).title
     for rule in routine.rules:
         if rule.id == o.rule:
             return rule.rule.action.description
     pre = routine.preconditions.get(o.rule)
-    return pre.remedy_description if pre is not None else o.title
+    return pre.remedy_description if pre is not None else o.rule
+
+
+class _Text(NamedTuple):
+    """What an obligation's rule says, the same for every obligation of it."""
+
+    title: str
+    source: SourceRecord | None
+    interpretation: InterpretationRecord | None
+    content: Sequence[str]
+
+
+def _text(o: Obligation, routine: CompiledRoutine | None, t: Translator) -> _Text:
+    """The rule's text for ``o``, from its routine version (the rule's id alone without it)."""
+    found = (
+        obligation_text(routine.texts, o.rule, escalation=o.escalates is not None, t=t)
+        if routine is not None
+        else None
+    )
+    if found is None:
+        return _Text(o.rule, None, None, ())
+    source, interp = found["source"], found["interpretation"]
+    return _Text(
+        found["title"],
+        SourceRecord.model_construct(**source) if source is not None else None,
+        InterpretationRecord.model_construct(**interp) if interp is not None else None,
+        found["content"],
+    )
 
 
 def _role(routine: CompiledRoutine | None, role: str) -> str:
@@ -153,13 +182,13 @@ def action_rows(
             ),
         )
     )
-    rows.append(_interpretation_row(o, t, with_text=False))
+    rows.append(_interpretation_row(_text(o, routine, t), t, with_text=False))
     return rows
 
 
-def _interpretation_row(o: Obligation, t: Translator, *, with_text: bool) -> tuple[str, str]:
+def _interpretation_row(text: _Text, t: Translator, *, with_text: bool) -> tuple[str, str]:
     label = t.gettext("Interpretation")
-    interp = o.interpretation
+    interp = text.interpretation
     if interp is None:
         return label, t.gettext("no, as the routine says")
     if with_text:
@@ -185,8 +214,9 @@ def _what_rows(
     channel = routine.channel_label(o.channel) if routine is not None else o.channel
     if channel:
         rows.append((t.gettext("Channel"), channel))
-    if o.content:
-        rows.append((t.gettext("Content"), "; ".join(o.content)))
+    content = _text(o, routine, t).content
+    if content:
+        rows.append((t.gettext("Content"), "; ".join(content)))
     if o.status == "upcoming" and o.opens_at:
         rows.append((t.gettext("From"), format_moment(_local(o.opens_at, routine), t)))
     if o.deadline is not None:
@@ -258,13 +288,13 @@ def format_action(o: Obligation, t: Translator, routine: CompiledRoutine | None 
             Waiting for:    Samtycke till informationsöverföring
         ...
     """
-    head = f"[{status_label(o.status, t)}] {o.title} ({o.obligation})"
+    head = f"[{status_label(o.status, t)}] {_text(o, routine, t).title} ({o.obligation})"
     return "\n".join([head, *_aligned(action_rows(o, t, routine), _INDENT)])
 
 
 def ledger_line(o: Obligation, t: Translator, routine: CompiledRoutine | None = None) -> str:
     """One obligation of the full ledger on one line, whatever its status."""
-    text = f"{status_label(o.status, t):<18} {o.obligation}: {o.title}"
+    text = f"{status_label(o.status, t):<18} {o.obligation}: {_text(o, routine, t).title}"
     if o.deadline is not None:
         text += t.gettext(", by {moment}").format(
             moment=format_moment(_local(o.deadline, routine), t)
@@ -395,9 +425,10 @@ def evaluation_chunks(
             out.extend("  " + line for line in block.splitlines())
             out.append("")
         if show_all:
-            n = len(case.obligations)
+            ledger = case.obligations if case.obligations is not None else case.actions
+            n = len(ledger)
             out.append("  " + t.gettext("All obligations of the case ({n}):").format(n=n))
-            out.extend("  " + ledger_line(o, t, by_key.of(o)) for o in case.obligations)
+            out.extend("  " + ledger_line(o, t, by_key.of(o)) for o in ledger)
         if not case.actions or show_all:
             out.append("")
         yield "\n".join(out) + "\n"
@@ -451,10 +482,11 @@ def render_obligation(
     else:
         lines.append("    " + t.gettext("(no steps recorded)"))
     tail = []
-    if o.source is not None:
-        tail.append((t.gettext("Source"), f"{o.source.document}, {o.source.section}"))
-        tail.append((t.gettext("Quote"), f"\u201d{o.source.quote}\u201d"))
-    tail.append(_interpretation_row(o, t, with_text=True))
+    text = _text(o, routine, t)
+    if text.source is not None:
+        tail.append((t.gettext("Source"), f"{text.source.document}, {text.source.section}"))
+        tail.append((t.gettext("Quote"), f"\u201d{text.source.quote}\u201d"))
+    tail.append(_interpretation_row(text, t, with_text=True))
     width = _width([*head, *tail])
     lines[1:1] = _aligned(head, "  ", width)
     lines.extend(_aligned(tail, "  ", width))

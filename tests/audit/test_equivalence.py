@@ -110,7 +110,7 @@ def test_case_by_case_equals_whole_history(routine_id: str, tmp_path: Path) -> N
     as_of = start_of_day(last + timedelta(days=1), tz)
 
     events = json.loads(json.dumps(events, default=str))  # YAML dates as the text they were
-    whole = evaluate(routines, events, as_of)
+    whole = evaluate(routines, events, as_of, ledger=True, trace=True)
     expected = _rows_from_evaluation(whole)
     assert expected, "the scenarios raise obligations"
 

@@ -48,7 +48,9 @@ def _expected(events: list[dict[str, Any]]) -> dict[tuple[str, str], Counter[str
     """Sums of the evaluation output's periods per (breached rule, unit)."""
     registry = load_registry(ROUTINES)
     versions = list(registry.versions(VARIANT))
-    doc = json.loads(evaluate(versions, events, datetime.fromisoformat(AS_OF)).to_json())
+    doc = json.loads(
+        evaluate(versions, events, datetime.fromisoformat(AS_OF), ledger=True, trace=True).to_json()
+    )
     units = {name: role.unit for name, role in versions[0].routine.roles.items()}
     sums: dict[tuple[str, str], Counter[str]] = {}
     for case in doc["cases"]:

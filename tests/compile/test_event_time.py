@@ -28,7 +28,9 @@ def routine(condition: str) -> CompiledRoutine:
 def raised(r: CompiledRoutine, at: str) -> bool:
     event = {"id": "e1", "case": "c1", "type": "test.referral", "at": at}
     event["data"] = {"due_date": "2026-12-01"}
-    result = evaluate(r, [event], datetime.fromisoformat("2027-01-31T00:00:00+01:00"))
+    result = evaluate(
+        r, [event], datetime.fromisoformat("2027-01-31T00:00:00+01:00"), ledger=True, trace=True
+    )
     return bool(result.cases) and bool(result.case("c1").obligations)
 
 

@@ -44,7 +44,9 @@ REFERRAL = event(
 
 
 def obligations(r: CompiledRoutine, as_of: str, events: list[dict] | None = None) -> dict:
-    result = evaluate(r, [REFERRAL, *(events or [])], datetime.fromisoformat(as_of))
+    result = evaluate(
+        r, [REFERRAL, *(events or [])], datetime.fromisoformat(as_of), ledger=True, trace=True
+    )
     return {o["obligation"]: o for o in result.to_dict()["cases"][0]["obligations"]}
 
 

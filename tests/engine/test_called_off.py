@@ -107,14 +107,14 @@ def test_the_deadline_is_the_next_meeting_not_called_off_when_the_question_came(
         if _meeting(d) > question_at and not (d in called_off and called_off[d] <= question_at)
     )
     as_of = datetime(2027, 1, 31, tzinfo=TZ)
-    whole = evaluate(ROUTINE, events, as_of)
+    whole = evaluate(ROUTINE, events, as_of, ledger=True, trace=True)
     deadlines = {o.rule: o.deadline for o in whole.case("c1").obligations}
     assert deadlines["prepare-linden"] == _meeting(expected_day).isoformat()
     assert deadlines["raise-at-linden"].startswith(f"{expected_day.isoformat()}T23:59:59")
     shuffled = list(events)
     order.shuffle(shuffled)
-    assert evaluate(ROUTINE, shuffled, as_of).to_json() == whole.to_json()
-    alone = evaluate(ROUTINE, shuffled, as_of, cases=["c1"])
+    assert evaluate(ROUTINE, shuffled, as_of, ledger=True, trace=True).to_json() == whole.to_json()
+    alone = evaluate(ROUTINE, shuffled, as_of, cases=["c1"], ledger=True, trace=True)
     assert alone.case("c1") == whole.case("c1")
 
 
@@ -122,7 +122,7 @@ def test_a_cancellation_logged_after_the_question_leaves_its_deadline() -> None:
     question = _question(datetime(2026, 9, 10, 9, tzinfo=TZ))
     late_call = _call_off("m1", datetime(2026, 9, 14, 9, tzinfo=TZ), date(2026, 9, 15))
     as_of = datetime(2026, 9, 20, tzinfo=TZ)
-    result = evaluate(ROUTINE, [CONSENT, question, late_call], as_of)
+    result = evaluate(ROUTINE, [CONSENT, question, late_call], as_of, ledger=True, trace=True)
     raise_at = next(o for o in result.case("c1").obligations if o.rule == "raise-at-linden")
     assert raise_at.deadline == "2026-09-15T23:59:59+02:00"
     assert raise_at.status == "overdue"
@@ -133,7 +133,11 @@ def test_the_trace_names_the_meeting_skipped() -> None:
         _call_off("m1", datetime(2026, 9, 14, 9, tzinfo=TZ), date(2026, 9, 15)),
         _question(datetime(2026, 9, 14, 14, tzinfo=TZ)),
     ]
-    result = json.loads(evaluate(ROUTINE, events, datetime(2026, 9, 16, tzinfo=TZ)).to_json())
+    result = json.loads(
+        evaluate(
+            ROUTINE, events, datetime(2026, 9, 16, tzinfo=TZ), ledger=True, trace=True
+        ).to_json()
+    )
     (case,) = [c for c in result["cases"] if c["case"] == "c1"]
     raise_at = next(o for o in case["obligations"] if o["rule"] == "raise-at-linden")
     deadline_step = next(s for s in raise_at["trace"] if "2026-09-22 13:30" in s)

@@ -24,7 +24,7 @@ def routine(deadline: str) -> CompiledRoutine:
 
 def reply(r: CompiledRoutine, at: str, due_date: str, as_of: str) -> Obligation:
     referral = event(id="e1", type="test.referral", at=at, due_date=due_date)
-    result = evaluate(r, [referral], datetime.fromisoformat(as_of))
+    result = evaluate(r, [referral], datetime.fromisoformat(as_of), ledger=True, trace=True)
     return result.case("c1").obligations[0]
 
 

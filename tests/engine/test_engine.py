@@ -70,7 +70,7 @@ def run(
     as_of: str,
     **kwargs: Any,
 ) -> Evaluation:
-    return evaluate(routine, list(events), t(as_of), **kwargs)
+    return evaluate(routine, list(events), t(as_of), **kwargs, ledger=True, trace=True)
 
 
 # --- the lifecycle of one obligation ------------------------------------------------------
@@ -505,8 +505,9 @@ def test_unmet_precondition_blocks_and_emits_one_remedy_per_precondition_and_rol
         "handlaggare",
         "brevlada",
     )
-    assert consent.content == ["samtyckets omfattning"]
-    assert consent.source is not None and consent.source.quote == "Samtycke krävs."
+    text = result.rule_text(consent)
+    assert text.content == ["samtyckets omfattning"]
+    assert text.source is not None and text.source.quote == "Samtycke krävs."
     assert found["support:c1:samordnare"].kind == "assess"
     assert set(action_ids(result)) == set(obligations)
 
@@ -716,7 +717,7 @@ def test_an_exact_duplicate_is_a_warning_and_counted_once(engine, as_objects) ->
     events: list[Any] = [REFERRAL, dict(REFERRAL)]
     if as_objects:
         events = [event_from_mapping(e) for e in events]
-    result = evaluate(engine, events, t("2026-12-22T12:00:00+01:00"))
+    result = evaluate(engine, events, t("2026-12-22T12:00:00+01:00"), ledger=True, trace=True)
     assert list(ledger(result)) == ["reply:e1"]
     assert [level for level, _ in diagnostics(result, "event.duplicate")] == ["warning"]
     assert diagnostics(result, "event.duplicate-id") == []
@@ -729,7 +730,7 @@ def test_a_reused_id_with_other_content_is_an_error(engine, as_objects) -> None:
     events: list[Any] = [REFERRAL, other]
     if as_objects:
         events = [event_from_mapping(e) for e in events]
-    result = evaluate(engine, events, t("2026-12-22T12:00:00+01:00"))
+    result = evaluate(engine, events, t("2026-12-22T12:00:00+01:00"), ledger=True, trace=True)
     assert [level for level, _ in diagnostics(result, "event.duplicate-id")] == ["error"]
     # Neither is evaluated: keeping one would make the result depend on input order.
     assert result.cases == []
@@ -740,8 +741,8 @@ def test_a_reused_id_gives_the_same_result_in_any_order(engine) -> None:
     first = REFERRAL
     second = event(id="e1", type="test.referral", at="2026-12-22T09:00:00+01:00")
     as_of = t("2026-12-22T12:00:00+01:00")
-    one = evaluate(engine, [first, second], as_of)
-    other = evaluate(engine, [second, first], as_of)
+    one = evaluate(engine, [first, second], as_of, ledger=True, trace=True)
+    other = evaluate(engine, [second, first], as_of, ledger=True, trace=True)
     assert one.to_json() == other.to_json()
 
 
@@ -774,7 +775,7 @@ def test_a_naive_timestamp_in_an_event_names_the_event(engine) -> None:
 
 def test_naive_as_of_is_an_evaluation_error(engine) -> None:
     with pytest.raises(EvaluationError, match="naive"):
-        evaluate(engine, [REFERRAL], datetime(2026, 12, 22, 12, 0))
+        evaluate(engine, [REFERRAL], datetime(2026, 12, 22, 12, 0), ledger=True, trace=True)
 
 
 @pytest.mark.parametrize(
@@ -914,11 +915,10 @@ ACTION_KEYS = {
     "opens_at",
     "deadline",
     "occurrence",
-    "content",
-    "source",
-    "interpretation",
     "explanation",
 }
+RULE_TEXT_KEYS = {"title", "source", "interpretation", "content"}
+"""Written once per rule in the routine's entry, never in an obligation."""
 
 
 def test_output_json_has_the_contract_keys(orebro) -> None:
@@ -930,24 +930,30 @@ def test_output_json_has_the_contract_keys(orebro) -> None:
     assert stamp["id"] == "orebro-dagverksamhet-hemvard"
     assert stamp["version"] == "2"
     assert stamp["sha256"] == hashlib.sha256(OREBRO_FILE.read_bytes()).hexdigest()
+    rules = stamp["rules"]
+    assert set(rules) == {r.id for r in orebro.rules}
+    assert all(set(text) == RULE_TEXT_KEYS for text in rules.values())
     (case,) = data["cases"]
     assert {"case", "actions", "obligations"} <= set(case)
     assert case["case"] == "c1"
     assert case["actions"], "the example has actions"
     for action in case["actions"]:
         assert set(action) >= ACTION_KEYS, ACTION_KEYS - set(action)
+        assert not set(action) & RULE_TEXT_KEYS
         assert action["routine"] == {"id": "orebro-dagverksamhet-hemvard", "version": "2"}
-        assert {"document", "quote"} <= set(action["source"])
+        assert {"document", "quote"} <= set(rules[action["rule"]]["source"])
         assert action["status"] in {"upcoming", "due", "overdue", "blocked"}
     start = next(a for a in case["actions"] if a["obligation"] == "start-message:e2")
     assert start["deadline"] == "2026-12-22T23:59:59+01:00"
     assert start["occurrence"] is None
     assert (
-        start["source"]["quote"]
+        rules["start-message"]["source"]["quote"]
         == "Meddelandet skickas senast 2 vardagar innan planerad start eller avslut."
     )
-    assert start["interpretation"]["text"] is None
-    assert start["interpretation"]["reason"].startswith("Dokumentet säger inget om ändrade planer")
-    recorded = next(o for o in case["obligations"] if o["obligation"] == "consent-recorded:e1")
-    assert recorded["interpretation"]["reason"].startswith("Ingen frist anges")
+    assert rules["start-message"]["interpretation"]["text"] is None
+    assert rules["start-message"]["interpretation"]["reason"].startswith(
+        "Dokumentet säger inget om ändrade planer"
+    )
+    assert any(o["obligation"] == "consent-recorded:e1" for o in case["obligations"])
+    assert rules["consent-recorded"]["interpretation"]["reason"].startswith("Ingen frist anges")
     assert isinstance(data["diagnostics"], list)

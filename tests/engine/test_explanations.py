@@ -41,7 +41,7 @@ SV, EN = translator("sv"), translator("en")
 
 
 def obligations(routine: CompiledRoutine, events: list[dict[str, Any]], as_of: str) -> Evaluation:
-    return evaluate(routine, events, datetime.fromisoformat(as_of))
+    return evaluate(routine, events, datetime.fromisoformat(as_of), ledger=True, trace=True)
 
 
 def by_id(result: Evaluation) -> dict[str, Obligation]:
@@ -92,9 +92,12 @@ def test_due_and_fulfilled(engine: CompiledRoutine) -> None:
 
 
 def test_escalation(engine: CompiledRoutine) -> None:
-    result = by_id(obligations(engine, [REFERRAL], "2026-12-29T09:00:00+01:00"))
+    evaluation = obligations(engine, [REFERRAL], "2026-12-29T09:00:00+01:00")
+    result = by_id(evaluation)
     first = result["reply:e1:escalation-1"]
-    assert first.title == escalation_title(SV, title=result["reply:e1"].title)
+    assert evaluation.rule_text(first).title == escalation_title(
+        SV, title=evaluation.rule_text(result["reply:e1"]).title
+    )
     assert first.explanation == escalation_explanation(
         SV,
         escalation="Samordnaren påminner",

@@ -33,7 +33,9 @@ REFERRAL = event(
 
 
 def reply(r: CompiledRoutine, events: list[dict[str, Any]], as_of: str) -> Obligation:
-    result = evaluate(r, [REFERRAL, *events], datetime.fromisoformat(as_of))
+    result = evaluate(
+        r, [REFERRAL, *events], datetime.fromisoformat(as_of), ledger=True, trace=True
+    )
     return next(o for o in result.case("c1").obligations if o.rule == "reply")
 
 
@@ -65,7 +67,13 @@ def test_a_fulfilled_late_obligation_counts_to_the_fulfilment() -> None:
         id="e1", type="test.referral", at="2026-12-18T10:00:00+01:00", due_date="2027-01-10"
     )
     answer = event(id="r1", type="test.reply", at="2026-12-28T09:00:00+01:00", refers_to="e1")
-    result = evaluate(r, [referral, answer], datetime.fromisoformat("2027-01-05T12:00:00+01:00"))
+    result = evaluate(
+        r,
+        [referral, answer],
+        datetime.fromisoformat("2027-01-05T12:00:00+01:00"),
+        ledger=True,
+        trace=True,
+    )
     o = result.case("c1").obligations[0]
     assert o.status == "fulfilled_late"
     assert o.late is not None
@@ -115,7 +123,9 @@ def test_fulfilled_late_in_hours() -> None:
 
 def test_the_json_keeps_late_working_days_and_adds_late_after_it() -> None:
     r = routine("{after: trigger, hours: 24}")
-    result = evaluate(r, [REFERRAL], datetime.fromisoformat("2026-10-27T12:00:00+01:00"))
+    result = evaluate(
+        r, [REFERRAL], datetime.fromisoformat("2026-10-27T12:00:00+01:00"), ledger=True, trace=True
+    )
     obligation = result.to_dict()["cases"][0]["obligations"][0]
     keys = list(obligation)
     assert keys[keys.index("late_working_days") + 1] == "late"

@@ -36,7 +36,7 @@ instants = st.datetimes(
 def _deadline(routine, at: datetime, due: str) -> datetime:  # type: ignore[no-untyped-def]
     event = {"id": "e1", "case": "c1", "type": "test.referral", "at": at.isoformat()}
     event["data"] = {"due_date": due}
-    result = evaluate(routine, [event], at + timedelta(seconds=1))
+    result = evaluate(routine, [event], at + timedelta(seconds=1), ledger=True, trace=True)
     deadline = result.case("c1").obligations[0].deadline
     assert deadline is not None
     return datetime.fromisoformat(deadline)
@@ -60,7 +60,7 @@ def test_lateness_units_agree(at: datetime, after: int) -> None:
     event = {"id": "e1", "case": "c1", "type": "test.referral", "at": at.isoformat()}
     event["data"] = {"due_date": (at + timedelta(days=60)).date().isoformat()}
     as_of = at + timedelta(hours=30, minutes=after)
-    o = evaluate(routine, [event], as_of).case("c1").obligations[0]
+    o = evaluate(routine, [event], as_of, ledger=True, trace=True).case("c1").obligations[0]
     assert o.status == "overdue" and o.late is not None
     late = o.late
     assert 0 <= late.working_days <= late.days

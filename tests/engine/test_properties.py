@@ -252,16 +252,22 @@ def test_output_is_independent_of_event_order(scenario, seed) -> None:
     events, as_of = scenario
     shuffled = list(events)
     random.Random(seed).shuffle(shuffled)
-    expected = evaluate(ROUTINE, events, as_of).to_json()
-    assert evaluate(ROUTINE, shuffled, as_of).to_json() == expected
-    assert evaluate(ROUTINE, list(reversed(events)), as_of).to_json() == expected
+    expected = evaluate(ROUTINE, events, as_of, ledger=True, trace=True).to_json()
+    assert evaluate(ROUTINE, shuffled, as_of, ledger=True, trace=True).to_json() == expected
+    assert (
+        evaluate(ROUTINE, list(reversed(events)), as_of, ledger=True, trace=True).to_json()
+        == expected
+    )
 
 
 @PROPERTY_SETTINGS
 @given(scenario=scenarios())
 def test_evaluation_is_deterministic(scenario) -> None:
     events, as_of = scenario
-    assert evaluate(ROUTINE, events, as_of).to_json() == evaluate(ROUTINE, events, as_of).to_json()
+    assert (
+        evaluate(ROUTINE, events, as_of, ledger=True, trace=True).to_json()
+        == evaluate(ROUTINE, events, as_of, ledger=True, trace=True).to_json()
+    )
 
 
 # --- (3) working-day deadlines and (4) consistent statuses ---------------------------------
@@ -271,7 +277,7 @@ def test_evaluation_is_deterministic(scenario) -> None:
 @given(scenario=scenarios())
 def test_working_day_deadlines_fall_on_working_days(scenario) -> None:
     events, as_of = scenario
-    result = evaluate(ROUTINE, events, as_of)
+    result = evaluate(ROUTINE, events, as_of, ledger=True, trace=True)
     for o in ledger(result):
         if not is_rule_obligation(o) or o.deadline is None:
             continue
@@ -285,7 +291,7 @@ def test_working_day_deadlines_fall_on_working_days(scenario) -> None:
 @given(scenario=scenarios())
 def test_statuses_are_consistent(scenario) -> None:
     events, as_of = scenario
-    result = evaluate(ROUTINE, events, as_of)
+    result = evaluate(ROUTINE, events, as_of, ledger=True, trace=True)
     cal = ROUTINE.calendar
     for case in result.cases:
         for o in case.obligations:
@@ -342,8 +348,12 @@ TERMINAL = {"fulfilled", "fulfilled_late", "cancelled"}
 def test_a_later_as_of_keeps_what_was_settled(data) -> None:
     events = data.draw(streams())
     first, later = sorted([data.draw(as_of_for(events)), data.draw(as_of_for(events))])
-    before = {o.obligation: o for o in ledger(evaluate(ROUTINE, events, first))}
-    after = {o.obligation: o for o in ledger(evaluate(ROUTINE, events, later))}
+    before = {
+        o.obligation: o for o in ledger(evaluate(ROUTINE, events, first, ledger=True, trace=True))
+    }
+    after = {
+        o.obligation: o for o in ledger(evaluate(ROUTINE, events, later, ledger=True, trace=True))
+    }
     rule_ids = {k for k, o in before.items() if is_rule_obligation(o)}
     assert rule_ids <= set(after)
     for key in rule_ids:

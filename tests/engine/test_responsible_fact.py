@@ -43,7 +43,7 @@ AS_OF = datetime.fromisoformat("2026-12-22T12:00:00+01:00")
 
 
 def test_the_fallback_acts_and_is_flagged_while_the_fact_is_unset() -> None:
-    result = evaluate(routine(), [REFERRAL], AS_OF)
+    result = evaluate(routine(), [REFERRAL], AS_OF, ledger=True, trace=True)
     d = result.to_dict()["cases"][0]["obligations"][0]
     assert d["responsible"] == "chef"
     assert d["responsible_label"] == "Enhetschef"
@@ -56,7 +56,7 @@ def test_the_person_named_by_the_fact_is_responsible_in_the_role_it_acts_in() ->
         id="a1", type="test.appointed", at="2026-12-21T10:00:00+01:00", person="Anna Berg"
     )
     r = routine("      acting_as: handlaggare\n")
-    result = evaluate(r, [REFERRAL, appointed], AS_OF)
+    result = evaluate(r, [REFERRAL, appointed], AS_OF, ledger=True, trace=True)
     o = result.case("c1").obligations[0]
     assert o.responsible == "handlaggare"
     assert o.responsible_party is not None
@@ -68,14 +68,18 @@ def test_without_acting_as_the_person_acts_in_the_fallback_role() -> None:
     appointed = event(
         id="a1", type="test.appointed", at="2026-12-21T10:00:00+01:00", person="Anna Berg"
     )
-    o = evaluate(routine(), [REFERRAL, appointed], AS_OF).case("c1").obligations[0]
+    o = (
+        evaluate(routine(), [REFERRAL, appointed], AS_OF, ledger=True, trace=True)
+        .case("c1")
+        .obligations[0]
+    )
     assert o.responsible == "chef"
     assert "Anna Berg (Enhetschef)" in o.explanation
 
 
 def test_rules_with_a_fixed_role_have_no_responsible_party_key() -> None:
     text = MINIMAL
-    result = evaluate(load_routine_text(text), [REFERRAL], AS_OF)
+    result = evaluate(load_routine_text(text), [REFERRAL], AS_OF, ledger=True, trace=True)
     assert "responsible_party" not in result.to_dict()["cases"][0]["obligations"][0]
 
 

@@ -121,13 +121,17 @@ def test_due_reads_standard_input_case_by_case(
     )
 
 
-def test_jsonl_is_one_case_a_line_then_the_rest(capsys: pytest.CaptureFixture[str]) -> None:
+def test_jsonl_is_a_head_one_case_a_line_then_the_rest(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     argv = ["due", "--routine", str(ROUTINE), "--events", str(EXAMPLE)]
     assert main([*argv, "--as-of", AS_OF.isoformat(), "--format", "jsonl"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     document = json.loads(whole(EXAMPLE, [load_routine(ROUTINE)], AS_OF))
-    assert rows[:-1] == document["cases"]
-    assert rows[-1] == {k: v for k, v in document.items() if k != "cases"}
+    head = ("as_of", "routines")
+    assert rows[0] == {k: document[k] for k in head}
+    assert rows[1:-1] == document["cases"]
+    assert rows[-1] == {k: v for k, v in document.items() if k not in {*head, "cases"}}
 
 
 def test_a_pipe_is_read_once_and_an_endless_line_is_refused(tmp_path: Path) -> None:

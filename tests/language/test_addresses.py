@@ -88,7 +88,7 @@ def test_a_message_to_the_unit_fulfils_the_roles_obligation() -> None:
             refers_to="e3",
         ),
     ]
-    result = evaluate(routine, events, AS_OF)
+    result = evaluate(routine, events, AS_OF, ledger=True, trace=True)
     [case] = result.cases
     start = next(o for o in case.obligations if o.obligation == "start-message:e3")
     assert start.status == "fulfilled"

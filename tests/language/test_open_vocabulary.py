@@ -60,7 +60,7 @@ AS_OF = datetime.fromisoformat("2026-12-22T12:00:00+01:00")
 
 
 def reply(*events: dict[str, Any]) -> dict[str, Any]:
-    result = evaluate(routine(), [REFERRAL, *events], AS_OF)
+    result = evaluate(routine(), [REFERRAL, *events], AS_OF, ledger=True, trace=True)
     return result.to_dict()["cases"][0]["obligations"][0]
 
 
@@ -93,6 +93,8 @@ def test_a_field_added_to_a_shared_type_is_read_and_checked() -> None:
         routine(),
         [REFERRAL, dict(ack, data={"message": "x", "by": "nobody"})],
         AS_OF,
+        ledger=True,
+        trace=True,
     )
     assert any("nobody" in d.message for d in result.diagnostics), result.diagnostics
 

@@ -30,7 +30,7 @@ AS_OF = datetime.fromisoformat("2026-12-22T12:00:00+01:00")
 
 
 def summary(path: Path) -> dict[str, tuple[str | None, str]]:
-    result = evaluate(load_routine(path), EVENTS, AS_OF)
+    result = evaluate(load_routine(path), EVENTS, AS_OF, ledger=True, trace=True)
     return {o.rule: (o.deadline, o.responsible) for o in result.case("c1").obligations}
 
 
@@ -146,5 +146,5 @@ def test_a_date_parameter_can_close_a_day() -> None:
         1,
     )
     # 22 December closed: the 2 working days after Monday 21 December are 23 and 28.
-    result = evaluate(load_routine_text(text), EVENTS, AS_OF)
+    result = evaluate(load_routine_text(text), EVENTS, AS_OF, ledger=True, trace=True)
     assert result.case("c1").obligations[0].deadline == "2026-12-28T23:59:59+01:00"

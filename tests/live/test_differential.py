@@ -241,23 +241,25 @@ def _check(rid: str, data: Any, backends: list[str]) -> None:
             for s in sessions:
                 s.post(event)
             as_of = max(s.clock for s in sessions if s.clock is not None)
-            expected = evaluate(versions, posted, as_of)
+            expected = evaluate(versions, posted, as_of, ledger=True, trace=True)
             want = _actions(expected)
             for s in sessions:
-                assert _actions(s.due(as_of)) == want, s.backend
+                assert _actions(s.due(as_of).with_output(ledger=True, trace=True)) == want, (
+                    s.backend
+                )
                 for case in want:
-                    got = s.due(as_of, case=case).case(case)
+                    got = s.due(as_of, case=case).with_output(ledger=True, trace=True).case(case)
                     assert [a.model_dump() for a in got.actions] == want[case], (s.backend, case)
         later = as_of + timedelta(days=data.draw(st.integers(1, 40)))
-        want = _actions(evaluate(versions, posted, later))
+        want = _actions(evaluate(versions, posted, later, ledger=True, trace=True))
         for s in sessions:
             s.tick(later)
-            assert _actions(s.due(later)) == want
+            assert _actions(s.due(later).with_output(ledger=True, trace=True)) == want
         # The whole stream as one list: all or nothing, in any order, the same answer.
         for backend in backends:
             with Session(versions, backend=backend) as batch:  # type: ignore[arg-type]
                 batch.post(list(reversed(events)), as_of=later)
-                assert _actions(batch.due(later)) == want
+                assert _actions(batch.due(later).with_output(ledger=True, trace=True)) == want
     finally:
         for s in sessions:
             s.close()
@@ -293,7 +295,10 @@ def test_a_message_in_a_new_plans_second_answers_only_the_plan_it_refers_to() ->
     for event in events:
         session.post(event)
     as_of = datetime(2020, 2, 1, tzinfo=UTC)
-    expected = evaluate(routine, events, as_of).to_json()
-    assert session.due(as_of).to_json() == expected
-    ledger = {o.obligation: o for o in session.due(as_of).case("c1").obligations}
+    expected = evaluate(routine, events, as_of, ledger=True, trace=True).to_json()
+    assert session.due(as_of).with_output(ledger=True, trace=True).to_json() == expected
+    ledger = {
+        o.obligation: o
+        for o in session.due(as_of).with_output(ledger=True, trace=True).case("c1").obligations
+    }
     assert ledger["closure-message:e12"].fulfilled_by is None

@@ -37,9 +37,9 @@ EVENTS = [
 def test_one_case_is_that_case_alone_with_its_own_summary() -> None:
     session = Session(OREBRO)
     session.post(EVENTS)
-    whole = evaluate(OREBRO, EVENTS, AS_OF)
+    whole = evaluate(OREBRO, EVENTS, AS_OF, ledger=True)
     for case, events in (("c1", 2), ("c2", 1)):
-        doc = json.loads(session.due(AS_OF, case).to_json())
+        doc = json.loads(session.due(AS_OF, case).with_output(ledger=True).to_json())
         assert [c["case"] for c in doc["cases"]] == [case]
         assert doc["cases"][0] == json.loads(whole.to_json())["cases"][["c1", "c2"].index(case)]
         assert doc["queues"] == []

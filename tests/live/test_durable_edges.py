@@ -95,7 +95,10 @@ def test_a_ruleset_holds_1024_sessions_and_eviction_keeps_far_below() -> None:
     session.post(_consent(5000, "c3", start + timedelta(days=3)))
     assert session.describe()["durable_rules"]["rebuilds"] >= 1
     as_of = start + timedelta(days=4)
-    assert session.due(as_of).to_json() == evaluate(OREBRO, session.events(), as_of).to_json()
+    assert (
+        session.due(as_of).with_output(ledger=True, trace=True).to_json()
+        == evaluate(OREBRO, session.events(), as_of, ledger=True, trace=True).to_json()
+    )
     session.close()
 
 
@@ -231,8 +234,8 @@ def test_a_cancelled_meeting_gives_the_durable_session_the_reference_answer() ->
     with Session(routine, backend="durable") as session:
         for event in events:  # the cancellation arrives last, timestamped first
             session.post(event, as_of=as_of)
-        got = session.due(as_of)
-    want = evaluate(routine, events, as_of)
+        got = session.due(as_of).with_output(ledger=True, trace=True)
+    want = evaluate(routine, events, as_of, ledger=True, trace=True)
     assert got.to_json() == want.to_json()
     deadlines = {o.rule: o.deadline for o in want.case("c1").obligations}
     assert deadlines["raise-at-linden"] == "2026-09-22T23:59:59+02:00"

@@ -100,10 +100,12 @@ def test_due_equals_evaluate_for_all_cases_and_each_case() -> None:
     for e in reversed(events):  # out of (instant, id) order
         session.post(e)
     as_of = at("2026-12-15T12:00:00+01:00")
-    want = evaluate(OREBRO, events, as_of)
-    assert session.due(as_of).to_json() == want.to_json()
+    want = evaluate(OREBRO, events, as_of, ledger=True, trace=True)
+    assert session.due(as_of).with_output(ledger=True, trace=True).to_json() == want.to_json()
     for case in ("c1", "c2"):
-        assert session.due(as_of, case).case(case) == want.case(case)
+        assert session.due(as_of, case).with_output(ledger=True, trace=True).case(
+            case
+        ) == want.case(case)
 
 
 def test_an_event_of_another_case_cancels_a_units_meeting() -> None:
@@ -137,9 +139,18 @@ def test_an_event_of_another_case_cancels_a_units_meeting() -> None:
     ]
     as_of = at("2027-01-04T12:00:00+01:00")
     events = session.events()
-    assert session.due(as_of).to_json() == evaluate(KATRINEHOLM, events, as_of).to_json()
-    unit_result = session.due(as_of, "hemtjanstgruppen").case("hemtjanstgruppen")
-    assert unit_result == evaluate(KATRINEHOLM, events, as_of).case("hemtjanstgruppen")
+    assert (
+        session.due(as_of).with_output(ledger=True, trace=True).to_json()
+        == evaluate(KATRINEHOLM, events, as_of, ledger=True, trace=True).to_json()
+    )
+    unit_result = (
+        session.due(as_of, "hemtjanstgruppen")
+        .with_output(ledger=True, trace=True)
+        .case("hemtjanstgruppen")
+    )
+    assert unit_result == evaluate(KATRINEHOLM, events, as_of, ledger=True, trace=True).case(
+        "hemtjanstgruppen"
+    )
 
 
 def test_scheduled_unit_obligations_arise_by_tick_and_follow_the_earliest_event() -> None:
@@ -161,10 +172,12 @@ def test_scheduled_unit_obligations_arise_by_tick_and_follow_the_earliest_event(
     units = {c.case for c in ticked} - {"c1"}
     assert units, "month-end lists arise in the units' cases"
     as_of = at("2026-12-02T09:00:00+01:00")
-    want = evaluate(BESLUT, session.events(), as_of)
-    assert session.due(as_of).to_json() == want.to_json()
+    want = evaluate(BESLUT, session.events(), as_of, ledger=True, trace=True)
+    assert session.due(as_of).with_output(ledger=True, trace=True).to_json() == want.to_json()
     for unit in units:
-        assert session.due(as_of, unit).case(unit) == want.case(unit)
+        assert session.due(as_of, unit).with_output(ledger=True, trace=True).case(
+            unit
+        ) == want.case(unit)
     # An earlier event moves where the scheduled obligations start: the units are re-judged.
     earlier = session.post(
         event(
@@ -176,8 +189,10 @@ def test_scheduled_unit_obligations_arise_by_tick_and_follow_the_earliest_event(
         )
     )
     assert {c.case for c in earlier} & units
-    want = evaluate(BESLUT, session.events(), earlier.as_of)
-    assert session.due(earlier.as_of).to_json() == want.to_json()
+    want = evaluate(BESLUT, session.events(), earlier.as_of, ledger=True, trace=True)
+    assert (
+        session.due(earlier.as_of).with_output(ledger=True, trace=True).to_json() == want.to_json()
+    )
 
 
 def test_queues_over_all_cases_are_in_due() -> None:
@@ -185,7 +200,10 @@ def test_queues_over_all_cases_are_in_due() -> None:
     assert any(r.queues for r in registry)
     session = Session(registry)
     as_of = at("2026-12-02T09:00:00+01:00")
-    assert session.due(as_of).queues == evaluate(registry, [], as_of).queues
+    assert (
+        session.due(as_of).with_output(ledger=True, trace=True).queues
+        == evaluate(registry, [], as_of, ledger=True, trace=True).queues
+    )
 
 
 def test_a_session_reopened_on_its_store_has_the_same_state(tmp_path: Path) -> None:
@@ -193,9 +211,9 @@ def test_a_session_reopened_on_its_store_has_the_same_state(tmp_path: Path) -> N
     as_of = at("2026-12-15T12:00:00+01:00")
     with Session(OREBRO, store=path) as session:
         session.post([CONSENT, START])
-        before = session.due(as_of).to_json()
+        before = session.due(as_of).with_output(ledger=True, trace=True).to_json()
     with Session(OREBRO, store=path) as again:
-        assert again.due(as_of).to_json() == before
+        assert again.due(as_of).with_output(ledger=True, trace=True).to_json() == before
         assert again.post(CONSENT).accepted == 0
         with pytest.raises(EventConflictError):
             again.post({**START, "data": {"start_date": "2027-01-04"}})
@@ -240,7 +258,10 @@ def test_posts_from_many_threads_all_count(tmp_path: Path) -> None:
     assert not errors
     as_of = at("2027-01-01T00:00:00+01:00")
     assert len(session.events()) == 150
-    assert session.due(as_of).to_json() == evaluate(OREBRO, session.events(), as_of).to_json()
+    assert (
+        session.due(as_of).with_output(ledger=True, trace=True).to_json()
+        == evaluate(OREBRO, session.events(), as_of, ledger=True, trace=True).to_json()
+    )
     session.close()
 
 
@@ -304,10 +325,10 @@ def test_a_cancelled_meeting_moves_the_deadlines_of_every_case_that_waits_for_it
     moved = {c.rule: (c.before, c.after, c.record.deadline) for c in later if c.case == "c1"}
     assert moved["raise-at-linden"] == ("due", "due", "2026-09-22T23:59:59+02:00")
     as_of = at("2026-09-16T12:00:00+02:00")
-    want = evaluate(KATRINEHOLM, session.events(), as_of)
-    got = session.due(as_of, "c1").case("c1")
+    want = evaluate(KATRINEHOLM, session.events(), as_of, ledger=True, trace=True)
+    got = session.due(as_of, "c1").with_output(ledger=True, trace=True).case("c1")
     assert got == want.case("c1")
     deadlines = {o.rule: o.deadline for o in got.obligations}
     assert deadlines["raise-at-linden"] == "2026-09-22T23:59:59+02:00"
     assert deadlines["prepare-linden"] == "2026-09-22T13:30:00+02:00"
-    assert session.due(as_of).to_json() == want.to_json()
+    assert session.due(as_of).with_output(ledger=True, trace=True).to_json() == want.to_json()

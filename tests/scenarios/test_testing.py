@@ -14,7 +14,7 @@ import pytest
 from samverkan_rules import load_routine
 from samverkan_rules.cli import test_cmd
 from samverkan_rules.errors import CompileError
-from samverkan_rules.records import Obligation
+from samverkan_rules.records import Obligation, RuleText
 from samverkan_rules.scenarios.check import run_scenario, uncovered_rules
 from samverkan_rules.scenarios.load import ScenarioFile, load_scenario_file
 from samverkan_rules.scenarios.runner import run_directory
@@ -288,8 +288,10 @@ def test_an_empty_expectation_is_refused(routines_dir: Path) -> None:
     assert "say what to expect" in message
 
 
-def test_the_expectation_keys_are_the_obligation_fields() -> None:
-    assert set(ExpectedObligation.model_fields) == set(Obligation.model_fields)
+def test_the_expectation_keys_are_the_obligation_fields_and_its_rule_text() -> None:
+    # A scenario reads an obligation with its rule's text, which the evaluation writes once.
+    fields = set(Obligation.model_fields) | set(RuleText.model_fields)
+    assert set(ExpectedObligation.model_fields) == fields
 
 
 # --------------------------------------------------------------------------- coverage

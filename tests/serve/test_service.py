@@ -194,15 +194,23 @@ def test_the_example_log_over_http_equals_samverkan_due(service: Service) -> Non
             answer = service.client.post(f"/cases/{case}/events", json=events)
             assert answer.status_code == 200, answer.text
             assert answer.json()["accepted"] == len(events)
-    cli = _cli_due("--events", str(EXAMPLE), "--as-of", AS_OF, "--format", "json")
-    lines = service.client.get("/due", params={"as_of": AS_OF})
+    cli = _cli_due("--events", str(EXAMPLE), "--as-of", AS_OF, "--format", "json", "--ledger")
+    lines = service.client.get("/due", params={"as_of": AS_OF, "ledger": "true"})
     assert lines.headers["content-type"].startswith("application/x-ndjson")
     served = {c["case"]: c for c in map(json.loads, lines.text.splitlines())}
+    lean = [
+        json.loads(line)
+        for line in service.client.get("/due", params={"as_of": AS_OF}).text.splitlines()
+    ]
+    assert all(set(c) == {"case", "actions"} for c in lean)  # the ledger only when asked for
     for case in cli["cases"]:
         assert served[case["case"]]["actions"] == case["actions"]
         assert served[case["case"]]["obligations"] == case["obligations"]
         one = service.client.get(f"/cases/{case['case']}/due", params={"as_of": AS_OF}).json()
         assert one["cases"][0]["actions"] == case["actions"]
+        assert one["routines"] == cli["routines"]  # each rule's text, once
+    bad = service.client.get("/due", params={"as_of": AS_OF, "trace": "yes"})
+    assert bad.status_code == 400 and "trace" in bad.json()["error"]["message"]
     obligation = cli["cases"][0]["actions"][0]["obligation"]
     explained = service.client.get(f"/obligations/{obligation}/explain", params={"as_of": AS_OF})
     assert explained.status_code == 200
@@ -284,7 +292,9 @@ def test_concurrent_posts_from_8_threads_lose_nothing(service: Service) -> None:
     for t in pool:
         t.join(timeout=120)
     assert not errors
-    lines = service.client.get("/due", params={"as_of": "2027-01-01T00:00:00+01:00"}).text
+    lines = service.client.get(
+        "/due", params={"as_of": "2027-01-01T00:00:00+01:00", "ledger": "true"}
+    ).text
     cases = [json.loads(line) for line in lines.splitlines()]
     load = [c for c in cases if c["case"].startswith("load-")]
     assert len(load) == threads * 5
