@@ -332,12 +332,14 @@ def test_an_unreadable_routine_directory_for_due(tmp_path: Path) -> None:
 def test_an_os_error_anywhere_is_exit_2_not_a_bug(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from samverkan_rules.scenarios import runner
+    # The command's own name for the runner: patching the runner module instead is missed
+    # once test_cmd has been imported (it binds run_directory when it is imported).
+    from samverkan_rules.cli import test_cmd
 
     def denied(path: object) -> object:
         raise PermissionError(errno.EACCES, "Permission denied", "routines/tests")
 
-    monkeypatch.setattr(runner, "run_directory", denied)
+    monkeypatch.setattr(test_cmd, "run_directory", denied)
     code = main(["test", str(ROUTINE)])
     err = capsys.readouterr().err
     assert code == 2
