@@ -24,9 +24,8 @@ The rules:
 * **Standard error is best effort.** When it is closed or full, diagnostics are dropped
   (never written to standard output instead); the exit code still tells.
 
-Files a command writes (``render --out``, ``schema --write``) are written under a temporary
-name in the same directory and renamed into place (:func:`write_file_atomic`), so a reader
-never sees half a file and a failed write leaves the old file as it was.
+Files a command writes (``render --out``, ``schema --write``) go through
+:mod:`samverkan_rules.cli._files`, which only those commands import.
 
 A streaming command writes piece by piece::
 
@@ -46,9 +45,7 @@ import os
 import re
 import select
 import sys
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 from types import TracebackType
 from typing import Final, TextIO
 
@@ -385,36 +382,3 @@ def guard_standard_streams() -> None:
                 if null != fd:
                     os.dup2(null, fd)
                     os.close(null)
-
-
-def write_file_atomic(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write ``data`` to ``path`` under a temporary name, then rename it into place.
-
-    The temporary file sits in the same directory (a rename across file systems would not
-    be atomic). It gets the permissions a newly created file would get, is synced to disk,
-    and replaces ``path`` in one step; on any failure it is removed and ``path`` is left as
-    it was.
-
-    Raises:
-        OSError: When the directory is not writable, the disk is full, and the like.
-    """
-    target = Path(path)
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    temporary = Path(name)
-    is_open = True
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)
-        _write_fd(fd, data)
-        os.fsync(fd)
-        is_open = False
-        os.close(fd)
-        os.replace(temporary, target)
-    except BaseException:
-        if is_open:
-            with contextlib.suppress(OSError):
-                os.close(fd)
-        with contextlib.suppress(OSError):
-            temporary.unlink()
-        raise

@@ -26,7 +26,8 @@ from samverkan_rules.cli._common import (
     print_diagnostics,
     translator_from_args,
 )
-from samverkan_rules.cli._streams import write_file_atomic, write_stdout
+from samverkan_rules.cli._files import write_file_atomic
+from samverkan_rules.cli._streams import write_stdout
 from samverkan_rules.routine.load import check_routine_file
 from samverkan_rules.text.html import render_html
 from samverkan_rules.text.markdown import render_markdown

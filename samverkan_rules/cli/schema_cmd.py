@@ -15,7 +15,8 @@ from typing import Any
 
 from samverkan_rules.cli import COMMANDS, EXIT_FINDINGS, EXIT_OK
 from samverkan_rules.cli._common import CommandError, guarded
-from samverkan_rules.cli._streams import write_file_atomic, write_stdout
+from samverkan_rules.cli._files import write_file_atomic
+from samverkan_rules.cli._streams import write_stdout
 from samverkan_rules.schemas import SCHEMAS, render
 
 NAME = "schema"
