@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from samverkan_rules.cli import _files, main
 from samverkan_rules.cli import _streams as output
-from samverkan_rules.cli import main
 from tests.support import EXAMPLES, ROOT, ROUTINES
 
 ROUTINE = ROUTINES / "orebro-dagverksamhet-hemvard.yaml"
@@ -267,7 +267,7 @@ def test_render_out_failure_leaves_the_old_file_and_no_temporary(
     def full(fd: int) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(output.os, "fsync", full)
+    monkeypatch.setattr(_files.os, "fsync", full)
     code = main(["render", str(ROUTINE), "--out", str(target)])
     err = capsys.readouterr().err
     assert code == 2
@@ -284,7 +284,7 @@ def test_schema_write_leaves_no_temporaries(tmp_path: Path) -> None:
 
 def test_atomic_files_get_ordinary_permissions(tmp_path: Path) -> None:
     target = tmp_path / "x.json"
-    output.write_file_atomic(target, b"{}")
+    _files.write_file_atomic(target, b"{}")
     umask = os.umask(0)
     os.umask(umask)
     assert target.stat().st_mode & 0o777 == 0o666 & ~umask
