@@ -150,6 +150,25 @@ class _Live:
     next_id: int = 1
 
 
+def _refuse_inexpressible(rule: CompiledRule) -> None:
+    """Refuse a rule whose obligations durable_rules cannot decide by itself.
+
+    Raises:
+        Unsupported: naming why.
+    """
+    model = rule.rule
+    if model.when.schedule is not None:
+        raise Unsupported("scheduled trigger: its occurrences depend on as_of")
+    for p in (*model.fulfilled_by, *model.cancelled_by):
+        if p.any_case:
+            raise Unsupported("any_case pattern: answers come from other cases")
+    times = (rule.deadline, *((rule.opens,) if rule.opens is not None else ()))
+    if any(s.cancels for t in times for s in t.schedules):
+        raise Unsupported(
+            "anchored on a schedule whose occurrences other cases' events can call off"
+        )
+
+
 def _ref_value(event: Event, path: str) -> Any:
     if path in ("case", "trigger.case"):
         return event.case
@@ -248,16 +267,7 @@ class DurableMatcher:
         self, r_index: int, routine: CompiledRoutine, rule: CompiledRule
     ) -> tuple[_RulePlan, dict[str, Any]]:
         model = rule.rule
-        if model.when.schedule is not None:
-            raise Unsupported("scheduled trigger: its occurrences depend on as_of")
-        for p in (*model.fulfilled_by, *model.cancelled_by):
-            if p.any_case:
-                raise Unsupported("any_case pattern: answers come from other cases")
-        times = (rule.deadline, *((rule.opens,) if rule.opens is not None else ()))
-        if any(s.cancels for t in times for s in t.schedules):
-            raise Unsupported(
-                "anchored on a schedule whose occurrences other cases' events can call off"
-            )
+        _refuse_inexpressible(rule)
         base = f"r{r_index}_{rule.index}"
         paths: set[str] = set()
         tests = durable_tests(model.when.if_, paths)
@@ -281,53 +291,56 @@ class DurableMatcher:
             ("c", model.cancelled_by, plan.cancels),
         ):
             for j, pattern in enumerate(patterns):
-                p_paths: set[str] = set()
-                p_tests = durable_tests(pattern.if_, p_paths)
-                match = tuple(sorted(pattern.match.items()))
-                for candidate, trigger_path in match:
-                    if candidate.count(".") > 1 or trigger_path.count(".") > 2:
-                        raise Unsupported(f"nested field path in match {candidate}")
-                lane = f"{kind}{j}_{base}"
-                joins = [{f"M{n}": {"ob": f"K{lane}_{n}"}} for n in range(len(match))]
-                if kind == "f":
-                    window = {"$gte": {"at": {"ob": "opens"}}}
-                else:
-                    window = {"$lte": {"at": {"ob": "deadline"}}}
-                pplan = _PatternPlan(
-                    lane=lane,
-                    same_lane=f"s{j}_{base}" if kind == "f" else None,
-                    pattern=pattern,
-                    paths=tuple(sorted(p_paths)),
-                    match=match,
-                )
+                pplan, lanes = self._compile_pattern(plan, base, kind, j, pattern)
                 target.append(pplan)
-                definitions[lane] = {
-                    "all": [
-                        {"ob": {"lane": plan.ob_lane}},
-                        {"ans": {"$and": [{"lane": lane}, *p_tests, *joins, window]}},
-                    ],
-                    "run": self._guard(self._on_answer(pplan, fulfils=kind == "f")),
-                }
-                if pplan.same_lane is not None:
-                    # Answers logged earlier in the trigger's own second, aimed at one obligation.
-                    definitions[pplan.same_lane] = {
-                        "all": [
-                            {"ob": {"lane": plan.ob_lane}},
-                            {
-                                "ans": {
-                                    "$and": [
-                                        {"lane": pplan.same_lane},
-                                        {"target": {"ob": "ob"}},
-                                        *p_tests,
-                                        *joins,
-                                        window,
-                                    ]
-                                }
-                            },
-                        ],
-                        "run": self._guard(self._on_answer(pplan, fulfils=True)),
-                    }
+                definitions.update(lanes)
         return plan, definitions
+
+    def _compile_pattern(
+        self, plan: _RulePlan, base: str, kind: str, j: int, pattern: EventPattern
+    ) -> tuple[_PatternPlan, dict[str, Any]]:
+        """The answer rule(s) of one ``fulfilled_by`` (``kind`` "f") or ``cancelled_by``
+        ("c") pattern: joined to the obligation on the pattern's condition, its ``match``
+        and its time window."""
+        p_paths: set[str] = set()
+        p_tests = durable_tests(pattern.if_, p_paths)
+        match = tuple(sorted(pattern.match.items()))
+        for candidate, trigger_path in match:
+            if candidate.count(".") > 1 or trigger_path.count(".") > 2:
+                raise Unsupported(f"nested field path in match {candidate}")
+        lane = f"{kind}{j}_{base}"
+        joins = [{f"M{n}": {"ob": f"K{lane}_{n}"}} for n in range(len(match))]
+        if kind == "f":
+            window = {"$gte": {"at": {"ob": "opens"}}}
+        else:
+            window = {"$lte": {"at": {"ob": "deadline"}}}
+        pplan = _PatternPlan(
+            lane=lane,
+            same_lane=f"s{j}_{base}" if kind == "f" else None,
+            pattern=pattern,
+            paths=tuple(sorted(p_paths)),
+            match=match,
+        )
+        definitions: dict[str, Any] = {
+            lane: {
+                "all": [
+                    {"ob": {"lane": plan.ob_lane}},
+                    {"ans": {"$and": [{"lane": lane}, *p_tests, *joins, window]}},
+                ],
+                "run": self._guard(self._on_answer(pplan, fulfils=kind == "f")),
+            }
+        }
+        if pplan.same_lane is not None:
+            # Answers logged earlier in the trigger's own second, aimed at one obligation.
+            target = [{"lane": pplan.same_lane}, {"target": {"ob": "ob"}}]
+            definitions[pplan.same_lane] = {
+                "all": [
+                    {"ob": {"lane": plan.ob_lane}},
+                    {"ans": {"$and": [*target, *p_tests, *joins, window]}},
+                ],
+                "run": self._guard(self._on_answer(pplan, fulfils=True)),
+            }
+        return pplan, definitions
 
     # ------------------------------------------------------------------ consequences
 
