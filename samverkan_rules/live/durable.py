@@ -12,10 +12,11 @@ on every post, that both ledgers name the same obligations with the same answers
 
 Where durable_rules cannot express a rule (scheduled triggers, whose occurrences depend on
 ``as_of``; ``any_case`` patterns, which read other cases; deadlines anchored on a schedule
-whose occurrences can be called off, which also read other cases; ordering comparisons),
-the rule is left to the reference code and :meth:`DurableMatcher.describe` says so, with
-the reason. Conditions are translated in :mod:`samverkan_rules.live.durable_conditions`;
-one it cannot say with the reference's meaning is such a reason too.
+whose occurrences can be called off, which also read other cases; ordering comparisons;
+a negated ``contains``), the rule is left to the reference code and
+:meth:`DurableMatcher.describe` says so, with the reason. Conditions are translated in
+:mod:`samverkan_rules.live.durable_conditions`, with the reference's meaning (for
+``contains`` on a ``roles`` field, an address list holding a unit reaches the unit's roles).
 Facts (``set_by``), validity windows and deadline arithmetic always run as reference code:
 the facts' values travel with each event into durable_rules.
 
@@ -70,6 +71,7 @@ from samverkan_rules.live.durable_conditions import (
     check_size,
     durable_tests,
     event_values,
+    routine_tests,
     tag,
 )
 from samverkan_rules.records import CaseResult
@@ -270,7 +272,8 @@ class DurableMatcher:
         _refuse_inexpressible(rule)
         base = f"r{r_index}_{rule.index}"
         paths: set[str] = set()
-        tests = durable_tests(model.when.if_, paths)
+        tests = routine_tests(routine, model.when.event_type or "", model.when.if_, paths)
+        # As in the reference, `unless` reads the trigger without its type's fields.
         tests += durable_tests(model.unless, paths, negate=True)
         check_size(tests)
         plan = _RulePlan(
@@ -303,7 +306,7 @@ class DurableMatcher:
         ("c") pattern: joined to the obligation on the pattern's condition, its ``match``
         and its time window."""
         p_paths: set[str] = set()
-        p_tests = durable_tests(pattern.if_, p_paths)
+        p_tests = routine_tests(plan.routine, pattern.event, pattern.if_, p_paths)
         match = tuple(sorted(pattern.match.items()))
         for candidate, trigger_path in match:
             if candidate.count(".") > 1 or trigger_path.count(".") > 2:

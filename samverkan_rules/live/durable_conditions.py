@@ -6,6 +6,15 @@ compare as the reference's ``_same`` does, and :func:`event_values` puts an even
 case's facts') fields into a fact under the keys the tests read. A condition durable_rules
 cannot say with the same meaning raises :class:`Unsupported`, with the reason; the durable
 backend then leaves that rule to the reference code.
+
+Address fields: ``contains`` on a ``roles`` field of the event type also accepts the unit
+of the role asked for, exactly as the reference compiles it
+(:func:`samverkan_rules.compile.conditions.accepted_by_contains`): pass the event type's
+``fields`` and the routine's role ``units``, or use :func:`routine_tests`, which picks them
+as :func:`samverkan_rules.compile.routine.compile_routine` does for ``when`` conditions and
+answer patterns. Nothing else widens an address: ``equals``, ``in``, ``not_equals``,
+``not_in`` and ``exists`` compare the value as written in both, and ``unless`` is compiled
+without the event's fields in both.
 """
 
 from __future__ import annotations
@@ -13,9 +22,13 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from samverkan_rules.compile.conditions import accepted_by_contains
+from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.events.model import Event
+from samverkan_rules.language.models.base import FieldSpec
 from samverkan_rules.language.models.conditions import AllOf, AnyOf, Comparison, Condition, NotOf
 
 __all__ = [
@@ -24,6 +37,7 @@ __all__ = [
     "check_size",
     "durable_tests",
     "event_values",
+    "routine_tests",
     "tag",
 ]
 
@@ -107,7 +121,12 @@ def event_values(event: Event, facts: Mapping[str, Any], paths: Sequence[str]) -
 
 
 def durable_tests(
-    condition: Condition | None, paths: set[str], *, negate: bool = False
+    condition: Condition | None,
+    paths: set[str],
+    *,
+    negate: bool = False,
+    fields: Mapping[str, FieldSpec] | None = None,
+    units: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """A routine condition as durable_rules tests (to AND together); fields read go to ``paths``.
 
@@ -115,15 +134,36 @@ def durable_tests(
         condition: The condition (None: no tests, always true).
         paths: Collects the fields the tests read (for :func:`event_values`).
         negate: Test that the condition does not hold (an ``unless``).
+        fields: The fields of the event type the condition reads, when known.
+        units: Each role's unit. With ``fields``, ``contains`` on a ``roles`` field also
+            accepts the unit of the role asked for, as the reference compiles it.
 
     Raises:
         Unsupported: when durable_rules cannot say the same thing.
     """
     if condition is None:
         return []
-    tests = [_test(condition, paths, negate=negate)]
+    tests = [_test(condition, paths, negate, _Addresses(fields, units))]
     check_size(tests)
     return tests
+
+
+def routine_tests(
+    routine: CompiledRoutine, event_type: str, condition: Condition | None, paths: set[str]
+) -> list[dict[str, Any]]:
+    """:func:`durable_tests` for a ``when`` condition or an answer pattern of ``routine`` on
+    events of ``event_type``: with that type's fields and the routine's role units, as
+    :func:`samverkan_rules.compile.routine.compile_routine` compiles them (an ``unless`` is
+    compiled without them: use :func:`durable_tests` with ``negate=True``).
+
+    Raises:
+        Unsupported: when durable_rules cannot say the same thing.
+    """
+    spec = routine.event_types.get(event_type)
+    units = {name: role.unit for name, role in routine.routine.roles.items()}
+    return durable_tests(
+        condition, paths, fields=spec.fields if spec is not None else None, units=units
+    )
 
 
 _MAX_TERMS = 16
@@ -158,17 +198,25 @@ def check_size(tests: Sequence[Mapping[str, Any]]) -> None:
         )
 
 
-def _test(c: Condition, paths: set[str], *, negate: bool) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class _Addresses:
+    """What ``contains`` needs to widen a role to its unit, as the reference does."""
+
+    fields: Mapping[str, FieldSpec] | None
+    units: Mapping[str, str] | None
+
+
+def _test(c: Condition, paths: set[str], negate: bool, addresses: _Addresses) -> dict[str, Any]:
     if isinstance(c, AllOf):
-        parts = [_test(x, paths, negate=negate) for x in c.all]
+        parts = [_test(x, paths, negate, addresses) for x in c.all]
         return {"$or" if negate else "$and": parts}
     if isinstance(c, AnyOf):
-        parts = [_test(x, paths, negate=negate) for x in c.any]
+        parts = [_test(x, paths, negate, addresses) for x in c.any]
         return {"$and" if negate else "$or": parts}
     if isinstance(c, NotOf):
-        return _test(c.not_, paths, negate=not negate)
+        return _test(c.not_, paths, not negate, addresses)
     assert isinstance(c, Comparison)
-    return _comparison(c, paths, negate=negate)
+    return _comparison(c, paths, negate, addresses)
 
 
 def _eq(k: str, value: Any, *, null_is_missing: bool = True) -> dict[str, Any]:
@@ -187,7 +235,9 @@ def _neq(k: str, value: Any, *, null_is_missing: bool = True) -> dict[str, Any]:
     return {"$or": [{"$nex": {k: 1}}, {"$neq": {k: tag(value)}}]}
 
 
-def _comparison(c: Comparison, paths: set[str], *, negate: bool) -> dict[str, Any]:
+def _comparison(
+    c: Comparison, paths: set[str], negate: bool, addresses: _Addresses
+) -> dict[str, Any]:
     op = c.operators()[0]
     if op in ("gt", "gte", "lt", "lte"):
         raise Unsupported(f"'{op}' on {c.field} (ordering of tagged values)")
@@ -213,8 +263,22 @@ def _comparison(c: Comparison, paths: set[str], *, negate: bool) -> dict[str, An
             return {"$or": [_eq(k, v, null_is_missing=False) for v in values]}
         return {"$and": [_neq(k, v, null_is_missing=False) for v in values]}
     if op == "contains":
-        if negate:
-            raise Unsupported(f"'not contains' on {c.field}")
-        item = tag(c.contains)
-        return {"$or": [{"S" + k: item}, {"$iany": {"L" + k: {"$i": item}}}]}
+        return _contains(c, k, negate, addresses)
     raise Unsupported(f"operator {op}")  # pragma: no cover - the model has no others
+
+
+def _contains(c: Comparison, k: str, negate: bool, addresses: _Addresses) -> dict[str, Any]:
+    """``contains``: a string equal to, or a list holding, one of the accepted values (the
+    value, and on a ``roles`` field the unit of the role asked for)."""
+    if negate:
+        # Not expressed: it would need "no item of the list" over a list that may be absent,
+        # empty or hold objects; the reference code decides such rules.
+        raise Unsupported(f"'not contains' on {c.field}")
+    accepted = accepted_by_contains(c, addresses.fields, addresses.units)
+    return {
+        "$or": [
+            test
+            for item in map(tag, accepted)
+            for test in ({"S" + k: item}, {"$iany": {"L" + k: {"$i": item}}})
+        ]
+    }
