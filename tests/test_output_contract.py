@@ -107,7 +107,8 @@ class Universe:
         types: set[str] = set()
         strings: set[str] = {"annat"}
         for r in self.versions:
-            types |= set(r.rules_by_trigger) | set(r.answer_types) | set(r.fact_setters)
+            types |= set(r.rules_by_trigger) | set(r.fact_setters)
+            types |= {p.event_type for c in r.rules for p in c.fulfilled_by + c.cancelled_by}
             for q in r.queues.values():
                 types |= set(q.joins) | set(q.leaves) | set(q.offers)
             _strings(r.routine.model_dump(mode="json", by_alias=True), strings)
