@@ -146,7 +146,7 @@ def _compile_comparison(
             return lambda e, f: get(e, f) not in (_MISSING, None)
         return lambda e, f: not _same(get(e, f), v)
     if op == "contains":
-        accepted = _addresses(c, fields, units)
+        accepted = accepted_by_contains(c, fields, units)
 
         def contains(e: Event, f: Facts) -> bool:
             value = get(e, f)
@@ -171,13 +171,16 @@ def _compile_comparison(
     return lambda e, f: _ordered(x := get(e, f), bound) and x <= bound
 
 
-def _addresses(
+def accepted_by_contains(
     c: Comparison, fields: Mapping[str, FieldSpec] | None, units: Mapping[str, str] | None
 ) -> tuple[Any, ...]:
     """What ``contains`` accepts: the value, and for a role on a roles field also its unit.
 
     A message addressed to a unit (``"to": ["hemvard"]``, the unit's mailbox) reaches every
-    role of that unit, so it answers a pattern asking for one of them.
+    role of that unit, so it answers a pattern asking for one of them. Only a ``data`` field
+    declared ``roles`` in ``fields`` widens, and only to the unit of a role (a unit, or a role
+    that is its own unit, accepts just itself); ``equals``, ``in`` and the negated forms never
+    widen. The durable_rules backend translates ``contains`` with this same function.
     """
     item = c.contains
     scope, _, name = c.field.partition(".")

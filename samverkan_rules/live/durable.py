@@ -12,9 +12,11 @@ on every post, that both ledgers name the same obligations with the same answers
 
 Where durable_rules cannot express a rule (scheduled triggers, whose occurrences depend on
 ``as_of``; ``any_case`` patterns, which read other cases; deadlines anchored on a schedule
-whose occurrences can be called off, which also read other cases; ordering comparisons),
-the rule is left to the reference code and :meth:`DurableMatcher.describe` says so, with
-the reason.
+whose occurrences can be called off, which also read other cases; ordering comparisons;
+a negated ``contains``), the rule is left to the reference code and
+:meth:`DurableMatcher.describe` says so, with the reason. Conditions are translated in
+:mod:`samverkan_rules.live.durable_conditions`, with the reference's meaning (for
+``contains`` on a ``roles`` field, an address list holding a unit reaches the unit's roles).
 Facts (``set_by``), validity windows and deadline arithmetic always run as reference code:
 the facts' values travel with each event into durable_rules.
 
@@ -47,8 +49,6 @@ durable_rules 2.0.28 has sharp edges; each one this module relies on is tested i
 from __future__ import annotations
 
 import contextlib
-import json
-import math
 import threading
 import uuid
 from collections import OrderedDict
@@ -64,8 +64,16 @@ from samverkan_rules.compile.rules import CompiledRule
 from samverkan_rules.compile.versions import Window
 from samverkan_rules.errors import CalendarError, SamverkanError
 from samverkan_rules.events.model import Event
-from samverkan_rules.language.models.conditions import AllOf, AnyOf, Comparison, Condition, NotOf
 from samverkan_rules.language.models.rules import EventPattern
+from samverkan_rules.live.durable_conditions import (
+    MISSING,
+    Unsupported,
+    check_size,
+    durable_tests,
+    event_values,
+    routine_tests,
+    tag,
+)
 from samverkan_rules.records import CaseResult
 from samverkan_rules.time.instants import local_date
 
@@ -81,195 +89,11 @@ class DurableMismatchError(SamverkanError):
     """durable_rules and the reference evaluator disagree about a case's ledger."""
 
 
-class Unsupported(Exception):
-    """A condition durable_rules cannot express with the same meaning (the reason)."""
-
-
 class _SyncHost(_engine.Host):  # type: ignore[misc]
     """A durable_rules host run synchronously: no background dispatch or timer threads."""
 
     def _run(self) -> None:
         return None
-
-
-# --------------------------------------------------------------------------- values
-
-
-def tag(value: Any) -> str:
-    """A value as a string that compares equal exactly when the engine's ``_same`` does.
-
-    Booleans never equal numbers, integers equal floats of the same value, strings equal
-    strings; lists and objects compare by their JSON text.
-
-    Examples:
-        >>> tag(True), tag(1), tag(1.0), tag("1"), tag(None)
-        ('b:true', 'n:1.0', 'n:1.0', 's:1', 'z:')
-    """
-    if value is None:
-        return "z:"
-    if isinstance(value, bool):
-        return "b:true" if value else "b:false"
-    if isinstance(value, (int, float)):
-        number = float(value)
-        return "n:" + (repr(number) if math.isfinite(number) else str(number))
-    if isinstance(value, str):
-        return "s:" + value
-    return "j:" + json.dumps(value, sort_keys=True, ensure_ascii=False)
-
-
-def _key(path: str) -> str:
-    """The fact key that carries a condition field (``data.x`` -> ``d_x``)."""
-    if path in ("case", "type"):
-        return "e_" + path
-    scope, _, name = path.partition(".")
-    return f"{scope[0]}_{name}"
-
-
-def _values(event: Event, facts: Mapping[str, Any], paths: Sequence[str]) -> dict[str, Any]:
-    """The condition fields of ``event`` (and facts) as tagged keys.
-
-    ``<k>`` holds a scalar's (or a null's) tag, ``P<k>`` marks presence (not missing, not
-    null), ``S<k>`` holds a string (for ``contains``), ``L<k>`` a list's item tags.
-    """
-    out: dict[str, Any] = {}
-    for path in paths:
-        if path == "case":
-            value: Any = event.case
-        elif path == "type":
-            value = event.type
-        elif path.startswith("data."):
-            value = event.data.get(path[5:], _MISSING)
-        else:
-            value = facts.get(path.partition(".")[2], _MISSING)
-        k = _key(path)
-        if value is _MISSING:
-            continue
-        if value is None:  # present but null: `in: [null]` matches it, `exists` does not
-            out[k] = tag(None)
-            continue
-        out["P" + k] = 1
-        if isinstance(value, list):
-            out["L" + k] = [tag(v) for v in value if not isinstance(v, (list, dict))]
-        elif isinstance(value, dict):
-            continue
-        else:
-            out[k] = tag(value)
-            if isinstance(value, str):
-                out["S" + k] = tag(value)
-    return out
-
-
-_MISSING: Any = object()
-
-
-# --------------------------------------------------------------------------- conditions
-
-
-def durable_tests(condition: Condition | None, paths: set[str]) -> list[dict[str, Any]]:
-    """A routine condition as durable_rules tests (to AND together); fields read go to ``paths``.
-
-    Raises:
-        Unsupported: when durable_rules cannot say the same thing.
-    """
-    if condition is None:
-        return []
-    tests = [_test(condition, paths, negate=False)]
-    check_size(tests)
-    return tests
-
-
-_MAX_TERMS = 16
-"""The most alternatives (terms of the disjunctive normal form) a durable test may have.
-
-durable_rules refuses larger nested ``$or``/``$and`` trees when the ruleset is created
-(error 113; for instance three ``$and``s of four two-way ``$or``s); 16 stays inside every
-shape that was tried, and every bundled routine's conditions are far smaller."""
-
-
-def _terms(test: Mapping[str, Any]) -> int:
-    if "$and" in test:
-        product = 1
-        for part in test["$and"]:
-            product *= _terms(part)
-        return product
-    if "$or" in test:
-        return sum(_terms(part) for part in test["$or"])
-    return 1
-
-
-def check_size(tests: Sequence[Mapping[str, Any]]) -> None:
-    """Refuse tests that durable_rules may not be able to build.
-
-    Raises:
-        Unsupported: when the tests, ANDed together, have more than 16 alternatives.
-    """
-    terms = _terms({"$and": list(tests)})
-    if terms > _MAX_TERMS:
-        raise Unsupported(
-            f"condition too large for durable_rules ({terms} alternatives, at most {_MAX_TERMS})"
-        )
-
-
-def _test(c: Condition, paths: set[str], *, negate: bool) -> dict[str, Any]:
-    if isinstance(c, AllOf):
-        parts = [_test(x, paths, negate=negate) for x in c.all]
-        return {"$or" if negate else "$and": parts}
-    if isinstance(c, AnyOf):
-        parts = [_test(x, paths, negate=negate) for x in c.any]
-        return {"$and" if negate else "$or": parts}
-    if isinstance(c, NotOf):
-        return _test(c.not_, paths, negate=not negate)
-    assert isinstance(c, Comparison)
-    return _comparison(c, paths, negate=negate)
-
-
-def _eq(k: str, value: Any, *, null_is_missing: bool = True) -> dict[str, Any]:
-    """``equals`` (``equals: null`` also holds for a missing field) or, with
-    ``null_is_missing=False``, one value of ``in`` (where null matches only a null)."""
-    if value is None and null_is_missing:
-        return {"$nex": {"P" + k: 1}}
-    return {k: tag(value)}
-
-
-def _neq(k: str, value: Any, *, null_is_missing: bool = True) -> dict[str, Any]:
-    """The negation of :func:`_eq`."""
-    if value is None and null_is_missing:
-        return {"$ex": {"P" + k: 1}}
-    # A missing field, a list or an object is "not equal" too: no scalar key then.
-    return {"$or": [{"$nex": {k: 1}}, {"$neq": {k: tag(value)}}]}
-
-
-def _comparison(c: Comparison, paths: set[str], *, negate: bool) -> dict[str, Any]:
-    op = c.operators()[0]
-    if op in ("gt", "gte", "lt", "lte"):
-        raise Unsupported(f"'{op}' on {c.field} (ordering of tagged values)")
-    if c.field not in ("case", "type") and not c.field.startswith(("data.", "fact.")):
-        raise Unsupported(f"field {c.field}")
-    if c.field.count(".") > 1:
-        raise Unsupported(f"nested field path {c.field}")
-    paths.add(c.field)
-    k = _key(c.field)
-    if op == "exists":
-        want = bool(c.exists) != negate
-        return {"$ex" if want else "$nex": {"P" + k: 1}}
-    if op in ("equals", "not_equals"):
-        value = c.equals if op == "equals" else c.not_equals
-        positive = (op == "equals") != negate
-        return _eq(k, value) if positive else _neq(k, value)
-    if op in ("in", "not_in"):
-        values = list((c.in_ if op == "in" else c.not_in) or ())
-        if not values:
-            raise Unsupported(f"empty '{op}' list on {c.field}")
-        positive = (op == "in") != negate
-        if positive:
-            return {"$or": [_eq(k, v, null_is_missing=False) for v in values]}
-        return {"$and": [_neq(k, v, null_is_missing=False) for v in values]}
-    if op == "contains":
-        if negate:
-            raise Unsupported(f"'not contains' on {c.field}")
-        item = tag(c.contains)
-        return {"$or": [{"S" + k: item}, {"$iany": {"L" + k: {"$i": item}}}]}
-    raise Unsupported(f"operator {op}")  # pragma: no cover - the model has no others
 
 
 # --------------------------------------------------------------------------- the plan
@@ -319,24 +143,12 @@ class _Live:
     next_id: int = 1
 
 
-def _ref_value(event: Event, path: str) -> Any:
-    if path in ("case", "trigger.case"):
-        return event.case
-    if path == "trigger.id":
-        return event.id
-    return event.data.get(path.rsplit(".", 1)[1], _MISSING)
+def _refuse_inexpressible(rule: CompiledRule) -> None:
+    """Refuse a rule whose obligations durable_rules cannot decide by itself.
 
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _micros(moment: datetime) -> int:
-    """An instant as whole microseconds since the epoch (exact in a JSON number)."""
-    return (moment - _EPOCH) // timedelta(microseconds=1)
-
-
-def _check_supported(rule: CompiledRule) -> None:
-    """Raise :class:`Unsupported` for a rule whose obligations depend on more than its case."""
+    Raises:
+        Unsupported: naming why.
+    """
     model = rule.rule
     if model.when.schedule is not None:
         raise Unsupported("scheduled trigger: its occurrences depend on as_of")
@@ -348,6 +160,22 @@ def _check_supported(rule: CompiledRule) -> None:
         raise Unsupported(
             "anchored on a schedule whose occurrences other cases' events can call off"
         )
+
+
+def _ref_value(event: Event, path: str) -> Any:
+    if path in ("case", "trigger.case"):
+        return event.case
+    if path == "trigger.id":
+        return event.id
+    return event.data.get(path.rsplit(".", 1)[1], MISSING)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _micros(moment: datetime) -> int:
+    """An instant as whole microseconds since the epoch (exact in a JSON number)."""
+    return (moment - _EPOCH) // timedelta(microseconds=1)
 
 
 class DurableMatcher:
@@ -432,13 +260,13 @@ class DurableMatcher:
         self, r_index: int, routine: CompiledRoutine, rule: CompiledRule
     ) -> tuple[_RulePlan, dict[str, Any]]:
         model = rule.rule
-        _check_supported(rule)
+        _refuse_inexpressible(rule)
         base = f"r{r_index}_{rule.index}"
         paths: set[str] = set()
-        tests = durable_tests(model.when.if_, paths)
-        if model.unless is not None:
-            tests.append(_test(model.unless, paths, negate=True))
-            check_size(tests)
+        tests = routine_tests(routine, model.when.event_type or "", model.when.if_, paths)
+        # As in the reference, `unless` reads the trigger without its type's fields.
+        tests += durable_tests(model.unless, paths, negate=True)
+        check_size(tests)
         plan = _RulePlan(
             routine=routine,
             rule=rule,
@@ -464,7 +292,7 @@ class DurableMatcher:
         fulfils = kind == "f"
         lane = f"{kind}{name}"
         p_paths: set[str] = set()
-        p_tests = durable_tests(pattern.if_, p_paths)
+        p_tests = routine_tests(plan.routine, pattern.event, pattern.if_, p_paths)
         match = tuple(sorted(pattern.match.items()))
         for candidate, trigger_path in match:
             if candidate.count(".") > 1 or trigger_path.count(".") > 2:
@@ -652,7 +480,7 @@ class DurableMatcher:
                 "lane": plan.trigger_lane,
                 "eid": event.id,
                 "at": at,
-                **_values(event, facts, plan.trigger_paths),
+                **event_values(event, facts, plan.trigger_paths),
             },
         )
         if len(self._fired) == before:
@@ -691,7 +519,7 @@ class DurableMatcher:
         for pp in (*plan.fulfils, *plan.cancels):
             for n, (_cand, trig) in enumerate(pp.match):
                 value = _ref_value(trigger, trig)
-                if value is not _MISSING:
+                if value is not MISSING:
                     keys[f"K{pp.lane}_{n}"] = tag(value)
         return keys
 
@@ -699,10 +527,10 @@ class DurableMatcher:
         self, lane: str, event: Event, facts: Mapping[str, Any], p: _PatternPlan, at: int
     ) -> dict[str, Any]:
         fact: dict[str, Any] = {"lane": lane, "eid": event.id, "at": at}
-        fact.update(_values(event, facts, p.paths))
+        fact.update(event_values(event, facts, p.paths))
         for n, (cand, _trig) in enumerate(p.match):
             value = _ref_value(event, cand)
-            if value is not _MISSING:
+            if value is not MISSING:
                 fact[f"M{n}"] = tag(value)
         return fact
 

@@ -68,7 +68,12 @@ def _universe(versions: tuple[CompiledRoutine, ...]) -> dict[str, Any]:
     return {
         "types": sorted(types),
         "strings": [*sorted(c for c in constants if isinstance(c, str)), "annat"],
-        "roles": sorted(routine.routine.roles),
+        # Addresses: every role and every unit (a message to a unit reaches its roles).
+        "addresses": sorted(
+            set(routine.routine.roles)
+            | {role.unit for role in routine.routine.roles.values()}
+            | set(routine.routine.units)
+        ),
         "units": sorted(routine.routine.units) or ["enhet"],
         "starts": [datetime(d.year, d.month, d.day, 8, tzinfo=UTC) for d in starts],
         "routine": routine,
@@ -99,9 +104,9 @@ def _value(u: dict[str, Any], name: str, spec: FieldSpec, ids: list[str], at: da
     if kind == "enum":
         return st.sampled_from(list(spec.values or []))
     if kind == "role":
-        return st.sampled_from(u["roles"])
+        return st.sampled_from(u["addresses"])
     if kind == "roles":
-        return st.lists(st.sampled_from(u["roles"]), min_size=1, max_size=3, unique=True)
+        return st.lists(st.sampled_from(u["addresses"]), min_size=1, max_size=3, unique=True)
     if kind == "event":
         return st.sampled_from(ids) if ids else st.just("e00")
     if kind == "object":

@@ -19,12 +19,8 @@ pytest.importorskip(
 from samverkan_rules.compile.conditions import compile_condition
 from samverkan_rules.events.model import event_from_mapping
 from samverkan_rules.language.models.conditions import AllOf, AnyOf, Comparison, NotOf
-from samverkan_rules.live.durable import (
-    Unsupported,
-    _SyncHost,
-    _values,
-    durable_tests,
-)
+from samverkan_rules.live.durable import _SyncHost
+from samverkan_rules.live.durable_conditions import Unsupported, durable_tests, event_values
 
 SCALARS = [None, True, False, 0, 1, 1.0, 2.5, "a", "b", "1"]
 OPS = ["equals", "not_equals", "in", "not_in", "exists", "contains"]
@@ -91,7 +87,7 @@ def test_durable_tests_agree_with_the_reference_closures(
     event = event_from_mapping(
         {"id": "e", "case": "c", "type": "t", "at": "2026-12-01T09:00:00+01:00", "data": data}
     )
-    fact = {"sid": "1", "id": 1, "lane": "t", **_values(event, facts, sorted(paths))}
+    fact = {"sid": "1", "id": 1, "lane": "t", **event_values(event, facts, sorted(paths))}
     try:
         host.assert_fact(name, fact)
     except Exception as exc:
