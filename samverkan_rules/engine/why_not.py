@@ -148,16 +148,36 @@ def _shown(value: Any) -> str:
     return "(missing)" if value is _MISSING else repr(value)
 
 
+def judged_as_compiled(routine: CompiledRoutine, event_type: str | None) -> dict[str, Any]:
+    """What a condition on ``event_type`` is compiled with in ``routine`` (its fields, the
+    roles' units, the time zone), so a condition is explained as the evaluator judged it."""
+    spec = routine.event_types.get(event_type) if event_type is not None else None
+    return {
+        "fields": spec.fields if spec is not None else None,
+        "units": {name: role.unit for name, role in routine.routine.roles.items()},
+        "tz": routine.tz,
+    }
+
+
 def failing_parts(
-    condition: Condition | None, event: Event, facts: Mapping[str, Any], t: Translator
+    condition: Condition | None,
+    event: Event,
+    facts: Mapping[str, Any],
+    t: Translator,
+    **compiled_with: Any,
 ) -> list[str]:
-    """Each comparison of ``condition`` that is false for ``event``, with the value seen."""
-    if condition is None or compile_condition(condition)(event, facts):
+    """Each comparison of ``condition`` that is false for ``event``, with the value seen;
+    ``compiled_with`` is what the evaluator compiled it with (:func:`judged_as_compiled`)."""
+    if condition is None or compile_condition(condition, **compiled_with)(event, facts):
         return []
     if isinstance(condition, AllOf):
-        return [p for c in condition.all for p in failing_parts(c, event, facts, t)]
+        return [
+            p for c in condition.all for p in failing_parts(c, event, facts, t, **compiled_with)
+        ]
     if isinstance(condition, AnyOf):
-        parts = [p for c in condition.any for p in failing_parts(c, event, facts, t)]
+        parts = [
+            p for c in condition.any for p in failing_parts(c, event, facts, t, **compiled_with)
+        ]
         return [t.gettext("none of: {parts}").format(parts="; ".join(parts))]
     if isinstance(condition, NotOf):
         return [
@@ -300,7 +320,8 @@ def _why_not(
                 )
             )
         elif what == "condition":
-            parts = failing_parts(rule_model.when.if_, event, facts, t)
+            context = judged_as_compiled(version, rule_model.when.event_type)
+            parts = failing_parts(rule_model.when.if_, event, facts, t, **context)
             out.append(
                 t.gettext("{event}: the trigger's condition is false: {parts}").format(
                     event=head, parts="; ".join(parts)
@@ -382,7 +403,8 @@ def _near_misses(entry: RuleEntry, stream: Sequence[Event], t: Translator) -> li
                             field=candidate, value=_shown(got), expected=_shown(want)
                         )
                     )
-            why.extend(failing_parts(model.if_, event, facts, t))
+            context = judged_as_compiled(entry.routine, model.event)
+            why.extend(failing_parts(model.if_, event, facts, t, **context))
             if entry.opens is not None and event.at < entry.opens:
                 why.append(
                     t.gettext("it came before the obligation opened ({opens})").format(

@@ -114,3 +114,20 @@ def test_the_command_line_answers_in_text_and_json(
     assert data["obligations"][0]["obligation"] == "start-message:e2"
     assert main([*argv[:-2]]) == 2  # --case without --rule
     assert "--case and --rule go together" in capsys.readouterr().err
+
+
+def test_a_message_to_the_unit_is_not_blamed_for_its_address() -> None:
+    # The evaluator reads `data.to contains hemvard.driftsplanerare` as reached by a message
+    # to the unit `hemvard`; the explanation must judge the comparison the same way and name
+    # only the part that is false (the kind).
+    message = event(
+        id="e3",
+        type="message.sent",
+        at="2026-12-02T09:00:00+01:00",
+        kind="vc_reply",
+        to=["hemvard"],
+        refers_to="e2",
+    )
+    (reason,) = explain([CONSENT, START, message], "receipt-acknowledgement").why_not
+    assert "data.kind is 'vc_reply'" in reason
+    assert "data.to" not in reason
