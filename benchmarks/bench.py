@@ -454,7 +454,7 @@ def bench_latency(
     samples.sort()
     serial.sort()
     ms = 1e6
-    obligations = sum(len(c.obligations) for c in result.cases)
+    obligations = len(result.obligation_ids())
     return (
         [
             Figure("b", "events in the case", len(batch.events), "events"),
