@@ -10,6 +10,8 @@ Run from the repository root::
     python benchmarks/profile_engine.py --profile       # cProfile: top functions by own time
                                                         # (tottime), then by cumulative time
     python benchmarks/profile_engine.py --time          # CPU-time events/s and 100-event p99
+    python benchmarks/profile_engine.py --phases        # CPU time of admitting vs evaluating
+                                                        # the cases (Evaluator phases 1-2, 3)
     python benchmarks/profile_engine.py --loop 20       # just evaluate the log 20 times (for
                                                         # a sampling profiler, e.g.
                                                         # ``py-spy record -o evaluate.svg
@@ -52,6 +54,7 @@ from samverkan_rules import (
     load_routine,
     read_events_text,
 )
+from samverkan_rules.engine import Evaluator
 
 DEFAULT_SEED = 20261215
 
@@ -107,6 +110,31 @@ def time_engine(
     )
 
 
+def time_phases(
+    routine: CompiledRoutine, data: tuple[EventBatch, datetime, EventBatch, datetime], repeats: int
+) -> None:
+    """Print the CPU time of admitting the log's events and of evaluating its cases."""
+    log_batch, log_as_of, _, _ = data
+    admit: list[float] = []
+    cases: list[float] = []
+    for _ in range(repeats):
+        gc.collect()
+        t0 = time.process_time()
+        run = Evaluator(routine, log_as_of)
+        by_case = run.admit_all(log_batch.events)
+        t1 = time.process_time()
+        for case_id in sorted(by_case):
+            run.evaluate_case(case_id, by_case.pop(case_id))
+        t2 = time.process_time()
+        admit.append(t1 - t0)
+        cases.append(t2 - t1)
+    print(
+        f"admit_all: best {min(admit):.3f} s, median {statistics.median(admit):.3f} s; "
+        f"evaluate_case (all cases): best {min(cases):.3f} s, "
+        f"median {statistics.median(cases):.3f} s (CPU time, x{repeats})"
+    )
+
+
 def profile_engine(
     routine: CompiledRoutine, data: tuple[EventBatch, datetime, EventBatch, datetime], top: int
 ) -> None:
@@ -128,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", action="store_true", help="cProfile one evaluation")
     parser.add_argument("--time", action="store_true", help="CPU-time events/s and latency")
+    parser.add_argument("--phases", action="store_true", help="CPU time of each phase")
     parser.add_argument("--loop", type=int, default=0, help="evaluate the log N times")
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
@@ -135,12 +164,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--runs", type=int, default=1000)
     args = parser.parse_args(argv)
-    if not (args.profile or args.time or args.loop):
-        parser.error("choose --profile, --time and/or --loop N")
+    if not (args.profile or args.time or args.phases or args.loop):
+        parser.error("choose --profile, --time, --phases and/or --loop N")
     routine = load_routine(ROUTINE)
     data = corpus(routine, args.seed, args.events)
     if args.time:
         time_engine(routine, data, args.repeats, args.runs)
+    if args.phases:
+        time_phases(routine, data, args.repeats)
     if args.profile:
         profile_engine(routine, data, args.top)
     for _ in range(args.loop):
