@@ -12,6 +12,8 @@ Run from the repository root::
     python benchmarks/profile_engine.py --time          # CPU-time events/s and 100-event p99
     python benchmarks/profile_engine.py --phases        # CPU time of admitting vs evaluating
                                                         # the cases (Evaluator phases 1-2, 3)
+    python benchmarks/profile_engine.py --conditions    # ns per call of the routine's compiled
+                                                        # conditions on the log's events
     python benchmarks/profile_engine.py --loop 20       # just evaluate the log 20 times (for
                                                         # a sampling profiler, e.g.
                                                         # ``py-spy record -o evaluate.svg
@@ -55,6 +57,7 @@ from samverkan_rules import (
     read_events_text,
 )
 from samverkan_rules.engine import Evaluator
+from samverkan_rules.events.model import Event
 
 DEFAULT_SEED = 20261215
 
@@ -135,6 +138,27 @@ def time_phases(
     )
 
 
+def time_conditions(routine: CompiledRoutine, log_batch: EventBatch, repeats: int) -> None:
+    """Print the CPU time per call of every rule's trigger condition and answer pattern's
+    condition, called on each event of the log of its type (best of ``repeats``)."""
+    by_type: dict[str, list[Event]] = {}
+    for event in log_batch.events:
+        by_type.setdefault(event.type, []).append(event)
+    calls = []
+    for rule in routine.rules:
+        calls += [(rule.condition, e) for e in by_type.get(rule.rule.when.event_type, ())]
+        for pattern in (*rule.fulfilled_by, *rule.cancelled_by):
+            calls += [(pattern.condition, e) for e in by_type.get(pattern.event_type, ())]
+    facts = dict(routine.fact_defaults)
+    best = math.inf
+    for _ in range(repeats):
+        t0 = time.process_time_ns()
+        for condition, event in calls:
+            condition(event, facts)
+        best = min(best, time.process_time_ns() - t0)
+    print(f"conditions: {len(calls):,} calls, best {best / len(calls):.0f} ns/call (CPU time)")
+
+
 def profile_engine(
     routine: CompiledRoutine, data: tuple[EventBatch, datetime, EventBatch, datetime], top: int
 ) -> None:
@@ -157,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="cProfile one evaluation")
     parser.add_argument("--time", action="store_true", help="CPU-time events/s and latency")
     parser.add_argument("--phases", action="store_true", help="CPU time of each phase")
+    parser.add_argument("--conditions", action="store_true", help="ns per condition call")
     parser.add_argument("--loop", type=int, default=0, help="evaluate the log N times")
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
@@ -164,14 +189,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--runs", type=int, default=1000)
     args = parser.parse_args(argv)
-    if not (args.profile or args.time or args.phases or args.loop):
-        parser.error("choose --profile, --time, --phases and/or --loop N")
+    if not (args.profile or args.time or args.phases or args.conditions or args.loop):
+        parser.error("choose --profile, --time, --phases, --conditions and/or --loop N")
     routine = load_routine(ROUTINE)
     data = corpus(routine, args.seed, args.events)
     if args.time:
         time_engine(routine, data, args.repeats, args.runs)
     if args.phases:
         time_phases(routine, data, args.repeats)
+    if args.conditions:
+        time_conditions(routine, data[0], 3 * args.repeats)
     if args.profile:
         profile_engine(routine, data, args.top)
     for _ in range(args.loop):
