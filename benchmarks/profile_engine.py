@@ -14,6 +14,8 @@ Run from the repository root::
                                                         # the cases (Evaluator phases 1-2, 3)
     python benchmarks/profile_engine.py --conditions    # ns per call of the routine's compiled
                                                         # conditions on the log's events
+    python benchmarks/profile_engine.py --settle        # ns per obligation of settling the
+                                                        # replayed log's cases at as_of
     python benchmarks/profile_engine.py --loop 20       # just evaluate the log 20 times (for
                                                         # a sampling profiler, e.g.
                                                         # ``py-spy record -o evaluate.svg
@@ -57,6 +59,7 @@ from samverkan_rules import (
     read_events_text,
 )
 from samverkan_rules.engine import Evaluator
+from samverkan_rules.engine.replay import replay_case, settle_case
 from samverkan_rules.events.model import Event
 
 DEFAULT_SEED = 20261215
@@ -159,6 +162,27 @@ def time_conditions(routine: CompiledRoutine, log_batch: EventBatch, repeats: in
     print(f"conditions: {len(calls):,} calls, best {best / len(calls):.0f} ns/call (CPU time)")
 
 
+def time_settle(
+    routine: CompiledRoutine, data: tuple[EventBatch, datetime, EventBatch, datetime], repeats: int
+) -> None:
+    """Print the CPU time per obligation of settling every replayed case of the log."""
+    log_batch, log_as_of, _, _ = data
+    run = Evaluator(routine, log_as_of)
+    by_case = run.admit_all(log_batch.events)
+    replays = []
+    for case_id, events in sorted(by_case.items()):
+        stream = sorted(events, key=lambda e: e.order_key)
+        replays.append((case_id, *replay_case(run.plan, case_id, stream, [], {})))
+    count = sum(len(entries) for _, entries, _ in replays)
+    best = math.inf
+    for _ in range(repeats):
+        t0 = time.process_time_ns()
+        for case_id, entries, facts in replays:
+            settle_case(case_id, entries, facts, run.as_of)
+        best = min(best, time.process_time_ns() - t0)
+    print(f"settle: {count:,} obligations, best {best / count:.0f} ns each (CPU time)")
+
+
 def profile_engine(
     routine: CompiledRoutine, data: tuple[EventBatch, datetime, EventBatch, datetime], top: int
 ) -> None:
@@ -182,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time", action="store_true", help="CPU-time events/s and latency")
     parser.add_argument("--phases", action="store_true", help="CPU time of each phase")
     parser.add_argument("--conditions", action="store_true", help="ns per condition call")
+    parser.add_argument("--settle", action="store_true", help="ns per obligation settled")
     parser.add_argument("--loop", type=int, default=0, help="evaluate the log N times")
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
@@ -189,8 +214,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--runs", type=int, default=1000)
     args = parser.parse_args(argv)
-    if not (args.profile or args.time or args.phases or args.conditions or args.loop):
-        parser.error("choose --profile, --time, --phases, --conditions and/or --loop N")
+    modes = (args.profile, args.time, args.phases, args.conditions, args.settle, args.loop)
+    if not any(modes):
+        parser.error("choose --profile, --time, --phases, --conditions, --settle or --loop N")
     routine = load_routine(ROUTINE)
     data = corpus(routine, args.seed, args.events)
     if args.time:
@@ -199,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
         time_phases(routine, data, args.repeats)
     if args.conditions:
         time_conditions(routine, data[0], 3 * args.repeats)
+    if args.settle:
+        time_settle(routine, data, args.repeats)
     if args.profile:
         profile_engine(routine, data, args.top)
     for _ in range(args.loop):
