@@ -16,6 +16,8 @@ Run from the repository root::
                                                         # conditions on the log's events
     python benchmarks/profile_engine.py --settle        # ns per obligation of settling the
                                                         # replayed log's cases at as_of
+    python benchmarks/profile_engine.py --deadlines     # ns per deadline placed for the log's
+                                                        # triggers (each rule's deadline)
     python benchmarks/profile_engine.py --loop 20       # just evaluate the log 20 times (for
                                                         # a sampling profiler, e.g.
                                                         # ``py-spy record -o evaluate.svg
@@ -36,6 +38,7 @@ Options: ``--events N`` (log size, default 100,000), ``--seed S`` (default bench
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import gc
 import math
@@ -60,6 +63,7 @@ from samverkan_rules import (
 )
 from samverkan_rules.engine import Evaluator
 from samverkan_rules.engine.replay import replay_case, settle_case
+from samverkan_rules.errors import CalendarError
 from samverkan_rules.events.model import Event
 
 DEFAULT_SEED = 20261215
@@ -183,6 +187,26 @@ def time_settle(
     print(f"settle: {count:,} obligations, best {best / count:.0f} ns each (CPU time)")
 
 
+def time_deadlines(routine: CompiledRoutine, log_batch: EventBatch, repeats: int) -> None:
+    """Print the CPU time per call of each rule's deadline for the log's events that
+    trigger it (the rule's condition holding with the facts' defaults)."""
+    facts = dict(routine.fact_defaults)
+    calls = [
+        (rule.deadline.instant, e)
+        for rule in routine.rules
+        for e in log_batch.events
+        if e.type == rule.rule.when.event_type and rule.condition(e, facts)
+    ]
+    best = math.inf
+    for _ in range(repeats):
+        t0 = time.process_time_ns()
+        for instant, event in calls:
+            with contextlib.suppress(CalendarError):
+                instant(event, None)
+        best = min(best, time.process_time_ns() - t0)
+    print(f"deadlines: {len(calls):,} placed, best {best / len(calls):.0f} ns each (CPU time)")
+
+
 def profile_engine(
     routine: CompiledRoutine, data: tuple[EventBatch, datetime, EventBatch, datetime], top: int
 ) -> None:
@@ -207,6 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--phases", action="store_true", help="CPU time of each phase")
     parser.add_argument("--conditions", action="store_true", help="ns per condition call")
     parser.add_argument("--settle", action="store_true", help="ns per obligation settled")
+    parser.add_argument("--deadlines", action="store_true", help="ns per deadline placed")
     parser.add_argument("--loop", type=int, default=0, help="evaluate the log N times")
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
@@ -214,9 +239,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--runs", type=int, default=1000)
     args = parser.parse_args(argv)
-    modes = (args.profile, args.time, args.phases, args.conditions, args.settle, args.loop)
-    if not any(modes):
-        parser.error("choose --profile, --time, --phases, --conditions, --settle or --loop N")
+    modes = (args.profile, args.time, args.phases, args.conditions, args.settle, args.deadlines)
+    if not any(modes) and not args.loop:
+        parser.error("choose a mode (see --help)")
     routine = load_routine(ROUTINE)
     data = corpus(routine, args.seed, args.events)
     if args.time:
@@ -227,6 +252,8 @@ def main(argv: list[str] | None = None) -> int:
         time_conditions(routine, data[0], 3 * args.repeats)
     if args.settle:
         time_settle(routine, data, args.repeats)
+    if args.deadlines:
+        time_deadlines(routine, data[0], args.repeats)
     if args.profile:
         profile_engine(routine, data, args.top)
     for _ in range(args.loop):
