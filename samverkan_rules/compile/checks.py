@@ -133,7 +133,13 @@ def _compile_event_check(
                     )
                 )
         for fname in references:
-            for unknown in unknown_address(data.get(fname), addresses):
+            value = data.get(fname)
+            if type(value) is str:
+                if value in addresses:
+                    continue  # the common cases: one known address, or a list of them
+            elif type(value) is list and all(type(n) is str and n in addresses for n in value):
+                continue
+            for unknown in unknown_address(value, addresses):
                 out.append(
                     _event_diag(
                         event,
@@ -147,6 +153,8 @@ def _compile_event_check(
                         hint=did_you_mean(unknown, addresses),
                     )
                 )
+        if data.keys() <= known:
+            return out
         for extra in sorted(set(data) - known):
             out.append(
                 _event_diag(

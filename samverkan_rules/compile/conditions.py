@@ -136,28 +136,17 @@ def _compile_comparison(
         want = bool(c.exists)
         return lambda e, f: (get(e, f) not in (_MISSING, None)) is want
     if op == "equals":
-        v = c.equals
-        if v is None:
-            return lambda e, f: get(e, f) in (_MISSING, None)
-        return lambda e, f: _same(get(e, f), v)
+        return _equals(get, c.equals, _data_name(c.field))
     if op == "not_equals":
         v = c.not_equals
         if v is None:
             return lambda e, f: get(e, f) not in (_MISSING, None)
         return lambda e, f: not _same(get(e, f), v)
     if op == "contains":
-        accepted = accepted_by_contains(c, fields, units)
-
-        def contains(e: Event, f: Facts) -> bool:
-            value = get(e, f)
-            if isinstance(value, str):
-                return any(_same(value, a) for a in accepted)
-            return isinstance(value, list) and any(_same(v, a) for v in value for a in accepted)
-
-        return contains
+        return _contains(get, accepted_by_contains(c, fields, units), _data_name(c.field))
     if op in ("in", "not_in"):
         values: tuple[Any, ...] = tuple((c.in_ if op == "in" else c.not_in) or ())
-        inside: Predicate = lambda e, f: any(_same(get(e, f), v) for v in values)  # noqa: E731
+        inside = _inside(get, values, _data_name(c.field))
         if op == "in":
             return inside
         return lambda e, f: not inside(e, f)
@@ -169,6 +158,101 @@ def _compile_comparison(
     if op == "lt":
         return lambda e, f: _ordered(x := get(e, f), bound) and x < bound
     return lambda e, f: _ordered(x := get(e, f), bound) and x <= bound
+
+
+def _data_name(path: str) -> str | None:
+    """The field name of a plain ``data.<name>`` path (not nested), else None."""
+    scope, _, name = path.partition(".")
+    return name if scope == "data" and name and "." not in name else None
+
+
+def _equals(get: Callable[[Event, Facts], Any], v: Any, name: str | None) -> Predicate:
+    """``equals: v`` as ``_same`` decides it, specialised on the literal's type.
+
+    A string literal equals exactly the equal strings (no other value a routine reads
+    compares equal to a string), a boolean exactly itself, and a number the equal numbers
+    that are not booleans (``True == 1`` in Python, not in a routine).
+    """
+    if v is None:
+        return lambda e, f: get(e, f) in (_MISSING, None)
+    kind = type(v)
+    if kind is str:
+        if name is not None:  # read straight from the data: a missing field is None != v
+            return lambda e, f: e.data.get(name) == v
+        return lambda e, f: get(e, f) == v
+    if kind is bool:
+        return lambda e, f: get(e, f) is v
+    if kind is int or kind is float:
+        return lambda e, f: (x := get(e, f)) == v and type(x) is not bool
+    return lambda e, f: _same(get(e, f), v)
+
+
+def _inside(
+    get: Callable[[Event, Facts], Any], values: tuple[Any, ...], name: str | None
+) -> Predicate:
+    """``in: values`` as ``_same`` decides it: a string value is looked up among the string
+    literals at once (it equals no other literal); any other value is compared with each.
+    ``name``: the field of a plain ``data.<name>`` path, read without a getter call."""
+    strings = frozenset(v for v in values if isinstance(v, str))
+
+    def inside(e: Event, f: Facts) -> bool:
+        x = get(e, f)
+        if type(x) is str:
+            return x in strings
+        return any(_same(x, v) for v in values)
+
+    if name is None:
+        return inside
+
+    def inside_data(e: Event, f: Facts) -> bool:
+        x = e.data.get(name, _MISSING)
+        if type(x) is str:
+            return x in strings
+        return any(_same(x, v) for v in values)
+
+    return inside_data
+
+
+def _contains(
+    get: Callable[[Event, Facts], Any], accepted: tuple[Any, ...], name: str | None
+) -> Predicate:
+    """``contains``: a string that is one of ``accepted``, or a list holding one of them.
+    ``name``: the field of a plain ``data.<name>`` path, read without a getter call."""
+    if not all(type(a) is str for a in accepted):
+
+        def contains(e: Event, f: Facts) -> bool:
+            value = get(e, f)
+            if isinstance(value, str):
+                return any(_same(value, a) for a in accepted)
+            return isinstance(value, list) and any(_same(v, a) for v in value for a in accepted)
+
+        return contains
+    # String literals (the usual roles and units): a string equals one exactly when it is
+    # among them; a value of any other kind equals none of them.
+    names = frozenset(accepted)
+
+    def contains_name(e: Event, f: Facts) -> bool:
+        value = e.data.get(name, _MISSING) if name is not None else get(e, f)
+        if type(value) is str:
+            return value in names
+        if type(value) is list:
+            return _lists_a_name(value, names, accepted)
+        if isinstance(value, str):
+            return any(_same(value, a) for a in accepted)
+        return isinstance(value, list) and any(_same(v, a) for v in value for a in accepted)
+
+    return contains_name
+
+
+def _lists_a_name(value: list[Any], names: frozenset[str], accepted: tuple[Any, ...]) -> bool:
+    """True when the list ``value`` holds one of ``names`` (``accepted`` as a set)."""
+    for v in value:
+        if type(v) is str:
+            if v in names:
+                return True
+        elif any(_same(v, a) for a in accepted):
+            return True
+    return False
 
 
 def accepted_by_contains(
@@ -220,19 +304,41 @@ def compile_condition(
     if condition is None:
         return _always
     if isinstance(condition, AllOf):
-        parts = tuple(
-            compile_condition(c, fields=fields, units=units, tz=tz) for c in condition.all
+        return _all_of(
+            tuple(compile_condition(c, fields=fields, units=units, tz=tz) for c in condition.all)
         )
-        return lambda e, f: all(p(e, f) for p in parts)
     if isinstance(condition, AnyOf):
-        parts = tuple(
-            compile_condition(c, fields=fields, units=units, tz=tz) for c in condition.any
+        return _any_of(
+            tuple(compile_condition(c, fields=fields, units=units, tz=tz) for c in condition.any)
         )
-        return lambda e, f: any(p(e, f) for p in parts)
     if isinstance(condition, NotOf):
         inner = compile_condition(condition.not_, fields=fields, units=units, tz=tz)
         return lambda e, f: not inner(e, f)
     return _compile_comparison(condition, fields, units, tz)
+
+
+def _all_of(parts: tuple[Predicate, ...]) -> Predicate:
+    """True when every part holds (a loop: no generator per call)."""
+
+    def all_of(e: Event, f: Facts) -> bool:
+        for p in parts:  # noqa: SIM110 - all() would build a generator per call
+            if not p(e, f):
+                return False
+        return True
+
+    return all_of
+
+
+def _any_of(parts: tuple[Predicate, ...]) -> Predicate:
+    """True when some part holds (a loop: no generator per call)."""
+
+    def any_of(e: Event, f: Facts) -> bool:
+        for p in parts:  # noqa: SIM110 - any() would build a generator per call
+            if p(e, f):
+                return True
+        return False
+
+    return any_of
 
 
 _NO_FACTS: Final[Mapping[str, Any]] = MappingProxyType({})

@@ -307,6 +307,11 @@ def _compile_rule(
         escalations=escalations,
         requires=tuple(rule.requires),
         late_in=late_unit(rule, routine.calendar.late_in),
+        party=(
+            (rule.action.party_fact, rule.action.role, rule.action.party_role)
+            if rule.action.party_fact is not None
+            else None
+        ),
         reports_to=hierarchy,
         routine_ref=RoutineRef(id=routine.id, version=routine.version),
         source_record=SourceRecord(

@@ -111,6 +111,9 @@ class CompiledRule:
     reports_to: Mapping[str, str | None] = field(default_factory=dict)
     late_in: LateUnit = "working_days"
     """The unit the rule's lateness is worded in (the rule's own, else the calendar's)."""
+    party: tuple[str, str, str] | None = None
+    """For ``responsible: fact.<name>``: the fact, the role responsible while it is unset
+    and the role the person or unit it names acts in; None for a role."""
 
     @property
     def id(self) -> str:

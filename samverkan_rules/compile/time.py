@@ -59,6 +59,7 @@ class TimeRule:
         "_amount",
         "_by_day",
         "_calendar",
+        "_elapsed",
         "_end",
         "_explained",
         "_field",
@@ -96,6 +97,14 @@ class TimeRule:
         # obligations from the same day, so each day is computed once (see instant()).
         self._by_day = self._schedule is None and self._unit not in (None, "hours", "minutes")
         self._memo: dict[object, tuple[datetime, str | None]] = {}
+        # Hours or minutes after the trigger: elapsed time added to its instant in UTC,
+        # which is what _offset computes through the local zone and back.
+        self._elapsed: timedelta | None = None
+        if self._schedule is None and self._field is None and self._unit in ("hours", "minutes"):
+            hours = self._unit == "hours"
+            self._elapsed = (
+                timedelta(hours=self._amount) if hours else timedelta(minutes=self._amount)
+            )
         self._explained: dict[tuple[object, str], TimePoint] = {}
 
     @property
@@ -161,9 +170,18 @@ class TimeRule:
         The same computation as :meth:`compute` without writing the steps down: the
         evaluator calls this for every trigger and builds the steps only when asked for.
         """
-        key = self._memo_key(event)
-        if key is None:
+        if self._elapsed is not None:
+            return event.utc + self._elapsed, None
+        # _memo_key, inlined: this runs for every obligation raised.
+        if not self._by_day:
             return self._compute(event, None, called_off)
+        key: object
+        if self._field is None:
+            key = event.utc.astimezone(self._tz).date()
+        else:
+            key = event.data.get(self._field)
+            if not isinstance(key, str):
+                return self._compute(event, None, called_off)
         memo = self._memo
         hit = memo.get(key)
         if hit is None:

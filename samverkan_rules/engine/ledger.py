@@ -14,8 +14,10 @@ Three kinds of record share the attributes the output and the audit read:
 
 from __future__ import annotations
 
-from datetime import datetime
+import functools
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal, TypeAlias
+from zoneinfo import ZoneInfo
 
 from samverkan_rules.compile.time import offset_after
 from samverkan_rules.status import Status
@@ -26,12 +28,23 @@ if TYPE_CHECKING:
     from samverkan_rules.compile.rules import CompiledEscalation, CompiledPrecondition, CompiledRule
     from samverkan_rules.compile.schedules import CalledOffOccurrences
     from samverkan_rules.events.model import Event
+    from samverkan_rules.time.calendar import WorkingCalendar
 
 
 def late_working_days(routine: CompiledRoutine, deadline: datetime, moment: datetime) -> int:
     """Working days from the deadline's local day to ``moment``'s local day."""
-    tz = routine.tz
-    return routine.calendar.working_days_between(
+    # Keyed by the instants in UTC (a no-op for the ledger's UTC times): many obligations
+    # share a deadline (the end of a day) and are measured to the same as_of.
+    return _late_days(
+        routine.calendar, routine.tz, deadline.astimezone(UTC), moment.astimezone(UTC)
+    )
+
+
+@functools.lru_cache(maxsize=65536)
+def _late_days(
+    calendar: WorkingCalendar, tz: ZoneInfo, deadline: datetime, moment: datetime
+) -> int:
+    return calendar.working_days_between(
         deadline.astimezone(tz).date(), moment.astimezone(tz).date()
     )
 
@@ -147,34 +160,29 @@ class RuleEntry:
         May be called again at a later ``as_of`` (a live session settles the same records
         after each post): everything it sets is set afresh.
         """
-        routine = self.routine
-        self.late = None
-        self.unblocks = ()
-        self.late_at = None
-        action = self.rule.rule.action
-        fact = action.party_fact
-        if fact is not None:
+        rule = self.rule
+        party_of = rule.party
+        if party_of is not None:
+            fact, role, party_role = party_of
             party = facts.get(fact)
             self.party = None if party in (None, "") else party
-            self.responsible = action.role if self.party is None else action.party_role
-        blocked: list[str] = []
-        if self.answer is None and self.cancel is None and self.rule.requires:
-            for name in self.rule.requires:
-                if not routine.preconditions[name].holds(self.trigger, facts):
-                    blocked.append(name)
-        self.blocked = tuple(blocked)
+            self.responsible = role if self.party is None else party_role
+        self.unblocks = ()
+        self.blocked = ()
+        self.late = self.late_at = None
         deadline = self.deadline
         answer = self.answer
         if answer is not None:
-            if answer.at <= deadline:
+            # In UTC, like the deadline: the fast comparison, the same instants.
+            if answer.utc <= deadline:
                 self.status = "fulfilled"
             else:
                 self.status = "fulfilled_late"
-                self.late = late_working_days(routine, deadline, answer.at)
+                self.late = late_working_days(self.routine, deadline, answer.at)
                 self.late_at = answer.at
         elif self.cancel is not None:
             self.status = "cancelled"
-        elif blocked:
+        elif rule.requires and self._block(facts):
             self.status = "blocked"
         elif self.opens is not None and as_of < self.opens:
             self.status = "upcoming"
@@ -182,8 +190,18 @@ class RuleEntry:
             self.status = "due"
         else:
             self.status = "overdue"
-            self.late = late_working_days(routine, deadline, as_of)
+            self.late = late_working_days(self.routine, deadline, as_of)
             self.late_at = as_of
+
+    def _block(self, facts: dict[str, object]) -> bool:
+        """Set :attr:`blocked` to the preconditions that do not hold; True when any."""
+        preconditions = self.routine.preconditions
+        self.blocked = tuple(
+            name
+            for name in self.rule.requires
+            if not preconditions[name].holds(self.trigger, facts)
+        )
+        return bool(self.blocked)
 
 
 class EscalationEntry:

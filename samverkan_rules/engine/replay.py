@@ -24,8 +24,8 @@ from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 from typing import Any, Final
 
-from samverkan_rules.compile.routine import CompiledRoutine
-from samverkan_rules.compile.rules import CompiledPattern, CompiledRule
+from samverkan_rules.compile.routine import CompiledRoutine, _never
+from samverkan_rules.compile.rules import CompiledPattern, CompiledRule, FactSetter
 from samverkan_rules.compile.schedules import CalledOffOccurrences, CompiledSchedule
 from samverkan_rules.compile.time import offset_after
 from samverkan_rules.compile.versions import Window
@@ -78,6 +78,7 @@ class _Slot:
         "pattern",
         "routine_key",
         "single",
+        "single_trigger",
         "trigger_side",
     )
 
@@ -92,6 +93,7 @@ class _Slot:
         self.candidate: tuple[Callable[[Event], Any], ...] = tuple(c for c, _ in pattern.match)
         self.trigger_side: tuple[Callable[[Event], Any], ...] = tuple(t for _, t in pattern.match)
         self.single = self.candidate[0] if len(self.candidate) == 1 else None
+        self.single_trigger = self.trigger_side[0] if len(self.trigger_side) == 1 else None
 
     @staticmethod
     def _key(getters: tuple[Callable[[Event], Any], ...], event: Event) -> Any:
@@ -117,7 +119,36 @@ class _Slot:
 
     def trigger_key(self, trigger: Event) -> Any:
         """The bucket an obligation raised by ``trigger`` waits in."""
+        single = self.single_trigger
+        if single is not None:  # one correlation field: the common case, inlined
+            value = single(trigger)
+            return value if value is _MISSING or type(value) is str else _index_key(value)
         return self._key(self.trigger_side, trigger)
+
+
+class _Trigger:
+    """One rule as a trigger raises it, its parts looked up once per plan.
+
+    ``unless`` is None for a rule without one; ``roles`` are the responsible role and the
+    recipients when they do not depend on the case's facts (no ``levels_up``), else None.
+    """
+
+    __slots__ = ("condition", "roles", "rule", "slots", "unless")
+
+    def __init__(self, rule: CompiledRule, slots: tuple[_Slot, ...]) -> None:
+        self.rule = rule
+        self.condition = rule.condition
+        self.unless = None if rule.unless is _never else rule.unless
+        action = rule.rule.action
+        self.roles: tuple[str, tuple[str, ...], None] | None = (
+            (action.role, tuple(action.recipients), None) if action.levels_up is None else None
+        )
+        self.slots = slots
+
+
+_Acts = tuple[tuple[CompiledRoutine, tuple[FactSetter, ...], tuple[_Trigger, ...]], ...]
+"""For one event type: each routine version whose facts or rules it touches, with the fact
+setters and the rules it triggers there."""
 
 
 class CasePlan:
@@ -129,6 +160,8 @@ class CasePlan:
         slots_by_type: For each event type, the answer patterns it may match: every
             fulfilment pattern before every cancellation pattern.
         slots_by_rule: For each rule (by identity), its patterns' slots.
+        slot_count: How many slots there are (numbered from 0).
+        acts_by_type: For each event type, what it does in its own case (see ``_Acts``).
     """
 
     def __init__(
@@ -153,9 +186,11 @@ class CasePlan:
                         slots.append(slot)
                         by_type.setdefault(pattern.event_type, []).append(slot)
                 self.slots_by_rule[id(rule)] = tuple(slots)
+        self.slot_count = number
         self.slots_by_type: dict[str, tuple[_Slot, ...]] = {
             t: (*fulfil.get(t, ()), *cancel.get(t, ())) for t in {*fulfil, *cancel}
         }
+        self.acts_by_type = self._acts(routines)
         # Events of these types that change nothing are counted (not ticks, nor types that
         # answer other cases or feed a queue: those may act outside their own case).
         shared: set[str] = set()
@@ -175,6 +210,22 @@ class CasePlan:
                 else None
             )
             self._bounds[routine.key] = (lo, hi)
+
+    def _acts(self, routines: tuple[CompiledRoutine, ...]) -> dict[str, _Acts]:
+        """Each event type's fact setters and triggered rules, version by version (only the
+        versions where it has some, in the order of ``routines``)."""
+        types = {t for r in routines for t in (*r.fact_setters, *r.rules_by_trigger)}
+        out: dict[str, _Acts] = {}
+        for etype in sorted(types):
+            acts = []
+            for routine in routines:
+                setters = routine.fact_setters.get(etype, ())
+                rules = routine.rules_by_trigger.get(etype, ())
+                if setters or rules:
+                    triggers = tuple(_Trigger(r, self.slots_by_rule[id(r)]) for r in rules)
+                    acts.append((routine, setters, triggers))
+            out[etype] = tuple(acts)
+        return out
 
     def in_force(self, routine: CompiledRoutine, at: datetime) -> bool:
         """True when ``routine`` is in force on the local date of the instant ``at``."""
@@ -239,17 +290,18 @@ class CaseReplay:
         self._problems = problems
         self._counters = counters
         self._observer = observer
-        self._routines = plan.routines
         self._slots_by_type = plan.slots_by_type
-        self._slots_by_rule = plan.slots_by_rule
+        self._acts = plan.acts_by_type
         self.facts_of: dict[str, dict[str, Any]] = {
             r.key: dict(r.fact_defaults) for r in plan.routines
         }
-        self._index: dict[tuple[int, Any], list[RuleEntry]] = {}
+        # The open obligations waiting for an answer, by slot number, then by bucket key:
+        # a slot nothing waits in is skipped without computing the event's key.
+        self._waiting: list[dict[Any, list[RuleEntry]] | None] = [None] * plan.slot_count
         self.entries: list[RuleEntry] = []
         self._seq = 0
         self._instant: datetime | None = None
-        self._same_instant: list[Event] = []  # earlier events at this instant, in order
+        self._same_from = 0  # fed[_same_from:] are the events at the current instant
         self._used: set[int] = set()  # events that raised, answered or set something
         self.fed: list[Event] = []
 
@@ -283,32 +335,34 @@ class CaseReplay:
 
     def feed(self, event: Event) -> None:
         """Replay one more event; it must not sort before the events fed so far."""
-        self.fed.append(event)
+        fed = self.fed
+        fed.append(event)
         etype = event.type
         # In UTC: comparisons between datetimes of one tzinfo are the fast ones.
         at = event.utc
         if at != self._instant:
-            self._instant, self._same_instant = at, []
+            self._instant, self._same_from = at, len(fed) - 1
         own = event.case == self.case_id
         # 1. Answers: a later event fulfils or cancels what is still open.
         slots = self._slots_by_type.get(etype)
-        if slots is not None and self._index:
+        if slots is not None:
             self._answer(event, slots, at, own)
-        self._same_instant.append(event)
         if not own:
             return  # borrowed from another case: it may only answer `any_case` patterns
+        acts = self._acts.get(etype)
+        if acts is None:
+            return  # sets no fact and triggers no rule
         tick_of = event.data.get("routine") if etype.startswith(TICK_PREFIX) else None
         in_force = outside = False
-        for routine in self._routines:
+        for routine, setters, triggers in acts:
             facts = self.facts_of[routine.key]
             # 2. Facts as they stand after this event.
-            for setter in routine.fact_setters.get(etype, ()):
+            for setter in setters:
                 if setter.condition(event, facts):
                     facts[setter.fact] = setter.value_for(event, facts.get(setter.fact))
                     self._used.add(id(event))
             # 3. Triggers: new obligations, judged by the version in force at the trigger.
-            rules = routine.rules_by_trigger.get(etype)
-            if not rules:
+            if not triggers:
                 continue
             if tick_of is not None:
                 if tick_of != routine.key:
@@ -319,14 +373,16 @@ class CaseReplay:
                     self._observer("outside", event, routine, None, dict(facts))
                 continue
             in_force = True
-            self._trigger(event, routine, rules, facts, tick_of is not None)
+            self._trigger(event, routine, triggers, facts, tick_of is not None)
         if outside and not in_force:
             self._counters["outside_validity"] = self._counters.get("outside_validity", 0) + 1
 
     def _answer(self, event: Event, slots: tuple[_Slot, ...], at: datetime, own: bool) -> None:
         """Fulfil or cancel the open obligations ``event`` answers, bucket by bucket."""
+        waiting = self._waiting
         for slot in slots:
-            if not own and not slot.any_case:
+            buckets = waiting[slot.number]
+            if not buckets or (not own and not slot.any_case):
                 continue
             single = slot.single
             if single is not None:  # one correlation field: the common case, inlined
@@ -339,7 +395,7 @@ class CaseReplay:
                 key = slot.candidate_key(event)
                 if key is _MISSING:
                     continue
-            bucket = self._index.get((slot.number, key))
+            bucket = buckets.get(key)
             if not bucket:
                 continue
             facts = self.facts_of[slot.routine_key]
@@ -351,67 +407,97 @@ class CaseReplay:
                 targets = bucket
             else:
                 continue
-            closed = False
-            for entry in targets:
-                if entry.answer is not None or entry.cancel is not None:
-                    closed = True
-                elif slot.cancel:
-                    # A cancelling event after the deadline does not undo the breach.
-                    if at <= entry.deadline:
-                        entry.cancel = event
-                        closed = True
-                        self._used.add(id(event))
-                elif entry.opens is None or at >= entry.opens:
-                    entry.answer = event
+            if self._close(event, slot.cancel, targets, at):
+                still = [e for e in bucket if e.answer is None and e.cancel is None]
+                if still:
+                    buckets[key] = still
+                else:
+                    del buckets[key]
+
+    def _close(self, event: Event, cancel: bool, targets: list[RuleEntry], at: datetime) -> bool:
+        """Let ``event`` fulfil (or with ``cancel``, cancel) each of ``targets`` it can;
+        True when any of them is closed (or was already)."""
+        closed = False
+        for entry in targets:
+            if entry.answer is not None or entry.cancel is not None:
+                closed = True
+            elif cancel:
+                # A cancelling event after the deadline does not undo the breach.
+                if at <= entry.deadline:
+                    entry.cancel = event
                     closed = True
                     self._used.add(id(event))
-            if closed:
-                self._index[(slot.number, key)] = [e for e in bucket if e.open]
+            elif entry.opens is None or at >= entry.opens:
+                entry.answer = event
+                closed = True
+                self._used.add(id(event))
+        return closed
 
     def _trigger(
         self,
         event: Event,
         routine: CompiledRoutine,
-        rules: Sequence[CompiledRule],
+        triggers: tuple[_Trigger, ...],
         facts: dict[str, Any],
         ticked: bool,
     ) -> None:
-        """Raise the obligations of ``rules`` that ``event`` triggers in a version in force."""
-        for rule in rules:
-            if not rule.condition(event, facts) or rule.unless(event, facts):
-                if self._observer is not None:
+        """Raise the obligations of ``triggers`` that ``event`` triggers in a version in
+        force."""
+        observer = self._observer
+        for trigger in triggers:
+            rule = trigger.rule
+            if not trigger.condition(event, facts) or (
+                trigger.unless is not None and trigger.unless(event, facts)
+            ):
+                if observer is not None:
                     what = "unless" if rule.condition(event, facts) else "condition"
-                    self._observer(what, event, routine, rule, dict(facts))
+                    observer(what, event, routine, rule, dict(facts))
                 continue
             self._seq += 1
             raised = _raise(
-                routine, rule, event, facts, self._seq, self._problems, self._called_off
+                routine, trigger, event, facts, self._seq, self._problems, self._called_off
             )
             if raised is None:
-                if self._observer is not None:
-                    self._observer("calendar", event, routine, rule, dict(facts))
+                if observer is not None:
+                    observer("calendar", event, routine, rule, dict(facts))
                 continue
             if ticked and _before_its_time(event, raised.deadline):
-                if self._observer is not None:
-                    self._observer("early", event, routine, rule, dict(facts))
+                if observer is not None:
+                    observer("early", event, routine, rule, dict(facts))
                 continue
             self.entries.append(raised)
             self._used.add(id(event))
             if ticked and "held_since" in event.data:
                 self._cancelled_since(raised, event, facts)
-            if self._observer is not None:
-                self._observer("raised", event, routine, rule, dict(facts))
+            if observer is not None:
+                observer("raised", event, routine, rule, dict(facts))
+            self._wait(event, raised, trigger.slots, facts)
+
+    def _wait(
+        self, event: Event, raised: RuleEntry, slots: tuple[_Slot, ...], facts: dict[str, Any]
+    ) -> None:
+        """Let an obligation just raised by ``event`` wait for its answers."""
+        fed = self.fed
+        if len(fed) - self._same_from > 1:
             # An answer logged in the same second counts, whatever the ids' order.
-            for earlier in self._same_instant[:-1]:
+            for earlier in fed[self._same_from : -1]:
                 if _answers(earlier, raised, facts):
                     raised.answer = earlier
                     self._used.add(id(earlier))
                     break
-            # Wait in the buckets of the events that may still answer or cancel it.
-            for slot in self._slots_by_rule[id(rule)]:
-                key = slot.trigger_key(event)
-                if key is not _MISSING:
-                    self._index.setdefault((slot.number, key), []).append(raised)
+        # Wait in the buckets of the events that may still answer or cancel it.
+        waiting = self._waiting
+        for slot in slots:
+            key = slot.trigger_key(event)
+            if key is not _MISSING:
+                buckets = waiting[slot.number]
+                if buckets is None:
+                    buckets = waiting[slot.number] = {}
+                bucket = buckets.get(key)
+                if bucket is None:
+                    buckets[key] = [raised]
+                else:
+                    bucket.append(raised)
 
 
 def _cancel_pattern(entry: RuleEntry, event: Event, own: bool, facts: Mapping[str, Any]) -> bool:
@@ -451,14 +537,16 @@ def replay_case(
 
 def _raise(
     routine: CompiledRoutine,
-    rule: CompiledRule,
+    trigger: _Trigger,
     event: Event,
     facts: Mapping[str, Any],
     seq: int,
     problems: list[Diagnostic],
     called_off: CalledOffOccurrences | None = None,
 ) -> RuleEntry | None:
-    """The obligation ``rule`` raises for ``event``, or None when its time cannot be placed."""
+    """The obligation ``trigger``'s rule raises for ``event``, or None when its time cannot
+    be placed."""
+    rule = trigger.rule
     try:
         deadline, deadline_occ = rule.deadline.instant(event, called_off)
         opens, opens_occ = rule.opens.instant(event, called_off) if rule.opens else (None, None)
@@ -474,7 +562,8 @@ def _raise(
             )
         )
         return None
-    responsible, recipients, climb = rule.roles_for(facts)
+    roles = trigger.roles
+    responsible, recipients, climb = roles if roles is not None else rule.roles_for(facts)
     return RuleEntry(
         routine,
         rule,
