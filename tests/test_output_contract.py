@@ -20,9 +20,9 @@ from samverkan_rules import Evaluation, evaluate, load_registry
 from samverkan_rules._json import dumps
 from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.i18n import translator
-from samverkan_rules.language.models.base import FieldSpec
-from samverkan_rules.language.models.conditions import AllOf, AnyOf, Comparison
 from samverkan_rules.records import CaseResult, EvaluationDocument, Obligation
+from tests.histories import answer as histories_answer
+from tests.histories import field_value
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "samverkan_rules"
@@ -129,89 +129,8 @@ class Universe:
 UNIVERSES = {rid: Universe(rid) for rid in ROUTINE_IDS}
 
 
-def _value(u: Universe, spec: FieldSpec, ids: list[str], at: datetime) -> Any:
-    kind = spec.type
-    if kind == "string":
-        return st.sampled_from(u.strings)
-    if kind == "date":
-        return st.integers(-5, 60).map(lambda d: (at.date() + timedelta(days=d)).isoformat())
-    if kind == "datetime":
-        return st.integers(-3, 60 * 24).map(
-            lambda h: (at + timedelta(hours=h)).isoformat(timespec="seconds")
-        )
-    if kind == "time":
-        return st.sampled_from(["08:00:00", "13:30:00"])
-    if kind == "boolean":
-        return st.booleans()
-    if kind == "integer":
-        return st.integers(0, 3)
-    if kind == "number":
-        return st.sampled_from([0, 1, 2.5])
-    if kind == "enum":
-        return st.sampled_from(list(spec.values or []))
-    if kind == "role":
-        return st.sampled_from(u.roles)
-    if kind == "roles":
-        return st.lists(st.sampled_from(u.roles), min_size=1, max_size=3, unique=True)
-    if kind == "event":
-        return st.sampled_from(ids) if ids else st.just("e00")
-    if kind == "object":
-        return st.just({})
-    return st.just([])
-
-
 def _event(ident: str, case: str, etype: str, at: datetime, data: dict[str, Any]) -> dict[str, Any]:
     return {"id": ident, "case": case, "type": etype, "at": at.isoformat(), "data": data}
-
-
-def _satisfy(condition: Any, data: dict[str, Any]) -> None:
-    """Set ``data`` fields so that a simple condition on ``data.*`` holds (best effort)."""
-    if isinstance(condition, AllOf):
-        for part in condition.all:
-            _satisfy(part, data)
-    elif isinstance(condition, AnyOf):
-        _satisfy(condition.any[0], data)
-    elif isinstance(condition, Comparison) and condition.field.startswith("data."):
-        name = condition.field[5:]
-        op = condition.operators()[0]
-        if op == "equals":
-            data[name] = condition.equals
-        elif op == "in" and condition.in_:
-            data[name] = condition.in_[0]
-        elif op == "contains":
-            data[name] = [condition.contains]
-        elif op == "exists" and condition.exists:
-            data.setdefault(name, "annat")
-
-
-def _answer(
-    draw: st.DrawFn, routine: CompiledRoutine, trigger: dict[str, Any], ident: str
-) -> dict[str, Any] | None:
-    """An event that may fulfil or cancel what ``trigger`` raised: right type, same case,
-    referring to the trigger where the rule matches on it."""
-    rules = routine.rules_by_trigger.get(trigger["type"])
-    if not rules:
-        return None
-    rule = draw(st.sampled_from(rules)).rule
-    patterns = [*rule.fulfilled_by, *rule.cancelled_by]
-    if not patterns:
-        return None
-    pattern = draw(st.sampled_from(patterns))
-    if pattern.event not in routine.event_types:
-        return None
-    data: dict[str, Any] = {}
-    _satisfy(pattern.if_, data)
-    for target, source in pattern.match.items():
-        if not target.startswith("data."):
-            continue
-        if source == "trigger.id":
-            data[target[5:]] = trigger["id"]
-        elif source.startswith("trigger.data.") and source[13:] in trigger["data"]:
-            data[target[5:]] = trigger["data"][source[13:]]
-    at = datetime.fromisoformat(trigger["at"]) + timedelta(
-        minutes=draw(st.integers(0, 15 * 24 * 60))
-    )
-    return _event(ident, trigger["case"], pattern.event, at, data)
 
 
 @st.composite
@@ -226,7 +145,7 @@ def histories(draw: st.DrawFn, rid: str) -> tuple[list[dict[str, Any]], datetime
     for i in range(draw(st.integers(1, 16))):
         ident = f"e{i:02d}"
         if events and draw(st.integers(0, 2)) == 0:
-            answer = _answer(draw, u.routine, draw(st.sampled_from(events)), ident)
+            answer = histories_answer(draw, u.routine, draw(st.sampled_from(events)), ident)
             if answer is not None:
                 events.append(answer)
                 continue
@@ -236,7 +155,7 @@ def histories(draw: st.DrawFn, rid: str) -> tuple[list[dict[str, Any]], datetime
         at = start + timedelta(minutes=draw(st.integers(0, 20 * 24 * 60)))
         ids = [e["id"] for e in events]
         data = {
-            name: draw(_value(u, field, ids, at))
+            name: draw(field_value(field, strings=u.strings, addresses=u.roles, ids=ids, at=at))
             for name, field in spec.fields.items()
             if field.required or draw(st.booleans())
         }

@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 
 from samverkan_rules import EventError, evaluate, load_registry
 from samverkan_rules.compile.routine import CompiledRoutine
-from samverkan_rules.language.models.base import FieldSpec
-from samverkan_rules.language.models.conditions import AllOf, AnyOf, Comparison
 from samverkan_rules.live import Session
+from tests.histories import answer as histories_answer
+from tests.histories import field_value
 from tests.support import ROUTINES
 
 REGISTRY = load_registry(ROUTINES)
@@ -83,95 +83,6 @@ def _universe(versions: tuple[CompiledRoutine, ...]) -> dict[str, Any]:
 UNIVERSES = {rid: _universe(REGISTRY.versions(rid)) for rid in ROUTINE_IDS}
 
 
-def _value(u: dict[str, Any], name: str, spec: FieldSpec, ids: list[str], at: datetime) -> Any:
-    kind = spec.type
-    if kind == "string":
-        return st.sampled_from(u["strings"])
-    if kind == "date":
-        return st.integers(-5, 60).map(lambda d: (at.date() + timedelta(days=d)).isoformat())
-    if kind == "datetime":
-        return st.integers(-3, 60 * 24).map(
-            lambda h: (at + timedelta(hours=h)).isoformat(timespec="seconds")
-        )
-    if kind == "time":
-        return st.sampled_from(["08:00:00", "13:30:00"])
-    if kind == "boolean":
-        return st.booleans()
-    if kind == "integer":
-        return st.integers(0, 3)
-    if kind == "number":
-        return st.sampled_from([0, 1, 2.5])
-    if kind == "enum":
-        return st.sampled_from(list(spec.values or []))
-    if kind == "role":
-        return st.sampled_from(u["addresses"])
-    if kind == "roles":
-        return st.lists(st.sampled_from(u["addresses"]), min_size=1, max_size=3, unique=True)
-    if kind == "event":
-        return st.sampled_from(ids) if ids else st.just("e00")
-    if kind == "object":
-        return st.just({})
-    return st.just([])
-
-
-def _satisfy(condition: Any, data: dict[str, Any]) -> None:
-    """Set ``data`` fields so that a simple condition on ``data.*`` holds (best effort)."""
-    if condition is None:
-        return
-    if isinstance(condition, AllOf):
-        for part in condition.all:
-            _satisfy(part, data)
-    elif isinstance(condition, AnyOf):
-        _satisfy(condition.any[0], data)
-    elif isinstance(condition, Comparison) and condition.field.startswith("data."):
-        name = condition.field[5:]
-        op = condition.operators()[0]
-        if op == "equals":
-            data[name] = condition.equals
-        elif op == "in" and condition.in_:
-            data[name] = condition.in_[0]
-        elif op == "contains":
-            current = data.get(name)
-            data[name] = [*(current if isinstance(current, list) else []), condition.contains]
-        elif op == "exists" and condition.exists and name not in data:
-            data[name] = "annat"
-
-
-def _answer(
-    draw: st.DrawFn, routine: CompiledRoutine, trigger: dict[str, Any], ident: str
-) -> dict[str, Any] | None:
-    """An event that answers (fulfils or cancels) what ``trigger`` may have raised."""
-    rules = routine.rules_by_trigger.get(trigger["type"])
-    if not rules:
-        return None
-    rule = draw(st.sampled_from(rules)).rule
-    patterns = [*rule.fulfilled_by, *rule.cancelled_by]
-    pattern = draw(st.sampled_from(patterns))
-    if pattern.event not in routine.event_types:
-        return None
-    data: dict[str, Any] = {}
-    _satisfy(pattern.if_, data)
-    for candidate, source in pattern.match.items():
-        if not candidate.startswith("data."):
-            continue
-        if source == "trigger.id":
-            data[candidate[5:]] = trigger["id"]
-        elif source.startswith("trigger.data."):
-            value = trigger["data"].get(source[13:])
-            if value is not None:
-                data[candidate[5:]] = value
-    at = datetime.fromisoformat(trigger["at"])
-    if draw(st.integers(0, 5)):
-        at += timedelta(minutes=draw(st.integers(1, 15 * 24 * 60)))
-    return {
-        "id": ident,
-        "case": trigger["case"],
-        "type": pattern.event,
-        "at": at.isoformat(),
-        "data": data,
-    }
-
-
 @st.composite
 def streams(draw: st.DrawFn, rid: str) -> list[dict[str, Any]]:
     u = UNIVERSES[rid]
@@ -182,7 +93,9 @@ def streams(draw: st.DrawFn, rid: str) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = []
     for i in range(count):
         if events and draw(st.integers(0, 2)) == 0:
-            answer = _answer(draw, routine, draw(st.sampled_from(events)), f"e{i:02d}")
+            answer = histories_answer(
+                draw, routine, draw(st.sampled_from(events)), f"e{i:02d}", same_second=True
+            )
             if answer is not None:
                 events.append(answer)
                 continue
@@ -196,7 +109,11 @@ def streams(draw: st.DrawFn, rid: str) -> list[dict[str, Any]]:
         data = {}
         for name, field_spec in spec.fields.items():
             if field_spec.required or draw(st.booleans()):
-                data[name] = draw(_value(u, name, field_spec, ids, at))
+                data[name] = draw(
+                    field_value(
+                        field_spec, strings=u["strings"], addresses=u["addresses"], ids=ids, at=at
+                    )
+                )
         events.append(
             {"id": f"e{i:02d}", "case": case, "type": etype, "at": at.isoformat(), "data": data}
         )

@@ -20,6 +20,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.histories import conditions
+
 pytest.importorskip(
     "durable",
     reason="durable-rules is not installed (the `live` extra; it does not build on Python 3.13)",
@@ -156,28 +158,7 @@ ADDRESS_VALUES = st.one_of(
 )
 
 
-@st.composite
-def address_comparisons(draw: st.DrawFn) -> Comparison:
-    op = draw(st.sampled_from(["equals", "not_equals", "in", "not_in", "exists", "contains"]))
-    path = draw(st.sampled_from(PATHS))
-    if op == "exists":
-        value: Any = draw(st.booleans())
-    elif op in ("in", "not_in"):
-        value = draw(st.lists(st.sampled_from(ADDRESSES), min_size=1, max_size=3))
-    else:
-        value = draw(st.sampled_from(ADDRESSES))
-    return Comparison.model_validate({"field": path, op: value})
-
-
-address_conditions = st.recursive(
-    address_comparisons(),
-    lambda inner: st.one_of(
-        st.lists(inner, min_size=1, max_size=3).map(lambda xs: AllOf.model_validate({"all": xs})),
-        st.lists(inner, min_size=1, max_size=3).map(lambda xs: AnyOf.model_validate({"any": xs})),
-        inner.map(lambda x: NotOf.model_validate({"not": x})),
-    ),
-    max_leaves=4,
-)
+address_conditions = conditions(PATHS, ADDRESSES, max_leaves=4)
 
 
 @settings(deadline=None, max_examples=300, suppress_health_check=[HealthCheck.too_slow])

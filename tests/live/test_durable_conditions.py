@@ -11,6 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests import histories
+
 pytest.importorskip(
     "durable",
     reason="durable-rules is not installed (the `live` extra; it does not build on Python 3.13)",
@@ -18,37 +20,14 @@ pytest.importorskip(
 
 from samverkan_rules.compile.conditions import compile_condition
 from samverkan_rules.events.model import event_from_mapping
-from samverkan_rules.language.models.conditions import AllOf, AnyOf, Comparison, NotOf
 from samverkan_rules.live.durable import _SyncHost
 from samverkan_rules.live.durable_conditions import Unsupported, durable_tests, event_values
 
 SCALARS = [None, True, False, 0, 1, 1.0, 2.5, "a", "b", "1"]
-OPS = ["equals", "not_equals", "in", "not_in", "exists", "contains"]
 FIELDS = ["data.x", "data.y", "fact.f"]
 
 
-@st.composite
-def comparisons(draw: st.DrawFn) -> Comparison:
-    op = draw(st.sampled_from(OPS))
-    field = draw(st.sampled_from(FIELDS))
-    if op == "exists":
-        value: Any = draw(st.booleans())
-    elif op in ("in", "not_in"):
-        value = draw(st.lists(st.sampled_from(SCALARS), min_size=1, max_size=3))
-    else:
-        value = draw(st.sampled_from(SCALARS))
-    return Comparison.model_validate({"field": field, op: value})
-
-
-conditions = st.recursive(
-    comparisons(),
-    lambda inner: st.one_of(
-        st.lists(inner, min_size=1, max_size=3).map(lambda xs: AllOf.model_validate({"all": xs})),
-        st.lists(inner, min_size=1, max_size=3).map(lambda xs: AnyOf.model_validate({"any": xs})),
-        inner.map(lambda x: NotOf.model_validate({"not": x})),
-    ),
-    max_leaves=5,
-)
+conditions = histories.conditions(FIELDS, SCALARS, max_leaves=5)
 values = st.one_of(
     st.sampled_from(SCALARS),
     st.lists(st.sampled_from(SCALARS), max_size=3),
