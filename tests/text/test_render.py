@@ -61,7 +61,7 @@ def test_orebro_metadata(orebro: CompiledRoutine) -> None:
     assert "**Version:** 2" in md
     assert "**Organisation:** Örebro kommun" in md
     assert "**Giltighet:** från 2020-01-01 (tills vidare)" in md
-    assert "000_b1cb92283908633f.txt)" in md
+    assert "sources/orebro-dagverksamhet-hemvard.txt)" in md
     assert "**Rättslig grund:** SoL, HSL, OSL 26 kap." in md
     # the routine-level interpretation of valid_from is marked as a local choice
     tolk = md.split("## Tolkningar på rutinnivå", 1)[1].split("## Roller", 1)[0]

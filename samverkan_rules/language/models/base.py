@@ -138,7 +138,7 @@ class SourceDocument(Model):
     """The document's own title, as written."""
     file: str
     """The source document's text (UTF-8), as a path relative to the routine file, e.g.
-    '../../shared/seeds/000_b1cb92283908633f.txt'. `samverkan validate` checks every quote
+    'sources/orebro-dagverksamhet-hemvard.txt'. `samverkan validate` checks every quote
     against it; `--sources DIR` also looks for it (or its bare file name) in DIR."""
     url: str | None = None
     """Where the published document can be read, if anywhere."""
