@@ -13,6 +13,7 @@ trace of each deadline (``Obligation.trace``) are written only when asked for.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -51,6 +52,20 @@ class RuleText(_Out):
     """The local choice made where the document leaves something open, if any."""
     content: list[str]
     """What the message or record must contain."""
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> RuleText:
+        """The record of a rule's text in its JSON form (``CompiledRoutine.texts``)."""
+        source = d["source"]
+        interp = d["interpretation"]
+        return cls.model_construct(
+            title=d["title"],
+            source=SourceRecord.model_construct(**source) if source is not None else None,
+            interpretation=(
+                InterpretationRecord.model_construct(**interp) if interp is not None else None
+            ),
+            content=list(d["content"]),
+        )
 
 
 class RoutineStamp(_Out):

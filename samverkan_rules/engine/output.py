@@ -84,7 +84,7 @@ class OutputCache:
     Not shared between evaluations; a benign race between threads only builds a part twice.
     """
 
-    __slots__ = ("_refs", "_rules", "ledger", "t", "trace")
+    __slots__ = ("_refs", "_routine_refs", "ledger", "t", "trace")
 
     def __init__(
         self, t: Translator | None = None, *, ledger: bool = False, trace: bool = False
@@ -95,7 +95,7 @@ class OutputCache:
         self.trace = trace
         """Write each obligation's trace (the calendar steps of its deadline)."""
         self._refs: dict[str, dict[str, str]] = {}
-        self._rules: dict[int, dict[str, str]] = {}
+        self._routine_refs: dict[int, dict[str, str]] = {}
 
     def like(self, t: Translator | None = None) -> OutputCache:
         """A fresh cache with the same options (in the language of ``t`` when given)."""
@@ -118,10 +118,10 @@ class OutputCache:
 
     def routine_ref(self, rule: CompiledRule) -> dict[str, str]:
         """The routine version of a rule, as the JSON object every obligation names."""
-        ref = self._rules.get(id(rule))
+        ref = self._routine_refs.get(id(rule))
         if ref is None:
             ref = {"id": rule.routine_ref.id, "version": rule.routine_ref.version}
-            self._rules[id(rule)] = ref
+            self._routine_refs[id(rule)] = ref
         return ref
 
 

@@ -16,12 +16,10 @@ from samverkan_rules.engine.output import CaseLedger, OutputCache, case_dict, ca
 from samverkan_rules.records import (
     CaseResult,
     DiagnosticRecord,
-    InterpretationRecord,
     Obligation,
     QueueResult,
     RoutineStamp,
     RuleText,
-    SourceRecord,
     diagnostic_fields,
 )
 from samverkan_rules.status import STATUSES
@@ -52,9 +50,10 @@ class Evaluation:
         "_diagnostics",
         "_ledgers",
         "_raw_diagnostics",
+        "_routines",
+        "_stamps",
         "as_of",
         "queues",
-        "routines",
         "summary",
     )
 
@@ -71,7 +70,8 @@ class Evaluation:
         """An evaluation over the compact ledger of each case, as the evaluator leaves them
         (see :mod:`samverkan_rules.engine`); ``routines`` are the evaluator's stamps."""
         self.as_of = as_of
-        self.routines = [_stamp(r) for r in routines]
+        self._stamps = routines
+        self._routines: list[RoutineStamp] | None = None
         self.summary = summary
         self.queues = queues
         self._cases: list[CaseResult] | None = None
@@ -108,19 +108,13 @@ class Evaluation:
         Raises:
             KeyError: when no routine version of this evaluation has the rule of ``o``.
         """
-        for stamp in self.routines:
-            if stamp.id == o.routine.id and stamp.version == o.routine.version:
-                texts = {
-                    "rules": {k: v.model_dump(mode="json") for k, v in stamp.rules.items()},
-                    "preconditions": {
-                        k: v.model_dump(mode="json") for k, v in stamp.preconditions.items()
-                    },
-                }
+        for stamp in self._stamps:
+            if stamp["id"] == o.routine.id and stamp["version"] == o.routine.version:
                 found = obligation_text(
-                    texts, o.rule, escalation=o.escalates is not None, t=self._cache.t
+                    stamp, o.rule, escalation=o.escalates is not None, t=self._cache.t
                 )
                 if found is not None:
-                    return _text(found)
+                    return RuleText.from_json(found)
         raise KeyError(f"{o.routine.id} {o.routine.version} {o.rule}")
 
     def only_case(self, case_id: str, *, events: int) -> Evaluation:
@@ -141,6 +135,14 @@ class Evaluation:
         other._ledgers = mine
         other._cache = self._cache.like()
         return other
+
+    @property
+    def routines(self) -> list[RoutineStamp]:
+        """The routine versions evaluated, with the hash of their text and each rule's text
+        (built on first access: evaluating does not pay for records nobody reads)."""
+        if self._routines is None:
+            self._routines = [_stamp(r) for r in self._stamps]
+        return self._routines
 
     @property
     def cases(self) -> list[CaseResult]:
@@ -228,22 +230,11 @@ def find_obligations(result: Evaluation, wanted: list[str]) -> tuple[list[Obliga
     return found, unknown
 
 
-def _text(d: Mapping[str, Any]) -> RuleText:
-    source = d["source"]
-    interp = d["interpretation"]
-    return RuleText.model_construct(
-        title=d["title"],
-        source=SourceRecord.model_construct(**source) if source is not None else None,
-        interpretation=(
-            InterpretationRecord.model_construct(**interp) if interp is not None else None
-        ),
-        content=list(d["content"]),
-    )
-
-
 def _stamp(r: Mapping[str, Any]) -> RoutineStamp:
     """A routine version's stamp, its texts as records."""
     fields = dict(r)
-    fields["rules"] = {k: _text(v) for k, v in r.get("rules", {}).items()}
-    fields["preconditions"] = {k: _text(v) for k, v in r.get("preconditions", {}).items()}
+    fields["rules"] = {k: RuleText.from_json(v) for k, v in r.get("rules", {}).items()}
+    fields["preconditions"] = {
+        k: RuleText.from_json(v) for k, v in r.get("preconditions", {}).items()
+    }
     return RoutineStamp.model_construct(**fields)

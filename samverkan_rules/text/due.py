@@ -25,11 +25,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from samverkan_rules.compile.routine import obligation_text
 from samverkan_rules.i18n import Translator, translator
-from samverkan_rules.records import InterpretationRecord, SourceRecord
+from samverkan_rules.records import RuleText
 
 if TYPE_CHECKING:
     from samverkan_rules.compile.routine import CompiledRoutine
@@ -121,16 +121,7 @@ def _what(o: Obligation, routine: CompiledRoutine | None) -> str:
     return pre.remedy_description if pre is not None else o.rule
 
 
-class _Text(NamedTuple):
-    """What an obligation's rule says, the same for every obligation of it."""
-
-    title: str
-    source: SourceRecord | None
-    interpretation: InterpretationRecord | None
-    content: Sequence[str]
-
-
-def _text(o: Obligation, routine: CompiledRoutine | None, t: Translator) -> _Text:
+def _text(o: Obligation, routine: CompiledRoutine | None, t: Translator) -> RuleText:
     """The rule's text for ``o``, from its routine version (the rule's id alone without it)."""
     found = (
         obligation_text(routine.texts, o.rule, escalation=o.escalates is not None, t=t)
@@ -138,14 +129,8 @@ def _text(o: Obligation, routine: CompiledRoutine | None, t: Translator) -> _Tex
         else None
     )
     if found is None:
-        return _Text(o.rule, None, None, ())
-    source, interp = found["source"], found["interpretation"]
-    return _Text(
-        found["title"],
-        SourceRecord.model_construct(**source) if source is not None else None,
-        InterpretationRecord.model_construct(**interp) if interp is not None else None,
-        found["content"],
-    )
+        return RuleText.model_construct(title=o.rule, source=None, interpretation=None, content=[])
+    return RuleText.from_json(found)
 
 
 def _role(routine: CompiledRoutine | None, role: str) -> str:
@@ -186,7 +171,7 @@ def action_rows(
     return rows
 
 
-def _interpretation_row(text: _Text, t: Translator, *, with_text: bool) -> tuple[str, str]:
+def _interpretation_row(text: RuleText, t: Translator, *, with_text: bool) -> tuple[str, str]:
     label = t.gettext("Interpretation")
     interp = text.interpretation
     if interp is None:
