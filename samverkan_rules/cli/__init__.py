@@ -21,6 +21,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, NoReturn
 
 from samverkan_rules._version import version
+from samverkan_rules.cli._interrupt import interrupts_at_safe_points
 
 if TYPE_CHECKING:
     from _typeshed import SupportsWrite
@@ -135,9 +136,10 @@ def _run(argv: Sequence[str] | None) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     try:
-        guard_standard_streams()
-        with checked_standard_streams():
-            return _run(argv)
+        with interrupts_at_safe_points():
+            guard_standard_streams()
+            with checked_standard_streams():
+                return _run(argv)
     except KeyboardInterrupt:
         write_stderr("samverkan: interrupted\n")
         return EXIT_INTERRUPTED
@@ -150,6 +152,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except OSError as exc:
         # The environment refused something (a permission, a device): not a bug.
+        if os.environ.get("SAMVERKAN_DEBUG"):
+            write_stderr(traceback.format_exc())
         where = f"{exc.filename}: " if exc.filename else ""
         write_stderr(
             f"samverkan: error: {where}{exc.strerror or exc}; check the path and its permissions\n"

@@ -424,6 +424,31 @@ def test_due_internal_error_exits_3_without_traceback(
     assert "internal error: RuntimeError: boom" in err
 
 
+@pytest.mark.parametrize("debug", [False, True])
+def test_an_environment_error_is_one_line_and_a_traceback_only_when_debugging(
+    debug: bool,
+    events_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def refused(*_args: object, **_kwargs: object) -> None:
+        raise OSError(9, "Bad file descriptor")
+
+    if debug:
+        monkeypatch.setenv("SAMVERKAN_DEBUG", "1")
+    else:
+        monkeypatch.delenv("SAMVERKAN_DEBUG", raising=False)
+    monkeypatch.setattr(Evaluator, "evaluate_case", refused)
+    argv = ["due", "--routine", str(ROUTINE), "--events", str(events_file), "--as-of", AS_OF]
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.endswith(
+        "samverkan: error: Bad file descriptor; check the path and its permissions\n"
+    )
+    assert ("Traceback" in err) is debug
+
+
 def test_due_json_is_byte_identical_for_shuffled_input(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
