@@ -42,6 +42,9 @@ EXTRAS = frozenset(
 """Top-level names of the packages that only an extra installs."""
 
 LAZY_ALLOWED = frozenset({"holidays"})
+LATE_BY_DESIGN = frozenset({("samverkan_rules/__main__.py", "samverkan_rules.cli")})
+"""Imports of the package that must come late: the entry point sets the SIGINT handler
+before it imports the command line (see its docstring)."""
 """Core dependencies imported inside a function on purpose: ``holidays`` only recomputes
 the bundled holiday table (``compute_holiday_table``), which evaluating never needs, and
 its import costs more than the rest of a command's startup."""
@@ -113,7 +116,7 @@ def findings(root: Path) -> list[str]:
         for line, target in _function_imports(tree):
             top = target.split(".")[0]
             if top == PACKAGE:
-                if target in needing:
+                if target in needing or (shown, target) in LATE_BY_DESIGN:
                     continue
             elif top in EXTRAS or top in LAZY_ALLOWED or top in sys.stdlib_module_names:
                 continue
