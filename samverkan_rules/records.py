@@ -119,6 +119,22 @@ class ResponsibleParty(_Out):
     """True while the fact is unset and the rule's fallback role ('responsible') acts."""
 
 
+class Anchor(_Out):
+    """What a deadline counts from, when that is not the trigger event itself.
+
+    Present only on obligations whose deadline is counted from a date in the trigger's data
+    (a planned start, a last day) or from a schedule's occurrence: the trigger says when
+    something was recorded, the anchor is the day the routine counts from.
+    """
+
+    path: str
+    """Where the routine takes it from: 'data.<field>' or 'schedule.<name>'."""
+    label: str
+    """What it is, in the vocabulary's or the schedule's words (e.g. 'planerat startdatum')."""
+    at: str
+    """The date (YYYY-MM-DD) or the local instant (RFC 3339) the deadline counts from."""
+
+
 class Lateness(_Out):
     """How late an obligation is, in each unit a routine may count in.
 
@@ -139,7 +155,7 @@ class Lateness(_Out):
 class Obligation(_Out):
     """One obligation in a case's ledger (or an action, when it still asks someone to act)."""
 
-    sometimes_absent = frozenset({"responsible_party", "trace"})
+    sometimes_absent = frozenset({"anchor", "responsible_party", "trace"})
 
     obligation: str
     """Stable id: '<rule>:<trigger event id>'; remedies and escalations add a suffix."""
@@ -156,6 +172,8 @@ class Obligation(_Out):
     status: Status
     opens_at: str | None
     deadline: str | None
+    anchor: Anchor | None = None
+    """What the deadline counts from, when that is not the trigger (see :class:`Anchor`)."""
     occurrence: str | None = None
     """The scheduled occurrence the obligation belongs to, when there is one."""
     explanation: str

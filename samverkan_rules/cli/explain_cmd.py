@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import datetime
 from typing import Any
 
 from samverkan_rules.cli import COMMANDS, EXIT_FINDINGS, EXIT_OK
@@ -137,6 +138,7 @@ def run(args: argparse.Namespace) -> int:
     by_key = {(r.id, r.version): r for r in routines}
 
     found, unknown = find_obligations(result, list(args.obligations))
+    as_of = datetime.fromisoformat(result.as_of)
     if args.format == "json":
         dump_json(
             {
@@ -148,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(
             "\n".join(
-                render_obligation(o, t, by_key.get((o.routine.id, o.routine.version)))
+                render_obligation(o, t, by_key.get((o.routine.id, o.routine.version)), as_of=as_of)
                 for o in found
             )
         )

@@ -128,6 +128,16 @@ class TimeRule:
             return date.fromisoformat(raw)
         return parse_rfc3339(raw)
 
+    def anchor(
+        self, event: Event, called_off: CalledOffOccurrences | None = None
+    ) -> tuple[str, datetime | date] | None:
+        """What the time counts from when that is not the trigger event itself: the anchor's
+        path (``data.<field>`` or ``schedule.<name>``) and its value for this trigger; None
+        when it counts from the trigger (its time is the trigger's, shown already)."""
+        if self._field is None and self._schedule is None:
+            return None
+        return self._spec.anchor, self._anchor(event, called_off)
+
     def _at_time_of_day(self, d: date) -> datetime:
         if self._spec.time is not None:
             return local_datetime(d, self._spec.time, self._tz)
@@ -353,6 +363,13 @@ class CompositeTimeRule:
         """The instant (UTC) for this trigger event and the occurrence it belongs to."""
         results = [part.instant(event, called_off) for part in self._parts]
         return results[self._pick(results)]
+
+    def anchor(
+        self, event: Event, called_off: CalledOffOccurrences | None = None
+    ) -> tuple[str, datetime | date] | None:
+        """What the chosen part counts from (see :meth:`TimeRule.anchor`)."""
+        results = [part.instant(event, called_off) for part in self._parts]
+        return self._parts[self._pick(results)].anchor(event, called_off)
 
     def compute(
         self,

@@ -29,6 +29,7 @@ from samverkan_rules.engine.periods import PeriodEntry, period_length
 from samverkan_rules.events.model import Event
 from samverkan_rules.i18n import Translator, translator
 from samverkan_rules.records import (
+    Anchor,
     CaseResult,
     EventRef,
     InterpretationRecord,
@@ -265,6 +266,29 @@ def _trace(entry: RuleEntry, labels: list[str], as_of: datetime, t: Translator) 
     return trace
 
 
+def _anchor(entry: RuleEntry) -> dict[str, str] | None:
+    """What the deadline counts from, when that is not the
+    trigger: a date from the trigger's data (a planned start, a last day) or a schedule's
+    occurrence. Staff check a deadline against it; the trigger says only when it was
+    recorded."""
+    found = entry.rule.deadline.anchor(entry.trigger, entry.called_off)
+    if found is None:
+        return None
+    path, value = found
+    routine = entry.routine
+    kind, _, name = path.partition(".")
+    label: str | None = None
+    if kind == "schedule":
+        schedule = routine.schedules.get(name)
+        label = schedule.label if schedule is not None else None
+    else:
+        spec = routine.event_types.get(entry.trigger.type)
+        field = spec.fields.get(name) if spec is not None else None
+        label = field.description if field is not None else None
+    at = local_stamp(value, routine.tz) if isinstance(value, datetime) else value.isoformat()
+    return {"path": path, "label": label or name, "at": at}
+
+
 def _rule_dict(entry: RuleEntry, as_of: datetime, cache: OutputCache) -> dict[str, Any]:
     routine = entry.routine
     tz = routine.tz
@@ -293,6 +317,11 @@ def _rule_dict(entry: RuleEntry, as_of: datetime, cache: OutputCache) -> dict[st
         "status": entry.status,
         "opens_at": local_stamp(entry.opens_at, tz),
         "deadline": local_stamp(entry.deadline, tz),
+    }
+    anchor = _anchor(entry)
+    if anchor is not None:  # only then, like responsible_party
+        out["anchor"] = anchor
+    out |= {
         "occurrence": entry.occurrence,
         "explanation": _explain(entry, labels, cache.t),
         "trigger": cache.ref(entry.trigger, routine),
@@ -527,6 +556,8 @@ def _model(d: Mapping[str, Any]) -> Obligation:
     fields["late"] = Lateness.model_construct(**d["late"]) if d["late"] else None
     if d.get("responsible_party") is not None:
         fields["responsible_party"] = ResponsibleParty.model_construct(**d["responsible_party"])
+    if d.get("anchor") is not None:
+        fields["anchor"] = Anchor.model_construct(**d["anchor"])
     return Obligation.model_construct(**fields)
 
 

@@ -24,7 +24,7 @@ Examples:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from samverkan_rules.compile.routine import obligation_text
@@ -34,7 +34,7 @@ from samverkan_rules.records import RuleText
 if TYPE_CHECKING:
     from samverkan_rules.compile.routine import CompiledRoutine
     from samverkan_rules.engine.result import Evaluation
-    from samverkan_rules.records import CaseResult, Obligation
+    from samverkan_rules.records import Anchor, CaseResult, Obligation
 from samverkan_rules.status import Status, status_label
 
 _SUMMARY_ORDER: tuple[Status, ...] = (
@@ -88,6 +88,20 @@ def format_moment(moment: datetime | None, t: Translator) -> str:
     if moment is None:
         return "–"
     return f"{weekday_name(moment.weekday(), t)} {moment:%Y-%m-%d %H:%M}"
+
+
+def format_day(day: date, t: Translator) -> str:
+    """A day as a person reads it: ``måndag 2026-12-28``."""
+    return f"{weekday_name(day.weekday(), t)} {day:%Y-%m-%d}"
+
+
+def _anchor_text(anchor: Anchor, routine: CompiledRoutine | None, t: Translator) -> str:
+    """``planerat startdatum, måndag 2026-12-28``: what a deadline counts from, and when."""
+    if len(anchor.at) == 10:
+        when = format_day(date.fromisoformat(anchor.at), t)
+    else:
+        when = format_moment(_local(anchor.at, routine), t)
+    return f"{anchor.label}, {when}"
 
 
 def working_days(n: int, t: Translator) -> str:
@@ -148,7 +162,11 @@ def _precondition(routine: CompiledRoutine | None, name: str) -> str:
 
 
 def action_rows(
-    o: Obligation, t: Translator, routine: CompiledRoutine | None = None
+    o: Obligation,
+    t: Translator,
+    routine: CompiledRoutine | None = None,
+    *,
+    as_of: datetime | None = None,
 ) -> list[tuple[str, str]]:
     """The labelled lines that say what an obligation asks, of whom, how and by when.
 
@@ -157,8 +175,10 @@ def action_rows(
         t: The reader's language.
         routine: The routine version the obligation belongs to, for the labels of its
             roles, channel and event types and its time zone (ids are shown without it).
+        as_of: The moment the status holds at; a blocked obligation whose deadline passed
+            before it says so.
     """
-    rows = _what_rows(o, t, routine)
+    rows = _what_rows(o, t, routine, as_of)
     rows.append(
         (
             t.gettext("Routine"),
@@ -182,7 +202,7 @@ def _interpretation_row(text: RuleText, t: Translator, *, with_text: bool) -> tu
 
 
 def _what_rows(
-    o: Obligation, t: Translator, routine: CompiledRoutine | None
+    o: Obligation, t: Translator, routine: CompiledRoutine | None, as_of: datetime | None
 ) -> list[tuple[str, str]]:
     rows = [(t.gettext("Do"), _what(o, routine))]
     who = o.responsible_label or _role(routine, o.responsible)
@@ -206,6 +226,8 @@ def _what_rows(
         rows.append((t.gettext("From"), format_moment(_local(o.opens_at, routine), t)))
     if o.deadline is not None:
         rows.append((t.gettext("By"), format_moment(_local(o.deadline, routine), t)))
+        if o.anchor is not None:
+            rows.append((t.gettext("Counts from"), _anchor_text(o.anchor, routine, t)))
     elif o.opens_at:
         rows.append((t.gettext("Since"), format_moment(_local(o.opens_at, routine), t)))
     if o.status == "overdue" and o.late_working_days is not None:
@@ -220,12 +242,14 @@ def _what_rows(
             )
         rows.append((t.gettext("Overdue"), late.format(n=n)))
     if o.blocked_by:
-        rows.append(
-            (
-                t.gettext("Waiting for"),
-                ", ".join(_precondition(routine, p) for p in o.blocked_by),
+        waiting = ", ".join(_precondition(routine, p) for p in o.blocked_by)
+        deadline = _local(o.deadline, routine)
+        if deadline is not None and as_of is not None and deadline < as_of:
+            # Blocked is no excuse: the deadline still passed, and a reader must see it.
+            waiting = t.gettext("{waiting} (the deadline passed {moment})").format(
+                waiting=waiting, moment=format_moment(deadline, t)
             )
-        )
+        rows.append((t.gettext("Waiting for"), waiting))
     if o.unblocks:
         rows.append((t.gettext("Unblocks"), ", ".join(o.unblocks)))
     if o.escalates:
@@ -234,7 +258,7 @@ def _what_rows(
         rows.append(
             (
                 t.gettext("Triggered by"),
-                t.gettext("{event_type} ({event}), {at}").format(
+                t.gettext("{event_type} ({event}), recorded {at}").format(
                     event_type=_event_type(routine, o.trigger.type),
                     event=o.trigger.event,
                     at=format_moment(_local(o.trigger.at, routine), t),
@@ -254,7 +278,13 @@ def _aligned(rows: Sequence[tuple[str, str]], indent: str, width: int | None = N
     return [f"{indent}{label + ':':<{width}}{value}" for label, value in rows]
 
 
-def format_action(o: Obligation, t: Translator, routine: CompiledRoutine | None = None) -> str:
+def format_action(
+    o: Obligation,
+    t: Translator,
+    routine: CompiledRoutine | None = None,
+    *,
+    as_of: datetime | None = None,
+) -> str:
     """One action as a block of text: its status, title and id, then :func:`action_rows`.
 
     Examples:
@@ -270,11 +300,16 @@ def format_action(o: Obligation, t: Translator, routine: CompiledRoutine | None 
             Responsible:    Dagverksamheten
         ...
             By:             Tuesday 2026-12-22 23:59
+            Counts from:    planerat startdatum, Monday 2026-12-28
             Waiting for:    Samtycke till informationsöverföring
         ...
+        >>> late = datetime.fromisoformat("2027-01-04T12:00:00+01:00")
+        >>> block = format_action(action, translator("en"), r, as_of=late)
+        >>> "informationsöverföring (the deadline passed Tuesday 2026-12-22 23:59)" in block
+        True
     """
     head = f"[{status_label(o.status, t)}] {_text(o, routine, t).title} ({o.obligation})"
-    return "\n".join([head, *_aligned(action_rows(o, t, routine), _INDENT)])
+    return "\n".join([head, *_aligned(action_rows(o, t, routine, as_of=as_of), _INDENT)])
 
 
 def ledger_line(o: Obligation, t: Translator, routine: CompiledRoutine | None = None) -> str:
@@ -406,7 +441,7 @@ def evaluation_chunks(
         if not case.actions:
             out.append("  " + t.gettext("Nothing to do."))
         for action in case.actions:
-            block = format_action(action, t, by_key.of(action))
+            block = format_action(action, t, by_key.of(action), as_of=moment)
             out.extend("  " + line for line in block.splitlines())
             out.append("")
         if show_all:
@@ -441,7 +476,11 @@ def evaluation_chunks(
 
 
 def render_obligation(
-    o: Obligation, t: Translator | None = None, routine: CompiledRoutine | None = None
+    o: Obligation,
+    t: Translator | None = None,
+    routine: CompiledRoutine | None = None,
+    *,
+    as_of: datetime | None = None,
 ) -> str:
     """One obligation explained for a person: what it asks, why, step by step, and its source.
 
@@ -449,6 +488,7 @@ def render_obligation(
         o: The obligation.
         t: The reader's language (default Swedish).
         routine: The routine version it belongs to, for labels and local times.
+        as_of: The moment its status holds at (see :func:`action_rows`).
     """
     t = t or translator()
     lines = [t.gettext("Obligation {obligation}").format(obligation=o.obligation)]
@@ -459,7 +499,7 @@ def render_obligation(
         (t.gettext("Status"), f"{status_label(o.status, t)} ({o.status})"),
         (t.gettext("Explanation"), o.explanation),
     ]
-    head.extend(_what_rows(o, t, routine))
+    head.extend(_what_rows(o, t, routine, as_of))
     lines.append("  " + t.gettext("Steps:"))
     if o.trace:
         width = len(str(len(o.trace)))

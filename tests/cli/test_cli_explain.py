@@ -69,10 +69,11 @@ def test_explain_shows_the_working_day_steps(
     assert code == 0, err
     assert err == ""
     assert out.startswith("Skyldighet start-message:e2\n")
-    assert "Regel:      start-message" in out
+    assert "Regel:       start-message" in out
     assert "orebro-dagverksamhet-hemvard version " in out
-    assert "Ärende:     c1" in out
-    assert "Status:     att göra (due)" in out
+    assert "Ärende:      c1" in out
+    assert "Status:      att göra (due)" in out
+    assert "Räknas från: planerat startdatum, måndag 2026-12-28\n" in out
     assert "senast 2026-12-22 23:59" in out  # the explanation line
     assert "1. start-message: dagverksamhet.start_planned e2" in out
     assert "2. frist: data.start_date = 2026-12-28; " in out
@@ -80,7 +81,7 @@ def test_explain_shows_the_working_day_steps(
     assert "2026-12-25 juldagen" in out
     assert "3. status vid 2026-12-15 12:00+01:00: due" in out
     assert "Meddelandet skickas senast 2 vardagar innan planerad start eller avslut." in out
-    assert "Tolkning:   Dokumentet säger inget om ändrade planer. En ny planerad start" in out
+    assert "Tolkning:    Dokumentet säger inget om ändrade planer. En ny planerad start" in out
 
 
 def test_explain_shows_an_interpretation_and_several_ids_in_order(
@@ -102,7 +103,8 @@ def test_explain_a_remedy_of_a_blocked_obligation(
     code, out, err = explain(capsys, events, "consent:c1:dagverksamhet", "start-message:e2")
     assert code == 0, err
     assert "Skyldighet consent:c1:dagverksamhet" in out
-    assert "Status:     blockerad (blocked)" in out
+    assert "Status:      blockerad (blocked)" in out
+    assert "Väntar på:   Samtycke till informationsöverföring\n" in out  # not yet past
 
 
 def test_unknown_id_is_exit_1_with_a_hint_and_the_rest_explained(
@@ -173,10 +175,14 @@ def test_explain_shows_what_to_do_who_and_when(
 ) -> None:
     code, out, _err = explain(capsys, events_file, "start-message:e2")
     assert code == 0
-    assert "Gör:        Skicka meddelande om start till hemvårdens Treservabrevlåda\n" in out
-    assert "Ansvarig:   Dagverksamheten\n" in out
-    assert "Senast:     tisdag 2026-12-22 23:59\n" in out
-    assert "Utlöst av:  Planerad start på dagverksamhet (e2), tisdag 2026-12-01 10:00\n" in out
+    assert "Gör:         Skicka meddelande om start till hemvårdens Treservabrevlåda\n" in out
+    assert "Ansvarig:    Dagverksamheten\n" in out
+    assert "Senast:      tisdag 2026-12-22 23:59\n" in out
+    assert "Räknas från: planerat startdatum, måndag 2026-12-28\n" in out
+    assert (
+        "Utlöst av:   Planerad start på dagverksamhet (e2), registrerad tisdag 2026-12-01 10:00\n"
+        in out
+    )
 
 
 @pytest.mark.parametrize("how", ["option", "environment"])
