@@ -134,6 +134,16 @@ class ExpectedResponsibleParty(_Model):
     """True while the fact is unset and the fallback role acts."""
 
 
+class ExpectedAnchor(_Model):
+    """What the deadline counts from (any of its keys), e.g. ``{at: "2026-12-28"}``."""
+
+    path: str | None = None
+    """'data.<field>' or 'schedule.<name>'."""
+    label: str | None = None
+    at: str | None = None
+    """The date (quoted YYYY-MM-DD) or the local instant, as the evaluation writes it."""
+
+
 class ExpectedLateness(_Model):
     """How late an obligation is (any of its keys), e.g. ``{days: 10}``."""
 
@@ -184,6 +194,7 @@ class ExpectedObligation(_Model):
     opens_at: str | None = None
     deadline: str | None = None
     """RFC 3339 with the local offset, e.g. 2026-12-22T23:59:59+01:00."""
+    anchor: ExpectedAnchor | None = None
     occurrence: str | None = None
     content: list[str] | None = None
     source: ExpectedSource | None = None
