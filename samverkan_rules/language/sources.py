@@ -165,6 +165,8 @@ def quotes_of(routine: Routine) -> list[QuoteRef]:
         owner = f"rule {rule.id!r}"
         add(("rules", i), owner, rule.source)
         interp(("rules", i, "interpretation"), owner, rule.interpretation)
+        for j, pattern in enumerate(rule.cancelled_by):
+            interp(("rules", i, "cancelled_by", j, "interpretation"), owner, pattern.interpretation)
     for name, queue in routine.queues.items():
         owner = f"queue {name!r}"
         add(("queues", name), owner, queue.source)

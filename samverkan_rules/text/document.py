@@ -671,12 +671,22 @@ class _Builder:
                 _Field(t.gettext("Escalation"), ""),
                 _List(tuple(self.escalation(rule, i) for i in range(len(rule.escalation)))),
             )
-        self.add(_Field(t.gettext("Source"), ""), _Quote(rule.source.quote, rule.source.section))
+        self.rule_source(rule, trigger)
+
+    def rule_source(self, rule: Rule, trigger: str) -> None:
+        """The rule's quote, its interpretation and those of its cancellations."""
+        self.add(
+            _Field(self.t.gettext("Source"), ""), _Quote(rule.source.quote, rule.source.section)
+        )
         if rule.interpretation is not None:
             i = rule.interpretation
             self.add(self.interpretation_field(i.text, i.reason))
         else:
             self.add(self.no_interpretation())
+        for p in rule.cancelled_by:
+            if p.interpretation is not None:
+                reason = f"{self.pattern(p, trigger)}: {p.interpretation.reason}"
+                self.add(self.interpretation_field(p.interpretation.text, reason))
 
     def queues(self) -> None:
         t = self.t
