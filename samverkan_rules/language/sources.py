@@ -145,7 +145,8 @@ class QuoteRef:
 def quotes_of(routine: Routine) -> list[QuoteRef]:
     """Every quote of the source document in a routine, in document order.
 
-    Rule, precondition and queue sources and every interpretation's ``text``.
+    Rule, precondition and queue sources, every interpretation's ``text`` and every
+    omission's quote.
     """
     out: list[QuoteRef] = []
 
@@ -171,6 +172,8 @@ def quotes_of(routine: Routine) -> list[QuoteRef]:
         owner = f"queue {name!r}"
         add(("queues", name), owner, queue.source)
         interp(("queues", name, "interpretation"), owner, queue.interpretation)
+    for i, omission in enumerate(routine.omissions):
+        out.append(QuoteRef(("omissions", i, "quote"), f"omissions[{i}]", omission.quote))
     return out
 
 

@@ -98,7 +98,23 @@ def test_every_kind_of_quote_is_checked() -> None:
     doc = load_yaml_file(ROUTINES / "katrineholm-hemtjanst-vardcentral.yaml")
     routine = Routine.model_validate(doc.data)
     paths = {ref.path[0] for ref in quotes_of(routine)}
-    assert paths == {"interpretations", "preconditions", "rules"}
+    assert paths == {"interpretations", "preconditions", "rules", "omissions"}
+
+
+def test_an_omission_is_quote_checked_like_a_rule(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = routine_beside_document(tmp_path)
+    text = path.read_text(encoding="utf-8")
+    listed = "omissions:\n  - quote: Svaret skickas till mottagaren i Treserva.\n"
+    listed += "    reason: Ingen händelse registrerar vart svaret skickas.\n"
+    path.write_text(text + listed, encoding="utf-8")
+    code, out, _ = run(capsys, "validate", str(path))
+    assert code == 0, out
+    path.write_text(text + listed.replace("Treserva", "Lifecare"), encoding="utf-8")
+    code, out, _ = run(capsys, "validate", str(path))
+    assert code == 1
+    assert "omissions[0].quote: omissions[0]: the quote is not in the source document" in out
 
 
 # --------------------------------------------------------------------------- locating
