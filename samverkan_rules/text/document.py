@@ -106,6 +106,7 @@ class _RoutineWords(FieldWords):
                 "local_time": t.gettext("the event's local time"),
                 "local_date": t.gettext("the event's local date"),
                 "weekday": t.gettext("the event's weekday"),
+                "working_day": t.gettext("whether the event's day is a working day"),
             }
             if name in at:
                 return f"{at[name]} (`{path}`)"
