@@ -264,7 +264,18 @@ class _Builder:
         self.rules()
         self.periods()
         self.queues()
+        self.omissions()
         return self.blocks
+
+    def omissions(self) -> None:
+        """The document's sentences no rule encodes, each quoted with its reason."""
+        r, t = self.routine, self.t
+        if not r.omissions:
+            return
+        self.add(_Heading(2, t.gettext("Not encoded")))
+        for o in r.omissions:
+            self.add(_Quote(o.quote, o.section or r.source.title))
+            self.add(_Field(t.gettext("Why"), o.reason))
 
     def periods(self) -> None:
         r, t = self.routine, self.t
