@@ -31,6 +31,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from samverkan_rules.audit.models import AuditReport
+from samverkan_rules.language.models.conditions import AtForm
 from samverkan_rules.language.models.routine import Routine
 from samverkan_rules.records import EvaluationDocument, written_where_they_apply
 from samverkan_rules.scenarios.spec import ScenarioFileSpec
@@ -156,6 +157,33 @@ def _finish(schema: dict[str, Any], file_name: str, title: str) -> dict[str, Any
     return {"$schema": DRAFT, "$id": schema_id(file_name), **schema, "title": title}
 
 
+def _at_form(schema: dict[str, Any]) -> None:
+    """Offer the ``at:`` condition wherever a condition may be written.
+
+    The loader rewrites ``{at: {...}}`` into the comparisons it is short for before the
+    condition models see it, so the models' own schema does not name it.
+    """
+    defs = schema.setdefault("$defs", {})
+    defs["AtForm"] = AtForm.model_json_schema(by_alias=True)
+    defs["AtCondition"] = {
+        "type": "object",
+        "description": "A condition on when the event happened, by the routine's calendar "
+        "and clock.",
+        "properties": {"at": {"$ref": "#/$defs/AtForm"}},
+        "required": ["at"],
+        "additionalProperties": False,
+    }
+    comparison = {"$ref": "#/$defs/Comparison"}
+
+    def visit(node: dict[str, Any]) -> None:
+        for key in ("oneOf", "anyOf"):
+            options = node.get(key)
+            if isinstance(options, list) and comparison in options:
+                options.append({"$ref": "#/$defs/AtCondition"})
+
+    _walk(schema, visit)
+
+
 def routine_schema() -> dict[str, Any]:
     """The JSON Schema of a routine file (:class:`samverkan_rules.language.models.routine.Routine`).
 
@@ -164,6 +192,7 @@ def routine_schema() -> dict[str, Any]:
     declared, ...) are beyond a schema; ``samverkan validate`` makes them.
     """
     schema = Routine.model_json_schema(by_alias=True)
+    _at_form(schema)
     _walk(schema, _local_time_pattern)
     _numbers_take_params(schema)
     return _finish(schema, "routine.schema.json", "samverkan-rules routine")

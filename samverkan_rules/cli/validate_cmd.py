@@ -12,6 +12,11 @@ routine that loads is then linted (:mod:`samverkan_rules.language.lint`): unused
 declarations, patterns that can never match and literals that look misspelt are warnings.
 ``--interpretations`` lists each routine's interpretations with their reasons.
 
+A ``source.file`` that is not found is a warning naming the path looked for (with the files
+beside it that are named nearly like it): every quote of that routine goes unchecked.
+``--strict`` makes it an error, so that a misspelt file name cannot turn the quote check off
+in CI while the run stays green.
+
 Exit codes: 0 when no routine has errors (warnings allowed), 1 when any has, 2 when a named
 path does not exist or names no routine file.
 """
@@ -40,7 +45,13 @@ from samverkan_rules.cli._common import (
 from samverkan_rules.diagnostics import Diagnostic
 from samverkan_rules.errors import YamlError
 from samverkan_rules.language.lint import interpretations, lint_routine
-from samverkan_rules.language.sources import SourceText, check_quotes, locate_source, read_source
+from samverkan_rules.language.sources import (
+    SourceText,
+    check_quotes,
+    locate_source,
+    read_source,
+    similar_sources,
+)
 from samverkan_rules.language.yaml import load_yaml_file
 from samverkan_rules.routine.load import RoutineCheck, check_routine_file, routine_files
 
@@ -86,6 +97,12 @@ def add_parser(subparsers: Any) -> None:
         default=[],
         help="a directory to look for each routine's source.file in, besides the routine's "
         "own directory (may be repeated)",
+    )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="a routine whose quotes cannot be checked (its source.file is not found) is an "
+        "error, not a warning",
     )
     parser.add_argument(
         "--interpretations",
@@ -183,8 +200,9 @@ def _summary(results: list[_Result]) -> str:
 class _Sources:
     """Finds and reads (once each) the source documents the routines quote."""
 
-    def __init__(self, explicit: str | None, search: list[str]) -> None:
+    def __init__(self, explicit: str | None, search: list[str], strict: bool = False) -> None:
         self.search = [Path(d) for d in search]
+        self.strict = strict
         self.read: dict[Path, SourceText | str] = {}
         self.explicit: SourceText | None = None
         if explicit is not None:
@@ -213,19 +231,7 @@ class _Sources:
             return check_quotes(model, doc, self.explicit)
         located = locate_source(path, model.source.file, self.search)
         if located is None:
-            where = "next to the routine" + (
-                " or in " + ", ".join(str(d) for d in self.search) if self.search else ""
-            )
-            return [
-                doc.diagnostic(
-                    ("source", "file"),
-                    "routine.source-not-found",
-                    f"the source document {model.source.file!r} is not {where}; "
-                    "the quotes were not checked",
-                    hint="give its directory with --sources DIR, or the file with --source",
-                    level="warning" if self.search else "info",
-                )
-            ]
+            return [self._not_found(path, check)]
         text = self._read(located)
         if isinstance(text, str):
             return [
@@ -236,6 +242,26 @@ class _Sources:
                 )
             ]
         return check_quotes(model, doc, text)
+
+    def _not_found(self, path: Path, check: RoutineCheck) -> Diagnostic:
+        """The source document is missing: the path looked for, and files named like it."""
+        assert check.model is not None and check.document is not None
+        declared = check.model.source.file
+        where = f"not found at {path.parent / declared}" + (
+            " nor in " + ", ".join(str(d) for d in self.search) if self.search else ""
+        )
+        similar = similar_sources(path, declared)
+        if similar:
+            hint = "did you mean " + " or ".join(repr(s) for s in similar) + "?"
+        else:
+            hint = "give its directory with --sources DIR, or the file with --source"
+        return check.document.diagnostic(
+            ("source", "file"),
+            "routine.source-not-found",
+            f"the source document {declared!r} is {where}; the quotes were not checked",
+            hint=hint,
+            level="error" if self.strict else "warning",
+        )
 
 
 def _print_interpretations(result: _Result) -> None:
@@ -257,7 +283,7 @@ def run(args: argparse.Namespace) -> int:
     """Check every routine named; print every problem, then a summary."""
     today: date = args.today or date.today()
     files, problems = _collect(list(args.routines))
-    sources = _Sources(args.source, list(args.sources))
+    sources = _Sources(args.source, list(args.sources), strict=args.strict)
     results: list[_Result] = []
     with Progress(len(files), "checking") as progress:
         for path in files:

@@ -14,11 +14,14 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from samverkan_rules.diagnostics import Diagnostic
+from samverkan_rules.errors import CalendarError
 from samverkan_rules.events.model import Event
 from samverkan_rules.language.models.base import FieldSpec
 from samverkan_rules.language.models.conditions import AllOf, AnyOf, Comparison, Condition, NotOf
 from samverkan_rules.time.calendar import (
     WEEKDAYS,
+    WorkingCalendar,
+    sweden_calendar,
 )
 
 _MISSING: Final = object()
@@ -46,14 +49,16 @@ def _always(_event: Event, _facts: Facts) -> bool:
     return True
 
 
-def _getter(path: str, tz: ZoneInfo | None = None) -> Callable[[Event, Facts], Any]:
+def _getter(
+    path: str, tz: ZoneInfo | None = None, calendar: WorkingCalendar | None = None
+) -> Callable[[Event, Facts], Any]:
     if path == "case":
         return lambda e, f: e.case
     if path == "type":
         return lambda e, f: e.type
     scope, _, name = path.partition(".")
     if scope == "at":
-        return _event_time_getter(name, tz or _UTC_ZONE)
+        return _event_time_getter(name, tz or _UTC_ZONE, calendar or sweden_calendar())
     if scope == "data" and "." in name:
         parts = tuple(name.split("."))
         return lambda e, f: _nested(e.data, parts)
@@ -65,9 +70,21 @@ def _getter(path: str, tz: ZoneInfo | None = None) -> Callable[[Event, Facts], A
 _UTC_ZONE: Final = ZoneInfo("UTC")
 
 
-def _event_time_getter(name: str, tz: ZoneInfo) -> Callable[[Event, Facts], Any]:
-    """``at.local_time`` ('HH:MM:SS'), ``at.local_date`` (ISO date) or ``at.weekday``
-    ('monday'...) of the event's instant in the routine's time zone."""
+def _event_time_getter(
+    name: str, tz: ZoneInfo, calendar: WorkingCalendar
+) -> Callable[[Event, Facts], Any]:
+    """``at.local_time`` ('HH:MM:SS'), ``at.local_date`` (ISO date), ``at.weekday``
+    ('monday'...) or ``at.working_day`` (by ``calendar``) of the event's instant in the
+    routine's time zone."""
+    if name == "working_day":
+
+        def working_day(e: Event, f: Facts) -> Any:
+            try:
+                return calendar.is_working_day(e.at.astimezone(tz).date())
+            except CalendarError:  # outside the calendar's years: neither true nor false
+                return _MISSING
+
+        return working_day
     if name == "local_time":
         return lambda e, f: e.at.astimezone(tz).time().replace(microsecond=0).isoformat()
     if name == "local_date":
@@ -116,6 +133,7 @@ def _compile_comparison(
     fields: Mapping[str, FieldSpec] | None = None,
     units: Mapping[str, str] | None = None,
     tz: ZoneInfo | None = None,
+    calendar: WorkingCalendar | None = None,
 ) -> Predicate:
     if c.field == "at.local_time":
         # Written '12:00' or '12:00:00', compared as the getter gives it.
@@ -130,7 +148,7 @@ def _compile_comparison(
                 if k != "field"
             }
         )
-    get = _getter(c.field, tz)
+    get = _getter(c.field, tz, calendar)
     op = c.operators()[0]
     if op == "exists":
         want = bool(c.exists)
@@ -281,6 +299,7 @@ def compile_condition(
     fields: Mapping[str, FieldSpec] | None = None,
     units: Mapping[str, str] | None = None,
     tz: ZoneInfo | None = None,
+    calendar: WorkingCalendar | None = None,
 ) -> Predicate:
     """Compile a structured condition into a predicate over ``(event, facts)``.
 
@@ -289,8 +308,10 @@ def compile_condition(
         fields: The fields of the event type the condition reads, when known.
         units: Each role's unit. With ``fields``, ``contains`` on a ``roles`` field also
             accepts the unit of the role asked for (a message to the unit reaches its roles).
-        tz: The routine's time zone, in which ``at.local_time``, ``at.local_date`` and
-            ``at.weekday`` read the event's instant (default UTC).
+        tz: The routine's time zone, in which ``at.local_time``, ``at.local_date``,
+            ``at.weekday`` and ``at.working_day`` read the event's instant (default UTC).
+        calendar: The routine's working days, for ``at.working_day`` (default: the
+            Swedish calendar without closed days).
 
     Examples:
         >>> from samverkan_rules.language.models.conditions import Comparison
@@ -305,16 +326,24 @@ def compile_condition(
         return _always
     if isinstance(condition, AllOf):
         return _all_of(
-            tuple(compile_condition(c, fields=fields, units=units, tz=tz) for c in condition.all)
+            tuple(
+                compile_condition(c, fields=fields, units=units, tz=tz, calendar=calendar)
+                for c in condition.all
+            )
         )
     if isinstance(condition, AnyOf):
         return _any_of(
-            tuple(compile_condition(c, fields=fields, units=units, tz=tz) for c in condition.any)
+            tuple(
+                compile_condition(c, fields=fields, units=units, tz=tz, calendar=calendar)
+                for c in condition.any
+            )
         )
     if isinstance(condition, NotOf):
-        inner = compile_condition(condition.not_, fields=fields, units=units, tz=tz)
+        inner = compile_condition(
+            condition.not_, fields=fields, units=units, tz=tz, calendar=calendar
+        )
         return lambda e, f: not inner(e, f)
-    return _compile_comparison(condition, fields, units, tz)
+    return _compile_comparison(condition, fields, units, tz, calendar)
 
 
 def _all_of(parts: tuple[Predicate, ...]) -> Predicate:

@@ -232,7 +232,7 @@ def compile_routine(
         for index, rule in enumerate(routine.rules)
     ]
     by_trigger, borrow = _rule_indexes(compiled)
-    setters = _fact_setters(routine, tz)
+    setters = _fact_setters(routine, tz, cal)
     preconditions = _preconditions(routine)
     text = source_text if source_text is not None else routine.model_dump_json(by_alias=True)
     return CompiledRoutine(
@@ -254,12 +254,12 @@ def compile_routine(
         ),
         borrow_types=frozenset(borrow),
         queues=MappingProxyType(
-            {name: _compile_queue(name, q, tz) for name, q in sorted(routine.queues.items())}
+            {name: _compile_queue(name, q, tz, cal) for name, q in sorted(routine.queues.items())}
         ),
         diagnostics=tuple(diagnostics),
         param_uses=MappingProxyType(dict(param_uses or {})),
         rule_files=MappingProxyType(dict(rule_files or {})),
-        periods=_periods(routine, tz),
+        periods=_periods(routine, tz, cal),
     )
 
 
@@ -282,7 +282,7 @@ def _compile_rule(
     hierarchy: Mapping[str, str | None],
 ) -> CompiledRule:
     """One rule with its conditions, times and answer patterns compiled."""
-    tz = clock["tz"]
+    tz, cal = clock["tz"], clock["calendar"]
     escalations = _escalations(routine, rule)
     return CompiledRule(
         rule=rule,
@@ -292,16 +292,21 @@ def _compile_rule(
             fields=_fields_of(types, rule.when.event_type),
             units=role_units,
             tz=tz,
+            calendar=cal,
         ),
-        unless=(compile_condition(rule.unless, tz=tz) if rule.unless is not None else _never),
+        unless=(
+            compile_condition(rule.unless, tz=tz, calendar=cal)
+            if rule.unless is not None
+            else _never
+        ),
         deadline=compile_time(rule.deadline, end_of_day_default=True, **clock),
         opens=(compile_time(rule.opens, end_of_day_default=False, **clock) if rule.opens else None),
         fulfilled_by=tuple(
-            _compile_pattern(p, _fields_of(types, p.event), role_units, tz)
+            _compile_pattern(p, _fields_of(types, p.event), role_units, tz, cal)
             for p in rule.fulfilled_by
         ),
         cancelled_by=tuple(
-            _compile_pattern(p, _fields_of(types, p.event), role_units, tz)
+            _compile_pattern(p, _fields_of(types, p.event), role_units, tz, cal)
             for p in rule.cancelled_by
         ),
         escalations=escalations,
@@ -350,7 +355,9 @@ def _rule_indexes(
     return by_trigger, borrow
 
 
-def _fact_setters(routine: Routine, tz: ZoneInfo) -> dict[str, list[FactSetter]]:
+def _fact_setters(
+    routine: Routine, tz: ZoneInfo, cal: WorkingCalendar
+) -> dict[str, list[FactSetter]]:
     """The facts' updates, by the event type that sets them, in declaration order."""
     setters: dict[str, list[FactSetter]] = {}
     for name, fact in routine.facts.items():
@@ -358,7 +365,7 @@ def _fact_setters(routine: Routine, tz: ZoneInfo) -> dict[str, list[FactSetter]]
             setters.setdefault(upd.event, []).append(
                 FactSetter(
                     fact=name,
-                    condition=compile_condition(upd.if_, tz=tz),
+                    condition=compile_condition(upd.if_, tz=tz, calendar=cal),
                     value=upd.value,
                     value_field=upd.value_from.partition(".")[2] if upd.value_from else None,
                     add=upd.add,
@@ -383,15 +390,15 @@ def _preconditions(routine: Routine) -> dict[str, CompiledPrecondition]:
     }
 
 
-def _periods(routine: Routine, tz: ZoneInfo) -> tuple[CompiledPeriod, ...]:
+def _periods(routine: Routine, tz: ZoneInfo, cal: WorkingCalendar) -> tuple[CompiledPeriod, ...]:
     return tuple(
         CompiledPeriod(
             name=name,
             spec=p,
             start_type=p.starts.event,
-            start_condition=compile_condition(p.starts.if_, tz=tz),
+            start_condition=compile_condition(p.starts.if_, tz=tz, calendar=cal),
             breach=p.starts.breach_rules,
-            ends=tuple((e.event, compile_condition(e.if_, tz=tz)) for e in p.ends),
+            ends=tuple((e.event, compile_condition(e.if_, tz=tz, calendar=cal)) for e in p.ends),
         )
         for name, p in routine.periods.items()
     )

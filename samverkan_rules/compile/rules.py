@@ -28,6 +28,7 @@ from samverkan_rules.language.models.queues import Queue
 from samverkan_rules.language.models.rules import EventPattern, Rule
 from samverkan_rules.language.models.time import Offset
 from samverkan_rules.records import InterpretationRecord, RoutineRef, SourceRecord
+from samverkan_rules.time.calendar import WorkingCalendar
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,10 +70,11 @@ def _compile_pattern(
     fields: Mapping[str, FieldSpec] | None = None,
     units: Mapping[str, str] | None = None,
     tz: ZoneInfo | None = None,
+    calendar: WorkingCalendar | None = None,
 ) -> CompiledPattern:
     return CompiledPattern(
         event_type=p.event,
-        condition=compile_condition(p.if_, fields=fields, units=units, tz=tz),
+        condition=compile_condition(p.if_, fields=fields, units=units, tz=tz, calendar=calendar),
         match=tuple((_event_ref(k), _event_ref(v)) for k, v in sorted(p.match.items())),
         any_case=p.any_case,
     )
@@ -252,18 +254,26 @@ class CompiledQueue:
         return any(p(event, _NO_FACTS) for p in self.offers.get(event.type, ()))
 
 
-def _compile_queue(name: str, queue: Queue, tz: ZoneInfo | None = None) -> CompiledQueue:
+def _compile_queue(
+    name: str, queue: Queue, tz: ZoneInfo | None = None, calendar: WorkingCalendar | None = None
+) -> CompiledQueue:
     joins: dict[str, list[CompiledQueueJoin]] = {}
     for j in queue.joins:
         joins.setdefault(j.event, []).append(
-            CompiledQueueJoin(j.event, compile_condition(j.if_, tz=tz), j.priority, j.label)
+            CompiledQueueJoin(
+                j.event, compile_condition(j.if_, tz=tz, calendar=calendar), j.priority, j.label
+            )
         )
     leaves: dict[str, list[Predicate]] = {}
     for entry in queue.leaves:
-        leaves.setdefault(entry.event, []).append(compile_condition(entry.if_, tz=tz))
+        leaves.setdefault(entry.event, []).append(
+            compile_condition(entry.if_, tz=tz, calendar=calendar)
+        )
     offers: dict[str, list[Predicate]] = {}
     for entry in queue.offers:
-        offers.setdefault(entry.event, []).append(compile_condition(entry.if_, tz=tz))
+        offers.setdefault(entry.event, []).append(
+            compile_condition(entry.if_, tz=tz, calendar=calendar)
+        )
     return CompiledQueue(
         name=name,
         queue=queue,

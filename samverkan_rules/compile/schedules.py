@@ -53,7 +53,7 @@ class CompiledSchedule:
         self._tz = tz
         self._calendar = calendar
         self.cancels: tuple[tuple[str, Predicate, str], ...] = tuple(
-            (c.event, compile_condition(c.if_, tz=tz), c.date.partition(".")[2])
+            (c.event, compile_condition(c.if_, tz=tz, calendar=calendar), c.date.partition(".")[2])
             for c in spec.cancelled_by
         )
         """(event type, condition, date field) of each event that calls an occurrence off."""

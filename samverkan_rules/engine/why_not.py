@@ -156,6 +156,7 @@ def judged_as_compiled(routine: CompiledRoutine, event_type: str | None) -> dict
         "fields": spec.fields if spec is not None else None,
         "units": {name: role.unit for name, role in routine.routine.roles.items()},
         "tz": routine.tz,
+        "calendar": routine.calendar,
     }
 
 

@@ -10,6 +10,10 @@ module warns about what is legal but suspicious, so that ``samverkan validate`` 
   (``routine.pattern-never-matches``);
 * rules that nothing can fulfil or cancel, because every pattern is such a pattern
   (``routine.unfulfillable-rule``);
+* a cancellation by a later event of the trigger's own type with no ``match``, which
+  cancels every earlier obligation of the rule whatever occasion the later event is about
+  (a second planned start ending the duties before the first); an ``interpretation`` on the
+  pattern saying why silences it (``routine.uncorrelated-cancel``);
 * a literal of a free-text field (a message's ``kind``, a record's name) written once and
   nearly like another literal of the same field, which is how a misspelt kind looks: no
   event type declares the kinds, so nothing else can catch it (``routine.similar-literal``).
@@ -294,6 +298,26 @@ class _Linter:
                     "give it a fulfilled_by pattern that an event can match",
                 )
 
+    def uncorrelated_cancels(self) -> None:
+        """Warn about a cancel by the trigger's own event type that no ``match`` ties to it."""
+        for i, rule in enumerate(self.r.rules):
+            for j, pattern in enumerate(rule.cancelled_by):
+                if (
+                    pattern.event != rule.when.event
+                    or pattern.match
+                    or pattern.interpretation is not None
+                ):
+                    continue
+                self.warn(
+                    ("rules", i, "cancelled_by", j),
+                    "routine.uncorrelated-cancel",
+                    f"rule {rule.id!r}: any later {pattern.event} cancels every earlier "
+                    "obligation of this rule, also one about another occasion or date",
+                    "tie it to the trigger with 'match' (e.g. {data.refers_to: trigger.id} or "
+                    "the same date), or give the pattern an 'interpretation' saying why any "
+                    "later event replaces the earlier one",
+                )
+
     # literals that look misspelt ----------------------------------------------------
 
     def similar_literals(self) -> None:
@@ -446,6 +470,7 @@ def lint_routine(
     linter = _Linter(routine, doc, vocabulary)
     linter.unused()
     linter.patterns()
+    linter.uncorrelated_cancels()
     linter.similar_literals()
     return linter.out
 
@@ -489,6 +514,12 @@ def interpretations(routine: Routine) -> list[InterpretationEntry]:
         add(("interpretations", key), f"routine: {key}", value)
     for i, rule in enumerate(routine.rules):
         add(("rules", i, "interpretation"), f"rule {rule.id!r}", rule.interpretation)
+        for j, pattern in enumerate(rule.cancelled_by):
+            add(
+                ("rules", i, "cancelled_by", j, "interpretation"),
+                f"rule {rule.id!r}, cancelled_by {pattern.event}",
+                pattern.interpretation,
+            )
     for name, queue in routine.queues.items():
         add(("queues", name, "interpretation"), f"queue {name!r}", queue.interpretation)
     return out

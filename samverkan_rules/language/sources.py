@@ -38,7 +38,7 @@ import os
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from samverkan_rules.diagnostics import Diagnostic, mask_personal_numbers
 from samverkan_rules.language.models.base import Interpretation, Source
@@ -145,7 +145,8 @@ class QuoteRef:
 def quotes_of(routine: Routine) -> list[QuoteRef]:
     """Every quote of the source document in a routine, in document order.
 
-    Rule, precondition and queue sources and every interpretation's ``text``.
+    Rule, precondition and queue sources, every interpretation's ``text`` and every
+    omission's quote.
     """
     out: list[QuoteRef] = []
 
@@ -165,10 +166,14 @@ def quotes_of(routine: Routine) -> list[QuoteRef]:
         owner = f"rule {rule.id!r}"
         add(("rules", i), owner, rule.source)
         interp(("rules", i, "interpretation"), owner, rule.interpretation)
+        for j, pattern in enumerate(rule.cancelled_by):
+            interp(("rules", i, "cancelled_by", j, "interpretation"), owner, pattern.interpretation)
     for name, queue in routine.queues.items():
         owner = f"queue {name!r}"
         add(("queues", name), owner, queue.source)
         interp(("queues", name, "interpretation"), owner, queue.interpretation)
+    for i, omission in enumerate(routine.omissions):
+        out.append(QuoteRef(("omissions", i, "quote"), f"omissions[{i}]", omission.quote))
     return out
 
 
@@ -236,6 +241,30 @@ def locate_source(
         candidates += [Path(directory) / declared, Path(directory) / Path(declared).name]
     found = (Path(os.path.normpath(c)) for c in candidates)
     return next((c for c in found if c.is_file()), None)
+
+
+def similar_sources(routine_file: str | os.PathLike[str], declared: str) -> list[str]:
+    """Files beside where ``declared`` points that are named nearly like it (did you mean).
+
+    Each is written as ``source.file`` would name it (relative to the routine), best first.
+
+    Examples:
+        >>> import pathlib, tempfile
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     sources = pathlib.Path(d, "sources")
+        ...     sources.mkdir()
+        ...     _ = (sources / "rutin-2014.txt").write_text("", encoding="utf-8")
+        ...     similar_sources(pathlib.Path(d, "r.yaml"), "sources/rutin-2041.txt")
+        ['sources/rutin-2014.txt']
+    """
+    wanted = PurePosixPath(declared.replace("\\", "/"))
+    directory = Path(routine_file).parent / wanted.parent
+    try:
+        names = sorted(p.name for p in directory.iterdir() if p.is_file())
+    except OSError:
+        return []
+    close = difflib.get_close_matches(wanted.name, names, n=3, cutoff=0.6)
+    return [str(wanted.parent / name) if str(wanted.parent) != "." else name for name in close]
 
 
 def read_source(path: str | os.PathLike[str]) -> SourceText:

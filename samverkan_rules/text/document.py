@@ -106,6 +106,7 @@ class _RoutineWords(FieldWords):
                 "local_time": t.gettext("the event's local time"),
                 "local_date": t.gettext("the event's local date"),
                 "weekday": t.gettext("the event's weekday"),
+                "working_day": t.gettext("whether the event's day is a working day"),
             }
             if name in at:
                 return f"{at[name]} (`{path}`)"
@@ -263,7 +264,18 @@ class _Builder:
         self.rules()
         self.periods()
         self.queues()
+        self.omissions()
         return self.blocks
+
+    def omissions(self) -> None:
+        """The document's sentences no rule encodes, each quoted with its reason."""
+        r, t = self.routine, self.t
+        if not r.omissions:
+            return
+        self.add(_Heading(2, t.gettext("Not encoded")))
+        for o in r.omissions:
+            self.add(_Quote(o.quote, o.section or r.source.title))
+            self.add(_Field(t.gettext("Why"), o.reason))
 
     def periods(self) -> None:
         r, t = self.routine, self.t
@@ -671,12 +683,22 @@ class _Builder:
                 _Field(t.gettext("Escalation"), ""),
                 _List(tuple(self.escalation(rule, i) for i in range(len(rule.escalation)))),
             )
-        self.add(_Field(t.gettext("Source"), ""), _Quote(rule.source.quote, rule.source.section))
+        self.rule_source(rule, trigger)
+
+    def rule_source(self, rule: Rule, trigger: str) -> None:
+        """The rule's quote, its interpretation and those of its cancellations."""
+        self.add(
+            _Field(self.t.gettext("Source"), ""), _Quote(rule.source.quote, rule.source.section)
+        )
         if rule.interpretation is not None:
             i = rule.interpretation
             self.add(self.interpretation_field(i.text, i.reason))
         else:
             self.add(self.no_interpretation())
+        for p in rule.cancelled_by:
+            if p.interpretation is not None:
+                reason = f"{self.pattern(p, trigger)}: {p.interpretation.reason}"
+                self.add(self.interpretation_field(p.interpretation.text, reason))
 
     def queues(self) -> None:
         t = self.t

@@ -171,7 +171,10 @@ def test_validate_reports_passed_review_as_warning(
     text = ROUTINE.read_text(encoding="utf-8")
     text = text.replace("\nowner:", "\nreview_by: 2025-06-30\nowner:", 1)
     path = write(tmp_path / "old.yaml", text)
-    code, out, _err = run(capsys, "validate", str(path), "--today", "2026-01-01")
+    sources = str(ROUTINES / "sources")
+    code, out, _err = run(
+        capsys, "validate", str(path), "--today", "2026-01-01", "--sources", sources
+    )
     assert code == 0
     assert "warning: review_by: the routine was due for review on 2025-06-30" in out
     assert "1 valid, 0 with errors, 1 warning(s)" in out

@@ -9,6 +9,7 @@ import pytest
 
 from samverkan_rules.cli import main
 from samverkan_rules.language.lint import interpretations, lint_routine
+from samverkan_rules.language.sources import SourceText, check_quotes
 from samverkan_rules.routine.load import check_routine_file, check_routine_text, routine_files
 from tests.support import FIXTURES, ROUTINES
 
@@ -135,3 +136,51 @@ def test_a_kind_written_once_and_nearly_like_another_is_flagged() -> None:
     assert [(d.code, d.path, d.hint) for d in found] == [
         ("routine.similar-literal", "rules[0].fulfilled_by[3].if.equals", "did you mean 'closure'?")
     ]
+
+
+CANCEL = "    cancelled_by:\n      - event: test.referral\n"
+
+
+def with_cancel(extra: str = "") -> str:
+    """The minimal routine whose rule is cancelled by a later referral, plus ``extra``."""
+    return used(MINIMAL).replace("    source:\n", CANCEL + extra + "    source:\n", 1)
+
+
+def test_a_cancel_by_the_triggers_own_type_without_match_is_flagged() -> None:
+    assert lint(with_cancel()) == [("routine.uncorrelated-cancel", "rules[0].cancelled_by[0]")]
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        "        match: {data.due_date: trigger.data.due_date}\n",
+        "        interpretation:\n          reason: En ny remiss ersätter alltid den förra.\n",
+    ],
+    ids=["match", "interpretation"],
+)
+def test_a_correlated_or_justified_cancel_is_not_flagged(extra: str) -> None:
+    assert lint(with_cancel(extra)) == []
+
+
+def test_a_cancel_by_another_type_without_match_is_not_flagged() -> None:
+    text = used(MINIMAL).replace(
+        "    source:\n", "    cancelled_by:\n      - event: consent.withdrawn\n    source:\n", 1
+    )
+    assert lint(text) == []
+
+
+def test_a_cancels_interpretation_is_listed_and_its_text_quote_checked() -> None:
+    reason = "En ny remiss ersätter alltid den förra."
+    text = with_cancel(
+        f"        interpretation:\n          text: ersätter allt\n          reason: {reason}\n"
+    )
+    check = check_routine_text(text, file="r.yaml")
+    assert check.model is not None
+    [entry] = interpretations(check.model)
+    assert entry.path == ("rules", 0, "cancelled_by", 0, "interpretation")
+    assert (entry.text, entry.reason) == ("ersätter allt", reason)
+    assert check.document is not None
+    source = SourceText.from_text("Remissen besvaras inom två vardagar.", "t.txt")
+    [problem] = check_quotes(check.model, check.document, source)
+    assert problem.path == "rules[0].cancelled_by[0].interpretation.text"
+    assert problem.code == "routine.quote-not-in-source"

@@ -98,7 +98,23 @@ def test_every_kind_of_quote_is_checked() -> None:
     doc = load_yaml_file(ROUTINES / "katrineholm-hemtjanst-vardcentral.yaml")
     routine = Routine.model_validate(doc.data)
     paths = {ref.path[0] for ref in quotes_of(routine)}
-    assert paths == {"interpretations", "preconditions", "rules"}
+    assert paths == {"interpretations", "preconditions", "rules", "omissions"}
+
+
+def test_an_omission_is_quote_checked_like_a_rule(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = routine_beside_document(tmp_path)
+    text = path.read_text(encoding="utf-8")
+    listed = "omissions:\n  - quote: Svaret skickas till mottagaren i Treserva.\n"
+    listed += "    reason: Ingen händelse registrerar vart svaret skickas.\n"
+    path.write_text(text + listed, encoding="utf-8")
+    code, out, _ = run(capsys, "validate", str(path))
+    assert code == 0, out
+    path.write_text(text + listed.replace("Treserva", "Lifecare"), encoding="utf-8")
+    code, out, _ = run(capsys, "validate", str(path))
+    assert code == 1
+    assert "omissions[0].quote: omissions[0]: the quote is not in the source document" in out
 
 
 # --------------------------------------------------------------------------- locating
@@ -159,17 +175,45 @@ def test_source_option_names_the_document(
     assert "--source" in err and "nope.txt" in err
 
 
-def test_a_missing_document_is_noted_and_a_warning_with_sources(
+def test_a_missing_document_is_a_warning_naming_the_path(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = routine_beside_document(tmp_path)
     (tmp_path / "test.txt").unlink()
     code, out, _ = run(capsys, "validate", str(path))
     assert code == 0
-    assert "info: source.file: the source document 'test.txt' is not next to the routine" in out
+    assert (
+        f"warning: source.file: the source document 'test.txt' is not found at "
+        f"{tmp_path / 'test.txt'}; the quotes were not checked" in out
+    )
+    assert "1 valid, 0 with errors" in out
     code, out, _ = run(capsys, "validate", str(path), "--sources", str(tmp_path))
     assert code == 0
-    assert "warning: source.file:" in out
+    assert f"nor in {tmp_path}" in out
+
+
+def test_a_misspelt_source_file_suggests_the_files_beside_it_and_fails_strict(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = routine_beside_document(tmp_path)
+    (tmp_path / "sources").mkdir()
+    (tmp_path / "test.txt").rename(tmp_path / "sources" / "rutin-2014.txt")
+    (tmp_path / "sources" / "annat.txt").write_text("Annat.", encoding="utf-8")
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("file: test.txt", "file: sources/rutin-2041.txt"), "utf-8")
+    code, out, _ = run(capsys, "validate", str(path))
+    assert code == 0
+    assert "warning: source.file: the source document 'sources/rutin-2041.txt'" in out
+    assert "Hint: did you mean 'sources/rutin-2014.txt'?" in out
+    code, out, _ = run(capsys, "validate", "--strict", str(path))
+    assert code == 1
+    assert f"{path}:9:3: source.file: the source document 'sources/rutin-2041.txt'" in out
+    assert "0 valid, 1 with errors" in out
+    # Spelt right, the quotes are checked and --strict passes.
+    path.write_text(text.replace("file: test.txt", "file: sources/rutin-2014.txt"), "utf-8")
+    code, out, _ = run(capsys, "validate", "--strict", str(path))
+    assert code == 0, out
+    assert "source.file" not in out and "1 valid, 0 with errors" in out
 
 
 @pytest.mark.parametrize("path", BUNDLED, ids=lambda p: p.stem)

@@ -309,9 +309,12 @@ def test_coverage_lists_the_rules_no_scenario_names(routines_dir: Path) -> None:
     assert uncovered == [r.id for r in routine.rules if r.id in uncovered]  # routine order
 
 
-def test_every_rule_of_the_orebro_routine_has_a_scenario() -> None:
-    files: list[ScenarioFile] = [load_scenario_file(p) for p in sorted(SCENARIOS.glob("*.yaml"))]
-    assert uncovered_rules(load_routine(ROUTINE), files) == []
+@pytest.mark.parametrize("routine_file", sorted(ROUTINES.glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_rule_of_every_bundled_routine_has_a_scenario(routine_file: Path) -> None:
+    folder = ROUTINES / "tests" / routine_file.stem
+    files: list[ScenarioFile] = [load_scenario_file(p) for p in sorted(folder.glob("*.yaml"))]
+    assert files, f"no scenarios under {folder}"
+    assert uncovered_rules(load_routine(routine_file), files) == []
 
 
 def test_obligation_prefixes_and_absent_count_as_coverage(routines_dir: Path) -> None:

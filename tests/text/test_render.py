@@ -389,3 +389,15 @@ def test_cli_render_in_english(
     assert out == render_markdown(load_routine(OREBRO), EN)
     assert main(["render", str(OREBRO), "--lang", "sv"]) == 0
     assert capsys.readouterr().out == render_markdown(load_routine(OREBRO))
+
+
+def test_omissions_and_cancel_interpretations_are_rendered() -> None:
+    katrineholm = load_routine(ROUTINES / "katrineholm-hemtjanst-vardcentral.yaml")
+    text = render_markdown(katrineholm)
+    heading = text.index("## Inte kodat i rutinen")
+    assert text.index("> Glöm inte att avsluta efter genomfört möte!") > heading
+    assert "**Varför:** En praktisk påminnelse om att lämna det digitala mötesrummet" in text
+    assert "<h2>Not encoded</h2>" in render_html(katrineholm, translator("en"))
+    beslut = render_markdown(load_routine(ROUTINES / "dagverksamhet-beslut.yaml"))
+    assert "(`dagverksamhet.start_planned`): Ett ärende i denna rutin gäller ett beslut" in beslut
+    assert "Inte kodat i rutinen" not in beslut

@@ -188,6 +188,21 @@ class Source(Model):
     """A short verbatim quote of the words the rule encodes."""
 
 
+class Omission(Model):
+    """A sentence of the source document that no rule encodes, with the reason.
+
+    Listing it lets an auditor tell a deliberate omission from an oversight; its quote is
+    checked against the document like a rule's.
+    """
+
+    quote: str
+    """The document's words, verbatim (``…`` marks a left-out part)."""
+    reason: str
+    """Why it is not a rule, e.g. no event records it, or it is a recommendation ("bör")."""
+    section: str | None = None
+    """The heading of the section, as written."""
+
+
 class CalendarSpec(Model):
     """How time is counted in this routine."""
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 
 from pydantic import (
+    BeforeValidator,
     Discriminator,
     Field,
     Tag,
@@ -26,6 +28,13 @@ EVENT_TIME_FIELDS: dict[str, FieldSpec] = {
         values=["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"],
         description="The event's local day of the week.",
     ),
+    "working_day": FieldSpec(
+        type="boolean",
+        description=(
+            "Whether the event's local date is a working day by the routine's calendar "
+            "(vardag, not one of its closed days)."
+        ),
+    ),
 }
 
 
@@ -38,8 +47,9 @@ class Comparison(Model):
     ``field`` is ``data.<name>`` (the event's data; ``data.<name>.<part>`` reads into an
     'object' field, e.g. ``data.content.prel_datum``), ``fact.<name>`` (a case fact as it
     stands when the event is handled), ``case``, ``type``, or the event's own time in the
-    routine's time zone: ``at.local_time`` ('12:00'), ``at.local_date`` (an ISO date) or
-    ``at.weekday`` ('monday' ... 'sunday').
+    routine's time zone: ``at.local_time`` ('12:00'), ``at.local_date`` (an ISO date),
+    ``at.weekday`` ('monday' ... 'sunday') or ``at.working_day`` (true on a working day by
+    the routine's calendar).
     """
 
     field: str = Field(pattern=FIELD_PATH)
@@ -91,6 +101,61 @@ class NotOf(Model):
     not_: Condition = Field(alias="not")
 
 
+class AtForm(Model):
+    """When the event happened, by the routine's calendar and clock (the ``at:`` condition).
+
+    ``{at: {working_day: true, between: ["08:00", "16:30"]}}`` holds for an event on a
+    working day from 08:00 up to (not including) 16:30 local time; it is short for an
+    ``all`` of ``at.working_day`` and ``at.local_time`` comparisons.
+    """
+
+    working_day: bool | None = None
+    """True: only on a working day (vardag, not a closed day); false: only on other days."""
+    between: list[str] | None = Field(default=None, min_length=2, max_length=2)
+    """Local times [from, to]: from inclusive, to exclusive, e.g. ["08:00", "16:30"]."""
+
+    @model_validator(mode="after")
+    def _something(self) -> AtForm:
+        if self.working_day is None and self.between is None:
+            raise ValueError("'at' needs working_day, between or both")
+        if self.between is not None:
+            start, end = (_clock_time(v) for v in self.between)
+            if not start < end:
+                raise ValueError(
+                    f"between: {self.between[0]!r} must come before {self.between[1]!r} "
+                    "(a span over midnight is two conditions under 'any')"
+                )
+        return self
+
+    def comparisons(self) -> list[dict[str, Any]]:
+        """The comparisons this form is short for."""
+        out: list[dict[str, Any]] = []
+        if self.working_day is not None:
+            out.append({"field": "at.working_day", "equals": self.working_day})
+        if self.between is not None:
+            out.append({"field": "at.local_time", "gte": self.between[0]})
+            out.append({"field": "at.local_time", "lt": self.between[1]})
+        return out
+
+
+def _clock_time(value: str) -> dt.time:
+    try:
+        return dt.time.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"between: {value!r} is not a time of day like '08:00'") from None
+
+
+def _at_form(value: Any) -> Any:
+    """``{at: {...}}`` as the ``all`` of comparisons it is short for; anything else as is."""
+    if isinstance(value, dict) and "at" in value:
+        if set(value) != {"at"}:
+            others = ", ".join(sorted(k for k in value if k != "at"))
+            raise ValueError(f"'at' stands alone in its condition; move {others} into an 'all'")
+        form = AtForm.model_validate(value["at"])
+        return {"all": form.comparisons()}
+    return value
+
+
 def _condition_tag(value: Any) -> str:
     if isinstance(value, dict):
         for key in ("all", "any", "not"):
@@ -112,6 +177,7 @@ Condition = Annotated[
     | Annotated[NotOf, Tag("not")]
     | Annotated[Comparison, Tag("compare")],
     Discriminator(_condition_tag),
+    BeforeValidator(_at_form),
 ]
 
 

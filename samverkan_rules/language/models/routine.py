@@ -18,6 +18,7 @@ from samverkan_rules.language.models.base import (
     Identifier,
     Interpretation,
     Model,
+    Omission,
     Role,
     RoutineRef,
     SourceDocument,
@@ -106,6 +107,8 @@ class Routine(Model):
     queues: dict[Identifier, Queue] = Field(default_factory=dict)
     """Queues whose order of service is checked over the set of cases (e.g. the order in
     which a vacant place is offered)."""
+    omissions: list[Omission] = Field(default_factory=list)
+    """Sentences of the source document no rule encodes, each quoted with its reason."""
 
     _dates_in_range = field_validator("valid_from", "valid_to")(_in_supported_range)
 

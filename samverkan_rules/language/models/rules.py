@@ -66,6 +66,9 @@ class EventPattern(Model):
     any_case: bool = False
     """Let events of any case count (for unit-level obligations evaluated over a set of
     cases, e.g. a meeting to cancel when no case has a question for it)."""
+    interpretation: Interpretation | None = None
+    """Why this pattern reads the source as it does, e.g. why a later event of the trigger's
+    own type cancels without a ``match`` (it silences ``routine.uncorrelated-cancel``)."""
 
     @field_validator("match")
     @classmethod
