@@ -2,6 +2,8 @@
 
 The pieces, each in its own module:
 
+- :mod:`.inputs`: which files to read and how (CSV delimiter sniffed or given, text
+  encoding such as Excel's cp1252);
 - :mod:`.reader`: event files (JSON Lines, CSV, optionally gzipped, and Parquet) to one
   stream of events per case, with DuckDB sorting and spilling to disk;
 - :mod:`.rows`: the one call into the evaluator, a case's events to obligation rows;

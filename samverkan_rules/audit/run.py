@@ -24,6 +24,13 @@ from typing import Any
 import duckdb
 
 from samverkan_rules._version import version
+from samverkan_rules.audit.inputs import (
+    InputError,
+    InputFile,
+    ReadOptions,
+    check_encoding,
+    find_inputs,
+)
 from samverkan_rules.audit.models import (
     STATUSES,
     AuditHeader,
@@ -34,14 +41,7 @@ from samverkan_rules.audit.models import (
 )
 from samverkan_rules.audit.partition import PartitionJob, audit_partition
 from samverkan_rules.audit.pseudonym import Pseudonymiser, mask
-from samverkan_rules.audit.reader import (
-    InputError,
-    InputFile,
-    Staging,
-    find_inputs,
-    sql_text,
-    tally_total,
-)
+from samverkan_rules.audit.reader import Staging, sql_text, tally_total
 from samverkan_rules.audit.report import Partial, finish, routine_records
 from samverkan_rules.audit.rows import AuditRules, queue_results
 from samverkan_rules.compile.routine import CompiledRoutine
@@ -133,6 +133,8 @@ class AuditOptions:
         progress: Show progress bars (the command line: when stderr is a terminal).
         memory_limit: DuckDB's memory limit before it spills to disk.
         work_dir: Where temporary files go (default the system's temporary directory).
+        delimiter: The CSV files' delimiter; None sniffs it from each file's header.
+        encoding: The text encoding of JSON Lines and CSV files (e.g. ``cp1252``).
     """
 
     routines: Sequence[CompiledRoutine]
@@ -150,6 +152,8 @@ class AuditOptions:
     memory_limit: str = "256MB"
     work_dir: str | None = None
     routine_id: str = field(default="")
+    delimiter: str | None = None
+    encoding: str = "utf-8"
 
 
 @dataclass(frozen=True)
@@ -481,12 +485,17 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
     tz = routines[0].tz
     try:
         inputs = find_inputs(options.events)
+        read = ReadOptions(delimiter=options.delimiter, encoding=check_encoding(options.encoding))
     except InputError as exc:
         raise AuditError(str(exc)) from None
     rules = AuditRules.prepare(routines)
     out = _out_dir(options)
     with Staging(
-        rules, pseudonyms, work_dir=options.work_dir, memory_limit=options.memory_limit
+        rules,
+        pseudonyms,
+        work_dir=options.work_dir,
+        memory_limit=options.memory_limit,
+        read=read,
     ) as staging:
         _read_inputs(staging, inputs, options.progress)
         first, last, as_of = period = _period(staging, options, tz)

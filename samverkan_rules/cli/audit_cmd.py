@@ -88,7 +88,35 @@ def _add_source_options(parser: argparse.ArgumentParser) -> None:
             "Parquet; a case's events may be spread over several files in any order"
         ),
     )
+    parser.add_argument(
+        "--delimiter",
+        type=_delimiter,
+        metavar="CHAR",
+        help=(
+            "the CSV files' delimiter: ',', ';' or 'tab' (default: sniffed from each CSV "
+            "file's header, so Excel's semicolon CSV is read as it is)"
+        ),
+    )
+    parser.add_argument(
+        "--encoding",
+        default="utf-8",
+        metavar="NAME",
+        help=(
+            "the text encoding of the JSON Lines and CSV files (default utf-8; cp1252 for a "
+            "file saved by Excel on Windows); a byte order mark is dropped"
+        ),
+    )
     parser.add_argument("--out", required=True, metavar="DIR", help="where the report goes")
+
+
+def _delimiter(text: str) -> str:
+    """``--delimiter``: one character, or ``tab``."""
+    value = "\t" if text.lower() in ("tab", "\\t") else text
+    if len(value) != 1 or value in '"\r\n':
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give one character such as ',' or ';', or 'tab'"
+        )
+    return value
 
 
 def _add_period_options(parser: argparse.ArgumentParser) -> None:
@@ -218,6 +246,8 @@ def _run(args: argparse.Namespace) -> int:
         progress=_is_terminal(),
         memory_limit=args.memory_limit,
         routine_id=routines[0].id,
+        delimiter=args.delimiter,
+        encoding=args.encoding,
     )
     try:
         outcome = run_audit(options)
