@@ -282,8 +282,8 @@ class Staging:
                                 f"not {encoding} text (byte {exc.start} of the line)",
                                 item.name,
                                 number,
-                                "save the file as UTF-8, or give its encoding with --encoding "
-                                "(cp1252 for a file saved by Excel on Windows)",
+                                "give the file's encoding, e.g. --encoding cp1252 for a file "
+                                "saved by Excel on Windows, or save it as UTF-8",
                             ),
                         )
                     yield number, None

@@ -111,7 +111,43 @@ PERIOD_COLUMNS = (
 
 
 class AuditError(Exception):
-    """The audit cannot run: bad usage or unusable input. The message says what to do."""
+    """The audit cannot run: bad usage or unusable input. The message says what to do.
+
+    Attributes:
+        diagnostics: The findings about the input that led to it (each record rejected,
+            with its file and line), to show before the message.
+    """
+
+    def __init__(self, message: str, diagnostics: Sequence[Diagnostic] = ()) -> None:
+        super().__init__(message)
+        self.diagnostics = tuple(diagnostics)
+
+
+@dataclass(frozen=True)
+class RejectLimit:
+    """How many rejected records an audit tolerates before it fails (``--max-rejected``).
+
+    Attributes:
+        limit: The most records that may be rejected, or the most percent of those read.
+        percent: Whether ``limit`` is a percentage.
+    """
+
+    limit: float
+    percent: bool = False
+
+    def exceeded(self, rejected: int, read: int) -> bool:
+        """Whether ``rejected`` of ``read`` records is past the limit.
+
+        Examples:
+            >>> RejectLimit(5).exceeded(6, 100), RejectLimit(5, percent=True).exceeded(5, 100)
+            (True, False)
+        """
+        if self.percent:
+            return rejected * 100 > self.limit * read
+        return rejected > self.limit
+
+    def __str__(self) -> str:
+        return f"{self.limit:g}%" if self.percent else f"{int(self.limit)}"
 
 
 @dataclass(frozen=True)
@@ -135,6 +171,7 @@ class AuditOptions:
         work_dir: Where temporary files go (default the system's temporary directory).
         delimiter: The CSV files' delimiter; None sniffs it from each file's header.
         encoding: The text encoding of JSON Lines and CSV files (e.g. ``cp1252``).
+        max_rejected: Fail (no report) when more records than this are rejected.
     """
 
     routines: Sequence[CompiledRoutine]
@@ -154,6 +191,7 @@ class AuditOptions:
     routine_id: str = field(default="")
     delimiter: str | None = None
     encoding: str = "utf-8"
+    max_rejected: RejectLimit | None = None
 
 
 @dataclass(frozen=True)
@@ -198,7 +236,8 @@ def _period(staging: Staging, options: AuditOptions, tz: Any) -> tuple[date, dat
     span = staging.span()
     if span is None:
         raise AuditError(
-            "no usable events in the inputs; every record was rejected (see the messages above)"
+            "no usable events in the inputs; every record was rejected (see the messages above)",
+            staging.diagnostics,
         )
     first = options.first or local_date(span[0], tz)
     last = options.last or local_date(span[1], tz)
@@ -325,12 +364,22 @@ def _out_dir(options: AuditOptions) -> Path:
     return out
 
 
-def _read_inputs(staging: Staging, inputs: list[InputFile], progress: bool) -> None:
+def _read_inputs(
+    staging: Staging, inputs: list[InputFile], progress: bool, limit: RejectLimit | None
+) -> None:
+    """Pass 1 over the inputs; fails past ``limit`` rejected records (showing them)."""
     with _bar(progress, None, "reading", "events") as bar:
         try:
             staging.load(inputs, bar.update)
         except InputError as exc:
-            raise AuditError(str(exc)) from None
+            raise AuditError(str(exc), staging.diagnostics) from None
+    totals = tally_total(staging.tallies)
+    if limit is not None and limit.exceeded(totals["rejected"], totals["read"]):
+        raise AuditError(
+            f"{totals['rejected']} of {totals['read']} records were rejected, more than "
+            f"--max-rejected {limit} allows (see the messages above); no report is written",
+            staging.diagnostics,
+        )
 
 
 def _job(
@@ -497,7 +546,7 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
         memory_limit=options.memory_limit,
         read=read,
     ) as staging:
-        _read_inputs(staging, inputs, options.progress)
+        _read_inputs(staging, inputs, options.progress, options.max_rejected)
         first, last, as_of = period = _period(staging, options, tz)
         cases = staging.finish(as_of)
         compare = list(Registry(options.compare)) if options.compare is not None else None
@@ -508,7 +557,8 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
             raise AuditError(
                 f"the period {first.isoformat()} to {last.isoformat()} holds no obligation of "
                 f"{registry.ids()[0]}: no trigger event falls in it; check --from and --to "
-                "against the dates of the events"
+                "against the dates of the events",
+                _partial_diagnostics(partial),
             )
         records = _input_records(staging, pseudonyms)
         totals = tally_total(t for _, t in staging.counts())
@@ -536,6 +586,13 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
         rejected=totals["rejected"],
         errors=errors,
     )
+
+
+def _partial_diagnostics(partial: Partial) -> list[Diagnostic]:
+    return [
+        Diagnostic(level, code, message, file=file, line=line, hint=hint)  # type: ignore[arg-type]
+        for level, code, message, file, line, hint in sorted(set(partial.diagnostics), key=str)
+    ]
 
 
 def diagnostics_of(report: AuditReport) -> list[Diagnostic]:

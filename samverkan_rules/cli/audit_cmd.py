@@ -8,7 +8,10 @@ unless ``--identify`` is given on purpose.
 
 Exit 0 when every event was used, 1 when some were rejected (each reported with its file
 and line on stderr and in the report), 2 when the audit cannot run (an unreadable file, no
-key, an empty period, a missing extra), 3 for an internal error. No message names a raw
+key, an empty period, more rejected records than ``--max-rejected`` allows, a missing
+extra), 3 for an internal error. When a run stops, the findings that led to it are printed
+before the message; on stderr each code shows its first ``--max-messages`` findings and one
+line counting the rest. No message names a raw
 case id or anything shaped like a personnummer when a key is given.
 """
 
@@ -19,6 +22,7 @@ import os
 import re
 import sys
 import traceback
+from collections.abc import Sequence
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
@@ -35,11 +39,13 @@ from samverkan_rules.cli._common import (
 )
 from samverkan_rules.cli.due_cmd import load_routines, select_routine
 from samverkan_rules.compile.routine import CompiledRoutine
+from samverkan_rules.diagnostics import Diagnostic, sort_key
 
 if TYPE_CHECKING:  # the audit's modules load only when it runs (they need the extra)
     from samverkan_rules.audit.run import AuditOutcome
 
 NAME = "audit"
+NAME_PREFIX = f"samverkan {NAME}"
 
 _AUDIT_MODULES = ("duckdb", "jinja2", "tqdm", "personnummer")
 _MEMORY = re.compile(r"^\d+(\.\d+)?\s*([KMGT]i?B|B)$", re.IGNORECASE)
@@ -170,11 +176,94 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
         help="Dask: partitions of cases (default 4 per worker)",
     )
     parser.add_argument(
+        "--max-messages",
+        type=_positive("--max-messages"),
+        default=10,
+        metavar="N",
+        help=(
+            "print at most N findings of each code, then one line saying how many more and "
+            "where the next ones are (default 10; the report keeps up to 1000 per file)"
+        ),
+    )
+    parser.add_argument(
+        "--max-rejected",
+        type=_reject_limit,
+        metavar="N|P%",
+        help=(
+            "fail (exit 2, no report) when more than N records, or more than P percent of "
+            "those read, are rejected; the rejected ones are shown first"
+        ),
+    )
+    parser.add_argument(
         "--memory-limit",
         default="256MB",
         metavar="SIZE",
         help="DuckDB's memory limit before it spills to disk (default 256MB)",
     )
+
+
+def _positive(option: str) -> Any:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = 0
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"{text!r}: give a whole number >= 1 ({option})")
+        return value
+
+    return parse
+
+
+def _reject_limit(text: str) -> Any:
+    """``--max-rejected``: a count (``100``) or a percentage of the records read (``0.5%``)."""
+    from samverkan_rules.audit.run import RejectLimit
+
+    number = text.strip().removesuffix("%")
+    percent = text.strip().endswith("%")
+    try:
+        value = float(number) if percent else int(number)
+    except ValueError:
+        value = -1
+    if value < 0 or (percent and value > 100):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give a number of records such as 100, or a percentage such as 0.5%"
+        )
+    return RejectLimit(float(value), percent=percent)
+
+
+def summarise(diagnostics: Sequence[Diagnostic], per_code: int) -> list[Diagnostic]:
+    """The first ``per_code`` diagnostics of each code (in the printed order), and for each
+    code with more, one line saying how many more and where the next few are.
+
+    Examples:
+        >>> found = [Diagnostic("error", "event.bad-json", "bad", file="f", line=n)
+        ...          for n in range(1, 7)]
+        >>> [d.location() for d in summarise(found, 2)]
+        ['f:1', 'f:2', '<input>']
+        >>> summarise(found, 2)[-1].message
+        '4 more event.bad-json finding(s) not shown (--max-messages); the next at f:3, f:4, f:5'
+    """
+    shown: list[Diagnostic] = []
+    rest: dict[str, list[Diagnostic]] = {}
+    seen: dict[str, int] = {}
+    for d in sorted(diagnostics, key=sort_key):
+        seen[d.code] = seen.get(d.code, 0) + 1
+        if seen[d.code] <= per_code:
+            shown.append(d)
+        else:
+            rest.setdefault(d.code, []).append(d)
+    for code, more in sorted(rest.items()):
+        places = ", ".join(d.location() for d in more[:3])
+        shown.append(
+            Diagnostic(
+                "error" if any(d.is_error for d in more) else "warning",
+                code,
+                f"{len(more)} more {code} finding(s) not shown (--max-messages); the next at "
+                f"{places}",
+            )
+        )
+    return shown
 
 
 def _require(modules: tuple[str, ...], extra: str) -> None:
@@ -248,10 +337,14 @@ def _run(args: argparse.Namespace) -> int:
         routine_id=routines[0].id,
         delimiter=args.delimiter,
         encoding=args.encoding,
+        max_rejected=args.max_rejected,
     )
     try:
         outcome = run_audit(options)
-    except AuditError as exc:
+    except AuditError as exc:  # what led to it first, so the message's "above" holds
+        print_diagnostics(
+            summarise(exc.diagnostics, args.max_messages), caret=False, unlocated=NAME_PREFIX
+        )
         raise CommandError(mask(str(exc)) if key is not None else str(exc)) from None
     finally:
         if client is not None:
@@ -306,9 +399,9 @@ def _print_outcome(args: argparse.Namespace, outcome: AuditOutcome) -> None:
 
     report = outcome.report
     print_diagnostics(
-        [d for d in diagnostics_of(report) if d.level != "info"],
+        summarise([d for d in diagnostics_of(report) if d.level != "info"], args.max_messages),
         caret=False,
-        unlocated="samverkan audit",
+        unlocated=NAME_PREFIX,
     )
     if args.format == "json":
         dump_json(
