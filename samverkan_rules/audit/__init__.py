@@ -8,6 +8,7 @@ The pieces, each in its own module:
   stream of events per case, with DuckDB sorting and spilling to disk;
 - :mod:`.rows`: the one call into the evaluator, a case's events to obligation rows;
 - :mod:`.report`: aggregates, the associative merge of partial results, the report;
+- :mod:`.tables`: the report's tables as CSV files;
 - :mod:`.html`: the offline HTML report with its charts;
 - :mod:`.pseudonym`: keyed pseudonyms and personnummer checks;
 - :mod:`.dask`: the partitions on a Dask cluster;

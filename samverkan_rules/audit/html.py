@@ -147,6 +147,24 @@ def _anchor(rule: RuleSummary) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in text)
 
 
+def _group_label(values: list[str | None]) -> str:
+    return " · ".join(v if v is not None else "(saknas)" for v in values)
+
+
+def _group_months(report: AuditReport) -> dict[str, Any]:
+    """Month × group: the on-time rate and the obligations, one column per group."""
+    labels = [_group_label(g.values) for g in report.by_group]
+    cells: dict[str, dict[str, str]] = {}
+    for m in report.by_group_month:
+        cells.setdefault(m.month, {})[_group_label(m.values)] = (
+            f"{_rate(m.on_time_rate)} ({m.total})"
+        )
+    rows = [
+        (month, [row.get(label, "–") for label in labels]) for month, row in sorted(cells.items())
+    ]
+    return {"labels": labels, "rows": rows}
+
+
 def render_html(report: AuditReport) -> str:
     """The report as one self-contained HTML page (Swedish, inline CSS and SVG)."""
     rules = _worst_first(report.by_rule)
@@ -158,6 +176,9 @@ def render_html(report: AuditReport) -> str:
         ]
     )
     unit_chart = _stacked([(u.unit, u.label, u.statuses) for u in report.by_unit])
+    group_chart = _stacked(
+        [(_group_label(g.values), _group_label(g.values), g.statuses) for g in report.by_group]
+    )
     histogram = _histogram([(b.working_days, b.count) for b in report.lateness_histogram])
     trend = _trend(
         [
@@ -175,6 +196,8 @@ def render_html(report: AuditReport) -> str:
         rules=rules,
         rule_chart=rule_chart,
         unit_chart=unit_chart,
+        group_chart=group_chart,
+        group_months=_group_months(report),
         histogram=histogram,
         trend=trend,
         status_sv=STATUS_SV,

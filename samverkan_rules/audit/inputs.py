@@ -3,8 +3,11 @@
 Exports from Swedish systems come in more than one form: Excel's "CSV (semikolonavgränsad)"
 separates cells with ``;`` and saves in Windows-1252, other tools write tabs, and a byte
 order mark or Windows line ends (CRLF) are common. :class:`ReadOptions` says how to read
-them: the delimiter (sniffed from each CSV file's header unless given) and the text
-encoding (UTF-8 unless given).
+them: the delimiter (sniffed from each CSV file's header unless given), the text encoding
+(UTF-8 unless given), and which columns go where: a column map (``--columns FILE``) renames
+columns to the event's keys or moves them into ``data`` (an export's ``Enhet`` column as
+``data.enhet``), and unknown columns may be taken into ``data`` as they are instead of
+rejecting the record.
 """
 
 from __future__ import annotations
@@ -13,10 +16,17 @@ import codecs
 import csv
 import gzip
 import hashlib
-from collections.abc import Sequence
-from dataclasses import dataclass
+import json
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from decimal import Decimal
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO, Any, Literal
+
+import yaml
 
 from samverkan_rules.events.model import REQUIRED_KEYS
 
@@ -164,3 +174,143 @@ class ReadOptions:
 
     delimiter: str | None = None
     encoding: str = "utf-8"
+    columns: Mapping[str, str] = field(default_factory=dict)
+    """Source column -> ``id``, ``case``, ``type``, ``at``, ``data`` or ``data.NAME``."""
+    extra_into_data: bool = False
+    """Take columns that are neither event keys nor mapped into ``data`` under their name."""
+    declared: frozenset[str] = frozenset()
+    """Data fields the audit is told about (mapped, grouped by or listed in the column
+    map): an event carrying one is not warned about it."""
+
+    def rename(self, column: str) -> str:
+        """The event key a column is mapped to (``id``, ``case``, ``type``, ``at``, ``data``),
+        else the column's own name.
+
+        Examples:
+            >>> ReadOptions(columns={"Ärende": "case", "Enhet": "data.enhet"}).rename("Ärende")
+            'case'
+            >>> ReadOptions(columns={"Enhet": "data.enhet"}).rename("Enhet")
+            'Enhet'
+        """
+        target = self.columns.get(column, column)
+        return target if target in _EVENT_KEYS else column
+
+    def map_record(self, record: dict[str, Any]) -> str | None:
+        """Rename and move ``record``'s columns in place; a message when two disagree.
+
+        Examples:
+            >>> options = ReadOptions(columns={"Enhet": "data.enhet"}, extra_into_data=True)
+            >>> record = {"id": "e1", "Enhet": "Hemvård Norr", "Team": 3, "Tom": "", "data": {}}
+            >>> options.map_record(record), record["data"]
+            (None, {'Team': 3, 'enhet': 'Hemvård Norr'})
+            >>> options.map_record({"Enhet": "A", "data": {"enhet": "B"}})
+            "column 'Enhet' says 'A' but data.enhet says 'B'"
+        """
+        if not self.columns and not self.extra_into_data:
+            return None
+        moved: dict[str, tuple[str, Any]] = {}
+        for key in list(record):
+            target = self.columns.get(key)
+            if target is None:
+                if key in _EVENT_KEYS or not self.extra_into_data:
+                    continue
+                target = f"data.{key}"
+            value = record.pop(key)
+            if target.startswith("data."):
+                if value is not None and value != "":
+                    moved[target[5:]] = (key, _plain(value))
+            else:
+                record[target] = value
+        if not moved:
+            return None
+        data = record.setdefault("data", {})
+        if data is None or data == "":
+            data = record["data"] = {}
+        if not isinstance(data, dict):
+            return None  # rejected as it is, with the reader's own message
+        for name, (column, value) in sorted(moved.items()):
+            if name in data and data[name] != value:
+                return f"column {column!r} says {value!r} but data.{name} says {data[name]!r}"
+            data[name] = value
+        return None
+
+
+_EVENT_KEYS = frozenset({*REQUIRED_KEYS, "data"})
+_TARGET = re.compile(r"^(id|case|type|at|data|data\.[A-Za-z_][A-Za-z0-9_]*)$")
+_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _plain(value: Any) -> Any:
+    """A column's value as JSON data (Parquet dates, times and decimals as text)."""
+    if isinstance(value, (datetime, date, time)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return json.loads(json.dumps(value, default=str))
+
+
+@dataclass(frozen=True)
+class ColumnMap:
+    """A column map file's content (``--columns FILE``, YAML or TOML).
+
+    Example (YAML)::
+
+        columns:          # source column: id, case, type, at, data or data.NAME
+          Ärende: case
+          Enhet: data.enhet
+        unknown: data     # other columns into data under their names (default: reject)
+        fields: [utforare] # data fields that may appear without a warning
+    """
+
+    columns: Mapping[str, str]
+    extra_into_data: bool
+    fields: frozenset[str]
+
+
+def load_column_map(path: str) -> ColumnMap:
+    """Read and check a column map file.
+
+    Raises:
+        InputError: naming the file and the entry that is wrong.
+    """
+    where = f"--columns {path}"
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{where}: cannot read it ({exc}); check the path") from None
+    try:
+        doc = tomllib.loads(text) if path.lower().endswith(".toml") else yaml.safe_load(text)
+    except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
+        first = str(exc).splitlines()[0]
+        raise InputError(
+            f"{where}: not valid {'TOML' if path.endswith('.toml') else 'YAML'}: {first}"
+        ) from None
+    if not isinstance(doc, dict) or not doc.keys() <= {"columns", "unknown", "fields"}:
+        raise InputError(
+            f"{where}: expected a mapping with 'columns' (source column: id, case, type, at, "
+            "data or data.NAME), optionally 'unknown' (data or reject) and 'fields' (a list)"
+        )
+    columns = doc.get("columns") or {}
+    if not isinstance(columns, dict):
+        raise InputError(f"{where}: columns: expected a mapping of source column to target")
+    for source, target in columns.items():
+        if not isinstance(target, str) or not _TARGET.match(target):
+            raise InputError(
+                f"{where}: columns.{source}: {target!r} is no target; use id, case, type, at, "
+                "data or data.NAME (NAME: letters, digits, _)"
+            )
+    unknown = doc.get("unknown", "reject")
+    if unknown not in ("data", "reject"):
+        raise InputError(f"{where}: unknown: {unknown!r}; use data or reject")
+    fields = doc.get("fields") or []
+    if not isinstance(fields, list) or not all(
+        isinstance(f, str) and _FIELD.match(f) for f in fields
+    ):
+        raise InputError(f"{where}: fields: expected a list of data field names")
+    return ColumnMap(
+        columns={str(k).strip(): v for k, v in columns.items()},
+        extra_into_data=unknown == "data",
+        fields=frozenset(fields),
+    )

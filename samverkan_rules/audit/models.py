@@ -97,6 +97,9 @@ class AuditHeader(_Out):
     """Sums over the inputs: read, used, rejected, after_as_of."""
     cases: int
     """Cases with at least one evaluated event (units' cases included)."""
+    group_by: list[str] = Field(default_factory=list)
+    """The data fields obligations are also counted by (``--group-by``), e.g.
+    ``data.enhet``; empty without."""
 
 
 class SourceRef(_Out):
@@ -150,6 +153,41 @@ class UnitSummary(_Out):
 
     unit: str
     label: str
+    total: int
+    statuses: dict[str, int]
+    on_time_rate: float | None
+    lateness_working_days: Lateness
+
+
+class GroupSummary(_Out):
+    """The obligations whose case carried these values of the ``--group-by`` fields, as its
+    events last gave them at or before the obligation's trigger."""
+
+    values: list[str | None]
+    """One per field of ``header.group_by``; null where the case had no value yet."""
+    total: int
+    statuses: dict[str, int]
+    on_time_rate: float | None
+    lateness_working_days: Lateness
+
+
+class GroupMonthSummary(_Out):
+    """:class:`GroupSummary` for the obligations triggered in one month."""
+
+    values: list[str | None]
+    month: str
+    total: int
+    statuses: dict[str, int]
+    on_time_rate: float | None
+
+
+class GroupRuleSummary(_Out):
+    """:class:`GroupSummary` for one rule of one routine version."""
+
+    values: list[str | None]
+    routine: str
+    version: str
+    rule: str
     total: int
     statuses: dict[str, int]
     on_time_rate: float | None
@@ -277,6 +315,13 @@ class AuditReport(_Out):
     queues: list[QueueSummary]
     compare: CompareReport | None
     diagnostics: list[DiagnosticRecord]
+    by_group: list[GroupSummary] = Field(default_factory=list)
+    """Per value (combination) of the ``--group-by`` fields, sorted by the values, no value
+    last; empty without ``--group-by``. ``groups.csv`` is :attr:`by_group_rule`."""
+    by_group_month: list[GroupMonthSummary] = Field(default_factory=list)
+    """Per value and month of the trigger; ``group_months.csv`` is the same table."""
+    by_group_rule: list[GroupRuleSummary] = Field(default_factory=list)
+    """Per value and rule."""
 
     def to_json(self) -> str:
         """The JSON text: byte-identical for the same inputs, whatever their order."""

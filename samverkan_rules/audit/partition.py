@@ -40,6 +40,8 @@ class PartitionJob:
     """Input names by file number, for diagnostics."""
     called_off: tuple[Event, ...] = ()
     """Every case's events that call off a schedule's occurrence (they count for all)."""
+    group_by: tuple[str, ...] = ()
+    """Data fields (``data.enhet``) the obligations are also counted by."""
 
     @property
     def token(self) -> str:
@@ -131,11 +133,12 @@ def audit_partition(
             prepared.as_of,
             routine_level=prepared.routine_level,
             context=job.called_off,
+            group_by=job.group_by,
         )
         for row in result.rows:
             if first <= row.trigger[:10] <= last:
                 partial.add(row)
-                writer.writerow(row)
+                writer.writerow((*row[:-1], *row.groups))
         for period in result.periods:
             if first <= period.start[:10] <= last:
                 partial.add_period(period)

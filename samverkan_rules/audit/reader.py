@@ -54,10 +54,16 @@ from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.compile.versions import validity_windows
 from samverkan_rules.diagnostics import Diagnostic
 from samverkan_rules.errors import EventError
-from samverkan_rules.events.model import Event, event_from_mapping
+from samverkan_rules.events.model import REQUIRED_KEYS, Event, event_from_mapping
 from samverkan_rules.events.read import CSV_HEADER_HINT, csv_header
 from samverkan_rules.time.instants import local_date
 
+KEYS = frozenset({*REQUIRED_KEYS, "data"})
+"""An event's keys; other columns are mapped into data or rejected."""
+_COLUMNS_HINT = (
+    "an event has only id, case, type, at and data: map other columns into data with "
+    "--columns FILE, or take them as they are with --extra-columns data"
+)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICRO = timedelta(microseconds=1)
 _BATCH = 20_000
@@ -81,6 +87,11 @@ def sql_text(text: str) -> str:
         "'/tmp/it''s here'"
     """
     return "'" + text.replace("'", "''") + "'"
+
+
+def _is_declared(d: Diagnostic, declared: frozenset[str]) -> bool:
+    """An unknown-field warning about a field the audit was told about."""
+    return d.code == "event.unknown-field" and (d.path or "").removeprefix("data.") in declared
 
 
 def _delimiter_name(delimiter: str) -> str:
@@ -336,11 +347,12 @@ class Staging:
             if not row or all(not cell.strip() for cell in row):
                 continue
             if header is None:
-                header, missing = csv_header(row)
+                header = [self.read.rename(name) for name in csv_header(row)[0]]
+                missing = [k for k in REQUIRED_KEYS if k not in header]
                 if missing:
                     raise InputError(
                         f"{item.name}:{number}: the CSV header lacks {', '.join(missing)}; "
-                        f"{CSV_HEADER_HINT}"
+                        f"{CSV_HEADER_HINT}, or map the file's columns with --columns FILE"
                     )
                 continue
             tally.read += 1
@@ -381,7 +393,7 @@ class Staging:
     def _parquet_records(self, item: InputFile, tally: FileTally) -> Iterator[tuple[int, Any]]:
         cursor = self.con.cursor()
         cursor.execute("SELECT * FROM read_parquet(?, file_row_number = true)", [str(item.path)])
-        names = [d[0] for d in cursor.description or ()]
+        names = [self.read.rename(d[0]) for d in cursor.description or ()]
         while batch := cursor.fetchmany(_BATCH):
             for values in batch:
                 record = dict(zip(names, values, strict=True))
@@ -420,6 +432,7 @@ class Staging:
     ) -> None:
         units = self.rules.units
         alias = self.pseudonyms.case
+        declared = self.read.declared
         pending = 0
         for number, record in records:
             pending += 1
@@ -427,14 +440,30 @@ class Staging:
                 advance(pending)
                 pending = 0
             raw_case = record.get("case") if isinstance(record, dict) else None
+            taken = declared
+            if isinstance(record, dict):
+                if self.read.extra_into_data:  # told to take them: not warned about
+                    taken = declared | {k for k in record if self.read.rename(k) not in KEYS}
+                clash = self.read.map_record(record)
+                if clash is not None:
+                    self._reject(
+                        tally,
+                        _error("event.column-conflict", clash, item.name, number),
+                        raw_case,
+                    )
+                    continue
             try:
                 event = event_from_mapping(record, file=item.name, line=number)
             except EventError as exc:
                 tally.rejected += 1
                 for d in exc.diagnostics:
+                    if d.code == "event.unknown-key":
+                        d = replace(d, hint=_COLUMNS_HINT)
                     self._note(d, raw_case)
                 continue
             problems = self._check(event)
+            if taken and problems:
+                problems = [p for p in problems if not _is_declared(p, taken)]
             if problems:
                 for d in problems:
                     self._note(d, event.case)

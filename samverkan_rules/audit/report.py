@@ -22,6 +22,9 @@ from samverkan_rules.audit.models import (
     CompareReport,
     CompareRule,
     DiagnosticRecord,
+    GroupMonthSummary,
+    GroupRuleSummary,
+    GroupSummary,
     Lateness,
     LatenessBin,
     Lengths,
@@ -45,6 +48,9 @@ RuleKey = tuple[str, str, str]
 
 PeriodKey = tuple[str, str, str, str, str]
 """(routine id, version, period, breached rule or "", unit or "")."""
+
+CubeKey = tuple[tuple[str, ...], str, str, str, str]
+"""(the ``--group-by`` values, month, routine id, version, rule id)."""
 
 
 @dataclass
@@ -145,6 +151,7 @@ class Partial:
         diagnostics: Findings, each a tuple of the :class:`DiagnosticRecord` fields.
         not_in_force: Trigger events outside every version's validity.
         compare_rejected: Events the compared routines rejected.
+        groups: Per (``--group-by`` values, month, rule), when the audit groups by fields.
         streams: Streams (cases and units) audited.
         rows: Obligation rows written.
     """
@@ -154,6 +161,7 @@ class Partial:
     months: dict[str, Tally] = field(default_factory=dict)
     compare: dict[RuleKey, Tally] = field(default_factory=dict)
     periods: dict[PeriodKey, PeriodTally] = field(default_factory=dict)
+    groups: dict[CubeKey, Tally] = field(default_factory=dict)
     diagnostics: list[tuple[str, str, str, str | None, int | None, str | None]] = field(
         default_factory=list
     )
@@ -167,6 +175,9 @@ class Partial:
         self.rules.setdefault((row.routine, row.version, row.rule), Tally()).add(row)
         self.units.setdefault(row.unit, Tally()).add(row)
         self.months.setdefault(row.trigger[:7], Tally()).add(row)
+        if row.groups:
+            key = (row.groups, row.trigger[:7], row.routine, row.version, row.rule)
+            self.groups.setdefault(key, Tally()).add(row)
         self.rows += 1
 
     def add_period(self, row: PeriodRow) -> None:
@@ -204,6 +215,7 @@ class Partial:
             months=_merge_maps(self.months, other.months),
             compare=_merge_maps(self.compare, other.compare),
             periods=_merge_maps(self.periods, other.periods),
+            groups=_merge_maps(self.groups, other.groups),
             diagnostics=self.diagnostics + other.diagnostics,
             not_in_force=self.not_in_force + other.not_in_force,
             compare_rejected=self.compare_rejected + other.compare_rejected,
@@ -520,20 +532,74 @@ def _compare(
     )
 
 
-def finish(
-    partial: Partial,
-    header: AuditHeader,
-    routines: Sequence[CompiledRoutine],
-    *,
-    first: date,
-    last: date,
-    queues: Sequence[QueueResult] = (),
-    compare_routines: Sequence[CompiledRoutine] | None = None,
-) -> AuditReport:
-    """The report from the merged partial: sorted, complete, byte-stable."""
-    late_all: Counter[int] = Counter()
-    for tally in partial.rules.values():
-        late_all.update(tally.late_working)
+def _values(groups: tuple[str, ...]) -> list[str | None]:
+    return [v or None for v in groups]
+
+
+def _group_order(groups: tuple[str, ...]) -> tuple[tuple[bool, str], ...]:
+    """Sorted by the values, a missing value after every present one."""
+    return tuple((v == "", v) for v in groups)
+
+
+def _group_tables(
+    cube: Mapping[CubeKey, Tally],
+) -> tuple[list[GroupSummary], list[GroupMonthSummary], list[GroupRuleSummary]]:
+    """The ``--group-by`` tables: per value, per value and month, per value and rule."""
+    per_value: dict[tuple[str, ...], Tally] = {}
+    per_month: dict[tuple[tuple[str, ...], str], Tally] = {}
+    per_rule: dict[tuple[tuple[str, ...], str, str, str], Tally] = {}
+    for (groups, month, routine, version, rule), tally in cube.items():
+        for table, key in (
+            (per_value, groups),
+            (per_month, (groups, month)),
+            (per_rule, (groups, routine, version, rule)),
+        ):
+            table[key] = table[key].merged(tally) if key in table else tally  # type: ignore[index]
+    values = [
+        GroupSummary(
+            values=_values(g),
+            total=sum(t.statuses.values()),
+            statuses=_statuses(t.statuses),
+            on_time_rate=on_time_rate(t.statuses),
+            lateness_working_days=_lateness(t.late_working),
+        )
+        for g, t in sorted(per_value.items(), key=lambda i: _group_order(i[0]))
+    ]
+    months = [
+        GroupMonthSummary(
+            values=_values(g),
+            month=month,
+            total=sum(t.statuses.values()),
+            statuses=_statuses(t.statuses),
+            on_time_rate=on_time_rate(t.statuses),
+        )
+        for (g, month), t in sorted(
+            per_month.items(), key=lambda i: (_group_order(i[0][0]), i[0][1])
+        )
+    ]
+    rules = [
+        GroupRuleSummary(
+            values=_values(g),
+            routine=routine,
+            version=version,
+            rule=rule,
+            total=sum(t.statuses.values()),
+            statuses=_statuses(t.statuses),
+            on_time_rate=on_time_rate(t.statuses),
+            lateness_working_days=_lateness(t.late_working),
+        )
+        for (g, routine, version, rule), t in sorted(
+            per_rule.items(), key=lambda i: (_group_order(i[0][0]), *i[0][1:])
+        )
+    ]
+    return values, months, rules
+
+
+DiagnosticTuple = tuple[str, str, str, str | None, int | None, str | None]
+
+
+def _sorted_diagnostics(partial: Partial) -> list[DiagnosticTuple]:
+    """The partial's findings once each, by file and line, and the not-in-force count."""
     diagnostics = sorted(
         set(partial.diagnostics),
         key=lambda d: (d[3] or "", d[4] or 0, d[1], d[2], d[0], d[5] or ""),
@@ -550,6 +616,25 @@ def finish(
                 "load the routine version that was in force then",
             )
         )
+    return diagnostics
+
+
+def finish(
+    partial: Partial,
+    header: AuditHeader,
+    routines: Sequence[CompiledRoutine],
+    *,
+    first: date,
+    last: date,
+    queues: Sequence[QueueResult] = (),
+    compare_routines: Sequence[CompiledRoutine] | None = None,
+) -> AuditReport:
+    """The report from the merged partial: sorted, complete, byte-stable."""
+    late_all: Counter[int] = Counter()
+    for tally in partial.rules.values():
+        late_all.update(tally.late_working)
+    diagnostics = _sorted_diagnostics(partial)
+    by_group, by_group_month, by_group_rule = _group_tables(partial.groups)
     return AuditReport(
         header=header,
         by_rule=_rule_summaries(routines, partial.rules, first, last),
@@ -597,4 +682,7 @@ def finish(
             )
             for lv, c, m, f, ln, h in diagnostics
         ],
+        by_group=by_group,
+        by_group_month=by_group_month,
+        by_group_rule=by_group_rule,
     )

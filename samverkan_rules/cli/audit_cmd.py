@@ -1,7 +1,8 @@
 """``samverkan audit``: an event history against the routine versions in force, as a report.
 
 Writes ``report.json`` (the contract in ``schemas/audit.schema.json``), ``obligations.csv``,
-``summary.csv``, ``periods.csv`` and ``report.html`` into ``--out``, each under a temporary
+``summary.csv``, ``periods.csv`` and ``report.html`` (with ``--group-by``, also ``groups.csv``
+and ``group_months.csv``) into ``--out``, each under a temporary
 name first and renamed into place only when all are complete. Case ids are pseudonymised
 with a key (``--key-file`` or ``SAMVERKAN_AUDIT_KEY``); without one the command refuses
 unless ``--identify`` is given on purpose.
@@ -26,6 +27,7 @@ from collections.abc import Sequence
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from samverkan_rules.audit.inputs import ColumnMap, InputError, load_column_map
 from samverkan_rules.audit.pseudonym import AuditKeyError, load_key, mask
 from samverkan_rules.cli import COMMANDS, EXIT_FINDINGS, EXIT_INTERNAL, EXIT_OK
 from samverkan_rules.cli._common import (
@@ -59,13 +61,17 @@ def add_parser(subparsers: Any) -> None:
         description=(
             "Judge every obligation of an event history by the routine version in force at "
             "its trigger and write report.json, obligations.csv, summary.csv, periods.csv and "
-            "report.html into --out. Case ids are pseudonymised with a key unless --identify "
-            "is given. Needs the 'audit' extra."
+            "report.html into --out (with --group-by also groups.csv and group_months.csv). "
+            "CSV exports are read as Excel writes them (semicolon or tab, --encoding cp1252); "
+            "a column map (--columns) takes an export's own column names and extra columns. "
+            "Case ids are pseudonymised with a key unless --identify is given. Needs the "
+            "'audit' extra."
         ),
     )
     # In this order in --help: what is read and written, the period, then how it runs.
     _add_source_options(parser)
     _add_period_options(parser)
+    _add_group_options(parser)
     _add_run_options(parser)
     add_format_option(parser)
     parser.set_defaults(run=run)
@@ -112,6 +118,24 @@ def _add_source_options(parser: argparse.ArgumentParser) -> None:
             "file saved by Excel on Windows); a byte order mark is dropped"
         ),
     )
+    parser.add_argument(
+        "--columns",
+        metavar="FILE",
+        help=(
+            "a column map (YAML or TOML): 'columns:' maps each export column to id, case, "
+            "type, at, data or data.NAME (e.g. Enhet: data.enhet); 'unknown: data' takes the "
+            "other columns into data; 'fields:' lists data fields not to warn about"
+        ),
+    )
+    parser.add_argument(
+        "--extra-columns",
+        choices=("reject", "data"),
+        default="reject",
+        help=(
+            "what to do with a column that is no event key and not in --columns: reject the "
+            "record (default) or take it into data under its name"
+        ),
+    )
     parser.add_argument("--out", required=True, metavar="DIR", help="where the report goes")
 
 
@@ -145,6 +169,20 @@ def _add_period_options(parser: argparse.ArgumentParser) -> None:
         type=as_of_argument,
         metavar="T",
         help="when statuses are judged, not before the end of the period (the default)",
+    )
+
+
+def _add_group_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--group-by",
+        action="append",
+        default=[],
+        metavar="FIELD",
+        help=(
+            "also count the obligations by this data field (e.g. data.enhet), as the case's "
+            "events last gave it at or before each trigger; repeatable. Adds the field to "
+            "obligations.csv and writes groups.csv and group_months.csv"
+        ),
     )
 
 
@@ -338,6 +376,9 @@ def _run(args: argparse.Namespace) -> int:
         delimiter=args.delimiter,
         encoding=args.encoding,
         max_rejected=args.max_rejected,
+        group_by=tuple(args.group_by),
+        columns=_column_map(args.columns),
+        extra_columns=args.extra_columns == "data",
     )
     try:
         outcome = run_audit(options)
@@ -357,6 +398,16 @@ def _run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return EXIT_FINDINGS if outcome.rejected or outcome.errors else EXIT_OK
+
+
+def _column_map(path: str | None) -> ColumnMap | None:
+    """The ``--columns`` file, read and checked, or None without it."""
+    if path is None:
+        return None
+    try:
+        return load_column_map(path)
+    except InputError as exc:
+        raise CommandError(str(exc)) from None
 
 
 def _compare_routines(args: argparse.Namespace, routine_id: str) -> list[CompiledRoutine] | None:
