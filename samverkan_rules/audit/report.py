@@ -16,6 +16,7 @@ from datetime import date
 from typing import Protocol, Self, TypeVar
 
 from samverkan_rules.audit.models import (
+    MIN_VOLUME,
     STATUSES,
     AuditHeader,
     AuditReport,
@@ -27,7 +28,9 @@ from samverkan_rules.audit.models import (
     GroupSummary,
     Lateness,
     LatenessBin,
+    LatenessBucket,
     Lengths,
+    MissedAge,
     MonthSummary,
     PeriodSummary,
     QueueSummary,
@@ -55,17 +58,23 @@ CubeKey = tuple[tuple[str, ...], str, str, str, str]
 
 @dataclass
 class Tally:
-    """Counts per status and lateness histograms (working and calendar days)."""
+    """Counts per status, lateness histograms (working and calendar days) of the obligations
+    done late, and the missed ones' ages at the end of the period (working days)."""
 
     statuses: Counter[str] = field(default_factory=Counter)
     late_working: Counter[int] = field(default_factory=Counter)
     late_calendar: Counter[int] = field(default_factory=Counter)
+    missed_working: Counter[int] = field(default_factory=Counter)
 
     def add(self, row: ObligationRow) -> None:
         """Count one obligation."""
         self.statuses[row.status] += 1
-        if row.late_working_days is not None:
-            self.late_working[row.late_working_days] += 1
+        if row.late_working_days is None:
+            return
+        if row.status == "overdue":  # not done: an age, never a lateness
+            self.missed_working[row.late_working_days] += 1
+            return
+        self.late_working[row.late_working_days] += 1
         if row.late_calendar_days is not None:
             self.late_calendar[row.late_calendar_days] += 1
 
@@ -75,6 +84,7 @@ class Tally:
             self.statuses + other.statuses,
             self.late_working + other.late_working,
             self.late_calendar + other.late_calendar,
+            self.missed_working + other.missed_working,
         )
 
 
@@ -285,6 +295,43 @@ def _lateness(histogram: Mapping[int, int]) -> Lateness:
     return Lateness(**_spread(histogram))
 
 
+def _missed(histogram: Mapping[int, int]) -> MissedAge:
+    return MissedAge(**_spread(histogram))
+
+
+BUCKETS: tuple[tuple[int, int | None], ...] = (
+    (0, 0),
+    (1, 1),
+    (2, 5),
+    (6, 10),
+    (11, 20),
+    (21, None),
+)
+"""The spans of working days the lateness chart shows."""
+
+
+def buckets(histogram: Mapping[int, int]) -> list[LatenessBucket]:
+    """The histogram's counts in the spans of :data:`BUCKETS`, every span listed.
+
+    Examples:
+        >>> [(b.label, b.count) for b in buckets({0: 2, 3: 1, 5: 1, 40: 7})]
+        [('0', 2), ('1', 0), ('2-5', 2), ('6-10', 0), ('11-20', 0), ('>20', 7)]
+    """
+    out = []
+    for low, high in BUCKETS:
+        label = f">{low - 1}" if high is None else str(low) if low == high else f"{low}-{high}"
+        count = sum(n for v, n in histogram.items() if v >= low and (high is None or v <= high))
+        out.append(
+            LatenessBucket.model_validate({"label": label, "from": low, "to": high, "count": count})
+        )
+    return out
+
+
+def judged(statuses: Mapping[str, int]) -> int:
+    """The obligations an on-time rate rests on: on time, late or missed."""
+    return sum(int(statuses.get(s, 0)) for s in ("fulfilled", "fulfilled_late", "overdue"))
+
+
 def routine_records(routines: Sequence[CompiledRoutine]) -> list[RoutineRecord]:
     """The header's record of each routine version, by id and start date."""
     windows, _ = validity_windows(routines)
@@ -376,6 +423,9 @@ def _rule_summaries(
                 lateness_calendar_days=_lateness(tally.late_calendar),
                 source=source,
                 interpretation=interpretation,
+                judged=judged(statuses),
+                low_volume=judged(statuses) < MIN_VOLUME,
+                missed_age_working_days=_missed(tally.missed_working),
             )
         )
     return out
@@ -562,6 +612,7 @@ def _group_tables(
             statuses=_statuses(t.statuses),
             on_time_rate=on_time_rate(t.statuses),
             lateness_working_days=_lateness(t.late_working),
+            missed_age_working_days=_missed(t.missed_working),
         )
         for g, t in sorted(per_value.items(), key=lambda i: _group_order(i[0]))
     ]
@@ -587,6 +638,7 @@ def _group_tables(
             statuses=_statuses(t.statuses),
             on_time_rate=on_time_rate(t.statuses),
             lateness_working_days=_lateness(t.late_working),
+            missed_age_working_days=_missed(t.missed_working),
         )
         for (g, routine, version, rule), t in sorted(
             per_rule.items(), key=lambda i: (_group_order(i[0][0]), *i[0][1:])
@@ -631,8 +683,10 @@ def finish(
 ) -> AuditReport:
     """The report from the merged partial: sorted, complete, byte-stable."""
     late_all: Counter[int] = Counter()
+    missed_all: Counter[int] = Counter()
     for tally in partial.rules.values():
         late_all.update(tally.late_working)
+        missed_all.update(tally.missed_working)
     diagnostics = _sorted_diagnostics(partial)
     by_group, by_group_month, by_group_rule = _group_tables(partial.groups)
     return AuditReport(
@@ -646,6 +700,7 @@ def finish(
                 statuses=_statuses(t.statuses),
                 on_time_rate=on_time_rate(t.statuses),
                 lateness_working_days=_lateness(t.late_working),
+                missed_age_working_days=_missed(t.missed_working),
             )
             for unit, t in sorted(partial.units.items())
         ],
@@ -685,4 +740,6 @@ def finish(
         by_group=by_group,
         by_group_month=by_group_month,
         by_group_rule=by_group_rule,
+        lateness_buckets=buckets(late_all),
+        missed_age_buckets=buckets(missed_all),
     )

@@ -28,7 +28,7 @@ from samverkan_rules.audit.pseudonym import mask
 from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.compile.versions import validity_windows
 from samverkan_rules.engine import Evaluator, evaluate
-from samverkan_rules.engine.ledger import RuleEntry
+from samverkan_rules.engine.ledger import RuleEntry, late_working_days
 from samverkan_rules.engine.occurrences import cancelling_types
 from samverkan_rules.engine.periods import PeriodEntry, period_length
 from samverkan_rules.engine.replay import CasePlan
@@ -43,8 +43,9 @@ _NOT_IN_FORCE = re.compile(r"^(\d+) trigger event")
 class ObligationRow(NamedTuple):
     """One obligation of a rule, as the audit counts it.
 
-    Times are RFC 3339 in the routine's local time; lateness is None unless the obligation
-    was fulfilled late or is overdue at as_of.
+    Times are RFC 3339 in the routine's local time. Lateness is None unless the obligation
+    was fulfilled late (then: from the deadline until it was done) or is overdue at as_of
+    (then: its age at the end of the audited period, 0 when the deadline fell after it).
     """
 
     case: str
@@ -176,6 +177,7 @@ def rows_for_case(
     routine_level: frozenset[tuple[str, str]] = frozenset(),
     context: Sequence[Event] = (),
     group_by: Sequence[str] = (),
+    period_end: datetime | None = None,
 ) -> CaseRows:
     """Evaluate one case's events and turn each rule obligation into an :class:`ObligationRow`.
 
@@ -194,6 +196,8 @@ def rows_for_case(
             deadline at the next meeting takes the next one held.
         group_by: Data fields (``data.enhet``) whose value, as the case's events last gave
             it at or before each obligation's trigger, goes into the row's ``groups``.
+        period_end: The end of the audited period (default ``as_of``): a missed
+            obligation's age is measured to it, not to when the audit ran.
     """
     ruleset = rules.unit if case in rules.units else rules.plain
     # The evaluator's compact ledger, read directly: no output objects, explanations or
@@ -209,7 +213,7 @@ def rows_for_case(
         groups = group_values(own, group_by)
         for entry in ledger.obligations:
             if isinstance(entry, RuleEntry):
-                row = _row(rules, case, entry, as_of)
+                row = _row(rules, case, entry, as_of if period_end is None else period_end)
                 rows.append(row._replace(groups=groups(entry.trigger.at)) if group_by else row)
         periods = [_period_row(rules, p) for p in ledger.periods]
     _queues, found = run.finish()
@@ -279,15 +283,18 @@ def group_values(
     return at
 
 
-def _row(rules: AuditRules, case: str, entry: RuleEntry, as_of: datetime) -> ObligationRow:
+def _row(rules: AuditRules, case: str, entry: RuleEntry, period_end: datetime) -> ObligationRow:
     """One rule obligation as the audit counts it (times in the routine's local time)."""
     routine = entry.routine
     tz = routine.tz
     answer = entry.answer
     late_cd: int | None = None
-    if entry.status in ("fulfilled_late", "overdue"):
-        end = answer.at if answer is not None else as_of
-        late_cd = (local_date(end, tz) - local_date(entry.deadline, tz)).days
+    late_wd = entry.late
+    if entry.status == "fulfilled_late" and answer is not None:
+        late_cd = (local_date(answer.at, tz) - local_date(entry.deadline, tz)).days
+    elif entry.status == "overdue":  # missed: its age when the period ended
+        late_cd = max(0, (local_date(period_end, tz) - local_date(entry.deadline, tz)).days)
+        late_wd = max(0, late_working_days(routine, entry.deadline, period_end))
     return ObligationRow(
         case=case,
         routine=routine.id,
@@ -301,7 +308,7 @@ def _row(rules: AuditRules, case: str, entry: RuleEntry, as_of: datetime) -> Obl
         deadline=local_stamp(entry.deadline, tz),
         fulfilled=local_stamp(answer.at, tz) if answer is not None else "",
         status=entry.status,
-        late_working_days=entry.late,
+        late_working_days=late_wd,
         late_calendar_days=late_cd,
     )
 

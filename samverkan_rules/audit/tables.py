@@ -49,6 +49,10 @@ SUMMARY_COLUMNS = (
     "on_time_rate",
     "late_working_days_median",
     "late_working_days_p90",
+    "judged",
+    "low_volume",
+    "missed_age_working_days_median",
+    "missed_age_working_days_p90",
 )
 
 
@@ -127,6 +131,12 @@ def summary_csv(report: AuditReport) -> bytes:
                 "" if r.on_time_rate is None else f"{r.on_time_rate:.4f}",
                 "" if r.lateness_working_days.median is None else r.lateness_working_days.median,
                 "" if r.lateness_working_days.p90 is None else r.lateness_working_days.p90,
+                r.judged,
+                "yes" if r.low_volume else "no",
+                *(
+                    "" if v is None else v
+                    for v in (r.missed_age_working_days.median, r.missed_age_working_days.p90)
+                ),
             )
         )
     return buffer.getvalue().encode("utf-8")
