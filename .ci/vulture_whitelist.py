@@ -83,6 +83,7 @@ audit_models.CompareRule.difference
 audit_models.CompareRule.on_time_rate_base
 audit_models.CompareRule.on_time_rate_other
 audit_models.CompareReport.events_rejected
+audit_models.AuditReport.lateness_histogram
 
 # A column of obligations.csv: the row is written by position, never read by name.
 rows.ObligationRow.fulfilled

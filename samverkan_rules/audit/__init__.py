@@ -2,10 +2,13 @@
 
 The pieces, each in its own module:
 
+- :mod:`.inputs`: which files to read and how (CSV delimiter sniffed or given, text
+  encoding such as Excel's cp1252);
 - :mod:`.reader`: event files (JSON Lines, CSV, optionally gzipped, and Parquet) to one
   stream of events per case, with DuckDB sorting and spilling to disk;
 - :mod:`.rows`: the one call into the evaluator, a case's events to obligation rows;
 - :mod:`.report`: aggregates, the associative merge of partial results, the report;
+- :mod:`.tables`: the report's tables as CSV files;
 - :mod:`.html`: the offline HTML report with its charts;
 - :mod:`.pseudonym`: keyed pseudonyms and personnummer checks;
 - :mod:`.dask`: the partitions on a Dask cluster;

@@ -12,7 +12,7 @@ from typing import Any
 
 import jinja2
 
-from samverkan_rules.audit.models import AuditReport, RuleSummary
+from samverkan_rules.audit.models import MIN_VOLUME, AuditReport, LatenessBucket, RuleSummary
 from samverkan_rules.audit.report import on_time_rate
 
 _ENV = jinja2.Environment(
@@ -85,23 +85,31 @@ def _stacked(items: list[tuple[str, str, dict[str, int]]]) -> dict[str, Any]:
     return {"rows": rows, "height": 16 + len(items) * 26, "width": 760}
 
 
-def _histogram(bins: list[tuple[int, int]]) -> dict[str, Any]:
-    top = max((c for _, c in bins), default=0) or 1
-    width = 36
+def _histogram(late: list[LatenessBucket], missed: list[LatenessBucket]) -> dict[str, Any]:
+    """Two columns per span of working days: done late, and missed (age at the period's
+    end); a fixed width whatever the spread of the values."""
+    top = max((b.count for b in (*late, *missed)), default=0) or 1
+    width = 30
     bars = []
-    for i, (days, count) in enumerate(bins):
-        height = 160 * count / top
-        bars.append(
-            {
-                "days": days,
-                "count": count,
-                "x": 40 + i * (width + 8),
-                "y": round(180 - height, 1),
-                "height": round(height, 1),
-                "width": width,
-            }
-        )
-    return {"bars": bars, "width": 60 + max(len(bins), 1) * (width + 8), "height": 210}
+    for i, (a, b) in enumerate(zip(late, missed, strict=True)):
+        for j, (bucket, css, title) in enumerate(
+            ((a, "late", "För sent"), (b, "missed", "Missad"))
+        ):
+            height = 160 * bucket.count / top
+            bars.append(
+                {
+                    "label": bucket.label,
+                    "count": bucket.count,
+                    "css": css,
+                    "title": title,
+                    "x": 40 + i * (2 * width + 24) + j * width,
+                    "y": round(180 - height, 1),
+                    "height": round(height, 1),
+                    "width": width,
+                }
+            )
+    total = sum(b.count for b in (*late, *missed))
+    return {"bars": bars, "width": 60 + len(late) * (2 * width + 24), "height": 210, "total": total}
 
 
 def _trend(months: list[tuple[str, int, int, int]]) -> dict[str, Any]:
@@ -134,9 +142,19 @@ def _money(value: float | None) -> str:
 
 
 def _worst_first(rules: list[RuleSummary]) -> list[RuleSummary]:
-    def key(r: RuleSummary) -> tuple[int, float, str, str, str]:
+    """Worst on-time rate first among the rules with enough judged obligations; the rules
+    with too few (``low_volume``) after them, so one late obligation does not top the list."""
+
+    def key(r: RuleSummary) -> tuple[bool, bool, float, str, str, str]:
         rate = r.on_time_rate
-        return (rate is None, rate if rate is not None else 2.0, r.routine, r.version, r.rule)
+        return (
+            r.low_volume,
+            rate is None,
+            rate if rate is not None else 2.0,
+            r.routine,
+            r.version,
+            r.rule,
+        )
 
     return sorted(rules, key=key)
 
@@ -145,6 +163,24 @@ def _anchor(rule: RuleSummary) -> str:
     """A stable, safe fragment id for a rule's source section."""
     text = f"kalla-{rule.routine}-{rule.version}-{rule.rule}"
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in text)
+
+
+def _group_label(values: list[str | None]) -> str:
+    return " · ".join(v if v is not None else "(saknas)" for v in values)
+
+
+def _group_months(report: AuditReport) -> dict[str, Any]:
+    """Month × group: the on-time rate and the obligations, one column per group."""
+    labels = [_group_label(g.values) for g in report.by_group]
+    cells: dict[str, dict[str, str]] = {}
+    for m in report.by_group_month:
+        cells.setdefault(m.month, {})[_group_label(m.values)] = (
+            f"{_rate(m.on_time_rate)} ({m.total})"
+        )
+    rows = [
+        (month, [row.get(label, "–") for label in labels]) for month, row in sorted(cells.items())
+    ]
+    return {"labels": labels, "rows": rows}
 
 
 def render_html(report: AuditReport) -> str:
@@ -158,7 +194,10 @@ def render_html(report: AuditReport) -> str:
         ]
     )
     unit_chart = _stacked([(u.unit, u.label, u.statuses) for u in report.by_unit])
-    histogram = _histogram([(b.working_days, b.count) for b in report.lateness_histogram])
+    group_chart = _stacked(
+        [(_group_label(g.values), _group_label(g.values), g.statuses) for g in report.by_group]
+    )
+    histogram = _histogram(report.lateness_buckets, report.missed_age_buckets)
     trend = _trend(
         [
             (m.month, m.statuses["fulfilled"], m.statuses["fulfilled_late"], m.statuses["overdue"])
@@ -175,6 +214,10 @@ def render_html(report: AuditReport) -> str:
         rules=rules,
         rule_chart=rule_chart,
         unit_chart=unit_chart,
+        group_chart=group_chart,
+        min_volume=MIN_VOLUME,
+        low_volume=sum(1 for r in report.by_rule if r.total and r.low_volume),
+        group_months=_group_months(report),
         histogram=histogram,
         trend=trend,
         status_sv=STATUS_SV,

@@ -97,6 +97,9 @@ class AuditHeader(_Out):
     """Sums over the inputs: read, used, rejected, after_as_of."""
     cases: int
     """Cases with at least one evaluated event (units' cases included)."""
+    group_by: list[str] = Field(default_factory=list)
+    """The data fields obligations are also counted by (``--group-by``), e.g.
+    ``data.enhet``; empty without."""
 
 
 class SourceRef(_Out):
@@ -116,10 +119,25 @@ class _Spread(_Out):
     max: int | None
 
 
-class Lateness(_Spread):
-    """Lateness of the late obligations (fulfilled late, or overdue at as_of).
+MIN_VOLUME = 20
+"""Below this many judged obligations (on time, late or missed), a rate is flagged as
+resting on too few to compare (``low_volume``) and listed after the others."""
 
-    Percentiles are nearest-rank; null when nothing was late.
+
+class Lateness(_Spread):
+    """How late the obligations done late were: from the deadline until they were done.
+
+    Missed obligations are not in it (see :class:`MissedAge`). Percentiles are
+    nearest-rank; null when nothing was done late.
+    """
+
+
+class MissedAge(_Spread):
+    """How long the missed obligations (overdue at as_of) had been overdue when the audited
+    period ended, in working days after the deadline (0 when it fell after the period).
+
+    Kept apart from :class:`Lateness`: an age depends on when the period ends, not on when
+    the work was done. Percentiles are nearest-rank; null when nothing was missed.
     """
 
 
@@ -143,6 +161,12 @@ class RuleSummary(_Out):
     source: SourceRef | None
     interpretation: str | None
     """Why the rule reads the source as it does, when it is a local interpretation."""
+    judged: int = 0
+    """The obligations the on-time rate rests on: fulfilled + fulfilled_late + overdue."""
+    low_volume: bool = False
+    """Fewer than :data:`MIN_VOLUME` judged: the rate is shown, but not ranked with the
+    others."""
+    missed_age_working_days: MissedAge = MissedAge(count=0, median=None, p90=None, max=None)
 
 
 class UnitSummary(_Out):
@@ -154,6 +178,44 @@ class UnitSummary(_Out):
     statuses: dict[str, int]
     on_time_rate: float | None
     lateness_working_days: Lateness
+    missed_age_working_days: MissedAge = MissedAge(count=0, median=None, p90=None, max=None)
+
+
+class GroupSummary(_Out):
+    """The obligations whose case carried these values of the ``--group-by`` fields, as its
+    events last gave them at or before the obligation's trigger."""
+
+    values: list[str | None]
+    """One per field of ``header.group_by``; null where the case had no value yet."""
+    total: int
+    statuses: dict[str, int]
+    on_time_rate: float | None
+    lateness_working_days: Lateness
+    missed_age_working_days: MissedAge
+
+
+class GroupMonthSummary(_Out):
+    """:class:`GroupSummary` for the obligations triggered in one month."""
+
+    values: list[str | None]
+    month: str
+    total: int
+    statuses: dict[str, int]
+    on_time_rate: float | None
+
+
+class GroupRuleSummary(_Out):
+    """:class:`GroupSummary` for one rule of one routine version."""
+
+    values: list[str | None]
+    routine: str
+    version: str
+    rule: str
+    total: int
+    statuses: dict[str, int]
+    on_time_rate: float | None
+    lateness_working_days: Lateness
+    missed_age_working_days: MissedAge
 
 
 class MonthSummary(_Out):
@@ -167,9 +229,20 @@ class MonthSummary(_Out):
 
 
 class LatenessBin(_Out):
-    """How many late obligations were this many working days late."""
+    """How many obligations done late were this many working days late."""
 
     working_days: int
+    count: int
+
+
+class LatenessBucket(_Out):
+    """How many obligations fall in a span of working days (both ends included)."""
+
+    label: str
+    """The span as shown: 0, 1, 2-5, 6-10, 11-20, >20."""
+    from_: int = Field(alias="from")
+    to: int | None
+    """The last day of the span; null for the open one (>20)."""
     count: int
 
 
@@ -269,7 +342,8 @@ class AuditReport(_Out):
     by_unit: list[UnitSummary]
     by_month: list[MonthSummary]
     lateness_histogram: list[LatenessBin]
-    """Late obligations by working days late, over every rule."""
+    """Obligations done late by working days late, over every rule (missed ones are in
+    :attr:`missed_age_buckets`)."""
     by_period: list[PeriodSummary]
     """Every period declared by a version in force during the audited period, and the
     periods that started in it, by routine, version, declaration order, rule and unit;
@@ -277,6 +351,18 @@ class AuditReport(_Out):
     queues: list[QueueSummary]
     compare: CompareReport | None
     diagnostics: list[DiagnosticRecord]
+    by_group: list[GroupSummary] = Field(default_factory=list)
+    """Per value (combination) of the ``--group-by`` fields, sorted by the values, no value
+    last; empty without ``--group-by``. ``groups.csv`` is :attr:`by_group_rule`."""
+    by_group_month: list[GroupMonthSummary] = Field(default_factory=list)
+    """Per value and month of the trigger; ``group_months.csv`` is the same table."""
+    by_group_rule: list[GroupRuleSummary] = Field(default_factory=list)
+    """Per value and rule."""
+    lateness_buckets: list[LatenessBucket] = Field(default_factory=list)
+    """Obligations done late, by working days late in spans (0, 1, 2-5, 6-10, 11-20, >20),
+    every span listed."""
+    missed_age_buckets: list[LatenessBucket] = Field(default_factory=list)
+    """Missed obligations, by their age at the end of the period in the same spans."""
 
     def to_json(self) -> str:
         """The JSON text: byte-identical for the same inputs, whatever their order."""

@@ -11,7 +11,7 @@ import csv
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import TextIO
 
 from samverkan_rules.audit.report import Partial
@@ -20,6 +20,7 @@ from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.events.model import Event
 from samverkan_rules.events.source import CaseStream
 from samverkan_rules.routine.load import load_routine_text
+from samverkan_rules.time.instants import start_of_day
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,8 @@ class PartitionJob:
     """Input names by file number, for diagnostics."""
     called_off: tuple[Event, ...] = ()
     """Every case's events that call off a schedule's occurrence (they count for all)."""
+    group_by: tuple[str, ...] = ()
+    """Data fields (``data.enhet``) the obligations are also counted by."""
 
     @property
     def token(self) -> str:
@@ -47,7 +50,7 @@ class PartitionJob:
         digest = hashlib.sha256()
         for name, text in (*self.routines, *(self.compare or ())):
             digest.update(name.encode() + b"\0" + text.encode() + b"\0")
-        digest.update(self.as_of.encode())
+        digest.update(self.as_of.encode() + b"\0" + self.last.isoformat().encode())
         return digest.hexdigest()
 
 
@@ -56,6 +59,7 @@ class _Prepared:
     rules: AuditRules
     compare: AuditRules | None
     as_of: datetime
+    period_end: datetime
     routine_level: frozenset[tuple[str, str]]
     compare_level: frozenset[tuple[str, str]]
 
@@ -84,10 +88,12 @@ def _prepare(
     other: AuditRules | None = None
     if job.compare is not None:
         other = AuditRules.prepare(compare if compare is not None else _compile(job.compare))
+    tz = rules.routines[0].tz
     prepared = _Prepared(
         rules,
         other,
         as_of,
+        min(as_of, start_of_day(job.last + timedelta(days=1), tz)),
         _baseline(rules, as_of),
         _baseline(other, as_of) if other else frozenset(),
     )
@@ -131,11 +137,13 @@ def audit_partition(
             prepared.as_of,
             routine_level=prepared.routine_level,
             context=job.called_off,
+            group_by=job.group_by,
+            period_end=prepared.period_end,
         )
         for row in result.rows:
             if first <= row.trigger[:10] <= last:
                 partial.add(row)
-                writer.writerow(row)
+                writer.writerow((*row[:-1], *row.groups))
         for period in result.periods:
             if first <= period.start[:10] <= last:
                 partial.add_period(period)

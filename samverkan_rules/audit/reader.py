@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import hashlib
 import json
 import os
 import tempfile
@@ -32,10 +31,18 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import Any
 
 import duckdb
 
+from samverkan_rules.audit.inputs import (
+    InputError,
+    InputFile,
+    ReadOptions,
+    open_bytes,
+    sha256_of,
+    sniff_delimiter,
+)
 from samverkan_rules.audit.pseudonym import (
     Pseudonymiser,
     looks_like_personnummer,
@@ -47,15 +54,18 @@ from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.compile.versions import validity_windows
 from samverkan_rules.diagnostics import Diagnostic
 from samverkan_rules.errors import EventError
-from samverkan_rules.events.model import Event, event_from_mapping
+from samverkan_rules.events.model import REQUIRED_KEYS, Event, event_from_mapping
 from samverkan_rules.events.read import CSV_HEADER_HINT, csv_header
 from samverkan_rules.time.instants import local_date
 
-Format = Literal["jsonl", "csv", "parquet"]
-
+KEYS = frozenset({*REQUIRED_KEYS, "data"})
+"""An event's keys; other columns are mapped into data or rejected."""
+_COLUMNS_HINT = (
+    "an event has only id, case, type, at and data: map other columns into data with "
+    "--columns FILE, or take them as they are with --extra-columns data"
+)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICRO = timedelta(microseconds=1)
-_JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
 _BATCH = 20_000
 
 _STAGED_COLUMNS = (
@@ -79,76 +89,18 @@ def sql_text(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-class InputError(Exception):
-    """An input that cannot be read at all; the message says which and what to do."""
+def _is_declared(d: Diagnostic, declared: frozenset[str]) -> bool:
+    """An unknown-field warning about a field the audit was told about."""
+    return d.code == "event.unknown-field" and (d.path or "").removeprefix("data.") in declared
 
 
-@dataclass(frozen=True)
-class InputFile:
-    """One event file to read."""
-
-    path: Path
-    name: str
-    """How the report names it: the path as given, or as found in a directory given."""
-    format: Format
-    gzipped: bool
+def _delimiter_name(delimiter: str) -> str:
+    return {",": "commas", ";": "semicolons", "\t": "tabs"}.get(delimiter, repr(delimiter))
 
 
-def _format_of(path: Path) -> tuple[Format, bool] | None:
-    name = path.name.lower()
-    gzipped = name.endswith(".gz")
-    name = name.removesuffix(".gz")
-    if name.endswith(".csv"):
-        return "csv", gzipped
-    if name.endswith(".parquet") and not gzipped:
-        return "parquet", False
-    if name.endswith(_JSONL_SUFFIXES):
-        return "jsonl", gzipped
-    return None
-
-
-def find_inputs(paths: Sequence[str]) -> list[InputFile]:
-    """The event files named: files, or directories searched for event files.
-
-    A file given by name is read whatever its suffix (JSON Lines unless ``.csv``,
-    ``.csv.gz`` or ``.parquet``); in a directory, files ending in ``.jsonl``, ``.ndjson``,
-    ``.json``, ``.csv`` (each optionally ``.gz``) or ``.parquet`` are read. Sorted by name, so
-    the order the paths are given in does not matter.
-
-    Raises:
-        InputError: for a path that does not exist or a directory without event files.
-    """
-    found: dict[str, InputFile] = {}
-    for given in paths:
-        path = Path(given)
-        if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.is_file() and _format_of(p))
-            if not files:
-                raise InputError(
-                    f"--events {given}: no event files (*.jsonl, *.csv, *.parquet, optionally "
-                    ".gz) in this directory"
-                )
-            for p in files:
-                fmt, gz = _format_of(p) or ("jsonl", False)
-                name = str(p)
-                found[name] = InputFile(p, name, fmt, gz)
-        elif path.is_file():
-            fmt, gz = _format_of(path) or ("jsonl", path.name.lower().endswith(".gz"))
-            found[str(path)] = InputFile(path, str(path), fmt, gz)
-        else:
-            raise InputError(f"--events {given}: no such file or directory; check the path")
-    return [found[k] for k in sorted(found)]
-
-
-def _sha256(path: Path) -> str:
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
-
-
-def _open_bytes(item: InputFile) -> IO[bytes]:
-    if item.gzipped:
-        return gzip.GzipFile(item.path, "rb")  # type: ignore[return-value]
-    return item.path.open("rb")
+def _chain(first: Iterable[str], rest: Iterator[str]) -> Iterator[str]:
+    yield from first
+    yield from rest
 
 
 def _instant_us(moment: datetime) -> int:
@@ -187,6 +139,7 @@ class Staging:
         work_dir: Where to put the temporary directory (default the system's).
         memory_limit: DuckDB's memory limit; beyond it, DuckDB spills to disk.
         threads: DuckDB's threads.
+        read: How to read the files' text (CSV delimiter, encoding).
     """
 
     rules: AuditRules
@@ -194,6 +147,7 @@ class Staging:
     work_dir: str | None = None
     memory_limit: str = "256MB"
     threads: int = 2
+    read: ReadOptions = field(default_factory=ReadOptions)
     inputs: list[InputFile] = field(default_factory=list)
     tallies: list[FileTally] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
@@ -278,7 +232,7 @@ class Staging:
         for file_no, item in enumerate(self.inputs):
             tally = FileTally()
             try:
-                tally.sha256 = _sha256(item.path)
+                tally.sha256 = sha256_of(item.path)
             except OSError as exc:
                 raise InputError(
                     f"cannot read {item.name}: {exc.strerror or exc}; check the path and "
@@ -323,11 +277,12 @@ class Staging:
         self._note(d, raw_case)
 
     def _lines(self, item: InputFile, tally: FileTally) -> Iterator[tuple[int, str | None]]:
-        """Each line decoded, or None (reported and counted) when it is not UTF-8."""
-        with _open_bytes(item) as handle:
+        """Each line decoded, or None (reported and counted) when it is not in the encoding."""
+        encoding = self.read.encoding
+        with open_bytes(item) as handle:
             for number, raw in enumerate(handle, start=1):
                 try:
-                    text = raw.decode("utf-8")
+                    text = raw.decode(encoding)
                 except UnicodeDecodeError as exc:
                     if raw.strip():
                         tally.read += 1
@@ -335,10 +290,11 @@ class Staging:
                             tally,
                             _error(
                                 "event.encoding",
-                                f"not UTF-8 text (byte {exc.start} of the line)",
+                                f"not {encoding} text (byte {exc.start} of the line)",
                                 item.name,
                                 number,
-                                "save the file as UTF-8",
+                                "give the file's encoding, e.g. --encoding cp1252 for a file "
+                                "saved by Excel on Windows, or save it as UTF-8",
                             ),
                         )
                     yield number, None
@@ -374,18 +330,29 @@ class Staging:
                 current[0] = number
                 yield "" if text is None else text
 
-        reader = csv.reader(texts())
+        lines = texts()
+        delimiter = self.read.delimiter
+        if delimiter is None:  # sniffed from the header: the first line that is not blank
+            ahead: list[str] = []
+            for text in lines:
+                ahead.append(text)
+                if text.strip():
+                    break
+            delimiter = sniff_delimiter(ahead[-1] if ahead else "")
+            lines = _chain(ahead, lines)
+        reader = csv.reader(lines, delimiter=delimiter)
         header: list[str] | None = None
         for row in reader:
             number = current[0]
             if not row or all(not cell.strip() for cell in row):
                 continue
             if header is None:
-                header, missing = csv_header(row)
+                header = [self.read.rename(name) for name in csv_header(row)[0]]
+                missing = [k for k in REQUIRED_KEYS if k not in header]
                 if missing:
                     raise InputError(
                         f"{item.name}:{number}: the CSV header lacks {', '.join(missing)}; "
-                        f"{CSV_HEADER_HINT}"
+                        f"{CSV_HEADER_HINT}, or map the file's columns with --columns FILE"
                     )
                 continue
             tally.read += 1
@@ -397,7 +364,7 @@ class Staging:
                         f"expected {len(header)} columns, got {len(row)}",
                         item.name,
                         number,
-                        "quote a data cell that contains commas",
+                        f"quote a data cell that contains {_delimiter_name(delimiter)}",
                     ),
                 )
                 continue
@@ -426,7 +393,7 @@ class Staging:
     def _parquet_records(self, item: InputFile, tally: FileTally) -> Iterator[tuple[int, Any]]:
         cursor = self.con.cursor()
         cursor.execute("SELECT * FROM read_parquet(?, file_row_number = true)", [str(item.path)])
-        names = [d[0] for d in cursor.description or ()]
+        names = [self.read.rename(d[0]) for d in cursor.description or ()]
         while batch := cursor.fetchmany(_BATCH):
             for values in batch:
                 record = dict(zip(names, values, strict=True))
@@ -465,6 +432,7 @@ class Staging:
     ) -> None:
         units = self.rules.units
         alias = self.pseudonyms.case
+        declared = self.read.declared
         pending = 0
         for number, record in records:
             pending += 1
@@ -472,14 +440,30 @@ class Staging:
                 advance(pending)
                 pending = 0
             raw_case = record.get("case") if isinstance(record, dict) else None
+            taken = declared
+            if isinstance(record, dict):
+                if self.read.extra_into_data:  # told to take them: not warned about
+                    taken = declared | {k for k in record if self.read.rename(k) not in KEYS}
+                clash = self.read.map_record(record)
+                if clash is not None:
+                    self._reject(
+                        tally,
+                        _error("event.column-conflict", clash, item.name, number),
+                        raw_case,
+                    )
+                    continue
             try:
                 event = event_from_mapping(record, file=item.name, line=number)
             except EventError as exc:
                 tally.rejected += 1
                 for d in exc.diagnostics:
+                    if d.code == "event.unknown-key":
+                        d = replace(d, hint=_COLUMNS_HINT)
                     self._note(d, raw_case)
                 continue
             problems = self._check(event)
+            if taken and problems:
+                problems = [p for p in problems if not _is_declared(p, taken)]
             if problems:
                 for d in problems:
                     self._note(d, event.case)

@@ -16,15 +16,21 @@ from datetime import date
 from typing import Protocol, Self, TypeVar
 
 from samverkan_rules.audit.models import (
+    MIN_VOLUME,
     STATUSES,
     AuditHeader,
     AuditReport,
     CompareReport,
     CompareRule,
     DiagnosticRecord,
+    GroupMonthSummary,
+    GroupRuleSummary,
+    GroupSummary,
     Lateness,
     LatenessBin,
+    LatenessBucket,
     Lengths,
+    MissedAge,
     MonthSummary,
     PeriodSummary,
     QueueSummary,
@@ -46,20 +52,29 @@ RuleKey = tuple[str, str, str]
 PeriodKey = tuple[str, str, str, str, str]
 """(routine id, version, period, breached rule or "", unit or "")."""
 
+CubeKey = tuple[tuple[str, ...], str, str, str, str]
+"""(the ``--group-by`` values, month, routine id, version, rule id)."""
+
 
 @dataclass
 class Tally:
-    """Counts per status and lateness histograms (working and calendar days)."""
+    """Counts per status, lateness histograms (working and calendar days) of the obligations
+    done late, and the missed ones' ages at the end of the period (working days)."""
 
     statuses: Counter[str] = field(default_factory=Counter)
     late_working: Counter[int] = field(default_factory=Counter)
     late_calendar: Counter[int] = field(default_factory=Counter)
+    missed_working: Counter[int] = field(default_factory=Counter)
 
     def add(self, row: ObligationRow) -> None:
         """Count one obligation."""
         self.statuses[row.status] += 1
-        if row.late_working_days is not None:
-            self.late_working[row.late_working_days] += 1
+        if row.late_working_days is None:
+            return
+        if row.status == "overdue":  # not done: an age, never a lateness
+            self.missed_working[row.late_working_days] += 1
+            return
+        self.late_working[row.late_working_days] += 1
         if row.late_calendar_days is not None:
             self.late_calendar[row.late_calendar_days] += 1
 
@@ -69,6 +84,7 @@ class Tally:
             self.statuses + other.statuses,
             self.late_working + other.late_working,
             self.late_calendar + other.late_calendar,
+            self.missed_working + other.missed_working,
         )
 
 
@@ -145,6 +161,7 @@ class Partial:
         diagnostics: Findings, each a tuple of the :class:`DiagnosticRecord` fields.
         not_in_force: Trigger events outside every version's validity.
         compare_rejected: Events the compared routines rejected.
+        groups: Per (``--group-by`` values, month, rule), when the audit groups by fields.
         streams: Streams (cases and units) audited.
         rows: Obligation rows written.
     """
@@ -154,6 +171,7 @@ class Partial:
     months: dict[str, Tally] = field(default_factory=dict)
     compare: dict[RuleKey, Tally] = field(default_factory=dict)
     periods: dict[PeriodKey, PeriodTally] = field(default_factory=dict)
+    groups: dict[CubeKey, Tally] = field(default_factory=dict)
     diagnostics: list[tuple[str, str, str, str | None, int | None, str | None]] = field(
         default_factory=list
     )
@@ -167,6 +185,9 @@ class Partial:
         self.rules.setdefault((row.routine, row.version, row.rule), Tally()).add(row)
         self.units.setdefault(row.unit, Tally()).add(row)
         self.months.setdefault(row.trigger[:7], Tally()).add(row)
+        if row.groups:
+            key = (row.groups, row.trigger[:7], row.routine, row.version, row.rule)
+            self.groups.setdefault(key, Tally()).add(row)
         self.rows += 1
 
     def add_period(self, row: PeriodRow) -> None:
@@ -204,6 +225,7 @@ class Partial:
             months=_merge_maps(self.months, other.months),
             compare=_merge_maps(self.compare, other.compare),
             periods=_merge_maps(self.periods, other.periods),
+            groups=_merge_maps(self.groups, other.groups),
             diagnostics=self.diagnostics + other.diagnostics,
             not_in_force=self.not_in_force + other.not_in_force,
             compare_rejected=self.compare_rejected + other.compare_rejected,
@@ -271,6 +293,43 @@ def _spread(histogram: Mapping[int, int]) -> dict[str, int | None]:
 
 def _lateness(histogram: Mapping[int, int]) -> Lateness:
     return Lateness(**_spread(histogram))
+
+
+def _missed(histogram: Mapping[int, int]) -> MissedAge:
+    return MissedAge(**_spread(histogram))
+
+
+BUCKETS: tuple[tuple[int, int | None], ...] = (
+    (0, 0),
+    (1, 1),
+    (2, 5),
+    (6, 10),
+    (11, 20),
+    (21, None),
+)
+"""The spans of working days the lateness chart shows."""
+
+
+def buckets(histogram: Mapping[int, int]) -> list[LatenessBucket]:
+    """The histogram's counts in the spans of :data:`BUCKETS`, every span listed.
+
+    Examples:
+        >>> [(b.label, b.count) for b in buckets({0: 2, 3: 1, 5: 1, 40: 7})]
+        [('0', 2), ('1', 0), ('2-5', 2), ('6-10', 0), ('11-20', 0), ('>20', 7)]
+    """
+    out = []
+    for low, high in BUCKETS:
+        label = f">{low - 1}" if high is None else str(low) if low == high else f"{low}-{high}"
+        count = sum(n for v, n in histogram.items() if v >= low and (high is None or v <= high))
+        out.append(
+            LatenessBucket.model_validate({"label": label, "from": low, "to": high, "count": count})
+        )
+    return out
+
+
+def judged(statuses: Mapping[str, int]) -> int:
+    """The obligations an on-time rate rests on: on time, late or missed."""
+    return sum(int(statuses.get(s, 0)) for s in ("fulfilled", "fulfilled_late", "overdue"))
 
 
 def routine_records(routines: Sequence[CompiledRoutine]) -> list[RoutineRecord]:
@@ -364,6 +423,9 @@ def _rule_summaries(
                 lateness_calendar_days=_lateness(tally.late_calendar),
                 source=source,
                 interpretation=interpretation,
+                judged=judged(statuses),
+                low_volume=judged(statuses) < MIN_VOLUME,
+                missed_age_working_days=_missed(tally.missed_working),
             )
         )
     return out
@@ -520,20 +582,76 @@ def _compare(
     )
 
 
-def finish(
-    partial: Partial,
-    header: AuditHeader,
-    routines: Sequence[CompiledRoutine],
-    *,
-    first: date,
-    last: date,
-    queues: Sequence[QueueResult] = (),
-    compare_routines: Sequence[CompiledRoutine] | None = None,
-) -> AuditReport:
-    """The report from the merged partial: sorted, complete, byte-stable."""
-    late_all: Counter[int] = Counter()
-    for tally in partial.rules.values():
-        late_all.update(tally.late_working)
+def _values(groups: tuple[str, ...]) -> list[str | None]:
+    return [v or None for v in groups]
+
+
+def _group_order(groups: tuple[str, ...]) -> tuple[tuple[bool, str], ...]:
+    """Sorted by the values, a missing value after every present one."""
+    return tuple((v == "", v) for v in groups)
+
+
+def _group_tables(
+    cube: Mapping[CubeKey, Tally],
+) -> tuple[list[GroupSummary], list[GroupMonthSummary], list[GroupRuleSummary]]:
+    """The ``--group-by`` tables: per value, per value and month, per value and rule."""
+    per_value: dict[tuple[str, ...], Tally] = {}
+    per_month: dict[tuple[tuple[str, ...], str], Tally] = {}
+    per_rule: dict[tuple[tuple[str, ...], str, str, str], Tally] = {}
+    for (groups, month, routine, version, rule), tally in cube.items():
+        for table, key in (
+            (per_value, groups),
+            (per_month, (groups, month)),
+            (per_rule, (groups, routine, version, rule)),
+        ):
+            table[key] = table[key].merged(tally) if key in table else tally  # type: ignore[index]
+    values = [
+        GroupSummary(
+            values=_values(g),
+            total=sum(t.statuses.values()),
+            statuses=_statuses(t.statuses),
+            on_time_rate=on_time_rate(t.statuses),
+            lateness_working_days=_lateness(t.late_working),
+            missed_age_working_days=_missed(t.missed_working),
+        )
+        for g, t in sorted(per_value.items(), key=lambda i: _group_order(i[0]))
+    ]
+    months = [
+        GroupMonthSummary(
+            values=_values(g),
+            month=month,
+            total=sum(t.statuses.values()),
+            statuses=_statuses(t.statuses),
+            on_time_rate=on_time_rate(t.statuses),
+        )
+        for (g, month), t in sorted(
+            per_month.items(), key=lambda i: (_group_order(i[0][0]), i[0][1])
+        )
+    ]
+    rules = [
+        GroupRuleSummary(
+            values=_values(g),
+            routine=routine,
+            version=version,
+            rule=rule,
+            total=sum(t.statuses.values()),
+            statuses=_statuses(t.statuses),
+            on_time_rate=on_time_rate(t.statuses),
+            lateness_working_days=_lateness(t.late_working),
+            missed_age_working_days=_missed(t.missed_working),
+        )
+        for (g, routine, version, rule), t in sorted(
+            per_rule.items(), key=lambda i: (_group_order(i[0][0]), *i[0][1:])
+        )
+    ]
+    return values, months, rules
+
+
+DiagnosticTuple = tuple[str, str, str, str | None, int | None, str | None]
+
+
+def _sorted_diagnostics(partial: Partial) -> list[DiagnosticTuple]:
+    """The partial's findings once each, by file and line, and the not-in-force count."""
     diagnostics = sorted(
         set(partial.diagnostics),
         key=lambda d: (d[3] or "", d[4] or 0, d[1], d[2], d[0], d[5] or ""),
@@ -550,6 +668,27 @@ def finish(
                 "load the routine version that was in force then",
             )
         )
+    return diagnostics
+
+
+def finish(
+    partial: Partial,
+    header: AuditHeader,
+    routines: Sequence[CompiledRoutine],
+    *,
+    first: date,
+    last: date,
+    queues: Sequence[QueueResult] = (),
+    compare_routines: Sequence[CompiledRoutine] | None = None,
+) -> AuditReport:
+    """The report from the merged partial: sorted, complete, byte-stable."""
+    late_all: Counter[int] = Counter()
+    missed_all: Counter[int] = Counter()
+    for tally in partial.rules.values():
+        late_all.update(tally.late_working)
+        missed_all.update(tally.missed_working)
+    diagnostics = _sorted_diagnostics(partial)
+    by_group, by_group_month, by_group_rule = _group_tables(partial.groups)
     return AuditReport(
         header=header,
         by_rule=_rule_summaries(routines, partial.rules, first, last),
@@ -561,6 +700,7 @@ def finish(
                 statuses=_statuses(t.statuses),
                 on_time_rate=on_time_rate(t.statuses),
                 lateness_working_days=_lateness(t.late_working),
+                missed_age_working_days=_missed(t.missed_working),
             )
             for unit, t in sorted(partial.units.items())
         ],
@@ -597,4 +737,9 @@ def finish(
             )
             for lv, c, m, f, ln, h in diagnostics
         ],
+        by_group=by_group,
+        by_group_month=by_group_month,
+        by_group_rule=by_group_rule,
+        lateness_buckets=buckets(late_all),
+        missed_age_buckets=buckets(missed_all),
     )

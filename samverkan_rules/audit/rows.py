@@ -15,17 +15,20 @@ Three rulesets are prepared from the registry once (:class:`AuditRules`):
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
-from collections.abc import Mapping, Sequence
+from bisect import bisect_right
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
 from typing import NamedTuple
 
+from samverkan_rules.audit.pseudonym import mask
 from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.compile.versions import validity_windows
 from samverkan_rules.engine import Evaluator, evaluate
-from samverkan_rules.engine.ledger import RuleEntry
+from samverkan_rules.engine.ledger import RuleEntry, late_working_days
 from samverkan_rules.engine.occurrences import cancelling_types
 from samverkan_rules.engine.periods import PeriodEntry, period_length
 from samverkan_rules.engine.replay import CasePlan
@@ -40,8 +43,9 @@ _NOT_IN_FORCE = re.compile(r"^(\d+) trigger event")
 class ObligationRow(NamedTuple):
     """One obligation of a rule, as the audit counts it.
 
-    Times are RFC 3339 in the routine's local time; lateness is None unless the obligation
-    was fulfilled late or is overdue at as_of.
+    Times are RFC 3339 in the routine's local time. Lateness is None unless the obligation
+    was fulfilled late (then: from the deadline until it was done) or is overdue at as_of
+    (then: its age at the end of the audited period, 0 when the deadline fell after it).
     """
 
     case: str
@@ -56,6 +60,8 @@ class ObligationRow(NamedTuple):
     status: str
     late_working_days: int | None
     late_calendar_days: int | None
+    groups: tuple[str, ...] = ()
+    """The ``--group-by`` fields' values as of the trigger, "" where the case had none."""
 
 
 class PeriodRow(NamedTuple):
@@ -170,6 +176,8 @@ def rows_for_case(
     *,
     routine_level: frozenset[tuple[str, str]] = frozenset(),
     context: Sequence[Event] = (),
+    group_by: Sequence[str] = (),
+    period_end: datetime | None = None,
 ) -> CaseRows:
     """Evaluate one case's events and turn each rule obligation into an :class:`ObligationRow`.
 
@@ -186,6 +194,10 @@ def rows_for_case(
         context: Every case's events that call off a schedule's occurrence
             (:meth:`Staging.events_of_types` of :attr:`AuditRules.cancelling_types`): a
             deadline at the next meeting takes the next one held.
+        group_by: Data fields (``data.enhet``) whose value, as the case's events last gave
+            it at or before each obligation's trigger, goes into the row's ``groups``.
+        period_end: The end of the audited period (default ``as_of``): a missed
+            obligation's age is measured to it, not to when the audit ran.
     """
     ruleset = rules.unit if case in rules.units else rules.plain
     # The evaluator's compact ledger, read directly: no output objects, explanations or
@@ -198,9 +210,11 @@ def rows_for_case(
     periods: list[PeriodRow] = []
     if own or case in run.unit_cases():
         ledger = run.evaluate_case(case, own)
+        groups = group_values(own, group_by)
         for entry in ledger.obligations:
             if isinstance(entry, RuleEntry):
-                rows.append(_row(rules, case, entry, as_of))
+                row = _row(rules, case, entry, as_of if period_end is None else period_end)
+                rows.append(row._replace(groups=groups(entry.trigger.at)) if group_by else row)
         periods = [_period_row(rules, p) for p in ledger.periods]
     _queues, found = run.finish()
     diagnostics: list[dict[str, object]] = []
@@ -211,20 +225,76 @@ def rows_for_case(
             not_in_force += int(match.group(1)) if match else 1
         elif d.code == "event.no-effect":
             continue  # counted over one case's stream, it says little about a history
+        elif d.code == "event.unknown-field":
+            continue  # the reader's check of every event reported it (unless declared)
         elif (d.code, d.message) not in routine_level:
             diagnostics.append(diagnostic_fields(d))
     return CaseRows(rows, periods, diagnostics, not_in_force)
 
 
-def _row(rules: AuditRules, case: str, entry: RuleEntry, as_of: datetime) -> ObligationRow:
+def _value(data: Mapping[str, object], path: Sequence[str]) -> str:
+    """The value at ``path`` in an event's data as text ("" when absent or empty)."""
+    value: object = data
+    for part in path:
+        if not isinstance(value, Mapping) or part not in value:
+            return ""
+        value = value[part]
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return mask(value.strip())
+    return mask(json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")))
+
+
+def group_values(
+    events: Sequence[Event], fields: Sequence[str]
+) -> Callable[[datetime], tuple[str, ...]]:
+    """For an instant, each field's value as the events last gave it at or before then.
+
+    Events are taken in the order of time and id, so the input order does not matter; an
+    event without the field leaves the value as it was. Values that look like a
+    personnummer are masked.
+
+    Examples:
+        >>> from datetime import UTC
+        >>> def e(i, day, **data):
+        ...     return Event(id=i, case="c", type="t", at=datetime(2026, 1, day, tzinfo=UTC),
+        ...                  data=data)
+        >>> at = group_values([e("b", 5, enhet="Norr"), e("a", 1, enhet="Syd"), e("c", 3)],
+        ...                   ["data.enhet"])
+        >>> [at(datetime(2026, 1, d, tzinfo=UTC)) for d in (1, 4, 5, 9)]
+        [('Syd',), ('Syd',), ('Norr',), ('Norr',)]
+    """
+    paths = [tuple(f.removeprefix("data.").split(".")) for f in fields]
+    timeline = sorted(events, key=lambda e: (e.at, e.id))
+    stamps = [e.at for e in timeline]
+    carried: list[tuple[str, ...]] = []
+    current = tuple("" for _ in paths)
+    for e in timeline:
+        found = [_value(e.data, p) for p in paths]
+        current = tuple(new or old for new, old in zip(found, current, strict=True))
+        carried.append(current)
+    empty = tuple("" for _ in paths)
+
+    def at(moment: datetime) -> tuple[str, ...]:
+        index = bisect_right(stamps, moment)
+        return carried[index - 1] if index else empty
+
+    return at
+
+
+def _row(rules: AuditRules, case: str, entry: RuleEntry, period_end: datetime) -> ObligationRow:
     """One rule obligation as the audit counts it (times in the routine's local time)."""
     routine = entry.routine
     tz = routine.tz
     answer = entry.answer
     late_cd: int | None = None
-    if entry.status in ("fulfilled_late", "overdue"):
-        end = answer.at if answer is not None else as_of
-        late_cd = (local_date(end, tz) - local_date(entry.deadline, tz)).days
+    late_wd = entry.late
+    if entry.status == "fulfilled_late" and answer is not None:
+        late_cd = (local_date(answer.at, tz) - local_date(entry.deadline, tz)).days
+    elif entry.status == "overdue":  # missed: its age when the period ended
+        late_cd = max(0, (local_date(period_end, tz) - local_date(entry.deadline, tz)).days)
+        late_wd = max(0, late_working_days(routine, entry.deadline, period_end))
     return ObligationRow(
         case=case,
         routine=routine.id,
@@ -238,7 +308,7 @@ def _row(rules: AuditRules, case: str, entry: RuleEntry, as_of: datetime) -> Obl
         deadline=local_stamp(entry.deadline, tz),
         fulfilled=local_stamp(answer.at, tz) if answer is not None else "",
         status=entry.status,
-        late_working_days=entry.late,
+        late_working_days=late_wd,
         late_calendar_days=late_cd,
     )
 

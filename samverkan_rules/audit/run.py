@@ -3,16 +3,15 @@
 :func:`audit_partition` is the step a partition of cases goes through (on this machine, or
 on a Dask worker); :func:`run_audit` reads the inputs, runs the step over every case (or
 hands partitions to a Dask client), merges the partials and writes ``report.json``,
-``obligations.csv``, ``summary.csv``, ``periods.csv`` and ``report.html`` into the output
-directory.
+``obligations.csv``, ``summary.csv``, ``periods.csv`` and ``report.html`` (with ``group_by``
+also ``groups.csv`` and ``group_months.csv``, see :mod:`.tables`) into the output directory.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 import platform
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,8 +23,15 @@ from typing import Any
 import duckdb
 
 from samverkan_rules._version import version
+from samverkan_rules.audit.inputs import (
+    ColumnMap,
+    InputError,
+    InputFile,
+    ReadOptions,
+    check_encoding,
+    find_inputs,
+)
 from samverkan_rules.audit.models import (
-    STATUSES,
     AuditHeader,
     AuditReport,
     InputRecord,
@@ -34,16 +40,10 @@ from samverkan_rules.audit.models import (
 )
 from samverkan_rules.audit.partition import PartitionJob, audit_partition
 from samverkan_rules.audit.pseudonym import Pseudonymiser, mask
-from samverkan_rules.audit.reader import (
-    InputError,
-    InputFile,
-    Staging,
-    find_inputs,
-    sql_text,
-    tally_total,
-)
+from samverkan_rules.audit.reader import Staging, tally_total
 from samverkan_rules.audit.report import Partial, finish, routine_records
 from samverkan_rules.audit.rows import AuditRules, queue_results
+from samverkan_rules.audit.tables import obligations_csv, report_tables
 from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.diagnostics import Diagnostic
 from samverkan_rules.engine.occurrences import cancelling_types
@@ -51,67 +51,45 @@ from samverkan_rules.records import QueueResult
 from samverkan_rules.routine.registry import Registry
 from samverkan_rules.time.instants import format_rfc3339, local_date, start_of_day
 
-OBLIGATION_COLUMNS = (
-    "case",
-    "routine",
-    "version",
-    "rule",
-    "responsible",
-    "unit",
-    "trigger",
-    "deadline",
-    "fulfilled",
-    "status",
-    "late_working_days",
-    "late_calendar_days",
-)
-
-
-"""The columns of ``obligations.csv``."""
-
-
-SUMMARY_COLUMNS = (
-    "routine",
-    "version",
-    "rule",
-    "title",
-    "responsible",
-    "unit",
-    "total",
-    *STATUSES,
-    "on_time_rate",
-    "late_working_days_median",
-    "late_working_days_p90",
-)
-
-
-"""The columns of ``summary.csv`` (the report's ``by_rule``)."""
-
-
-PERIOD_COLUMNS = (
-    "routine",
-    "version",
-    "period",
-    "label",
-    "started_by_rule",
-    "unit",
-    "count",
-    "open",
-    "days",
-    "working_days",
-    "hours",
-    "amount",
-    "days_median",
-    "days_p90",
-    "days_max",
-)
-
-
-"""The columns of ``periods.csv`` (the report's ``by_period``)."""
-
 
 class AuditError(Exception):
-    """The audit cannot run: bad usage or unusable input. The message says what to do."""
+    """The audit cannot run: bad usage or unusable input. The message says what to do.
+
+    Attributes:
+        diagnostics: The findings about the input that led to it (each record rejected,
+            with its file and line), to show before the message.
+    """
+
+    def __init__(self, message: str, diagnostics: Sequence[Diagnostic] = ()) -> None:
+        super().__init__(message)
+        self.diagnostics = tuple(diagnostics)
+
+
+@dataclass(frozen=True)
+class RejectLimit:
+    """How many rejected records an audit tolerates before it fails (``--max-rejected``).
+
+    Attributes:
+        limit: The most records that may be rejected, or the most percent of those read.
+        percent: Whether ``limit`` is a percentage.
+    """
+
+    limit: float
+    percent: bool = False
+
+    def exceeded(self, rejected: int, read: int) -> bool:
+        """Whether ``rejected`` of ``read`` records is past the limit.
+
+        Examples:
+            >>> RejectLimit(5).exceeded(6, 100), RejectLimit(5, percent=True).exceeded(5, 100)
+            (True, False)
+        """
+        if self.percent:
+            return rejected * 100 > self.limit * read
+        return rejected > self.limit
+
+    def __str__(self) -> str:
+        return f"{self.limit:g}%" if self.percent else f"{int(self.limit)}"
 
 
 @dataclass(frozen=True)
@@ -133,6 +111,14 @@ class AuditOptions:
         progress: Show progress bars (the command line: when stderr is a terminal).
         memory_limit: DuckDB's memory limit before it spills to disk.
         work_dir: Where temporary files go (default the system's temporary directory).
+        delimiter: The CSV files' delimiter; None sniffs it from each file's header.
+        encoding: The text encoding of JSON Lines and CSV files (e.g. ``cp1252``).
+        max_rejected: Fail (no report) when more records than this are rejected.
+        group_by: Data fields (``data.enhet``) to count obligations by as well, each as the
+            case's events last gave it at or before the obligation's trigger.
+        columns: A column map (:func:`~samverkan_rules.audit.inputs.load_column_map`).
+        extra_columns: Take columns that are not event keys into ``data`` under their names
+            (instead of rejecting the record).
     """
 
     routines: Sequence[CompiledRoutine]
@@ -150,6 +136,12 @@ class AuditOptions:
     memory_limit: str = "256MB"
     work_dir: str | None = None
     routine_id: str = field(default="")
+    delimiter: str | None = None
+    encoding: str = "utf-8"
+    max_rejected: RejectLimit | None = None
+    group_by: tuple[str, ...] = ()
+    columns: ColumnMap | None = None
+    extra_columns: bool = False
 
 
 @dataclass(frozen=True)
@@ -194,7 +186,8 @@ def _period(staging: Staging, options: AuditOptions, tz: Any) -> tuple[date, dat
     span = staging.span()
     if span is None:
         raise AuditError(
-            "no usable events in the inputs; every record was rejected (see the messages above)"
+            "no usable events in the inputs; every record was rejected (see the messages above)",
+            staging.diagnostics,
         )
     first = options.first or local_date(span[0], tz)
     last = options.last or local_date(span[1], tz)
@@ -227,79 +220,28 @@ def _write_atomic(path: Path, data: bytes) -> Path:
     return tmp
 
 
-def _obligations_csv(
-    chunks: Sequence[Path], target: Path, *, memory_limit: str, spill: Path
-) -> None:
-    """The rows of every chunk, sorted, as ``obligations.csv`` (DuckDB sorts out of core)."""
-    columns = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in OBLIGATION_COLUMNS) + "}"
-    con = duckdb.connect()
-    try:
-        con.execute("SET threads = 1")
-        con.execute("SET preserve_insertion_order = true")
-        con.execute(f"SET memory_limit = {sql_text(memory_limit)}")
-        con.execute(f"SET temp_directory = {sql_text(str(spill))}")
-        header = ",".join(OBLIGATION_COLUMNS) + "\n"
-        existing = [str(c) for c in chunks if c.stat().st_size > 0]
-        if not existing:
-            target.write_text(header, encoding="utf-8")
-            return
-        con.execute(
-            f"COPY (SELECT * FROM read_csv(?, header = false, delim = ',', quote = '\"', "
-            f"escape = '\"', columns = {columns}, auto_detect = false) ORDER BY ALL) "
-            f"TO {sql_text(str(target))} (FORMAT csv, HEADER true, DELIMITER ',')",
-            [existing],
-        )
-    finally:
-        con.close()
+_GROUP_FIELD = re.compile(r"^data(\.[A-Za-z_][A-Za-z0-9_]*)+$")
 
 
-def _summary_csv(report: AuditReport) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(SUMMARY_COLUMNS)
-    for r in report.by_rule:
-        writer.writerow(
-            (
-                r.routine,
-                r.version,
-                r.rule,
-                r.title,
-                r.responsible,
-                r.unit or "",
-                r.total,
-                *(r.statuses[s] for s in STATUSES),
-                "" if r.on_time_rate is None else f"{r.on_time_rate:.4f}",
-                "" if r.lateness_working_days.median is None else r.lateness_working_days.median,
-                "" if r.lateness_working_days.p90 is None else r.lateness_working_days.p90,
+def _read_options(options: AuditOptions) -> ReadOptions:
+    """How to read the inputs; the grouped and mapped fields are declared (not warned)."""
+    for name in options.group_by:
+        if not _GROUP_FIELD.match(name):
+            raise AuditError(
+                f"--group-by {name}: name a data field, e.g. data.enhet or data.utforare"
             )
-        )
-    return buffer.getvalue().encode("utf-8")
-
-
-def _periods_csv(report: AuditReport) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(PERIOD_COLUMNS)
-    for p in report.by_period:
-        spread = p.length_days
-        writer.writerow(
-            (
-                p.routine,
-                p.version,
-                p.period,
-                p.label,
-                p.started_by_rule or "",
-                p.unit or "",
-                p.count,
-                p.open,
-                p.days,
-                p.working_days,
-                p.hours,
-                "" if p.amount is None else f"{p.amount:.2f}",
-                *("" if v is None else v for v in (spread.median, spread.p90, spread.max)),
-            )
-        )
-    return buffer.getvalue().encode("utf-8")
+    if len(set(options.group_by)) != len(options.group_by):
+        raise AuditError("--group-by: each field once")
+    mapping = options.columns or ColumnMap({}, False, frozenset())
+    declared = {g.removeprefix("data.").split(".")[0] for g in options.group_by}
+    declared |= {t.removeprefix("data.") for t in mapping.columns.values() if "." in t}
+    return ReadOptions(
+        delimiter=options.delimiter,
+        encoding=check_encoding(options.encoding),
+        columns=mapping.columns,
+        extra_into_data=options.extra_columns or mapping.extra_into_data,
+        declared=frozenset(declared | mapping.fields),
+    )
 
 
 def _pseudonymiser(options: AuditOptions) -> Pseudonymiser:
@@ -321,12 +263,22 @@ def _out_dir(options: AuditOptions) -> Path:
     return out
 
 
-def _read_inputs(staging: Staging, inputs: list[InputFile], progress: bool) -> None:
+def _read_inputs(
+    staging: Staging, inputs: list[InputFile], progress: bool, limit: RejectLimit | None
+) -> None:
+    """Pass 1 over the inputs; fails past ``limit`` rejected records (showing them)."""
     with _bar(progress, None, "reading", "events") as bar:
         try:
             staging.load(inputs, bar.update)
         except InputError as exc:
-            raise AuditError(str(exc)) from None
+            raise AuditError(str(exc), staging.diagnostics) from None
+    totals = tally_total(staging.tallies)
+    if limit is not None and limit.exceeded(totals["rejected"], totals["read"]):
+        raise AuditError(
+            f"{totals['rejected']} of {totals['read']} records were rejected, more than "
+            f"--max-rejected {limit} allows (see the messages above); no report is written",
+            staging.diagnostics,
+        )
 
 
 def _job(
@@ -350,6 +302,7 @@ def _job(
         last=last,
         file_names=tuple(staging.file_names()),
         called_off=tuple(staging.events_of_types(calling_off)),
+        group_by=tuple(options.group_by),
     )
 
 
@@ -439,6 +392,7 @@ def _header(
         key_fingerprint=pseudonyms.fingerprint(),
         events_total={k: totals[k] for k in ("read", "used", "rejected", "after_as_of")},
         cases=cases,
+        group_by=list(options.group_by),
     )
 
 
@@ -451,7 +405,13 @@ def _write_outputs(
     try:
         obligations = out / "obligations.csv"
         tmp = obligations.with_name(f".{obligations.name}.tmp-{os.getpid()}")
-        _obligations_csv(chunks, tmp, memory_limit=options.memory_limit, spill=work / "spill")
+        obligations_csv(
+            chunks,
+            tmp,
+            memory_limit=options.memory_limit,
+            spill=work / "spill",
+            group_by=options.group_by,
+        )
         temporary[obligations] = tmp
         for name, data in targets.items():
             temporary[out / name] = _write_atomic(out / name, data)
@@ -481,14 +441,19 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
     tz = routines[0].tz
     try:
         inputs = find_inputs(options.events)
+        read = _read_options(options)
     except InputError as exc:
         raise AuditError(str(exc)) from None
     rules = AuditRules.prepare(routines)
     out = _out_dir(options)
     with Staging(
-        rules, pseudonyms, work_dir=options.work_dir, memory_limit=options.memory_limit
+        rules,
+        pseudonyms,
+        work_dir=options.work_dir,
+        memory_limit=options.memory_limit,
+        read=read,
     ) as staging:
-        _read_inputs(staging, inputs, options.progress)
+        _read_inputs(staging, inputs, options.progress, options.max_rejected)
         first, last, as_of = period = _period(staging, options, tz)
         cases = staging.finish(as_of)
         compare = list(Registry(options.compare)) if options.compare is not None else None
@@ -499,7 +464,8 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
             raise AuditError(
                 f"the period {first.isoformat()} to {last.isoformat()} holds no obligation of "
                 f"{registry.ids()[0]}: no trigger event falls in it; check --from and --to "
-                "against the dates of the events"
+                "against the dates of the events",
+                _partial_diagnostics(partial),
             )
         records = _input_records(staging, pseudonyms)
         totals = tally_total(t for _, t in staging.counts())
@@ -515,8 +481,7 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
         )
         targets = {
             "report.json": report.to_json().encode("utf-8"),
-            "summary.csv": _summary_csv(report),
-            "periods.csv": _periods_csv(report),
+            **report_tables(report),
             "report.html": render_html(report).encode("utf-8"),
         }
         files = _write_outputs(out, targets, chunks, options, staging.dir)
@@ -527,6 +492,13 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
         rejected=totals["rejected"],
         errors=errors,
     )
+
+
+def _partial_diagnostics(partial: Partial) -> list[Diagnostic]:
+    return [
+        Diagnostic(level, code, message, file=file, line=line, hint=hint)  # type: ignore[arg-type]
+        for level, code, message, file, line, hint in sorted(set(partial.diagnostics), key=str)
+    ]
 
 
 def diagnostics_of(report: AuditReport) -> list[Diagnostic]:

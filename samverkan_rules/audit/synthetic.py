@@ -11,6 +11,11 @@ and a reply: ``receipt-acknowledgement``, ``start-reply``), then an end is plann
 well before the deadline, a late one a working day or two after it, a missed one never.
 Every case ends within 45 working days of its start, so an audit as of the end of the period
 sees every deadline passed.
+
+With ``units``, each case belongs to an organisational unit (``data.enhet`` on its first
+event), and about a third of the cases move to another unit when their end is planned (the
+new ``data.enhet`` on that event): :attr:`History.expected_by_unit` counts each obligation
+under the unit the case was in at its trigger.
 """
 
 from __future__ import annotations
@@ -70,6 +75,8 @@ class History:
         expected: Per rule id, counts per status (fulfilled, fulfilled_late, overdue).
         events: Number of events generated.
         cases: Number of cases.
+        expected_by_unit: Per unit (with ``units``), counts per status of the obligations
+            triggered while the case was in it.
     """
 
     first: date
@@ -78,10 +85,15 @@ class History:
     late_working_days: dict[str, Counter[int]] = field(default_factory=dict)
     events: int = 0
     cases: int = 0
+    expected_by_unit: dict[str, Counter[str]] = field(default_factory=dict)
 
-    def count(self, rule: str, outcome: str, late: int | None = None) -> None:
-        """Record one obligation's outcome (and its working days late)."""
+    def count(
+        self, rule: str, outcome: str, late: int | None = None, unit: str | None = None
+    ) -> None:
+        """Record one obligation's outcome (its working days late, the case's unit)."""
         self.expected.setdefault(rule, Counter())[outcome] += 1
+        if unit is not None:
+            self.expected_by_unit.setdefault(unit, Counter())[outcome] += 1
         if late is not None:
             self.late_working_days.setdefault(rule, Counter())[late] += 1
 
@@ -96,6 +108,9 @@ class _Case:
         self.history = history
         self.prefix = f"e{number}-"
         self.events: list[dict[str, Any]] = []
+        self.unit: str | None = None
+        self.moves: list[str] = []
+        """Units the case moves to when its end is planned (at most one)."""
 
     def wd(self, day: date, n: int) -> date:
         return self.cal.add_working_days(day, n)
@@ -124,13 +139,14 @@ class _Case:
         """Emit the answer to one obligation as the drawn outcome says: its id and day."""
         outcome = self.outcome()
         if outcome == "overdue":
-            self.history.count(rule, outcome)
+            self.history.count(rule, outcome, unit=self.unit)
             return None
         day = on_time if outcome == "fulfilled" else late
         self.history.count(
             rule,
             outcome,
             self.cal.working_days_between(deadline, day) if outcome == "fulfilled_late" else None,
+            unit=self.unit,
         )
         return self.emit(etype, day, hour, self.rng.randrange(60), data), day
 
@@ -192,7 +208,10 @@ class _Case:
         )
 
     def story(self, day0: date) -> None:
-        self.emit("consent.given", day0, 9, self.rng.randrange(30), {"form": "written"})
+        consent: dict[str, Any] = {"form": "written"}
+        if self.unit is not None:
+            consent["enhet"] = self.unit
+        self.emit("consent.given", day0, 9, self.rng.randrange(30), consent)
         self.answer(
             "consent-recorded",
             day0,
@@ -211,6 +230,8 @@ class _Case:
             data: dict[str, Any] = {field_name: target.isoformat()}
             if kind == "start":
                 data["form"] = "dagrehab"
+            elif self.moves:
+                self.unit = data["enhet"] = self.moves.pop()
             plan = self.emit(f"dagverksamhet.{kind}_planned", planned, 9, 0, data)
             deadline = self.wd(target, -2)
             on_time = self.wd(planned, 1)
@@ -226,6 +247,7 @@ def generate_history(
     first: date = date(2020, 1, 1),
     years: int = 3,
     ids: str = "personnummer",
+    units: Sequence[str] = (),
 ) -> tuple[History, Iterator[list[dict[str, Any]]]]:
     """A history of ``cases`` cases over ``years`` years and what an audit must find.
 
@@ -235,6 +257,8 @@ def generate_history(
         first: First day of the period.
         years: Length of the period.
         ids: ``personnummer`` (valid ones) or ``plain`` (``c1``, ``c2``, ...) case ids.
+        units: Organisational units to put the cases in (``data.enhet``); drawn from a
+            random source of their own, so the outcomes are those of the same seed without.
 
     Returns:
         The :class:`History` (its counts complete once the iterator is exhausted) and an
@@ -248,6 +272,7 @@ def generate_history(
 
     def cases_iter() -> Iterator[list[dict[str, Any]]]:
         rng = random.Random(seed)
+        placing = random.Random(f"units-{seed}")
         seen: set[str] = set()
         for number in range(1, cases + 1):
             if ids == "personnummer":
@@ -259,6 +284,12 @@ def generate_history(
                 case = f"c{number}"
             day0 = cal.next_working_day(first + timedelta(days=rng.randrange(span)))
             writer = _Case(rng, number, case, cal, history)
+            if units:
+                writer.unit = placing.choice(units)
+                if placing.random() < 1 / 3:
+                    writer.moves.append(
+                        placing.choice([u for u in units if u != writer.unit] or units)
+                    )
             writer.story(day0)
             history.events += len(writer.events)
             history.cases += 1

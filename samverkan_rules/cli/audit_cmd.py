@@ -1,14 +1,18 @@
 """``samverkan audit``: an event history against the routine versions in force, as a report.
 
 Writes ``report.json`` (the contract in ``schemas/audit.schema.json``), ``obligations.csv``,
-``summary.csv``, ``periods.csv`` and ``report.html`` into ``--out``, each under a temporary
+``summary.csv``, ``periods.csv`` and ``report.html`` (with ``--group-by``, also ``groups.csv``
+and ``group_months.csv``) into ``--out``, each under a temporary
 name first and renamed into place only when all are complete. Case ids are pseudonymised
 with a key (``--key-file`` or ``SAMVERKAN_AUDIT_KEY``); without one the command refuses
 unless ``--identify`` is given on purpose.
 
 Exit 0 when every event was used, 1 when some were rejected (each reported with its file
 and line on stderr and in the report), 2 when the audit cannot run (an unreadable file, no
-key, an empty period, a missing extra), 3 for an internal error. No message names a raw
+key, an empty period, more rejected records than ``--max-rejected`` allows, a missing
+extra), 3 for an internal error. When a run stops, the findings that led to it are printed
+before the message; on stderr each code shows its first ``--max-messages`` findings and one
+line counting the rest. No message names a raw
 case id or anything shaped like a personnummer when a key is given.
 """
 
@@ -19,9 +23,11 @@ import os
 import re
 import sys
 import traceback
+from collections.abc import Sequence
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from samverkan_rules.audit.inputs import ColumnMap, InputError, load_column_map
 from samverkan_rules.audit.pseudonym import AuditKeyError, load_key, mask
 from samverkan_rules.cli import COMMANDS, EXIT_FINDINGS, EXIT_INTERNAL, EXIT_OK
 from samverkan_rules.cli._common import (
@@ -35,11 +41,13 @@ from samverkan_rules.cli._common import (
 )
 from samverkan_rules.cli.due_cmd import load_routines, select_routine
 from samverkan_rules.compile.routine import CompiledRoutine
+from samverkan_rules.diagnostics import Diagnostic, sort_key
 
 if TYPE_CHECKING:  # the audit's modules load only when it runs (they need the extra)
     from samverkan_rules.audit.run import AuditOutcome
 
 NAME = "audit"
+NAME_PREFIX = f"samverkan {NAME}"
 
 _AUDIT_MODULES = ("duckdb", "jinja2", "tqdm", "personnummer")
 _MEMORY = re.compile(r"^\d+(\.\d+)?\s*([KMGT]i?B|B)$", re.IGNORECASE)
@@ -53,13 +61,17 @@ def add_parser(subparsers: Any) -> None:
         description=(
             "Judge every obligation of an event history by the routine version in force at "
             "its trigger and write report.json, obligations.csv, summary.csv, periods.csv and "
-            "report.html into --out. Case ids are pseudonymised with a key unless --identify "
-            "is given. Needs the 'audit' extra."
+            "report.html into --out (with --group-by also groups.csv and group_months.csv). "
+            "CSV exports are read as Excel writes them (semicolon or tab, --encoding cp1252); "
+            "a column map (--columns) takes an export's own column names and extra columns. "
+            "Case ids are pseudonymised with a key unless --identify is given. Needs the "
+            "'audit' extra."
         ),
     )
     # In this order in --help: what is read and written, the period, then how it runs.
     _add_source_options(parser)
     _add_period_options(parser)
+    _add_group_options(parser)
     _add_run_options(parser)
     add_format_option(parser)
     parser.set_defaults(run=run)
@@ -88,7 +100,53 @@ def _add_source_options(parser: argparse.ArgumentParser) -> None:
             "Parquet; a case's events may be spread over several files in any order"
         ),
     )
+    parser.add_argument(
+        "--delimiter",
+        type=_delimiter,
+        metavar="CHAR",
+        help=(
+            "the CSV files' delimiter: ',', ';' or 'tab' (default: sniffed from each CSV "
+            "file's header, so Excel's semicolon CSV is read as it is)"
+        ),
+    )
+    parser.add_argument(
+        "--encoding",
+        default="utf-8",
+        metavar="NAME",
+        help=(
+            "the text encoding of the JSON Lines and CSV files (default utf-8; cp1252 for a "
+            "file saved by Excel on Windows); a byte order mark is dropped"
+        ),
+    )
+    parser.add_argument(
+        "--columns",
+        metavar="FILE",
+        help=(
+            "a column map (YAML or TOML): 'columns:' maps each export column to id, case, "
+            "type, at, data or data.NAME (e.g. Enhet: data.enhet); 'unknown: data' takes the "
+            "other columns into data; 'fields:' lists data fields not to warn about"
+        ),
+    )
+    parser.add_argument(
+        "--extra-columns",
+        choices=("reject", "data"),
+        default="reject",
+        help=(
+            "what to do with a column that is no event key and not in --columns: reject the "
+            "record (default) or take it into data under its name"
+        ),
+    )
     parser.add_argument("--out", required=True, metavar="DIR", help="where the report goes")
+
+
+def _delimiter(text: str) -> str:
+    """``--delimiter``: one character, or ``tab``."""
+    value = "\t" if text.lower() in ("tab", "\\t") else text
+    if len(value) != 1 or value in '"\r\n':
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give one character such as ',' or ';', or 'tab'"
+        )
+    return value
 
 
 def _add_period_options(parser: argparse.ArgumentParser) -> None:
@@ -111,6 +169,20 @@ def _add_period_options(parser: argparse.ArgumentParser) -> None:
         type=as_of_argument,
         metavar="T",
         help="when statuses are judged, not before the end of the period (the default)",
+    )
+
+
+def _add_group_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--group-by",
+        action="append",
+        default=[],
+        metavar="FIELD",
+        help=(
+            "also count the obligations by this data field (e.g. data.enhet), as the case's "
+            "events last gave it at or before each trigger; repeatable. Adds the field to "
+            "obligations.csv and writes groups.csv and group_months.csv"
+        ),
     )
 
 
@@ -142,11 +214,94 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
         help="Dask: partitions of cases (default 4 per worker)",
     )
     parser.add_argument(
+        "--max-messages",
+        type=_positive("--max-messages"),
+        default=10,
+        metavar="N",
+        help=(
+            "print at most N findings of each code, then one line saying how many more and "
+            "where the next ones are (default 10; the report keeps up to 1000 per file)"
+        ),
+    )
+    parser.add_argument(
+        "--max-rejected",
+        type=_reject_limit,
+        metavar="N|P%",
+        help=(
+            "fail (exit 2, no report) when more than N records, or more than P percent of "
+            "those read, are rejected; the rejected ones are shown first"
+        ),
+    )
+    parser.add_argument(
         "--memory-limit",
         default="256MB",
         metavar="SIZE",
         help="DuckDB's memory limit before it spills to disk (default 256MB)",
     )
+
+
+def _positive(option: str) -> Any:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = 0
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"{text!r}: give a whole number >= 1 ({option})")
+        return value
+
+    return parse
+
+
+def _reject_limit(text: str) -> Any:
+    """``--max-rejected``: a count (``100``) or a percentage of the records read (``0.5%``)."""
+    from samverkan_rules.audit.run import RejectLimit
+
+    number = text.strip().removesuffix("%")
+    percent = text.strip().endswith("%")
+    try:
+        value = float(number) if percent else int(number)
+    except ValueError:
+        value = -1
+    if value < 0 or (percent and value > 100):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give a number of records such as 100, or a percentage such as 0.5%"
+        )
+    return RejectLimit(float(value), percent=percent)
+
+
+def summarise(diagnostics: Sequence[Diagnostic], per_code: int) -> list[Diagnostic]:
+    """The first ``per_code`` diagnostics of each code (in the printed order), and for each
+    code with more, one line saying how many more and where the next few are.
+
+    Examples:
+        >>> found = [Diagnostic("error", "event.bad-json", "bad", file="f", line=n)
+        ...          for n in range(1, 7)]
+        >>> [d.location() for d in summarise(found, 2)]
+        ['f:1', 'f:2', '<input>']
+        >>> summarise(found, 2)[-1].message
+        '4 more event.bad-json finding(s) not shown (--max-messages); the next at f:3, f:4, f:5'
+    """
+    shown: list[Diagnostic] = []
+    rest: dict[str, list[Diagnostic]] = {}
+    seen: dict[str, int] = {}
+    for d in sorted(diagnostics, key=sort_key):
+        seen[d.code] = seen.get(d.code, 0) + 1
+        if seen[d.code] <= per_code:
+            shown.append(d)
+        else:
+            rest.setdefault(d.code, []).append(d)
+    for code, more in sorted(rest.items()):
+        places = ", ".join(d.location() for d in more[:3])
+        shown.append(
+            Diagnostic(
+                "error" if any(d.is_error for d in more) else "warning",
+                code,
+                f"{len(more)} more {code} finding(s) not shown (--max-messages); the next at "
+                f"{places}",
+            )
+        )
+    return shown
 
 
 def _require(modules: tuple[str, ...], extra: str) -> None:
@@ -218,10 +373,19 @@ def _run(args: argparse.Namespace) -> int:
         progress=_is_terminal(),
         memory_limit=args.memory_limit,
         routine_id=routines[0].id,
+        delimiter=args.delimiter,
+        encoding=args.encoding,
+        max_rejected=args.max_rejected,
+        group_by=tuple(args.group_by),
+        columns=_column_map(args.columns),
+        extra_columns=args.extra_columns == "data",
     )
     try:
         outcome = run_audit(options)
-    except AuditError as exc:
+    except AuditError as exc:  # what led to it first, so the message's "above" holds
+        print_diagnostics(
+            summarise(exc.diagnostics, args.max_messages), caret=False, unlocated=NAME_PREFIX
+        )
         raise CommandError(mask(str(exc)) if key is not None else str(exc)) from None
     finally:
         if client is not None:
@@ -234,6 +398,16 @@ def _run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return EXIT_FINDINGS if outcome.rejected or outcome.errors else EXIT_OK
+
+
+def _column_map(path: str | None) -> ColumnMap | None:
+    """The ``--columns`` file, read and checked, or None without it."""
+    if path is None:
+        return None
+    try:
+        return load_column_map(path)
+    except InputError as exc:
+        raise CommandError(str(exc)) from None
 
 
 def _compare_routines(args: argparse.Namespace, routine_id: str) -> list[CompiledRoutine] | None:
@@ -276,9 +450,9 @@ def _print_outcome(args: argparse.Namespace, outcome: AuditOutcome) -> None:
 
     report = outcome.report
     print_diagnostics(
-        [d for d in diagnostics_of(report) if d.level != "info"],
+        summarise([d for d in diagnostics_of(report) if d.level != "info"], args.max_messages),
         caret=False,
-        unlocated="samverkan audit",
+        unlocated=NAME_PREFIX,
     )
     if args.format == "json":
         dump_json(

@@ -93,8 +93,15 @@ def test_report_html_draws_its_charts_offline(generated: Generated, tmp_path: Pa
         assert rules[key] == r["statuses"]
     on_time = sum(b["count"] for b in charts["chart-rules"] if "on-time" in b["css"])
     assert on_time == sum(r["statuses"]["fulfilled"] for r in report["by_rule"])
-    histogram = {b["working_days"]: b["count"] for b in report["lateness_histogram"]}
-    assert sorted(b["count"] for b in charts["chart-lateness"]) == sorted(histogram.values())
+    # Lateness in fixed spans: done late and missed side by side, never one bar per value.
+    for css, table in (("late", "lateness_buckets"), ("missed", "missed_age_buckets")):
+        drawn = [b["count"] for b in charts["chart-lateness"] if css in b["css"]]
+        assert drawn == [b["count"] for b in report[table] if b["count"]], css
+    assert len(charts["chart-lateness"]) <= 12
+    late_done = sum(r["statuses"]["fulfilled_late"] for r in report["by_rule"])
+    assert sum(b["count"] for b in report["lateness_buckets"]) == late_done
+    missed = sum(r["statuses"]["overdue"] for r in report["by_rule"])
+    assert sum(b["count"] for b in report["missed_age_buckets"]) == missed
     assert "Per enhet" in headings and "Utveckling per månad" in headings
 
 

@@ -12,9 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from samverkan_rules import load_registry
+from samverkan_rules.audit.inputs import find_inputs
 from samverkan_rules.audit.partition import PartitionJob, audit_partition
 from samverkan_rules.audit.pseudonym import Pseudonymiser
-from samverkan_rules.audit.reader import Staging, find_inputs
+from samverkan_rules.audit.reader import Staging
 from samverkan_rules.audit.report import Partial, finish, percentile
 from samverkan_rules.audit.rows import AuditRules
 from samverkan_rules.audit.synthetic import generate_history, write_files

@@ -1,0 +1,247 @@
+"""The report's tables as files: ``obligations.csv``, ``summary.csv``, ``periods.csv`` and,
+with ``--group-by``, ``groups.csv`` and ``group_months.csv``.
+
+Every file is UTF-8 with a header row and ``\\n`` line ends, its rows in a fixed order, so
+the same report gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from samverkan_rules.audit.models import STATUSES, AuditReport
+from samverkan_rules.audit.reader import sql_text
+
+OBLIGATION_COLUMNS = (
+    "case",
+    "routine",
+    "version",
+    "rule",
+    "responsible",
+    "unit",
+    "trigger",
+    "deadline",
+    "fulfilled",
+    "status",
+    "late_working_days",
+    "late_calendar_days",
+)
+
+
+"""The columns of ``obligations.csv``; the ``--group-by`` fields follow them."""
+
+
+SUMMARY_COLUMNS = (
+    "routine",
+    "version",
+    "rule",
+    "title",
+    "responsible",
+    "unit",
+    "total",
+    *STATUSES,
+    "on_time_rate",
+    "late_working_days_median",
+    "late_working_days_p90",
+    "judged",
+    "low_volume",
+    "missed_age_working_days_median",
+    "missed_age_working_days_p90",
+)
+
+
+"""The columns of ``summary.csv`` (the report's ``by_rule``)."""
+
+
+PERIOD_COLUMNS = (
+    "routine",
+    "version",
+    "period",
+    "label",
+    "started_by_rule",
+    "unit",
+    "count",
+    "open",
+    "days",
+    "working_days",
+    "hours",
+    "amount",
+    "days_median",
+    "days_p90",
+    "days_max",
+)
+
+
+"""The columns of ``periods.csv`` (the report's ``by_period``)."""
+
+
+def obligations_csv(
+    chunks: Sequence[Path],
+    target: Path,
+    *,
+    memory_limit: str,
+    spill: Path,
+    group_by: Sequence[str] = (),
+) -> None:
+    """The rows of every chunk, sorted, as ``obligations.csv`` (DuckDB sorts out of core)."""
+    names = (*OBLIGATION_COLUMNS, *group_by)
+    columns = "{" + ", ".join(f"{sql_text(c)}: 'VARCHAR'" for c in names) + "}"
+    con = duckdb.connect()
+    try:
+        con.execute("SET threads = 1")
+        con.execute("SET preserve_insertion_order = true")
+        con.execute(f"SET memory_limit = {sql_text(memory_limit)}")
+        con.execute(f"SET temp_directory = {sql_text(str(spill))}")
+        header = _header_line(names)
+        existing = [str(c) for c in chunks if c.stat().st_size > 0]
+        if not existing:
+            target.write_text(header, encoding="utf-8")
+            return
+        con.execute(
+            f"COPY (SELECT * FROM read_csv(?, header = false, delim = ',', quote = '\"', "
+            f"escape = '\"', columns = {columns}, auto_detect = false) ORDER BY ALL) "
+            f"TO {sql_text(str(target))} (FORMAT csv, HEADER true, DELIMITER ',')",
+            [existing],
+        )
+    finally:
+        con.close()
+
+
+def summary_csv(report: AuditReport) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(SUMMARY_COLUMNS)
+    for r in report.by_rule:
+        writer.writerow(
+            (
+                r.routine,
+                r.version,
+                r.rule,
+                r.title,
+                r.responsible,
+                r.unit or "",
+                r.total,
+                *(r.statuses[s] for s in STATUSES),
+                "" if r.on_time_rate is None else f"{r.on_time_rate:.4f}",
+                "" if r.lateness_working_days.median is None else r.lateness_working_days.median,
+                "" if r.lateness_working_days.p90 is None else r.lateness_working_days.p90,
+                r.judged,
+                "yes" if r.low_volume else "no",
+                *(
+                    "" if v is None else v
+                    for v in (r.missed_age_working_days.median, r.missed_age_working_days.p90)
+                ),
+            )
+        )
+    return buffer.getvalue().encode("utf-8")
+
+
+def periods_csv(report: AuditReport) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(PERIOD_COLUMNS)
+    for p in report.by_period:
+        spread = p.length_days
+        writer.writerow(
+            (
+                p.routine,
+                p.version,
+                p.period,
+                p.label,
+                p.started_by_rule or "",
+                p.unit or "",
+                p.count,
+                p.open,
+                p.days,
+                p.working_days,
+                p.hours,
+                "" if p.amount is None else f"{p.amount:.2f}",
+                *("" if v is None else v for v in (spread.median, spread.p90, spread.max)),
+            )
+        )
+    return buffer.getvalue().encode("utf-8")
+
+
+def _header_line(names: Iterable[str]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(names)
+    return buffer.getvalue()
+
+
+def _rate(value: float | None) -> str:
+    return "" if value is None else f"{value:.4f}"
+
+
+def _csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue().encode("utf-8")
+
+
+def groups_csv(report: AuditReport) -> bytes:
+    """``groups.csv``: the report's ``by_group_rule``, one row per value and rule."""
+    fields = report.header.group_by
+    return _csv(
+        (
+            *fields,
+            "routine",
+            "version",
+            "rule",
+            "total",
+            *STATUSES,
+            "on_time_rate",
+            "late_working_days_median",
+            "late_working_days_p90",
+        ),
+        (
+            (
+                *(v or "" for v in g.values),
+                g.routine,
+                g.version,
+                g.rule,
+                g.total,
+                *(g.statuses[s] for s in STATUSES),
+                _rate(g.on_time_rate),
+                *(
+                    "" if v is None else v
+                    for v in (g.lateness_working_days.median, g.lateness_working_days.p90)
+                ),
+            )
+            for g in report.by_group_rule
+        ),
+    )
+
+
+def group_months_csv(report: AuditReport) -> bytes:
+    """``group_months.csv``: the report's ``by_group_month``, one row per value and month."""
+    fields = report.header.group_by
+    return _csv(
+        (*fields, "month", "total", *STATUSES, "on_time_rate"),
+        (
+            (
+                *(v or "" for v in g.values),
+                g.month,
+                g.total,
+                *(g.statuses[s] for s in STATUSES),
+                _rate(g.on_time_rate),
+            )
+            for g in report.by_group_month
+        ),
+    )
+
+
+def report_tables(report: AuditReport) -> dict[str, bytes]:
+    """Every table file but ``obligations.csv`` (written from the rows), by file name."""
+    out = {"summary.csv": summary_csv(report), "periods.csv": periods_csv(report)}
+    if report.header.group_by:
+        out["groups.csv"] = groups_csv(report)
+        out["group_months.csv"] = group_months_csv(report)
+    return out
