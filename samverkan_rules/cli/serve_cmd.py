@@ -20,6 +20,7 @@ import importlib.util
 import ipaddress
 import logging
 import os
+import stat
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -146,6 +147,12 @@ def _duration(text: str) -> timedelta:
 def _token(args: argparse.Namespace) -> str:
     if args.token_file:
         try:
+            mode = os.stat(args.token_file).st_mode
+            if os.name == "posix" and mode & 0o077:
+                raise CommandError(
+                    f"--token-file {args.token_file}: other users can read or write it (mode "
+                    f"{stat.S_IMODE(mode):04o}); make it private: chmod 600 {args.token_file}"
+                )
             token = Path(args.token_file).read_text(encoding="utf-8").strip()
         except OSError as exc:
             raise CommandError(

@@ -128,11 +128,33 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number JSON allows")
 
 
+MAX_DEPTH = 32
+"""The deepest nesting a posted body may have (an event is three levels deep)."""
+
+
+def _depth(value: Any) -> int:
+    """How deeply ``value`` nests, counted without recursion (a deep body cannot overflow
+    the stack here)."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, depth)
+            if depth > MAX_DEPTH:
+                break
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
 def _decoded(body: bytes) -> Any:
     """The JSON of a body; every way it can be unusable (bad syntax or UTF-8, nesting too
     deep, an integer too long, ``NaN``/``Infinity``, a lone surrogate) is a ValueError."""
     try:
         value = json.loads(body, parse_constant=_no_constant)
+        if _depth(value) > MAX_DEPTH:
+            raise RecursionError
         # A lone surrogate parses but cannot be written as UTF-8 (nor stored).
         json.dumps(value, ensure_ascii=False).encode("utf-8")
     except RecursionError:
