@@ -9,6 +9,10 @@ before it answers, so nothing acknowledged is lost when the process is killed. I
 the wall clock. Put it behind a reverse proxy that terminates TLS before exposing it beyond
 the machine (see the README).
 
+Limits: a request body of at most ``--max-body`` bytes holding at most ``--max-events``
+events; at most ``--max-connections`` connections and requests at once (more get 503);
+request line and headers of at most 16 KiB; idle keep-alive connections closed after 5 s.
+
 Exit 0 after a clean shutdown, 2 for bad usage (no token, a missing extra, an unreadable
 routine or store).
 """
@@ -35,6 +39,18 @@ from samverkan_rules.live.routed import DEFAULT_FUTURE_TOLERANCE
 
 NAME = "serve"
 TOKEN_ENV = "SAMVERKAN_TOKEN"
+
+
+KEEP_ALIVE_SECONDS = 5
+"""An idle keep-alive connection is closed after this long, so idle clients cannot hold
+connections (and --max-connections' slots) for long."""
+
+MAX_HEAD_BYTES = 16 * 1024
+"""The longest request line and headers taken (with the h11 parser, which the service
+asks for): an endless header is cut off."""
+
+GRACEFUL_SECONDS = 10
+"""On SIGTERM, requests in flight get this long to finish before the process ends."""
 
 
 def add_parser(subparsers: Any) -> None:
@@ -122,6 +138,16 @@ def _add_limits(parser: argparse.ArgumentParser) -> None:
         help="largest request body accepted (default 1 MiB)",
     )
     parser.add_argument(
+        "--max-connections",
+        type=int,
+        default=200,
+        metavar="N",
+        help=(
+            "most connections and requests at once (default 200); beyond it the service "
+            "answers 503 at once rather than queueing without bound"
+        ),
+    )
+    parser.add_argument(
         "--max-events",
         type=int,
         default=1000,
@@ -199,8 +225,10 @@ def run(args: argparse.Namespace) -> int:
     routines = load_routines(args.routines)
     if args.routine_id is not None:
         routines = select_routine(routines, args.routines, args.routine_id)
-    if args.max_events < 1:
-        raise CommandError(f"--max-events {args.max_events}: give at least 1")
+    for name in ("max_events", "max_connections"):
+        if getattr(args, name) < 1:
+            option = "--" + name.replace("_", "-")
+            raise CommandError(f"{option} {getattr(args, name)}: give at least 1")
 
     import uvicorn
 
@@ -249,6 +277,11 @@ def run(args: argparse.Namespace) -> int:
             access_log=False,
             log_level=args.log_level,
             server_header=False,
+            http="h11",
+            h11_max_incomplete_event_size=MAX_HEAD_BYTES,
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
+            timeout_graceful_shutdown=GRACEFUL_SECONDS,
+            limit_concurrency=args.max_connections,
         )
     finally:
         sessions.close()

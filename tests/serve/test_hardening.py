@@ -184,3 +184,23 @@ def test_the_log_names_routes_never_raw_paths(service: Service) -> None:
     assert not any(line.startswith("forged") for line in log.splitlines())
     assert "(no route)" in log
     assert "routine=(unknown)" in log
+
+
+def test_connections_beyond_the_limit_get_503_and_a_huge_head_is_refused(
+    tmp_path: Path,
+) -> None:
+    service = Service(tmp_path, "--max-connections", "3")
+    try:
+        idle = [socket.create_connection(("127.0.0.1", service.port)) for _ in range(2)]
+        time.sleep(0.3)  # the server has taken both connections
+        assert _raw(service, "/healthz").startswith(b"HTTP/1.1 503")
+        for s in idle:
+            s.close()
+        time.sleep(0.3)
+        assert _raw(service, "/healthz").startswith(b"HTTP/1.1 200")
+        # A head that never ends is cut off at 16 KiB instead of buffered without bound.
+        with socket.create_connection(("127.0.0.1", service.port), timeout=10) as s:
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Endless: " + b"a" * 40_000)
+            assert s.recv(65536).startswith(b"HTTP/1.1 400")
+    finally:
+        service.stop()
