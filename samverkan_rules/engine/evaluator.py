@@ -76,7 +76,7 @@ def routines_of(ruleset: Ruleset) -> tuple[CompiledRoutine, ...]:
         raise EvaluationError(
             f"routines {', '.join(ids)} would all apply to every case: each case follows one "
             "routine; evaluate each routine's cases with that routine's versions (or use "
-            "samverkan_rules.live.RoutineSessions, which is told the routine with each post)"
+            "samverkan_rules.RoutineSessions, which is told the routine with each post)"
         )
     return out
 
