@@ -12,7 +12,8 @@ Load a routine, read events, evaluate::
 
 Everything here is pure and thread-safe: compiled routines are immutable and
 :func:`evaluate` keeps no state between calls. :class:`Session` takes events one at a time
-and keeps them, in an :class:`EventStore` file when given one.
+and keeps them, in an :class:`EventStore` file when given one; :class:`RoutineSessions` holds
+one session per routine, each case following the routine it is posted to.
 
 The public API is the names below and nothing else; the modules behind them are the
 implementation and may move. Each name is imported on first use, so a command pays only
@@ -26,7 +27,7 @@ Events:
 Evaluation:
     evaluate, Ruleset, Evaluation, CaseResult, Obligation
 Live sessions:
-    Session, EventStore
+    Session, RoutineSessions, EventStore
 Time:
     sweden_calendar, WorkingCalendar
 Errors and findings:
@@ -56,7 +57,7 @@ if TYPE_CHECKING:
     from samverkan_rules.events.model import Event, EventBatch
     from samverkan_rules.events.read import read_events, read_events_text
     from samverkan_rules.language.models.routine import Routine
-    from samverkan_rules.live import EventStore, Session
+    from samverkan_rules.live import EventStore, RoutineSessions, Session
     from samverkan_rules.records import CaseResult, Obligation
     from samverkan_rules.routine.load import (
         RoutineCheck,
@@ -85,6 +86,7 @@ _LAZY: dict[str, str] = {
     "Routine": "samverkan_rules.language.models.routine",
     "RoutineCheck": "samverkan_rules.routine.load",
     "RoutineError": "samverkan_rules.errors",
+    "RoutineSessions": "samverkan_rules.live",
     "Ruleset": "samverkan_rules.engine",
     "SamverkanError": "samverkan_rules.errors",
     "Session": "samverkan_rules.live",
@@ -143,6 +145,7 @@ __all__ = [
     "Routine",
     "RoutineCheck",
     "RoutineError",
+    "RoutineSessions",
     "Ruleset",
     "SamverkanError",
     "Session",

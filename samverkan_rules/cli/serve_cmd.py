@@ -1,10 +1,17 @@
-"""``samverkan serve``: a live session with an event store behind HTTP.
+"""``samverkan serve``: the live sessions of every routine of a directory behind HTTP.
 
+One process serves every routine (all versions) under ``--routines``; each route names the
+routine the case follows (``/routines/{routine}/...``). ``--id`` serves only one of them.
 The service binds to 127.0.0.1 unless told otherwise, refuses every request without the
 bearer token (from ``--token-file`` or ``SAMVERKAN_TOKEN``) except ``/healthz``, and writes
-each posted event to the SQLite store before it answers, so nothing acknowledged is lost
-when the process is killed. Put it behind a reverse proxy that terminates TLS before
-exposing it beyond the machine (see the README).
+each posted event to its routine's SQLite store (``--store DIR``: ``DIR/<routine-id>.db``)
+before it answers, so nothing acknowledged is lost when the process is killed. Its clock is
+the wall clock. Put it behind a reverse proxy that terminates TLS before exposing it beyond
+the machine (see the README).
+
+Limits: a request body of at most ``--max-body`` bytes holding at most ``--max-events``
+events; at most ``--max-connections`` connections and requests at once (more get 503);
+request line and headers of at most 16 KiB; idle keep-alive connections closed after 5 s.
 
 Exit 0 after a clean shutdown, 2 for bad usage (no token, a missing extra, an unreadable
 routine or store).
@@ -17,7 +24,9 @@ import importlib.util
 import ipaddress
 import logging
 import os
+import stat
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +34,23 @@ from samverkan_rules.cli import COMMANDS, EXIT_OK
 from samverkan_rules.cli._common import CommandError, guarded
 from samverkan_rules.cli.due_cmd import load_routines, select_routine
 from samverkan_rules.errors import SamverkanError
-from samverkan_rules.live import EventStore, Session
+from samverkan_rules.live import RoutineSessions
+from samverkan_rules.live.routed import DEFAULT_FUTURE_TOLERANCE
 
 NAME = "serve"
 TOKEN_ENV = "SAMVERKAN_TOKEN"
+
+
+KEEP_ALIVE_SECONDS = 5
+"""An idle keep-alive connection is closed after this long, so idle clients cannot hold
+connections (and --max-connections' slots) for long."""
+
+MAX_HEAD_BYTES = 16 * 1024
+"""The longest request line and headers taken (with the h11 parser, which the service
+asks for): an endless header is cut off."""
+
+GRACEFUL_SECONDS = 10
+"""On SIGTERM, requests in flight get this long to finish before the process ends."""
 
 
 def add_parser(subparsers: Any) -> None:
@@ -37,17 +59,49 @@ def add_parser(subparsers: Any) -> None:
         NAME,
         help=COMMANDS[NAME],
         description=(
-            "Run the HTTP service: post case events as they happen and ask what is due. "
-            "Every route but /healthz needs 'Authorization: Bearer <token>', the token read "
-            f"from --token-file or the {TOKEN_ENV} environment variable. Events are stored "
-            "in the SQLite file --store before each answer."
+            "Run the HTTP service: post case events as they happen and ask what is due, for "
+            "every routine in --routines; each route names the routine "
+            "(/routines/{routine}/cases/{case}/events, .../due, /routines/{routine}/due, "
+            "/routines/{routine}/obligations/{id}/explain, /routines). Every route but "
+            "/healthz needs 'Authorization: Bearer <token>', the token read from --token-file "
+            f"or the {TOKEN_ENV} environment variable. Each routine's events are stored in "
+            "its own SQLite file under --store before each answer. Answers are judged at the "
+            "wall clock unless a request gives as_of."
         ),
     )
-    parser.add_argument("--routines", required=True, metavar="DIR", help="routine file or dir")
     parser.add_argument(
-        "--id", dest="routine_id", metavar="ROUTINE_ID", help="the routine, when DIR holds several"
+        "--routines",
+        required=True,
+        metavar="DIR",
+        help="a directory of routine files (every routine and version is served), or one file",
     )
-    parser.add_argument("--store", required=True, metavar="FILE", help="the SQLite event store")
+    parser.add_argument(
+        "--id",
+        dest="routine_id",
+        metavar="ROUTINE_ID",
+        help="serve only this routine of DIR (all its versions)",
+    )
+    parser.add_argument(
+        "--store",
+        required=True,
+        metavar="DIR",
+        help=(
+            "directory of the event stores, one SQLite file per routine (<routine-id>.db), "
+            "created 0700; with a single routine, a file name (e.g. events.db) is that "
+            "routine's store"
+        ),
+    )
+    parser.add_argument(
+        "--future-tolerance",
+        type=_duration,
+        default=DEFAULT_FUTURE_TOLERANCE,
+        metavar="DURATION",
+        help=(
+            "how far after the wall clock an event may be (clock drift of the posting "
+            "systems): seconds, or a number with s, m, h or d; default 5m. Later events are "
+            "refused (422)"
+        ),
+    )
     parser.add_argument(
         "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, loopback only)"
     )
@@ -70,6 +124,12 @@ def add_parser(subparsers: Any) -> None:
             "power cut; normal: faster, safe against a killed process but not a power cut"
         ),
     )
+    _add_limits(parser)
+    parser.set_defaults(run=run)
+
+
+def _add_limits(parser: argparse.ArgumentParser) -> None:
+    """The options that bound what one request may cost."""
     parser.add_argument(
         "--max-body",
         type=int,
@@ -78,14 +138,47 @@ def add_parser(subparsers: Any) -> None:
         help="largest request body accepted (default 1 MiB)",
     )
     parser.add_argument(
+        "--max-connections",
+        type=int,
+        default=200,
+        metavar="N",
+        help=(
+            "most connections and requests at once (default 200); beyond it the service "
+            "answers 503 at once rather than queueing without bound"
+        ),
+    )
+    parser.add_argument(
+        "--max-events",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="most events one post may hold (default 1000; more: 413)",
+    )
+    parser.add_argument(
         "--log-level", choices=("warning", "info", "error"), default="info", help="log level"
     )
-    parser.set_defaults(run=run)
+
+
+def _duration(text: str) -> timedelta:
+    """``300``, ``90s``, ``5m``, ``2h`` or ``1d`` as a duration (argparse type)."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    number, unit = (text[:-1], text[-1]) if text[-1:] in units else (text, "s")
+    if not number.isdigit() or len(number) > 9:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give seconds or a whole number with s, m, h or d, e.g. 5m"
+        )
+    return timedelta(seconds=int(number) * units[unit])
 
 
 def _token(args: argparse.Namespace) -> str:
     if args.token_file:
         try:
+            mode = os.stat(args.token_file).st_mode
+            if os.name == "posix" and mode & 0o077:
+                raise CommandError(
+                    f"--token-file {args.token_file}: other users can read or write it (mode "
+                    f"{stat.S_IMODE(mode):04o}); make it private: chmod 600 {args.token_file}"
+                )
             token = Path(args.token_file).read_text(encoding="utf-8").strip()
         except OSError as exc:
             raise CommandError(
@@ -129,15 +222,26 @@ def run(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         raise CommandError(f"--port {args.port}: give a port from 0 to 65535")
     token = _token(args)
-    routines = select_routine(load_routines(args.routines), args.routines, args.routine_id)
+    routines = load_routines(args.routines)
+    if args.routine_id is not None:
+        routines = select_routine(routines, args.routines, args.routine_id)
+    for name in ("max_events", "max_connections"):
+        if getattr(args, name) < 1:
+            option = "--" + name.replace("_", "-")
+            raise CommandError(f"{option} {getattr(args, name)}: give at least 1")
 
     import uvicorn
 
     from samverkan_rules.serve.app import create_app
 
     try:
-        store = EventStore(args.store, synchronous=args.synchronous)
-        session = Session(routines, store=store, backend=args.backend)
+        sessions = RoutineSessions(
+            routines,
+            store=args.store,
+            backend=args.backend,
+            synchronous=args.synchronous,
+            future_tolerance=args.future_tolerance,
+        )
     except (OSError, SamverkanError) as exc:
         raise CommandError(f"--store {args.store}: cannot open the event store: {exc}") from None
     logging.basicConfig(
@@ -151,17 +255,19 @@ def run(args: argparse.Namespace) -> int:
             "in front and keep the token secret",
             args.host,
         )
-    described = session.describe()
+    for rid in sessions.ids():
+        described = sessions.session(rid).describe()
+        logging.getLogger("samverkan.serve").info(
+            "serving %s (%d events, %d cases in %s)",
+            ", ".join(f"{r['id']} {r['version']}" for r in described["routines"]),
+            described["events"],
+            described["cases"],
+            described["store"] or "memory",
+        )
     logging.getLogger("samverkan.serve").info(
-        "serving %s (%d events, %d cases in the store) on http://%s:%d, backend %s",
-        ", ".join(f"{r['id']} {r['version']}" for r in described["routines"]),
-        described["events"],
-        described["cases"],
-        args.host,
-        args.port,
-        args.backend,
+        "on http://%s:%d, backend %s", args.host, args.port, args.backend
     )
-    app = create_app(session, token=token, max_body=args.max_body)
+    app = create_app(sessions, token=token, max_body=args.max_body, max_events=args.max_events)
     try:
         # No access log: it would write case ids; the app logs each request pseudonymously.
         uvicorn.run(
@@ -171,8 +277,12 @@ def run(args: argparse.Namespace) -> int:
             access_log=False,
             log_level=args.log_level,
             server_header=False,
+            http="h11",
+            h11_max_incomplete_event_size=MAX_HEAD_BYTES,
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
+            timeout_graceful_shutdown=GRACEFUL_SECONDS,
+            limit_concurrency=args.max_connections,
         )
     finally:
-        session.close()
-        store.close()
+        sessions.close()
     return EXIT_OK

@@ -113,6 +113,16 @@ class CompiledRoutine:
         raise KeyError(rule_id)
 
     @cached_property
+    def used_event_types(self) -> frozenset[str]:
+        """The event types this version names anywhere (triggers, answers, cancellations,
+        facts, preconditions, periods, queues, schedules): what a case following it can be
+        told. The shared vocabulary declares many more; an event of a type no part of the
+        routine reads was meant for another routine, and keeping it would be silent."""
+        names: set[str] = set(self.rules_by_trigger) | set(self.fact_setters)
+        _strings(self.routine.model_dump(mode="json", by_alias=True), names)
+        return frozenset(n for n in names if n in self.event_types)
+
+    @cached_property
     def texts(self) -> Mapping[str, Mapping[str, Mapping[str, Any]]]:
         """``{"rules", "preconditions"}``: each rule's and each remedy's own text by id
         (title, source, interpretation, content), as JSON objects: what every obligation of
@@ -171,6 +181,18 @@ class CompiledRoutine:
             return None
         spec = self.routine.channels.get(channel)
         return spec.label if spec else channel
+
+
+def _strings(node: Any, out: set[str]) -> None:
+    """Every string value in a JSON-like tree (mapping keys left out)."""
+    if isinstance(node, dict):
+        for value in node.values():
+            _strings(value, out)
+    elif isinstance(node, list):
+        for item in node:
+            _strings(item, out)
+    elif isinstance(node, str):
+        out.add(node)
 
 
 def resolve_up(routine: Routine, role: str, levels: int) -> str:

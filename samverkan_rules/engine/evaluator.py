@@ -46,14 +46,19 @@ from samverkan_rules.status import STATUSES
 from samverkan_rules.time.instants import local_date, local_stamp, require_aware
 
 Ruleset = CompiledRoutine | Sequence[CompiledRoutine]
-"""One compiled routine, or several (versions of one routine, or different routines)."""
+"""One compiled routine, or several versions of one routine."""
 
 
 def routines_of(ruleset: Ruleset) -> tuple[CompiledRoutine, ...]:
     """The routine versions of a ruleset, each once.
 
+    Different routines (different municipalities' documents) share the event vocabulary,
+    so applying them together would raise every routine's obligations for every case: a
+    ruleset is the versions of one routine, and a case that follows another routine is
+    evaluated (or posted to a live session) with that routine.
+
     Raises:
-        EvaluationError: for an empty ruleset or a version given twice.
+        EvaluationError: for an empty ruleset, a version given twice or several routine ids.
     """
     if isinstance(ruleset, CompiledRoutine):
         return (ruleset,)
@@ -66,6 +71,13 @@ def routines_of(ruleset: Ruleset) -> tuple[CompiledRoutine, ...]:
         if key in seen:
             raise EvaluationError(f"routine {r.id} version {r.version} is given twice")
         seen.add(key)
+    ids = sorted({r.id for r in out})
+    if len(ids) > 1:
+        raise EvaluationError(
+            f"routines {', '.join(ids)} would all apply to every case: each case follows one "
+            "routine; evaluate each routine's cases with that routine's versions (or use "
+            "samverkan_rules.RoutineSessions, which is told the routine with each post)"
+        )
     return out
 
 

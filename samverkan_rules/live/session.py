@@ -40,6 +40,7 @@ from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.compile.versions import Window, validity_windows
 from samverkan_rules.diagnostics import Diagnostic
 from samverkan_rules.engine import Evaluator, Ruleset, evaluate
+from samverkan_rules.engine.evaluator import routines_of
 from samverkan_rules.engine.ledger import Entry, EscalationEntry, RemedyEntry
 from samverkan_rules.engine.occurrences import cancelling_types
 from samverkan_rules.engine.output import CaseLedger, OutputCache, case_result, entry_models
@@ -179,9 +180,9 @@ class Session:
         backend: Backend = "reference",
         max_live_cases: int = 512,
     ) -> None:
-        routines = (ruleset,) if isinstance(ruleset, CompiledRoutine) else tuple(ruleset)
-        if not routines:
-            raise EvaluationError("a session needs at least one routine")
+        # One routine id (its versions): the shared vocabulary would otherwise let every
+        # routine judge every case (routines_of says how to serve several).
+        routines = routines_of(ruleset)
         windows, overlaps = validity_windows(routines)
         if overlaps:
             raise EvaluationError("routine versions overlap", overlaps)
@@ -215,6 +216,8 @@ class Session:
         self._lent: list[Event] = []
         self._earliest: Event | None = None
         self._snapshots: dict[str, _Snapshot] = {}
+        # Obligation id -> case, as posts report obligations: explain reads one case.
+        self._obligation_case: dict[str, str] = {}
         self._clock: datetime | None = None
         self._latest: datetime | None = None
         self._backend: Backend = backend
@@ -389,13 +392,44 @@ class Session:
                 ``queues`` (which are over all cases) are left out.
         """
         moment = _aware(as_of)
+        # The events are copied under the lock and evaluated outside it: a long query never
+        # holds up a post (the copy is a list of references, the events are immutable).
         with self._lock:
             if case is None:
-                return self._evaluate_all(moment)
-            inputs = self._inputs(case)
+                held = list(self._by_id.values())
+            else:
+                inputs = self._inputs(case)
+                events = sum(
+                    1 for e in self._by_case.get(case, ()) if e.at.astimezone(UTC) <= moment
+                )
+        if case is None:
+            return evaluate(self._routines, held, moment)
         result = evaluate(self._routines, inputs, moment)
-        events = sum(1 for e in self._by_case.get(case, ()) if e.at.astimezone(UTC) <= moment)
         return result.only_case(case, events=events)
+
+    def has_case(self, case: str) -> bool:
+        """Whether the session holds an event of ``case``."""
+        with self._lock:
+            return case in self._by_case
+
+    def case_of(self, obligation: str) -> str | None:
+        """The case an obligation belongs to, without evaluating anything, or None when the
+        session cannot tell (an obligation that arose from time alone and was never
+        reported by a post).
+
+        Obligations are indexed by case as posts report them; an obligation id otherwise
+        names its trigger event (``rule:event``) or its case (``rule:case:...``)."""
+        with self._lock:
+            known = self._obligation_case.get(obligation)
+            if known is not None:
+                return known
+            for part in obligation.split(":")[1:]:
+                event = self._by_id.get(part)
+                if event is not None:
+                    return event.case
+                if part in self._by_case:
+                    return part
+        return None
 
     def describe(self) -> dict[str, Any]:
         """What runs where: the backend, the routines and, for durable_rules, which rules it
@@ -589,9 +623,6 @@ class Session:
             for case in sorted(cases)
         ]
 
-    def _evaluate_all(self, as_of: datetime) -> Evaluation:
-        return evaluate(self._routines, list(self._by_id.values()), as_of)
-
     def _diff(self, case: str, ledger: CaseLedger | None, causes: set[str]) -> list[Change]:
         before = self._snapshots.get(case, {})
         current = {e.id: e for e in ledger.obligations} if ledger is not None else {}
@@ -630,6 +661,8 @@ class Session:
                         cause=_cause(named, causes),
                     )
                 )
+        for ident in current:
+            self._obligation_case[ident] = case
         if current:
             self._snapshots[case] = {
                 ident: (e.status, _rule_of(e), _named(e), e.deadline)

@@ -3,7 +3,8 @@
 Every event a live session accepts is written here before the session answers, in one
 transaction per post, so an acknowledged event survives the process being killed. The file
 runs in WAL mode: readers never block the writer, and a crash leaves either the whole
-transaction or none of it.
+transaction or none of it. The file (and so its ``-wal`` and ``-shm``) is created with mode
+0600: it holds case data.
 
 The store is append-only: triggers refuse ``UPDATE`` and ``DELETE`` on the events table, so
 a restarted session replays exactly what it had. Posting an event id again with the same
@@ -13,6 +14,7 @@ keeping either version would make the result depend on which arrived first.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -101,6 +103,7 @@ class EventStore:
         if synchronous not in ("full", "normal"):
             raise ValueError(f"synchronous must be 'full' or 'normal', got {synchronous!r}")
         self.path = Path(path)
+        _private(self.path)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(
             self.path, check_same_thread=False, isolation_level=None, timeout=30.0
@@ -198,6 +201,17 @@ class EventStore:
     def __len__(self) -> int:
         with self._lock:
             return int(self._db.execute("SELECT count(*) FROM events").fetchone()[0])
+
+
+def _private(path: Path) -> None:
+    """Create the store file readable by its owner only (0600) before SQLite opens it:
+    SQLite gives the ``-wal`` and ``-shm`` files the main file's mode, so they are private
+    too. An existing file keeps its mode (the operator chose it)."""
+    if str(path) == ":memory:" or path.exists():
+        return
+    # Created meanwhile by another process: theirs to keep.
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
 
 
 def _event(row: tuple[Any, ...]) -> Event:

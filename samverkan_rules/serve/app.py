@@ -1,34 +1,41 @@
-"""The HTTP service: a live session with an event store behind a small JSON API.
+"""The HTTP service: live sessions of several routines behind a small JSON API.
 
-Routes (JSON in and out; a bearer token on every route but ``/healthz``):
+Every route names the routine the case follows (a bearer token on every route but
+``/healthz``):
 
-- ``POST /cases/{case}/events``: one event or an array (``id``, ``type``, ``at``, ``data``;
-  the case comes from the path). Answers ``{"accepted": n, "as_of": ..., "changes": [...]}``
-  once the events are on disk; 409 for an id already used by other content, 422 for an
-  unusable event (each problem with the event's ``index`` and ``line``, and its ``field``).
-- ``GET /cases/{case}/due?as_of=T``: the evaluation JSON for that case.
-- ``GET /due?as_of=T``: every case's result, one JSON object a line (JSON Lines).
-- ``GET /obligations/{id}/explain?as_of=T``: the obligation with its steps, as
-  ``samverkan explain --format json`` writes them.
-- ``GET /healthz``: ``{"ok": true}``.
-- ``GET /openapi.json``: the OpenAPI document of these routes.
+- ``POST /routines/{routine}/cases/{case}/events``: one event or an array (``id``, ``type``,
+  ``at``, ``data``; the case comes from the path), all or nothing. Answers
+  ``{"accepted": n, "as_of": ..., "changes": [...]}`` once the events are on disk; 409 for
+  an id already used by other content, 422 for an unusable event (each problem with the
+  event's ``index`` and ``line``, and its ``field``), among them a type the routine does not
+  use and an event more than the tolerance after the service's clock.
+- ``GET /routines/{routine}/cases/{case}/due``: the evaluation JSON of that case (404 for a
+  case the routine holds no event of).
+- ``GET /routines/{routine}/due``: every case's result, one JSON object a line (JSON
+  Lines), then a trailer line ``{"trailer": {"count", "as_of", "next_cursor"}}``; filters
+  ``status`` (repeatable), ``responsible``, ``deadline_before``/``deadline_after``, pages with
+  ``limit`` and ``cursor``.
+- ``GET /routines/{routine}/obligations/{id}/explain``: the obligation with its steps, as
+  ``samverkan explain --format json`` writes them; only its case is evaluated.
+- ``GET /routines``: the routines served, their versions, the one in force, each file's
+  SHA-256 and the event types each uses.
+- ``GET /healthz``: ``{"ok": true}``; ``GET /openapi.json``: the OpenAPI document.
+
+The clock is the wall clock: every answer is judged now unless the request gives ``as_of``,
+and nothing an event says moves it. Queries are evaluated in worker threads over a copy of
+the events taken under the session's lock, so a long listing never holds up a post.
 
 Errors are ``{"error": {"code", "message", "hint", "diagnostics": [...]}}`` with the codes
 and messages the command line uses. The token is compared in constant time; request bodies
-are limited in size; the log names a case only by a keyed pseudonym and never shows event
-data.
+and events per post are limited; every answer says ``Cache-Control: no-store``; the log names
+a request by its route, a case only by a keyed pseudonym, and never shows event data.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
-import logging
-import secrets
-import time
-import traceback
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.applications import Starlette
@@ -38,57 +45,38 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from samverkan_rules._json import dumps_bytes
-from samverkan_rules._version import version
 from samverkan_rules.diagnostics import Diagnostic, did_you_mean
-from samverkan_rules.engine.result import find_obligations
+from samverkan_rules.engine.result import Evaluation, find_obligations
 from samverkan_rules.errors import CalendarError, EvaluationError, EventError
-from samverkan_rules.live.session import Session
+from samverkan_rules.live.routed import RoutineSessions, UnknownRoutineError
 from samverkan_rules.live.store import EventConflictError
-from samverkan_rules.time.instants import parse_as_of
+from samverkan_rules.serve.guard import (
+    NO_STORE,
+    ASGIApp,
+    Problem,
+    Pseudonyms,
+    TooLargeError,
+    guard,
+    log,
+    problem_response,
+    where,
+)
+from samverkan_rules.serve.openapi import openapi
+from samverkan_rules.serve.queries import QueryError, due_lines, parse_due_query
+from samverkan_rules.time.instants import format_rfc3339, parse_as_of
 
 DEFAULT_MAX_BODY = 1024 * 1024
 """The largest request body accepted by default (1 MiB), in bytes."""
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+DEFAULT_MAX_EVENTS = 1000
+"""The most events one post may hold by default."""
 
-log = logging.getLogger("samverkan.serve")
+Clock = Callable[[], datetime]
 
 
-class _TooLarge(Exception):
-    pass
-
-
-class _Problem(Exception):
-    """An error answer: HTTP status, code, message, hint and diagnostics."""
-
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        message: str,
-        *,
-        hint: str | None = None,
-        diagnostics: list[dict[str, Any]] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.body = {
-            "error": {
-                "code": code,
-                "message": message,
-                "hint": hint,
-                "diagnostics": diagnostics or [],
-            }
-        }
-
-
-def _problem_response(problem: _Problem) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if problem.status == 401 else None
-    return JSONResponse(problem.body, status_code=problem.status, headers=headers)
+def wall_clock() -> datetime:
+    """The current instant (UTC): the service's clock."""
+    return datetime.now(UTC)
 
 
 def _diagnostics(diagnostics: tuple[Diagnostic, ...]) -> list[dict[str, Any]]:
@@ -102,129 +90,21 @@ def _diagnostics(diagnostics: tuple[Diagnostic, ...]) -> list[dict[str, Any]]:
     return out
 
 
-class Pseudonyms:
-    """Keyed pseudonyms for logs: the same case gets the same name within one process, and
-    the name cannot be turned back into the case id without the key (never written out).
-
-    Examples:
-        >>> p = Pseudonyms(b"k" * 32)
-        >>> p("c1") == p("c1"), p("c1") == p("c2"), p("c1").startswith("p-")
-        (True, False, True)
-    """
-
-    def __init__(self, key: bytes | None = None) -> None:
-        self._key = key or secrets.token_bytes(32)
-
-    def __call__(self, value: str) -> str:
-        digest = hmac.new(self._key, value.encode("utf-8"), hashlib.sha256).hexdigest()
-        return "p-" + digest[:12]
-
-
-def _guard_middleware(app: ASGIApp, *, token: str, max_body: int, names: Pseudonyms) -> ASGIApp:
-    """Token check (constant time), body size limit and a pseudonymous access log."""
-    expected = token.encode("utf-8")
-
-    async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status_holder = {"status": 500}
-
-        async def send_logged(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status_holder["status"] = message["status"]
-            await send(message)
-
-        path: str = scope["path"]
-        try:
-            if path != "/healthz":
-                headers = dict(scope.get("headers") or [])
-                given = headers.get(b"authorization", b"")
-                scheme, _, credential = given.partition(b" ")
-                ok = hmac.compare_digest(credential.strip(), expected)
-                if scheme.lower() != b"bearer" or not ok:
-                    raise _Problem(
-                        401,
-                        "auth.unauthorized",
-                        "a valid bearer token is required",
-                        hint="send the header 'Authorization: Bearer <token>'",
-                    )
-                length = headers.get(b"content-length")
-                if length is not None and length.isdigit() and int(length) > max_body:
-                    raise _Problem(
-                        413,
-                        "request.too-large",
-                        f"the request body is larger than {max_body} bytes",
-                        hint="post fewer events per request",
-                    )
-            await app(scope, _limited(receive, max_body), send_logged)
-        except _Problem as problem:
-            await _problem_response(problem)(scope, receive, send_logged)
-        except _TooLarge:
-            too_large = _Problem(
-                413, "request.too-large", f"the request body is larger than {max_body} bytes"
-            )
-            await _problem_response(too_large)(scope, receive, send_logged)
-        finally:
-            log.info(
-                "%s %s %d %.1fms",
-                scope.get("method", "-"),
-                _log_path(path, names),
-                status_holder["status"],
-                (time.perf_counter() - started) * 1000,
-            )
-
-    return guarded
-
-
-def _limited(receive: Receive, max_body: int) -> Receive:
-    """``receive`` that refuses a body (chunked or not) longer than ``max_body``."""
-    seen = 0
-
-    async def wrapped() -> Message:
-        nonlocal seen
-        message = await receive()
-        if message["type"] == "http.request":
-            seen += len(message.get("body", b""))
-            if seen > max_body:
-                raise _TooLarge
-        return message
-
-    return wrapped
-
-
-def _where(exc: BaseException) -> str:
-    """An exception's type and the line that raised it, without its message (which may
-    quote event data)."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    if not frames:
-        return type(exc).__name__
-    last = frames[-1]
-    return f"{type(exc).__name__} at {last.filename}:{last.lineno}"
-
-
-def _log_path(path: str, names: Pseudonyms) -> str:
-    """The path with case and obligation ids replaced by pseudonyms."""
-    parts = path.split("/")
-    if len(parts) >= 3 and parts[1] in ("cases", "obligations") and parts[2]:
-        parts[2] = names(parts[2])
-    return "/".join(parts)
-
-
-def _as_of(request: Request) -> Any:
+def _as_of(request: Request, now: datetime) -> datetime:
+    """The request's ``as_of``, or the service's clock when it gives none."""
     text = request.query_params.get("as_of")
     if not text:
-        raise _Problem(
-            400,
-            "request.as-of-missing",
-            "as_of is required, e.g. ?as_of=2026-12-15T12:00:00%2B01:00",
-            hint="give the instant to evaluate at, with its UTC offset",
-        )
+        return now
     try:
-        return parse_as_of(text)
+        moment = parse_as_of(text)
+        moment.astimezone(UTC)  # year 1 with a positive offset has no UTC instant
     except CalendarError as exc:
-        raise _Problem(400, "request.bad-as-of", str(exc)) from None
+        raise Problem(400, "request.bad-as-of", str(exc)) from None
+    except (ValueError, OverflowError):
+        raise Problem(
+            400, "request.bad-as-of", f"as_of={text!r} is out of range", hint="give a real date"
+        ) from None
+    return moment
 
 
 def _output_options(request: Request) -> dict[str, bool]:
@@ -234,7 +114,7 @@ def _output_options(request: Request) -> dict[str, bool]:
     for name in ("ledger", "trace"):
         text = request.query_params.get(name, "false").lower()
         if text not in ("true", "false", "1", "0"):
-            raise _Problem(
+            raise Problem(
                 400,
                 "request.bad-option",
                 f"{name}={text!r}: write true or false",
@@ -244,20 +124,60 @@ def _output_options(request: Request) -> dict[str, bool]:
     return out
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+MAX_DEPTH = 32
+"""The deepest nesting a posted body may have (an event is three levels deep)."""
+
+
+def _depth(value: Any) -> int:
+    """How deeply ``value`` nests, counted without recursion (a deep body cannot overflow
+    the stack here)."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, depth)
+            if depth > MAX_DEPTH:
+                break
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def _decoded(body: bytes) -> Any:
+    """The JSON of a body; every way it can be unusable (bad syntax or UTF-8, nesting too
+    deep, an integer too long, ``NaN``/``Infinity``, a lone surrogate) is a ValueError."""
+    try:
+        value = json.loads(body, parse_constant=_no_constant)
+        if _depth(value) > MAX_DEPTH:
+            raise RecursionError
+        # A lone surrogate parses but cannot be written as UTF-8 (nor stored).
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except RecursionError:
+        raise ValueError("the JSON is nested too deeply") from None
+    except UnicodeError:
+        raise ValueError("the JSON is not valid UTF-8 text (e.g. a lone surrogate)") from None
+    return value
+
+
 async def _json_body(request: Request) -> Any:
     try:
         body = await request.body()
-    except _TooLarge:
-        raise _Problem(
+    except TooLargeError:
+        raise Problem(
             413, "request.too-large", "the request body is too large", hint="post fewer events"
         ) from None
     try:
-        return json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise _Problem(
+        return await run_in_threadpool(_decoded, body)
+    except ValueError as exc:
+        raise Problem(
             400,
             "request.bad-json",
-            f"the body is not valid JSON: {exc}",
+            f"the body is not usable JSON: {str(exc)[:200]}",
             hint="send one event as a JSON object, or several as a JSON array",
         ) from None
 
@@ -270,11 +190,17 @@ def _handled(
     async def run(request: Request) -> Response:
         try:
             return await endpoint(request)
-        except _Problem as problem:
-            return _problem_response(problem)
+        except Problem as problem:
+            return problem_response(problem)
+        except UnknownRoutineError as exc:
+            return problem_response(
+                Problem(404, "routine.unknown", str(exc), hint="GET /routines lists them")
+            )
+        except QueryError as exc:
+            return problem_response(Problem(400, "request.bad-query", str(exc)))
         except EventConflictError as exc:
-            return _problem_response(
-                _Problem(
+            return problem_response(
+                Problem(
                     409,
                     "event.conflict",
                     str(exc).splitlines()[0],
@@ -283,8 +209,8 @@ def _handled(
                 )
             )
         except EventError as exc:
-            return _problem_response(
-                _Problem(
+            return problem_response(
+                Problem(
                     422,
                     "event.invalid",
                     str(exc).splitlines()[0],
@@ -292,59 +218,72 @@ def _handled(
                 )
             )
         except EvaluationError as exc:
-            return _problem_response(_Problem(400, "request.invalid", str(exc)))
+            return problem_response(Problem(400, "request.invalid", str(exc)))
+        except OverflowError:  # an instant out of the calendar's range
+            return problem_response(Problem(400, "request.out-of-range", "a date is out of range"))
         except Exception as exc:  # a message may quote event data: log where, not what
-            log.error("request failed: %s", _where(exc))
-            return _problem_response(
-                _Problem(500, "internal", "the service could not answer; see its log")
+            log.error("request failed: %s", where(exc))
+            return problem_response(
+                Problem(500, "internal", "the service could not answer; see its log")
             )
 
     return run
 
 
-def _posted_events(body: Any, case: str) -> list[dict[str, Any]]:
+def _posted_events(body: Any, case: str, max_events: int) -> list[dict[str, Any]]:
     """The posted events, each in the path's case; every item that is no event of it is
     a problem, and any problem refuses the whole post."""
     items = body if isinstance(body, list) else [body]
     if not items:
-        raise _Problem(422, "event.none", "the array holds no events")
+        raise Problem(422, "event.none", "the array holds no events")
+    if len(items) > max_events:
+        raise Problem(
+            413,
+            "request.too-many-events",
+            f"the post holds {len(items)} events; at most {max_events} are taken at once",
+            hint="post the events in several requests",
+        )
     problems: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
     for index, item in enumerate(items):
         if not isinstance(item, dict):
-            problems.append(
-                {
-                    "level": "error",
-                    "code": "event.not-object",
-                    "message": f"expected a JSON object, got {type(item).__name__}",
-                    "index": index,
-                    "line": index + 1,
-                    "field": None,
-                }
-            )
+            problems.append(_item_problem("event.not-object", index, None, type(item).__name__))
             continue
         given = item.get("case")
         if given is not None and given != case:
-            problems.append(
-                {
-                    "level": "error",
-                    "code": "event.case-mismatch",
-                    "message": "the event names another case than the path",
-                    "index": index,
-                    "line": index + 1,
-                    "field": "case",
-                }
-            )
+            problems.append(_item_problem("event.case-mismatch", index, "case", ""))
             continue
         events.append({**item, "case": case})
     if problems:
-        raise _Problem(
+        raise Problem(
             422,
             "event.invalid",
             f"{len(problems)} problem(s) with the posted events",
-            diagnostics=problems,
+            diagnostics=problems[:100],
         )
     return events
+
+
+def _item_problem(code: str, index: int, field: str | None, got: str) -> dict[str, Any]:
+    message = (
+        f"expected a JSON object, got {got}"
+        if code == "event.not-object"
+        else "the event names another case than the path"
+    )
+    return {
+        "level": "error",
+        "code": code,
+        "message": message,
+        "index": index,
+        "line": index + 1,
+        "field": field,
+    }
+
+
+def _json(data: Any, status: int = 200) -> Response:
+    return Response(
+        dumps_bytes(data, indent=None), status_code=status, media_type="application/json"
+    )
 
 
 async def _healthz(request: Request) -> Response:
@@ -357,8 +296,8 @@ async def _openapi_document(request: Request) -> Response:
 
 async def _not_found(request: Request, exc: Exception) -> Response:
     status = getattr(exc, "status_code", 404)
-    return _problem_response(
-        _Problem(
+    return problem_response(
+        Problem(
             status,
             "request.not-found" if status == 404 else "request.method",
             "no such route" if status == 404 else "method not allowed here",
@@ -368,250 +307,139 @@ async def _not_found(request: Request, exc: Exception) -> Response:
 
 
 async def _internal(request: Request, exc: Exception) -> Response:
-    log.error("request failed: %s", _where(exc))
-    return _problem_response(_Problem(500, "internal", "the service could not answer; see its log"))
+    log.error("request failed: %s", where(exc))
+    return problem_response(Problem(500, "internal", "the service could not answer; see its log"))
+
+
+class _Routes:
+    """The routes' handlers over one set of routine sessions."""
+
+    def __init__(self, sessions: RoutineSessions, clock: Clock, max_events: int) -> None:
+        self.sessions = sessions
+        self.clock = clock
+        self.max_events = max_events
+
+    async def post_events(self, request: Request) -> Response:
+        routine = request.path_params["routine"]
+        self.sessions.session(routine)  # an unknown routine is 404 before the body is read
+        case = request.path_params["case"]
+        events = _posted_events(await _json_body(request), case, self.max_events)
+        now = self.clock()
+        changes = await run_in_threadpool(self.sessions.post, routine, events, now=now)
+        return _json(changes.to_json())
+
+    async def case_due(self, request: Request) -> Response:
+        session = self.sessions.session(request.path_params["routine"])
+        as_of = _as_of(request, self.clock())
+        case = request.path_params["case"]
+        if not session.has_case(case):
+            raise Problem(404, "case.unknown", "the routine holds no event of this case")
+        options = _output_options(request)
+
+        def answer() -> bytes:
+            return session.due(as_of, case).with_output(**options).to_json().encode("utf-8")
+
+        return Response(await run_in_threadpool(answer), media_type="application/json")
+
+    async def all_due(self, request: Request) -> Response:
+        session = self.sessions.session(request.path_params["routine"])
+        query = parse_due_query(request.query_params)
+        # Every page of a listing is judged at its first page's instant.
+        if query.as_of is not None:
+            as_of = parse_as_of(query.as_of)
+        else:
+            as_of = _as_of(request, self.clock())
+        options = _output_options(request)
+        result = await run_in_threadpool(session.due, as_of)
+        wanted = result.with_output(**options)
+
+        def lines() -> Iterator[bytes]:  # a plain iterator: written from a worker thread
+            for line in due_lines(wanted.case_dicts(), query, wanted.as_of):
+                yield dumps_bytes(line, indent=None) + b"\n"
+
+        return StreamingResponse(lines(), media_type="application/x-ndjson", headers=NO_STORE)
+
+    async def explain(self, request: Request) -> Response:
+        session = self.sessions.session(request.path_params["routine"])
+        as_of = _as_of(request, self.clock())
+        ident = request.path_params["obligation"]
+        case = session.case_of(ident)
+
+        def search() -> tuple[Evaluation, list[Any], list[str]]:
+            result = session.due(as_of, case) if case is not None else session.due(as_of)
+            found, unknown = find_obligations(result, [ident])
+            return result, found, unknown
+
+        result, found, unknown = await run_in_threadpool(search)
+        if unknown:
+            # Suggest only ids of the obligation's own case, never another case's.
+            hint = did_you_mean(ident, result.obligation_ids()) if case is not None else None
+            message = f"no obligation {ident!r} in the evaluation at {result.as_of}"
+            raise Problem(404, "obligation.unknown", message, hint=hint)
+        return _json(
+            {"as_of": result.as_of, "obligations": [o.to_json() for o in found], "unknown": []}
+        )
+
+    async def routines(self, request: Request) -> Response:
+        now = self.clock()
+        return _json({"as_of": format_rfc3339(now), "routines": self.sessions.describe(now)})
+
+    def table(self) -> list[Route]:
+        """Every route, with the error model around each handler."""
+        return [
+            Route("/routines", _handled(self.routines), methods=["GET"]),
+            Route(
+                "/routines/{routine}/cases/{case}/events",
+                _handled(self.post_events),
+                methods=["POST"],
+            ),
+            Route("/routines/{routine}/cases/{case}/due", _handled(self.case_due), methods=["GET"]),
+            Route("/routines/{routine}/due", _handled(self.all_due), methods=["GET"]),
+            Route(
+                "/routines/{routine}/obligations/{obligation}/explain",
+                _handled(self.explain),
+                methods=["GET"],
+            ),
+            # The route names url_path_for knows: "healthz", not the private function names.
+            Route("/healthz", _healthz, methods=["GET"], name="healthz"),
+            Route("/openapi.json", _openapi_document, methods=["GET"], name="openapi_document"),
+        ]
 
 
 def create_app(
-    session: Session,
+    sessions: RoutineSessions,
     *,
     token: str,
     max_body: int = DEFAULT_MAX_BODY,
+    max_events: int = DEFAULT_MAX_EVENTS,
     pseudonyms: Pseudonyms | None = None,
+    clock: Clock = wall_clock,
 ) -> ASGIApp:
-    """The ASGI application over ``session``.
+    """The ASGI application over ``sessions`` (one live session per routine).
 
     Args:
-        session: The live session (usually with an event store).
+        sessions: The routines' live sessions (usually with event stores).
         token: The bearer token every route but ``/healthz`` needs; at least 16 characters.
         max_body: The largest request body accepted, in bytes.
+        max_events: The most events one post may hold.
         pseudonyms: How the log names cases (default: a fresh random key).
+        clock: The service's clock (default: the wall clock).
 
     Raises:
         ValueError: for a token shorter than 16 characters.
     """
     if len(token) < 16:
         raise ValueError("the token must be at least 16 characters long")
-    names = pseudonyms or Pseudonyms()
-
-    async def post_events(request: Request) -> Response:
-        case = request.path_params["case"]
-        events = _posted_events(await _json_body(request), case)
-        changes = await run_in_threadpool(session.post, events)
-        return JSONResponse(changes.to_json())
-
-    async def case_due(request: Request) -> Response:
-        as_of = _as_of(request)
-        case = request.path_params["case"]
-        result = await run_in_threadpool(session.due, as_of, case)
-        text = result.with_output(**_output_options(request)).to_json()
-        return Response(text, media_type="application/json")
-
-    async def all_due(request: Request) -> Response:
-        as_of = _as_of(request)
-        result = await run_in_threadpool(session.due, as_of)
-        wanted = result.with_output(**_output_options(request))
-
-        async def lines() -> AsyncIterator[bytes]:
-            for case in wanted.case_dicts():
-                yield dumps_bytes(case, indent=None) + b"\n"
-
-        return StreamingResponse(lines(), media_type="application/x-ndjson")
-
-    async def explain(request: Request) -> Response:
-        as_of = _as_of(request)
-        ident = request.path_params["obligation"]
-        result = await run_in_threadpool(session.due, as_of)
-        found, unknown = find_obligations(result, [ident])
-        if unknown:
-            known = result.obligation_ids()
-            message = f"no obligation {ident!r} in the evaluation at {result.as_of}"
-            raise _Problem(404, "obligation.unknown", message, hint=did_you_mean(ident, known))
-        return JSONResponse(
-            {
-                "as_of": result.as_of,
-                "obligations": [o.to_json() for o in found],
-                "unknown": [],
-            }
-        )
-
+    routes = _Routes(sessions, clock, max_events).table()
     app = Starlette(
-        routes=[
-            Route("/cases/{case}/events", _handled(post_events), methods=["POST"]),
-            Route("/cases/{case}/due", _handled(case_due), methods=["GET"]),
-            Route("/due", _handled(all_due), methods=["GET"]),
-            Route("/obligations/{obligation}/explain", _handled(explain), methods=["GET"]),
-            # The route names url_path_for knows: "healthz", not the private function names.
-            Route("/healthz", _healthz, methods=["GET"], name="healthz"),
-            Route("/openapi.json", _openapi_document, methods=["GET"], name="openapi_document"),
-        ],
+        routes=routes,
         exception_handlers={404: _not_found, 405: _not_found, Exception: _internal},
     )
-    return _guard_middleware(app, token=token, max_body=max_body, names=names)
-
-
-def _error_schema() -> dict[str, Any]:
-    return {
-        "type": "object",
-        "properties": {
-            "error": {
-                "type": "object",
-                "properties": {
-                    "code": {"type": "string"},
-                    "message": {"type": "string"},
-                    "hint": {"type": ["string", "null"]},
-                    "diagnostics": {"type": "array", "items": {"type": "object"}},
-                },
-                "required": ["code", "message"],
-            }
-        },
-    }
-
-
-def _event_schema() -> dict[str, Any]:
-    return {
-        "type": "object",
-        "required": ["id", "type", "at"],
-        "properties": {
-            "id": {"type": "string"},
-            "type": {"type": "string"},
-            "at": {"type": "string", "description": "RFC 3339 with offset"},
-            "data": {"type": "object"},
-            "case": {"type": "string", "description": "optional; must equal the path's"},
-        },
-    }
-
-
-def _errors(*codes: int) -> dict[str, Any]:
-    """The error answers of a route, by HTTP status."""
-    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
-    texts = {
-        400: "bad request (as_of, JSON)",
-        401: "no or a wrong bearer token",
-        404: "unknown obligation",
-        409: "an event id already used by other content",
-        413: "request body too large",
-        422: "an unusable event (index, line, field)",
-    }
-    return {str(c): {"description": texts[c], "content": error} for c in codes}
-
-
-def _post_events_operation(case: dict[str, Any]) -> dict[str, Any]:
-    event = {"$ref": "#/components/schemas/Event"}
-    return {
-        "summary": "Post one event or an array of events of a case",
-        "parameters": [case],
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {
-                    "schema": {"oneOf": [event, {"type": "array", "items": event}]}
-                }
-            },
-        },
-        "responses": {
-            "200": {
-                "description": "stored; the obligations that changed",
-                "content": {"application/json": {"schema": {"type": "object"}}},
-            },
-            **_errors(400, 401, 409, 413, 422),
-        },
-    }
-
-
-_OUTPUT_PARAMETERS = [
-    {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "description": text,
-        "schema": {"type": "boolean", "default": False},
-    }
-    for name, text in (
-        ("ledger", "also each case's full ledger (fulfilled and cancelled obligations)"),
-        ("trace", "each obligation's trace: the calendar steps of its deadline"),
+    return guard(
+        app,
+        token=token,
+        max_body=max_body,
+        names=pseudonyms or Pseudonyms(),
+        routes=routes,
+        routine_ids=frozenset(sessions.ids()),
     )
-]
-
-
-def _evaluation_paths(case: dict[str, Any], as_of: dict[str, Any]) -> dict[str, Any]:
-    """The routes that evaluate at an instant: one case, every case, one obligation."""
-    obligation = {
-        "name": "obligation",
-        "in": "path",
-        "required": True,
-        "schema": {"type": "string"},
-    }
-    return {
-        "/cases/{case}/due": {
-            "get": {
-                "summary": "The evaluation of one case (schemas/evaluation.schema.json)",
-                "parameters": [case, as_of, *_OUTPUT_PARAMETERS],
-                "responses": {"200": {"description": "the evaluation"}, **_errors(400, 401)},
-            }
-        },
-        "/due": {
-            "get": {
-                "summary": "Every case's result, one JSON object a line",
-                "parameters": [as_of, *_OUTPUT_PARAMETERS],
-                "responses": {
-                    "200": {"description": "JSON Lines", "content": {"application/x-ndjson": {}}},
-                    **_errors(400, 401),
-                },
-            }
-        },
-        "/obligations/{obligation}/explain": {
-            "get": {
-                "summary": "How an obligation's deadline and status were reached",
-                "parameters": [obligation, as_of],
-                "responses": {
-                    "200": {"description": "as samverkan explain --format json"},
-                    **_errors(400, 401, 404),
-                },
-            }
-        },
-    }
-
-
-def openapi() -> dict[str, Any]:
-    """The OpenAPI 3.1 document of the service.
-
-    Examples:
-        >>> sorted(openapi()["paths"])[:2]
-        ['/cases/{case}/due', '/cases/{case}/events']
-    """
-    as_of = {
-        "name": "as_of",
-        "in": "query",
-        "required": True,
-        "description": "RFC 3339 instant with its offset, e.g. 2026-12-15T12:00:00+01:00",
-        "schema": {"type": "string"},
-    }
-    case = {"name": "case", "in": "path", "required": True, "schema": {"type": "string"}}
-    return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "samverkan-rules live service",
-            "version": version(),
-            "description": "Post case events as they happen; ask what is due.",
-        },
-        "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {"Error": _error_schema(), "Event": _event_schema()},
-        },
-        "security": [{"bearer": []}],
-        "paths": {
-            "/cases/{case}/events": {"post": _post_events_operation(case)},
-            **_evaluation_paths(case, as_of),
-            "/healthz": {
-                "get": {
-                    "summary": "Liveness",
-                    "security": [],
-                    "responses": {"200": {"description": '{"ok": true}'}},
-                }
-            },
-            "/openapi.json": {
-                "get": {"summary": "This document", "responses": {"200": {"description": "OK"}}}
-            },
-        },
-    }

@@ -1,0 +1,279 @@
+"""Several routines side by side, each case following the routine it is posted to.
+
+Routines share the event vocabulary, so one :class:`Session` over several routine ids would
+let every routine judge every case (a ``consent.given`` would raise Örebro's and
+Katrineholm's obligations alike); :class:`Session` refuses that. :class:`RoutineSessions`
+holds one session per routine id (all its versions) and is told the routine with every
+post and every question, as the service's routes are (``/routines/{routine}/...``).
+
+It also refuses what a single session takes on trust:
+
+- an event whose type the routine does not use (an event meant for another routine would
+  otherwise be stored for good and count for nothing);
+- an event more than ``future_tolerance`` after ``now``: an event's time never moves the
+  clock; the caller passes the clock in (the service passes the wall clock).
+
+Storage: one SQLite file per routine id, ``<store>/<routine-id>.db``, rather than one file
+with a routine column. A post goes to one routine, so it is still one transaction in one
+file, synced before the answer: the all-or-nothing, nothing-acknowledged-is-lost guarantee of
+:class:`EventStore` holds unchanged under ``kill -9``. Routines never wait on each other's
+write lock, and one routine's events can be backed up, moved or erased without touching
+another's. A store that served one routine before is that routine's file, unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from samverkan_rules.compile.routine import CompiledRoutine
+from samverkan_rules.compile.versions import validity_windows
+from samverkan_rules.diagnostics import Diagnostic, did_you_mean
+from samverkan_rules.errors import EventError, SamverkanError
+from samverkan_rules.events.model import Event
+from samverkan_rules.live.session import Backend, Changes, Session
+from samverkan_rules.live.store import EventStore, Synchronous
+from samverkan_rules.time.instants import format_rfc3339, local_date
+
+DEFAULT_FUTURE_TOLERANCE = timedelta(minutes=5)
+"""How far after the clock an event may be (clocks of posting systems drift a little)."""
+
+
+class UnknownRoutineError(SamverkanError):
+    """A routine id that is not served."""
+
+
+class RoutineSessions:
+    """One live session per routine id; every post and question names the routine.
+
+    Args:
+        routines: Compiled routines, of one id or several (all versions of each).
+        store: A directory for one event store per routine (``<id>.db``, created with
+            mode 0700), or, when only one routine id is served, the path of its store
+            file (a name with a suffix, e.g. ``events.db``). None keeps events in memory.
+        backend: The sessions' backend (see :class:`Session`).
+        synchronous: The stores' sync mode (see :class:`EventStore`).
+        future_tolerance: How far after ``now`` a posted event may be.
+
+    Examples:
+        >>> from datetime import datetime
+        >>> from samverkan_rules import load_registry
+        >>> registry = load_registry("routines")
+        >>> routed = RoutineSessions(
+        ...     [*registry.versions("orebro-dagverksamhet-hemvard"),
+        ...      *registry.versions("katrineholm-hemtjanst-vardcentral")])
+        >>> routed.ids()
+        ['katrineholm-hemtjanst-vardcentral', 'orebro-dagverksamhet-hemvard']
+        >>> now = datetime.fromisoformat("2026-12-02T12:00:00+01:00")
+        >>> event = {"id": "e1", "case": "c1", "type": "dagverksamhet.start_planned",
+        ...          "at": "2026-12-01T10:00:00+01:00", "data": {"start_date": "2026-12-28"}}
+        >>> routed.post("orebro-dagverksamhet-hemvard", event, now=now).accepted
+        1
+        >>> try:
+        ...     routed.post("katrineholm-hemtjanst-vardcentral", {**event, "id": "e2"}, now=now)
+        ... except EventError as exc:
+        ...     print(exc.diagnostics[0].code)
+        event.type-not-used
+        >>> routed.close()
+    """
+
+    def __init__(
+        self,
+        routines: Iterable[CompiledRoutine],
+        *,
+        store: str | os.PathLike[str] | None = None,
+        backend: Backend = "reference",
+        synchronous: Synchronous = "full",
+        future_tolerance: timedelta = DEFAULT_FUTURE_TOLERANCE,
+    ) -> None:
+        by_id: dict[str, list[CompiledRoutine]] = {}
+        for r in routines:
+            by_id.setdefault(r.id, []).append(r)
+        if not by_id:
+            raise SamverkanError("no routine to serve")
+        if future_tolerance < timedelta(0):
+            raise ValueError("future_tolerance must not be negative")
+        self.future_tolerance = future_tolerance
+        self._versions = {rid: tuple(v) for rid, v in sorted(by_id.items())}
+        self._used = {
+            rid: frozenset().union(*(r.used_event_types for r in v))
+            for rid, v in self._versions.items()
+        }
+        self._digests = {
+            (r.id, r.version): _sha256(r.file) for v in self._versions.values() for r in v
+        }
+        paths = _store_paths(list(self._versions), store)
+        self._stores: list[EventStore] = []
+        self._sessions: dict[str, Session] = {}
+        try:
+            for rid, versions in self._versions.items():
+                path = paths.get(rid)
+                event_store = EventStore(path, synchronous=synchronous) if path else None
+                if event_store is not None:
+                    self._stores.append(event_store)
+                self._sessions[rid] = Session(versions, store=event_store, backend=backend)
+        except BaseException:
+            self.close()
+            raise
+
+    def ids(self) -> list[str]:
+        """The routine ids served, sorted."""
+        return list(self._versions)
+
+    def session(self, routine: str) -> Session:
+        """The session of one routine id.
+
+        Raises:
+            UnknownRoutineError: naming the routines served, with a did-you-mean.
+        """
+        found = self._sessions.get(routine)
+        if found is None:
+            hint = did_you_mean(routine, self._versions) or ""
+            raise UnknownRoutineError(
+                f"no routine {routine!r} is served; the routines are "
+                f"{', '.join(self._versions)}. {hint}".strip()
+            )
+        return found
+
+    def used_types(self, routine: str) -> frozenset[str]:
+        """The event types a routine (any of its versions) uses."""
+        self.session(routine)
+        return self._used[routine]
+
+    def post(
+        self,
+        routine: str,
+        events: Event | Mapping[str, Any] | Sequence[Event | Mapping[str, Any]],
+        *,
+        now: datetime,
+    ) -> Changes:
+        """Post events of cases that follow ``routine``, judged at ``now`` (or at the latest
+        posted event, when that is later but within the tolerance).
+
+        All or nothing: an unusable event, a type the routine does not use or an event
+        too far in the future refuses the whole post and stores nothing.
+
+        Raises:
+            UnknownRoutineError: for a routine not served.
+            EventError: every problem, each with the event's 1-based place in ``line``.
+            EventConflictError: for an id already used by another event.
+        """
+        session = self.session(routine)
+        items = [events] if isinstance(events, (Event, Mapping)) else list(events)
+        limit = now.astimezone(UTC) + self.future_tolerance
+        checked: list[Event] = []
+        problems: list[Diagnostic] = []
+        for index, item in enumerate(items):
+            try:
+                event = session.check(item)
+            except EventError as exc:
+                problems.extend(replace(d, line=index + 1) for d in exc.diagnostics)
+                continue
+            if event.type not in self._used[routine]:
+                problems.append(replace(self._unused(routine, event), line=index + 1))
+            elif event.at.astimezone(UTC) > limit:
+                problems.append(replace(self._in_future(event, now), line=index + 1))
+            else:
+                checked.append(event)
+        if problems:
+            raise EventError(f"{len(problems)} problem(s) with the posted events", problems)
+        moment = max([now.astimezone(UTC), *(e.at.astimezone(UTC) for e in checked)])
+        return session.post(checked, as_of=moment)
+
+    def describe(self, now: datetime) -> list[dict[str, Any]]:
+        """Each routine: its id, its versions (validity, file, SHA-256 of the file) and the
+        version in force at ``now``."""
+        out: list[dict[str, Any]] = []
+        for rid, versions in self._versions.items():
+            windows, _ = validity_windows(versions)
+            listed = []
+            in_force = None
+            for r in sorted(versions, key=lambda v: v.routine.valid_from):
+                window = windows[(r.id, r.version)]
+                if window.contains(local_date(now, r.tz)):
+                    in_force = r.version
+                listed.append(
+                    {
+                        "version": r.version,
+                        "valid_from": r.routine.valid_from.isoformat(),
+                        "valid_to": window.last.isoformat() if window.last else None,
+                        "file": Path(r.file).name if r.file else None,
+                        "sha256": self._digests[(r.id, r.version)],
+                    }
+                )
+            out.append(
+                {
+                    "id": rid,
+                    "title": versions[-1].routine.title,
+                    "in_force": in_force,
+                    "versions": listed,
+                    "event_types": sorted(self._used[rid]),
+                }
+            )
+        return out
+
+    def close(self) -> None:
+        """Close every session and the stores this object opened."""
+        for session in self._sessions.values():
+            session.close()
+        for event_store in self._stores:
+            event_store.close()
+
+    def __enter__(self) -> RoutineSessions:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _unused(self, routine: str, event: Event) -> Diagnostic:
+        used = sorted(self._used[routine])
+        return Diagnostic(
+            "error",
+            "event.type-not-used",
+            f"routine {routine} does not use event type {event.type!r}; it uses {', '.join(used)}",
+            path="type",
+            hint=did_you_mean(event.type, used) or "post the event to the routine the case follows",
+        )
+
+    def _in_future(self, event: Event, now: datetime) -> Diagnostic:
+        seconds = int(self.future_tolerance.total_seconds())
+        return Diagnostic(
+            "error",
+            "event.in-future",
+            f"event {event.id!r} is at {format_rfc3339(event.at)}, more than {seconds} s after "
+            f"the service's clock ({format_rfc3339(now)}); an event is posted when it has "
+            "happened",
+            path="at",
+            hint="check the event's date and year, and the posting system's clock",
+        )
+
+
+def _sha256(file: str | None) -> str | None:
+    if not file:
+        return None
+    try:
+        return hashlib.sha256(Path(file).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def _store_paths(ids: list[str], store: str | os.PathLike[str] | None) -> dict[str, Path | None]:
+    """Where each routine's events are kept (see the module's docstring for why one file
+    per routine)."""
+    if store is None:
+        return dict.fromkeys(ids)
+    path = Path(store)
+    if path.suffix and not path.is_dir():
+        if len(ids) > 1:
+            raise SamverkanError(
+                f"{path}: several routines are served ({', '.join(ids)}); give a directory "
+                "for their stores (one file per routine), not a file"
+            )
+        return {ids[0]: path}
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return {rid: path / f"{rid}.db" for rid in ids}

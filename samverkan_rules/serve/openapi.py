@@ -1,0 +1,238 @@
+"""The OpenAPI 3.1 document of the service, built from the same names the routes use."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from samverkan_rules._version import version
+from samverkan_rules.status import STATUSES
+
+
+def _error_schema() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {
+            "error": {
+                "type": "object",
+                "properties": {
+                    "code": {"type": "string"},
+                    "message": {"type": "string"},
+                    "hint": {"type": ["string", "null"]},
+                    "diagnostics": {"type": "array", "items": {"type": "object"}},
+                },
+                "required": ["code", "message"],
+            }
+        },
+    }
+
+
+def _event_schema() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["id", "type", "at"],
+        "properties": {
+            "id": {"type": "string"},
+            "type": {"type": "string"},
+            "at": {"type": "string", "description": "RFC 3339 with offset"},
+            "data": {"type": "object"},
+            "case": {"type": "string", "description": "optional; must equal the path's"},
+        },
+    }
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    """The error answers of a route, by HTTP status."""
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    texts = {
+        400: "bad request (as_of, a query parameter, JSON, two Authorization headers)",
+        401: "no or a wrong bearer token",
+        404: "unknown routine, case or obligation",
+        409: "an event id already used by other content",
+        413: "request body too large, or too many events in one post",
+        422: "an unusable event (index, line, field): a type the routine does not use, "
+        "an event in the future, ...",
+    }
+    return {str(c): {"description": texts[c], "content": error} for c in codes}
+
+
+def _post_events_operation(routine: dict[str, Any], case: dict[str, Any]) -> dict[str, Any]:
+    event = {"$ref": "#/components/schemas/Event"}
+    return {
+        "summary": "Post one event or an array of events of a case, all or nothing",
+        "parameters": [routine, case],
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {"oneOf": [event, {"type": "array", "items": event}]}
+                }
+            },
+        },
+        "responses": {
+            "200": {
+                "description": "stored; the obligations that changed",
+                "content": {"application/json": {"schema": {"type": "object"}}},
+            },
+            **_errors(400, 401, 404, 409, 413, 422),
+        },
+    }
+
+
+_OUTPUT_PARAMETERS = [
+    {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": text,
+        "schema": {"type": "boolean", "default": False},
+    }
+    for name, text in (
+        ("ledger", "also each case's full ledger (fulfilled and cancelled obligations)"),
+        ("trace", "each obligation's trace: the calendar steps of its deadline"),
+    )
+]
+
+
+_FILTER_PARAMETERS = [
+    {
+        "name": "status",
+        "in": "query",
+        "required": False,
+        "description": "only obligations with this status (repeat for several)",
+        "schema": {"type": "array", "items": {"type": "string", "enum": list(STATUSES)}},
+        "style": "form",
+        "explode": True,
+    },
+    {
+        "name": "responsible",
+        "in": "query",
+        "required": False,
+        "description": "only obligations of this role",
+        "schema": {"type": "string"},
+    },
+    *(
+        {
+            "name": name,
+            "in": "query",
+            "required": False,
+            "description": text,
+            "schema": {"type": "string", "format": "date-time"},
+        }
+        for name, text in (
+            ("deadline_before", "only obligations whose deadline is earlier"),
+            ("deadline_after", "only obligations whose deadline is at or after"),
+        )
+    ),
+    {
+        "name": "limit",
+        "in": "query",
+        "required": False,
+        "description": "at most this many cases",
+        "schema": {"type": "integer", "minimum": 1, "maximum": 10000},
+    },
+    {
+        "name": "cursor",
+        "in": "query",
+        "required": False,
+        "description": "the trailer's next_cursor of the page before",
+        "schema": {"type": "string"},
+    },
+]
+
+
+def _evaluation_paths(
+    routine: dict[str, Any], case: dict[str, Any], as_of: dict[str, Any]
+) -> dict[str, Any]:
+    """The routes that evaluate at an instant: one case, every case, one obligation."""
+    obligation = {
+        "name": "obligation",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string"},
+    }
+    return {
+        "/routines/{routine}/cases/{case}/due": {
+            "get": {
+                "summary": "The evaluation of one case (schemas/evaluation.schema.json)",
+                "parameters": [routine, case, as_of, *_OUTPUT_PARAMETERS],
+                "responses": {"200": {"description": "the evaluation"}, **_errors(400, 401, 404)},
+            }
+        },
+        "/routines/{routine}/due": {
+            "get": {
+                "summary": "Every case's result, one JSON object a line, then a trailer line "
+                '{"trailer": {"count", "as_of", "next_cursor"}}',
+                "parameters": [routine, as_of, *_OUTPUT_PARAMETERS, *_FILTER_PARAMETERS],
+                "responses": {
+                    "200": {"description": "JSON Lines", "content": {"application/x-ndjson": {}}},
+                    **_errors(400, 401, 404),
+                },
+            }
+        },
+        "/routines/{routine}/obligations/{obligation}/explain": {
+            "get": {
+                "summary": "How an obligation's deadline and status were reached",
+                "parameters": [routine, obligation, as_of],
+                "responses": {
+                    "200": {"description": "as samverkan explain --format json"},
+                    **_errors(400, 401, 404),
+                },
+            }
+        },
+    }
+
+
+def openapi() -> dict[str, Any]:
+    """The OpenAPI 3.1 document of the service.
+
+    Examples:
+        >>> sorted(openapi()["paths"])[:2]
+        ['/healthz', '/openapi.json']
+    """
+    as_of = {
+        "name": "as_of",
+        "in": "query",
+        "required": False,
+        "description": "RFC 3339 instant with its offset, e.g. 2026-12-15T12:00:00+01:00; "
+        "default: the service's clock (now)",
+        "schema": {"type": "string"},
+    }
+    routine = {"name": "routine", "in": "path", "required": True, "schema": {"type": "string"}}
+    case = {"name": "case", "in": "path", "required": True, "schema": {"type": "string"}}
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "samverkan-rules live service",
+            "version": version(),
+            "description": "Post case events as they happen; ask what is due. Every route "
+            "names the routine the case follows.",
+        },
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {"Error": _error_schema(), "Event": _event_schema()},
+        },
+        "security": [{"bearer": []}],
+        "paths": {
+            "/routines": {
+                "get": {
+                    "summary": "The routines served: versions, the one in force, each file's "
+                    "SHA-256, the event types each uses",
+                    "responses": {"200": {"description": "the routines"}, **_errors(401)},
+                }
+            },
+            "/routines/{routine}/cases/{case}/events": {
+                "post": _post_events_operation(routine, case)
+            },
+            **_evaluation_paths(routine, case, as_of),
+            "/healthz": {
+                "get": {
+                    "summary": "Liveness",
+                    "security": [],
+                    "responses": {"200": {"description": '{"ok": true}'}},
+                }
+            },
+            "/openapi.json": {
+                "get": {"summary": "This document", "responses": {"200": {"description": "OK"}}}
+            },
+        },
+    }

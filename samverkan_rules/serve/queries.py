@@ -1,0 +1,175 @@
+"""``GET /routines/{routine}/due``: filters, pages and the trailer line.
+
+A page is a run of cases in case-id order. The cursor is opaque to clients: it carries the
+last case sent and the instant the first page was judged at, so every page of one listing
+answers at the same instant even when the clock moved between requests.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from samverkan_rules.errors import CalendarError
+from samverkan_rules.status import STATUSES
+from samverkan_rules.time.instants import parse_as_of
+
+MAX_LIMIT = 10_000
+"""The most cases one page may ask for."""
+
+
+class QueryError(ValueError):
+    """A query parameter that cannot be used; the message names it."""
+
+
+@dataclass(frozen=True, slots=True)
+class DueQuery:
+    """What a due listing asks for.
+
+    Attributes:
+        statuses: Only obligations with one of these statuses (empty: any).
+        responsible: Only obligations of this role (None: any).
+        deadline_before: Only obligations whose deadline is earlier than this.
+        deadline_after: Only obligations whose deadline is at or after this.
+        limit: At most this many cases (None: every case).
+        after: Only cases whose id sorts after this one (from the cursor).
+        as_of: The instant the cursor's first page was judged at, if any.
+    """
+
+    statuses: frozenset[str] = frozenset()
+    responsible: str | None = None
+    deadline_before: datetime | None = None
+    deadline_after: datetime | None = None
+    limit: int | None = None
+    after: str | None = None
+    as_of: str | None = None
+
+    @property
+    def filters(self) -> bool:
+        """Whether any obligation filter is set."""
+        return bool(
+            self.statuses
+            or self.responsible is not None
+            or self.deadline_before is not None
+            or self.deadline_after is not None
+        )
+
+    def keeps(self, obligation: dict[str, Any]) -> bool:
+        """Whether an obligation (in its JSON form) passes the filters."""
+        if self.statuses and obligation.get("status") not in self.statuses:
+            return False
+        if self.responsible is not None and obligation.get("responsible") != self.responsible:
+            return False
+        if self.deadline_before is None and self.deadline_after is None:
+            return True
+        text = obligation.get("deadline")
+        if not text:
+            return False
+        deadline = datetime.fromisoformat(text)
+        if self.deadline_before is not None and not deadline < self.deadline_before:
+            return False
+        return self.deadline_after is None or deadline >= self.deadline_after
+
+
+def parse_due_query(params: Any) -> DueQuery:
+    """The listing asked for by a request's query parameters (a multi-dict).
+
+    Raises:
+        QueryError: naming the parameter and what it may be.
+    """
+    statuses = frozenset(params.getlist("status"))
+    wrong = sorted(statuses - set(STATUSES))
+    if wrong:
+        raise QueryError(f"status={wrong[0]!r}: give one of {', '.join(STATUSES)}")
+    limit = None
+    if (text := params.get("limit")) is not None:
+        if not text.isdigit() or not 1 <= int(text) <= MAX_LIMIT:
+            raise QueryError(f"limit={text!r}: give a whole number from 1 to {MAX_LIMIT}")
+        limit = int(text)
+    after, as_of = _cursor(params.get("cursor"))
+    return DueQuery(
+        statuses=statuses,
+        responsible=params.get("responsible") or None,
+        deadline_before=_instant(params, "deadline_before"),
+        deadline_after=_instant(params, "deadline_after"),
+        limit=limit,
+        after=after,
+        as_of=as_of,
+    )
+
+
+def _instant(params: Any, name: str) -> datetime | None:
+    text = params.get(name)
+    if not text:
+        return None
+    try:
+        return parse_as_of(text)
+    except (CalendarError, ValueError, OverflowError) as exc:
+        raise QueryError(f"{name}: {exc}") from None
+
+
+def make_cursor(after: str, as_of: str) -> str:
+    """The opaque cursor of the page after case ``after``.
+
+    Examples:
+        >>> c = make_cursor("c1", "2026-12-15T12:00:00+01:00")
+        >>> _cursor(c)
+        ('c1', '2026-12-15T12:00:00+01:00')
+    """
+    raw = json.dumps({"after": after, "as_of": as_of}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def _cursor(text: str | None) -> tuple[str | None, str | None]:
+    if not text:
+        return None, None
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        data = json.loads(raw)
+        after, as_of = data["after"], data["as_of"]
+        if isinstance(after, str) and isinstance(as_of, str):
+            return after, as_of
+    except (binascii.Error, ValueError, KeyError, TypeError):
+        pass
+    raise QueryError("cursor: not a cursor this service gave; start again without one")
+
+
+def due_lines(
+    cases: Iterable[dict[str, Any]], query: DueQuery, as_of: str
+) -> Iterator[dict[str, Any]]:
+    """The cases of one page, filtered, then the trailer: ``{"trailer": {"count", "as_of",
+    "next_cursor"}}`` (``next_cursor`` null on the last page). A stream that ends without
+    the trailer was cut."""
+    count = 0
+    last: str | None = None
+    more = False
+    for case in cases:
+        if query.after is not None and case["case"] <= query.after:
+            continue
+        if query.filters:
+            kept = _filtered(case, query)
+            if kept is None:
+                continue
+            case = kept
+        if query.limit is not None and count == query.limit:
+            more = True
+            break
+        count += 1
+        last = case["case"]
+        yield case
+    cursor = make_cursor(last, as_of) if more and last is not None else None
+    yield {"trailer": {"count": count, "as_of": as_of, "next_cursor": cursor}}
+
+
+def _filtered(case: dict[str, Any], query: DueQuery) -> dict[str, Any] | None:
+    out = {**case, "actions": [a for a in case["actions"] if query.keeps(a)]}
+    kept = bool(out["actions"])
+    if "obligations" in case:
+        out["obligations"] = [o for o in case["obligations"] if query.keeps(o)]
+        kept = kept or bool(out["obligations"])
+    return out if kept else None

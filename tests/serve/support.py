@@ -1,0 +1,85 @@
+"""A running ``samverkan serve`` for the service's tests: a real process on a loopback port,
+a real SQLite store on disk, real HTTP."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.support import ROUTINES
+
+pytest.importorskip("starlette", reason="the 'serve' extra (starlette, uvicorn) is not installed")
+pytest.importorskip("uvicorn", reason="the 'serve' extra (starlette, uvicorn) is not installed")
+httpx = pytest.importorskip("httpx", reason="httpx (the 'dev' extra) is not installed")
+
+ROUTINE = ROUTINES / "orebro-dagverksamhet-hemvard.yaml"
+TOKEN = "test-token-0123456789abcdef"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Service:
+    """A running ``samverkan serve`` process and an HTTP client for it."""
+
+    def __init__(
+        self, tmp: Path, *extra: str, routines: Path = ROUTINE, store: str = "events.db"
+    ) -> None:
+        self.port = _free_port()
+        self.store = tmp / store
+        self.log = tmp / "serve.log"
+        env = {**os.environ, "SAMVERKAN_TOKEN": TOKEN}
+        self._log_file = self.log.open("w")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "samverkan_rules",
+                "serve",
+                "--routines",
+                str(routines),
+                "--store",
+                str(self.store),
+                "--port",
+                str(self.port),
+                *extra,
+            ],
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+        )
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.auth = {"Authorization": f"Bearer {TOKEN}"}
+        deadline = time.monotonic() + 30
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the service exited: {self.log.read_text()}")
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("the service did not start within 30 s")
+            time.sleep(0.1)
+        self.client = httpx.Client(base_url=self.url, headers=self.auth, timeout=30)
+
+    def stop(self) -> None:
+        self.client.close()
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self._log_file.close()
