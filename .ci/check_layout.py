@@ -37,6 +37,7 @@ EXTRAS = frozenset(
         "starlette",  # serve
         "tqdm",  # audit
         "uvicorn",  # serve
+        "xlsxwriter",  # audit
     }
 )
 """Top-level names of the packages that only an extra installs."""

@@ -85,8 +85,9 @@ audit_models.CompareRule.on_time_rate_other
 audit_models.CompareReport.events_rejected
 audit_models.AuditReport.lateness_histogram
 
-# A column of obligations.csv: the row is written by position, never read by name.
+# Columns of obligations.csv: the row is written by position, never read by name.
 rows.ObligationRow.fulfilled
+rows.ObligationRow.trigger_event
 
 # The context-manager protocol passes the traceback to __exit__, which does not need it.
 cli_common.Progress.__exit__.tb

@@ -60,6 +60,10 @@ class ObligationRow(NamedTuple):
     status: str
     late_working_days: int | None
     late_calendar_days: int | None
+    obligation: str = ""
+    """The obligation's id (``<rule>:<trigger event id>``), as ``samverkan explain`` takes it."""
+    trigger_event: str = ""
+    """The id of the event that raised it."""
     groups: tuple[str, ...] = ()
     """The ``--group-by`` fields' values as of the trigger, "" where the case had none."""
 
@@ -310,6 +314,8 @@ def _row(rules: AuditRules, case: str, entry: RuleEntry, period_end: datetime) -
         status=entry.status,
         late_working_days=late_wd,
         late_calendar_days=late_cd,
+        obligation=mask(entry.id),
+        trigger_event=mask(entry.trigger.id),
     )
 
 

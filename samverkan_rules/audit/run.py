@@ -4,7 +4,8 @@
 on a Dask worker); :func:`run_audit` reads the inputs, runs the step over every case (or
 hands partitions to a Dask client), merges the partials and writes ``report.json``,
 ``obligations.csv``, ``summary.csv``, ``periods.csv`` and ``report.html`` (with ``group_by``
-also ``groups.csv`` and ``group_months.csv``, see :mod:`.tables`) into the output directory.
+also ``groups.csv`` and ``group_months.csv``, see :mod:`.tables`; with ``xlsx`` also
+``report.xlsx``, see :mod:`.xlsx`) into the output directory.
 """
 
 from __future__ import annotations
@@ -119,6 +120,7 @@ class AuditOptions:
         columns: A column map (:func:`~samverkan_rules.audit.inputs.load_column_map`).
         extra_columns: Take columns that are not event keys into ``data`` under their names
             (instead of rejecting the record).
+        xlsx: Also write ``report.xlsx`` (needs XlsxWriter, in the ``audit`` extra).
     """
 
     routines: Sequence[CompiledRoutine]
@@ -142,6 +144,7 @@ class AuditOptions:
     group_by: tuple[str, ...] = ()
     columns: ColumnMap | None = None
     extra_columns: bool = False
+    xlsx: bool = False
 
 
 @dataclass(frozen=True)
@@ -397,7 +400,12 @@ def _header(
 
 
 def _write_outputs(
-    out: Path, targets: Mapping[str, bytes], chunks: list[Path], options: AuditOptions, work: Path
+    out: Path,
+    targets: Mapping[str, bytes],
+    chunks: list[Path],
+    options: AuditOptions,
+    work: Path,
+    report: AuditReport,
 ) -> tuple[Path, ...]:
     """Write every output under a temporary name, then rename them all into place; on any
     failure the temporary files go and the directory is left as it was."""
@@ -415,6 +423,12 @@ def _write_outputs(
         temporary[obligations] = tmp
         for name, data in targets.items():
             temporary[out / name] = _write_atomic(out / name, data)
+        if options.xlsx:
+            from samverkan_rules.audit.xlsx import write_workbook
+
+            book = out / "report.xlsx"
+            temporary[book] = book.with_name(f".{book.name}.tmp-{os.getpid()}")
+            write_workbook(report, targets, tmp, temporary[book])
     except BaseException:
         for tmp in temporary.values():
             tmp.unlink(missing_ok=True)
@@ -484,7 +498,7 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
             **report_tables(report),
             "report.html": render_html(report).encode("utf-8"),
         }
-        files = _write_outputs(out, targets, chunks, options, staging.dir)
+        files = _write_outputs(out, targets, chunks, options, staging.dir, report)
     errors = sum(1 for d in report.diagnostics if d.level == "error")
     return AuditOutcome(
         report=report,

@@ -31,10 +31,18 @@ OBLIGATION_COLUMNS = (
     "status",
     "late_working_days",
     "late_calendar_days",
+    "obligation",
+    "trigger_event",
 )
 
 
-"""The columns of ``obligations.csv``; the ``--group-by`` fields follow them."""
+"""The columns of ``obligations.csv``; the ``--group-by`` fields follow them.
+
+``case`` is the pseudonym (the id as given with ``--identify``); ``fulfilled`` is when the
+obligation was done; ``late_*`` is, for one done late, from the deadline until done, and for
+a missed one (``overdue``), its age at the end of the period; ``obligation`` is the id
+``samverkan explain`` takes (``<rule>:<trigger event id>``), ``trigger_event`` the event
+that raised it."""
 
 
 SUMMARY_COLUMNS = (

@@ -2,7 +2,7 @@
 
 Writes ``report.json`` (the contract in ``schemas/audit.schema.json``), ``obligations.csv``,
 ``summary.csv``, ``periods.csv`` and ``report.html`` (with ``--group-by``, also ``groups.csv``
-and ``group_months.csv``) into ``--out``, each under a temporary
+and ``group_months.csv``; with ``--xlsx``, ``report.xlsx``) into ``--out``, each under a temporary
 name first and renamed into place only when all are complete. Case ids are pseudonymised
 with a key (``--key-file`` or ``SAMVERKAN_AUDIT_KEY``); without one the command refuses
 unless ``--identify`` is given on purpose.
@@ -188,6 +188,14 @@ def _add_group_options(parser: argparse.ArgumentParser) -> None:
 
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
+        "--xlsx",
+        action="store_true",
+        help=(
+            "also write report.xlsx: the tables as an Excel workbook, one sheet per table, "
+            "typed columns, frozen header"
+        ),
+    )
+    parser.add_argument(
         "--key-file",
         metavar="FILE",
         help="the pseudonymisation key (at least 16 bytes); or set SAMVERKAN_AUDIT_KEY",
@@ -332,6 +340,8 @@ def run(args: argparse.Namespace) -> int:
     _require(_AUDIT_MODULES, "audit")
     if args.dask:
         _require(("dask.distributed",), "audit-dask")
+    if args.xlsx:
+        _require(("xlsxwriter",), "audit")
     try:
         return _run(args)
     except CommandError:
@@ -379,6 +389,7 @@ def _run(args: argparse.Namespace) -> int:
         group_by=tuple(args.group_by),
         columns=_column_map(args.columns),
         extra_columns=args.extra_columns == "data",
+        xlsx=args.xlsx,
     )
     try:
         outcome = run_audit(options)
