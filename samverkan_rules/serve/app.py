@@ -128,6 +128,9 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number JSON allows")
 
 
+INLINE_BODY = 16 * 1024
+"""Bodies up to this size (bytes) are decoded on the event loop, larger ones in a thread."""
+
 MAX_DEPTH = 32
 """The deepest nesting a posted body may have (an event is three levels deep)."""
 
@@ -172,6 +175,10 @@ async def _json_body(request: Request) -> Any:
             413, "request.too-large", "the request body is too large", hint="post fewer events"
         ) from None
     try:
+        # A small body is decoded at once (a thread hop would cost more than the work); a
+        # large one in a worker thread, so it holds up no other request.
+        if len(body) <= INLINE_BODY:
+            return _decoded(body)
         return await run_in_threadpool(_decoded, body)
     except ValueError as exc:
         raise Problem(
