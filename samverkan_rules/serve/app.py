@@ -34,6 +34,7 @@ a request by its route, a case only by a keyed pseudonym, and never shows event 
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -75,8 +76,28 @@ Clock = Callable[[], datetime]
 
 
 def wall_clock() -> datetime:
-    """The current instant (UTC): the service's clock."""
-    return datetime.now(UTC)
+    """The current instant (UTC, whole seconds, as instants are written): the service's
+    clock."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def _unprintable(text: str) -> bool:
+    """Whether ``text`` holds a control or format character (NUL, a newline, a bidi
+    override, a zero-width space): such an id reads as another one in logs and lists."""
+    return any(unicodedata.category(c) in ("Cc", "Cf") for c in text)
+
+
+def _path_ids(request: Request) -> None:
+    """Refuse a routine or case id in the path that holds an unprintable character."""
+    for name in ("routine", "case", "obligation"):
+        value = request.path_params.get(name)
+        if value is not None and _unprintable(value):
+            raise Problem(
+                400,
+                "request.bad-id",
+                f"the {name} id holds a control or format character",
+                hint="ids are printable text: letters, digits and punctuation",
+            )
 
 
 def _diagnostics(diagnostics: tuple[Diagnostic, ...]) -> list[dict[str, Any]]:
@@ -196,6 +217,7 @@ def _handled(
 
     async def run(request: Request) -> Response:
         try:
+            _path_ids(request)
             return await endpoint(request)
         except Problem as problem:
             return problem_response(problem)
@@ -256,6 +278,10 @@ def _posted_events(body: Any, case: str, max_events: int) -> list[dict[str, Any]
         if not isinstance(item, dict):
             problems.append(_item_problem("event.not-object", index, None, type(item).__name__))
             continue
+        ident = item.get("id")
+        if isinstance(ident, str) and _unprintable(ident):
+            problems.append(_item_problem("event.bad-id", index, "id", ""))
+            continue
         given = item.get("case")
         if given is not None and given != case:
             problems.append(_item_problem("event.case-mismatch", index, "case", ""))
@@ -272,11 +298,11 @@ def _posted_events(body: Any, case: str, max_events: int) -> list[dict[str, Any]
 
 
 def _item_problem(code: str, index: int, field: str | None, got: str) -> dict[str, Any]:
-    message = (
-        f"expected a JSON object, got {got}"
-        if code == "event.not-object"
-        else "the event names another case than the path"
-    )
+    message = {
+        "event.not-object": f"expected a JSON object, got {got}",
+        "event.case-mismatch": "the event names another case than the path",
+        "event.bad-id": "the event id holds a control or format character",
+    }[code]
     return {
         "level": "error",
         "code": code,
