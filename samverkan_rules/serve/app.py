@@ -72,6 +72,9 @@ DEFAULT_MAX_BODY = 1024 * 1024
 DEFAULT_MAX_EVENTS = 1000
 """The most events one post may hold by default."""
 
+MAX_DIAGNOSTICS = 100
+"""The most problems one error answer lists (its message gives the count of all)."""
+
 Clock = Callable[[], datetime]
 
 
@@ -238,12 +241,13 @@ def _handled(
                 )
             )
         except EventError as exc:
+            # The first MAX_DIAGNOSTICS problems; the message counts them all.
             return problem_response(
                 Problem(
                     422,
                     "event.invalid",
                     str(exc).splitlines()[0],
-                    diagnostics=_diagnostics(exc.diagnostics),
+                    diagnostics=_diagnostics(exc.diagnostics[:MAX_DIAGNOSTICS]),
                 )
             )
         except EvaluationError as exc:
@@ -292,7 +296,7 @@ def _posted_events(body: Any, case: str, max_events: int) -> list[dict[str, Any]
             422,
             "event.invalid",
             f"{len(problems)} problem(s) with the posted events",
-            diagnostics=problems[:100],
+            diagnostics=problems[:MAX_DIAGNOSTICS],
         )
     return events
 
