@@ -34,6 +34,7 @@ a request by its route, a case only by a keyed pseudonym, and never shows event 
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -71,12 +72,35 @@ DEFAULT_MAX_BODY = 1024 * 1024
 DEFAULT_MAX_EVENTS = 1000
 """The most events one post may hold by default."""
 
+MAX_DIAGNOSTICS = 100
+"""The most problems one error answer lists (its message gives the count of all)."""
+
 Clock = Callable[[], datetime]
 
 
 def wall_clock() -> datetime:
-    """The current instant (UTC): the service's clock."""
-    return datetime.now(UTC)
+    """The current instant (UTC, whole seconds, as instants are written): the service's
+    clock."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def _unprintable(text: str) -> bool:
+    """Whether ``text`` holds a control or format character (NUL, a newline, a bidi
+    override, a zero-width space): such an id reads as another one in logs and lists."""
+    return any(unicodedata.category(c) in ("Cc", "Cf") for c in text)
+
+
+def _path_ids(request: Request) -> None:
+    """Refuse a routine or case id in the path that holds an unprintable character."""
+    for name in ("routine", "case", "obligation"):
+        value = request.path_params.get(name)
+        if value is not None and _unprintable(value):
+            raise Problem(
+                400,
+                "request.bad-id",
+                f"the {name} id holds a control or format character",
+                hint="ids are printable text: letters, digits and punctuation",
+            )
 
 
 def _diagnostics(diagnostics: tuple[Diagnostic, ...]) -> list[dict[str, Any]]:
@@ -128,6 +152,9 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number JSON allows")
 
 
+INLINE_BODY = 16 * 1024
+"""Bodies up to this size (bytes) are decoded on the event loop, larger ones in a thread."""
+
 MAX_DEPTH = 32
 """The deepest nesting a posted body may have (an event is three levels deep)."""
 
@@ -172,6 +199,10 @@ async def _json_body(request: Request) -> Any:
             413, "request.too-large", "the request body is too large", hint="post fewer events"
         ) from None
     try:
+        # A small body is decoded at once (a thread hop would cost more than the work); a
+        # large one in a worker thread, so it holds up no other request.
+        if len(body) <= INLINE_BODY:
+            return _decoded(body)
         return await run_in_threadpool(_decoded, body)
     except ValueError as exc:
         raise Problem(
@@ -189,6 +220,7 @@ def _handled(
 
     async def run(request: Request) -> Response:
         try:
+            _path_ids(request)
             return await endpoint(request)
         except Problem as problem:
             return problem_response(problem)
@@ -209,12 +241,13 @@ def _handled(
                 )
             )
         except EventError as exc:
+            # The first MAX_DIAGNOSTICS problems; the message counts them all.
             return problem_response(
                 Problem(
                     422,
                     "event.invalid",
                     str(exc).splitlines()[0],
-                    diagnostics=_diagnostics(exc.diagnostics),
+                    diagnostics=_diagnostics(exc.diagnostics[:MAX_DIAGNOSTICS]),
                 )
             )
         except EvaluationError as exc:
@@ -249,6 +282,10 @@ def _posted_events(body: Any, case: str, max_events: int) -> list[dict[str, Any]
         if not isinstance(item, dict):
             problems.append(_item_problem("event.not-object", index, None, type(item).__name__))
             continue
+        ident = item.get("id")
+        if isinstance(ident, str) and _unprintable(ident):
+            problems.append(_item_problem("event.bad-id", index, "id", ""))
+            continue
         given = item.get("case")
         if given is not None and given != case:
             problems.append(_item_problem("event.case-mismatch", index, "case", ""))
@@ -259,17 +296,17 @@ def _posted_events(body: Any, case: str, max_events: int) -> list[dict[str, Any]
             422,
             "event.invalid",
             f"{len(problems)} problem(s) with the posted events",
-            diagnostics=problems[:100],
+            diagnostics=problems[:MAX_DIAGNOSTICS],
         )
     return events
 
 
 def _item_problem(code: str, index: int, field: str | None, got: str) -> dict[str, Any]:
-    message = (
-        f"expected a JSON object, got {got}"
-        if code == "event.not-object"
-        else "the event names another case than the path"
-    )
+    message = {
+        "event.not-object": f"expected a JSON object, got {got}",
+        "event.case-mismatch": "the event names another case than the path",
+        "event.bad-id": "the event id holds a control or format character",
+    }[code]
     return {
         "level": "error",
         "code": code,

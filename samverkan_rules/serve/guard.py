@@ -177,6 +177,15 @@ def guard(
             headers = list(scope.get("headers") or [])
             if scope["path"] not in OPEN_PATHS:
                 _authorized(headers, expected)
+                given = {name.lower() for name, _ in headers}
+                if b"content-length" in given and b"transfer-encoding" in given:
+                    # Proxies and servers disagree on which one frames the body.
+                    raise Problem(
+                        400,
+                        "request.ambiguous-length",
+                        "the request has both Content-Length and Transfer-Encoding",
+                        hint="send one of them",
+                    )
                 length = dict(headers).get(b"content-length")
                 if length is not None and length.isdigit() and int(length) > max_body:
                     raise Problem(

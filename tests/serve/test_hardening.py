@@ -4,6 +4,7 @@ JSON and dates, a cap on events per post, and a log that names routes, never raw
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import stat
@@ -13,6 +14,7 @@ import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -204,3 +206,29 @@ def test_connections_beyond_the_limit_get_503_and_a_huge_head_is_refused(
             assert s.recv(65536).startswith(b"HTTP/1.1 400")
     finally:
         service.stop()
+
+
+def test_content_length_with_chunked_encoding_is_refused(service: Service) -> None:
+    body = json.dumps(_event("te-1")).encode()
+    chunked = f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", service.port), timeout=10) as s:
+        s.sendall(
+            f"POST {R}/cases/te/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n"
+            "Content-Type: application/json\r\nContent-Length: 5\r\n"
+            "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n".encode()
+            + chunked
+        )
+        assert s.recv(65536).startswith(b"HTTP/1.1 400")
+    assert service.client.get(f"{R}/cases/te/due").status_code == 404
+
+
+@pytest.mark.parametrize("bad", ["a\u202eb", "nul\x00", "zero\u200bwidth"], ids=repr)
+def test_ids_with_control_or_format_characters_are_refused(service: Service, bad: str) -> None:
+    in_path = service.client.post(f"{R}/cases/{quote(bad)}/events", json=_event("ok-id"))
+    assert in_path.status_code == 400
+    assert in_path.json()["error"]["code"] == "request.bad-id"
+    in_body = service.client.post(f"{R}/cases/ids/events", json=_event(bad))
+    assert in_body.status_code == 422
+    (problem,) = in_body.json()["error"]["diagnostics"]
+    assert (problem["code"], problem["field"]) == ("event.bad-id", "id")
+    assert service.client.get(f"{R}/cases/ids/due").status_code == 404

@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import signal
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -16,7 +20,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.serve.support import Service
+from samverkan_rules.live import EventStore
+from tests.serve.support import Service, httpx
 from tests.support import EXAMPLES, ROUTINES
 
 OREBRO = "orebro-dagverksamhet-hemvard"
@@ -183,3 +188,47 @@ def test_routines_lists_versions_in_force_and_the_sha256_of_each_file(service: S
 def test_a_file_store_with_several_routines_is_refused(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="several routines are served"):
         Service(tmp_path, routines=ROUTINES, store="events.db")
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL (POSIX)")
+def test_kill_9_loses_no_acknowledged_event_of_any_routine(tmp_path: Path) -> None:
+    service = Service(tmp_path, "--future-tolerance", "36500d", routines=ROUTINES, store="stores")
+    acknowledged: dict[str, list[str]] = {OREBRO: [], KATRINEHOLM: []}
+    stop = threading.Event()
+
+    def post(rid: str) -> None:
+        with httpx.Client(base_url=service.url, headers=service.client.headers) as client:
+            for i in range(100_000):
+                if stop.is_set():
+                    return
+                event = {
+                    "id": f"{rid[:3]}-{i}",
+                    "type": "consent.given",
+                    "at": "2026-12-01T09:00:00+01:00",
+                    "data": {"form": "written"},
+                }
+                try:
+                    answer = client.post(f"/routines/{rid}/cases/k{i % 20}/events", json=event)
+                except httpx.TransportError:
+                    return  # killed mid-request: not acknowledged
+                if answer.status_code == 200:
+                    acknowledged[rid].append(event["id"])
+
+    posters = [threading.Thread(target=post, args=(rid,)) for rid in acknowledged]
+    for t in posters:
+        t.start()
+    deadline = time.monotonic() + 60
+    while min(map(len, acknowledged.values())) < 100 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.kill(service.process.pid, signal.SIGKILL)
+    service.process.wait(timeout=30)
+    stop.set()
+    for t in posters:
+        t.join(timeout=30)
+    service.stop()
+    for rid, ids in acknowledged.items():
+        assert len(ids) >= 100
+        with EventStore(service.store / f"{rid}.db") as reopened:
+            stored = {e.id for e in reopened.events()}
+        assert set(ids) <= stored, rid
+        assert len(stored) - len(ids) <= 1  # at most the post in flight when killed

@@ -310,3 +310,14 @@ def test_serve_without_the_extra_names_it(tmp_path: Path) -> None:
     )
     assert out.returncode == 2
     assert "samverkan-rules[serve]" in out.stderr
+
+
+def test_an_answer_lists_at_most_100_problems_and_counts_them_all(service: Service) -> None:
+    answer = service.client.post(f"{R}/cases/many/events", json=[{}] * 1000)
+    assert answer.status_code == 422
+    error = answer.json()["error"]
+    assert len(error["diagnostics"]) == 100
+    assert int(error["message"].split()[0]) > 1000  # several problems an event, all counted
+    assert len(answer.content) < 100_000
+    too_many = service.client.post(f"{R}/cases/many/events", json=[{}] * 1001)
+    assert too_many.status_code == 413
