@@ -214,11 +214,13 @@ def rows_for_case(
     periods: list[PeriodRow] = []
     if own or case in run.unit_cases():
         ledger = run.evaluate_case(case, own)
-        groups = group_values(own, group_by)
+        groups = group_values(own, group_by) if group_by else None
         for entry in ledger.obligations:
             if isinstance(entry, RuleEntry):
                 row = _row(rules, case, entry, as_of if period_end is None else period_end)
-                rows.append(row._replace(groups=groups(entry.trigger.at)) if group_by else row)
+                rows.append(
+                    row if groups is None else row._replace(groups=groups(entry.trigger.at))
+                )
         periods = [_period_row(rules, p) for p in ledger.periods]
     _queues, found = run.finish()
     diagnostics: list[dict[str, object]] = []

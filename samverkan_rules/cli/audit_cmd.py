@@ -61,7 +61,8 @@ def add_parser(subparsers: Any) -> None:
         description=(
             "Judge every obligation of an event history by the routine version in force at "
             "its trigger and write report.json, obligations.csv, summary.csv, periods.csv and "
-            "report.html into --out (with --group-by also groups.csv and group_months.csv). "
+            "report.html into --out (with --group-by also groups.csv and group_months.csv, "
+            "with --xlsx report.xlsx). "
             "CSV exports are read as Excel writes them (semicolon or tab, --encoding cp1252); "
             "a column map (--columns) takes an export's own column names and extra columns. "
             "Case ids are pseudonymised with a key unless --identify is given. Needs the "

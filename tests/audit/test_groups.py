@@ -221,3 +221,19 @@ def test_groups_on_dask_are_byte_identical(tmp_path: Path) -> None:
     assert "groups.csv" in [p.name for p in single.files]
     for a, b in zip(single.files, on_dask.files, strict=True):
         assert a.read_bytes() == b.read_bytes(), a.name
+
+
+def test_fields_listed_in_the_column_map_are_not_warned_about(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, paths, period = _history(tmp_path, seed=5, cases=4)
+    out = tmp_path / "warned"
+    assert run_cli(audit_args(paths, out, *period), monkeypatch) == 0
+    warned = {d["line"] for d in _report(out)["diagnostics"] if d["code"] == "event.unknown-field"}
+    assert warned, "data.enhet is no field of the vocabulary"
+    columns = tmp_path / "columns.yaml"
+    columns.write_text("fields: [enhet]\n", encoding="utf-8")
+    out = tmp_path / "declared"
+    assert run_cli(audit_args(paths, out, *period, "--columns", str(columns)), monkeypatch) == 0
+    codes = {d["code"] for d in _report(out)["diagnostics"]}
+    assert "event.unknown-field" not in codes
