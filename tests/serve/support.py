@@ -22,6 +22,17 @@ ROUTINE = ROUTINES / "orebro-dagverksamhet-hemvard.yaml"
 TOKEN = "test-token-0123456789abcdef"
 
 
+def serve_once(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``samverkan serve ARGS`` to its end: for start-up refusals, which exit at once."""
+    return subprocess.run(
+        [sys.executable, "-m", "samverkan_rules", "serve", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

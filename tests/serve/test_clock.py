@@ -5,8 +5,6 @@ clock (one event typed with the year 2062 once moved a server there for good).""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.serve.support import Service
+from tests.serve.support import Service, serve_once
 from tests.support import ROUTINES
 
 RID = "orebro-dagverksamhet-hemvard"
@@ -84,22 +82,8 @@ def test_an_event_within_the_tolerance_is_taken(service: Service) -> None:
 
 
 def test_a_bad_tolerance_is_a_usage_error(tmp_path: Path) -> None:
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "samverkan_rules",
-            "serve",
-            "--routines",
-            str(ROUTINES),
-            "--store",
-            str(tmp_path),
-            "--future-tolerance",
-            "five minutes",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
+    out = serve_once(
+        "--routines", str(ROUTINES), "--store", str(tmp_path), "--future-tolerance", "five minutes"
     )
     assert out.returncode == 2
     assert "--future-tolerance" in out.stderr and "5m" in out.stderr

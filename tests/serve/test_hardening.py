@@ -8,8 +8,6 @@ import json
 import os
 import socket
 import stat
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -20,7 +18,7 @@ import pytest
 
 from samverkan_rules import load_routine
 from samverkan_rules.live import RoutineSessions
-from tests.serve.support import ROUTINE, TOKEN, Service, httpx
+from tests.serve.support import ROUTINE, TOKEN, Service, httpx, serve_once
 
 RID = "orebro-dagverksamhet-hemvard"
 R = f"/routines/{RID}"
@@ -60,22 +58,8 @@ def test_a_token_file_others_can_read_is_refused(tmp_path: Path) -> None:
     token = tmp_path / "token"
     token.write_text(TOKEN, encoding="utf-8")
     token.chmod(0o644)
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "samverkan_rules",
-            "serve",
-            "--routines",
-            str(ROUTINE),
-            "--store",
-            str(tmp_path / "s"),
-            "--token-file",
-            str(token),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
+    out = serve_once(
+        "--routines", str(ROUTINE), "--store", str(tmp_path / "s"), "--token-file", str(token)
     )
     assert out.returncode == 2
     assert "chmod 600" in out.stderr and TOKEN not in out.stderr

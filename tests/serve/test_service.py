@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.serve.support import TOKEN, Service
+from tests.serve.support import TOKEN, Service, serve_once
 from tests.support import EXAMPLES, ROUTINES
 
 pytest.importorskip("starlette", reason="the 'serve' extra (starlette, uvicorn) is not installed")
@@ -267,22 +267,7 @@ def test_concurrent_posts_from_8_threads_lose_nothing(service: Service) -> None:
 
 def test_serve_without_a_token_says_so(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "SAMVERKAN_TOKEN"}
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "samverkan_rules",
-            "serve",
-            "--routines",
-            str(ROUTINE),
-            "--store",
-            str(tmp_path / "x.db"),
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+    out = serve_once("--routines", str(ROUTINE), "--store", str(tmp_path / "x.db"), env=env)
     assert out.returncode == 2
     assert "no token" in out.stderr
 
