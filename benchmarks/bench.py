@@ -12,11 +12,13 @@ Figures:
 (a) working-day offsets per second through ``WorkingCalendar.add_working_days_ordinal``
     (the audit fast path) and through ``add_working_days`` on ``date`` objects;
 (b) ``evaluate`` latency (p50/p99) for one realistic 100-event case on the Örebro routine;
-(c) one generated multi-case log (100,000 events, about 1,000 cases), measured side by side
-    in one run: the parse-only floor (stdlib ``json.loads`` per line), ``read_events_text``,
-    ``evaluate`` in process, durable_rules matching the same routine's triggers case by case
-    (when the ``live`` extra is installed), and ``samverkan due --format jsonl`` as a whole
-    process; each with its ratio to the floor and to durable_rules;
+(c) one generated log of 10,000 open cases (about six events each, 60,000 events: cases
+    cut mid-story, as a municipality's open cases are), measured side by side in one run:
+    the parse-only floor (stdlib ``json.loads`` per line), ``read_events_text``, ``evaluate``
+    in process, walking every action of the result, the output's bytes per case,
+    durable_rules matching the same routine's triggers case by case (when the ``live``
+    extra is installed), and ``samverkan due --format jsonl`` as a whole process; each with
+    its ratio to the floor and to durable_rules;
 (d) the whole ``samverkan due --format jsonl`` process on 10k, 100k and 1M-event logs:
     events per second and peak RSS (``getrusage`` of the child process);
 (e) the cost per event of one case of 10, 100, 1,000 and 10,000 events;
@@ -372,6 +374,29 @@ def generate_log(
     return events
 
 
+def generate_open_log(seed: int, n_cases: int, calendar: WorkingCalendar) -> list[dict[str, Any]]:
+    """A log of ``n_cases`` cases seen mid-way, as a municipality's open cases are: each case
+    is its story (intake, the start, an episode or two, sometimes the end) cut after 2 to 10
+    events, so a case has about six events, as in the service and ``due`` workloads."""
+    rng = random.Random(seed)
+    events: list[dict[str, Any]] = []
+    first = date(2025, 1, 1)
+    for number in range(1, n_cases + 1):
+        writer = CaseWriter(
+            rng, f"o{number:05d}", first + timedelta(days=rng.randrange(540)), calendar
+        )
+        _, has_hemsjukvard = writer.intake()
+        writer.next_day(1, 3)
+        writer.start(has_hemsjukvard)
+        for _ in range(rng.randint(0, 2)):
+            writer.ongoing()
+        if rng.random() < 0.2:
+            writer.end()
+        events.extend(writer.events[: rng.randint(2, 10)])
+    events.sort(key=lambda e: (datetime.fromisoformat(e["at"]).astimezone(UTC), e["id"]))
+    return events
+
+
 def to_jsonl(events: list[dict[str, Any]]) -> str:
     """Events as JSON Lines text."""
     return "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in events)
@@ -476,9 +501,15 @@ def bench_latency(
     )
 
 
-def write_log(path: Path, seed: int, n_events: int, calendar: WorkingCalendar) -> datetime:
-    """Generate a multi-case log of ``n_events`` to ``path``; returns an as_of after it."""
-    events = generate_log(seed, n_events, 100, calendar)
+def write_log(
+    path: Path, seed: int, n_events: int, calendar: WorkingCalendar, *, open_cases: int = 0
+) -> datetime:
+    """Generate a multi-case log of ``n_events`` (about 100 a case) to ``path``, or with
+    ``open_cases`` that many cases of about six events; returns an as_of after it."""
+    if open_cases:
+        events = generate_open_log(seed, open_cases, calendar)
+    else:
+        events = generate_log(seed, n_events, 100, calendar)
     as_of = as_of_after(events)
     with path.open("w", encoding="utf-8") as out:
         for event in events:
@@ -541,22 +572,39 @@ def durable_rate(
 
 
 _PROBE = (
-    "import resource, subprocess, sys, time\n"
+    "import os, resource, subprocess, sys, time\n"
     "t = time.perf_counter()\n"
-    "rc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode\n"
+    "with open(sys.argv[1], 'wb') as out:\n"
+    "    rc = subprocess.run(sys.argv[2:], stdout=out).returncode\n"
     "dt = time.perf_counter() - t\n"
-    "print(dt, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, rc)\n"
+    "size = os.path.getsize(sys.argv[1])\n"
+    "print(dt, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, rc, size)\n"
 )
 
 
-def due_process(path: Path, as_of: datetime, fmt: str = "jsonl") -> tuple[float, float, int]:
-    """``samverkan due`` as a whole process: (seconds, peak RSS in MiB, exit code)."""
+@dataclass(frozen=True)
+class Process:
+    """One whole ``samverkan due`` run."""
+
+    seconds: float
+    rss_mib: float
+    exit_code: int
+    output_bytes: int
+
+
+def due_process(path: Path, as_of: datetime, fmt: str = "jsonl") -> Process:
+    """``samverkan due`` as a whole process, its output written to a file beside ``path``."""
     command = [sys.executable, "-m", "samverkan_rules", "due", "--routine", str(ROUTINE)]
     command += ["--events", str(path), "--as-of", as_of.isoformat(), "--format", fmt]
+    output = path.with_suffix(".out")
     out = subprocess.run(
-        [sys.executable, "-c", _PROBE, *command], capture_output=True, text=True, check=True
+        [sys.executable, "-c", _PROBE, str(output), *command],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.split()
-    return float(out[0]), int(out[1]) / 1024, int(out[2])
+    output.unlink()
+    return Process(float(out[0]), int(out[1]) / 1024, int(out[2]), int(out[3]))
 
 
 def _walk_and_size(result: Any) -> tuple[int, int, int]:
@@ -574,12 +622,13 @@ def _walk_and_size(result: Any) -> tuple[int, int, int]:
 
 
 def bench_throughput(
-    routine: CompiledRoutine, seed: int, n_events: int, repeats: int, workdir: Path
+    routine: CompiledRoutine, seed: int, n_cases: int, repeats: int, workdir: Path
 ) -> tuple[list[Figure], str, datetime]:
-    """(c) One log, side by side: the parse floor, reading, evaluating, durable_rules and the
-    whole ``samverkan due`` process, each with its ratio to the floor and to durable_rules."""
-    path = workdir / f"log-{n_events}.jsonl"
-    as_of = write_log(path, seed, n_events, routine.calendar)
+    """(c) One log of ``n_cases`` open cases, side by side: the parse floor, reading,
+    evaluating, durable_rules and the whole ``samverkan due`` process, each with its ratio
+    to the floor and to durable_rules."""
+    path = workdir / f"open-{n_cases}.jsonl"
+    as_of = write_log(path, seed, 0, routine.calendar, open_cases=n_cases)
     text = path.read_text(encoding="utf-8")
     floor = floor_rate(path)
     parse_times: list[int] = []
@@ -610,8 +659,8 @@ def bench_throughput(
     del batch
     durable = durable_rate(routine, by_case)
     del by_case
-    seconds, _rss, rc = due_process(path, as_of)
-    due_rate = count / seconds
+    due = due_process(path, as_of)
+    due_rate = count / due.seconds
 
     def ratios(rate: float) -> str:
         parts = [f"{rate / floor:.0%} of the floor"]
@@ -638,11 +687,18 @@ def bench_throughput(
         ),
         Figure(
             "c",
-            "evaluation JSON per case (default: actions)",
-            lean_bytes / cases,
+            "due --format jsonl output per case",
+            due.output_bytes / cases,
             "bytes",
             2048,
             higher_is_better=False,
+            note="actions, the rules' text once",
+        ),
+        Figure(
+            "c",
+            "Evaluation.to_json() per case (indented)",
+            lean_bytes / cases,
+            "bytes",
             note=f"{full_bytes / cases:,.0f} bytes with --ledger --trace",
         ),
         Figure(
@@ -658,7 +714,7 @@ def bench_throughput(
             due_rate,
             "events/s",
             due_target,
-            note=ratios(due_rate) + ("" if rc in (0, 1) else f", exit {rc}"),
+            note=ratios(due_rate) + ("" if due.exit_code in (0, 1) else f", exit {due.exit_code}"),
         ),
     ]
     return figures, text, as_of
@@ -673,7 +729,8 @@ def bench_scaling(
     for n in sizes:
         path = workdir / f"scale-{n}.jsonl"
         as_of = write_log(path, seed + n, n, routine.calendar)
-        seconds, rss, _rc = due_process(path, as_of)
+        run = due_process(path, as_of)
+        seconds, rss = run.seconds, run.rss_mib
         path.unlink()
         target = 300.0 if n >= 1_000_000 else None
         figures.append(Figure("d", f"{n:,} events: due jsonl", n / seconds, "events/s"))
@@ -752,7 +809,7 @@ def _table(figures: list[Figure]) -> Iterator[str]:
     titles = {
         "a": "(a) working-day arithmetic",
         "b": "(b) evaluate latency, one 100-event case",
-        "c": "(c) one multi-case log, side by side",
+        "c": "(c) a log of open cases, side by side",
         "d": "(d) whole samverkan due process on growing logs",
         "e": "(e) cost per event by case size",
         "f": "(f) start-up, whole process",
@@ -787,7 +844,7 @@ def main(argv: list[str] | None = None) -> int:
         "calendar_repeats": 3,
         "latency_runs": 300 if args.quick else 1000,
         "latency_warmup": 30 if args.quick else 100,
-        "log_events": 10_000 if args.quick else 100_000,
+        "open_cases": 2_000 if args.quick else 10_000,
         "log_repeats": 1 if args.quick else 3,
         "scaling": [10_000, 30_000] if args.quick else [10_000, 100_000, 1_000_000],
         "case_sizes": [10, 100, 1_000] if args.quick else [10, 100, 1_000, 10_000],
@@ -803,7 +860,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="samverkan-bench-") as tmp:
         workdir = Path(tmp)
         throughput, text, log_as_of = bench_throughput(
-            routine, args.seed + 1, sizes["log_events"], sizes["log_repeats"], workdir
+            routine, args.seed + 1, sizes["open_cases"], sizes["log_repeats"], workdir
         )
         figures += throughput
         figures += bench_scaling(routine, args.seed + 2, sizes["scaling"], workdir)

@@ -14,7 +14,7 @@ trace of each deadline (``Obligation.trace``) are written only when asked for.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -33,6 +33,41 @@ class _Out(BaseModel):
     # Fields the JSON form leaves out when they are null or empty (added after the first
     # outputs were published, which keep their bytes); every other field is always written.
     sometimes_absent: ClassVar[frozenset[str]] = frozenset()
+
+
+_R = TypeVar("_R", bound=_Out)
+
+
+def _optional_fields(cls: type[_Out]) -> dict[str, Any]:
+    found: dict[str, Any] | None = cls.__dict__.get("_optional_defaults")
+    if found is None:
+        found = {
+            name: field.default
+            for name, field in cls.model_fields.items()
+            if not field.is_required()
+        }
+        assert all(v is None or v == [] for v in found.values()), cls
+        type.__setattr__(cls, "_optional_defaults", found)
+    return found
+
+
+def construct(cls: type[_R], values: dict[str, Any]) -> _R:
+    """A record of ``cls`` from values the engine built and knows to be right: what
+    ``cls.model_construct(**values)`` gives (the same fields, defaults and fields set),
+    without its per-field alias lookups, at a quarter of the cost; the engine builds one
+    per obligation, so walking a large evaluation's actions is dominated by it. ``values``
+    becomes the record's own and must not be used again.
+    """
+    given = set(values)
+    for name, default in _optional_fields(cls).items():
+        if name not in given:
+            values[name] = [] if default == [] else default
+    record = cls.__new__(cls)
+    object.__setattr__(record, "__dict__", values)
+    object.__setattr__(record, "__pydantic_fields_set__", given)
+    object.__setattr__(record, "__pydantic_extra__", None)
+    object.__setattr__(record, "__pydantic_private__", None)
+    return record
 
 
 class RoutineRef(_Out):

@@ -20,7 +20,7 @@ from samverkan_rules import Evaluation, evaluate, load_registry
 from samverkan_rules._json import dumps
 from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.i18n import translator
-from samverkan_rules.records import CaseResult, EvaluationDocument, Obligation
+from samverkan_rules.records import CaseResult, EvaluationDocument, Obligation, construct
 from tests.histories import answer as histories_answer
 from tests.histories import field_value
 
@@ -197,6 +197,13 @@ def _check_contract(result: Evaluation) -> None:
         assert dumps(written) == dumps(full)
         # ... and it reads back as the records, every field of the right type.
         assert dumps(CaseResult.model_validate(written).to_json()) == dumps(written)
+        # The engine's records are what model_construct builds from the same values.
+        for o in record.actions + (record.obligations or []):
+            given = {k: getattr(o, k) for k in o.model_fields_set}
+            slow = Obligation.model_construct(**given)
+            assert o == slow
+            assert o.model_fields_set == slow.model_fields_set
+            assert construct(Obligation, dict(given)) == slow
     assert text == dumps(_records_document(result))
     assert list(json.loads(text)) == list(EvaluationDocument.model_fields)
     EvaluationDocument.model_validate_json(text)

@@ -37,6 +37,7 @@ from samverkan_rules.cli._common import (
     guarded,
     print_diagnostics,
     read_event_file,
+    settle_memory,
     translator_from_args,
     unreadable_events,
 )
@@ -107,6 +108,7 @@ def evaluate_from_args(
     """
     routines = select_routine(load_routines(args.routine), args.routine, args.routine_id)
     check_as_of(args.as_of, routines)
+    settle_memory()
     batch = read_event_file(args.events)
     try:
         return routines, engine.evaluate(routines, batch, args.as_of, cases=cases)
@@ -276,6 +278,7 @@ def open_evaluation(
     """
     routines = select_routine(load_routines(args.routine), args.routine, args.routine_id)
     check_as_of(args.as_of, routines)
+    settle_memory()
     try:
         evaluator = Evaluator(routines, args.as_of, cases=cases)
         limits = EventLimits.from_environment()

@@ -40,6 +40,7 @@ from samverkan_rules.records import (
     ResponsibleParty,
     RoutineRef,
     SourceRecord,
+    construct,
 )
 from samverkan_rules.status import Status
 from samverkan_rules.time.instants import format_local_minute, local_stamp
@@ -487,7 +488,8 @@ def entry_models(
     """The public objects of some obligations of a ledger (by record identity), built alone."""
     wanted = list(wanted)
     built = _built(ledger, cache, wanted)
-    return {id(entry): _model(built[id(entry)]) for entry in wanted}
+    shared: dict[int, Any] = {}
+    return {id(entry): _model(built[id(entry)], shared) for entry in wanted}
 
 
 def period_dict(entry: PeriodEntry, cache: OutputCache) -> dict[str, Any]:
@@ -542,36 +544,50 @@ def case_dict(ledger: CaseLedger, cache: OutputCache) -> dict[str, Any]:
     return out
 
 
-def _model(d: Mapping[str, Any]) -> Obligation:
-
-    def ref(value: Mapping[str, str] | None) -> EventRef | None:
-        if value is None:
-            return None
-        return EventRef.model_construct(event=value["event"], type=value["type"], at=value["at"])
-
-    fields = dict(d)
-    fields["routine"] = RoutineRef.model_construct(**d["routine"])
-    for key in ("trigger", "fulfilled_by", "cancelled_by"):
-        fields[key] = ref(d[key])
-    fields["late"] = Lateness.model_construct(**d["late"]) if d["late"] else None
-    if d.get("responsible_party") is not None:
-        fields["responsible_party"] = ResponsibleParty.model_construct(**d["responsible_party"])
-    if d.get("anchor") is not None:
-        fields["anchor"] = Anchor.model_construct(**d["anchor"])
-    return Obligation.model_construct(**fields)
-
-
 def case_result(ledger: CaseLedger, cache: OutputCache) -> CaseResult:
     """The case as the public :class:`~samverkan_rules.records.CaseResult` object."""
 
     built = obligation_dicts(ledger, cache)
-    models = {key: _model(d) for key, d in built.items()}
-    return CaseResult.model_construct(
-        case=ledger.case,
-        actions=[models[id(e)] for e in ledger.actions],
-        obligations=[models[id(e)] for e in ledger.obligations] if cache.ledger else None,
-        periods=[_period_model(period_dict(p, cache)) for p in ledger.periods],
+    shared: dict[int, Any] = {}  # one record per shared part (an event, a routine version)
+    models = {key: _model(d, shared) for key, d in built.items()}
+    return construct(
+        CaseResult,
+        {
+            "case": ledger.case,
+            "actions": [models[id(e)] for e in ledger.actions],
+            "obligations": ([models[id(e)] for e in ledger.obligations] if cache.ledger else None),
+            "periods": [_period_model(period_dict(p, cache)) for p in ledger.periods],
+        },
     )
+
+
+def _model(d: dict[str, Any], shared: dict[int, Any]) -> Obligation:
+    """The record of an obligation's JSON form, which becomes the record's own (its parts
+    are replaced by records, so ``d`` is not for use again). The parts the output cache
+    shares between obligations (an event's reference, a routine version's) become one
+    record each, by the identity of the shared mapping, kept in ``shared``."""
+
+    def once(cls: type[Any], value: Mapping[str, Any] | None) -> Any:
+        if value is None:
+            return None
+        record = shared.get(id(value))
+        if record is None:
+            record = shared[id(value)] = construct(cls, dict(value))
+        return record
+
+    fields = d
+    fields["routine"] = once(RoutineRef, d["routine"])
+    fields["trigger"] = once(EventRef, d["trigger"])
+    fields["fulfilled_by"] = once(EventRef, d["fulfilled_by"])
+    fields["cancelled_by"] = once(EventRef, d["cancelled_by"])
+    fields["late"] = construct(Lateness, dict(d["late"])) if d["late"] else None
+    party = d.get("responsible_party")
+    if party is not None:
+        fields["responsible_party"] = construct(ResponsibleParty, dict(party))
+    anchor = d.get("anchor")
+    if anchor is not None:
+        fields["anchor"] = construct(Anchor, dict(anchor))
+    return construct(Obligation, fields)
 
 
 def _period_model(d: Mapping[str, Any]) -> Any:

@@ -2,12 +2,14 @@
 
 A history is rarely sorted by case, and holding every event of a large file as objects
 costs far more memory than the file itself. :func:`index_events` reads a JSON Lines file
-once: each line is decoded and judged (by the run's ``judge``), and only where it lies
-in the file is kept (about 40 bytes an event), grouped by case. Duplicate ids are found
-from hashes and resolved exactly as :func:`samverkan_rules.events.model.deduplicate` does.
-:meth:`IndexedEvents.cases` then reads each case's lines back from the file and yields
-the case's events, so evaluating a history needs memory for its largest case, not for
-all of it. Standard input is spooled to a temporary file, which is removed on close.
+once: each line is decoded and judged (by the run's ``judge``), and where it lies in the
+file is kept (about 40 bytes an event), grouped by case; the decoded events themselves are
+kept too while they fit in :data:`KEEP_BYTES`. Duplicate ids are found from hashes and
+resolved exactly as :func:`samverkan_rules.events.model.deduplicate` does.
+:meth:`IndexedEvents.cases` then yields each case's events, reading back from the file
+those that were not kept, so evaluating a history needs memory for its largest case (and
+the kept events), not for all of it. Standard input is spooled to a temporary file, which
+is removed on close.
 
 CSV files are read whole (a record may span lines) and then served case by case the same
 way.
@@ -88,6 +90,18 @@ _VERDICTS: tuple[Verdict, ...] = (
 _DROPPED = 255  # a duplicate id whose events are not evaluated (or a repeat counted once)
 
 
+KEEP_BYTES = 64 << 20
+"""The events of the first pass are kept, while their estimated size stays under this many
+bytes, so a file of up to about 80,000 events is decoded once; past it, events are read
+back from the file case by case and memory stays bounded by the largest case."""
+
+
+def _kept_size(length: int) -> int:
+    """An event's estimated size in memory from its line's length (measured on the bench
+    corpus: about 760 bytes for a 160-byte line)."""
+    return 400 + 3 * length
+
+
 class IndexedEvents:
     """The events of one input, indexed by case; read each case back with :meth:`cases`.
 
@@ -105,9 +119,11 @@ class IndexedEvents:
         spans: tuple[array[int], array[int], array[int]],
         by_case: dict[str, array[int]],
         admitted: bytearray,
-        memory: dict[int, Event] | None,
+        memory: dict[int, Event],
         limits: EventLimits,
     ) -> None:
+        """``memory`` holds the events kept from the first pass (every event when ``fd`` is
+        None); the others are read back from ``fd`` at their offsets."""
         self.name = name
         self.run = run
         self._fd = fd
@@ -140,8 +156,9 @@ class IndexedEvents:
             yield case, self.events_of(case)
 
     def _read(self, idx: int) -> Event:
-        if self._memory is not None:
-            return self._memory[idx]
+        kept = self._memory.get(idx)
+        if kept is not None:
+            return kept
         assert self._fd is not None
         raw = os.pread(self._fd, self._lengths[idx], self._offsets[idx])
         line = self._lines[idx]
@@ -172,8 +189,12 @@ class IndexedEvents:
 class _Index:
     """What the first pass keeps of each usable line."""
 
-    def __init__(self, run: Judge, limits: EventLimits = DEFAULT_LIMITS) -> None:
+    def __init__(
+        self, run: Judge, limits: EventLimits = DEFAULT_LIMITS, *, keep_bytes: int = KEEP_BYTES
+    ) -> None:
         self.run = run
+        self.kept: dict[int, Event] = {}
+        self.keep_bytes = keep_bytes
         self.limits = limits
         self.shared_types = run.shared_types
         self.offsets: array[int] = array("q")
@@ -223,6 +244,10 @@ class _Index:
             self.problems[idx] = problems
         if verdict in ("admitted", "context") and event.type in self.shared_types:
             self.shared[idx] = event
+        if verdict == "admitted" and self.keep_bytes > 0:
+            self.keep_bytes -= _kept_size(length)
+            if self.keep_bytes > 0:
+                self.kept[idx] = event
         return idx
 
     def repeated(self) -> list[int]:
@@ -251,7 +276,6 @@ class _Index:
         *,
         fd: int | None,
         spool: IO[bytes] | None,
-        memory: dict[int, Event] | None,
         limits: EventLimits,
     ) -> IndexedEvents:
         """Count and prepare the run (:meth:`commit`); the events, ready to read back."""
@@ -264,7 +288,7 @@ class _Index:
             spans=(self.offsets, self.lengths, self.lines),
             by_case=self.by_case,
             admitted=admitted,
-            memory=memory,
+            memory=self.kept,
             limits=limits,
         )
 
@@ -409,19 +433,21 @@ def index_events(
     format: str | None = None,
     limits: EventLimits = DEFAULT_LIMITS,
     stdin: IO[bytes] | None = None,
+    keep_bytes: int = KEEP_BYTES,
 ) -> IndexedEvents:
     """Read an event file (``-``: standard input) once, judge every event and index it by case.
 
     Every event is counted in ``run`` and ``run`` is prepared (its schedules placed, the
     shared events kept), so the caller goes on with :meth:`IndexedEvents.cases` and
-    :meth:`Evaluator.evaluate_case`.
+    :meth:`Evaluator.evaluate_case`. Decoded events are kept while their estimated size
+    stays under ``keep_bytes`` (0: read every case back from the file).
 
     Raises:
         EventError: when the input cannot be read at all.
     """
     fmt = format or ("jsonl" if path == "-" else format_for(path))
     name = "<stdin>" if path == "-" else path
-    index = _Index(run, limits)
+    index = _Index(run, limits, keep_bytes=keep_bytes)
     if fmt == "csv":
         if path == "-":
             data = (stdin or _stdin()).read()
@@ -429,8 +455,11 @@ def index_events(
         else:
             batch = read_events(path, format="csv", limits=limits)
         index.diagnostics.extend(batch.diagnostics)
-        memory = {index.add(event, 0, 0): event for event in batch.events if not index.full(event)}
-        return index.finish(name, fd=None, spool=None, memory=memory, limits=limits)
+        index.keep_bytes = 0  # the whole file is in memory already: keep every event
+        for event in batch.events:
+            if not index.full(event):
+                index.kept[index.add(event, 0, 0)] = event
+        return index.finish(name, fd=None, spool=None, limits=limits)
     spool: IO[bytes] | None = None
     try:
         if os.path.isdir(path):
@@ -468,4 +497,4 @@ def index_events(
     repeated = index.repeated()
     if repeated:
         index.settle_duplicates(_read_back(fd, index, repeated, name, limits))
-    return index.finish(name, fd=fd, spool=spool, memory=None, limits=limits)
+    return index.finish(name, fd=fd, spool=spool, limits=limits)

@@ -23,7 +23,7 @@ from samverkan_rules import EventError, evaluate, load_routine, read_events
 from samverkan_rules.cli import main
 from samverkan_rules.engine import Evaluator, evaluate_cases
 from samverkan_rules.engine.output import OutputCache, case_dict, json_document
-from samverkan_rules.events.index import index_events
+from samverkan_rules.events.index import KEEP_BYTES, index_events
 from samverkan_rules.events.limits import EventLimits
 from samverkan_rules.records import diagnostic_fields
 from samverkan_rules.scenarios.load import load_scenario_file
@@ -63,10 +63,16 @@ def lines_of(path: Path) -> list[str]:
 @settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(seed=st.integers(0, 10_000), keep=st.floats(0.3, 1.0))
+@given(
+    seed=st.integers(0, 10_000),
+    keep=st.floats(0.3, 1.0),
+    keep_bytes=st.sampled_from([0, 8_000, KEEP_BYTES]),
+)
 def test_streamed_json_equals_the_whole_evaluation_for_shuffled_logs(
-    tmp_path: Path, seed: int, keep: float
+    tmp_path: Path, seed: int, keep: float, keep_bytes: int
 ) -> None:
+    """Whether the index keeps no event, some (a budget the example overruns) or all of
+    them, each case is evaluated from the same events."""
     rng = random.Random(seed)
     lines = [line for line in lines_of(EXAMPLE) if rng.random() < keep]
     rng.shuffle(lines)
@@ -75,10 +81,14 @@ def test_streamed_json_equals_the_whole_evaluation_for_shuffled_logs(
     path.write_text("".join(lines), encoding="utf-8")
     routines = [load_routine(ROUTINE)]
     for as_of in (AS_OF, datetime.fromisoformat("2027-02-01T08:00:00+01:00")):
-        assert streamed_json(path, routines, as_of) == whole(path, routines, as_of)
+        streamed = streamed_json(path, routines, as_of, keep_bytes=keep_bytes)
+        assert streamed == whole(path, routines, as_of)
 
 
-def test_conflicting_ids_bad_lines_and_a_long_line_as_in_memory(tmp_path: Path) -> None:
+@pytest.mark.parametrize("keep_bytes", [0, KEEP_BYTES])
+def test_conflicting_ids_bad_lines_and_a_long_line_as_in_memory(
+    tmp_path: Path, keep_bytes: int
+) -> None:
     lines = lines_of(EXAMPLE)
     first = json.loads(lines[0])
     other = {**first, "data": {**first["data"], "extra": 0}}
@@ -88,7 +98,7 @@ def test_conflicting_ids_bad_lines_and_a_long_line_as_in_memory(tmp_path: Path) 
     routines = [load_routine(ROUTINE)]
     limits = EventLimits(line_bytes=4096)
     expected = evaluate(routines, read_events(path, limits=limits), AS_OF).to_json() + "\n"
-    assert streamed_json(path, routines, AS_OF, limits=limits) == expected
+    assert streamed_json(path, routines, AS_OF, limits=limits, keep_bytes=keep_bytes) == expected
     codes = {d["code"] for d in json.loads(expected)["diagnostics"]}
     assert {"event.duplicate-id", "event.bad-json", "event.not-object", "event.too-long"} <= codes
 
@@ -104,7 +114,8 @@ def test_every_scenario_streams_as_it_evaluates(tmp_path: Path, scenario_file: P
     for scenario in loaded.scenarios:
         path = tmp_path / f"s{scenario.index}.jsonl"
         path.write_text("".join(json.dumps(e.to_json()) + "\n" for e in scenario.events))
-        assert streamed_json(path, routines, scenario.as_of) == whole(
+        # Nothing kept: every case is read back from the file at its offsets.
+        assert streamed_json(path, routines, scenario.as_of, keep_bytes=0) == whole(
             path, routines, scenario.as_of
         )
 
