@@ -140,6 +140,15 @@ class RoutineSessions:
             )
         return found
 
+    def versions(self, routine: str) -> tuple[CompiledRoutine, ...]:
+        """The versions of one routine id, as given.
+
+        Raises:
+            UnknownRoutineError: for a routine not served.
+        """
+        self.session(routine)
+        return self._versions[routine]
+
     def used_types(self, routine: str) -> frozenset[str]:
         """The event types a routine (any of its versions) uses."""
         self.session(routine)

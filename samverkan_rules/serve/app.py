@@ -33,6 +33,7 @@ a request by its route, a case only by a keyed pseudonym, and never shows event 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import unicodedata
 from collections.abc import Awaitable, Callable, Iterator
@@ -49,8 +50,10 @@ from samverkan_rules._json import dumps_bytes
 from samverkan_rules.diagnostics import Diagnostic, did_you_mean
 from samverkan_rules.engine.result import Evaluation, find_obligations
 from samverkan_rules.errors import CalendarError, EvaluationError, EventError
+from samverkan_rules.i18n import translator
 from samverkan_rules.live.routed import RoutineSessions, UnknownRoutineError
 from samverkan_rules.live.store import EventConflictError
+from samverkan_rules.serve.calendar import FeedKeys, addressees, feed
 from samverkan_rules.serve.guard import (
     NO_STORE,
     ASGIApp,
@@ -351,10 +354,44 @@ async def _internal(request: Request, exc: Exception) -> Response:
 class _Routes:
     """The routes' handlers over one set of routine sessions."""
 
-    def __init__(self, sessions: RoutineSessions, clock: Clock, max_events: int) -> None:
+    def __init__(
+        self, sessions: RoutineSessions, clock: Clock, max_events: int, keys: FeedKeys
+    ) -> None:
         self.sessions = sessions
         self.clock = clock
         self.max_events = max_events
+        self.keys = keys
+
+    def _addressee(self, request: Request) -> tuple[str, str]:
+        """The routine and the role or unit a calendar route names (404 for neither)."""
+        routine = request.path_params["routine"]
+        who = request.path_params["who"]
+        known = addressees(self.sessions.versions(routine))
+        if who not in known:
+            raise Problem(
+                404,
+                "calendar.unknown",
+                f"no role or unit {who!r} in routine {routine!r}",
+                hint=did_you_mean(who, known),
+            )
+        return routine, who
+
+    async def calendar_link(self, request: Request) -> Response:
+        routine, who = self._addressee(request)
+        key = self.keys.key(routine, who)
+        path = request.url_for("calendar_feed", routine=routine, who=who).path
+        return _json({"routine": routine, "for": who, "path": f"{path}?key={key}"})
+
+    async def calendar_feed(self, request: Request) -> Response:
+        routine, who = self._addressee(request)
+        session = self.sessions.session(routine)
+        as_of = _as_of(request, self.clock())
+        versions = self.sessions.versions(routine)
+
+        def answer() -> bytes:
+            return feed(session.due(as_of), versions, who, keys=self.keys, t=translator("sv"))
+
+        return Response(await run_in_threadpool(answer), media_type="text/calendar")
 
     async def post_events(self, request: Request) -> Response:
         routine = request.path_params["routine"]
@@ -437,6 +474,17 @@ class _Routes:
                 _handled(self.explain),
                 methods=["GET"],
             ),
+            Route(
+                "/routines/{routine}/calendar/{who}.ics",
+                _handled(self.calendar_feed),
+                methods=["GET"],
+                name="calendar_feed",
+            ),
+            Route(
+                "/routines/{routine}/calendar/{who}",
+                _handled(self.calendar_link),
+                methods=["GET"],
+            ),
             # The route names url_path_for knows: "healthz", not the private function names.
             Route("/healthz", _healthz, methods=["GET"], name="healthz"),
             Route("/openapi.json", _openapi_document, methods=["GET"], name="openapi_document"),
@@ -467,7 +515,8 @@ def create_app(
     """
     if len(token) < 16:
         raise ValueError("the token must be at least 16 characters long")
-    routes = _Routes(sessions, clock, max_events).table()
+    keys = FeedKeys(hashlib.sha256(b"samverkan calendar feeds\0" + token.encode()).digest())
+    routes = _Routes(sessions, clock, max_events, keys).table()
     app = Starlette(
         routes=routes,
         exception_handlers={404: _not_found, 405: _not_found, Exception: _internal},
@@ -479,4 +528,5 @@ def create_app(
         names=pseudonyms or Pseudonyms(),
         routes=routes,
         routine_ids=frozenset(sessions.ids()),
+        key_opens=lambda routine, who, key: keys.opens(key, routine, who),
     )

@@ -11,11 +11,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import re
 import secrets
 import time
 import traceback
 from collections.abc import Awaitable, Callable, Container, MutableMapping, Sequence
 from typing import Any
+from urllib.parse import parse_qs, unquote
 
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Match
@@ -144,6 +146,26 @@ def _authorized(headers: list[tuple[bytes, bytes]], expected: bytes) -> None:
         )
 
 
+KeyCheck = Callable[[str, str, str], bool]
+"""Whether a link key (the third argument) opens the calendar feed of a routine's role or
+unit (the first two)."""
+
+
+_FEED = re.compile(r"/routines/(?P<routine>[^/]+)/calendar/(?P<who>[^/]+)\.ics")
+
+
+def _opened_by_key(scope: Scope, key_opens: KeyCheck | None) -> bool:
+    """Whether the request is a calendar feed's GET with a key that opens it: calendar
+    programs subscribe to a link and cannot send a bearer token."""
+    if key_opens is None or scope.get("method") not in ("GET", "HEAD"):
+        return False
+    found = _FEED.fullmatch(scope["path"])
+    if found is None:
+        return False
+    keys = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("key", [])
+    return len(keys) == 1 and key_opens(unquote(found["routine"]), unquote(found["who"]), keys[0])
+
+
 def guard(
     app: ASGIApp,
     *,
@@ -152,9 +174,11 @@ def guard(
     names: Pseudonyms,
     routes: Sequence[BaseRoute],
     routine_ids: Container[str],
+    key_opens: KeyCheck | None = None,
 ) -> ASGIApp:
     """``app`` behind the token check, the body size limit, ``Cache-Control: no-store`` on
-    every answer and a log line per request naming only the route."""
+    every answer and a log line per request naming only the route. A calendar feed's GET
+    is let through without the token when ``key_opens`` accepts its link's key."""
     expected = token.encode("utf-8")
 
     async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
@@ -175,7 +199,7 @@ def guard(
 
         try:
             headers = list(scope.get("headers") or [])
-            if scope["path"] not in OPEN_PATHS:
+            if scope["path"] not in OPEN_PATHS and not _opened_by_key(scope, key_opens):
                 _authorized(headers, expected)
                 given = {name.lower() for name, _ in headers}
                 if b"content-length" in given and b"transfer-encoding" in given:

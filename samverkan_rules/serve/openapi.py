@@ -182,6 +182,45 @@ def _evaluation_paths(
     }
 
 
+def _calendar_paths(routine: dict[str, Any], as_of: dict[str, Any]) -> dict[str, Any]:
+    """A role's or unit's calendar feed, and the keyed link to it."""
+    who = {
+        "name": "who",
+        "in": "path",
+        "required": True,
+        "description": "a role (e.g. hemvard.driftsplanerare) or a unit (e.g. hemvard)",
+        "schema": {"type": "string"},
+    }
+    key = {
+        "name": "key",
+        "in": "query",
+        "required": False,
+        "description": "the link's key, in place of the bearer token (opens this feed only)",
+        "schema": {"type": "string"},
+    }
+    return {
+        "/routines/{routine}/calendar/{who}.ics": {
+            "get": {
+                "summary": "The open obligations of a role or unit as an iCalendar feed "
+                "(RFC 5545), one event at each deadline",
+                "security": [{"bearer": []}, {}],
+                "parameters": [routine, who, key, as_of],
+                "responses": {
+                    "200": {"description": "iCalendar", "content": {"text/calendar": {}}},
+                    **_errors(400, 401, 404),
+                },
+            }
+        },
+        "/routines/{routine}/calendar/{who}": {
+            "get": {
+                "summary": 'The link of a calendar feed, with its key: {"routine", "for", "path"}',
+                "parameters": [routine, who],
+                "responses": {"200": {"description": "the link"}, **_errors(401, 404)},
+            }
+        },
+    }
+
+
 def openapi() -> dict[str, Any]:
     """The OpenAPI 3.1 document of the service.
 
@@ -224,6 +263,7 @@ def openapi() -> dict[str, Any]:
                 "post": _post_events_operation(routine, case)
             },
             **_evaluation_paths(routine, case, as_of),
+            **_calendar_paths(routine, as_of),
             "/healthz": {
                 "get": {
                     "summary": "Liveness",
