@@ -1,8 +1,13 @@
 """The evaluation output: a public JSON contract.
 
 Embedding systems parse this, so field names keep their meaning once published; new
-fields may be added. ``schemas/evaluation.schema.json`` is generated from these models.
+fields may be added. ``schemas/evaluation.schema.json`` is generated from these records.
 Times are RFC 3339 strings with the offset in force locally at that instant.
+
+The records are immutable ``msgspec`` structs: cheap to build (the engine builds one per
+obligation a program walks) and outside the garbage collector's view, so walking every
+action of a large evaluation costs less than evaluating it. :func:`to_builtins` gives a
+record's JSON form; :func:`convert` reads one back, checking every field's type.
 
 The output is sized to the question: each case's actions carry what changes from case to
 case (status, deadline, who, why) and name their rule; each rule's own text (title, source
@@ -16,20 +21,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+import msgspec
 
 if TYPE_CHECKING:
     from samverkan_rules.diagnostics import Diagnostic
 from samverkan_rules.status import Status
 
 
-class _Out(BaseModel):
-    # Built when first used: importing the package for a command that never evaluates
-    # does not pay for the output models.
-    model_config = ConfigDict(
-        frozen=True, extra="forbid", use_attribute_docstrings=True, defer_build=True
-    )
-
+class _Out(msgspec.Struct, frozen=True, gc=False, kw_only=True, forbid_unknown_fields=True):
     # Fields the JSON form leaves out when they are null or empty (added after the first
     # outputs were published, which keep their bytes); every other field is always written.
     sometimes_absent: ClassVar[frozenset[str]] = frozenset()
@@ -38,46 +37,29 @@ class _Out(BaseModel):
 _R = TypeVar("_R", bound=_Out)
 
 
-def _optional_fields(cls: type[_Out]) -> dict[str, Any]:
-    found: dict[str, Any] | None = cls.__dict__.get("_optional_defaults")
-    if found is None:
-        found = {
-            name: field.default
-            for name, field in cls.model_fields.items()
-            if not field.is_required()
-        }
-        assert all(v is None or v == [] for v in found.values()), cls
-        type.__setattr__(cls, "_optional_defaults", found)
-    return found
+def to_builtins(record: _Out) -> dict[str, Any]:
+    """A record's every field as JSON-ready values (nested records as dicts)."""
+    out: dict[str, Any] = msgspec.to_builtins(record)
+    return out
 
 
-def construct(cls: type[_R], values: dict[str, Any]) -> _R:
-    """A record of ``cls`` from values the engine built and knows to be right: what
-    ``cls.model_construct(**values)`` gives (the same fields, defaults and fields set),
-    without its per-field alias lookups, at a quarter of the cost; the engine builds one
-    per obligation, so walking a large evaluation's actions is dominated by it. ``values``
-    becomes the record's own and must not be used again.
+def convert(data: Mapping[str, Any], cls: type[_R]) -> _R:
+    """The record of ``cls`` a JSON-ready mapping describes.
+
+    Raises:
+        msgspec.ValidationError: naming the field that is missing or of the wrong type.
     """
-    given = set(values)
-    for name, default in _optional_fields(cls).items():
-        if name not in given:
-            values[name] = [] if default == [] else default
-    record = cls.__new__(cls)
-    object.__setattr__(record, "__dict__", values)
-    object.__setattr__(record, "__pydantic_fields_set__", given)
-    object.__setattr__(record, "__pydantic_extra__", None)
-    object.__setattr__(record, "__pydantic_private__", None)
-    return record
+    return msgspec.convert(data, cls)
 
 
-class RoutineRef(_Out):
+class RoutineRef(_Out, frozen=True, kw_only=True):
     """Which routine version an obligation comes from."""
 
     id: str
     version: str
 
 
-class RuleText(_Out):
+class RuleText(_Out, frozen=True, kw_only=True):
     """What a rule (or a precondition's remedy) says, the same for every obligation of it."""
 
     title: str
@@ -93,17 +75,15 @@ class RuleText(_Out):
         """The record of a rule's text in its JSON form (``CompiledRoutine.texts``)."""
         source = d["source"]
         interp = d["interpretation"]
-        return cls.model_construct(
+        return cls(
             title=d["title"],
-            source=SourceRecord.model_construct(**source) if source is not None else None,
-            interpretation=(
-                InterpretationRecord.model_construct(**interp) if interp is not None else None
-            ),
+            source=SourceRecord(**source) if source is not None else None,
+            interpretation=InterpretationRecord(**interp) if interp is not None else None,
             content=list(d["content"]),
         )
 
 
-class RoutineStamp(_Out):
+class RoutineStamp(_Out, frozen=True, kw_only=True):
     """A routine version used in the evaluation, with the hash of its exact text."""
 
     id: str
@@ -117,7 +97,7 @@ class RoutineStamp(_Out):
     """Each precondition's remedy text, by precondition name (a remedy's ``rule``)."""
 
 
-class SourceRecord(_Out):
+class SourceRecord(_Out, frozen=True, kw_only=True):
     """Where in the source document the rule comes from."""
 
     document: str
@@ -125,14 +105,14 @@ class SourceRecord(_Out):
     quote: str
 
 
-class InterpretationRecord(_Out):
+class InterpretationRecord(_Out, frozen=True, kw_only=True):
     """A local choice where the source leaves something open."""
 
     reason: str
     text: str | None = None
 
 
-class EventRef(_Out):
+class EventRef(_Out, frozen=True, kw_only=True):
     """An event an obligation refers to."""
 
     event: str
@@ -140,7 +120,7 @@ class EventRef(_Out):
     at: str
 
 
-class ResponsibleParty(_Out):
+class ResponsibleParty(_Out, frozen=True, kw_only=True):
     """Who is responsible when a rule names the responsible through a case fact.
 
     Present only on obligations of rules with ``responsible: fact.<name>``.
@@ -154,7 +134,7 @@ class ResponsibleParty(_Out):
     """True while the fact is unset and the rule's fallback role ('responsible') acts."""
 
 
-class Anchor(_Out):
+class Anchor(_Out, frozen=True, kw_only=True):
     """What a deadline counts from, when that is not the trigger event itself.
 
     Present only on obligations whose deadline is counted from a date in the trigger's data
@@ -170,7 +150,7 @@ class Anchor(_Out):
     """The date (YYYY-MM-DD) or the local instant (RFC 3339) the deadline counts from."""
 
 
-class Lateness(_Out):
+class Lateness(_Out, frozen=True, kw_only=True):
     """How late an obligation is, in each unit a routine may count in.
 
     Measured from the deadline to the fulfilling event (fulfilled_late) or to as_of
@@ -187,7 +167,7 @@ class Lateness(_Out):
     """Whole hours elapsed from the deadline to the moment."""
 
 
-class Obligation(_Out):
+class Obligation(_Out, frozen=True, kw_only=True):
     """One obligation in a case's ledger (or an action, when it still asks someone to act)."""
 
     sometimes_absent = frozenset({"anchor", "responsible_party", "trace"})
@@ -235,7 +215,7 @@ class Obligation(_Out):
         return _obligation_json(self)
 
 
-class PeriodLength(_Out):
+class PeriodLength(_Out, frozen=True, kw_only=True):
     """How long a period lasted (or has lasted, while open)."""
 
     days: int
@@ -246,7 +226,7 @@ class PeriodLength(_Out):
     """Whole hours elapsed."""
 
 
-class PeriodRecord(_Out):
+class PeriodRecord(_Out, frozen=True, kw_only=True):
     """A state with a length in a case, e.g. the municipality's payment liability."""
 
     period: str
@@ -271,14 +251,14 @@ class PeriodRecord(_Out):
 
 
 def _obligation_json(o: Obligation) -> dict[str, Any]:
-    data = o.model_dump(mode="json")
+    data = to_builtins(o)
     for key in Obligation.sometimes_absent:
         if data.get(key) is None:
             data.pop(key, None)  # written only where it applies
     return data
 
 
-class CaseResult(_Out):
+class CaseResult(_Out, frozen=True, kw_only=True):
     """Everything the evaluation found for one case."""
 
     sometimes_absent = frozenset({"obligations", "periods"})
@@ -301,11 +281,11 @@ class CaseResult(_Out):
         if self.obligations is not None:  # see sometimes_absent
             data["obligations"] = [_obligation_json(o) for o in self.obligations]
         if self.periods:  # see sometimes_absent
-            data["periods"] = [p.model_dump(mode="json") for p in self.periods]
+            data["periods"] = [to_builtins(p) for p in self.periods]
         return data
 
 
-class DiagnosticRecord(_Out):
+class DiagnosticRecord(_Out, frozen=True, kw_only=True):
     """A finding about the input (an event rejected, a routine out of force, ...)."""
 
     level: Literal["error", "warning", "info"]
@@ -318,7 +298,7 @@ class DiagnosticRecord(_Out):
     hint: str | None = None
 
 
-class QueueOffer(_Out):
+class QueueOffer(_Out, frozen=True, kw_only=True):
     """An offer of a place from a queue, and whether it went to the first in line."""
 
     event: str
@@ -333,7 +313,7 @@ class QueueOffer(_Out):
     """The case that was first in the queue at that instant (None: the queue was empty)."""
 
 
-class QueueEntry(_Out):
+class QueueEntry(_Out, frozen=True, kw_only=True):
     """One case's place in a queue."""
 
     case: str
@@ -345,7 +325,7 @@ class QueueEntry(_Out):
     """When it joined the queue (a better priority later keeps this time)."""
 
 
-class QueueResult(_Out):
+class QueueResult(_Out, frozen=True, kw_only=True):
     """A queue of one routine version: its order at as_of and every offer it made."""
 
     queue: str
@@ -357,12 +337,10 @@ class QueueResult(_Out):
     """Every offer within the version's validity, in (instant, id) order."""
 
 
-# Only the JSON Schema (schemas/evaluation.schema.json) is generated from this model;
+# Only the JSON Schema (schemas/evaluation.schema.json) is generated from this record;
 # Evaluation writes the same JSON from its compact ledger.
-class EvaluationDocument(_Out):
+class EvaluationDocument(_Out, frozen=True, kw_only=True):
     """The result of evaluating events against routines at one instant."""
-
-    model_config = ConfigDict(title="Evaluation")
 
     as_of: str
     routines: list[RoutineStamp]

@@ -1,7 +1,9 @@
 """The JSON Schemas of the routine language, the event input, the evaluation output and the
 audit report.
 
-They are generated from the pydantic models, which stay the single source of truth, and
+They are generated from the models (pydantic for the routine language, the input and the
+audit report; ``msgspec`` structs for the evaluation's records), which stay the single
+source of truth, and
 committed under ``schemas/`` so that editors can offer completion in routine files (see the
 ``# yaml-language-server: $schema=...`` line at the top of each routine) and embedding
 systems can check what they send and receive. ``samverkan schema --write schemas``
@@ -24,10 +26,16 @@ Examples:
 
 from __future__ import annotations
 
+import ast
+import inspect
+import itertools
 import json
+import typing
 from collections.abc import Callable, Mapping
+from types import ModuleType
 from typing import Any
 
+import msgspec
 from pydantic import BaseModel, ConfigDict, Field
 
 from samverkan_rules.audit.models import AuditReport
@@ -143,6 +151,49 @@ def _output_objects(
     return visit
 
 
+def _attribute_docs(module: ModuleType) -> dict[str, dict[str, str]]:
+    """The docstring under each annotated attribute of each class in ``module``'s source,
+    by class and attribute name (what pydantic's ``use_attribute_docstrings`` reads)."""
+    tree = ast.parse(inspect.getsource(module))
+    docs: dict[str, dict[str, str]] = {}
+    for node in tree.body:
+        if not isinstance(node, ast.ClassDef):
+            continue
+        found = docs.setdefault(node.name, {})
+        for item, after in itertools.pairwise(node.body):
+            if (
+                isinstance(item, ast.AnnAssign)
+                and isinstance(item.target, ast.Name)
+                and isinstance(after, ast.Expr)
+                and isinstance(after.value, ast.Constant)
+                and isinstance(after.value.value, str)
+            ):
+                found[item.target.id] = inspect.cleandoc(after.value.value)
+    return docs
+
+
+def _record_schema(root: type[Any]) -> dict[str, Any]:
+    """The JSON Schema of an output record (a ``msgspec`` struct): the root record's
+    properties at the top, the records it holds under ``$defs``, each field described by
+    the docstring under it in the source."""
+    found = msgspec.json.schema(root)
+    defs: dict[str, Any] = found["$defs"]
+    module = inspect.getmodule(root)
+    docs = _attribute_docs(module)  # type: ignore[arg-type]
+    for name, node in defs.items():
+        properties = node.get("properties", {})
+        for field, text in docs.get(name, {}).items():
+            if field in properties:
+                properties[field]["description"] = text
+        # A closed set of strings keeps the order it is declared in (msgspec sorts it).
+        for field, hint in typing.get_type_hints(getattr(module, name)).items():
+            if typing.get_origin(hint) is typing.Literal and field in properties:
+                properties[field]["enum"] = list(typing.get_args(hint))
+                properties[field]["type"] = "string"
+    top = defs.pop(root.__name__)
+    return {**top, "$defs": defs}
+
+
 def _reflow_description(node: dict[str, Any]) -> None:
     # Docstrings are wrapped for source files; editors show a description as it stands, so
     # lines are joined and only paragraph breaks kept.
@@ -212,7 +263,7 @@ def evaluation_schema() -> dict[str, Any]:
     whose responsible is a case fact, and a case's ``periods``, written only when it has
     some; further properties may appear in later versions.
     """
-    schema = EvaluationDocument.model_json_schema(mode="serialization")
+    schema = _record_schema(EvaluationDocument)
     _walk(schema, _output_objects(written_where_they_apply()))
     return _finish(schema, "evaluation.schema.json", "samverkan-rules evaluation")
 

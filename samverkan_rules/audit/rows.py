@@ -34,7 +34,7 @@ from samverkan_rules.engine.periods import PeriodEntry, period_length
 from samverkan_rules.engine.replay import CasePlan
 from samverkan_rules.engine.result import Evaluation
 from samverkan_rules.events.model import Event
-from samverkan_rules.records import QueueResult, diagnostic_fields
+from samverkan_rules.records import QueueResult, diagnostic_fields, to_builtins
 from samverkan_rules.time.instants import local_date, local_stamp
 
 _NOT_IN_FORCE = re.compile(r"^(\d+) trigger event")
@@ -355,5 +355,5 @@ def queue_results(
         return [], []
     result = evaluate(rules.queue, events, as_of)
     return list(result.queues), [
-        d.model_dump() for d in result.diagnostics if d.code.startswith("queue.")
+        to_builtins(d) for d in result.diagnostics if d.code.startswith("queue.")
     ]

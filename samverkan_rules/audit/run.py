@@ -48,7 +48,7 @@ from samverkan_rules.audit.tables import obligations_csv, report_tables
 from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.diagnostics import Diagnostic
 from samverkan_rules.engine.occurrences import cancelling_types
-from samverkan_rules.records import QueueResult
+from samverkan_rules.records import QueueResult, to_builtins
 from samverkan_rules.routine.registry import Registry
 from samverkan_rules.time.instants import format_rfc3339, local_date, start_of_day
 
@@ -347,7 +347,7 @@ def _add_run_findings(
 ) -> list[QueueResult]:
     """Add what is found once per run, not per case, to ``partial``; returns the queues."""
     for record in rules.baseline(as_of).diagnostics:  # routine-level: once, not per case
-        partial.add_diagnostic(record.model_dump())
+        partial.add_diagnostic(to_builtins(record))
     queue_list, queue_findings = queue_results(rules, staging.queue_events(), as_of)
     for finding in queue_findings:
         partial.add_diagnostic(finding)

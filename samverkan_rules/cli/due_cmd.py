@@ -56,7 +56,7 @@ from samverkan_rules.engine.result import Evaluation
 from samverkan_rules.errors import EvaluationError, EventError
 from samverkan_rules.events.index import IndexedEvents, index_events
 from samverkan_rules.events.limits import EventLimits
-from samverkan_rules.records import diagnostic_fields
+from samverkan_rules.records import diagnostic_fields, to_builtins
 from samverkan_rules.routine.load import check_routine_file, routine_files
 from samverkan_rules.text.due import evaluation_chunks
 
@@ -118,7 +118,7 @@ def evaluate_from_args(
 
 def report_event_problems(result: Evaluation, args: argparse.Namespace, name: str) -> int:
     """Print the evaluation's diagnostics on stderr; return how many events were rejected."""
-    diagnostics = [diagnostic_from_json(d.model_dump()) for d in result.diagnostics]
+    diagnostics = [diagnostic_from_json(to_builtins(d)) for d in result.diagnostics]
     return report_problems(diagnostics, args, name)
 
 
@@ -308,7 +308,7 @@ def run(args: argparse.Namespace) -> int:
         return {
             "diagnostics": [diagnostic_fields(d) for d in diagnostics],
             "summary": evaluator.summary,
-            "queues": [q.model_dump(mode="json") for q in queues],
+            "queues": [to_builtins(q) for q in queues],
         }
 
     t = translator_from_args(args) if args.format == "text" else data_translator_from_args(args)

@@ -40,7 +40,6 @@ from samverkan_rules.records import (
     ResponsibleParty,
     RoutineRef,
     SourceRecord,
-    construct,
 )
 from samverkan_rules.status import Status
 from samverkan_rules.time.instants import format_local_minute, local_stamp
@@ -550,20 +549,17 @@ def case_result(ledger: CaseLedger, cache: OutputCache) -> CaseResult:
     built = obligation_dicts(ledger, cache)
     shared: dict[int, Any] = {}  # one record per shared part (an event, a routine version)
     models = {key: _model(d, shared) for key, d in built.items()}
-    return construct(
-        CaseResult,
-        {
-            "case": ledger.case,
-            "actions": [models[id(e)] for e in ledger.actions],
-            "obligations": ([models[id(e)] for e in ledger.obligations] if cache.ledger else None),
-            "periods": [_period_model(period_dict(p, cache)) for p in ledger.periods],
-        },
+    return CaseResult(
+        case=ledger.case,
+        actions=[models[id(e)] for e in ledger.actions],
+        obligations=[models[id(e)] for e in ledger.obligations] if cache.ledger else None,
+        periods=[_period_model(period_dict(p, cache)) for p in ledger.periods],
     )
 
 
 def _model(d: dict[str, Any], shared: dict[int, Any]) -> Obligation:
-    """The record of an obligation's JSON form, which becomes the record's own (its parts
-    are replaced by records, so ``d`` is not for use again). The parts the output cache
+    """The record of an obligation's JSON form (its parts are replaced by records, so ``d``
+    is not for use again). The parts the output cache
     shares between obligations (an event's reference, a routine version's) become one
     record each, by the identity of the shared mapping, kept in ``shared``."""
 
@@ -572,7 +568,7 @@ def _model(d: dict[str, Any], shared: dict[int, Any]) -> Obligation:
             return None
         record = shared.get(id(value))
         if record is None:
-            record = shared[id(value)] = construct(cls, dict(value))
+            record = shared[id(value)] = cls(**value)
         return record
 
     fields = d
@@ -580,28 +576,28 @@ def _model(d: dict[str, Any], shared: dict[int, Any]) -> Obligation:
     fields["trigger"] = once(EventRef, d["trigger"])
     fields["fulfilled_by"] = once(EventRef, d["fulfilled_by"])
     fields["cancelled_by"] = once(EventRef, d["cancelled_by"])
-    fields["late"] = construct(Lateness, dict(d["late"])) if d["late"] else None
+    fields["late"] = Lateness(**d["late"]) if d["late"] else None
     party = d.get("responsible_party")
     if party is not None:
-        fields["responsible_party"] = construct(ResponsibleParty, dict(party))
+        fields["responsible_party"] = ResponsibleParty(**party)
     anchor = d.get("anchor")
     if anchor is not None:
-        fields["anchor"] = construct(Anchor, dict(anchor))
-    return construct(Obligation, fields)
+        fields["anchor"] = Anchor(**anchor)
+    return Obligation(**fields)
 
 
 def _period_model(d: Mapping[str, Any]) -> Any:
 
     fields = dict(d)
-    fields["routine"] = RoutineRef.model_construct(**d["routine"])
-    fields["length"] = PeriodLength.model_construct(**d["length"])
-    fields["source"] = SourceRecord.model_construct(**d["source"])
+    fields["routine"] = RoutineRef(**d["routine"])
+    fields["length"] = PeriodLength(**d["length"])
+    fields["source"] = SourceRecord(**d["source"])
     fields["interpretation"] = (
-        InterpretationRecord.model_construct(**d["interpretation"]) if d["interpretation"] else None
+        InterpretationRecord(**d["interpretation"]) if d["interpretation"] else None
     )
     for key in ("started_by", "ended_by"):
-        fields[key] = EventRef.model_construct(**d[key]) if d[key] else None
-    return PeriodRecord.model_construct(**fields)
+        fields[key] = EventRef(**d[key]) if d[key] else None
+    return PeriodRecord(**fields)
 
 
 _MARK = "\x1fsamverkan-cases\x1f"

@@ -72,7 +72,7 @@ def _queue_result(
             first = min(queued.items(), key=lambda kv: (kv[1].key, kv[0]), default=None)
             in_order = first is not None and first[0] == event.case
             offers.append(
-                QueueOffer.model_construct(
+                QueueOffer(
                     event=event.id,
                     case=event.case,
                     at=local_stamp(event.at, tz),
@@ -85,12 +85,12 @@ def _queue_result(
         if queue.leaves_on(event):
             queued.pop(event.case, None)
     order = sorted(queued.items(), key=lambda kv: (kv[1].key, kv[0]))
-    return QueueResult.model_construct(
+    return QueueResult(
         queue=queue.name,
-        routine=RoutineRef.model_construct(id=routine.id, version=routine.version),
+        routine=RoutineRef(id=routine.id, version=routine.version),
         label=queue.label,
         order=[
-            QueueEntry.model_construct(
+            QueueEntry(
                 case=case,
                 priority=q.priority,
                 label=q.label,

@@ -21,6 +21,7 @@ from samverkan_rules.records import (
     RoutineStamp,
     RuleText,
     diagnostic_fields,
+    to_builtins,
 )
 from samverkan_rules.status import STATUSES
 
@@ -156,8 +157,7 @@ class Evaluation:
         """Findings about the input: events rejected, routines out of force, ..."""
         if self._diagnostics is None:
             self._diagnostics = [
-                DiagnosticRecord.model_construct(**diagnostic_fields(d))
-                for d in self._raw_diagnostics
+                DiagnosticRecord(**diagnostic_fields(d)) for d in self._raw_diagnostics
             ]
         return self._diagnostics
 
@@ -193,13 +193,13 @@ class Evaluation:
         """The whole evaluation as plain JSON data (the public contract)."""
         return {
             "as_of": self.as_of,
-            "routines": [r.model_dump(mode="json") for r in self.routines],
+            "routines": [to_builtins(r) for r in self.routines],
             "cases": list(self.case_dicts()),
             "diagnostics": [diagnostic_fields(d) for d in self._raw_diagnostics]
             if self._diagnostics is None
-            else [d.model_dump(mode="json") for d in self._diagnostics],
+            else [to_builtins(d) for d in self._diagnostics],
             "summary": self.summary,
-            "queues": [q.model_dump(mode="json") for q in self.queues],
+            "queues": [to_builtins(q) for q in self.queues],
         }
 
     def to_json(self, *, indent: int | None = 2) -> str:
@@ -237,4 +237,4 @@ def _stamp(r: Mapping[str, Any]) -> RoutineStamp:
     fields["preconditions"] = {
         k: RuleText.from_json(v) for k, v in r.get("preconditions", {}).items()
     }
-    return RoutineStamp.model_construct(**fields)
+    return RoutineStamp(**fields)

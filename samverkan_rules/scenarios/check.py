@@ -17,7 +17,7 @@ from samverkan_rules.engine import evaluate
 from samverkan_rules.engine.result import Evaluation
 from samverkan_rules.errors import CalendarError, SamverkanError
 from samverkan_rules.language.yaml_core import PathPart
-from samverkan_rules.records import Obligation
+from samverkan_rules.records import Obligation, to_builtins
 from samverkan_rules.time.instants import check_supported, parse_rfc3339
 
 if TYPE_CHECKING:
@@ -184,7 +184,7 @@ def _reference_errors(scenario: Scenario, routine: CompiledRoutine) -> list[Diag
 def _with_text(o: Obligation, result: Evaluation) -> dict[str, Any]:
     """An obligation as expectations read it: its fields and its rule's text (title, source,
     interpretation, content), which the evaluation writes once per rule."""
-    return {**o.model_dump(), **result.rule_text(o).model_dump()}
+    return {**to_builtins(o), **to_builtins(result.rule_text(o))}
 
 
 def _check(scenario: Scenario, result: Evaluation) -> Iterator[str]:
@@ -222,7 +222,7 @@ def _check(scenario: Scenario, result: Evaluation) -> Iterator[str]:
             f"matches {_brief(want)}\n" + _closest_text(want, actual_ledger, "obligation")
         )
 
-    actual_periods = [p.model_dump() for c in cases for p in c.periods]
+    actual_periods = [to_builtins(p) for c in cases for p in c.periods]
     for i, period in enumerate(expect.periods):
         want = period.expected()
         if any(_matches(want, p) for p in actual_periods):

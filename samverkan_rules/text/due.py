@@ -143,7 +143,7 @@ def _text(o: Obligation, routine: CompiledRoutine | None, t: Translator) -> Rule
         else None
     )
     if found is None:
-        return RuleText.model_construct(title=o.rule, source=None, interpretation=None, content=[])
+        return RuleText(title=o.rule, source=None, interpretation=None, content=[])
     return RuleText.from_json(found)
 
 

@@ -25,7 +25,7 @@ from samverkan_rules.engine import Evaluator, evaluate_cases
 from samverkan_rules.engine.output import OutputCache, case_dict, json_document
 from samverkan_rules.events.index import KEEP_BYTES, index_events
 from samverkan_rules.events.limits import EventLimits
-from samverkan_rules.records import diagnostic_fields
+from samverkan_rules.records import diagnostic_fields, to_builtins
 from samverkan_rules.scenarios.load import load_scenario_file
 from tests.support import EXAMPLES, ROUTINES
 
@@ -46,7 +46,7 @@ def streamed_json(path: Path | str, routines: list, as_of: datetime, **kwargs: o
             return {
                 "diagnostics": [diagnostic_fields(d) for d in diagnostics],
                 "summary": run.summary,
-                "queues": [q.model_dump(mode="json") for q in queues],
+                "queues": [to_builtins(q) for q in queues],
             }
 
         return b"".join(json_document(run.header(), "cases", dicts, tail)).decode()

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from samverkan_rules import EventError, evaluate, load_registry
 from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.live import Session
+from samverkan_rules.records import to_builtins
 from tests.histories import answer as histories_answer
 from tests.histories import field_value
 from tests.support import ROUTINES
@@ -121,7 +122,7 @@ def streams(draw: st.DrawFn, rid: str) -> list[dict[str, Any]]:
 
 
 def _actions(result: Any) -> dict[str, Any]:
-    return {c.case: [a.model_dump() for a in c.actions] for c in result.cases}
+    return {c.case: [to_builtins(a) for a in c.actions] for c in result.cases}
 
 
 @pytest.mark.skipif(
@@ -171,7 +172,7 @@ def _check(rid: str, data: Any, backends: list[str]) -> None:
                 )
                 for case in want:
                     got = s.due(as_of, case=case).with_output(ledger=True, trace=True).case(case)
-                    assert [a.model_dump() for a in got.actions] == want[case], (s.backend, case)
+                    assert [to_builtins(a) for a in got.actions] == want[case], (s.backend, case)
         later = as_of + timedelta(days=data.draw(st.integers(1, 40)))
         want = _actions(evaluate(versions, posted, later, ledger=True, trace=True))
         for s in sessions:

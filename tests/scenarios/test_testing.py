@@ -290,7 +290,7 @@ def test_an_empty_expectation_is_refused(routines_dir: Path) -> None:
 
 def test_the_expectation_keys_are_the_obligation_fields_and_its_rule_text() -> None:
     # A scenario reads an obligation with its rule's text, which the evaluation writes once.
-    fields = set(Obligation.model_fields) | set(RuleText.model_fields)
+    fields = set(Obligation.__struct_fields__) | set(RuleText.__struct_fields__)
     assert set(ExpectedObligation.model_fields) == fields
 
 
