@@ -5,14 +5,14 @@ which of them were called off.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from samverkan_rules.compile.conditions import _NO_FACTS, Predicate, compile_condition
 from samverkan_rules.errors import CalendarError
 from samverkan_rules.events.model import Event
-from samverkan_rules.language.models.schedules import Schedule
+from samverkan_rules.language.models.schedules import Schedule, planned_occurrence
 from samverkan_rules.time.calendar import (
     WEEKDAYS,
     WorkingCalendar,
@@ -34,7 +34,7 @@ class CompiledSchedule:
     both in winter (+01:00) and in summer (+02:00).
     """
 
-    __slots__ = ("_calendar", "_spec", "_tz", "cancels", "key", "label", "name")
+    __slots__ = ("_calendar", "_planned", "_spec", "_tz", "cancels", "key", "label", "name")
 
     def __init__(
         self,
@@ -50,6 +50,10 @@ class CompiledSchedule:
         self.key = f"{routine_key}/{name}"
         """Names the schedule among every routine version's (``<id>@<version>/<name>``)."""
         self._spec = spec
+        self._planned: dict[date, time | None] = dict(
+            sorted(planned_occurrence(text) for text in spec.dates)
+        )
+        """``every: dates``: each planned day, in order, with its own time when it has one."""
         self._tz = tz
         self._calendar = calendar
         self.cancels: tuple[tuple[str, Predicate, str], ...] = tuple(
@@ -89,7 +93,11 @@ class CompiledSchedule:
 
     def _candidate_days(self, first: date, last: date) -> Iterator[date]:
         spec = self._spec
-        if spec.every == "week":
+        if spec.every == "dates":
+            for day in self._planned:
+                if first <= day <= last:
+                    yield day
+        elif spec.every == "week":
             target = WEEKDAYS.index(spec.weekday or "monday")
             day = first + timedelta(days=(target - first.weekday()) % 7)
             while day <= last:
@@ -115,7 +123,10 @@ class CompiledSchedule:
         except CalendarError:  # the working day it moves to lies outside the calendar
             return None
 
-    def _instant(self, day: date) -> datetime:
+    def _instant(self, day: date, planned: date) -> datetime:
+        clock = self._planned.get(planned) if self._planned else None
+        if clock is not None:  # a planned occurrence with its own time
+            return local_datetime(day, clock, self._tz).astimezone(UTC)
         if self._spec.time is None:
             return end_of_day(day, self._tz).astimezone(UTC)
         return local_datetime(day, self._spec.time, self._tz).astimezone(UTC)
@@ -132,7 +143,7 @@ class CompiledSchedule:
         for day in self._candidate_days(first, last):
             placed = self._placed(day)
             if placed is not None:
-                out.append(self._instant(placed))
+                out.append(self._instant(placed, day))
         return sorted(set(out))
 
     def next_after(
@@ -147,6 +158,12 @@ class CompiledSchedule:
                 if occurrence > moment and (skip is None or not skip(occurrence)):
                     return occurrence
             start += timedelta(days=span)
+        if self._planned:
+            last = next(reversed(self._planned)).isoformat()
+            raise CalendarError(
+                f"schedule {self.name!r} has no planned occurrence after "
+                f"{moment.isoformat()} (its plan ends on {last}); add the next plan's dates"
+            )
         raise CalendarError(f"schedule {self.name!r} has no occurrence after {moment.isoformat()}")
 
     def occurrence_name(self, occurrence: datetime) -> str:

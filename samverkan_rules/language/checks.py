@@ -29,7 +29,7 @@ from samverkan_rules.language.models.conditions import (
 )
 from samverkan_rules.language.models.routine import Routine, merged_event_types
 from samverkan_rules.language.models.rules import Action, Rule
-from samverkan_rules.language.models.schedules import schedule_event_type
+from samverkan_rules.language.models.schedules import planned_occurrence, schedule_event_type
 from samverkan_rules.language.models.time import CompositeTime, TimeForm
 from samverkan_rules.language.yaml import YamlDocument
 from samverkan_rules.language.yaml_core import PathPart
@@ -394,9 +394,27 @@ class _Checker:
             if role.reports_to is not None:
                 self.role(("roles", name, "reports_to"), role.reports_to)
 
+    def _planned_days(self, name: str, dates: Sequence[str]) -> None:
+        """Each planned occurrence lies within the routine version's validity: a version
+        judges only its own days, so a plan beyond them belongs to the next version."""
+        r = self.r
+        for i, text in enumerate(dates):
+            day, _ = planned_occurrence(text)
+            if day < r.valid_from or (r.valid_to is not None and day > r.valid_to):
+                until = r.valid_to.isoformat() if r.valid_to is not None else "open-ended"
+                self.error(
+                    ("schedules", name, "dates", i),
+                    "routine.planned-outside-validity",
+                    f"{text} lies outside this version's validity "
+                    f"({r.valid_from.isoformat()} to {until})",
+                    "plan the occurrences of the days this version is in force; later ones "
+                    "go in the version in force then",
+                )
+
     def _schedules(self) -> None:
         r = self.r
         for name, sched in r.schedules.items():
+            self._planned_days(name, sched.dates)
             for i, unit in enumerate(sched.units):
                 if unit not in r.units:
                     self.error(

@@ -343,6 +343,10 @@ def schedule_text(schedule: Schedule, t: Translator | None = None) -> str:
             text += t.gettext(", odd weeks")
         elif schedule.iso_weeks == "even":
             text += t.gettext(", even weeks")
+    elif schedule.every == "dates":
+        text = t.gettext("on the planned days {days}").format(days=", ".join(schedule.dates))
+        if schedule.time is not None:
+            text += f" {_hm(schedule.time)}"
     else:
         text = t.gettext("the last day of every month")
         if schedule.time is not None:

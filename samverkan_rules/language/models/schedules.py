@@ -45,17 +45,43 @@ class OccurrenceCancel(Model):
     ``data.date``."""
 
 
+_PLANNED = r"^\d{4}-\d{2}-\d{2}( \d{2}:\d{2})?$"
+
+
+def planned_occurrence(text: str) -> tuple[dt.date, dt.time | None]:
+    """A planned occurrence as written in ``dates``: its day, and its time when it has one.
+
+    Raises:
+        ValueError: for a day or time that does not exist (``2027-02-30``, ``25:00``).
+
+    Examples:
+        >>> planned_occurrence("2027-02-11 13:30")
+        (datetime.date(2027, 2, 11), datetime.time(13, 30))
+        >>> planned_occurrence("2027-02-11")
+        (datetime.date(2027, 2, 11), None)
+    """
+    day, _, clock = text.partition(" ")
+    return dt.date.fromisoformat(day), dt.time.fromisoformat(clock) if clock else None
+
+
 class Schedule(Model):
-    """Recurring occurrences: a weekly meeting, the end of each month.
+    """Recurring occurrences: a weekly meeting, the end of each month, a planned list.
 
     ``every: week`` needs ``weekday`` and ``time`` ("varje tisdag kl 13.30"); ``iso_weeks:
     odd`` keeps odd ISO week numbers only ("ojämn vecka"; 2026 has a week 53, so weeks 53
     and 1 are both odd). ``every: month_end`` occurs on each month's last day, at ``time``
-    or the end of the day.
+    or the end of the day. ``every: dates`` occurs on each day of ``dates`` (a committee's
+    sammanträdesplan): a date alone takes ``time`` (or the end of the day), a date with a
+    time (``2027-02-11 13:30``) keeps its own.
     """
 
     label: str
-    every: Literal["week", "month_end"]
+    every: Literal["week", "month_end", "dates"]
+    dates: list[Annotated[str, Field(pattern=_PLANNED)]] = []
+    """For ``every: dates``: each planned occurrence, ``YYYY-MM-DD`` or ``YYYY-MM-DD HH:MM``
+    (local time), each day once; the plan for a year is written as the committee adopts
+    it. After the last one the schedule has no occurrence, so a deadline that needs the
+    next one cannot be placed until the next plan is added."""
     weekday: Weekday | None = None
     time: dt.time | None = None
     """Local wall-clock time of the occurrence, right across daylight-saving changes."""
@@ -79,9 +105,29 @@ class Schedule(Model):
             raise ValueError("a weekly schedule needs 'weekday' and 'time', e.g. tuesday 13:30")
         if self.every == "month_end" and self.weekday is not None:
             raise ValueError("'weekday' does not apply to 'every: month_end'")
-        if self.every == "month_end" and self.iso_weeks != "all":
+        if self.every != "week" and self.iso_weeks != "all":
             raise ValueError("'iso_weeks' applies to weekly schedules only")
+        if self.every == "dates":
+            self._check_dates()
+        elif self.dates:
+            raise ValueError("'dates' applies to 'every: dates' only")
         return self
+
+    def _check_dates(self) -> None:
+        if not self.dates:
+            raise ValueError("'every: dates' needs 'dates', e.g. ['2027-01-14 13:30']")
+        if self.weekday is not None:
+            raise ValueError("'weekday' does not apply to 'every: dates'")
+        seen: dict[dt.date, str] = {}
+        for text in self.dates:
+            try:
+                day, _ = planned_occurrence(text)
+            except ValueError:
+                raise ValueError(f"{text!r} is not a day and time that exist") from None
+            if day in seen:
+                raise ValueError(f"{text!r}: the plan has {seen[day]!r} on the same day already")
+            seen[day] = text
+            _in_supported_range(day)
 
 
 def schedule_event_type(schedule: Schedule) -> EventType:
