@@ -400,4 +400,7 @@ def test_omissions_and_cancel_interpretations_are_rendered() -> None:
     assert "<h2>Not encoded</h2>" in render_html(katrineholm, translator("en"))
     beslut = render_markdown(load_routine(ROUTINES / "dagverksamhet-beslut.yaml"))
     assert "(`dagverksamhet.start_planned`): Ett ärende i denna rutin gäller ett beslut" in beslut
-    assert "Inte kodat i rutinen" not in beslut
+    assert "> Kontakt med personal på dagverksamheten skall främst tas tidigt" in beslut
+    # A routine that lists no omissions has no such section.
+    utskrivning = render_markdown(load_routine(ROUTINES / "utskrivning-sluten-vard.yaml"))
+    assert "Inte kodat i rutinen" not in utskrivning
