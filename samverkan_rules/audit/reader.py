@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import json
 import os
 import tempfile
 from collections import Counter
@@ -34,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import orjson
 
 from samverkan_rules.audit.inputs import (
     InputError,
@@ -108,7 +108,7 @@ def _instant_us(moment: datetime) -> int:
 
 
 def _canonical(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return orjson.dumps(data, option=orjson.OPT_SORT_KEYS).decode("utf-8")
 
 
 @dataclass
@@ -309,8 +309,8 @@ class Staging:
                 continue
             tally.read += 1
             try:
-                yield number, json.loads(text)
-            except json.JSONDecodeError as exc:
+                yield number, orjson.loads(text)
+            except orjson.JSONDecodeError as exc:
                 self._reject(
                     tally,
                     _error(
@@ -374,8 +374,8 @@ class Staging:
                 record["data"] = {}
             else:
                 try:
-                    record["data"] = json.loads(raw)
-                except json.JSONDecodeError as exc:
+                    record["data"] = orjson.loads(raw)
+                except orjson.JSONDecodeError as exc:
                     self._reject(
                         tally,
                         _error(
@@ -405,8 +405,8 @@ class Staging:
                 data = record.get("data")
                 if isinstance(data, str):
                     try:
-                        record["data"] = json.loads(data) if data.strip() else {}
-                    except json.JSONDecodeError as exc:
+                        record["data"] = orjson.loads(data) if data.strip() else {}
+                    except orjson.JSONDecodeError as exc:
                         self._reject(
                             tally,
                             _error(
@@ -701,7 +701,7 @@ def _event(row: Sequence[Any], names: Sequence[str]) -> Event:
         case=case,
         type=etype,
         at=datetime.fromisoformat(at),
-        data=json.loads(data),
+        data=orjson.loads(data),
         line=int(line),
         file=names[int(file_no)],
     )

@@ -147,6 +147,15 @@ def _merge_maps(a: Mapping[_K, _T], b: Mapping[_K, _T]) -> dict[_K, _T]:
     return out
 
 
+def _tally(tallies: dict[_K, Tally], key: _K) -> Tally:
+    """The tally of ``key``, created when first counted (``setdefault`` would build a new
+    Tally, four Counters, for every obligation counted)."""
+    found = tallies.get(key)
+    if found is None:
+        found = tallies[key] = Tally()
+    return found
+
+
 @dataclass
 class Partial:
     """What auditing some cases found. Merge partials with :meth:`merge`.
@@ -182,22 +191,26 @@ class Partial:
 
     def add(self, row: ObligationRow) -> None:
         """Count one obligation of the audited routines."""
-        self.rules.setdefault((row.routine, row.version, row.rule), Tally()).add(row)
-        self.units.setdefault(row.unit, Tally()).add(row)
-        self.months.setdefault(row.trigger[:7], Tally()).add(row)
+        _tally(self.rules, (row.routine, row.version, row.rule)).add(row)
+        _tally(self.units, row.unit).add(row)
+        _tally(self.months, row.trigger[:7]).add(row)
         if row.groups:
-            key = (row.groups, row.trigger[:7], row.routine, row.version, row.rule)
-            self.groups.setdefault(key, Tally()).add(row)
+            _tally(
+                self.groups, (row.groups, row.trigger[:7], row.routine, row.version, row.rule)
+            ).add(row)
         self.rows += 1
 
     def add_period(self, row: PeriodRow) -> None:
         """Count one period of the audited routines."""
         key = (row.routine, row.version, row.period, row.rule, row.unit)
-        self.periods.setdefault(key, PeriodTally()).add(row)
+        found = self.periods.get(key)
+        if found is None:
+            found = self.periods[key] = PeriodTally()
+        found.add(row)
 
     def add_compared(self, row: ObligationRow) -> None:
         """Count one obligation of the compared routines."""
-        self.compare.setdefault((row.routine, row.version, row.rule), Tally()).add(row)
+        _tally(self.compare, (row.routine, row.version, row.rule)).add(row)
 
     def add_diagnostic(self, record: Mapping[str, object]) -> None:
         """Keep one finding (its text and file name masked of anything shaped like a
