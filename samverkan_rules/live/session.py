@@ -48,6 +48,7 @@ from samverkan_rules.engine.replay import CasePlan, CaseReplay
 from samverkan_rules.engine.result import Evaluation
 from samverkan_rules.errors import CalendarError, EvaluationError, EventError
 from samverkan_rules.events.model import Event, event_from_mapping
+from samverkan_rules.events.retraction import RETRACTED, without_retracted
 from samverkan_rules.live.store import EventConflictError, EventStore, content_key
 from samverkan_rules.records import Obligation
 from samverkan_rules.time.instants import format_rfc3339, local_date, require_aware
@@ -214,6 +215,8 @@ class Session:
         self._keys: dict[str, str] = {}
         self._by_case: dict[str, list[Event]] = {}
         self._lent: list[Event] = []
+        # Retractions, passed with the shared events: a retracted one is shared no more.
+        self._retracting: list[Event] = []
         self._earliest: Event | None = None
         self._snapshots: dict[str, _Snapshot] = {}
         # Obligation id -> case, as posts report obligations: explain reads one case.
@@ -539,6 +542,8 @@ class Session:
             self._lent.append(event)
         if event.type in self._cancelling:
             self._calling_off.append(event)
+        if event.type == RETRACTED:
+            self._retracting.append(event)
         if self._earliest is None or _day(event, self._tz) < _day(self._earliest, self._tz):
             self._earliest = event
 
@@ -573,7 +578,9 @@ class Session:
         they were posted, so they are only sorted into before and after ``as_of``."""
         run = Evaluator(self._routines, as_of, plan=self._plan)
         earliest = self._earliest
-        shared = {id(e): e for e in (*self._lent, *self._calling_off) if e.at <= as_of}
+        shared = {
+            id(e): e for e in (*self._lent, *self._calling_off, *self._retracting) if e.at <= as_of
+        }
         run.prepare(
             earliest=earliest.at if earliest is not None and earliest.at <= as_of else None,
             shared=list(shared.values()),
@@ -590,7 +597,9 @@ class Session:
         occurrences feed it). The public objects are built only for what changed.
         """
         run = self._run(as_of)
-        own = [e for e in self._by_case.get(case, ()) if e.at <= as_of]
+        # A retraction changes what was seen before: the filtered list then differs from the
+        # kept replay's and the case is replayed afresh.
+        own = list(without_retracted([e for e in self._by_case.get(case, ()) if e.at <= as_of], []))
         if not own and case not in run.unit_cases():
             self._replays.pop(case, None)
             self._replay_calls_off.pop(case, None)
