@@ -73,31 +73,43 @@ def _judged(events: Sequence[Event]) -> tuple[dict[str, Event], list[Diagnostic]
     for event in events:
         if event.type != RETRACTED:
             continue
-        target = event.data.get("event")
-        named = by_id.get(target) if isinstance(target, str) else None
-        if named is None:
-            problems.append(
-                _problem(
-                    "event.retraction-unknown",
-                    f"retraction {event.id!r} names event {target!r}, which is not an event of "
-                    f"case {event.case!r}; it retracts nothing",
-                    event,
-                    "a retraction names the id of an earlier event of the same case",
-                )
-            )
-        elif named.type == RETRACTED:
-            problems.append(
-                _problem(
-                    "event.retraction-of-retraction",
-                    f"retraction {event.id!r} names the retraction {named.id!r}; a retraction "
-                    "cannot be retracted",
-                    event,
-                    "post the retracted event again, with a new id",
-                )
-            )
+        problem = retraction_problem(event, by_id)
+        if problem is not None:
+            problems.append(problem)
         else:
-            found.setdefault(named.id, event)
+            found.setdefault(event.data["event"], event)
     return found, problems
+
+
+def retraction_problem(retraction: Event, by_id: Mapping[str, Event]) -> Diagnostic | None:
+    """Why a retraction retracts nothing (``by_id``: its case's events), or None.
+
+    Examples:
+        >>> from datetime import datetime, UTC
+        >>> at = datetime(2026, 1, 5, tzinfo=UTC)
+        >>> r = Event("r1", "c", RETRACTED, at, {"event": "e9"})
+        >>> retraction_problem(r, {}).code
+        'event.retraction-unknown'
+    """
+    target = retraction.data.get("event")
+    named = by_id.get(target) if isinstance(target, str) else None
+    if named is None:
+        return _problem(
+            "event.retraction-unknown",
+            f"retraction {retraction.id!r} names event {target!r}, which is not an event of "
+            f"case {retraction.case!r}; it retracts nothing",
+            retraction,
+            "a retraction names the id of an earlier event of the same case",
+        )
+    if named.type == RETRACTED:
+        return _problem(
+            "event.retraction-of-retraction",
+            f"retraction {retraction.id!r} names the retraction {named.id!r}; a retraction "
+            "cannot be retracted",
+            retraction,
+            "post the retracted event again, with a new id",
+        )
+    return None
 
 
 def _problem(code: str, message: str, event: Event, hint: str) -> Diagnostic:
