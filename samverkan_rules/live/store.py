@@ -139,6 +139,9 @@ class EventStore:
             (secrets.token_bytes(32),),
         )
         self._key: bytes = self._db.execute("SELECT key FROM pseudonym_key").fetchone()[0]
+        # An erasure cut short between its commit and its checkpoint left old pages in the
+        # log: write them back and empty it before anything else.
+        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
 
     def close(self) -> None:
         """Close the file; the store cannot be used afterwards."""
