@@ -36,6 +36,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
+from samverkan_rules.compile.checks import undeclared_field_error
 from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.compile.versions import Window, validity_windows
 from samverkan_rules.diagnostics import Diagnostic
@@ -292,11 +293,12 @@ class Session:
                 if window.contains(local_date(event.at, routine.tz)):
                     checker = routine
                     break
-        problems = [
-            _undeclared(p) if declared_only and p.code == "event.unknown-field" else p
-            for p in checker.check_event(event)
-        ]
-        problems = [p for p in problems if p.is_error]
+        found = checker.check_event(event)
+        if declared_only:
+            found = [
+                undeclared_field_error(p) if p.code == "event.unknown-field" else p for p in found
+            ]
+        problems = [p for p in found if p.is_error]
         if problems:
             raise EventError(f"event {event.id!r} does not fit the routine", problems)
         return event
@@ -356,10 +358,14 @@ class Session:
                 for event in new:
                     by_case.setdefault(event.case, []).append(event)
                 for case, fresh in by_case.items():
-                    standing = without_retracted(self._by_case[case], [])
-                    if any(e.type == RETRACTED for e in fresh):
-                        self._matcher.forget(case)  # rebuilt without what was retracted
-                    self._matcher.observe([e for e in fresh if e in standing], standing)
+                    held = self._by_case[case]
+                    standing = without_retracted(held, [])
+                    if standing is not held:  # durable_rules sees no retracted event
+                        if any(e.type == RETRACTED for e in fresh):
+                            self._matcher.forget(case)  # rebuilt from what stands
+                        ids = {e.id for e in standing}
+                        fresh = [e for e in fresh if e.id in ids]
+                    self._matcher.observe(fresh, standing)
             changes: list[Change] = []
             causes = {e.id for e in new}
             for case in sorted(affected):
@@ -469,7 +475,8 @@ class Session:
             if self._earliest is not None and self._earliest.case == case:
                 rest = [e for events in self._by_case.values() for e in events]
                 self._earliest = min(rest, key=lambda e: _day(e, self._tz)) if rest else None
-            self._replays.pop(case, None), self._replay_calls_off.pop(case, None)
+            self._replays.pop(case, None)
+            self._replay_calls_off.pop(case, None)
             self._snapshots.pop(case, None)
             self._obligation_case = {o: c for o, c in self._obligation_case.items() if c != case}
             if self._matcher is not None:
@@ -790,10 +797,3 @@ def _at_index(d: Diagnostic, index: int, count: int) -> Diagnostic:
     finds the event the way a CLI user finds a line of an event file.
     """
     return replace(d, line=index + 1)
-
-
-def _undeclared(warning: Diagnostic) -> Diagnostic:
-    """An unknown-field warning as the error a declared-only check makes of it (same path
-    and did-you-mean hint)."""
-    message = warning.message.split(";")[0] + "; only declared fields are taken"
-    return replace(warning, level="error", message=message)
