@@ -48,6 +48,10 @@ class EventError(SamverkanError):
     """Events could not be read or do not fit the routine's event types."""
 
 
+class CaseErasedError(SamverkanError):
+    """Events were posted for a case that was erased and has not been reopened."""
+
+
 class CalendarError(SamverkanError):
     """A date or time cannot be placed in the routine's calendar (naive time, out of range)."""
 

@@ -48,6 +48,7 @@ from samverkan_rules.audit.tables import obligations_csv, report_tables
 from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.diagnostics import Diagnostic
 from samverkan_rules.engine.occurrences import cancelling_types
+from samverkan_rules.events.retraction import RETRACTED
 from samverkan_rules.records import QueueResult, to_builtins
 from samverkan_rules.routine.registry import Registry
 from samverkan_rules.time.instants import format_rfc3339, local_date, start_of_day
@@ -295,6 +296,8 @@ def _job(
     """What every partition needs; the routines' texts only when they go to Dask workers."""
     first, last, as_of = period
     calling_off = rules.cancelling_types | cancelling_types(compare or ())
+    if calling_off:  # a retracted event calls nothing off
+        calling_off |= {RETRACTED}
     return PartitionJob(
         routines=_texts(routines) if options.client is not None else (),
         compare=(

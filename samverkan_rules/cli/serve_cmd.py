@@ -148,6 +148,14 @@ def _add_limits(parser: argparse.ArgumentParser) -> None:
         ),
     )
     parser.add_argument(
+        "--allow-personal-case-ids",
+        action="store_true",
+        help=(
+            "take posts for case ids that are a personnummer or samordningsnummer (refused "
+            "by default with 422: a case id should not name the person)"
+        ),
+    )
+    parser.add_argument(
         "--max-events",
         type=int,
         default=1000,
@@ -205,6 +213,33 @@ def _loopback(host: str) -> bool:
         return False
 
 
+def _log_start(args: argparse.Namespace, sessions: RoutineSessions) -> None:
+    """Set up logging and say what is served, where, and from which store."""
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if not _loopback(args.host):
+        logging.getLogger("samverkan.serve").warning(
+            "binding %s: reachable from other machines; put a TLS-terminating reverse proxy "
+            "in front and keep the token secret",
+            args.host,
+        )
+    for rid in sessions.ids():
+        described = sessions.session(rid).describe()
+        logging.getLogger("samverkan.serve").info(
+            "serving %s (%d events, %d cases in %s)",
+            ", ".join(f"{r['id']} {r['version']}" for r in described["routines"]),
+            described["events"],
+            described["cases"],
+            described["store"] or "memory",
+        )
+    logging.getLogger("samverkan.serve").info(
+        "on http://%s:%d, backend %s", args.host, args.port, args.backend
+    )
+
+
 @guarded(NAME)
 def run(args: argparse.Namespace) -> int:
     """Load the routine, open the store and serve until interrupted."""
@@ -244,30 +279,14 @@ def run(args: argparse.Namespace) -> int:
         )
     except (OSError, SamverkanError) as exc:
         raise CommandError(f"--store {args.store}: cannot open the event store: {exc}") from None
-    logging.basicConfig(
-        level=args.log_level.upper(),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    _log_start(args, sessions)
+    app = create_app(
+        sessions,
+        token=token,
+        max_body=args.max_body,
+        max_events=args.max_events,
+        allow_personal_case_ids=args.allow_personal_case_ids,
     )
-    if not _loopback(args.host):
-        logging.getLogger("samverkan.serve").warning(
-            "binding %s: reachable from other machines; put a TLS-terminating reverse proxy "
-            "in front and keep the token secret",
-            args.host,
-        )
-    for rid in sessions.ids():
-        described = sessions.session(rid).describe()
-        logging.getLogger("samverkan.serve").info(
-            "serving %s (%d events, %d cases in %s)",
-            ", ".join(f"{r['id']} {r['version']}" for r in described["routines"]),
-            described["events"],
-            described["cases"],
-            described["store"] or "memory",
-        )
-    logging.getLogger("samverkan.serve").info(
-        "on http://%s:%d, backend %s", args.host, args.port, args.backend
-    )
-    app = create_app(sessions, token=token, max_body=args.max_body, max_events=args.max_events)
     try:
         # No access log: it would write case ids; the app logs each request pseudonymously.
         uvicorn.run(

@@ -7,6 +7,7 @@ with the field's path before any rule sees it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -169,6 +170,13 @@ def _compile_event_check(
         return out
 
     return check
+
+
+def undeclared_field_error(warning: Diagnostic) -> Diagnostic:
+    """An ``event.unknown-field`` warning as the error of a check that takes declared
+    fields only (the HTTP service); the same code, path and did-you-mean hint."""
+    message = warning.message.split(";")[0] + "; only declared fields are taken"
+    return replace(warning, level="error", message=message)
 
 
 def _event_diag(

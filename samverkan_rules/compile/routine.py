@@ -35,6 +35,7 @@ from samverkan_rules.compile.schedules import CompiledSchedule
 from samverkan_rules.compile.time import compile_time
 from samverkan_rules.diagnostics import Diagnostic, did_you_mean
 from samverkan_rules.events.model import Event
+from samverkan_rules.events.retraction import RETRACTED
 from samverkan_rules.i18n import Translator
 from samverkan_rules.language.models.base import EventType, FieldSpec, LateUnit
 from samverkan_rules.language.models.routine import Routine, merged_event_types
@@ -120,6 +121,8 @@ class CompiledRoutine:
         routine reads was meant for another routine, and keeping it would be silent."""
         names: set[str] = set(self.rules_by_trigger) | set(self.fact_setters)
         _strings(self.routine.model_dump(mode="json", by_alias=True), names)
+        # A retraction concerns any event, whatever routine reads it.
+        names.add(RETRACTED)
         return frozenset(n for n in names if n in self.event_types)
 
     @cached_property

@@ -42,11 +42,24 @@ from samverkan_rules.engine.replay import (
 from samverkan_rules.errors import CalendarError, EvaluationError
 from samverkan_rules.events.index import Verdict
 from samverkan_rules.events.model import Event
+from samverkan_rules.events.retraction import RETRACTED, retractions, without_retracted
 from samverkan_rules.status import STATUSES
 from samverkan_rules.time.instants import local_date, local_stamp, require_aware
 
 Ruleset = CompiledRoutine | Sequence[CompiledRoutine]
 """One compiled routine, or several versions of one routine."""
+
+
+def _standing(shared: list[Event]) -> list[Event]:
+    """The shared events less those retracted (and less the retractions): a retracted event
+    answers no other case's obligation, joins no queue and calls off no occurrence."""
+    if not any(e.type == RETRACTED for e in shared):
+        return shared
+    by_case: dict[str, list[Event]] = {}
+    for event in shared:
+        by_case.setdefault(event.case, []).append(event)
+    gone = {(case, ident) for case, events in by_case.items() for ident in retractions(events)}
+    return [e for e in shared if e.type != RETRACTED and (e.case, e.id) not in gone]
 
 
 def routines_of(ruleset: Ruleset) -> tuple[CompiledRoutine, ...]:
@@ -151,7 +164,9 @@ class Evaluator:
     def shared_types(self) -> frozenset[str]:
         """Event types that :meth:`prepare` needs from every case (lent, queued, or calling
         off a schedule's occurrence)."""
-        return self._borrow | self._queue_types | self._cancelling
+        shared = self._borrow | self._queue_types | self._cancelling
+        # Retractions travel with the shared events they may retract.
+        return shared | {RETRACTED} if shared else shared
 
     def _checker(self, event: Event) -> CompiledRoutine:
         """The routine that judges an event's data: the version in force on its date, when
@@ -207,7 +222,7 @@ class Evaluator:
             earliest: The earliest instant among the admitted events (None: there were none).
             shared: The admitted events whose type is in :attr:`shared_types`.
         """
-        shared = list(shared)
+        shared = _standing(list(shared))
         if self._cancelling:
             self.called_off = CalledOff.collect(
                 self.routines, (e for e in shared if e.type in self._cancelling)
@@ -269,7 +284,8 @@ class Evaluator:
         """
         if not self._prepared:
             raise EvaluationError("Evaluator.prepare must be called before evaluate_case")
-        stream = list(events)
+        # Retracted events count for nothing: dropped before the replay (their case's own).
+        stream = list(without_retracted(list(events), self.diagnostics))
         if case_id in self._units:
             stream.extend(self._ticks.get(case_id, ()))
             stream.extend(e for e in self._lent if e.case != case_id)
@@ -287,7 +303,10 @@ class Evaluator:
 
     def resume_case(self, replay: CaseReplay, new: Iterable[Event]) -> CaseLedger:
         """Feed a kept replay of a case (not a unit's) the events it has not seen, all
-        sorting after those it has, and settle it at this run's ``as_of``."""
+        sorting after those it has, and settle it at this run's ``as_of``.
+
+        The caller drops retracted events first (a kept replay has seen events in order:
+        a retraction means a fresh replay, see :mod:`samverkan_rules.events.retraction`)."""
         for event in sorted(new, key=_order):
             replay.feed(event)
         return self.settle(replay.case_id, replay.entries, replay.facts_of, replay.fed)

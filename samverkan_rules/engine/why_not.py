@@ -25,12 +25,13 @@ from typing import Any
 from samverkan_rules.compile.conditions import compile_condition
 from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.compile.rules import CompiledRule
-from samverkan_rules.diagnostics import did_you_mean
+from samverkan_rules.diagnostics import did_you_mean, mask_personal_numbers
 from samverkan_rules.engine.evaluator import Evaluator, Ruleset
 from samverkan_rules.engine.ledger import RuleEntry
 from samverkan_rules.engine.replay import TICK_PREFIX
 from samverkan_rules.errors import EvaluationError
 from samverkan_rules.events.model import Event
+from samverkan_rules.events.retraction import reason_of, retractions
 from samverkan_rules.i18n import Translator, translator
 from samverkan_rules.language.models.conditions import AllOf, AnyOf, Comparison, Condition, NotOf
 from samverkan_rules.status import ACTION_STATUSES, status_label
@@ -262,7 +263,10 @@ def explain_rule(
             case,
             rule,
             as_of_text,
-            why_not=tuple(_why_not(versions, decisions, by_case.get(case, []), t)),
+            why_not=(
+                *_retracted(by_case.get(case, []), t),
+                *_why_not(versions, decisions, by_case.get(case, []), t),
+            ),
         )
     stream = sorted(by_case.get(case, []), key=lambda e: e.order_key)
     explained = []
@@ -279,6 +283,26 @@ def explain_rule(
             )
         )
     return RuleExplanation(case, rule, as_of_text, obligations=tuple(explained))
+
+
+def _retracted(events: Sequence[Event], t: Translator) -> list[str]:
+    """A note for each event of the case that a retraction made count for nothing."""
+    notes = []
+    for ident, retraction in sorted(retractions(events).items()):
+        reason = reason_of(retraction)
+        if reason is None:
+            notes.append(
+                t.gettext("the event {event} is retracted (by {retraction})").format(
+                    event=ident, retraction=retraction.id
+                )
+            )
+        else:
+            notes.append(
+                t.gettext("the event {event} is retracted (reason: {reason})").format(
+                    event=ident, reason=mask_personal_numbers(reason)
+                )
+            )
+    return notes
 
 
 def _why_not(

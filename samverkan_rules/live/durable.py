@@ -429,11 +429,16 @@ class DurableMatcher:
             for event in ordered:
                 self._feed(live, event)
 
+    def forget(self, case: str) -> None:
+        """Drop a case's durable_rules state (it is rebuilt from its events when it returns)."""
+        with self._lock:
+            live = self._live.pop(case, None)
+            if live is not None:
+                self._host.delete_state(self._name, str(live.sid))
+                self._free_sids.append(live.sid)
+
     def _rebuild(self, case: str, case_events: Sequence[Event]) -> None:
-        live = self._live.pop(case, None)
-        if live is not None:
-            self._host.delete_state(self._name, str(live.sid))
-            self._free_sids.append(live.sid)
+        self.forget(case)
         self.rebuilds += 1
         fresh = self._open(case)
         for e in case_events:

@@ -36,6 +36,7 @@ from samverkan_rules.compile.versions import validity_windows
 from samverkan_rules.diagnostics import Diagnostic, did_you_mean
 from samverkan_rules.errors import EventError, SamverkanError
 from samverkan_rules.events.model import Event
+from samverkan_rules.events.retraction import RETRACTED, retraction_problem
 from samverkan_rules.live.session import Backend, Changes, Session
 from samverkan_rules.live.store import EventStore, Synchronous
 from samverkan_rules.time.instants import format_rfc3339, local_date
@@ -164,8 +165,9 @@ class RoutineSessions:
         """Post events of cases that follow ``routine``, judged at ``now`` (or at the latest
         posted event, when that is later but within the tolerance).
 
-        All or nothing: an unusable event, a type the routine does not use or an event
-        too far in the future refuses the whole post and stores nothing.
+        All or nothing: an unusable event, a ``data`` field its type does not declare, a
+        type the routine does not use or an event too far in the future refuses the whole
+        post and stores nothing.
 
         Raises:
             UnknownRoutineError: for a routine not served.
@@ -176,10 +178,11 @@ class RoutineSessions:
         items = [events] if isinstance(events, (Event, Mapping)) else list(events)
         limit = now.astimezone(UTC) + self.future_tolerance
         checked: list[Event] = []
+        places: list[int] = []  # each checked event's 1-based place in the post
         problems: list[Diagnostic] = []
         for index, item in enumerate(items):
             try:
-                event = session.check(item)
+                event = session.check(item, declared_only=True)
             except EventError as exc:
                 problems.extend(replace(d, line=index + 1) for d in exc.diagnostics)
                 continue
@@ -189,6 +192,8 @@ class RoutineSessions:
                 problems.append(replace(self._in_future(event, now), line=index + 1))
             else:
                 checked.append(event)
+                places.append(index + 1)
+        problems.extend(_retractions_of_nothing(session, checked, places))
         if problems:
             raise EventError(f"{len(problems)} problem(s) with the posted events", problems)
         moment = max([now.astimezone(UTC), *(e.at.astimezone(UTC) for e in checked)])
@@ -260,6 +265,22 @@ class RoutineSessions:
             path="at",
             hint="check the event's date and year, and the posting system's clock",
         )
+
+
+def _retractions_of_nothing(
+    session: Session, checked: Sequence[Event], places: Sequence[int]
+) -> list[Diagnostic]:
+    """A problem for each posted retraction that names no event of its case (held or in
+    this post) or names a retraction; its ``line`` is its 1-based place in the post."""
+    out: list[Diagnostic] = []
+    for place, event in zip(places, checked, strict=True):
+        if event.type != RETRACTED:
+            continue
+        mine = [*session.events(event.case), *(e for e in checked if e.case == event.case)]
+        problem = retraction_problem(event, {e.id: e for e in mine})
+        if problem is not None:
+            out.append(replace(problem, line=place))
+    return out
 
 
 def _sha256(file: str | None) -> str | None:

@@ -36,6 +36,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
+from samverkan_rules.compile.checks import undeclared_field_error
 from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.compile.versions import Window, validity_windows
 from samverkan_rules.diagnostics import Diagnostic
@@ -46,8 +47,9 @@ from samverkan_rules.engine.occurrences import cancelling_types
 from samverkan_rules.engine.output import CaseLedger, OutputCache, case_result, entry_models
 from samverkan_rules.engine.replay import CasePlan, CaseReplay
 from samverkan_rules.engine.result import Evaluation
-from samverkan_rules.errors import CalendarError, EvaluationError, EventError
+from samverkan_rules.errors import CalendarError, CaseErasedError, EvaluationError, EventError
 from samverkan_rules.events.model import Event, event_from_mapping
+from samverkan_rules.events.retraction import RETRACTED, without_retracted
 from samverkan_rules.live.store import EventConflictError, EventStore, content_key
 from samverkan_rules.records import Obligation
 from samverkan_rules.time.instants import format_rfc3339, local_date, require_aware
@@ -214,8 +216,11 @@ class Session:
         self._keys: dict[str, str] = {}
         self._by_case: dict[str, list[Event]] = {}
         self._lent: list[Event] = []
+        # Retractions, passed with the shared events: a retracted one is shared no more.
+        self._retracting: list[Event] = []
         self._earliest: Event | None = None
         self._snapshots: dict[str, _Snapshot] = {}
+        self._erased: dict[str, str] = {}  # tombstones when there is no store
         # Obligation id -> case, as posts report obligations: explain reads one case.
         self._obligation_case: dict[str, str] = {}
         self._clock: datetime | None = None
@@ -270,8 +275,11 @@ class Session:
                 return list(self._by_case.get(case, ()))
             return [e for c in sorted(self._by_case) for e in self._by_case[c]]
 
-    def check(self, record: Event | Mapping[str, Any]) -> Event:
+    def check(self, record: Event | Mapping[str, Any], *, declared_only: bool = False) -> Event:
         """The event ``record`` describes, checked against the routine's event types.
+
+        ``declared_only``: a ``data`` field its type does not declare is an error (as a
+        file's reader has it, a warning otherwise: the field is kept but not used).
 
         Raises:
             EventError: with one located diagnostic per problem.
@@ -285,7 +293,12 @@ class Session:
                 if window.contains(local_date(event.at, routine.tz)):
                     checker = routine
                     break
-        problems = [p for p in checker.check_event(event) if p.is_error]
+        found = checker.check_event(event)
+        if declared_only:
+            found = [
+                undeclared_field_error(p) if p.code == "event.unknown-field" else p for p in found
+            ]
+        problems = [p for p in found if p.is_error]
         if problems:
             raise EventError(f"event {event.id!r} does not fit the routine", problems)
         return event
@@ -321,6 +334,7 @@ class Session:
         items = [events] if isinstance(events, (Event, Mapping)) else list(events)
         checked = self._check_all(items)
         with self._lock:
+            self._refuse_erased(checked)
             moment = self._moment(checked, as_of)
             new = self._store_new(checked)
             if not new:
@@ -344,7 +358,14 @@ class Session:
                 for event in new:
                     by_case.setdefault(event.case, []).append(event)
                 for case, fresh in by_case.items():
-                    self._matcher.observe(fresh, self._by_case[case])
+                    held = self._by_case[case]
+                    standing = without_retracted(held, [])
+                    if standing is not held:  # durable_rules sees no retracted event
+                        if any(e.type == RETRACTED for e in fresh):
+                            self._matcher.forget(case)  # rebuilt from what stands
+                        ids = {e.id for e in standing}
+                        fresh = [e for e in fresh if e.id in ids]
+                    self._matcher.observe(fresh, standing)
             changes: list[Change] = []
             causes = {e.id for e in new}
             for case in sorted(affected):
@@ -352,7 +373,8 @@ class Session:
                 if check and ledger is not None:
                     # Only when every held event counts at `moment`, as durable_rules has them all.
                     result = case_result(ledger, OutputCache(ledger=True))
-                    self._matcher.reconcile(case, result, self._by_case.get(case, []))
+                    standing = without_retracted(self._by_case.get(case, []), [])
+                    self._matcher.reconcile(case, result, standing)
                 changes.extend(self._diff(case, ledger, causes))
             return Changes(
                 as_of=moment.astimezone(self._tz), changes=tuple(changes), accepted=len(new)
@@ -431,6 +453,50 @@ class Session:
                     return part
         return None
 
+    def erase(self, case: str, at: datetime) -> int:
+        """Forget every event of ``case``, in memory and in the store, and refuse its events
+        from now on (see :meth:`reopen`); the store keeps only a tombstone.
+
+        Returns:
+            How many events were erased.
+        """
+        with self._lock:
+            count = len(self._by_case.get(case, ()))
+            if self._store is not None:
+                count = self._store.erase(case, at)
+            else:
+                self._erased[case] = format_rfc3339(at)
+            gone = self._by_case.pop(case, [])
+            for event in gone:
+                self._by_id.pop(event.id, None)
+                self._keys.pop(event.id, None)
+            for held in (self._lent, self._calling_off, self._retracting):
+                held[:] = [e for e in held if e.case != case]
+            if self._earliest is not None and self._earliest.case == case:
+                rest = [e for events in self._by_case.values() for e in events]
+                self._earliest = min(rest, key=lambda e: _day(e, self._tz)) if rest else None
+            self._replays.pop(case, None)
+            self._replay_calls_off.pop(case, None)
+            self._snapshots.pop(case, None)
+            self._obligation_case = {o: c for o, c in self._obligation_case.items() if c != case}
+            if self._matcher is not None:
+                self._matcher.forget(case)
+            return count
+
+    def erased_at(self, case: str) -> str | None:
+        """When ``case`` was erased (RFC 3339), or None when its events are taken."""
+        with self._lock:
+            if self._store is not None:
+                return self._store.erased_at(case)
+            return self._erased.get(case)
+
+    def reopen(self, case: str) -> bool:
+        """Take events of an erased case again; True when it was erased."""
+        with self._lock:
+            if self._store is not None:
+                return self._store.reopen(case)
+            return self._erased.pop(case, None) is not None
+
     def describe(self) -> dict[str, Any]:
         """What runs where: the backend, the routines and, for durable_rules, which rules it
         matches and which fall back to the reference code (with the reason)."""
@@ -447,6 +513,14 @@ class Session:
             return out
 
     # ------------------------------------------------------------------ internals
+
+    def _refuse_erased(self, events: Sequence[Event]) -> None:
+        for case in sorted({e.case for e in events}):
+            when = self.erased_at(case)
+            if when is not None:
+                raise CaseErasedError(
+                    f"the case was erased at {when}; its events are refused until it is reopened"
+                )
 
     def _check_all(self, items: Sequence[Event | Mapping[str, Any]]) -> list[Event]:
         out: list[Event] = []
@@ -539,6 +613,8 @@ class Session:
             self._lent.append(event)
         if event.type in self._cancelling:
             self._calling_off.append(event)
+        if event.type == RETRACTED:
+            self._retracting.append(event)
         if self._earliest is None or _day(event, self._tz) < _day(self._earliest, self._tz):
             self._earliest = event
 
@@ -573,7 +649,9 @@ class Session:
         they were posted, so they are only sorted into before and after ``as_of``."""
         run = Evaluator(self._routines, as_of, plan=self._plan)
         earliest = self._earliest
-        shared = {id(e): e for e in (*self._lent, *self._calling_off) if e.at <= as_of}
+        shared = {
+            id(e): e for e in (*self._lent, *self._calling_off, *self._retracting) if e.at <= as_of
+        }
         run.prepare(
             earliest=earliest.at if earliest is not None and earliest.at <= as_of else None,
             shared=list(shared.values()),
@@ -590,7 +668,9 @@ class Session:
         occurrences feed it). The public objects are built only for what changed.
         """
         run = self._run(as_of)
-        own = [e for e in self._by_case.get(case, ()) if e.at <= as_of]
+        # A retraction changes what was seen before: the filtered list then differs from the
+        # kept replay's and the case is replayed afresh.
+        own = list(without_retracted([e for e in self._by_case.get(case, ()) if e.at <= as_of], []))
         if not own and case not in run.unit_cases():
             self._replays.pop(case, None)
             self._replay_calls_off.pop(case, None)

@@ -7,20 +7,30 @@ transaction or none of it. The file (and so its ``-wal`` and ``-shm``) is create
 0600: it holds case data.
 
 The store is append-only: triggers refuse ``UPDATE`` and ``DELETE`` on the events table, so
-a restarted session replays exactly what it had. Posting an event id again with the same
-content is a no-op; with other content it is a :class:`EventConflictError`, because
-keeping either version would make the result depend on which arrived first.
+a restarted session replays exactly what it had. The one exception is :meth:`EventStore.erase`,
+which removes a whole case (the right to erasure) in one transaction and leaves a tombstone:
+the case's keyed pseudonym and when it was erased. Deleted content is overwritten
+(``secure_delete``) and the log is checkpointed and truncated, so the case's text is left in
+neither the file nor its ``-wal``. The pseudonym's key is kept in the file, so that a
+restarted service still refuses the erased case; it is not the log's key.
+
+Posting an event id again with the same content is a no-op; with other content it is a
+:class:`EventConflictError`, because keeping either version would make the result depend on
+which arrived first.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import json
 import os
+import secrets
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -46,7 +56,15 @@ CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
 BEGIN SELECT RAISE(ABORT, 'the event store is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
 BEGIN SELECT RAISE(ABORT, 'the event store is append-only'); END;
+CREATE TABLE IF NOT EXISTS pseudonym_key (
+    one INTEGER PRIMARY KEY CHECK (one = 1),
+    key BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS erased (case_key TEXT PRIMARY KEY, erased_at TEXT NOT NULL);
 """
+
+_NO_DELETE = """CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+BEGIN SELECT RAISE(ABORT, 'the event store is append-only'); END"""
 
 
 class EventConflictError(EventError):
@@ -113,7 +131,17 @@ class EventStore:
             self._db.close()
             raise OSError(f"{self.path}: cannot switch SQLite to WAL mode (got {mode})")
         self._db.execute(f"PRAGMA synchronous={synchronous.upper()}")
+        # An erased case's text must not stay behind in freed pages.
+        self._db.execute("PRAGMA secure_delete=ON")
         self._db.executescript(_SCHEMA)
+        self._db.execute(
+            "INSERT OR IGNORE INTO pseudonym_key (one, key) VALUES (1, ?)",
+            (secrets.token_bytes(32),),
+        )
+        self._key: bytes = self._db.execute("SELECT key FROM pseudonym_key").fetchone()[0]
+        # An erasure cut short between its commit and its checkpoint left old pages in the
+        # log: write them back and empty it before anything else.
+        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
 
     def close(self) -> None:
         """Close the file; the store cannot be used afterwards."""
@@ -182,6 +210,51 @@ class EventStore:
                 if self._db.in_transaction:
                     cur.execute("ROLLBACK")
                 raise
+
+    def pseudonym(self, case: str) -> str:
+        """The case's keyed pseudonym, as its tombstone names it."""
+        return "p-" + hmac.new(self._key, case.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+
+    def erase(self, case: str, at: datetime) -> int:
+        """Remove every event of ``case`` and leave its tombstone (erased at ``at``).
+
+        Returns:
+            How many events were removed.
+        """
+        with self._lock:
+            cur = self._db.cursor()
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                # The append-only trigger is lifted for this transaction only.
+                cur.execute("DROP TRIGGER events_no_delete")
+                count = cur.execute("DELETE FROM events WHERE case_id = ?", (case,)).rowcount
+                cur.execute(_NO_DELETE)
+                cur.execute(
+                    "INSERT OR REPLACE INTO erased (case_key, erased_at) VALUES (?, ?)",
+                    (self.pseudonym(case), format_rfc3339(at)),
+                )
+                cur.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    cur.execute("ROLLBACK")
+                raise
+            # The log still holds the pages as they were before: write them back and empty it.
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            return int(count)
+
+    def erased_at(self, case: str) -> str | None:
+        """When ``case`` was erased (RFC 3339), or None when it has no tombstone."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT erased_at FROM erased WHERE case_key = ?", (self.pseudonym(case),)
+            ).fetchone()
+        return str(row[0]) if row is not None else None
+
+    def reopen(self, case: str) -> bool:
+        """Remove ``case``'s tombstone, so events of it are taken again; True when it had one."""
+        with self._lock:
+            cur = self._db.execute("DELETE FROM erased WHERE case_key = ?", (self.pseudonym(case),))
+            return cur.rowcount > 0
 
     def events(self, case: str | None = None) -> Iterator[Event]:
         """Every stored event (or one case's), in the order they were stored."""

@@ -47,9 +47,10 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from samverkan_rules._json import dumps_bytes
+from samverkan_rules.audit.pseudonym import looks_like_personnummer, valid_personnummer
 from samverkan_rules.diagnostics import Diagnostic, did_you_mean
 from samverkan_rules.engine.result import Evaluation, find_obligations
-from samverkan_rules.errors import CalendarError, EvaluationError, EventError
+from samverkan_rules.errors import CalendarError, CaseErasedError, EvaluationError, EventError
 from samverkan_rules.i18n import translator
 from samverkan_rules.live.routed import RoutineSessions, UnknownRoutineError
 from samverkan_rules.live.store import EventConflictError
@@ -233,6 +234,15 @@ def _handled(
             )
         except QueryError as exc:
             return problem_response(Problem(400, "request.bad-query", str(exc)))
+        except CaseErasedError as exc:
+            return problem_response(
+                Problem(
+                    409,
+                    "case.erased",
+                    str(exc),
+                    hint="POST /routines/{routine}/cases/{case}/reopen takes its events again",
+                )
+            )
         except EventConflictError as exc:
             return problem_response(
                 Problem(
@@ -304,6 +314,11 @@ def _posted_events(body: Any, case: str, max_events: int) -> list[dict[str, Any]
     return events
 
 
+def _personal(case: str) -> bool:
+    """True for a case id that is a valid personnummer or samordningsnummer."""
+    return looks_like_personnummer(case) and valid_personnummer(case)
+
+
 def _item_problem(code: str, index: int, field: str | None, got: str) -> dict[str, Any]:
     message = {
         "event.not-object": f"expected a JSON object, got {got}",
@@ -355,11 +370,17 @@ class _Routes:
     """The routes' handlers over one set of routine sessions."""
 
     def __init__(
-        self, sessions: RoutineSessions, clock: Clock, max_events: int, keys: FeedKeys
+        self,
+        sessions: RoutineSessions,
+        clock: Clock,
+        max_events: int,
+        personal_ids: bool,
+        keys: FeedKeys,
     ) -> None:
         self.sessions = sessions
         self.clock = clock
         self.max_events = max_events
+        self.personal_ids = personal_ids
         self.keys = keys
 
     def _addressee(self, request: Request) -> tuple[str, str]:
@@ -397,10 +418,30 @@ class _Routes:
         routine = request.path_params["routine"]
         self.sessions.session(routine)  # an unknown routine is 404 before the body is read
         case = request.path_params["case"]
+        if not self.personal_ids and _personal(case):
+            raise Problem(
+                422,
+                "case.personal-id",
+                "the case id looks like a personnummer or samordningsnummer; a case id must "
+                "not name the person",
+                hint="use the case number of the case system, or start the service with "
+                "--allow-personal-case-ids",
+            )
         events = _posted_events(await _json_body(request), case, self.max_events)
         now = self.clock()
         changes = await run_in_threadpool(self.sessions.post, routine, events, now=now)
         return _json(changes.to_json())
+
+    async def erase_case(self, request: Request) -> Response:
+        session = self.sessions.session(request.path_params["routine"])
+        now = self.clock()
+        count = await run_in_threadpool(session.erase, request.path_params["case"], now)
+        return _json({"erased_events": count, "erased_at": format_rfc3339(now)})
+
+    async def reopen_case(self, request: Request) -> Response:
+        session = self.sessions.session(request.path_params["routine"])
+        reopened = await run_in_threadpool(session.reopen, request.path_params["case"])
+        return _json({"reopened": reopened})
 
     async def case_due(self, request: Request) -> Response:
         session = self.sessions.session(request.path_params["routine"])
@@ -467,6 +508,16 @@ class _Routes:
                 _handled(self.post_events),
                 methods=["POST"],
             ),
+            Route(
+                "/routines/{routine}/cases/{case}",
+                _handled(self.erase_case),
+                methods=["DELETE"],
+            ),
+            Route(
+                "/routines/{routine}/cases/{case}/reopen",
+                _handled(self.reopen_case),
+                methods=["POST"],
+            ),
             Route("/routines/{routine}/cases/{case}/due", _handled(self.case_due), methods=["GET"]),
             Route("/routines/{routine}/due", _handled(self.all_due), methods=["GET"]),
             Route(
@@ -499,6 +550,7 @@ def create_app(
     max_events: int = DEFAULT_MAX_EVENTS,
     pseudonyms: Pseudonyms | None = None,
     clock: Clock = wall_clock,
+    allow_personal_case_ids: bool = False,
 ) -> ASGIApp:
     """The ASGI application over ``sessions`` (one live session per routine).
 
@@ -509,6 +561,8 @@ def create_app(
         max_events: The most events one post may hold.
         pseudonyms: How the log names cases (default: a fresh random key).
         clock: The service's clock (default: the wall clock).
+        allow_personal_case_ids: Take posts for case ids that are a valid personnummer or
+            samordningsnummer (refused by default: 422 ``case.personal-id``).
 
     Raises:
         ValueError: for a token shorter than 16 characters.
@@ -516,7 +570,7 @@ def create_app(
     if len(token) < 16:
         raise ValueError("the token must be at least 16 characters long")
     keys = FeedKeys(hashlib.sha256(b"samverkan calendar feeds\0" + token.encode()).digest())
-    routes = _Routes(sessions, clock, max_events, keys).table()
+    routes = _Routes(sessions, clock, max_events, allow_personal_case_ids, keys).table()
     app = Starlette(
         routes=routes,
         exception_handlers={404: _not_found, 405: _not_found, Exception: _internal},

@@ -47,10 +47,11 @@ def _errors(*codes: int) -> dict[str, Any]:
         400: "bad request (as_of, a query parameter, JSON, two Authorization headers)",
         401: "no or a wrong bearer token",
         404: "unknown routine, case or obligation",
-        409: "an event id already used by other content",
+        409: "an event id already used by other content, or a case erased and not reopened",
         413: "request body too large, or too many events in one post",
         422: "an unusable event (index, line, field): a type the routine does not use, "
-        "an event in the future, ...",
+        "a data field its type does not declare, an event in the future, a case id that is "
+        "a personnummer, ...",
     }
     return {str(c): {"description": texts[c], "content": error} for c in codes}
 
@@ -261,6 +262,28 @@ def openapi() -> dict[str, Any]:
             },
             "/routines/{routine}/cases/{case}/events": {
                 "post": _post_events_operation(routine, case)
+            },
+            "/routines/{routine}/cases/{case}": {
+                "delete": {
+                    "summary": "Erase a case: its events leave the store (overwritten, the log "
+                    "truncated); a tombstone (keyed pseudonym, time) refuses its later events "
+                    "with 409 until it is reopened",
+                    "parameters": [routine, case],
+                    "responses": {
+                        "200": {"description": '{"erased_events": n, "erased_at": "..."}'},
+                        **_errors(401, 404),
+                    },
+                }
+            },
+            "/routines/{routine}/cases/{case}/reopen": {
+                "post": {
+                    "summary": "Take events of an erased case again (its old events stay gone)",
+                    "parameters": [routine, case],
+                    "responses": {
+                        "200": {"description": '{"reopened": true|false}'},
+                        **_errors(401, 404),
+                    },
+                }
             },
             **_evaluation_paths(routine, case, as_of),
             **_calendar_paths(routine, as_of),
