@@ -182,6 +182,7 @@ def rows_for_case(
     context: Sequence[Event] = (),
     group_by: Sequence[str] = (),
     period_end: datetime | None = None,
+    checked: bool = False,
 ) -> CaseRows:
     """Evaluate one case's events and turn each rule obligation into an :class:`ObligationRow`.
 
@@ -202,11 +203,14 @@ def rows_for_case(
             it at or before each obligation's trigger, goes into the row's ``groups``.
         period_end: The end of the audited period (default ``as_of``): a missed
             obligation's age is measured to it, not to when the audit ran.
+        checked: The reader checked the events against these routines and kept the usable
+            ones (the audited routines; not the compared ones, which may reject some), so
+            they are not checked again.
     """
     ruleset = rules.unit if case in rules.units else rules.plain
     # The evaluator's compact ledger, read directly: no output objects, explanations or
     # traces are built for a history, and only the case asked for is replayed.
-    run = Evaluator(ruleset, as_of, plan=rules.plan_for(ruleset))
+    run = Evaluator(ruleset, as_of, plan=rules.plan_for(ruleset), checked=checked)
     if context:
         events = [*events, *(e for e in context if e.case != case)]
     own = run.admit_all(events).get(case, [])

@@ -420,3 +420,28 @@ def test_a_file_full_of_bad_lines_is_counted_but_listed_only_so_far(
     more = next(d for d in listed if d["code"] == "audit.more-findings")
     assert more["message"].startswith("5 more finding(s) of event.bad-json")
     _check_counts(report, generated)
+
+
+def test_compare_counts_the_events_the_other_version_rejects(
+    generated: Generated, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The compared version requires a field no generated consent carries: it rejects every
+    # consent.given the audited version accepts, and the report says how many.
+    text = (ROUTINES / "orebro-dagverksamhet-hemvard.yaml").read_text(encoding="utf-8")
+    other = tmp_path / "other.yaml"
+    other.write_text(
+        text.replace('version: "2"', 'version: "3"', 1).replace(
+            "\nevent_types:\n",
+            "\nextend_event_types:\n  consent.given:\n    fields:\n"
+            "      witness: {type: string, required: true}\n\nevent_types:\n",
+            1,
+        ),
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    assert run_cli(audit_args(generated.paths, out, "--compare", str(other)), monkeypatch) == 0
+    report = _report(out)
+    _history, stream = generate_history(1, 25, years=2)  # the fixture's history, again
+    consents = sum(1 for events in stream for e in events if e["type"] == "consent.given")
+    assert consents > 0
+    assert report["compare"]["events_rejected"] == consents
