@@ -6,8 +6,9 @@ events in an append-only SQLite file. The durable_rules backend (``backend="dura
 ``live`` extra (Python < 3.13); nothing here imports durable_rules until it is asked for.
 """
 
+from samverkan_rules.live.changelog import Change, Changes
 from samverkan_rules.live.routed import RoutineSessions, UnknownRoutineError
-from samverkan_rules.live.session import Backend, Change, Changes, Session
+from samverkan_rules.live.session import Backend, Session
 from samverkan_rules.live.store import EventConflictError, EventStore
 
 __all__ = [

@@ -37,7 +37,8 @@ from samverkan_rules.diagnostics import Diagnostic, did_you_mean
 from samverkan_rules.errors import EventError, SamverkanError
 from samverkan_rules.events.model import Event
 from samverkan_rules.events.retraction import RETRACTED, retraction_problem
-from samverkan_rules.live.session import Backend, Changes, Session
+from samverkan_rules.live.changelog import Changes
+from samverkan_rules.live.session import Backend, Session
 from samverkan_rules.live.store import EventStore, Synchronous
 from samverkan_rules.time.instants import format_rfc3339, local_date
 

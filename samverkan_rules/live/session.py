@@ -31,11 +31,12 @@ from __future__ import annotations
 import os
 import threading
 from bisect import insort
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
+from samverkan_rules._json import dumps
 from samverkan_rules.compile.checks import undeclared_field_error
 from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.compile.versions import Window, validity_windows
@@ -50,91 +51,16 @@ from samverkan_rules.engine.result import Evaluation
 from samverkan_rules.errors import CalendarError, CaseErasedError, EvaluationError, EventError
 from samverkan_rules.events.model import Event, event_from_mapping
 from samverkan_rules.events.retraction import RETRACTED, without_retracted
+from samverkan_rules.live.changelog import Change, ChangeLog, ChangeRow, Changes, MemoryChangeLog
 from samverkan_rules.live.store import EventConflictError, EventStore, content_key
-from samverkan_rules.records import Obligation
-from samverkan_rules.time.instants import format_rfc3339, local_date, require_aware
+from samverkan_rules.time.instants import (
+    format_rfc3339,
+    local_date,
+    parse_rfc3339,
+    require_aware,
+)
 
 Backend = Literal["reference", "durable"]
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    """One obligation the session reports as new, changed (its status, or its deadline) or
-    ended.
-
-    Attributes:
-        case: The case the obligation belongs to.
-        obligation: The obligation id (as in the evaluation's ledger).
-        rule: The rule (or precondition, for a remedy) it comes from.
-        before: Its status when the session last reported on the case (None: it is new).
-        after: Its status now (None: it is no longer in the ledger).
-        record: The obligation as it stands now (None when it ended).
-        cause: The posted event's id when the obligation names that event as its trigger,
-            fulfilment or cancellation; None when time (or another event) moved it.
-    """
-
-    case: str
-    obligation: str
-    rule: str
-    before: str | None
-    after: str | None
-    record: Obligation | None
-    cause: str | None = None
-
-    @property
-    def kind(self) -> Literal["arose", "changed", "ended"]:
-        """``arose``, ``changed`` or ``ended``."""
-        if self.before is None:
-            return "arose"
-        if self.after is None:
-            return "ended"
-        return "changed"
-
-    def to_json(self) -> dict[str, Any]:
-        """The change as a JSON-ready mapping (the obligation in the evaluation's form)."""
-        return {
-            "kind": self.kind,
-            "case": self.case,
-            "obligation": self.obligation,
-            "rule": self.rule,
-            "before": self.before,
-            "after": self.after,
-            "cause": self.cause,
-            "record": self.record.to_json() if self.record is not None else None,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class Changes:
-    """What a post or a tick changed, at the instant it was judged.
-
-    Attributes:
-        as_of: The instant the cases were evaluated at, in the routine's time zone.
-        changes: Each obligation that arose, changed status or ended, by case and id.
-        accepted: How many posted events were new (repeats of stored events are no-ops).
-    """
-
-    as_of: datetime
-    changes: tuple[Change, ...] = ()
-    accepted: int = 0
-
-    def __len__(self) -> int:
-        return len(self.changes)
-
-    def __getitem__(self, index: int) -> Change:
-        return self.changes[index]
-
-    def __iter__(self) -> Iterator[Change]:
-        return iter(self.changes)
-
-    def to_json(self) -> dict[str, Any]:
-        """``{"accepted": n, "as_of": ..., "changes": [...]}``."""
-
-        return {
-            "accepted": self.accepted,
-            "as_of": format_rfc3339(self.as_of),
-            "changes": [c.to_json() for c in self.changes],
-        }
 
 
 _Snapshot = dict[str, tuple[str, str, tuple[str, ...], datetime | None]]
@@ -233,9 +159,17 @@ class Session:
             self._matcher = DurableMatcher(routines, windows, max_live_cases=max_live_cases)
         elif backend != "reference":
             raise ValueError(f"backend must be 'reference' or 'durable', got {backend!r}")
+        self._log: ChangeLog = self._store if self._store is not None else MemoryChangeLog()
         if self._store is not None:
             for event in self._store.events():
                 self._remember(event)
+            # What was last reported on each case, so a restart reports nothing twice.
+            for row in self._log.last_reported():
+                deadline = parse_rfc3339(row.deadline) if row.deadline is not None else None
+                assert row.after is not None  # last_reported leaves out what ended
+                snapshot = self._snapshots.setdefault(row.case, {})
+                snapshot[row.obligation] = (row.after, row.rule, row.named, deadline)
+                self._obligation_case[row.obligation] = row.case
 
     # ------------------------------------------------------------------ public API
 
@@ -377,7 +311,9 @@ class Session:
                     self._matcher.reconcile(case, result, standing)
                 changes.extend(self._diff(case, ledger, causes))
             return Changes(
-                as_of=moment.astimezone(self._tz), changes=tuple(changes), accepted=len(new)
+                as_of=moment.astimezone(self._tz),
+                changes=self._logged(changes, moment),
+                accepted=len(new),
             )
 
     def tick(self, as_of: datetime) -> Changes:
@@ -403,7 +339,33 @@ class Session:
                 changes.extend(self._diff(ledger.case, ledger, set()))
             for case in sorted(set(self._snapshots) - seen):
                 changes.extend(self._diff(case, None, set()))
-            return Changes(as_of=moment.astimezone(self._tz), changes=tuple(changes))
+            return Changes(as_of=moment.astimezone(self._tz), changes=self._logged(changes, moment))
+
+    def changes(
+        self, after: int = 0, *, limit: int = 1000, case: str | None = None
+    ) -> list[ChangeRow]:
+        """The logged changes numbered above ``after`` (of one case, or all), in order, at
+        most ``limit``: what posts and ticks reported, also before a restart (with a store).
+
+        A client that lost an answer asks for the changes after the last number it saw;
+        nothing is reported twice and nothing is lost.
+        """
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        with self._lock:
+            return self._log.changes_after(after, limit, case)
+
+    def kept_answer(self, key: str) -> tuple[str, bytes] | None:
+        """The fingerprint and body kept under an idempotency key (see :meth:`keep_answer`),
+        or None."""
+        with self._lock:
+            return self._log.answer(key)
+
+    def keep_answer(self, key: str, fingerprint: str, body: bytes, at: datetime) -> None:
+        """Keep the answer to a request with an idempotency key for 24 hours (in the store,
+        when there is one): a retry with the same key gets it again."""
+        with self._lock:
+            self._log.keep_answer(key, fingerprint, body, at)
 
     def due(self, as_of: datetime, case: str | None = None) -> Evaluation:
         """The evaluation at ``as_of``, as :func:`samverkan_rules.evaluate` gives it.
@@ -463,9 +425,10 @@ class Session:
         with self._lock:
             count = len(self._by_case.get(case, ()))
             if self._store is not None:
-                count = self._store.erase(case, at)
+                count = self._store.erase(case, at)  # its changes with its events
             else:
                 self._erased[case] = format_rfc3339(at)
+                self._log.forget_case(case)
             gone = self._by_case.pop(case, [])
             for event in gone:
                 self._by_id.pop(event.id, None)
@@ -703,6 +666,33 @@ class Session:
             for case in sorted(cases)
         ]
 
+    def _logged(self, changes: list[Change], moment: datetime) -> tuple[Change, ...]:
+        """``changes`` written to the change log, each with its sequence number."""
+        if not changes:
+            return ()
+        at = format_rfc3339(moment.astimezone(self._tz))
+        rows: list[ChangeRow] = []
+        for c in changes:
+            # The snapshot _diff just took: what a restarted session must know of it.
+            now = self._snapshots.get(c.case, {}).get(c.obligation) if c.after else None
+            rows.append(
+                ChangeRow(
+                    seq=0,
+                    case=c.case,
+                    at=at,
+                    obligation=c.obligation,
+                    rule=c.rule,
+                    before=c.before,
+                    after=c.after,
+                    cause=c.cause,
+                    named=now[2] if now is not None else (),
+                    deadline=_local(now[3], self._tz) if now is not None else None,
+                    record=dumps(c.record.to_json(), indent=None) if c.record else None,
+                )
+            )
+        rows = self._log.log_changes(rows)
+        return tuple(replace(c, seq=row.seq) for c, row in zip(changes, rows, strict=True))
+
     def _diff(self, case: str, ledger: CaseLedger | None, causes: set[str]) -> list[Change]:
         before = self._snapshots.get(case, {})
         current = {e.id: e for e in ledger.obligations} if ledger is not None else {}
@@ -797,3 +787,8 @@ def _at_index(d: Diagnostic, index: int, count: int) -> Diagnostic:
     finds the event the way a CLI user finds a line of an event file.
     """
     return replace(d, line=index + 1)
+
+
+def _local(moment: datetime | None, tz: Any) -> str | None:
+    """An instant as RFC 3339 in the routine's time zone, as the records write it."""
+    return format_rfc3339(moment.astimezone(tz)) if moment is not None else None

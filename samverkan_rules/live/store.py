@@ -14,6 +14,10 @@ the case's keyed pseudonym and when it was erased. Deleted content is overwritte
 neither the file nor its ``-wal``. The pseudonym's key is kept in the file, so that a
 restarted service still refuses the erased case; it is not the log's key.
 
+Beside the events, the file holds the session's change log (every change it reported, with
+a sequence number, see :mod:`samverkan_rules.live.changelog`) and the answers kept for
+requests with an idempotency key (for 24 hours). An erasure removes the case's changes too.
+
 Posting an event id again with the same content is a no-op; with other content it is a
 :class:`EventConflictError`, because keeping either version would make the result depend on
 which arrived first.
@@ -29,7 +33,8 @@ import os
 import secrets
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -37,6 +42,7 @@ from typing import Any, Literal
 from samverkan_rules.diagnostics import Diagnostic
 from samverkan_rules.errors import EventError
 from samverkan_rules.events.model import Event
+from samverkan_rules.live.changelog import ANSWER_TTL, ChangeRow
 from samverkan_rules.time.instants import format_rfc3339, parse_rfc3339
 
 Synchronous = Literal["full", "normal"]
@@ -61,6 +67,26 @@ CREATE TABLE IF NOT EXISTS pseudonym_key (
     key BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS erased (case_key TEXT PRIMARY KEY, erased_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS changes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    case_id TEXT NOT NULL,
+    at TEXT NOT NULL,
+    obligation TEXT NOT NULL,
+    rule TEXT NOT NULL,
+    before TEXT,
+    after TEXT,
+    cause TEXT,
+    named TEXT NOT NULL,
+    deadline TEXT,
+    record TEXT
+);
+CREATE INDEX IF NOT EXISTS changes_case ON changes (case_id, obligation, seq);
+CREATE TABLE IF NOT EXISTS answers (
+    key TEXT PRIMARY KEY,
+    fingerprint TEXT NOT NULL,
+    body BLOB NOT NULL,
+    at TEXT NOT NULL
+);
 """
 
 _NO_DELETE = """CREATE TRIGGER events_no_delete BEFORE DELETE ON events
@@ -229,6 +255,7 @@ class EventStore:
                 cur.execute("DROP TRIGGER events_no_delete")
                 count = cur.execute("DELETE FROM events WHERE case_id = ?", (case,)).rowcount
                 cur.execute(_NO_DELETE)
+                cur.execute("DELETE FROM changes WHERE case_id = ?", (case,))
                 cur.execute(
                     "INSERT OR REPLACE INTO erased (case_key, erased_at) VALUES (?, ?)",
                     (self.pseudonym(case), format_rfc3339(at)),
@@ -275,6 +302,96 @@ class EventStore:
         with self._lock:
             return int(self._db.execute("SELECT count(*) FROM events").fetchone()[0])
 
+    # ------------------------------------------------------------------ the change log
+
+    def log_changes(self, rows: Iterable[ChangeRow]) -> list[ChangeRow]:
+        """Log ``rows`` in one transaction; the rows with their sequence numbers."""
+        out: list[ChangeRow] = []
+        with self._lock:
+            cur = self._db.cursor()
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                for row in rows:
+                    cur.execute(
+                        "INSERT INTO changes (case_id, at, obligation, rule, before, after, "
+                        "cause, named, deadline, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (
+                            row.case,
+                            row.at,
+                            row.obligation,
+                            row.rule,
+                            row.before,
+                            row.after,
+                            row.cause,
+                            json.dumps(list(row.named), ensure_ascii=False),
+                            row.deadline,
+                            row.record,
+                        ),
+                    )
+                    out.append(replace(row, seq=int(cur.lastrowid or 0)))
+                cur.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    cur.execute("ROLLBACK")
+                raise
+        return out
+
+    def changes_after(self, after: int, limit: int, case: str | None = None) -> list[ChangeRow]:
+        """Up to ``limit`` changes numbered above ``after`` (of one case, or all), in order."""
+        query = f"SELECT {_CHANGE_COLUMNS} FROM changes WHERE seq > ?"
+        args: tuple[Any, ...] = (after,)
+        if case is not None:
+            query += " AND case_id = ?"
+            args += (case,)
+        with self._lock:
+            rows = self._db.execute(query + " ORDER BY seq LIMIT ?", (*args, limit)).fetchall()
+        return [_change(r) for r in rows]
+
+    def last_reported(self) -> Iterator[ChangeRow]:
+        """The latest row of each obligation that had not ended."""
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_CHANGE_COLUMNS} FROM changes WHERE seq IN "
+                "(SELECT max(seq) FROM changes GROUP BY case_id, obligation) "
+                "AND after IS NOT NULL ORDER BY seq"
+            ).fetchall()
+        return (_change(r) for r in rows)
+
+    def forget_case(self, case: str) -> None:
+        """Remove a case's changes (:meth:`erase` does it with the events)."""
+        with self._lock:
+            self._db.execute("DELETE FROM changes WHERE case_id = ?", (case,))
+
+    def answer(self, key: str) -> tuple[str, bytes] | None:
+        """The fingerprint and body kept for an idempotency key, or None."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT fingerprint, body FROM answers WHERE key = ?", (key,)
+            ).fetchone()
+        return (str(row[0]), bytes(row[1])) if row is not None else None
+
+    def keep_answer(self, key: str, fingerprint: str, body: bytes, at: datetime) -> None:
+        """Keep an answer under ``key`` (the first one stays); drop answers older than
+        :data:`~samverkan_rules.live.changelog.ANSWER_TTL`."""
+        with self._lock:
+            cur = self._db.cursor()
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                cur.execute(
+                    "DELETE FROM answers WHERE at < ?",
+                    (format_rfc3339((at - ANSWER_TTL).astimezone(UTC)),),
+                )
+                cur.execute(
+                    "INSERT OR IGNORE INTO answers (key, fingerprint, body, at) "
+                    "VALUES (?, ?, ?, ?)",
+                    (key, fingerprint, body, format_rfc3339(at.astimezone(UTC))),
+                )
+                cur.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    cur.execute("ROLLBACK")
+                raise
+
 
 def _private(path: Path) -> None:
     """Create the store file readable by its owner only (0600) before SQLite opens it:
@@ -285,6 +402,28 @@ def _private(path: Path) -> None:
     # Created meanwhile by another process: theirs to keep.
     with contextlib.suppress(FileExistsError):
         os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+
+
+_CHANGE_COLUMNS = (
+    "seq, case_id, at, obligation, rule, before, after, cause, named, deadline, record"
+)
+
+
+def _change(row: tuple[Any, ...]) -> ChangeRow:
+    seq, case, at, obligation, rule, before, after, cause, named, deadline, record = row
+    return ChangeRow(
+        seq=int(seq),
+        case=case,
+        at=at,
+        obligation=obligation,
+        rule=rule,
+        before=before,
+        after=after,
+        cause=cause,
+        named=tuple(json.loads(named)),
+        deadline=deadline,
+        record=record,
+    )
 
 
 def _event(row: tuple[Any, ...]) -> Event:

@@ -15,6 +15,10 @@ Every route names the routine the case follows (a bearer token on every route bu
   Lines), then a trailer line ``{"trailer": {"count", "as_of", "next_cursor"}}``; filters
   ``status`` (repeatable), ``responsible``, ``deadline_before``/``deadline_after``, pages with
   ``limit`` and ``cursor``.
+- ``GET /routines/{routine}/changes?after=SEQ``: every change posts and ticks reported
+  after sequence number ``SEQ`` (``limit``, ``case``), also across restarts: a client that
+  lost an answer resumes from the last number it saw. A post with an ``Idempotency-Key``
+  header answers a retry with the same key with the first answer (kept 24 hours).
 - ``GET /routines/{routine}/obligations/{id}/explain``: the obligation with its steps, as
   ``samverkan explain --format json`` writes them; only its case is evaluated.
 - ``GET /routines``: the routines served, their versions, the one in force, each file's
@@ -33,10 +37,12 @@ a request by its route, a case only by a keyed pseudonym, and never shows event 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import json
 import unicodedata
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -78,6 +84,15 @@ DEFAULT_MAX_EVENTS = 1000
 
 MAX_DIAGNOSTICS = 100
 """The most problems one error answer lists (its message gives the count of all)."""
+
+DEFAULT_CHANGES = 1000
+"""How many logged changes ``GET .../changes`` answers with when no ``limit`` is given."""
+
+MAX_CHANGES = 10_000
+"""The most logged changes one ``GET .../changes`` answers with."""
+
+MAX_KEY = 255
+"""The longest ``Idempotency-Key`` taken, in characters."""
 
 Clock = Callable[[], datetime]
 
@@ -215,6 +230,58 @@ async def _json_body(request: Request) -> Any:
             f"the body is not usable JSON: {str(exc)[:200]}",
             hint="send one event as a JSON object, or several as a JSON array",
         ) from None
+
+
+def _count(request: Request, name: str, default: int, *, low: int, high: int) -> int:
+    """A whole-number query parameter between ``low`` and ``high``."""
+    text = request.query_params.get(name)
+    if text is None:
+        return default
+    if not (text.isascii() and text.isdigit() and len(text) <= 19) or not low <= int(text) <= high:
+        raise Problem(
+            400,
+            "request.bad-option",
+            f"{name}={text[:40]!r}: write a whole number from {low} to {high}",
+        )
+    return int(text)
+
+
+def _idempotency_key(request: Request) -> str | None:
+    """The request's ``Idempotency-Key`` (printable, at most :data:`MAX_KEY` characters)."""
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return None
+    if not 0 < len(key) <= MAX_KEY or not key.isprintable():
+        raise Problem(
+            400,
+            "request.bad-idempotency-key",
+            f"the Idempotency-Key must be 1 to {MAX_KEY} printable characters",
+            hint="e.g. a UUID made for the request and reused for its retries",
+        )
+    return key
+
+
+class _KeyLocks:
+    """One lock per idempotency key while requests with it run: the second request with a
+    key waits for the first one's answer instead of running beside it."""
+
+    def __init__(self) -> None:
+        self._held: dict[tuple[str, str], tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def holding(self, routine: str, key: str) -> AsyncIterator[None]:
+        name = (routine, key)
+        lock, users = self._held.get(name, (asyncio.Lock(), 0))
+        self._held[name] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._held[name]
+            if users == 1:
+                del self._held[name]
+            else:
+                self._held[name] = (lock, users - 1)
 
 
 def _handled(
@@ -382,6 +449,7 @@ class _Routes:
         self.max_events = max_events
         self.personal_ids = personal_ids
         self.keys = keys
+        self.key_locks = _KeyLocks()
 
     def _addressee(self, request: Request) -> tuple[str, str]:
         """The routine and the role or unit a calendar route names (404 for neither)."""
@@ -427,10 +495,59 @@ class _Routes:
                 hint="use the case number of the case system, or start the service with "
                 "--allow-personal-case-ids",
             )
+        key = _idempotency_key(request)
+        if key is None:
+            return _json(await self._post(request, routine, case))
+        # The same key and the same request: the first answer again, not a second post.
+        body = await request.body()
+        fingerprint = hashlib.sha256(
+            b"\0".join([routine.encode(), case.encode(), body])
+        ).hexdigest()
+        session = self.sessions.session(routine)
+        async with self.key_locks.holding(routine, key):
+            kept = await run_in_threadpool(session.kept_answer, key)
+            if kept is not None:
+                if kept[0] != fingerprint:
+                    raise Problem(
+                        422,
+                        "request.idempotency-key-reused",
+                        "this Idempotency-Key was used for another request",
+                        hint="make a new key for each request; reuse it only for its retries",
+                    )
+                return Response(
+                    kept[1],
+                    media_type="application/json",
+                    headers={"Idempotent-Replayed": "true"},
+                )
+            answer = dumps_bytes(await self._post(request, routine, case), indent=None)
+            await run_in_threadpool(session.keep_answer, key, fingerprint, answer, self.clock())
+        return Response(answer, media_type="application/json")
+
+    async def _post(self, request: Request, routine: str, case: str) -> dict[str, Any]:
+        """Post the request's events; the answer's JSON."""
         events = _posted_events(await _json_body(request), case, self.max_events)
         now = self.clock()
         changes = await run_in_threadpool(self.sessions.post, routine, events, now=now)
-        return _json(changes.to_json())
+        return changes.to_json()
+
+    async def changes(self, request: Request) -> Response:
+        session = self.sessions.session(request.path_params["routine"])
+        after = _count(request, "after", 0, low=0, high=2**63 - 1)
+        limit = _count(request, "limit", DEFAULT_CHANGES, low=1, high=MAX_CHANGES)
+        case = request.query_params.get("case")
+        rows = await run_in_threadpool(session.changes, after, limit=limit, case=case)
+
+        def answer() -> bytes:
+            return dumps_bytes(
+                {
+                    "changes": [r.to_json() for r in rows],
+                    "next_after": rows[-1].seq if rows else after,
+                    "more": len(rows) == limit,
+                },
+                indent=None,
+            )
+
+        return Response(await run_in_threadpool(answer), media_type="application/json")
 
     async def erase_case(self, request: Request) -> Response:
         session = self.sessions.session(request.path_params["routine"])
@@ -520,6 +637,7 @@ class _Routes:
             ),
             Route("/routines/{routine}/cases/{case}/due", _handled(self.case_due), methods=["GET"]),
             Route("/routines/{routine}/due", _handled(self.all_due), methods=["GET"]),
+            Route("/routines/{routine}/changes", _handled(self.changes), methods=["GET"]),
             Route(
                 "/routines/{routine}/obligations/{obligation}/explain",
                 _handled(self.explain),

@@ -60,7 +60,19 @@ def _post_events_operation(routine: dict[str, Any], case: dict[str, Any]) -> dic
     event = {"$ref": "#/components/schemas/Event"}
     return {
         "summary": "Post one event or an array of events of a case, all or nothing",
-        "parameters": [routine, case],
+        "parameters": [
+            routine,
+            case,
+            {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": False,
+                "description": "a key made for this request (e.g. a UUID): a retry with the "
+                "same key and body gets the first answer again (header Idempotent-Replayed: "
+                "true), for 24 hours; the same key with another body is 422",
+                "schema": {"type": "string", "maxLength": 255},
+            },
+        ],
         "requestBody": {
             "required": True,
             "content": {
@@ -222,6 +234,46 @@ def _calendar_paths(routine: dict[str, Any], as_of: dict[str, Any]) -> dict[str,
     }
 
 
+def _changes_path(routine: dict[str, Any]) -> dict[str, Any]:
+    """The change log: what posts and ticks reported, by sequence number."""
+
+    def number(name: str, text: str, low: int, high: int | None = None) -> dict[str, Any]:
+        schema: dict[str, Any] = {"type": "integer", "minimum": low}
+        if high is not None:
+            schema["maximum"] = high
+        return {
+            "name": name,
+            "in": "query",
+            "required": False,
+            "description": text,
+            "schema": schema,
+        }
+
+    return {
+        "/routines/{routine}/changes": {
+            "get": {
+                "summary": "The changes posts and ticks reported after a sequence number "
+                '(also across restarts): {"changes": [{"seq", "at", "kind", "case", '
+                '"obligation", "rule", "before", "after", "cause", "record"}], "next_after", '
+                '"more"}',
+                "parameters": [
+                    routine,
+                    number("after", "the last sequence number seen (default 0: from the start)", 0),
+                    number("limit", "at most this many changes (default 1000)", 1, 10_000),
+                    {
+                        "name": "case",
+                        "in": "query",
+                        "required": False,
+                        "description": "only this case's changes",
+                        "schema": {"type": "string"},
+                    },
+                ],
+                "responses": {"200": {"description": "the changes"}, **_errors(400, 401, 404)},
+            }
+        }
+    }
+
+
 def openapi() -> dict[str, Any]:
     """The OpenAPI 3.1 document of the service.
 
@@ -286,6 +338,7 @@ def openapi() -> dict[str, Any]:
                 }
             },
             **_evaluation_paths(routine, case, as_of),
+            **_changes_path(routine),
             **_calendar_paths(routine, as_of),
             "/healthz": {
                 "get": {

@@ -1,0 +1,179 @@
+"""The change log: every reported change numbered, read back after a number, the same after
+a restart (nothing reported twice, nothing lost), and folding to what ``evaluate`` says."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from samverkan_rules import EventError, evaluate
+from samverkan_rules.live import Session
+from samverkan_rules.live.changelog import ChangeRow
+from tests.live.test_differential import REGISTRY, ROUTINE_IDS, streams
+from tests.live.test_session import CONSENT, OREBRO, START, at
+from tests.support import event
+
+SENT = event(
+    id="e3",
+    type="message.sent",
+    at="2026-12-02T09:00:00+01:00",
+    kind="start",
+    to=["hemvard.driftsplanerare"],
+    refers_to="e2",
+)
+
+
+def test_changes_are_numbered_in_order_and_read_back_after_a_number() -> None:
+    session = Session(OREBRO)
+    first = session.post([CONSENT, START])
+    second = session.post(SENT)
+    numbers = [c.seq for c in (*first, *second)]
+    assert numbers == list(range(1, len(numbers) + 1))
+    logged = session.changes()
+    assert [(r.seq, r.obligation, r.before, r.after) for r in logged] == [
+        (c.seq, c.obligation, c.before, c.after) for c in (*first, *second)
+    ]
+    after = session.changes(first[-1].seq)
+    assert [r.seq for r in after] == [c.seq for c in second]
+    assert session.changes(first[-1].seq, limit=1) == after[:1]
+    assert [r.case for r in session.changes(case="c1")] == ["c1"] * len(numbers)
+    assert session.changes(case="c9") == []
+    assert second.to_json()["changes"][0]["seq"] == second[0].seq
+
+
+def test_a_logged_change_keeps_its_record_and_when_it_was_judged() -> None:
+    session = Session(OREBRO)
+    posted = session.post(START)
+    start = next(c for c in posted if c.rule == "start-message")
+    row = next(r for r in session.changes() if r.seq == start.seq)
+    assert row.kind == "arose" and row.cause == "e2"
+    assert row.at == "2026-12-01T10:00:00+01:00"
+    assert row.to_json()["record"] is not None
+    assert start.record is not None and row.deadline == start.record.deadline
+
+
+def test_a_restarted_session_reports_nothing_twice_and_numbers_on(tmp_path: Path) -> None:
+    def seen(changes: Any) -> list[tuple[str, str, str | None, str | None]]:
+        return [(c.kind, c.obligation, c.before, c.after) for c in changes]
+
+    path = tmp_path / "events.db"
+    unbroken = Session(OREBRO)
+    unbroken.post([CONSENT, START])
+    with Session(OREBRO, store=path) as session:
+        session.post([CONSENT, START])
+        before = session.changes()
+    with Session(OREBRO, store=path) as again:
+        assert again.changes() == before
+        done = again.post(SENT)
+        # What the message changed, as a session that never stopped says it: nothing of c1
+        # arises a second time.
+        assert seen(done) == seen(unbroken.post(SENT))
+        assert ("changed", "start-message:e2", "due", "fulfilled") in seen(done)
+        assert not any(c.kind == "arose" and c.cause != "e3" for c in done)
+        assert [c.seq for c in done] == list(
+            range(before[-1].seq + 1, before[-1].seq + 1 + len(done))
+        )
+        # Time alone: the same as for the session that never stopped.
+        moment = at("2026-12-23T12:00:00+01:00")
+        later = again.tick(moment)
+        assert seen(later) == seen(unbroken.tick(moment)) != []
+        assert [r.seq for r in again.changes(done[-1].seq)] == [c.seq for c in later]
+
+
+def test_an_erased_case_leaves_no_change_behind(tmp_path: Path) -> None:
+    path = tmp_path / "events.db"
+    other = event(id="x1", case="c2", type="consent.given", at="2026-12-03T09:00:00+01:00")
+    for store in (path, None):
+        with Session(OREBRO, store=store) as session:
+            session.post([CONSENT, START, other])
+            session.erase("c1", at("2026-12-04T09:00:00+01:00"))
+            assert {r.case for r in session.changes()} == {"c2"}
+    with Session(OREBRO, store=path) as again:
+        assert {r.case for r in again.changes()} == {"c2"}
+    assert b"c1" not in path.read_bytes()
+
+
+def test_idempotent_answers_are_kept_and_the_first_one_stays(tmp_path: Path) -> None:
+    now = at("2026-12-04T09:00:00+01:00")
+    for store in (tmp_path / "events.db", None):
+        with Session(OREBRO, store=store) as session:
+            assert session.kept_answer("k1") is None
+            session.keep_answer("k1", "fp", b'{"a":1}', now)
+            session.keep_answer("k1", "other", b'{"a":2}', now)
+            assert session.kept_answer("k1") == ("fp", b'{"a":1}')
+            # A day later the key is free again.
+            session.keep_answer("k2", "fp2", b"{}", now + timedelta(hours=25))
+            assert session.kept_answer("k1") is None
+            assert session.kept_answer("k2") == ("fp2", b"{}")
+
+
+def test_limit_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="limit"):
+        Session(OREBRO).changes(limit=0)
+
+
+def _fold(rows: list[ChangeRow]) -> dict[tuple[str, str], str]:
+    """What the log says stands: each obligation's last status, without those that ended."""
+    standing: dict[tuple[str, str], str] = {}
+    for row in rows:
+        if row.after is None:
+            standing.pop((row.case, row.obligation), None)
+        else:
+            standing[(row.case, row.obligation)] = row.after
+    return standing
+
+
+@pytest.mark.parametrize("rid", ROUTINE_IDS)
+@settings(
+    deadline=None,
+    max_examples=10,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(data=st.data())
+def test_the_log_folds_to_the_evaluation_across_a_restart(rid: str, data: Any) -> None:
+    versions = REGISTRY.versions(rid)
+    events = data.draw(streams(rid))
+    restart = data.draw(st.integers(0, len(events)))
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "events.db"
+        posted: list[dict[str, Any]] = []
+        session = Session(versions, store=path)
+        try:
+            for index, item in enumerate(events):
+                if index == restart:
+                    session.close()
+                    session = Session(versions, store=path)
+                try:
+                    session.post(item)
+                except EventError:
+                    continue
+                posted.append(item)
+            if not posted:
+                return
+            assert session.clock is not None
+            later = session.clock + timedelta(days=data.draw(st.integers(1, 40)))
+            session.tick(later)
+            rows = session.changes(limit=1_000_000)
+        finally:
+            session.close()
+    assert [r.seq for r in rows] == sorted({r.seq for r in rows})
+    want = evaluate(versions, posted, later, ledger=True)
+    assert _fold(rows) == {
+        (c.case, o.obligation): o.status for c in want.cases for o in c.obligations or ()
+    }
+
+
+def test_ticks_at_the_same_instant_log_nothing() -> None:
+    session = Session(OREBRO)
+    session.post([CONSENT, START])
+    moment = datetime.fromisoformat("2026-12-23T08:00:00+01:00")
+    assert len(session.tick(moment)) > 0
+    count = len(session.changes())
+    assert len(session.tick(moment)) == 0
+    assert len(session.changes()) == count
