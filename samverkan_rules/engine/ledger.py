@@ -15,7 +15,8 @@ Three kinds of record share the attributes the output and the audit read:
 from __future__ import annotations
 
 import functools
-from datetime import UTC, datetime
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Literal, TypeAlias
 from zoneinfo import ZoneInfo
 
@@ -333,3 +334,50 @@ class RemedyEntry:
 
 Entry: TypeAlias = RuleEntry | EscalationEntry | RemedyEntry
 """Any record of the ledger."""
+
+
+def next_change(entries: Iterable[Entry], as_of: datetime) -> datetime | None:
+    """The first whole second after ``as_of`` at which time alone changes one of ``entries``
+    (settled at ``as_of``): a window opening, a deadline passing, an escalation beginning.
+    None when time alone changes none of them.
+
+    This is :meth:`RuleEntry.settle` read the other way round, so a scheduler that wakes at
+    this instant misses no status change: until then every status stays as settled (an
+    overdue obligation's lateness grows, but its status does not change).
+    """
+    soonest: datetime | None = None
+    for entry in entries:
+        moments: list[datetime] = []
+        if entry.status == "upcoming":
+            moments.append(entry.opens_at)
+        elif entry.status == "due" and entry.deadline is not None:
+            moments.append(entry.deadline + _JUST_AFTER)  # overdue once the deadline is past
+        if isinstance(entry, RuleEntry) and entry.status in (
+            "upcoming",
+            "due",
+            "overdue",
+            "blocked",
+        ):
+            routine = entry.routine
+            # An escalation on the status the obligation has, or will have at its deadline.
+            will_be = "blocked" if entry.status == "blocked" else "overdue"
+            moments.extend(
+                offset_after(entry.deadline, esc.after, tz=routine.tz, calendar=routine.calendar)
+                for esc in entry.rule.escalations
+                if esc.on == will_be
+            )
+        for moment in moments:
+            whole = _whole_second_from(moment.astimezone(UTC))
+            if whole > as_of and (soonest is None or whole < soonest):
+                soonest = whole
+    return soonest
+
+
+_JUST_AFTER = timedelta(microseconds=1)
+
+
+def _whole_second_from(moment: datetime) -> datetime:
+    """The first whole second at or after ``moment``."""
+    if moment.microsecond == 0:
+        return moment
+    return moment.replace(microsecond=0) + timedelta(seconds=1)

@@ -18,6 +18,7 @@ in force on its local date.
 
 from __future__ import annotations
 
+import contextlib
 from bisect import bisect_left
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -745,3 +746,33 @@ def schedule_ticks(
                         )
                     )
     return out
+
+
+def next_occurrence(
+    routines: Sequence[CompiledRoutine], windows: Mapping[tuple[str, str], Window], as_of: datetime
+) -> datetime | None:
+    """The first instant after ``as_of`` at which a schedule raises obligations in its
+    units' cases: an occurrence (which begins the next one's period, see the tick events
+    above), or a schedule coming into force. None when no schedule has one ahead.
+
+    Waking there is enough for the units' cases: a called-off occurrence only moves which
+    instants count, never adds one between two occurrences.
+    """
+    soonest: datetime | None = None
+    for routine in routines:
+        if not routine.ticking:
+            continue
+        tz = routine.tz
+        window = windows[(routine.id, routine.version)]
+        for name in routine.ticking:
+            schedule = routine.schedules[name]
+            begins = max(window.first, schedule.starts or window.first)
+            candidates = [start_of_day(begins, tz).astimezone(UTC)]
+            # None when the plan (or the calendar) ends before then.
+            with contextlib.suppress(CalendarError):
+                candidates.append(schedule.next_after(as_of))
+            for moment in candidates:
+                inside = window.last is None or local_date(moment, tz) <= window.last
+                if moment > as_of and inside and (soonest is None or moment < soonest):
+                    soonest = moment
+    return soonest

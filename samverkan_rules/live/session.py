@@ -36,27 +36,25 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
-from samverkan_rules._json import dumps
 from samverkan_rules.compile.checks import undeclared_field_error
 from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.compile.versions import Window, validity_windows
 from samverkan_rules.diagnostics import Diagnostic
 from samverkan_rules.engine import Evaluator, Ruleset, evaluate
 from samverkan_rules.engine.evaluator import routines_of
-from samverkan_rules.engine.ledger import Entry, EscalationEntry, RemedyEntry
 from samverkan_rules.engine.occurrences import cancelling_types
-from samverkan_rules.engine.output import CaseLedger, OutputCache, case_result, entry_models
-from samverkan_rules.engine.replay import CasePlan, CaseReplay
+from samverkan_rules.engine.output import CaseLedger, OutputCache, case_result
+from samverkan_rules.engine.replay import CasePlan, CaseReplay, next_occurrence
 from samverkan_rules.engine.result import Evaluation
 from samverkan_rules.errors import CalendarError, CaseErasedError, EvaluationError, EventError
 from samverkan_rules.events.model import Event, event_from_mapping
 from samverkan_rules.events.retraction import RETRACTED, without_retracted
 from samverkan_rules.live.changelog import Change, ChangeLog, ChangeRow, Changes, MemoryChangeLog
+from samverkan_rules.live.reports import Reports
 from samverkan_rules.live.store import EventConflictError, EventStore, content_key
 from samverkan_rules.time.instants import (
     format_rfc3339,
     local_date,
-    parse_rfc3339,
     require_aware,
 )
 
@@ -117,7 +115,6 @@ class Session:
         self._routines: tuple[CompiledRoutine, ...] = routines
         self._windows: Mapping[tuple[str, str], Window] = windows
         self._plan = CasePlan(routines, windows)
-        self._cache = OutputCache()
         self._replays: dict[str, CaseReplay] = {}
         self._lock = threading.RLock()
         self._owns_store = store is not None and not isinstance(store, EventStore)
@@ -145,10 +142,7 @@ class Session:
         # Retractions, passed with the shared events: a retracted one is shared no more.
         self._retracting: list[Event] = []
         self._earliest: Event | None = None
-        self._snapshots: dict[str, _Snapshot] = {}
         self._erased: dict[str, str] = {}  # tombstones when there is no store
-        # Obligation id -> case, as posts report obligations: explain reads one case.
-        self._obligation_case: dict[str, str] = {}
         self._clock: datetime | None = None
         self._latest: datetime | None = None
         self._backend: Backend = backend
@@ -159,17 +153,11 @@ class Session:
             self._matcher = DurableMatcher(routines, windows, max_live_cases=max_live_cases)
         elif backend != "reference":
             raise ValueError(f"backend must be 'reference' or 'durable', got {backend!r}")
-        self._log: ChangeLog = self._store if self._store is not None else MemoryChangeLog()
+        log: ChangeLog = self._store if self._store is not None else MemoryChangeLog()
+        self._reports = Reports(log, self._tz)
         if self._store is not None:
             for event in self._store.events():
                 self._remember(event)
-            # What was last reported on each case, so a restart reports nothing twice.
-            for row in self._log.last_reported():
-                deadline = parse_rfc3339(row.deadline) if row.deadline is not None else None
-                assert row.after is not None  # last_reported leaves out what ended
-                snapshot = self._snapshots.setdefault(row.case, {})
-                snapshot[row.obligation] = (row.after, row.rule, row.named, deadline)
-                self._obligation_case[row.obligation] = row.case
 
     # ------------------------------------------------------------------ public API
 
@@ -309,10 +297,10 @@ class Session:
                     result = case_result(ledger, OutputCache(ledger=True))
                     standing = without_retracted(self._by_case.get(case, []), [])
                     self._matcher.reconcile(case, result, standing)
-                changes.extend(self._diff(case, ledger, causes))
+                changes.extend(self._reports.diff(case, ledger, causes, moment))
             return Changes(
                 as_of=moment.astimezone(self._tz),
-                changes=self._logged(changes, moment),
+                changes=self._reports.logged(changes, moment),
                 accepted=len(new),
             )
 
@@ -336,10 +324,57 @@ class Session:
             seen: set[str] = set()
             for ledger in self._evaluate_every_case(moment):
                 seen.add(ledger.case)
-                changes.extend(self._diff(ledger.case, ledger, set()))
-            for case in sorted(set(self._snapshots) - seen):
-                changes.extend(self._diff(case, None, set()))
-            return Changes(as_of=moment.astimezone(self._tz), changes=self._logged(changes, moment))
+                changes.extend(self._reports.diff(ledger.case, ledger, set(), moment))
+            for case in sorted(self._reports.cases() - seen):
+                changes.extend(self._reports.diff(case, None, set(), moment))
+            return Changes(
+                as_of=moment.astimezone(self._tz), changes=self._reports.logged(changes, moment)
+            )
+
+    def next_change(self) -> datetime | None:
+        """The earliest instant at which time alone changes a case the session has judged
+        (a window opening, a deadline passing, an escalation beginning), or None.
+
+        Each post and tick keeps this for the cases it judged, so it is known for every case
+        after one :meth:`tick` (a session opened on a store knows it after its first tick);
+        for a routine with schedules, the next occurrence after the clock counts too.
+        """
+        with self._lock:
+            soonest = self._reports.next_change()
+            if self._ticking and self._clock is not None:
+                # The units' cases also change when a schedule's occurrence comes.
+                scheduled = next_occurrence(self._routines, self._windows, self._clock)
+                if scheduled is not None and (soonest is None or scheduled < soonest):
+                    soonest = scheduled
+            return soonest
+
+    def wake(self, as_of: datetime) -> Changes:
+        """Like :meth:`tick`, but judge only the cases that time changes by ``as_of`` (see
+        :meth:`next_change`), and the units' cases of a routine with schedules (whose
+        occurrences arise with time): the cost is that of the cases that change.
+
+        Raises:
+            EvaluationError: for a naive ``as_of``, or one earlier than the clock.
+        """
+        moment = _aware(as_of)
+        with self._lock:
+            if self._clock is not None and moment < self._clock:
+                raise EvaluationError(
+                    f"wake at {as_of.isoformat()} is earlier than the session's clock "
+                    f"{self._clock.astimezone(self._tz).isoformat()}; time only moves on"
+                )
+            self._advance(moment)
+            cases = self._reports.changing_by(moment)
+            if self._ticking:
+                cases |= self._units
+            run = self._run(moment)
+            changes: list[Change] = []
+            for case in sorted(cases):
+                ledger = self._evaluate_case(case, moment, run)
+                changes.extend(self._reports.diff(case, ledger, set(), moment))
+            return Changes(
+                as_of=moment.astimezone(self._tz), changes=self._reports.logged(changes, moment)
+            )
 
     def changes(
         self, after: int = 0, *, limit: int = 1000, case: str | None = None
@@ -353,19 +388,19 @@ class Session:
         if limit < 1:
             raise ValueError("limit must be at least 1")
         with self._lock:
-            return self._log.changes_after(after, limit, case)
+            return self._reports.log.changes_after(after, limit, case)
 
     def kept_answer(self, key: str) -> tuple[str, bytes] | None:
         """The fingerprint and body kept under an idempotency key (see :meth:`keep_answer`),
         or None."""
         with self._lock:
-            return self._log.answer(key)
+            return self._reports.log.answer(key)
 
     def keep_answer(self, key: str, fingerprint: str, body: bytes, at: datetime) -> None:
         """Keep the answer to a request with an idempotency key for 24 hours (in the store,
         when there is one): a retry with the same key gets it again."""
         with self._lock:
-            self._log.keep_answer(key, fingerprint, body, at)
+            self._reports.log.keep_answer(key, fingerprint, body, at)
 
     def due(self, as_of: datetime, case: str | None = None) -> Evaluation:
         """The evaluation at ``as_of``, as :func:`samverkan_rules.evaluate` gives it.
@@ -404,7 +439,7 @@ class Session:
         Obligations are indexed by case as posts report them; an obligation id otherwise
         names its trigger event (``rule:event``) or its case (``rule:case:...``)."""
         with self._lock:
-            known = self._obligation_case.get(obligation)
+            known = self._reports.case_of(obligation)
             if known is not None:
                 return known
             for part in obligation.split(":")[1:]:
@@ -428,7 +463,7 @@ class Session:
                 count = self._store.erase(case, at)  # its changes with its events
             else:
                 self._erased[case] = format_rfc3339(at)
-                self._log.forget_case(case)
+                self._reports.log.forget_case(case)
             gone = self._by_case.pop(case, [])
             for event in gone:
                 self._by_id.pop(event.id, None)
@@ -440,8 +475,7 @@ class Session:
                 self._earliest = min(rest, key=lambda e: _day(e, self._tz)) if rest else None
             self._replays.pop(case, None)
             self._replay_calls_off.pop(case, None)
-            self._snapshots.pop(case, None)
-            self._obligation_case = {o: c for o, c in self._obligation_case.items() if c != case}
+            self._reports.forget(case)
             if self._matcher is not None:
                 self._matcher.forget(case)
             return count
@@ -621,7 +655,9 @@ class Session:
         )
         return run
 
-    def _evaluate_case(self, case: str, as_of: datetime) -> CaseLedger | None:
+    def _evaluate_case(
+        self, case: str, as_of: datetime, run: Evaluator | None = None
+    ) -> CaseLedger | None:
         """One case's ledger at ``as_of``: the single place a case is re-evaluated.
 
         A person's case keeps its replay between posts: new events that sort after those
@@ -630,7 +666,7 @@ class Session:
         sorts earlier, and always for a unit's case (other cases' events and the schedules'
         occurrences feed it). The public objects are built only for what changed.
         """
-        run = self._run(as_of)
+        run = run if run is not None else self._run(as_of)
         # A retraction changes what was seen before: the filtered list then differs from the
         # kept replay's and the case is replayed afresh.
         own = list(without_retracted([e for e in self._by_case.get(case, ()) if e.at <= as_of], []))
@@ -666,108 +702,6 @@ class Session:
             for case in sorted(cases)
         ]
 
-    def _logged(self, changes: list[Change], moment: datetime) -> tuple[Change, ...]:
-        """``changes`` written to the change log, each with its sequence number."""
-        if not changes:
-            return ()
-        at = format_rfc3339(moment.astimezone(self._tz))
-        rows: list[ChangeRow] = []
-        for c in changes:
-            # The snapshot _diff just took: what a restarted session must know of it.
-            now = self._snapshots.get(c.case, {}).get(c.obligation) if c.after else None
-            rows.append(
-                ChangeRow(
-                    seq=0,
-                    case=c.case,
-                    at=at,
-                    obligation=c.obligation,
-                    rule=c.rule,
-                    before=c.before,
-                    after=c.after,
-                    cause=c.cause,
-                    named=now[2] if now is not None else (),
-                    deadline=_local(now[3], self._tz) if now is not None else None,
-                    record=dumps(c.record.to_json(), indent=None) if c.record else None,
-                )
-            )
-        rows = self._log.log_changes(rows)
-        return tuple(replace(c, seq=row.seq) for c, row in zip(changes, rows, strict=True))
-
-    def _diff(self, case: str, ledger: CaseLedger | None, causes: set[str]) -> list[Change]:
-        before = self._snapshots.get(case, {})
-        current = {e.id: e for e in ledger.obligations} if ledger is not None else {}
-        moved = [
-            entry
-            for ident, entry in current.items()
-            if (old := before.get(ident)) is None
-            or old[0] != entry.status
-            or old[3] != entry.deadline  # a called-off meeting moves it
-        ]
-        records = entry_models(ledger, self._cache, moved) if ledger is not None and moved else {}
-        changes: list[Change] = []
-        for entry in moved:
-            old = before.get(entry.id)
-            changes.append(
-                Change(
-                    case=case,
-                    obligation=entry.id,
-                    rule=_rule_of(entry),
-                    before=old[0] if old is not None else None,
-                    after=entry.status,
-                    record=records[id(entry)],
-                    cause=_cause(_named(entry), causes),
-                )
-            )
-        for ident, (status, rule, named, _deadline) in before.items():
-            if ident not in current:
-                changes.append(
-                    Change(
-                        case=case,
-                        obligation=ident,
-                        rule=rule,
-                        before=status,
-                        after=None,
-                        record=None,
-                        cause=_cause(named, causes),
-                    )
-                )
-        for ident in current:
-            self._obligation_case[ident] = case
-        if current:
-            self._snapshots[case] = {
-                ident: (e.status, _rule_of(e), _named(e), e.deadline)
-                for ident, e in current.items()
-            }
-        else:
-            self._snapshots.pop(case, None)
-        return changes
-
-
-def _rule_of(entry: Entry) -> str:
-    """The rule an obligation comes from (its precondition, for a remedy)."""
-    if isinstance(entry, RemedyEntry):
-        return entry.name
-    if isinstance(entry, EscalationEntry):
-        return entry.parent.rule.id
-    return entry.rule.id
-
-
-def _named(entry: Entry) -> tuple[str, ...]:
-    """The events an obligation names: its trigger, fulfilment and cancellation."""
-    if isinstance(entry, RemedyEntry):
-        return (entry.members[0].trigger.id,)
-    if isinstance(entry, EscalationEntry):
-        return (entry.parent.trigger.id,)
-    return tuple(e.id for e in (entry.trigger, entry.answer, entry.cancel) if e is not None)
-
-
-def _cause(named: tuple[str, ...], causes: set[str]) -> str | None:
-    """The posted event an obligation names, if any."""
-    for ident in named:
-        if ident in causes:
-            return ident
-    return None
-
 
 def _day(event: Event, tz: Any) -> date:
     return local_date(event.at, tz)
@@ -787,8 +721,3 @@ def _at_index(d: Diagnostic, index: int, count: int) -> Diagnostic:
     finds the event the way a CLI user finds a line of an event file.
     """
     return replace(d, line=index + 1)
-
-
-def _local(moment: datetime | None, tz: Any) -> str | None:
-    """An instant as RFC 3339 in the routine's time zone, as the records write it."""
-    return format_rfc3339(moment.astimezone(tz)) if moment is not None else None

@@ -88,15 +88,18 @@ def test_a_restarted_session_reports_nothing_twice_and_numbers_on(tmp_path: Path
 
 def test_an_erased_case_leaves_no_change_behind(tmp_path: Path) -> None:
     path = tmp_path / "events.db"
+    gone = "case-zz-erased-4b1d"
+    mine = [{**CONSENT, "case": gone}, {**START, "case": gone}]
     other = event(id="x1", case="c2", type="consent.given", at="2026-12-03T09:00:00+01:00")
     for store in (path, None):
         with Session(OREBRO, store=store) as session:
-            session.post([CONSENT, START, other])
-            session.erase("c1", at("2026-12-04T09:00:00+01:00"))
+            session.post([*mine, other])
+            assert {r.case for r in session.changes()} == {gone, "c2"}
+            session.erase(gone, at("2026-12-04T09:00:00+01:00"))
             assert {r.case for r in session.changes()} == {"c2"}
     with Session(OREBRO, store=path) as again:
         assert {r.case for r in again.changes()} == {"c2"}
-    assert b"c1" not in path.read_bytes()
+    assert gone.encode() not in path.read_bytes()
 
 
 def test_idempotent_answers_are_kept_and_the_first_one_stays(tmp_path: Path) -> None:
@@ -156,8 +159,8 @@ def test_the_log_folds_to_the_evaluation_across_a_restart(rid: str, data: Any) -
                 posted.append(item)
             if not posted:
                 return
-            assert session.clock is not None
-            later = session.clock + timedelta(days=data.draw(st.integers(1, 40)))
+            latest = max(datetime.fromisoformat(e["at"]) for e in posted)
+            later = latest + timedelta(days=data.draw(st.integers(1, 40)))
             session.tick(later)
             rows = session.changes(limit=1_000_000)
         finally:
@@ -177,3 +180,56 @@ def test_ticks_at_the_same_instant_log_nothing() -> None:
     count = len(session.changes())
     assert len(session.tick(moment)) == 0
     assert len(session.changes()) == count
+
+
+def _said(changes: Any) -> list[tuple[str, str, str | None, str | None]]:
+    return sorted((c.case, c.obligation, c.before or "", c.after or "") for c in changes)
+
+
+@pytest.mark.parametrize("rid", ROUTINE_IDS)
+@settings(
+    deadline=None,
+    max_examples=10,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(data=st.data())
+def test_waking_at_each_next_change_says_what_ticking_every_case_says(rid: str, data: Any) -> None:
+    versions = REGISTRY.versions(rid)
+    events = data.draw(streams(rid))
+    woken, ticked = Session(versions), Session(versions)
+    for item in events:
+        try:
+            woken.post(item)
+        except EventError:
+            continue
+        ticked.post(item)
+    if woken.clock is None:
+        return
+    # Everything time has changed so far, then one wake-up at each next change.
+    assert _said(woken.tick(woken.clock)) == _said(ticked.tick(ticked.clock))
+    for _ in range(12):
+        moment = woken.next_change()
+        if moment is None:
+            break
+        assert woken.clock is not None and moment > woken.clock
+        # Nothing changes before it: a tick a second earlier over every case says nothing.
+        if moment - timedelta(seconds=1) > woken.clock:
+            assert _said(ticked.tick(moment - timedelta(seconds=1))) == []
+        said = woken.wake(moment)
+        assert _said(said) == _said(ticked.tick(moment))
+    # Nothing was left for later: a tick a year on says what a wake-up then says.
+    year = (woken.clock or ticked.clock) + timedelta(days=365)
+    assert _said(woken.wake(year)) == _said(ticked.tick(year))
+
+
+def test_next_change_is_the_deadline_passing_and_wake_reports_it() -> None:
+    session = Session(OREBRO)
+    session.post([CONSENT, START])
+    # The consent record is due by the end of its deadline day; the first change is just after.
+    first = session.next_change()
+    assert first is not None
+    assert session.wake(first - timedelta(seconds=1)).changes == ()
+    said = session.wake(first)
+    assert ("consent-recorded", "due", "overdue") in {(c.rule, c.before, c.after) for c in said}
+    assert all(c.cause is None for c in said)
+    assert session.next_change() is None or session.next_change() > first  # type: ignore[operator]

@@ -1,0 +1,180 @@
+"""What a live session last reported on each case: the snapshot a post or tick is compared
+with, the next instant time alone changes each case, and the change log it writes to."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from samverkan_rules._json import dumps
+from samverkan_rules.engine.ledger import Entry, EscalationEntry, RemedyEntry, next_change
+from samverkan_rules.engine.output import CaseLedger, OutputCache, entry_models
+from samverkan_rules.live.changelog import Change, ChangeLog, ChangeRow
+from samverkan_rules.time.instants import format_rfc3339, parse_rfc3339
+
+_Snapshot = dict[str, tuple[str, str, tuple[str, ...], datetime | None]]
+"""A case's obligations as last reported, by id: status, rule, the events it names and the
+deadline (values, not records: a kept replay settles the same records again)."""
+
+
+class Reports:
+    """What a session has reported, case by case, and where it logs it.
+
+    Args:
+        log: The change log (the store, or memory); what it holds is what was reported
+            before, so a restarted session reports nothing twice.
+        tz: The routine's time zone, for the instants logged.
+    """
+
+    def __init__(self, log: ChangeLog, tz: Any) -> None:
+        self.log = log
+        self.tz = tz
+        self.cache = OutputCache()
+        self.snapshots: dict[str, _Snapshot] = {}
+        # Case -> the next instant time alone changes it (see next_change), as last judged.
+        self.wake: dict[str, datetime] = {}
+        # Obligation id -> case, as posts report obligations: explain reads one case.
+        self.obligation_case: dict[str, str] = {}
+        for row in log.last_reported():
+            deadline = parse_rfc3339(row.deadline) if row.deadline is not None else None
+            assert row.after is not None  # last_reported leaves out what ended
+            snapshot = self.snapshots.setdefault(row.case, {})
+            snapshot[row.obligation] = (row.after, row.rule, row.named, deadline)
+            self.obligation_case[row.obligation] = row.case
+
+    def cases(self) -> set[str]:
+        """The cases with obligations reported and not ended."""
+        return set(self.snapshots)
+
+    def case_of(self, obligation: str) -> str | None:
+        """The case of a reported obligation, or None."""
+        return self.obligation_case.get(obligation)
+
+    def next_change(self) -> datetime | None:
+        """The earliest instant time alone changes a case judged so far, or None."""
+        return min(self.wake.values(), default=None)
+
+    def changing_by(self, moment: datetime) -> set[str]:
+        """The cases time alone changes at or before ``moment``."""
+        return {case for case, at in self.wake.items() if at <= moment}
+
+    def forget(self, case: str) -> None:
+        """Forget an erased case (the store removes its logged changes itself)."""
+        self.snapshots.pop(case, None)
+        self.wake.pop(case, None)
+        self.obligation_case = {o: c for o, c in self.obligation_case.items() if c != case}
+
+    def logged(self, changes: list[Change], moment: datetime) -> tuple[Change, ...]:
+        """``changes`` written to the change log, each with its sequence number."""
+        if not changes:
+            return ()
+        at = format_rfc3339(moment.astimezone(self.tz))
+        rows: list[ChangeRow] = []
+        for c in changes:
+            # The snapshot _diff just took: what a restarted session must know of it.
+            now = self.snapshots.get(c.case, {}).get(c.obligation) if c.after else None
+            rows.append(
+                ChangeRow(
+                    seq=0,
+                    case=c.case,
+                    at=at,
+                    obligation=c.obligation,
+                    rule=c.rule,
+                    before=c.before,
+                    after=c.after,
+                    cause=c.cause,
+                    named=now[2] if now is not None else (),
+                    deadline=_local(now[3], self.tz) if now is not None else None,
+                    record=dumps(c.record.to_json(), indent=None) if c.record else None,
+                )
+            )
+        rows = self.log.log_changes(rows)
+        return tuple(replace(c, seq=row.seq) for c, row in zip(changes, rows, strict=True))
+
+    def diff(
+        self, case: str, ledger: CaseLedger | None, causes: set[str], moment: datetime
+    ) -> list[Change]:
+        before = self.snapshots.get(case, {})
+        current = {e.id: e for e in ledger.obligations} if ledger is not None else {}
+        moved = [
+            entry
+            for ident, entry in current.items()
+            if (old := before.get(ident)) is None
+            or old[0] != entry.status
+            or old[3] != entry.deadline  # a called-off meeting moves it
+        ]
+        records = entry_models(ledger, self.cache, moved) if ledger is not None and moved else {}
+        changes: list[Change] = []
+        for entry in moved:
+            old = before.get(entry.id)
+            changes.append(
+                Change(
+                    case=case,
+                    obligation=entry.id,
+                    rule=_rule_of(entry),
+                    before=old[0] if old is not None else None,
+                    after=entry.status,
+                    record=records[id(entry)],
+                    cause=_cause(_named(entry), causes),
+                )
+            )
+        for ident, (status, rule, named, _deadline) in before.items():
+            if ident not in current:
+                changes.append(
+                    Change(
+                        case=case,
+                        obligation=ident,
+                        rule=rule,
+                        before=status,
+                        after=None,
+                        record=None,
+                        cause=_cause(named, causes),
+                    )
+                )
+        for ident in current:
+            self.obligation_case[ident] = case
+        wake = next_change(current.values(), moment) if current else None
+        if wake is None:
+            self.wake.pop(case, None)
+        else:
+            self.wake[case] = wake
+        if current:
+            self.snapshots[case] = {
+                ident: (e.status, _rule_of(e), _named(e), e.deadline)
+                for ident, e in current.items()
+            }
+        else:
+            self.snapshots.pop(case, None)
+        return changes
+
+
+def _rule_of(entry: Entry) -> str:
+    """The rule an obligation comes from (its precondition, for a remedy)."""
+    if isinstance(entry, RemedyEntry):
+        return entry.name
+    if isinstance(entry, EscalationEntry):
+        return entry.parent.rule.id
+    return entry.rule.id
+
+
+def _named(entry: Entry) -> tuple[str, ...]:
+    """The events an obligation names: its trigger, fulfilment and cancellation."""
+    if isinstance(entry, RemedyEntry):
+        return (entry.members[0].trigger.id,)
+    if isinstance(entry, EscalationEntry):
+        return (entry.parent.trigger.id,)
+    return tuple(e.id for e in (entry.trigger, entry.answer, entry.cancel) if e is not None)
+
+
+def _cause(named: tuple[str, ...], causes: set[str]) -> str | None:
+    """The posted event an obligation names, if any."""
+    for ident in named:
+        if ident in causes:
+            return ident
+    return None
+
+
+def _local(moment: datetime | None, tz: Any) -> str | None:
+    """An instant as RFC 3339 in the routine's time zone, as the records write it."""
+    return format_rfc3339(moment.astimezone(tz)) if moment is not None else None
