@@ -11,9 +11,11 @@ event is therefore flat in the size of its case.
 
 The semantics are those of the reference evaluator: an event first fulfils what it answers
 (once the obligation's window has opened), then cancels what it cancels (before the
-deadline; a later cancellation does not undo a breach); an answer logged in the same second
-as its trigger counts whatever the ids' order; each trigger is judged by the routine version
-in force on its local date.
+deadline; a later cancellation does not undo a breach), then cuts the deadline of what it
+had to precede (a rule's ``before``: the first such event after the trigger, while the
+obligation is open and the event is earlier than its deadline); an answer or a ``before``
+event logged in the same second as its trigger counts whatever the ids' order; each
+trigger is judged by the routine version in force on its local date.
 """
 
 from __future__ import annotations
@@ -72,6 +74,7 @@ class _Slot:
 
     __slots__ = (
         "any_case",
+        "before",
         "cancel",
         "candidate",
         "number",
@@ -83,12 +86,20 @@ class _Slot:
     )
 
     def __init__(
-        self, number: int, routine: CompiledRoutine, pattern: CompiledPattern, *, cancel: bool
+        self,
+        number: int,
+        routine: CompiledRoutine,
+        pattern: CompiledPattern,
+        *,
+        cancel: bool,
+        before: bool = False,
     ) -> None:
         self.number = number
         self.routine_key = routine.key
         self.pattern = pattern
         self.cancel = cancel
+        self.before = before
+        """The rule's ``before`` pattern: a match cuts the deadline instead of closing."""
         self.any_case = pattern.any_case
         self.candidate: tuple[Callable[[Event], Any], ...] = tuple(c for c, _ in pattern.match)
         self.trigger_side: tuple[Callable[[Event], Any], ...] = tuple(t for _, t in pattern.match)
@@ -158,7 +169,7 @@ class CasePlan:
         routines: The versions evaluated together.
         windows: Each version's validity, by ``(id, version)``.
         slots_by_type: For each event type, the answer patterns it may match: every
-            fulfilment pattern before every cancellation pattern.
+            fulfilment pattern, then every cancellation pattern, then every ``before``.
         slots_by_rule: For each rule (by identity), its patterns' slots.
         slot_count: How many slots there are (numbered from 0).
         acts_by_type: For each event type, what it does in its own case (see ``_Acts``).
@@ -171,6 +182,7 @@ class CasePlan:
         self.windows = windows
         fulfil: dict[str, list[_Slot]] = {}
         cancel: dict[str, list[_Slot]] = {}
+        before: dict[str, list[_Slot]] = {}
         self.slots_by_rule: dict[int, tuple[_Slot, ...]] = {}
         number = 0
         for routine in routines:
@@ -179,16 +191,20 @@ class CasePlan:
                 for patterns, by_type, is_cancel in (
                     (rule.fulfilled_by, fulfil, False),
                     (rule.cancelled_by, cancel, True),
+                    ((rule.before,) if rule.before is not None else (), before, False),
                 ):
                     for pattern in patterns:
-                        slot = _Slot(number, routine, pattern, cancel=is_cancel)
+                        slot = _Slot(
+                            number, routine, pattern, cancel=is_cancel, before=by_type is before
+                        )
                         number += 1
                         slots.append(slot)
                         by_type.setdefault(pattern.event_type, []).append(slot)
                 self.slots_by_rule[id(rule)] = tuple(slots)
         self.slot_count = number
         self.slots_by_type: dict[str, tuple[_Slot, ...]] = {
-            t: (*fulfil.get(t, ()), *cancel.get(t, ())) for t in {*fulfil, *cancel}
+            t: (*fulfil.get(t, ()), *cancel.get(t, ()), *before.get(t, ()))
+            for t in {*fulfil, *cancel, *before}
         }
         self.acts_by_type = self._acts(routines)
         # Events of these types that change nothing are counted (not ticks, nor types that
@@ -407,12 +423,26 @@ class CaseReplay:
                 targets = bucket
             else:
                 continue
-            if self._close(event, slot.cancel, targets, at):
+            if slot.before:
+                self._cut(event, targets, at)
+                still = [e for e in bucket if e.open and e.before is None and at < e.deadline]
+            elif self._close(event, slot.cancel, targets, at):
                 still = [e for e in bucket if e.answer is None and e.cancel is None]
-                if still:
-                    buckets[key] = still
-                else:
-                    del buckets[key]
+            else:
+                continue
+            if still:
+                buckets[key] = still
+            else:
+                del buckets[key]
+
+    def _cut(self, event: Event, targets: list[RuleEntry], at: datetime) -> None:
+        """Cut the deadline of each open target to ``event``, the event it had to precede,
+        when ``event`` is earlier than the deadline (the first such event decides)."""
+        for entry in targets:
+            if entry.open and entry.before is None and at < entry.deadline:
+                entry.deadline = at
+                entry.before = event
+                self._used.add(id(event))
 
     def _close(self, event: Event, cancel: bool, targets: list[RuleEntry], at: datetime) -> bool:
         """Let ``event`` fulfil (or with ``cancel``, cancel) each of ``targets`` it can;
@@ -485,6 +515,13 @@ class CaseReplay:
                     raised.answer = earlier
                     self._used.add(id(earlier))
                     break
+            # So does an event it had to precede (the deadline is then the trigger's second).
+            before = raised.rule.before
+            if raised.answer is None and before is not None:
+                for earlier in fed[self._same_from : -1]:
+                    if before.matches(earlier, raised.trigger, facts):
+                        self._cut(earlier, [raised], earlier.utc)
+                        break
         # Wait in the buckets of the events that may still answer or cancel it.
         waiting = self._waiting
         for slot in slots:

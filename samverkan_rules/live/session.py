@@ -70,7 +70,7 @@ class Change:
         after: Its status now (None: it is no longer in the ledger).
         record: The obligation as it stands now (None when it ended).
         cause: The posted event's id when the obligation names that event as its trigger,
-            fulfilment or cancellation; None when time (or another event) moved it.
+            fulfilment, cancellation or ``before``; None when time (or another event) moved it.
     """
 
     case: str
@@ -763,12 +763,12 @@ def _rule_of(entry: Entry) -> str:
 
 
 def _named(entry: Entry) -> tuple[str, ...]:
-    """The events an obligation names: its trigger, fulfilment and cancellation."""
+    """The events an obligation names: trigger, fulfilment, cancellation, ``before``."""
     if isinstance(entry, RemedyEntry):
         return (entry.members[0].trigger.id,)
     if isinstance(entry, EscalationEntry):
         return (entry.parent.trigger.id,)
-    return tuple(e.id for e in (entry.trigger, entry.answer, entry.cancel) if e is not None)
+    return tuple(e.id for e in (entry.trigger, entry.answer, entry.cancel, entry.before) if e)
 
 
 def _cause(named: tuple[str, ...], causes: set[str]) -> str | None:
