@@ -142,6 +142,14 @@ def explain_overdue(
     ).format(action=action, who=who, deadline=deadline, since=since, cause=cause)
 
 
+def had_to_precede(t: Translator, *, explanation: str, event_type: str, event: str, at: str) -> str:
+    """An explanation followed by the event the obligation had to precede (a rule's
+    ``before``), whose instant is its deadline."""
+    return t.gettext("{explanation} It had to be done before {event_type} {event} {at}.").format(
+        explanation=explanation, event_type=event_type, event=event, at=at
+    )
+
+
 def party_named(t: Translator, *, party: str, role: str) -> str:
     """The person or unit a case fact names as responsible, with the role it acts in."""
     return t.gettext("{party} ({role})").format(party=party, role=role)
@@ -191,6 +199,13 @@ def trace_fulfilled(t: Translator, *, event: str, event_type: str, at: str) -> s
 def trace_cancelled(t: Translator, *, event: str, event_type: str, at: str) -> str:
     """The event that cancelled the obligation."""
     return t.gettext("cancelled by {event} ({event_type}) {at}").format(
+        event=event, event_type=event_type, at=at
+    )
+
+
+def trace_before(t: Translator, *, event: str, event_type: str, at: str) -> str:
+    """The event the obligation had to precede, which cut its deadline to its instant."""
+    return t.gettext("deadline cut to {at}: it had to precede {event} ({event_type})").format(
         event=event, event_type=event_type, at=at
     )
 

@@ -170,7 +170,7 @@ class Lateness(_Out, frozen=True, kw_only=True):
 class Obligation(_Out, frozen=True, kw_only=True):
     """One obligation in a case's ledger (or an action, when it still asks someone to act)."""
 
-    sometimes_absent = frozenset({"anchor", "responsible_party", "trace"})
+    sometimes_absent = frozenset({"anchor", "before", "responsible_party", "trace"})
 
     obligation: str
     """Stable id: '<rule>:<trigger event id>'; remedies and escalations add a suffix."""
@@ -189,6 +189,9 @@ class Obligation(_Out, frozen=True, kw_only=True):
     deadline: str | None
     anchor: Anchor | None = None
     """What the deadline counts from, when that is not the trigger (see :class:`Anchor`)."""
+    before: EventRef | None = None
+    """The event the obligation had to precede (its rule's 'before'), present only when that
+    event came first, while the obligation was open, and so cut the deadline to its instant."""
     occurrence: str | None = None
     """The scheduled occurrence the obligation belongs to, when there is one."""
     explanation: str

@@ -86,14 +86,15 @@ def answer(
     *,
     same_second: bool = False,
 ) -> dict[str, Any] | None:
-    """An event that may fulfil or cancel what ``trigger`` raised: right type, same case,
+    """An event that may fulfil or cancel what ``trigger`` raised, or cut its deadline (a
+    rule's ``before``): right type, same case,
     referring to the trigger where the rule matches on it, up to 15 days later (with
     ``same_second``, sometimes in the trigger's own second)."""
     rules = routine.rules_by_trigger.get(trigger["type"])
     if not rules:
         return None
     rule = draw(st.sampled_from(rules)).rule
-    patterns = [*rule.fulfilled_by, *rule.cancelled_by]
+    patterns = list(rule.patterns)
     if not patterns:
         return None
     pattern = draw(st.sampled_from(patterns))

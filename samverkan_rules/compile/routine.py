@@ -334,6 +334,11 @@ def _compile_rule(
             _compile_pattern(p, _fields_of(types, p.event), role_units, tz, cal)
             for p in rule.cancelled_by
         ),
+        before=(
+            _compile_pattern(rule.before, _fields_of(types, rule.before.event), role_units, tz, cal)
+            if rule.before is not None
+            else None
+        ),
         escalations=escalations,
         requires=tuple(rule.requires),
         late_in=late_unit(rule, routine.calendar.late_in),

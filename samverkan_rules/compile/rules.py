@@ -116,6 +116,9 @@ class CompiledRule:
     party: tuple[str, str, str] | None = None
     """For ``responsible: fact.<name>``: the fact, the role responsible while it is unset
     and the role the person or unit it names acts in; None for a role."""
+    before: CompiledPattern | None = None
+    """The event the obligation must precede: the first match after the trigger cuts the
+    deadline to its instant when that is earlier (None: no such event)."""
 
     @property
     def id(self) -> str:

@@ -27,7 +27,7 @@ from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.compile.versions import validity_windows
 from samverkan_rules.diagnostics import Diagnostic, sort_key
 from samverkan_rules.engine.ledger import RuleEntry
-from samverkan_rules.engine.occurrences import CalledOff, cancelling_types
+from samverkan_rules.engine.occurrences import CalledOff, cancelling_types, schedule_ticks
 from samverkan_rules.engine.output import CaseLedger
 from samverkan_rules.engine.periods import case_periods
 from samverkan_rules.engine.queues import queue_results, queue_types
@@ -36,7 +36,6 @@ from samverkan_rules.engine.replay import (
     CaseReplay,
     Observer,
     replay_case,
-    schedule_ticks,
     settle_case,
 )
 from samverkan_rules.errors import CalendarError, EvaluationError

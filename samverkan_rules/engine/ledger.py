@@ -75,10 +75,14 @@ class RuleEntry:
             or unit responsible), or None while it is unset and the fallback role acts.
         held: The called-off schedule occurrences its deadline was placed with, or None
             when none were called off (so :meth:`TimeRule.compute` explains the same time).
+        before: The event it had to precede (the rule's ``before``) when that event came
+            while it was open and earlier than the computed deadline, which it then cut to
+            its instant; else None.
     """
 
     __slots__ = (
         "answer",
+        "before",
         "blocked",
         "called_off",
         "cancel",
@@ -128,6 +132,7 @@ class RuleEntry:
         self.seq = seq
         self.answer: Event | None = None
         self.cancel: Event | None = None
+        self.before: Event | None = None
         self.status: Status = "due"
         self.late: int | None = None
         self.late_at: datetime | None = None

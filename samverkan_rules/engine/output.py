@@ -179,6 +179,20 @@ def _who(entry: RuleEntry, t: Translator) -> str:
 
 
 def _explain(entry: RuleEntry, blocked_labels: list[str], t: Translator) -> str:
+    text = _explain_status(entry, blocked_labels, t)
+    before = entry.before
+    if before is None:
+        return text
+    return x.had_to_precede(
+        t,
+        explanation=text,
+        event_type=before.type,
+        event=before.id,
+        at=format_local_minute(before.at, entry.routine.tz),
+    )
+
+
+def _explain_status(entry: RuleEntry, blocked_labels: list[str], t: Translator) -> str:
     routine = entry.routine
     tz = routine.tz
     action = entry.rule.rule.action.description
@@ -250,6 +264,10 @@ def _trace(entry: RuleEntry, labels: list[str], as_of: datetime, t: Translator) 
     rule = entry.rule
     deadline = "; ".join(rule.deadline.compute(entry.trigger, t, entry.called_off).steps)
     trace = [f"{rule.id}: {cause_line(entry, t)}", x.trace_deadline(t, steps=deadline)]
+    if entry.before is not None:
+        before = entry.before
+        at = format_local_minute(before.at, tz)
+        trace.append(x.trace_before(t, event=before.id, event_type=before.type, at=at))
     if rule.opens is not None:
         opens = "; ".join(rule.opens.compute(entry.trigger, t, entry.called_off).steps)
         trace.append(x.trace_opens(t, steps=opens))
@@ -321,6 +339,8 @@ def _rule_dict(entry: RuleEntry, as_of: datetime, cache: OutputCache) -> dict[st
     anchor = _anchor(entry)
     if anchor is not None:  # only then, like responsible_party
         out["anchor"] = anchor
+    if entry.before is not None:  # only when it cut the deadline
+        out["before"] = cache.ref(entry.before, routine)
     out |= {
         "occurrence": entry.occurrence,
         "explanation": _explain(entry, labels, cache.t),
@@ -583,6 +603,9 @@ def _model(d: dict[str, Any], shared: dict[int, Any]) -> Obligation:
     anchor = d.get("anchor")
     if anchor is not None:
         fields["anchor"] = Anchor(**anchor)
+    before = d.get("before")
+    if before is not None:
+        fields["before"] = once(EventRef, before)
     return Obligation(**fields)
 
 

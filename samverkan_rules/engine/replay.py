@@ -11,23 +11,23 @@ event is therefore flat in the size of its case.
 
 The semantics are those of the reference evaluator: an event first fulfils what it answers
 (once the obligation's window has opened), then cancels what it cancels (before the
-deadline; a later cancellation does not undo a breach); an answer logged in the same second
-as its trigger counts whatever the ids' order; each trigger is judged by the routine version
-in force on its local date.
+deadline; a later cancellation does not undo a breach), then cuts the deadline of what it
+had to precede (a rule's ``before``: the first such event after the trigger, while the
+obligation is open and the event is earlier than its deadline); an answer or a ``before``
+event logged in the same second as its trigger counts whatever the ids' order; each
+trigger is judged by the routine version in force on its local date.
 """
 
 from __future__ import annotations
 
-import contextlib
 from bisect import bisect_left
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import UTC, date, datetime, timedelta
-from itertools import pairwise
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from samverkan_rules.compile.routine import CompiledRoutine, _never
 from samverkan_rules.compile.rules import CompiledPattern, CompiledRule, FactSetter
-from samverkan_rules.compile.schedules import CalledOffOccurrences, CompiledSchedule
+from samverkan_rules.compile.schedules import CalledOffOccurrences
 from samverkan_rules.compile.time import offset_after
 from samverkan_rules.compile.versions import Window
 from samverkan_rules.diagnostics import Diagnostic
@@ -40,7 +40,7 @@ from samverkan_rules.engine.ledger import (
 from samverkan_rules.errors import CalendarError
 from samverkan_rules.events.model import Event
 from samverkan_rules.status import ACTION_STATUSES
-from samverkan_rules.time.instants import format_rfc3339, local_date, parse_rfc3339, start_of_day
+from samverkan_rules.time.instants import parse_rfc3339, start_of_day
 
 TICK_PREFIX: Final = "schedule."
 """Event types ``schedule.<name>`` stand for a schedule's occurrences in a unit's case."""
@@ -48,9 +48,6 @@ TICK_PREFIX: Final = "schedule."
 _MISSING: Final = object()
 _SCAN: Final = object()
 _BOOL: Final = object()
-
-_LOOKAHEAD_DAYS: Final = 62
-"""Longer than any schedule's period, so the current period's occurrence is always found."""
 
 
 def _index_key(value: Any) -> Any:
@@ -73,6 +70,7 @@ class _Slot:
 
     __slots__ = (
         "any_case",
+        "before",
         "cancel",
         "candidate",
         "number",
@@ -84,12 +82,20 @@ class _Slot:
     )
 
     def __init__(
-        self, number: int, routine: CompiledRoutine, pattern: CompiledPattern, *, cancel: bool
+        self,
+        number: int,
+        routine: CompiledRoutine,
+        pattern: CompiledPattern,
+        *,
+        cancel: bool,
+        before: bool = False,
     ) -> None:
         self.number = number
         self.routine_key = routine.key
         self.pattern = pattern
         self.cancel = cancel
+        self.before = before
+        """The rule's ``before`` pattern: a match cuts the deadline instead of closing."""
         self.any_case = pattern.any_case
         self.candidate: tuple[Callable[[Event], Any], ...] = tuple(c for c, _ in pattern.match)
         self.trigger_side: tuple[Callable[[Event], Any], ...] = tuple(t for _, t in pattern.match)
@@ -159,7 +165,7 @@ class CasePlan:
         routines: The versions evaluated together.
         windows: Each version's validity, by ``(id, version)``.
         slots_by_type: For each event type, the answer patterns it may match: every
-            fulfilment pattern before every cancellation pattern.
+            fulfilment pattern, then every cancellation pattern, then every ``before``.
         slots_by_rule: For each rule (by identity), its patterns' slots.
         slot_count: How many slots there are (numbered from 0).
         acts_by_type: For each event type, what it does in its own case (see ``_Acts``).
@@ -172,6 +178,7 @@ class CasePlan:
         self.windows = windows
         fulfil: dict[str, list[_Slot]] = {}
         cancel: dict[str, list[_Slot]] = {}
+        before: dict[str, list[_Slot]] = {}
         self.slots_by_rule: dict[int, tuple[_Slot, ...]] = {}
         number = 0
         for routine in routines:
@@ -180,16 +187,20 @@ class CasePlan:
                 for patterns, by_type, is_cancel in (
                     (rule.fulfilled_by, fulfil, False),
                     (rule.cancelled_by, cancel, True),
+                    ((rule.before,) if rule.before is not None else (), before, False),
                 ):
                     for pattern in patterns:
-                        slot = _Slot(number, routine, pattern, cancel=is_cancel)
+                        slot = _Slot(
+                            number, routine, pattern, cancel=is_cancel, before=by_type is before
+                        )
                         number += 1
                         slots.append(slot)
                         by_type.setdefault(pattern.event_type, []).append(slot)
                 self.slots_by_rule[id(rule)] = tuple(slots)
         self.slot_count = number
         self.slots_by_type: dict[str, tuple[_Slot, ...]] = {
-            t: (*fulfil.get(t, ()), *cancel.get(t, ())) for t in {*fulfil, *cancel}
+            t: (*fulfil.get(t, ()), *cancel.get(t, ()), *before.get(t, ()))
+            for t in {*fulfil, *cancel, *before}
         }
         self.acts_by_type = self._acts(routines)
         # Events of these types that change nothing are counted (not ticks, nor types that
@@ -408,12 +419,26 @@ class CaseReplay:
                 targets = bucket
             else:
                 continue
-            if self._close(event, slot.cancel, targets, at):
+            if slot.before:
+                self._cut(event, targets, at)
+                still = [e for e in bucket if e.open and e.before is None and at < e.deadline]
+            elif self._close(event, slot.cancel, targets, at):
                 still = [e for e in bucket if e.answer is None and e.cancel is None]
-                if still:
-                    buckets[key] = still
-                else:
-                    del buckets[key]
+            else:
+                continue
+            if still:
+                buckets[key] = still
+            else:
+                del buckets[key]
+
+    def _cut(self, event: Event, targets: list[RuleEntry], at: datetime) -> None:
+        """Cut the deadline of each open target to ``event``, the event it had to precede,
+        when ``event`` is earlier than the deadline (the first such event decides)."""
+        for entry in targets:
+            if entry.open and entry.before is None and at < entry.deadline:
+                entry.deadline = at
+                entry.before = event
+                self._used.add(id(event))
 
     def _close(self, event: Event, cancel: bool, targets: list[RuleEntry], at: datetime) -> bool:
         """Let ``event`` fulfil (or with ``cancel``, cancel) each of ``targets`` it can;
@@ -486,6 +511,13 @@ class CaseReplay:
                     raised.answer = earlier
                     self._used.add(id(earlier))
                     break
+            # So does an event it had to precede (the deadline is then the trigger's second).
+            before = raised.rule.before
+            if raised.answer is None and before is not None:
+                for earlier in fed[self._same_from : -1]:
+                    if before.matches(earlier, raised.trigger, facts):
+                        self._cut(earlier, [raised], earlier.utc)
+                        break
         # Wait in the buckets of the events that may still answer or cancel it.
         waiting = self._waiting
         for slot in slots:
@@ -655,124 +687,3 @@ def _open_twin(
         ):
             return entry
     return None
-
-
-def _periods(
-    schedule: CompiledSchedule,
-    occurrences: Sequence[datetime],
-    called_off: CalledOffOccurrences | None,
-    as_of: datetime,
-) -> Iterator[tuple[datetime, datetime, datetime]]:
-    """(previous occurrence, last held occurrence, occurrence) for each occurrence after
-    the first. The last held one is the latest earlier occurrence not called off according
-    to ``called_off`` (the previous one when none of those in view was held)."""
-    last_held: datetime | None = None
-    for prev, cur in pairwise(occurrences):
-        if (
-            called_off is None
-            or not schedule.cancels
-            or not called_off.includes(schedule, prev, as_of)
-        ):
-            last_held = prev
-        yield prev, (last_held if last_held is not None else prev), cur
-
-
-def schedule_ticks(
-    routines: tuple[CompiledRoutine, ...],
-    windows: Mapping[tuple[str, str], Window],
-    earliest: datetime | None,
-    as_of: datetime,
-    called_off: CalledOffOccurrences | None = None,
-) -> dict[str, list[Event]]:
-    """The occurrences of every triggering schedule, as events in their units' cases.
-
-    An occurrence's event happens when its period begins (the previous occurrence, or the
-    day the routine version comes into force), so the obligation is open for the whole
-    period. When the previous occurrence was called off (according to ``called_off``), the event
-    also carries ``held_since``, the last occurrence held: an event since then that would
-    have cancelled the obligation still does (a question that waited for the called-off
-    meeting is still waiting). Occurrences run up to the first one whose period has begun
-    by ``as_of``. Each carries ``not_before``: an obligation due before it is not raised,
-    because the routine was not yet in force or the events do not reach back that far
-    (``earliest``, the earliest usable event, or ``as_of`` when that is earlier).
-    """
-    out: dict[str, list[Event]] = {}
-    for routine in routines:
-        if not routine.ticking:
-            continue
-        tz = routine.tz
-        window = windows[(routine.id, routine.version)]
-        as_of_day = local_date(as_of, tz)
-        covered = min(local_date(earliest, tz), as_of_day) if earliest is not None else as_of_day
-        key = routine.key
-        for name in routine.ticking:
-            schedule = routine.schedules[name]
-            begins: date = max(window.first, schedule.starts or window.first)
-            in_force = start_of_day(begins, tz).astimezone(UTC)
-            not_before = format_rfc3339(start_of_day(max(begins, covered), tz))
-            first = max(begins, covered - timedelta(days=_LOOKAHEAD_DAYS))
-            end = as_of_day + timedelta(days=_LOOKAHEAD_DAYS)
-            if window.last is not None:
-                end = min(end, window.last)
-            if first > end:
-                continue
-            occurrences = schedule.occurrences(first - timedelta(days=_LOOKAHEAD_DAYS), end)
-            for prev, last_held, cur in _periods(schedule, occurrences, called_off, as_of):
-                if prev > as_of:
-                    break
-                if local_date(cur, tz) < first:
-                    continue
-                local = schedule.local(cur)
-                data = {
-                    "date": local.date().isoformat(),
-                    "time": local.strftime("%H:%M"),
-                    "occurrence": format_rfc3339(local),
-                    "schedule": name,
-                    "routine": key,
-                    "not_before": not_before,
-                }
-                if last_held != prev and last_held >= in_force:
-                    # The previous occurrence was called off: what happened since the last
-                    # one held still counts for this one (a question waiting for a meeting).
-                    data["held_since"] = format_rfc3339(schedule.local(last_held))
-                for unit in schedule.units:
-                    out.setdefault(unit, []).append(
-                        Event(
-                            id=f"{schedule.occurrence_name(cur)}:{unit}",
-                            case=unit,
-                            type=f"{TICK_PREFIX}{name}",
-                            at=max(prev, in_force),
-                            data=dict(data),
-                        )
-                    )
-    return out
-
-
-def next_occurrence(
-    routines: Sequence[CompiledRoutine], windows: Mapping[tuple[str, str], Window], as_of: datetime
-) -> datetime | None:
-    """The first instant after ``as_of`` at which a schedule raises obligations in its
-    units' cases: an occurrence (which begins the next one's period, see the tick events
-    above), or a schedule coming into force. None when no schedule has one ahead.
-
-    Waking there is enough for the units' cases: a called-off occurrence only moves which
-    instants count, never adds one between two occurrences.
-    """
-    soonest: datetime | None = None
-    for routine in routines:
-        if not routine.ticking:
-            continue
-        tz = routine.tz
-        window = windows[(routine.id, routine.version)]
-        for name in routine.ticking:
-            schedule = routine.schedules[name]
-            begins = max(window.first, schedule.starts or window.first)
-            candidates = [start_of_day(begins, tz).astimezone(UTC)]
-            # None when the plan (or the calendar) ends before then.
-            with contextlib.suppress(CalendarError):
-                candidates.append(schedule.next_after(as_of))
-            for moment in candidates:
-                inside = window.last is None or local_date(moment, tz) <= window.last
-                if moment > as_of and inside and (soonest is None or moment < soonest):
-                    soonest = moment
-    return soonest

@@ -28,7 +28,7 @@ from samverkan_rules.language.models.conditions import (
     NotOf,
 )
 from samverkan_rules.language.models.routine import Routine, merged_event_types
-from samverkan_rules.language.models.rules import Action, Rule
+from samverkan_rules.language.models.rules import Action, EventPattern, Rule
 from samverkan_rules.language.models.schedules import planned_occurrence, schedule_event_type
 from samverkan_rules.language.models.time import CompositeTime, TimeForm
 from samverkan_rules.language.yaml import YamlDocument
@@ -532,23 +532,35 @@ class _Checker:
     def _rule_patterns(
         self, base: Path_, rule: Rule, trigger: EventType | None, tname: str
     ) -> None:
-        for key in ("fulfilled_by", "cancelled_by"):
-            for j, pattern in enumerate(getattr(rule, key)):
-                pbase = (*base, key, j)
-                spec = self.event_type((*pbase, "event"), pattern.event)
-                self.condition((*pbase, "if"), pattern.if_, spec, pattern.event)
-                for mine, theirs in pattern.match.items():
-                    if mine.startswith("data."):
-                        self.data_field(
-                            (*pbase, "match", mine), spec, pattern.event, mine.partition(".")[2]
-                        )
-                    if theirs.startswith("trigger.data."):
-                        self.data_field(
-                            (*pbase, "match", mine),
-                            trigger,
-                            tname,
-                            theirs.removeprefix("trigger.data."),
-                        )
+        listed: list[tuple[Path_, EventPattern]] = [
+            ((*base, key, j), pattern)
+            for key in ("fulfilled_by", "cancelled_by")
+            for j, pattern in enumerate(getattr(rule, key))
+        ]
+        if rule.before is not None:
+            listed.append(((*base, "before"), rule.before))
+            if rule.before.any_case:
+                self.error(
+                    (*base, "before", "any_case"),
+                    "routine.before-any-case",
+                    "'before' reads the trigger's own case: 'any_case' does not apply to it",
+                    "remove 'any_case'; the event the obligation must precede is in its case",
+                )
+        for pbase, pattern in listed:
+            spec = self.event_type((*pbase, "event"), pattern.event)
+            self.condition((*pbase, "if"), pattern.if_, spec, pattern.event)
+            for mine, theirs in pattern.match.items():
+                if mine.startswith("data."):
+                    self.data_field(
+                        (*pbase, "match", mine), spec, pattern.event, mine.partition(".")[2]
+                    )
+                if theirs.startswith("trigger.data."):
+                    self.data_field(
+                        (*pbase, "match", mine),
+                        trigger,
+                        tname,
+                        theirs.removeprefix("trigger.data."),
+                    )
 
     def _periods(self) -> None:
         rule_ids = [rule.id for rule in self.r.rules]

@@ -65,7 +65,7 @@ def _conditions(r: Routine) -> Iterator[Condition | None]:
     for rule in r.rules:
         yield rule.when.if_
         yield rule.unless
-        for p in (*rule.fulfilled_by, *rule.cancelled_by):
+        for p in rule.patterns:
             yield p.if_
     for queue in r.queues.values():
         for join in queue.joins:
@@ -125,7 +125,7 @@ def _event_types_read(r: Routine) -> set[str]:
         used_types.update(u.event for u in fact.set_by)
     for rule in r.rules:
         used_types.add(rule.when.event_type)
-        used_types.update(p.event for p in (*rule.fulfilled_by, *rule.cancelled_by))
+        used_types.update(p.event for p in rule.patterns)
     for queue in r.queues.values():
         used_types.update(j.event for j in queue.joins)
         used_types.update(e.event for e in (*queue.leaves, *queue.offers))
@@ -289,6 +289,16 @@ class _Linter:
                         f"rule {rule.id!r}: this pattern can never match: {why}",
                         "correct the condition or the match",
                     )
+            before = rule.before
+            why = self.never(before, rule.when.event_type) if before is not None else None
+            if why is not None:
+                self.warn(
+                    ("rules", i, "before"),
+                    "routine.pattern-never-matches",
+                    f"rule {rule.id!r}: this pattern can never match, so it never cuts the "
+                    f"deadline: {why}",
+                    "correct the condition or the match",
+                )
             if alive == 0:
                 self.warn(
                     ("rules", i, "fulfilled_by"),
@@ -372,6 +382,8 @@ class _Linter:
             for key in ("fulfilled_by", "cancelled_by"):
                 for j, p in enumerate(getattr(rule, key)):
                     yield p.event, ("rules", i, key, j, "if"), p.if_
+            if rule.before is not None:
+                yield rule.before.event, ("rules", i, "before", "if"), rule.before.if_
         for name, schedule in r.schedules.items():
             for j, cancel in enumerate(schedule.cancelled_by):
                 yield cancel.event, ("schedules", name, "cancelled_by", j, "if"), cancel.if_
@@ -519,6 +531,12 @@ def interpretations(routine: Routine) -> list[InterpretationEntry]:
                 ("rules", i, "cancelled_by", j, "interpretation"),
                 f"rule {rule.id!r}, cancelled_by {pattern.event}",
                 pattern.interpretation,
+            )
+        if rule.before is not None:
+            add(
+                ("rules", i, "before", "interpretation"),
+                f"rule {rule.id!r}, before {rule.before.event}",
+                rule.before.interpretation,
             )
     for name, queue in routine.queues.items():
         add(("queues", name, "interpretation"), f"queue {name!r}", queue.interpretation)

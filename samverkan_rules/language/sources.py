@@ -168,6 +168,8 @@ def quotes_of(routine: Routine) -> list[QuoteRef]:
         interp(("rules", i, "interpretation"), owner, rule.interpretation)
         for j, pattern in enumerate(rule.cancelled_by):
             interp(("rules", i, "cancelled_by", j, "interpretation"), owner, pattern.interpretation)
+        if rule.before is not None:
+            interp(("rules", i, "before", "interpretation"), owner, rule.before.interpretation)
     for name, queue in routine.queues.items():
         owner = f"queue {name!r}"
         add(("queues", name), owner, queue.source)

@@ -41,7 +41,7 @@ class Change:
         after: Its status now (None: it is no longer in the ledger).
         record: The obligation as it stands now (None when it ended).
         cause: The posted event's id when the obligation names that event as its trigger,
-            fulfilment or cancellation; None when time (or another event) moved it.
+            fulfilment, cancellation or ``before``; None when time (or another event) moved it.
         seq: Its number in the session's change log (see :meth:`Session.changes`): the
             numbers only grow, so a client resumes after the last one it saw.
     """

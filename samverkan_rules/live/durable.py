@@ -12,8 +12,10 @@ on every post, that both ledgers name the same obligations with the same answers
 
 Where durable_rules cannot express a rule (scheduled triggers, whose occurrences depend on
 ``as_of``; ``any_case`` patterns, which read other cases; deadlines anchored on a schedule
-whose occurrences can be called off, which also read other cases; ordering comparisons;
-a negated ``contains``), the rule is left to the reference code and
+whose occurrences can be called off, which also read other cases; a ``before`` event on a
+rule that can be cancelled, since the event moves the deadline that bounds a cancellation
+while the obligation waits; ordering comparisons; a negated ``contains``), the rule is left
+to the reference code and
 :meth:`DurableMatcher.describe` says so, with the reason. Conditions are translated in
 :mod:`samverkan_rules.live.durable_conditions`, with the reference's meaning (for
 ``contains`` on a ``roles`` field, an address list holding a unit reaches the unit's roles).
@@ -155,6 +157,11 @@ def _refuse_inexpressible(rule: CompiledRule) -> None:
     for p in (*model.fulfilled_by, *model.cancelled_by):
         if p.any_case:
             raise Unsupported("any_case pattern: answers come from other cases")
+    if model.before is not None and model.cancelled_by:
+        # A cancellation counts up to the deadline, which the obligation's fact carries as a
+        # value set when it arises; the `before` event moves it later on. (A fulfilment counts
+        # whatever the deadline, so a rule that cannot be cancelled is still matched.)
+        raise Unsupported("before: its event moves the deadline up to which a cancellation counts")
     times = (rule.deadline, *((rule.opens,) if rule.opens is not None else ()))
     if any(s.cancels for t in times for s in t.schedules):
         raise Unsupported(

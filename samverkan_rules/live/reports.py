@@ -159,12 +159,12 @@ def _rule_of(entry: Entry) -> str:
 
 
 def _named(entry: Entry) -> tuple[str, ...]:
-    """The events an obligation names: its trigger, fulfilment and cancellation."""
+    """The events an obligation names: trigger, fulfilment, cancellation, ``before``."""
     if isinstance(entry, RemedyEntry):
         return (entry.members[0].trigger.id,)
     if isinstance(entry, EscalationEntry):
         return (entry.parent.trigger.id,)
-    return tuple(e.id for e in (entry.trigger, entry.answer, entry.cancel) if e is not None)
+    return tuple(e.id for e in (entry.trigger, entry.answer, entry.cancel, entry.before) if e)
 
 
 def _cause(named: tuple[str, ...], causes: set[str]) -> str | None:

@@ -42,9 +42,9 @@ from samverkan_rules.compile.versions import Window, validity_windows
 from samverkan_rules.diagnostics import Diagnostic
 from samverkan_rules.engine import Evaluator, Ruleset, evaluate
 from samverkan_rules.engine.evaluator import routines_of
-from samverkan_rules.engine.occurrences import cancelling_types
+from samverkan_rules.engine.occurrences import cancelling_types, next_occurrence
 from samverkan_rules.engine.output import CaseLedger, OutputCache, case_result
-from samverkan_rules.engine.replay import CasePlan, CaseReplay, next_occurrence
+from samverkan_rules.engine.replay import CasePlan, CaseReplay
 from samverkan_rules.engine.result import Evaluation
 from samverkan_rules.errors import CalendarError, CaseErasedError, EvaluationError, EventError
 from samverkan_rules.events.model import Event, event_from_mapping

@@ -195,6 +195,8 @@ class ExpectedObligation(_Model):
     deadline: str | None = None
     """RFC 3339 with the local offset, e.g. 2026-12-22T23:59:59+01:00."""
     anchor: ExpectedAnchor | None = None
+    before: ExpectedEventRef | None = None
+    """The event the obligation had to precede, when it cut the deadline."""
     occurrence: str | None = None
     content: list[str] | None = None
     source: ExpectedSource | None = None

@@ -540,7 +540,7 @@ class _Builder:
         for rule in r.rules:
             if rule.when.event is not None:
                 used.add(rule.when.event)
-            used.update(p.event for p in (*rule.fulfilled_by, *rule.cancelled_by))
+            used.update(p.event for p in rule.patterns)
         for fact in r.facts.values():
             used.update(u.event for u in fact.set_by)
         for queue in r.queues.values():
@@ -669,6 +669,8 @@ class _Builder:
         )
         if rule.opens is not None:
             self.add(_Field(t.gettext("Opens"), self.timespec(rule.opens, trigger)))
+        if rule.before is not None:
+            self.add(_Field(t.gettext("Done before"), self.pattern(rule.before, trigger)))
         self.add(
             _Field(t.gettext("Fulfilled by"), ""),
             _List(tuple(self.pattern(p, trigger) for p in rule.fulfilled_by)),
@@ -695,7 +697,7 @@ class _Builder:
             self.add(self.interpretation_field(i.text, i.reason))
         else:
             self.add(self.no_interpretation())
-        for p in rule.cancelled_by:
+        for p in (*rule.cancelled_by, *((rule.before,) if rule.before is not None else ())):
             if p.interpretation is not None:
                 reason = f"{self.pattern(p, trigger)}: {p.interpretation.reason}"
                 self.add(self.interpretation_field(p.interpretation.text, reason))

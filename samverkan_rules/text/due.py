@@ -228,6 +228,17 @@ def _what_rows(
         rows.append((t.gettext("By"), format_moment(_local(o.deadline, routine), t)))
         if o.anchor is not None:
             rows.append((t.gettext("Counts from"), _anchor_text(o.anchor, routine, t)))
+        if o.before is not None:
+            rows.append(
+                (
+                    t.gettext("Had to precede"),
+                    t.gettext("{event_type} ({event}), recorded {at}").format(
+                        event_type=_event_type(routine, o.before.type),
+                        event=o.before.event,
+                        at=format_moment(_local(o.before.at, routine), t),
+                    ),
+                )
+            )
     elif o.opens_at:
         rows.append((t.gettext("Since"), format_moment(_local(o.opens_at, routine), t)))
     if o.status == "overdue" and o.late_working_days is not None:

@@ -58,7 +58,7 @@ def _universe(versions: tuple[CompiledRoutine, ...]) -> dict[str, Any]:
     constants: set[Any] = set()
     for r in versions:
         types |= set(r.rules_by_trigger) | set(r.fact_setters)
-        types |= {p.event_type for c in r.rules for p in c.fulfilled_by + c.cancelled_by}
+        types |= {p.event for c in r.rules for p in c.rule.patterns}
         for q in r.queues.values():
             types |= set(q.joins) | set(q.leaves) | set(q.offers)
         _constants(r.routine.model_dump(mode="json", by_alias=True), constants)
@@ -191,6 +191,18 @@ def _check(rid: str, data: Any, backends: list[str]) -> None:
 def test_every_routine_gets_a_stream_generator() -> None:
     assert set(UNIVERSES) == set(ROUTINE_IDS)
     assert all(u["types"] for u in UNIVERSES.values())
+
+
+def test_the_streams_reach_a_rule_with_before() -> None:
+    # A `before` event moves a deadline while the obligation waits: the sessions must move
+    # it as evaluate does, and the generated answers include such events.
+    with_before = [
+        (rid, c.id)
+        for rid in ROUTINE_IDS
+        for c in UNIVERSES[rid]["routine"].rules
+        if c.before is not None and c.before.event_type in UNIVERSES[rid]["types"]
+    ]
+    assert ("katrineholm-hemtjanst-vardcentral", "prepare-var-vardcentral") in with_before
 
 
 @pytest.mark.skipif(

@@ -31,6 +31,8 @@ def test_there_is_an_invalid_routine_for_each_kind_of_problem() -> None:
         "unknown-channel",
         "unknown-event-type-when",
         "unknown-event-type-fulfilled-by",
+        "unknown-event-type-before",
+        "before-any-case",
         "unknown-data-field",
         "unknown-fact",
         "duplicate-rule-id",

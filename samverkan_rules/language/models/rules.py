@@ -205,6 +205,10 @@ class Rule(Model):
     """When it must be done: a time, or ``later_of`` / ``earlier_of`` several."""
     fulfilled_by: list[EventPattern] = Field(min_length=1)
     cancelled_by: list[EventPattern] = Field(default_factory=list)
+    before: EventPattern | None = None
+    """An event the obligation must precede ("innan kontakt tas"): the first event after the
+    trigger that matches it cuts the deadline to its instant when that is earlier. A
+    fulfilment after it is late; with none, the obligation is overdue from that event on."""
     escalation: list[Escalation] = Field(default_factory=list)
     source: Source
     interpretation: Interpretation | None = None
@@ -213,6 +217,12 @@ class Rule(Model):
     """The unit the rule's lateness is worded in (explanations, text output): 'hours',
     'days' (calendar days) or 'working_days'. Default: the calendar's 'late_in'. Every
     obligation reports its lateness in all three units whatever is chosen here."""
+
+    @property
+    def patterns(self) -> tuple[EventPattern, ...]:
+        """Every event pattern the rule watches: fulfilment, cancellation and ``before``."""
+        before = (self.before,) if self.before is not None else ()
+        return (*self.fulfilled_by, *self.cancelled_by, *before)
 
 
 class Remedy(Model):
