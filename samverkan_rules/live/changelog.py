@@ -188,6 +188,10 @@ class ChangeLog(Protocol):
         """Remove a case's changes (its erasure)."""
         ...
 
+    def last_at(self) -> str | None:
+        """When the latest logged change was judged (RFC 3339), or None."""
+        ...
+
     def answer(self, key: str) -> tuple[str, bytes] | None:
         """The fingerprint and body kept for an idempotency key, or None."""
         ...
@@ -239,6 +243,9 @@ class MemoryChangeLog:
 
     def forget_case(self, case: str) -> None:
         self._rows = [r for r in self._rows if r.case != case]
+
+    def last_at(self) -> str | None:
+        return self._rows[-1].at if self._rows else None
 
     def answer(self, key: str) -> tuple[str, bytes] | None:
         found = self._answers.get(key)

@@ -197,7 +197,12 @@ class RoutineSessions:
         problems.extend(_retractions_of_nothing(session, checked, places))
         if problems:
             raise EventError(f"{len(problems)} problem(s) with the posted events", problems)
-        moment = max([now.astimezone(UTC), *(e.at.astimezone(UTC) for e in checked)])
+        # Time only moves on: never judged before what the session judged last (a post of
+        # an event a little ahead of the clock moved it), or a status would step back.
+        moments = [now.astimezone(UTC), *(e.at.astimezone(UTC) for e in checked)]
+        if session.clock is not None:
+            moments.append(session.clock)
+        moment = max(moments)
         return session.post(checked, as_of=moment)
 
     def describe(self, now: datetime) -> list[dict[str, Any]]:

@@ -55,6 +55,7 @@ from samverkan_rules.live.store import EventConflictError, EventStore, content_k
 from samverkan_rules.time.instants import (
     format_rfc3339,
     local_date,
+    parse_rfc3339,
     require_aware,
 )
 
@@ -155,6 +156,9 @@ class Session:
             raise ValueError(f"backend must be 'reference' or 'durable', got {backend!r}")
         log: ChangeLog = self._store if self._store is not None else MemoryChangeLog()
         self._reports = Reports(log, self._tz)
+        judged = log.last_at()
+        if judged is not None:  # a restarted session goes on from where it last judged
+            self._clock = parse_rfc3339(judged).astimezone(UTC)
         if self._store is not None:
             for event in self._store.events():
                 self._remember(event)
@@ -168,7 +172,8 @@ class Session:
 
     @property
     def clock(self) -> datetime | None:
-        """The latest instant the session was told (by a post or a tick), or None."""
+        """The latest instant the session was told (by a post or a tick), or None; a session
+        opened on a store starts at the instant of its latest logged change."""
         return self._clock
 
     def close(self) -> None:

@@ -362,6 +362,12 @@ class EventStore:
         with self._lock:
             self._db.execute("DELETE FROM changes WHERE case_id = ?", (case,))
 
+    def last_at(self) -> str | None:
+        """When the latest logged change was judged (RFC 3339), or None."""
+        with self._lock:
+            row = self._db.execute("SELECT at FROM changes ORDER BY seq DESC LIMIT 1").fetchone()
+        return str(row[0]) if row is not None else None
+
     def answer(self, key: str) -> tuple[str, bytes] | None:
         """The fingerprint and body kept for an idempotency key, or None."""
         with self._lock:

@@ -19,6 +19,10 @@ Every route names the routine the case follows (a bearer token on every route bu
   after sequence number ``SEQ`` (``limit``, ``case``), also across restarts: a client that
   lost an answer resumes from the last number it saw. A post with an ``Idempotency-Key``
   header answers a retry with the same key with the first answer (kept 24 hours).
+- ``GET /routines/{routine}/changes/stream``: the same log as Server-Sent Events (``id`` the
+  sequence number; resumed after ``Last-Event-ID`` or ``after``), live: a clock task wakes
+  at each deadline, window or escalation and logs what time changed, so a deadline that
+  passes while no one posts is announced within a second.
 - ``GET /routines/{routine}/obligations/{id}/explain``: the obligation with its steps, as
   ``samverkan explain --format json`` writes them; only its case is evaluated.
 - ``GET /routines``: the routines served, their versions, the one in force, each file's
@@ -74,6 +78,7 @@ from samverkan_rules.serve.guard import (
 )
 from samverkan_rules.serve.openapi import openapi
 from samverkan_rules.serve.queries import QueryError, due_lines, parse_due_query
+from samverkan_rules.serve.scheduler import Scheduler, change_stream
 from samverkan_rules.time.instants import format_rfc3339, parse_as_of
 
 DEFAULT_MAX_BODY = 1024 * 1024
@@ -443,6 +448,7 @@ class _Routes:
         max_events: int,
         personal_ids: bool,
         keys: FeedKeys,
+        scheduler: Scheduler,
     ) -> None:
         self.sessions = sessions
         self.clock = clock
@@ -450,6 +456,7 @@ class _Routes:
         self.personal_ids = personal_ids
         self.keys = keys
         self.key_locks = _KeyLocks()
+        self.scheduler = scheduler
 
     def _addressee(self, request: Request) -> tuple[str, str]:
         """The routine and the role or unit a calendar route names (404 for neither)."""
@@ -528,7 +535,24 @@ class _Routes:
         events = _posted_events(await _json_body(request), case, self.max_events)
         now = self.clock()
         changes = await run_in_threadpool(self.sessions.post, routine, events, now=now)
+        self.scheduler.nudge(routine)
         return changes.to_json()
+
+    async def change_stream(self, request: Request) -> Response:
+        routine = request.path_params["routine"]
+        self.sessions.session(routine)  # an unknown routine is 404 before the stream starts
+        after = _count(request, "after", 0, low=0, high=2**63 - 1)
+        resume = request.headers.get("last-event-id")
+        if resume is not None:  # a reconnecting EventSource resumes after its last event
+            if not (resume.isascii() and resume.isdigit() and len(resume) <= 19):
+                raise Problem(400, "request.bad-option", "Last-Event-ID: write a sequence number")
+            after = int(resume)
+        stream = change_stream(self.scheduler, routine, after, request.query_params.get("case"))
+        return StreamingResponse(
+            stream,
+            media_type="text/event-stream",
+            headers={**NO_STORE, "X-Accel-Buffering": "no"},
+        )
 
     async def changes(self, request: Request) -> Response:
         session = self.sessions.session(request.path_params["routine"])
@@ -639,6 +663,11 @@ class _Routes:
             Route("/routines/{routine}/due", _handled(self.all_due), methods=["GET"]),
             Route("/routines/{routine}/changes", _handled(self.changes), methods=["GET"]),
             Route(
+                "/routines/{routine}/changes/stream",
+                _handled(self.change_stream),
+                methods=["GET"],
+            ),
+            Route(
                 "/routines/{routine}/obligations/{obligation}/explain",
                 _handled(self.explain),
                 methods=["GET"],
@@ -669,6 +698,7 @@ def create_app(
     pseudonyms: Pseudonyms | None = None,
     clock: Clock = wall_clock,
     allow_personal_case_ids: bool = False,
+    run_scheduler: bool = True,
 ) -> ASGIApp:
     """The ASGI application over ``sessions`` (one live session per routine).
 
@@ -681,6 +711,8 @@ def create_app(
         clock: The service's clock (default: the wall clock).
         allow_personal_case_ids: Take posts for case ids that are a valid personnummer or
             samordningsnummer (refused by default: 422 ``case.personal-id``).
+        run_scheduler: Run the clock task (see :mod:`samverkan_rules.serve.scheduler`) while
+            the application runs: time-driven changes are logged and streamed as they come.
 
     Raises:
         ValueError: for a token shorter than 16 characters.
@@ -688,10 +720,24 @@ def create_app(
     if len(token) < 16:
         raise ValueError("the token must be at least 16 characters long")
     keys = FeedKeys(hashlib.sha256(b"samverkan calendar feeds\0" + token.encode()).digest())
-    routes = _Routes(sessions, clock, max_events, allow_personal_case_ids, keys).table()
+    scheduler = Scheduler(sessions, clock)
+    routes = _Routes(sessions, clock, max_events, allow_personal_case_ids, keys, scheduler).table()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        task = asyncio.create_task(scheduler.run()) if run_scheduler else None
+        try:
+            yield
+        finally:
+            if task is not None:
+                await scheduler.stop()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.wait_for(task, 30)
+
     app = Starlette(
         routes=routes,
         exception_handlers={404: _not_found, 405: _not_found, Exception: _internal},
+        lifespan=lifespan,
     )
     return guard(
         app,

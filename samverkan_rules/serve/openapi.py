@@ -270,7 +270,37 @@ def _changes_path(routine: dict[str, Any]) -> dict[str, Any]:
                 ],
                 "responses": {"200": {"description": "the changes"}, **_errors(400, 401, 404)},
             }
-        }
+        },
+        "/routines/{routine}/changes/stream": {
+            "get": {
+                "summary": "The change log as Server-Sent Events, live: each change an event "
+                "(id: its sequence number, event: change, data: the change's JSON), including "
+                "what time alone changed (a deadline passing), announced when it happens",
+                "parameters": [
+                    routine,
+                    number("after", "resume after this sequence number (default 0)", 0),
+                    {
+                        "name": "Last-Event-ID",
+                        "in": "header",
+                        "required": False,
+                        "description": "resume after this sequence number (an EventSource sends "
+                        "it when it reconnects); wins over after",
+                        "schema": {"type": "string"},
+                    },
+                    {
+                        "name": "case",
+                        "in": "query",
+                        "required": False,
+                        "description": "only this case's changes",
+                        "schema": {"type": "string"},
+                    },
+                ],
+                "responses": {
+                    "200": {"description": "the stream", "content": {"text/event-stream": {}}},
+                    **_errors(400, 401, 404),
+                },
+            }
+        },
     }
 
 
