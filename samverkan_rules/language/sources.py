@@ -40,7 +40,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from samverkan_rules.diagnostics import Diagnostic, mask_personal_numbers
+from samverkan_rules.diagnostics import N_, Diagnostic, mask_personal_numbers
 from samverkan_rules.language.models.base import Interpretation, Source
 from samverkan_rules.language.models.routine import Routine
 from samverkan_rules.language.yaml import YamlDocument
@@ -204,7 +204,12 @@ def check_quotes(routine: Routine, doc: YamlDocument, source: SourceText) -> lis
             doc.diagnostic(
                 ref.path,
                 "routine.quote-not-in-source",
-                f"{ref.owner}: the {what} is not in the source document {source.name}",
+                N_(
+                    "{owner}: the {what} is not in the source document {name}",
+                    owner=ref.owner,
+                    what=what,
+                    name=source.name,
+                ),
                 hint=hint,
             )
         )

@@ -14,7 +14,7 @@ from yaml.events import AliasEvent, StreamEndEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.reader import ReaderError
 
-from samverkan_rules.diagnostics import Diagnostic
+from samverkan_rules.diagnostics import N_, Diagnostic
 from samverkan_rules.language.yaml_core import (
     _BOOL,
     _BOOL_RE,
@@ -197,8 +197,8 @@ def _compose(text: str, file: str | None, lines: tuple[str, ...], limits: Limits
                     lines,
                     mark,
                     "yaml.multiple-documents",
-                    "the file holds more than one YAML document",
-                    "keep one routine per file and remove the extra '---' line",
+                    N_("the file holds more than one YAML document"),
+                    N_("keep one routine per file and remove the extra '---' line"),
                 ),
             )
         return root
@@ -217,8 +217,8 @@ def _compose(text: str, file: str | None, lines: tuple[str, ...], limits: Limits
                 lines,
                 where,
                 "yaml.depth-limit",
-                "the document nests too deeply to read",
-                "flatten the structure; a routine needs only a few levels",
+                N_("the document nests too deeply to read"),
+                N_("flatten the structure; a routine needs only a few levels"),
             ),
         )
     finally:
@@ -261,8 +261,8 @@ def _check_node_count(root: Node, max_nodes: int, file: str | None, lines: tuple
                     lines,
                     node.start_mark,
                     "yaml.alias-limit",
-                    "an alias refers to the value that contains it",
-                    "write the value out; an anchor cannot be used inside itself",
+                    N_("an alias refers to the value that contains it"),
+                    N_("write the value out; an anchor cannot be used inside itself"),
                 ),
             )
         in_progress.add(key)
@@ -284,8 +284,11 @@ def _check_node_count(root: Node, max_nodes: int, file: str | None, lines: tuple
             lines,
             node.start_mark,
             "yaml.node-limit",
-            f"the document has more than {max_nodes} values once aliases are expanded",
-            "use fewer aliases, or split the routine into smaller files",
+            N_(
+                "the document has more than {max_nodes} values once aliases are expanded",
+                max_nodes=max_nodes,
+            ),
+            N_("use fewer aliases, or split the routine into smaller files"),
         ),
     )
 
