@@ -334,7 +334,7 @@ def deduplicate(events: Iterable[Event]) -> tuple[list[Event], list[Diagnostic]]
             kept.append(first)
             continue
         lines = sorted(e.line for e in group if e.line is not None)
-        where = f" (lines {', '.join(map(str, lines))})" if lines else ""
+        where = N_(" (lines {lines})", lines=", ".join(map(str, lines))) if lines else ""
         at_line = lines[1] if len(lines) > 1 else None
         if len({identity(e) for e in group}) == 1:
             kept.append(min(group, key=lambda e: e.line or 0))

@@ -382,15 +382,15 @@ class _Linter:
                         where,
                         "routine.similar-literal",
                         N_(
-                            "{event_type} {fname} {value} is used only here, and {value2} "
-                            "{value3} times; a value no event carries never matches",
+                            "{event_type} {fname} {value} is used only here, and {similar} "
+                            "{count} times; a value no event carries never matches",
                             event_type=event_type,
                             fname=fname,
                             value=repr(value),
-                            value2=repr(close[0]),
-                            value3=counts[close[0]],
+                            similar=repr(close[0]),
+                            count=counts[close[0]],
                         ),
-                        N_("did you mean {value}?", value=repr(close[0])),
+                        N_("did you mean {name}?", name=repr(close[0])),
                     )
 
     def _typed_conditions(self) -> Iterator[tuple[str, Path_, Condition | None]]:

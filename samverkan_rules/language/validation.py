@@ -168,6 +168,9 @@ def _pydantic_message(err: Mapping[str, Any]) -> Message:
     """pydantic's message, translatable when its type is one :data:`MESSAGES` knows."""
     raw = str(err["msg"]).removeprefix("Value error, ")
     ctx = err.get("ctx") or {}
+    error = ctx.get("error")
+    if isinstance(error, ValueError) and error.args and isinstance(error.args[0], Text):
+        return error.args[0]  # a model's own check, worded as translatable text
     known = MESSAGES.get(err["type"])
     if known is not None:
         names = re.findall(r"\{(\w+)\}", known.msgid)
@@ -175,11 +178,19 @@ def _pydantic_message(err: Mapping[str, Any]) -> Message:
             text = N_(known.msgid, **{n: ctx[n] for n in names})
             if str(text) == raw:  # the same words as this pydantic version's
                 return text
-    if (
-        err["type"] == "too_short"
-        and raw == "List should have at least 1 item after validation, not 0"
-    ):
-        return N_("List should have at least 1 item after validation, not 0")
+    if err["type"] == "too_short" and ctx.get("field_type") == "List":
+        least, got = ctx.get("min_length"), ctx.get("actual_length")
+        text = (
+            N_("List should have at least 1 item after validation, not {got}", got=got)
+            if least == 1
+            else N_(
+                "List should have at least {least} items after validation, not {got}",
+                least=least,
+                got=got,
+            )
+        )
+        if str(text) == raw:
+            return text
     return raw
 
 

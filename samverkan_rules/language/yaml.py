@@ -213,7 +213,7 @@ def _size_diagnostic(file: str | None, what: Message, limit: int) -> Diagnostic:
         "yaml.size-limit",
         N_("{what}, more than the limit of {limit} bytes", what=what, limit=limit),
         file=file,
-        hint=_raise_hint(ENV_LIMITS["max_bytes"], "split the routine into smaller files"),
+        hint=_raise_hint(ENV_LIMITS["max_bytes"], N_("split the routine into smaller files")),
     )
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final, NoReturn, TypeAlias
 
-from samverkan_rules.diagnostics import N_, Diagnostic
+from samverkan_rules.diagnostics import N_, Diagnostic, Message, Text
 from samverkan_rules.errors import YamlError
 
 PathPart: TypeAlias = str | int
@@ -114,8 +114,12 @@ class Limits:
         return cls(**values)
 
 
-def _raise_hint(variable: str, advice: str) -> str:
-    return f"{advice}, or raise the limit with the environment variable {variable}=N"
+def _raise_hint(variable: str, advice: Message) -> Text:
+    return N_(
+        "{advice}, or raise the limit with the environment variable {variable}=N",
+        advice=advice,
+        variable=variable,
+    )
 
 
 _TAG_PREFIX: Final = "tag:yaml.org,2002:"
