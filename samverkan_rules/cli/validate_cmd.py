@@ -47,6 +47,7 @@ from samverkan_rules.cli._common import (
     add_lang_option,
     data_translator_from_args,
     date_argument,
+    diagnostics_json,
     dump_json,
     guarded,
     print_error,
@@ -197,7 +198,7 @@ class _Result:
             "id": rid,
             "version": version,
             "valid": self.valid,
-            "diagnostics": [d.to_json(t) for d in sorted(self.diagnostics, key=sort_key)],
+            "diagnostics": diagnostics_json(self.diagnostics, t),
         }
 
 

@@ -45,7 +45,9 @@ def _calendar_check(kind: str, calendar: WorkingCalendar) -> Callable[[Any], Tex
 
         def check_date(v: Any) -> Text | None:
             if (bad := impossible_date(v)) is not None:
-                return N_("must be a real date: {problem}", problem=bad[0])
+                return N_(
+                    "must be a real date: {problem}, got {value}", problem=bad[0], value=repr(v)
+                )
             if not _is_iso_date(v):
                 return N_("must be a real date like 2026-12-28, got {value}", value=repr(v))
             if not calendar.first_day <= date.fromisoformat(v) <= calendar.last_day:
