@@ -145,6 +145,15 @@ class Diagnostic:
             hint_text=hint if isinstance(hint, Text) else None,
         )
 
+    def reworded(self, message: Message, **changes: Any) -> Diagnostic:
+        """This diagnostic with another message (translatable when a :class:`Text`).
+
+        Use it, not :func:`dataclasses.replace`, to change the message: it keeps the
+        translatable text in step with the English.
+        """
+        text = message if isinstance(message, Text) else None
+        return replace(self, message=str(message), text=text, **changes)
+
     def translated(self, t: Catalog) -> Diagnostic:
         """This diagnostic with its message and hint in ``t``'s language (code unchanged).
 

@@ -12,7 +12,7 @@ missing or mistyped fields) happen in :mod:`samverkan_rules.compile`, which know
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Final
 
@@ -256,7 +256,10 @@ def _unusable(record: Mapping[str, Any], problems: list[Diagnostic]) -> EventErr
     ident = record.get("id")
     if isinstance(ident, str) and ident:
         # Name the event: without a file, its id is the only way to find it.
-        problems = [replace(p, message=f"event {ident!r}: {p.message}") for p in problems]
+        problems = [
+            p.reworded(N_("event {id}: {message}", id=repr(ident), message=p.text or p.message))
+            for p in problems
+        ]
         return EventError(f"event {ident!r} is not usable", problems)
     return EventError("event is not usable", problems)
 

@@ -8,7 +8,6 @@ import csv
 import io
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, Final
 
@@ -196,7 +195,7 @@ def _parse_csv(text: str, file: str | None, limits: EventLimits = DEFAULT_LIMITS
     return _batch(pairs, diagnostics, file)
 
 
-_CSV_HINT: Final = 'write data as a JSON object, e.g. "{""a"": 1}"'
+_CSV_HINT: Final = N_('write data as a JSON object, e.g. "{{""a"": 1}}"')
 
 
 def csv_record(
@@ -238,7 +237,12 @@ def csv_record(
         raise EventError(
             "bad CSV record",
             [
-                replace(d, message=f"the data column is {d.message}", path="data", hint=_CSV_HINT)
+                d.reworded(
+                    N_("the data column is {message}", message=d.text or d.message),
+                    path="data",
+                    hint=str(_CSV_HINT),
+                    hint_text=_CSV_HINT,
+                )
                 if d.code == "event.bad-json"
                 else d
                 for d in exc.diagnostics
