@@ -103,12 +103,8 @@ def impossible_date(value: object) -> tuple[Text, Text] | None:
         message = N_("February 29 does not exist in {year}, which is no leap year", year=year)
     else:
         message = N_("{month} {day} does not exist", month=name, day=day)
-    hint = N_(
-        "the last day of {month} {year} is {date}",
-        month=name,
-        year=year,
-        date=f"{year:04d}-{month:02d}-{last:02d}",
-    )
+    last_day = f"{year:04d}-{month:02d}-{last:02d}"
+    hint = N_("the last day of {month} {year} is {date}", month=name, year=year, date=last_day)
     return message, hint
 
 
