@@ -196,7 +196,10 @@ class Staging:
             alias = self.pseudonyms.case(raw_case)
             message = message.replace(raw_case, alias)
             hint = hint.replace(raw_case, alias) if hint else hint
-        return replace(d, message=mask(message), hint=mask(hint) if hint else hint)
+        # The masked English only: the translatable text would still hold the raw values.
+        return replace(
+            d, message=mask(message), hint=mask(hint) if hint else hint, text=None, hint_text=None
+        )
 
     def _note(self, d: Diagnostic, raw_case: Any) -> None:
         """Keep a finding about a record; beyond :data:`PER_CODE` of one code in one file,
@@ -458,7 +461,7 @@ class Staging:
                 tally.rejected += 1
                 for d in exc.diagnostics:
                     if d.code == "event.unknown-key":
-                        d = replace(d, hint=_COLUMNS_HINT)
+                        d = replace(d, hint=_COLUMNS_HINT, hint_text=None)
                     self._note(d, raw_case)
                 continue
             problems = self._check(event)

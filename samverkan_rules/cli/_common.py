@@ -251,6 +251,7 @@ def print_diagnostics(
     stream: TextIO | None = None,
     caret: bool = True,
     unlocated: str | None = None,
+    t: Translator | None = None,
 ) -> None:
     """Print diagnostics as ``file:line:col: path: message. Hint: ...``, in a stable order.
 
@@ -260,10 +261,11 @@ def print_diagnostics(
         caret: Follow each with its source line and a caret, when the line is known.
         unlocated: What to write in place of the location of a diagnostic that has none
             (e.g. ``samverkan due``); default ``<input>``.
+        t: The reader's language for messages and hints (default English, as made).
     """
     lines = []
     for d in sorted(diagnostics, key=sort_key):
-        text = d.format(caret=caret)
+        text = d.format(caret=caret, t=t)
         if unlocated and d.file is None and d.line is None:
             text = unlocated + text.removeprefix(d.location())
         lines.append(text + "\n")
@@ -273,9 +275,16 @@ def print_diagnostics(
         stream.write("".join(lines))
 
 
-def diagnostics_json(diagnostics: Iterable[Diagnostic]) -> list[dict[str, Any]]:
-    """The JSON form of diagnostics, in the same stable order as the text form."""
-    return [d.to_json() for d in sorted(diagnostics, key=sort_key)]
+def diagnostics_json(
+    diagnostics: Iterable[Diagnostic], t: Translator | None = None
+) -> list[dict[str, Any]]:
+    """The JSON form of diagnostics, in the same stable order as the text form.
+
+    Args:
+        diagnostics: What to write.
+        t: The language of messages and hints (default English, as made).
+    """
+    return [d.to_json(t) for d in sorted(diagnostics, key=sort_key)]
 
 
 def diagnostic_from_json(record: Mapping[str, Any]) -> Diagnostic:

@@ -2,7 +2,14 @@
 
 Each problem is printed as ``file:line:col: path: message. Hint: ...`` followed by the
 source line and a caret, then one summary line. Findings are this command's output, so they
-go to stdout (like a linter's); usage problems go to stderr.
+go to stdout (like a linter's); usage problems go to stderr. A path into a rule names the
+rule by its id as well as its place (``rule "start-message" (rules[0].deadline)``). When the
+YAML or the schema stops a routine before its meaning is checked, a closing line says that
+further checks wait until those errors are fixed.
+
+Messages and hints are in Swedish, or in English with ``--lang en`` (or an English
+``LC_ALL``/``LC_MESSAGES``/``LANG``); each finding's ``code`` is the same in every language.
+JSON output follows ``--lang`` only (Swedish without it), as the other commands' JSON does.
 
 Every ``source.quote`` and interpretation ``text`` is looked up in the source document the
 routine names in ``source.file`` (a path relative to the routine; ``--sources DIR`` adds
@@ -24,26 +31,31 @@ path does not exist or names no routine file.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from samverkan_rules.cli import COMMANDS, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
 from samverkan_rules.cli._common import (
     CommandError,
     Progress,
     add_format_option,
+    add_lang_option,
+    data_translator_from_args,
     date_argument,
     diagnostics_json,
     dump_json,
     guarded,
-    print_diagnostics,
     print_error,
+    translator_from_args,
 )
-from samverkan_rules.diagnostics import Diagnostic
+from samverkan_rules.diagnostics import N_, Diagnostic, sort_key
 from samverkan_rules.errors import YamlError
+from samverkan_rules.i18n import Translator
 from samverkan_rules.language.lint import interpretations, lint_routine
 from samverkan_rules.language.sources import (
     SourceText,
@@ -69,13 +81,15 @@ def add_parser(subparsers: Any) -> None:
             "must fit its field), every quote against the source document, and lint "
             "warnings (unused declarations, patterns that can never match). Directories are "
             "searched for *.yaml and *.yml files (not their subdirectories). Exit 0 when no "
-            "routine has errors, 1 when any has, 2 when a path does not exist."
+            "routine has errors, 1 when any has, 2 when a path does not exist. Messages are "
+            "in Swedish, or in English with --lang en."
         ),
     )
     parser.add_argument(
         "routines", nargs="+", metavar="ROUTINE", help="routine files or directories of them"
     )
     add_format_option(parser)
+    add_lang_option(parser)
     parser.add_argument(
         "--today",
         type=date_argument("--today"),
@@ -136,15 +150,40 @@ class _Result:
     def valid(self) -> bool:
         return self.check.ok and not any(d.is_error for d in self.extra)
 
+    @property
+    def stopped_early(self) -> bool:
+        """True when the YAML or the schema stopped the routine before its meaning was checked."""
+        return self.errors > 0 and (
+            self.check.model is None
+            or any(d.code == "routine.unknown-vocabulary" for d in self.diagnostics)
+        )
+
+    def data(self) -> dict[str, Any] | None:
+        """The routine's YAML as data, read from the file even when it does not compile."""
+        if self.check.document is not None and isinstance(self.check.document.data, dict):
+            return self.check.document.data
+        try:
+            data = load_yaml_file(self.path).data
+        except YamlError:
+            return None
+        return data if isinstance(data, dict) else None
+
+    def rule_ids(self) -> list[str | None]:
+        """Each rule's id, by its place under ``rules`` (None where it has none)."""
+        rules = (self.data() or {}).get("rules")
+        if not isinstance(rules, list):
+            return []
+        return [
+            r.get("id") if isinstance(r, dict) and isinstance(r.get("id"), str) else None
+            for r in rules
+        ]
+
     def identity(self) -> tuple[str | None, str | None]:
         """The routine's id and version, read from the file even when it does not compile."""
         if self.check.routine is not None:
             return self.check.routine.id, self.check.routine.version
-        try:
-            data = load_yaml_file(self.path).data
-        except YamlError:
-            return None, None
-        if not isinstance(data, dict):
+        data = self.data()
+        if data is None:
             return None, None
         rid, version = data.get("id"), data.get("version")
         return (
@@ -152,14 +191,14 @@ class _Result:
             str(version) if isinstance(version, (str, int, float)) else None,
         )
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, t: Translator) -> dict[str, Any]:
         rid, version = self.identity()
         return {
             "file": str(self.path),
             "id": rid,
             "version": version,
             "valid": self.valid,
-            "diagnostics": diagnostics_json(self.diagnostics),
+            "diagnostics": diagnostics_json(self.diagnostics, t),
         }
 
 
@@ -188,13 +227,57 @@ def _collect(names: list[str]) -> tuple[list[Path], list[str]]:
     return files, problems
 
 
-def _summary(results: list[_Result]) -> str:
+def _summary(results: list[_Result], t: Translator) -> str:
     valid = sum(1 for r in results if r.valid)
     warnings = sum(r.warnings for r in results)
-    return (
-        f"{len(results)} routine(s) checked: {valid} valid, {len(results) - valid} with errors, "
-        f"{warnings} warning(s)"
-    )
+    return t.gettext(
+        "{checked} routine(s) checked: {valid} valid, {invalid} with errors, {warnings} warning(s)"
+    ).format(checked=len(results), valid=valid, invalid=len(results) - valid, warnings=warnings)
+
+
+_RULE_PATH: Final = re.compile(r"^rules\[(\d+)\]")
+
+
+def rule_named(path: str | None, rule_ids: Sequence[str | None], t: Translator) -> str | None:
+    """A path into a rule with the rule named by its id: ``rule "x" (rules[0].deadline)``.
+
+    Examples:
+        >>> from samverkan_rules.i18n import translator
+        >>> rule_named("rules[0].deadline", ["start-message"], translator("en"))
+        'rule "start-message" (rules[0].deadline)'
+        >>> rule_named("rules[0]", ["start-message"], translator("sv"))
+        'regel "start-message" (rules[0])'
+        >>> rule_named("roles.chef", ["start-message"], translator("en"))
+        'roles.chef'
+    """
+    found = _RULE_PATH.match(path or "")
+    if path is None or found is None:
+        return path
+    index = int(found.group(1))
+    rid = rule_ids[index] if index < len(rule_ids) else None
+    if rid is None:
+        return path
+    return N_('rule "{id}" ({path})', id=rid, path=path).render(t)
+
+
+def _print_result(result: _Result, t: Translator) -> None:
+    """One routine's findings in the reader's language, the rules named, and what is left."""
+    ids = result.rule_ids() if any(d.path for d in result.diagnostics) else []
+    for d in sorted(result.diagnostics, key=sort_key):
+        sys.stdout.write(d.format(caret=True, t=t, path=rule_named(d.path, ids, t)) + "\n")
+    if result.stopped_early:
+        message = N_(
+            "{file}: further checks (names declared, quotes against the source, lint) wait "
+            "until these errors are fixed",
+            file=str(result.path),
+        )
+        print(message.render(t))
+    if result.valid:
+        rid, version = result.identity()
+        ok = N_(
+            "{file}: ok ({id} version {version})", file=str(result.path), id=rid, version=version
+        )
+        print(ok.render(t))
 
 
 class _Sources:
@@ -238,7 +321,7 @@ class _Sources:
                 doc.diagnostic(
                     ("source", "file"),
                     "routine.source-unreadable",
-                    f"the source document {located}: {text}",
+                    N_("the source document {path}: {problem}", path=str(located), problem=text),
                 )
             ]
         return check_quotes(model, doc, text)
@@ -247,29 +330,42 @@ class _Sources:
         """The source document is missing: the path looked for, and files named like it."""
         assert check.model is not None and check.document is not None
         declared = check.model.source.file
-        where = f"not found at {path.parent / declared}" + (
-            " nor in " + ", ".join(str(d) for d in self.search) if self.search else ""
+        looked = str(path.parent / declared)
+        message = (
+            N_(
+                "the source document {name} is not found at {path} nor in {dirs}; the quotes "
+                "were not checked",
+                name=repr(declared),
+                path=looked,
+                dirs=", ".join(str(d) for d in self.search),
+            )
+            if self.search
+            else N_(
+                "the source document {name} is not found at {path}; the quotes were not checked",
+                name=repr(declared),
+                path=looked,
+            )
         )
         similar = similar_sources(path, declared)
         if similar:
-            hint = "did you mean " + " or ".join(repr(s) for s in similar) + "?"
+            hint = N_("did you mean {name}?", name=" or ".join(repr(s) for s in similar))
         else:
-            hint = "give its directory with --sources DIR, or the file with --source"
+            hint = N_("give its directory with --sources DIR, or the file with --source")
         return check.document.diagnostic(
             ("source", "file"),
             "routine.source-not-found",
-            f"the source document {declared!r} is {where}; the quotes were not checked",
+            message,
             hint=hint,
             level="error" if self.strict else "warning",
         )
 
 
-def _print_interpretations(result: _Result) -> None:
+def _print_interpretations(result: _Result, t: Translator) -> None:
     """The routine's interpretations, one block each: where, the open words and the reason."""
     model, doc = result.check.model, result.check.document
     assert model is not None
     found = interpretations(model)
-    print(f"{result.path}: {len(found)} interpretation(s)")
+    print(t.gettext("{file}: {n} interpretation(s)").format(file=result.path, n=len(found)))
     for entry in found:
         pos = doc.position(entry.path) if doc is not None else None
         where = f"{result.path}:{pos.line}" if pos is not None else str(result.path)
@@ -282,6 +378,7 @@ def _print_interpretations(result: _Result) -> None:
 def run(args: argparse.Namespace) -> int:
     """Check every routine named; print every problem, then a summary."""
     today: date = args.today or date.today()
+    t = translator_from_args(args)
     files, problems = _collect(list(args.routines))
     sources = _Sources(args.source, list(args.sources), strict=args.strict)
     results: list[_Result] = []
@@ -297,7 +394,8 @@ def run(args: argparse.Namespace) -> int:
             progress.advance(path.name)
 
     if args.format == "json":
-        routines = [r.to_json() for r in results]
+        data_t = data_translator_from_args(args)
+        routines = [r.to_json(data_t) for r in results]
         if args.interpretations:
             for data, result in zip(routines, results, strict=True):
                 model = result.check.model
@@ -316,13 +414,10 @@ def run(args: argparse.Namespace) -> int:
         )
     else:
         for result in results:
-            print_diagnostics(result.diagnostics, stream=sys.stdout)
-            if result.valid:
-                rid, version = result.identity()
-                print(f"{result.path}: ok ({rid} version {version})")
+            _print_result(result, t)
             if args.interpretations and result.check.model is not None:
-                _print_interpretations(result)
-        print(_summary(results))
+                _print_interpretations(result, t)
+        print(_summary(results, t))
 
     for message in problems:
         print_error(NAME, message)

@@ -12,9 +12,23 @@ from datetime import date
 from typing import Any
 
 from samverkan_rules.compile.conditions import _MISSING, EventCheck
-from samverkan_rules.diagnostics import Diagnostic, Level, did_you_mean, mask_personal_numbers
+from samverkan_rules.diagnostics import (
+    N_,
+    Diagnostic,
+    Level,
+    Message,
+    Text,
+    did_you_mean,
+    mask_personal_numbers,
+)
 from samverkan_rules.events.model import Event
-from samverkan_rules.language.literals import _is_iso_date, _is_time, _is_timestamp, unknown_address
+from samverkan_rules.language.literals import (
+    _is_iso_date,
+    _is_time,
+    _is_timestamp,
+    impossible_date,
+    unknown_address,
+)
 from samverkan_rules.language.models.base import EventType, FieldSpec
 from samverkan_rules.time.calendar import (
     WorkingCalendar,
@@ -24,76 +38,106 @@ from samverkan_rules.time.instants import (
 )
 
 
-def _field_check(
-    spec: FieldSpec, roles: frozenset[str], calendar: WorkingCalendar
-) -> Callable[[Any], str | None]:
-    """A function returning None for a valid value, else what is wrong with it."""
-    kind = spec.type
-    if kind == "string":
-        return lambda v: None if isinstance(v, str) else "must be a string"
+def _calendar_check(kind: str, calendar: WorkingCalendar) -> Callable[[Any], Text | None]:
+    """:func:`_field_check` for a date or timestamp: real, and inside the calendar."""
     covered = f"{calendar.first_day.isoformat()}..{calendar.last_day.isoformat()}"
     if kind == "date":
 
-        def check_date(v: Any) -> str | None:
+        def check_date(v: Any) -> Text | None:
+            if (bad := impossible_date(v)) is not None:
+                return N_(
+                    "must be a real date: {problem}, got {value}", problem=bad[0], value=repr(v)
+                )
             if not _is_iso_date(v):
-                return f"must be a real date like 2026-12-28, got {v!r}"
+                return N_("must be a real date like 2026-12-28, got {value}", value=repr(v))
             if not calendar.first_day <= date.fromisoformat(v) <= calendar.last_day:
-                return f"is outside the calendar the routine counts in ({covered}), got {v!r}"
+                return N_(
+                    "is outside the calendar the routine counts in ({covered}), got {value}",
+                    covered=covered,
+                    value=repr(v),
+                )
             return None
 
         return check_date
-    if kind == "datetime":
 
-        def check_timestamp(v: Any) -> str | None:
-            if not _is_timestamp(v):
-                return f"must be a timestamp with offset like 2026-12-28T13:30:00+01:00, got {v!r}"
-            if not calendar.first_day <= parse_rfc3339(v).date() <= calendar.last_day:
-                return f"is outside the calendar the routine counts in ({covered}), got {v!r}"
-            return None
+    def check_timestamp(v: Any) -> Text | None:
+        if not _is_timestamp(v):
+            return N_(
+                "must be a timestamp with offset like 2026-12-28T13:30:00+01:00, got {value}",
+                value=repr(v),
+            )
+        if not calendar.first_day <= parse_rfc3339(v).date() <= calendar.last_day:
+            return N_(
+                "is outside the calendar the routine counts in ({covered}), got {value}",
+                covered=covered,
+                value=repr(v),
+            )
+        return None
 
-        return check_timestamp
+    return check_timestamp
+
+
+def _field_check(
+    spec: FieldSpec, roles: frozenset[str], calendar: WorkingCalendar
+) -> Callable[[Any], Text | None]:
+    """A function returning None for a valid value, else what is wrong with it."""
+    kind = spec.type
+    if kind == "string":
+        return lambda v: None if isinstance(v, str) else N_("must be a string")
+    if kind in ("date", "datetime"):
+        return _calendar_check(kind, calendar)
     if kind == "time":
-        return lambda v: None if _is_time(v) else f"must be a time like 13:30, got {v!r}"
+        return lambda v: (
+            None if _is_time(v) else N_("must be a time like 13:30, got {value}", value=repr(v))
+        )
     if kind == "boolean":
-        return lambda v: None if isinstance(v, bool) else f"must be true or false, got {v!r}"
+        return lambda v: (
+            None if isinstance(v, bool) else N_("must be true or false, got {value}", value=repr(v))
+        )
     if kind == "integer":
         return lambda v: (
             None
             if isinstance(v, int) and not isinstance(v, bool)
-            else (f"must be a whole number, got {v!r}")
+            else (N_("must be a whole number, got {value}", value=repr(v)))
         )
     if kind == "number":
         return lambda v: (
             None
             if isinstance(v, (int, float)) and not isinstance(v, bool)
-            else (f"must be a number, got {v!r}")
+            else (N_("must be a number, got {value}", value=repr(v)))
         )
     if kind == "enum":
         allowed = tuple(spec.values or ())
         return lambda v: (
-            None if v in allowed else (f"must be one of {', '.join(allowed)}, got {v!r}")
+            None
+            if v in allowed
+            else (
+                N_("must be one of {values}, got {value}", values=", ".join(allowed), value=repr(v))
+            )
         )
     if kind == "role":
         return lambda v: (
             None
             if isinstance(v, str) and v
-            else f"must be a role or unit of the routine, got {v!r}"
+            else N_("must be a role or unit of the routine, got {value}", value=repr(v))
         )
     if kind == "roles":
 
-        def check_roles(v: Any) -> str | None:
+        def check_roles(v: Any) -> Text | None:
             if isinstance(v, str):
                 v = [v]
             if not isinstance(v, list) or not all(isinstance(r, str) and r for r in v):
-                return f"must be a list of roles or units of the routine, got {v!r}"
+                return N_(
+                    "must be a list of roles or units of the routine, got {value}", value=repr(v)
+                )
             return None
 
         return check_roles
     if kind == "event":
-        return lambda v: None if isinstance(v, str) and v else "must be an event id"
+        return lambda v: None if isinstance(v, str) and v else N_("must be an event id")
     if kind == "object":
-        return lambda v: None if isinstance(v, dict) else "must be a JSON object"
-    return lambda v: None if isinstance(v, list) else "must be a list"
+        return lambda v: None if isinstance(v, dict) else N_("must be a JSON object")
+    return lambda v: None if isinstance(v, list) else N_("must be a list")
 
 
 def _compile_event_check(
@@ -121,7 +165,12 @@ def _compile_event_check(
                         _event_diag(
                             event,
                             "event.missing-field",
-                            f"{name} needs data.{fname} ({fspec.type})",
+                            N_(
+                                "{name} needs data.{fname} ({type})",
+                                name=name,
+                                fname=fname,
+                                type=fspec.type,
+                            ),
                             f"data.{fname}",
                         )
                     )
@@ -130,30 +179,13 @@ def _compile_event_check(
             if problem is not None:
                 out.append(
                     _event_diag(
-                        event, "event.bad-field", f"data.{fname} {problem}", f"data.{fname}"
-                    )
-                )
-        for fname in references:
-            value = data.get(fname)
-            if type(value) is str:
-                if value in addresses:
-                    continue  # the common cases: one known address, or a list of them
-            elif type(value) is list and all(type(n) is str and n in addresses for n in value):
-                continue
-            for unknown in unknown_address(value, addresses):
-                out.append(
-                    _event_diag(
                         event,
-                        "event.unknown-address",
-                        mask_personal_numbers(
-                            f"data.{fname} names {unknown!r}, which is no role or unit of the "
-                            "routine; it matches no obligation"
-                        ),
+                        "event.bad-field",
+                        N_("data.{fname} {problem}", fname=fname, problem=problem),
                         f"data.{fname}",
-                        level="warning",
-                        hint=did_you_mean(unknown, addresses),
                     )
                 )
+        out.extend(_address_warnings(event, references, addresses))
         if data.keys() <= known:
             return out
         for extra in sorted(set(data) - known):
@@ -161,7 +193,11 @@ def _compile_event_check(
                 _event_diag(
                     event,
                     "event.unknown-field",
-                    f"{name} has no field {extra!r}; it is kept but not used",
+                    N_(
+                        "{name} has no field {extra}; it is kept but not used",
+                        name=name,
+                        extra=repr(extra),
+                    ),
                     f"data.{extra}",
                     level="warning",
                     hint=did_you_mean(extra, known),
@@ -172,26 +208,58 @@ def _compile_event_check(
     return check
 
 
+def _address_warnings(
+    event: Event, references: tuple[str, ...], addresses: frozenset[str]
+) -> list[Diagnostic]:
+    """Warnings for role fields of ``event`` that name no role or unit of the routine."""
+    out: list[Diagnostic] = []
+    for fname in references:
+        value = event.data.get(fname)
+        if type(value) is str:
+            if value in addresses:
+                continue  # the common cases: one known address, or a list of them
+        elif type(value) is list and all(type(n) is str and n in addresses for n in value):
+            continue
+        for unknown in unknown_address(value, addresses):
+            out.append(
+                _event_diag(
+                    event,
+                    "event.unknown-address",
+                    N_(
+                        "data.{fname} names {unknown}, which is no role or unit of the routine; "
+                        "it matches no obligation",
+                        fname=fname,
+                        unknown=mask_personal_numbers(repr(unknown)),
+                    ),
+                    f"data.{fname}",
+                    level="warning",
+                    hint=did_you_mean(unknown, addresses),
+                )
+            )
+    return out
+
+
 def undeclared_field_error(warning: Diagnostic) -> Diagnostic:
     """An ``event.unknown-field`` warning as the error of a check that takes declared
     fields only (the HTTP service); the same code, path and did-you-mean hint."""
     message = warning.message.split(";")[0] + "; only declared fields are taken"
-    return replace(warning, level="error", message=message)
+    # The service answers in English: the warning's translatable text does not carry over.
+    return replace(warning, level="error", message=message, text=None)
 
 
 def _event_diag(
     event: Event,
     code: str,
-    message: str,
+    message: Message,
     path: str,
     *,
     level: Level = "error",
-    hint: str | None = None,
+    hint: Message | None = None,
 ) -> Diagnostic:
-    return Diagnostic(
+    return Diagnostic.of(
         level,
         code,
-        f"event {event.id!r}: {message}",
+        N_("event {id}: {message}", id=repr(event.id), message=message),
         file=event.file,
         line=event.line,
         path=path,

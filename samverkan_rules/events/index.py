@@ -28,7 +28,7 @@ from itertools import pairwise
 from types import TracebackType
 from typing import IO, Any, Literal, Protocol
 
-from samverkan_rules.diagnostics import Diagnostic
+from samverkan_rules.diagnostics import N_, Diagnostic
 from samverkan_rules.errors import EventError
 from samverkan_rules.events.limits import DEFAULT_LIMITS, EventLimits
 from samverkan_rules.events.model import Event, deduplicate, event_from_mapping
@@ -215,14 +215,21 @@ class _Index:
         if cases is None or len(cases) < limit:
             return False
         self.diagnostics.append(
-            Diagnostic(
+            Diagnostic.of(
                 "error",
                 "event.case-too-long",
-                f"event {event.id!r}: case {event.case!r} already has {limit:,} events, the "
-                "most one case may have; this event is not evaluated",
+                N_(
+                    "event {id}: case {case} already has {limit} events, the most one "
+                    "case may have; this event is not evaluated",
+                    id=repr(event.id),
+                    case=repr(event.case),
+                    limit=format(limit, ","),
+                ),
                 file=event.file,
                 line=event.line,
-                hint=f"raise {EventLimits.ENV['events_per_case']} if such cases are real",
+                hint=N_(
+                    "raise {value} if such cases are real", value=EventLimits.ENV["events_per_case"]
+                ),
             )
         )
         return True
@@ -338,12 +345,15 @@ def _lines(source: IO[bytes], cap: int, name: str) -> Iterator[tuple[bytes, int,
                     raise EventError(
                         "not an event file",
                         [
-                            Diagnostic(
+                            Diagnostic.of(
                                 "error",
                                 "event.no-line-break",
-                                f"no line break in {size:,} bytes: this is not JSON Lines",
+                                N_(
+                                    "no line break in {size} bytes: this is not JSON Lines",
+                                    size=format(size, ","),
+                                ),
                                 file=name,
-                                hint="name a JSON Lines or CSV event file",
+                                hint=N_("name a JSON Lines or CSV event file"),
                             )
                         ],
                     )
@@ -360,13 +370,13 @@ def _scan_jsonl(
     for number, (raw, size, body_size) in enumerate(_lines(source, cap, name), start=1):
         if size > cap:
             index.diagnostics.append(
-                Diagnostic(
+                Diagnostic.of(
                     "error",
                     "event.too-long",
                     limits.too_long(body_size),
                     file=name,
                     line=number,
-                    hint="split the event's data, or raise the limit",
+                    hint=N_("split the event's data, or raise the limit"),
                 )
             )
             if copy is None:
@@ -411,12 +421,12 @@ def _stdin() -> IO[bytes]:
         raise EventError(
             "standard input is closed",
             [
-                Diagnostic(
+                Diagnostic.of(
                     "error",
                     "event.unreadable",
-                    "standard input is closed",
+                    N_("standard input is closed"),
                     file="<stdin>",
-                    hint="pipe the events in, or name an event file",
+                    hint=N_("pipe the events in, or name an event file"),
                 )
             ],
         )

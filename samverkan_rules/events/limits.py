@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Final
 
+from samverkan_rules.diagnostics import N_
 from samverkan_rules.errors import EventError
 from samverkan_rules.events.model import _diag
 
@@ -62,7 +63,7 @@ class EventLimits:
                     [
                         _diag(
                             "event.limit",
-                            f"{variable} must be a whole number >= 1",
+                            N_("{variable} must be a whole number >= 1", variable=variable),
                             file=None,
                             line=None,
                         )

@@ -12,13 +12,13 @@ missing or mistyped fields) happen in :mod:`samverkan_rules.compile`, which know
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Final
 
 import orjson
 
-from samverkan_rules.diagnostics import Diagnostic
+from samverkan_rules.diagnostics import N_, Diagnostic, Message
 from samverkan_rules.errors import CalendarError, EventError
 from samverkan_rules.time.instants import (
     DEFAULT_FIRST_YEAR,
@@ -103,15 +103,15 @@ class EventBatch:
 
 def _diag(
     code: str,
-    message: str,
+    message: Message,
     *,
     file: str | None,
     line: int | None,
-    hint: str | None = None,
+    hint: Message | None = None,
     path: str | None = None,
     level: str = "error",
 ) -> Diagnostic:
-    return Diagnostic(level, code, message, file=file, line=line, path=path, hint=hint)  # type: ignore[arg-type]
+    return Diagnostic.of(level, code, message, file=file, line=line, path=path, hint=hint)  # type: ignore[arg-type]
 
 
 def event_from_mapping(
@@ -151,10 +151,12 @@ def _not_an_object(record: Any, file: str | None, line: int | None) -> EventErro
         [
             _diag(
                 "event.not-object",
-                f"expected a JSON object, got {type(record).__name__}",
+                N_("expected a JSON object, got {name}", name=type(record).__name__),
                 file=file,
                 line=line,
-                hint='write {"id": ..., "case": ..., "type": ..., "at": ..., "data": {...}}',
+                hint=N_(
+                    'write {{"id": ..., "case": ..., "type": ..., "at": ..., "data": {{...}}}}'
+                ),
             )
         ],
     )
@@ -171,18 +173,18 @@ def _key_problems(
             problems.append(
                 _diag(
                     "event.missing-key",
-                    f"missing '{key}'",
+                    N_("missing '{key}'", key=key),
                     file=file,
                     line=line,
                     path=key,
-                    hint=f"every event needs {', '.join(REQUIRED_KEYS)}",
+                    hint=N_("every event needs {value}", value=", ".join(REQUIRED_KEYS)),
                 )
             )
         elif not isinstance(value, str):
             problems.append(
                 _diag(
                     "event.type-error",
-                    f"'{key}' must be a string, got {type(value).__name__}",
+                    N_("'{key}' must be a string, got {name}", key=key, name=type(value).__name__),
                     file=file,
                     line=line,
                     path=key,
@@ -193,10 +195,10 @@ def _key_problems(
         problems.append(
             _diag(
                 "event.unknown-key",
-                f"unknown key(s) {', '.join(unknown)}",
+                N_("unknown key(s) {value}", value=", ".join(unknown)),
                 file=file,
                 line=line,
-                hint="put event details under 'data'",
+                hint=N_("put event details under 'data'"),
             )
         )
     return problems
@@ -213,7 +215,7 @@ def _data_of(
         problems.append(
             _diag(
                 "event.data-not-object",
-                "'data' must be a JSON object",
+                N_("'data' must be a JSON object"),
                 file=file,
                 line=line,
                 path="data",
@@ -243,7 +245,7 @@ def _instant_of(
                 file=file,
                 line=line,
                 path="at",
-                hint="write an RFC 3339 time with offset, e.g. 2026-12-01T09:00:00+01:00",
+                hint=N_("write an RFC 3339 time with offset, e.g. 2026-12-01T09:00:00+01:00"),
             )
         )
         return None
@@ -254,7 +256,10 @@ def _unusable(record: Mapping[str, Any], problems: list[Diagnostic]) -> EventErr
     ident = record.get("id")
     if isinstance(ident, str) and ident:
         # Name the event: without a file, its id is the only way to find it.
-        problems = [replace(p, message=f"event {ident!r}: {p.message}") for p in problems]
+        problems = [
+            p.reworded(N_("event {id}: {message}", id=repr(ident), message=p.text or p.message))
+            for p in problems
+        ]
         return EventError(f"event {ident!r} is not usable", problems)
     return EventError("event is not usable", problems)
 
@@ -332,14 +337,19 @@ def deduplicate(events: Iterable[Event]) -> tuple[list[Event], list[Diagnostic]]
             kept.append(first)
             continue
         lines = sorted(e.line for e in group if e.line is not None)
-        where = f" (lines {', '.join(map(str, lines))})" if lines else ""
+        where = N_(" (lines {lines})", lines=", ".join(map(str, lines))) if lines else ""
         at_line = lines[1] if len(lines) > 1 else None
         if len({identity(e) for e in group}) == 1:
             kept.append(min(group, key=lambda e: e.line or 0))
             diagnostics.append(
                 _diag(
                     "event.duplicate",
-                    f"event {ident!r} is given {len(group)} times{where}; counted once",
+                    N_(
+                        "event {ident} is given {value} times{where}; counted once",
+                        ident=repr(ident),
+                        value=len(group),
+                        where=where,
+                    ),
                     file=first.file,
                     line=at_line,
                     level="warning",
@@ -349,11 +359,16 @@ def deduplicate(events: Iterable[Event]) -> tuple[list[Event], list[Diagnostic]]
             diagnostics.append(
                 _diag(
                     "event.duplicate-id",
-                    f"event id {ident!r} is used by {len(group)} different events{where}; "
-                    "none of them is evaluated",
+                    N_(
+                        "event id {ident} is used by {value} different events{where}; none "
+                        "of them is evaluated",
+                        ident=repr(ident),
+                        value=len(group),
+                        where=where,
+                    ),
                     file=first.file,
                     line=at_line,
-                    hint="give every event its own id",
+                    hint=N_("give every event its own id"),
                 )
             )
     return kept, diagnostics

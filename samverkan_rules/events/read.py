@@ -8,13 +8,12 @@ import csv
 import io
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, Final
 
 import orjson
 
-from samverkan_rules.diagnostics import Diagnostic
+from samverkan_rules.diagnostics import N_, Diagnostic
 from samverkan_rules.errors import EventError
 from samverkan_rules.events.limits import DEFAULT_LIMITS, EventLimits, _brackets, _depth_over
 from samverkan_rules.events.model import REQUIRED_KEYS, EventBatch, _batch, _diag
@@ -59,7 +58,7 @@ def decode_json_line(
                     limits.too_long(size),
                     file=file,
                     line=line,
-                    hint="split the event's data, or raise the limit",
+                    hint=N_("split the event's data, or raise the limit"),
                 )
             ],
         )
@@ -86,11 +85,13 @@ def decode_json_line(
             [
                 _diag(
                     "event.too-deep",
-                    f"data is nested deeper than the limit of {limits.depth} levels",
+                    N_(
+                        "data is nested deeper than the limit of {depth} levels", depth=limits.depth
+                    ),
                     file=file,
                     line=line,
                     path="data",
-                    hint=f"flatten the data, or raise {limits.ENV['depth']}",
+                    hint=N_("flatten the data, or raise {value}", value=limits.ENV["depth"]),
                 )
             ],
         )
@@ -163,10 +164,10 @@ def _parse_csv(text: str, file: str | None, limits: EventLimits = DEFAULT_LIMITS
             diagnostics.append(
                 _diag(
                     "event.csv-record",
-                    f"not a valid CSV record: {error}",
+                    N_("not a valid CSV record: {error}", error=error),
                     file=file,
                     line=number,
-                    hint="check the quoting; a cell may hold at most 131,072 characters",
+                    hint=N_("check the quoting; a cell may hold at most 131,072 characters"),
                 )
             )
             continue
@@ -179,7 +180,7 @@ def _parse_csv(text: str, file: str | None, limits: EventLimits = DEFAULT_LIMITS
                 diagnostics.append(
                     _diag(
                         "event.csv-header",
-                        f"the header lacks {', '.join(missing)}",
+                        N_("the header lacks {value}", value=", ".join(missing)),
                         file=file,
                         line=number,
                         hint=CSV_HEADER_HINT,
@@ -194,7 +195,7 @@ def _parse_csv(text: str, file: str | None, limits: EventLimits = DEFAULT_LIMITS
     return _batch(pairs, diagnostics, file)
 
 
-_CSV_HINT: Final = 'write data as a JSON object, e.g. "{""a"": 1}"'
+_CSV_HINT: Final = N_('write data as a JSON object, e.g. "{{""a"": 1}}"')
 
 
 def csv_record(
@@ -216,10 +217,12 @@ def csv_record(
             [
                 _diag(
                     "event.csv-columns",
-                    f"expected {len(header)} columns, got {len(row)}",
+                    N_(
+                        "expected {value} columns, got {value2}", value=len(header), value2=len(row)
+                    ),
                     file=file,
                     line=line,
-                    hint="quote a data cell that contains commas",
+                    hint=N_("quote a data cell that contains commas"),
                 )
             ],
         )
@@ -234,7 +237,12 @@ def csv_record(
         raise EventError(
             "bad CSV record",
             [
-                replace(d, message=f"the data column is {d.message}", path="data", hint=_CSV_HINT)
+                d.reworded(
+                    N_("the data column is {message}", message=d.text or d.message),
+                    path="data",
+                    hint=str(_CSV_HINT),
+                    hint_text=_CSV_HINT,
+                )
                 if d.code == "event.bad-json"
                 else d
                 for d in exc.diagnostics
@@ -297,10 +305,10 @@ def decode_utf8(data: bytes, file: str | None) -> str:
             [
                 _diag(
                     "event.encoding",
-                    f"not UTF-8 text (byte {exc.start})",
+                    N_("not UTF-8 text (byte {start})", start=exc.start),
                     file=file,
                     line=line,
-                    hint="save the file as UTF-8",
+                    hint=N_("save the file as UTF-8"),
                 )
             ],
         ) from None
@@ -329,7 +337,14 @@ def read_events(
             what = "a directory" if Path(path).is_dir() else "not a regular file"
             raise EventError(
                 f"cannot read events from {name}",
-                [_diag("event.unreadable", f"{what}; name an event file", file=name, line=None)],
+                [
+                    _diag(
+                        "event.unreadable",
+                        N_("{what}; name an event file", what=what),
+                        file=name,
+                        line=None,
+                    )
+                ],
             )
         data = Path(path).read_bytes()
     except OSError as exc:

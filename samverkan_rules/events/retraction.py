@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from operator import attrgetter
 
-from samverkan_rules.diagnostics import Diagnostic
+from samverkan_rules.diagnostics import N_, Diagnostic, Message
 from samverkan_rules.events.model import Event
 
 RETRACTED = "event.retracted"
@@ -100,23 +100,31 @@ def retraction_problem(retraction: Event, by_id: Mapping[str, Event]) -> Diagnos
     if named is None:
         return _problem(
             "event.retraction-unknown",
-            f"retraction {retraction.id!r} names event {target!r}, which is not an event of "
-            f"case {retraction.case!r}; it retracts nothing",
+            N_(
+                "retraction {id} names event {target}, which is not an event of case "
+                "{case}; it retracts nothing",
+                id=repr(retraction.id),
+                target=repr(target),
+                case=repr(retraction.case),
+            ),
             retraction,
-            "a retraction names the id of an earlier event of the same case",
+            N_("a retraction names the id of an earlier event of the same case"),
         )
     if named.type == RETRACTED:
         return _problem(
             "event.retraction-of-retraction",
-            f"retraction {retraction.id!r} names the retraction {named.id!r}; a retraction "
-            "cannot be retracted",
+            N_(
+                "retraction {id} names the retraction {id2}; a retraction cannot be retracted",
+                id=repr(retraction.id),
+                id2=repr(named.id),
+            ),
             retraction,
-            "post the retracted event again, with a new id",
+            N_("post the retracted event again, with a new id"),
         )
     return None
 
 
-def _problem(code: str, message: str, event: Event, hint: str) -> Diagnostic:
-    return Diagnostic(
+def _problem(code: str, message: Message, event: Event, hint: Message) -> Diagnostic:
+    return Diagnostic.of(
         "error", code, message, file=event.file, line=event.line, path="data.event", hint=hint
     )

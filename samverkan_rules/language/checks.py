@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from samverkan_rules.diagnostics import Diagnostic, did_you_mean
+from samverkan_rules.diagnostics import N_, Diagnostic, Message, did_you_mean
 from samverkan_rules.language.literals import literal_problem
 from samverkan_rules.language.models.base import (
     BUILTIN_ACTION_KINDS,
@@ -81,12 +81,12 @@ class _Checker:
         )
 
     def error(
-        self, path: Sequence[PathPart], code: str, message: str, hint: str | None = None
+        self, path: Sequence[PathPart], code: str, message: Message, hint: Message | None = None
     ) -> None:
         self.out.append(self.doc.diagnostic(path, code, message, hint=hint))
 
     def warn(
-        self, path: Sequence[PathPart], code: str, message: str, hint: str | None = None
+        self, path: Sequence[PathPart], code: str, message: Message, hint: Message | None = None
     ) -> None:
         self.out.append(self.doc.diagnostic(path, code, message, hint=hint, level="warning"))
 
@@ -97,8 +97,8 @@ class _Checker:
             self.error(
                 path,
                 "routine.unknown-role",
-                f"unknown role {name!r}",
-                did_you_mean(name, self.r.roles) or "declare it under 'roles'",
+                N_("unknown role {name}", name=repr(name)),
+                did_you_mean(name, self.r.roles) or N_("declare it under 'roles'"),
             )
 
     def channel(self, path: Path_, name: str | None) -> None:
@@ -106,8 +106,8 @@ class _Checker:
             self.error(
                 path,
                 "routine.unknown-channel",
-                f"unknown channel {name!r}",
-                did_you_mean(name, self.r.channels) or "declare it under 'channels'",
+                N_("unknown channel {name}", name=repr(name)),
+                did_you_mean(name, self.r.channels) or N_("declare it under 'channels'"),
             )
 
     def event_type(self, path: Path_, name: str) -> EventType | None:
@@ -116,8 +116,8 @@ class _Checker:
             self.error(
                 path,
                 "routine.unknown-event-type",
-                f"unknown event type {name!r}",
-                did_you_mean(name, self.types) or "declare it under 'event_types'",
+                N_("unknown event type {name}", name=repr(name)),
+                did_you_mean(name, self.types) or N_("declare it under 'event_types'"),
             )
         return spec
 
@@ -130,8 +130,8 @@ class _Checker:
             self.error(
                 (*path, "schedule"),
                 "routine.unknown-schedule",
-                f"unknown schedule {schedule!r}",
-                did_you_mean(schedule, self.r.schedules) or "declare it under 'schedules'",
+                N_("unknown schedule {schedule}", schedule=repr(schedule)),
+                did_you_mean(schedule, self.r.schedules) or N_("declare it under 'schedules'"),
             )
             return None
         return schedule_event_type(spec)
@@ -142,17 +142,26 @@ class _Checker:
             self.error(
                 path,
                 "routine.unknown-field",
-                f"event type {event_name!r} has no field {head!r}",
+                N_(
+                    "event type {event_name} has no field {head}",
+                    event_name=repr(event_name),
+                    head=repr(head),
+                ),
                 did_you_mean(head, event.fields)
-                or f"its fields are: {', '.join(event.fields) or 'none'}",
+                or N_("its fields are: {value}", value=", ".join(event.fields) or "none"),
             )
         elif event is not None and rest and event.fields[head].type != "object":
             self.error(
                 path,
                 "routine.not-an-object",
-                f"data.{head} of {event_name!r} is a {event.fields[head].type!r} field, "
-                f"so it has no part {rest!r}",
-                f"read data.{head} itself, or declare it with type 'object'",
+                N_(
+                    "data.{head} of {event_name} is a {type} field, so it has no part {rest}",
+                    head=head,
+                    event_name=repr(event_name),
+                    type=repr(event.fields[head].type),
+                    rest=repr(rest),
+                ),
+                N_("read data.{head} itself, or declare it with type 'object'", head=head),
             )
 
     def condition(
@@ -195,22 +204,28 @@ class _Checker:
             self.error(
                 where,
                 "routine.field-not-allowed",
-                f"{c.field!r} cannot be used here; a queue, a period or a schedule's "
-                "cancellation reads the event only ('data.<name>', 'case' or 'type')",
+                N_(
+                    "{field} cannot be used here; a queue, a period or a schedule's "
+                    "cancellation reads the event only ('data.<name>', 'case' or 'type')",
+                    field=repr(c.field),
+                ),
             )
         elif scope == "fact":
             if name not in self.r.facts:
                 self.error(
                     where,
                     "routine.unknown-fact",
-                    f"unknown fact {name!r}",
-                    did_you_mean(name, self.r.facts) or "declare it under 'facts'",
+                    N_("unknown fact {name}", name=repr(name)),
+                    did_you_mean(name, self.r.facts) or N_("declare it under 'facts'"),
                 )
         elif facts_only:
             self.error(
                 where,
                 "routine.field-not-allowed",
-                f"{c.field!r} cannot be used here; only facts ('fact.<name>') can",
+                N_(
+                    "{field} cannot be used here; only facts ('fact.<name>') can",
+                    field=repr(c.field),
+                ),
             )
         elif scope == "data":
             self.data_field(where, event, event_name, name)
@@ -222,8 +237,11 @@ class _Checker:
                 self.error(
                     where,
                     "routine.unknown-field",
-                    f"unknown event time field 'at.{name}'; an event's time gives "
-                    + ", ".join(f"'at.{n}'" for n in EVENT_TIME_FIELDS),
+                    N_(
+                        "unknown event time field 'at.{name}'; an event's time gives {value}",
+                        name=name,
+                        value=", ".join(f"'at.{n}'" for n in EVENT_TIME_FIELDS),
+                    ),
                     did_you_mean(f"at.{name}", [f"at.{n}" for n in EVENT_TIME_FIELDS]),
                 )
             else:
@@ -244,16 +262,25 @@ class _Checker:
             self.error(
                 (*path, op),
                 "routine.contains-not-list",
-                f"{c.field} is a {spec.type!r} field, not a list; 'contains' can never hold",
-                "use 'equals' or 'in'",
+                N_(
+                    "{field} is a {type} field, not a list; 'contains' can never hold",
+                    field=c.field,
+                    type=repr(spec.type),
+                ),
+                N_("use 'equals' or 'in'"),
             )
             return
         if op in ("gt", "gte", "lt", "lte") and spec.type in ("enum", "boolean", "role", "roles"):
             self.error(
                 (*path, op),
                 "routine.order-not-defined",
-                f"{c.field} is a {spec.type!r} field; '{op}' does not apply to it",
-                "use 'equals' or 'in'",
+                N_(
+                    "{field} is a {type} field; '{op}' does not apply to it",
+                    field=c.field,
+                    type=repr(spec.type),
+                    op=op,
+                ),
+                N_("use 'equals' or 'in'"),
             )
             return
         if spec.type == "list":
@@ -262,7 +289,12 @@ class _Checker:
             problem = literal_problem(spec, value, self.addresses)
             if problem is not None:
                 message, hint = problem
-                self.error(where, "routine.literal-type", f"{c.field} {message}", hint)
+                self.error(
+                    where,
+                    "routine.literal-type",
+                    N_("{field} {message}", field=c.field, message=message),
+                    hint,
+                )
 
     def anchor(
         self, path: Path_, spec: TimeForm | None, event: EventType | None, event_name: str
@@ -282,8 +314,8 @@ class _Checker:
                 self.error(
                     (*path, key),
                     "routine.unknown-schedule",
-                    f"unknown schedule {name!r}",
-                    did_you_mean(name, self.r.schedules) or "declare it under 'schedules'",
+                    N_("unknown schedule {name}", name=repr(name)),
+                    did_you_mean(name, self.r.schedules) or N_("declare it under 'schedules'"),
                 )
             return
         if not anchor.startswith("data."):
@@ -296,15 +328,26 @@ class _Checker:
             self.error(
                 (*path, key),
                 "routine.anchor-type",
-                f"{anchor} has type {fspec.type!r}, not a date or timestamp",
-                "anchor a time on a date or datetime field, or on 'trigger'",
+                N_(
+                    "{anchor} has type {type}, not a date or timestamp",
+                    anchor=anchor,
+                    type=repr(fspec.type),
+                ),
+                N_("anchor a time on a date or datetime field, or on 'trigger'"),
             )
         elif not fspec.required:
             self.error(
                 (*path, key),
                 "routine.anchor-optional",
-                f"{anchor} is optional in {event_name!r}, so the time cannot always be computed",
-                f"make {name!r} required in the event type, or anchor on 'trigger'",
+                N_(
+                    "{anchor} is optional in {event_name}, so the time cannot always be computed",
+                    anchor=anchor,
+                    event_name=repr(event_name),
+                ),
+                N_(
+                    "make {name} required in the event type, or anchor on 'trigger'",
+                    name=repr(name),
+                ),
             )
 
     def action_kind(self, path: Path_, kind: str) -> None:
@@ -314,8 +357,8 @@ class _Checker:
         self.error(
             path,
             "routine.unknown-action-kind",
-            f"unknown action kind {kind!r}",
-            did_you_mean(kind, known) or "declare it under 'action_kinds' with a Swedish label",
+            N_("unknown action kind {kind}", kind=repr(kind)),
+            did_you_mean(kind, known) or N_("declare it under 'action_kinds' with a Swedish label"),
         )
 
     # the whole routine ------------------------------------------------------
@@ -345,9 +388,13 @@ class _Checker:
                 self.error(
                     ("extend_event_types", name),
                     "routine.unknown-event-type",
-                    f"{name!r} is no event type of the shared vocabulary, so it cannot be extended",
+                    N_(
+                        "{name} is no event type of the shared vocabulary, so it cannot be "
+                        "extended",
+                        name=repr(name),
+                    ),
                     did_you_mean(name, self.vocab)
-                    or "declare a type of your own under 'event_types'",
+                    or N_("declare a type of your own under 'event_types'"),
                 )
                 continue
             for fname in ext.fields:
@@ -355,8 +402,10 @@ class _Checker:
                     self.error(
                         ("extend_event_types", name, "fields", fname),
                         "routine.redefined-field",
-                        f"{name!r} already has a field {fname!r}",
-                        "use it as it is, or give your field another name",
+                        N_(
+                            "{name} already has a field {fname}", name=repr(name), fname=repr(fname)
+                        ),
+                        N_("use it as it is, or give your field another name"),
                     )
 
     def _params_and_action_kinds(self) -> None:
@@ -369,8 +418,8 @@ class _Checker:
                 self.error(
                     ("action_kinds", name),
                     "routine.redefined-action-kind",
-                    f"{name!r} is a built-in action kind",
-                    "use it as it is, or give your kind another name",
+                    N_("{name} is a built-in action kind", name=repr(name)),
+                    N_("use it as it is, or give your kind another name"),
                 )
         for i, rule in enumerate(r.rules):
             self.action_kind(("rules", i, "action", "kind"), rule.action.kind)
@@ -383,8 +432,8 @@ class _Checker:
                 self.error(
                     ("event_types", name),
                     "routine.redefined-event-type",
-                    f"event type {name!r} is part of the shared vocabulary",
-                    "use it as it is, or give your own type another name",
+                    N_("event type {name} is part of the shared vocabulary", name=repr(name)),
+                    N_("use it as it is, or give your own type another name"),
                 )
 
     def _roles(self) -> None:
@@ -405,10 +454,16 @@ class _Checker:
                 self.error(
                     ("schedules", name, "dates", i),
                     "routine.planned-outside-validity",
-                    f"{text} lies outside this version's validity "
-                    f"({r.valid_from.isoformat()} to {until})",
-                    "plan the occurrences of the days this version is in force; later ones "
-                    "go in the version in force then",
+                    N_(
+                        "{text} lies outside this version's validity ({value} to {until})",
+                        text=text,
+                        value=r.valid_from.isoformat(),
+                        until=until,
+                    ),
+                    N_(
+                        "plan the occurrences of the days this version is in force; later "
+                        "ones go in the version in force then"
+                    ),
                 )
 
     def _schedules(self) -> None:
@@ -420,8 +475,8 @@ class _Checker:
                     self.error(
                         ("schedules", name, "units", i),
                         "routine.unknown-unit",
-                        f"unknown unit {unit!r}",
-                        did_you_mean(unit, r.units) or "declare it under 'units'",
+                        N_("unknown unit {unit}", unit=repr(unit)),
+                        did_you_mean(unit, r.units) or N_("declare it under 'units'"),
                     )
             for i, cancel in enumerate(sched.cancelled_by):
                 cbase: Path_ = ("schedules", name, "cancelled_by", i)
@@ -434,9 +489,14 @@ class _Checker:
                     self.error(
                         (*cbase, "date"),
                         "routine.not-a-date",
-                        f"data.{field_name} of {cancel.event!r} is a {declared.type!r} field; "
-                        "the occurrence called off is named by a date",
-                        "name a field of type 'date' (the day of the occurrence)",
+                        N_(
+                            "data.{field_name} of {event} is a {type} field; the occurrence "
+                            "called off is named by a date",
+                            field_name=field_name,
+                            event=repr(cancel.event),
+                            type=repr(declared.type),
+                        ),
+                        N_("name a field of type 'date' (the day of the occurrence)"),
                     )
 
     def _facts(self) -> None:
@@ -470,8 +530,12 @@ class _Checker:
             self.error(
                 (*base, "id"),
                 "routine.duplicate-rule",
-                f"rule id {rule.id!r} is already used by rules[{seen[rule.id]}]",
-                "give every rule its own id",
+                N_(
+                    "rule id {id} is already used by rules[{value}]",
+                    id=repr(rule.id),
+                    value=seen[rule.id],
+                ),
+                N_("give every rule its own id"),
             )
         trigger = self.trigger((*base, "when"), rule.when.event, rule.when.schedule)
         tname = rule.when.event_type
@@ -482,8 +546,8 @@ class _Checker:
                 self.error(
                     (*base, "requires", j),
                     "routine.unknown-precondition",
-                    f"unknown precondition {name!r}",
-                    did_you_mean(name, r.preconditions) or "declare it under 'preconditions'",
+                    N_("unknown precondition {name}", name=repr(name)),
+                    did_you_mean(name, r.preconditions) or N_("declare it under 'preconditions'"),
                 )
         self._rule_action(base, rule.action)
         self.anchor((*base, "deadline"), rule.deadline, trigger, tname)
@@ -506,8 +570,8 @@ class _Checker:
             self.error(
                 (*base, "action", "responsible"),
                 "routine.unknown-fact",
-                f"unknown fact {party_fact!r}",
-                did_you_mean(party_fact, r.facts) or "declare it under 'facts'",
+                N_("unknown fact {party_fact}", party_fact=repr(party_fact)),
+                did_you_mean(party_fact, r.facts) or N_("declare it under 'facts'"),
             )
         if action.fallback is not None:
             self.role((*base, "action", "fallback"), action.fallback)
@@ -521,8 +585,8 @@ class _Checker:
                 self.error(
                     (*base, "action", "levels_up"),
                     "routine.unknown-fact",
-                    f"unknown fact {name!r}",
-                    did_you_mean(name, r.facts) or "declare it under 'facts'",
+                    N_("unknown fact {name}", name=repr(name)),
+                    did_you_mean(name, r.facts) or N_("declare it under 'facts'"),
                 )
         elif action.levels_up:
             for who in (action.role, *action.recipients):
@@ -543,8 +607,8 @@ class _Checker:
                 self.error(
                     (*base, "before", "any_case"),
                     "routine.before-any-case",
-                    "'before' reads the trigger's own case: 'any_case' does not apply to it",
-                    "remove 'any_case'; the event the obligation must precede is in its case",
+                    N_("'before' reads the trigger's own case: 'any_case' does not apply to it"),
+                    N_("remove 'any_case'; the event the obligation must precede is in its case"),
                 )
         for pbase, pattern in listed:
             spec = self.event_type((*pbase, "event"), pattern.event)
@@ -577,8 +641,9 @@ class _Checker:
                         self.error(
                             (*base, "starts", "breach", *((j,) if listed else ())),
                             "routine.unknown-rule",
-                            f"unknown rule {rule_id!r}",
-                            did_you_mean(rule_id, rule_ids) or "name the id of one of the rules",
+                            N_("unknown rule {rule_id}", rule_id=repr(rule_id)),
+                            did_you_mean(rule_id, rule_ids)
+                            or N_("name the id of one of the rules"),
                         )
             for j, end in enumerate(period.ends):
                 spec = self.event_type((*base, "ends", j, "event"), end.event)
@@ -598,8 +663,8 @@ class _Checker:
             self.warn(
                 ("review_by",),
                 "routine.review-passed",
-                f"the routine was due for review on {r.review_by.isoformat()}",
-                "ask the routine's owner whether it still applies, then update review_by",
+                N_("the routine was due for review on {value}", value=r.review_by.isoformat()),
+                N_("ask the routine's owner whether it still applies, then update review_by"),
             )
 
     def _hierarchy_cycles(self) -> None:
@@ -611,7 +676,9 @@ class _Checker:
                     self.error(
                         ("roles", start, "reports_to"),
                         "routine.hierarchy-cycle",
-                        "reports_to forms a cycle: " + " -> ".join([*seen, current]),
+                        N_(
+                            "reports_to forms a cycle: {value}", value=" -> ".join([*seen, current])
+                        ),
                     )
                     break
                 seen.append(current)
@@ -625,9 +692,14 @@ class _Checker:
                 self.error(
                     path,
                     "routine.no-role-above",
-                    f"{current!r} reports to no one, so {levels} level(s) up from "
-                    f"{role!r} does not exist",
-                    "set 'reports_to' on the role",
+                    N_(
+                        "{current} reports to no one, so {levels} level(s) up from {role} "
+                        "does not exist",
+                        current=repr(current),
+                        levels=levels,
+                        role=repr(role),
+                    ),
+                    N_("set 'reports_to' on the role"),
                 )
                 return
             current = spec.reports_to
@@ -643,9 +715,11 @@ class _Checker:
             self.error(
                 path,
                 "routine.secret",
-                "this looks like a password, PIN or access code",
-                "never store access codes in a routine; say where staff find them "
-                "(channels.<id>.where_to_find)",
+                N_("this looks like a password, PIN or access code"),
+                N_(
+                    "never store access codes in a routine; say where staff find them "
+                    "(channels.<id>.where_to_find)"
+                ),
             )
 
     def _document_record(self) -> None:
@@ -662,8 +736,12 @@ class _Checker:
                 self.warn(
                     ("document_record", key),
                     "routine.document-date",
-                    f"the source document's {key.replace('_', ' ')} {text!r} is no real "
-                    "date; it is kept as written and never used in computations",
+                    N_(
+                        "the source document's {value} {text} is no real date; it is kept as "
+                        "written and never used in computations",
+                        value=key.replace("_", " "),
+                        text=repr(text),
+                    ),
                 )
 
 

@@ -28,7 +28,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from samverkan_rules.diagnostics import Diagnostic
+from samverkan_rules.diagnostics import N_, Diagnostic, Message
 from samverkan_rules.language.models.base import EventType, Interpretation
 from samverkan_rules.language.models.conditions import AllOf, AnyOf, Comparison, Condition, NotOf
 from samverkan_rules.language.models.routine import Routine
@@ -147,7 +147,7 @@ class _Linter:
             self.types[f"schedule.{name}"] = schedule_event_type(spec)
         self.out: list[Diagnostic] = []
 
-    def warn(self, path: Path_, code: str, message: str, hint: str | None = None) -> None:
+    def warn(self, path: Path_, code: str, message: Message, hint: Message | None = None) -> None:
         self.out.append(self.doc.diagnostic(path, code, message, hint=hint, level="warning"))
 
     # declarations nothing uses ------------------------------------------------
@@ -180,16 +180,22 @@ class _Linter:
                 self.warn(
                     ("roles", name),
                     "routine.unused-role",
-                    f"role {name!r} is declared but no rule, remedy or escalation names it",
-                    "remove it, or name it where it acts",
+                    N_(
+                        "role {name} is declared but no rule, remedy or escalation names it",
+                        name=repr(name),
+                    ),
+                    N_("remove it, or name it where it acts"),
                 )
         for name in r.channels:
             if name not in channels:
                 self.warn(
                     ("channels", name),
                     "routine.unused-channel",
-                    f"channel {name!r} is declared but no role, rule or remedy uses it",
-                    "remove it, or name it as a role's or an action's channel",
+                    N_(
+                        "channel {name} is declared but no role, rule or remedy uses it",
+                        name=repr(name),
+                    ),
+                    N_("remove it, or name it as a role's or an action's channel"),
                 )
 
     def _unused_facts(self) -> None:
@@ -199,8 +205,8 @@ class _Linter:
                 self.warn(
                     ("facts", name),
                     "routine.unused-fact",
-                    f"fact {name!r} is set but no condition reads it",
-                    "remove it, or read it with 'field: fact.<name>'",
+                    N_("fact {name} is set but no condition reads it", name=repr(name)),
+                    N_("remove it, or read it with 'field: fact.<name>'"),
                 )
 
     def _unused_event_types(self) -> None:
@@ -210,9 +216,12 @@ class _Linter:
                 self.warn(
                     ("event_types", name),
                     "routine.unused-event-type",
-                    f"event type {name!r} is declared but no rule, fact, queue, period or "
-                    "schedule reads it",
-                    "remove it, or use it in a trigger, a pattern or a fact",
+                    N_(
+                        "event type {name} is declared but no rule, fact, queue, period or "
+                        "schedule reads it",
+                        name=repr(name),
+                    ),
+                    N_("remove it, or use it in a trigger, a pattern or a fact"),
                 )
 
     def _unused_preconditions(self) -> None:
@@ -222,8 +231,8 @@ class _Linter:
                 self.warn(
                     ("preconditions", name),
                     "routine.unused-precondition",
-                    f"precondition {name!r} is declared but no rule requires it",
-                    "remove it, or list it under a rule's 'requires'",
+                    N_("precondition {name} is declared but no rule requires it", name=repr(name)),
+                    N_("remove it, or list it under a rule's 'requires'"),
                 )
 
     def _unused_schedules(self) -> None:
@@ -240,8 +249,11 @@ class _Linter:
                 self.warn(
                     ("schedules", name),
                     "routine.unused-schedule",
-                    f"schedule {name!r} is declared but no rule is triggered or timed by it",
-                    "remove it, or use it in 'when: {schedule: ...}' or a time anchor",
+                    N_(
+                        "schedule {name} is declared but no rule is triggered or timed by it",
+                        name=repr(name),
+                    ),
+                    N_("remove it, or use it in 'when: {{schedule: ...}}' or a time anchor"),
                 )
 
     def _unused_units(self, literals: set[str]) -> None:
@@ -251,8 +263,8 @@ class _Linter:
                 self.warn(
                     ("units", name),
                     "routine.unused-unit",
-                    f"unit {name!r} is declared but no schedule runs for it",
-                    "remove it, or list it under a schedule's 'units'",
+                    N_("unit {name} is declared but no schedule runs for it", name=repr(name)),
+                    N_("remove it, or list it under a schedule's 'units'"),
                 )
 
     # patterns that can never match ----------------------------------------------
@@ -286,8 +298,12 @@ class _Linter:
                     self.warn(
                         ("rules", i, key, j),
                         "routine.pattern-never-matches",
-                        f"rule {rule.id!r}: this pattern can never match: {why}",
-                        "correct the condition or the match",
+                        N_(
+                            "rule {id}: this pattern can never match: {why}",
+                            id=repr(rule.id),
+                            why=why,
+                        ),
+                        N_("correct the condition or the match"),
                     )
             before = rule.before
             why = self.never(before, rule.when.event_type) if before is not None else None
@@ -295,17 +311,24 @@ class _Linter:
                 self.warn(
                     ("rules", i, "before"),
                     "routine.pattern-never-matches",
-                    f"rule {rule.id!r}: this pattern can never match, so it never cuts the "
-                    f"deadline: {why}",
-                    "correct the condition or the match",
+                    N_(
+                        "rule {id}: this pattern can never match, so it never cuts the "
+                        "deadline: {why}",
+                        id=repr(rule.id),
+                        why=why,
+                    ),
+                    N_("correct the condition or the match"),
                 )
             if alive == 0:
                 self.warn(
                     ("rules", i, "fulfilled_by"),
                     "routine.unfulfillable-rule",
-                    f"rule {rule.id!r}: nothing can fulfil or cancel its obligations, so each "
-                    "one turns overdue",
-                    "give it a fulfilled_by pattern that an event can match",
+                    N_(
+                        "rule {id}: nothing can fulfil or cancel its obligations, so each "
+                        "one turns overdue",
+                        id=repr(rule.id),
+                    ),
+                    N_("give it a fulfilled_by pattern that an event can match"),
                 )
 
     def uncorrelated_cancels(self) -> None:
@@ -321,11 +344,17 @@ class _Linter:
                 self.warn(
                     ("rules", i, "cancelled_by", j),
                     "routine.uncorrelated-cancel",
-                    f"rule {rule.id!r}: any later {pattern.event} cancels every earlier "
-                    "obligation of this rule, also one about another occasion or date",
-                    "tie it to the trigger with 'match' (e.g. {data.refers_to: trigger.id} or "
-                    "the same date), or give the pattern an 'interpretation' saying why any "
-                    "later event replaces the earlier one",
+                    N_(
+                        "rule {id}: any later {event} cancels every earlier obligation of "
+                        "this rule, also one about another occasion or date",
+                        id=repr(rule.id),
+                        event=pattern.event,
+                    ),
+                    N_(
+                        "tie it to the trigger with 'match' (e.g. {{data.refers_to: "
+                        "trigger.id}} or the same date), or give the pattern an "
+                        "'interpretation' saying why any later event replaces the earlier one"
+                    ),
                 )
 
     # literals that look misspelt ----------------------------------------------------
@@ -366,9 +395,16 @@ class _Linter:
                     self.warn(
                         where,
                         "routine.similar-literal",
-                        f"{event_type} {fname} {value!r} is used only here, and {close[0]!r} "
-                        f"{counts[close[0]]} times; a value no event carries never matches",
-                        f"did you mean {close[0]!r}?",
+                        N_(
+                            "{event_type} {fname} {value} is used only here, and {similar} "
+                            "{count} times; a value no event carries never matches",
+                            event_type=event_type,
+                            fname=fname,
+                            value=repr(value),
+                            similar=repr(close[0]),
+                            count=counts[close[0]],
+                        ),
+                        N_("did you mean {name}?", name=repr(close[0])),
                     )
 
     def _typed_conditions(self) -> Iterator[tuple[str, Path_, Condition | None]]:

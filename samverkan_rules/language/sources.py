@@ -40,7 +40,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from samverkan_rules.diagnostics import Diagnostic, mask_personal_numbers
+from samverkan_rules.diagnostics import N_, Diagnostic, Message, mask_personal_numbers
 from samverkan_rules.language.models.base import Interpretation, Source
 from samverkan_rules.language.models.routine import Routine
 from samverkan_rules.language.yaml import YamlDocument
@@ -138,7 +138,7 @@ class QuoteRef:
     """
 
     path: tuple[PathPart, ...]
-    owner: str
+    owner: Message
     text: str
 
 
@@ -150,20 +150,20 @@ def quotes_of(routine: Routine) -> list[QuoteRef]:
     """
     out: list[QuoteRef] = []
 
-    def add(base: tuple[PathPart, ...], owner: str, source: Source | None) -> None:
+    def add(base: tuple[PathPart, ...], owner: Message, source: Source | None) -> None:
         if source is not None:
             out.append(QuoteRef((*base, "source", "quote"), owner, source.quote))
 
-    def interp(base: tuple[PathPart, ...], owner: str, value: Interpretation | None) -> None:
+    def interp(base: tuple[PathPart, ...], owner: Message, value: Interpretation | None) -> None:
         if value is not None and value.text:
             out.append(QuoteRef((*base, "text"), owner, value.text))
 
     for key, value in routine.interpretations.items():
-        interp(("interpretations", key), f"interpretation {key!r}", value)
+        interp(("interpretations", key), N_("interpretation {name}", name=repr(key)), value)
     for name, pre in routine.preconditions.items():
-        add(("preconditions", name), f"precondition {name!r}", pre.source)
+        add(("preconditions", name), N_("precondition {name}", name=repr(name)), pre.source)
     for i, rule in enumerate(routine.rules):
-        owner = f"rule {rule.id!r}"
+        owner: Message = N_("rule {name}", name=repr(rule.id))
         add(("rules", i), owner, rule.source)
         interp(("rules", i, "interpretation"), owner, rule.interpretation)
         for j, pattern in enumerate(rule.cancelled_by):
@@ -171,7 +171,7 @@ def quotes_of(routine: Routine) -> list[QuoteRef]:
         if rule.before is not None:
             interp(("rules", i, "before", "interpretation"), owner, rule.before.interpretation)
     for name, queue in routine.queues.items():
-        owner = f"queue {name!r}"
+        owner = N_("queue {name}", name=repr(name))
         add(("queues", name), owner, queue.source)
         interp(("queues", name, "interpretation"), owner, queue.interpretation)
     for i, omission in enumerate(routine.omissions):
@@ -192,21 +192,33 @@ def check_quotes(routine: Routine, doc: YamlDocument, source: SourceText) -> lis
         if source.contains(ref.text):
             continue
         passage, ours, theirs = source.closest(ref.text)
-        what = "interpretation text" if ref.path[-1] == "text" else "quote"
+        what = N_("interpretation text") if ref.path[-1] == "text" else N_("quote")
         if not passage:
-            hint = "copy the words from the document; mark a left-out part with '…'"
+            hint = N_("copy the words from the document; mark a left-out part with '…'")
+        elif ours is not None and theirs is not None:
+            hint = N_(
+                'the closest passage is "{passage}" (the document has {theirs} where the quote '
+                "has {ours}); copy the words exactly and mark a left-out part with '…'",
+                passage=_shorten(passage),
+                theirs=mask_personal_numbers(repr(theirs)),
+                ours=mask_personal_numbers(repr(ours)),
+            )
         else:
-            hint = f'the closest passage is "{_shorten(passage)}"'
-            if ours is not None and theirs is not None:
-                hint += mask_personal_numbers(
-                    f" (the document has {theirs!r} where the quote has {ours!r})"
-                )
-            hint += "; copy the words exactly and mark a left-out part with '…'"
+            hint = N_(
+                'the closest passage is "{passage}"; copy the words exactly and mark a left-out '
+                "part with '…'",
+                passage=_shorten(passage),
+            )
         out.append(
             doc.diagnostic(
                 ref.path,
                 "routine.quote-not-in-source",
-                f"{ref.owner}: the {what} is not in the source document {source.name}",
+                N_(
+                    "{owner}: the {what} is not in the source document {name}",
+                    owner=ref.owner,
+                    what=what,
+                    name=source.name,
+                ),
                 hint=hint,
             )
         )

@@ -15,7 +15,8 @@ from typing import Annotated, Any, Final, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from samverkan_rules.diagnostics import Diagnostic, did_you_mean
+from samverkan_rules.diagnostics import N_, Diagnostic, Message, Text, closest, did_you_mean
+from samverkan_rules.language.literals import impossible_date
 from samverkan_rules.language.yaml import YamlDocument
 from samverkan_rules.language.yaml_core import PathPart
 
@@ -28,30 +29,53 @@ _CONDITION_TAGS: Final = frozenset({"compare"})
 _ABSENT: Final = object()
 
 
-HINTS: Final[Mapping[str, str]] = {
-    "extra_forbidden": "remove it, or check its spelling against the schema",
-    "missing": "add it",
-    "string_type": 'quote the value, e.g. "1"',
-    "date_from_datetime_parsing": "write a real date as YYYY-MM-DD",
-    "date_parsing": "write a real date as YYYY-MM-DD",
-    "datetime_parsing": "write a time with its offset, e.g. 2026-12-15T12:00:00+01:00",
-    "time_parsing": "write a time as HH:MM, e.g. 07:30",
-    "int_parsing": "write a whole number",
-    "int_type": "write a whole number",
-    "greater_than_equal": "use a larger number",
-    "less_than_equal": (
+HINTS: Final[Mapping[str, Text]] = {
+    "extra_forbidden": N_("remove it, or check its spelling against the schema"),
+    "missing": N_("add it"),
+    "string_type": N_('quote the value, e.g. "1"'),
+    "date_from_datetime_parsing": N_("write a real date as YYYY-MM-DD"),
+    "date_parsing": N_("write a real date as YYYY-MM-DD"),
+    "datetime_parsing": N_("write a time with its offset, e.g. 2026-12-15T12:00:00+01:00"),
+    "time_parsing": N_("write a time as HH:MM, e.g. 07:30"),
+    "int_parsing": N_("write a whole number"),
+    "int_type": N_("write a whole number"),
+    "greater_than_equal": N_("use a larger number"),
+    "less_than_equal": N_(
         "deadlines and escalations reach at most about ten years (the calendar covers "
         "1990-2100); use a smaller number"
     ),
-    "string_pattern_mismatch": "use lower-case words joined by '-', '_' or '.'",
-    "bool_type": "write true or false",
-    "bool_parsing": "write true or false",
-    "list_type": "write a list, e.g. [a, b] or one '- item' per line",
-    "dict_type": "write a mapping of 'key: value' entries",
-    "model_type": "write a mapping of 'key: value' entries",
-    "too_short": "write at least one entry",
-    "string_too_short": "write some text",
+    "string_pattern_mismatch": N_("use lower-case words joined by '-', '_' or '.'"),
+    "bool_type": N_("write true or false"),
+    "bool_parsing": N_("write true or false"),
+    "list_type": N_("write a list, e.g. [a, b] or one '- item' per line"),
+    "dict_type": N_("write a mapping of 'key: value' entries"),
+    "model_type": N_("write a mapping of 'key: value' entries"),
+    "too_short": N_("write at least one entry"),
+    "string_too_short": N_("write some text"),
 }
+
+
+MESSAGES: Final[Mapping[str, Text]] = {
+    "model_type": N_("Input should be a valid dictionary or instance of {class_name}"),
+    "greater_than": N_("Input should be greater than {gt}"),
+    "greater_than_equal": N_("Input should be greater than or equal to {ge}"),
+    "less_than_equal": N_("Input should be less than or equal to {le}"),
+    "string_type": N_("Input should be a valid string"),
+    "string_pattern_mismatch": N_("String should match pattern '{pattern}'"),
+    "dict_type": N_("Input should be a valid dictionary"),
+    "list_type": N_("Input should be a valid list"),
+    "bool_type": N_("Input should be a valid boolean"),
+    "bool_parsing": N_("Input should be a valid boolean, unable to interpret input"),
+    "int_type": N_("Input should be a valid integer"),
+    "int_parsing": N_("Input should be a valid integer, unable to parse string as an integer"),
+    "float_type": N_("Input should be a valid number"),
+    "float_parsing": N_("Input should be a valid number, unable to parse string as a number"),
+    "date_type": N_("Input should be a valid date"),
+    "time_type": N_("Input should be a valid time"),
+    "datetime_type": N_("Input should be a valid datetime"),
+}
+"""pydantic's messages, by error type, as catalog entries: the English is pydantic's own
+template (so ``--lang en`` reads as before), filled in from the error's ``ctx``."""
 
 
 def _is_tag(part: Any) -> bool:
@@ -140,10 +164,105 @@ def _value_at(data: Any, path: Sequence[PathPart]) -> Any:
     return current
 
 
+def _pydantic_message(err: Mapping[str, Any]) -> Message:
+    """pydantic's message, translatable when its type is one :data:`MESSAGES` knows."""
+    raw = str(err["msg"]).removeprefix("Value error, ")
+    ctx = err.get("ctx") or {}
+    error = ctx.get("error")
+    if isinstance(error, ValueError) and error.args and isinstance(error.args[0], Text):
+        return error.args[0]  # a model's own check, worded as translatable text
+    known = MESSAGES.get(err["type"])
+    if known is not None:
+        names = re.findall(r"\{(\w+)\}", known.msgid)
+        if all(n in ctx for n in names):
+            text = N_(known.msgid, **{n: ctx[n] for n in names})
+            if str(text) == raw:  # the same words as this pydantic version's
+                return text
+    if err["type"] == "too_short" and ctx.get("field_type") == "List":
+        least, got = ctx.get("min_length"), ctx.get("actual_length")
+        text = (
+            N_("List should have at least 1 item after validation, not {got}", got=got)
+            if least == 1
+            else N_(
+                "List should have at least {least} items after validation, not {got}",
+                least=least,
+                got=got,
+            )
+        )
+        if str(text) == raw:
+            return text
+    return raw
+
+
+def _misspelt_required(errors: Sequence[tuple[Path, Mapping[str, Any]]]) -> dict[Path, str]:
+    """Unknown keys that are a near spelling of a required key missing beside them.
+
+    One misspelt key makes pydantic report two problems (an unknown key, a missing one);
+    the author made one mistake, so it gets one error. Maps the unknown key's path to the
+    required key it names.
+    """
+    missing: dict[Path, list[str]] = {}
+    for path, err in errors:
+        if err["type"] == "missing" and path:
+            missing.setdefault(path[:-1], []).append(str(path[-1]))
+    out: dict[Path, str] = {}
+    for path, err in errors:
+        if err["type"] == "extra_forbidden" and path and path[:-1] in missing:
+            close = closest(str(path[-1]), missing[path[:-1]])
+            if close is not None and close not in out.values():
+                out[path] = close
+    return out
+
+
+def _located(
+    path: Path, err: Mapping[str, Any], doc: YamlDocument, root: type[BaseModel]
+) -> tuple[Message, Message | None]:
+    """The message and hint for one pydantic error at ``path``."""
+    kind = err["type"]
+    message = _pydantic_message(err)
+    hint: Message | None = HINTS.get(kind)
+    ctx = err.get("ctx") or {}
+    own_hint = ctx.get("hint")
+    if isinstance(own_hint, str):  # a validator that knows what to write instead
+        hint = own_hint
+    elif kind == "extra_forbidden":
+        name = str(path[-1]) if path else "?"
+        message = N_("unknown key {name}", name=repr(name))
+        allowed = allowed_keys(root, path[:-1])
+        if allowed:
+            hint = did_you_mean(name, allowed) or N_(
+                "the keys allowed here are {keys}", keys=", ".join(allowed)
+            )
+    elif kind == "too_short" and isinstance(ctx.get("min_length"), int):
+        least = ctx["min_length"]
+        if least != 1:
+            hint = N_("write at least {n} entries", n=least)
+    elif kind == "missing":
+        message = (
+            N_("missing required key {name}", name=repr(path[-1])) if path else N_("missing value")
+        )
+    elif kind == "literal_error":
+        got = _value_at(doc.data, path)
+        expected = ctx.get("expected", "")
+        message = N_(
+            "{value} is not allowed; expected {expected}", value=repr(got), expected=expected
+        )
+        if isinstance(got, str):
+            hint = did_you_mean(got, re.findall(r"'([^']*)'", str(expected)))
+    elif (bad := impossible_date(err.get("input"))) is not None and kind.startswith("date"):
+        message, hint = bad
+    elif kind not in ("value_error",) and isinstance(err.get("input"), str | int | float | bool):
+        message = N_("{message}, got {value}", message=message, value=repr(err["input"]))
+    return message, hint
+
+
 def located_errors(
     exc: ValidationError, doc: YamlDocument, root: type[BaseModel], *, prefix: str
 ) -> list[Diagnostic]:
     """One located diagnostic per place pydantic found wrong, with a hint.
+
+    A date that is shaped right but does not exist says which day does not; an unknown key
+    that is the misspelling of a missing required key is one error, not two.
 
     Args:
         exc: The validation error of ``root.model_validate(doc.data)``.
@@ -151,41 +270,19 @@ def located_errors(
         root: The model the document was validated against (for the allowed keys).
         prefix: The first part of each diagnostic's code, e.g. ``schema``.
     """
+    errors = [(strip_tags(err["loc"], doc.data), err) for err in exc.errors(include_url=False)]
+    misspelt = _misspelt_required(errors)
+    named = {(*path[:-1], key) for path, key in misspelt.items()}
     out = []
     seen: set[Path] = set()
-    for err in exc.errors(include_url=False):
-        path = strip_tags(err["loc"], doc.data)
-        if path in seen:
+    for path, err in errors:
+        if path in seen or (path in named and err["type"] == "missing"):
             continue  # one report per place: the other members of a union say the same
         seen.add(path)
-        kind = err["type"]
-        message = err["msg"].removeprefix("Value error, ")
-        hint = HINTS.get(kind)
-        own_hint = err.get("ctx", {}).get("hint")
-        if isinstance(own_hint, str):  # a validator that knows what to write instead
-            hint = own_hint
-        elif kind == "extra_forbidden":
-            name = str(path[-1]) if path else "?"
-            message = f"unknown key {name!r}"
-            allowed = allowed_keys(root, path[:-1])
-            if allowed:
-                hint = did_you_mean(name, allowed) or "the keys allowed here are " + ", ".join(
-                    allowed
-                )
-        elif kind == "too_short" and isinstance(err.get("ctx", {}).get("min_length"), int):
-            least = err["ctx"]["min_length"]
-            hint = "write at least one entry" if least == 1 else f"write at least {least} entries"
-        elif kind == "missing":
-            message = f"missing required key {path[-1]!r}" if path else "missing value"
-        elif kind == "literal_error":
-            got = _value_at(doc.data, path)
-            expected = err.get("ctx", {}).get("expected", "")
-            message = f"{got!r} is not allowed; expected {expected}"
-            if isinstance(got, str):
-                hint = did_you_mean(got, re.findall(r"'([^']*)'", str(expected)))
-        elif kind not in ("value_error",) and isinstance(
-            err.get("input"), str | int | float | bool
-        ):
-            message = f"{message}, got {err['input']!r}"
-        out.append(doc.diagnostic(path, f"{prefix}.{kind}", message, hint=hint))
+        message, hint = _located(path, err, doc, root)
+        if path in misspelt:
+            hint = N_(
+                "did you mean {name}? That key is required and missing", name=repr(misspelt[path])
+            )
+        out.append(doc.diagnostic(path, f"{prefix}.{err['type']}", message, hint=hint))
     return out

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from samverkan_rules.diagnostics import Diagnostic, Level, did_you_mean
+from samverkan_rules.diagnostics import N_, Diagnostic, Level, Message, did_you_mean
 from samverkan_rules.language.yaml import YamlDocument
 from samverkan_rules.language.yaml_core import PathPart
 
@@ -97,16 +97,16 @@ class MergedDocument(YamlDocument):
         self,
         path: Sequence[PathPart],
         code: str,
-        message: str,
+        message: Message,
         *,
-        hint: str | None = None,
+        hint: Message | None = None,
         level: Level = "error",
     ) -> Diagnostic:
         """A diagnostic located in the file that wrote ``path``, naming a parameter's value."""
         for cut in range(len(path), 0, -1):
             name = self.from_params.get(tuple(path[:cut]))
             if name is not None:
-                message = f"{message} (the value of param.{name})"
+                message = N_("{message} (the value of param.{name})", message=message, name=name)
                 break
         doc, there = self._origin(path)
         if doc is self:
@@ -186,8 +186,8 @@ def _chain(
                 current.diagnostic(
                     ("extends",),
                     "routine.extends",
-                    "'extends' must name the routine file this one builds on",
-                    hint="e.g. extends: ../utskrivning-sluten-vard.yaml",
+                    N_("'extends' must name the routine file this one builds on"),
+                    hint=N_("e.g. extends: ../utskrivning-sluten-vard.yaml"),
                 )
             )
             return None
@@ -198,8 +198,8 @@ def _chain(
                 current.diagnostic(
                     ("extends",),
                     "routine.extends-cycle",
-                    f"'extends' goes round in a circle back to {target!r}",
-                    hint="let the base routine extend nothing",
+                    N_("'extends' goes round in a circle back to {target}", target=repr(target)),
+                    hint=N_("let the base routine extend nothing"),
                 )
             )
             return None
@@ -211,14 +211,16 @@ def _chain(
                 current.diagnostic(
                     ("extends",),
                     "routine.extends-unreadable",
-                    f"cannot read the base routine {target!r}: {exc}",
-                    hint="give a path relative to this file",
+                    N_(
+                        "cannot read the base routine {target}: {exc}", target=repr(target), exc=exc
+                    ),
+                    hint=N_("give a path relative to this file"),
                 )
             )
             return None
         if not isinstance(base.data, dict):
             problems.append(
-                base.diagnostic((), "routine.not-mapping", "a routine must be a YAML mapping")
+                base.diagnostic((), "routine.not-mapping", N_("a routine must be a YAML mapping"))
             )
             return None
         chain.append(base)
@@ -298,8 +300,8 @@ def resolve_variant(doc: YamlDocument, load: Loader) -> tuple[YamlDocument, list
             merged.diagnostic(
                 path,
                 "routine.unknown-param",
-                f"unknown parameter 'param.{name}'",
-                hint=did_you_mean(name, params or {}) or "declare it under 'params'",
+                N_("unknown parameter 'param.{name}'", name=name),
+                hint=did_you_mean(name, params or {}) or N_("declare it under 'params'"),
             )
         )
     return merged, problems

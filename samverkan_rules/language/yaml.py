@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Final
 
-from samverkan_rules.diagnostics import Diagnostic, Level
+from samverkan_rules.diagnostics import N_, Diagnostic, Level, Message
 from samverkan_rules.language.yaml_compose import _Builder, _check_node_count, _compose
 from samverkan_rules.language.yaml_core import (
     _LINE_BREAK,
@@ -88,9 +88,9 @@ class YamlDocument:
         self,
         path: Sequence[PathPart],
         code: str,
-        message: str,
+        message: Message,
         *,
-        hint: str | None = None,
+        hint: Message | None = None,
         level: Level = "error",
     ) -> Diagnostic:
         """A diagnostic located at ``path`` (file, line, column, path and source line).
@@ -98,15 +98,15 @@ class YamlDocument:
         Args:
             path: Keys and list indices from the document root.
             code: A stable dotted code such as ``routine.unknown-role``.
-            message: One sentence saying what is wrong.
-            hint: What to write instead.
+            message: One sentence saying what is wrong (translatable when a :class:`Text`).
+            hint: What to write instead (likewise).
             level: ``error``, ``warning`` or ``info``.
 
         Returns:
             The located diagnostic.
         """
         pos = self.position(path)
-        return Diagnostic(
+        return Diagnostic.of(
             level,
             code,
             message,
@@ -167,7 +167,12 @@ def load_yaml(
         text = text[1:]
     size = _utf8_size(text)
     if size > chosen.max_bytes:
-        _fail(file, _size_diagnostic(file, f"the YAML text is {size} bytes", chosen.max_bytes))
+        _fail(
+            file,
+            _size_diagnostic(
+                file, N_("the YAML text is {size} bytes", size=size), chosen.max_bytes
+            ),
+        )
     lines = tuple(_LINE_BREAK.split(text))
     root = _compose(text, file, lines, chosen)
     if root is None:
@@ -202,13 +207,13 @@ def _chosen(
     )
 
 
-def _size_diagnostic(file: str | None, what: str, limit: int) -> Diagnostic:
-    return Diagnostic(
+def _size_diagnostic(file: str | None, what: Message, limit: int) -> Diagnostic:
+    return Diagnostic.of(
         "error",
         "yaml.size-limit",
-        f"{what}, more than the limit of {limit} bytes",
+        N_("{what}, more than the limit of {limit} bytes", what=what, limit=limit),
         file=file,
-        hint=_raise_hint(ENV_LIMITS["max_bytes"], "split the routine into smaller files"),
+        hint=_raise_hint(ENV_LIMITS["max_bytes"], N_("split the routine into smaller files")),
     )
 
 
@@ -249,16 +254,21 @@ def read_yaml_text(path: str | os.PathLike[str], *, max_bytes: int | None = None
             if test(info.st_mode):
                 _fail(
                     file,
-                    Diagnostic(
+                    Diagnostic.of(
                         "error",
                         "yaml.not-a-file",
-                        f"this is {kind}, not a routine file",
+                        N_("this is {kind}, not a routine file", kind=kind),
                         file=file,
-                        hint="name a routine file (*.yaml), or a directory to search for them",
+                        hint=N_("name a routine file (*.yaml), or a directory to search for them"),
                     ),
                 )
         if info.st_size > limit:
-            _fail(file, _size_diagnostic(file, f"the file is {info.st_size} bytes", limit))
+            _fail(
+                file,
+                _size_diagnostic(
+                    file, N_("the file is {st_size} bytes", st_size=info.st_size), limit
+                ),
+            )
         os.set_blocking(fd, True)
         with os.fdopen(fd, "rb", closefd=True) as stream:
             fd = -1
@@ -269,7 +279,10 @@ def read_yaml_text(path: str | os.PathLike[str], *, max_bytes: int | None = None
         if fd >= 0:
             os.close(fd)
     if len(raw) > limit:
-        _fail(file, _size_diagnostic(file, f"the file has grown past {limit} bytes", limit))
+        _fail(
+            file,
+            _size_diagnostic(file, N_("the file has grown past {limit} bytes", limit=limit), limit),
+        )
     bom = b"\xef\xbb\xbf"
     body = raw[len(bom) :] if raw.startswith(bom) else raw
     try:
@@ -279,12 +292,12 @@ def read_yaml_text(path: str | os.PathLike[str], *, max_bytes: int | None = None
 
 
 def _unreadable(file: str, exc: OSError) -> Diagnostic:
-    return Diagnostic(
+    return Diagnostic.of(
         "error",
         "yaml.unreadable",
-        f"cannot read the file: {exc.strerror or exc}",
+        N_("cannot read the file: {value}", value=exc.strerror or exc),
         file=file,
-        hint="check that the path is right and that the file is readable",
+        hint=N_("check that the path is right and that the file is readable"),
     )
 
 

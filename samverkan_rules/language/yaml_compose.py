@@ -14,7 +14,7 @@ from yaml.events import AliasEvent, StreamEndEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.reader import ReaderError
 
-from samverkan_rules.diagnostics import Diagnostic
+from samverkan_rules.diagnostics import N_, Diagnostic, Message, Text
 from samverkan_rules.language.yaml_core import (
     _BOOL,
     _BOOL_RE,
@@ -75,10 +75,13 @@ class _CoreLoader(yaml.SafeLoader):
             if self.aliases_seen > limits.max_aliases:
                 self._stop(
                     "yaml.alias-limit",
-                    f"the document uses more than {limits.max_aliases} aliases",
+                    N_(
+                        "the document uses more than {max_aliases} aliases",
+                        max_aliases=limits.max_aliases,
+                    ),
                     _raise_hint(
                         ENV_LIMITS["max_aliases"],
-                        "write the values out instead of repeating them with *aliases",
+                        N_("write the values out instead of repeating them with *aliases"),
                     ),
                 )
             anchor = self.current_event.anchor  # peeked by check_event
@@ -93,9 +96,9 @@ class _CoreLoader(yaml.SafeLoader):
         if self.depth > limits.max_depth:
             self._stop(
                 "yaml.depth-limit",
-                f"the values nest more than {limits.max_depth} levels deep",
+                N_("the values nest more than {max_depth} levels deep", max_depth=limits.max_depth),
                 _raise_hint(
-                    ENV_LIMITS["max_depth"], "flatten the structure; a routine needs only a few"
+                    ENV_LIMITS["max_depth"], N_("flatten the structure; a routine needs only a few")
                 ),
             )
         try:
@@ -110,15 +113,19 @@ class _CoreLoader(yaml.SafeLoader):
         self.expanded += values
         limit = self.limits.max_nodes
         if self.expanded > limit:
-            expanded = " once aliases are expanded" if aliased else ""
+            expanded = N_(" once aliases are expanded") if aliased else ""
             self._stop(
                 "yaml.node-limit",
-                f"the document has more than {limit} values{expanded}",
+                N_(
+                    "the document has more than {limit} values{expanded}",
+                    limit=limit,
+                    expanded=expanded,
+                ),
                 _raise_hint(
                     ENV_LIMITS["max_nodes"],
-                    "use fewer aliases, or split the routine into smaller files"
+                    N_("use fewer aliases, or split the routine into smaller files")
                     if aliased
-                    else "split the routine into smaller files",
+                    else N_("split the routine into smaller files"),
                 ),
             )
 
@@ -159,7 +166,7 @@ class _CoreLoader(yaml.SafeLoader):
             node.tag = _STR
         return node
 
-    def _stop(self, code: str, message: str, hint: str) -> NoReturn:
+    def _stop(self, code: str, message: Message, hint: Message) -> NoReturn:
         mark: Mark = self.current_event.start_mark  # set by check_event
         raise _LimitError(_mark_diagnostic(self.file, self.source_lines, mark, code, message, hint))
 
@@ -197,8 +204,8 @@ def _compose(text: str, file: str | None, lines: tuple[str, ...], limits: Limits
                     lines,
                     mark,
                     "yaml.multiple-documents",
-                    "the file holds more than one YAML document",
-                    "keep one routine per file and remove the extra '---' line",
+                    N_("the file holds more than one YAML document"),
+                    N_("keep one routine per file and remove the extra '---' line"),
                 ),
             )
         return root
@@ -217,8 +224,8 @@ def _compose(text: str, file: str | None, lines: tuple[str, ...], limits: Limits
                 lines,
                 where,
                 "yaml.depth-limit",
-                "the document nests too deeply to read",
-                "flatten the structure; a routine needs only a few levels",
+                N_("the document nests too deeply to read"),
+                N_("flatten the structure; a routine needs only a few levels"),
             ),
         )
     finally:
@@ -261,8 +268,8 @@ def _check_node_count(root: Node, max_nodes: int, file: str | None, lines: tuple
                     lines,
                     node.start_mark,
                     "yaml.alias-limit",
-                    "an alias refers to the value that contains it",
-                    "write the value out; an anchor cannot be used inside itself",
+                    N_("an alias refers to the value that contains it"),
+                    N_("write the value out; an anchor cannot be used inside itself"),
                 ),
             )
         in_progress.add(key)
@@ -284,8 +291,11 @@ def _check_node_count(root: Node, max_nodes: int, file: str | None, lines: tuple
             lines,
             node.start_mark,
             "yaml.node-limit",
-            f"the document has more than {max_nodes} values once aliases are expanded",
-            "use fewer aliases, or split the routine into smaller files",
+            N_(
+                "the document has more than {max_nodes} values once aliases are expanded",
+                max_nodes=max_nodes,
+            ),
+            N_("use fewer aliases, or split the routine into smaller files"),
         ),
     )
 
@@ -328,13 +338,13 @@ class _Builder:
             if isinstance(node, ScalarNode):
                 store(self._scalar(node, path, report=first_visit))
             elif isinstance(node, SequenceNode):
-                self._check_collection_tag(node, _SEQ, "a list", path, report=first_visit)
+                self._check_collection_tag(node, _SEQ, N_("a list"), path, report=first_visit)
                 items: list[Any] = [None] * len(node.value)
                 store(items)
                 for index in reversed(range(len(items))):
                     stack.append((node.value[index], (*path, index), _item_setter(items, index)))
             elif isinstance(node, MappingNode):
-                self._check_collection_tag(node, _MAP, "a mapping", path, report=first_visit)
+                self._check_collection_tag(node, _MAP, N_("a mapping"), path, report=first_visit)
                 entries = self._entries(node, path, report=first_visit)
                 mapping: dict[str, Any] = dict.fromkeys(key for key, _ in entries)
                 store(mapping)
@@ -348,13 +358,13 @@ class _Builder:
         for key_node, value_node in node.value:
             if not isinstance(key_node, ScalarNode):
                 if report:
-                    kind = "a list" if isinstance(key_node, SequenceNode) else "a mapping"
+                    kind = N_("a list") if isinstance(key_node, SequenceNode) else N_("a mapping")
                     self._report(
                         key_node.start_mark,
                         path,
                         "yaml.key-type",
-                        f"a mapping key must be plain text, not {kind}",
-                        "write the key as plain text followed by ':', e.g. 'name: value'",
+                        N_("a mapping key must be plain text, not {kind}", kind=kind),
+                        N_("write the key as plain text followed by ':', e.g. 'name: value'"),
                     )
                 continue
             key = str(key_node.value)
@@ -365,8 +375,8 @@ class _Builder:
                         key_node.start_mark,
                         key_path,
                         "yaml.merge-key",
-                        "merge keys ('<<') are not supported",
-                        "write the keys out in this mapping instead of merging another one",
+                        N_("merge keys ('<<') are not supported"),
+                        N_("write the keys out in this mapping instead of merging another one"),
                     )
                 continue
             if key_node.tag != _STR:
@@ -377,8 +387,15 @@ class _Builder:
                         key_node.start_mark,
                         key_path,
                         "yaml.duplicate-key",
-                        f"duplicate key {key!r}, first defined on line {first_seen[key].line + 1}",
-                        f"keep a single {key!r} entry and merge the two or delete one",
+                        N_(
+                            "duplicate key {key}, first defined on line {value}",
+                            key=repr(key),
+                            value=first_seen[key].line + 1,
+                        ),
+                        N_(
+                            "keep a single {key} entry and merge the two or delete one",
+                            key=repr(key),
+                        ),
                     )
                 continue
             first_seen[key] = key_node.start_mark
@@ -390,7 +407,7 @@ class _Builder:
         tag, value = node.tag, str(node.value)
         if tag not in _SCALAR_TAGS:
             if report:
-                kind = "a mapping" if tag == _MAP else "a list" if tag == _SEQ else None
+                kind = N_("a mapping") if tag == _MAP else N_("a list") if tag == _SEQ else None
                 self._tag_problem(node, path, tag, kind)
             return value
         try:
@@ -401,32 +418,34 @@ class _Builder:
                     node.start_mark,
                     path,
                     "yaml.tag",
-                    str(exc),
-                    "remove the tag, or write a value that fits it",
+                    exc.args[0] if exc.args and isinstance(exc.args[0], Text) else str(exc),
+                    N_("remove the tag, or write a value that fits it"),
                 )
             return value
 
     def _check_collection_tag(
-        self, node: Node, expected: str, kind: str, path: Path, *, report: bool
+        self, node: Node, expected: str, kind: Message, path: Path, *, report: bool
     ) -> None:
         if node.tag != expected and report:
             self._tag_problem(node, path, node.tag, kind if node.tag in _SCALAR_TAGS else None)
 
-    def _tag_problem(self, node: Node, path: Path, tag: str, kind: str | None) -> None:
+    def _tag_problem(self, node: Node, path: Path, tag: str, kind: Message | None) -> None:
         shown = _short_tag(tag)
         if kind is not None:
-            message = f"the tag {shown} cannot be used on {kind}"
+            message = N_("the tag {shown} cannot be used on {kind}", shown=shown, kind=kind)
         else:
-            message = f"the tag {shown} is not allowed; routines hold plain data only"
+            message = N_(
+                "the tag {shown} is not allowed; routines hold plain data only", shown=shown
+            )
         self._report(
             node.start_mark,
             path,
             "yaml.tag",
             message,
-            "remove the tag and write the value as plain text, a number, a list or a mapping",
+            N_("remove the tag and write the value as plain text, a number, a list or a mapping"),
         )
 
-    def _report(self, mark: Mark, path: Path, code: str, message: str, hint: str) -> None:
+    def _report(self, mark: Mark, path: Path, code: str, message: Message, hint: Message) -> None:
         self.diagnostics.append(
             _mark_diagnostic(self.file, self.lines, mark, code, message, hint, path=path)
         )
@@ -466,7 +485,9 @@ def _resolve_scalar(tag: str, value: str) -> Any:
             if lowered.endswith(".inf"):
                 return -math.inf if lowered.startswith("-") else math.inf
             return float(value)
-    raise ValueError(f"{value!r} is not a valid {_short_tag(tag)} value")
+    raise ValueError(
+        N_("{value} is not a valid {tag} value", value=repr(value), tag=_short_tag(tag))
+    )
 
 
 def _to_int(value: str) -> int:
@@ -477,7 +498,7 @@ def _to_int(value: str) -> int:
             return int(value[2:], 16)
         return int(value, 10)
     except ValueError:  # more digits than Python converts (sys.get_int_max_str_digits)
-        raise ValueError(f"the number {value[:20]}... is too long") from None
+        raise ValueError(N_("the number {value}... is too long", value=value[:20])) from None
 
 
 def _short_tag(tag: str) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final, NoReturn, TypeAlias
 
-from samverkan_rules.diagnostics import Diagnostic
+from samverkan_rules.diagnostics import N_, Diagnostic, Message, Text
 from samverkan_rules.errors import YamlError
 
 PathPart: TypeAlias = str | int
@@ -99,19 +99,27 @@ class Limits:
             if value < 1:
                 _fail(
                     None,
-                    Diagnostic(
+                    Diagnostic.of(
                         "error",
                         "yaml.limit-setting",
-                        f"{variable} must be a whole number >= 1, got {raw!r}",
-                        hint=f"unset {variable} to use the default",
+                        N_(
+                            "{variable} must be a whole number >= 1, got {raw}",
+                            variable=variable,
+                            raw=repr(raw),
+                        ),
+                        hint=N_("unset {variable} to use the default", variable=variable),
                     ),
                 )
             values[field_name] = value
         return cls(**values)
 
 
-def _raise_hint(variable: str, advice: str) -> str:
-    return f"{advice}, or raise the limit with the environment variable {variable}=N"
+def _raise_hint(variable: str, advice: Message) -> Text:
+    return N_(
+        "{advice}, or raise the limit with the environment variable {variable}=N",
+        advice=advice,
+        variable=variable,
+    )
 
 
 _TAG_PREFIX: Final = "tag:yaml.org,2002:"

@@ -252,7 +252,7 @@ class RoutineSessions:
 
     def _unused(self, routine: str, event: Event) -> Diagnostic:
         used = sorted(self._used[routine])
-        return Diagnostic(
+        return Diagnostic.of(
             "error",
             "event.type-not-used",
             f"routine {routine} does not use event type {event.type!r}; it uses {', '.join(used)}",

@@ -22,7 +22,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from samverkan_rules.compile.routine import CompiledRoutine, compile_routine
-from samverkan_rules.diagnostics import Diagnostic, has_errors, sort_key
+from samverkan_rules.diagnostics import N_, Diagnostic, has_errors, sort_key
 from samverkan_rules.errors import RoutineError, YamlError
 from samverkan_rules.language.checks import _Checker
 from samverkan_rules.language.models.base import (
@@ -60,8 +60,8 @@ def _check_document(
         diag = doc.diagnostic(
             (),
             "routine.not-mapping",
-            "a routine must be a YAML mapping",
-            hint="start with 'id: <routine-id>'",
+            N_("a routine must be a YAML mapping"),
+            hint=N_("start with 'id: <routine-id>'"),
         )
         return RoutineCheck(doc.file, (diag,), None)
     doc, problems = resolve_variant(doc, load_yaml_file)
@@ -86,8 +86,8 @@ def _check_document(
         diag = doc.diagnostic(
             ("vocabulary",),
             "routine.unknown-vocabulary",
-            f"unknown vocabulary {model.vocabulary!r}",
-            hint=f"use {vocab.id!r}, or leave the key out",
+            N_("unknown vocabulary {vocabulary}", vocabulary=repr(model.vocabulary)),
+            hint=N_("use {id}, or leave the key out", id=repr(vocab.id)),
         )
         return RoutineCheck(doc.file, (diag,), None, model, doc)
     found = sorted(_Checker(model, doc, vocab, today).run(), key=sort_key)

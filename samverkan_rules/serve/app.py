@@ -468,7 +468,7 @@ class _Routes:
                 404,
                 "calendar.unknown",
                 f"no role or unit {who!r} in routine {routine!r}",
-                hint=did_you_mean(who, known),
+                hint=str(close) if (close := did_you_mean(who, known)) else None,
             )
         return routine, who
 
@@ -629,7 +629,8 @@ class _Routes:
         result, found, unknown = await run_in_threadpool(search)
         if unknown:
             # Suggest only ids of the obligation's own case, never another case's.
-            hint = did_you_mean(ident, result.obligation_ids()) if case is not None else None
+            close = did_you_mean(ident, result.obligation_ids()) if case is not None else None
+            hint = str(close) if close else None
             message = f"no obligation {ident!r} in the evaluation at {result.as_of}"
             raise Problem(404, "obligation.unknown", message, hint=hint)
         return _json(

@@ -383,7 +383,7 @@ def zone_problem(name: object) -> tuple[str, str] | None:
         close = did_you_mean(name, _zone_names()) if len(name) <= 100 else None
         return (
             f"unknown time zone {name!r}",
-            close or "write an IANA name such as 'Europe/Stockholm'",
+            str(close) if close else "write an IANA name such as 'Europe/Stockholm'",
         )
     return None
 

@@ -97,7 +97,12 @@ def test_closed_stdin_with_events_from_stdin_is_exit_2() -> None:
 
 def test_closed_stderr_never_puts_diagnostics_in_stdout(tmp_path: Path) -> None:
     done = samverkan(
-        "validate", str(ROUTINE), str(tmp_path / "missing.yaml"), shell_redirect="2>&-"
+        "validate",
+        "--lang",
+        "en",
+        str(ROUTINE),
+        str(tmp_path / "missing.yaml"),
+        shell_redirect="2>&-",
     )
     out = done.stdout.decode()
     assert done.returncode == 2
@@ -172,7 +177,16 @@ def test_a_reader_that_stops_early_is_quiet() -> None:
 
 
 def test_standard_errors_reader_leaving_does_not_stop_the_command() -> None:
-    command = [sys.executable, "-m", "samverkan_rules", "validate", "--today", "2026-11-28"]
+    command = [
+        sys.executable,
+        "-m",
+        "samverkan_rules",
+        "validate",
+        "--lang",
+        "en",
+        "--today",
+        "2026-11-28",
+    ]
     command += ["/nonexistent", "routines"]
     with subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT
@@ -306,7 +320,7 @@ def test_an_unreadable_routine_directory_is_exit_2_and_others_are_still_checked(
         return real_iterdir(self)
 
     monkeypatch.setattr(Path, "iterdir", iterdir)
-    code = main(["validate", str(locked), str(ROUTINE)])
+    code = main(["validate", "--lang", "en", str(locked), str(ROUTINE)])
     out, err = capsys.readouterr()
     assert code == 2
     assert "1 routine(s) checked: 1 valid" in out
@@ -358,7 +372,7 @@ def test_ctrl_c_in_process_is_130_with_one_line(
         raise KeyboardInterrupt
 
     monkeypatch.setattr(validate_cmd, "check_routine_file", interrupted)
-    code = main(["validate", str(ROUTINE)])
+    code = main(["validate", "--lang", "en", str(ROUTINE)])
     err = capsys.readouterr().err
     assert code == 130
     assert err == "samverkan: interrupted\n"

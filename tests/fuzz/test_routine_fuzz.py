@@ -76,7 +76,9 @@ def check_mutated_routine(sample: MutatedRoutine) -> None:
                 assert exc.diagnostics == tuple(d for d in from_text.diagnostics if d.is_error)
             else:
                 assert from_text.ok
-        run = run_cli(["validate", "--format", "json", "--today", TODAY.isoformat(), name])
+        run = run_cli(
+            ["validate", "--lang", "en", "--format", "json", "--today", TODAY.isoformat(), name]
+        )
         assert_no_internal_error(run)
         [reported] = json.loads(run.out)["routines"]
         # validate reports what the API finds first, then its own layers: the quotes against
@@ -86,7 +88,7 @@ def check_mutated_routine(sample: MutatedRoutine) -> None:
         assert [d for d in cli if d in api] == sorted(api, key=cli.index), (api, cli)
         extra_errors = [d for d in cli if d not in api and d["level"] == "error"]
         assert run.code == (0 if from_file.ok and not extra_errors else 1), run.err
-        text_run = run_cli(["validate", "--today", TODAY.isoformat(), name])
+        text_run = run_cli(["validate", "--lang", "en", "--today", TODAY.isoformat(), name])
         assert_no_internal_error(text_run)
         routine = from_file.routine
         if from_file.ok and routine is not None:
@@ -119,7 +121,16 @@ def test_mutated_routines_in_a_real_process(tmp_path: Path) -> None:
         del lines[rng.randrange(len(lines))]
         (tmp_path / f"m{n}.yaml").write_text("\n".join(lines), encoding="utf-8")
     (tmp_path / "bytes.yaml").write_bytes(b"id: x\xff\nversion: 1\n")
-    command = [sys.executable, "-m", "samverkan_rules", "validate", "--format", "json"]
+    command = [
+        sys.executable,
+        "-m",
+        "samverkan_rules",
+        "validate",
+        "--format",
+        "json",
+        "--lang",
+        "en",
+    ]
     done = subprocess.run(
         [*command, "--today", TODAY.isoformat(), str(tmp_path)],
         capture_output=True,

@@ -102,7 +102,7 @@ def test_bundled_routines_have_no_lint_warnings(path: Path) -> None:
 
 def test_validate_lists_interpretations(capsys: pytest.CaptureFixture[str]) -> None:
     path = ROUTINES / "orebro-dagverksamhet-hemvard.yaml"
-    assert main(["validate", str(path), "--interpretations"]) == 0
+    assert main(["validate", "--lang", "en", str(path), "--interpretations"]) == 0
     out = capsys.readouterr().out
     check = check_routine_file(path)
     assert check.model is not None
@@ -110,7 +110,9 @@ def test_validate_lists_interpretations(capsys: pytest.CaptureFixture[str]) -> N
     assert count > 0
     assert f"{path}: {count} interpretation(s)" in out
     assert "rule 'consent-at-enrolment' «Vid inskrivning»" in out
-    assert main(["validate", str(path), "--interpretations", "--format", "json"]) == 0
+    assert (
+        main(["validate", "--lang", "en", str(path), "--interpretations", "--format", "json"]) == 0
+    )
     [routine] = json.loads(capsys.readouterr().out)["routines"]
     assert len(routine["interpretations"]) == count
     assert routine["interpretations"][1]["path"] == "rules[0].interpretation"
@@ -119,7 +121,7 @@ def test_validate_lists_interpretations(capsys: pytest.CaptureFixture[str]) -> N
 def test_validate_prints_lint_warnings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "r.yaml"
     path.write_text(MINIMAL, encoding="utf-8")
-    assert main(["validate", str(path)]) == 0
+    assert main(["validate", "--lang", "en", str(path)]) == 0
     out = capsys.readouterr().out
     assert "warning: preconditions.samtycke: precondition 'samtycke' is declared but no rule" in out
 

@@ -109,10 +109,10 @@ def test_an_omission_is_quote_checked_like_a_rule(
     listed = "omissions:\n  - quote: Svaret skickas till mottagaren i Treserva.\n"
     listed += "    reason: Ingen händelse registrerar vart svaret skickas.\n"
     path.write_text(text + listed, encoding="utf-8")
-    code, out, _ = run(capsys, "validate", str(path))
+    code, out, _ = run(capsys, "validate", "--lang", "en", str(path))
     assert code == 0, out
     path.write_text(text + listed.replace("Treserva", "Lifecare"), encoding="utf-8")
-    code, out, _ = run(capsys, "validate", str(path))
+    code, out, _ = run(capsys, "validate", "--lang", "en", str(path))
     assert code == 1
     assert "omissions[0].quote: omissions[0]: the quote is not in the source document" in out
 
@@ -138,7 +138,7 @@ def test_validate_checks_quotes_against_the_document_beside_the_routine(
     path = routine_beside_document(
         tmp_path, ">-\n        Remissen besvaras inom\n        två vardagar."
     )
-    code, out, _ = run(capsys, "validate", str(path))
+    code, out, _ = run(capsys, "validate", "--lang", "en", str(path))
     assert code == 0, out
     assert "routine.yaml: ok (test-minimal version 1)" in out
     assert "not in the source document" not in out
@@ -153,9 +153,12 @@ def test_one_changed_word_is_an_error_naming_the_rule_and_the_closest_passage(
         for n, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
         if "quote:" in text
     )
-    code, out, _ = run(capsys, "validate", str(path))
+    code, out, _ = run(capsys, "validate", "--lang", "en", str(path))
     assert code == 1
-    assert f"{path}:{line}:7: rules[0].source.quote: rule 'reply': the quote is not in" in out
+    assert (
+        f"{path}:{line}:7: rule \"reply\" (rules[0].source.quote): rule 'reply': the quote is "
+        "not in"
+    ) in out
     assert 'closest passage is "Remissen besvaras inom två vardagar."' in out
     assert "the document has 'två' where the quote has 'tre'" in out
     assert "0 valid, 1 with errors" in out
@@ -167,10 +170,12 @@ def test_source_option_names_the_document(
     path = routine_beside_document(tmp_path)
     other = tmp_path / "other.txt"
     other.write_text("Remissen besvaras inom fem vardagar.", encoding="utf-8")
-    code, out, _ = run(capsys, "validate", str(path), "--source", str(other))
+    code, out, _ = run(capsys, "validate", "--lang", "en", str(path), "--source", str(other))
     assert code == 1
     assert "not in the source document other.txt" in out
-    code, _, err = run(capsys, "validate", str(path), "--source", str(tmp_path / "nope.txt"))
+    code, _, err = run(
+        capsys, "validate", "--lang", "en", str(path), "--source", str(tmp_path / "nope.txt")
+    )
     assert code == 2
     assert "--source" in err and "nope.txt" in err
 
@@ -180,14 +185,14 @@ def test_a_missing_document_is_a_warning_naming_the_path(
 ) -> None:
     path = routine_beside_document(tmp_path)
     (tmp_path / "test.txt").unlink()
-    code, out, _ = run(capsys, "validate", str(path))
+    code, out, _ = run(capsys, "validate", "--lang", "en", str(path))
     assert code == 0
     assert (
         f"warning: source.file: the source document 'test.txt' is not found at "
         f"{tmp_path / 'test.txt'}; the quotes were not checked" in out
     )
     assert "1 valid, 0 with errors" in out
-    code, out, _ = run(capsys, "validate", str(path), "--sources", str(tmp_path))
+    code, out, _ = run(capsys, "validate", "--lang", "en", str(path), "--sources", str(tmp_path))
     assert code == 0
     assert f"nor in {tmp_path}" in out
 
@@ -201,17 +206,17 @@ def test_a_misspelt_source_file_suggests_the_files_beside_it_and_fails_strict(
     (tmp_path / "sources" / "annat.txt").write_text("Annat.", encoding="utf-8")
     text = path.read_text(encoding="utf-8")
     path.write_text(text.replace("file: test.txt", "file: sources/rutin-2041.txt"), "utf-8")
-    code, out, _ = run(capsys, "validate", str(path))
+    code, out, _ = run(capsys, "validate", "--lang", "en", str(path))
     assert code == 0
     assert "warning: source.file: the source document 'sources/rutin-2041.txt'" in out
     assert "Hint: did you mean 'sources/rutin-2014.txt'?" in out
-    code, out, _ = run(capsys, "validate", "--strict", str(path))
+    code, out, _ = run(capsys, "validate", "--lang", "en", "--strict", str(path))
     assert code == 1
     assert f"{path}:9:3: source.file: the source document 'sources/rutin-2041.txt'" in out
     assert "0 valid, 1 with errors" in out
     # Spelt right, the quotes are checked and --strict passes.
     path.write_text(text.replace("file: test.txt", "file: sources/rutin-2014.txt"), "utf-8")
-    code, out, _ = run(capsys, "validate", "--strict", str(path))
+    code, out, _ = run(capsys, "validate", "--lang", "en", "--strict", str(path))
     assert code == 0, out
     assert "source.file" not in out and "1 valid, 0 with errors" in out
 

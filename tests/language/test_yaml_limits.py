@@ -108,7 +108,7 @@ def test_a_lowered_limit_applies_to_routines_and_the_cli(
     monkeypatch.setenv("SAMVERKAN_YAML_MAX_NODES", "100")
     check = check_routine_file(ROUTINE)
     assert [d.code for d in check.diagnostics] == ["yaml.node-limit"]
-    assert main(["validate", str(ROUTINE)]) == 1
+    assert main(["validate", "--lang", "en", str(ROUTINE)]) == 1
     assert "more than 100 values" in capsys.readouterr().out
 
 
@@ -191,7 +191,7 @@ def test_validate_refuses_special_files_and_checks_the_rest(
 ) -> None:
     if not Path("/dev/zero").exists():
         pytest.skip("no /dev/zero")
-    code = main(["validate", "/dev/zero", str(ROUTINE)])
+    code = main(["validate", "--lang", "en", "/dev/zero", str(ROUTINE)])
     out = capsys.readouterr().out
     assert code == 1
     assert "/dev/zero: this is a character device, not a routine file" in out

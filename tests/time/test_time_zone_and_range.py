@@ -89,7 +89,7 @@ def zone_typo(tmp_path: Path) -> Path:
 def test_validate_reports_the_zone_and_the_other_valid_files(
     zone_typo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = main(["validate", str(zone_typo), str(ROUTINES)])
+    code = main(["validate", "--lang", "en", str(zone_typo), str(ROUTINES)])
     out, err = capsys.readouterr()
     assert code == 1
     line = 1 + zone_typo.read_text(encoding="utf-8").split("\n").index(

@@ -23,6 +23,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from samverkan_rules.diagnostics import N_
 from samverkan_rules.time.instants import (
     SUPPORTED_FIRST_DAY,
     SUPPORTED_LAST_DAY,
@@ -252,7 +253,9 @@ class Reachability(Model):
     @model_validator(mode="after")
     def _ordered(self) -> Reachability:
         if self.to <= self.from_:
-            raise ValueError(f"'to' ({self.to}) must be later than 'from' ({self.from_})")
+            raise ValueError(
+                N_("'to' ({to}) must be later than 'from' ({start})", to=self.to, start=self.from_)
+            )
         return self
 
 
@@ -295,9 +298,11 @@ class FieldSpec(Model):
     @model_validator(mode="after")
     def _enum_values(self) -> FieldSpec:
         if self.type == "enum" and not self.values:
-            raise ValueError("an 'enum' field needs 'values', the list of allowed values")
+            raise ValueError(N_("an 'enum' field needs 'values', the list of allowed values"))
         if self.type != "enum" and self.values is not None:
-            raise ValueError(f"'values' only applies to 'enum' fields, not '{self.type}'")
+            raise ValueError(
+                N_("'values' only applies to 'enum' fields, not '{type}'", type=self.type)
+            )
         return self
 
 

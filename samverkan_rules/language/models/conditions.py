@@ -13,6 +13,7 @@ from pydantic import (
     model_validator,
 )
 
+from samverkan_rules.diagnostics import N_
 from samverkan_rules.language.models.base import FieldSpec, Identifier, Model, Scalar
 
 FIELD_PATH = r"^data\.[a-z0-9_]+(\.[a-z0-9_]+)*$|^(fact|at)\.[a-z0-9_]+$|^(case|type)$"
@@ -71,7 +72,13 @@ class Comparison(Model):
         if len(ops) != 1:
             allowed = "equals, not_equals, in, not_in, gt, gte, lt, lte, exists, contains"
             got = ", ".join(ops) if ops else "none"
-            raise ValueError(f"a comparison needs exactly one operator ({allowed}); got {got}")
+            raise ValueError(
+                N_(
+                    "a comparison needs exactly one operator ({allowed}); got {got}",
+                    allowed=allowed,
+                    got=got,
+                )
+            )
         return self
 
     def operators(self) -> list[str]:
@@ -117,13 +124,17 @@ class AtForm(Model):
     @model_validator(mode="after")
     def _something(self) -> AtForm:
         if self.working_day is None and self.between is None:
-            raise ValueError("'at' needs working_day, between or both")
+            raise ValueError(N_("'at' needs working_day, between or both"))
         if self.between is not None:
             start, end = (_clock_time(v) for v in self.between)
             if not start < end:
                 raise ValueError(
-                    f"between: {self.between[0]!r} must come before {self.between[1]!r} "
-                    "(a span over midnight is two conditions under 'any')"
+                    N_(
+                        "between: {value} must come before {value2} (a span over midnight is "
+                        "two conditions under 'any')",
+                        value=repr(self.between[0]),
+                        value2=repr(self.between[1]),
+                    )
                 )
         return self
 
@@ -142,7 +153,9 @@ def _clock_time(value: str) -> dt.time:
     try:
         return dt.time.fromisoformat(value)
     except ValueError:
-        raise ValueError(f"between: {value!r} is not a time of day like '08:00'") from None
+        raise ValueError(
+            N_("between: {value} is not a time of day like '08:00'", value=repr(value))
+        ) from None
 
 
 def _at_form(value: Any) -> Any:
@@ -150,7 +163,9 @@ def _at_form(value: Any) -> Any:
     if isinstance(value, dict) and "at" in value:
         if set(value) != {"at"}:
             others = ", ".join(sorted(k for k in value if k != "at"))
-            raise ValueError(f"'at' stands alone in its condition; move {others} into an 'all'")
+            raise ValueError(
+                N_("'at' stands alone in its condition; move {others} into an 'all'", others=others)
+            )
         form = AtForm.model_validate(value["at"])
         return {"all": form.comparisons()}
     return value
@@ -197,7 +212,7 @@ class FactUpdate(Model):
     @model_validator(mode="after")
     def _one_way(self) -> FactUpdate:
         if self.add is not None and self.value_from is not None:
-            raise ValueError("give either 'add' or 'value_from', not both")
+            raise ValueError(N_("give either 'add' or 'value_from', not both"))
         return self
 
 

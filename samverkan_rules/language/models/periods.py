@@ -12,6 +12,7 @@ from pydantic import (
     model_validator,
 )
 
+from samverkan_rules.diagnostics import N_
 from samverkan_rules.language.models.base import Identifier, Interpretation, Model, Scalar, Source
 from samverkan_rules.language.models.conditions import Condition
 
@@ -31,11 +32,11 @@ class PeriodStart(Model):
     @model_validator(mode="after")
     def _one(self) -> PeriodStart:
         if (self.event is None) == (self.breach is None):
-            raise ValueError("give exactly one of 'event' or 'breach' (a rule id)")
+            raise ValueError(N_("give exactly one of 'event' or 'breach' (a rule id)"))
         if self.breach is not None and self.if_ is not None:
-            raise ValueError("'if' applies to 'event', not to 'breach'")
+            raise ValueError(N_("'if' applies to 'event', not to 'breach'"))
         if isinstance(self.breach, list) and not self.breach:
-            raise ValueError("'breach' names at least one rule")
+            raise ValueError(N_("'breach' names at least one rule"))
         return self
 
     @property
@@ -111,5 +112,7 @@ class Param(Model):
             "date": isinstance(value, dt.date) or _is_iso_date_text(value),
         }[self.type]
         if not ok:
-            raise ValueError(f"default {value!r} is not of type {self.type!r}")
+            raise ValueError(
+                N_("default {value} is not of type {type}", value=repr(value), type=repr(self.type))
+            )
         return self

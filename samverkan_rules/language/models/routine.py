@@ -10,6 +10,7 @@ from pydantic import (
     field_validator,
 )
 
+from samverkan_rules.diagnostics import N_
 from samverkan_rules.language.models.base import (
     CalendarSpec,
     Channel,
@@ -117,7 +118,9 @@ class Routine(Model):
     def _validity(cls, value: dt.date | None, info: ValidationInfo) -> dt.date | None:
         start = info.data.get("valid_from")
         if value is not None and isinstance(start, dt.date) and value < start:
-            raise ValueError(f"valid_to ({value}) is before valid_from ({start})")
+            raise ValueError(
+                N_("valid_to ({value}) is before valid_from ({start})", value=value, start=start)
+            )
         return value
 
 

@@ -12,6 +12,7 @@ from pydantic import (
     model_validator,
 )
 
+from samverkan_rules.diagnostics import N_
 from samverkan_rules.language.models.base import (
     FieldSpec,
     Identifier,
@@ -42,7 +43,7 @@ class Trigger(Model):
     @model_validator(mode="after")
     def _one_source(self) -> Trigger:
         if (self.event is None) == (self.schedule is None):
-            raise ValueError("give exactly one of 'event' or 'schedule'")
+            raise ValueError(N_("give exactly one of 'event' or 'schedule'"))
         return self
 
     @property
@@ -75,11 +76,16 @@ class EventPattern(Model):
     def _match_paths(cls, value: dict[str, str]) -> dict[str, str]:
         for key, ref in value.items():
             if not (key == "case" or key.startswith("data.")):
-                raise ValueError(f"match key {key!r} must be 'case' or 'data.<field>'")
+                raise ValueError(
+                    N_("match key {key} must be 'case' or 'data.<field>'", key=repr(key))
+                )
             if not (ref in ("trigger.id", "trigger.case") or ref.startswith("trigger.data.")):
                 raise ValueError(
-                    f"match value {ref!r} must be 'trigger.id', 'trigger.case' "
-                    "or 'trigger.data.<field>'"
+                    N_(
+                        "match value {ref} must be 'trigger.id', 'trigger.case' or "
+                        "'trigger.data.<field>'",
+                        ref=repr(ref),
+                    )
                 )
         return value
 
@@ -134,13 +140,18 @@ class Action(Model):
         if self.party_fact is not None:
             if self.fallback is None:
                 raise ValueError(
-                    f"'responsible: {self.responsible}' needs 'fallback', the role responsible "
-                    "while the fact is unset"
+                    N_(
+                        "'responsible: {responsible}' needs 'fallback', the role responsible "
+                        "while the fact is unset",
+                        responsible=self.responsible,
+                    )
                 )
             if self.levels_up is not None:
-                raise ValueError("'levels_up' cannot climb from a responsible named by a fact")
+                raise ValueError(N_("'levels_up' cannot climb from a responsible named by a fact"))
         elif self.fallback is not None or self.acting_as is not None:
-            raise ValueError("'fallback' and 'acting_as' apply only to 'responsible: fact.<name>'")
+            raise ValueError(
+                N_("'fallback' and 'acting_as' apply only to 'responsible: fact.<name>'")
+            )
         return self
 
     @property
@@ -184,7 +195,7 @@ class Escalation(Model):
     @model_validator(mode="after")
     def _target(self) -> Escalation:
         if (self.to is None) == (self.levels_up is None):
-            raise ValueError("give exactly one of 'to' (a role) or 'levels_up' (a number)")
+            raise ValueError(N_("give exactly one of 'to' (a role) or 'levels_up' (a number)"))
         return self
 
 

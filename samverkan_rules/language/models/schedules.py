@@ -13,6 +13,7 @@ from pydantic import (
     model_validator,
 )
 
+from samverkan_rules.diagnostics import N_
 from samverkan_rules.language.models.base import (
     EventType,
     FieldSpec,
@@ -102,30 +103,38 @@ class Schedule(Model):
     @model_validator(mode="after")
     def _shape(self) -> Schedule:
         if self.every == "week" and (self.weekday is None or self.time is None):
-            raise ValueError("a weekly schedule needs 'weekday' and 'time', e.g. tuesday 13:30")
+            raise ValueError(N_("a weekly schedule needs 'weekday' and 'time', e.g. tuesday 13:30"))
         if self.every == "month_end" and self.weekday is not None:
-            raise ValueError("'weekday' does not apply to 'every: month_end'")
+            raise ValueError(N_("'weekday' does not apply to 'every: month_end'"))
         if self.every != "week" and self.iso_weeks != "all":
-            raise ValueError("'iso_weeks' applies to weekly schedules only")
+            raise ValueError(N_("'iso_weeks' applies to weekly schedules only"))
         if self.every == "dates":
             self._check_dates()
         elif self.dates:
-            raise ValueError("'dates' applies to 'every: dates' only")
+            raise ValueError(N_("'dates' applies to 'every: dates' only"))
         return self
 
     def _check_dates(self) -> None:
         if not self.dates:
-            raise ValueError("'every: dates' needs 'dates', e.g. ['2027-01-14 13:30']")
+            raise ValueError(N_("'every: dates' needs 'dates', e.g. ['2027-01-14 13:30']"))
         if self.weekday is not None:
-            raise ValueError("'weekday' does not apply to 'every: dates'")
+            raise ValueError(N_("'weekday' does not apply to 'every: dates'"))
         seen: dict[dt.date, str] = {}
         for text in self.dates:
             try:
                 day, _ = planned_occurrence(text)
             except ValueError:
-                raise ValueError(f"{text!r} is not a day and time that exist") from None
+                raise ValueError(
+                    N_("{text} is not a day and time that exist", text=repr(text))
+                ) from None
             if day in seen:
-                raise ValueError(f"{text!r}: the plan has {seen[day]!r} on the same day already")
+                raise ValueError(
+                    N_(
+                        "{text}: the plan has {value} on the same day already",
+                        text=repr(text),
+                        value=repr(seen[day]),
+                    )
+                )
             seen[day] = text
             _in_supported_range(day)
 

@@ -14,6 +14,7 @@ from pydantic import (
     model_validator,
 )
 
+from samverkan_rules.diagnostics import N_
 from samverkan_rules.language.models.base import Model, NonWorkingDayPolicy
 
 MAX_DISTANCE: dict[str, int] = {
@@ -67,17 +68,19 @@ class TimeSpec(Model):
         anchors = [k for k in ("before", "after", "at") if getattr(self, k) is not None]
         if len(anchors) != 1:
             raise ValueError(
-                "give exactly one of 'before', 'after' or 'at' (e.g. 'before: data.start_date')"
+                N_("give exactly one of 'before', 'after' or 'at' (e.g. 'before: data.start_date')")
             )
         units = [u for u in self.UNITS if getattr(self, u) is not None]
         if anchors[0] == "at" and units:
-            raise ValueError(f"'at' takes no distance; use 'after' with '{units[0]}'")
+            raise ValueError(
+                N_("'at' takes no distance; use 'after' with '{value}'", value=units[0])
+            )
         if anchors[0] != "at" and len(units) != 1:
             raise ValueError(
-                "give exactly one distance: working_days, days, weeks, months, hours or minutes"
+                N_("give exactly one distance: working_days, days, weeks, months, hours or minutes")
             )
         if units and units[0] in ("hours", "minutes") and self.time is not None:
-            raise ValueError("'time' applies to day-based distances, not hours or minutes")
+            raise ValueError(N_("'time' applies to day-based distances, not hours or minutes"))
         return self
 
     UNITS: ClassVar[tuple[str, ...]] = (
@@ -125,7 +128,7 @@ class CompositeTime(Model):
     @model_validator(mode="after")
     def _one(self) -> CompositeTime:
         if (self.later_of is None) == (self.earlier_of is None):
-            raise ValueError("give exactly one of 'later_of' or 'earlier_of', each a list")
+            raise ValueError(N_("give exactly one of 'later_of' or 'earlier_of', each a list"))
         return self
 
     @property
@@ -186,5 +189,5 @@ class Offset(Model):
     def _one(self) -> Offset:
         given = [k for k in ("working_days", "days", "hours") if getattr(self, k) is not None]
         if len(given) != 1:
-            raise ValueError("give exactly one of working_days, days or hours")
+            raise ValueError(N_("give exactly one of working_days, days or hours"))
         return self
