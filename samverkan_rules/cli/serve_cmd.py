@@ -129,7 +129,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def _add_limits(parser: argparse.ArgumentParser) -> None:
-    """The options that bound what one request may cost."""
+    """The options that bound what one request may cost, the log and the webhooks."""
     parser.add_argument(
         "--max-body",
         type=int,
@@ -164,6 +164,14 @@ def _add_limits(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--log-level", choices=("warning", "info", "error"), default="info", help="log level"
+    )
+    parser.add_argument(
+        "--webhooks",
+        metavar="FILE",
+        help=(
+            "YAML file of webhook subscriptions: each change is POSTed, signed, to each "
+            "subscriber that wants it (see the README, section Webhooks)"
+        ),
     )
 
 
@@ -280,12 +288,15 @@ def run(args: argparse.Namespace) -> int:
     except (OSError, SamverkanError) as exc:
         raise CommandError(f"--store {args.store}: cannot open the event store: {exc}") from None
     _log_start(args, sessions)
+    subscriptions, state = _webhooks(args, sessions)
     app = create_app(
         sessions,
         token=token,
         max_body=args.max_body,
         max_events=args.max_events,
         allow_personal_case_ids=args.allow_personal_case_ids,
+        webhooks=subscriptions,
+        webhook_state=state,
     )
     try:
         # No access log: it would write case ids; the app logs each request pseudonymously.
@@ -304,4 +315,25 @@ def run(args: argparse.Namespace) -> int:
         )
     finally:
         sessions.close()
+        state.close()
     return EXIT_OK
+
+
+def _webhooks(args: argparse.Namespace, sessions: RoutineSessions) -> tuple[list[Any], Any]:
+    """The webhook subscriptions of ``--webhooks`` and where their deliveries are kept:
+    ``webhooks.db`` in the store directory (beside a single store file: ``<name>.webhooks.db``),
+    in memory without a store or without subscriptions."""
+    from samverkan_rules.serve.webhooks import WebhookConfigError, WebhookState, load_subscriptions
+
+    subscriptions = []
+    if args.webhooks:
+        try:
+            subscriptions = load_subscriptions(args.webhooks, sessions.ids())
+        except WebhookConfigError as exc:
+            sessions.close()
+            raise CommandError(f"--webhooks: {exc}") from None
+    path = None
+    if args.store and subscriptions:
+        store = Path(args.store)
+        path = store.with_suffix(".webhooks.db") if store.suffix else store / "webhooks.db"
+    return subscriptions, WebhookState(path)

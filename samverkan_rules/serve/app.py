@@ -27,6 +27,9 @@ Every route names the routine the case follows (a bearer token on every route bu
   ``samverkan explain --format json`` writes them; only its case is evaluated.
 - ``GET /routines``: the routines served, their versions, the one in force, each file's
   SHA-256 and the event types each uses.
+- ``GET /webhooks``, ``GET /webhooks/{name}/dead-letters``,
+  ``POST /webhooks/{name}/dead-letters/{routine}/{seq}/replay``: the subscriptions, what
+  each delivered, and the changes set aside (see :mod:`samverkan_rules.serve.webhooks`).
 - ``GET /healthz``: ``{"ok": true}``; ``GET /openapi.json``: the OpenAPI document.
 
 The clock is the wall clock: every answer is judged now unless the request gives ``as_of``,
@@ -44,7 +47,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import json
 import unicodedata
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime
@@ -70,7 +72,6 @@ from samverkan_rules.serve.guard import (
     ASGIApp,
     Problem,
     Pseudonyms,
-    TooLargeError,
     guard,
     log,
     problem_response,
@@ -78,7 +79,9 @@ from samverkan_rules.serve.guard import (
 )
 from samverkan_rules.serve.openapi import openapi
 from samverkan_rules.serve.queries import QueryError, due_lines, parse_due_query
+from samverkan_rules.serve.requests import KeyLocks, count_param, idempotency_key, json_body
 from samverkan_rules.serve.scheduler import Scheduler, change_stream
+from samverkan_rules.serve.webhooks import Deliverer, Subscription, WebhookState
 from samverkan_rules.time.instants import format_rfc3339, parse_as_of
 
 DEFAULT_MAX_BODY = 1024 * 1024
@@ -95,9 +98,6 @@ DEFAULT_CHANGES = 1000
 
 MAX_CHANGES = 10_000
 """The most logged changes one ``GET .../changes`` answers with."""
-
-MAX_KEY = 255
-"""The longest ``Idempotency-Key`` taken, in characters."""
 
 Clock = Callable[[], datetime]
 
@@ -170,123 +170,6 @@ def _output_options(request: Request) -> dict[str, bool]:
             )
         out[name] = text in ("true", "1")
     return out
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a number JSON allows")
-
-
-INLINE_BODY = 16 * 1024
-"""Bodies up to this size (bytes) are decoded on the event loop, larger ones in a thread."""
-
-MAX_DEPTH = 32
-"""The deepest nesting a posted body may have (an event is three levels deep)."""
-
-
-def _depth(value: Any) -> int:
-    """How deeply ``value`` nests, counted without recursion (a deep body cannot overflow
-    the stack here)."""
-    deepest = 0
-    stack = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if isinstance(node, dict | list):
-            deepest = max(deepest, depth)
-            if depth > MAX_DEPTH:
-                break
-            children = node.values() if isinstance(node, dict) else node
-            stack.extend((child, depth + 1) for child in children)
-    return deepest
-
-
-def _decoded(body: bytes) -> Any:
-    """The JSON of a body; every way it can be unusable (bad syntax or UTF-8, nesting too
-    deep, an integer too long, ``NaN``/``Infinity``, a lone surrogate) is a ValueError."""
-    try:
-        value = json.loads(body, parse_constant=_no_constant)
-        if _depth(value) > MAX_DEPTH:
-            raise RecursionError
-        # A lone surrogate parses but cannot be written as UTF-8 (nor stored).
-        json.dumps(value, ensure_ascii=False).encode("utf-8")
-    except RecursionError:
-        raise ValueError("the JSON is nested too deeply") from None
-    except UnicodeError:
-        raise ValueError("the JSON is not valid UTF-8 text (e.g. a lone surrogate)") from None
-    return value
-
-
-async def _json_body(request: Request) -> Any:
-    try:
-        body = await request.body()
-    except TooLargeError:
-        raise Problem(
-            413, "request.too-large", "the request body is too large", hint="post fewer events"
-        ) from None
-    try:
-        # A small body is decoded at once (a thread hop would cost more than the work); a
-        # large one in a worker thread, so it holds up no other request.
-        if len(body) <= INLINE_BODY:
-            return _decoded(body)
-        return await run_in_threadpool(_decoded, body)
-    except ValueError as exc:
-        raise Problem(
-            400,
-            "request.bad-json",
-            f"the body is not usable JSON: {str(exc)[:200]}",
-            hint="send one event as a JSON object, or several as a JSON array",
-        ) from None
-
-
-def _count(request: Request, name: str, default: int, *, low: int, high: int) -> int:
-    """A whole-number query parameter between ``low`` and ``high``."""
-    text = request.query_params.get(name)
-    if text is None:
-        return default
-    if not (text.isascii() and text.isdigit() and len(text) <= 19) or not low <= int(text) <= high:
-        raise Problem(
-            400,
-            "request.bad-option",
-            f"{name}={text[:40]!r}: write a whole number from {low} to {high}",
-        )
-    return int(text)
-
-
-def _idempotency_key(request: Request) -> str | None:
-    """The request's ``Idempotency-Key`` (printable, at most :data:`MAX_KEY` characters)."""
-    key = request.headers.get("idempotency-key")
-    if key is None:
-        return None
-    if not 0 < len(key) <= MAX_KEY or not key.isprintable():
-        raise Problem(
-            400,
-            "request.bad-idempotency-key",
-            f"the Idempotency-Key must be 1 to {MAX_KEY} printable characters",
-            hint="e.g. a UUID made for the request and reused for its retries",
-        )
-    return key
-
-
-class _KeyLocks:
-    """One lock per idempotency key while requests with it run: the second request with a
-    key waits for the first one's answer instead of running beside it."""
-
-    def __init__(self) -> None:
-        self._held: dict[tuple[str, str], tuple[asyncio.Lock, int]] = {}
-
-    @contextlib.asynccontextmanager
-    async def holding(self, routine: str, key: str) -> AsyncIterator[None]:
-        name = (routine, key)
-        lock, users = self._held.get(name, (asyncio.Lock(), 0))
-        self._held[name] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._held[name]
-            if users == 1:
-                del self._held[name]
-            else:
-                self._held[name] = (lock, users - 1)
 
 
 def _handled(
@@ -449,14 +332,16 @@ class _Routes:
         personal_ids: bool,
         keys: FeedKeys,
         scheduler: Scheduler,
+        deliverer: Deliverer,
     ) -> None:
         self.sessions = sessions
         self.clock = clock
         self.max_events = max_events
         self.personal_ids = personal_ids
         self.keys = keys
-        self.key_locks = _KeyLocks()
+        self.key_locks = KeyLocks()
         self.scheduler = scheduler
+        self.deliverer = deliverer
 
     def _addressee(self, request: Request) -> tuple[str, str]:
         """The routine and the role or unit a calendar route names (404 for neither)."""
@@ -502,7 +387,7 @@ class _Routes:
                 hint="use the case number of the case system, or start the service with "
                 "--allow-personal-case-ids",
             )
-        key = _idempotency_key(request)
+        key = idempotency_key(request)
         if key is None:
             return _json(await self._post(request, routine, case))
         # The same key and the same request: the first answer again, not a second post.
@@ -532,7 +417,7 @@ class _Routes:
 
     async def _post(self, request: Request, routine: str, case: str) -> dict[str, Any]:
         """Post the request's events; the answer's JSON."""
-        events = _posted_events(await _json_body(request), case, self.max_events)
+        events = _posted_events(await json_body(request), case, self.max_events)
         now = self.clock()
         changes = await run_in_threadpool(self.sessions.post, routine, events, now=now)
         self.scheduler.nudge(routine)
@@ -541,7 +426,7 @@ class _Routes:
     async def change_stream(self, request: Request) -> Response:
         routine = request.path_params["routine"]
         self.sessions.session(routine)  # an unknown routine is 404 before the stream starts
-        after = _count(request, "after", 0, low=0, high=2**63 - 1)
+        after = count_param(request, "after", 0, low=0, high=2**63 - 1)
         resume = request.headers.get("last-event-id")
         if resume is not None:  # a reconnecting EventSource resumes after its last event
             if not (resume.isascii() and resume.isdigit() and len(resume) <= 19):
@@ -556,8 +441,8 @@ class _Routes:
 
     async def changes(self, request: Request) -> Response:
         session = self.sessions.session(request.path_params["routine"])
-        after = _count(request, "after", 0, low=0, high=2**63 - 1)
-        limit = _count(request, "limit", DEFAULT_CHANGES, low=1, high=MAX_CHANGES)
+        after = count_param(request, "after", 0, low=0, high=2**63 - 1)
+        limit = count_param(request, "limit", DEFAULT_CHANGES, low=1, high=MAX_CHANGES)
         case = request.query_params.get("case")
         rows = await run_in_threadpool(session.changes, after, limit=limit, case=case)
 
@@ -637,6 +522,55 @@ class _Routes:
             {"as_of": result.as_of, "obligations": [o.to_json() for o in found], "unknown": []}
         )
 
+    def _subscription(self, request: Request) -> str:
+        name = request.path_params["name"]
+        if name not in self.deliverer.subscriptions:
+            raise Problem(
+                404,
+                "webhook.unknown",
+                f"no subscription {name!r}",
+                hint=str(
+                    did_you_mean(name, self.deliverer.subscriptions) or "GET /webhooks lists them"
+                ),
+            )
+        return str(name)
+
+    async def webhooks(self, request: Request) -> Response:
+        state = self.deliverer.state
+        listed = []
+        for name, s in self.deliverer.subscriptions.items():
+            routines = [r for r in self.sessions.ids() if s.routines is None or r in s.routines]
+            listed.append(
+                {
+                    "name": name,
+                    "routines": {r: {"delivered_through": state.cursor(name, r)} for r in routines},
+                    "dead_letters": len(state.dead_letters(name)),
+                }
+            )
+        return _json({"subscriptions": listed})
+
+    async def dead_letters(self, request: Request) -> Response:
+        name = self._subscription(request)
+        return _json(
+            {"subscription": name, "dead_letters": self.deliverer.state.dead_letters(name)}
+        )
+
+    async def replay(self, request: Request) -> Response:
+        name = self._subscription(request)
+        routine = request.path_params["routine"]
+        seq = request.path_params["seq"]
+        if not (seq.isascii() and seq.isdigit() and len(seq) <= 19):
+            raise Problem(404, "webhook.no-dead-letter", "no such dead letter")
+        try:
+            await self.deliverer.replay(name, routine, int(seq))
+        except KeyError:
+            raise Problem(404, "webhook.no-dead-letter", "no such dead letter") from None
+        except OSError as exc:
+            raise Problem(
+                502, "webhook.failed", f"the receiver still fails: {str(exc)[:200]}"
+            ) from None
+        return _json({"replayed": True})
+
     async def routines(self, request: Request) -> Response:
         now = self.clock()
         return _json({"as_of": format_rfc3339(now), "routines": self.sessions.describe(now)})
@@ -684,6 +618,17 @@ class _Routes:
                 _handled(self.calendar_link),
                 methods=["GET"],
             ),
+            Route("/webhooks", _handled(self.webhooks), methods=["GET"]),
+            Route(
+                "/webhooks/{name}/dead-letters",
+                _handled(self.dead_letters),
+                methods=["GET"],
+            ),
+            Route(
+                "/webhooks/{name}/dead-letters/{routine}/{seq}/replay",
+                _handled(self.replay),
+                methods=["POST"],
+            ),
             # The route names url_path_for knows: "healthz", not the private function names.
             Route("/healthz", _healthz, methods=["GET"], name="healthz"),
             Route("/openapi.json", _openapi_document, methods=["GET"], name="openapi_document"),
@@ -700,6 +645,8 @@ def create_app(
     clock: Clock = wall_clock,
     allow_personal_case_ids: bool = False,
     run_scheduler: bool = True,
+    webhooks: list[Subscription] | None = None,
+    webhook_state: WebhookState | None = None,
 ) -> ASGIApp:
     """The ASGI application over ``sessions`` (one live session per routine).
 
@@ -714,6 +661,9 @@ def create_app(
             samordningsnummer (refused by default: 422 ``case.personal-id``).
         run_scheduler: Run the clock task (see :mod:`samverkan_rules.serve.scheduler`) while
             the application runs: time-driven changes are logged and streamed as they come.
+        webhooks: The subscriptions whose changes are delivered (see
+            :mod:`samverkan_rules.serve.webhooks`).
+        webhook_state: Where deliveries are recorded (default: in memory).
 
     Raises:
         ValueError: for a token shorter than 16 characters.
@@ -722,14 +672,21 @@ def create_app(
         raise ValueError("the token must be at least 16 characters long")
     keys = FeedKeys(hashlib.sha256(b"samverkan calendar feeds\0" + token.encode()).digest())
     scheduler = Scheduler(sessions, clock)
-    routes = _Routes(sessions, clock, max_events, allow_personal_case_ids, keys, scheduler).table()
+    deliverer = Deliverer(webhooks or [], sessions, scheduler, webhook_state or WebhookState(None))
+    routes = _Routes(
+        sessions, clock, max_events, allow_personal_case_ids, keys, scheduler, deliverer
+    ).table()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         task = asyncio.create_task(scheduler.run()) if run_scheduler else None
+        delivering = asyncio.create_task(deliverer.run())
         try:
             yield
         finally:
+            delivering.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await delivering
             if task is not None:
                 await scheduler.stop()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -304,6 +304,40 @@ def _changes_path(routine: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _webhook_paths(routine: dict[str, Any]) -> dict[str, Any]:
+    """The webhook subscriptions, their dead letters and the replay of one."""
+    name = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
+    seq = {"name": "seq", "in": "path", "required": True, "schema": {"type": "integer"}}
+    return {
+        "/webhooks": {
+            "get": {
+                "summary": 'The subscriptions: {"subscriptions": [{"name", "routines": {id: '
+                '{"delivered_through"}}, "dead_letters"}]}',
+                "responses": {"200": {"description": "the subscriptions"}, **_errors(401)},
+            }
+        },
+        "/webhooks/{name}/dead-letters": {
+            "get": {
+                "summary": "The changes a subscription set aside after failing to deliver them",
+                "parameters": [name],
+                "responses": {"200": {"description": "the dead letters"}, **_errors(401, 404)},
+            }
+        },
+        "/webhooks/{name}/dead-letters/{routine}/{seq}/replay": {
+            "post": {
+                "summary": "Deliver a dead letter again, once (502 when the receiver still "
+                "fails); it leaves the dead letters when it arrives",
+                "parameters": [name, routine, seq],
+                "responses": {
+                    "200": {"description": '{"replayed": true}'},
+                    "502": {"description": "the receiver still fails"},
+                    **_errors(401, 404),
+                },
+            }
+        },
+    }
+
+
 def openapi() -> dict[str, Any]:
     """The OpenAPI 3.1 document of the service.
 
@@ -369,6 +403,7 @@ def openapi() -> dict[str, Any]:
             },
             **_evaluation_paths(routine, case, as_of),
             **_changes_path(routine),
+            **_webhook_paths(routine),
             **_calendar_paths(routine, as_of),
             "/healthz": {
                 "get": {
