@@ -20,6 +20,7 @@ routine or store).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import importlib.util
 import ipaddress
 import logging
@@ -39,6 +40,7 @@ from samverkan_rules.live.routed import DEFAULT_FUTURE_TOLERANCE
 
 NAME = "serve"
 TOKEN_ENV = "SAMVERKAN_TOKEN"
+LOG_KEY_ENV = "SAMVERKAN_LOG_KEY"
 
 
 KEEP_ALIVE_SECONDS = 5
@@ -166,6 +168,14 @@ def _add_limits(parser: argparse.ArgumentParser) -> None:
         "--log-level", choices=("warning", "info", "error"), default="info", help="log level"
     )
     parser.add_argument(
+        "--log-key-file",
+        metavar="FILE",
+        help=(
+            f"file holding the key of the log's case pseudonyms (else ${LOG_KEY_ENV}; else a "
+            "random key, so a case gets a new pseudonym after each restart)"
+        ),
+    )
+    parser.add_argument(
         "--webhooks",
         metavar="FILE",
         help=(
@@ -186,20 +196,37 @@ def _duration(text: str) -> timedelta:
     return timedelta(seconds=int(number) * units[unit])
 
 
+def _private_text(option: str, file: str) -> str:
+    """The stripped text of a secret's file, refused when others can read or write it."""
+    try:
+        mode = os.stat(file).st_mode
+        if os.name == "posix" and mode & 0o077:
+            raise CommandError(
+                f"{option} {file}: other users can read or write it (mode "
+                f"{stat.S_IMODE(mode):04o}); make it private: chmod 600 {file}"
+            )
+        return Path(file).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise CommandError(f"{option} {file}: {exc.strerror or exc}; check the path") from None
+
+
+def _log_key(args: argparse.Namespace) -> bytes | None:
+    """The key of the log's pseudonyms, from ``--log-key-file`` or the environment: the same
+    key keeps a case's pseudonym across restarts, so its log lines can be followed."""
+    if args.log_key_file:
+        key = _private_text("--log-key-file", args.log_key_file)
+    else:
+        key = os.environ.get(LOG_KEY_ENV, "").strip()
+        if not key:
+            return None
+    if len(key) < 16:
+        raise CommandError("the log key is shorter than 16 characters; use a long random one")
+    return hashlib.sha256(b"samverkan log pseudonyms\0" + key.encode("utf-8")).digest()
+
+
 def _token(args: argparse.Namespace) -> str:
     if args.token_file:
-        try:
-            mode = os.stat(args.token_file).st_mode
-            if os.name == "posix" and mode & 0o077:
-                raise CommandError(
-                    f"--token-file {args.token_file}: other users can read or write it (mode "
-                    f"{stat.S_IMODE(mode):04o}); make it private: chmod 600 {args.token_file}"
-                )
-            token = Path(args.token_file).read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise CommandError(
-                f"--token-file {args.token_file}: {exc.strerror or exc}; check the path"
-            ) from None
+        token = _private_text("--token-file", args.token_file)
     else:
         token = os.environ.get(TOKEN_ENV, "").strip()
     if not token:
@@ -289,12 +316,15 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"--store {args.store}: cannot open the event store: {exc}") from None
     _log_start(args, sessions)
     subscriptions, state = _webhooks(args, sessions)
+    from samverkan_rules.serve.guard import Pseudonyms
+
     app = create_app(
         sessions,
         token=token,
         max_body=args.max_body,
         max_events=args.max_events,
         allow_personal_case_ids=args.allow_personal_case_ids,
+        pseudonyms=Pseudonyms(_log_key(args)),
         webhooks=subscriptions,
         webhook_state=state,
     )

@@ -59,6 +59,14 @@ class Reports:
         """The cases time alone changes at or before ``moment``."""
         return {case for case, at in self.wake.items() if at <= moment}
 
+    def status_counts(self) -> dict[str, int]:
+        """How many obligations stand in each status, as last reported."""
+        counts: dict[str, int] = {}
+        for snapshot in self.snapshots.values():
+            for status, _rule, _named, _deadline in snapshot.values():
+                counts[status] = counts.get(status, 0) + 1
+        return counts
+
     def forget(self, case: str) -> None:
         """Forget an erased case (the store removes its logged changes itself)."""
         self.snapshots.pop(case, None)

@@ -205,6 +205,17 @@ class RoutineSessions:
         moment = max(moments)
         return session.post(checked, as_of=moment)
 
+    def problems(self) -> list[str]:
+        """Why a routine cannot serve (its store cannot be read), by routine; empty when all
+        can. Names the routine and the kind of error only."""
+        out = []
+        for rid, session in self._sessions.items():
+            try:
+                session.ready()
+            except Exception as exc:  # any failure to read the store makes the service unready
+                out.append(f"{rid}: {type(exc).__name__}")
+        return out
+
     def describe(self, now: datetime) -> list[dict[str, Any]]:
         """Each routine: its id, its versions (validity, file, SHA-256 of the file) and the
         version in force at ``now``."""

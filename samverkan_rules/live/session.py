@@ -499,6 +499,18 @@ class Session:
                 return self._store.reopen(case)
             return self._erased.pop(case, None) is not None
 
+    def status_counts(self) -> dict[str, int]:
+        """How many obligations stand in each status, as the session last reported them (by
+        a post, a tick or a wake): cheap, for metrics; :meth:`due` is the exact answer."""
+        with self._lock:
+            return self._reports.status_counts()
+
+    def ready(self) -> None:
+        """Read the store once (when there is one); raises when it cannot be read."""
+        with self._lock:
+            if self._store is not None:
+                self._store.check()
+
     def describe(self) -> dict[str, Any]:
         """What runs where: the backend, the routines and, for durable_rules, which rules it
         matches and which fall back to the reference code (with the reason)."""

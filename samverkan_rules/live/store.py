@@ -298,6 +298,11 @@ class EventStore:
         for row in rows:
             yield _event(row)
 
+    def check(self) -> None:
+        """Read the file once; raises ``sqlite3.Error`` when it cannot be read."""
+        with self._lock:
+            self._db.execute("SELECT count(*) FROM pseudonym_key").fetchone()
+
     def __len__(self) -> int:
         with self._lock:
             return int(self._db.execute("SELECT count(*) FROM events").fetchone()[0])

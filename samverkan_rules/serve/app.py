@@ -30,7 +30,10 @@ Every route names the routine the case follows (a bearer token on every route bu
 - ``GET /webhooks``, ``GET /webhooks/{name}/dead-letters``,
   ``POST /webhooks/{name}/dead-letters/{routine}/{seq}/replay``: the subscriptions, what
   each delivered, and the changes set aside (see :mod:`samverkan_rules.serve.webhooks`).
-- ``GET /healthz``: ``{"ok": true}``; ``GET /openapi.json``: the OpenAPI document.
+- ``GET /healthz``: ``{"ok": true}`` (the process answers); ``GET /readyz``: 200 when every
+  routine's store can be read, else 503 naming the routines that cannot (both without the
+  token, for probes); ``GET /metrics``: Prometheus metrics (see
+  :mod:`samverkan_rules.serve.metrics`); ``GET /openapi.json``: the OpenAPI document.
 
 The clock is the wall clock: every answer is judged now unless the request gives ``as_of``,
 and nothing an event says moves it. Queries are evaluated in worker threads over a copy of
@@ -77,6 +80,7 @@ from samverkan_rules.serve.guard import (
     problem_response,
     where,
 )
+from samverkan_rules.serve.metrics import CONTENT_TYPE, Metrics
 from samverkan_rules.serve.openapi import openapi
 from samverkan_rules.serve.queries import QueryError, due_lines, parse_due_query
 from samverkan_rules.serve.requests import KeyLocks, count_param, idempotency_key, json_body
@@ -342,6 +346,7 @@ class _Routes:
         self.key_locks = KeyLocks()
         self.scheduler = scheduler
         self.deliverer = deliverer
+        self.measured = Metrics(sessions, clock)
 
     def _addressee(self, request: Request) -> tuple[str, str]:
         """The routine and the role or unit a calendar route names (404 for neither)."""
@@ -571,6 +576,15 @@ class _Routes:
             ) from None
         return _json({"replayed": True})
 
+    async def readyz(self, request: Request) -> Response:
+        problems = await run_in_threadpool(self.sessions.problems)
+        body = {"ready": not problems, "routines": len(self.sessions.ids()), "problems": problems}
+        return _json(body, status=503 if problems else 200)
+
+    async def metrics(self, request: Request) -> Response:
+        text = await run_in_threadpool(self.measured.text)
+        return Response(text, media_type=CONTENT_TYPE)
+
     async def routines(self, request: Request) -> Response:
         now = self.clock()
         return _json({"as_of": format_rfc3339(now), "routines": self.sessions.describe(now)})
@@ -631,6 +645,8 @@ class _Routes:
             ),
             # The route names url_path_for knows: "healthz", not the private function names.
             Route("/healthz", _healthz, methods=["GET"], name="healthz"),
+            Route("/readyz", _handled(self.readyz), methods=["GET"], name="readyz"),
+            Route("/metrics", _handled(self.metrics), methods=["GET"], name="metrics"),
             Route("/openapi.json", _openapi_document, methods=["GET"], name="openapi_document"),
         ]
 
@@ -673,9 +689,10 @@ def create_app(
     keys = FeedKeys(hashlib.sha256(b"samverkan calendar feeds\0" + token.encode()).digest())
     scheduler = Scheduler(sessions, clock)
     deliverer = Deliverer(webhooks or [], sessions, scheduler, webhook_state or WebhookState(None))
-    routes = _Routes(
+    handlers = _Routes(
         sessions, clock, max_events, allow_personal_case_ids, keys, scheduler, deliverer
-    ).table()
+    )
+    routes = handlers.table()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -705,4 +722,5 @@ def create_app(
         routes=routes,
         routine_ids=frozenset(sessions.ids()),
         key_opens=lambda routine, who, key: keys.opens(key, routine, who),
+        observe=handlers.measured.observe,
     )

@@ -30,8 +30,8 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 log = logging.getLogger("samverkan.serve")
 
-OPEN_PATHS = frozenset({"/healthz"})
-"""Routes answered without a token."""
+OPEN_PATHS = frozenset({"/healthz", "/readyz"})
+"""Routes answered without a token (probes, which say nothing of cases)."""
 
 
 class TooLargeError(Exception):
@@ -104,9 +104,10 @@ def where(exc: BaseException) -> str:
 
 def _described(
     scope: Scope, routes: Sequence[BaseRoute], names: Pseudonyms, routine_ids: Container[str]
-) -> str:
-    """The request as the log names it: the route template, the routine when it is served,
-    and the case and obligation by pseudonym; ``(no route)`` for any other path."""
+) -> tuple[str, str]:
+    """The request's route template and the request as the log names it: the template, the
+    routine when it is served, and the case and obligation by pseudonym; ``(no route)`` for
+    any other path."""
     for route in routes:
         match, child = route.matches({**scope, "method": scope.get("method", "GET")})
         if match is Match.NONE:
@@ -119,8 +120,8 @@ def _described(
         for name in ("case", "obligation"):
             if name in params:
                 parts.append(f"{name}={names(params[name])}")
-        return " ".join(parts)
-    return "(no route)"
+        return parts[0], " ".join(parts)
+    return "(no route)", "(no route)"
 
 
 def _authorized(headers: list[tuple[bytes, bytes]], expected: bytes) -> None:
@@ -175,10 +176,12 @@ def guard(
     routes: Sequence[BaseRoute],
     routine_ids: Container[str],
     key_opens: KeyCheck | None = None,
+    observe: Callable[[str, str, int, float], None] | None = None,
 ) -> ASGIApp:
     """``app`` behind the token check, the body size limit, ``Cache-Control: no-store`` on
     every answer and a log line per request naming only the route. A calendar feed's GET
-    is let through without the token when ``key_opens`` accepts its link's key."""
+    is let through without the token when ``key_opens`` accepts its link's key; ``observe``
+    is told each request's method, route template, status and seconds (for metrics)."""
     expected = token.encode("utf-8")
 
     async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
@@ -227,13 +230,12 @@ def guard(
             )
             await problem_response(too_large)(scope, receive, send_logged)
         finally:
-            log.info(
-                "%s %s %d %.1fms",
-                scope.get("method", "-") if scope.get("method") in _METHODS else "(method)",
-                _described(scope, routes, names, routine_ids),
-                status_holder["status"],
-                (time.perf_counter() - started) * 1000,
-            )
+            method = scope.get("method", "-") if scope.get("method") in _METHODS else "(method)"
+            template, described = _described(scope, routes, names, routine_ids)
+            elapsed = time.perf_counter() - started
+            log.info("%s %s %d %.1fms", method, described, status_holder["status"], elapsed * 1000)
+            if observe is not None:
+                observe(method, template, status_holder["status"], elapsed)
 
     return guarded
 

@@ -338,6 +338,43 @@ def _webhook_paths(routine: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _operation_paths() -> dict[str, Any]:
+    """The probes, the metrics and this document."""
+    return {
+        "/healthz": {
+            "get": {
+                "summary": "Liveness",
+                "security": [],
+                "responses": {"200": {"description": '{"ok": true}'}},
+            }
+        },
+        "/readyz": {
+            "get": {
+                "summary": "Readiness: 200 when every routine's store can be read, else "
+                '503; {"ready", "routines", "problems"}',
+                "security": [],
+                "responses": {
+                    "200": {"description": "ready"},
+                    "503": {"description": "a store cannot be read"},
+                },
+            }
+        },
+        "/metrics": {
+            "get": {
+                "summary": "Prometheus metrics (text format): requests by route template, "
+                "obligations by status, events, cases and the next change per routine",
+                "responses": {
+                    "200": {"description": "metrics", "content": {"text/plain": {}}},
+                    **_errors(401),
+                },
+            }
+        },
+        "/openapi.json": {
+            "get": {"summary": "This document", "responses": {"200": {"description": "OK"}}}
+        },
+    }
+
+
 def openapi() -> dict[str, Any]:
     """The OpenAPI 3.1 document of the service.
 
@@ -405,15 +442,6 @@ def openapi() -> dict[str, Any]:
             **_changes_path(routine),
             **_webhook_paths(routine),
             **_calendar_paths(routine, as_of),
-            "/healthz": {
-                "get": {
-                    "summary": "Liveness",
-                    "security": [],
-                    "responses": {"200": {"description": '{"ok": true}'}},
-                }
-            },
-            "/openapi.json": {
-                "get": {"summary": "This document", "responses": {"200": {"description": "OK"}}}
-            },
+            **_operation_paths(),
         },
     }
