@@ -20,11 +20,13 @@ routine or store).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import importlib.util
 import ipaddress
 import logging
 import os
+import secrets
 import stat
 import sys
 from datetime import timedelta
@@ -37,6 +39,8 @@ from samverkan_rules.cli.due_cmd import load_routines, select_routine
 from samverkan_rules.errors import SamverkanError
 from samverkan_rules.live import RoutineSessions
 from samverkan_rules.live.routed import DEFAULT_FUTURE_TOLERANCE
+from samverkan_rules.serve.access import AccessLog
+from samverkan_rules.serve.clients import Clients, ClientsError
 
 NAME = "serve"
 TOKEN_ENV = "SAMVERKAN_TOKEN"
@@ -168,6 +172,20 @@ def _add_limits(parser: argparse.ArgumentParser) -> None:
         "--log-level", choices=("warning", "info", "error"), default="info", help="log level"
     )
     parser.add_argument(
+        "--clients",
+        metavar="FILE",
+        help=(
+            "YAML file of clients: each a name, the SHA-256 of its token and its scopes "
+            "(read, write, admin); read again when it changes. Instead of --token-file"
+        ),
+    )
+    parser.add_argument(
+        "--cors-origin",
+        action="append",
+        metavar="ORIGIN",
+        help="an origin whose browser pages may call the service (repeatable; default: none)",
+    )
+    parser.add_argument(
         "--log-key-file",
         metavar="FILE",
         help=(
@@ -291,7 +309,7 @@ def run(args: argparse.Namespace) -> int:
         )
     if not 0 <= args.port <= 65535:
         raise CommandError(f"--port {args.port}: give a port from 0 to 65535")
-    token = _token(args)
+    token = _token(args) if not args.clients else None
     routines = load_routines(args.routines)
     if args.routine_id is not None:
         routines = select_routine(routines, args.routines, args.routine_id)
@@ -301,8 +319,6 @@ def run(args: argparse.Namespace) -> int:
             raise CommandError(f"{option} {getattr(args, name)}: give at least 1")
 
     import uvicorn
-
-    from samverkan_rules.serve.app import create_app
 
     try:
         sessions = RoutineSessions(
@@ -315,19 +331,7 @@ def run(args: argparse.Namespace) -> int:
     except (OSError, SamverkanError) as exc:
         raise CommandError(f"--store {args.store}: cannot open the event store: {exc}") from None
     _log_start(args, sessions)
-    subscriptions, state = _webhooks(args, sessions)
-    from samverkan_rules.serve.guard import Pseudonyms
-
-    app = create_app(
-        sessions,
-        token=token,
-        max_body=args.max_body,
-        max_events=args.max_events,
-        allow_personal_case_ids=args.allow_personal_case_ids,
-        pseudonyms=Pseudonyms(_log_key(args)),
-        webhooks=subscriptions,
-        webhook_state=state,
-    )
+    app, opened = _app(args, sessions, token)
     try:
         # No access log: it would write case ids; the app logs each request pseudonymously.
         uvicorn.run(
@@ -345,8 +349,59 @@ def run(args: argparse.Namespace) -> int:
         )
     finally:
         sessions.close()
-        state.close()
+        for each in opened:
+            each.close()
     return EXIT_OK
+
+
+def _beside(store: str, name: str) -> Path:
+    """A file kept with the stores: in the store directory, or beside a single store file."""
+    path = Path(store)
+    return path.with_suffix(f".{name}") if path.suffix else path / name
+
+
+def _app(
+    args: argparse.Namespace, sessions: RoutineSessions, token: str | None
+) -> tuple[Any, list[Any]]:
+    """The application, and the files it opened beside the stores (closed at the end)."""
+    from samverkan_rules.serve.app import create_app
+    from samverkan_rules.serve.guard import Pseudonyms
+
+    clients = None
+    if args.clients:
+        try:
+            clients = Clients.from_file(args.clients)
+        except ClientsError as exc:
+            sessions.close()
+            raise CommandError(f"--clients: {exc}") from None
+    subscriptions, state = _webhooks(args, sessions)
+    access = AccessLog(_beside(args.store, "access.db"))
+    app = create_app(
+        sessions,
+        token=token,
+        clients=clients,
+        feed_secret=None if token else _feed_secret(_beside(args.store, "feeds.key")),
+        max_body=args.max_body,
+        max_events=args.max_events,
+        allow_personal_case_ids=args.allow_personal_case_ids,
+        pseudonyms=Pseudonyms(_log_key(args)),
+        webhooks=subscriptions,
+        webhook_state=state,
+        access=access,
+        cors_origins=frozenset(args.cors_origin or ()),
+    )
+    return app, [state, access]
+
+
+def _feed_secret(path: Path) -> bytes:
+    """The secret of calendar links when clients have their own tokens: made once, kept in
+    a private file beside the stores, so links stay the same across restarts."""
+    if not path.exists():
+        with contextlib.suppress(FileExistsError):
+            descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+            with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+                out.write(secrets.token_hex(32))
+    return _private_text("(calendar link key)", str(path)).encode("utf-8")
 
 
 def _webhooks(args: argparse.Namespace, sessions: RoutineSessions) -> tuple[list[Any], Any]:

@@ -162,6 +162,7 @@ class RoutineSessions:
         events: Event | Mapping[str, Any] | Sequence[Event | Mapping[str, Any]],
         *,
         now: datetime,
+        client: str | None = None,
     ) -> Changes:
         """Post events of cases that follow ``routine``, judged at ``now`` (or at the latest
         posted event, when that is later but within the tolerance).
@@ -203,7 +204,7 @@ class RoutineSessions:
         if session.clock is not None:
             moments.append(session.clock)
         moment = max(moments)
-        return session.post(checked, as_of=moment)
+        return session.post(checked, as_of=moment, client=client)
 
     def problems(self) -> list[str]:
         """Why a routine cannot serve (its store cannot be read), by routine; empty when all

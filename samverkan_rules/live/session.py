@@ -235,6 +235,7 @@ class Session:
         events: Event | Mapping[str, Any] | Sequence[Event | Mapping[str, Any]],
         *,
         as_of: datetime | None = None,
+        client: str | None = None,
     ) -> Changes:
         """Accept one event or several, store them, and say what changed.
 
@@ -245,6 +246,7 @@ class Session:
             as_of: When to judge the affected cases (default: the later of the newest
                 posted event's instant and the session's clock). It must not be earlier
                 than a posted event.
+            client: Who posts them, kept with each event in the store.
 
         Returns:
             The obligations that arose, changed status or ended in the affected cases
@@ -263,7 +265,7 @@ class Session:
         with self._lock:
             self._refuse_erased(checked)
             moment = self._moment(checked, as_of)
-            new = self._store_new(checked)
+            new = self._store_new(checked, client)
             if not new:
                 return Changes(as_of=moment.astimezone(self._tz))
             self._advance(moment)
@@ -585,7 +587,7 @@ class Session:
         if self._clock is None or moment > self._clock:
             self._clock = moment
 
-    def _store_new(self, events: Sequence[Event]) -> list[Event]:
+    def _store_new(self, events: Sequence[Event], client: str | None = None) -> list[Event]:
         """The events not yet held, after writing them to the store (repeats are no-ops)."""
         new: list[Event] = []
         conflicts: list[Diagnostic] = []
@@ -612,7 +614,7 @@ class Session:
                 f"{len(conflicts)} event id(s) already used by other events", conflicts
             )
         if new and self._store is not None:
-            fresh = self._store.append(new)
+            fresh = self._store.append(new, client=client)
             new = [e for e, f in zip(new, fresh, strict=True) if f]
         return new
 

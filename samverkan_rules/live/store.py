@@ -160,6 +160,9 @@ class EventStore:
         # An erased case's text must not stay behind in freed pages.
         self._db.execute("PRAGMA secure_delete=ON")
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(events)")}
+        if "client" not in columns:  # a store from before clients were recorded
+            self._db.execute("ALTER TABLE events ADD COLUMN client TEXT")
         self._db.execute(
             "INSERT OR IGNORE INTO pseudonym_key (one, key) VALUES (1, ?)",
             (secrets.token_bytes(32),),
@@ -180,8 +183,9 @@ class EventStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def append(self, events: Sequence[Event]) -> list[bool]:
+    def append(self, events: Sequence[Event], *, client: str | None = None) -> list[bool]:
         """Store events in one transaction: all of them, or none when one conflicts.
+        ``client`` names who posted them (the service's client), kept with each.
 
         Returns:
             For each event, True when it was new and False when the same event was already
@@ -208,8 +212,8 @@ class EventStore:
                         known = row[0] if row is not None else None
                     if known is None:
                         cur.execute(
-                            "INSERT INTO events (id, case_id, type, at, data, content) "
-                            "VALUES (?, ?, ?, ?, ?, ?)",
+                            "INSERT INTO events (id, case_id, type, at, data, content, client) "
+                            "VALUES (?, ?, ?, ?, ?, ?, ?)",
                             (
                                 event.id,
                                 event.case,
@@ -217,6 +221,7 @@ class EventStore:
                                 format_rfc3339(event.at),
                                 json.dumps(dict(event.data), ensure_ascii=False),
                                 key,
+                                client,
                             ),
                         )
                         seen[event.id] = key

@@ -69,7 +69,9 @@ from samverkan_rules.errors import CalendarError, CaseErasedError, EvaluationErr
 from samverkan_rules.i18n import translator
 from samverkan_rules.live.routed import RoutineSessions, UnknownRoutineError
 from samverkan_rules.live.store import EventConflictError
+from samverkan_rules.serve.access import AccessLog
 from samverkan_rules.serve.calendar import FeedKeys, addressees, feed
+from samverkan_rules.serve.clients import Clients
 from samverkan_rules.serve.guard import (
     NO_STORE,
     ASGIApp,
@@ -337,6 +339,7 @@ class _Routes:
         keys: FeedKeys,
         scheduler: Scheduler,
         deliverer: Deliverer,
+        access: AccessLog,
     ) -> None:
         self.sessions = sessions
         self.clock = clock
@@ -347,6 +350,7 @@ class _Routes:
         self.scheduler = scheduler
         self.deliverer = deliverer
         self.measured = Metrics(sessions, clock)
+        self.access = access
 
     def _addressee(self, request: Request) -> tuple[str, str]:
         """The routine and the role or unit a calendar route names (404 for neither)."""
@@ -424,7 +428,10 @@ class _Routes:
         """Post the request's events; the answer's JSON."""
         events = _posted_events(await json_body(request), case, self.max_events)
         now = self.clock()
-        changes = await run_in_threadpool(self.sessions.post, routine, events, now=now)
+        client = request.scope.get("state", {}).get("client")
+        changes = await run_in_threadpool(
+            self.sessions.post, routine, events, now=now, client=client
+        )
         self.scheduler.nudge(routine)
         return changes.to_json()
 
@@ -576,6 +583,13 @@ class _Routes:
             ) from None
         return _json({"replayed": True})
 
+    async def access_of_case(self, request: Request) -> Response:
+        case = request.query_params.get("case")
+        if not case:
+            raise Problem(400, "request.bad-option", "give the case: ?case=...")
+        entries = await run_in_threadpool(self.access.of_case, case)
+        return _json({"accesses": entries})
+
     async def readyz(self, request: Request) -> Response:
         problems = await run_in_threadpool(self.sessions.problems)
         body = {"ready": not problems, "routines": len(self.sessions.ids()), "problems": problems}
@@ -646,53 +660,17 @@ class _Routes:
             # The route names url_path_for knows: "healthz", not the private function names.
             Route("/healthz", _healthz, methods=["GET"], name="healthz"),
             Route("/readyz", _handled(self.readyz), methods=["GET"], name="readyz"),
+            Route("/access", _handled(self.access_of_case), methods=["GET"], name="access"),
             Route("/metrics", _handled(self.metrics), methods=["GET"], name="metrics"),
             Route("/openapi.json", _openapi_document, methods=["GET"], name="openapi_document"),
         ]
 
 
-def create_app(
-    sessions: RoutineSessions,
-    *,
-    token: str,
-    max_body: int = DEFAULT_MAX_BODY,
-    max_events: int = DEFAULT_MAX_EVENTS,
-    pseudonyms: Pseudonyms | None = None,
-    clock: Clock = wall_clock,
-    allow_personal_case_ids: bool = False,
-    run_scheduler: bool = True,
-    webhooks: list[Subscription] | None = None,
-    webhook_state: WebhookState | None = None,
-) -> ASGIApp:
-    """The ASGI application over ``sessions`` (one live session per routine).
-
-    Args:
-        sessions: The routines' live sessions (usually with event stores).
-        token: The bearer token every route but ``/healthz`` needs; at least 16 characters.
-        max_body: The largest request body accepted, in bytes.
-        max_events: The most events one post may hold.
-        pseudonyms: How the log names cases (default: a fresh random key).
-        clock: The service's clock (default: the wall clock).
-        allow_personal_case_ids: Take posts for case ids that are a valid personnummer or
-            samordningsnummer (refused by default: 422 ``case.personal-id``).
-        run_scheduler: Run the clock task (see :mod:`samverkan_rules.serve.scheduler`) while
-            the application runs: time-driven changes are logged and streamed as they come.
-        webhooks: The subscriptions whose changes are delivered (see
-            :mod:`samverkan_rules.serve.webhooks`).
-        webhook_state: Where deliveries are recorded (default: in memory).
-
-    Raises:
-        ValueError: for a token shorter than 16 characters.
-    """
-    if len(token) < 16:
-        raise ValueError("the token must be at least 16 characters long")
-    keys = FeedKeys(hashlib.sha256(b"samverkan calendar feeds\0" + token.encode()).digest())
-    scheduler = Scheduler(sessions, clock)
-    deliverer = Deliverer(webhooks or [], sessions, scheduler, webhook_state or WebhookState(None))
-    handlers = _Routes(
-        sessions, clock, max_events, allow_personal_case_ids, keys, scheduler, deliverer
-    )
-    routes = handlers.table()
+def _lifespan(
+    scheduler: Scheduler, deliverer: Deliverer, run_scheduler: bool
+) -> Callable[[Starlette], contextlib.AbstractAsyncContextManager[None]]:
+    """Start the clock task and the webhook deliveries with the application, and end them
+    with it."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -709,18 +687,80 @@ def create_app(
                 with contextlib.suppress(asyncio.CancelledError):
                     await asyncio.wait_for(task, 30)
 
+    return lifespan
+
+
+def create_app(
+    sessions: RoutineSessions,
+    *,
+    token: str | None = None,
+    clients: Clients | None = None,
+    feed_secret: bytes | None = None,
+    max_body: int = DEFAULT_MAX_BODY,
+    max_events: int = DEFAULT_MAX_EVENTS,
+    pseudonyms: Pseudonyms | None = None,
+    clock: Clock = wall_clock,
+    allow_personal_case_ids: bool = False,
+    run_scheduler: bool = True,
+    webhooks: list[Subscription] | None = None,
+    webhook_state: WebhookState | None = None,
+    access: AccessLog | None = None,
+    cors_origins: frozenset[str] = frozenset(),
+) -> ASGIApp:
+    """The ASGI application over ``sessions`` (one live session per routine).
+
+    Args:
+        sessions: The routines' live sessions (usually with event stores).
+        token: The one admin's bearer token (at least 16 characters), when no ``clients``.
+        clients: The clients, their tokens and scopes (see
+            :mod:`samverkan_rules.serve.clients`).
+        feed_secret: The secret calendar links' keys are made from (default: the token).
+        max_body: The largest request body accepted, in bytes.
+        max_events: The most events one post may hold.
+        pseudonyms: How the log names cases (default: a fresh random key).
+        clock: The service's clock (default: the wall clock).
+        allow_personal_case_ids: Take posts for case ids that are a valid personnummer or
+            samordningsnummer (refused by default: 422 ``case.personal-id``).
+        run_scheduler: Run the clock task (see :mod:`samverkan_rules.serve.scheduler`) while
+            the application runs: time-driven changes are logged and streamed as they come.
+        webhooks: The subscriptions whose changes are delivered (see
+            :mod:`samverkan_rules.serve.webhooks`).
+        webhook_state: Where deliveries are recorded (default: in memory).
+        access: The access log (default: in memory).
+        cors_origins: Origins whose browsers may call the service (default: none).
+
+    Raises:
+        ValueError: for a token shorter than 16 characters, or neither token nor clients.
+    """
+    if clients is None:
+        if token is None or len(token) < 16:
+            raise ValueError("the token must be at least 16 characters long")
+        clients = Clients.single(token)
+    secret = feed_secret if feed_secret is not None else (token or "").encode()
+    if len(secret) < 16:
+        raise ValueError("calendar links need a secret of at least 16 bytes")
+    keys = FeedKeys(hashlib.sha256(b"samverkan calendar feeds\0" + secret).digest())
+    scheduler = Scheduler(sessions, clock)
+    deliverer = Deliverer(webhooks or [], sessions, scheduler, webhook_state or WebhookState(None))
+    access = access if access is not None else AccessLog(None)
+    handlers = _Routes(
+        sessions, clock, max_events, allow_personal_case_ids, keys, scheduler, deliverer, access
+    )
+    routes = handlers.table()
     app = Starlette(
         routes=routes,
         exception_handlers={404: _not_found, 405: _not_found, Exception: _internal},
-        lifespan=lifespan,
+        lifespan=_lifespan(scheduler, deliverer, run_scheduler),
     )
     return guard(
         app,
-        token=token,
+        clients=clients,
         max_body=max_body,
         names=pseudonyms or Pseudonyms(),
         routes=routes,
         routine_ids=frozenset(sessions.ids()),
         key_opens=lambda routine, who, key: keys.opens(key, routine, who),
         observe=handlers.measured.observe,
+        access=access,
+        cors_origins=cors_origins,
     )

@@ -16,11 +16,15 @@ import secrets
 import time
 import traceback
 from collections.abc import Awaitable, Callable, Container, MutableMapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Match
+
+from samverkan_rules.serve.access import AccessLog
+from samverkan_rules.serve.clients import Client, Clients, required_scope
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -102,32 +106,36 @@ def where(exc: BaseException) -> str:
     return f"{type(exc).__name__} at {last.filename}:{last.lineno}"
 
 
-def _described(
-    scope: Scope, routes: Sequence[BaseRoute], names: Pseudonyms, routine_ids: Container[str]
-) -> tuple[str, str]:
-    """The request's route template and the request as the log names it: the template, the
-    routine when it is served, and the case and obligation by pseudonym; ``(no route)`` for
-    any other path."""
+def _matched(scope: Scope, routes: Sequence[BaseRoute]) -> tuple[str, dict[str, str]]:
+    """The request's route template and path parameters; ``(no route)`` for any other
+    path."""
     for route in routes:
         match, child = route.matches({**scope, "method": scope.get("method", "GET")})
         if match is Match.NONE:
             continue
-        params: dict[str, str] = child.get("path_params", {})
-        parts = [getattr(route, "path", "(route)")]
-        routine = params.get("routine")
-        if routine is not None:
-            parts.append(f"routine={routine if routine in routine_ids else '(unknown)'}")
-        for name in ("case", "obligation"):
-            if name in params:
-                parts.append(f"{name}={names(params[name])}")
-        return parts[0], " ".join(parts)
-    return "(no route)", "(no route)"
+        return getattr(route, "path", "(route)"), dict(child.get("path_params", {}))
+    return "(no route)", {}
 
 
-def _authorized(headers: list[tuple[bytes, bytes]], expected: bytes) -> None:
-    """Refuse a request without exactly one valid bearer token (compared in constant time);
-    two ``Authorization`` headers are refused, since servers and proxies disagree on which
-    one counts."""
+def _described(
+    template: str, params: dict[str, str], names: Pseudonyms, routine_ids: Container[str]
+) -> str:
+    """The request as the log names it: the route template, the routine when it is served,
+    and the case and obligation by pseudonym."""
+    parts = [template]
+    routine = params.get("routine")
+    if routine is not None:
+        parts.append(f"routine={routine if routine in routine_ids else '(unknown)'}")
+    for name in ("case", "obligation"):
+        if name in params:
+            parts.append(f"{name}={names(params[name])}")
+    return " ".join(parts)
+
+
+def _authorized(headers: list[tuple[bytes, bytes]], clients: Clients) -> Client:
+    """The client of exactly one valid bearer token (compared in constant time); two
+    ``Authorization`` headers are refused, since servers and proxies disagree on which one
+    counts."""
     given = [value for name, value in headers if name.lower() == b"authorization"]
     if len(given) > 1:
         raise Problem(
@@ -137,14 +145,45 @@ def _authorized(headers: list[tuple[bytes, bytes]], expected: bytes) -> None:
             hint="send the header 'Authorization: Bearer <token>' once",
         )
     scheme, _, credential = (given[0] if given else b"").partition(b" ")
-    ok = hmac.compare_digest(credential.strip(), expected)
-    if scheme.lower() != b"bearer" or not ok:
+    client = clients.identify(credential.strip())
+    if scheme.lower() != b"bearer" or client is None:
         raise Problem(
             401,
             "auth.unauthorized",
             "a valid bearer token is required",
             hint="send the header 'Authorization: Bearer <token>'",
         )
+    return client
+
+
+def _permitted(client: Client, method: str, template: str) -> None:
+    """Refuse a request its client holds no scope for (403)."""
+    need = required_scope(method, template)
+    if not client.may(need):
+        raise Problem(
+            403,
+            "auth.forbidden",
+            f"the client {client.name!r} may not do this: it needs the {need!r} scope",
+            hint="ask the service's operator for a client with that scope",
+        )
+
+
+CORS_HEADERS = b"authorization, content-type, idempotency-key, last-event-id"
+
+
+def _preflight(origin: bytes) -> Response:
+    """The answer to a CORS preflight from an allowed origin (before any token check:
+    browsers send no credentials with it)."""
+    return Response(
+        status_code=204,
+        headers={
+            "Access-Control-Allow-Origin": origin.decode("latin-1"),
+            "Access-Control-Allow-Methods": "GET, POST, DELETE",
+            "Access-Control-Allow-Headers": CORS_HEADERS.decode(),
+            "Access-Control-Max-Age": "600",
+            "Vary": "Origin",
+        },
+    )
 
 
 KeyCheck = Callable[[str, str, str], bool]
@@ -167,22 +206,28 @@ def _opened_by_key(scope: Scope, key_opens: KeyCheck | None) -> bool:
     return len(keys) == 1 and key_opens(unquote(found["routine"]), unquote(found["who"]), keys[0])
 
 
+Observer = Callable[[str, str, int, float], None]
+"""Told each request's method, route template, status and seconds (for metrics)."""
+
+
 def guard(
     app: ASGIApp,
     *,
-    token: str,
+    clients: Clients,
     max_body: int,
     names: Pseudonyms,
     routes: Sequence[BaseRoute],
     routine_ids: Container[str],
     key_opens: KeyCheck | None = None,
-    observe: Callable[[str, str, int, float], None] | None = None,
+    observe: Observer | None = None,
+    access: AccessLog | None = None,
+    cors_origins: Container[str] = (),
 ) -> ASGIApp:
-    """``app`` behind the token check, the body size limit, ``Cache-Control: no-store`` on
-    every answer and a log line per request naming only the route. A calendar feed's GET
-    is let through without the token when ``key_opens`` accepts its link's key; ``observe``
-    is told each request's method, route template, status and seconds (for metrics)."""
-    expected = token.encode("utf-8")
+    """``app`` behind the clients' tokens and scopes, the body size limit,
+    ``Cache-Control: no-store`` on every answer and a log line per request naming only the
+    route. A calendar feed's GET is let through without a token when ``key_opens`` accepts
+    its link's key; ``observe`` is told of every request; ``access`` records each request
+    that names a case; a browser from one of ``cors_origins`` may call the service."""
 
     async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -190,37 +235,40 @@ def guard(
             return
         started = time.perf_counter()
         status_holder = {"status": 500}
+        headers = list(scope.get("headers") or [])
+        origin = dict(headers).get(b"origin")
+        allowed = (
+            origin if origin is not None and origin.decode("latin-1") in cors_origins else None
+        )
 
         async def send_logged(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
-                headers = [
+                kept = [
                     (k, v) for k, v in message.get("headers", []) if k.lower() != b"cache-control"
                 ]
-                message = {**message, "headers": [*headers, (b"cache-control", b"no-store")]}
+                kept.append((b"cache-control", b"no-store"))
+                if allowed is not None:
+                    kept += [(b"access-control-allow-origin", allowed), (b"vary", b"Origin")]
+                message = {**message, "headers": kept}
             await send(message)
 
+        method = scope.get("method", "-") if scope.get("method") in _METHODS else "(method)"
+        template, params = _matched(scope, routes)
+        who = "-"
         try:
-            headers = list(scope.get("headers") or [])
-            if scope["path"] not in OPEN_PATHS and not _opened_by_key(scope, key_opens):
-                _authorized(headers, expected)
-                given = {name.lower() for name, _ in headers}
-                if b"content-length" in given and b"transfer-encoding" in given:
-                    # Proxies and servers disagree on which one frames the body.
-                    raise Problem(
-                        400,
-                        "request.ambiguous-length",
-                        "the request has both Content-Length and Transfer-Encoding",
-                        hint="send one of them",
-                    )
-                length = dict(headers).get(b"content-length")
-                if length is not None and length.isdigit() and int(length) > max_body:
-                    raise Problem(
-                        413,
-                        "request.too-large",
-                        f"the request body is larger than {max_body} bytes",
-                        hint="post fewer events per request",
-                    )
+            if allowed is not None and method == "OPTIONS":
+                await _preflight(allowed)(scope, receive, send)
+                status_holder["status"] = 204
+                return
+            if _opened_by_key(scope, key_opens):
+                who = "calendar-link"
+            elif scope["path"] not in OPEN_PATHS:
+                client = _authorized(headers, clients)
+                who = client.name
+                _permitted(client, method, template)
+                scope.setdefault("state", {})["client"] = client.name
+                _framing(headers, max_body)
             await app(scope, limited(receive, max_body), send_logged)
         except Problem as problem:
             await problem_response(problem)(scope, receive, send_logged)
@@ -230,14 +278,63 @@ def guard(
             )
             await problem_response(too_large)(scope, receive, send_logged)
         finally:
-            method = scope.get("method", "-") if scope.get("method") in _METHODS else "(method)"
-            template, described = _described(scope, routes, names, routine_ids)
-            elapsed = time.perf_counter() - started
-            log.info("%s %s %d %.1fms", method, described, status_holder["status"], elapsed * 1000)
-            if observe is not None:
-                observe(method, template, status_holder["status"], elapsed)
+            _account(
+                (method, template, params, who, status_holder["status"]),
+                time.perf_counter() - started,
+                names,
+                routine_ids,
+                observe,
+                access,
+            )
 
     return guarded
+
+
+def _account(
+    request: tuple[str, str, dict[str, str], str, int],
+    elapsed: float,
+    names: Pseudonyms,
+    routine_ids: Container[str],
+    observe: Observer | None,
+    access: AccessLog | None,
+) -> None:
+    """Log a request (by its route), tell the observer, and record a case's access."""
+    method, template, params, who, status = request
+    described = _described(template, params, names, routine_ids)
+    log.info("%s %s %d %.1fms client=%s", method, described, status, elapsed * 1000, who)
+    if observe is not None:
+        observe(method, template, status, elapsed)
+    if access is not None and "case" in params and who != "-":
+        access.record(
+            at=datetime.now(UTC),
+            client=who,
+            method=method,
+            route=template,
+            routine=params.get("routine"),
+            case=params["case"],
+            status=status,
+        )
+
+
+def _framing(headers: list[tuple[bytes, bytes]], max_body: int) -> None:
+    """Refuse a body framed two ways, or announced larger than ``max_body``."""
+    given = {name.lower() for name, _ in headers}
+    if b"content-length" in given and b"transfer-encoding" in given:
+        # Proxies and servers disagree on which one frames the body.
+        raise Problem(
+            400,
+            "request.ambiguous-length",
+            "the request has both Content-Length and Transfer-Encoding",
+            hint="send one of them",
+        )
+    length = dict(headers).get(b"content-length")
+    if length is not None and length.isdigit() and int(length) > max_body:
+        raise Problem(
+            413,
+            "request.too-large",
+            f"the request body is larger than {max_body} bytes",
+            hint="post fewer events per request",
+        )
 
 
 _METHODS = frozenset({"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"})

@@ -46,6 +46,7 @@ def _errors(*codes: int) -> dict[str, Any]:
     texts = {
         400: "bad request (as_of, a query parameter, JSON, two Authorization headers)",
         401: "no or a wrong bearer token",
+        403: "the client lacks the scope the route needs",
         404: "unknown routine, case or obligation",
         409: "an event id already used by other content, or a case erased and not reopened",
         413: "request body too large, or too many events in one post",
@@ -357,6 +358,16 @@ def _operation_paths() -> dict[str, Any]:
                     "200": {"description": "ready"},
                     "503": {"description": "a store cannot be read"},
                 },
+            }
+        },
+        "/access": {
+            "get": {
+                "summary": "Who accessed a case (admin): "
+                '{"accesses": [{"at", "client", "method", "route", "routine", "status"}]}',
+                "parameters": [
+                    {"name": "case", "in": "query", "required": True, "schema": {"type": "string"}}
+                ],
+                "responses": {"200": {"description": "the accesses"}, **_errors(400, 401, 403)},
             }
         },
         "/metrics": {

@@ -131,7 +131,10 @@ def test_one_server_answers_for_every_routine_as_samverkan_due_does(
             ).json()
             assert one["cases"] == [c for c in cli["cases"] if c["case"] == case]
             assert one["routines"] == cli["routines"]
+    # One store a routine, and the access log beside them.
     assert sorted(p.name for p in service.store.iterdir() if p.suffix == ".db") == sorted(
+        ["access.db"]
+    ) + sorted(
         f"{rid}.db"
         for rid in {
             yaml.safe_load(f.read_text(encoding="utf-8"))["id"] for f in ROUTINES.glob("*.yaml")
