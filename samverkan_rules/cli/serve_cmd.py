@@ -38,7 +38,7 @@ from samverkan_rules.cli._common import CommandError, guarded
 from samverkan_rules.cli.due_cmd import load_routines, select_routine
 from samverkan_rules.errors import SamverkanError
 from samverkan_rules.live import RoutineSessions
-from samverkan_rules.live.routed import DEFAULT_FUTURE_TOLERANCE
+from samverkan_rules.live.routed import DEFAULT_FUTURE_TOLERANCE, DEFAULT_MAX_CASE_EVENTS
 from samverkan_rules.serve.access import AccessLog
 from samverkan_rules.serve.clients import Clients, ClientsError
 
@@ -160,6 +160,13 @@ def _add_limits(parser: argparse.ArgumentParser) -> None:
             "take posts for case ids that are a personnummer or samordningsnummer (refused "
             "by default with 422: a case id should not name the person)"
         ),
+    )
+    parser.add_argument(
+        "--max-case-events",
+        type=int,
+        default=DEFAULT_MAX_CASE_EVENTS,
+        metavar="N",
+        help=f"most events one case may hold (default {DEFAULT_MAX_CASE_EVENTS}; more: 422)",
     )
     parser.add_argument(
         "--max-events",
@@ -313,7 +320,7 @@ def run(args: argparse.Namespace) -> int:
     routines = load_routines(args.routines)
     if args.routine_id is not None:
         routines = select_routine(routines, args.routines, args.routine_id)
-    for name in ("max_events", "max_connections"):
+    for name in ("max_events", "max_connections", "max_case_events"):
         if getattr(args, name) < 1:
             option = "--" + name.replace("_", "-")
             raise CommandError(f"{option} {getattr(args, name)}: give at least 1")
@@ -327,6 +334,7 @@ def run(args: argparse.Namespace) -> int:
             backend=args.backend,
             synchronous=args.synchronous,
             future_tolerance=args.future_tolerance,
+            max_case_events=args.max_case_events,
         )
     except (OSError, SamverkanError) as exc:
         raise CommandError(f"--store {args.store}: cannot open the event store: {exc}") from None

@@ -45,6 +45,10 @@ from samverkan_rules.time.instants import format_rfc3339, local_date
 DEFAULT_FUTURE_TOLERANCE = timedelta(minutes=5)
 """How far after the clock an event may be (clocks of posting systems drift a little)."""
 
+DEFAULT_MAX_CASE_EVENTS = 50_000
+"""The most events one case may hold by default: far beyond any real case, a bound on what
+one client can make the service hold for a single case."""
+
 
 class UnknownRoutineError(SamverkanError):
     """A routine id that is not served."""
@@ -61,6 +65,7 @@ class RoutineSessions:
         backend: The sessions' backend (see :class:`Session`).
         synchronous: The stores' sync mode (see :class:`EventStore`).
         future_tolerance: How far after ``now`` a posted event may be.
+        max_case_events: The most events one case may hold; a post beyond it is refused.
 
     Examples:
         >>> from datetime import datetime
@@ -92,6 +97,7 @@ class RoutineSessions:
         backend: Backend = "reference",
         synchronous: Synchronous = "full",
         future_tolerance: timedelta = DEFAULT_FUTURE_TOLERANCE,
+        max_case_events: int = DEFAULT_MAX_CASE_EVENTS,
     ) -> None:
         by_id: dict[str, list[CompiledRoutine]] = {}
         for r in routines:
@@ -101,6 +107,9 @@ class RoutineSessions:
         if future_tolerance < timedelta(0):
             raise ValueError("future_tolerance must not be negative")
         self.future_tolerance = future_tolerance
+        if max_case_events < 1:
+            raise ValueError("max_case_events must be at least 1")
+        self.max_case_events = max_case_events
         self._versions = {rid: tuple(v) for rid, v in sorted(by_id.items())}
         self._used = {
             rid: frozenset().union(*(r.used_event_types for r in v))
@@ -196,6 +205,7 @@ class RoutineSessions:
                 checked.append(event)
                 places.append(index + 1)
         problems.extend(_retractions_of_nothing(session, checked, places))
+        problems.extend(self._too_many(session, checked))
         if problems:
             raise EventError(f"{len(problems)} problem(s) with the posted events", problems)
         # Time only moves on: never judged before what the session judged last (a post of
@@ -215,6 +225,25 @@ class RoutineSessions:
                 session.ready()
             except Exception as exc:  # any failure to read the store makes the service unready
                 out.append(f"{rid}: {type(exc).__name__}")
+        return out
+
+    def _too_many(self, session: Session, events: Sequence[Event]) -> list[Diagnostic]:
+        """A problem for each case the post would take past :attr:`max_case_events`."""
+        adding: dict[str, int] = {}
+        for event in events:
+            adding[event.case] = adding.get(event.case, 0) + 1
+        out = []
+        for case, count in sorted(adding.items()):
+            held = session.case_size(case)
+            if held + count > self.max_case_events:
+                out.append(
+                    Diagnostic(
+                        "error",
+                        "case.too-many-events",
+                        f"the case holds {held} events and may hold at most {self.max_case_events}",
+                        hint="a case this long is likely a feed error; split or erase it",
+                    )
+                )
         return out
 
     def describe(self, now: datetime) -> list[dict[str, Any]]:

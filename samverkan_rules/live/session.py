@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import os
 import threading
-from bisect import insort
+from bisect import bisect_right, insort
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
@@ -142,6 +142,7 @@ class Session:
         self._lent: list[Event] = []
         # Retractions, passed with the shared events: a retracted one is shared no more.
         self._retracting: list[Event] = []
+        self._retracted_cases: set[str] = set()
         self._earliest: Event | None = None
         self._erased: dict[str, str] = {}  # tombstones when there is no store
         self._clock: datetime | None = None
@@ -433,6 +434,11 @@ class Session:
         result = evaluate(self._routines, inputs, moment)
         return result.only_case(case, events=events)
 
+    def case_size(self, case: str) -> int:
+        """How many events the session holds for ``case``."""
+        with self._lock:
+            return len(self._by_case.get(case, ()))
+
     def has_case(self, case: str) -> bool:
         """Whether the session holds an event of ``case``."""
         with self._lock:
@@ -477,6 +483,7 @@ class Session:
                 self._keys.pop(event.id, None)
             for held in (self._lent, self._calling_off, self._retracting):
                 held[:] = [e for e in held if e.case != case]
+            self._retracted_cases.discard(case)
             if self._earliest is not None and self._earliest.case == case:
                 rest = [e for events in self._by_case.values() for e in events]
                 self._earliest = min(rest, key=lambda e: _day(e, self._tz)) if rest else None
@@ -631,6 +638,7 @@ class Session:
             self._calling_off.append(event)
         if event.type == RETRACTED:
             self._retracting.append(event)
+            self._retracted_cases.add(event.case)
         if self._earliest is None or _day(event, self._tz) < _day(self._earliest, self._tz):
             self._earliest = event
 
@@ -688,7 +696,8 @@ class Session:
         run = run if run is not None else self._run(as_of)
         # A retraction changes what was seen before: the filtered list then differs from the
         # kept replay's and the case is replayed afresh.
-        own = list(without_retracted([e for e in self._by_case.get(case, ()) if e.at <= as_of], []))
+        held = _until(self._by_case.get(case, []), as_of)
+        own = list(without_retracted(held, []) if case in self._retracted_cases else held)
         if not own and case not in run.unit_cases():
             self._replays.pop(case, None)
             self._replay_calls_off.pop(case, None)
@@ -717,7 +726,7 @@ class Session:
         cases = {c for c, events in self._by_case.items() if any(e.at <= as_of for e in events)}
         cases.update(run.unit_cases())
         return [
-            run.evaluate_case(case, [e for e in self._by_case.get(case, ()) if e.at <= as_of])
+            run.evaluate_case(case, _until(self._by_case.get(case, []), as_of))
             for case in sorted(cases)
         ]
 
@@ -740,3 +749,11 @@ def _at_index(d: Diagnostic, index: int, count: int) -> Diagnostic:
     finds the event the way a CLI user finds a line of an event file.
     """
     return replace(d, line=index + 1)
+
+
+def _until(events: list[Event], as_of: datetime) -> list[Event]:
+    """The events of a case (sorted by instant, then id) at or before ``as_of`` (UTC): a
+    binary search, so a long case costs no comparison per event."""
+    if not events or events[-1].utc <= as_of:
+        return events
+    return events[: bisect_right(events, as_of, key=lambda e: e.utc)]
