@@ -82,6 +82,7 @@ def format_date(day: date, t: Translator) -> str:
     )
 
 
+@lru_cache(maxsize=2048)
 def format_day(day: date, t: Translator) -> str:
     """A day as a person reads it: ``måndag 28 december 2026``, ``Monday 28 December 2026``."""
     return f"{weekday_name(day.weekday(), t)} {format_date(day, t)}"

@@ -376,7 +376,8 @@ def _plan_day(text: str, t: Translator) -> str:
     day, _, clock = text.partition(" ")
     shown = format_date(dt.date.fromisoformat(day), t)
     if clock:
-        shown += t.gettext(", at {time}").format(time=_hm(dt.time.fromisoformat(clock), t))
+        time = _hm(dt.time.fromisoformat(clock), t)
+        shown = t.gettext("{day} at {time}").format(day=shown, time=time)
     return shown
 
 
