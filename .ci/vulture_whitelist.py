@@ -6,7 +6,7 @@ This file is only parsed, never imported.
 """
 
 import samverkan_rules
-from samverkan_rules import audit, records, schemas
+from samverkan_rules import audit, records, schemas, status
 from samverkan_rules.audit import models as audit_models
 from samverkan_rules.audit import rows, synthetic
 from samverkan_rules.cli import _common as cli_common
@@ -129,3 +129,6 @@ calendar.write_holiday_table
 # The staff text of a whole evaluation in one string, for embedding systems (README, "Text
 # for people"); the command line writes the same text case by case (evaluation_chunks).
 due.render_evaluation
+
+# docs/glossary.md is written from the staff glossary; tests/test_glossary.py checks it.
+status.glossary_markdown

@@ -118,7 +118,7 @@ class Translator:
 
     Examples:
         >>> t = translator("sv")
-        >>> t.pgettext("status", "due")
+        >>> t.pgettext("status", "to do")
         'att göra'
         >>> [t.ngettext("{n} case", "{n} cases", n).format(n=n) for n in (1, 2)]
         ['1 ärende', '2 ärenden']

@@ -1,25 +1,139 @@
-"""The sentences that explain an obligation, in the reader's language.
+"""The sentences that explain an obligation, and the dates and times in them, in the
+reader's language.
 
 Each function returns one translated sentence or trace line, built from a message id of the
 ``samverkan`` catalog with named placeholders. Callers pass values that are already text:
-ids, labels, and instants formatted for people (``2026-12-22 23:59+01:00``). The Swedish
-catalog gives the wording the evaluator has always used, with real plural forms ("1 vardag",
-"4 vardagar") instead of "vardag(ar)".
+ids, labels, and instants formatted for people by :func:`format_instant` (``tisdag 22
+december 2026 kl. 13.30``; a deadline at the end of a day is the day alone). This module is
+the one place where dates and times are written for people; JSON keeps RFC 3339.
 
 Examples:
+    >>> from zoneinfo import ZoneInfo
     >>> from samverkan_rules.i18n import translator
     >>> sv, en = translator("sv"), translator("en")
+    >>> tz = ZoneInfo("Europe/Stockholm")
+    >>> format_instant(datetime.fromisoformat("2026-12-22T13:30:00+01:00"), tz, sv)
+    'tisdag 22 december 2026 kl. 13.30'
+    >>> format_instant(datetime.fromisoformat("2026-12-22T23:59:59+01:00"), tz, sv)
+    'tisdag 22 december 2026'
+    >>> format_instant(datetime.fromisoformat("2026-12-22T13:30:00+01:00"), tz, en)
+    'Tuesday 22 December 2026 at 13:30'
     >>> cause = triggered_by(sv, event_type="start_planned", event="e2")
-    >>> explain_due(sv, action="Skicka", who="Dagverksamheten", deadline="2026-12-22", cause=cause)
-    'Skicka (Dagverksamheten) senast 2026-12-22; utlöst av start_planned e2.'
+    >>> explain_due(sv, action="Skicka", who="Dagverksamheten", deadline="tisdag 22 december 2026",
+    ...             cause=cause)
+    'Skicka (Dagverksamheten) senast tisdag 22 december 2026; utlöst av start_planned e2.'
     >>> explain_fulfilled_late(en, action="Send", late=1, event="f3",
-    ...     at="2026-12-23 09:00+01:00", deadline="2026-12-22 23:59+01:00", cause="x")
-    'Send: done 1 working day late by f3 2026-12-23 09:00+01:00 (by 2026-12-22 23:59+01:00); x.'
+    ...     at="Wednesday at 09:00", deadline="Tuesday", cause="x")
+    'Send: done 1 working day late by f3 Wednesday at 09:00 (by Tuesday); x.'
 """
 
 from __future__ import annotations
 
+from datetime import date, datetime, time
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
 from samverkan_rules.i18n import Translator
+
+
+def weekday_name(weekday: int, t: Translator) -> str:
+    """The name of a weekday, Monday = 0 (as :meth:`datetime.weekday` counts), in full.
+
+    Examples:
+        >>> from samverkan_rules.i18n import translator
+        >>> weekday_name(3, translator("sv")), weekday_name(6, translator("en"))
+        ('torsdag', 'Sunday')
+    """
+    names = (
+        t.gettext("Monday"),
+        t.gettext("Tuesday"),
+        t.gettext("Wednesday"),
+        t.gettext("Thursday"),
+        t.gettext("Friday"),
+        t.gettext("Saturday"),
+        t.gettext("Sunday"),
+    )
+    return names[weekday]
+
+
+def month_name(month: int, t: Translator) -> str:
+    """The name of a month, January = 1 (lower case in Swedish, as Swedish writes it)."""
+    names = (
+        t.gettext("January"),
+        t.gettext("February"),
+        t.gettext("March"),
+        t.gettext("April"),
+        t.gettext("May"),
+        t.gettext("June"),
+        t.gettext("July"),
+        t.gettext("August"),
+        t.gettext("September"),
+        t.gettext("October"),
+        t.gettext("November"),
+        t.gettext("December"),
+    )
+    return names[month - 1]
+
+
+def format_date(day: date, t: Translator) -> str:
+    """A date without its weekday: ``22 december 2026``, ``22 December 2026``."""
+    return t.gettext("{day} {month} {year}").format(
+        day=day.day, month=month_name(day.month, t), year=day.year
+    )
+
+
+@lru_cache(maxsize=2048)
+def format_day(day: date, t: Translator) -> str:
+    """A day as a person reads it: ``måndag 28 december 2026``, ``Monday 28 December 2026``."""
+    return f"{weekday_name(day.weekday(), t)} {format_date(day, t)}"
+
+
+def format_clock(clock: time, t: Translator) -> str:
+    """A time of day: ``13.30`` in Swedish (never ``13:30``), ``13:30`` in English."""
+    return t.gettext("{hour}:{minute}").format(
+        hour=f"{clock.hour:02d}", minute=f"{clock.minute:02d}"
+    )
+
+
+def format_moment(moment: datetime | None, t: Translator) -> str:
+    """A local time as a person reads it: ``tisdag 22 december 2026 kl. 13.30``; ``–`` for
+    none. A time at 23:59 is the end of its day (a day-long deadline) and is the day alone.
+
+    Examples:
+        >>> from samverkan_rules.i18n import translator
+        >>> format_moment(datetime(2026, 12, 24, 9, 5), translator("sv"))
+        'torsdag 24 december 2026 kl. 09.05'
+        >>> format_moment(datetime(2026, 12, 24, 23, 59, 59), translator("en"))
+        'Thursday 24 December 2026'
+    """
+    if moment is None:
+        return "–"
+    day = format_day(moment.date(), t)
+    if moment.hour == 23 and moment.minute == 59:
+        return day
+    return t.gettext("{day} at {time}").format(day=day, time=format_clock(moment.time(), t))
+
+
+@lru_cache(maxsize=4096)
+def format_instant(moment: datetime, tz: ZoneInfo, t: Translator) -> str:
+    """An instant in the local time of ``tz``, as :func:`format_moment` writes it."""
+    return format_moment(moment.astimezone(tz), t)
+
+
+def format_range(first: str, last: str) -> str:
+    """Two ends of a range joined by an en dash (spaced, as the ends are several words).
+
+    Examples:
+        >>> format_range("1 januari 2025", "31 december 2025")
+        '1 januari 2025 – 31 december 2025'
+    """
+    return f"{first} \u2013 {last}"
+
+
+def quoted(text: str, t: Translator) -> str:
+    """A quotation in the reader's typography: ``”text”`` in Swedish (the same mark on
+    both sides), ``“text”`` in English."""
+    return t.gettext("\u201c{text}\u201d").format(text=text)
 
 
 def triggered_by(t: Translator, *, event_type: str, event: str) -> str:
@@ -138,7 +252,7 @@ def explain_overdue(
             )
         )
     return t.gettext(
-        "{action} ({who}): overdue, was to be done by {deadline} ({since}); {cause}."
+        "{action} ({who}): overdue, should have been done by {deadline} ({since}); {cause}."
     ).format(action=action, who=who, deadline=deadline, since=since, cause=cause)
 
 
@@ -157,7 +271,7 @@ def party_named(t: Translator, *, party: str, role: str) -> str:
 
 def party_fallback(t: Translator, *, role: str, fact: str) -> str:
     """The fallback role, acting while the fact naming the responsible is unset."""
-    return t.gettext("{role} (fallback while «{fact}» is unset)").format(role=role, fact=fact)
+    return t.gettext("{role} (fallback while “{fact}” is unset)").format(role=role, fact=fact)
 
 
 def composite_part(t: Translator, *, n: int, steps: str) -> str:

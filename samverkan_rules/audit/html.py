@@ -8,12 +8,16 @@ from anywhere. Headings are in Swedish. The same report gives the same bytes.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 import jinja2
 
 from samverkan_rules.audit.models import MIN_VOLUME, AuditReport, LatenessBucket, RuleSummary
 from samverkan_rules.audit.report import on_time_rate
+from samverkan_rules.i18n import translator
+from samverkan_rules.phrases import format_date, format_moment
+from samverkan_rules.status import status_label
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("samverkan_rules.audit", "templates"),
@@ -24,16 +28,14 @@ _ENV = jinja2.Environment(
     lstrip_blocks=True,
 )
 
+_SV = translator("sv")
+
 STATUS_SV = {
-    "fulfilled": "i tid",
-    "fulfilled_late": "för sent",
-    "overdue": "missad",
-    "due": "pågår",
-    "upcoming": "kommande",
-    "cancelled": "avbruten",
-    "blocked": "blockerad",
+    s: status_label(s, _SV)
+    for s in ("fulfilled", "fulfilled_late", "overdue", "due", "upcoming", "cancelled", "blocked")
 }
-"""How the report names each status."""
+"""How the report names each status: the staff glossary's Swedish words, in the report's
+column order. An obligation still overdue at the end of the period is *försenad* (not done)."""
 
 _BAR_WIDTH = 420.0
 
@@ -55,9 +57,9 @@ def _fmt(value: float) -> str:
 
 def _segments(statuses: dict[str, int], scale: float) -> list[Segment]:
     parts = (
-        ("on-time", "fulfilled", "i tid"),
-        ("late", "fulfilled_late", "för sent"),
-        ("missed", "overdue", "missad"),
+        ("on-time", "fulfilled", STATUS_SV["fulfilled"]),
+        ("late", "fulfilled_late", STATUS_SV["fulfilled_late"]),
+        ("missed", "overdue", STATUS_SV["overdue"]),
     )
     x = 0.0
     out = []
@@ -93,7 +95,7 @@ def _histogram(late: list[LatenessBucket], missed: list[LatenessBucket]) -> dict
     bars = []
     for i, (a, b) in enumerate(zip(late, missed, strict=True)):
         for j, (bucket, css, title) in enumerate(
-            ((a, "late", "För sent"), (b, "missed", "Missad"))
+            ((a, "late", "Klar för sent"), (b, "missed", "Försenad"))
         ):
             height = 160 * bucket.count / top
             bars.append(
@@ -130,7 +132,18 @@ def _trend(months: list[tuple[str, int, int, int]]) -> dict[str, Any]:
 
 
 def _rate(value: float | None) -> str:
-    return "–" if value is None else f"{value * 100:.1f} %"
+    """A share in Swedish notation: ``50,4 %`` (decimal comma, a non-breaking space)."""
+    return "–" if value is None else f"{value * 100:.1f}".replace(".", ",") + "\u00a0%"
+
+
+def _day(text: str | None) -> str:
+    """An ISO date of the report (``2025-01-01``) as a person reads it: ``1 januari 2025``."""
+    return "" if not text else format_date(date.fromisoformat(str(text)), _SV)
+
+
+def _moment(text: str) -> str:
+    """An RFC 3339 instant of the report in its own offset: ``torsdag 1 januari 2026 kl. 00.00``."""
+    return format_moment(datetime.fromisoformat(text), _SV)
 
 
 def _money(value: float | None) -> str:
@@ -224,6 +237,8 @@ def render_html(report: AuditReport) -> str:
         statuses=list(STATUS_SV),
         rate=_rate,
         money=_money,
+        day=_day,
+        moment=_moment,
         anchor=_anchor,
         fmt=_fmt,
     )

@@ -44,6 +44,7 @@ from samverkan_rules.audit.pseudonym import Pseudonymiser, mask
 from samverkan_rules.audit.reader import Staging, tally_total
 from samverkan_rules.audit.report import Partial, finish, routine_records
 from samverkan_rules.audit.rows import AuditRules, queue_results
+from samverkan_rules.audit.swedish import swedish_csv, swedish_csv_file
 from samverkan_rules.audit.tables import obligations_csv, report_tables
 from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.diagnostics import Diagnostic
@@ -122,6 +123,9 @@ class AuditOptions:
         extra_columns: Take columns that are not event keys into ``data`` under their names
             (instead of rejecting the record).
         xlsx: Also write ``report.xlsx`` (needs XlsxWriter, in the ``audit`` extra).
+        lang: ``sv`` writes the CSV files for Swedish Excel (Swedish column names, ``;``,
+            decimal comma, a UTF-8 byte order mark, see :mod:`.swedish`); ``en`` (the
+            default) the form for programs.
     """
 
     routines: Sequence[CompiledRoutine]
@@ -146,6 +150,7 @@ class AuditOptions:
     columns: ColumnMap | None = None
     extra_columns: bool = False
     xlsx: bool = False
+    lang: str = "en"
 
 
 @dataclass(frozen=True)
@@ -424,7 +429,10 @@ def _write_outputs(
             group_by=options.group_by,
         )
         temporary[obligations] = tmp
+        swedish = options.lang == "sv"
         for name, data in targets.items():
+            if swedish and name.endswith(".csv"):
+                data = swedish_csv(data)
             temporary[out / name] = _write_atomic(out / name, data)
         if options.xlsx:
             from samverkan_rules.audit.xlsx import write_workbook
@@ -432,6 +440,10 @@ def _write_outputs(
             book = out / "report.xlsx"
             temporary[book] = book.with_name(f".{book.name}.tmp-{os.getpid()}")
             write_workbook(report, targets, tmp, temporary[book])
+        if swedish:
+            temporary[obligations] = tmp.with_name(f"{tmp.name}.sv")
+            swedish_csv_file(tmp, temporary[obligations])
+            tmp.unlink()
     except BaseException:
         for tmp in temporary.values():
             tmp.unlink(missing_ok=True)

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from samverkan_rules.audit.inputs import ColumnMap, InputError, load_column_map
 from samverkan_rules.audit.pseudonym import AuditKeyError, load_key, mask
+from samverkan_rules.audit.swedish import summary_sentence
 from samverkan_rules.cli import COMMANDS, EXIT_FINDINGS, EXIT_INTERNAL, EXIT_OK
 from samverkan_rules.cli._common import (
     CommandError,
@@ -188,6 +189,13 @@ def _add_group_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--lang",
+        choices=("en", "sv"),
+        default="en",
+        help="sv: the CSV files for Swedish Excel (Swedish column names, ';', decimal comma, "
+        "UTF-8 with a byte order mark); en (default): the form for programs",
+    )
     parser.add_argument(
         "--xlsx",
         action="store_true",
@@ -391,6 +399,7 @@ def _run(args: argparse.Namespace) -> int:
         columns=_column_map(args.columns),
         extra_columns=args.extra_columns == "data",
         xlsx=args.xlsx,
+        lang=args.lang,
     )
     try:
         outcome = run_audit(options)
@@ -476,11 +485,6 @@ def _print_outcome(args: argparse.Namespace, outcome: AuditOutcome) -> None:
             }
         )
     else:
-        totals = report.header.events_total
-        print(
-            f"Granskning {report.header.period.from_} – {report.header.period.to} "
-            f"(status per {report.header.as_of}): {sum(r.total for r in report.by_rule)} "
-            f"skyldigheter, {totals['used']} av {totals['read']} händelser använda."
-        )
+        print(summary_sentence(report))
         for path in outcome.files:
             print(f"wrote {path}")

@@ -23,7 +23,6 @@ from samverkan_rules.time.calendar import (
 )
 from samverkan_rules.time.instants import (
     end_of_day,
-    format_local_minute,
     local_date,
     local_datetime,
     parse_rfc3339,
@@ -235,7 +234,7 @@ class TimeRule:
         first = local_date(after, self._tz)
         last = local_date(held_at, self._tz)
         skipped = [
-            format_local_minute(o, self._tz)
+            x.format_instant(o, self._tz, steps.t)
             for o in self._schedule.occurrences(first, last)
             if after < o < held_at
         ]
@@ -243,9 +242,9 @@ class TimeRule:
 
     def _anchor_step(self, anchor: datetime | date, steps: _Steps) -> None:
         shown = (
-            anchor.isoformat()
+            x.format_day(anchor, steps.t)
             if isinstance(anchor, date) and not isinstance(anchor, datetime)
-            else format_local_minute(anchor, self._tz)
+            else x.format_instant(anchor, self._tz, steps.t)
         )
         if self._schedule is not None:
             label = self._schedule.label
@@ -271,7 +270,7 @@ class TimeRule:
                         unit=unit,
                         amount=amount,
                         base="",
-                        result=format_local_minute(result, self._tz),
+                        result=x.format_instant(result, self._tz, steps.t),
                     )
                 )
             return result
@@ -284,8 +283,8 @@ class TimeRule:
                     steps.t,
                     n=abs(amount),
                     before=amount < 0,
-                    base=base_day.isoformat(),
-                    day=day.isoformat(),
+                    base=x.format_day(base_day, steps.t),
+                    day=x.format_day(day, steps.t),
                 )
                 skipped = _skipped(cal, base_day, day, steps.t)
                 if skipped:
@@ -302,8 +301,8 @@ class TimeRule:
                         steps.t,
                         unit=unit,
                         amount=amount,
-                        base=base_day.isoformat(),
-                        result=day.isoformat(),
+                        base=x.format_day(base_day, steps.t),
+                        result=x.format_day(day, steps.t),
                     )
                 )
             if self._policy != "keep" and not cal.is_working_day(day):
@@ -316,13 +315,16 @@ class TimeRule:
                     reason = x.non_working_reason(steps.t, cal.non_working_reason(day) or "")
                     steps.append(
                         x.step_moved(
-                            steps.t, day=day.isoformat(), reason=reason, moved=moved.isoformat()
+                            steps.t,
+                            day=x.format_day(day, steps.t),
+                            reason=reason,
+                            moved=x.format_day(moved, steps.t),
                         )
                     )
                 day = moved
         result = self._at_time_of_day(day)
         if steps is not None:
-            steps.append(f"-> {format_local_minute(result, self._tz)}")
+            steps.append(f"-> {x.format_instant(result, self._tz, steps.t)}")
         return result
 
 
@@ -385,7 +387,7 @@ class CompositeTimeRule:
         steps = [
             x.composite_part(t, n=i, steps="; ".join(p.steps)) for i, p in enumerate(points, 1)
         ]
-        chosen = format_local_minute(points[best].at, self._tz)
+        chosen = x.format_instant(points[best].at, self._tz, t)
         steps.append(x.composite_choice(t, later=self._later, n=best + 1, at=chosen))
         return TimePoint(points[best].at, tuple(steps), points[best].occurrence)
 
@@ -450,7 +452,7 @@ def _skipped(cal: WorkingCalendar, a: date, b: date, t: Translator) -> str:
         d = lo + timedelta(days=offset)
         reason = cal.non_working_reason(d)
         if reason is not None and d.weekday() < 5:
-            names.append(f"{d.isoformat()} {x.non_working_reason(t, reason)}")
+            names.append(f"{x.non_working_reason(t, reason)} {x.format_date(d, t)}")
     return ", ".join(names)
 
 

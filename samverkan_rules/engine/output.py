@@ -41,8 +41,8 @@ from samverkan_rules.records import (
     RoutineRef,
     SourceRecord,
 )
-from samverkan_rules.status import Status
-from samverkan_rules.time.instants import format_local_minute, local_stamp
+from samverkan_rules.status import Status, status_label
+from samverkan_rules.time.instants import local_stamp
 
 if TYPE_CHECKING:
     from samverkan_rules.compile.routine import CompiledRoutine
@@ -129,11 +129,12 @@ class OutputCache:
 def cause_line(entry: RuleEntry, t: Translator | None = None) -> str:
     """How an obligation arose, in one line."""
     trigger = entry.trigger
+    t = t or translator()
     return x.cause_line(
-        t or translator(),
+        t,
         event_type=trigger.type,
         event=trigger.id,
-        at=format_local_minute(trigger.at, entry.routine.tz),
+        at=x.format_instant(trigger.at, entry.routine.tz, t),
         case=trigger.case,
     )
 
@@ -188,7 +189,7 @@ def _explain(entry: RuleEntry, blocked_labels: list[str], t: Translator) -> str:
         explanation=text,
         event_type=before.type,
         event=before.id,
-        at=format_local_minute(before.at, entry.routine.tz),
+        at=x.format_instant(before.at, entry.routine.tz, t),
     )
 
 
@@ -197,13 +198,13 @@ def _explain_status(entry: RuleEntry, blocked_labels: list[str], t: Translator) 
     tz = routine.tz
     action = entry.rule.rule.action.description
     who = _who(entry, t)
-    due = format_local_minute(entry.deadline, tz)
+    due = x.format_instant(entry.deadline, tz, t)
     cause = x.triggered_by(t, event_type=entry.trigger.type, event=entry.trigger.id)
     status: Status = entry.status
     answer = entry.answer
     if status in ("fulfilled", "fulfilled_late"):
         assert answer is not None
-        at = format_local_minute(answer.at, tz)
+        at = x.format_instant(answer.at, tz, t)
         if status == "fulfilled":
             return x.explain_fulfilled(
                 t, action=action, event=answer.id, at=at, deadline=due, cause=cause
@@ -234,7 +235,7 @@ def _explain_status(entry: RuleEntry, blocked_labels: list[str], t: Translator) 
         )
     if status == "upcoming":
         assert entry.opens is not None
-        opens = format_local_minute(entry.opens, tz)
+        opens = x.format_instant(entry.opens, tz, t)
         return x.explain_upcoming(t, action=action, who=who, opens=opens, deadline=due, cause=cause)
     if status == "due":
         return x.explain_due(t, action=action, who=who, deadline=due, cause=cause)
@@ -266,7 +267,7 @@ def _trace(entry: RuleEntry, labels: list[str], as_of: datetime, t: Translator) 
     trace = [f"{rule.id}: {cause_line(entry, t)}", x.trace_deadline(t, steps=deadline)]
     if entry.before is not None:
         before = entry.before
-        at = format_local_minute(before.at, tz)
+        at = x.format_instant(before.at, tz, t)
         trace.append(x.trace_before(t, event=before.id, event_type=before.type, at=at))
     if rule.opens is not None:
         opens = "; ".join(rule.opens.compute(entry.trigger, t, entry.called_off).steps)
@@ -276,11 +277,13 @@ def _trace(entry: RuleEntry, labels: list[str], as_of: datetime, t: Translator) 
         trace.append(note)
     for event, line in ((entry.answer, x.trace_fulfilled), (entry.cancel, x.trace_cancelled)):
         if event is not None:
-            at = format_local_minute(event.at, tz)
+            at = x.format_instant(event.at, tz, t)
             trace.append(line(t, event=event.id, event_type=event.type, at=at))
     if entry.blocked:
         trace.append(x.trace_blocked(t, preconditions=", ".join(labels)))
-    trace.append(x.trace_status(t, at=format_local_minute(as_of, tz), status=entry.status))
+    trace.append(
+        x.trace_status(t, at=x.format_instant(as_of, tz, t), status=status_label(entry.status, t))
+    )
     return trace
 
 
@@ -386,7 +389,7 @@ def _escalation_dict(
                 escalation=esc.description,
                 who=label,
                 obligation=parent["obligation"],
-                deadline=format_local_minute(entry.parent.deadline, tz),
+                deadline=x.format_instant(entry.parent.deadline, tz, t),
                 waiting=", ".join(
                     routine.preconditions[name].label for name in entry.parent.blocked
                 ),
@@ -397,7 +400,7 @@ def _escalation_dict(
                 escalation=esc.description,
                 who=label,
                 obligation=parent["obligation"],
-                deadline=format_local_minute(entry.parent.deadline, tz),
+                deadline=x.format_instant(entry.parent.deadline, tz, t),
             )
         ),
         "trigger": parent["trigger"],
@@ -411,7 +414,7 @@ def _escalation_dict(
     }
     if cache.trace:
         out["trace"] = [
-            x.escalated_trace(t, at=format_local_minute(entry.start, tz), role=esc.role)
+            x.escalated_trace(t, at=x.format_instant(entry.start, tz, t), role=esc.role)
         ]
     return out
 
@@ -422,10 +425,10 @@ def _remedy_dict(
     routine = entry.routine
     tz = routine.tz
     pre = entry.precondition
-    due = format_local_minute(entry.deadline, tz)
+    t = cache.t
+    due = x.format_instant(entry.deadline, tz, t)
     unblocks = list(entry.unblocks)
     label = routine.role_label(entry.who)
-    t = cache.t
     text = x.remedy_explanation(
         t,
         remedy=pre.remedy_description,
@@ -461,7 +464,7 @@ def _remedy_dict(
     if cache.trace:
         out["trace"] = [
             x.remedy_missing_trace(
-                t, precondition=entry.name, label=pre.label, at=format_local_minute(as_of, tz)
+                t, precondition=entry.name, label=pre.label, at=x.format_instant(as_of, tz, t)
             ),
             x.remedy_deadline_trace(t, obligation=first["obligation"], deadline=due),
         ]

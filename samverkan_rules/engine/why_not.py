@@ -34,8 +34,8 @@ from samverkan_rules.events.model import Event
 from samverkan_rules.events.retraction import reason_of, retractions
 from samverkan_rules.i18n import Translator, translator
 from samverkan_rules.language.models.conditions import AllOf, AnyOf, Comparison, Condition, NotOf
+from samverkan_rules.phrases import format_instant
 from samverkan_rules.status import ACTION_STATUSES, status_label
-from samverkan_rules.time.instants import format_local_minute
 
 _MISSING = object()
 
@@ -107,12 +107,12 @@ class RuleExplanation:
             )
         ]
         if not self.obligations:
-            out.append("  " + t.gettext("No obligation arose:"))
+            out.append("  " + t.gettext("No action arose:"))
             out.extend(f"    - {reason}" for reason in self.why_not)
         for o in self.obligations:
             out.append(
                 "  "
-                + t.gettext("Obligation {obligation}: {status}").format(
+                + t.gettext("Action {obligation}: {status}").format(
                     obligation=o.obligation, status=status_label(o.status, t)
                 )
             )
@@ -256,7 +256,7 @@ def explain_rule(
 
     ledger = run.evaluate_case(case, by_case.get(case, []), observer=observe)
     tz = run.tz
-    as_of_text = format_local_minute(run.as_of, tz)
+    as_of_text = format_instant(run.as_of, tz, t)
     mine = [e for e in ledger.obligations if isinstance(e, RuleEntry) and e.rule.id == rule]
     if not mine:
         return RuleExplanation(
@@ -331,7 +331,7 @@ def _why_not(
             )
         ]
     for what, event, version, facts in decisions:
-        at = format_local_minute(event.at, version.tz)
+        at = format_instant(event.at, version.tz, t)
         head = f"{event.type} {event.id} {at}"
         rule_model = (
             version.rule(compiled.id).rule
@@ -432,18 +432,18 @@ def _near_misses(entry: RuleEntry, stream: Sequence[Event], t: Translator) -> li
             why.extend(failing_parts(model.if_, event, facts, t, **context))
             if entry.opens is not None and event.at < entry.opens:
                 why.append(
-                    t.gettext("it came before the obligation opened ({opens})").format(
-                        opens=format_local_minute(entry.opens, entry.routine.tz)
+                    t.gettext("it came before the action opened ({opens})").format(
+                        opens=format_instant(entry.opens, entry.routine.tz, t)
                     )
                 )
             if not why:
-                why.append(t.gettext("it matches; the obligation was already settled"))
+                why.append(t.gettext("it matches; the action was already settled"))
             reasons.extend(why)
         out.append(
             NearMiss(
                 event.id,
                 event.type,
-                format_local_minute(event.at, entry.routine.tz),
+                format_instant(event.at, entry.routine.tz, t),
                 tuple(dict.fromkeys(reasons)),
             )
         )

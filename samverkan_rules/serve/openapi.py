@@ -391,7 +391,7 @@ def openapi() -> dict[str, Any]:
 
     Examples:
         >>> sorted(openapi()["paths"])[:2]
-        ['/healthz', '/openapi.json']
+        ['/access', '/healthz']
     """
     as_of = {
         "name": "as_of",

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING
 from samverkan_rules.i18n import Translator
 from samverkan_rules.language.models.base import EventType, Scalar
 from samverkan_rules.language.models.conditions import Condition
-from samverkan_rules.language.models.rules import EventPattern, Rule
+from samverkan_rules.language.models.rules import Action, EventPattern, Rule
 from samverkan_rules.language.models.time import CompositeTime, TimeForm
+from samverkan_rules.phrases import format_date, quoted
 
 if TYPE_CHECKING:
     from samverkan_rules.compile.routine import CompiledRoutine
@@ -94,7 +95,7 @@ class _RoutineWords(FieldWords):
                 return occurrence[name]
         if head == "fact":
             fact = self._b.routine.facts.get(name)
-            return f"«{fact.label}»" if fact is not None else f"`{path}`"
+            return quoted(fact.label, self._b.t) if fact is not None else f"`{path}`"
         if head == "data" and self._type is not None:
             spec = self._type.fields.get(name)
             words = field_description_words(spec.description) if spec is not None else None
@@ -161,8 +162,8 @@ class _Builder:
         if event_type.startswith("schedule."):
             schedule = self.routine.schedules.get(event_type.removeprefix("schedule."))
             if schedule is not None:
-                return self.t.gettext("occurrence of «{schedule}» ({id})").format(
-                    schedule=schedule.label, id=f"`{event_type}`"
+                return self.t.gettext("occurrence of {schedule} ({id})").format(
+                    schedule=quoted(schedule.label, self.t), id=f"`{event_type}`"
                 )
         known = self.compiled.event_types.get(event_type)
         return f"{known.label} (`{event_type}`)" if known is not None else f"`{event_type}`"
@@ -235,7 +236,7 @@ class _Builder:
         return text
 
     def interpretation_field(self, text: str | None, reason: str) -> _Field:
-        value = f"«{text}» – {reason}" if text else reason
+        value = f"{quoted(text, self.t)} – {reason}" if text else reason
         return _Field(
             self.t.gettext("Interpretation (a local choice, not the routine's words)"),
             value,
@@ -286,11 +287,14 @@ class _Builder:
             self.add(_Heading(3, f"{period.label} (`{name}`)"))
             start = period.starts
             if len(start.breach_rules) == 1:
-                begins = t.gettext("when an obligation of rule {rule} is breached, at its deadline")
+                begins = t.gettext(
+                    "when an action of rule {rule} is not done in time, from its deadline"
+                )
                 begins = begins.format(rule=f"`{start.breach_rules[0]}`")
             elif start.breach_rules:
                 begins = t.gettext(
-                    "when an obligation of one of the rules {rules} is breached, at its deadline"
+                    "when an action of one of the rules {rules} is not done in time, "
+                    "from its deadline"
                 ).format(rules=", ".join(f"`{r}`" for r in start.breach_rules))
             else:
                 begins = self.event(start.event or "")
@@ -312,7 +316,10 @@ class _Builder:
             if period.amount_per_day is not None:
                 self.add(_Field(t.gettext("Amount per day"), value_text(period.amount_per_day, t)))
             self.add(
-                _Field(t.gettext("Source"), f"«{period.source.quote}» ({period.source.section})")
+                _Field(
+                    t.gettext("Source"),
+                    f"{quoted(period.source.quote, t)} ({period.source.section})",
+                )
             )
             if period.interpretation is not None:
                 self.add(
@@ -330,11 +337,11 @@ class _Builder:
         self.add(_Field(t.gettext("Organisation"), r.organisation))
         if r.valid_to:
             validity = t.gettext("from {first} up to and including {last}").format(
-                first=r.valid_from.isoformat(), last=r.valid_to.isoformat()
+                first=format_date(r.valid_from, t), last=format_date(r.valid_to, t)
             )
         else:
             validity = t.gettext("from {first} (until further notice)").format(
-                first=r.valid_from.isoformat()
+                first=format_date(r.valid_from, t)
             )
         self.add(_Field(t.gettext("Validity"), validity))
         if r.supersedes is not None:
@@ -346,7 +353,9 @@ class _Builder:
                     ),
                 )
             )
-        self.add(_Field(t.gettext("Review by"), r.review_by.isoformat() if r.review_by else "–"))
+        self.add(
+            _Field(t.gettext("Review by"), format_date(r.review_by, t) if r.review_by else "–")
+        )
         self.add(_Field(t.gettext("Owner"), r.owner or "–"))
         self.add(_Field(t.gettext("Legal basis"), ", ".join(r.legal_basis) or "–"))
         source = t.gettext("{title} (file: {file})").format(
@@ -359,7 +368,7 @@ class _Builder:
         calendar = t.gettext("time zone {zone}, Swedish working days").format(zone=cal.time_zone)
         if cal.closed_days:
             calendar += t.gettext(", closed {days}").format(
-                days=", ".join(d.isoformat() for d in cal.closed_days)
+                days=", ".join(format_date(d, t) for d in cal.closed_days)
             )
         self.add(_Field(t.gettext("Calendar"), calendar))
 
@@ -408,7 +417,11 @@ class _Builder:
                         t,
                     ),
                     param.label or "–",
-                    (f"«{interp.text}» – {interp.reason}" if interp.text else interp.reason)
+                    (
+                        f"{quoted(interp.text, t)} – {interp.reason}"
+                        if interp.text
+                        else interp.reason
+                    )
                     if interp
                     else "–",
                 )
@@ -635,31 +648,15 @@ class _Builder:
             self.add(_Field(t.gettext("Requires"), "; ".join(names)))
         else:
             self.add(_Field(t.gettext("Requires"), "–"))
-        self.add(_Field(t.gettext("What"), f"{a.description} ({self.action_kind(a.kind)})"))
-        if a.party_fact is not None:
-            fact = self.routine.facts.get(a.party_fact)
-            named = f"«{fact.label}» (`{a.responsible}`)" if fact else f"`{a.responsible}`"
-            text = t.gettext("{party}, acting as {role}; while unset: {fallback}").format(
-                party=named, role=self.role(a.party_role), fallback=self.role(a.role)
-            )
-            self.add(_Field(t.gettext("Responsible"), text))
-        else:
-            self.add(_Field(t.gettext("Responsible"), self.role(a.responsible)))
-        if a.levels_up is not None:
-            levels = (
-                self.words(trigger).field(a.levels_up)
-                if isinstance(a.levels_up, str)
-                else str(a.levels_up)
-            )
-            self.add(_Field(t.gettext("Levels up the line"), levels))
-        self.add(
-            _Field(t.gettext("Recipients"), "; ".join(self.role(x) for x in a.recipients) or "–")
+        kind = self.action_kind(a.kind)
+        # "Ring 112 (ring 112)": the kind in brackets only when it adds something.
+        what = (
+            a.description
+            if kind.casefold() in a.description.casefold()
+            else f"{a.description} ({kind})"
         )
-        self.add(_Field(t.gettext("Channel"), self.channel(a.channel) if a.channel else "–"))
-        if a.record:
-            self.add(_Field(t.gettext("Recorded in"), a.record))
-        if a.content:
-            self.add(_Field(t.gettext("Content"), ""), _List(tuple(a.content)))
+        self.add(_Field(t.gettext("What"), what))
+        self.rule_parties(a, trigger)
         self.add(
             _Field(
                 t.gettext("By"),
@@ -686,6 +683,35 @@ class _Builder:
                 _List(tuple(self.escalation(rule, i) for i in range(len(rule.escalation)))),
             )
         self.rule_source(rule, trigger)
+
+    def rule_parties(self, a: Action, trigger: str) -> None:
+        """Who acts, up the line, to whom, through which channel, where it is recorded and
+        what it holds."""
+        t = self.t
+        if a.party_fact is not None:
+            fact = self.routine.facts.get(a.party_fact)
+            named = f"{quoted(fact.label, t)} (`{a.responsible}`)" if fact else f"`{a.responsible}`"
+            text = t.gettext("{party}, acting as {role}; while unset: {fallback}").format(
+                party=named, role=self.role(a.party_role), fallback=self.role(a.role)
+            )
+            self.add(_Field(t.gettext("Responsible"), text))
+        else:
+            self.add(_Field(t.gettext("Responsible"), self.role(a.responsible)))
+        if a.levels_up is not None:
+            levels = (
+                self.words(trigger).field(a.levels_up)
+                if isinstance(a.levels_up, str)
+                else str(a.levels_up)
+            )
+            self.add(_Field(t.gettext("Levels up the line"), levels))
+        self.add(
+            _Field(t.gettext("Recipients"), "; ".join(self.role(x) for x in a.recipients) or "–")
+        )
+        self.add(_Field(t.gettext("Channel"), self.channel(a.channel) if a.channel else "–"))
+        if a.record:
+            self.add(_Field(t.gettext("Recorded in"), a.record))
+        if a.content:
+            self.add(_Field(t.gettext("Content"), ""), _List(tuple(a.content)))
 
     def rule_source(self, rule: Rule, trigger: str) -> None:
         """The rule's quote, its interpretation and those of its cancellations."""

@@ -13,12 +13,12 @@ Examples:
     >>> from datetime import datetime
     >>> from samverkan_rules.i18n import translator
     >>> sv, en = translator("sv"), translator("en")
-    >>> format_moment(datetime.fromisoformat("2026-12-22T23:59:59+01:00"), sv)
-    'tisdag 2026-12-22 23:59'
+    >>> format_moment(datetime.fromisoformat("2026-12-22T13:30:00+01:00"), sv)
+    'tisdag 22 december 2026 kl. 13.30'
     >>> working_days(4, sv), working_days(1, sv), working_days(4, en)
     ('4 vardagar', '1 vardag', '4 working days')
     >>> status_label("overdue", sv), status_label("fulfilled_late", en)
-    ('försenad', 'fulfilled late')
+    ('försenad', 'done late')
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 
 from samverkan_rules.compile.routine import obligation_text
 from samverkan_rules.i18n import Translator, translator
+from samverkan_rules.phrases import format_day, format_moment, quoted
 from samverkan_rules.records import RuleText
 
 if TYPE_CHECKING:
@@ -54,49 +55,18 @@ def _status_count(status: str, n: int, t: Translator) -> str:
     """``3 försenade``: a count of obligations with one status."""
     forms = {
         "upcoming": t.npgettext("status", "{n} upcoming", "{n} upcoming", n),
-        "due": t.npgettext("status", "{n} due", "{n} due", n),
+        "due": t.npgettext("status", "{n} to do", "{n} to do", n),
         "overdue": t.npgettext("status", "{n} overdue", "{n} overdue", n),
-        "blocked": t.npgettext("status", "{n} blocked", "{n} blocked", n),
-        "fulfilled": t.npgettext("status", "{n} fulfilled", "{n} fulfilled", n),
-        "fulfilled_late": t.npgettext("status", "{n} fulfilled late", "{n} fulfilled late", n),
+        "blocked": t.npgettext("status", "{n} waiting", "{n} waiting", n),
+        "fulfilled": t.npgettext("status", "{n} done on time", "{n} done on time", n),
+        "fulfilled_late": t.npgettext("status", "{n} done late", "{n} done late", n),
         "cancelled": t.npgettext("status", "{n} cancelled", "{n} cancelled", n),
     }
     return forms.get(status, "{n} " + status).format(n=n)
 
 
-def weekday_name(weekday: int, t: Translator) -> str:
-    """The name of a weekday, Monday = 0 (as :meth:`datetime.weekday` counts).
-
-    Examples:
-        >>> weekday_name(1, translator("sv")), weekday_name(6, translator("en"))
-        ('tisdag', 'Sunday')
-    """
-    names = (
-        t.gettext("Monday"),
-        t.gettext("Tuesday"),
-        t.gettext("Wednesday"),
-        t.gettext("Thursday"),
-        t.gettext("Friday"),
-        t.gettext("Saturday"),
-        t.gettext("Sunday"),
-    )
-    return names[weekday]
-
-
-def format_moment(moment: datetime | None, t: Translator) -> str:
-    """A local time as a person reads it: ``tisdag 2026-12-22 23:59``; ``–`` for none."""
-    if moment is None:
-        return "–"
-    return f"{weekday_name(moment.weekday(), t)} {moment:%Y-%m-%d %H:%M}"
-
-
-def format_day(day: date, t: Translator) -> str:
-    """A day as a person reads it: ``måndag 2026-12-28``."""
-    return f"{weekday_name(day.weekday(), t)} {day:%Y-%m-%d}"
-
-
 def _anchor_text(anchor: Anchor, routine: CompiledRoutine | None, t: Translator) -> str:
-    """``planerat startdatum, måndag 2026-12-28``: what a deadline counts from, and when."""
+    """``planerat startdatum, måndag 28 december 2026``: what a deadline counts from, and when."""
     if len(anchor.at) == 10:
         when = format_day(date.fromisoformat(anchor.at), t)
     else:
@@ -198,7 +168,7 @@ def _interpretation_row(text: RuleText, t: Translator, *, with_text: bool) -> tu
         return label, t.gettext("no, as the routine says")
     if with_text:
         return label, f"{interp.text} ({interp.reason})" if interp.text else interp.reason
-    return label, t.gettext("yes: {reason}").format(reason=interp.reason)
+    return label, t.gettext("a local choice: {reason}").format(reason=interp.reason)
 
 
 def _what_rows(
@@ -306,17 +276,17 @@ def format_action(
         >>> result = evaluate(r, ev, datetime.fromisoformat("2026-12-15T12:00:00+01:00"))
         >>> action = [a for a in result.case("c1").actions if a.rule == "start-message"][0]
         >>> print(format_action(action, translator("en"), r))  # doctest: +ELLIPSIS
-        [blocked] Meddelande om start till hemvården (start-message:e2)
+        [waiting] Meddelande om start till hemvården (start-message:e2)
             Do:             Skicka meddelande om start till hemvårdens Treservabrevlåda
             Responsible:    Dagverksamheten
         ...
-            By:             Tuesday 2026-12-22 23:59
-            Counts from:    planerat startdatum, Monday 2026-12-28
+            By:             Tuesday 22 December 2026
+            Counts from:    planerat startdatum, Monday 28 December 2026
             Waiting for:    Samtycke till informationsöverföring
         ...
         >>> late = datetime.fromisoformat("2027-01-04T12:00:00+01:00")
         >>> block = format_action(action, translator("en"), r, as_of=late)
-        >>> "informationsöverföring (the deadline passed Tuesday 2026-12-22 23:59)" in block
+        >>> "informationsöverföring (the deadline passed Tuesday 22 December 2026)" in block
         True
     """
     head = f"[{status_label(o.status, t)}] {_text(o, routine, t).title} ({o.obligation})"
@@ -458,7 +428,7 @@ def evaluation_chunks(
         if show_all:
             ledger = case.obligations if case.obligations is not None else case.actions
             n = len(ledger)
-            out.append("  " + t.gettext("All obligations of the case ({n}):").format(n=n))
+            out.append("  " + t.gettext("All actions of the case ({n}):").format(n=n))
             out.extend("  " + ledger_line(o, t, by_key.of(o)) for o in ledger)
         if not case.actions or show_all:
             out.append("")
@@ -477,9 +447,11 @@ def evaluation_chunks(
     parts = [_status_count(s, counts[s], t) for s in _SUMMARY_ORDER if counts.get(s)]
     n_cases = counts.get("cases", len(seen))
     n_events = counts.get("events", 0)
-    head = t.gettext("{cases}, {events}").format(
+    n_obligations = sum(counts.get(s, 0) for s in _SUMMARY_ORDER)
+    head = t.gettext("{cases}, {events}; {obligations}").format(
         cases=t.ngettext("{n} case", "{n} cases", n_cases).format(n=n_cases),
         events=t.ngettext("{n} event", "{n} events", n_events).format(n=n_events),
+        obligations=t.ngettext("{n} action", "{n} actions", n_obligations).format(n=n_obligations),
     )
     tail = ", ".join(parts) if parts else t.gettext("nothing to do")
     out.append(t.gettext("{head}: {tail}.").format(head=head, tail=tail))
@@ -502,7 +474,7 @@ def render_obligation(
         as_of: The moment its status holds at (see :func:`action_rows`).
     """
     t = t or translator()
-    lines = [t.gettext("Obligation {obligation}").format(obligation=o.obligation)]
+    lines = [t.gettext("Action {obligation}").format(obligation=o.obligation)]
     head = [
         (t.gettext("Rule"), o.rule),
         (t.gettext("Routine"), f"{o.routine.id} version {o.routine.version}"),
@@ -521,7 +493,7 @@ def render_obligation(
     text = _text(o, routine, t)
     if text.source is not None:
         tail.append((t.gettext("Source"), f"{text.source.document}, {text.source.section}"))
-        tail.append((t.gettext("Quote"), f"\u201d{text.source.quote}\u201d"))
+        tail.append((t.gettext("Quote"), quoted(text.source.quote, t)))
     tail.append(_interpretation_row(text, t, with_text=True))
     width = _width([*head, *tail])
     lines[1:1] = _aligned(head, "  ", width)

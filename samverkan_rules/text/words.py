@@ -37,7 +37,7 @@ from samverkan_rules.language.models.base import Reachability, Scalar
 from samverkan_rules.language.models.conditions import AllOf, AnyOf, Comparison, Condition
 from samverkan_rules.language.models.schedules import Schedule
 from samverkan_rules.language.models.time import Offset, TimeSpec
-from samverkan_rules.text.due import weekday_name
+from samverkan_rules.phrases import format_clock, format_date, quoted, weekday_name
 from samverkan_rules.time.calendar import WEEKDAYS
 
 if TYPE_CHECKING:
@@ -61,32 +61,34 @@ def _amount(value: int, unit: str, t: Translator) -> str:
     return text.format(n=value)
 
 
+def _days_off(t: Translator) -> str:
+    """The days that are not working days, as the engine counts them (``time.calendar``)."""
+    return t.gettext(
+        "a Saturday, Sunday, public holiday, Midsummer Eve, Christmas Eve or New Year's Eve"
+    )
+
+
 def _non_working(policy: str, t: Translator) -> str:
-    """What happens to a calendar deadline on a Saturday, Sunday or public holiday."""
+    """What happens to a calendar deadline on a day that is not a working day."""
     if policy == "next_working_day":
-        return t.gettext(
-            "moved to the next working day when it falls on a Saturday, Sunday or public holiday"
-        )
-    if policy == "previous_working_day":
-        return t.gettext(
-            "moved to the previous working day when it falls on a Saturday, Sunday or "
-            "public holiday"
-        )
-    return t.gettext("kept even when it falls on a Saturday, Sunday or public holiday")
+        text = t.gettext("moved to the next working day when it falls on {days}")
+    elif policy == "previous_working_day":
+        text = t.gettext("moved to the previous working day when it falls on {days}")
+    else:
+        text = t.gettext("kept even when it falls on {days}")
+    return text.format(days=_days_off(t))
 
 
 def _schedule_non_working(policy: str, t: Translator) -> str:
     if policy == "skip":
-        return t.gettext("left out when the day is not a working day (a weekend or holiday)")
-    if policy == "next_working_day":
-        return t.gettext(
-            "moved to the next working day when the day is not one (a weekend or holiday)"
-        )
-    if policy == "previous_working_day":
-        return t.gettext(
-            "moved to the previous working day when the day is not one (a weekend or holiday)"
-        )
-    return ""
+        text = t.gettext("left out when the day is {days}")
+    elif policy == "next_working_day":
+        text = t.gettext("moved to the next working day when the day is {days}")
+    elif policy == "previous_working_day":
+        text = t.gettext("moved to the previous working day when the day is {days}")
+    else:
+        return ""
+    return text.format(days=_days_off(t))
 
 
 def _reach_days(days: str, t: Translator) -> str:
@@ -146,8 +148,8 @@ def _record_labels(t: Translator) -> dict[str, str]:
     }
 
 
-def _hm(value: dt.time) -> str:
-    return value.strftime("%H:%M")
+def _hm(value: dt.time, t: Translator) -> str:
+    return format_clock(value, t)
 
 
 def value_text(value: Scalar | Sequence[Scalar], t: Translator | None = None) -> str:
@@ -219,6 +221,13 @@ def _comparison_text(c: Comparison, t: Translator, w: FieldWords) -> str:
     if op == "exists":
         text = t.gettext("{field} is given") if c.exists else t.gettext("{field} is missing")
         return text.format(field=field)
+    if op in ("equals", "not_equals") and isinstance(
+        c.equals if op == "equals" else c.not_equals, bool
+    ):
+        # A yes/no field reads as a statement that holds or not, never "... är ja".
+        holds = (c.equals if op == "equals" else not c.not_equals) is True
+        text = t.gettext("{field} holds") if holds else t.gettext("{field} does not hold")
+        return text.format(field=field)
     words = {
         "equals": (t.gettext("{field} is {value}"), c.equals),
         "not_equals": (t.gettext("{field} is not {value}"), c.not_equals),
@@ -242,7 +251,7 @@ def _anchor_text(
     if anchor.startswith("schedule."):
         name = anchor.removeprefix("schedule.")
         schedule = schedules.get(name)
-        label = f"«{schedule.label}»" if schedule is not None else name
+        label = quoted(schedule.label, t) if schedule is not None else name
         return t.gettext("the next occurrence of {schedule}").format(schedule=label)
     return w.field(anchor)
 
@@ -284,7 +293,7 @@ def timespec_text(
                 amount=_amount(value, unit, t), anchor=anchor
             )
     if spec.time is not None:
-        text += t.gettext(", at {time}").format(time=_hm(spec.time))
+        text += t.gettext(", at {time}").format(time=_hm(spec.time, t))
     if spec.on_non_working_day is not None and unit in ("days", "weeks", "months"):
         text += "; " + _non_working(spec.on_non_working_day, t)
     return text
@@ -295,7 +304,7 @@ def offset_text(offset: Offset, t: Translator | None = None) -> str:
 
     Examples:
         >>> offset_text(Offset(working_days=0)), offset_text(Offset(hours=2))
-        ('när tidsfristen har passerat', '2 timmar efter tidsfristen')
+        ('när fristen har passerat', '2 timmar efter fristen')
     """
     t = t or translator()
     for unit in ("working_days", "days", "hours"):
@@ -328,7 +337,7 @@ def schedule_text(schedule: Schedule, t: Translator | None = None) -> str:
     Examples:
         >>> schedule_text(Schedule.model_validate({"label": "x", "every": "week",
         ...     "weekday": "tuesday", "time": "13:30", "iso_weeks": "odd", "units": ["u"]}))
-        'varje tisdag 13:30, ojämna veckor'
+        'varje tisdag, kl. 13.30, ojämna veckor'
         >>> schedule_text(Schedule.model_validate({"label": "x", "every": "month_end",
         ...     "units": ["u"]}))
         'sista dagen i varje månad'
@@ -338,31 +347,42 @@ def schedule_text(schedule: Schedule, t: Translator | None = None) -> str:
         weekday = weekday_name(WEEKDAYS.index(schedule.weekday or "monday"), t)
         text = t.gettext("every {weekday}").format(weekday=weekday)
         if schedule.time is not None:
-            text += f" {_hm(schedule.time)}"
+            text += t.gettext(", at {time}").format(time=_hm(schedule.time, t))
         if schedule.iso_weeks == "odd":
             text += t.gettext(", odd weeks")
         elif schedule.iso_weeks == "even":
             text += t.gettext(", even weeks")
     elif schedule.every == "dates":
-        text = t.gettext("on the planned days {days}").format(days=", ".join(schedule.dates))
+        days = ", ".join(_plan_day(d, t) for d in schedule.dates)
+        text = t.gettext("on the planned days {days}").format(days=days)
         if schedule.time is not None:
-            text += f" {_hm(schedule.time)}"
+            text += t.gettext(", at {time}").format(time=_hm(schedule.time, t))
     else:
         text = t.gettext("the last day of every month")
         if schedule.time is not None:
-            text += f" {_hm(schedule.time)}"
+            text += t.gettext(", at {time}").format(time=_hm(schedule.time, t))
     if schedule.duration_minutes is not None:
         text += f" ({_amount(schedule.duration_minutes, 'minutes', t)})"
     policy = _schedule_non_working(schedule.on_non_working_day, t)
     if policy:
         text += f"; {policy}"
     if schedule.starts is not None:
-        text += t.gettext("; from {day}").format(day=schedule.starts.isoformat())
+        text += t.gettext("; from {day}").format(day=format_date(schedule.starts, t))
     return text
 
 
+def _plan_day(text: str, t: Translator) -> str:
+    """A day of a plan (``2026-01-13`` or ``2026-01-13 09:00``) as a person reads it."""
+    day, _, clock = text.partition(" ")
+    shown = format_date(dt.date.fromisoformat(day), t)
+    if clock:
+        time = _hm(dt.time.fromisoformat(clock), t)
+        shown = t.gettext("{day} at {time}").format(day=shown, time=time)
+    return shown
+
+
 def _reach_text(reach: Reachability, t: Translator) -> str:
-    text = f"{_reach_days(reach.days, t)} {_hm(reach.from_)}–{_hm(reach.to)}"
+    text = f"{_reach_days(reach.days, t)} {_hm(reach.from_, t)}–{_hm(reach.to, t)}"
     if reach.otherwise:
         text += t.gettext(" (otherwise: {what})").format(what=reach.otherwise)
     return text

@@ -68,18 +68,20 @@ def test_explain_shows_the_working_day_steps(
     code, out, err = explain(capsys, events_file, "start-message:e2")
     assert code == 0, err
     assert err == ""
-    assert out.startswith("Skyldighet start-message:e2\n")
+    assert out.startswith("Åtgärd start-message:e2\n")
     assert "Regel:       start-message" in out
     assert "orebro-dagverksamhet-hemvard version " in out
     assert "Ärende:      c1" in out
     assert "Status:      att göra (due)" in out
-    assert "Räknas från: planerat startdatum, måndag 2026-12-28\n" in out
-    assert "senast 2026-12-22 23:59" in out  # the explanation line
+    assert "Räknas från: planerat startdatum, måndag 28 december 2026\n" in out
+    assert "senast tisdag 22 december 2026" in out  # the explanation line
     assert "1. start-message: dagverksamhet.start_planned e2" in out
-    assert "2. frist: data.start_date = 2026-12-28; " in out
-    assert "2 vardagar före 2026-12-28 -> 2026-12-22 (ej vardagar: 2026-12-24 julafton" in out
-    assert "2026-12-25 juldagen" in out
-    assert "3. status vid 2026-12-15 12:00+01:00: due" in out
+    assert "2. frist: data.start_date = måndag 28 december 2026; " in out
+    assert (
+        "2 vardagar före måndag 28 december 2026 -> tisdag 22 december 2026 "
+        "(ej vardagar: julafton 24 december 2026, juldagen 25 december 2026)"
+    ) in out
+    assert "3. status vid tisdag 15 december 2026 kl. 12.00: att göra" in out
     assert "Meddelandet skickas senast 2 vardagar innan planerad start eller avslut." in out
     assert "Tolkning:    Dokumentet säger inget om ändrade planer. En ny planerad start" in out
 
@@ -89,10 +91,10 @@ def test_explain_shows_an_interpretation_and_several_ids_in_order(
 ) -> None:
     code, out, _err = explain(capsys, events_file, "consent-recorded:e1", "start-journal:e2")
     assert code == 0
-    assert out.index("Skyldighet consent-recorded:e1") < out.index("Skyldighet start-journal:e2")
+    assert out.index("Åtgärd consent-recorded:e1") < out.index("Åtgärd start-journal:e2")
     assert "Status:     försenad (overdue)" in out
     assert "Ingen frist anges" in out  # the interpretation's reason
-    assert "1 vardag efter 2026-12-01 -> 2026-12-02" in out
+    assert "1 vardag efter tisdag 1 december 2026 -> onsdag 2 december 2026" in out
 
 
 def test_explain_a_remedy_of_a_blocked_obligation(
@@ -102,8 +104,8 @@ def test_explain_a_remedy_of_a_blocked_obligation(
     events.write_text(jsonl([START]), encoding="utf-8")
     code, out, err = explain(capsys, events, "consent:c1:dagverksamhet", "start-message:e2")
     assert code == 0, err
-    assert "Skyldighet consent:c1:dagverksamhet" in out
-    assert "Status:      blockerad (blocked)" in out
+    assert "Åtgärd consent:c1:dagverksamhet" in out
+    assert "Status:      väntar (blocked)" in out
     assert "Väntar på:   Samtycke till informationsöverföring\n" in out  # not yet past
 
 
@@ -112,7 +114,7 @@ def test_unknown_id_is_exit_1_with_a_hint_and_the_rest_explained(
 ) -> None:
     code, out, err = explain(capsys, events_file, "start-mesage:e2", "start-message:e2")
     assert code == 1
-    assert "Skyldighet start-message:e2" in out
+    assert "Åtgärd start-message:e2" in out
     assert "samverkan explain: error: no obligation 'start-mesage:e2'" in err
     assert "did you mean 'start-message:e2'?" in err
 
@@ -129,7 +131,10 @@ def test_json_output_holds_the_obligation_and_the_unknown_ids(
     assert ob["obligation"] == "start-message:e2"
     assert ob["status"] == "due"
     assert ob["deadline"] == "2026-12-22T23:59:59+01:00"
-    assert any("-> 2026-12-22 (ej vardagar: 2026-12-24 julafton" in s for s in ob["trace"])
+    assert any(
+        "-> tisdag 22 december 2026 (ej vardagar: julafton 24 december 2026" in s
+        for s in ob["trace"]
+    )
     assert "'nope'" in err
 
 
@@ -177,11 +182,11 @@ def test_explain_shows_what_to_do_who_and_when(
     assert code == 0
     assert "Gör:         Skicka meddelande om start till hemvårdens Treservabrevlåda\n" in out
     assert "Ansvarig:    Dagverksamheten\n" in out
-    assert "Senast:      tisdag 2026-12-22 23:59\n" in out
-    assert "Räknas från: planerat startdatum, måndag 2026-12-28\n" in out
+    assert "Senast:      tisdag 22 december 2026\n" in out
+    assert "Räknas från: planerat startdatum, måndag 28 december 2026\n" in out
     assert (
-        "Utlöst av:   Planerad start på dagverksamhet (e2), registrerad tisdag 2026-12-01 10:00\n"
-        in out
+        "Utlöst av:   Planerad start på dagverksamhet (e2), "
+        "registrerad tisdag 1 december 2026 kl. 10.00\n" in out
     )
 
 
@@ -199,10 +204,10 @@ def test_explain_in_english(
         monkeypatch.setenv("LANG", "en_GB.UTF-8")
         code, out, _err = explain(capsys, events_file, "start-message:e2")
     assert code == 0
-    assert out.startswith("Obligation start-message:e2\n")
+    assert out.startswith("Action start-message:e2\n")
     assert "  Rule:           start-message\n" in out
-    assert "  Status:         due (due)\n" in out
-    assert "  By:             Tuesday 2026-12-22 23:59\n" in out
+    assert "  Status:         to do (due)\n" in out
+    assert "  By:             Tuesday 22 December 2026\n" in out
     assert "  Steps:\n" in out
     # the rule's interpretation is the routine's own words: its label is translated
     assert "  Interpretation: Dokumentet säger inget om ändrade planer." in out
@@ -216,7 +221,7 @@ def test_explain_in_english_writes_the_steps_in_english_too(
     code, out, _err = explain(capsys, events_file, "start-message:e2", "--lang", "en")
     assert code == 0
     assert "triggered by dagverksamhet.start_planned e2" in out
-    assert "2 working days before 2026-12-28 -> 2026-12-22" in out
+    assert "2 working days before Monday 28 December 2026 -> Tuesday 22 December 2026" in out
     for swedish in ("utlöst av", "vardagar före", "status vid", "frist:"):
         assert swedish not in out
 

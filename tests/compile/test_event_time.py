@@ -163,7 +163,7 @@ def test_a_wrong_at_form_is_an_error_at_the_condition(condition: str, words: str
 
 def test_render_names_the_working_day_field() -> None:
     text = render_markdown(routine(OFFICE))
-    assert "om händelsens dag är en vardag (`at.working_day`) är ja" in text
+    assert "om händelsens dag är en vardag (`at.working_day`) gäller" in text
 
 
 @pytest.mark.parametrize("index", range(4))

@@ -120,4 +120,4 @@ def test_after_the_plan_the_deadline_cannot_be_placed_and_says_why() -> None:
 def test_render_lists_the_planned_days() -> None:
     spec = ROUTINE.routine.schedules["sammantraden"]
     text = schedule_text(spec)
-    assert "2027-01-14" in text and "2027-06-17 13:30" in text and "09:00" in text
+    assert "14 januari 2027" in text and "17 juni 2027 kl. 13.30" in text and "kl. 09.00" in text

@@ -140,8 +140,8 @@ def test_the_trace_names_the_meeting_skipped() -> None:
     )
     (case,) = [c for c in result["cases"] if c["case"] == "c1"]
     raise_at = next(o for o in case["obligations"] if o["rule"] == "raise-at-linden")
-    deadline_step = next(s for s in raise_at["trace"] if "2026-09-22 13:30" in s)
-    assert "2026-09-15 13:30" in deadline_step
+    deadline_step = next(s for s in raise_at["trace"] if "22 september 2026 kl. 13.30" in s)
+    assert "15 september 2026 kl. 13.30" in deadline_step
 
 
 def test_only_the_schedule_named_and_only_its_date_are_called_off() -> None:

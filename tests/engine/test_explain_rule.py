@@ -53,7 +53,9 @@ def test_a_false_trigger_condition_names_the_comparison_and_the_value_seen() -> 
         refers_to="e2",
     )
     (reason,) = explain([CONSENT, START, message], "planning-updated").why_not
-    assert reason.startswith("message.sent e3 2026-12-02 09:00+01:00: the trigger's condition")
+    assert reason.startswith(
+        "message.sent e3 Wednesday 2 December 2026 at 09:00: the trigger's condition"
+    )
     assert "data.kind is 'closure', the rule asks for data.kind in ['start', 'end']" in reason
 
 
@@ -107,7 +109,7 @@ def test_the_command_line_answers_in_text_and_json(
     argv += ["--as-of", AS_OF.isoformat(), "--case", "c1", "--rule", "end-message"]
     assert main(argv) == 0
     out = capsys.readouterr().out
-    assert out.startswith("Regel end-message för ärende c1 vid 2026-12-15 12:00+01:00\n")
+    assert out.startswith("Regel end-message för ärende c1 vid tisdag 15 december 2026 kl. 12.00\n")
     assert "ingen utlösande händelse" in out
     assert main([*argv[:-4], "--case", "c1", "--rule", "start-message", "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)

@@ -48,7 +48,7 @@ def test_the_fallback_acts_and_is_flagged_while_the_fact_is_unset() -> None:
     assert d["responsible"] == "chef"
     assert d["responsible_label"] == "Enhetschef"
     assert d["responsible_party"] == {"fact": "kontaktperson", "value": None, "fallback": True}
-    assert "Enhetschef (i stället, så länge «Utsedd kontaktperson» saknas)" in d["explanation"]
+    assert "Enhetschef (i stället, så länge ”Utsedd kontaktperson” saknas)" in d["explanation"]
 
 
 def test_the_person_named_by_the_fact_is_responsible_in_the_role_it_acts_in() -> None:
@@ -86,6 +86,6 @@ def test_rules_with_a_fixed_role_have_no_responsible_party_key() -> None:
 def test_render_names_the_fact_the_role_and_the_fallback() -> None:
     text = render_markdown(routine("      acting_as: handlaggare\n"), t=translator("en"))
     assert (
-        "«Utsedd kontaktperson» (`fact.kontaktperson`), acting as Handläggare (`handlaggare`); "
+        "“Utsedd kontaktperson” (`fact.kontaktperson`), acting as Handläggare (`handlaggare`); "
         "while unset: Enhetschef (`chef`)"
     ) in text

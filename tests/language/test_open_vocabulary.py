@@ -101,4 +101,6 @@ def test_a_field_added_to_a_shared_type_is_read_and_checked() -> None:
 
 def test_render_uses_the_routines_label_for_its_kind() -> None:
     text = render_markdown(routine(), t=translator("en"))
-    assert "Ta emot patienten (Ta emot patienten)" in text
+    # the kind's label, when the description already says it, is not repeated in brackets
+    assert "**What:** Ta emot patienten\n" in text
+    assert "Ta emot patienten (Ta emot patienten)" not in text

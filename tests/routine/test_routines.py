@@ -37,4 +37,4 @@ def test_orebro_day_care_is_reachable_on_working_days_only() -> None:
     routine = load_routine(ROUTINES / "orebro-dagverksamhet-hemvard.yaml")
     reach = routine.routine.roles["dagverksamhet"].reachable
     assert [r.days for r in reach] == ["working_days"]
-    assert "| vardagar 07:30–15:00 (annars: Röstbrevlåda) |" in render_markdown(routine)
+    assert "| vardagar 07.30–15.00 (annars: Röstbrevlåda) |" in render_markdown(routine)

@@ -60,7 +60,7 @@ def test_orebro_metadata(orebro: CompiledRoutine) -> None:
     assert "**Rutin-id:** `orebro-dagverksamhet-hemvard`" in md
     assert "**Version:** 2" in md
     assert "**Organisation:** Örebro kommun" in md
-    assert "**Giltighet:** från 2020-01-01 (tills vidare)" in md
+    assert "**Giltighet:** från 1 januari 2020 (tills vidare)" in md
     assert "sources/orebro-dagverksamhet-hemvard.txt)" in md
     assert "**Rättslig grund:** SoL, HSL, OSL 26 kap." in md
     # the routine-level interpretation of valid_from is marked as a local choice
@@ -68,7 +68,7 @@ def test_orebro_metadata(orebro: CompiledRoutine) -> None:
     assert "`valid_from`" in tolk and "Tolkning (lokalt val, inte rutinens ord)" in tolk
     # roles and channels tables
     assert (
-        "| `dagverksamhet` | Dagverksamheten | dagverksamhet | vardagar 07:30–15:00 "
+        "| `dagverksamhet` | Dagverksamheten | dagverksamhet | vardagar 07.30–15.00 "
         "(annars: Röstbrevlåda) | Enhetschef för dagverksamheten (`enhetschef.dagverksamhet`) |"
     ) in md
     assert "| `telefon.dagverksamhet` | Dagverksamhetens telefon | telefon | – |" in md
@@ -107,7 +107,7 @@ def test_interpretations_are_marked(orebro: CompiledRoutine) -> None:
     md = render_markdown(orebro)
     section = _section(md, "consent-at-enrolment")
     assert (
-        "> ⚠ **Tolkning (lokalt val, inte rutinens ord):** «Vid inskrivning» – Ingen frist anges"
+        "> ⚠ **Tolkning (lokalt val, inte rutinens ord):** ”Vid inskrivning” – Ingen frist anges"
         in section
     )
     assert NO_INTERPRETATION not in section
@@ -122,11 +122,12 @@ def test_katrineholm_schedules() -> None:
     md = render_markdown(load_routine(KATRINEHOLM))
     schedules = md.split("## Scheman", 1)[1].split("\n## ", 1)[0]
     assert (
-        "varje tisdag 13:30 (30 minuter); utgår när dagen inte är en vardag (helg eller helgdag)"
+        "varje tisdag, kl. 13.30 (30 minuter); utgår när dagen är en lördag, söndag, helgdag, "
+        "midsommarafton, julafton eller nyårsafton"
     ) in schedules
-    assert "varje tisdag 15:00, ojämna veckor" in schedules
+    assert "varje tisdag, kl. 15.00, ojämna veckor" in schedules
     assert "**Upprättad:** 2025-03-18" in md  # the document's own record, as written
-    assert "**Senast:** vid nästa tillfälle för «Digital samverkan med Lindens VC" in md
+    assert "**Senast:** vid nästa tillfälle för ”Digital samverkan med Lindens VC" in md
 
 
 def test_words() -> None:
@@ -140,7 +141,7 @@ def test_words() -> None:
         }
     )
     assert condition_text(both) == (
-        "alla av: (data.kind är en av start, end; inte: (fact.consent är ja); "
+        "alla av: (data.kind är en av start, end; inte: (fact.consent gäller); "
         "någon av: (data.x saknas; data.n är minst 2))"
     )
     assert isinstance(NotOf.model_validate({"not": {"field": "case", "exists": True}}), NotOf)
@@ -152,13 +153,13 @@ def test_words() -> None:
     )
     assert timespec_text(spec) == (
         "1 kalenderdag före data.date; flyttas den till föregående vardag om den infaller på en "
-        "lördag, söndag eller helgdag"
+        "lördag, söndag, helgdag, midsommarafton, julafton eller nyårsafton"
     )
     assert timespec_text(TimeSpec.model_validate({"after": "trigger", "weeks": 1})) == (
         "1 vecka efter händelsen"
     )
     noon = TimeSpec.model_validate({"after": "trigger", "working_days": 1, "time": "12:00"})
-    assert timespec_text(noon) == "1 vardag efter händelsen, kl. 12:00"
+    assert timespec_text(noon) == "1 vardag efter händelsen, kl. 12.00"
     month_end = Schedule.model_validate(
         {"label": "Månadsslut", "every": "month_end", "units": ["u"]}
     )
@@ -234,15 +235,14 @@ def test_words_in_english() -> None:
         }
     )
     assert condition_text(both, EN) == (
-        "all of: (data.kind is one of start, end; not: (fact.consent is yes); "
-        "data.n is less than 2)"
+        "all of: (data.kind is one of start, end; not: (fact.consent holds); data.n is less than 2)"
     )
     spec = TimeSpec.model_validate(
         {"after": "trigger", "days": 3, "on_non_working_day": "next_working_day"}
     )
     assert timespec_text(spec, t=EN) == (
         "3 calendar days after the event; moved to the next working day when it falls on a "
-        "Saturday, Sunday or public holiday"
+        "Saturday, Sunday, public holiday, Midsummer Eve, Christmas Eve or New Year's Eve"
     )
     assert timespec_text(TimeSpec.model_validate({"after": "trigger", "days": 1}), t=EN) == (
         "1 calendar day after the event"
@@ -259,8 +259,8 @@ def test_words_in_english() -> None:
         }
     )
     assert schedule_text(weekly, EN) == (
-        "every Tuesday 15:00, odd weeks; left out when the day is not a working day "
-        "(a weekend or holiday)"
+        "every Tuesday, at 15:00, odd weeks; left out when the day is a Saturday, Sunday, "
+        "public holiday, Midsummer Eve, Christmas Eve or New Year's Eve"
     )
 
 
@@ -289,7 +289,8 @@ def test_the_working_day_move_names_weekends_and_holidays() -> None:
             {"after": "trigger", "months": 1, "on_non_working_day": policy}
         )
         assert timespec_text(spec).endswith(
-            f"; {words} om den infaller på en lördag, söndag eller helgdag"
+            f"; {words} om den infaller på en lördag, söndag, helgdag, midsommarafton, julafton "
+            "eller nyårsafton"
         )
         assert "helgdag" in timespec_text(spec) and "lördag" in timespec_text(spec)
 
@@ -302,7 +303,7 @@ def test_anchors_and_conditions_in_words(orebro: CompiledRoutine) -> None:
     # a condition on a fact names the fact by its label
     hemsjuk = _section(md, "start-message-hemsjukvard")
     assert (
-        "**När:** Planerad start på dagverksamhet (`dagverksamhet.start_planned`), om «" in hemsjuk
+        "**När:** Planerad start på dagverksamhet (`dagverksamhet.start_planned`), om ”" in hemsjuk
     )
     assert "fact." not in hemsjuk
     en = render_markdown(orebro, EN)
@@ -353,7 +354,7 @@ def test_english_rendering_has_no_swedish_frame(orebro: CompiledRoutine) -> None
     ):
         assert word not in md
     assert "**Routine id:** `orebro-dagverksamhet-hemvard`" in md
-    assert "**Validity:** from 2020-01-01 (until further notice)" in md
+    assert "**Validity:** from 1 January 2020 (until further notice)" in md
     # every bundled rule says what it decides locally
     assert "**Interpretation (a local choice, not the routine's words):**" in md
     minimal = load_routine(FIXTURES / "minimal.yaml")
