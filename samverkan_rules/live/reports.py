@@ -127,33 +127,36 @@ class Reports:
                     cause=_cause(_named(entry), causes),
                 )
             )
-        for ident, (status, rule, named, _deadline) in before.items():
-            if ident not in current:
-                changes.append(
-                    Change(
-                        case=case,
-                        obligation=ident,
-                        rule=rule,
-                        before=status,
-                        after=None,
-                        record=None,
-                        cause=_cause(named, causes),
-                    )
+        ended = [ident for ident in before if ident not in current]
+        for ident in ended:
+            status, rule, named, _deadline = before[ident]
+            changes.append(
+                Change(
+                    case=case,
+                    obligation=ident,
+                    rule=rule,
+                    before=status,
+                    after=None,
+                    record=None,
+                    cause=_cause(named, causes),
                 )
-        for ident in current:
-            self.obligation_case[ident] = case
+            )
         wake = next_change(current.values(), moment) if current else None
         if wake is None:
             self.wake.pop(case, None)
         else:
             self.wake[case] = wake
-        if current:
-            self.snapshots[case] = {
-                ident: (e.status, _rule_of(e), _named(e), e.deadline)
-                for ident, e in current.items()
-            }
-        else:
+        if not current:
             self.snapshots.pop(case, None)
+            return changes
+        # Only what moved is written again, not the whole case. An obligation's named events
+        # (which only say a change's cause) move with its status or deadline.
+        snapshot = self.snapshots.setdefault(case, {})
+        for ident in ended:
+            del snapshot[ident]
+        for entry in moved:
+            snapshot[entry.id] = (entry.status, _rule_of(entry), _named(entry), entry.deadline)
+            self.obligation_case[entry.id] = case
         return changes
 
 
