@@ -443,13 +443,19 @@ class Deliverer:
             after = latest
         while True:
             grown = self.scheduler.listen(routine)
-            rows = await asyncio.to_thread(session.changes, after, limit=100)
-            for row in rows:
-                if subscription.wants(routine, row):
-                    await self._deliver(subscription, routine, row)
-                else:
-                    self.state.advance(subscription.name, routine, row.seq)
-                after = row.seq
+            try:
+                rows = await asyncio.to_thread(session.changes, after, limit=100)
+                for row in rows:
+                    if subscription.wants(routine, row):
+                        await self._deliver(subscription, routine, row)
+                    else:
+                        self.state.advance(subscription.name, routine, row.seq)
+                    after = row.seq
+            except (OSError, sqlite3.Error, ValueError) as exc:
+                # The deliveries of this subscription must not end: say so and try again.
+                log.error("webhook %s: %s; trying again", subscription.name, type(exc).__name__)
+                await asyncio.sleep(5.0)
+                continue
             if not rows:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(grown.wait(), 15.0)
