@@ -28,6 +28,13 @@ ANSWER_TTL = timedelta(hours=24)
 """How long the answer to a request with an ``Idempotency-Key`` is kept."""
 
 
+def change_kind(before: str | None, after: str | None) -> Literal["arose", "changed", "ended"]:
+    """What a change did to an obligation, from its status before and after."""
+    if before is None:
+        return "arose"
+    return "ended" if after is None else "changed"
+
+
 @dataclass(frozen=True, slots=True)
 class Change:
     """One obligation the session reports as new, changed (its status, or its deadline) or
@@ -58,11 +65,7 @@ class Change:
     @property
     def kind(self) -> Literal["arose", "changed", "ended"]:
         """``arose``, ``changed`` or ``ended``."""
-        if self.before is None:
-            return "arose"
-        if self.after is None:
-            return "ended"
-        return "changed"
+        return change_kind(self.before, self.after)
 
     def to_json(self) -> dict[str, Any]:
         """The change as a JSON-ready mapping (the obligation in the evaluation's form)."""
@@ -145,9 +148,7 @@ class ChangeRow:
     @property
     def kind(self) -> str:
         """``arose``, ``changed`` or ``ended``."""
-        if self.before is None:
-            return "arose"
-        return "ended" if self.after is None else "changed"
+        return change_kind(self.before, self.after)
 
     def to_json(self) -> dict[str, Any]:
         """The change as the service writes it: a post's change (see
@@ -190,6 +191,10 @@ class ChangeLog(Protocol):
 
     def last_at(self) -> str | None:
         """When the latest logged change was judged (RFC 3339), or None."""
+        ...
+
+    def last_seq(self) -> int:
+        """The highest sequence number logged (0 when none)."""
         ...
 
     def answer(self, key: str) -> tuple[str, bytes] | None:
@@ -246,6 +251,9 @@ class MemoryChangeLog:
 
     def last_at(self) -> str | None:
         return self._rows[-1].at if self._rows else None
+
+    def last_seq(self) -> int:
+        return self._seq
 
     def answer(self, key: str) -> tuple[str, bytes] | None:
         found = self._answers.get(key)

@@ -62,11 +62,6 @@ from samverkan_rules.time.instants import (
 Backend = Literal["reference", "durable"]
 
 
-_Snapshot = dict[str, tuple[str, str, tuple[str, ...], datetime | None]]
-"""A case's obligations as last reported, by id: status, rule, the events it names and the
-deadline (values, not records: a kept replay settles the same records again)."""
-
-
 class Session:
     """Events of many cases, one post at a time, with what each post changed.
 
@@ -320,14 +315,8 @@ class Session:
         Raises:
             EvaluationError: for a naive ``as_of``, or one earlier than the clock.
         """
-        moment = _aware(as_of)
         with self._lock:
-            if self._clock is not None and moment < self._clock:
-                raise EvaluationError(
-                    f"tick at {as_of.isoformat()} is earlier than the session's clock "
-                    f"{self._clock.astimezone(self._tz).isoformat()}; time only moves on"
-                )
-            self._advance(moment)
+            moment = self._move_clock("tick", as_of)
             changes: list[Change] = []
             seen: set[str] = set()
             for ledger in self._evaluate_every_case(moment):
@@ -364,14 +353,8 @@ class Session:
         Raises:
             EvaluationError: for a naive ``as_of``, or one earlier than the clock.
         """
-        moment = _aware(as_of)
         with self._lock:
-            if self._clock is not None and moment < self._clock:
-                raise EvaluationError(
-                    f"wake at {as_of.isoformat()} is earlier than the session's clock "
-                    f"{self._clock.astimezone(self._tz).isoformat()}; time only moves on"
-                )
-            self._advance(moment)
+            moment = self._move_clock("wake", as_of)
             cases = self._reports.changing_by(moment)
             if self._ticking:
                 cases |= self._units
@@ -397,6 +380,11 @@ class Session:
             raise ValueError("limit must be at least 1")
         with self._lock:
             return self._reports.log.changes_after(after, limit, case)
+
+    def last_seq(self) -> int:
+        """The highest sequence number in the change log (0 when it is empty)."""
+        with self._lock:
+            return self._reports.log.last_seq()
 
     def kept_answer(self, key: str) -> tuple[str, bytes] | None:
         """The fingerprint and body kept under an idempotency key (see :meth:`keep_answer`),
@@ -589,6 +577,18 @@ class Session:
         if not candidates:
             raise EvaluationError("nothing was posted and no as_of was given")
         return max(candidates)
+
+    def _move_clock(self, verb: str, as_of: datetime) -> datetime:
+        """``as_of`` in UTC, made the clock; refused when it is earlier than the clock
+        (a tick or wake-up only moves time on). Called under the session's lock."""
+        moment = _aware(as_of)
+        if self._clock is not None and moment < self._clock:
+            raise EvaluationError(
+                f"{verb} at {as_of.isoformat()} is earlier than the session's clock "
+                f"{self._clock.astimezone(self._tz).isoformat()}; time only moves on"
+            )
+        self._advance(moment)
+        return moment
 
     def _advance(self, moment: datetime) -> None:
         if self._clock is None or moment > self._clock:

@@ -378,6 +378,12 @@ class EventStore:
             row = self._db.execute("SELECT at FROM changes ORDER BY seq DESC LIMIT 1").fetchone()
         return str(row[0]) if row is not None else None
 
+    def last_seq(self) -> int:
+        """The highest sequence number logged (0 when none)."""
+        with self._lock:
+            row = self._db.execute("SELECT max(seq) FROM changes").fetchone()
+        return int(row[0] or 0)
+
     def answer(self, key: str) -> tuple[str, bytes] | None:
         """The fingerprint and body kept for an idempotency key, or None."""
         with self._lock:
@@ -407,6 +413,18 @@ class EventStore:
                 if self._db.in_transaction:
                     cur.execute("ROLLBACK")
                 raise
+
+
+def connect_private(path: Path | None) -> sqlite3.Connection:
+    """An SQLite connection, shared between threads, in autocommit mode, to a file made
+    private (0600) the way a store is (see :func:`_private`), or to memory for None."""
+    if path is not None:
+        _private(path)
+    return sqlite3.connect(
+        str(path) if path is not None else ":memory:",
+        check_same_thread=False,
+        isolation_level=None,
+    )
 
 
 def _private(path: Path) -> None:

@@ -10,16 +10,15 @@ and gets its entries while the file alone names no case.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
-import os
 import secrets
-import sqlite3
 import threading
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from samverkan_rules.live.store import connect_private
 
 _SCHEMA = """
 PRAGMA journal_mode=WAL;
@@ -42,15 +41,8 @@ class AccessLog:
     """An append-only record of case accesses, in an SQLite file (or in memory)."""
 
     def __init__(self, path: Path | None) -> None:
-        if path is not None and not path.exists():
-            with contextlib.suppress(FileExistsError):
-                os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(
-            str(path) if path is not None else ":memory:",
-            check_same_thread=False,
-            isolation_level=None,
-        )
+        self._db = connect_private(path)
         self._db.executescript(_SCHEMA)
         self._db.execute(
             "INSERT OR IGNORE INTO access_key (one, key) VALUES (1, ?)", (secrets.token_bytes(32),)

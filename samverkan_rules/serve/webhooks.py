@@ -54,6 +54,7 @@ from samverkan_rules._version import version
 from samverkan_rules.errors import SamverkanError
 from samverkan_rules.live.changelog import ChangeRow
 from samverkan_rules.live.routed import RoutineSessions
+from samverkan_rules.live.store import connect_private
 from samverkan_rules.serve.guard import log
 from samverkan_rules.serve.scheduler import Scheduler
 
@@ -271,15 +272,8 @@ class WebhookState:
     file (0600) or in memory."""
 
     def __init__(self, path: Path | None) -> None:
-        if path is not None and not path.exists():
-            with contextlib.suppress(FileExistsError):
-                os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(
-            str(path) if path is not None else ":memory:",
-            check_same_thread=False,
-            isolation_level=None,
-        )
+        self._db = connect_private(path)
         self._db.executescript(
             """
             PRAGMA journal_mode=WAL;
@@ -438,7 +432,7 @@ class Deliverer:
         session = self.sessions.session(routine)
         after = self.state.cursor(subscription.name, routine)
         if after is None:  # a new subscription starts with what happens from now on
-            latest = await asyncio.to_thread(_latest_seq, session)
+            latest = await asyncio.to_thread(session.last_seq)
             self.state.advance(subscription.name, routine, latest)
             after = latest
         while True:
@@ -489,13 +483,3 @@ class Deliverer:
                 continue
             self.state.advance(subscription.name, routine, row.seq)
             return
-
-
-def _latest_seq(session: Any) -> int:
-    """The highest sequence number in a session's change log (0 when it is empty)."""
-    after = 0
-    while True:
-        rows = session.changes(after, limit=10_000)
-        if not rows:
-            return after
-        after = rows[-1].seq

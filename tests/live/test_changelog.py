@@ -19,6 +19,12 @@ from tests.live.test_differential import REGISTRY, ROUTINE_IDS, streams
 from tests.live.test_session import CONSENT, OREBRO, START, at
 from tests.support import event
 
+_SETTINGS = settings(
+    deadline=None,
+    max_examples=10,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
 SENT = event(
     id="e3",
     type="message.sent",
@@ -133,11 +139,7 @@ def _fold(rows: list[ChangeRow]) -> dict[tuple[str, str], str]:
 
 
 @pytest.mark.parametrize("rid", ROUTINE_IDS)
-@settings(
-    deadline=None,
-    max_examples=10,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+@_SETTINGS
 @given(data=st.data())
 def test_the_log_folds_to_the_evaluation_across_a_restart(rid: str, data: Any) -> None:
     versions = REGISTRY.versions(rid)
@@ -187,11 +189,7 @@ def _said(changes: Any) -> list[tuple[str, str, str | None, str | None]]:
 
 
 @pytest.mark.parametrize("rid", ROUTINE_IDS)
-@settings(
-    deadline=None,
-    max_examples=10,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+@_SETTINGS
 @given(data=st.data())
 def test_waking_at_each_next_change_says_what_ticking_every_case_says(rid: str, data: Any) -> None:
     versions = REGISTRY.versions(rid)
