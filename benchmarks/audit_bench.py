@@ -12,11 +12,17 @@ the same files, each measured alone:
 
 - ``parse``: the floor; every line read, parsed as JSON and checked into an ``Event`` (what
   any reader of these files must do), nothing kept;
-- ``audit``: ``run_audit`` with a pseudonymisation key, writing all four outputs.
+- ``audit 1``: ``run_audit`` with a pseudonymisation key and ``jobs=1``, writing every
+  output, all in one process;
+- ``audit N``: the same with the default ``jobs`` (the available cores: input files read and
+  partitions of cases evaluated in worker processes).
 
 Each child reports its wall time and its peak resident set size
-(``resource.getrusage(RUSAGE_SELF).ru_maxrss``, DuckDB's memory included). The target is
-the one the audit was built for: 1M events under 500 MB peak RSS.
+(``resource.getrusage(RUSAGE_SELF).ru_maxrss``, DuckDB's memory included) and, for the
+workers, the largest worker's peak (``RUSAGE_CHILDREN``); the figure to compare with the
+target is the sum of the two for one worker per core, bounded by ``parent + cores x worker``.
+Targets (issue: the audit an auditor can hand in): at least 50,000 events/s at 1M events on
+a 2-core machine, peak memory at most 400 MB.
 """
 
 from __future__ import annotations
@@ -35,13 +41,14 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS_PER_CASE = 9.4  # the generator's mean; sizes are met approximately
-RSS_TARGET_MB = 500
+RSS_TARGET_MB = 400
+RATE_TARGET = 50_000
 FILES = 4
 
 
-def _peak_rss_mb() -> float:
+def _peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
     # Linux reports kilobytes, macOS bytes.
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = resource.getrusage(who).ru_maxrss
     return peak / 1024 if sys.platform != "darwin" else peak / 1024 / 1024
 
 
@@ -70,7 +77,7 @@ def _child_parse(directory: Path) -> dict[str, Any]:
     return {"seconds": time.perf_counter() - start, "events": count}
 
 
-def _child_audit(directory: Path, out: Path) -> dict[str, Any]:
+def _child_audit(directory: Path, out: Path, jobs: int | None) -> dict[str, Any]:
     from samverkan_rules import load_registry
     from samverkan_rules.audit.run import AuditOptions, run_audit
 
@@ -83,6 +90,7 @@ def _child_audit(directory: Path, out: Path) -> dict[str, Any]:
             out=str(out),
             key=b"benchmark-key-0123456789",
             work_dir=str(directory.parent),
+            jobs=jobs,
         )
     )
     elapsed = time.perf_counter() - start
@@ -118,6 +126,7 @@ def measure(size: int, seed: int) -> dict[str, Any]:
         generated = time.perf_counter() - t0
         megabytes = sum(p.stat().st_size for p in directory.iterdir()) / 1e6
         parse = _run_child("parse", directory, Path(tmp) / "unused")
+        single = _run_child("audit-1", directory, Path(tmp) / "out-1")
         audit = _run_child("audit", directory, Path(tmp) / "out")
     return {
         "size": size,
@@ -125,16 +134,21 @@ def measure(size: int, seed: int) -> dict[str, Any]:
         "input_mb": round(megabytes, 1),
         "generate_s": round(generated, 1),
         "parse": parse,
+        "audit_1": single,
         "audit": audit,
     }
 
 
 def _row(m: dict[str, Any]) -> str:
-    p, a = m["parse"], m["audit"]
+    p, one, a = m["parse"], m["audit_1"], m["audit"]
+    floor = p["events"] / p["seconds"]
+    rate = a["events"] / a["seconds"]
     return (
         f"{m['events']:>11,} {m['input_mb']:>8.1f} "
-        f"{p['events'] / p['seconds']:>12,.0f} {p['peak_rss_mb']:>9.0f} "
-        f"{a['events'] / a['seconds']:>12,.0f} {a['seconds']:>9.1f} {a['peak_rss_mb']:>9.0f}"
+        f"{floor:>11,.0f} "
+        f"{one['events'] / one['seconds']:>10,.0f} {one['peak_rss_mb']:>6.0f} "
+        f"{rate:>10,.0f} {a['peak_rss_mb']:>6.0f} {a['workers_mb']:>7.0f} "
+        f"{one['seconds'] / a['seconds']:>6.2f}x {rate / floor:>6.2f}"
     )
 
 
@@ -152,17 +166,20 @@ def main(argv: list[str] | None = None) -> int:
         if mode == "parse":
             result = _child_parse(Path(directory))
         else:
-            result = _child_audit(Path(directory), Path(out))
+            result = _child_audit(Path(directory), Path(out), 1 if mode == "audit-1" else None)
         result["peak_rss_mb"] = round(_peak_rss_mb(), 1)
+        result["workers_mb"] = round(_peak_rss_mb(resource.RUSAGE_CHILDREN), 1)
         print(json.dumps(result))
         return 0
     sizes = args.sizes or ([20_000] if args.quick else [100_000, 1_000_000, 10_000_000])
     results = []
     if not args.json:
         print(f"samverkan audit benchmark ({os.cpu_count()} CPUs, Python {sys.version.split()[0]})")
+        print("jobs=1: one process; jobs=N: the default (workers on every core)")
         print(
-            f"{'events':>11} {'input MB':>8} {'parse ev/s':>12} {'parse MB':>9} "
-            f"{'audit ev/s':>12} {'audit s':>9} {'audit MB':>9}"
+            f"{'events':>11} {'input MB':>8} {'parse ev/s':>11} "
+            f"{'1: ev/s':>10} {'MB':>6} {'N: ev/s':>10} {'MB':>6} {'+worker':>7} "
+            f"{'N vs 1':>7} {'N/parse':>6}"
         )
     for size in sizes:
         m = measure(size, args.seed)
@@ -173,10 +190,14 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(results, indent=2))
     else:
         for m in results:
-            if m["events"] >= 900_000 and m["events"] <= 1_100_000:
-                peak = m["audit"]["peak_rss_mb"]
-                verdict = "PASS" if peak < RSS_TARGET_MB else "MISS"
-                print(f"1M events: peak RSS {peak:.0f} MB (target < {RSS_TARGET_MB} MB) {verdict}")
+            if 900_000 <= m["events"] <= 1_100_000:
+                a = m["audit"]
+                rate = a["events"] / a["seconds"]
+                print(
+                    f"1M events: {rate:,.0f} events/s (target >= {RATE_TARGET:,}) "
+                    f"{'PASS' if rate >= RATE_TARGET else 'MISS'}; peak {a['peak_rss_mb']:.0f} MB "
+                    f"+ {a['workers_mb']:.0f} MB a worker (target <= {RSS_TARGET_MB} MB in all)"
+                )
     return 0
 
 

@@ -67,7 +67,8 @@ class _Prepared:
 _PREPARED: dict[str, _Prepared] = {}
 
 
-def _compile(texts: Sequence[tuple[str, str]]) -> list[CompiledRoutine]:
+def compile_texts(texts: Sequence[tuple[str, str]]) -> list[CompiledRoutine]:
+    """Routines compiled from (file name, YAML text) pairs, as jobs carry them."""
     return [load_routine_text(text, file=name) for name, text in texts]
 
 
@@ -84,10 +85,10 @@ def _prepare(
     if cached is not None:
         return cached
     as_of = datetime.fromisoformat(job.as_of)
-    rules = AuditRules.prepare(routines if routines is not None else _compile(job.routines))
+    rules = AuditRules.prepare(routines if routines is not None else compile_texts(job.routines))
     other: AuditRules | None = None
     if job.compare is not None:
-        other = AuditRules.prepare(compare if compare is not None else _compile(job.compare))
+        other = AuditRules.prepare(compare if compare is not None else compile_texts(job.compare))
     tz = rules.routines[0].tz
     prepared = _Prepared(
         rules,

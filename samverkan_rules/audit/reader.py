@@ -231,23 +231,52 @@ class Staging:
             InputError: when a file cannot be read at all.
         """
         self.inputs = list(inputs)
-        staged: list[str] = []
         for file_no, item in enumerate(self.inputs):
-            tally = FileTally()
-            try:
-                tally.sha256 = sha256_of(item.path)
-            except OSError as exc:
-                raise InputError(
-                    f"cannot read {item.name}: {exc.strerror or exc}; check the path and "
-                    "permissions"
-                ) from None
-            self.tallies.append(tally)
-            out = self.dir / f"stage-{file_no}.csv"
-            staged.append(str(out))
-            with out.open("w", encoding="utf-8", newline="") as handle:
-                writer = csv.writer(handle, lineterminator="\n")
-                records = self._records(item, tally)
-                self._stage(file_no, item, records, tally, writer, advance)
+            self.tallies.append(self.stage_file(file_no, item, self.stage_path(file_no), advance))
+        self.staged()
+
+    def stage_path(self, file_no: int) -> Path:
+        """Where the good records of input ``file_no`` are staged (CSV)."""
+        return self.dir / f"stage-{file_no}.csv"
+
+    def stage_file(
+        self, file_no: int, item: InputFile, out: Path, advance: Callable[[int], None]
+    ) -> FileTally:
+        """Check the records of one input and write the good ones to ``out``; findings go to
+        :attr:`diagnostics` (see :meth:`staged` for the summary of repeated ones).
+
+        Raises:
+            InputError: when the file cannot be read at all.
+        """
+        tally = FileTally()
+        try:
+            tally.sha256 = sha256_of(item.path)
+        except OSError as exc:
+            raise InputError(
+                f"cannot read {item.name}: {exc.strerror or exc}; check the path and permissions"
+            ) from None
+        with out.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle, lineterminator="\n")
+            self._stage(file_no, item, self._records(item, tally), tally, writer, advance)
+        return tally
+
+    def take_staged(self, tally: FileTally, diagnostics: Sequence[Diagnostic]) -> None:
+        """Add what another process's :meth:`stage_file` found about the next input."""
+        self.tallies.append(tally)
+        self.diagnostics.extend(diagnostics)
+
+    def take_staged_counts(self, per_code: dict[tuple[str, str], int]) -> None:
+        """Add another process's counts of findings (see :meth:`per_code`)."""
+        self._per_code.update(per_code)
+
+    def per_code(self) -> dict[tuple[str, str], int]:
+        """How many findings of each code each file had (listed or only counted)."""
+        return dict(self._per_code)
+
+    def staged(self) -> None:
+        """End pass 1 once every input is staged: load them into DuckDB, summarise repeated
+        findings, resolve reused event ids, report malformed personnummer."""
+        staged = [str(self.stage_path(n)) for n in range(len(self.inputs))]
         self.con.execute(
             "CREATE TABLE staged AS SELECT * FROM read_csv(?, header = false, delim = ',', "
             f"quote = '\"', escape = '\"', columns = {_STAGED_COLUMNS}, auto_detect = false)",

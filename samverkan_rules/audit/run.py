@@ -40,6 +40,12 @@ from samverkan_rules.audit.models import (
     Software,
 )
 from samverkan_rules.audit.partition import PartitionJob, audit_partition
+from samverkan_rules.audit.pool import (
+    audit_in_processes,
+    read_in_processes,
+    reading_workers,
+    workers_for,
+)
 from samverkan_rules.audit.pseudonym import Pseudonymiser, mask
 from samverkan_rules.audit.reader import Staging, tally_total
 from samverkan_rules.audit.report import Partial, finish, routine_records
@@ -111,6 +117,11 @@ class AuditOptions:
         compare: Other routine versions to audit the same history under.
         client: A ``dask.distributed.Client``: audit the partitions on its cluster.
         partitions: How many partitions to make for Dask (default 4 per worker).
+        jobs: Worker processes on this machine (default: the available cores; 1: all in
+            this process): for reading, one input file a process (see
+            :func:`.pool.reading_workers`); for the evaluation, partitions of cases (not with
+            ``client``; see :func:`.pool.workers_for`). By default small audits run in this
+            process.
         progress: Show progress bars (the command line: when stderr is a terminal).
         memory_limit: DuckDB's memory limit before it spills to disk.
         work_dir: Where temporary files go (default the system's temporary directory).
@@ -139,6 +150,7 @@ class AuditOptions:
     compare: Sequence[CompiledRoutine] | None = None
     client: Any = None
     partitions: int | None = None
+    jobs: int | None = None
     progress: bool = False
     memory_limit: str = "256MB"
     work_dir: str | None = None
@@ -273,21 +285,43 @@ def _out_dir(options: AuditOptions) -> Path:
 
 
 def _read_inputs(
-    staging: Staging, inputs: list[InputFile], progress: bool, limit: RejectLimit | None
+    staging: Staging,
+    inputs: list[InputFile],
+    options: AuditOptions,
+    routines: Sequence[CompiledRoutine],
 ) -> None:
-    """Pass 1 over the inputs; fails past ``limit`` rejected records (showing them)."""
-    with _bar(progress, None, "reading", "events") as bar:
+    """Pass 1 over the inputs, here or in worker processes (several large files, routines
+    read from files); fails past ``--max-rejected`` rejected records (showing them)."""
+    workers = 1 if any(r.file is None for r in routines) else reading_workers(options.jobs, inputs)
+    with _bar(options.progress, None, "reading", "events") as bar:
         try:
-            staging.load(inputs, bar.update)
+            if workers > 1:
+                read_in_processes(staging, inputs, _texts(routines), workers, bar.update)
+            else:
+                staging.load(inputs, bar.update)
         except InputError as exc:
             raise AuditError(str(exc), staging.diagnostics) from None
     totals = tally_total(staging.tallies)
+    limit = options.max_rejected
     if limit is not None and limit.exceeded(totals["rejected"], totals["read"]):
         raise AuditError(
             f"{totals['rejected']} of {totals['read']} records were rejected, more than "
             f"--max-rejected {limit} allows (see the messages above); no report is written",
             staging.diagnostics,
         )
+
+
+def _workers(
+    options: AuditOptions,
+    routines: Sequence[CompiledRoutine],
+    compare: Sequence[CompiledRoutine] | None,
+    staging: Staging,
+) -> int:
+    """Worker processes for pass 2 here (1: this process; always 1 with Dask, or when a
+    routine has no file to send to the workers)."""
+    if options.client is not None or any(r.file is None for r in (*routines, *(compare or ()))):
+        return 1
+    return workers_for(options.jobs, tally_total(staging.tallies)["used"])
 
 
 def _job(
@@ -297,17 +331,18 @@ def _job(
     rules: AuditRules,
     staging: Staging,
     period: tuple[date, date, datetime],
+    workers: int,
 ) -> PartitionJob:
-    """What every partition needs; the routines' texts only when they go to Dask workers."""
+    """What every partition needs; the routines' texts only when they go to other processes
+    (Dask workers or this machine's)."""
     first, last, as_of = period
     calling_off = rules.cancelling_types | cancelling_types(compare or ())
     if calling_off:  # a retracted event calls nothing off
         calling_off |= {RETRACTED}
+    ship = options.client is not None or workers > 1
     return PartitionJob(
-        routines=_texts(routines) if options.client is not None else (),
-        compare=(
-            (_texts(compare) if options.client is not None else ()) if compare is not None else None
-        ),
+        routines=_texts(routines) if ship else (),
+        compare=((_texts(compare) if ship else ()) if compare is not None else None),
         as_of=format_rfc3339(as_of.astimezone(routines[0].tz)),
         first=first,
         last=last,
@@ -323,13 +358,16 @@ def _audit_cases(
     staging: Staging,
     routines: Sequence[CompiledRoutine],
     compare: Sequence[CompiledRoutine] | None,
+    workers: int,
 ) -> tuple[Partial, list[Path]]:
-    """Every case through the partition step, here or on Dask; the merged partial and the
-    chunks of obligation rows it wrote."""
+    """Every case through the partition step, here, in worker processes or on Dask; the
+    merged partial and the chunks of obligation rows it wrote."""
     chunks: list[Path] = []
     total_streams = staging.stream_count()
     with _bar(options.progress, total_streams, "auditing", "cases") as bar:
-        if options.client is None:
+        if options.client is None and workers > 1:
+            partial = audit_in_processes(job, staging, chunks, workers, bar.update)
+        elif options.client is None:
             chunk = staging.dir / "rows-0.csv"
             with chunk.open("w", encoding="utf-8", newline="") as handle:
                 partial = audit_partition(
@@ -482,12 +520,13 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
         memory_limit=options.memory_limit,
         read=read,
     ) as staging:
-        _read_inputs(staging, inputs, options.progress, options.max_rejected)
+        _read_inputs(staging, inputs, options, routines)
         first, last, as_of = period = _period(staging, options, tz)
         cases = staging.finish(as_of)
         compare = list(Registry(options.compare)) if options.compare is not None else None
-        job = _job(options, routines, compare, rules, staging, period)
-        partial, chunks = _audit_cases(options, job, staging, routines, compare)
+        workers = _workers(options, routines, compare, staging)
+        job = _job(options, routines, compare, rules, staging, period, workers)
+        partial, chunks = _audit_cases(options, job, staging, routines, compare, workers)
         queue_list = _add_run_findings(partial, rules, staging, as_of)
         if partial.rows == 0:
             raise AuditError(

@@ -225,6 +225,15 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
         help="audit on the Dask cluster whose scheduler is at ADDRESS (extra 'audit-dask')",
     )
     parser.add_argument(
+        "--jobs",
+        type=_positive("--jobs"),
+        metavar="N",
+        help=(
+            "worker processes on this machine: input files read in parallel, cases evaluated "
+            "in parallel (default: the available cores, for large inputs; 1: one process)"
+        ),
+    )
+    parser.add_argument(
         "--partitions",
         type=int,
         metavar="N",
@@ -389,6 +398,7 @@ def _run(args: argparse.Namespace) -> int:
         compare=compare,
         client=client,
         partitions=args.partitions,
+        jobs=args.jobs,
         progress=_is_terminal(),
         memory_limit=args.memory_limit,
         routine_id=routines[0].id,

@@ -1,0 +1,250 @@
+"""The audit's pass 2 on this machine's cores: partitions of cases in worker processes.
+
+The staged events are split by a hash of the (pseudonymised) case id into Parquet files, as
+for Dask (:meth:`Staging.export_partitions`), one partition a worker; each worker is a
+``python -m samverkan_rules.audit.worker`` process that audits its partition with
+:func:`~samverkan_rules.audit.partition.audit_partition`, writes the obligation rows to a
+file in the staging directory and its :class:`~samverkan_rules.audit.report.Partial` to
+another. The merge is associative and ``obligations.csv`` is sorted, so the report equals the
+single-process one byte for byte.
+
+Workers are whole new interpreters rather than ``multiprocessing`` children: a forked child
+would inherit the parent's DuckDB threads, and a spawned one re-imports the caller's main
+module, which a script using the Python API without a ``__main__`` guard does not survive.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from samverkan_rules.audit.inputs import InputError, InputFile, ReadOptions
+from samverkan_rules.audit.partition import PartitionJob, audit_partition, compile_texts
+from samverkan_rules.audit.pseudonym import Pseudonymiser
+from samverkan_rules.audit.reader import FileTally, Staging, cases_from_parquet
+from samverkan_rules.audit.report import Partial
+from samverkan_rules.audit.rows import AuditRules
+from samverkan_rules.diagnostics import Diagnostic
+
+WORKER = "samverkan_rules.audit.worker"
+"""The module a worker process runs (it calls :func:`main`)."""
+
+MIN_EVENTS_PER_WORKER = 40_000
+"""Below this many events a worker costs more (starting, compiling the routines) than it
+saves, so smaller audits run in this process."""
+
+MIN_BYTES_PER_WORKER = 8_000_000
+"""The same for reading: about 40,000 events of a typical export."""
+
+WORKER_MEMORY = "128MB"
+"""DuckDB's memory limit in each worker (it reads one partition's Parquet files)."""
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the system tells it)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def workers_for(jobs: int | None, events: int) -> int:
+    """How many worker processes pass 2 uses (1 means this process): ``jobs`` when given;
+    by default the available cores, but no more than one per
+    :data:`MIN_EVENTS_PER_WORKER` events.
+
+    Examples:
+        >>> workers_for(4, 1_000), workers_for(None, 50_000), workers_for(1, 10**7)
+        (4, 1, 1)
+    """
+    if jobs is not None:
+        return max(1, jobs)
+    return max(1, min(available_cores(), events // MIN_EVENTS_PER_WORKER))
+
+
+def reading_workers(jobs: int | None, inputs: Sequence[InputFile]) -> int:
+    """How many worker processes pass 1 uses (1 means this process): one input file is read
+    by one process, so no more than the files; ``jobs`` when given, by default the available
+    cores but no more than one per :data:`MIN_BYTES_PER_WORKER` of input."""
+    if jobs is None:
+        size = sum(i.path.stat().st_size for i in inputs)
+        jobs = min(available_cores(), size // MIN_BYTES_PER_WORKER)
+    return max(1, min(jobs, len(inputs)))
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """What a reading worker needs: the routines' texts and how to read and pseudonymise."""
+
+    texts: tuple[tuple[str, str], ...]
+    pseudonyms: Pseudonymiser
+    read: ReadOptions
+    files: tuple[tuple[int, InputFile, str], ...]
+    """(file number, input, where its good records go)."""
+
+
+@dataclass(frozen=True)
+class _Read:
+    """What a reading worker found in one input (or the reason it could not be read)."""
+
+    file_no: int
+    tally: FileTally | None
+    diagnostics: tuple[Diagnostic, ...]
+    error: str | None = None
+
+
+def _balance(inputs: Sequence[InputFile], workers: int) -> list[list[int]]:
+    """File numbers shared out over the workers, largest first to the least loaded."""
+    loads = [[0, w, []] for w in range(workers)]  # type: list[list[Any]]
+    for n in sorted(range(len(inputs)), key=lambda n: (-inputs[n].path.stat().st_size, n)):
+        least = min(loads, key=lambda entry: (entry[0], entry[1]))
+        least[0] += inputs[n].path.stat().st_size
+        least[2].append(n)
+    return [sorted(entry[2]) for entry in loads if entry[2]]
+
+
+def read_in_processes(
+    staging: Staging,
+    inputs: Sequence[InputFile],
+    texts: tuple[tuple[str, str], ...],
+    workers: int,
+    advance: Callable[[int], None],
+) -> None:
+    """Pass 1 (:meth:`Staging.load`) with the inputs shared out over ``workers`` processes;
+    what they find is taken in file order, so the findings are as one process gives them.
+
+    Raises:
+        InputError: when a file cannot be read at all (the first such file).
+        RuntimeError: when a worker fails.
+    """
+    staging.inputs = list(inputs)
+    running = []
+    for index, numbers in enumerate(_balance(inputs, workers)):
+        spec = _Reading(
+            texts,
+            staging.pseudonyms,
+            staging.read,
+            tuple((n, inputs[n], str(staging.stage_path(n))) for n in numbers),
+        )
+        spec_file = staging.dir / f"reading-{index}.pickle"
+        spec_file.write_bytes(pickle.dumps(spec, protocol=pickle.HIGHEST_PROTOCOL))
+        running.append(_start("read", spec_file, staging.dir / f"read-{index}.pickle"))
+    found: list[_Read] = []
+    per_code: dict[tuple[str, str], int] = {}
+    for worker, result in running:
+        reads, counts = _finish(worker, result)
+        found.extend(reads)
+        per_code.update(counts)
+        advance(sum(r.tally.read for r in reads if r.tally is not None))
+    found.sort(key=lambda r: r.file_no)
+    for r in found:
+        if r.error is not None:
+            raise InputError(r.error)
+    for r in found:
+        assert r.tally is not None  # no error: a tally
+        staging.take_staged(r.tally, r.diagnostics)
+    staging.take_staged_counts(per_code)
+    staging.staged()
+
+
+def _start(mode: str, spec: Path, result: Path) -> tuple[subprocess.Popen[bytes], Path]:
+    command = [sys.executable, "-m", WORKER, mode, str(spec), str(result)]
+    worker = subprocess.Popen(
+        command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    return worker, result
+
+
+def _finish(worker: subprocess.Popen[bytes], result: Path) -> Any:
+    """What the worker wrote to ``result``, once it has ended.
+
+    Raises:
+        RuntimeError: when it failed (with the end of what it wrote to stderr).
+    """
+    _, stderr = worker.communicate()
+    if worker.returncode != 0:
+        tail = stderr.decode("utf-8", "replace").strip()[-2000:]
+        raise RuntimeError(f"an audit worker failed (exit {worker.returncode}):\n{tail}")
+    return pickle.loads(result.read_bytes())
+
+
+def audit_in_processes(
+    job: PartitionJob,
+    staging: Staging,
+    chunks: list[Path],
+    workers: int,
+    advance: Callable[[int], None],
+) -> Partial:
+    """Audit the cases in ``workers`` processes, one partition each; the merged partial.
+
+    ``job`` carries the routines' texts (each worker compiles them once). Each partition's
+    rows are written to a file of its own, appended to ``chunks`` in partition order.
+
+    Raises:
+        RuntimeError: when a worker fails (with the end of what it wrote to stderr).
+    """
+    parts = [p for p in staging.export_partitions(workers) if p]
+    job_file = staging.dir / "job.pickle"
+    job_file.write_bytes(pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL))
+    running = []
+    for index, files in enumerate(parts):
+        rows = staging.dir / f"rows-part-{index}.csv"
+        chunks.append(rows)
+        spec = staging.dir / f"part-{index}.pickle"
+        spec.write_bytes(pickle.dumps((str(job_file), str(rows), [str(f) for f in files])))
+        running.append(_start("audit", spec, staging.dir / f"partial-{index}.pickle"))
+    partials = []
+    for worker, result in running:
+        partial: Partial = _finish(worker, result)
+        partials.append(partial)
+        advance(partial.streams)
+    return Partial.merge_all(partials)
+
+
+def _audit_part(spec: Path) -> Partial:
+    """An auditing worker's part: one partition audited, its rows written."""
+    job_file, rows, files = pickle.loads(spec.read_bytes())
+    job: PartitionJob = pickle.loads(Path(job_file).read_bytes())
+    streams = cases_from_parquet(
+        [Path(f) for f in files], job.file_names, memory_limit=WORKER_MEMORY
+    )
+    with open(rows, "w", encoding="utf-8", newline="") as handle:
+        return audit_partition(job, streams, handle)
+
+
+def _read_part(spec_file: Path) -> tuple[list[_Read], dict[tuple[str, str], int]]:
+    """A reading worker's part: its inputs checked and staged, what it found in each."""
+    spec: _Reading = pickle.loads(spec_file.read_bytes())
+    rules = AuditRules.prepare(compile_texts(spec.texts))
+    found = []
+    with Staging(
+        rules,
+        spec.pseudonyms,
+        work_dir=str(spec_file.parent),
+        memory_limit=WORKER_MEMORY,
+        threads=1,
+        read=spec.read,
+    ) as staging:
+        for file_no, item, out in spec.files:
+            before = len(staging.diagnostics)
+            try:
+                tally = staging.stage_file(file_no, item, Path(out), lambda n: None)
+            except InputError as exc:
+                found.append(_Read(file_no, None, (), str(exc)))
+                continue
+            found.append(_Read(file_no, tally, tuple(staging.diagnostics[before:])))
+        return found, staging.per_code()
+
+
+def main(argv: Sequence[str]) -> None:
+    """A worker: ``read SPEC RESULT`` or ``audit SPEC RESULT`` (pickles in the staging
+    directory, written by :func:`read_in_processes` and :func:`audit_in_processes`)."""
+    mode, spec, result = argv
+    done = _read_part(Path(spec)) if mode == "read" else _audit_part(Path(spec))
+    Path(result).write_bytes(pickle.dumps(done, protocol=pickle.HIGHEST_PROTOCOL))

@@ -1,0 +1,123 @@
+"""The audit in worker processes on this machine (``--jobs``) equals the one-process audit:
+the same files byte for byte, the same findings about bad records, the same refusal of a
+file that cannot be read, and it works from a script without a ``__main__`` guard."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from samverkan_rules import load_registry
+from samverkan_rules.audit.run import AuditError, AuditOptions, run_audit
+from tests.audit.support import KEY, ROUTINE_ID, Generated, audit_args, run_cli
+from tests.support import ROOT, ROUTINES
+
+OUTPUTS = ("report.json", "obligations.csv", "summary.csv", "periods.csv", "report.html")
+
+
+def _audit(paths: list[Path], out: Path, jobs: int) -> list[str]:
+    outcome = run_audit(
+        AuditOptions(
+            routines=list(load_registry(ROUTINES).versions(ROUTINE_ID)),
+            events=[str(p) for p in paths],
+            out=str(out),
+            key=KEY.encode(),
+            jobs=jobs,
+        )
+    )
+    return [json.dumps(d.model_dump(), sort_keys=True) for d in outcome.report.diagnostics]
+
+
+def _spoil(paths: list[Path], directory: Path) -> list[Path]:
+    """Bad records in two files (broken JSON, an unknown event type, a reused id with other
+    content); the inputs with a file of their own added."""
+    jsonl = next(p for p in paths if p.name.endswith(".jsonl"))
+    first = json.loads(jsonl.read_text(encoding="utf-8").splitlines()[0])
+    with jsonl.open("a", encoding="utf-8") as handle:
+        handle.write("{not json\n")
+    extra = directory / "extra.jsonl"
+    unknown = {"id": "x-1", "case": "c-x", "type": "no.such-type", "at": first["at"]}
+    reused = {**first, "at": first["at"].replace("T", "T0").replace("T00", "T0")}
+    reused["data"] = {**first.get("data", {}), "form": "oral"}
+    extra.write_text("".join(json.dumps(r) + "\n" for r in (unknown, reused)), encoding="utf-8")
+    return [*paths, extra]
+
+
+@pytest.mark.parametrize("jobs", [2, 3])
+def test_worker_processes_give_the_same_files_and_findings(
+    generated: Generated, tmp_path: Path, jobs: int
+) -> None:
+    paths = _spoil(generated.paths, tmp_path)
+    one = _audit(paths, tmp_path / "one", 1)
+    many = _audit(paths, tmp_path / "many", jobs)
+    codes = {json.loads(d)["code"] for d in one}
+    assert {"event.bad-json", "event.duplicate-id"} <= codes, codes
+    assert many == one
+    for name in OUTPUTS:
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "many" / name).read_bytes()
+
+
+def test_an_unreadable_file_is_named_as_in_one_process(
+    generated: Generated, tmp_path: Path
+) -> None:
+    broken = tmp_path / "broken.jsonl.gz"
+    broken.write_bytes(gzip.compress(b'{"id": "a"}\n')[:-12])
+    messages = []
+    for jobs in (1, 2):
+        with pytest.raises(AuditError) as caught:
+            _audit([*generated.paths, broken], tmp_path / f"out-{jobs}", jobs)
+        messages.append(str(caught.value))
+    assert "broken.jsonl.gz" in messages[0]
+    assert messages[1] == messages[0]
+    assert not (tmp_path / "out-2" / "report.json").exists()
+
+
+def test_the_command_line_takes_jobs(
+    generated: Generated,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert run_cli(audit_args(generated.paths, tmp_path / "one", "--jobs", "1"), monkeypatch) == 0
+    assert run_cli(audit_args(generated.paths, tmp_path / "two", "--jobs", "2"), monkeypatch) == 0
+    for name in OUTPUTS:
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
+    assert run_cli(audit_args(generated.paths, tmp_path / "zero", "--jobs", "0"), monkeypatch) == 2
+    assert "--jobs" in capsys.readouterr().err
+
+
+def test_a_script_without_a_main_guard_can_use_worker_processes(
+    generated: Generated, tmp_path: Path
+) -> None:
+    script = tmp_path / "script.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            from samverkan_rules import load_registry
+            from samverkan_rules.audit.run import AuditOptions, run_audit
+            routines = list(load_registry({str(ROUTINES)!r}).versions({ROUTINE_ID!r}))
+            events = {[str(p) for p in generated.paths]!r}
+            out = {str(tmp_path / "out")!r}
+            options = AuditOptions(routines=routines, events=events, out=out, key=b"k" * 16, jobs=2)
+            outcome = run_audit(options)
+            print(outcome.report.header.cases)
+            """
+        ),
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout.strip()) == len(generated.case_ids)
