@@ -114,21 +114,49 @@ def _histogram(late: list[LatenessBucket], missed: list[LatenessBucket]) -> dict
     return {"bars": bars, "width": 60 + len(late) * (2 * width + 24), "height": 210, "total": total}
 
 
+_TREND_WIDTH = 1000
+"""The monthly chart's plot width in pixels: six years of months still fit the page."""
+
+
 def _trend(months: list[tuple[str, int, int, int]]) -> dict[str, Any]:
-    """Monthly stacked columns (on time, late, missed)."""
+    """Monthly stacked columns (on time, late, missed), narrower the more months there are,
+    so the chart fits the page; the month is written under every column while they are wide
+    enough to hold it, else under each January and the first month."""
     top = max((a + b + c for _, a, b, c in months), default=0) or 1
-    width = 26
+    step = min(36.0, _TREND_WIDTH / max(len(months), 1))
+    width = round(step * 0.72, 1)
     columns = []
     for i, (month, on_time, late, missed) in enumerate(months):
-        x = 40 + i * (width + 10)
+        x = round(40 + i * step, 1)
         y = 180.0
         parts = []
         for css, count in (("on-time", on_time), ("late", late), ("missed", missed)):
             h = 160 * count / top
             y -= h
             parts.append({"css": css, "y": round(y, 1), "height": round(h, 1), "count": count})
-        columns.append({"month": month, "x": x, "width": width, "parts": parts})
-    return {"columns": columns, "width": 80 + max(len(months), 1) * (width + 10), "height": 240}
+        labelled = step >= 20 or i == 0 or month.endswith("-01")
+        columns.append(
+            {"month": month, "x": x, "width": width, "parts": parts, "labelled": labelled}
+        )
+    return {"columns": columns, "width": round(80 + max(len(months), 1) * step), "height": 240}
+
+
+def _or_list(words: list[str]) -> str:
+    """Swedish enumeration with 'eller' before the last: 'a, b eller c'.
+
+    Examples:
+        >>> _or_list(["att göra", "kommande", "väntar"]), _or_list(["väntar"]), _or_list([])
+        ('att göra, kommande eller väntar', 'väntar', '')
+    """
+    return " eller ".join(w for w in (", ".join(words[:-1]), words[-1] if words else "") if w)
+
+
+def _shown_statuses(report: AuditReport) -> list[str]:
+    """The status columns the tables show: those some obligation of the report has (the
+    three judged ones always), in the glossary's order; an audit of a closed period has no
+    'att göra' or 'kommande', and empty columns would push the rate off the page."""
+    judged = ("fulfilled", "fulfilled_late", "overdue")
+    return [s for s in STATUS_SV if s in judged or any(r.statuses[s] for r in report.by_rule)]
 
 
 def _rate(value: float | None) -> str:
@@ -219,6 +247,7 @@ def render_html(report: AuditReport) -> str:
     )
     sums = {s: sum(r.statuses[s] for r in report.by_rule) for s in STATUS_SV}
     totals = {"total": sum(sums.values()), "statuses": sums, "on_time_rate": on_time_rate(sums)}
+    shown = _shown_statuses(report)
     template = _ENV.get_template("report.html.j2")
     return template.render(
         report=report,
@@ -234,7 +263,8 @@ def render_html(report: AuditReport) -> str:
         histogram=histogram,
         trend=trend,
         status_sv=STATUS_SV,
-        statuses=list(STATUS_SV),
+        statuses=shown,
+        hidden_statuses=_or_list([STATUS_SV[s] for s in STATUS_SV if s not in shown]),
         rate=_rate,
         money=_money,
         day=_day,

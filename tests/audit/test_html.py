@@ -90,7 +90,10 @@ def test_report_html_draws_its_charts_offline(generated: Generated, tmp_path: Pa
     }
     assert set(rules) == set(active), "one table row per rule with obligations"
     for key, r in active.items():
-        assert rules[key] == r["statuses"]
+        # Only the status columns some obligation has are shown; the others are 0 for all.
+        assert rules[key] == {s: n for s, n in r["statuses"].items() if s in rules[key]}
+        assert not any(n for s, n in r["statuses"].items() if s not in rules[key])
+        assert {"fulfilled", "fulfilled_late", "overdue"} <= set(rules[key])
     on_time = sum(b["count"] for b in charts["chart-rules"] if "on-time" in b["css"])
     assert on_time == sum(r["statuses"]["fulfilled"] for r in report["by_rule"])
     # Lateness in fixed spans: done late and missed side by side, never one bar per value.
@@ -147,3 +150,56 @@ def test_the_period_table_shows_the_report_sums(tmp_path: Path) -> None:
             assert int(row[field]) == p[field], field
         whole, cents = f"{p['amount']:.2f}".split(".")
         assert row["amount"] == f"{int(whole):,}".replace(",", "\u00a0") + "," + cents
+
+
+def _overflow(page: Any) -> dict[str, Any]:
+    """How wide the page is drawn, and every table or chart that reaches past the window."""
+    found: dict[str, Any] = page.evaluate(
+        """() => ({scroll: document.documentElement.scrollWidth,
+                   wide: [...document.querySelectorAll('table, svg.chart')]
+                     .map(t => [t.id, Math.ceil(t.getBoundingClientRect().right)])
+                     .filter(([, right]) => right > window.innerWidth),
+                   rate: Math.ceil([...document.querySelectorAll('#rule-table th')]
+                     .find(th => th.textContent.startsWith('Andel i tid'))
+                     .getBoundingClientRect().right)})"""
+    )
+    return found
+
+
+def test_report_fits_1400_pixels_and_an_a4_page(tmp_path: Path) -> None:
+    """Six years of monthly history on a wide screen and on paper: every column, the on-time
+    rate above all, is in view; nothing is cut off or needs scrolling sideways."""
+    from tests.audit.support import generate
+
+    generated = generate(tmp_path / "events", cases=60, files=2, years=6)
+    out = tmp_path / "out"
+    run_audit(
+        AuditOptions(
+            routines=list(load_registry(ROUTINES).versions(ROUTINE_ID)),
+            events=[str(p) for p in generated.paths],
+            out=str(out),
+            key=b"a-test-key-of-enough-bytes",
+        )
+    )
+    months = len(json.loads((out / "report.json").read_text(encoding="utf-8"))["by_month"])
+    assert months > 48, "enough months to have overflowed the page before"
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            screen = browser.new_page(viewport={"width": 1400, "height": 900})
+            screen.goto((out / "report.html").as_uri())
+            wide = _overflow(screen)
+            shot = screen.screenshot(path=str(tmp_path / "report-1400.png"), full_page=True)
+            # A4 less the page margins is about 700 CSS pixels at 96 per inch.
+            paper = browser.new_page(viewport={"width": 700, "height": 1000})
+            paper.emulate_media(media="print")
+            paper.goto((out / "report.html").as_uri())
+            printed = _overflow(paper)
+            pdf = paper.pdf(format="A4")
+        finally:
+            browser.close()
+    assert wide["wide"] == [] and wide["scroll"] <= 1400, wide
+    assert wide["rate"] <= 1400
+    assert len(shot) > 10_000
+    assert printed["wide"] == [] and printed["scroll"] <= 700, printed
+    assert pdf.startswith(b"%PDF") and pdf.count(b"/Type /Page") >= 2
