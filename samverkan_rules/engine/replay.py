@@ -169,6 +169,7 @@ class CasePlan:
         slots_by_rule: For each rule (by identity), its patterns' slots.
         slot_count: How many slots there are (numbered from 0).
         acts_by_type: For each event type, what it does in its own case (see ``_Acts``).
+        checkers: For each event type, the versions that declare it (they judge its data).
     """
 
     def __init__(
@@ -198,6 +199,11 @@ class CasePlan:
                         by_type.setdefault(pattern.event_type, []).append(slot)
                 self.slots_by_rule[id(rule)] = tuple(slots)
         self.slot_count = number
+        checkers: dict[str, list[CompiledRoutine]] = {}
+        for routine in routines:
+            for name in routine.event_types:
+                checkers.setdefault(name, []).append(routine)
+        self.checkers = {name: tuple(owners) for name, owners in checkers.items()}
         self.slots_by_type: dict[str, tuple[_Slot, ...]] = {
             t: (*fulfil.get(t, ()), *cancel.get(t, ()), *before.get(t, ()))
             for t in {*fulfil, *cancel, *before}
