@@ -90,7 +90,7 @@ from samverkan_rules.serve.queries import QueryError, due_lines, parse_due_query
 from samverkan_rules.serve.requests import KeyLocks, count_param, idempotency_key, json_body
 from samverkan_rules.serve.scheduler import Scheduler, change_stream
 from samverkan_rules.serve.webhooks import Deliverer, Subscription, WebhookState
-from samverkan_rules.time.instants import format_rfc3339, parse_as_of
+from samverkan_rules.time.instants import check_supported, format_rfc3339, parse_as_of
 
 DEFAULT_MAX_BODY = 1024 * 1024
 """The largest request body accepted by default (1 MiB), in bytes."""
@@ -351,6 +351,17 @@ class _Routes:
         self.access = access
         self._document: bytes | None = None
 
+    def _judged_at(self, request: Request, given: datetime | None = None) -> datetime:
+        """The instant a query is judged at (``given``, else ``as_of``, else now), within
+        the years the routine's calendar covers."""
+        moment = given if given is not None else _as_of(request, self.clock())
+        for version in self.sessions.versions(request.path_params["routine"]):
+            try:
+                check_supported(moment, version.tz, "as_of")
+            except CalendarError as exc:
+                raise Problem(400, "request.bad-as-of", str(exc)) from None
+        return moment
+
     def _addressee(self, request: Request) -> tuple[str, str]:
         """The routine and the role or unit a calendar route names (404 for neither)."""
         routine = request.path_params["routine"]
@@ -374,7 +385,7 @@ class _Routes:
     async def calendar_feed(self, request: Request) -> Response:
         routine, who = self._addressee(request)
         session = self.sessions.session(routine)
-        as_of = _as_of(request, self.clock())
+        as_of = self._judged_at(request)
         versions = self.sessions.versions(routine)
 
         def answer() -> bytes:
@@ -482,7 +493,7 @@ class _Routes:
 
     async def case_due(self, request: Request) -> Response:
         session = self.sessions.session(request.path_params["routine"])
-        as_of = _as_of(request, self.clock())
+        as_of = self._judged_at(request)
         case = request.path_params["case"]
         if not session.has_case(case):
             raise Problem(404, "case.unknown", "the routine holds no event of this case")
@@ -497,10 +508,13 @@ class _Routes:
         session = self.sessions.session(request.path_params["routine"])
         query = parse_due_query(request.query_params)
         # Every page of a listing is judged at its first page's instant.
-        if query.as_of is not None:
-            as_of = parse_as_of(query.as_of)
-        else:
-            as_of = _as_of(request, self.clock())
+        try:
+            cursor_as_of = parse_as_of(query.as_of) if query.as_of is not None else None
+        except CalendarError:  # a cursor this service did not give
+            raise QueryError(
+                "cursor: not a cursor this service gave; start again without one"
+            ) from None
+        as_of = self._judged_at(request, cursor_as_of)
         options = _output_options(request)
         result = await run_in_threadpool(session.due, as_of)
         wanted = result.with_output(**options)
@@ -513,7 +527,7 @@ class _Routes:
 
     async def explain(self, request: Request) -> Response:
         session = self.sessions.session(request.path_params["routine"])
-        as_of = _as_of(request, self.clock())
+        as_of = self._judged_at(request)
         ident = request.path_params["obligation"]
         case = session.case_of(ident)
 
