@@ -88,7 +88,7 @@ answers.TrailerLine.trailer
 answers.CalendarLink.for_
 answers.Delivery.delivered_through
 answers.Replayed.replayed
-answers.Accesses.accesses
+answers.AccessList.accesses
 answers.StreamResume.last_event_id
 audit_models.QueueSummary.out_of_order
 audit_models.CompareRule.difference

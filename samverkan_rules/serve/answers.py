@@ -98,7 +98,7 @@ class RoutineListing(_Answer, frozen=True, kw_only=True):
     event_types: list[str]
 
 
-class Routines(_Answer, frozen=True, kw_only=True):
+class RoutineList(_Answer, frozen=True, kw_only=True):
     """The routines served, at the service's clock."""
 
     as_of: str
@@ -209,7 +209,7 @@ class SubscriptionListing(_Answer, frozen=True, kw_only=True):
     dead_letters: int
 
 
-class Subscriptions(_Answer, frozen=True, kw_only=True):
+class SubscriptionList(_Answer, frozen=True, kw_only=True):
     """The webhook subscriptions."""
 
     subscriptions: list[SubscriptionListing]
@@ -225,7 +225,7 @@ class DeadLetter(_Answer, frozen=True, kw_only=True):
     at: str
 
 
-class DeadLetters(_Answer, frozen=True, kw_only=True):
+class DeadLetterList(_Answer, frozen=True, kw_only=True):
     """A subscription's dead letters."""
 
     subscription: str
@@ -249,7 +249,7 @@ class Access(_Answer, frozen=True, kw_only=True):
     status: int
 
 
-class Accesses(_Answer, frozen=True, kw_only=True):
+class AccessList(_Answer, frozen=True, kw_only=True):
     """Who accessed a case, oldest first."""
 
     accesses: list[Access]

@@ -89,7 +89,7 @@ def _published_evaluation() -> dict[str, Any]:
     out: dict[str, Any] = schema.pop("$defs")
     for key in ("$schema", "$id"):
         schema.pop(key)
-    out[records.EvaluationDocument.__name__] = schema
+    out[records.EvaluationDocument.__name__] = {**schema, "title": "EvaluationDocument"}
     return out
 
 
@@ -100,10 +100,18 @@ def _event_components(event_types: Mapping[str, Collection[str]]) -> dict[str, A
     published = event_schema()
     for key in ("$schema", "$id"):
         published.pop(key)
-    out: dict[str, Any] = {"Event": published}
+    out: dict[str, Any] = {"Event": {**published, "title": "Event"}}
+    if event_types:
+        out["RoutineId"] = {
+            "title": "RoutineId",
+            "description": "A routine the service serves (GET /routines).",
+            "type": "string",
+            "enum": sorted(event_types),
+        }
     for routine, types in sorted(event_types.items()):
         posted = copy.deepcopy(published)
-        posted["title"] = f"An event of a case of {routine}"
+        posted["title"] = _posted_name(routine)
+        posted["description"] = f"An event of a case that follows {routine}."
         posted["required"] = [k for k in published["required"] if k != "case"]
         posted["properties"]["case"]["description"] = (
             "Optional: the path names the case; given, it must be the path's."
@@ -176,7 +184,7 @@ def _operation(op: Operation, routines: Sequence[str]) -> dict[str, Any]:
     parameters = _parameters(PathIds, _PARAMETER.findall(op.path))
     for p in parameters:
         if p["name"] == "routine" and routines:
-            p["schema"]["enum"] = list(routines)
+            p["schema"] = _ref("RoutineId")
     for group in op.parameters:
         parameters.extend(_parameters(group))
     errors = (*(_TOKEN_ERRORS if op.security != "none" else ()), *op.errors)

@@ -108,7 +108,7 @@ LIST_ROUTINES = Operation(
     "/routines",
     "The routines served: versions, the one in force, each file's SHA-256, the event types "
     "each uses",
-    Answer("the routines", a.Routines),
+    Answer("the routines", a.RoutineList),
 )
 POST_EVENTS = Operation(
     "post_events",
@@ -153,9 +153,7 @@ ALL_DUE = Operation(
     "/routines/{routine}/due",
     "Every case's result, one JSON object a line (JSON Lines), then a trailer line "
     '{"trailer": {"count", "as_of", "next_cursor"}}; the schema is that of one line',
-    Answer(
-        "JSON Lines: a case's result a line, then the trailer", a.DUE_LINE, "application/x-ndjson"
-    ),
+    Answer("JSON Lines: each case's result, then the trailer", a.DUE_LINE, "application/x-ndjson"),
     parameters=(a.AsOf, a.Output, a.DueFilters),
     errors=(404,),
 )
@@ -212,14 +210,14 @@ WEBHOOKS = Operation(
     "GET",
     "/webhooks",
     "The webhook subscriptions and how far each delivered (admin)",
-    Answer("the subscriptions", a.Subscriptions),
+    Answer("the subscriptions", a.SubscriptionList),
 )
 DEAD_LETTERS = Operation(
     "dead_letters",
     "GET",
     "/webhooks/{name}/dead-letters",
     "The changes a subscription set aside after failing to deliver them (admin)",
-    Answer("the dead letters", a.DeadLetters),
+    Answer("the dead letters", a.DeadLetterList),
     errors=(404,),
 )
 REPLAY = Operation(
@@ -253,7 +251,7 @@ ACCESS = Operation(
     "GET",
     "/access",
     "Who accessed a case (admin)",
-    Answer("the accesses", a.Accesses),
+    Answer("the accesses", a.AccessList),
     parameters=(a.CaseQuery,),
 )
 METRICS = Operation(

@@ -99,7 +99,8 @@ def test_the_routine_and_its_event_types_are_enums(
     assert "case" not in posted["required"]
     op = document["paths"]["/routines/{routine}/cases/{case}/events"]["post"]
     routine = next(p for p in op["parameters"] if p["name"] == "routine")
-    assert routine["schema"]["enum"] == [RID]
+    assert routine["schema"] == {"$ref": "#/components/schemas/RoutineId"}
+    assert document["components"]["schemas"]["RoutineId"]["enum"] == [RID]
     # Every 200 answer that is JSON names a schema (no untyped objects but the document).
     for path, item in document["paths"].items():
         for operation in item.values():
