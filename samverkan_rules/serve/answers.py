@@ -269,17 +269,33 @@ class Parameters(msgspec.Struct, frozen=True, kw_only=True):
 _DATE_TIME = {"format": "date-time"}
 
 
+_UNPRINTABLE = (
+    r"\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064"
+    r"\u2066-\u206f\ufeff"
+)
+"""The control and format characters met in practice (the service refuses every one in an
+id), as a regular expression's character range."""
+
+PRINTABLE_ID = f"^[^{_UNPRINTABLE}]+$"
+"""An id as the service takes it: printable text."""
+
+_PATH_ID = f"^[^{_UNPRINTABLE}/]+$"
+"""An id in a path: printable text without a slash."""
+
+
+def _path_id(description: str) -> Meta:
+    return Meta(min_length=1, pattern=_PATH_ID, description=description)
+
+
 class PathIds(Parameters, frozen=True, kw_only=True):
     """Every path parameter a route may name (each route names some)."""
 
     where: ClassVar[Where] = "path"
-    routine: Annotated[str, Meta(min_length=1, description="a routine id (GET /routines)")]
-    case: Annotated[str, Meta(min_length=1, description="the case id of the case system")]
-    obligation: Annotated[str, Meta(min_length=1, description="an obligation id")]
-    who: Annotated[
-        str, Meta(min_length=1, description="a role (e.g. hemvard.driftsplanerare) or a unit")
-    ]
-    name: Annotated[str, Meta(min_length=1, description="a webhook subscription's name")]
+    routine: Annotated[str, _path_id("a routine id (GET /routines)")]
+    case: Annotated[str, _path_id("the case id of the case system")]
+    obligation: Annotated[str, _path_id("an obligation id")]
+    who: Annotated[str, _path_id("a role (e.g. hemvard.driftsplanerare) or a unit")]
+    name: Annotated[str, _path_id("a webhook subscription's name")]
     seq: Annotated[int, Meta(ge=0, description="a change's sequence number")]
 
 

@@ -84,7 +84,7 @@ from samverkan_rules.serve.guard import (
     where,
 )
 from samverkan_rules.serve.metrics import CONTENT_TYPE, Metrics
-from samverkan_rules.serve.openapi import openapi
+from samverkan_rules.serve.openapi import openapi, served_event_types
 from samverkan_rules.serve.operations import route
 from samverkan_rules.serve.queries import QueryError, due_lines, parse_due_query
 from samverkan_rules.serve.requests import KeyLocks, count_param, idempotency_key, json_body
@@ -618,7 +618,7 @@ class _Routes:
 
     async def openapi_document(self, request: Request) -> Response:
         if self._document is None:  # the routes and routines are fixed once served
-            used = {r: self.sessions.used_types(r) for r in self.sessions.ids()}
+            used = served_event_types(self.sessions)
             self._document = dumps_bytes(openapi(self.table(), used), indent=None)
         return Response(self._document, media_type="application/json")
 

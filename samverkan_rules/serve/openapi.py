@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import msgspec
@@ -21,9 +21,11 @@ from starlette.routing import BaseRoute
 
 from samverkan_rules import records
 from samverkan_rules._version import version
+from samverkan_rules.language.models.base import EventType, FieldSpec
+from samverkan_rules.live.routed import RoutineSessions
 from samverkan_rules.schemas import evaluation_schema, event_schema, record_components
 from samverkan_rules.serve import answers
-from samverkan_rules.serve.answers import ErrorAnswer, Parameters, PathIds
+from samverkan_rules.serve.answers import PRINTABLE_ID, ErrorAnswer, Parameters, PathIds
 from samverkan_rules.serve.operations import Answer, Operation, TypedRoute
 
 _REF = "#/components/schemas/{name}"
@@ -93,10 +95,72 @@ def _published_evaluation() -> dict[str, Any]:
     return out
 
 
-def _event_components(event_types: Mapping[str, Collection[str]]) -> dict[str, Any]:
+_TIME_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$"
+
+_ADDRESS: Mapping[str, Any] = {"type": "string", "minLength": 1}
+
+_FIELD_SCHEMAS: Mapping[str, Mapping[str, Any]] = {
+    "string": {"type": "string"},
+    "date": {"type": "string", "format": "date"},
+    "datetime": {"type": "string", "format": "date-time"},
+    "time": {"type": "string", "pattern": _TIME_PATTERN},
+    "boolean": {"type": "boolean"},
+    "integer": {"type": "integer"},
+    "number": {"type": "number"},
+    "role": _ADDRESS,
+    "roles": {"anyOf": [_ADDRESS, {"type": "array", "items": _ADDRESS}]},
+    "event": {"type": "string", "minLength": 1},
+    "object": {"type": "object"},
+    "list": {"type": "array"},
+}
+"""Each field type of the event vocabulary as JSON Schema (what the event checks take)."""
+
+
+def _field_schema(spec: FieldSpec) -> dict[str, Any]:
+    """A ``data`` field's schema; an optional field may also be null (taken as absent)."""
+    if spec.type == "enum":
+        schema: dict[str, Any] = {"type": "string", "enum": list(spec.values or ())}
+    else:
+        schema = copy.deepcopy(dict(_FIELD_SCHEMAS[spec.type]))
+    if not spec.required:
+        schema = {"anyOf": [schema, {"type": "null"}]}
+    if spec.description:
+        schema["description"] = " ".join(spec.description.split())
+    return schema
+
+
+def _data_schema(name: str, spec: EventType) -> dict[str, Any]:
+    """The ``data`` of an event type: only its declared fields (the service refuses others)."""
+    out: dict[str, Any] = {
+        "title": name,
+        "description": f"The data of {spec.label!r}: only these fields are taken.",
+        "type": "object",
+        "properties": {f: _field_schema(fs) for f, fs in sorted(spec.fields.items())},
+        "additionalProperties": False,
+    }
+    required = sorted(f for f, fs in spec.fields.items() if fs.required)
+    if required:
+        out["required"] = required
+    return out
+
+
+def served_event_types(sessions: RoutineSessions) -> dict[str, dict[str, EventType]]:
+    """The event types each routine served uses, with their fields (a later version's
+    declaration of a type wins)."""
+    out: dict[str, dict[str, EventType]] = {}
+    for routine in sessions.ids():
+        used = sessions.used_types(routine)
+        found: dict[str, EventType] = {}
+        for compiled in sessions.versions(routine):
+            found.update((t, spec) for t, spec in compiled.event_types.items() if t in used)
+        out[routine] = found
+    return out
+
+
+def _event_components(event_types: Mapping[str, Mapping[str, EventType]]) -> dict[str, Any]:
     """The published event (``Event``) and, for each routine, the event a post to it takes:
     the case comes from the path (given, it must be the path's), the type one the routine
-    uses."""
+    uses, the data that type's fields (``EventData.<routine>.<type>``)."""
     published = event_schema()
     for key in ("$schema", "$id"):
         published.pop(key)
@@ -109,20 +173,41 @@ def _event_components(event_types: Mapping[str, Collection[str]]) -> dict[str, A
             "enum": sorted(event_types),
         }
     for routine, types in sorted(event_types.items()):
-        posted = copy.deepcopy(published)
-        posted["title"] = _posted_name(routine)
-        posted["description"] = f"An event of a case that follows {routine}."
-        posted["required"] = [k for k in published["required"] if k != "case"]
-        posted["properties"]["case"]["description"] = (
-            "Optional: the path names the case; given, it must be the path's."
-        )
-        posted["properties"]["type"] = {
-            **published["properties"]["type"],
-            "enum": sorted(types),
-            "description": f"An event type {routine} uses.",
+        variants = {}
+        for name, spec in sorted(types.items()):
+            variant = f"{_posted_name(routine)}.{name}"
+            data = variant.replace("PostedEvent.", "EventData.", 1)
+            out[data] = _data_schema(data, spec)
+            out[variant] = _posted_variant(published, variant, name, data, out[data])
+            variants[name] = _ref(variant)["$ref"]
+        out[_posted_name(routine)] = {
+            "title": _posted_name(routine),
+            "description": f"An event of a case that follows {routine}: one of the types it "
+            "uses, with that type's data.",
+            "oneOf": [{"$ref": ref} for ref in variants.values()],
+            "discriminator": {"propertyName": "type", "mapping": variants},
         }
-        out[_posted_name(routine)] = posted
     return out
+
+
+def _posted_variant(
+    published: Mapping[str, Any], title: str, name: str, data: str, data_schema: Mapping[str, Any]
+) -> dict[str, Any]:
+    """A posted event of the type ``name``, its data the ``data`` component."""
+    posted = copy.deepcopy(dict(published))
+    posted["title"] = title
+    posted["description"] = f"An event of the type {name}."
+    posted["required"] = [k for k in published["required"] if k != "case"]
+    if "required" in data_schema:
+        posted["required"].append("data")
+    properties = posted["properties"]
+    properties["id"]["pattern"] = PRINTABLE_ID  # the service refuses a control character
+    properties["case"]["description"] = (
+        "Optional: the path names the case; given, it must be the path's."
+    )
+    properties["type"] = {"type": "string", "const": name}
+    properties["data"] = _ref(data)
+    return posted
 
 
 def _posted_name(routine: str) -> str:
@@ -224,10 +309,10 @@ def _events_body(routines: Sequence[str]) -> dict[str, Any]:
 
 
 def openapi(
-    routes: Iterable[BaseRoute], event_types: Mapping[str, Collection[str]]
+    routes: Iterable[BaseRoute], event_types: Mapping[str, Mapping[str, EventType]]
 ) -> dict[str, Any]:
     """The OpenAPI 3.1 document of the service serving ``routes`` over routines that use
-    ``event_types`` (by routine id).
+    ``event_types`` (by routine id; see :func:`served_event_types`).
 
     Examples:
         >>> from samverkan_rules.serve.operations import HEALTHZ, route

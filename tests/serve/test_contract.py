@@ -87,9 +87,18 @@ def test_the_routine_and_its_event_types_are_enums(
     service: Service, document: dict[str, Any]
 ) -> None:
     (listed,) = service.client.get("/routines").json()["routines"]
-    posted = document["components"]["schemas"][f"PostedEvent.{RID}"]
-    assert posted["properties"]["type"]["enum"] == sorted(listed["event_types"])
-    assert "case" not in posted["required"]
+    schemas = document["components"]["schemas"]
+    posted = schemas[f"PostedEvent.{RID}"]
+    mapping = posted["discriminator"]["mapping"]
+    assert sorted(mapping) == sorted(listed["event_types"])
+    assert [v["$ref"] for v in posted["oneOf"]] == list(mapping.values())
+    consent = schemas[f"PostedEvent.{RID}.consent.given"]
+    assert consent["properties"]["type"] == {"type": "string", "const": "consent.given"}
+    assert "case" not in consent["required"]
+    # The data of a type: its declared fields only, enums as enums.
+    data = schemas[f"EventData.{RID}.consent.given"]
+    assert data["additionalProperties"] is False
+    assert data["properties"]["form"]["anyOf"][0]["enum"] == ["oral", "written"]
     op = document["paths"]["/routines/{routine}/cases/{case}/events"]["post"]
     routine = next(p for p in op["parameters"] if p["name"] == "routine")
     assert routine["schema"] == {"$ref": "#/components/schemas/RoutineId"}

@@ -26,25 +26,23 @@ RID = "orebro-dagverksamhet-hemvard"
 PACKAGE = "samverkan_client"
 
 USE = f"""
-from datetime import datetime, timezone
+from datetime import datetime
 
 from {PACKAGE} import AuthenticatedClient
 from {PACKAGE}.api.default import case_due, post_events
 from {PACKAGE}.models import (
     EvaluationDocument,
+    EventDataOrebroDagverksamhetHemvardConsentGiven as ConsentData,
+    EventDataOrebroDagverksamhetHemvardConsentGivenFormType0 as Form,
     Posted,
-    PostedEventOrebroDagverksamhetHemvard as Event,
-    PostedEventOrebroDagverksamhetHemvardData as Data,
-    PostedEventOrebroDagverksamhetHemvardType as Type,
+    PostedEventOrebroDagverksamhetHemvardConsentGiven as Consent,
     RoutineId,
 )
 
 
 def post_and_read(url: str, token: str, case: str, at: datetime) -> EvaluationDocument:
     client = AuthenticatedClient(base_url=url, token=token)
-    event = Event(
-        id=case + "-1", type_=Type.CONSENT_GIVEN, at=at, data=Data.from_dict({{"form": "oral"}})
-    )
+    event = Consent(id=case + "-1", type_="consent.given", at=at, data=ConsentData(form=Form.ORAL))
     routine = RoutineId.OREBRO_DAGVERKSAMHET_HEMVARD
     posted = post_events.sync(routine, case, client=client, body=event)
     assert isinstance(posted, Posted), posted
@@ -55,11 +53,19 @@ def post_and_read(url: str, token: str, case: str, at: datetime) -> EvaluationDo
 """
 
 MISUSE = f"""
+from datetime import datetime, timezone
+
 from {PACKAGE} import AuthenticatedClient
 from {PACKAGE}.api.default import case_due
+from {PACKAGE}.models import (
+    EventDataOrebroDagverksamhetHemvardConsentGiven as ConsentData,
+    PostedEventOrebroDagverksamhetHemvardConsentGiven as Consent,
+)
 
 client = AuthenticatedClient(base_url="http://127.0.0.1:1", token="t")
 case_due.sync("no-such-routine", "c1", client=client, ledger="yes")
+at = datetime.now(timezone.utc)
+Consent(id="x", type_="consent.withdrawn", at=at, data=ConsentData(form="on paper"))
 """
 
 
@@ -127,11 +133,15 @@ def test_a_call_through_the_generated_client_type_checks(generated: Path) -> Non
     pytest.importorskip("mypy", reason="mypy (extra 'dev') is not installed")
     good = _mypy(generated, "use.py")
     assert good.returncode == 0, good.stdout
-    # The types are real: a routine that is not served and a flag that is not a bool fail.
+    # The types are real: a routine that is not served, a flag that is not a bool, another
+    # type under a type's class and a value its enum field does not have all fail.
     bad = _mypy(generated, "misuse.py")
     assert bad.returncode == 1, bad.stdout
-    assert 'argument 1 to "sync" has incompatible type "str"' in bad.stdout.lower()
-    assert '"ledger"' in bad.stdout
+    found = bad.stdout.lower()
+    assert 'argument 1 to "sync" has incompatible type "str"' in found
+    assert '"ledger"' in found
+    assert '"type_"' in found and "consent.withdrawn" in found
+    assert '"form"' in found
 
 
 def test_the_generated_client_posts_an_event_and_reads_the_evaluation(
