@@ -110,8 +110,8 @@ _FIELD_SCHEMAS: Mapping[str, Mapping[str, Any]] = {
     "role": _ADDRESS,
     "roles": {"anyOf": [_ADDRESS, {"type": "array", "items": _ADDRESS}]},
     "event": {"type": "string", "minLength": 1},
-    "object": {"type": "object"},
-    "list": {"type": "array"},
+    "object": {"type": "object", "additionalProperties": True},
+    "list": {"type": "array", "items": {}},
 }
 """Each field type of the event vocabulary as JSON Schema (what the event checks take)."""
 

@@ -25,8 +25,11 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from schemathesis import GenerationMode  # noqa: E402
 from schemathesis.specs.openapi import checks  # noqa: E402
 
+from samverkan_rules import load_routine  # noqa: E402
+from samverkan_rules.live import RoutineSessions  # noqa: E402
 from samverkan_rules.serve.app import _Routes  # noqa: E402
-from samverkan_rules.serve.openapi import operations  # noqa: E402
+from samverkan_rules.serve.openapi import openapi, operations, served_event_types  # noqa: E402
+from tests.support import ROUTINES  # noqa: E402
 
 RID = "orebro-dagverksamhet-hemvard"
 R = f"/routines/{RID}"
@@ -68,6 +71,15 @@ def document(service: Service) -> dict[str, Any]:
 def test_the_document_is_valid_openapi_3_1(document: dict[str, Any]) -> None:
     assert document["openapi"] == "3.1.0"
     validator.validate(document)
+
+
+def test_the_document_over_every_routine_is_valid() -> None:
+    """Every vocabulary's field types, in one document with every routine."""
+    with RoutineSessions([load_routine(p) for p in sorted(ROUTINES.glob("*.yaml"))]) as sessions:
+        doc = openapi(_Routes.table(_Routes.__new__(_Routes)), served_event_types(sessions))
+    validator.validate(doc)
+    assert doc["components"]["schemas"]["RoutineId"]["enum"] == sessions.ids()
+    assert len(sessions.ids()) > 1
 
 
 def test_every_route_served_is_documented_and_nothing_else(document: dict[str, Any]) -> None:

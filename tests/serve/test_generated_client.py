@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from tests.serve.support import TOKEN, Service
+from tests.support import ROUTINES
 
 pytest.importorskip("starlette", reason="the 'serve' extra (starlette, uvicorn) is not installed")
 pytest.importorskip(
@@ -71,7 +72,8 @@ Consent(id="x", type_="consent.withdrawn", at=at, data=ConsentData(form="on pape
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    s = Service(tmp_path_factory.mktemp("client"))
+    # Every routine: the client has a class for each event type of every vocabulary.
+    s = Service(tmp_path_factory.mktemp("client"), routines=ROUTINES, store="stores")
     yield s
     s.stop()
 
