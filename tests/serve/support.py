@@ -9,7 +9,9 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
+import jsonschema
 import pytest
 
 from tests.support import ROUTINES
@@ -37,6 +39,12 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def conforms(document: dict[str, Any], name: str, value: Any) -> None:
+    """Raise unless ``value`` is what the OpenAPI ``document``'s component ``name`` says."""
+    root = {**document, "$ref": f"#/components/schemas/{name}"}
+    jsonschema.Draft202012Validator(root).validate(value)
 
 
 class Service:
