@@ -557,7 +557,7 @@ _SOURCE_KEYS: Final = frozenset({"source", "quote", "text", "id", "section"})
 _CODE_SHAPE: Final = re.compile(r"[._]|-")
 _TOKEN: Final = re.compile(r"`[^`]+`|[\w.-]+")
 _FIELD_PREFIX: Final = re.compile(r"^(?:data|fact|trigger|schedule|params?|case)\.\w")
-_DOTTED: Final = re.compile(r"^[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)+$")
+_DOTTED: Final = re.compile(r"^[a-z][a-z0-9_-]*(?:\.[a-z][a-z0-9_-]*)+$")
 _SNAKE: Final = re.compile(r"^[a-zåäö0-9]+(?:_[a-zåäö0-9]+)+$")
 _WEB: Final = re.compile(r"^www\.|\.(?:se|nu|com|org|net|eu)$")
 
