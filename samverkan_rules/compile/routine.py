@@ -185,6 +185,17 @@ class CompiledRoutine:
         spec = self.routine.channels.get(channel)
         return spec.label if spec else channel
 
+    def event_type_label(self, event_type: str) -> str:
+        """The label of an event type, or of the schedule whose occurrence it is (the type
+        itself when unknown): what staff read where an event is named."""
+        spec = self.event_types.get(event_type)
+        if spec is not None and spec.label:
+            return spec.label
+        schedule = self.routine.schedules.get(event_type.removeprefix("schedule."))
+        if event_type.startswith("schedule.") and schedule is not None:
+            return schedule.label
+        return event_type
+
 
 def _strings(node: Any, out: set[str]) -> None:
     """Every string value in a JSON-like tree (mapping keys left out)."""
@@ -309,6 +320,7 @@ def _compile_rule(
     """One rule with its conditions, times and answer patterns compiled."""
     tz, cal = clock["tz"], clock["calendar"]
     escalations = _escalations(routine, rule)
+    trigger = _fields_of(types, rule.when.event_type)
     return CompiledRule(
         rule=rule,
         index=index,
@@ -324,8 +336,12 @@ def _compile_rule(
             if rule.unless is not None
             else _never
         ),
-        deadline=compile_time(rule.deadline, end_of_day_default=True, **clock),
-        opens=(compile_time(rule.opens, end_of_day_default=False, **clock) if rule.opens else None),
+        deadline=compile_time(rule.deadline, end_of_day_default=True, fields=trigger, **clock),
+        opens=(
+            compile_time(rule.opens, end_of_day_default=False, fields=trigger, **clock)
+            if rule.opens
+            else None
+        ),
         fulfilled_by=tuple(
             _compile_pattern(p, _fields_of(types, p.event), role_units, tz, cal)
             for p in rule.fulfilled_by

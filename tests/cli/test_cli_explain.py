@@ -75,8 +75,12 @@ def test_explain_shows_the_working_day_steps(
     assert "Status:      att göra (due)" in out
     assert "Räknas från: planerat startdatum, måndag 28 december 2026\n" in out
     assert "senast tisdag 22 december 2026" in out  # the explanation line
-    assert "1. start-message: dagverksamhet.start_planned e2" in out
-    assert "2. frist: data.start_date = måndag 28 december 2026; " in out
+    # Staff read the event type's label wherever an event is named, never its id.
+    assert "; utlöst av Planerad start på dagverksamhet (e2).\n" in out
+    assert "Utlöst av:   Planerad start på dagverksamhet (e2), registrerad " in out
+    assert "dagverksamhet.start_planned" not in out
+    assert "1. start-message: Planerad start på dagverksamhet (e2), " in out
+    assert "2. frist: planerat startdatum, måndag 28 december 2026; " in out
     assert (
         "2 vardagar före måndag 28 december 2026 -> tisdag 22 december 2026 "
         "(ej vardagar: julafton 24 december 2026, juldagen 25 december 2026)"
@@ -220,7 +224,7 @@ def test_explain_in_english_writes_the_steps_in_english_too(
 ) -> None:
     code, out, _err = explain(capsys, events_file, "start-message:e2", "--lang", "en")
     assert code == 0
-    assert "triggered by dagverksamhet.start_planned e2" in out
+    assert "triggered by Planerad start på dagverksamhet (e2)" in out
     assert "2 working days before Monday 28 December 2026 -> Tuesday 22 December 2026" in out
     for swedish in ("utlöst av", "vardagar före", "status vid", "frist:"):
         assert swedish not in out
