@@ -33,7 +33,7 @@ from samverkan_rules.compile.rules import (
 )
 from samverkan_rules.compile.schedules import CompiledSchedule
 from samverkan_rules.compile.time import compile_time
-from samverkan_rules.diagnostics import Diagnostic, did_you_mean
+from samverkan_rules.diagnostics import N_, Diagnostic, did_you_mean
 from samverkan_rules.events.model import Event
 from samverkan_rules.events.retraction import RETRACTED
 from samverkan_rules.i18n import Translator
@@ -166,7 +166,7 @@ class CompiledRoutine:
                 _event_diag(
                     event,
                     "event.unknown-type",
-                    f"unknown event type {event.type!r}",
+                    N_("unknown event type {type}", type=repr(event.type)),
                     "type",
                     hint=did_you_mean(event.type, self.event_types),
                 )
