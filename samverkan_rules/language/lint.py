@@ -554,12 +554,14 @@ _PROSE_KEYS: Final = frozenset(
 _SOURCE_KEYS: Final = frozenset({"source", "quote", "text", "id", "section"})
 """Keys whose text is the source's words or an id: never checked."""
 
-_CODE_SHAPE: Final = re.compile(r"[._]|-")
+_CODE_SHAPE: Final = re.compile(r"[._-]")
+"""An id with one of these reads as code in prose; a plain word (``dagverksamhet``) does not."""
 _TOKEN: Final = re.compile(r"`[^`]+`|[\w.-]+")
 _FIELD_PREFIX: Final = re.compile(r"^(?:data|fact|trigger|schedule|params?|case)\.\w")
 _DOTTED: Final = re.compile(r"^[a-z][a-z0-9_-]*(?:\.[a-z][a-z0-9_-]*)+$")
 _SNAKE: Final = re.compile(r"^[a-zåäö0-9]+(?:_[a-zåäö0-9]+)+$")
-_WEB: Final = re.compile(r"^www\.|\.(?:se|nu|com|org|net|eu)$")
+_WEB: Final = re.compile(r"^www\.|\.(?:se|nu|com|org|net|eu|pdf|docx?|xlsx?|txt)$")
+"""A web address or a file name: prose, though dotted."""
 
 
 def _prose(data: Any, path: Path_) -> Iterator[tuple[Path_, str]]:
@@ -587,14 +589,14 @@ def code_tokens(text: str, known: Mapping[str, str] | None = None) -> list[str]:
     ``trigger``'s data), is dotted like an event type or role id (``message.sent``; an
     abbreviation such as ``t.ex.`` has one-letter parts and is prose), is snake_case
     (``refers_to``), or is one of ``known`` (the routine's ids, e.g. a rule id
-    ``start-message``). A web address is prose.
+    ``start-message``). A web address or a file name is prose.
 
     Examples:
         >>> code_tokens("registreras som message.sent med refers_to, t.ex. i data.x")
         ['message.sent', 'refers_to', 'data.x']
         >>> code_tokens("se regeln start-message", {"start-message": "Meddelande"})
         ['start-message']
-        >>> code_tokens("fr.o.m. 2014-03-03, t.ex. på www.orebro.se, e-post, kl. 13.30")
+        >>> code_tokens("fr.o.m. 2014-03-03, t.ex. på www.orebro.se i rutin.pdf, kl. 13.30")
         []
     """
     known = known or {}
