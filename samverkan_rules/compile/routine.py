@@ -185,6 +185,14 @@ class CompiledRoutine:
         spec = self.routine.channels.get(channel)
         return spec.label if spec else channel
 
+    def obligation_name(self, obligation: str) -> str:
+        """An obligation as staff read it: its rule's title with the id after it
+        (``Meddelande om start till hemvården (start-message:e25)``), so the id is at hand
+        without being read as the name; the id alone when the rule is not this version's."""
+        rule_id = obligation.partition(":")[0]
+        title = next((r.rule.title for r in self.rules if r.id == rule_id), None)
+        return f"{title} ({obligation})" if title else obligation
+
     def event_type_label(self, event_type: str) -> str:
         """The label of an event type, or of the schedule whose occurrence it is (the type
         itself when unknown): what staff read where an event is named."""

@@ -442,7 +442,7 @@ def _remedy_dict(
         remedy=pre.remedy_description,
         who=label,
         deadline=due,
-        obligations=", ".join(unblocks),
+        obligations="; ".join(routine.obligation_name(o) for o in unblocks),
         overdue=entry.status == "overdue",
     )
     out: dict[str, Any] = {

@@ -126,6 +126,13 @@ def _event_type(routine: CompiledRoutine | None, event_type: str) -> str:
     return routine.event_type_label(event_type) if routine is not None else event_type
 
 
+def _unblocked(obligations: Sequence[str], routine: CompiledRoutine | None) -> str:
+    """The obligations a remedy unblocks, each named as staff read it."""
+    if routine is None:
+        return "; ".join(obligations)
+    return "; ".join(routine.obligation_name(o) for o in obligations)
+
+
 def _precondition(routine: CompiledRoutine | None, name: str) -> str:
     pre = routine.preconditions.get(name) if routine is not None else None
     return pre.label if pre is not None else name
@@ -232,7 +239,7 @@ def _what_rows(
             )
         rows.append((t.gettext("Waiting for"), waiting))
     if o.unblocks:
-        rows.append((t.gettext("Unblocks"), ", ".join(o.unblocks)))
+        rows.append((t.gettext("Unblocks"), _unblocked(o.unblocks, routine)))
     if o.escalates:
         rows.append((t.gettext("Escalates"), o.escalates))
     if o.trigger is not None and not o.trigger.type.startswith("schedule."):

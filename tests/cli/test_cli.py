@@ -641,3 +641,13 @@ def _minimal_args(name: str) -> list[str]:
         "audit": ["--routines", "r", "--events", "e", "--out", "o"],
     }
     return needs.get(name, [])
+
+
+def test_due_names_what_a_remedy_unblocks_by_title_with_the_id_after_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    events = write(tmp_path / "e.jsonl", jsonl([START]))  # no consent: the start message waits
+    code, out, _err = due(capsys, events)
+    assert code == 0
+    row = next(line for line in out.splitlines() if "Låser upp:" in line)
+    assert row.endswith("Låser upp:  Meddelande om start till hemvården (start-message:e2)"), row

@@ -170,7 +170,7 @@ def test_blocked_remedy_and_the_working_day_steps(orebro: CompiledRoutine) -> No
         remedy="Inhämta den enskildes samtycke och dokumentera det i Samtyckesmodulen",
         who="Dagverksamheten",
         deadline=deadline,
-        obligations="start-message:e2",
+        obligations="Meddelande om start till hemvården (start-message:e2)",
         overdue=False,
     )
     assert remedy.trace == [
