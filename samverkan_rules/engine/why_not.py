@@ -327,12 +327,12 @@ def _why_not(
     if not triggers and not decisions:
         return [
             t.gettext("no trigger: the case has no event of type {type}").format(
-                type=when.event_type
+                type=routine.event_type_label(when.event_type)
             )
         ]
     for what, event, version, facts in decisions:
         at = format_instant(event.at, version.tz, t)
-        head = f"{event.type} {event.id} {at}"
+        head = f"{version.event_type_label(event.type)} ({event.id}), {at}"
         rule_model = (
             version.rule(compiled.id).rule
             if any(x.id == compiled.id for x in version.rules)
@@ -373,7 +373,7 @@ def _why_not(
     if not out:
         out.append(
             t.gettext("no trigger: the case has no event of type {type}").format(
-                type=when.event_type
+                type=routine.event_type_label(when.event_type)
             )
         )
     return out
