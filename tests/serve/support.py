@@ -43,12 +43,17 @@ class Service:
     """A running ``samverkan serve`` process and an HTTP client for it."""
 
     def __init__(
-        self, tmp: Path, *extra: str, routines: Path = ROUTINE, store: str = "events.db"
+        self,
+        tmp: Path,
+        *extra: str,
+        routines: Path = ROUTINE,
+        store: str = "events.db",
+        env: dict[str, str] | None = None,
     ) -> None:
         self.port = _free_port()
         self.store = tmp / store
         self.log = tmp / "serve.log"
-        env = {**os.environ, "SAMVERKAN_TOKEN": TOKEN}
+        env = {**os.environ, "SAMVERKAN_TOKEN": TOKEN, **(env or {})}
         self._log_file = self.log.open("w")
         self.process = subprocess.Popen(
             [
