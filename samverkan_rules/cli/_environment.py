@@ -90,15 +90,17 @@ def from_environment(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(**{ENVIRONMENT_DEST: options})
 
 
-def apply_environment(args: argparse.Namespace, environ: Mapping[str, str]) -> None:
+def apply_environment(args: argparse.Namespace, environ: Mapping[str, str]) -> dict[str, str]:
     """Fill in each option the command line did not give from its environment variable,
-    else its default.
+    else its default; answer where each value came from, for messages: ``SAMVERKAN_PORT``
+    for a value from the environment, ``--port`` for any other, by destination.
 
     Raises:
         CommandError: naming the variable, for a value the option would refuse, or naming
             the option and the variable of a required option given by neither.
     """
     options: dict[str, _Option] = getattr(args, ENVIRONMENT_DEST, {})
+    sources = {dest: spec.option for dest, spec in options.items()}
     for dest, spec in options.items():
         given = getattr(args, dest)
         if given is not UNSET and not (spec.kind == "list" and given is None):
@@ -112,8 +114,10 @@ def apply_environment(args: argparse.Namespace, environ: Mapping[str, str]) -> N
             setattr(args, dest, spec.default)
             continue
         setattr(args, dest, _converted(spec, text))
+        sources[dest] = spec.variable
     if hasattr(args, ENVIRONMENT_DEST):
         delattr(args, ENVIRONMENT_DEST)
+    return sources
 
 
 def _converted(spec: _Option, text: str) -> Any:

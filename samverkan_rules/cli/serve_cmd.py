@@ -333,7 +333,13 @@ def _log_start(args: argparse.Namespace, sessions: RoutineSessions) -> None:
 @guarded(NAME)
 def run(args: argparse.Namespace) -> int:
     """Load the routine, open the store and serve until interrupted."""
-    apply_environment(args, os.environ)
+    sources = apply_environment(args, os.environ)
+
+    def named(dest: str) -> str:  # the option or variable a value came from, with it
+        source = sources.get(dest, dest)
+        value = getattr(args, dest)
+        return f"{source}={value}" if source.startswith("SAMVERKAN_") else f"{source} {value}"
+
     configure_logging(args.log_level, args.log_format or default_format(sys.stderr))
     missing = [m for m in ("starlette", "uvicorn") if importlib.util.find_spec(m) is None]
     if missing:
@@ -347,15 +353,14 @@ def run(args: argparse.Namespace) -> int:
             "it with: pip install 'samverkan-rules[live]', or use --backend reference"
         )
     if not 0 <= args.port <= 65535:
-        raise CommandError(f"--port {args.port}: give a port from 0 to 65535")
+        raise CommandError(f"{named('port')}: give a port from 0 to 65535")
     token = _token(args) if not args.clients else None
     routines = load_routines(args.routines)
     if args.routine_id is not None:
         routines = select_routine(routines, args.routines, args.routine_id)
     for name in ("max_events", "max_connections", "max_case_events"):
         if getattr(args, name) < 1:
-            option = "--" + name.replace("_", "-")
-            raise CommandError(f"{option} {getattr(args, name)}: give at least 1")
+            raise CommandError(f"{named(name)}: give at least 1")
 
     import uvicorn
 

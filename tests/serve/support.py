@@ -76,19 +76,27 @@ class Service:
         )
         self.url = f"http://127.0.0.1:{self.port}"
         self.auth = {"Authorization": f"Bearer {TOKEN}"}
+        if not self.wait_until_up(self.url, self.process):
+            raise RuntimeError(f"the service exited: {self.log.read_text()}")
+        self.client = httpx.Client(base_url=self.url, headers=self.auth, timeout=30)
+
+    free_port = staticmethod(_free_port)
+
+    @staticmethod
+    def wait_until_up(url: str, process: subprocess.Popen[bytes]) -> bool:
+        """Wait for ``/healthz`` to answer: False when the process ended first."""
         deadline = time.monotonic() + 30
         while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the service exited: {self.log.read_text()}")
+            if process.poll() is not None:
+                return False
             try:
-                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    break
+                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                    return True
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline:
                 raise RuntimeError("the service did not start within 30 s")
             time.sleep(0.1)
-        self.client = httpx.Client(base_url=self.url, headers=self.auth, timeout=30)
 
     def stop(self) -> None:
         self.client.close()
