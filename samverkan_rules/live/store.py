@@ -81,6 +81,13 @@ CREATE TABLE IF NOT EXISTS changes (
     record TEXT
 );
 CREATE INDEX IF NOT EXISTS changes_case ON changes (case_id, obligation, seq);
+CREATE TABLE IF NOT EXISTS routine_versions (
+    routine TEXT NOT NULL,
+    version TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    first_at TEXT NOT NULL,
+    PRIMARY KEY (routine, version)
+);
 CREATE TABLE IF NOT EXISTS answers (
     key TEXT PRIMARY KEY,
     fingerprint TEXT NOT NULL,
@@ -383,6 +390,23 @@ class EventStore:
         with self._lock:
             row = self._db.execute("SELECT max(seq) FROM changes").fetchone()
         return int(row[0] or 0)
+
+    def version_digests(self) -> dict[tuple[str, str], str]:
+        """The digest kept of each routine version (routine id, version) that judged this
+        store's events (see :meth:`keep_version_digests`)."""
+        with self._lock:
+            rows = self._db.execute("SELECT routine, version, digest FROM routine_versions")
+            return {(str(r), str(v)): str(d) for r, v, d in rows}
+
+    def keep_version_digests(self, digests: dict[tuple[str, str], str], at: datetime) -> None:
+        """Keep the digest of each routine version not yet kept (a kept one stays as it is:
+        a version's content is fixed once it has judged events)."""
+        with self._lock:
+            self._db.executemany(
+                "INSERT OR IGNORE INTO routine_versions (routine, version, digest, first_at) "
+                "VALUES (?, ?, ?, ?)",
+                [(r, v, d, format_rfc3339(at.astimezone(UTC))) for (r, v), d in digests.items()],
+            )
 
     def answer(self, key: str) -> tuple[str, bytes] | None:
         """The fingerprint and body kept for an idempotency key, or None."""

@@ -25,6 +25,12 @@ from starlette.routing import BaseRoute, Match
 
 from samverkan_rules.serve.access import AccessLog
 from samverkan_rules.serve.clients import Client, Clients, required_scope
+from samverkan_rules.serve.logs import (
+    current_request_id,
+    enter_request,
+    leave_request,
+    request_id_of,
+)
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -71,11 +77,13 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 
 def problem_response(problem: Problem) -> JSONResponse:
-    """The JSON answer of ``problem``."""
+    """The JSON answer of ``problem``, with the request's id (``error.request_id``) so a
+    caller can name the request in a report and the operator find its log lines."""
     headers = dict(NO_STORE)
     if problem.status == 401:
         headers["WWW-Authenticate"] = "Bearer"
-    return JSONResponse(problem.body, status_code=problem.status, headers=headers)
+    body = {"error": {**problem.body["error"], "request_id": current_request_id()}}
+    return JSONResponse(body, status_code=problem.status, headers=headers)
 
 
 class Pseudonyms:
@@ -236,6 +244,8 @@ def guard(
         started = time.perf_counter()
         status_holder = {"status": 500}
         headers = list(scope.get("headers") or [])
+        request_id = request_id_of(headers)
+        entered = enter_request(request_id)
         origin = dict(headers).get(b"origin")
         allowed = (
             origin if origin is not None and origin.decode("latin-1") in cors_origins else None
@@ -244,13 +254,7 @@ def guard(
         async def send_logged(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
-                kept = [
-                    (k, v) for k, v in message.get("headers", []) if k.lower() != b"cache-control"
-                ]
-                kept.append((b"cache-control", b"no-store"))
-                if allowed is not None:
-                    kept += [(b"access-control-allow-origin", allowed), (b"vary", b"Origin")]
-                message = {**message, "headers": kept}
+                message = _headed(message, request_id, allowed)
             await send(message)
 
         method = scope.get("method", "-") if scope.get("method") in _METHODS else "(method)"
@@ -286,8 +290,20 @@ def guard(
                 observe,
                 access,
             )
+            leave_request(entered)
 
     return guarded
+
+
+def _headed(message: Message, request_id: str, allowed: bytes | None) -> Message:
+    """A response's start with ``Cache-Control: no-store``, the request's id and, for an
+    allowed origin, the CORS headers."""
+    kept = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"cache-control"]
+    kept.append((b"cache-control", b"no-store"))
+    kept.append((b"x-request-id", request_id.encode("ascii")))
+    if allowed is not None:
+        kept += [(b"access-control-allow-origin", allowed), (b"vary", b"Origin")]
+    return {**message, "headers": kept}
 
 
 def _account(

@@ -51,12 +51,17 @@ class Service:
     """A running ``samverkan serve`` process and an HTTP client for it."""
 
     def __init__(
-        self, tmp: Path, *extra: str, routines: Path = ROUTINE, store: str = "events.db"
+        self,
+        tmp: Path,
+        *extra: str,
+        routines: Path = ROUTINE,
+        store: str = "events.db",
+        env: dict[str, str] | None = None,
     ) -> None:
         self.port = _free_port()
         self.store = tmp / store
         self.log = tmp / "serve.log"
-        env = {**os.environ, "SAMVERKAN_TOKEN": TOKEN}
+        env = {**os.environ, "SAMVERKAN_TOKEN": TOKEN, **(env or {})}
         self._log_file = self.log.open("w")
         self.process = subprocess.Popen(
             [
@@ -79,19 +84,27 @@ class Service:
         )
         self.url = f"http://127.0.0.1:{self.port}"
         self.auth = {"Authorization": f"Bearer {TOKEN}"}
+        if not self.wait_until_up(self.url, self.process):
+            raise RuntimeError(f"the service exited: {self.log.read_text()}")
+        self.client = httpx.Client(base_url=self.url, headers=self.auth, timeout=30)
+
+    free_port = staticmethod(_free_port)
+
+    @staticmethod
+    def wait_until_up(url: str, process: subprocess.Popen[bytes]) -> bool:
+        """Wait for ``/healthz`` to answer: False when the process ended first."""
         deadline = time.monotonic() + 30
         while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the service exited: {self.log.read_text()}")
+            if process.poll() is not None:
+                return False
             try:
-                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    break
+                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                    return True
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline:
                 raise RuntimeError("the service did not start within 30 s")
             time.sleep(0.1)
-        self.client = httpx.Client(base_url=self.url, headers=self.auth, timeout=30)
 
     def stop(self) -> None:
         self.client.close()
