@@ -52,10 +52,13 @@ class ErrorBody(_Answer, frozen=True, kw_only=True):
     hint: str | None
     diagnostics: list[ErrorDetail]
     """The first 100 problems (the message counts them all)."""
+    request_id: str | None = None
+    """The request's id (its ``X-Request-ID``), as the service's log lines name it."""
 
 
 class ErrorAnswer(_Answer, frozen=True, kw_only=True):
-    """Every error answer: ``{"error": {"code", "message", "hint", "diagnostics"}}``."""
+    """Every error answer: ``{"error": {"code", "message", "hint", "diagnostics",
+    "request_id"}}``."""
 
     error: ErrorBody
 
@@ -417,6 +420,24 @@ class Idempotency(Parameters, frozen=True, kw_only=True):
         ]
         | None
     ) = msgspec.field(default=None, name="Idempotency-Key")
+
+
+class RequestId(Parameters, frozen=True, kw_only=True):
+    """The request's id, taken by every route."""
+
+    where: ClassVar[Where] = "header"
+    x_request_id: (
+        Annotated[
+            str,
+            Meta(
+                pattern="^[A-Za-z0-9._:-]{1,64}$",
+                description="an id for this request, echoed in the answer's X-Request-ID and "
+                "named in every log line about it; one is made when it is missing, not of "
+                "this form, or shaped like a personnummer",
+            ),
+        ]
+        | None
+    ) = msgspec.field(default=None, name="X-Request-ID")
 
 
 class CaseQuery(Parameters, frozen=True, kw_only=True):

@@ -39,10 +39,11 @@ The clock is the wall clock: every answer is judged now unless the request gives
 and nothing an event says moves it. Queries are evaluated in worker threads over a copy of
 the events taken under the session's lock, so a long listing never holds up a post.
 
-Errors are ``{"error": {"code", "message", "hint", "diagnostics": [...]}}`` with the codes
-and messages the command line uses. The token is compared in constant time; request bodies
-and events per post are limited; every answer says ``Cache-Control: no-store``; the log names
-a request by its route, a case only by a keyed pseudonym, and never shows event data.
+Errors are ``{"error": {"code", "message", "hint", "diagnostics": [...], "request_id"}}``
+with the codes and messages the command line uses. The token is compared in constant time;
+request bodies and events per post are limited; every answer says ``Cache-Control:
+no-store``; the log names a request by its route, a case only by a keyed pseudonym, and never
+shows event data.
 """
 
 from __future__ import annotations

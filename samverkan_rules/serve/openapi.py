@@ -25,7 +25,13 @@ from samverkan_rules.language.models.base import EventType, FieldSpec
 from samverkan_rules.live.routed import RoutineSessions
 from samverkan_rules.schemas import evaluation_schema, event_schema, record_components
 from samverkan_rules.serve import answers
-from samverkan_rules.serve.answers import PRINTABLE_ID, ErrorAnswer, Parameters, PathIds
+from samverkan_rules.serve.answers import (
+    PRINTABLE_ID,
+    ErrorAnswer,
+    Parameters,
+    PathIds,
+    RequestId,
+)
 from samverkan_rules.serve.operations import Answer, Operation, TypedRoute
 
 _REF = "#/components/schemas/{name}"
@@ -253,6 +259,12 @@ def _parameters(group: type[Parameters], names: Iterable[str] | None = None) -> 
     return out
 
 
+_REQUEST_ID_HEADER = {
+    "description": "the request's id: the one it gave, or one made for it",
+    "schema": {"type": "string"},
+}
+
+
 def _answer(answer: Answer) -> dict[str, Any]:
     """An answer's description and content."""
     if isinstance(answer.body, tuple):
@@ -272,6 +284,7 @@ def _operation(op: Operation, routines: Sequence[str]) -> dict[str, Any]:
             p["schema"] = _ref("RoutineId")
     for group in op.parameters:
         parameters.extend(_parameters(group))
+    parameters.extend(_parameters(RequestId))
     errors = (*(_TOKEN_ERRORS if op.security != "none" else ()), *op.errors)
     error = {"application/json": {"schema": _ref(ErrorAnswer.__name__)}}
     responses: dict[str, Any] = {"200": _answer(op.ok)}
@@ -279,6 +292,8 @@ def _operation(op: Operation, routines: Sequence[str]) -> dict[str, Any]:
         responses[str(status)] = {"description": _ERRORS[status], "content": error}
     for status, answer in op.other.items():
         responses[str(status)] = _answer(answer)
+    for answer in responses.values():
+        answer["headers"] = {"X-Request-ID": _REQUEST_ID_HEADER}
     out: dict[str, Any] = {"operationId": op.operation_id, "summary": op.summary}
     if parameters:
         out["parameters"] = parameters
