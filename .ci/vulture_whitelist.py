@@ -90,6 +90,7 @@ answers.Delivery.delivered_through
 answers.Replayed.replayed
 answers.AccessList.accesses
 answers.StreamResume.last_event_id
+answers.RequestId.x_request_id
 audit_models.QueueSummary.out_of_order
 audit_models.CompareRule.difference
 audit_models.CompareRule.on_time_rate_base

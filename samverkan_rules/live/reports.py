@@ -59,6 +59,33 @@ class Reports:
         """The cases time alone changes at or before ``moment``."""
         return {case for case, at in self.wake.items() if at <= moment}
 
+    def candidates(
+        self,
+        moment: datetime,
+        statuses: frozenset[str],
+        deadline_before: datetime | None,
+        deadline_after: datetime | None,
+    ) -> set[str]:
+        """The judged cases that may hold an obligation in one of ``statuses`` whose
+        deadline is before ``deadline_before`` and at or after ``deadline_after`` (each when
+        given) at ``moment``, a superset: a case's statuses change only when it is judged
+        again or when time reaches its next change, so these are the cases last reported
+        with such an obligation (one without a deadline counts as matching) and the cases
+        time changes by ``moment``."""
+        found = self.changing_by(moment)
+        for case, snapshot in self.snapshots.items():
+            for status, _rule, _named, deadline in snapshot.values():
+                if status not in statuses:
+                    continue
+                if deadline is not None and (
+                    (deadline_before is not None and not deadline < deadline_before)
+                    or (deadline_after is not None and deadline < deadline_after)
+                ):
+                    continue
+                found.add(case)
+                break
+        return found
+
     def status_counts(self) -> dict[str, int]:
         """How many obligations stand in each status, as last reported."""
         counts: dict[str, int] = {}

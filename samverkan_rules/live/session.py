@@ -35,6 +35,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from samverkan_rules.compile.checks import undeclared_field_error
 from samverkan_rules.compile.routine import CompiledRoutine
@@ -52,6 +53,7 @@ from samverkan_rules.events.retraction import RETRACTED, without_retracted
 from samverkan_rules.live.changelog import Change, ChangeLog, ChangeRow, Changes, MemoryChangeLog
 from samverkan_rules.live.reports import Reports
 from samverkan_rules.live.store import EventConflictError, EventStore, content_key
+from samverkan_rules.status import ACTION_STATUSES
 from samverkan_rules.time.instants import (
     format_rfc3339,
     local_date,
@@ -158,6 +160,9 @@ class Session:
         if self._store is not None:
             for event in self._store.events():
                 self._remember(event)
+        # Cases held but not judged since the session opened: what was last reported on them
+        # may be out of date (see due_candidates).
+        self._unjudged: set[str] = set(self._by_case)
 
     # ------------------------------------------------------------------ public API
 
@@ -165,6 +170,11 @@ class Session:
     def backend(self) -> Backend:
         """The backend this session runs on."""
         return self._backend
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The routine's time zone (the one its answers' instants are written in)."""
+        return self._tz
 
     @property
     def clock(self) -> datetime | None:
@@ -324,6 +334,7 @@ class Session:
                 changes.extend(self._reports.diff(ledger.case, ledger, set(), moment))
             for case in sorted(self._reports.cases() - seen):
                 changes.extend(self._reports.diff(case, None, set(), moment))
+            self._unjudged.clear()
             return Changes(
                 as_of=moment.astimezone(self._tz), changes=self._reports.logged(changes, moment)
             )
@@ -421,6 +432,29 @@ class Session:
             return evaluate(self._routines, held, moment)
         result = evaluate(self._routines, inputs, moment)
         return result.only_case(case, events=events)
+
+    def due_candidates(
+        self,
+        as_of: datetime,
+        statuses: frozenset[str],
+        *,
+        deadline_before: datetime | None = None,
+        deadline_after: datetime | None = None,
+    ) -> list[str] | None:
+        """The cases that may hold an action in one of ``statuses`` (and deadline range) at
+        ``as_of``, sorted: a superset read from what was last reported (see
+        :meth:`Reports.candidates`), with the units' cases (schedules change them with time)
+        and the cases not judged since the session opened. None when that cannot tell: an
+        ended status asked for, ``as_of`` before the clock, an event held for later."""
+        moment = _aware(as_of)
+        if not statuses or not statuses <= ACTION_STATUSES:
+            return None
+        with self._lock:
+            clock = self._clock
+            if clock is None or moment < clock or (self._latest or clock) > clock:
+                return None
+            cases = self._reports.candidates(moment, statuses, deadline_before, deadline_after)
+            return sorted(cases | self._unjudged | self._units)
 
     def case_size(self, case: str) -> int:
         """How many events the session holds for ``case``."""
@@ -694,6 +728,7 @@ class Session:
         occurrences feed it). The public objects are built only for what changed.
         """
         run = run if run is not None else self._run(as_of)
+        self._unjudged.discard(case)
         # A retraction changes what was seen before: the filtered list then differs from the
         # kept replay's and the case is replayed afresh.
         held = _until(self._by_case.get(case, []), as_of)

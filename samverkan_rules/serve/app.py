@@ -87,11 +87,21 @@ from samverkan_rules.serve.guard import (
 from samverkan_rules.serve.metrics import CONTENT_TYPE, Metrics
 from samverkan_rules.serve.openapi import openapi, served_event_types
 from samverkan_rules.serve.operations import route
-from samverkan_rules.serve.queries import QueryError, due_lines, parse_due_query
+from samverkan_rules.serve.queries import (
+    QueryError,
+    candidate_cases,
+    due_lines,
+    parse_due_query,
+)
 from samverkan_rules.serve.requests import KeyLocks, count_param, idempotency_key, json_body
 from samverkan_rules.serve.scheduler import Scheduler, change_stream
 from samverkan_rules.serve.webhooks import Deliverer, Subscription, WebhookState
-from samverkan_rules.time.instants import check_supported, format_rfc3339, parse_as_of
+from samverkan_rules.time.instants import (
+    check_supported,
+    format_rfc3339,
+    local_stamp,
+    parse_as_of,
+)
 
 DEFAULT_MAX_BODY = 1024 * 1024
 """The largest request body accepted by default (1 MiB), in bytes."""
@@ -517,11 +527,24 @@ class _Routes:
             ) from None
         as_of = self._judged_at(request, cursor_as_of)
         options = _output_options(request)
-        result = await run_in_threadpool(session.due, as_of)
-        wanted = result.with_output(**options)
+        candidates = session.due_candidates(
+            as_of,
+            query.statuses,
+            deadline_before=query.deadline_before,
+            deadline_after=query.deadline_after,
+        )
+        if candidates is None:  # every case judged, then filtered
+            result = await run_in_threadpool(session.due, as_of)
+            wanted = result.with_output(**options)
+            cases, stamp = wanted.case_dicts(), wanted.as_of
+        else:  # only the cases that may match, judged one by one as the page needs them
+            after = query.after
+            wanted_cases = [c for c in candidates if after is None or c > after]
+            cases = candidate_cases(session, wanted_cases, as_of, options)
+            stamp = local_stamp(as_of, session.tz)
 
         def lines() -> Iterator[bytes]:  # a plain iterator: written from a worker thread
-            for line in due_lines(wanted.case_dicts(), query, wanted.as_of):
+            for line in due_lines(cases, query, stamp):
                 yield dumps_bytes(line, indent=None) + b"\n"
 
         return StreamingResponse(lines(), media_type="application/x-ndjson", headers=NO_STORE)
