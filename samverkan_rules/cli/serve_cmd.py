@@ -39,6 +39,7 @@ from samverkan_rules.cli.due_cmd import load_routines, select_routine
 from samverkan_rules.errors import SamverkanError
 from samverkan_rules.live import RoutineSessions
 from samverkan_rules.live.routed import DEFAULT_FUTURE_TOLERANCE, DEFAULT_MAX_CASE_EVENTS
+from samverkan_rules.live.stores import is_database_url
 from samverkan_rules.serve.access import AccessLog
 from samverkan_rules.serve.clients import Clients, ClientsError
 
@@ -71,7 +72,8 @@ def add_parser(subparsers: Any) -> None:
             "/routines/{routine}/obligations/{id}/explain, /routines). Every route but "
             "/healthz needs 'Authorization: Bearer <token>', the token read from --token-file "
             f"or the {TOKEN_ENV} environment variable. Each routine's events are stored in "
-            "its own SQLite file under --store before each answer. Answers are judged at the "
+            "its own SQLite file under --store (or in a PostgreSQL database) before each "
+            "answer. Answers are judged at the "
             "wall clock unless a request gives as_of."
         ),
     )
@@ -87,16 +89,7 @@ def add_parser(subparsers: Any) -> None:
         metavar="ROUTINE_ID",
         help="serve only this routine of DIR (all its versions)",
     )
-    parser.add_argument(
-        "--store",
-        required=True,
-        metavar="DIR",
-        help=(
-            "directory of the event stores, one SQLite file per routine (<routine-id>.db), "
-            "created 0700; with a single routine, a file name (e.g. events.db) is that "
-            "routine's store"
-        ),
-    )
+    _add_store(parser)
     parser.add_argument(
         "--future-tolerance",
         type=_duration,
@@ -121,6 +114,32 @@ def add_parser(subparsers: Any) -> None:
         default="reference",
         help="the live engine (durable needs the 'live' extra, Python < 3.13)",
     )
+    _add_limits(parser)
+    parser.set_defaults(run=run)
+
+
+def _add_store(parser: argparse.ArgumentParser) -> None:
+    """Where the events are kept, and how."""
+    parser.add_argument(
+        "--store",
+        required=True,
+        metavar="DIR|URL",
+        help=(
+            "directory of the event stores, one SQLite file per routine (<routine-id>.db), "
+            "created 0700; with a single routine, a file name (e.g. events.db) is that "
+            "routine's store. Or a PostgreSQL database, postgresql://user@host/db (the "
+            "'postgres' extra), which several replicas may serve at once"
+        ),
+    )
+    parser.add_argument(
+        "--state-dir",
+        metavar="DIR",
+        help=(
+            "with a PostgreSQL store: the directory of this replica's own files (access.db, "
+            "the access log; feeds.key, the calendar links' key; webhooks.db, what the "
+            "webhooks delivered); by default they are kept beside the SQLite stores"
+        ),
+    )
     parser.add_argument(
         "--synchronous",
         choices=("full", "normal"),
@@ -130,8 +149,6 @@ def add_parser(subparsers: Any) -> None:
             "power cut; normal: faster, safe against a killed process but not a power cut"
         ),
     )
-    _add_limits(parser)
-    parser.set_defaults(run=run)
 
 
 def _add_limits(parser: argparse.ArgumentParser) -> None:
@@ -325,6 +342,17 @@ def run(args: argparse.Namespace) -> int:
             option = "--" + name.replace("_", "-")
             raise CommandError(f"{option} {getattr(args, name)}: give at least 1")
 
+    if is_database_url(args.store):
+        if importlib.util.find_spec("psycopg") is None:
+            raise CommandError(
+                "a PostgreSQL --store needs the 'postgres' extra (psycopg); install it with: "
+                "pip install 'samverkan-rules[postgres]'"
+            )
+        if not args.state_dir:
+            raise CommandError(
+                "with a PostgreSQL --store, give --state-dir DIR for this replica's access "
+                "log, calendar key and webhook deliveries"
+            )
     import uvicorn
 
     try:
@@ -337,7 +365,8 @@ def run(args: argparse.Namespace) -> int:
             max_case_events=args.max_case_events,
         )
     except (OSError, SamverkanError) as exc:
-        raise CommandError(f"--store {args.store}: cannot open the event store: {exc}") from None
+        where = "(the database)" if is_database_url(args.store) else args.store
+        raise CommandError(f"--store {where}: cannot open the event store: {exc}") from None
     _log_start(args, sessions)
     app, opened = _app(args, sessions, token)
     try:
@@ -362,9 +391,14 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _beside(store: str, name: str) -> Path:
-    """A file kept with the stores: in the store directory, or beside a single store file."""
-    path = Path(store)
+def _beside(args: argparse.Namespace, name: str) -> Path:
+    """A file kept with the stores: in ``--state-dir`` when given (created 0700), else in
+    the store directory, or beside a single store file."""
+    if args.state_dir:
+        folder = Path(args.state_dir)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return folder / name
+    path = Path(args.store)
     return path.with_suffix(f".{name}") if path.suffix else path / name
 
 
@@ -383,12 +417,12 @@ def _app(
             sessions.close()
             raise CommandError(f"--clients: {exc}") from None
     subscriptions, state = _webhooks(args, sessions)
-    access = AccessLog(_beside(args.store, "access.db"))
+    access = AccessLog(_beside(args, "access.db"))
     app = create_app(
         sessions,
         token=token,
         clients=clients,
-        feed_secret=None if token else _feed_secret(_beside(args.store, "feeds.key")),
+        feed_secret=None if token else _feed_secret(_beside(args, "feeds.key")),
         max_body=args.max_body,
         max_events=args.max_events,
         allow_personal_case_ids=args.allow_personal_case_ids,
@@ -414,8 +448,9 @@ def _feed_secret(path: Path) -> bytes:
 
 def _webhooks(args: argparse.Namespace, sessions: RoutineSessions) -> tuple[list[Any], Any]:
     """The webhook subscriptions of ``--webhooks`` and where their deliveries are kept:
-    ``webhooks.db`` in the store directory (beside a single store file: ``<name>.webhooks.db``),
-    in memory without a store or without subscriptions."""
+    ``webhooks.db`` in the store directory (beside a single store file: ``<name>.webhooks.db``,
+    in ``--state-dir`` when given), in memory without a store or without subscriptions; in
+    the database that replicas on PostgreSQL share."""
     from samverkan_rules.serve.webhooks import WebhookConfigError, WebhookState, load_subscriptions
 
     subscriptions = []
@@ -425,8 +460,9 @@ def _webhooks(args: argparse.Namespace, sessions: RoutineSessions) -> tuple[list
         except WebhookConfigError as exc:
             sessions.close()
             raise CommandError(f"--webhooks: {exc}") from None
-    path = None
-    if args.store and subscriptions:
-        store = Path(args.store)
-        path = store.with_suffix(".webhooks.db") if store.suffix else store / "webhooks.db"
+    if sessions.shared and subscriptions:  # the replicas share what was delivered
+        from samverkan_rules.serve.shared_deliveries import SharedDeliveries
+
+        return subscriptions, SharedDeliveries(sessions.database)
+    path = _beside(args, "webhooks.db") if args.store and subscriptions else None
     return subscriptions, WebhookState(path)

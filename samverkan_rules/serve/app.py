@@ -87,7 +87,7 @@ from samverkan_rules.serve.openapi import openapi
 from samverkan_rules.serve.queries import QueryError, due_lines, parse_due_query
 from samverkan_rules.serve.requests import KeyLocks, count_param, idempotency_key, json_body
 from samverkan_rules.serve.scheduler import Scheduler, change_stream
-from samverkan_rules.serve.webhooks import Deliverer, Subscription, WebhookState
+from samverkan_rules.serve.webhooks import Deliverer, Deliveries, Subscription, WebhookState
 from samverkan_rules.time.instants import format_rfc3339, parse_as_of
 
 DEFAULT_MAX_BODY = 1024 * 1024
@@ -229,12 +229,34 @@ def _handled(
         except OverflowError:  # an instant out of the calendar's range
             return problem_response(Problem(400, "request.out-of-range", "a date is out of range"))
         except Exception as exc:  # a message may quote event data: log where, not what
+            if _unreachable(exc):
+                log.error("the store cannot be reached: %s", type(exc).__name__)
+                return problem_response(
+                    Problem(
+                        503,
+                        "store.unavailable",
+                        "the store cannot be reached just now",
+                        hint="send the request again in a few seconds (a repeated event is a "
+                        "no-op)",
+                    )
+                )
             log.error("request failed: %s", where(exc))
             return problem_response(
                 Problem(500, "internal", "the service could not answer; see its log")
             )
 
     return run
+
+
+def _unreachable(exc: Exception) -> bool:
+    """Whether ``exc`` says the PostgreSQL store cannot be reached (a lost connection, a
+    server restarting, a pool with no connection to give): told by the error's class, as
+    psycopg is an optional extra."""
+    return any(
+        kind.__module__.startswith("psycopg")
+        and kind.__name__ in ("OperationalError", "PoolTimeout")
+        for kind in type(exc).__mro__
+    )
 
 
 def _posted_events(body: Any, case: str, max_events: int) -> list[dict[str, Any]]:
@@ -703,7 +725,7 @@ def create_app(
     allow_personal_case_ids: bool = False,
     run_scheduler: bool = True,
     webhooks: list[Subscription] | None = None,
-    webhook_state: WebhookState | None = None,
+    webhook_state: Deliveries | None = None,
     access: AccessLog | None = None,
     cors_origins: frozenset[str] = frozenset(),
 ) -> ASGIApp:

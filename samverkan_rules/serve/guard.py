@@ -66,6 +66,9 @@ class Problem(Exception):
         }
 
 
+RETRY_AFTER = 5
+"""Seconds a client is asked to wait (``Retry-After``) when the store cannot be reached."""
+
 NO_STORE = {"Cache-Control": "no-store"}
 """Every answer may hold case data: no proxy or browser keeps a copy."""
 
@@ -75,6 +78,8 @@ def problem_response(problem: Problem) -> JSONResponse:
     headers = dict(NO_STORE)
     if problem.status == 401:
         headers["WWW-Authenticate"] = "Bearer"
+    if problem.status == 503:
+        headers["Retry-After"] = str(RETRY_AFTER)
     return JSONResponse(problem.body, status_code=problem.status, headers=headers)
 
 
