@@ -46,7 +46,12 @@ from samverkan_rules.engine.occurrences import cancelling_types, next_occurrence
 from samverkan_rules.engine.output import CaseLedger, OutputCache, case_result
 from samverkan_rules.engine.replay import CasePlan, CaseReplay
 from samverkan_rules.engine.result import Evaluation
-from samverkan_rules.errors import CalendarError, CaseErasedError, EvaluationError, EventError
+from samverkan_rules.errors import (
+    CalendarError,
+    CaseErasedError,
+    EvaluationError,
+    EventError,
+)
 from samverkan_rules.events.model import Event, event_from_mapping
 from samverkan_rules.events.retraction import RETRACTED, without_retracted
 from samverkan_rules.live.changelog import Change, ChangeLog, ChangeRow, Changes, MemoryChangeLog
@@ -586,9 +591,17 @@ class Session:
         taken in: what the block writes is committed at its end, after theirs."""
         with self._lock:
             store = self._store
-            with store.writing(self._seen) if store is not None else nullcontext():
-                self._sync()
-                yield
+            try:
+                with store.writing(self._seen) if store is not None else nullcontext():
+                    self._sync()
+                    yield
+            except (EventError, CaseErasedError, EvaluationError):
+                raise  # a post refused before anything was held or written
+            except BaseException:
+                # The store may not have kept what the block took in (a lost connection
+                # rolls the write back): read everything again before the next answer.
+                self._seen = Seen()
+                raise
 
     def _refuse_erased(self, events: Sequence[Event]) -> None:
         for case in sorted({e.case for e in events}):

@@ -224,3 +224,22 @@ def test_posts_spread_over_replicas_fold_to_the_evaluation(data: Any) -> None:
         finally:
             for d in databases:
                 d.close()
+
+
+def test_a_write_the_database_rolls_back_is_not_held_either(replicas: Any) -> None:
+    import psycopg
+
+    session = Session(OREBRO, store=replicas[0])
+    session.post(CONSENT)
+    pool = replicas[0]._database.pool
+    with pool.connection() as conn:  # the change log refuses every row for a while
+        conn.execute("ALTER TABLE changes ADD CONSTRAINT refuse CHECK (false) NOT VALID")
+    with pytest.raises(psycopg.errors.CheckViolation):
+        session.post(START)  # its event was stored in the same transaction: rolled back too
+    assert [e.id for e in replicas[0].events()] == ["e1"]
+    assert [e.id for e in session.events()] == ["e1"]
+    with pool.connection() as conn:
+        conn.execute("ALTER TABLE changes DROP CONSTRAINT refuse")
+    again = session.post(START)  # so the retry is new, not a repeat
+    assert again.accepted == 1 and len(again) > 0
+    assert [e.id for e in replicas[0].events()] == ["e1", "e2"]
