@@ -117,7 +117,13 @@ class Database:
         try:
             self.pool.open(wait=True, timeout=30.0)
             migrate(self.pool)
-        except (PoolTimeout, psycopg.Error) as exc:
+        except PoolTimeout:
+            self.pool.close()
+            raise DatabaseError(
+                f"{self.location}: no connection within 30 s; is the server running, and "
+                "does it take this user from this host?"
+            ) from None
+        except psycopg.Error as exc:
             self.pool.close()
             raise DatabaseError(
                 f"{self.location}: {type(exc).__name__}: {_first_line(exc)}"

@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -367,3 +367,65 @@ def test_connections_the_server_drops_cost_at_most_a_clean_503_and_lose_nothing(
     acknowledged = {"d1"} | {f"d{n + 2}" for n, s in enumerate(statuses) if s == 200}
     assert acknowledged <= _stored(database)
     assert _due(a, "d").json() == _due(b, "d").json()
+
+
+def test_a_passing_deadline_is_announced_once_and_by_the_survivor_when_the_leader_dies(
+    database: str, tmp_path: Path
+) -> None:
+    from tests.serve.test_announce import ROUTINE as DISCHARGE
+    from tests.serve.test_announce import _assessed
+
+    route = "/routines/utskrivning-sluten-vard"
+    started = [
+        Service(
+            tmp_path, "--state-dir", str(tmp_path / n), routines=DISCHARGE, store=database, name=n
+        )
+        for n in ("a", "b")
+    ]
+
+    def overdue(reader: Service, case: str, after: int) -> dict[str, object]:
+        with reader.client.stream(
+            "GET", f"{route}/changes/stream", params={"after": after, "case": case}, timeout=40
+        ) as answer:
+            for line in answer.iter_lines():
+                if line.startswith("data: "):
+                    change: dict[str, object] = json.loads(line[6:])
+                    if change["after"] == "overdue":
+                        return change
+        raise AssertionError("the stream ended")
+
+    try:
+        a, b = started
+        _until(lambda: any("holds the lease" in s.log.read_text() for s in started))
+        for case, poster, reader in (("p1", a, b), ("p2", b, a)):
+            deadline = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=4)
+            posted = poster.client.post(
+                f"{route}/cases/{case}/events", json=_assessed(f"b-{case}", case, deadline)
+            )
+            assert posted.status_code == 200, posted.text
+            after = max(c["seq"] for c in posted.json()["changes"])
+            change = overdue(reader, case, after)
+            assert (
+                deadline
+                < datetime.fromisoformat(str(change["at"]))
+                < deadline + timedelta(seconds=10)
+            )
+            log = poster.client.get(f"{route}/changes", params={"after": after}).json()["changes"]
+            assert [c["after"] for c in log] == ["overdue"]  # once, by one replica
+        leader = next(s for s in started if "holds the lease" in s.log.read_text())
+        survivor = b if leader is a else a
+        os.kill(leader.process.pid, signal.SIGKILL)
+        leader.process.wait(timeout=30)
+        deadline = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=4)
+        posted = survivor.client.post(
+            f"{route}/cases/p3/events", json=_assessed("b-p3", "p3", deadline)
+        )
+        assert posted.status_code == 200, posted.text
+        after = max(c["seq"] for c in posted.json()["changes"])
+        change = overdue(survivor, "p3", after)
+        judged = datetime.fromisoformat(str(change["at"]))
+        assert deadline < judged < deadline + timedelta(seconds=10)  # failed over in time
+    finally:
+        for service in started:
+            if service.process.poll() is None:
+                service.stop()
