@@ -46,7 +46,7 @@ elif not _importable("dask.distributed"):
 if not (_importable("psycopg") and _importable("psycopg_pool")):
     collect_ignore += [
         "samverkan_rules/live/postgres.py",
-        "samverkan_rules/serve/shared_deliveries.py",
+        "samverkan_rules/serve/shared.py",
     ]
 
 _LANGUAGE_VARIABLES = ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE")

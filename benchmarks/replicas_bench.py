@@ -46,11 +46,10 @@ def _replica(store: str, folder: Path, name: str) -> Iterator[str]:
 
     port = _free_port()
     log = (folder / f"{name}.log").open("w")
-    extra = ["--state-dir", str(folder / name)] if store.startswith("postgresql://") else []
     server = subprocess.Popen(
         [sys.executable, "-m", "samverkan_rules", "serve", "--routines", str(ROUTINE),
          "--store", store, "--port", str(port), "--log-level", "warning",
-         "--future-tolerance", "36500d", *extra],
+         "--future-tolerance", "36500d"],
         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         env={**os.environ, "SAMVERKAN_TOKEN": TOKEN},
     )  # fmt: skip

@@ -132,15 +132,6 @@ def _add_store(parser: argparse.ArgumentParser) -> None:
         ),
     )
     parser.add_argument(
-        "--state-dir",
-        metavar="DIR",
-        help=(
-            "with a PostgreSQL store: the directory of this replica's own files (access.db, "
-            "the access log; feeds.key, the calendar links' key; webhooks.db, what the "
-            "webhooks delivered); by default they are kept beside the SQLite stores"
-        ),
-    )
-    parser.add_argument(
         "--synchronous",
         choices=("full", "normal"),
         default="full",
@@ -342,17 +333,11 @@ def run(args: argparse.Namespace) -> int:
             option = "--" + name.replace("_", "-")
             raise CommandError(f"{option} {getattr(args, name)}: give at least 1")
 
-    if is_database_url(args.store):
-        if importlib.util.find_spec("psycopg") is None:
-            raise CommandError(
-                "a PostgreSQL --store needs the 'postgres' extra (psycopg); install it with: "
-                "pip install 'samverkan-rules[postgres]'"
-            )
-        if not args.state_dir:
-            raise CommandError(
-                "with a PostgreSQL --store, give --state-dir DIR for this replica's access "
-                "log, calendar key and webhook deliveries"
-            )
+    if is_database_url(args.store) and importlib.util.find_spec("psycopg") is None:
+        raise CommandError(
+            "a PostgreSQL --store needs the 'postgres' extra (psycopg); install it with: "
+            "pip install 'samverkan-rules[postgres]'"
+        )
     import uvicorn
 
     try:
@@ -392,12 +377,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _beside(args: argparse.Namespace, name: str) -> Path:
-    """A file kept with the stores: in ``--state-dir`` when given (created 0700), else in
-    the store directory, or beside a single store file."""
-    if args.state_dir:
-        folder = Path(args.state_dir)
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        return folder / name
+    """A file kept with the SQLite stores: in the store directory, or beside a single store
+    file."""
     path = Path(args.store)
     return path.with_suffix(f".{name}") if path.suffix else path / name
 
@@ -417,12 +398,12 @@ def _app(
             sessions.close()
             raise CommandError(f"--clients: {exc}") from None
     subscriptions, state = _webhooks(args, sessions)
-    access = AccessLog(_beside(args, "access.db"))
+    access, feed_secret = _access_and_feeds(args, sessions, token)
     app = create_app(
         sessions,
         token=token,
         clients=clients,
-        feed_secret=None if token else _feed_secret(_beside(args, "feeds.key")),
+        feed_secret=feed_secret,
         max_body=args.max_body,
         max_events=args.max_events,
         allow_personal_case_ids=args.allow_personal_case_ids,
@@ -433,6 +414,22 @@ def _app(
         cors_origins=frozenset(args.cors_origin or ()),
     )
     return app, [state, access]
+
+
+def _access_and_feeds(
+    args: argparse.Namespace, sessions: RoutineSessions, token: str | None
+) -> tuple[Any, bytes | None]:
+    """The access log and the calendar links' secret (None: the token's): in files beside
+    the SQLite stores, or in the database that replicas on PostgreSQL share, so any replica
+    answers for the accesses made through all of them and opens every link."""
+    if sessions.shared:
+        from samverkan_rules.serve.shared import SharedAccessLog, shared_key
+
+        return SharedAccessLog(sessions.database), None if token else shared_key(
+            sessions.database, "calendar-feeds"
+        )
+    access = AccessLog(_beside(args, "access.db"))
+    return access, None if token else _feed_secret(_beside(args, "feeds.key"))
 
 
 def _feed_secret(path: Path) -> bytes:
@@ -448,9 +445,9 @@ def _feed_secret(path: Path) -> bytes:
 
 def _webhooks(args: argparse.Namespace, sessions: RoutineSessions) -> tuple[list[Any], Any]:
     """The webhook subscriptions of ``--webhooks`` and where their deliveries are kept:
-    ``webhooks.db`` in the store directory (beside a single store file: ``<name>.webhooks.db``,
-    in ``--state-dir`` when given), in memory without a store or without subscriptions; in
-    the database that replicas on PostgreSQL share."""
+    ``webhooks.db`` in the store directory (beside a single store file: ``<name>.webhooks.db``),
+    in memory without a store or without subscriptions; in the database that replicas on
+    PostgreSQL share."""
     from samverkan_rules.serve.webhooks import WebhookConfigError, WebhookState, load_subscriptions
 
     subscriptions = []
@@ -461,7 +458,7 @@ def _webhooks(args: argparse.Namespace, sessions: RoutineSessions) -> tuple[list
             sessions.close()
             raise CommandError(f"--webhooks: {exc}") from None
     if sessions.shared and subscriptions:  # the replicas share what was delivered
-        from samverkan_rules.serve.shared_deliveries import SharedDeliveries
+        from samverkan_rules.serve.shared import SharedDeliveries
 
         return subscriptions, SharedDeliveries(sessions.database)
     path = _beside(args, "webhooks.db") if args.store and subscriptions else None

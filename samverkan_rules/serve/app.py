@@ -69,7 +69,7 @@ from samverkan_rules.errors import CalendarError, CaseErasedError, EvaluationErr
 from samverkan_rules.i18n import translator
 from samverkan_rules.live.routed import RoutineSessions, UnknownRoutineError
 from samverkan_rules.live.store import EventConflictError
-from samverkan_rules.serve.access import AccessLog
+from samverkan_rules.serve.access import Accesses, AccessLog
 from samverkan_rules.serve.calendar import FeedKeys, addressees, feed
 from samverkan_rules.serve.clients import Clients
 from samverkan_rules.serve.guard import (
@@ -361,7 +361,7 @@ class _Routes:
         keys: FeedKeys,
         scheduler: Scheduler,
         deliverer: Deliverer,
-        access: AccessLog,
+        access: Accesses,
     ) -> None:
         self.sessions = sessions
         self.clock = clock
@@ -726,7 +726,7 @@ def create_app(
     run_scheduler: bool = True,
     webhooks: list[Subscription] | None = None,
     webhook_state: Deliveries | None = None,
-    access: AccessLog | None = None,
+    access: Accesses | None = None,
     cors_origins: frozenset[str] = frozenset(),
 ) -> ASGIApp:
     """The ASGI application over ``sessions`` (one live session per routine).

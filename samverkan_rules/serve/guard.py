@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, unquote
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Match
 
-from samverkan_rules.serve.access import AccessLog
+from samverkan_rules.serve.access import Accesses
 from samverkan_rules.serve.clients import Client, Clients, required_scope
 
 Scope = MutableMapping[str, Any]
@@ -225,7 +225,7 @@ def guard(
     routine_ids: Container[str],
     key_opens: KeyCheck | None = None,
     observe: Observer | None = None,
-    access: AccessLog | None = None,
+    access: Accesses | None = None,
     cors_origins: Container[str] = (),
 ) -> ASGIApp:
     """``app`` behind the clients' tokens and scopes, the body size limit,
@@ -301,7 +301,7 @@ def _account(
     names: Pseudonyms,
     routine_ids: Container[str],
     observe: Observer | None,
-    access: AccessLog | None,
+    access: Accesses | None,
 ) -> None:
     """Log a request (by its route), tell the observer, and record a case's access."""
     method, template, params, who, status = request

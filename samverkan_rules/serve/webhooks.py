@@ -384,7 +384,7 @@ def delivery(
 class Deliveries(Protocol):
     """Where what each subscription delivered is kept: :class:`WebhookState` (SQLite or
     memory) or, for replicas on PostgreSQL,
-    :class:`~samverkan_rules.serve.shared_deliveries.SharedDeliveries`."""
+    :class:`~samverkan_rules.serve.shared.SharedDeliveries`."""
 
     def close(self) -> None: ...
 

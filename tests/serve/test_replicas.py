@@ -47,9 +47,7 @@ def replicas(database: str, tmp_path: Path) -> Iterator[tuple[Service, Service]]
     started: list[Service] = []
     try:
         for name in ("a", "b"):
-            started.append(
-                Service(tmp_path, "--state-dir", str(tmp_path / name), store=database, name=name)
-            )
+            started.append(Service(tmp_path, store=database, name=name))
         yield started[0], started[1]
     finally:
         for service in started:
@@ -105,6 +103,12 @@ def test_a_post_on_one_replica_is_in_the_next_answer_of_the_other(
         ).status_code
         == 409
     )
+    # The access log is one: b lists what was asked of a.
+    accesses = b.client.get("/access", params={"case": "c1"}).json()["accesses"]
+    assert {(x["method"], x["route"]) for x in accesses} >= {
+        ("POST", "/routines/{routine}/cases/{case}/events"),
+        ("GET", "/routines/{routine}/cases/{case}/due"),
+    }
     # An erasure on one replica is seen by the other.
     assert a.client.delete(f"{R}/cases/c1").status_code == 200
     assert _due(b, "c1").status_code == 404
@@ -259,12 +263,7 @@ def test_webhooks_are_delivered_once_and_go_on_from_another_replica_when_one_die
 ) -> None:
     receiver = Receiver()
     config = str(_config(tmp_path, receiver.url))
-    started = [
-        Service(
-            tmp_path, "--webhooks", config, "--state-dir", str(tmp_path / n), store=database, name=n
-        )
-        for n in ("a", "b")
-    ]
+    started = [Service(tmp_path, "--webhooks", config, store=database, name=n) for n in ("a", "b")]
     try:
         a, b = started
         # A new subscription starts from what is logged once deliveries begin.
@@ -372,12 +371,7 @@ def test_a_passing_deadline_is_announced_once_and_by_the_survivor_when_the_leade
     from tests.serve.test_announce import _assessed
 
     route = "/routines/utskrivning-sluten-vard"
-    started = [
-        Service(
-            tmp_path, "--state-dir", str(tmp_path / n), routines=DISCHARGE, store=database, name=n
-        )
-        for n in ("a", "b")
-    ]
+    started = [Service(tmp_path, routines=DISCHARGE, store=database, name=n) for n in ("a", "b")]
 
     def overdue(reader: Service, case: str, after: int) -> dict[str, object]:
         with reader.client.stream(
