@@ -46,12 +46,7 @@ from samverkan_rules.engine.occurrences import cancelling_types, next_occurrence
 from samverkan_rules.engine.output import CaseLedger, OutputCache, case_result
 from samverkan_rules.engine.replay import CasePlan, CaseReplay
 from samverkan_rules.engine.result import Evaluation
-from samverkan_rules.errors import (
-    CalendarError,
-    CaseErasedError,
-    EvaluationError,
-    EventError,
-)
+from samverkan_rules.errors import CalendarError, CaseErasedError, EvaluationError, EventError
 from samverkan_rules.events.model import Event, event_from_mapping
 from samverkan_rules.events.retraction import RETRACTED, without_retracted
 from samverkan_rules.live.changelog import Change, ChangeLog, ChangeRow, Changes, MemoryChangeLog
