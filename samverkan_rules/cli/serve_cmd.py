@@ -48,6 +48,7 @@ from samverkan_rules.live.routed import (
     DEFAULT_MAX_CASE_EVENTS,
     RoutineChangedError,
 )
+from samverkan_rules.live.stores import is_database_url
 from samverkan_rules.serve.access import AccessLog
 from samverkan_rules.serve.clients import Clients, ClientsError
 from samverkan_rules.serve.logs import configure_logging, default_format
@@ -81,10 +82,11 @@ def add_parser(subparsers: Any) -> None:
             "/routines/{routine}/obligations/{id}/explain, /routines). Every route but "
             "/healthz needs 'Authorization: Bearer <token>', the token read from --token-file "
             f"or the {TOKEN_ENV} environment variable. Each routine's events are stored in "
-            "its own SQLite file under --store before each answer. Answers are judged at the "
-            "wall clock unless a request gives as_of. Every option can also be set by its "
-            "environment variable (SAMVERKAN_ and the option in capitals, shown with each "
-            "option; a list comma-separated, a flag true or false); the command line wins."
+            "its own SQLite file under --store (or in a PostgreSQL database) before each "
+            "answer. Answers are judged at the wall clock unless a request gives as_of. Every "
+            "option can also be set by its environment variable (SAMVERKAN_ and the option in "
+            "capitals, shown with each option; a list comma-separated, a flag true or false); "
+            "the command line wins."
         ),
     )
     parser.add_argument(
@@ -99,16 +101,7 @@ def add_parser(subparsers: Any) -> None:
         metavar="ROUTINE_ID",
         help="serve only this routine of DIR (all its versions)",
     )
-    parser.add_argument(
-        "--store",
-        required=True,
-        metavar="DIR",
-        help=(
-            "directory of the event stores, one SQLite file per routine (<routine-id>.db), "
-            "created 0700; with a single routine, a file name (e.g. events.db) is that "
-            "routine's store"
-        ),
-    )
+    _add_store(parser)
     parser.add_argument(
         "--future-tolerance",
         type=_duration,
@@ -133,6 +126,25 @@ def add_parser(subparsers: Any) -> None:
         default="reference",
         help="the live engine (durable needs the 'live' extra, Python < 3.13)",
     )
+    _add_limits(parser)
+    _add_logging(parser)
+    from_environment(parser)
+    parser.set_defaults(run=run)
+
+
+def _add_store(parser: argparse.ArgumentParser) -> None:
+    """Where the events are kept, and how."""
+    parser.add_argument(
+        "--store",
+        required=True,
+        metavar="DIR|URL",
+        help=(
+            "directory of the event stores, one SQLite file per routine (<routine-id>.db), "
+            "created 0700; with a single routine, a file name (e.g. events.db) is that "
+            "routine's store. Or a PostgreSQL database, postgresql://user@host/db (the "
+            "'postgres' extra), which several replicas may serve at once"
+        ),
+    )
     parser.add_argument(
         "--synchronous",
         choices=("full", "normal"),
@@ -142,10 +154,6 @@ def add_parser(subparsers: Any) -> None:
             "power cut; normal: faster, safe against a killed process but not a power cut"
         ),
     )
-    _add_limits(parser)
-    _add_logging(parser)
-    from_environment(parser)
-    parser.set_defaults(run=run)
 
 
 def _add_limits(parser: argparse.ArgumentParser) -> None:
@@ -362,6 +370,11 @@ def run(args: argparse.Namespace) -> int:
         if getattr(args, name) < 1:
             raise CommandError(f"{named(name)}: give at least 1")
 
+    if is_database_url(args.store) and importlib.util.find_spec("psycopg") is None:
+        raise CommandError(
+            "a PostgreSQL --store needs the 'postgres' extra (psycopg); install it with: "
+            "pip install 'samverkan-rules[postgres]'"
+        )
     import uvicorn
 
     try:
@@ -376,7 +389,8 @@ def run(args: argparse.Namespace) -> int:
     except RoutineChangedError as exc:
         raise CommandError(str(exc)) from None
     except (OSError, SamverkanError) as exc:
-        raise CommandError(f"--store {args.store}: cannot open the event store: {exc}") from None
+        where = "(the database)" if is_database_url(args.store) else args.store
+        raise CommandError(f"--store {where}: cannot open the event store: {exc}") from None
     _log_start(args, sessions)
     app, opened = _app(args, sessions, token)
     try:
@@ -402,9 +416,10 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _beside(store: str, name: str) -> Path:
-    """A file kept with the stores: in the store directory, or beside a single store file."""
-    path = Path(store)
+def _beside(args: argparse.Namespace, name: str) -> Path:
+    """A file kept with the SQLite stores: in the store directory, or beside a single store
+    file."""
+    path = Path(args.store)
     return path.with_suffix(f".{name}") if path.suffix else path / name
 
 
@@ -423,12 +438,12 @@ def _app(
             sessions.close()
             raise CommandError(f"--clients: {exc}") from None
     subscriptions, state = _webhooks(args, sessions)
-    access = AccessLog(_beside(args.store, "access.db"))
+    access, feed_secret = _access_and_feeds(args, sessions, token)
     app = create_app(
         sessions,
         token=token,
         clients=clients,
-        feed_secret=None if token else _feed_secret(_beside(args.store, "feeds.key")),
+        feed_secret=feed_secret,
         max_body=args.max_body,
         max_events=args.max_events,
         allow_personal_case_ids=args.allow_personal_case_ids,
@@ -439,6 +454,22 @@ def _app(
         cors_origins=frozenset(args.cors_origin or ()),
     )
     return app, [state, access]
+
+
+def _access_and_feeds(
+    args: argparse.Namespace, sessions: RoutineSessions, token: str | None
+) -> tuple[Any, bytes | None]:
+    """The access log and the calendar links' secret (None: the token's): in files beside
+    the SQLite stores, or in the database that replicas on PostgreSQL share, so any replica
+    answers for the accesses made through all of them and opens every link."""
+    if sessions.shared:
+        from samverkan_rules.serve.shared import SharedAccessLog, shared_key
+
+        return SharedAccessLog(sessions.database), None if token else shared_key(
+            sessions.database, "calendar-feeds"
+        )
+    access = AccessLog(_beside(args, "access.db"))
+    return access, None if token else _feed_secret(_beside(args, "feeds.key"))
 
 
 def _feed_secret(path: Path) -> bytes:
@@ -455,7 +486,8 @@ def _feed_secret(path: Path) -> bytes:
 def _webhooks(args: argparse.Namespace, sessions: RoutineSessions) -> tuple[list[Any], Any]:
     """The webhook subscriptions of ``--webhooks`` and where their deliveries are kept:
     ``webhooks.db`` in the store directory (beside a single store file: ``<name>.webhooks.db``),
-    in memory without a store or without subscriptions."""
+    in memory without a store or without subscriptions; in the database that replicas on
+    PostgreSQL share."""
     from samverkan_rules.serve.webhooks import WebhookConfigError, WebhookState, load_subscriptions
 
     subscriptions = []
@@ -465,8 +497,9 @@ def _webhooks(args: argparse.Namespace, sessions: RoutineSessions) -> tuple[list
         except WebhookConfigError as exc:
             sessions.close()
             raise CommandError(f"--webhooks: {exc}") from None
-    path = None
-    if args.store and subscriptions:
-        store = Path(args.store)
-        path = store.with_suffix(".webhooks.db") if store.suffix else store / "webhooks.db"
+    if sessions.shared and subscriptions:  # the replicas share what was delivered
+        from samverkan_rules.serve.shared import SharedDeliveries
+
+        return subscriptions, SharedDeliveries(sessions.database)
+    path = _beside(args, "webhooks.db") if args.store and subscriptions else None
     return subscriptions, WebhookState(path)

@@ -43,6 +43,27 @@ class Reports:
             snapshot[row.obligation] = (row.after, row.rule, row.named, deadline)
             self.obligation_case[row.obligation] = row.case
 
+    def clear(self) -> None:
+        """Forget every case's report (the log is read again)."""
+        self.snapshots.clear()
+        self.wake.clear()
+        self.obligation_case.clear()
+
+    def heard(self, row: ChangeRow) -> None:
+        """Take in a change another process logged: the obligation's snapshot is what that
+        row says, and the case is judged again at the next wake-up (this process does not
+        know when time next changes it)."""
+        snapshot = self.snapshots.setdefault(row.case, {})
+        if row.after is None:
+            snapshot.pop(row.obligation, None)
+        else:
+            deadline = parse_rfc3339(row.deadline) if row.deadline is not None else None
+            snapshot[row.obligation] = (row.after, row.rule, row.named, deadline)
+            self.obligation_case[row.obligation] = row.case
+        if not snapshot:
+            del self.snapshots[row.case]
+        self.wake[row.case] = min(self.wake.get(row.case, row_at := parse_rfc3339(row.at)), row_at)
+
     def cases(self) -> set[str]:
         """The cases with obligations reported and not ended."""
         return set(self.snapshots)

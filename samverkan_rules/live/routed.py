@@ -46,6 +46,7 @@ from samverkan_rules.events.retraction import RETRACTED, retraction_problem
 from samverkan_rules.live.changelog import Changes
 from samverkan_rules.live.session import Backend, Session
 from samverkan_rules.live.store import EventStore, Synchronous
+from samverkan_rules.live.stores import Store, is_database_url
 from samverkan_rules.time.instants import format_rfc3339, local_date
 
 DEFAULT_FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -81,7 +82,9 @@ class RoutineSessions:
         routines: Compiled routines, of one id or several (all versions of each).
         store: A directory for one event store per routine (``<id>.db``, created with
             mode 0700), or, when only one routine id is served, the path of its store
-            file (a name with a suffix, e.g. ``events.db``). None keeps events in memory.
+            file (a name with a suffix, e.g. ``events.db``); or a PostgreSQL URL
+            (``postgresql://...``, the ``postgres`` extra) that several processes may
+            serve at once. None keeps events in memory.
         backend: The sessions' backend (see :class:`Session`).
         synchronous: The stores' sync mode (see :class:`EventStore`).
         future_tolerance: How far after ``now`` a posted event may be.
@@ -138,26 +141,57 @@ class RoutineSessions:
         self._digests = {
             (r.id, r.version): _sha256(r.file) for v in self._versions.values() for r in v
         }
-        paths = _store_paths(list(self._versions), store)
-        self._stores: dict[str, EventStore] = {}
+        self._stores: dict[str, Store] = {}
         self._sessions: dict[str, Session] = {}
+        self._database: Any = None
+        self._lease: Any = None
         self._kept: dict[str, set[tuple[str, str]]] = {}
         self.retired: list[tuple[str, str]] = []
         """Versions that judged a store's events and are no longer given (replaced by a new
         version number), as (routine id, version)."""
         try:
             for rid, versions in self._versions.items():
-                path = paths.get(rid)
-                event_store = EventStore(path, synchronous=synchronous) if path else None
+                event_store = self._open(rid, store, synchronous)
                 if event_store is not None:
                     self._stores[rid] = event_store
                     self._check_versions(rid, event_store)
                 self._sessions[rid] = Session(versions, store=event_store, backend=backend)
-                if event_store is not None and len(event_store):
+                if event_store is not None and self._sessions[rid].cases():
                     self._keep_versions(rid, datetime.now(UTC))
         except BaseException:
             self.close()
             raise
+
+    def _open(
+        self, rid: str, store: str | os.PathLike[str] | None, synchronous: Synchronous
+    ) -> Store | None:
+        """The store of one routine (None: memory)."""
+        if store is not None and is_database_url(str(store)):
+            from samverkan_rules.live.postgres import Database, Lease, PostgresStore
+
+            if self._database is None:
+                self._database = Database(str(store))
+                self._lease = Lease(str(store))
+            return PostgresStore(self._database, rid)
+        path = _store_paths(list(self._versions), store).get(rid)
+        return EventStore(path, synchronous=synchronous) if path else None
+
+    @property
+    def database(self) -> Any:
+        """The PostgreSQL database (:class:`~samverkan_rules.live.postgres.Database`) the
+        routines are served from, or None."""
+        return self._database
+
+    @property
+    def shared(self) -> bool:
+        """Whether other processes may serve the same store (a PostgreSQL store)."""
+        return self._lease is not None
+
+    def leader(self) -> bool:
+        """Whether this process does the background work (the clock task, the webhook
+        deliveries): always for its own SQLite files or memory; on a shared store while it
+        holds the lease (see :class:`~samverkan_rules.live.postgres.Lease`)."""
+        return self._lease is None or bool(self._lease.held())
 
     def ids(self) -> list[str]:
         """The routine ids served, sorted."""
@@ -245,7 +279,7 @@ class RoutineSessions:
         self._keep_versions(routine, moment)
         return changes
 
-    def _check_versions(self, rid: str, event_store: EventStore) -> None:
+    def _check_versions(self, rid: str, event_store: Store) -> None:
         """Refuse a version whose content is not the content that judged the store's
         events; note the versions that did and are no longer given."""
         kept = event_store.version_digests()
@@ -259,7 +293,7 @@ class RoutineSessions:
             if content_digest(routine) != digest:
                 raise RoutineChangedError(
                     f"{routine.file or rid}: routine {rid} version {key[1]} has changed since "
-                    f"it judged the events in {event_store.path}; a routine version is "
+                    f"it judged the events in {event_store.location}; a routine version is "
                     "immutable once it has judged events. Give the changed routine a new "
                     "version (its 'version', and a later 'valid_from' when the old version "
                     "should go on judging earlier cases), or restore the file"
@@ -350,6 +384,10 @@ class RoutineSessions:
             session.close()
         for event_store in self._stores.values():
             event_store.close()
+        if self._lease is not None:
+            self._lease.close()
+        if self._database is not None:
+            self._database.close()
 
     def __enter__(self) -> RoutineSessions:
         return self

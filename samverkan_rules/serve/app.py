@@ -71,7 +71,7 @@ from samverkan_rules.i18n import translator
 from samverkan_rules.live.routed import RoutineSessions, UnknownRoutineError
 from samverkan_rules.live.store import EventConflictError
 from samverkan_rules.serve import operations as op
-from samverkan_rules.serve.access import AccessLog
+from samverkan_rules.serve.access import Accesses, AccessLog
 from samverkan_rules.serve.calendar import FeedKeys, addressees, feed
 from samverkan_rules.serve.clients import Clients
 from samverkan_rules.serve.guard import (
@@ -95,7 +95,7 @@ from samverkan_rules.serve.queries import (
 )
 from samverkan_rules.serve.requests import KeyLocks, count_param, idempotency_key, json_body
 from samverkan_rules.serve.scheduler import Scheduler, change_stream
-from samverkan_rules.serve.webhooks import Deliverer, Subscription, WebhookState
+from samverkan_rules.serve.webhooks import Deliverer, Deliveries, Subscription, WebhookState
 from samverkan_rules.time.instants import (
     check_supported,
     format_rfc3339,
@@ -242,12 +242,34 @@ def _handled(
         except OverflowError:  # an instant out of the calendar's range
             return problem_response(Problem(400, "request.out-of-range", "a date is out of range"))
         except Exception as exc:  # a message may quote event data: log where, not what
+            if _unreachable(exc):
+                log.error("the store cannot be reached: %s", type(exc).__name__)
+                return problem_response(
+                    Problem(
+                        503,
+                        "store.unavailable",
+                        "the store cannot be reached just now",
+                        hint="send the request again in a few seconds (a repeated event is a "
+                        "no-op)",
+                    )
+                )
             log.error("request failed: %s", where(exc))
             return problem_response(
                 Problem(500, "internal", "the service could not answer; see its log")
             )
 
     return run
+
+
+def _unreachable(exc: Exception) -> bool:
+    """Whether ``exc`` says the PostgreSQL store cannot be reached (a lost connection, a
+    server restarting, a pool with no connection to give): told by the error's class, as
+    psycopg is an optional extra."""
+    return any(
+        kind.__module__.startswith("psycopg")
+        and kind.__name__ in ("OperationalError", "PoolTimeout")
+        for kind in type(exc).__mro__
+    )
 
 
 def _posted_events(body: Any, case: str, max_events: int) -> list[dict[str, Any]]:
@@ -348,7 +370,7 @@ class _Routes:
         keys: FeedKeys,
         scheduler: Scheduler,
         deliverer: Deliverer,
-        access: AccessLog,
+        access: Accesses,
     ) -> None:
         self.sessions = sessions
         self.clock = clock
@@ -709,8 +731,8 @@ def create_app(
     allow_personal_case_ids: bool = False,
     run_scheduler: bool = True,
     webhooks: list[Subscription] | None = None,
-    webhook_state: WebhookState | None = None,
-    access: AccessLog | None = None,
+    webhook_state: Deliveries | None = None,
+    access: Accesses | None = None,
     cors_origins: frozenset[str] = frozenset(),
 ) -> ASGIApp:
     """The ASGI application over ``sessions`` (one live session per routine).

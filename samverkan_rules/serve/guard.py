@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, unquote
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Match
 
-from samverkan_rules.serve.access import AccessLog
+from samverkan_rules.serve.access import Accesses
 from samverkan_rules.serve.clients import Client, Clients, required_scope
 from samverkan_rules.serve.logs import (
     current_request_id,
@@ -72,6 +72,9 @@ class Problem(Exception):
         }
 
 
+RETRY_AFTER = 5
+"""Seconds a client is asked to wait (``Retry-After``) when the store cannot be reached."""
+
 NO_STORE = {"Cache-Control": "no-store"}
 """Every answer may hold case data: no proxy or browser keeps a copy."""
 
@@ -82,6 +85,8 @@ def problem_response(problem: Problem) -> JSONResponse:
     headers = dict(NO_STORE)
     if problem.status == 401:
         headers["WWW-Authenticate"] = "Bearer"
+    if problem.status == 503:
+        headers["Retry-After"] = str(RETRY_AFTER)
     body = {"error": {**problem.body["error"], "request_id": current_request_id()}}
     return JSONResponse(body, status_code=problem.status, headers=headers)
 
@@ -228,7 +233,7 @@ def guard(
     routine_ids: Container[str],
     key_opens: KeyCheck | None = None,
     observe: Observer | None = None,
-    access: AccessLog | None = None,
+    access: Accesses | None = None,
     cors_origins: Container[str] = (),
 ) -> ASGIApp:
     """``app`` behind the clients' tokens and scopes, the body size limit,
@@ -312,7 +317,7 @@ def _account(
     names: Pseudonyms,
     routine_ids: Container[str],
     observe: Observer | None,
-    access: AccessLog | None,
+    access: Accesses | None,
 ) -> None:
     """Log a request (by its route), tell the observer, and record a case's access."""
     method, template, params, who, status = request

@@ -1,5 +1,5 @@
 """A running ``samverkan serve`` for the service's tests: a real process on a loopback port,
-a real SQLite store on disk, real HTTP."""
+a real store (an SQLite file on disk, or a PostgreSQL database), real HTTP."""
 
 from __future__ import annotations
 
@@ -57,10 +57,12 @@ class Service:
         routines: Path = ROUTINE,
         store: str = "events.db",
         env: dict[str, str] | None = None,
+        name: str = "serve",
     ) -> None:
         self.port = _free_port()
-        self.store = tmp / store
-        self.log = tmp / "serve.log"
+        # A database URL as given; a file name under the test's folder.
+        self.store = store if store.startswith("postgresql://") else tmp / store
+        self.log = tmp / f"{name}.log"
         env = {**os.environ, "SAMVERKAN_TOKEN": TOKEN, **(env or {})}
         self._log_file = self.log.open("w")
         self.process = subprocess.Popen(
