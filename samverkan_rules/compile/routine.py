@@ -38,6 +38,7 @@ from samverkan_rules.events.model import Event
 from samverkan_rules.events.retraction import RETRACTED
 from samverkan_rules.i18n import Translator
 from samverkan_rules.language.models.base import EventType, FieldSpec, LateUnit
+from samverkan_rules.language.models.conditions import reference_field
 from samverkan_rules.language.models.routine import Routine, merged_event_types
 from samverkan_rules.language.models.rules import Rule
 from samverkan_rules.records import InterpretationRecord, RoutineRef, SourceRecord
@@ -112,6 +113,13 @@ class CompiledRoutine:
             if r.id == rule_id:
                 return r
         raise KeyError(rule_id)
+
+    @cached_property
+    def reference_fields(self) -> Mapping[str, str]:
+        """Each event type's field naming the event ``referred.*`` reads (see
+        :func:`~samverkan_rules.language.models.conditions.reference_field`)."""
+        found = {n: reference_field(t) for n, t in self.event_types.items()}
+        return MappingProxyType({n: f for n, f in found.items() if f is not None})
 
     @cached_property
     def used_event_types(self) -> frozenset[str]:

@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
+from samverkan_rules.compile.conditions import CaseFacts, facts_snapshot
 from samverkan_rules.compile.routine import CompiledRoutine, _never
 from samverkan_rules.compile.rules import CompiledPattern, CompiledRule, FactSetter
 from samverkan_rules.compile.schedules import CalledOffOccurrences
@@ -304,8 +305,11 @@ class CaseReplay:
         self._observer = observer
         self._slots_by_type = plan.slots_by_type
         self._acts = plan.acts_by_type
+        # The case's events so far by id, for conditions on `referred.*`.
+        self._by_id: dict[str, Event] = {}
         self.facts_of: dict[str, dict[str, Any]] = {
-            r.key: dict(r.fact_defaults) for r in plan.routines
+            r.key: CaseFacts(r.fact_defaults, self._by_id, r.reference_fields)
+            for r in plan.routines
         }
         # The open obligations waiting for an answer, by slot number, then by bucket key:
         # a slot nothing waits in is skipped without computing the event's key.
@@ -355,6 +359,8 @@ class CaseReplay:
         if at != self._instant:
             self._instant, self._same_from = at, len(fed) - 1
         own = event.case == self.case_id
+        if own:
+            self._by_id.setdefault(event.id, event)
         # 1. Answers: a later event fulfils or cancels what is still open.
         slots = self._slots_by_type.get(etype)
         if slots is not None:
@@ -382,7 +388,7 @@ class CaseReplay:
             elif not self._plan.in_force(routine, at):
                 outside = True
                 if self._observer is not None:
-                    self._observer("outside", event, routine, None, dict(facts))
+                    self._observer("outside", event, routine, None, facts_snapshot(facts))
                 continue
             in_force = True
             self._trigger(event, routine, triggers, facts, tick_of is not None)
@@ -477,7 +483,7 @@ class CaseReplay:
             ):
                 if observer is not None:
                     what = "unless" if rule.condition(event, facts) else "condition"
-                    observer(what, event, routine, rule, dict(facts))
+                    observer(what, event, routine, rule, facts_snapshot(facts))
                 continue
             self._seq += 1
             raised = _raise(
@@ -485,18 +491,18 @@ class CaseReplay:
             )
             if raised is None:
                 if observer is not None:
-                    observer("calendar", event, routine, rule, dict(facts))
+                    observer("calendar", event, routine, rule, facts_snapshot(facts))
                 continue
             if ticked and _before_its_time(event, raised.deadline):
                 if observer is not None:
-                    observer("early", event, routine, rule, dict(facts))
+                    observer("early", event, routine, rule, facts_snapshot(facts))
                 continue
             self.entries.append(raised)
             self._used.add(id(event))
             if ticked and "held_since" in event.data:
                 self._cancelled_since(raised, event, facts)
             if observer is not None:
-                observer("raised", event, routine, rule, dict(facts))
+                observer("raised", event, routine, rule, facts_snapshot(facts))
             self._wait(event, raised, trigger.slots, facts)
 
     def _wait(

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from samverkan_rules.compile.conditions import compile_condition
+from samverkan_rules.compile.conditions import CaseFacts, compile_condition, referred_event
 from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.compile.rules import CompiledRule
 from samverkan_rules.diagnostics import did_you_mean, mask_personal_numbers
@@ -141,6 +141,9 @@ def _value(path: str, event: Event, facts: Mapping[str, Any]) -> Any:
     if path == "type":
         return event.type
     scope, _, name = path.partition(".")
+    if scope == "referred":
+        target = referred_event(event, facts)
+        return _MISSING if target is None else _value(name, target, facts)
     source: Mapping[str, Any] = event.data if scope == "data" else facts
     return source.get(name, _MISSING)
 
@@ -397,7 +400,8 @@ def _would_fulfil(entry: RuleEntry) -> list[str]:
 
 def _near_misses(entry: RuleEntry, stream: Sequence[Event], t: Translator) -> list[NearMiss]:
     trigger = entry.trigger
-    facts = dict(entry.routine.fact_defaults)
+    own = {e.id: e for e in stream if e.case == trigger.case}
+    facts = CaseFacts(entry.routine.fact_defaults, own, entry.routine.reference_fields)
     out = []
     types = {p.event_type for p in entry.rule.fulfilled_by}
     for event in stream:

@@ -1,0 +1,106 @@
+"""Checks of ``referred.*`` fields: what a condition may read of the event referred to.
+
+``referred.data.<name>`` reads the data of the event that the condition's event names in
+its reference field (``refers_to``, or its type's only field of type ``event``). Which
+type that event has is known only when the events come, so a field is checked against the
+fields of every event type of the routine; ``referred.type`` literals must be event types.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from samverkan_rules.diagnostics import N_, Message, did_you_mean
+from samverkan_rules.language.models.base import EventType, FieldSpec
+from samverkan_rules.language.models.conditions import (
+    EVENT_TIME_FIELDS,
+    Comparison,
+    reference_field,
+)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding about a ``referred.*`` field: its code, message and hint."""
+
+    code: str
+    message: Message
+    hint: Message | None = None
+
+
+def referred_problem(
+    c: Comparison,
+    event: EventType | None,
+    event_name: str,
+    types: Mapping[str, EventType],
+) -> Problem | None:
+    """What is wrong with comparison ``c`` on a ``referred.*`` field, or None.
+
+    Args:
+        c: The comparison, its field starting with ``referred.``.
+        event: The type of the event the condition reads (None when not known).
+        event_name: That type's name, for messages.
+        types: The routine's event types.
+    """
+    name = c.field.partition(".")[2]
+    if event is not None and reference_field(event) is None:
+        return Problem(
+            "routine.no-reference",
+            N_(
+                "{field}: event type {event_name} names no other event (it has no field "
+                "'refers_to' nor a single field of type 'event')",
+                field=repr(c.field),
+                event_name=repr(event_name),
+            ),
+            N_("read data.<name> of the event itself, or compare with a 'match'"),
+        )
+    scope, _, rest = name.partition(".")
+    if scope == "at" and rest not in EVENT_TIME_FIELDS:
+        return Problem(
+            "routine.unknown-field",
+            N_("unknown event time field {field}", field=repr(c.field)),
+            did_you_mean(c.field, [f"referred.at.{n}" for n in EVENT_TIME_FIELDS]),
+        )
+    if scope == "type":
+        return _type_literals(c, types)
+    if scope == "data":
+        head = rest.partition(".")[0]
+        known = _fields(types)
+        if head not in known:
+            return Problem(
+                "routine.unknown-field",
+                N_(
+                    "{field}: no event type of the routine has a field {head}",
+                    field=repr(c.field),
+                    head=repr(head),
+                ),
+                did_you_mean(head, known),
+            )
+    return None
+
+
+def _fields(types: Mapping[str, EventType]) -> dict[str, FieldSpec]:
+    out: dict[str, FieldSpec] = {}
+    for spec in types.values():
+        for name, field in spec.fields.items():
+            out.setdefault(name, field)
+    return out
+
+
+def _type_literals(c: Comparison, types: Mapping[str, EventType]) -> Problem | None:
+    op = c.operators()[0]
+    if op in ("in", "not_in"):
+        values = list((c.in_ if op == "in" else c.not_in) or [])
+    elif op in ("equals", "not_equals"):
+        values = [getattr(c, op)]
+    else:
+        return None
+    for value in values:
+        if isinstance(value, str) and value not in types:
+            return Problem(
+                "routine.unknown-event-type",
+                N_("{field}: unknown event type {name}", field=repr(c.field), name=repr(value)),
+                did_you_mean(value, types),
+            )
+    return None
