@@ -41,6 +41,7 @@ from samverkan_rules.language.models.base import EventType, FieldSpec, LateUnit
 from samverkan_rules.language.models.conditions import reference_field
 from samverkan_rules.language.models.routine import Routine, merged_event_types
 from samverkan_rules.language.models.rules import Rule
+from samverkan_rules.language.referred import types_referred
 from samverkan_rules.records import InterpretationRecord, RoutineRef, SourceRecord
 from samverkan_rules.time.calendar import (
     WorkingCalendar,
@@ -131,6 +132,8 @@ class CompiledRoutine:
         _strings(self.routine.model_dump(mode="json", by_alias=True), names)
         # A retraction concerns any event, whatever routine reads it.
         names.add(RETRACTED)
+        # An event a condition reads through `referred.data.<name>` is kept too.
+        names |= types_referred(names, self.event_types)
         return frozenset(n for n in names if n in self.event_types)
 
     @cached_property

@@ -8,7 +8,7 @@ fields of every event type of the routine; ``referred.type`` literals must be ev
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from samverkan_rules.diagnostics import N_, Message, did_you_mean
@@ -78,6 +78,26 @@ def referred_problem(
                 did_you_mean(head, known),
             )
     return None
+
+
+def types_referred(strings: Iterable[str], types: Mapping[str, EventType]) -> set[str]:
+    """The event types a routine may read through ``referred.data.<name>``: those declaring
+    a field that one of the routine's ``strings`` (its field paths among them) reads.
+
+    Examples:
+        >>> t = {"a": EventType(label="A", fields={"x": FieldSpec(type="string")}),
+        ...      "b": EventType(label="B")}
+        >>> sorted(types_referred(["referred.data.x", "data.y"], t))
+        ['a']
+    """
+    heads = {
+        s.removeprefix("referred.data.").partition(".")[0]
+        for s in strings
+        if s.startswith("referred.data.")
+    }
+    if not heads:
+        return set()
+    return {name for name, spec in types.items() if heads & spec.fields.keys()}
 
 
 def _fields(types: Mapping[str, EventType]) -> dict[str, FieldSpec]:

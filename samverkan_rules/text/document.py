@@ -111,6 +111,8 @@ class _RoutineWords(FieldWords):
             }
             if name in at:
                 return f"{at[name]} (`{path}`)"
+        if head == "referred":
+            return self._b.t.gettext("{field} of the event it refers to").format(field=f"`{name}`")
         if path == "case":
             return self._b.t.gettext("the case")
         if path == "type":
