@@ -400,11 +400,13 @@ def _would_fulfil(entry: RuleEntry) -> list[str]:
 
 def _near_misses(entry: RuleEntry, stream: Sequence[Event], t: Translator) -> list[NearMiss]:
     trigger = entry.trigger
-    own = {e.id: e for e in stream if e.case == trigger.case}
-    facts = CaseFacts(entry.routine.fact_defaults, own, entry.routine.reference_fields)
+    seen: dict[str, Event] = {}  # the case's events so far, as the evaluator saw them
+    facts = CaseFacts(entry.routine.fact_defaults, seen, entry.routine.reference_fields)
     out = []
     types = {p.event_type for p in entry.rule.fulfilled_by}
     for event in stream:
+        if event.case == trigger.case:
+            seen.setdefault(event.id, event)
         if event.type not in types or event is trigger or event.order_key < trigger.order_key:
             continue
         if event.type.startswith(TICK_PREFIX):
