@@ -212,6 +212,8 @@ def _words(condition: Condition) -> str:
 
 
 def _as_field(path: str) -> str:
+    if path.startswith("trigger.referred."):
+        return "referred." + _as_field("trigger." + path.removeprefix("trigger.referred."))
     if path == "trigger.id":
         return "id"
     if path in ("case", "trigger.case"):
@@ -281,7 +283,7 @@ def explain_rule(
             WaitingObligation(
                 entry.id,
                 entry.status,
-                would_fulfil=tuple(_would_fulfil(entry)),
+                would_fulfil=tuple(_would_fulfil(entry, stream)),
                 near_misses=tuple(_near_misses(entry, stream, t)),
             )
         )
@@ -382,14 +384,15 @@ def _why_not(
     return out
 
 
-def _would_fulfil(entry: RuleEntry) -> list[str]:
+def _would_fulfil(entry: RuleEntry, stream: Sequence[Event]) -> list[str]:
+    trigger = entry.trigger
+    before = {e.id: e for e in stream if e.case == trigger.case and e.order_key < trigger.order_key}
+    facts = CaseFacts(entry.routine.fact_defaults, before, entry.routine.reference_fields)
     out = []
     for pattern, model in zip(entry.rule.fulfilled_by, entry.rule.rule.fulfilled_by, strict=True):
         parts = [pattern.event_type]
         for candidate, trigger_path in sorted(model.match.items()):
-            parts.append(
-                f"{candidate} = {_shown(_value(_as_field(trigger_path), entry.trigger, {}))}"
-            )
+            parts.append(f"{candidate} = {_shown(_value(_as_field(trigger_path), trigger, facts))}")
         if model.if_ is not None:
             parts.append(_words(model.if_))
         if not model.any_case:
@@ -421,8 +424,8 @@ def _near_misses(entry: RuleEntry, stream: Sequence[Event], t: Translator) -> li
             if event.case != trigger.case and not model.any_case:
                 why.append(t.gettext("it belongs to another case"))
             for candidate, trigger_path in sorted(model.match.items()):
-                got = _value(candidate if candidate != "case" else "case", event, {})
-                want = _value(_as_field(trigger_path), trigger, {})
+                got = _value(candidate, event, facts)
+                want = _value(_as_field(trigger_path), trigger, facts)
                 if (
                     got is _MISSING
                     or want is _MISSING

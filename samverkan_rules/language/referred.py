@@ -43,14 +43,29 @@ def referred_problem(
         event_name: That type's name, for messages.
         types: The routine's event types.
     """
-    name = c.field.partition(".")[2]
+    found = referred_path_problem(c.field, event, event_name, types)
+    if found is not None or not c.field.startswith("referred.type"):
+        return found
+    return _type_literals(c, types)
+
+
+def referred_path_problem(
+    path: str,
+    event: EventType | None,
+    event_name: str,
+    types: Mapping[str, EventType],
+) -> Problem | None:
+    """What is wrong with reading ``path`` (``referred.<...>``) of an event of type
+    ``event``, or None: the type must name another event, and a data field must be one
+    some event type of the routine declares."""
+    name = path.partition(".")[2]
     if event is not None and reference_field(event) is None:
         return Problem(
             "routine.no-reference",
             N_(
                 "{field}: event type {event_name} names no other event (it has no field "
                 "'refers_to' nor a single field of type 'event')",
-                field=repr(c.field),
+                field=repr(path),
                 event_name=repr(event_name),
             ),
             N_("read data.<name> of the event itself, or compare with a 'match'"),
@@ -59,11 +74,9 @@ def referred_problem(
     if scope == "at" and rest not in EVENT_TIME_FIELDS:
         return Problem(
             "routine.unknown-field",
-            N_("unknown event time field {field}", field=repr(c.field)),
-            did_you_mean(c.field, [f"referred.at.{n}" for n in EVENT_TIME_FIELDS]),
+            N_("unknown event time field {field}", field=repr(path)),
+            did_you_mean(path, [f"referred.at.{n}" for n in EVENT_TIME_FIELDS]),
         )
-    if scope == "type":
-        return _type_literals(c, types)
     if scope == "data":
         head = rest.partition(".")[0]
         known = _fields(types)
@@ -72,7 +85,7 @@ def referred_problem(
                 "routine.unknown-field",
                 N_(
                     "{field}: no event type of the routine has a field {head}",
-                    field=repr(c.field),
+                    field=repr(path),
                     head=repr(head),
                 ),
                 did_you_mean(head, known),

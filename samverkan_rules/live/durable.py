@@ -305,6 +305,8 @@ class DurableMatcher:
         p_tests = routine_tests(plan.routine, pattern.event, pattern.if_, p_paths)
         match = tuple(sorted(pattern.match.items()))
         for candidate, trigger_path in match:
+            if "referred." in candidate or "referred." in trigger_path:
+                raise Unsupported(f"match {candidate}: it reads the event one refers to")
             if candidate.count(".") > 1 or trigger_path.count(".") > 2:
                 raise Unsupported(f"nested field path in match {candidate}")
         joins = [{f"M{n}": {"ob": f"K{lane}_{n}"}} for n in range(len(match))]

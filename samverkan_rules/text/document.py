@@ -211,6 +211,8 @@ class _Builder:
             return t.gettext("the triggering event's id")
         if ref == "trigger.case":
             return t.gettext("the triggering event's case")
+        if ref == "trigger.referred.id":
+            return t.gettext("the id of the event the triggering event refers to")
         return t.gettext("the triggering event's {field}").format(
             field=trigger.field(ref.removeprefix("trigger."))
         )

@@ -188,3 +188,21 @@ def test_referred_is_refused_where_no_case_events_are_read(where: str, words: st
     check = check_routine_text(text.replace("rules:\n", extra + "rules:\n", 1), file="r.yaml")
     errors = [d.format() for d in check.diagnostics if d.is_error]
     assert any(words in m for m in errors), errors
+
+
+@pytest.mark.parametrize(
+    ("match", "words"),
+    [
+        ("{referred.data.anmalare_typp: trigger.data.inleds}", "did you mean 'anmalare_typ'"),
+        ("{data.refers_to: trigger.referred.data.anmalare}", "did you mean 'anmalare_typ'"),
+        ("{referred.case: trigger.id}", "match key 'referred.case' must be"),
+        ("{data.refers_to: trigger.referred}", "match value 'trigger.referred' must be"),
+    ],
+)
+def test_a_wrong_referred_match_is_a_located_error(match: str, words: str) -> None:
+    text = ROUTINE_FILE.read_text(encoding="utf-8")
+    written = "        match: {data.refers_to: trigger.referred.id}\n"
+    assert written in text
+    check = check_routine_text(text.replace(written, f"        match: {match}\n"), file="r.yaml")
+    errors = [d.format() for d in check.diagnostics if d.is_error]
+    assert any("rules[0].fulfilled_by[1].match" in m and words in m for m in errors), errors
