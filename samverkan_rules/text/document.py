@@ -121,6 +121,15 @@ class _RoutineWords(FieldWords):
 
     def field_type(self, path: str) -> str | None:
         head, _, name = path.partition(".")
+        if head == "referred" and name.startswith("data."):
+            # The referred event's type is known only when it comes: a field's type when
+            # every event type declaring it agrees.
+            kinds = {
+                spec.fields[name[5:]].type
+                for spec in self._b.compiled.event_types.values()
+                if name[5:] in spec.fields
+            }
+            return kinds.pop() if len(kinds) == 1 else None
         if head != "data" or self._type is None:
             return None
         spec = self._type.fields.get(name)

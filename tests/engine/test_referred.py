@@ -23,7 +23,8 @@ from samverkan_rules.records import to_builtins
 from samverkan_rules.routine.load import check_routine_text
 from samverkan_rules.scenarios.check import run_scenario
 from samverkan_rules.scenarios.load import load_scenario_file
-from tests.support import FIXTURES, event
+from samverkan_rules.text.markdown import render_markdown
+from tests.support import FIXTURES, ROUTINES, event
 
 ROUTINE_FILE = FIXTURES / "referred" / "referred.yaml"
 ROUTINE = load_routine(ROUTINE_FILE)
@@ -206,3 +207,11 @@ def test_a_wrong_referred_match_is_a_located_error(match: str, words: str) -> No
     check = check_routine_text(text.replace(written, f"        match: {match}\n"), file="r.yaml")
     errors = [d.format() for d in check.diagnostics if d.is_error]
     assert any("rules[0].fulfilled_by[1].match" in m and words in m for m in errors), errors
+
+
+def test_render_names_the_referred_field_and_its_role_labels() -> None:
+    text = render_markdown(load_routine(ROUTINES / "lss-bostad-daglig-verksamhet.yaml"))
+    assert (
+        "om `data.note_taker` i den händelse som den hänvisar till är en av Kontaktansvarig "
+        "på boendet (`boende.kontaktansvarig`)"
+    ) in text
