@@ -38,8 +38,10 @@ from samverkan_rules.events.model import Event
 from samverkan_rules.events.retraction import RETRACTED
 from samverkan_rules.i18n import Translator
 from samverkan_rules.language.models.base import EventType, FieldSpec, LateUnit
+from samverkan_rules.language.models.conditions import reference_field
 from samverkan_rules.language.models.routine import Routine, merged_event_types
 from samverkan_rules.language.models.rules import Rule
+from samverkan_rules.language.referred import types_referred
 from samverkan_rules.records import InterpretationRecord, RoutineRef, SourceRecord
 from samverkan_rules.time.calendar import (
     WorkingCalendar,
@@ -114,6 +116,13 @@ class CompiledRoutine:
         raise KeyError(rule_id)
 
     @cached_property
+    def reference_fields(self) -> Mapping[str, str]:
+        """Each event type's field naming the event ``referred.*`` reads (see
+        :func:`~samverkan_rules.language.models.conditions.reference_field`)."""
+        found = {n: reference_field(t) for n, t in self.event_types.items()}
+        return MappingProxyType({n: f for n, f in found.items() if f is not None})
+
+    @cached_property
     def used_event_types(self) -> frozenset[str]:
         """The event types this version names anywhere (triggers, answers, cancellations,
         facts, preconditions, periods, queues, schedules): what a case following it can be
@@ -123,6 +132,8 @@ class CompiledRoutine:
         _strings(self.routine.model_dump(mode="json", by_alias=True), names)
         # A retraction concerns any event, whatever routine reads it.
         names.add(RETRACTED)
+        # An event a condition reads through `referred.data.<name>` is kept too.
+        names |= types_referred(names, self.event_types)
         return frozenset(n for n in names if n in self.event_types)
 
     @cached_property

@@ -41,6 +41,7 @@ from samverkan_rules.language.models.routine import Routine
 from samverkan_rules.language.models.rules import EventPattern
 from samverkan_rules.language.models.schedules import schedule_event_type
 from samverkan_rules.language.models.time import time_leaves
+from samverkan_rules.language.referred import types_referred
 from samverkan_rules.language.yaml import YamlDocument
 from samverkan_rules.language.yaml_core import PathPart, format_path
 
@@ -217,6 +218,9 @@ class _Linter:
 
     def _unused_event_types(self) -> None:
         used_types = _event_types_read(self.r)
+        # Read as the event another refers to: by its type, or by a field it declares.
+        paths = [c.field for cond in _conditions(self.r) for c in _comparisons(cond)]
+        used_types |= self._literals() | types_referred(paths, self.r.event_types)
         for name in self.r.event_types:
             if name not in used_types:
                 self.warn(

@@ -112,6 +112,8 @@ class _RoutineWords(FieldWords):
             }
             if name in at:
                 return f"{at[name]} (`{path}`)"
+        if head == "referred":
+            return self._b.t.gettext("{field} of the event it refers to").format(field=f"`{name}`")
         if path == "case":
             return self._b.t.gettext("the case")
         if path == "type":
@@ -120,6 +122,15 @@ class _RoutineWords(FieldWords):
 
     def field_type(self, path: str) -> str | None:
         head, _, name = path.partition(".")
+        if head == "referred" and name.startswith("data."):
+            # The referred event's type is known only when it comes: a field's type when
+            # every event type declaring it agrees.
+            kinds = {
+                spec.fields[name[5:]].type
+                for spec in self._b.compiled.event_types.values()
+                if name[5:] in spec.fields
+            }
+            return kinds.pop() if len(kinds) == 1 else None
         if head != "data" or self._type is None:
             return None
         spec = self._type.fields.get(name)
@@ -210,6 +221,8 @@ class _Builder:
             return t.gettext("the triggering event's id")
         if ref == "trigger.case":
             return t.gettext("the triggering event's case")
+        if ref == "trigger.referred.id":
+            return t.gettext("the id of the event the triggering event refers to")
         return t.gettext("the triggering event's {field}").format(
             field=trigger.field(ref.removeprefix("trigger."))
         )
