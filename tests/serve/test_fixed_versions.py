@@ -12,6 +12,7 @@ import pytest
 from samverkan_rules import load_routine
 from samverkan_rules.live import RoutineSessions
 from samverkan_rules.live.routed import RoutineChangedError
+from tests.postgres import fresh_database
 from tests.serve.support import ROUTINE, TOKEN, Service, serve_once
 
 RID = "orebro-dagverksamhet-hemvard"
@@ -93,3 +94,20 @@ def test_a_version_not_yet_used_may_still_change(tmp_path: Path) -> None:
     _edit(routine, NEW_READING, OLD_READING)
     with pytest.raises(RoutineChangedError, match="version 2 has changed"):
         RoutineSessions([load_routine(routine)], store=store)
+
+
+def test_replicas_on_postgresql_refuse_an_edited_version_too(tmp_path: Path) -> None:
+    """The digests are kept in the database: any replica started with the edited version
+    is refused, whichever replica judged the events."""
+    routine = _copy(tmp_path)
+    with fresh_database() as url:
+        with RoutineSessions([load_routine(routine)], store=url) as first:
+            first.post(RID, {**EVENT, "case": "c1"}, now=NOW)
+        _edit(routine, OLD_READING, NEW_READING)
+        with pytest.raises(RoutineChangedError, match="version 2 has changed") as caught:
+            RoutineSessions([load_routine(routine)], store=url)
+        assert "routine orebro-dagverksamhet-hemvard" in str(caught.value)
+        assert "password" not in str(caught.value)
+        _edit(routine, 'version: "2"', 'version: "3"')
+        with RoutineSessions([load_routine(routine)], store=url) as second:
+            assert second.retired == [(RID, "2")]
