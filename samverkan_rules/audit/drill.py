@@ -21,6 +21,7 @@ import duckdb
 import jinja2
 
 from samverkan_rules import engine
+from samverkan_rules.audit.models import OverdueObligation, WorstCase
 from samverkan_rules.audit.pseudonym import mask
 from samverkan_rules.audit.reader import Staging, sql_text
 from samverkan_rules.audit.rows import AuditRules
@@ -43,31 +44,6 @@ _ENV = jinja2.Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-
-
-@dataclass(frozen=True)
-class WorstCase:
-    """A case with many missed or late obligations."""
-
-    case: str
-    page: str
-    """The case's page, relative to report.html."""
-    obligations: int
-    missed: int
-    late: int
-    late_working_days: int
-
-
-@dataclass(frozen=True)
-class OverdueObligation:
-    """A missed obligation, with its age at the end of the period."""
-
-    case: str
-    page: str
-    obligation: str
-    rule: str
-    deadline: str
-    working_days: int
 
 
 @dataclass(frozen=True)
@@ -202,7 +178,27 @@ def drill_down(
         for case, page in names.items()
     }
     return DrillDown(
-        cases=[WorstCase(c[0], names[c[0]], c[1], c[2], c[3], c[4]) for c in cases],
-        overdue=[OverdueObligation(o[0], names[o[0]], o[1], o[2], o[3], o[4]) for o in overdue],
+        cases=[
+            WorstCase(
+                case=c[0],
+                page=names[c[0]],
+                obligations=c[1],
+                missed=c[2],
+                late=c[3],
+                late_working_days=c[4],
+            )
+            for c in cases
+        ],
+        overdue=[
+            OverdueObligation(
+                case=o[0],
+                page=names[o[0]],
+                obligation=o[1],
+                rule=o[2],
+                deadline=o[3],
+                working_days=o[4],
+            )
+            for o in overdue
+        ],
         pages=pages,
     )

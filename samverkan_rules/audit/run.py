@@ -493,6 +493,31 @@ def _write_outputs(
     return tuple(sorted(temporary))
 
 
+def _drill(
+    report: AuditReport,
+    chunks: list[Path],
+    staging: Staging,
+    rules: AuditRules,
+    options: AuditOptions,
+    as_of: datetime,
+) -> tuple[AuditReport, Any]:
+    """The report with its worst cases and most overdue obligations, and the
+    :class:`.drill.DrillDown` with the pages of their cases."""
+    from samverkan_rules.audit.drill import drill_down
+
+    drill = drill_down(
+        chunks,
+        staging,
+        rules,
+        rules.routines,
+        as_of,
+        options.group_by,
+        memory_limit=options.memory_limit,
+    )
+    update = {"worst_cases": drill.cases, "most_overdue": drill.overdue}
+    return report.model_copy(update=update), drill
+
+
 def run_audit(options: AuditOptions) -> AuditOutcome:
     """Audit the event history and write the report files into ``options.out``.
 
@@ -502,7 +527,6 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
     Raises:
         AuditError: bad usage or unusable input (the command exits 2).
     """
-    from samverkan_rules.audit.drill import drill_down
     from samverkan_rules.audit.html import render_html
 
     pseudonyms = _pseudonymiser(options)
@@ -550,15 +574,7 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
             queues=queue_list,
             compare_routines=compare,
         )
-        drill = drill_down(
-            chunks,
-            staging,
-            rules,
-            routines,
-            as_of,
-            options.group_by,
-            memory_limit=options.memory_limit,
-        )
+        report, drill = _drill(report, chunks, staging, rules, options, as_of)
         targets = {
             "report.json": report.to_json().encode("utf-8"),
             **report_tables(report),

@@ -113,7 +113,10 @@ def read_events(
     if case is not None and not any(e.case == case for e in events):
         key = pseudonyms.fingerprint()
         under = f" under the key {key}; check it is the audit's key (its report names it)"
-        raise CommandError(f"no case {case!r} in the events up to --as-of{under if key else ''}")
+        raise CommandError(
+            mask(f"no case {case!r} in the events up to --as-of{under if key else ''}")
+            + ("; name the case by its pseudonym (p-...), as obligations.csv does" if key else "")
+        )
     return EventBatch(tuple(events), diagnostics)
 
 

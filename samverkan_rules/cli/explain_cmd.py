@@ -8,6 +8,11 @@ routine version, case and status, the one-line explanation, the numbered steps o
 the local interpretation when there is one. The text is Swedish, or English with ``--lang
 en`` (or an English ``LANG``); what to do, by whom and by when are shown as ``due`` shows them.
 
+``--events`` repeated, a directory, ``.gz`` or Parquet read a history as ``samverkan audit``
+does (see :mod:`samverkan_rules.cli._history`): with the audit's key, cases are named by
+their pseudonyms (``--case p-...``) and the real ids are never shown. ``--case`` alone
+explains all of a case's obligations.
+
 ``--format json`` writes ``{"as_of": ..., "obligations": [...], "unknown": [...]}`` with
 each obligation in the evaluation contract's form. Exit 0 when every id was found, 1 when
 any was unknown (each gets a did-you-mean hint; the others are still explained) or an event
@@ -41,7 +46,6 @@ from samverkan_rules.cli._history import (
     is_history,
     match_masked,
     private,
-    pseudonymiser,
     read_events,
     shown_json,
     shown_text,
@@ -172,8 +176,6 @@ def run(args: argparse.Namespace) -> int:
     """Evaluate the event file and explain the obligations asked for."""
     if len(args.events) > 1 and STDIN in args.events:
         raise CommandError("--events -: standard input alone, not with other inputs")
-    if is_history(args):
-        pseudonymiser(args)  # a key (or --identify) before anything is read
     if args.rule:
         return _explain_rule(args)
     if not args.obligations and not args.case:

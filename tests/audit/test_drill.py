@@ -62,6 +62,13 @@ def test_the_worst_cases_link_to_their_pages(
     # The first listed obligation is the longest overdue.
     oldest = max(int(r["late_working_days"]) for r in rows if r["status"] == "overdue")
     assert f'<td class="num">{oldest}</td>' in overdue[0]
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    listed = [re.findall(r"<code>(p-[0-9a-f]{20})</code>", row)[0] for row in worst]
+    assert [c["case"] for c in report["worst_cases"]] == listed
+    assert [o["obligation"] for o in report["most_overdue"]] == [
+        re.findall(r"<code>([^<]+)</code>", row)[0] for row in overdue
+    ]
+    assert all(o["working_days"] > 0 for o in report["most_overdue"])
     real = {r["case"] for r in csv.DictReader((gen / "truth.csv").open(encoding="utf-8"))}
     pages = {link.split("#")[0] for link in _parse(html).links if link.startswith("cases/")}
     assert pages and all(re.fullmatch(r"cases/case-\d\d\.html", p) for p in pages)
