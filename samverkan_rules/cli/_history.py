@@ -19,7 +19,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from samverkan_rules.audit.inputs import InputError, find_inputs
+from samverkan_rules.audit.inputs import (
+    InputError,
+    ReadOptions,
+    check_encoding,
+    find_inputs,
+    load_column_map,
+)
 from samverkan_rules.audit.pseudonym import AuditKeyError, Pseudonymiser, load_key, mask
 from samverkan_rules.audit.rows import AuditRules
 from samverkan_rules.cli._common import STDIN, CommandError, read_event_file
@@ -47,12 +53,29 @@ def add_history_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="read a history (several files, a directory) with case ids as they are",
     )
+    parser.add_argument(
+        "--encoding",
+        metavar="NAME",
+        help="as for samverkan audit (e.g. cp1252 for Excel on Windows); reads a history",
+    )
+    parser.add_argument(
+        "--columns",
+        metavar="FILE",
+        help="a column map, as for samverkan audit; reads a history",
+    )
+    parser.add_argument(
+        "--extra-columns",
+        choices=("reject", "data"),
+        help="as for samverkan audit; reads a history",
+    )
 
 
 def is_history(args: argparse.Namespace) -> bool:
     """Whether the events are a history read as the audit reads it (see the module)."""
     events: Sequence[str] = args.events
     if len(events) > 1 or args.key_file or args.identify:
+        return True
+    if args.encoding or args.columns or args.extra_columns:
         return True
     if args.case and PSEUDONYM.match(args.case):
         return True
@@ -102,7 +125,7 @@ def read_events(
     pseudonyms = pseudonymiser(args)
     rules = AuditRules.prepare(routines)
     try:
-        with Staging(rules, pseudonyms) as staging:
+        with Staging(rules, pseudonyms, read=_read_options(args)) as staging:
             staging.load(find_inputs(args.events), lambda _n: None)
             staging.finish(args.as_of)
             also = rules.borrow_types | rules.cancelling_types | rules.queue_types
@@ -118,6 +141,21 @@ def read_events(
             + ("; name the case by its pseudonym (p-...), as obligations.csv does" if key else "")
         )
     return EventBatch(tuple(events), diagnostics)
+
+
+def _read_options(args: argparse.Namespace) -> ReadOptions:
+    """How the audit would read the files: encoding, column map, extra columns.
+
+    Raises:
+        InputError: an unknown encoding or a bad column map.
+    """
+    mapping = load_column_map(args.columns) if args.columns else None
+    return ReadOptions(
+        encoding=check_encoding(args.encoding or "utf-8"),
+        columns=mapping.columns if mapping else {},
+        extra_into_data=args.extra_columns == "data" or bool(mapping and mapping.extra_into_data),
+        declared=mapping.fields if mapping else frozenset(),
+    )
 
 
 def match_masked(wanted: Sequence[str], known: Sequence[str]) -> list[str]:

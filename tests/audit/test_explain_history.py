@@ -163,3 +163,27 @@ def test_one_plain_file_is_read_as_before(
     assert run_cli(args, monkeypatch) == 0
     (found,) = json.loads(capsys.readouterr().out)["obligations"]
     assert (found["obligation"], found["case"]) == ("consent-recorded:e1", "c1")
+
+
+def test_a_swedish_excel_export_is_read_as_the_audit_reads_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Semicolons, Windows-1252 and an extra column, as Excel saves them."""
+    path = tmp_path / "export.csv"
+    path.write_bytes(
+        "id;case;type;at;data;Enhet\r\n"
+        'e1;c1;consent.given;2025-03-03T09:00:00+01:00;"{""form"": ""written""}";Hemvård Söder\r\n'
+        .encode("cp1252")
+    )  # fmt: skip
+    base = _explain([str(path)], "2025-04-01T00:00:00+02:00", "--format", "json", "--case", "c1")
+    capsys.readouterr()
+    assert run_cli(base, monkeypatch) == 2  # as one plain file: not UTF-8
+    capsys.readouterr()
+    args = [*base, "--identify", "--encoding", "cp1252", "--extra-columns", "data"]
+    assert run_cli(args, monkeypatch, key=None) == 0
+    (found,) = json.loads(capsys.readouterr().out)["obligations"]
+    assert (found["obligation"], found["case"], found["status"]) == (
+        "consent-recorded:e1",
+        "c1",
+        "overdue",
+    )
