@@ -317,7 +317,11 @@ def generate_history(
         iterator over each case's events (generated lazily: memory stays flat).
     """
     cal = sweden_calendar()
-    last = date(first.year + years, first.month, first.day) - timedelta(days=1)
+    try:
+        end = date(first.year + years, first.month, first.day)
+    except ValueError:  # from 29 February to a year without one
+        end = date(first.year + years, 3, 1)
+    last = end - timedelta(days=1)
     if len(mix) != len(OUTCOMES) or min(mix) < 0 or sum(mix) <= 0:
         raise ValueError(f"mix {tuple(mix)}: three weights >= 0 (on time, late, missed), not all 0")
     history = History(first=first, last=last, obligations=[] if truth else None)

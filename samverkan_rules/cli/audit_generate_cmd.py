@@ -190,6 +190,8 @@ def run(args: argparse.Namespace) -> int:
             formats=args.formats or ("jsonl",),
             shuffle=random.Random(args.seed) if args.shuffle else None,
         )
+    except ValueError as exc:  # e.g. --from 2020-02-29 with a number of years
+        raise CommandError(f"cannot generate: {exc}") from None
     except ImportError:
         raise CommandError(
             "--format parquet needs the 'audit' extra: pip install 'samverkan-rules[audit]'"
