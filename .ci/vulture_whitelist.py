@@ -97,6 +97,8 @@ audit_models.CompareRule.on_time_rate_base
 audit_models.CompareRule.on_time_rate_other
 audit_models.CompareReport.events_rejected
 audit_models.AuditReport.lateness_histogram
+audit_models.AuditReport.worst_cases
+audit_models.AuditReport.most_overdue
 
 # Columns of obligations.csv: the row is written by position, never read by name.
 rows.ObligationRow.fulfilled

@@ -10,9 +10,11 @@ The pieces, each in its own module:
 - :mod:`.report`: aggregates, the associative merge of partial results, the report;
 - :mod:`.tables`: the report's tables as CSV files;
 - :mod:`.html`: the offline HTML report with its charts;
+- :mod:`.drill`: the worst cases and most overdue obligations, and a page per listed case;
 - :mod:`.pseudonym`: keyed pseudonyms and personnummer checks;
 - :mod:`.dask`: the partitions on a Dask cluster;
-- :mod:`.synthetic`: histories with known outcomes, for tests and benchmarks.
+- :mod:`.synthetic`: histories with known outcomes, for tests, benchmarks and
+  ``samverkan audit generate``.
 
 Needs the ``audit`` extra (``pip install 'samverkan-rules[audit]'``); the Dask path needs
 ``audit-dask``. Importing this package needs neither: the names below load on first use.

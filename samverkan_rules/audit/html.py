@@ -224,8 +224,10 @@ def _group_months(report: AuditReport) -> dict[str, Any]:
     return {"labels": labels, "rows": rows}
 
 
-def render_html(report: AuditReport) -> str:
-    """The report as one self-contained HTML page (Swedish, inline CSS and SVG)."""
+def render_html(report: AuditReport, drill: Any = None) -> str:
+    """The report as one self-contained HTML page (Swedish, inline CSS and SVG); with
+    ``drill`` (a :class:`.drill.DrillDown`), the worst cases and most overdue obligations
+    with links to their case pages."""
     rules = _worst_first(report.by_rule)
     rule_chart = _stacked(
         [
@@ -251,6 +253,7 @@ def render_html(report: AuditReport) -> str:
     template = _ENV.get_template("report.html.j2")
     return template.render(
         report=report,
+        drill=drill,
         totals=totals,
         header=report.header,
         rules=rules,

@@ -333,6 +333,33 @@ class DiagnosticRecord(_Out):
     hint: str | None = None
 
 
+class WorstCase(_Out):
+    """A case with many missed or late obligations (see :mod:`.drill`)."""
+
+    case: str
+    """The case's pseudonym (its id with ``--identify``)."""
+    page: str
+    """Its page, relative to report.html: ``cases/case-NN.html``."""
+    obligations: int
+    missed: int
+    late: int
+    late_working_days: int
+    """Summed over its obligations done late."""
+
+
+class OverdueObligation(_Out):
+    """A missed obligation, with its age at the end of the period (see :mod:`.drill`)."""
+
+    case: str
+    page: str
+    obligation: str
+    """As ``samverkan explain`` takes it (masked as in ``obligations.csv``)."""
+    rule: str
+    deadline: str
+    working_days: int
+    """Working days from the deadline to the end of the period."""
+
+
 class AuditReport(_Out):
     """``report.json``: the compliance report of an event history against routines."""
 
@@ -365,6 +392,12 @@ class AuditReport(_Out):
     every span listed."""
     missed_age_buckets: list[LatenessBucket] = Field(default_factory=list)
     """Missed obligations, by their age at the end of the period in the same spans."""
+    worst_cases: list[WorstCase] = Field(default_factory=list)
+    """The cases with the most missed, then late obligations (at most 10), each with its
+    page; report.html lists them."""
+    most_overdue: list[OverdueObligation] = Field(default_factory=list)
+    """The missed obligations longest past their deadline (at most 10), each with its
+    case's page."""
 
     def to_json(self) -> str:
         """The JSON text: byte-identical for the same inputs, whatever their order."""

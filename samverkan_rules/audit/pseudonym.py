@@ -32,7 +32,11 @@ _DIGITS = 20
 _FINGERPRINT_TEXT = b"samverkan-rules audit key fingerprint v1"
 
 _SHAPE = re.compile(r"^(?:\d{2})?\d{6}[-+]?\d{4}$", re.ASCII)
-_ANYWHERE = re.compile(r"(?<!\d)(?:\d{2})?\d{6}[-+]?\d{4}(?!\d)", re.ASCII)
+_ANYWHERE = re.compile(
+    rf"(p-[0-9a-f]{{{_DIGITS}}})|(?<!\d)(?:\d{{2}})?\d{{6}}[-+]?\d{{4}}(?!\d)", re.ASCII
+)
+"""A pseudonym (kept: its hex digits may hold ten decimal ones in a row), or anything
+shaped like a personnummer."""
 
 
 class AuditKeyError(Exception):
@@ -156,5 +160,7 @@ def mask(text: str) -> str:
     Examples:
         >>> mask("case 19121212-1212 and 701063-2391, event e12")
         'case [personnummer] and [personnummer], event e12'
+        >>> mask("case p-b469224641394cc57bde")  # a pseudonym stays as it is
+        'case p-b469224641394cc57bde'
     """
-    return _ANYWHERE.sub("[personnummer]", text)
+    return _ANYWHERE.sub(lambda m: m.group(1) or "[personnummer]", text)

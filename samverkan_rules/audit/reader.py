@@ -701,18 +701,28 @@ class Staging:
         types = sorted(set(wanted))
         if not types:
             return []
-        marks = ", ".join("?" for _ in types)
+        return self._fetch(f"type IN ({', '.join('?' for _ in types)})", types, "")
+
+    def events_of(self, case: str | None, also: Iterable[str] = ()) -> list[Event]:
+        """The usable events up to as_of (see :meth:`finish`) of ``case`` (pseudonym, unit or
+        id as staged; every case's when None), with every case's events of the types in
+        ``also`` (those that may count for the case), in the order of time and id."""
+        types = sorted(set(also))
+        if case is None:
+            return self._fetch("true", [], " ORDER BY at_us, id")
+        where = "case_p = ?" + (f" OR type IN ({', '.join('?' for _ in types)})" if types else "")
+        return self._fetch(where, [case, *types], " ORDER BY at_us, id")
+
+    def _fetch(self, where: str, params: list[str], order: str) -> list[Event]:
         cursor = self.con.cursor()
         cursor.execute(
             f"SELECT case_p AS stream, file_no, line, case_p, at_text, id, type, data "
-            f"FROM ({self._kept(self._as_of_us)}) WHERE type IN ({marks})",
-            types,
+            f"FROM ({self._kept(self._as_of_us)}) WHERE {where}{order}",
+            params,
         )
-        names = [i.name for i in self.inputs]
+        names = self.file_names()
         out = [
-            _event(row, names)
-            for batch in iter(lambda: cursor.fetchmany(_BATCH), [])
-            for row in batch
+            _event(r, names) for batch in iter(lambda: cursor.fetchmany(_BATCH), []) for r in batch
         ]
         cursor.close()
         return out

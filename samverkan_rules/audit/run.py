@@ -5,7 +5,8 @@ on a Dask worker); :func:`run_audit` reads the inputs, runs the step over every 
 hands partitions to a Dask client), merges the partials and writes ``report.json``,
 ``obligations.csv``, ``summary.csv``, ``periods.csv`` and ``report.html`` (with ``group_by``
 also ``groups.csv`` and ``group_months.csv``, see :mod:`.tables`; with ``xlsx`` also
-``report.xlsx``, see :mod:`.xlsx`) into the output directory.
+``report.xlsx``, see :mod:`.xlsx`; the pages of the cases report.html lists in ``cases/``,
+see :mod:`.drill`) into the output directory.
 """
 
 from __future__ import annotations
@@ -471,6 +472,7 @@ def _write_outputs(
         for name, data in targets.items():
             if swedish and name.endswith(".csv"):
                 data = swedish_csv(data)
+            (out / name).parent.mkdir(exist_ok=True)  # cases/ for the case pages
             temporary[out / name] = _write_atomic(out / name, data)
         if options.xlsx:
             from samverkan_rules.audit.xlsx import write_workbook
@@ -489,6 +491,31 @@ def _write_outputs(
     for final, tmp in temporary.items():
         os.replace(tmp, final)
     return tuple(sorted(temporary))
+
+
+def _drill(
+    report: AuditReport,
+    chunks: list[Path],
+    staging: Staging,
+    rules: AuditRules,
+    options: AuditOptions,
+    as_of: datetime,
+) -> tuple[AuditReport, Any]:
+    """The report with its worst cases and most overdue obligations, and the
+    :class:`.drill.DrillDown` with the pages of their cases."""
+    from samverkan_rules.audit.drill import drill_down
+
+    drill = drill_down(
+        chunks,
+        staging,
+        rules,
+        rules.routines,
+        as_of,
+        options.group_by,
+        memory_limit=options.memory_limit,
+    )
+    update = {"worst_cases": drill.cases, "most_overdue": drill.overdue}
+    return report.model_copy(update=update), drill
 
 
 def run_audit(options: AuditOptions) -> AuditOutcome:
@@ -547,10 +574,12 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
             queues=queue_list,
             compare_routines=compare,
         )
+        report, drill = _drill(report, chunks, staging, rules, options, as_of)
         targets = {
             "report.json": report.to_json().encode("utf-8"),
             **report_tables(report),
-            "report.html": render_html(report).encode("utf-8"),
+            "report.html": render_html(report, drill).encode("utf-8"),
+            **drill.pages,
         }
         files = _write_outputs(out, targets, chunks, options, staging.dir, report)
     errors = sum(1 for d in report.diagnostics if d.level == "error")

@@ -30,7 +30,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from samverkan_rules.status import Status
@@ -41,6 +41,25 @@ ROUTINE_ID = "orebro-dagverksamhet-hemvard"
 
 OUTCOMES: tuple[Status, ...] = ("fulfilled", "fulfilled_late", "overdue")
 """What the generator lets happen to an obligation: on time, late, missed."""
+
+MIX = (6, 2, 1)
+"""The default weights of :data:`OUTCOMES`: two thirds on time, two ninths late, one missed."""
+
+
+class Truth(NamedTuple):
+    """One generated obligation and what the generator made of it."""
+
+    case: str
+    obligation: str
+    """``<rule>:<trigger event id>``, as the audit's ``obligations.csv`` and ``explain`` name it."""
+    rule: str
+    trigger_event: str
+    status: str
+    unit: str
+    """The case's unit at the trigger ("" without units)."""
+    late_working_days: int | None
+    """Working days late, for an obligation done late; else None."""
+
 
 _ZONE = ZoneInfo("Europe/Stockholm")
 _TO_HEMVARD = ["hemvard.driftsplanerare"]
@@ -55,7 +74,7 @@ def personnummer(rng: random.Random) -> str:
         True
     """
     born = date(1930, 1, 1) + timedelta(days=rng.randrange(365 * 40))
-    serial = f"{rng.randrange(1000):03d}"
+    serial = f"{rng.randrange(1, 1000):03d}"  # serial 000 is never issued
     digits = born.strftime("%y%m%d") + serial
     total = 0
     for i, ch in enumerate(digits):
@@ -86,12 +105,25 @@ class History:
     events: int = 0
     cases: int = 0
     expected_by_unit: dict[str, Counter[str]] = field(default_factory=dict)
+    obligations: list[Truth] | None = None
+    """Every obligation with its outcome, when asked for (``truth=True``); None otherwise."""
 
     def count(
-        self, rule: str, outcome: str, late: int | None = None, unit: str | None = None
+        self,
+        rule: str,
+        outcome: str,
+        late: int | None = None,
+        unit: str | None = None,
+        *,
+        case: str = "",
+        trigger: str = "",
     ) -> None:
         """Record one obligation's outcome (its working days late, the case's unit)."""
         self.expected.setdefault(rule, Counter())[outcome] += 1
+        if self.obligations is not None:
+            self.obligations.append(
+                Truth(case, f"{rule}:{trigger}", rule, trigger, outcome, unit or "", late)
+            )
         if unit is not None:
             self.expected_by_unit.setdefault(unit, Counter())[outcome] += 1
         if late is not None:
@@ -100,9 +132,16 @@ class History:
 
 class _Case:
     def __init__(
-        self, rng: random.Random, number: int, case: str, cal: WorkingCalendar, history: History
+        self,
+        rng: random.Random,
+        number: int,
+        case: str,
+        cal: WorkingCalendar,
+        history: History,
+        mix: Sequence[int] = MIX,
     ) -> None:
         self.rng = rng
+        self.mix = mix
         self.case = case
         self.cal = cal
         self.history = history
@@ -124,11 +163,12 @@ class _Case:
         return ident
 
     def outcome(self) -> str:
-        return self.rng.choices(OUTCOMES, weights=(6, 2, 1))[0]
+        return self.rng.choices(OUTCOMES, weights=self.mix)[0]
 
     def answer(
         self,
         rule: str,
+        trigger: str,
         on_time: date,
         late: date,
         deadline: date,
@@ -139,7 +179,7 @@ class _Case:
         """Emit the answer to one obligation as the drawn outcome says: its id and day."""
         outcome = self.outcome()
         if outcome == "overdue":
-            self.history.count(rule, outcome, unit=self.unit)
+            self.history.count(rule, outcome, unit=self.unit, case=self.case, trigger=trigger)
             return None
         day = on_time if outcome == "fulfilled" else late
         self.history.count(
@@ -147,6 +187,8 @@ class _Case:
             outcome,
             self.cal.working_days_between(deadline, day) if outcome == "fulfilled_late" else None,
             unit=self.unit,
+            case=self.case,
+            trigger=trigger,
         )
         return self.emit(etype, day, hour, self.rng.randrange(60), data), day
 
@@ -154,6 +196,7 @@ class _Case:
         rule = f"{kind}-message"
         sent = self.answer(
             rule,
+            plan,
             on_time,
             late,
             deadline,
@@ -167,6 +210,7 @@ class _Case:
         due = self.wd(day, 1)
         self.answer(
             "receipt-acknowledgement",
+            ident,
             day,
             self.wd(day, 3),
             due,
@@ -178,6 +222,7 @@ class _Case:
         # next working day), recorded as referring to the message.
         self.answer(
             "planning-updated",
+            ident,
             day,
             self.wd(day, 3),
             due,
@@ -188,6 +233,7 @@ class _Case:
         if kind == "start":
             self.answer(
                 "start-reply",
+                ident,
                 day,
                 self.wd(day, 3),
                 due,
@@ -199,6 +245,7 @@ class _Case:
     def journal(self, kind: str, plan: str, on_time: date, late: date, deadline: date) -> None:
         self.answer(
             f"{kind}-journal",
+            plan,
             on_time,
             late,
             deadline,
@@ -211,9 +258,10 @@ class _Case:
         consent: dict[str, Any] = {"form": "written"}
         if self.unit is not None:
             consent["enhet"] = self.unit
-        self.emit("consent.given", day0, 9, self.rng.randrange(30), consent)
+        given = self.emit("consent.given", day0, 9, self.rng.randrange(30), consent)
         self.answer(
             "consent-recorded",
+            given,
             day0,
             self.wd(day0, 3),
             self.wd(day0, 1),
@@ -248,6 +296,8 @@ def generate_history(
     years: int = 3,
     ids: str = "personnummer",
     units: Sequence[str] = (),
+    mix: Sequence[int] = MIX,
+    truth: bool = False,
 ) -> tuple[History, Iterator[list[dict[str, Any]]]]:
     """A history of ``cases`` cases over ``years`` years and what an audit must find.
 
@@ -259,14 +309,22 @@ def generate_history(
         ids: ``personnummer`` (valid ones) or ``plain`` (``c1``, ``c2``, ...) case ids.
         units: Organisational units to put the cases in (``data.enhet``); drawn from a
             random source of their own, so the outcomes are those of the same seed without.
+        mix: Weights of on time, late and missed (:data:`MIX` by default).
+        truth: Also keep every obligation with its outcome (:attr:`History.obligations`).
 
     Returns:
         The :class:`History` (its counts complete once the iterator is exhausted) and an
         iterator over each case's events (generated lazily: memory stays flat).
     """
     cal = sweden_calendar()
-    last = date(first.year + years, first.month, first.day) - timedelta(days=1)
-    history = History(first=first, last=last)
+    try:
+        end = date(first.year + years, first.month, first.day)
+    except ValueError:  # from 29 February to a year without one
+        end = date(first.year + years, 3, 1)
+    last = end - timedelta(days=1)
+    if len(mix) != len(OUTCOMES) or min(mix) < 0 or sum(mix) <= 0:
+        raise ValueError(f"mix {tuple(mix)}: three weights >= 0 (on time, late, missed), not all 0")
+    history = History(first=first, last=last, obligations=[] if truth else None)
     latest_start = last - timedelta(days=90)
     span = (latest_start - first).days
 
@@ -283,7 +341,7 @@ def generate_history(
             else:
                 case = f"c{number}"
             day0 = cal.next_working_day(first + timedelta(days=rng.randrange(span)))
-            writer = _Case(rng, number, case, cal, history)
+            writer = _Case(rng, number, case, cal, history, mix)
             if units:
                 writer.unit = placing.choice(units)
                 if placing.random() < 1 / 3:
@@ -310,6 +368,10 @@ def _csv_text(events: Sequence[dict[str, Any]], header: bool) -> str:
     return buffer.getvalue()
 
 
+FORMATS = ("jsonl", "csv", "jsonl.gz", "csv.gz", "parquet")
+"""The file formats :func:`write_files` writes (Parquet needs DuckDB, in the ``audit`` extra)."""
+
+
 def write_files(
     cases: Iterator[list[dict[str, Any]]],
     directory: Path,
@@ -320,21 +382,36 @@ def write_files(
 ) -> list[Path]:
     """Spread the events over ``files`` files, each event in a random one.
 
-    With ``shuffle``, each file's lines are shuffled too (this holds the events in
-    memory; without it, events are streamed to the files as generated).
+    The formats (of :data:`FORMATS`) go round the files in turn. With ``shuffle``, each
+    file's lines are shuffled too (this holds the events in memory; without it, events are
+    streamed to the files as generated). The same events give the same bytes (a gzip
+    header carries no time).
     """
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats or files < 1:
+        raise ValueError(f"formats {list(formats)}, files {files}: use {', '.join(FORMATS)}")
     directory.mkdir(parents=True, exist_ok=True)
     paths = [directory / f"events-{i:02d}.{formats[i % len(formats)]}" for i in range(files)]
+    # Parquet is written as JSON Lines first, then converted.
+    text = [p.with_name(f".{p.name}.jsonl") if p.suffix == ".parquet" else p for p in paths]
     pick = shuffle or random.Random(0)
     if shuffle is not None:
         buckets: list[list[dict[str, Any]]] = [[] for _ in paths]
         for events in cases:
             for e in events:
                 buckets[pick.randrange(files)].append(e)
-        for path, bucket in zip(paths, buckets, strict=True):
+        for path, bucket in zip(text, buckets, strict=True):
             shuffle.shuffle(bucket)
             _write(path, [bucket], header=True)
-        return paths
+    else:
+        _stream(cases, text, pick)
+    for path, staged in zip(paths, text, strict=True):
+        if path != staged:
+            _to_parquet(staged, path)
+    return paths
+
+
+def _stream(cases: Iterator[list[dict[str, Any]]], paths: list[Path], pick: random.Random) -> None:
     handles = [_opener(p) for p in paths]
     try:
         for i, h in enumerate(handles):
@@ -343,19 +420,39 @@ def write_files(
         for events in cases:
             per: list[list[dict[str, Any]]] = [[] for _ in paths]
             for e in events:
-                per[pick.randrange(files)].append(e)
+                per[pick.randrange(len(paths))].append(e)
             for i, chunk in enumerate(per):
                 if chunk:
                     handles[i].write(_text(paths[i], chunk))
     finally:
         for h in handles:
             h.close()
-    return paths
+
+
+def _to_parquet(staged: Path, path: Path) -> None:
+    """Convert a JSON Lines file of events to Parquet (every column text, data as JSON)."""
+    import duckdb  # the audit extra
+
+    con = duckdb.connect()
+    try:
+        con.execute("SET threads = 1")
+        con.execute(
+            'COPY (SELECT id, "case", type, "at", data::VARCHAR AS data FROM read_json(?, '
+            "format = 'newline_delimited', columns = {id: 'VARCHAR', 'case': 'VARCHAR', "
+            "type: 'VARCHAR', 'at': 'VARCHAR', data: 'JSON'})) TO '"
+            + str(path).replace("'", "''")
+            + "' (FORMAT parquet)",
+            [str(staged)],
+        )
+    finally:
+        con.close()
+    staged.unlink()
 
 
 def _opener(path: Path) -> Any:
     if path.name.endswith(".gz"):
-        return gzip.open(path, "wt", encoding="utf-8", compresslevel=1)
+        raw = gzip.GzipFile(path, "wb", compresslevel=1, mtime=0)
+        return io.TextIOWrapper(raw, encoding="utf-8", newline="")
     return path.open("w", encoding="utf-8", newline="")
 
 
@@ -371,3 +468,33 @@ def _write(path: Path, chunks: Sequence[Sequence[dict[str, Any]]], *, header: bo
             handle.write(_csv_text([], header=True))
         for chunk in chunks:
             handle.write(_text(path, chunk))
+
+
+def write_truth(history: History, directory: Path) -> list[Path]:
+    """Write what an audit of the history must find into ``directory``.
+
+    ``truth.json``: the period, the numbers of cases and events, and per rule (and per unit)
+    the counts per status; ``truth.csv`` (when the history kept them): every obligation with
+    its case, id, rule, trigger event, status, unit and working days late.
+    """
+    summary = {
+        "routine": ROUTINE_ID,
+        "from": history.first.isoformat(),
+        "to": history.last.isoformat(),
+        "cases": history.cases,
+        "events": history.events,
+        "by_rule": {r: dict(sorted(c.items())) for r, c in sorted(history.expected.items())},
+        "by_unit": {
+            u: dict(sorted(c.items())) for u, c in sorted(history.expected_by_unit.items())
+        },
+    }
+    paths = [directory / "truth.json"]
+    paths[0].write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n", "utf-8")
+    if history.obligations is not None:
+        paths.append(directory / "truth.csv")
+        with paths[1].open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow(Truth._fields)
+            for t in sorted(history.obligations, key=lambda t: (t.case, t.obligation)):
+                writer.writerow("" if v is None else v for v in t)
+    return paths

@@ -57,15 +57,26 @@ Only the module of the command being run is imported, so ``samverkan --help`` an
 command pay for what they use."""
 
 
+SUBCOMMANDS: dict[tuple[str, str], str] = {("audit", "generate"): "audit_generate"}
+"""A command and the word after it that name another module: ``samverkan audit generate``
+registers ``audit`` from ``audit_generate_cmd`` (a command of its own under ``audit``,
+while ``samverkan audit --routines ...`` keeps its options)."""
+
+
 def _module(name: str) -> ModuleType:
     return import_module(f"samverkan_rules.cli.{name}_cmd")
 
 
 def _chosen(argv: Sequence[str] | None) -> str | None:
-    """The command named on the command line (its first word that is not an option)."""
-    for word in sys.argv[1:] if argv is None else argv:
+    """The module of the command named on the command line (its first word that is not an
+    option; with the next word, when :data:`SUBCOMMANDS` names one)."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    for i, word in enumerate(words):
         if not word.startswith("-"):
-            return word if word in COMMANDS else None
+            if word not in COMMANDS:
+                return None
+            following = words[i + 1] if i + 1 < len(words) else ""
+            return SUBCOMMANDS.get((word, following), word)
     return None
 
 
@@ -116,6 +127,8 @@ def build_parser(
     for name, summary in COMMANDS.items():
         if every or name == chosen:
             _module(name).add_parser(sub)
+        elif chosen in {m for (c, _), m in SUBCOMMANDS.items() if c == name}:
+            _module(chosen).add_parser(sub)  # e.g. audit with its generate
         else:
             sub.add_parser(name, help=summary)
     return parser

@@ -69,6 +69,8 @@ def add_parser(subparsers: Any) -> None:
             "Case ids are pseudonymised with a key unless --identify is given. Needs the "
             "'audit' extra."
         ),
+        epilog="samverkan audit generate --help: a made-up history with its ground truth, "
+        "to try the audit on.",
     )
     # In this order in --help: what is read and written, the period, then how it runs.
     _add_source_options(parser)

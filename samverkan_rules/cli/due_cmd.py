@@ -35,7 +35,6 @@ from samverkan_rules.cli._common import (
     data_translator_from_args,
     guarded,
     print_diagnostics,
-    read_event_file,
     settle_memory,
     translator_from_args,
     unreadable_events,
@@ -62,8 +61,11 @@ from samverkan_rules.text.due import evaluation_chunks
 NAME = "due"
 
 
-def add_evaluation_arguments(parser: argparse.ArgumentParser) -> None:
-    """The inputs every evaluating command takes: --routine, --id, --events and --as-of."""
+def add_evaluation_arguments(parser: argparse.ArgumentParser, *, several: bool = False) -> None:
+    """The inputs every evaluating command takes: --routine, --id, --events and --as-of.
+
+    With ``several``, ``--events`` may be repeated (a list) and name what the audit reads.
+    """
     parser.add_argument(
         "--routine",
         required=True,
@@ -86,7 +88,14 @@ def add_evaluation_arguments(parser: argparse.ArgumentParser) -> None:
         "--events",
         required=True,
         metavar="FILE",
-        help="events as JSON Lines, or CSV (id,case,type,at,data) by a .csv suffix; - for stdin",
+        action="append" if several else "store",
+        help="events as JSON Lines, or CSV (id,case,type,at,data) by a .csv suffix; - for stdin"
+        + (
+            "; repeat it, or name a directory, .gz or Parquet files, to read a history as "
+            "'samverkan audit' reads it (the 'audit' extra)"
+            if several
+            else ""
+        ),
     )
     parser.add_argument(
         "--as-of",
@@ -95,24 +104,6 @@ def add_evaluation_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="T",
         help="the instant to evaluate at, with its offset, e.g. 2026-12-15T12:00:00+01:00",
     )
-
-
-def evaluate_from_args(
-    args: argparse.Namespace, cases: list[str] | None = None
-) -> tuple[list[CompiledRoutine], Evaluation]:
-    """Load the routine(s) and the events named on the command line and evaluate them.
-
-    Raises:
-        CommandError: for unreadable or invalid input (exit 2).
-    """
-    routines = select_routine(load_routines(args.routine), args.routine, args.routine_id)
-    check_as_of(args.as_of, routines)
-    settle_memory()
-    batch = read_event_file(args.events)
-    try:
-        return routines, engine.evaluate(routines, batch, args.as_of, cases=cases)
-    except EvaluationError as exc:
-        raise CommandError(f"cannot evaluate: {exc}") from None
 
 
 def report_event_problems(result: Evaluation, args: argparse.Namespace, name: str) -> int:

@@ -114,7 +114,9 @@ def test_the_command_line_answers_in_text_and_json(
     assert main([*argv[:-4], "--case", "c1", "--rule", "start-message", "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["obligations"][0]["obligation"] == "start-message:e2"
-    assert main([*argv[:-2]]) == 2  # --case without --rule
+    assert main([*argv[:-2]]) == 0  # --case without --rule: the case's obligations
+    assert "Åtgärd start-message:e2" in capsys.readouterr().out
+    assert main([*argv[:-4], "--rule", "end-message"]) == 2  # --rule without --case
     assert "--case and --rule go together" in capsys.readouterr().err
 
 

@@ -1,0 +1,102 @@
+"""report.html lists the worst cases and the most overdue obligations, each linked to an
+offline page of its case: its events and every obligation explained, pseudonymised."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections import Counter
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from tests.audit.support import audit_args, run_cli
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[str] = []
+        self.ids: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "a" and found.get("href"):
+            self.links.append(str(found["href"]))
+        if found.get("id"):
+            self.ids.append(str(found["id"]))
+
+
+def _parse(text: str) -> _Links:
+    parser = _Links()
+    parser.feed(text)
+    return parser
+
+
+def _table_rows(html: str, table: str) -> list[str]:
+    body = html.split(f'<table id="{table}">', 1)[1].split("</table>", 1)[0]
+    return re.findall(r"<tr><td>(.*?)</tr>", body)
+
+
+def test_the_worst_cases_link_to_their_pages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gen, out = tmp_path / "gen", tmp_path / "out"
+    args = ["audit", "generate", "--out", str(gen), "--cases", "30", "--years", "1"]
+    assert run_cli([*args, "--seed", "6", "--mix", "4:2:2"], monkeypatch) == 0
+    truth = json.loads((gen / "truth.json").read_text(encoding="utf-8"))
+    period = ["--from", truth["from"], "--to", truth["to"]]
+    assert run_cli(audit_args([gen / "events"], out, *period), monkeypatch) == 0
+    with (out / "obligations.csv").open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    html = (out / "report.html").read_text(encoding="utf-8")
+    worst = _table_rows(html, "worst-cases")
+    overdue = _table_rows(html, "most-overdue")
+    assert len(worst) == len(overdue) == 10
+    # The first listed case has the most missed obligations of all.
+    missed = Counter(r["case"] for r in rows if r["status"] == "overdue")
+    first_case = re.search(r"<code>(p-[0-9a-f]{20})</code>", worst[0])
+    assert first_case is not None and missed[first_case.group(1)] == max(missed.values())
+    # The first listed obligation is the longest overdue.
+    oldest = max(int(r["late_working_days"]) for r in rows if r["status"] == "overdue")
+    assert f'<td class="num">{oldest}</td>' in overdue[0]
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    listed = [re.findall(r"<code>(p-[0-9a-f]{20})</code>", row)[0] for row in worst]
+    assert [c["case"] for c in report["worst_cases"]] == listed
+    assert [o["obligation"] for o in report["most_overdue"]] == [
+        re.findall(r"<code>([^<]+)</code>", row)[0] for row in overdue
+    ]
+    assert all(o["working_days"] > 0 for o in report["most_overdue"])
+    real = {r["case"] for r in csv.DictReader((gen / "truth.csv").open(encoding="utf-8"))}
+    pages = {link.split("#")[0] for link in _parse(html).links if link.startswith("cases/")}
+    assert pages and all(re.fullmatch(r"cases/case-\d\d\.html", p) for p in pages)
+    for page in sorted(pages):
+        text = (out / page).read_text(encoding="utf-8")
+        (case,) = set(re.findall(r"<h1>Ärende <code>(p-[0-9a-f]{20})</code>", text))
+        expected = {r["obligation"] for r in rows if r["case"] == case}
+        assert expected <= set(_parse(text).ids)  # each of its obligations, explained
+        assert text.count("<tr><td>") == sum(1 for _ in _events_of(gen, real, case, rows))
+        assert not any(r in text for r in real)
+        assert "http" not in text.replace('http-equiv="Content-Security-Policy"', "")
+    for link in _parse(html).links:
+        if "#" in link and link.startswith("cases/"):
+            page, anchor = link.split("#")
+            assert anchor in _parse((out / page).read_text(encoding="utf-8")).ids
+
+
+def _events_of(
+    gen: Path, real: set[str], case: str, rows: list[dict[str, str]]
+) -> list[dict[str, object]]:
+    """The generated events of the case behind a pseudonym (its trigger events tell it)."""
+    triggers = {r["trigger_event"] for r in rows if r["case"] == case}
+    events = [
+        json.loads(line)
+        for path in sorted((gen / "events").iterdir())
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    (owner,) = {e["case"] for e in events if e["id"] in triggers}
+    assert owner in real
+    return [e for e in events if e["case"] == owner]
