@@ -1,0 +1,156 @@
+"""MkDocs hook: the reference pages that are generated from the code at every build.
+
+Nothing here is committed as Markdown, so none of these pages can drift from the program:
+
+- ``reference/cli.md``: the ``--help`` of ``samverkan`` and of every subcommand, from the
+  same argument parsers the command line uses (``build_parser(every=True)``);
+- ``reference/routine-language.md``: every key of a routine file, from the JSON Schema the
+  routine models produce (``routine_schema()``);
+- ``reference/http-api.md`` and ``reference/openapi.json``: the routes of the HTTP service,
+  from the OpenAPI document the service itself serves at ``GET /openapi.json``.
+
+The event vocabulary (``docs/vocabulary.md``) is committed and checked against its YAML by
+``tests/language/test_reference.py``; the Python API is read from the docstrings by
+mkdocstrings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+from typing import Any
+
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.structure.files import File, Files
+
+from samverkan_rules.cli import build_parser
+from samverkan_rules.schemas import routine_schema
+from samverkan_rules.serve.openapi import openapi
+
+HELP_WIDTH = 88
+"""The width of the help texts, whatever the terminal of the build is."""
+
+_METHODS = ("get", "post", "put", "patch", "delete")
+
+
+def _help(parser: argparse.ArgumentParser) -> str:
+    """The parser's ``--help`` at a fixed width."""
+    parser.formatter_class = functools.partial(parser.formatter_class, width=HELP_WIDTH)  # type: ignore[assignment]
+    return parser.format_help()
+
+
+def cli_markdown() -> str:
+    """The CLI reference page: ``samverkan --help`` and each subcommand's ``--help``."""
+    parser = build_parser(every=True)
+    lines = [
+        "# Command line",
+        "",
+        "Generated at every build from the program's own argument parsers: what you read here",
+        "is what `samverkan COMMAND --help` prints.",
+        "",
+        "## `samverkan`",
+        "",
+        "```text",
+        _help(parser).rstrip(),
+        "```",
+    ]
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    for name, sub in commands.items():
+        lines += ["", f"## `samverkan {name}`", "", "```text", _help(sub).rstrip(), "```"]
+    return "\n".join(lines) + "\n"
+
+
+def _kind(node: dict[str, Any]) -> str:
+    """A short type for a schema node: ``string``, ``list of Rule``, ``Role`` ..."""
+    if "$ref" in node:
+        name = node["$ref"].rsplit("/", 1)[-1]
+        return f"[{name}](#{name.lower()})"
+    if "anyOf" in node:
+        kinds = [_kind(n) for n in node["anyOf"] if n.get("type") != "null"]
+        return " or ".join(dict.fromkeys(kinds))
+    if node.get("type") == "array":
+        return "list of " + _kind(node.get("items", {}))
+    if node.get("type") == "object" and "additionalProperties" in node:
+        extra = node["additionalProperties"]
+        return "map of " + (_kind(extra) if isinstance(extra, dict) else "values")
+    if "enum" in node:
+        return ", ".join(f"`{v}`" for v in node["enum"])
+    return str(node.get("type", "any"))
+
+
+def _cell(text: str) -> str:
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def _object_table(node: dict[str, Any]) -> list[str]:
+    """The keys of one schema object as a Markdown table."""
+    required = set(node.get("required", ()))
+    rows = ["| Key | Type | Required | Meaning |", "|---|---|---|---|"]
+    for key, spec in node.get("properties", {}).items():
+        need = "yes" if key in required else "no"
+        rows.append(f"| `{key}` | {_kind(spec)} | {need} | {_cell(spec.get('description', ''))} |")
+    return rows
+
+
+def routine_language_markdown() -> str:
+    """Every key of a routine file, from the JSON Schema of the routine models."""
+    schema = routine_schema()
+    lines = [
+        "# Routine language: every key",
+        "",
+        "Generated at every build from the routine models' JSON Schema",
+        "(`schemas/routine.schema.json`, `samverkan schema`), so it lists exactly the keys",
+        "`samverkan validate` accepts. The how-to guides show each construct at work.",
+        "",
+        "## The routine file",
+        "",
+        _cell(schema.get("description", "")),
+        "",
+        *_object_table(schema),
+    ]
+    for name, node in sorted(schema.get("$defs", {}).items()):
+        lines += ["", f"## {name}", ""]
+        if node.get("description"):
+            lines += [_cell(node["description"]), ""]
+        if node.get("properties"):
+            lines += _object_table(node)
+        else:
+            lines.append(f"Type: {_kind(node)}")
+    return "\n".join(lines) + "\n"
+
+
+def http_markdown(document: dict[str, Any]) -> str:
+    """The HTTP reference page: every route of the OpenAPI document, and the document."""
+    info = document.get("info", {})
+    lines = [
+        "# HTTP API",
+        "",
+        "Generated at every build from the OpenAPI document the service serves at",
+        "`GET /openapi.json` (OpenAPI " + str(document.get("openapi", "?")) + ", "
+        f"{_cell(info.get('title', ''))}). The whole document: [openapi.json](openapi.json).",
+        "",
+        "| Method | Path | What it does |",
+        "|---|---|---|",
+    ]
+    for path, item in document.get("paths", {}).items():
+        for method in _METHODS:
+            if method in item:
+                op = item[method]
+                summary = _cell(op.get("summary") or op.get("description") or "")
+                lines.append(f"| `{method.upper()}` | `{path}` | {summary} |")
+    return "\n".join(lines) + "\n"
+
+
+def on_files(files: Files, config: MkDocsConfig) -> Files:
+    """Add the generated reference pages to the site."""
+    document = openapi()
+    pages = {
+        "reference/cli.md": cli_markdown(),
+        "reference/routine-language.md": routine_language_markdown(),
+        "reference/http-api.md": http_markdown(document),
+        "reference/openapi.json": json.dumps(document, indent=2, ensure_ascii=False) + "\n",
+    }
+    for path, content in pages.items():
+        files.append(File.generated(config, path, content=content))
+    return files

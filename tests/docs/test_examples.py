@@ -1,0 +1,232 @@
+"""Every example in the documentation runs and shows what it really prints.
+
+Each page's examples run in a fresh working folder (with ``routines/`` and ``examples/`` of
+the repository beside them), in the page's order: files are written, commands run and
+their output compared with the page, routines validated, Python executed. See
+``tests/docs/pages.py`` for the markers. English pages run with ``LANG=en_US.UTF-8``,
+Swedish ones (``*.sv.md``) with ``LANG=sv_SE.UTF-8``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+import samverkan_rules
+from tests.docs.pages import ROOT, Block, blocks, commands, pages
+
+PORT = "8080"
+"""The port the pages use; the tests serve on a free one and write it back as this."""
+
+_TOOL_VERSION = re.compile(r"\b(samverkan-rules|holidays|DuckDB|Python) \d+(?:\.\d+)*")
+_WITH_EXAMPLES = [p for p in pages() if any(b.marker in ("run", "file") for b in blocks(p))]
+
+
+def _free_port() -> str:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return str(s.getsockname()[1])
+
+
+class _Page:
+    """The working folder, environment and servers of one page's run."""
+
+    def __init__(self, page: Path, work: Path) -> None:
+        self.page = page
+        self.work = work
+        self.port = _free_port()
+        language = "sv_SE.UTF-8" if page.name.endswith(".sv.md") else "en_US.UTF-8"
+        env = {k: v for k, v in os.environ.items() if k not in ("LC_ALL", "LC_MESSAGES")}
+        bin_dir = str(Path(sys.executable).parent)
+        self.env = env | {
+            "LANG": language,
+            "PATH": bin_dir + os.pathsep + env.get("PATH", ""),
+            "PYTHONPATH": str(ROOT),
+            "PYTHONIOENCODING": "utf-8",
+            "COLUMNS": "88",
+        }
+        self.servers: list[subprocess.Popen[bytes]] = []
+        for name in ("routines", "examples"):
+            (work / name).symlink_to(ROOT / name)
+
+    def command_line(self, command: str) -> str:
+        """The command as run: the page's port replaced by the test's free one."""
+        return command.replace(PORT, self.port)
+
+    def normalise(self, text: str) -> str:
+        """The output with what differs between machines and releases put back as shown."""
+        text = text.replace(str(self.work) + "/", "").replace(str(self.work), ".")
+        text = text.replace(str(ROOT), "<repo>").replace(self.port, PORT)
+        text = _TOOL_VERSION.sub(r"\1 <version>", text)
+        text = text.replace(samverkan_rules.__version__, "<version>")
+        return "\n".join(line.rstrip() for line in text.strip("\n").splitlines())
+
+    def run(self, block: Block) -> None:
+        """Run each command of a console block and compare its output with the page."""
+        for step in commands(block):
+            assignment = re.fullmatch(r"export (\w+)=(\S+)", step.command)
+            if assignment:
+                self.env[assignment[1]] = shlex.split(assignment[2])[0]
+                continue
+            done = subprocess.run(
+                ["bash", "-c", self.command_line(step.command)],
+                cwd=self.work,
+                env=self.env,
+                capture_output=True,
+                stdin=subprocess.DEVNULL,
+                timeout=300,
+                check=False,
+            )
+            shown = self.normalise(step.output)
+            printed = self.normalise(done.stdout.decode() + done.stderr.decode())
+            assert printed == shown, (
+                f"{block.where}: `{step.command}` (exit {done.returncode}) printed\n{printed}\n"
+                f"---- but the page shows\n{shown}"
+            )
+
+    def start(self, block: Block) -> None:
+        """Start a background command and wait until its port answers."""
+        (step,) = commands(block)
+        server = subprocess.Popen(
+            ["bash", "-c", "exec " + self.command_line(step.command)],
+            cwd=self.work,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        self.servers.append(server)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if server.poll() is not None:
+                err = server.stderr.read().decode() if server.stderr else ""
+                raise AssertionError(f"{block.where}: `{step.command}` stopped: {err}")
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", int(self.port))) == 0:
+                    return
+            time.sleep(0.1)
+        raise AssertionError(f"{block.where}: `{step.command}` did not listen within 30 s")
+
+    def stop(self) -> None:
+        """Stop the page's servers."""
+        for server in self.servers:
+            if server.poll() is None:
+                os.killpg(server.pid, signal.SIGTERM)
+                try:
+                    server.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    os.killpg(server.pid, signal.SIGKILL)
+                    server.wait()
+
+
+@pytest.fixture
+def page_run(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[_Page]:
+    run = _Page(request.param, tmp_path)
+    try:
+        yield run
+    finally:
+        run.stop()
+
+
+@pytest.mark.parametrize(
+    "page_run", _WITH_EXAMPLES, ids=lambda p: str(p.relative_to(ROOT)), indirect=True
+)
+def test_page_examples_print_what_the_page_shows(page_run: _Page) -> None:
+    for block in blocks(page_run.page):
+        if block.marker == "file":
+            assert block.arg, f"{block.where}: a file marker needs a name"
+            target = page_run.work / block.arg
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(block.body, encoding="utf-8")
+        elif block.marker == "run":
+            page_run.run(block)
+        elif block.marker == "background":
+            page_run.start(block)
+
+
+def test_pages_have_examples_to_run() -> None:
+    """The tutorials are the pages with the most to check: each has commands that run."""
+    tutorials = [p for p in _WITH_EXAMPLES if p.parent.name == "tutorials"]
+    assert len(tutorials) >= 5, tutorials
+
+
+def _english() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("LC_ALL", "LC_MESSAGES")}
+    return env | {"LANG": "en_US.UTF-8", "PYTHONPATH": str(ROOT)}
+
+
+def _routine_blocks() -> list[Block]:
+    found = []
+    for page in pages():
+        for block in blocks(page):
+            if block.lang == "yaml" and block.marker != "fragment":
+                doc = yaml.safe_load(block.body)
+                if isinstance(doc, dict) and "rules" in doc:
+                    found.append(block)
+    return found
+
+
+@pytest.mark.parametrize("block", _routine_blocks(), ids=lambda b: b.where)
+def test_routine_snippets_are_valid(block: Block, tmp_path: Path) -> None:
+    """Each routine shown is valid, its quotes checked when its source file is on the page."""
+    for other in blocks(block.page):
+        if other.marker == "file" and other.arg:
+            target = tmp_path / other.arg
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(other.body, encoding="utf-8")
+    name = block.arg if block.marker == "file" and block.arg else "snippet.yaml"
+    (tmp_path / name).write_text(block.body, encoding="utf-8")
+    source = yaml.safe_load(block.body).get("source", {}).get("file")
+    strict = ["--strict"] if source and (tmp_path / name).parent.joinpath(source).exists() else []
+    done = subprocess.run(
+        [sys.executable, "-m", "samverkan_rules", "validate", *strict, name],
+        cwd=tmp_path,
+        env=_english(),
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, f"{block.where}: {done.stdout}{done.stderr}"
+    assert "0 warning" in done.stdout, f"{block.where}: {done.stdout}"
+
+
+def test_yaml_fragments_parse() -> None:
+    for page in pages():
+        for block in blocks(page):
+            if block.lang == "yaml":
+                assert isinstance(yaml.safe_load(block.body), dict | list), block.where
+
+
+def _python_blocks() -> list[Block]:
+    return [b for p in pages() for b in blocks(p) if b.lang == "python"]
+
+
+@pytest.mark.parametrize("block", _python_blocks(), ids=lambda b: b.where)
+def test_python_snippets_run(block: Block, tmp_path: Path) -> None:
+    for name in ("routines", "examples"):
+        (tmp_path / name).symlink_to(ROOT / name)
+    done = subprocess.run(
+        [sys.executable, "-c", block.body],
+        cwd=tmp_path,
+        env=os.environ | {"PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, f"{block.where}: {done.stdout}{done.stderr}"
