@@ -4,8 +4,8 @@ Nothing here is committed as Markdown, so none of these pages can drift from the
 
 - ``reference/cli.md``: the ``--help`` of ``samverkan`` and of every subcommand, from the
   same argument parsers the command line uses (``build_parser(every=True)``);
-- ``reference/routine-language.md``: every key of a routine file, from the JSON Schema the
-  routine models produce (``routine_schema()``);
+- ``reference/routine-language.md`` and ``reference/scenario-format.md``: every key of a
+  routine file and of a scenario file, from the JSON Schemas the models produce;
 - ``reference/http-api.md`` and ``reference/openapi.json``: the routes of the HTTP service,
   from the OpenAPI document the service itself serves at ``GET /openapi.json``.
 
@@ -25,7 +25,7 @@ from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.structure.files import File, Files
 
 from samverkan_rules.cli import build_parser
-from samverkan_rules.schemas import routine_schema
+from samverkan_rules.schemas import routine_schema, scenario_schema
 from samverkan_rules.serve.openapi import openapi
 
 HELP_WIDTH = 88
@@ -93,17 +93,14 @@ def _object_table(node: dict[str, Any]) -> list[str]:
     return rows
 
 
-def routine_language_markdown() -> str:
-    """Every key of a routine file, from the JSON Schema of the routine models."""
-    schema = routine_schema()
+def schema_markdown(schema: dict[str, Any], title: str, intro: str, top: str) -> str:
+    """Every key of a file format, from its JSON Schema: the top level, then each part."""
     lines = [
-        "# Routine language: every key",
+        f"# {title}",
         "",
-        "Generated at every build from the routine models' JSON Schema",
-        "(`schemas/routine.schema.json`, `samverkan schema`), so it lists exactly the keys",
-        "`samverkan validate` accepts. The how-to guides show each construct at work.",
+        intro,
         "",
-        "## The routine file",
+        f"## {top}",
         "",
         _cell(schema.get("description", "")),
         "",
@@ -118,6 +115,31 @@ def routine_language_markdown() -> str:
         else:
             lines.append(f"Type: {_kind(node)}")
     return "\n".join(lines) + "\n"
+
+
+def routine_language_markdown() -> str:
+    """Every key of a routine file, from the JSON Schema of the routine models."""
+    intro = (
+        "Generated at every build from the routine models' JSON Schema "
+        "(`schemas/routine.schema.json`, `samverkan schema`), so it lists exactly the keys "
+        "`samverkan validate` accepts. The how-to guides show each construct at work."
+    )
+    return schema_markdown(
+        routine_schema(), "Routine language: every key", intro, "The routine file"
+    )
+
+
+def scenario_markdown() -> str:
+    """Every key of a scenario file, from the JSON Schema of the scenario models."""
+    intro = (
+        "Generated at every build from the scenario files' JSON Schema "
+        "(`schemas/scenario.schema.json`). Scenario files live in "
+        "`tests/<routine id>/*.yaml` beside the routines and run with `samverkan test`; "
+        "the [policy author's tutorial](../tutorials/policy-author.md) writes one."
+    )
+    return schema_markdown(
+        scenario_schema(), "Scenario format: every key", intro, "The scenario file"
+    )
 
 
 def http_markdown(document: dict[str, Any]) -> str:
@@ -148,6 +170,7 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     pages = {
         "reference/cli.md": cli_markdown(),
         "reference/routine-language.md": routine_language_markdown(),
+        "reference/scenario-format.md": scenario_markdown(),
         "reference/http-api.md": http_markdown(document),
         "reference/openapi.json": json.dumps(document, indent=2, ensure_ascii=False) + "\n",
     }

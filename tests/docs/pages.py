@@ -47,7 +47,8 @@ class Block:
     @property
     def where(self) -> str:
         """``docs/…/page.md:LINE`` for messages."""
-        return f"{self.page.relative_to(ROOT)}:{self.line}"
+        page = self.page.relative_to(ROOT) if self.page.is_relative_to(ROOT) else self.page
+        return f"{page}:{self.line}"
 
 
 @dataclass(frozen=True)

@@ -230,3 +230,24 @@ def test_python_snippets_run(block: Block, tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 0, f"{block.where}: {done.stdout}{done.stderr}"
+
+
+def test_a_page_showing_other_output_than_the_command_prints_fails(tmp_path: Path) -> None:
+    page = tmp_path / "docs" / "page.md"
+    page.parent.mkdir()
+    page.write_text("<!-- run -->\n```console\n$ echo printed\nshown\n```\n", encoding="utf-8")
+    work = tmp_path / "work"
+    work.mkdir()
+    run = _Page(page, work)
+    block = Block(page, 2, "console", "run", None, "$ echo printed\nshown\n")
+    assert [(c.command, c.output) for c in commands(block)] == [("echo printed", "shown")]
+    with pytest.raises(AssertionError, match="printed"):
+        run.run(block)
+    run.run(Block(page, 2, "console", "run", None, "$ echo printed\nprinted\n"))
+
+
+def test_markers_are_read_from_the_line_before_a_fence() -> None:
+    page = ROOT / "docs" / "tutorials" / "policy-author.md"
+    found = [(b.marker, b.arg, b.lang) for b in blocks(page)]
+    assert ("file", "bestallning.yaml", "yaml") in found
+    assert ("run", None, "console") in found

@@ -116,6 +116,8 @@ def test_site_has_every_part_and_the_generated_references(site: Path) -> None:
     assert 'id="samverkan_rules.load_routine"' in api
     language = (site / "reference/routine-language/index.html").read_text(encoding="utf-8")
     assert "deadline_on_non_working_day" in language
+    scenarios = (site / "reference/scenario-format/index.html").read_text(encoding="utf-8")
+    assert "as_of" in scenarios
 
 
 def test_a_tutorial_page_renders_in_a_browser(served: str, tmp_path: Path) -> None:
