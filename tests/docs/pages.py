@@ -13,6 +13,9 @@ before it (a comment Markdown does not show):
   keeps running (a server) while the page's later commands run; it is stopped at the end.
 - ``<!-- fragment -->`` on a ``yaml`` block: a part of a routine, only parsed.
 
+A page's ``<!-- needs: MODULE, ... -->`` names the modules its examples need (an extra's):
+without one, its examples are skipped on a developer's machine and fail in CI.
+
 Every other ``yaml`` block with ``rules`` is a routine and is validated; every ``python``
 block is executed in the page's working folder.
 """
@@ -62,6 +65,15 @@ class Command:
 def pages() -> list[Path]:
     """Every Markdown page of the site, in a stable order."""
     return sorted(p for p in DOCS.rglob("*.md") if "_hooks" not in p.parts)
+
+
+_NEEDS = re.compile(r"^<!--\s*needs:\s*(?P<modules>[\w., ]+?)\s*-->$", re.MULTILINE)
+
+
+def needs(page: Path) -> list[str]:
+    """The modules a page's examples need, from its ``<!-- needs: ... -->`` comments."""
+    text = page.read_text(encoding="utf-8")
+    return [m.strip() for found in _NEEDS.finditer(text) for m in found["modules"].split(",")]
 
 
 def blocks(page: Path) -> list[Block]:

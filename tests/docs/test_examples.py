@@ -9,6 +9,7 @@ Swedish ones (``*.sv.md``) with ``LANG=sv_SE.UTF-8``.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shlex
@@ -24,7 +25,7 @@ import pytest
 import yaml
 
 import samverkan_rules
-from tests.docs.pages import ROOT, Block, blocks, commands, pages
+from tests.docs.pages import ROOT, Block, blocks, commands, needs, pages
 
 PORT = "8080"
 """The port the pages use; the tests serve on a free one and write it back as this."""
@@ -131,8 +132,18 @@ class _Page:
                     server.wait()
 
 
+def _require_modules(page: Path) -> None:
+    """Skip a page whose extra is not installed, except in CI, where that fails."""
+    missing = [m for m in needs(page) if importlib.util.find_spec(m) is None]
+    if missing and os.environ.get("CI") == "true":
+        pytest.fail(f"{page.name} needs {', '.join(missing)}, missing in CI")
+    if missing:
+        pytest.skip(f"{page.name} needs {', '.join(missing)} (an extra)")
+
+
 @pytest.fixture
 def page_run(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[_Page]:
+    _require_modules(request.param)
     run = _Page(request.param, tmp_path)
     try:
         yield run
@@ -217,6 +228,7 @@ def _python_blocks() -> list[Block]:
 
 @pytest.mark.parametrize("block", _python_blocks(), ids=lambda b: b.where)
 def test_python_snippets_run(block: Block, tmp_path: Path) -> None:
+    _require_modules(block.page)
     for name in ("routines", "examples"):
         (tmp_path / name).symlink_to(ROOT / name)
     done = subprocess.run(
