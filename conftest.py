@@ -2,7 +2,7 @@
 same language environment whatever the developer's shell has set, and leave modules that need
 an optional extra out of doctest collection where the extra is not installed (durable-rules
 does not build on Python 3.13; the service needs `serve`; the audit needs `audit`, and
-`audit-dask` for Dask); and the fuzzing options."""
+`audit-dask` for Dask; the PostgreSQL store needs `postgres`); and the fuzzing options."""
 
 from __future__ import annotations
 
@@ -41,6 +41,13 @@ if not all(_importable(m) for m in ("duckdb", "jinja2", "tqdm", "personnummer"))
     ]
 elif not _importable("dask.distributed"):
     collect_ignore += ["samverkan_rules/audit/dask.py", "tests/audit/test_dask.py"]
+
+# The PostgreSQL store needs the `postgres` extra (its tests skip or fail on their own).
+if not (_importable("psycopg") and _importable("psycopg_pool")):
+    collect_ignore += [
+        "samverkan_rules/live/postgres.py",
+        "samverkan_rules/serve/shared.py",
+    ]
 
 _LANGUAGE_VARIABLES = ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE")
 

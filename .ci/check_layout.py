@@ -34,6 +34,8 @@ EXTRAS = frozenset(
         "durable_rules_engine",  # live
         "jinja2",  # audit
         "personnummer",  # audit
+        "psycopg",  # postgres
+        "psycopg_pool",  # postgres
         "starlette",  # serve
         "tqdm",  # audit
         "uvicorn",  # serve

@@ -16,6 +16,7 @@ from samverkan_rules.language import yaml_compose
 from samverkan_rules.language.models import base, conditions, periods, routine, rules, schedules
 from samverkan_rules.language.models import time as time_models
 from samverkan_rules.scenarios import plugin, spec
+from samverkan_rules.serve import answers
 from samverkan_rules.text import due
 from samverkan_rules.time import calendar
 
@@ -78,6 +79,18 @@ audit_models.AuditHeader.pseudonymised
 audit_models.AuditHeader.key_fingerprint
 audit_models.RuleSummary.lateness_calendar_days
 audit_models.PeriodSummary.unit_label
+
+# Fields of the service's answers and parameters: only the OpenAPI document reads them
+# (msgspec writes each struct's JSON Schema).
+answers.Erased.erased_events
+answers.Trailer.next_cursor
+answers.TrailerLine.trailer
+answers.CalendarLink.for_
+answers.Delivery.delivered_through
+answers.Replayed.replayed
+answers.AccessList.accesses
+answers.StreamResume.last_event_id
+answers.RequestId.x_request_id
 audit_models.QueueSummary.out_of_order
 audit_models.CompareRule.difference
 audit_models.CompareRule.on_time_rate_base

@@ -11,10 +11,8 @@ cannot be read or makes no sense); ``EvaluationError`` is raised while evaluatin
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from samverkan_rules.diagnostics import Diagnostic
+from samverkan_rules.diagnostics import Diagnostic, Text
 
 
 class SamverkanError(Exception):
@@ -53,7 +51,16 @@ class CaseErasedError(SamverkanError):
 
 
 class CalendarError(SamverkanError):
-    """A date or time cannot be placed in the routine's calendar (naive time, out of range)."""
+    """A date or time cannot be placed in the routine's calendar (naive time, out of range).
+
+    Attributes:
+        text: The message as a translatable sentence, when it was given as one (the event
+            reader reports it in the reader's language); ``str()`` is the English.
+    """
+
+    def __init__(self, message: str | Text, diagnostics: Sequence[Diagnostic] = ()) -> None:
+        self.text: Text | None = message if isinstance(message, Text) else None
+        super().__init__(str(message), diagnostics)
 
 
 class EvaluationError(SamverkanError):

@@ -18,10 +18,10 @@ Examples:
     'tisdag 22 december 2026'
     >>> format_instant(datetime.fromisoformat("2026-12-22T13:30:00+01:00"), tz, en)
     'Tuesday 22 December 2026 at 13:30'
-    >>> cause = triggered_by(sv, event_type="start_planned", event="e2")
+    >>> cause = triggered_by(sv, event_type="Planerad start", event="e2")
     >>> explain_due(sv, action="Skicka", who="Dagverksamheten", deadline="tisdag 22 december 2026",
     ...             cause=cause)
-    'Skicka (Dagverksamheten) senast tisdag 22 december 2026; utlöst av start_planned e2.'
+    'Skicka (Dagverksamheten) senast tisdag 22 december 2026; utlöst av Planerad start (e2).'
     >>> explain_fulfilled_late(en, action="Send", late=1, event="f3",
     ...     at="Wednesday at 09:00", deadline="Tuesday", cause="x")
     'Send: done 1 working day late by f3 Wednesday at 09:00 (by Tuesday); x.'
@@ -136,9 +136,28 @@ def quoted(text: str, t: Translator) -> str:
     return t.gettext("\u201c{text}\u201d").format(text=text)
 
 
+def interpretation(t: Translator, *, reason: str, text: str | None) -> str:
+    """A local interpretation as staff read it: the reason first, then the routine's words
+    it reads (when it names them), so that it reads as an interpretation, not a quote.
+
+    Examples:
+        >>> from samverkan_rules.i18n import translator
+        >>> interpretation(translator("sv"), reason="Ingen frist anges.", text="Vid inskrivning")
+        'Ingen frist anges. (Gäller rutinens ord ”Vid inskrivning”.)'
+    """
+    if not text:
+        return reason
+    return t.gettext("{reason} (Concerns the routine's words {quote}.)").format(
+        reason=reason, quote=quoted(text, t)
+    )
+
+
 def triggered_by(t: Translator, *, event_type: str, event: str) -> str:
-    """``utlöst av dagverksamhet.start_planned e2``: the ``{cause}`` of an explanation."""
-    return t.gettext("triggered by {event_type} {event}").format(event_type=event_type, event=event)
+    """``utlöst av Planerad start på dagverksamhet (e2)``: the ``{cause}`` of an explanation
+    (``event_type`` is the type's label, as staff name it)."""
+    return t.gettext("triggered by {event_type} ({event})").format(
+        event_type=event_type, event=event
+    )
 
 
 def explain_fulfilled(
@@ -187,7 +206,7 @@ def explain_cancelled(
     t: Translator, *, action: str, event_type: str, event: str, cause: str
 ) -> str:
     """An obligation cancelled by an event."""
-    return t.gettext("{action}: cancelled by {event_type} {event}; {cause}.").format(
+    return t.gettext("{action}: cancelled by {event_type} ({event}); {cause}.").format(
         action=action, event_type=event_type, event=event, cause=cause
     )
 
@@ -259,7 +278,7 @@ def explain_overdue(
 def had_to_precede(t: Translator, *, explanation: str, event_type: str, event: str, at: str) -> str:
     """An explanation followed by the event the obligation had to precede (a rule's
     ``before``), whose instant is its deadline."""
-    return t.gettext("{explanation} It had to be done before {event_type} {event} {at}.").format(
+    return t.gettext("{explanation} It had to be done before {event_type} ({event}), {at}.").format(
         explanation=explanation, event_type=event_type, event=event, at=at
     )
 
@@ -287,10 +306,21 @@ def composite_choice(t: Translator, *, later: bool, n: int, at: str) -> str:
 
 
 def cause_line(t: Translator, *, event_type: str, event: str, at: str, case: str) -> str:
-    """How an obligation arose: ``dagverksamhet.start_planned e2 <at> (ärende c1)``."""
-    return t.gettext("{event_type} {event} {at} (case {case})").format(
+    """How an obligation arose: ``Planerad start på dagverksamhet (e2), <at> (ärende c1)``."""
+    return t.gettext("{event_type} ({event}), {at} (case {case})").format(
         event_type=event_type, event=event, at=at, case=case
     )
+
+
+def step_anchor_trigger(t: Translator, *, at: str) -> str:
+    """The first step of a deadline counted from the trigger: when it was recorded."""
+    return t.gettext("the trigger was recorded {at}").format(at=at)
+
+
+def step_anchor_field(t: Translator, *, field: str, at: str) -> str:
+    """The first step of a deadline counted from a date in the trigger's data, named by
+    the field's description: ``planerat startdatum, måndag 28 december 2026``."""
+    return t.gettext("{field}, {at}").format(field=field, at=at)
 
 
 def trace_deadline(t: Translator, *, steps: str) -> str:

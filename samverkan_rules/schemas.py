@@ -31,7 +31,7 @@ import inspect
 import itertools
 import json
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import ModuleType
 from typing import Any
 
@@ -172,26 +172,48 @@ def _attribute_docs(module: ModuleType) -> dict[str, dict[str, str]]:
     return docs
 
 
+def _describe_records(defs: dict[str, Any], modules: Iterable[ModuleType]) -> None:
+    """Describe each field of the records in ``defs`` (msgspec's schemas, by class name) by
+    the docstring under it in the source of whichever of ``modules`` defines the class."""
+    for module in modules:
+        docs = _attribute_docs(module)
+        for name, node in defs.items():
+            cls = getattr(module, name, None)
+            if name not in docs or not isinstance(cls, type):
+                continue
+            properties = node.get("properties", {})
+            for field, text in docs[name].items():
+                if field in properties:
+                    properties[field]["description"] = text
+            # A closed set of strings keeps the order it is declared in (msgspec sorts it).
+            for field, hint in typing.get_type_hints(cls).items():
+                if typing.get_origin(hint) is typing.Literal and field in properties:
+                    properties[field]["enum"] = list(typing.get_args(hint))
+                    properties[field]["type"] = "string"
+
+
 def _record_schema(root: type[Any]) -> dict[str, Any]:
     """The JSON Schema of an output record (a ``msgspec`` struct): the root record's
     properties at the top, the records it holds under ``$defs``, each field described by
     the docstring under it in the source."""
     found = msgspec.json.schema(root)
     defs: dict[str, Any] = found["$defs"]
-    module = inspect.getmodule(root)
-    docs = _attribute_docs(module)  # type: ignore[arg-type]
-    for name, node in defs.items():
-        properties = node.get("properties", {})
-        for field, text in docs.get(name, {}).items():
-            if field in properties:
-                properties[field]["description"] = text
-        # A closed set of strings keeps the order it is declared in (msgspec sorts it).
-        for field, hint in typing.get_type_hints(getattr(module, name)).items():
-            if typing.get_origin(hint) is typing.Literal and field in properties:
-                properties[field]["enum"] = list(typing.get_args(hint))
-                properties[field]["type"] = "string"
+    _describe_records(defs, [inspect.getmodule(root)])  # type: ignore[list-item]
     top = defs.pop(root.__name__)
     return {**top, "$defs": defs}
+
+
+def record_components(
+    records: Iterable[type[Any]], modules: Iterable[ModuleType], ref_template: str
+) -> dict[str, Any]:
+    """The JSON Schemas of ``records`` (``msgspec`` structs) and of the records they hold,
+    by class name, with references written by ``ref_template`` (e.g.
+    ``"#/components/schemas/{name}"``), each field described by the docstring under it in
+    the source of whichever of ``modules`` defines it."""
+    _, defs = msgspec.json.schema_components(list(records), ref_template=ref_template)
+    _describe_records(defs, modules)
+    _walk(defs, _reflow_description)
+    return defs
 
 
 def _reflow_description(node: dict[str, Any]) -> None:

@@ -7,7 +7,9 @@ Nothing here is committed as Markdown, so none of these pages can drift from the
 - ``reference/routine-language.md`` and ``reference/scenario-format.md``: every key of a
   routine file and of a scenario file, from the JSON Schemas the models produce;
 - ``reference/http-api.md`` and ``reference/openapi.json``: the routes of the HTTP service,
-  from the OpenAPI document the service itself serves at ``GET /openapi.json``.
+  from the OpenAPI document the service serves at ``GET /openapi.json``: the build starts
+  ``samverkan serve`` over ``routines/`` on a free loopback port and asks it (needs the
+  ``serve`` extra).
 
 The event vocabulary (``docs/vocabulary.md``) is committed and checked against its YAML by
 ``tests/language/test_reference.py``; the Python API is read from the docstrings by
@@ -19,6 +21,16 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
 from typing import Any
 
 from mkdocs.config.defaults import MkDocsConfig
@@ -26,12 +38,73 @@ from mkdocs.structure.files import File, Files
 
 from samverkan_rules.cli import build_parser
 from samverkan_rules.schemas import routine_schema, scenario_schema
-from samverkan_rules.serve.openapi import openapi
 
 HELP_WIDTH = 88
 """The width of the help texts, whatever the terminal of the build is."""
 
 _METHODS = ("get", "post", "put", "patch", "delete")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def served_openapi(timeout: float = 60.0) -> dict[str, Any]:
+    """The OpenAPI document ``samverkan serve`` serves over the repository's routines."""
+    token = secrets.token_urlsafe(24)
+    port = _free_port()
+    with tempfile.TemporaryDirectory() as store:
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "samverkan_rules",
+                "serve",
+                "--routines",
+                "routines",
+                "--store",
+                store,
+                "--port",
+                str(port),
+                "--log-level",
+                "error",
+            ],
+            cwd=ROOT,
+            env=os.environ | {"SAMVERKAN_TOKEN": token},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            return _ask(server, port, token, timeout)
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+
+
+def _ask(server: subprocess.Popen[bytes], port: int, token: str, timeout: float) -> dict[str, Any]:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/openapi.json", headers={"Authorization": f"Bearer {token}"}
+    )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            err = server.stderr.read().decode() if server.stderr else ""
+            raise RuntimeError(f"samverkan serve stopped before answering: {err}")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                document: dict[str, Any] = json.load(answer)
+                return document
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.2)
+    raise RuntimeError(f"samverkan serve did not answer /openapi.json within {timeout} s")
 
 
 def _help(parser: argparse.ArgumentParser) -> str:
@@ -166,7 +239,7 @@ def http_markdown(document: dict[str, Any]) -> str:
 
 def on_files(files: Files, config: MkDocsConfig) -> Files:
     """Add the generated reference pages to the site."""
-    document = openapi()
+    document = served_openapi()
     pages = {
         "reference/cli.md": cli_markdown(),
         "reference/routine-language.md": routine_language_markdown(),

@@ -150,6 +150,8 @@ class RuleSummary(_Out):
     title: str
     responsible: str
     """The role the rule names as responsible."""
+    responsible_label: str | None = None
+    """That role's label in the routine, as staff name it (null when the rule is unknown)."""
     unit: str | None
     """The unit that role belongs to."""
     total: int

@@ -397,7 +397,7 @@ def _rule_summaries(
     for _, key in sorted(keyed):
         tally = tallies.get(key, Tally())
         r = by_key.get((key[0], key[1]))
-        title, responsible, unit = key[2], "", None
+        title, responsible, unit, label = key[2], "", None, None
         source = None
         interpretation = None
         if r is not None:
@@ -412,6 +412,7 @@ def _rule_summaries(
                 responsible = rule.action.responsible
                 role = r.routine.roles.get(responsible)
                 unit = role.unit if role is not None else None
+                label = role.label if role is not None else None
                 if rule.source is not None:
                     source = SourceRef(
                         document=r.routine.source.title,
@@ -428,6 +429,7 @@ def _rule_summaries(
                 rule=key[2],
                 title=title,
                 responsible=responsible,
+                responsible_label=label,
                 unit=unit,
                 total=sum(statuses.values()),
                 statuses=statuses,

@@ -17,7 +17,7 @@ import shutil
 import stat
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from types import TracebackType
 from typing import Any, TextIO
@@ -285,20 +285,6 @@ def diagnostics_json(
         t: The language of messages and hints (default English, as made).
     """
     return [d.to_json(t) for d in sorted(diagnostics, key=sort_key)]
-
-
-def diagnostic_from_json(record: Mapping[str, Any]) -> Diagnostic:
-    """A :class:`Diagnostic` back from its JSON form (e.g. an evaluation's diagnostics)."""
-    return Diagnostic(
-        record["level"],
-        record["code"],
-        record["message"],
-        file=record.get("file"),
-        line=record.get("line"),
-        column=record.get("column"),
-        path=record.get("path"),
-        hint=record.get("hint"),
-    )
 
 
 def dump_json(data: Any, stream: TextIO | None = None) -> None:

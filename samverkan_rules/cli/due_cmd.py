@@ -33,7 +33,6 @@ from samverkan_rules.cli._common import (
     as_of_argument,
     check_as_of,
     data_translator_from_args,
-    diagnostic_from_json,
     guarded,
     print_diagnostics,
     read_event_file,
@@ -118,16 +117,16 @@ def evaluate_from_args(
 
 def report_event_problems(result: Evaluation, args: argparse.Namespace, name: str) -> int:
     """Print the evaluation's diagnostics on stderr; return how many events were rejected."""
-    diagnostics = [diagnostic_from_json(to_builtins(d)) for d in result.diagnostics]
-    return report_problems(diagnostics, args, name)
+    return report_problems(result.findings, args, name)
 
 
 def report_problems(diagnostics: Sequence[Diagnostic], args: argparse.Namespace, name: str) -> int:
-    """Print diagnostics on stderr; return how many events were rejected."""
-    print_diagnostics(diagnostics, caret=False, unlocated=f"samverkan {name}")
+    """Print diagnostics on stderr in the reader's language (Swedish unless ``--lang en``);
+    return how many events were rejected."""
+    t = translator_from_args(args)
+    print_diagnostics(diagnostics, caret=False, unlocated=f"samverkan {name}", t=t)
     rejected = sum(1 for d in diagnostics if d.is_error)
     if rejected:
-        t = translator_from_args(args)
         source = t.gettext("standard input") if args.events == STDIN else args.events
         problems = t.ngettext(
             "{n} problem with events in {source}; those events were left out and the result "

@@ -13,8 +13,12 @@ Limits: a request body of at most ``--max-body`` bytes holding at most ``--max-e
 events; at most ``--max-connections`` connections and requests at once (more get 503);
 request line and headers of at most 16 KiB; idle keep-alive connections closed after 5 s.
 
+Every option can also be set by an environment variable, ``SAMVERKAN_`` and the option's
+name in capitals with ``_`` for ``-`` (``--port`` is ``SAMVERKAN_PORT``, ``--cors-origin``
+takes a comma-separated list, a flag ``true`` or ``false``); the command line wins.
+
 Exit 0 after a clean shutdown, 2 for bad usage (no token, a missing extra, an unreadable
-routine or store).
+routine or store, a routine version whose content changed after it judged events).
 """
 
 from __future__ import annotations
@@ -35,12 +39,19 @@ from typing import Any
 
 from samverkan_rules.cli import COMMANDS, EXIT_OK
 from samverkan_rules.cli._common import CommandError, guarded
+from samverkan_rules.cli._environment import apply_environment, from_environment
 from samverkan_rules.cli.due_cmd import load_routines, select_routine
 from samverkan_rules.errors import SamverkanError
 from samverkan_rules.live import RoutineSessions
-from samverkan_rules.live.routed import DEFAULT_FUTURE_TOLERANCE, DEFAULT_MAX_CASE_EVENTS
+from samverkan_rules.live.routed import (
+    DEFAULT_FUTURE_TOLERANCE,
+    DEFAULT_MAX_CASE_EVENTS,
+    RoutineChangedError,
+)
+from samverkan_rules.live.stores import is_database_url
 from samverkan_rules.serve.access import AccessLog
 from samverkan_rules.serve.clients import Clients, ClientsError
+from samverkan_rules.serve.logs import configure_logging, default_format
 
 NAME = "serve"
 TOKEN_ENV = "SAMVERKAN_TOKEN"
@@ -71,8 +82,11 @@ def add_parser(subparsers: Any) -> None:
             "/routines/{routine}/obligations/{id}/explain, /routines). Every route but "
             "/healthz needs 'Authorization: Bearer <token>', the token read from --token-file "
             f"or the {TOKEN_ENV} environment variable. Each routine's events are stored in "
-            "its own SQLite file under --store before each answer. Answers are judged at the "
-            "wall clock unless a request gives as_of."
+            "its own SQLite file under --store (or in a PostgreSQL database) before each "
+            "answer. Answers are judged at the wall clock unless a request gives as_of. Every "
+            "option can also be set by its environment variable (SAMVERKAN_ and the option in "
+            "capitals, shown with each option; a list comma-separated, a flag true or false); "
+            "the command line wins."
         ),
     )
     parser.add_argument(
@@ -87,16 +101,7 @@ def add_parser(subparsers: Any) -> None:
         metavar="ROUTINE_ID",
         help="serve only this routine of DIR (all its versions)",
     )
-    parser.add_argument(
-        "--store",
-        required=True,
-        metavar="DIR",
-        help=(
-            "directory of the event stores, one SQLite file per routine (<routine-id>.db), "
-            "created 0700; with a single routine, a file name (e.g. events.db) is that "
-            "routine's store"
-        ),
-    )
+    _add_store(parser)
     parser.add_argument(
         "--future-tolerance",
         type=_duration,
@@ -121,6 +126,25 @@ def add_parser(subparsers: Any) -> None:
         default="reference",
         help="the live engine (durable needs the 'live' extra, Python < 3.13)",
     )
+    _add_limits(parser)
+    _add_logging(parser)
+    from_environment(parser)
+    parser.set_defaults(run=run)
+
+
+def _add_store(parser: argparse.ArgumentParser) -> None:
+    """Where the events are kept, and how."""
+    parser.add_argument(
+        "--store",
+        required=True,
+        metavar="DIR|URL",
+        help=(
+            "directory of the event stores, one SQLite file per routine (<routine-id>.db), "
+            "created 0700; with a single routine, a file name (e.g. events.db) is that "
+            "routine's store. Or a PostgreSQL database, postgresql://user@host/db (the "
+            "'postgres' extra), which several replicas may serve at once"
+        ),
+    )
     parser.add_argument(
         "--synchronous",
         choices=("full", "normal"),
@@ -130,12 +154,10 @@ def add_parser(subparsers: Any) -> None:
             "power cut; normal: faster, safe against a killed process but not a power cut"
         ),
     )
-    _add_limits(parser)
-    parser.set_defaults(run=run)
 
 
 def _add_limits(parser: argparse.ArgumentParser) -> None:
-    """The options that bound what one request may cost, the log and the webhooks."""
+    """The options that bound what one request may cost, the clients and the webhooks."""
     parser.add_argument(
         "--max-body",
         type=int,
@@ -176,9 +198,6 @@ def _add_limits(parser: argparse.ArgumentParser) -> None:
         help="most events one post may hold (default 1000; more: 413)",
     )
     parser.add_argument(
-        "--log-level", choices=("warning", "info", "error"), default="info", help="log level"
-    )
-    parser.add_argument(
         "--clients",
         metavar="FILE",
         help=(
@@ -193,19 +212,36 @@ def _add_limits(parser: argparse.ArgumentParser) -> None:
         help="an origin whose browser pages may call the service (repeatable; default: none)",
     )
     parser.add_argument(
-        "--log-key-file",
-        metavar="FILE",
-        help=(
-            f"file holding the key of the log's case pseudonyms (else ${LOG_KEY_ENV}; else a "
-            "random key, so a case gets a new pseudonym after each restart)"
-        ),
-    )
-    parser.add_argument(
         "--webhooks",
         metavar="FILE",
         help=(
             "YAML file of webhook subscriptions: each change is POSTed, signed, to each "
             "subscriber that wants it (see the README, section Webhooks)"
+        ),
+    )
+
+
+def _add_logging(parser: argparse.ArgumentParser) -> None:
+    """The options of the log: its level, its format and the key of its pseudonyms."""
+    parser.add_argument(
+        "--log-level", choices=("warning", "info", "error"), default="info", help="log level"
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=("json", "text"),
+        default=None,
+        help=(
+            "json: one JSON object a line (time, level, logger, message, request_id) for the "
+            "service's and the server's lines alike; text: one readable line each. Default: "
+            "text on a terminal, json otherwise"
+        ),
+    )
+    parser.add_argument(
+        "--log-key-file",
+        metavar="FILE",
+        help=(
+            f"file holding the key of the log's case pseudonyms (else ${LOG_KEY_ENV}; else a "
+            "random key, so a case gets a new pseudonym after each restart)"
         ),
     )
 
@@ -274,12 +310,7 @@ def _loopback(host: str) -> bool:
 
 
 def _log_start(args: argparse.Namespace, sessions: RoutineSessions) -> None:
-    """Set up logging and say what is served, where, and from which store."""
-    logging.basicConfig(
-        level=args.log_level.upper(),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    """Say what is served, where, and from which store."""
     if not _loopback(args.host):
         logging.getLogger("samverkan.serve").warning(
             "binding %s: reachable from other machines; put a TLS-terminating reverse proxy "
@@ -295,6 +326,13 @@ def _log_start(args: argparse.Namespace, sessions: RoutineSessions) -> None:
             described["cases"],
             described["store"] or "memory",
         )
+    for rid, version in sessions.retired:
+        logging.getLogger("samverkan.serve").warning(
+            "%s version %s judged events in its store and is no longer given: its cases are "
+            "judged by the versions given now",
+            rid,
+            version,
+        )
     logging.getLogger("samverkan.serve").info(
         "on http://%s:%d, backend %s", args.host, args.port, args.backend
     )
@@ -303,6 +341,14 @@ def _log_start(args: argparse.Namespace, sessions: RoutineSessions) -> None:
 @guarded(NAME)
 def run(args: argparse.Namespace) -> int:
     """Load the routine, open the store and serve until interrupted."""
+    sources = apply_environment(args, os.environ)
+
+    def named(dest: str) -> str:  # the option or variable a value came from, with it
+        source = sources.get(dest, dest)
+        value = getattr(args, dest)
+        return f"{source}={value}" if source.startswith("SAMVERKAN_") else f"{source} {value}"
+
+    configure_logging(args.log_level, args.log_format or default_format(sys.stderr))
     missing = [m for m in ("starlette", "uvicorn") if importlib.util.find_spec(m) is None]
     if missing:
         raise CommandError(
@@ -315,16 +361,20 @@ def run(args: argparse.Namespace) -> int:
             "it with: pip install 'samverkan-rules[live]', or use --backend reference"
         )
     if not 0 <= args.port <= 65535:
-        raise CommandError(f"--port {args.port}: give a port from 0 to 65535")
+        raise CommandError(f"{named('port')}: give a port from 0 to 65535")
     token = _token(args) if not args.clients else None
     routines = load_routines(args.routines)
     if args.routine_id is not None:
         routines = select_routine(routines, args.routines, args.routine_id)
     for name in ("max_events", "max_connections", "max_case_events"):
         if getattr(args, name) < 1:
-            option = "--" + name.replace("_", "-")
-            raise CommandError(f"{option} {getattr(args, name)}: give at least 1")
+            raise CommandError(f"{named(name)}: give at least 1")
 
+    if is_database_url(args.store) and importlib.util.find_spec("psycopg") is None:
+        raise CommandError(
+            "a PostgreSQL --store needs the 'postgres' extra (psycopg); install it with: "
+            "pip install 'samverkan-rules[postgres]'"
+        )
     import uvicorn
 
     try:
@@ -336,8 +386,11 @@ def run(args: argparse.Namespace) -> int:
             future_tolerance=args.future_tolerance,
             max_case_events=args.max_case_events,
         )
+    except RoutineChangedError as exc:
+        raise CommandError(str(exc)) from None
     except (OSError, SamverkanError) as exc:
-        raise CommandError(f"--store {args.store}: cannot open the event store: {exc}") from None
+        where = "(the database)" if is_database_url(args.store) else args.store
+        raise CommandError(f"--store {where}: cannot open the event store: {exc}") from None
     _log_start(args, sessions)
     app, opened = _app(args, sessions, token)
     try:
@@ -347,6 +400,7 @@ def run(args: argparse.Namespace) -> int:
             host=args.host,
             port=args.port,
             access_log=False,
+            log_config=None,  # configure_logging above: one format for every line
             log_level=args.log_level,
             server_header=False,
             http="h11",
@@ -362,9 +416,10 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _beside(store: str, name: str) -> Path:
-    """A file kept with the stores: in the store directory, or beside a single store file."""
-    path = Path(store)
+def _beside(args: argparse.Namespace, name: str) -> Path:
+    """A file kept with the SQLite stores: in the store directory, or beside a single store
+    file."""
+    path = Path(args.store)
     return path.with_suffix(f".{name}") if path.suffix else path / name
 
 
@@ -383,12 +438,12 @@ def _app(
             sessions.close()
             raise CommandError(f"--clients: {exc}") from None
     subscriptions, state = _webhooks(args, sessions)
-    access = AccessLog(_beside(args.store, "access.db"))
+    access, feed_secret = _access_and_feeds(args, sessions, token)
     app = create_app(
         sessions,
         token=token,
         clients=clients,
-        feed_secret=None if token else _feed_secret(_beside(args.store, "feeds.key")),
+        feed_secret=feed_secret,
         max_body=args.max_body,
         max_events=args.max_events,
         allow_personal_case_ids=args.allow_personal_case_ids,
@@ -399,6 +454,22 @@ def _app(
         cors_origins=frozenset(args.cors_origin or ()),
     )
     return app, [state, access]
+
+
+def _access_and_feeds(
+    args: argparse.Namespace, sessions: RoutineSessions, token: str | None
+) -> tuple[Any, bytes | None]:
+    """The access log and the calendar links' secret (None: the token's): in files beside
+    the SQLite stores, or in the database that replicas on PostgreSQL share, so any replica
+    answers for the accesses made through all of them and opens every link."""
+    if sessions.shared:
+        from samverkan_rules.serve.shared import SharedAccessLog, shared_key
+
+        return SharedAccessLog(sessions.database), None if token else shared_key(
+            sessions.database, "calendar-feeds"
+        )
+    access = AccessLog(_beside(args, "access.db"))
+    return access, None if token else _feed_secret(_beside(args, "feeds.key"))
 
 
 def _feed_secret(path: Path) -> bytes:
@@ -415,7 +486,8 @@ def _feed_secret(path: Path) -> bytes:
 def _webhooks(args: argparse.Namespace, sessions: RoutineSessions) -> tuple[list[Any], Any]:
     """The webhook subscriptions of ``--webhooks`` and where their deliveries are kept:
     ``webhooks.db`` in the store directory (beside a single store file: ``<name>.webhooks.db``),
-    in memory without a store or without subscriptions."""
+    in memory without a store or without subscriptions; in the database that replicas on
+    PostgreSQL share."""
     from samverkan_rules.serve.webhooks import WebhookConfigError, WebhookState, load_subscriptions
 
     subscriptions = []
@@ -425,8 +497,9 @@ def _webhooks(args: argparse.Namespace, sessions: RoutineSessions) -> tuple[list
         except WebhookConfigError as exc:
             sessions.close()
             raise CommandError(f"--webhooks: {exc}") from None
-    path = None
-    if args.store and subscriptions:
-        store = Path(args.store)
-        path = store.with_suffix(".webhooks.db") if store.suffix else store / "webhooks.db"
+    if sessions.shared and subscriptions:  # the replicas share what was delivered
+        from samverkan_rules.serve.shared import SharedDeliveries
+
+        return subscriptions, SharedDeliveries(sessions.database)
+    path = _beside(args, "webhooks.db") if args.store and subscriptions else None
     return subscriptions, WebhookState(path)

@@ -30,6 +30,69 @@ _MISSING: Final = object()
 Facts = Mapping[str, Any]
 
 
+class CaseFacts(dict[str, Any]):
+    """A case's facts, with what ``referred.*`` needs to find the event an event refers to.
+
+    A plain mapping of facts reads every ``referred.*`` field as missing; the engine passes
+    this one. Copying it (``dict(facts)``) keeps only the facts.
+
+    Attributes:
+        events: The case's events handled so far, by id (shared by the case's routines).
+        refs: Each event type's reference field (``refers_to``, or its only ``event`` field).
+    """
+
+    __slots__ = ("events", "refs")
+
+    def __init__(
+        self,
+        facts: Mapping[str, Any],
+        events: Mapping[str, Event],
+        refs: Mapping[str, str],
+    ) -> None:
+        super().__init__(facts)
+        self.events = events
+        self.refs = refs
+
+
+def facts_snapshot(facts: Facts) -> dict[str, Any]:
+    """A copy of ``facts`` as they stand (for an observer); a :class:`CaseFacts` keeps the
+    events handled so far, so ``referred.*`` reads later as it read now."""
+    if type(facts) is CaseFacts:
+        return CaseFacts(facts, dict(facts.events), facts.refs)
+    return dict(facts)
+
+
+def referred_event(event: Event, facts: Facts) -> Event | None:
+    """The event ``event`` refers to, among the case's events handled before it.
+
+    Its type's reference field names it; a value ``<rule>:<event id>`` that names no event
+    is an obligation's id, and names its trigger. None without such an event, or when
+    ``facts`` is not a :class:`CaseFacts`.
+
+    Examples:
+        >>> from samverkan_rules.events.model import event_from_mapping
+        >>> def ev(i, data): return event_from_mapping({"id": i, "case": "c", "type": "t",
+        ...     "at": "2026-01-01T00:00:00+01:00", "data": data})
+        >>> report, decision = ev("r1", {"kind": "x"}), ev("d1", {"refers_to": "r1"})
+        >>> facts = CaseFacts({}, {"r1": report}, {})
+        >>> referred_event(decision, facts).id
+        'r1'
+        >>> referred_event(ev("d2", {"refers_to": "rule-a:r1"}), facts).id
+        'r1'
+        >>> referred_event(decision, {}) is None
+        True
+    """
+    if type(facts) is not CaseFacts:
+        return None
+    value = event.data.get(facts.refs.get(event.type, "refers_to"))
+    if type(value) is not str:
+        return None
+    found = facts.events.get(value)
+    if found is None and ":" in value:
+        found = facts.events.get(value.partition(":")[2])
+    return found if found is not None and found.id != event.id else None
+
+
 Climb = tuple[int, str, tuple[tuple[str, str], ...]]
 
 
@@ -57,6 +120,8 @@ def _getter(
     if path == "type":
         return lambda e, f: e.type
     scope, _, name = path.partition(".")
+    if scope == "referred":
+        return _referred_getter(_getter(name, tz, calendar))
     if scope == "at":
         return _event_time_getter(name, tz or _UTC_ZONE, calendar or sweden_calendar())
     if scope == "data" and "." in name:
@@ -68,6 +133,18 @@ def _getter(
 
 
 _UTC_ZONE: Final = ZoneInfo("UTC")
+
+
+def _referred_getter(
+    inner: Callable[[Event, Facts], Any],
+) -> Callable[[Event, Facts], Any]:
+    """``inner`` read of the event the event refers to; missing when there is none."""
+
+    def referred(e: Event, f: Facts) -> Any:
+        target = referred_event(e, f)
+        return _MISSING if target is None else inner(target, f)
+
+    return referred
 
 
 def _event_time_getter(
@@ -135,7 +212,7 @@ def _compile_comparison(
     tz: ZoneInfo | None = None,
     calendar: WorkingCalendar | None = None,
 ) -> Predicate:
-    if c.field == "at.local_time":
+    if c.field in ("at.local_time", "referred.at.local_time"):
         # Written '12:00' or '12:00:00', compared as the getter gives it.
         c = c.model_copy(
             update={

@@ -33,13 +33,15 @@ from samverkan_rules.compile.rules import (
 )
 from samverkan_rules.compile.schedules import CompiledSchedule
 from samverkan_rules.compile.time import compile_time
-from samverkan_rules.diagnostics import Diagnostic, did_you_mean
+from samverkan_rules.diagnostics import N_, Diagnostic, did_you_mean
 from samverkan_rules.events.model import Event
 from samverkan_rules.events.retraction import RETRACTED
 from samverkan_rules.i18n import Translator
 from samverkan_rules.language.models.base import EventType, FieldSpec, LateUnit
+from samverkan_rules.language.models.conditions import reference_field
 from samverkan_rules.language.models.routine import Routine, merged_event_types
 from samverkan_rules.language.models.rules import Rule
+from samverkan_rules.language.referred import types_referred
 from samverkan_rules.records import InterpretationRecord, RoutineRef, SourceRecord
 from samverkan_rules.time.calendar import (
     WorkingCalendar,
@@ -114,6 +116,13 @@ class CompiledRoutine:
         raise KeyError(rule_id)
 
     @cached_property
+    def reference_fields(self) -> Mapping[str, str]:
+        """Each event type's field naming the event ``referred.*`` reads (see
+        :func:`~samverkan_rules.language.models.conditions.reference_field`)."""
+        found = {n: reference_field(t) for n, t in self.event_types.items()}
+        return MappingProxyType({n: f for n, f in found.items() if f is not None})
+
+    @cached_property
     def used_event_types(self) -> frozenset[str]:
         """The event types this version names anywhere (triggers, answers, cancellations,
         facts, preconditions, periods, queues, schedules): what a case following it can be
@@ -123,6 +132,8 @@ class CompiledRoutine:
         _strings(self.routine.model_dump(mode="json", by_alias=True), names)
         # A retraction concerns any event, whatever routine reads it.
         names.add(RETRACTED)
+        # An event a condition reads through `referred.data.<name>` is kept too.
+        names |= types_referred(names, self.event_types)
         return frozenset(n for n in names if n in self.event_types)
 
     @cached_property
@@ -166,7 +177,7 @@ class CompiledRoutine:
                 _event_diag(
                     event,
                     "event.unknown-type",
-                    f"unknown event type {event.type!r}",
+                    N_("unknown event type {type}", type=repr(event.type)),
                     "type",
                     hint=did_you_mean(event.type, self.event_types),
                 )
@@ -184,6 +195,25 @@ class CompiledRoutine:
             return None
         spec = self.routine.channels.get(channel)
         return spec.label if spec else channel
+
+    def obligation_name(self, obligation: str) -> str:
+        """An obligation as staff read it: its rule's title with the id after it
+        (``Meddelande om start till hemvården (start-message:e25)``), so the id is at hand
+        without being read as the name; the id alone when the rule is not this version's."""
+        rule_id = obligation.partition(":")[0]
+        title = next((r.rule.title for r in self.rules if r.id == rule_id), None)
+        return f"{title} ({obligation})" if title else obligation
+
+    def event_type_label(self, event_type: str) -> str:
+        """The label of an event type, or of the schedule whose occurrence it is (the type
+        itself when unknown): what staff read where an event is named."""
+        spec = self.event_types.get(event_type)
+        if spec is not None and spec.label:
+            return spec.label
+        schedule = self.routine.schedules.get(event_type.removeprefix("schedule."))
+        if event_type.startswith("schedule.") and schedule is not None:
+            return schedule.label
+        return event_type
 
 
 def _strings(node: Any, out: set[str]) -> None:
@@ -309,6 +339,7 @@ def _compile_rule(
     """One rule with its conditions, times and answer patterns compiled."""
     tz, cal = clock["tz"], clock["calendar"]
     escalations = _escalations(routine, rule)
+    trigger = _fields_of(types, rule.when.event_type)
     return CompiledRule(
         rule=rule,
         index=index,
@@ -324,8 +355,12 @@ def _compile_rule(
             if rule.unless is not None
             else _never
         ),
-        deadline=compile_time(rule.deadline, end_of_day_default=True, **clock),
-        opens=(compile_time(rule.opens, end_of_day_default=False, **clock) if rule.opens else None),
+        deadline=compile_time(rule.deadline, end_of_day_default=True, fields=trigger, **clock),
+        opens=(
+            compile_time(rule.opens, end_of_day_default=False, fields=trigger, **clock)
+            if rule.opens
+            else None
+        ),
         fulfilled_by=tuple(
             _compile_pattern(p, _fields_of(types, p.event), role_units, tz, cal)
             for p in rule.fulfilled_by

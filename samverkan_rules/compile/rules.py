@@ -19,6 +19,7 @@ from samverkan_rules.compile.conditions import (
     _nested,
     _same,
     compile_condition,
+    referred_event,
 )
 from samverkan_rules.compile.time import CompositeTimeRule, TimeRule
 from samverkan_rules.events.model import Event
@@ -37,7 +38,9 @@ class CompiledPattern:
 
     event_type: str
     condition: Predicate
-    match: tuple[tuple[Callable[[Event], Any], Callable[[Event], Any]], ...]
+    match: tuple[tuple[Getter, Getter], ...]
+    """Per ``match`` entry, the candidate's value and the trigger's, each read from an event
+    with the case's facts (which find the event a ``referred.`` path reads)."""
     any_case: bool = False
 
     def matches(self, candidate: Event, trigger: Event, facts: Facts) -> bool:
@@ -47,22 +50,39 @@ class CompiledPattern:
         if candidate.case != trigger.case and not self.any_case:
             return False
         for get_candidate, get_trigger in self.match:
-            value = get_candidate(candidate)
-            if value is _MISSING or not _same(value, get_trigger(trigger)):
+            value = get_candidate(candidate, facts)
+            if value is _MISSING or not _same(value, get_trigger(trigger, facts)):
                 return False
         return self.condition(candidate, facts)
 
 
-def _event_ref(path: str) -> Callable[[Event], Any]:
-    if path in ("case", "trigger.case"):
-        return lambda e: e.case
-    if path == "trigger.id":
-        return lambda e: e.id
-    name = path.removeprefix("trigger.").removeprefix("data.")
+Getter = Callable[[Event, Facts], Any]
+"""A ``match`` path compiled: its value in an event, given the case's facts."""
+
+
+def _event_ref(path: str) -> Getter:
+    path = path.removeprefix("trigger.")
+    if path.startswith("referred."):
+        return _referred_ref(_event_ref(path.removeprefix("referred.")))
+    if path == "case":
+        return lambda e, f: e.case
+    if path == "id":
+        return lambda e, f: e.id
+    name = path.removeprefix("data.")
     if "." in name:
         parts = tuple(name.split("."))
-        return lambda e: _nested(e.data, parts)
-    return lambda e: e.data.get(name, _MISSING)
+        return lambda e, f: _nested(e.data, parts)
+    return lambda e, f: e.data.get(name, _MISSING)
+
+
+def _referred_ref(inner: Getter) -> Getter:
+    """``inner`` read of the event the event refers to; missing when there is none."""
+
+    def referred(e: Event, f: Facts) -> Any:
+        target = referred_event(e, f)
+        return _MISSING if target is None else inner(target, f)
+
+    return referred
 
 
 def _compile_pattern(

@@ -15,6 +15,7 @@ from samverkan_rules import phrases as x
 from samverkan_rules.compile.schedules import CalledOffOccurrences, CompiledSchedule
 from samverkan_rules.events.model import Event
 from samverkan_rules.i18n import Translator, translator
+from samverkan_rules.language.models.base import FieldSpec
 from samverkan_rules.language.models.time import CompositeTime, Offset, TimeForm, TimeSpec
 from samverkan_rules.time.calendar import (
     WorkingCalendar,
@@ -62,6 +63,7 @@ class TimeRule:
         "_end",
         "_explained",
         "_field",
+        "_field_label",
         "_memo",
         "_policy",
         "_schedule",
@@ -79,6 +81,7 @@ class TimeRule:
         policy: str,
         end_of_day_default: bool,
         schedules: Mapping[str, CompiledSchedule] | None = None,
+        fields: Mapping[str, FieldSpec] | None = None,
     ) -> None:
         self._spec = spec
         self._tz = tz
@@ -89,6 +92,9 @@ class TimeRule:
         self._amount = spec.amount
         anchor = spec.anchor
         self._field = anchor.partition(".")[2] if anchor.startswith("data.") else None
+        # The words for the anchor field in the steps staff read (its description).
+        described = (fields or {}).get(self._field) if self._field is not None else None
+        self._field_label = (described.description if described else None) or self._field
         self._schedule = (
             (schedules or {})[anchor.partition(".")[2]] if anchor.startswith("schedule.") else None
         )
@@ -249,8 +255,10 @@ class TimeRule:
         if self._schedule is not None:
             label = self._schedule.label
             steps.append(x.step_next_occurrence(steps.t, schedule=label, at=shown))
+        elif self._field_label is not None:
+            steps.append(x.step_anchor_field(steps.t, field=self._field_label, at=shown))
         else:
-            steps.append(f"{self._spec.anchor} = {shown}")
+            steps.append(x.step_anchor_trigger(steps.t, at=shown))
 
     def _offset(self, anchor: datetime | date, steps: _Steps | None) -> datetime:
         unit, amount = self._unit, self._amount
@@ -400,6 +408,7 @@ def compile_time(
     policy: str,
     end_of_day_default: bool,
     schedules: Mapping[str, CompiledSchedule] | None = None,
+    fields: Mapping[str, FieldSpec] | None = None,
 ) -> TimeRule | CompositeTimeRule:
     """Compile a time form: a plain :class:`TimeSpec` or a ``later_of``/``earlier_of``."""
     if isinstance(spec, CompositeTime):
@@ -412,6 +421,7 @@ def compile_time(
                     policy=policy,
                     end_of_day_default=end_of_day_default,
                     schedules=schedules,
+                    fields=fields,
                 )
                 for part in spec.parts
             ],
@@ -425,6 +435,7 @@ def compile_time(
         policy=policy,
         end_of_day_default=end_of_day_default,
         schedules=schedules,
+        fields=fields,
     )
 
 

@@ -139,12 +139,9 @@ class Evaluator:
         self.diagnostics: list[Diagnostic] = []
         self.summary: dict[str, int] = dict.fromkeys(STATUSES, 0)
         self._wanted = frozenset(cases) if cases is not None else None
-        self._checkers: dict[str, list[CompiledRoutine]] = {}
+        self._checkers = self.plan.checkers
         # One version judges every event's data: no lookup per event.
         self._only = self.routines[0] if len(self.routines) == 1 else None
-        for r in self.routines:
-            for name in r.event_types:
-                self._checkers.setdefault(name, []).append(r)
         self._borrow = frozenset().union(*(r.borrow_types for r in self.routines))
         self._queue_types = queue_types(self.routines)
         self._cancelling = cancelling_types(self.routines)

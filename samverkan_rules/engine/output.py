@@ -132,7 +132,7 @@ def cause_line(entry: RuleEntry, t: Translator | None = None) -> str:
     t = t or translator()
     return x.cause_line(
         t,
-        event_type=trigger.type,
+        event_type=entry.routine.event_type_label(trigger.type),
         event=trigger.id,
         at=x.format_instant(trigger.at, entry.routine.tz, t),
         case=trigger.case,
@@ -187,7 +187,7 @@ def _explain(entry: RuleEntry, blocked_labels: list[str], t: Translator) -> str:
     return x.had_to_precede(
         t,
         explanation=text,
-        event_type=before.type,
+        event_type=entry.routine.event_type_label(before.type),
         event=before.id,
         at=x.format_instant(before.at, entry.routine.tz, t),
     )
@@ -199,7 +199,9 @@ def _explain_status(entry: RuleEntry, blocked_labels: list[str], t: Translator) 
     action = entry.rule.rule.action.description
     who = _who(entry, t)
     due = x.format_instant(entry.deadline, tz, t)
-    cause = x.triggered_by(t, event_type=entry.trigger.type, event=entry.trigger.id)
+    cause = x.triggered_by(
+        t, event_type=routine.event_type_label(entry.trigger.type), event=entry.trigger.id
+    )
     status: Status = entry.status
     answer = entry.answer
     if status in ("fulfilled", "fulfilled_late"):
@@ -222,7 +224,11 @@ def _explain_status(entry: RuleEntry, blocked_labels: list[str], t: Translator) 
     if status == "cancelled":
         assert entry.cancel is not None
         return x.explain_cancelled(
-            t, action=action, event_type=entry.cancel.type, event=entry.cancel.id, cause=cause
+            t,
+            action=action,
+            event_type=routine.event_type_label(entry.cancel.type),
+            event=entry.cancel.id,
+            cause=cause,
         )
     if status == "blocked":
         return x.explain_blocked(
@@ -268,7 +274,8 @@ def _trace(entry: RuleEntry, labels: list[str], as_of: datetime, t: Translator) 
     if entry.before is not None:
         before = entry.before
         at = x.format_instant(before.at, tz, t)
-        trace.append(x.trace_before(t, event=before.id, event_type=before.type, at=at))
+        label = routine.event_type_label(before.type)
+        trace.append(x.trace_before(t, event=before.id, event_type=label, at=at))
     if rule.opens is not None:
         opens = "; ".join(rule.opens.compute(entry.trigger, t, entry.called_off).steps)
         trace.append(x.trace_opens(t, steps=opens))
@@ -278,7 +285,8 @@ def _trace(entry: RuleEntry, labels: list[str], as_of: datetime, t: Translator) 
     for event, line in ((entry.answer, x.trace_fulfilled), (entry.cancel, x.trace_cancelled)):
         if event is not None:
             at = x.format_instant(event.at, tz, t)
-            trace.append(line(t, event=event.id, event_type=event.type, at=at))
+            label = routine.event_type_label(event.type)
+            trace.append(line(t, event=event.id, event_type=label, at=at))
     if entry.blocked:
         trace.append(x.trace_blocked(t, preconditions=", ".join(labels)))
     trace.append(
@@ -434,7 +442,7 @@ def _remedy_dict(
         remedy=pre.remedy_description,
         who=label,
         deadline=due,
-        obligations=", ".join(unblocks),
+        obligations="; ".join(routine.obligation_name(o) for o in unblocks),
         overdue=entry.status == "overdue",
     )
     out: dict[str, Any] = {

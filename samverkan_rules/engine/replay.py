@@ -25,8 +25,9 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
+from samverkan_rules.compile.conditions import CaseFacts, Facts, facts_snapshot
 from samverkan_rules.compile.routine import CompiledRoutine, _never
-from samverkan_rules.compile.rules import CompiledPattern, CompiledRule, FactSetter
+from samverkan_rules.compile.rules import CompiledPattern, CompiledRule, FactSetter, Getter
 from samverkan_rules.compile.schedules import CalledOffOccurrences
 from samverkan_rules.compile.time import offset_after
 from samverkan_rules.compile.versions import Window
@@ -97,21 +98,21 @@ class _Slot:
         self.before = before
         """The rule's ``before`` pattern: a match cuts the deadline instead of closing."""
         self.any_case = pattern.any_case
-        self.candidate: tuple[Callable[[Event], Any], ...] = tuple(c for c, _ in pattern.match)
-        self.trigger_side: tuple[Callable[[Event], Any], ...] = tuple(t for _, t in pattern.match)
+        self.candidate: tuple[Getter, ...] = tuple(c for c, _ in pattern.match)
+        self.trigger_side: tuple[Getter, ...] = tuple(t for _, t in pattern.match)
         self.single = self.candidate[0] if len(self.candidate) == 1 else None
         self.single_trigger = self.trigger_side[0] if len(self.trigger_side) == 1 else None
 
     @staticmethod
-    def _key(getters: tuple[Callable[[Event], Any], ...], event: Event) -> Any:
+    def _key(getters: tuple[Getter, ...], event: Event, facts: Facts) -> Any:
         if not getters:
             return ()
         if len(getters) == 1:
-            value = getters[0](event)
+            value = getters[0](event, facts)
             return _MISSING if value is _MISSING else _index_key(value)
         keys = []
         for get in getters:
-            value = get(event)
+            value = get(event, facts)
             if value is _MISSING:
                 return _MISSING
             key = _index_key(value)
@@ -120,17 +121,17 @@ class _Slot:
             keys.append(key)
         return tuple(keys)
 
-    def candidate_key(self, event: Event) -> Any:
+    def candidate_key(self, event: Event, facts: Facts) -> Any:
         """The bucket an answering event looks up (``_MISSING``: it cannot match)."""
-        return self._key(self.candidate, event)
+        return self._key(self.candidate, event, facts)
 
-    def trigger_key(self, trigger: Event) -> Any:
+    def trigger_key(self, trigger: Event, facts: Facts) -> Any:
         """The bucket an obligation raised by ``trigger`` waits in."""
         single = self.single_trigger
         if single is not None:  # one correlation field: the common case, inlined
-            value = single(trigger)
+            value = single(trigger, facts)
             return value if value is _MISSING or type(value) is str else _index_key(value)
-        return self._key(self.trigger_side, trigger)
+        return self._key(self.trigger_side, trigger, facts)
 
 
 class _Trigger:
@@ -169,6 +170,7 @@ class CasePlan:
         slots_by_rule: For each rule (by identity), its patterns' slots.
         slot_count: How many slots there are (numbered from 0).
         acts_by_type: For each event type, what it does in its own case (see ``_Acts``).
+        checkers: For each event type, the versions that declare it (they judge its data).
     """
 
     def __init__(
@@ -198,6 +200,11 @@ class CasePlan:
                         by_type.setdefault(pattern.event_type, []).append(slot)
                 self.slots_by_rule[id(rule)] = tuple(slots)
         self.slot_count = number
+        checkers: dict[str, list[CompiledRoutine]] = {}
+        for routine in routines:
+            for name in routine.event_types:
+                checkers.setdefault(name, []).append(routine)
+        self.checkers = {name: tuple(owners) for name, owners in checkers.items()}
         self.slots_by_type: dict[str, tuple[_Slot, ...]] = {
             t: (*fulfil.get(t, ()), *cancel.get(t, ()), *before.get(t, ()))
             for t in {*fulfil, *cancel, *before}
@@ -304,8 +311,11 @@ class CaseReplay:
         self._observer = observer
         self._slots_by_type = plan.slots_by_type
         self._acts = plan.acts_by_type
+        # The case's events so far by id, for conditions on `referred.*`.
+        self._by_id: dict[str, Event] = {}
         self.facts_of: dict[str, dict[str, Any]] = {
-            r.key: dict(r.fact_defaults) for r in plan.routines
+            r.key: CaseFacts(r.fact_defaults, self._by_id, r.reference_fields)
+            for r in plan.routines
         }
         # The open obligations waiting for an answer, by slot number, then by bucket key:
         # a slot nothing waits in is skipped without computing the event's key.
@@ -355,6 +365,8 @@ class CaseReplay:
         if at != self._instant:
             self._instant, self._same_from = at, len(fed) - 1
         own = event.case == self.case_id
+        if own:
+            self._by_id.setdefault(event.id, event)
         # 1. Answers: a later event fulfils or cancels what is still open.
         slots = self._slots_by_type.get(etype)
         if slots is not None:
@@ -382,7 +394,7 @@ class CaseReplay:
             elif not self._plan.in_force(routine, at):
                 outside = True
                 if self._observer is not None:
-                    self._observer("outside", event, routine, None, dict(facts))
+                    self._observer("outside", event, routine, None, facts_snapshot(facts))
                 continue
             in_force = True
             self._trigger(event, routine, triggers, facts, tick_of is not None)
@@ -396,21 +408,21 @@ class CaseReplay:
             buckets = waiting[slot.number]
             if not buckets or (not own and not slot.any_case):
                 continue
+            facts = self.facts_of[slot.routine_key]
             single = slot.single
             if single is not None:  # one correlation field: the common case, inlined
-                key = single(event)
+                key = single(event, facts)
                 if key is _MISSING:
                     continue
                 if type(key) is not str:
                     key = _index_key(key)
             else:
-                key = slot.candidate_key(event)
+                key = slot.candidate_key(event, facts)
                 if key is _MISSING:
                     continue
             bucket = buckets.get(key)
             if not bucket:
                 continue
-            facts = self.facts_of[slot.routine_key]
             pattern = slot.pattern
             if key is _SCAN:
                 # Lists or objects: compare each waiting obligation in full.
@@ -477,7 +489,7 @@ class CaseReplay:
             ):
                 if observer is not None:
                     what = "unless" if rule.condition(event, facts) else "condition"
-                    observer(what, event, routine, rule, dict(facts))
+                    observer(what, event, routine, rule, facts_snapshot(facts))
                 continue
             self._seq += 1
             raised = _raise(
@@ -485,18 +497,18 @@ class CaseReplay:
             )
             if raised is None:
                 if observer is not None:
-                    observer("calendar", event, routine, rule, dict(facts))
+                    observer("calendar", event, routine, rule, facts_snapshot(facts))
                 continue
             if ticked and _before_its_time(event, raised.deadline):
                 if observer is not None:
-                    observer("early", event, routine, rule, dict(facts))
+                    observer("early", event, routine, rule, facts_snapshot(facts))
                 continue
             self.entries.append(raised)
             self._used.add(id(event))
             if ticked and "held_since" in event.data:
                 self._cancelled_since(raised, event, facts)
             if observer is not None:
-                observer("raised", event, routine, rule, dict(facts))
+                observer("raised", event, routine, rule, facts_snapshot(facts))
             self._wait(event, raised, trigger.slots, facts)
 
     def _wait(
@@ -521,7 +533,7 @@ class CaseReplay:
         # Wait in the buckets of the events that may still answer or cancel it.
         waiting = self._waiting
         for slot in slots:
-            key = slot.trigger_key(event)
+            key = slot.trigger_key(event, facts)
             if key is not _MISSING:
                 buckets = waiting[slot.number]
                 if buckets is None:

@@ -153,6 +153,13 @@ class Evaluation:
         return self._cases
 
     @property
+    def findings(self) -> tuple[Diagnostic, ...]:
+        """The same findings as :attr:`diagnostics`, as located :class:`Diagnostic` objects
+        whose message and hint can be written in any language (:meth:`Diagnostic.format`
+        with a translator); :attr:`diagnostics` has them in English, as made."""
+        return tuple(self._raw_diagnostics)
+
+    @property
     def diagnostics(self) -> list[DiagnosticRecord]:
         """Findings about the input: events rejected, routines out of force, ..."""
         if self._diagnostics is None:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from samverkan_rules.compile.conditions import compile_condition
+from samverkan_rules.compile.conditions import CaseFacts, compile_condition, referred_event
 from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.compile.rules import CompiledRule
 from samverkan_rules.diagnostics import did_you_mean, mask_personal_numbers
@@ -141,6 +141,9 @@ def _value(path: str, event: Event, facts: Mapping[str, Any]) -> Any:
     if path == "type":
         return event.type
     scope, _, name = path.partition(".")
+    if scope == "referred":
+        target = referred_event(event, facts)
+        return _MISSING if target is None else _value(name, target, facts)
     source: Mapping[str, Any] = event.data if scope == "data" else facts
     return source.get(name, _MISSING)
 
@@ -209,6 +212,8 @@ def _words(condition: Condition) -> str:
 
 
 def _as_field(path: str) -> str:
+    if path.startswith("trigger.referred."):
+        return "referred." + _as_field("trigger." + path.removeprefix("trigger.referred."))
     if path == "trigger.id":
         return "id"
     if path in ("case", "trigger.case"):
@@ -278,7 +283,7 @@ def explain_rule(
             WaitingObligation(
                 entry.id,
                 entry.status,
-                would_fulfil=tuple(_would_fulfil(entry)),
+                would_fulfil=tuple(_would_fulfil(entry, stream)),
                 near_misses=tuple(_near_misses(entry, stream, t)),
             )
         )
@@ -327,12 +332,12 @@ def _why_not(
     if not triggers and not decisions:
         return [
             t.gettext("no trigger: the case has no event of type {type}").format(
-                type=when.event_type
+                type=routine.event_type_label(when.event_type)
             )
         ]
     for what, event, version, facts in decisions:
         at = format_instant(event.at, version.tz, t)
-        head = f"{event.type} {event.id} {at}"
+        head = f"{version.event_type_label(event.type)} ({event.id}), {at}"
         rule_model = (
             version.rule(compiled.id).rule
             if any(x.id == compiled.id for x in version.rules)
@@ -373,20 +378,21 @@ def _why_not(
     if not out:
         out.append(
             t.gettext("no trigger: the case has no event of type {type}").format(
-                type=when.event_type
+                type=routine.event_type_label(when.event_type)
             )
         )
     return out
 
 
-def _would_fulfil(entry: RuleEntry) -> list[str]:
+def _would_fulfil(entry: RuleEntry, stream: Sequence[Event]) -> list[str]:
+    trigger = entry.trigger
+    before = {e.id: e for e in stream if e.case == trigger.case and e.order_key < trigger.order_key}
+    facts = CaseFacts(entry.routine.fact_defaults, before, entry.routine.reference_fields)
     out = []
     for pattern, model in zip(entry.rule.fulfilled_by, entry.rule.rule.fulfilled_by, strict=True):
         parts = [pattern.event_type]
         for candidate, trigger_path in sorted(model.match.items()):
-            parts.append(
-                f"{candidate} = {_shown(_value(_as_field(trigger_path), entry.trigger, {}))}"
-            )
+            parts.append(f"{candidate} = {_shown(_value(_as_field(trigger_path), trigger, facts))}")
         if model.if_ is not None:
             parts.append(_words(model.if_))
         if not model.any_case:
@@ -397,10 +403,13 @@ def _would_fulfil(entry: RuleEntry) -> list[str]:
 
 def _near_misses(entry: RuleEntry, stream: Sequence[Event], t: Translator) -> list[NearMiss]:
     trigger = entry.trigger
-    facts = dict(entry.routine.fact_defaults)
+    seen: dict[str, Event] = {}  # the case's events so far, as the evaluator saw them
+    facts = CaseFacts(entry.routine.fact_defaults, seen, entry.routine.reference_fields)
     out = []
     types = {p.event_type for p in entry.rule.fulfilled_by}
     for event in stream:
+        if event.case == trigger.case:
+            seen.setdefault(event.id, event)
         if event.type not in types or event is trigger or event.order_key < trigger.order_key:
             continue
         if event.type.startswith(TICK_PREFIX):
@@ -415,8 +424,8 @@ def _near_misses(entry: RuleEntry, stream: Sequence[Event], t: Translator) -> li
             if event.case != trigger.case and not model.any_case:
                 why.append(t.gettext("it belongs to another case"))
             for candidate, trigger_path in sorted(model.match.items()):
-                got = _value(candidate if candidate != "case" else "case", event, {})
-                want = _value(_as_field(trigger_path), trigger, {})
+                got = _value(candidate, event, facts)
+                want = _value(_as_field(trigger_path), trigger, facts)
                 if (
                     got is _MISSING
                     or want is _MISSING

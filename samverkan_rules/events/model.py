@@ -234,14 +234,18 @@ def _instant_of(
         at = parse_rfc3339(record["at"])
         if not _FIRST_DAY <= at.date() <= _LAST_DAY:
             raise CalendarError(
-                f"timestamp {record['at']!r} is outside the supported range "
-                f"{_FIRST_DAY.isoformat()}..{_LAST_DAY.isoformat()}"
+                N_(
+                    "timestamp {value} is outside the supported range {first}..{last}",
+                    value=repr(record["at"]),
+                    first=_FIRST_DAY.isoformat(),
+                    last=_LAST_DAY.isoformat(),
+                )
             )
     except CalendarError as exc:
         problems.append(
             _diag(
                 "event.bad-timestamp",
-                str(exc),
+                exc.text or str(exc),
                 file=file,
                 line=line,
                 path="at",

@@ -13,7 +13,7 @@ from typing import Any, Final
 
 import orjson
 
-from samverkan_rules.diagnostics import N_, Diagnostic
+from samverkan_rules.diagnostics import N_, Diagnostic, Text
 from samverkan_rules.errors import EventError
 from samverkan_rules.events.limits import DEFAULT_LIMITS, EventLimits, _brackets, _depth_over
 from samverkan_rules.events.model import REQUIRED_KEYS, EventBatch, _batch, _diag
@@ -66,12 +66,15 @@ def decode_json_line(
         record = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         message = str(exc.msg)
+        what: Text
         if "UTF-8" in message or "surrogate" in message:
-            what = f"not valid text: {message}"
-            hint = "save the file as UTF-8; escape characters as \\uXXXX only in valid pairs"
+            what = N_("not valid text: {message}", message=message)
+            hint = N_("save the file as UTF-8; escape characters as \\uXXXX only in valid pairs")
         else:
-            what = f"not valid JSON: {message} (column {exc.colno})"
-            hint = "write one JSON object per line"
+            what = N_(
+                "not valid JSON: {message} (column {column})", message=message, column=exc.colno
+            )
+            hint = N_("write one JSON object per line")
         raise EventError(
             "bad event line", [_diag("event.bad-json", what, file=file, line=line, hint=hint)]
         ) from None

@@ -31,6 +31,7 @@ from samverkan_rules.language.models.routine import Routine, merged_event_types
 from samverkan_rules.language.models.rules import Action, EventPattern, Rule
 from samverkan_rules.language.models.schedules import planned_occurrence, schedule_event_type
 from samverkan_rules.language.models.time import CompositeTime, TimeForm
+from samverkan_rules.language.referred import referred_path_problem, referred_problem
 from samverkan_rules.language.yaml import YamlDocument
 from samverkan_rules.language.yaml_core import PathPart
 
@@ -227,6 +228,20 @@ class _Checker:
                     field=repr(c.field),
                 ),
             )
+        elif scope == "referred" and no_facts:
+            self.error(
+                where,
+                "routine.field-not-allowed",
+                N_(
+                    "{field} cannot be used here; a queue, a period or a schedule's "
+                    "cancellation reads the event itself only",
+                    field=repr(c.field),
+                ),
+            )
+        elif scope == "referred":
+            found = referred_problem(c, event, event_name, self.types)
+            if found is not None:
+                self.error(where, found.code, found.message, found.hint)
         elif scope == "data":
             self.data_field(where, event, event_name, name)
             if event is not None and name in event.fields:  # a nested part has no declared type
@@ -614,6 +629,10 @@ class _Checker:
             spec = self.event_type((*pbase, "event"), pattern.event)
             self.condition((*pbase, "if"), pattern.if_, spec, pattern.event)
             for mine, theirs in pattern.match.items():
+                self._referred_match((*pbase, "match", mine), mine, spec, pattern.event)
+                self._referred_match(
+                    (*pbase, "match", mine), theirs.removeprefix("trigger."), trigger, tname
+                )
                 if mine.startswith("data."):
                     self.data_field(
                         (*pbase, "match", mine), spec, pattern.event, mine.partition(".")[2]
@@ -625,6 +644,15 @@ class _Checker:
                         tname,
                         theirs.removeprefix("trigger.data."),
                     )
+
+    def _referred_match(
+        self, where: Path_, path: str, event: EventType | None, event_name: str
+    ) -> None:
+        """A ``referred.`` path of a ``match`` must be readable from ``event_name``."""
+        if path.startswith("referred."):
+            found = referred_path_problem(path, event, event_name, self.types)
+            if found is not None:
+                self.error(where, found.code, found.message, found.hint)
 
     def _periods(self) -> None:
         rule_ids = [rule.id for rule in self.r.rules]

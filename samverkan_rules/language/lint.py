@@ -16,7 +16,12 @@ module warns about what is legal but suspicious, so that ``samverkan validate`` 
   pattern saying why silences it (``routine.uncorrelated-cancel``);
 * a literal of a free-text field (a message's ``kind``, a record's name) written once and
   nearly like another literal of the same field, which is how a misspelt kind looks: no
-  event type declares the kinds, so nothing else can catch it (``routine.similar-literal``).
+  event type declares the kinds, so nothing else can catch it (``routine.similar-literal``);
+* text that staff read (titles, labels, descriptions, content lines, the reasons of
+  interpretations and omissions; never a quote, which is the source's words) with a token
+  that reads as code: an event type (``message.sent``), a field (``refers_to``,
+  ``data.start_date``), a rule id (``start-message``) or backticks
+  (``routine.code-in-prose``).
 
 It also lists a routine's interpretations (``samverkan validate --interpretations``).
 """
@@ -24,9 +29,10 @@ It also lists a routine's interpretations (``samverkan validate --interpretation
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from samverkan_rules.diagnostics import N_, Diagnostic, Message
 from samverkan_rules.language.models.base import EventType, Interpretation
@@ -35,6 +41,7 @@ from samverkan_rules.language.models.routine import Routine
 from samverkan_rules.language.models.rules import EventPattern
 from samverkan_rules.language.models.schedules import schedule_event_type
 from samverkan_rules.language.models.time import time_leaves
+from samverkan_rules.language.referred import types_referred
 from samverkan_rules.language.yaml import YamlDocument
 from samverkan_rules.language.yaml_core import PathPart, format_path
 
@@ -211,6 +218,9 @@ class _Linter:
 
     def _unused_event_types(self) -> None:
         used_types = _event_types_read(self.r)
+        # Read as the event another refers to: by its type, or by a field it declares.
+        paths = [c.field for cond in _conditions(self.r) for c in _comparisons(cond)]
+        used_types |= self._literals() | types_referred(paths, self.r.event_types)
         for name in self.r.event_types:
             if name not in used_types:
                 self.warn(
@@ -407,6 +417,41 @@ class _Linter:
                         N_("did you mean {name}?", name=repr(close[0])),
                     )
 
+    # code in text for people ---------------------------------------------------------
+
+    def code_in_prose(self) -> None:
+        """Warn about text staff read that holds an identifier-like token."""
+        known = self._known_labels()
+        for path, text in _prose(self.doc.data, ()):
+            tokens = code_tokens(text, known)
+            if not tokens:
+                continue
+            labelled = [f"{t} → {known[t]}" for t in tokens if known.get(t)]
+            self.warn(
+                path,
+                "routine.code-in-prose",
+                N_(
+                    "staff read this text, but it holds code: {tokens}",
+                    tokens=", ".join(repr(t) for t in tokens),
+                ),
+                N_(
+                    "say it in words, e.g. with the names the routine gives: {labels}",
+                    labels="; ".join(labelled),
+                )
+                if labelled
+                else N_("say in words what it means, as staff name it"),
+            )
+
+    def _known_labels(self) -> dict[str, str]:
+        """The routine's ids that read as code, each with the words to use instead."""
+        r = self.r
+        known: dict[str, str] = {name: spec.label or "" for name, spec in self.types.items()}
+        known.update({name: role.label for name, role in r.roles.items()})
+        known.update({name: channel.label for name, channel in r.channels.items()})
+        known.update({name: fact.label for name, fact in r.facts.items()})
+        known.update({rule.id: rule.title for rule in r.rules})
+        return {k: v for k, v in known.items() if _CODE_SHAPE.search(k)}
+
     def _typed_conditions(self) -> Iterator[tuple[str, Path_, Condition | None]]:
         r = self.r
         for name, fact in r.facts.items():
@@ -505,6 +550,81 @@ def _key(value: Any) -> tuple[str, Any]:
     return (type(value).__name__, value)
 
 
+_PROSE_KEYS: Final = frozenset(
+    {"title", "label", "description", "reason", "where_to_find", "otherwise"}
+)
+"""Keys whose text staff read (in ``render``, ``due``, ``explain`` and the audit)."""
+
+_SOURCE_KEYS: Final = frozenset({"source", "quote", "text", "id", "section"})
+"""Keys whose text is the source's words or an id: never checked."""
+
+_CODE_SHAPE: Final = re.compile(r"[._-]")
+"""An id with one of these reads as code in prose; a plain word (``dagverksamhet``) does not."""
+_TOKEN: Final = re.compile(r"`[^`]+`|[\w.-]+")
+_FIELD_PREFIX: Final = re.compile(r"^(?:data|fact|trigger|schedule|params?|case)\.\w")
+_DOTTED: Final = re.compile(r"^[a-z][a-z0-9_-]*(?:\.[a-z][a-z0-9_-]*)+$")
+_SNAKE: Final = re.compile(r"^[a-zåäö0-9]+(?:_[a-zåäö0-9]+)+$")
+_WEB: Final = re.compile(r"^www\.|\.(?:se|nu|com|org|net|eu|pdf|docx?|xlsx?|txt)$")
+"""A web address or a file name: prose, though dotted."""
+
+
+def _prose(data: Any, path: Path_) -> Iterator[tuple[Path_, str]]:
+    """The texts staff read in a routine's YAML data, with their paths (quotes skipped)."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if key in _SOURCE_KEYS:
+                continue
+            where = (*path, key)
+            if isinstance(value, str) and key in _PROSE_KEYS:
+                yield where, value
+            elif key == "content" and isinstance(value, list):
+                yield from (((*where, i), v) for i, v in enumerate(value) if isinstance(v, str))
+            else:
+                yield from _prose(value, where)
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            yield from _prose(value, (*path, i))
+
+
+def code_tokens(text: str, known: Mapping[str, str] | None = None) -> list[str]:
+    """The tokens of ``text`` that read as code, in order, each once.
+
+    A token reads as code when it is in backticks, names a field (``data.x``, ``fact.y``,
+    ``trigger``'s data), is dotted like an event type or role id (``message.sent``; an
+    abbreviation such as ``t.ex.`` has one-letter parts and is prose), is snake_case
+    (``refers_to``), or is one of ``known`` (the routine's ids, e.g. a rule id
+    ``start-message``). A web address or a file name is prose.
+
+    Examples:
+        >>> code_tokens("registreras som message.sent med refers_to, t.ex. i data.x")
+        ['message.sent', 'refers_to', 'data.x']
+        >>> code_tokens("se regeln start-message", {"start-message": "Meddelande"})
+        ['start-message']
+        >>> code_tokens("fr.o.m. 2014-03-03, t.ex. på www.orebro.se i rutin.pdf, kl. 13.30")
+        []
+    """
+    known = known or {}
+    found: list[str] = []
+    for match in _TOKEN.finditer(text):
+        token = match.group().strip(".-")
+        if match.group().startswith("`"):
+            token = match.group()
+        elif (
+            not token
+            or _WEB.search(token)
+            or not (
+                token in known
+                or _FIELD_PREFIX.match(token)
+                or _SNAKE.match(token)
+                or (_DOTTED.match(token) and all(len(p) > 1 for p in token.split(".")))
+            )
+        ):
+            continue
+        if token not in found:
+            found.append(token)
+    return found
+
+
 def lint_routine(
     routine: Routine, doc: YamlDocument, vocabulary: Mapping[str, EventType]
 ) -> list[Diagnostic]:
@@ -520,6 +640,7 @@ def lint_routine(
     linter.patterns()
     linter.uncorrelated_cancels()
     linter.similar_literals()
+    linter.code_in_prose()
     return linter.out
 
 

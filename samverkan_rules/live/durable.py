@@ -61,6 +61,7 @@ from typing import Any
 
 from durable import engine as _engine  # the `live` extra
 
+from samverkan_rules.compile.conditions import CaseFacts
 from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.compile.rules import CompiledRule
 from samverkan_rules.compile.versions import Window
@@ -138,6 +139,8 @@ class _Live:
 
     sid: int
     facts: dict[str, dict[str, Any]]
+    events: dict[str, Event] = field(default_factory=dict)
+    """The case's events fed so far, by id (what ``referred.*`` in a fact's update reads)."""
     obs: dict[str, _Ob] = field(default_factory=dict)
     last: tuple[datetime, str] | None = None
     instant: datetime | None = None
@@ -302,6 +305,8 @@ class DurableMatcher:
         p_tests = routine_tests(plan.routine, pattern.event, pattern.if_, p_paths)
         match = tuple(sorted(pattern.match.items()))
         for candidate, trigger_path in match:
+            if "referred." in candidate or "referred." in trigger_path:
+                raise Unsupported(f"match {candidate}: it reads the event one refers to")
             if candidate.count(".") > 1 or trigger_path.count(".") > 2:
                 raise Unsupported(f"nested field path in match {candidate}")
         joins = [{f"M{n}": {"ob": f"K{lane}_{n}"}} for n in range(len(match))]
@@ -411,7 +416,15 @@ class DurableMatcher:
         else:
             sid = self._next_sid
             self._next_sid += 1
-        live = _Live(sid=sid, facts={r.key: dict(r.fact_defaults) for r in self._routines})
+        events: dict[str, Event] = {}
+        live = _Live(
+            sid=sid,
+            facts={
+                r.key: CaseFacts(r.fact_defaults, events, r.reference_fields)
+                for r in self._routines
+            },
+            events=events,
+        )
         self._live[case] = live
         self._assert(live, {"lane": "sentinel"})
         return live
@@ -457,6 +470,7 @@ class DurableMatcher:
         if event.at != live.instant:
             live.instant, live.same_instant = event.at, []
         at = _micros(event.at)
+        live.events.setdefault(event.id, event)
         # 1. Answers, with the facts as they stood before this event.
         for routine in self._routines:
             facts = live.facts[routine.key]

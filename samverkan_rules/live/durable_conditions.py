@@ -231,6 +231,8 @@ def _comparison(
     op = c.operators()[0]
     if op in ("gt", "gte", "lt", "lte"):
         raise Unsupported(f"'{op}' on {c.field} (ordering of tagged values)")
+    if c.field.startswith("referred."):
+        raise Unsupported(f"field {c.field}: it reads the event this one refers to")
     if c.field not in ("case", "type") and not c.field.startswith(("data.", "fact.")):
         raise Unsupported(f"field {c.field}")
     if c.field.count(".") > 1:

@@ -43,6 +43,27 @@ class Reports:
             snapshot[row.obligation] = (row.after, row.rule, row.named, deadline)
             self.obligation_case[row.obligation] = row.case
 
+    def clear(self) -> None:
+        """Forget every case's report (the log is read again)."""
+        self.snapshots.clear()
+        self.wake.clear()
+        self.obligation_case.clear()
+
+    def heard(self, row: ChangeRow) -> None:
+        """Take in a change another process logged: the obligation's snapshot is what that
+        row says, and the case is judged again at the next wake-up (this process does not
+        know when time next changes it)."""
+        snapshot = self.snapshots.setdefault(row.case, {})
+        if row.after is None:
+            snapshot.pop(row.obligation, None)
+        else:
+            deadline = parse_rfc3339(row.deadline) if row.deadline is not None else None
+            snapshot[row.obligation] = (row.after, row.rule, row.named, deadline)
+            self.obligation_case[row.obligation] = row.case
+        if not snapshot:
+            del self.snapshots[row.case]
+        self.wake[row.case] = min(self.wake.get(row.case, row_at := parse_rfc3339(row.at)), row_at)
+
     def cases(self) -> set[str]:
         """The cases with obligations reported and not ended."""
         return set(self.snapshots)
@@ -58,6 +79,33 @@ class Reports:
     def changing_by(self, moment: datetime) -> set[str]:
         """The cases time alone changes at or before ``moment``."""
         return {case for case, at in self.wake.items() if at <= moment}
+
+    def candidates(
+        self,
+        moment: datetime,
+        statuses: frozenset[str],
+        deadline_before: datetime | None,
+        deadline_after: datetime | None,
+    ) -> set[str]:
+        """The judged cases that may hold an obligation in one of ``statuses`` whose
+        deadline is before ``deadline_before`` and at or after ``deadline_after`` (each when
+        given) at ``moment``, a superset: a case's statuses change only when it is judged
+        again or when time reaches its next change, so these are the cases last reported
+        with such an obligation (one without a deadline counts as matching) and the cases
+        time changes by ``moment``."""
+        found = self.changing_by(moment)
+        for case, snapshot in self.snapshots.items():
+            for status, _rule, _named, deadline in snapshot.values():
+                if status not in statuses:
+                    continue
+                if deadline is not None and (
+                    (deadline_before is not None and not deadline < deadline_before)
+                    or (deadline_after is not None and deadline < deadline_after)
+                ):
+                    continue
+                found.add(case)
+                break
+        return found
 
     def status_counts(self) -> dict[str, int]:
         """How many obligations stand in each status, as last reported."""

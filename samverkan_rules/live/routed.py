@@ -13,6 +13,12 @@ It also refuses what a single session takes on trust:
 - an event more than ``future_tolerance`` after ``now``: an event's time never moves the
   clock; the caller passes the clock in (the service passes the wall clock).
 
+A routine version is immutable once it has judged events: the store keeps a digest of
+each version's content (the validated routine, so comments and layout do not count) from
+the first time it judges the store's events, and a store opened with a version of the same
+number but other content is refused (:class:`RoutineChangedError`); old cases would
+otherwise be judged again, silently, by rules they were never judged by.
+
 Storage: one SQLite file per routine id, ``<store>/<routine-id>.db``, rather than one file
 with a routine column. A post goes to one routine, so it is still one transaction in one
 file, synced before the answer: the all-or-nothing, nothing-acknowledged-is-lost guarantee of
@@ -35,11 +41,12 @@ from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.compile.versions import validity_windows
 from samverkan_rules.diagnostics import Diagnostic, did_you_mean
 from samverkan_rules.errors import EventError, SamverkanError
-from samverkan_rules.events.model import Event
+from samverkan_rules.events.model import Event, canonical_json
 from samverkan_rules.events.retraction import RETRACTED, retraction_problem
 from samverkan_rules.live.changelog import Changes
 from samverkan_rules.live.session import Backend, Session
 from samverkan_rules.live.store import EventStore, Synchronous
+from samverkan_rules.live.stores import Store, is_database_url
 from samverkan_rules.time.instants import format_rfc3339, local_date
 
 DEFAULT_FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -54,6 +61,20 @@ class UnknownRoutineError(SamverkanError):
     """A routine id that is not served."""
 
 
+class RoutineChangedError(SamverkanError):
+    """A routine version's content differs from the content that judged the store's
+    events."""
+
+
+def content_digest(routine: CompiledRoutine) -> str:
+    """The SHA-256 of a routine version's content: the validated routine (variants merged,
+    parameters filled in) as canonical JSON, without the values left at their defaults, so
+    neither a comment, the file's layout nor a new optional field of a later release
+    counts as a change."""
+    content = routine.routine.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+    return hashlib.sha256(canonical_json(content)).hexdigest()
+
+
 class RoutineSessions:
     """One live session per routine id; every post and question names the routine.
 
@@ -61,7 +82,9 @@ class RoutineSessions:
         routines: Compiled routines, of one id or several (all versions of each).
         store: A directory for one event store per routine (``<id>.db``, created with
             mode 0700), or, when only one routine id is served, the path of its store
-            file (a name with a suffix, e.g. ``events.db``). None keeps events in memory.
+            file (a name with a suffix, e.g. ``events.db``); or a PostgreSQL URL
+            (``postgresql://...``, the ``postgres`` extra) that several processes may
+            serve at once. None keeps events in memory.
         backend: The sessions' backend (see :class:`Session`).
         synchronous: The stores' sync mode (see :class:`EventStore`).
         future_tolerance: How far after ``now`` a posted event may be.
@@ -118,19 +141,57 @@ class RoutineSessions:
         self._digests = {
             (r.id, r.version): _sha256(r.file) for v in self._versions.values() for r in v
         }
-        paths = _store_paths(list(self._versions), store)
-        self._stores: list[EventStore] = []
+        self._stores: dict[str, Store] = {}
         self._sessions: dict[str, Session] = {}
+        self._database: Any = None
+        self._lease: Any = None
+        self._kept: dict[str, set[tuple[str, str]]] = {}
+        self.retired: list[tuple[str, str]] = []
+        """Versions that judged a store's events and are no longer given (replaced by a new
+        version number), as (routine id, version)."""
         try:
             for rid, versions in self._versions.items():
-                path = paths.get(rid)
-                event_store = EventStore(path, synchronous=synchronous) if path else None
+                event_store = self._open(rid, store, synchronous)
                 if event_store is not None:
-                    self._stores.append(event_store)
+                    self._stores[rid] = event_store
+                    self._check_versions(rid, event_store)
                 self._sessions[rid] = Session(versions, store=event_store, backend=backend)
+                if event_store is not None and self._sessions[rid].cases():
+                    self._keep_versions(rid, datetime.now(UTC))
         except BaseException:
             self.close()
             raise
+
+    def _open(
+        self, rid: str, store: str | os.PathLike[str] | None, synchronous: Synchronous
+    ) -> Store | None:
+        """The store of one routine (None: memory)."""
+        if store is not None and is_database_url(str(store)):
+            from samverkan_rules.live.postgres import Database, Lease, PostgresStore
+
+            if self._database is None:
+                self._database = Database(str(store))
+                self._lease = Lease(str(store))
+            return PostgresStore(self._database, rid)
+        path = _store_paths(list(self._versions), store).get(rid)
+        return EventStore(path, synchronous=synchronous) if path else None
+
+    @property
+    def database(self) -> Any:
+        """The PostgreSQL database (:class:`~samverkan_rules.live.postgres.Database`) the
+        routines are served from, or None."""
+        return self._database
+
+    @property
+    def shared(self) -> bool:
+        """Whether other processes may serve the same store (a PostgreSQL store)."""
+        return self._lease is not None
+
+    def leader(self) -> bool:
+        """Whether this process does the background work (the clock task, the webhook
+        deliveries): always for its own SQLite files or memory; on a shared store while it
+        holds the lease (see :class:`~samverkan_rules.live.postgres.Lease`)."""
+        return self._lease is None or bool(self._lease.held())
 
     def ids(self) -> list[str]:
         """The routine ids served, sorted."""
@@ -214,7 +275,46 @@ class RoutineSessions:
         if session.clock is not None:
             moments.append(session.clock)
         moment = max(moments)
-        return session.post(checked, as_of=moment, client=client)
+        changes = session.post(checked, as_of=moment, client=client)
+        self._keep_versions(routine, moment)
+        return changes
+
+    def _check_versions(self, rid: str, event_store: Store) -> None:
+        """Refuse a version whose content is not the content that judged the store's
+        events; note the versions that did and are no longer given."""
+        kept = event_store.version_digests()
+        given = {(r.id, r.version): r for r in self._versions[rid]}
+        for key, digest in sorted(kept.items()):
+            routine = given.get(key)
+            if routine is None:
+                if key[0] == rid:
+                    self.retired.append(key)
+                continue
+            if content_digest(routine) != digest:
+                raise RoutineChangedError(
+                    f"{routine.file or rid}: routine {rid} version {key[1]} has changed since "
+                    f"it judged the events in {event_store.location}; a routine version is "
+                    "immutable once it has judged events. Give the changed routine a new "
+                    "version (its 'version', and a later 'valid_from' when the old version "
+                    "should go on judging earlier cases), or restore the file"
+                )
+        self._kept[rid] = set(kept)
+
+    def _keep_versions(self, rid: str, moment: datetime) -> None:
+        """Keep the digest of each version in force on or before ``moment`` that the
+        routine's store does not hold yet: from now on they have judged its events."""
+        event_store = self._stores.get(rid)
+        if event_store is None:
+            return
+        kept = self._kept.setdefault(rid, set())
+        new = {
+            (r.id, r.version): content_digest(r)
+            for r in self._versions[rid]
+            if (r.id, r.version) not in kept and r.routine.valid_from <= local_date(moment, r.tz)
+        }
+        if new:
+            event_store.keep_version_digests(new, moment)
+            kept.update(new)
 
     def problems(self) -> list[str]:
         """Why a routine cannot serve (its store cannot be read), by routine; empty when all
@@ -282,8 +382,12 @@ class RoutineSessions:
         """Close every session and the stores this object opened."""
         for session in self._sessions.values():
             session.close()
-        for event_store in self._stores:
+        for event_store in self._stores.values():
             event_store.close()
+        if self._lease is not None:
+            self._lease.close()
+        if self._database is not None:
+            self._database.close()
 
     def __enter__(self) -> RoutineSessions:
         return self

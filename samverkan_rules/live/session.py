@@ -30,11 +30,12 @@ from __future__ import annotations
 
 import os
 import threading
-from bisect import bisect_right, insort
-from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from bisect import insort
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, date, datetime
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from samverkan_rules.compile.checks import undeclared_field_error
 from samverkan_rules.compile.routine import CompiledRoutine
@@ -44,19 +45,22 @@ from samverkan_rules.engine import Evaluator, Ruleset, evaluate
 from samverkan_rules.engine.evaluator import routines_of
 from samverkan_rules.engine.occurrences import cancelling_types, next_occurrence
 from samverkan_rules.engine.output import CaseLedger, OutputCache, case_result
-from samverkan_rules.engine.replay import CasePlan, CaseReplay
+from samverkan_rules.engine.replay import CasePlan
 from samverkan_rules.engine.result import Evaluation
-from samverkan_rules.errors import CalendarError, CaseErasedError, EvaluationError, EventError
+from samverkan_rules.errors import CaseErasedError, EvaluationError, EventError
 from samverkan_rules.events.model import Event, event_from_mapping
 from samverkan_rules.events.retraction import RETRACTED, without_retracted
 from samverkan_rules.live.changelog import Change, ChangeLog, ChangeRow, Changes, MemoryChangeLog
+from samverkan_rules.live.checking import check_all
+from samverkan_rules.live.replays import KeptReplays, aware, until
 from samverkan_rules.live.reports import Reports
 from samverkan_rules.live.store import EventConflictError, EventStore, content_key
+from samverkan_rules.live.stores import Seen, Store
+from samverkan_rules.status import ACTION_STATUSES
 from samverkan_rules.time.instants import (
     format_rfc3339,
     local_date,
     parse_rfc3339,
-    require_aware,
 )
 
 Backend = Literal["reference", "durable"]
@@ -67,9 +71,11 @@ class Session:
 
     Args:
         ruleset: A compiled routine or several (e.g. every version of one routine).
-        store: An :class:`EventStore` or the path of its file. Events are written there
-            before a post returns; a session opened on an existing file starts with
-            every event in it.
+        store: A :class:`~samverkan_rules.live.stores.Store` (an :class:`EventStore`, a
+            PostgreSQL store) or the path of an SQLite file. Events are written there
+            before a post returns; a session opened on an existing store starts with
+            every event in it, and one on a store other processes write takes in what
+            they wrote before each post and each question.
         backend: ``reference`` re-evaluates the affected cases with the reference
             evaluator; ``durable`` also matches triggers and answers with durable_rules
             (the ``live`` extra) and checks its ledger against the reference's on every
@@ -94,11 +100,22 @@ class Session:
         [('due', 'overdue')]
     """
 
+    # What the session holds of the events (see _hold_nothing).
+    _by_id: dict[str, Event]
+    _keys: dict[str, str]
+    _by_case: dict[str, list[Event]]
+    _lent: list[Event]
+    _calling_off: list[Event]
+    _retracting: list[Event]
+    _retracted_cases: set[str]
+    _earliest: Event | None
+    _replays: KeptReplays
+
     def __init__(
         self,
         ruleset: Ruleset,
         *,
-        store: EventStore | str | os.PathLike[str] | None = None,
+        store: Store | str | os.PathLike[str] | None = None,
         backend: Backend = "reference",
         max_live_cases: int = 512,
     ) -> None:
@@ -111,11 +128,10 @@ class Session:
         self._routines: tuple[CompiledRoutine, ...] = routines
         self._windows: Mapping[tuple[str, str], Window] = windows
         self._plan = CasePlan(routines, windows)
-        self._replays: dict[str, CaseReplay] = {}
         self._lock = threading.RLock()
-        self._owns_store = store is not None and not isinstance(store, EventStore)
-        self._store: EventStore | None = (
-            EventStore(store) if store is not None and not isinstance(store, EventStore) else store
+        self._owns_store = isinstance(store, str | os.PathLike)
+        self._store: Store | None = (
+            EventStore(store) if isinstance(store, str | os.PathLike) else store
         )
         self._checkers: dict[str, list[CompiledRoutine]] = {}
         for r in routines:
@@ -124,21 +140,12 @@ class Session:
         self._borrow: frozenset[str] = frozenset().union(*(r.borrow_types for r in routines))
         self._ticking = any(r.ticking for r in routines)
         self._cancelling = cancelling_types(routines)
-        self._calling_off: list[Event] = []
-        self._replay_calls_off: dict[str, tuple[str, ...]] = {}
         self._units: frozenset[str] = frozenset(
             {u for r in routines for u in r.routine.units}
             | {u for r in routines for s in r.schedules.values() for u in s.units}
         )
         self._tz = routines[0].tz
-        self._by_id: dict[str, Event] = {}
-        self._keys: dict[str, str] = {}
-        self._by_case: dict[str, list[Event]] = {}
-        self._lent: list[Event] = []
-        # Retractions, passed with the shared events: a retracted one is shared no more.
-        self._retracting: list[Event] = []
-        self._retracted_cases: set[str] = set()
-        self._earliest: Event | None = None
+        self._hold_nothing()
         self._erased: dict[str, str] = {}  # tombstones when there is no store
         self._clock: datetime | None = None
         self._latest: datetime | None = None
@@ -155,9 +162,13 @@ class Session:
         judged = log.last_at()
         if judged is not None:  # a restarted session goes on from where it last judged
             self._clock = parse_rfc3339(judged).astimezone(UTC)
-        if self._store is not None:
+        self._seen = Seen()
+        if self._store is not None and not self._sync():
             for event in self._store.events():
                 self._remember(event)
+        # Cases held but not judged since the session opened: what was last reported on them
+        # may be out of date (see due_candidates).
+        self._unjudged: set[str] = set(self._by_case)
 
     # ------------------------------------------------------------------ public API
 
@@ -167,10 +178,17 @@ class Session:
         return self._backend
 
     @property
+    def tz(self) -> ZoneInfo:
+        """The routine's time zone (the one its answers' instants are written in)."""
+        return self._tz
+
+    @property
     def clock(self) -> datetime | None:
         """The latest instant the session was told (by a post or a tick), or None; a session
-        opened on a store starts at the instant of its latest logged change."""
-        return self._clock
+        opened on a store starts at the instant of its latest logged change, and one on a
+        shared store moves with what the other processes judged."""
+        with self._current():
+            return self._clock
 
     def close(self) -> None:
         """Release the store (when the session opened it) and durable_rules' memory."""
@@ -188,12 +206,12 @@ class Session:
 
     def cases(self) -> list[str]:
         """The cases the session holds events for, sorted."""
-        with self._lock:
+        with self._current():
             return sorted(self._by_case)
 
     def events(self, case: str | None = None) -> list[Event]:
         """The events held (one case's, or all), in (instant, id) order per case."""
-        with self._lock:
+        with self._current():
             if case is not None:
                 return list(self._by_case.get(case, ()))
             return [e for c in sorted(self._by_case) for e in self._by_case[c]]
@@ -257,8 +275,8 @@ class Session:
                 posting them again is a no-op.
         """
         items = [events] if isinstance(events, (Event, Mapping)) else list(events)
-        checked = self._check_all(items)
-        with self._lock:
+        checked = check_all(self.check, items)
+        with self._written():
             self._refuse_erased(checked)
             moment = self._moment(checked, as_of)
             new = self._store_new(checked, client)
@@ -315,7 +333,7 @@ class Session:
         Raises:
             EvaluationError: for a naive ``as_of``, or one earlier than the clock.
         """
-        with self._lock:
+        with self._written():
             moment = self._move_clock("tick", as_of)
             changes: list[Change] = []
             seen: set[str] = set()
@@ -324,6 +342,7 @@ class Session:
                 changes.extend(self._reports.diff(ledger.case, ledger, set(), moment))
             for case in sorted(self._reports.cases() - seen):
                 changes.extend(self._reports.diff(case, None, set(), moment))
+            self._unjudged.clear()
             return Changes(
                 as_of=moment.astimezone(self._tz), changes=self._reports.logged(changes, moment)
             )
@@ -336,7 +355,7 @@ class Session:
         after one :meth:`tick` (a session opened on a store knows it after its first tick);
         for a routine with schedules, the next occurrence after the clock counts too.
         """
-        with self._lock:
+        with self._current():
             soonest = self._reports.next_change()
             if self._ticking and self._clock is not None:
                 # The units' cases also change when a schedule's occurrence comes.
@@ -353,7 +372,7 @@ class Session:
         Raises:
             EvaluationError: for a naive ``as_of``, or one earlier than the clock.
         """
-        with self._lock:
+        with self._written():
             moment = self._move_clock("wake", as_of)
             cases = self._reports.changing_by(moment)
             if self._ticking:
@@ -406,10 +425,10 @@ class Session:
             case: Only this case: its result is the one evaluating every event gives, and
                 ``queues`` (which are over all cases) are left out.
         """
-        moment = _aware(as_of)
+        moment = aware(as_of)
         # The events are copied under the lock and evaluated outside it: a long query never
         # holds up a post (the copy is a list of references, the events are immutable).
-        with self._lock:
+        with self._current():
             if case is None:
                 held = list(self._by_id.values())
             else:
@@ -422,14 +441,37 @@ class Session:
         result = evaluate(self._routines, inputs, moment)
         return result.only_case(case, events=events)
 
+    def due_candidates(
+        self,
+        as_of: datetime,
+        statuses: frozenset[str],
+        *,
+        deadline_before: datetime | None = None,
+        deadline_after: datetime | None = None,
+    ) -> list[str] | None:
+        """The cases that may hold an action in one of ``statuses`` (and deadline range) at
+        ``as_of``, sorted: a superset read from what was last reported (see
+        :meth:`Reports.candidates`), with the units' cases (schedules change them with time)
+        and the cases not judged since the session opened. None when that cannot tell: an
+        ended status asked for, ``as_of`` before the clock, an event held for later."""
+        moment = aware(as_of)
+        if not statuses or not statuses <= ACTION_STATUSES:
+            return None
+        with self._lock:
+            clock = self._clock
+            if clock is None or moment < clock or (self._latest or clock) > clock:
+                return None
+            cases = self._reports.candidates(moment, statuses, deadline_before, deadline_after)
+            return sorted(cases | self._unjudged | self._units)
+
     def case_size(self, case: str) -> int:
         """How many events the session holds for ``case``."""
-        with self._lock:
+        with self._current():
             return len(self._by_case.get(case, ()))
 
     def has_case(self, case: str) -> bool:
         """Whether the session holds an event of ``case``."""
-        with self._lock:
+        with self._current():
             return case in self._by_case
 
     def case_of(self, obligation: str) -> str | None:
@@ -439,7 +481,7 @@ class Session:
 
         Obligations are indexed by case as posts report them; an obligation id otherwise
         names its trigger event (``rule:event``) or its case (``rule:case:...``)."""
-        with self._lock:
+        with self._current():
             known = self._reports.case_of(obligation)
             if known is not None:
                 return known
@@ -458,7 +500,7 @@ class Session:
         Returns:
             How many events were erased.
         """
-        with self._lock:
+        with self._written():
             count = len(self._by_case.get(case, ()))
             if self._store is not None:
                 count = self._store.erase(case, at)  # its changes with its events
@@ -475,8 +517,7 @@ class Session:
             if self._earliest is not None and self._earliest.case == case:
                 rest = [e for events in self._by_case.values() for e in events]
                 self._earliest = min(rest, key=lambda e: _day(e, self._tz)) if rest else None
-            self._replays.pop(case, None)
-            self._replay_calls_off.pop(case, None)
+            self._replays.drop(case)
             self._reports.forget(case)
             if self._matcher is not None:
                 self._matcher.forget(case)
@@ -499,7 +540,7 @@ class Session:
     def status_counts(self) -> dict[str, int]:
         """How many obligations stand in each status, as the session last reported them (by
         a post, a tick or a wake): cheap, for metrics; :meth:`due` is the exact answer."""
-        with self._lock:
+        with self._current():
             return self._reports.status_counts()
 
     def ready(self) -> None:
@@ -511,19 +552,82 @@ class Session:
     def describe(self) -> dict[str, Any]:
         """What runs where: the backend, the routines and, for durable_rules, which rules it
         matches and which fall back to the reference code (with the reason)."""
-        with self._lock:
+        with self._current():
             out: dict[str, Any] = {
                 "backend": self._backend,
                 "routines": [{"id": r.id, "version": r.version} for r in self._routines],
                 "cases": len(self._by_case),
                 "events": len(self._by_id),
-                "store": str(self._store.path) if self._store is not None else None,
+                "store": self._store.location if self._store is not None else None,
             }
             if self._matcher is not None:
                 out.update(self._matcher.describe())
             return out
 
     # ------------------------------------------------------------------ internals
+
+    def _hold_nothing(self) -> None:
+        """Empty what the session holds of the events (at start, and before a shared
+        store is read again after an erasure in another process)."""
+        self._by_id = {}
+        self._keys = {}
+        self._by_case = {}
+        self._lent = []
+        self._calling_off = []
+        # Retractions, passed with the shared events: a retracted one is shared no more.
+        self._retracting = []
+        self._retracted_cases = set()
+        self._earliest = None
+        self._replays = KeptReplays(self._plan)
+
+    def _sync(self) -> bool:
+        """Take in what other processes wrote to a shared store since this one last read
+        it; False for a store no other process writes. Called under the session's lock."""
+        if self._store is None:
+            return False
+        found = self._store.catch_up(self._seen)
+        if found is None:
+            return False
+        if found.reload:
+            if self._matcher is not None:
+                for case in self._by_case:
+                    self._matcher.forget(case)
+            self._hold_nothing()
+            self._reports.clear()
+        for event in found.events:
+            if event.id not in self._by_id:
+                self._remember(event)
+                if self._matcher is not None:  # rebuilt from the events when it returns
+                    self._matcher.forget(event.case)
+        for row in found.changes:
+            self._reports.heard(row)
+            self._advance(parse_rfc3339(row.at).astimezone(UTC))
+        return True
+
+    @contextmanager
+    def _current(self) -> Iterator[None]:
+        """The session's lock, with what other processes wrote to the store taken in."""
+        with self._lock:
+            self._sync()
+            yield
+
+    @contextmanager
+    def _written(self) -> Iterator[None]:
+        """The session's lock and the store's write lock, with what other processes wrote
+        taken in: what the block writes is committed at its end, after theirs."""
+        with self._lock:
+            store = self._store
+            try:
+                with store.writing(self._seen) if store is not None else nullcontext():
+                    self._sync()
+                    yield
+            except (EventError, CaseErasedError, EvaluationError):
+                raise  # a post refused before anything was held or written
+            except BaseException:
+                # The store may not have kept what the block took in (a lost connection
+                # rolls the write back): read everything again before the next answer.
+                self._seen = Seen()
+                raise
 
     def _refuse_erased(self, events: Sequence[Event]) -> None:
         for case in sorted({e.case for e in events}):
@@ -533,41 +637,10 @@ class Session:
                     f"the case was erased at {when}; its events are refused until it is reopened"
                 )
 
-    def _check_all(self, items: Sequence[Event | Mapping[str, Any]]) -> list[Event]:
-        out: list[Event] = []
-        problems: list[Diagnostic] = []
-        ids: dict[str, str] = {}
-        for index, item in enumerate(items):
-            try:
-                event = self.check(item)
-            except EventError as exc:
-                problems.extend(_at_index(d, index, len(items)) for d in exc.diagnostics)
-                continue
-            key = content_key(event)
-            if ids.setdefault(event.id, key) != key:
-                problems.append(
-                    _at_index(
-                        Diagnostic(
-                            "error",
-                            "event.duplicate-id",
-                            f"event id {event.id!r} is given twice with different content",
-                            path="id",
-                            hint="give every event its own id",
-                        ),
-                        index,
-                        len(items),
-                    )
-                )
-                continue
-            out.append(event)
-        if problems:
-            raise EventError(f"{len(problems)} problem(s) with the posted events", problems)
-        return out
-
     def _moment(self, events: Sequence[Event], as_of: datetime | None) -> datetime:
         latest = max((e.at.astimezone(UTC) for e in events), default=None)
         if as_of is not None:
-            moment = _aware(as_of)
+            moment = aware(as_of)
             if latest is not None and moment < latest:
                 raise EvaluationError(
                     "as_of is earlier than a posted event; an event counts only from its instant"
@@ -581,7 +654,7 @@ class Session:
     def _move_clock(self, verb: str, as_of: datetime) -> datetime:
         """``as_of`` in UTC, made the clock; refused when it is earlier than the clock
         (a tick or wake-up only moves time on). Called under the session's lock."""
-        moment = _aware(as_of)
+        moment = aware(as_of)
         if self._clock is not None and moment < self._clock:
             raise EvaluationError(
                 f"{verb} at {as_of.isoformat()} is earlier than the session's clock "
@@ -687,73 +760,33 @@ class Session:
     ) -> CaseLedger | None:
         """One case's ledger at ``as_of``: the single place a case is re-evaluated.
 
-        A person's case keeps its replay between posts: new events that sort after those
-        it has seen are fed to it and only the statuses are settled again, so a post costs
-        what its event costs, not the whole case. A replay is started afresh when an event
-        sorts earlier, and always for a unit's case (other cases' events and the schedules'
-        occurrences feed it). The public objects are built only for what changed.
+        A person's case keeps its replay between posts (see :class:`KeptReplays`); a unit's
+        case is replayed afresh (other cases' events and the schedules' occurrences feed
+        it). The public objects are built only for what changed.
         """
         run = run if run is not None else self._run(as_of)
+        self._unjudged.discard(case)
         # A retraction changes what was seen before: the filtered list then differs from the
         # kept replay's and the case is replayed afresh.
-        held = _until(self._by_case.get(case, []), as_of)
+        held = until(self._by_case.get(case, []), as_of)
         own = list(without_retracted(held, []) if case in self._retracted_cases else held)
         if not own and case not in run.unit_cases():
-            self._replays.pop(case, None)
-            self._replay_calls_off.pop(case, None)
+            self._replays.drop(case)
             return None
         if case in self._units:
             return run.evaluate_case(case, own)
-        replay = self._replays.get(case)
-        seen = len(replay.fed) if replay is not None else 0
-        # A kept replay placed its deadlines with the occurrences called off then.
         calls_off = tuple(e.id for e in self._calling_off if e.at <= as_of)
-        if (
-            replay is None
-            or seen > len(own)
-            or own[:seen] != replay.fed
-            or (seen < len(own) and replay.last is not None and own[seen].order_key < replay.last)
-            or self._replay_calls_off.get(case, ()) != calls_off
-        ):
-            replay = CaseReplay(self._plan, case, [], {}, called_off=run.called_off)
-            self._replays[case] = replay
-            self._replay_calls_off[case] = calls_off
-            seen = 0
-        return run.resume_case(replay, own[seen:])
+        return self._replays.ledger(case, own, run, calls_off)
 
     def _evaluate_every_case(self, as_of: datetime) -> list[CaseLedger]:
         run = self._run(as_of)
         cases = {c for c, events in self._by_case.items() if any(e.at <= as_of for e in events)}
         cases.update(run.unit_cases())
         return [
-            run.evaluate_case(case, _until(self._by_case.get(case, []), as_of))
+            run.evaluate_case(case, until(self._by_case.get(case, []), as_of))
             for case in sorted(cases)
         ]
 
 
 def _day(event: Event, tz: Any) -> date:
     return local_date(event.at, tz)
-
-
-def _aware(moment: datetime) -> datetime:
-    try:
-        return require_aware(moment, "as_of").astimezone(UTC)
-    except CalendarError as exc:
-        raise EvaluationError(str(exc)) from None
-
-
-def _at_index(d: Diagnostic, index: int, count: int) -> Diagnostic:
-    """A posted event's diagnostic, located by its place among the posted events.
-
-    ``line`` is the 1-based position, as if the posted list were JSON Lines, so a client
-    finds the event the way a CLI user finds a line of an event file.
-    """
-    return replace(d, line=index + 1)
-
-
-def _until(events: list[Event], as_of: datetime) -> list[Event]:
-    """The events of a case (sorted by instant, then id) at or before ``as_of`` (UTC): a
-    binary search, so a long case costs no comparison per event."""
-    if not events or events[-1].utc <= as_of:
-        return events
-    return events[: bisect_right(events, as_of, key=lambda e: e.utc)]

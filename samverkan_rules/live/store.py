@@ -21,6 +21,12 @@ requests with an idempotency key (for 24 hours). An erasure removes the case's c
 Posting an event id again with the same content is a no-op; with other content it is a
 :class:`EventConflictError`, because keeping either version would make the result depend on
 which arrived first.
+
+One process writes a store: a second process that opens it is refused with
+:class:`StoreBusyError` (an exclusive ``flock`` on ``<file>.lock``, which holds the pid of the
+process that has it), because two sessions on one file each hold their own copy of the
+events and would silently diverge. Several replicas share a PostgreSQL store instead
+(:mod:`samverkan_rules.live.postgres`).
 """
 
 from __future__ import annotations
@@ -32,18 +38,24 @@ import json
 import os
 import secrets
 import sqlite3
+import sys
 import threading
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from samverkan_rules.diagnostics import Diagnostic
-from samverkan_rules.errors import EventError
+from samverkan_rules.errors import EventError, SamverkanError
 from samverkan_rules.events.model import Event
 from samverkan_rules.live.changelog import ANSWER_TTL, ChangeRow
+from samverkan_rules.live.stores import CatchUp, Seen
 from samverkan_rules.time.instants import format_rfc3339, parse_rfc3339
+
+if sys.platform != "win32":
+    import fcntl
 
 Synchronous = Literal["full", "normal"]
 
@@ -81,6 +93,13 @@ CREATE TABLE IF NOT EXISTS changes (
     record TEXT
 );
 CREATE INDEX IF NOT EXISTS changes_case ON changes (case_id, obligation, seq);
+CREATE TABLE IF NOT EXISTS routine_versions (
+    routine TEXT NOT NULL,
+    version TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    first_at TEXT NOT NULL,
+    PRIMARY KEY (routine, version)
+);
 CREATE TABLE IF NOT EXISTS answers (
     key TEXT PRIMARY KEY,
     fingerprint TEXT NOT NULL,
@@ -95,6 +114,10 @@ BEGIN SELECT RAISE(ABORT, 'the event store is append-only'); END"""
 
 class EventConflictError(EventError):
     """An event id that is already stored arrived with other content."""
+
+
+class StoreBusyError(SamverkanError):
+    """The store is open in another process (SQLite takes one writer process)."""
 
 
 def content_key(event: Event) -> str:
@@ -147,6 +170,7 @@ class EventStore:
         if synchronous not in ("full", "normal"):
             raise ValueError(f"synchronous must be 'full' or 'normal', got {synchronous!r}")
         self.path = Path(path)
+        self._holder = _hold(self.path)
         _private(self.path)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(
@@ -154,7 +178,7 @@ class EventStore:
         )
         mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
         if str(mode).lower() != "wal":
-            self._db.close()
+            self.close()
             raise OSError(f"{self.path}: cannot switch SQLite to WAL mode (got {mode})")
         self._db.execute(f"PRAGMA synchronous={synchronous.upper()}")
         # An erased case's text must not stay behind in freed pages.
@@ -172,10 +196,27 @@ class EventStore:
         # log: write them back and empty it before anything else.
         self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
 
+    @property
+    def location(self) -> str:
+        """The store's file."""
+        return str(self.path)
+
     def close(self) -> None:
-        """Close the file; the store cannot be used afterwards."""
+        """Close the file and let another process open it; the store cannot be used
+        afterwards."""
         with self._lock:
             self._db.close()
+            if self._holder is not None:
+                os.close(self._holder)  # releases the flock
+                self._holder = None
+
+    def writing(self, seen: Seen) -> AbstractContextManager[None]:
+        """Nothing to hold: one process writes the file, under its session's lock."""
+        return nullcontext()
+
+    def catch_up(self, seen: Seen) -> CatchUp | None:
+        """None: no other process writes the file (see :class:`StoreBusyError`)."""
+        return None
 
     def __enter__(self) -> EventStore:
         return self
@@ -229,7 +270,7 @@ class EventStore:
                     elif known == key:
                         fresh.append(False)
                     else:
-                        conflicts.append(_conflict(event))
+                        conflicts.append(conflict_of(event))
                 if conflicts:
                     cur.execute("ROLLBACK")
                     raise EventConflictError(
@@ -301,7 +342,7 @@ class EventStore:
                     (case,),
                 ).fetchall()
         for row in rows:
-            yield _event(row)
+            yield event_of_row(row)
 
     def check(self) -> None:
         """Read the file once; raises ``sqlite3.Error`` when it cannot be read."""
@@ -348,24 +389,24 @@ class EventStore:
 
     def changes_after(self, after: int, limit: int, case: str | None = None) -> list[ChangeRow]:
         """Up to ``limit`` changes numbered above ``after`` (of one case, or all), in order."""
-        query = f"SELECT {_CHANGE_COLUMNS} FROM changes WHERE seq > ?"
+        query = f"SELECT {CHANGE_COLUMNS} FROM changes WHERE seq > ?"
         args: tuple[Any, ...] = (after,)
         if case is not None:
             query += " AND case_id = ?"
             args += (case,)
         with self._lock:
             rows = self._db.execute(query + " ORDER BY seq LIMIT ?", (*args, limit)).fetchall()
-        return [_change(r) for r in rows]
+        return [change_of_row(r) for r in rows]
 
     def last_reported(self) -> Iterator[ChangeRow]:
         """The latest row of each obligation that had not ended."""
         with self._lock:
             rows = self._db.execute(
-                f"SELECT {_CHANGE_COLUMNS} FROM changes WHERE seq IN "
+                f"SELECT {CHANGE_COLUMNS} FROM changes WHERE seq IN "
                 "(SELECT max(seq) FROM changes GROUP BY case_id, obligation) "
                 "AND after IS NOT NULL ORDER BY seq"
             ).fetchall()
-        return (_change(r) for r in rows)
+        return (change_of_row(r) for r in rows)
 
     def forget_case(self, case: str) -> None:
         """Remove a case's changes (:meth:`erase` does it with the events)."""
@@ -383,6 +424,23 @@ class EventStore:
         with self._lock:
             row = self._db.execute("SELECT max(seq) FROM changes").fetchone()
         return int(row[0] or 0)
+
+    def version_digests(self) -> dict[tuple[str, str], str]:
+        """The digest kept of each routine version (routine id, version) that judged this
+        store's events (see :meth:`keep_version_digests`)."""
+        with self._lock:
+            rows = self._db.execute("SELECT routine, version, digest FROM routine_versions")
+            return {(str(r), str(v)): str(d) for r, v, d in rows}
+
+    def keep_version_digests(self, digests: dict[tuple[str, str], str], at: datetime) -> None:
+        """Keep the digest of each routine version not yet kept (a kept one stays as it is:
+        a version's content is fixed once it has judged events)."""
+        with self._lock:
+            self._db.executemany(
+                "INSERT OR IGNORE INTO routine_versions (routine, version, digest, first_at) "
+                "VALUES (?, ?, ?, ?)",
+                [(r, v, d, format_rfc3339(at.astimezone(UTC))) for (r, v), d in digests.items()],
+            )
 
     def answer(self, key: str) -> tuple[str, bytes] | None:
         """The fingerprint and body kept for an idempotency key, or None."""
@@ -427,6 +485,33 @@ def connect_private(path: Path | None) -> sqlite3.Connection:
     )
 
 
+def _hold(path: Path) -> int | None:
+    """Take the store's lock file (``<file>.lock``, 0600) for this process: an exclusive
+    ``flock`` the kernel releases when the process ends, however it ends; the file holds the
+    pid, to name the holder. None for memory, and on Windows (no ``flock``).
+
+    Raises:
+        StoreBusyError: when another process holds it.
+    """
+    if str(path) == ":memory:" or sys.platform == "win32":
+        return None
+    lock = path.with_name(path.name + ".lock")
+    descriptor = os.open(lock, os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(descriptor, 20, 0).decode("ascii", "replace").strip() or "?"
+        os.close(descriptor)
+        raise StoreBusyError(
+            f"{path}: the store is open in another process (pid {holder}); SQLite takes one "
+            "writer process: stop that one first, or serve several replicas from one "
+            "PostgreSQL store (--store postgresql://...)"
+        ) from None
+    os.ftruncate(descriptor, 0)
+    os.pwrite(descriptor, str(os.getpid()).encode("ascii"), 0)
+    return descriptor
+
+
 def _private(path: Path) -> None:
     """Create the store file readable by its owner only (0600) before SQLite opens it:
     SQLite gives the ``-wal`` and ``-shm`` files the main file's mode, so they are private
@@ -438,12 +523,11 @@ def _private(path: Path) -> None:
         os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
 
 
-_CHANGE_COLUMNS = (
-    "seq, case_id, at, obligation, rule, before, after, cause, named, deadline, record"
-)
+CHANGE_COLUMNS = "seq, case_id, at, obligation, rule, before, after, cause, named, deadline, record"
 
 
-def _change(row: tuple[Any, ...]) -> ChangeRow:
+def change_of_row(row: tuple[Any, ...]) -> ChangeRow:
+    """A change-log row as read (the columns of ``CHANGE_COLUMNS``)."""
     seq, case, at, obligation, rule, before, after, cause, named, deadline, record = row
     return ChangeRow(
         seq=int(seq),
@@ -460,12 +544,14 @@ def _change(row: tuple[Any, ...]) -> ChangeRow:
     )
 
 
-def _event(row: tuple[Any, ...]) -> Event:
+def event_of_row(row: tuple[Any, ...]) -> Event:
+    """An event as read: id, case, type, instant and data (JSON text)."""
     ident, case, etype, at, data = row
     return Event(id=ident, case=case, type=etype, at=parse_rfc3339(at), data=json.loads(data))
 
 
-def _conflict(event: Event) -> Diagnostic:
+def conflict_of(event: Event) -> Diagnostic:
+    """The problem of an event whose id is stored with other content."""
     return Diagnostic(
         "error",
         "event.conflict",

@@ -16,7 +16,7 @@ import secrets
 import threading
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from samverkan_rules.live.store import connect_private
 
@@ -35,6 +35,27 @@ CREATE TABLE IF NOT EXISTS access (
 CREATE INDEX IF NOT EXISTS access_case ON access (case_key, seq);
 CREATE TABLE IF NOT EXISTS access_key (one INTEGER PRIMARY KEY CHECK (one = 1), key BLOB NOT NULL);
 """
+
+
+class Accesses(Protocol):
+    """Where case accesses are recorded: :class:`AccessLog` (SQLite or memory) or, for
+    replicas on PostgreSQL, :class:`~samverkan_rules.serve.shared.SharedAccessLog`."""
+
+    def record(
+        self,
+        *,
+        at: datetime,
+        client: str,
+        method: str,
+        route: str,
+        routine: str | None,
+        case: str,
+        status: int,
+    ) -> None: ...
+
+    def of_case(self, case: str, limit: int = 1000) -> list[dict[str, Any]]: ...
+
+    def close(self) -> None: ...
 
 
 class AccessLog:

@@ -39,10 +39,11 @@ The clock is the wall clock: every answer is judged now unless the request gives
 and nothing an event says moves it. Queries are evaluated in worker threads over a copy of
 the events taken under the session's lock, so a long listing never holds up a post.
 
-Errors are ``{"error": {"code", "message", "hint", "diagnostics": [...]}}`` with the codes
-and messages the command line uses. The token is compared in constant time; request bodies
-and events per post are limited; every answer says ``Cache-Control: no-store``; the log names
-a request by its route, a case only by a keyed pseudonym, and never shows event data.
+Errors are ``{"error": {"code", "message", "hint", "diagnostics": [...], "request_id"}}``
+with the codes and messages the command line uses. The token is compared in constant time;
+request bodies and events per post are limited; every answer says ``Cache-Control:
+no-store``; the log names a request by its route, a case only by a keyed pseudonym, and never
+shows event data.
 """
 
 from __future__ import annotations
@@ -69,7 +70,8 @@ from samverkan_rules.errors import CalendarError, CaseErasedError, EvaluationErr
 from samverkan_rules.i18n import translator
 from samverkan_rules.live.routed import RoutineSessions, UnknownRoutineError
 from samverkan_rules.live.store import EventConflictError
-from samverkan_rules.serve.access import AccessLog
+from samverkan_rules.serve import operations as op
+from samverkan_rules.serve.access import Accesses, AccessLog
 from samverkan_rules.serve.calendar import FeedKeys, addressees, feed
 from samverkan_rules.serve.clients import Clients
 from samverkan_rules.serve.guard import (
@@ -83,12 +85,23 @@ from samverkan_rules.serve.guard import (
     where,
 )
 from samverkan_rules.serve.metrics import CONTENT_TYPE, Metrics
-from samverkan_rules.serve.openapi import openapi
-from samverkan_rules.serve.queries import QueryError, due_lines, parse_due_query
+from samverkan_rules.serve.openapi import openapi, served_event_types
+from samverkan_rules.serve.operations import route
+from samverkan_rules.serve.queries import (
+    QueryError,
+    candidate_cases,
+    due_lines,
+    parse_due_query,
+)
 from samverkan_rules.serve.requests import KeyLocks, count_param, idempotency_key, json_body
 from samverkan_rules.serve.scheduler import Scheduler, change_stream
-from samverkan_rules.serve.webhooks import Deliverer, Subscription, WebhookState
-from samverkan_rules.time.instants import format_rfc3339, parse_as_of
+from samverkan_rules.serve.webhooks import Deliverer, Deliveries, Subscription, WebhookState
+from samverkan_rules.time.instants import (
+    check_supported,
+    format_rfc3339,
+    local_stamp,
+    parse_as_of,
+)
 
 DEFAULT_MAX_BODY = 1024 * 1024
 """The largest request body accepted by default (1 MiB), in bytes."""
@@ -229,12 +242,34 @@ def _handled(
         except OverflowError:  # an instant out of the calendar's range
             return problem_response(Problem(400, "request.out-of-range", "a date is out of range"))
         except Exception as exc:  # a message may quote event data: log where, not what
+            if _unreachable(exc):
+                log.error("the store cannot be reached: %s", type(exc).__name__)
+                return problem_response(
+                    Problem(
+                        503,
+                        "store.unavailable",
+                        "the store cannot be reached just now",
+                        hint="send the request again in a few seconds (a repeated event is a "
+                        "no-op)",
+                    )
+                )
             log.error("request failed: %s", where(exc))
             return problem_response(
                 Problem(500, "internal", "the service could not answer; see its log")
             )
 
     return run
+
+
+def _unreachable(exc: Exception) -> bool:
+    """Whether ``exc`` says the PostgreSQL store cannot be reached (a lost connection, a
+    server restarting, a pool with no connection to give): told by the error's class, as
+    psycopg is an optional extra."""
+    return any(
+        kind.__module__.startswith("psycopg")
+        and kind.__name__ in ("OperationalError", "PoolTimeout")
+        for kind in type(exc).__mro__
+    )
 
 
 def _posted_events(body: Any, case: str, max_events: int) -> list[dict[str, Any]]:
@@ -306,10 +341,6 @@ async def _healthz(request: Request) -> Response:
     return JSONResponse({"ok": True})
 
 
-async def _openapi_document(request: Request) -> Response:
-    return JSONResponse(openapi())
-
-
 async def _not_found(request: Request, exc: Exception) -> Response:
     status = getattr(exc, "status_code", 404)
     return problem_response(
@@ -339,7 +370,7 @@ class _Routes:
         keys: FeedKeys,
         scheduler: Scheduler,
         deliverer: Deliverer,
-        access: AccessLog,
+        access: Accesses,
     ) -> None:
         self.sessions = sessions
         self.clock = clock
@@ -351,6 +382,18 @@ class _Routes:
         self.deliverer = deliverer
         self.measured = Metrics(sessions, clock)
         self.access = access
+        self._document: bytes | None = None
+
+    def _judged_at(self, request: Request, given: datetime | None = None) -> datetime:
+        """The instant a query is judged at (``given``, else ``as_of``, else now), within
+        the years the routine's calendar covers."""
+        moment = given if given is not None else _as_of(request, self.clock())
+        for version in self.sessions.versions(request.path_params["routine"]):
+            try:
+                check_supported(moment, version.tz, "as_of")
+            except CalendarError as exc:
+                raise Problem(400, "request.bad-as-of", str(exc)) from None
+        return moment
 
     def _addressee(self, request: Request) -> tuple[str, str]:
         """The routine and the role or unit a calendar route names (404 for neither)."""
@@ -375,7 +418,7 @@ class _Routes:
     async def calendar_feed(self, request: Request) -> Response:
         routine, who = self._addressee(request)
         session = self.sessions.session(routine)
-        as_of = _as_of(request, self.clock())
+        as_of = self._judged_at(request)
         versions = self.sessions.versions(routine)
 
         def answer() -> bytes:
@@ -483,7 +526,7 @@ class _Routes:
 
     async def case_due(self, request: Request) -> Response:
         session = self.sessions.session(request.path_params["routine"])
-        as_of = _as_of(request, self.clock())
+        as_of = self._judged_at(request)
         case = request.path_params["case"]
         if not session.has_case(case):
             raise Problem(404, "case.unknown", "the routine holds no event of this case")
@@ -498,23 +541,39 @@ class _Routes:
         session = self.sessions.session(request.path_params["routine"])
         query = parse_due_query(request.query_params)
         # Every page of a listing is judged at its first page's instant.
-        if query.as_of is not None:
-            as_of = parse_as_of(query.as_of)
-        else:
-            as_of = _as_of(request, self.clock())
+        try:
+            cursor_as_of = parse_as_of(query.as_of) if query.as_of is not None else None
+        except CalendarError:  # a cursor this service did not give
+            raise QueryError(
+                "cursor: not a cursor this service gave; start again without one"
+            ) from None
+        as_of = self._judged_at(request, cursor_as_of)
         options = _output_options(request)
-        result = await run_in_threadpool(session.due, as_of)
-        wanted = result.with_output(**options)
+        candidates = session.due_candidates(
+            as_of,
+            query.statuses,
+            deadline_before=query.deadline_before,
+            deadline_after=query.deadline_after,
+        )
+        if candidates is None:  # every case judged, then filtered
+            result = await run_in_threadpool(session.due, as_of)
+            wanted = result.with_output(**options)
+            cases, stamp = wanted.case_dicts(), wanted.as_of
+        else:  # only the cases that may match, judged one by one as the page needs them
+            after = query.after
+            wanted_cases = [c for c in candidates if after is None or c > after]
+            cases = candidate_cases(session, wanted_cases, as_of, options)
+            stamp = local_stamp(as_of, session.tz)
 
         def lines() -> Iterator[bytes]:  # a plain iterator: written from a worker thread
-            for line in due_lines(wanted.case_dicts(), query, wanted.as_of):
+            for line in due_lines(cases, query, stamp):
                 yield dumps_bytes(line, indent=None) + b"\n"
 
         return StreamingResponse(lines(), media_type="application/x-ndjson", headers=NO_STORE)
 
     async def explain(self, request: Request) -> Response:
         session = self.sessions.session(request.path_params["routine"])
-        as_of = _as_of(request, self.clock())
+        as_of = self._judged_at(request)
         ident = request.path_params["obligation"]
         case = session.case_of(ident)
 
@@ -603,66 +662,35 @@ class _Routes:
         now = self.clock()
         return _json({"as_of": format_rfc3339(now), "routines": self.sessions.describe(now)})
 
+    async def openapi_document(self, request: Request) -> Response:
+        if self._document is None:  # the routes and routines are fixed once served
+            used = served_event_types(self.sessions)
+            self._document = dumps_bytes(openapi(self.table(), used), indent=None)
+        return Response(self._document, media_type="application/json")
+
     def table(self) -> list[Route]:
-        """Every route, with the error model around each handler."""
+        """Every route, with the error model around each handler, registered with its
+        declaration (the OpenAPI document is generated from these)."""
         return [
-            Route("/routines", _handled(self.routines), methods=["GET"]),
-            Route(
-                "/routines/{routine}/cases/{case}/events",
-                _handled(self.post_events),
-                methods=["POST"],
-            ),
-            Route(
-                "/routines/{routine}/cases/{case}",
-                _handled(self.erase_case),
-                methods=["DELETE"],
-            ),
-            Route(
-                "/routines/{routine}/cases/{case}/reopen",
-                _handled(self.reopen_case),
-                methods=["POST"],
-            ),
-            Route("/routines/{routine}/cases/{case}/due", _handled(self.case_due), methods=["GET"]),
-            Route("/routines/{routine}/due", _handled(self.all_due), methods=["GET"]),
-            Route("/routines/{routine}/changes", _handled(self.changes), methods=["GET"]),
-            Route(
-                "/routines/{routine}/changes/stream",
-                _handled(self.change_stream),
-                methods=["GET"],
-            ),
-            Route(
-                "/routines/{routine}/obligations/{obligation}/explain",
-                _handled(self.explain),
-                methods=["GET"],
-            ),
-            Route(
-                "/routines/{routine}/calendar/{who}.ics",
-                _handled(self.calendar_feed),
-                methods=["GET"],
-                name="calendar_feed",
-            ),
-            Route(
-                "/routines/{routine}/calendar/{who}",
-                _handled(self.calendar_link),
-                methods=["GET"],
-            ),
-            Route("/webhooks", _handled(self.webhooks), methods=["GET"]),
-            Route(
-                "/webhooks/{name}/dead-letters",
-                _handled(self.dead_letters),
-                methods=["GET"],
-            ),
-            Route(
-                "/webhooks/{name}/dead-letters/{routine}/{seq}/replay",
-                _handled(self.replay),
-                methods=["POST"],
-            ),
-            # The route names url_path_for knows: "healthz", not the private function names.
-            Route("/healthz", _healthz, methods=["GET"], name="healthz"),
-            Route("/readyz", _handled(self.readyz), methods=["GET"], name="readyz"),
-            Route("/access", _handled(self.access_of_case), methods=["GET"], name="access"),
-            Route("/metrics", _handled(self.metrics), methods=["GET"], name="metrics"),
-            Route("/openapi.json", _openapi_document, methods=["GET"], name="openapi_document"),
+            route(op.LIST_ROUTINES, _handled(self.routines)),
+            route(op.POST_EVENTS, _handled(self.post_events)),
+            route(op.ERASE_CASE, _handled(self.erase_case)),
+            route(op.REOPEN_CASE, _handled(self.reopen_case)),
+            route(op.CASE_DUE, _handled(self.case_due)),
+            route(op.ALL_DUE, _handled(self.all_due)),
+            route(op.CHANGES, _handled(self.changes)),
+            route(op.CHANGE_STREAM, _handled(self.change_stream)),
+            route(op.EXPLAIN, _handled(self.explain)),
+            route(op.CALENDAR_FEED, _handled(self.calendar_feed)),
+            route(op.CALENDAR_LINK, _handled(self.calendar_link)),
+            route(op.WEBHOOKS, _handled(self.webhooks)),
+            route(op.DEAD_LETTERS, _handled(self.dead_letters)),
+            route(op.REPLAY, _handled(self.replay)),
+            route(op.HEALTHZ, _healthz),
+            route(op.READYZ, _handled(self.readyz)),
+            route(op.ACCESS, _handled(self.access_of_case)),
+            route(op.METRICS, _handled(self.metrics)),
+            route(op.OPENAPI_DOCUMENT, _handled(self.openapi_document)),
         ]
 
 
@@ -703,8 +731,8 @@ def create_app(
     allow_personal_case_ids: bool = False,
     run_scheduler: bool = True,
     webhooks: list[Subscription] | None = None,
-    webhook_state: WebhookState | None = None,
-    access: AccessLog | None = None,
+    webhook_state: Deliveries | None = None,
+    access: Accesses | None = None,
     cors_origins: frozenset[str] = frozenset(),
 ) -> ASGIApp:
     """The ASGI application over ``sessions`` (one live session per routine).

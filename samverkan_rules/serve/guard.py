@@ -23,8 +23,14 @@ from urllib.parse import parse_qs, unquote
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Match
 
-from samverkan_rules.serve.access import AccessLog
+from samverkan_rules.serve.access import Accesses
 from samverkan_rules.serve.clients import Client, Clients, required_scope
+from samverkan_rules.serve.logs import (
+    current_request_id,
+    enter_request,
+    leave_request,
+    request_id_of,
+)
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -66,16 +72,23 @@ class Problem(Exception):
         }
 
 
+RETRY_AFTER = 5
+"""Seconds a client is asked to wait (``Retry-After``) when the store cannot be reached."""
+
 NO_STORE = {"Cache-Control": "no-store"}
 """Every answer may hold case data: no proxy or browser keeps a copy."""
 
 
 def problem_response(problem: Problem) -> JSONResponse:
-    """The JSON answer of ``problem``."""
+    """The JSON answer of ``problem``, with the request's id (``error.request_id``) so a
+    caller can name the request in a report and the operator find its log lines."""
     headers = dict(NO_STORE)
     if problem.status == 401:
         headers["WWW-Authenticate"] = "Bearer"
-    return JSONResponse(problem.body, status_code=problem.status, headers=headers)
+    if problem.status == 503:
+        headers["Retry-After"] = str(RETRY_AFTER)
+    body = {"error": {**problem.body["error"], "request_id": current_request_id()}}
+    return JSONResponse(body, status_code=problem.status, headers=headers)
 
 
 class Pseudonyms:
@@ -220,7 +233,7 @@ def guard(
     routine_ids: Container[str],
     key_opens: KeyCheck | None = None,
     observe: Observer | None = None,
-    access: AccessLog | None = None,
+    access: Accesses | None = None,
     cors_origins: Container[str] = (),
 ) -> ASGIApp:
     """``app`` behind the clients' tokens and scopes, the body size limit,
@@ -236,6 +249,8 @@ def guard(
         started = time.perf_counter()
         status_holder = {"status": 500}
         headers = list(scope.get("headers") or [])
+        request_id = request_id_of(headers)
+        entered = enter_request(request_id)
         origin = dict(headers).get(b"origin")
         allowed = (
             origin if origin is not None and origin.decode("latin-1") in cors_origins else None
@@ -244,13 +259,7 @@ def guard(
         async def send_logged(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
-                kept = [
-                    (k, v) for k, v in message.get("headers", []) if k.lower() != b"cache-control"
-                ]
-                kept.append((b"cache-control", b"no-store"))
-                if allowed is not None:
-                    kept += [(b"access-control-allow-origin", allowed), (b"vary", b"Origin")]
-                message = {**message, "headers": kept}
+                message = _headed(message, request_id, allowed)
             await send(message)
 
         method = scope.get("method", "-") if scope.get("method") in _METHODS else "(method)"
@@ -286,8 +295,20 @@ def guard(
                 observe,
                 access,
             )
+            leave_request(entered)
 
     return guarded
+
+
+def _headed(message: Message, request_id: str, allowed: bytes | None) -> Message:
+    """A response's start with ``Cache-Control: no-store``, the request's id and, for an
+    allowed origin, the CORS headers."""
+    kept = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"cache-control"]
+    kept.append((b"cache-control", b"no-store"))
+    kept.append((b"x-request-id", request_id.encode("ascii")))
+    if allowed is not None:
+        kept += [(b"access-control-allow-origin", allowed), (b"vary", b"Origin")]
+    return {**message, "headers": kept}
 
 
 def _account(
@@ -296,7 +317,7 @@ def _account(
     names: Pseudonyms,
     routine_ids: Container[str],
     observe: Observer | None,
-    access: AccessLog | None,
+    access: Accesses | None,
 ) -> None:
     """Log a request (by its route), tell the observer, and record a case's access."""
     method, template, params, who, status = request

@@ -1,458 +1,371 @@
-"""The OpenAPI 3.1 document of the service, built from the same names the routes use."""
+"""The OpenAPI 3.1 document of the service, generated from the routes it serves.
+
+Each route is registered with its declaration (:mod:`samverkan_rules.serve.operations`);
+the document lists exactly those routes, with the parameters, bodies and answers they
+declare. The schemas come from the code: the service's answers and error model
+(:mod:`samverkan_rules.serve.answers`), the evaluation's records as
+``schemas/evaluation.schema.json`` publishes them, and the input event as
+``schemas/event.schema.json`` does, with the event types each served routine uses as an
+enum of its own.
+"""
 
 from __future__ import annotations
 
+import copy
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import msgspec
+from starlette.routing import BaseRoute
+
+from samverkan_rules import records
 from samverkan_rules._version import version
-from samverkan_rules.status import STATUSES
+from samverkan_rules.language.models.base import EventType, FieldSpec
+from samverkan_rules.live.routed import RoutineSessions
+from samverkan_rules.schemas import evaluation_schema, event_schema, record_components
+from samverkan_rules.serve import answers
+from samverkan_rules.serve.answers import (
+    PRINTABLE_ID,
+    ErrorAnswer,
+    Parameters,
+    PathIds,
+    RequestId,
+)
+from samverkan_rules.serve.operations import Answer, Operation, TypedRoute
+
+_REF = "#/components/schemas/{name}"
+
+_ERRORS: Mapping[int, str] = {
+    400: "a bad request: a query parameter, JSON that cannot be used, two Authorization "
+    "headers, a body framed two ways, an id holding a control character",
+    401: "no or a wrong bearer token",
+    403: "the client lacks the scope the route needs",
+    404: "an unknown routine, case, obligation, role or unit, subscription or dead letter",
+    409: "an event id already used by other content, or a case erased and not reopened",
+    413: "the body is too large, or holds too many events",
+    422: "an unusable event (each problem with its index, line and field): a type the "
+    "routine does not use, a data field its type does not declare, an event in the future, "
+    "a case id that is a personnummer, a case past its event limit, an Idempotency-Key "
+    "reused for another request",
+}
+
+_TOKEN_ERRORS = (400, 401, 403, 413)
+"""What the token check and the body limit may answer on every route behind the token."""
+
+_PARAMETER = re.compile(r"{(\w+)}")
 
 
-def _error_schema() -> dict[str, Any]:
-    return {
-        "type": "object",
-        "properties": {
-            "error": {
-                "type": "object",
-                "properties": {
-                    "code": {"type": "string"},
-                    "message": {"type": "string"},
-                    "hint": {"type": ["string", "null"]},
-                    "diagnostics": {"type": "array", "items": {"type": "object"}},
-                },
-                "required": ["code", "message"],
-            }
-        },
-    }
+def operations(routes: Iterable[BaseRoute]) -> list[Operation]:
+    """The declarations of ``routes``, in their order.
+
+    Raises:
+        TypeError: for a route registered without a declaration.
+    """
+    out = []
+    for r in routes:
+        if not isinstance(r, TypedRoute):
+            raise TypeError(f"the route {r!r} has no declaration (see serve/operations.py)")
+        out.append(r.operation)
+    return out
 
 
-def _event_schema() -> dict[str, Any]:
-    return {
-        "type": "object",
-        "required": ["id", "type", "at"],
-        "properties": {
-            "id": {"type": "string"},
-            "type": {"type": "string"},
-            "at": {"type": "string", "description": "RFC 3339 with offset"},
-            "data": {"type": "object"},
-            "case": {"type": "string", "description": "optional; must equal the path's"},
-        },
-    }
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": _REF.format(name=name)}
 
 
-def _errors(*codes: int) -> dict[str, Any]:
-    """The error answers of a route, by HTTP status."""
-    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
-    texts = {
-        400: "bad request (as_of, a query parameter, JSON, two Authorization headers)",
-        401: "no or a wrong bearer token",
-        403: "the client lacks the scope the route needs",
-        404: "unknown routine, case or obligation",
-        409: "an event id already used by other content, or a case erased and not reopened",
-        413: "request body too large, or too many events in one post",
-        422: "an unusable event (index, line, field): a type the routine does not use, "
-        "a data field its type does not declare, an event in the future, a case id that is "
-        "a personnummer, ...",
-    }
-    return {str(c): {"description": texts[c], "content": error} for c in codes}
-
-
-def _post_events_operation(routine: dict[str, Any], case: dict[str, Any]) -> dict[str, Any]:
-    event = {"$ref": "#/components/schemas/Event"}
-    return {
-        "summary": "Post one event or an array of events of a case, all or nothing",
-        "parameters": [
-            routine,
-            case,
-            {
-                "name": "Idempotency-Key",
-                "in": "header",
-                "required": False,
-                "description": "a key made for this request (e.g. a UUID): a retry with the "
-                "same key and body gets the first answer again (header Idempotent-Replayed: "
-                "true), for 24 hours; the same key with another body is 422",
-                "schema": {"type": "string", "maxLength": 255},
-            },
-        ],
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {
-                    "schema": {"oneOf": [event, {"type": "array", "items": event}]}
-                }
-            },
-        },
-        "responses": {
-            "200": {
-                "description": "stored; the obligations that changed",
-                "content": {"application/json": {"schema": {"type": "object"}}},
-            },
-            **_errors(400, 401, 404, 409, 413, 422),
-        },
-    }
-
-
-_OUTPUT_PARAMETERS = [
-    {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "description": text,
-        "schema": {"type": "boolean", "default": False},
-    }
-    for name, text in (
-        ("ledger", "also each case's full ledger (fulfilled and cancelled obligations)"),
-        ("trace", "each obligation's trace: the calendar steps of its deadline"),
-    )
-]
-
-
-_FILTER_PARAMETERS = [
-    {
-        "name": "status",
-        "in": "query",
-        "required": False,
-        "description": "only obligations with this status (repeat for several)",
-        "schema": {"type": "array", "items": {"type": "string", "enum": list(STATUSES)}},
-        "style": "form",
-        "explode": True,
-    },
-    {
-        "name": "responsible",
-        "in": "query",
-        "required": False,
-        "description": "only obligations of this role",
-        "schema": {"type": "string"},
-    },
-    *(
-        {
-            "name": name,
-            "in": "query",
-            "required": False,
-            "description": text,
-            "schema": {"type": "string", "format": "date-time"},
-        }
-        for name, text in (
-            ("deadline_before", "only obligations whose deadline is earlier"),
-            ("deadline_after", "only obligations whose deadline is at or after"),
-        )
-    ),
-    {
-        "name": "limit",
-        "in": "query",
-        "required": False,
-        "description": "at most this many cases",
-        "schema": {"type": "integer", "minimum": 1, "maximum": 10000},
-    },
-    {
-        "name": "cursor",
-        "in": "query",
-        "required": False,
-        "description": "the trailer's next_cursor of the page before",
-        "schema": {"type": "string"},
-    },
-]
-
-
-def _evaluation_paths(
-    routine: dict[str, Any], case: dict[str, Any], as_of: dict[str, Any]
-) -> dict[str, Any]:
-    """The routes that evaluate at an instant: one case, every case, one obligation."""
-    obligation = {
-        "name": "obligation",
-        "in": "path",
-        "required": True,
-        "schema": {"type": "string"},
-    }
-    return {
-        "/routines/{routine}/cases/{case}/due": {
-            "get": {
-                "summary": "The evaluation of one case (schemas/evaluation.schema.json)",
-                "parameters": [routine, case, as_of, *_OUTPUT_PARAMETERS],
-                "responses": {"200": {"description": "the evaluation"}, **_errors(400, 401, 404)},
-            }
-        },
-        "/routines/{routine}/due": {
-            "get": {
-                "summary": "Every case's result, one JSON object a line, then a trailer line "
-                '{"trailer": {"count", "as_of", "next_cursor"}}',
-                "parameters": [routine, as_of, *_OUTPUT_PARAMETERS, *_FILTER_PARAMETERS],
-                "responses": {
-                    "200": {"description": "JSON Lines", "content": {"application/x-ndjson": {}}},
-                    **_errors(400, 401, 404),
-                },
-            }
-        },
-        "/routines/{routine}/obligations/{obligation}/explain": {
-            "get": {
-                "summary": "How an obligation's deadline and status were reached",
-                "parameters": [routine, obligation, as_of],
-                "responses": {
-                    "200": {"description": "as samverkan explain --format json"},
-                    **_errors(400, 401, 404),
-                },
-            }
-        },
-    }
-
-
-def _calendar_paths(routine: dict[str, Any], as_of: dict[str, Any]) -> dict[str, Any]:
-    """A role's or unit's calendar feed, and the keyed link to it."""
-    who = {
-        "name": "who",
-        "in": "path",
-        "required": True,
-        "description": "a role (e.g. hemvard.driftsplanerare) or a unit (e.g. hemvard)",
-        "schema": {"type": "string"},
-    }
-    key = {
-        "name": "key",
-        "in": "query",
-        "required": False,
-        "description": "the link's key, in place of the bearer token (opens this feed only)",
-        "schema": {"type": "string"},
-    }
-    return {
-        "/routines/{routine}/calendar/{who}.ics": {
-            "get": {
-                "summary": "The open obligations of a role or unit as an iCalendar feed "
-                "(RFC 5545), one event at each deadline",
-                "security": [{"bearer": []}, {}],
-                "parameters": [routine, who, key, as_of],
-                "responses": {
-                    "200": {"description": "iCalendar", "content": {"text/calendar": {}}},
-                    **_errors(400, 401, 404),
-                },
-            }
-        },
-        "/routines/{routine}/calendar/{who}": {
-            "get": {
-                "summary": 'The link of a calendar feed, with its key: {"routine", "for", "path"}',
-                "parameters": [routine, who],
-                "responses": {"200": {"description": "the link"}, **_errors(401, 404)},
-            }
-        },
-    }
-
-
-def _changes_path(routine: dict[str, Any]) -> dict[str, Any]:
-    """The change log: what posts and ticks reported, by sequence number."""
-
-    def number(name: str, text: str, low: int, high: int | None = None) -> dict[str, Any]:
-        schema: dict[str, Any] = {"type": "integer", "minimum": low}
-        if high is not None:
-            schema["maximum"] = high
+def _rehomed(node: Any) -> Any:
+    """``node`` with its ``#/$defs/`` references pointing into the document's components."""
+    if isinstance(node, dict):
         return {
+            k: (
+                v.replace("#/$defs/", "#/components/schemas/")
+                if k == "$ref" and isinstance(v, str)
+                else _rehomed(v)
+            )
+            for k, v in node.items()
+        }
+    if isinstance(node, list):
+        return [_rehomed(v) for v in node]
+    return node
+
+
+def _published_evaluation() -> dict[str, Any]:
+    """The evaluation's records as ``schemas/evaluation.schema.json`` publishes them, by
+    name, the evaluation itself as ``EvaluationDocument``."""
+    schema = _rehomed(evaluation_schema())
+    out: dict[str, Any] = schema.pop("$defs")
+    for key in ("$schema", "$id"):
+        schema.pop(key)
+    out[records.EvaluationDocument.__name__] = {**schema, "title": "EvaluationDocument"}
+    return out
+
+
+_TIME_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$"
+
+_ADDRESS: Mapping[str, Any] = {"type": "string", "minLength": 1}
+
+_FIELD_SCHEMAS: Mapping[str, Mapping[str, Any]] = {
+    "string": {"type": "string"},
+    "date": {"type": "string", "format": "date"},
+    "datetime": {"type": "string", "format": "date-time"},
+    "time": {"type": "string", "pattern": _TIME_PATTERN},
+    "boolean": {"type": "boolean"},
+    "integer": {"type": "integer"},
+    "number": {"type": "number"},
+    "role": _ADDRESS,
+    "roles": {"anyOf": [_ADDRESS, {"type": "array", "items": _ADDRESS}]},
+    "event": {"type": "string", "minLength": 1},
+    "object": {"type": "object", "additionalProperties": True},
+    "list": {"type": "array", "items": {}},
+}
+"""Each field type of the event vocabulary as JSON Schema (what the event checks take)."""
+
+
+def _field_schema(spec: FieldSpec) -> dict[str, Any]:
+    """A ``data`` field's schema; an optional field may also be null (taken as absent)."""
+    if spec.type == "enum":
+        schema: dict[str, Any] = {"type": "string", "enum": list(spec.values or ())}
+    else:
+        schema = copy.deepcopy(dict(_FIELD_SCHEMAS[spec.type]))
+    if not spec.required:
+        schema = {"anyOf": [schema, {"type": "null"}]}
+    if spec.description:
+        schema["description"] = " ".join(spec.description.split())
+    return schema
+
+
+def _data_schema(name: str, spec: EventType) -> dict[str, Any]:
+    """The ``data`` of an event type: only its declared fields (the service refuses others)."""
+    out: dict[str, Any] = {
+        "title": name,
+        "description": f"The data of {spec.label!r}: only these fields are taken.",
+        "type": "object",
+        "properties": {f: _field_schema(fs) for f, fs in sorted(spec.fields.items())},
+        "additionalProperties": False,
+    }
+    required = sorted(f for f, fs in spec.fields.items() if fs.required)
+    if required:
+        out["required"] = required
+    return out
+
+
+def served_event_types(sessions: RoutineSessions) -> dict[str, dict[str, EventType]]:
+    """The event types each routine served uses, with their fields (a later version's
+    declaration of a type wins)."""
+    out: dict[str, dict[str, EventType]] = {}
+    for routine in sessions.ids():
+        used = sessions.used_types(routine)
+        found: dict[str, EventType] = {}
+        for compiled in sessions.versions(routine):
+            found.update((t, spec) for t, spec in compiled.event_types.items() if t in used)
+        out[routine] = found
+    return out
+
+
+def _event_components(event_types: Mapping[str, Mapping[str, EventType]]) -> dict[str, Any]:
+    """The published event (``Event``) and, for each routine, the event a post to it takes:
+    the case comes from the path (given, it must be the path's), the type one the routine
+    uses, the data that type's fields (``EventData.<routine>.<type>``)."""
+    published = event_schema()
+    for key in ("$schema", "$id"):
+        published.pop(key)
+    out: dict[str, Any] = {"Event": {**published, "title": "Event"}}
+    if event_types:
+        out["RoutineId"] = {
+            "title": "RoutineId",
+            "description": "A routine the service serves (GET /routines).",
+            "type": "string",
+            "enum": sorted(event_types),
+        }
+    for routine, types in sorted(event_types.items()):
+        variants = {}
+        for name, spec in sorted(types.items()):
+            variant = f"{_posted_name(routine)}.{name}"
+            data = variant.replace("PostedEvent.", "EventData.", 1)
+            out[data] = _data_schema(data, spec)
+            out[variant] = _posted_variant(published, variant, name, data, out[data])
+            variants[name] = _ref(variant)["$ref"]
+        out[_posted_name(routine)] = {
+            "title": _posted_name(routine),
+            "description": f"An event of a case that follows {routine}: one of the types it "
+            "uses, with that type's data.",
+            "oneOf": [{"$ref": ref} for ref in variants.values()],
+            "discriminator": {"propertyName": "type", "mapping": variants},
+        }
+    return out
+
+
+def _posted_variant(
+    published: Mapping[str, Any], title: str, name: str, data: str, data_schema: Mapping[str, Any]
+) -> dict[str, Any]:
+    """A posted event of the type ``name``, its data the ``data`` component."""
+    posted = copy.deepcopy(dict(published))
+    posted["title"] = title
+    posted["description"] = f"An event of the type {name}."
+    posted["required"] = [k for k in published["required"] if k != "case"]
+    if "required" in data_schema:
+        posted["required"].append("data")
+    properties = posted["properties"]
+    properties["id"]["pattern"] = PRINTABLE_ID  # the service refuses a control character
+    properties["case"]["description"] = (
+        "Optional: the path names the case; given, it must be the path's."
+    )
+    properties["type"] = {"type": "string", "const": name}
+    properties["data"] = _ref(data)
+    return posted
+
+
+def _posted_name(routine: str) -> str:
+    """The component name of the event a post to ``routine`` takes."""
+    return "PostedEvent." + re.sub(r"[^A-Za-z0-9._-]", "_", routine)
+
+
+def _plain(schema: dict[str, Any]) -> dict[str, Any]:
+    """A parameter's schema without the null an absent value stands for."""
+    options = schema.get("anyOf")
+    if isinstance(options, list):
+        kept = [o for o in options if o != {"type": "null"}]
+        if len(kept) == 1:
+            rest = {k: v for k, v in schema.items() if k != "anyOf"}
+            return {**kept[0], **rest}
+    return schema
+
+
+def _parameters(group: type[Parameters], names: Iterable[str] | None = None) -> list[Any]:
+    """The parameters a struct declares (only ``names``, in their order, when given)."""
+    _, defs = msgspec.json.schema_components([group], ref_template=_REF)
+    node = defs[group.__name__]
+    properties: dict[str, Any] = node["properties"]
+    required = set(node.get("required", ()))
+    out = []
+    for name in properties if names is None else names:
+        schema = _plain(dict(properties[name]))
+        description = schema.pop("description", None)
+        schema.pop("title", None)
+        if schema.get("default", ...) is None:  # absent, not null
+            del schema["default"]
+        parameter: dict[str, Any] = {
             "name": name,
-            "in": "query",
-            "required": False,
-            "description": text,
+            "in": group.where,
+            "required": group.where == "path" or name in required,
             "schema": schema,
         }
+        if description:
+            parameter["description"] = description
+        if schema.get("type") == "array":
+            parameter.update(style="form", explode=True)
+        out.append(parameter)
+    return out
 
+
+_REQUEST_ID_HEADER = {
+    "description": "the request's id: the one it gave, or one made for it",
+    "schema": {"type": "string"},
+}
+
+
+def _answer(answer: Answer) -> dict[str, Any]:
+    """An answer's description and content."""
+    if isinstance(answer.body, tuple):
+        schema: Any = {"anyOf": [_ref(t.__name__) for t in answer.body]}
+    elif answer.body is not None:
+        schema = _ref(answer.body.__name__)
+    else:
+        schema = dict(answer.schema or {})
+    return {"description": answer.description, "content": {answer.media: {"schema": schema}}}
+
+
+def _operation(op: Operation, routines: Sequence[str]) -> dict[str, Any]:
+    """One route's operation object."""
+    parameters = _parameters(PathIds, _PARAMETER.findall(op.path))
+    for p in parameters:
+        if p["name"] == "routine" and routines:
+            p["schema"] = _ref("RoutineId")
+    for group in op.parameters:
+        parameters.extend(_parameters(group))
+    parameters.extend(_parameters(RequestId))
+    errors = (*(_TOKEN_ERRORS if op.security != "none" else ()), *op.errors)
+    error = {"application/json": {"schema": _ref(ErrorAnswer.__name__)}}
+    responses: dict[str, Any] = {"200": _answer(op.ok)}
+    for status in sorted(set(errors)):
+        responses[str(status)] = {"description": _ERRORS[status], "content": error}
+    for status, answer in op.other.items():
+        responses[str(status)] = _answer(answer)
+    for answer in responses.values():
+        answer["headers"] = {"X-Request-ID": _REQUEST_ID_HEADER}
+    out: dict[str, Any] = {"operationId": op.operation_id, "summary": op.summary}
+    if parameters:
+        out["parameters"] = parameters
+    if op.events:
+        out["requestBody"] = _events_body(routines)
+    out["responses"] = responses
+    if op.security == "none":
+        out["security"] = []
+    elif op.security == "token-or-key":
+        out["security"] = [{"bearer": []}, {"calendarKey": []}]
+    return out
+
+
+def _events_body(routines: Sequence[str]) -> dict[str, Any]:
+    """A post's body: one event of the routine, or an array of them."""
+    options = [_ref(_posted_name(r)) for r in routines]
+    event: dict[str, Any] = options[0] if len(options) == 1 else {"anyOf": options}
     return {
-        "/routines/{routine}/changes": {
-            "get": {
-                "summary": "The changes posts and ticks reported after a sequence number "
-                '(also across restarts): {"changes": [{"seq", "at", "kind", "case", '
-                '"obligation", "rule", "before", "after", "cause", "record"}], "next_after", '
-                '"more"}',
-                "parameters": [
-                    routine,
-                    number("after", "the last sequence number seen (default 0: from the start)", 0),
-                    number("limit", "at most this many changes (default 1000)", 1, 10_000),
-                    {
-                        "name": "case",
-                        "in": "query",
-                        "required": False,
-                        "description": "only this case's changes",
-                        "schema": {"type": "string"},
-                    },
-                ],
-                "responses": {"200": {"description": "the changes"}, **_errors(400, 401, 404)},
-            }
-        },
-        "/routines/{routine}/changes/stream": {
-            "get": {
-                "summary": "The change log as Server-Sent Events, live: each change an event "
-                "(id: its sequence number, event: change, data: the change's JSON), including "
-                "what time alone changed (a deadline passing), announced when it happens",
-                "parameters": [
-                    routine,
-                    number("after", "resume after this sequence number (default 0)", 0),
-                    {
-                        "name": "Last-Event-ID",
-                        "in": "header",
-                        "required": False,
-                        "description": "resume after this sequence number (an EventSource sends "
-                        "it when it reconnects); wins over after",
-                        "schema": {"type": "string"},
-                    },
-                    {
-                        "name": "case",
-                        "in": "query",
-                        "required": False,
-                        "description": "only this case's changes",
-                        "schema": {"type": "string"},
-                    },
-                ],
-                "responses": {
-                    "200": {"description": "the stream", "content": {"text/event-stream": {}}},
-                    **_errors(400, 401, 404),
-                },
+        "required": True,
+        "description": "One event or an array of events (at most --max-events); the type "
+        "must be one the path's routine uses",
+        "content": {
+            "application/json": {
+                "schema": {"anyOf": [event, {"type": "array", "items": event, "minItems": 1}]}
             }
         },
     }
 
 
-def _webhook_paths(routine: dict[str, Any]) -> dict[str, Any]:
-    """The webhook subscriptions, their dead letters and the replay of one."""
-    name = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
-    seq = {"name": "seq", "in": "path", "required": True, "schema": {"type": "integer"}}
-    return {
-        "/webhooks": {
-            "get": {
-                "summary": 'The subscriptions: {"subscriptions": [{"name", "routines": {id: '
-                '{"delivered_through"}}, "dead_letters"}]}',
-                "responses": {"200": {"description": "the subscriptions"}, **_errors(401)},
-            }
-        },
-        "/webhooks/{name}/dead-letters": {
-            "get": {
-                "summary": "The changes a subscription set aside after failing to deliver them",
-                "parameters": [name],
-                "responses": {"200": {"description": "the dead letters"}, **_errors(401, 404)},
-            }
-        },
-        "/webhooks/{name}/dead-letters/{routine}/{seq}/replay": {
-            "post": {
-                "summary": "Deliver a dead letter again, once (502 when the receiver still "
-                "fails); it leaves the dead letters when it arrives",
-                "parameters": [name, routine, seq],
-                "responses": {
-                    "200": {"description": '{"replayed": true}'},
-                    "502": {"description": "the receiver still fails"},
-                    **_errors(401, 404),
-                },
-            }
-        },
-    }
-
-
-def _operation_paths() -> dict[str, Any]:
-    """The probes, the metrics and this document."""
-    return {
-        "/healthz": {
-            "get": {
-                "summary": "Liveness",
-                "security": [],
-                "responses": {"200": {"description": '{"ok": true}'}},
-            }
-        },
-        "/readyz": {
-            "get": {
-                "summary": "Readiness: 200 when every routine's store can be read, else "
-                '503; {"ready", "routines", "problems"}',
-                "security": [],
-                "responses": {
-                    "200": {"description": "ready"},
-                    "503": {"description": "a store cannot be read"},
-                },
-            }
-        },
-        "/access": {
-            "get": {
-                "summary": "Who accessed a case (admin): "
-                '{"accesses": [{"at", "client", "method", "route", "routine", "status"}]}',
-                "parameters": [
-                    {"name": "case", "in": "query", "required": True, "schema": {"type": "string"}}
-                ],
-                "responses": {"200": {"description": "the accesses"}, **_errors(400, 401, 403)},
-            }
-        },
-        "/metrics": {
-            "get": {
-                "summary": "Prometheus metrics (text format): requests by route template, "
-                "obligations by status, events, cases and the next change per routine",
-                "responses": {
-                    "200": {"description": "metrics", "content": {"text/plain": {}}},
-                    **_errors(401),
-                },
-            }
-        },
-        "/openapi.json": {
-            "get": {"summary": "This document", "responses": {"200": {"description": "OK"}}}
-        },
-    }
-
-
-def openapi() -> dict[str, Any]:
-    """The OpenAPI 3.1 document of the service.
+def openapi(
+    routes: Iterable[BaseRoute], event_types: Mapping[str, Mapping[str, EventType]]
+) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of the service serving ``routes`` over routines that use
+    ``event_types`` (by routine id; see :func:`served_event_types`).
 
     Examples:
-        >>> sorted(openapi()["paths"])[:2]
-        ['/access', '/healthz']
+        >>> from samverkan_rules.serve.operations import HEALTHZ, route
+        >>> async def ok(request): ...
+        >>> doc = openapi([route(HEALTHZ, ok)], {})
+        >>> doc["paths"]["/healthz"]["get"]["responses"]["200"]["content"]
+        {'application/json': {'schema': {'$ref': '#/components/schemas/Health'}}}
     """
-    as_of = {
-        "name": "as_of",
-        "in": "query",
-        "required": False,
-        "description": "RFC 3339 instant with its offset, e.g. 2026-12-15T12:00:00+01:00; "
-        "default: the service's clock (now)",
-        "schema": {"type": "string"},
-    }
-    routine = {"name": "routine", "in": "path", "required": True, "schema": {"type": "string"}}
-    case = {"name": "case", "in": "path", "required": True, "schema": {"type": "string"}}
+    declared = operations(routes)
+    routines = sorted(event_types)
+    bodies: list[type[Any]] = [ErrorAnswer]
+    for op in declared:
+        for answer in (op.ok, *op.other.values()):
+            found = answer.body if isinstance(answer.body, tuple) else (answer.body,)
+            bodies.extend(t for t in found if t is not None)
+    schemas = record_components(bodies, [records, answers], _REF)
+    schemas.update(_published_evaluation())
+    schemas.update(_event_components(event_types))
+    paths: dict[str, Any] = {}
+    for op in declared:
+        paths.setdefault(op.path, {})[op.method.lower()] = _operation(op, routines)
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "samverkan-rules live service",
             "version": version(),
             "description": "Post case events as they happen; ask what is due. Every route "
-            "names the routine the case follows.",
+            "names the routine the case follows. Generated from the routes the service "
+            "serves and the records they answer with.",
         },
+        "servers": [{"url": "/"}],
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {"Error": _error_schema(), "Event": _event_schema()},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "calendarKey": {"type": "apiKey", "in": "query", "name": "key"},
+            },
+            "schemas": dict(sorted(schemas.items())),
         },
         "security": [{"bearer": []}],
-        "paths": {
-            "/routines": {
-                "get": {
-                    "summary": "The routines served: versions, the one in force, each file's "
-                    "SHA-256, the event types each uses",
-                    "responses": {"200": {"description": "the routines"}, **_errors(401)},
-                }
-            },
-            "/routines/{routine}/cases/{case}/events": {
-                "post": _post_events_operation(routine, case)
-            },
-            "/routines/{routine}/cases/{case}": {
-                "delete": {
-                    "summary": "Erase a case: its events leave the store (overwritten, the log "
-                    "truncated); a tombstone (keyed pseudonym, time) refuses its later events "
-                    "with 409 until it is reopened",
-                    "parameters": [routine, case],
-                    "responses": {
-                        "200": {"description": '{"erased_events": n, "erased_at": "..."}'},
-                        **_errors(401, 404),
-                    },
-                }
-            },
-            "/routines/{routine}/cases/{case}/reopen": {
-                "post": {
-                    "summary": "Take events of an erased case again (its old events stay gone)",
-                    "parameters": [routine, case],
-                    "responses": {
-                        "200": {"description": '{"reopened": true|false}'},
-                        **_errors(401, 404),
-                    },
-                }
-            },
-            **_evaluation_paths(routine, case, as_of),
-            **_changes_path(routine),
-            **_webhook_paths(routine),
-            **_calendar_paths(routine, as_of),
-            **_operation_paths(),
-        },
+        "paths": paths,
     }

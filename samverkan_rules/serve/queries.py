@@ -3,6 +3,11 @@
 A page is a run of cases in case-id order. The cursor is opaque to clients: it carries the
 last case sent and the instant the first page was judged at, so every page of one listing
 answers at the same instant even when the clock moved between requests.
+
+A listing filtered by the statuses of actions judges only the cases that may have one
+(:meth:`~samverkan_rules.live.session.Session.due_candidates`, from what the session last
+reported and the next instant time changes each case), and those one at a time as the page
+reaches them; otherwise every case is judged and then filtered. Both give the same lines.
 """
 
 from __future__ import annotations
@@ -10,12 +15,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from samverkan_rules.errors import CalendarError
+from samverkan_rules.live.session import Session
 from samverkan_rules.status import STATUSES
 from samverkan_rules.time.instants import parse_as_of
 
@@ -137,6 +143,15 @@ def _cursor(text: str | None) -> tuple[str | None, str | None]:
     except (binascii.Error, ValueError, KeyError, TypeError):
         pass
     raise QueryError("cursor: not a cursor this service gave; start again without one")
+
+
+def candidate_cases(
+    session: Session, cases: Iterable[str], as_of: datetime, options: Mapping[str, bool]
+) -> Iterator[dict[str, Any]]:
+    """Each of ``cases`` in JSON form as the evaluation of every case writes it, judged
+    alone and only when the listing reaches it (see :meth:`Session.due_candidates`)."""
+    for case in cases:
+        yield from session.due(as_of, case).with_output(**options).case_dicts()
 
 
 def due_lines(

@@ -30,6 +30,10 @@ from samverkan_rules.serve.guard import log
 MAX_SLEEP = 60.0
 """The longest the scheduler sleeps (seconds) without looking again."""
 
+SHARED_LOOK = 1.0
+"""On a store several replicas serve: how often (seconds) the scheduler looks for posts
+other replicas made, and a replica without the lease asks for it again."""
+
 KEEP_ALIVE = 15.0
 """Seconds between keep-alive comments on a quiet change stream (proxies close idle ones)."""
 
@@ -78,17 +82,33 @@ class Scheduler:
         return self._logged.setdefault(routine, asyncio.Event())
 
     async def run(self) -> None:
-        """Judge every case now, then wake at each next change until :meth:`stop`."""
-        for routine in self.sessions.ids():
-            await self._judge(routine, everything=True)
+        """Judge every case now, then wake at each next change until :meth:`stop`.
+
+        On a shared store only the replica that holds the lease does this (see
+        :meth:`~samverkan_rules.live.routed.RoutineSessions.leader`); the others ask for it
+        every :data:`SHARED_LOOK` seconds, and the one that takes it judges every case first.
+        """
+        leading = False
         while not self._stopping:
+            if not await run_in_threadpool(self.sessions.leader):
+                leading = False
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._moved.wait(), SHARED_LOOK)
+                self._moved.clear()
+                continue
+            if not leading:
+                if self.sessions.shared:
+                    log.info("this replica holds the lease: it runs the clock and the webhooks")
+                for routine in self.sessions.ids():
+                    await self._judge(routine, everything=True)
+                leading = True
             self._moved.clear()
             soonest: datetime | None = None
             for routine in self.sessions.ids():
                 upcoming = await self._judge(routine, everything=False)
                 if upcoming is not None and (soonest is None or upcoming < soonest):
                     soonest = upcoming
-            delay = self.max_sleep
+            delay = SHARED_LOOK if self.sessions.shared else self.max_sleep
             if soonest is not None:
                 delay = min(delay, max(0.0, (soonest - self.clock()).total_seconds()))
             with contextlib.suppress(TimeoutError):
@@ -131,8 +151,11 @@ async def change_stream(
 ) -> AsyncIterator[bytes]:
     """The routine's logged changes after ``after`` as Server-Sent Events (``id`` the
     sequence number, ``event: change``, ``data`` the change's JSON), then each new one as
-    it is logged, with a keep-alive comment when the log is quiet."""
+    it is logged, with a keep-alive comment when the log is quiet. On a shared store the
+    log is read again every :data:`SHARED_LOOK` seconds too: other replicas log there."""
     session = scheduler.sessions.session(routine)
+    look = SHARED_LOOK if scheduler.sessions.shared else KEEP_ALIVE
+    quiet = 0.0
     yield b"retry: 5000\n\n"
     while True:
         grown = scheduler.listen(routine)
@@ -142,8 +165,12 @@ async def change_stream(
             yield b"id: %d\nevent: change\ndata: %s\n\n" % (row.seq, data)
             after = row.seq
         if rows:
+            quiet = 0.0
             continue
         try:
-            await asyncio.wait_for(grown.wait(), KEEP_ALIVE)
+            await asyncio.wait_for(grown.wait(), look)
         except TimeoutError:
-            yield b": keep-alive\n\n"
+            quiet += look
+            if quiet >= KEEP_ALIVE:
+                quiet = 0.0
+                yield b": keep-alive\n\n"

@@ -34,7 +34,6 @@ import hashlib
 import hmac
 import os
 import random
-import sqlite3
 import stat
 import threading
 import time
@@ -44,7 +43,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 import yaml
@@ -56,7 +55,7 @@ from samverkan_rules.live.changelog import ChangeRow
 from samverkan_rules.live.routed import RoutineSessions
 from samverkan_rules.live.store import connect_private
 from samverkan_rules.serve.guard import log
-from samverkan_rules.serve.scheduler import Scheduler
+from samverkan_rules.serve.scheduler import SHARED_LOOK, Scheduler
 
 SIGNATURE_HEADER = "Samverkan-Signature"
 DELIVERY_HEADER = "Samverkan-Delivery"
@@ -382,6 +381,26 @@ def delivery(
     return body, headers
 
 
+class Deliveries(Protocol):
+    """Where what each subscription delivered is kept: :class:`WebhookState` (SQLite or
+    memory) or, for replicas on PostgreSQL,
+    :class:`~samverkan_rules.serve.shared.SharedDeliveries`."""
+
+    def close(self) -> None: ...
+
+    def cursor(self, subscription: str, routine: str) -> int | None: ...
+
+    def advance(self, subscription: str, routine: str, seq: int) -> None: ...
+
+    def bury(
+        self, subscription: str, routine: str, seq: int, attempts: int, error: str
+    ) -> None: ...
+
+    def dead_letters(self, subscription: str) -> list[dict[str, Any]]: ...
+
+    def resurrect(self, subscription: str, routine: str, seq: int) -> bool: ...
+
+
 class Deliverer:
     """Delivers each routine's changes to each subscription, in order, until stopped."""
 
@@ -390,7 +409,7 @@ class Deliverer:
         subscriptions: list[Subscription],
         sessions: RoutineSessions,
         scheduler: Scheduler,
-        state: WebhookState,
+        state: Deliveries,
         post: Post = http_post,
     ) -> None:
         self.subscriptions = {s.name: s for s in subscriptions}
@@ -429,13 +448,18 @@ class Deliverer:
         self.state.resurrect(name, routine, seq)
 
     async def _follow(self, subscription: Subscription, routine: str) -> None:
+        """Deliver one routine's changes to one subscription, in order, for ever: on a
+        shared store only while this replica holds the lease (from the cursor as it then
+        stands), so no two replicas deliver the same change."""
         session = self.sessions.session(routine)
-        after = self.state.cursor(subscription.name, routine)
-        if after is None:  # a new subscription starts with what happens from now on
-            latest = await asyncio.to_thread(session.last_seq)
-            self.state.advance(subscription.name, routine, latest)
-            after = latest
+        after: int | None = None
         while True:
+            if not await asyncio.to_thread(self.sessions.leader):
+                after = None
+                await asyncio.sleep(SHARED_LOOK)
+                continue
+            if after is None:
+                after = await asyncio.to_thread(self._start, subscription.name, session, routine)
             grown = self.scheduler.listen(routine)
             try:
                 rows = await asyncio.to_thread(session.changes, after, limit=100)
@@ -445,14 +469,24 @@ class Deliverer:
                     else:
                         self.state.advance(subscription.name, routine, row.seq)
                     after = row.seq
-            except (OSError, sqlite3.Error, ValueError) as exc:
+            except Exception as exc:  # the store (SQLite or PostgreSQL) or the network
                 # The deliveries of this subscription must not end: say so and try again.
                 log.error("webhook %s: %s; trying again", subscription.name, type(exc).__name__)
                 await asyncio.sleep(5.0)
                 continue
             if not rows:
+                look = SHARED_LOOK if self.sessions.shared else 15.0
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(grown.wait(), 15.0)
+                    await asyncio.wait_for(grown.wait(), look)
+
+    def _start(self, name: str, session: Any, routine: str) -> int:
+        """Where a subscription's deliveries of a routine go on from: its cursor; a new
+        subscription starts with what happens from now on."""
+        after = self.state.cursor(name, routine)
+        if after is None:
+            after = int(session.last_seq())
+            self.state.advance(name, routine, after)
+        return after
 
     async def _deliver(self, subscription: Subscription, routine: str, row: ChangeRow) -> None:
         """Deliver one change, retrying until it arrives or the subscription gives up."""

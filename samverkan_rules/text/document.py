@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING
 
 from samverkan_rules.i18n import Translator
 from samverkan_rules.language.models.base import EventType, Scalar
-from samverkan_rules.language.models.conditions import Condition
+from samverkan_rules.language.models.conditions import Comparison, Condition
 from samverkan_rules.language.models.rules import Action, EventPattern, Rule
 from samverkan_rules.language.models.time import CompositeTime, TimeForm
 from samverkan_rules.phrases import format_date, quoted
+from samverkan_rules.phrases import interpretation as phrase_interpretation
 
 if TYPE_CHECKING:
     from samverkan_rules.compile.routine import CompiledRoutine
@@ -111,6 +112,8 @@ class _RoutineWords(FieldWords):
             }
             if name in at:
                 return f"{at[name]} (`{path}`)"
+        if head == "referred":
+            return self._b.t.gettext("{field} of the event it refers to").format(field=f"`{name}`")
         if path == "case":
             return self._b.t.gettext("the case")
         if path == "type":
@@ -119,6 +122,15 @@ class _RoutineWords(FieldWords):
 
     def field_type(self, path: str) -> str | None:
         head, _, name = path.partition(".")
+        if head == "referred" and name.startswith("data."):
+            # The referred event's type is known only when it comes: a field's type when
+            # every event type declaring it agrees.
+            kinds = {
+                spec.fields[name[5:]].type
+                for spec in self._b.compiled.event_types.values()
+                if name[5:] in spec.fields
+            }
+            return kinds.pop() if len(kinds) == 1 else None
         if head != "data" or self._type is None:
             return None
         spec = self._type.fields.get(name)
@@ -209,6 +221,8 @@ class _Builder:
             return t.gettext("the triggering event's id")
         if ref == "trigger.case":
             return t.gettext("the triggering event's case")
+        if ref == "trigger.referred.id":
+            return t.gettext("the id of the event the triggering event refers to")
         return t.gettext("the triggering event's {field}").format(
             field=trigger.field(ref.removeprefix("trigger."))
         )
@@ -236,7 +250,7 @@ class _Builder:
         return text
 
     def interpretation_field(self, text: str | None, reason: str) -> _Field:
-        value = f"{quoted(text, self.t)} – {reason}" if text else reason
+        value = phrase_interpretation(self.t, reason=reason, text=text)
         return _Field(
             self.t.gettext("Interpretation (a local choice, not the routine's words)"),
             value,
@@ -526,13 +540,16 @@ class _Builder:
                 if update.add is not None:
                     change = t.gettext("adds {n}").format(n=update.add)
                 elif update.value_from is not None:
-                    change = t.gettext("takes {field}").format(
-                        field=self.words(update.event).field(update.value_from)
+                    change = t.gettext("takes the value of {field}").format(
+                        field=quoted(self.words(update.event).field(update.value_from), t)
                     )
                 else:
                     change = t.gettext("sets {value}").format(value=value_text(update.value, t))
                 text = f"{self.event(update.event)}: {change}"
-                if update.if_ is not None:
+                if _given(update.if_, update.value_from):
+                    # "takes X where X is given" says the field twice: once is enough.
+                    text += t.gettext(", when it is given")
+                elif update.if_ is not None:
                     text += t.gettext(" where {condition}").format(
                         condition=self.condition(update.if_, update.event)
                     )
@@ -761,3 +778,14 @@ class _Builder:
                 self.add(self.interpretation_field(i.text, i.reason))
             else:
                 self.add(self.no_interpretation())
+
+
+def _given(condition: Condition | None, field: str | None) -> bool:
+    """Whether ``condition`` asks only that ``field`` is given (a fact taking its value)."""
+    return (
+        isinstance(condition, Comparison)
+        and field is not None
+        and condition.field == field
+        and condition.operators() == ["exists"]
+        and condition.exists is True
+    )

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 from samverkan_rules.compile.routine import obligation_text
 from samverkan_rules.i18n import Translator, translator
 from samverkan_rules.phrases import format_day, format_moment, quoted
+from samverkan_rules.phrases import interpretation as phrase_interpretation
 from samverkan_rules.records import RuleText
 
 if TYPE_CHECKING:
@@ -122,8 +123,14 @@ def _role(routine: CompiledRoutine | None, role: str) -> str:
 
 
 def _event_type(routine: CompiledRoutine | None, event_type: str) -> str:
-    spec = routine.event_types.get(event_type) if routine is not None else None
-    return spec.label if spec is not None else event_type
+    return routine.event_type_label(event_type) if routine is not None else event_type
+
+
+def _unblocked(obligations: Sequence[str], routine: CompiledRoutine | None) -> str:
+    """The obligations a remedy unblocks, each named as staff read it."""
+    if routine is None:
+        return "; ".join(obligations)
+    return "; ".join(routine.obligation_name(o) for o in obligations)
 
 
 def _precondition(routine: CompiledRoutine | None, name: str) -> str:
@@ -167,7 +174,7 @@ def _interpretation_row(text: RuleText, t: Translator, *, with_text: bool) -> tu
     if interp is None:
         return label, t.gettext("no, as the routine says")
     if with_text:
-        return label, f"{interp.text} ({interp.reason})" if interp.text else interp.reason
+        return label, phrase_interpretation(t, reason=interp.reason, text=interp.text)
     return label, t.gettext("a local choice: {reason}").format(reason=interp.reason)
 
 
@@ -232,7 +239,7 @@ def _what_rows(
             )
         rows.append((t.gettext("Waiting for"), waiting))
     if o.unblocks:
-        rows.append((t.gettext("Unblocks"), ", ".join(o.unblocks)))
+        rows.append((t.gettext("Unblocks"), _unblocked(o.unblocks, routine)))
     if o.escalates:
         rows.append((t.gettext("Escalates"), o.escalates))
     if o.trigger is not None and not o.trigger.type.startswith("schedule."):
@@ -309,7 +316,7 @@ def ledger_line(o: Obligation, t: Translator, routine: CompiledRoutine | None = 
             text += " " + _late(*_lateness(o, routine), t)
     if o.cancelled_by is not None:
         text += t.gettext("; cancelled by {event} ({event_type})").format(
-            event=o.cancelled_by.event, event_type=o.cancelled_by.type
+            event=o.cancelled_by.event, event_type=_event_type(routine, o.cancelled_by.type)
         )
     if o.status == "overdue" and o.late_working_days is not None:
         text += " " + _late(*_lateness(o, routine), t)

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from samverkan_rules.diagnostics import did_you_mean
+from samverkan_rules.diagnostics import N_, did_you_mean
 from samverkan_rules.errors import CalendarError
 
 DEFAULT_FIRST_YEAR = 1990
@@ -252,20 +252,32 @@ def parse_rfc3339(text: str) -> datetime:
     match = _RFC3339.fullmatch(text.strip())
     if match is None:
         raise CalendarError(
-            f"timestamp {text!r} is not an RFC 3339 date and time; "
-            "expected e.g. '2026-12-22T23:59:59+01:00'"
+            N_(
+                "timestamp {value} is not an RFC 3339 date and time; expected e.g. "
+                "'2026-12-22T23:59:59+01:00'",
+                value=repr(text),
+            )
         )
     offset = match["offset"]
     if offset is None:
         raise CalendarError(
-            f"timestamp {text!r} is naive: it must carry a UTC offset such as +01:00 or Z"
+            N_(
+                "timestamp {value} is naive: it must carry a UTC offset such as +01:00 or Z",
+                value=repr(text),
+            )
         )
     if offset in ("Z", "z"):
         offset = "+00:00"
     try:
         return datetime.fromisoformat(f"{match['date']}T{match['time']}{offset}")
     except ValueError as exc:
-        raise CalendarError(f"timestamp {text!r} is not a valid date and time: {exc}") from None
+        raise CalendarError(
+            N_(
+                "timestamp {value} is not a valid date and time: {error}",
+                value=repr(text),
+                error=exc,
+            )
+        ) from None
 
 
 _SUGGEST_ZONE: Final = ZoneInfo("Europe/Stockholm")  # the zone of every bundled routine

@@ -8,6 +8,7 @@ hold the same table as the default files, under Swedish column names and status 
 from __future__ import annotations
 
 import csv
+import json
 import re
 from pathlib import Path
 
@@ -106,3 +107,15 @@ def test_the_html_writes_swedish_numbers_dates_and_words(outputs: tuple[Path, Pa
     # (the routines' own interpretations, quoted as written, may say what they like)
     for retired in ("missad", "pågår", "blockerad"):
         assert retired not in html.casefold()
+
+
+def test_the_html_names_the_responsible_role_as_staff_do(outputs: tuple[Path, Path]) -> None:
+    default, sv = outputs
+    html = (sv / "report.html").read_text("utf-8")
+    assert "<td>Driftsplanerare/Verksamhetsstödjare/extern utförare</td>" in html
+    assert "<td>hemvard.driftsplanerare</td>" not in html
+    # Programs keep the role id, and get the label beside it.
+    report = json.loads((default / "report.json").read_text("utf-8"))
+    row = next(r for r in report["by_rule"] if r["rule"] == "planning-updated")
+    assert row["responsible"] == "hemvard.driftsplanerare"
+    assert row["responsible_label"] == "Driftsplanerare/Verksamhetsstödjare/extern utförare"

@@ -335,12 +335,25 @@ def test_due_bad_lines_are_reported_and_good_lines_evaluated(
     )
     code, out, err = due(capsys, events, "--format", "json")
     assert code == 1
-    assert f"{events}:2: not valid JSON" in err
-    assert f"{events}:3: at: event 'e3': timestamp '2026-12-01T10:00:00' is naive" in err
-    assert f"{events}:4: type: event 'e4': unknown event type 'consent.givn'" in err
-    assert "did you mean 'consent.given'?" in err
-    assert f"{events}:5: event id 'e1' is used by 2 different events (lines 1, 5)" in err
+    # Staff read the problems in Swedish, as the rest of the command.
+    assert f"{events}:2: inte giltig JSON: " in err
+    assert "Tips: skriv ett JSON-objekt per rad" in err
+    assert (
+        f"{events}:3: at: händelse 'e3': tidpunkten '2026-12-01T10:00:00' saknar "
+        "tidsskillnad mot UTC" in err
+    )
+    assert f"{events}:4: type: händelse 'e4': okänd händelsetyp 'consent.givn'" in err
+    assert "menade du 'consent.given'?" in err
+    assert f"{events}:5: händelse-id 'e1' används av 2 olika händelser (rad 1, 5)" in err
     assert "samverkan due: 4 problem med händelser i" in err  # the summary for staff
+    assert "event" not in err.replace(str(events), "")
+    _code, _out, english = due(capsys, events, "--format", "json", "--lang", "en")
+    assert f"{events}:2: not valid JSON" in english
+    assert f"{events}:3: at: event 'e3': timestamp '2026-12-01T10:00:00' is naive" in english
+    assert f"{events}:4: type: event 'e4': unknown event type 'consent.givn'" in english
+    assert "did you mean 'consent.given'?" in english
+    assert f"{events}:5: event id 'e1' is used by 2 different events (lines 1, 5)" in english
+    assert "samverkan due: 4 problems with events in" in english
     result = json.loads(out)  # the full result is printed all the same
     assert action(result, "c1", "start-message")["deadline"] == "2026-12-22T23:59:59+01:00"
     lines = sorted(d["line"] for d in result["diagnostics"] if d["level"] == "error")
@@ -352,7 +365,7 @@ def test_due_bad_lines_in_text_format(tmp_path: Path, capsys: pytest.CaptureFixt
     code, out, err = due(capsys, events)
     assert code == 1
     assert "tisdag 22 december 2026" in out
-    assert f"{events}:2: not valid JSON" in err
+    assert f"{events}:2: inte giltig JSON: " in err
 
 
 def test_due_csv(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -628,3 +641,13 @@ def _minimal_args(name: str) -> list[str]:
         "audit": ["--routines", "r", "--events", "e", "--out", "o"],
     }
     return needs.get(name, [])
+
+
+def test_due_names_what_a_remedy_unblocks_by_title_with_the_id_after_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    events = write(tmp_path / "e.jsonl", jsonl([START]))  # no consent: the start message waits
+    code, out, _err = due(capsys, events)
+    assert code == 0
+    row = next(line for line in out.splitlines() if "Låser upp:" in line)
+    assert row.endswith("Låser upp:  Meddelande om start till hemvården (start-message:e2)"), row

@@ -75,8 +75,12 @@ def test_explain_shows_the_working_day_steps(
     assert "Status:      att göra (due)" in out
     assert "Räknas från: planerat startdatum, måndag 28 december 2026\n" in out
     assert "senast tisdag 22 december 2026" in out  # the explanation line
-    assert "1. start-message: dagverksamhet.start_planned e2" in out
-    assert "2. frist: data.start_date = måndag 28 december 2026; " in out
+    # Staff read the event type's label wherever an event is named, never its id.
+    assert "; utlöst av Planerad start på dagverksamhet (e2).\n" in out
+    assert "Utlöst av:   Planerad start på dagverksamhet (e2), registrerad " in out
+    assert "dagverksamhet.start_planned" not in out
+    assert "1. start-message: Planerad start på dagverksamhet (e2), " in out
+    assert "2. frist: planerat startdatum, måndag 28 december 2026; " in out
     assert (
         "2 vardagar före måndag 28 december 2026 -> tisdag 22 december 2026 "
         "(ej vardagar: julafton 24 december 2026, juldagen 25 december 2026)"
@@ -220,7 +224,7 @@ def test_explain_in_english_writes_the_steps_in_english_too(
 ) -> None:
     code, out, _err = explain(capsys, events_file, "start-message:e2", "--lang", "en")
     assert code == 0
-    assert "triggered by dagverksamhet.start_planned e2" in out
+    assert "triggered by Planerad start på dagverksamhet (e2)" in out
     assert "2 working days before Monday 28 December 2026 -> Tuesday 22 December 2026" in out
     for swedish in ("utlöst av", "vardagar före", "status vid", "frist:"):
         assert swedish not in out
@@ -237,3 +241,65 @@ def test_json_explanations_follow_lang_not_the_locale(
         capsys, events_file, "start-message:e2", "--format", "json", "--lang", "en"
     )
     assert "triggered by" in json.loads(out)["obligations"][0]["explanation"]
+
+
+BAD_DATE: dict[str, Any] = event(
+    id="e3",
+    type="dagverksamhet.start_planned",
+    at="2026-12-02T10:00:00+01:00",
+    start_date="2027-02-30",
+)
+UNKNOWN: dict[str, Any] = event(id="e4", type="consent.givn", at="2026-12-02T10:00:00+01:00")
+
+
+@pytest.mark.parametrize("asked", [["start-message:e2"], ["--case", "c1", "--rule", "end-message"]])
+def test_bad_events_are_reported_in_swedish_and_the_rest_explained(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, asked: list[str]
+) -> None:
+    path = tmp_path / "events.jsonl"
+    path.write_text(jsonl([CONSENT, START, "{not json", BAD_DATE, UNKNOWN]), encoding="utf-8")
+    code, out, err = explain(capsys, path, *asked)
+    assert code == 1
+    assert out  # the good events are explained all the same
+    assert f"{path}:3: inte giltig JSON: " in err
+    if asked[0] == "--case":  # why a rule raised nothing: the lines that could not be read
+        assert "samverkan explain: 1 problem med händelser i" in err
+        assert "ingen händelse av typen Planerat avslut på dagverksamhet" in out
+        return
+    assert f"{path}:4: data.start_date: händelse 'e3': data.start_date måste vara " in err
+    assert "30 februari finns inte" in err
+    assert f"{path}:5: type: händelse 'e4': okänd händelsetyp 'consent.givn'" in err
+    assert "samverkan explain: 3 problem med händelser i" in err
+    _code, _out, english = explain(capsys, path, *asked, "--lang", "en")
+    assert f"{path}:3: not valid JSON: " in english
+    assert "February 30 does not exist" in english
+    assert f"{path}:5: type: event 'e4': unknown event type 'consent.givn'" in english
+
+
+def test_event_problems_keep_their_codes_in_every_language(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "events.jsonl"
+    path.write_text(jsonl([CONSENT, START, "{not json", BAD_DATE, UNKNOWN]), encoding="utf-8")
+    codes = {}
+    for lang in ("sv", "en"):
+        _code, out, _err = run(
+            capsys,
+            "due",
+            "--routine",
+            str(ROUTINE),
+            "--events",
+            str(path),
+            "--as-of",
+            AS_OF,
+            "--format",
+            "json",
+            "--lang",
+            lang,
+        )
+        codes[lang] = [(d["line"], d["code"]) for d in json.loads(out)["diagnostics"]]
+    assert (
+        codes["sv"]
+        == codes["en"]
+        == [(3, "event.bad-json"), (4, "event.bad-field"), (5, "event.unknown-type")]
+    )

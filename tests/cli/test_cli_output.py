@@ -452,5 +452,5 @@ def test_non_utf8_bytes_on_stdin_lose_only_their_line() -> None:
     done = samverkan(*argv, "--format", "json", stdin=bad + good)
     err = done.stderr.decode()
     assert done.returncode == 1, err
-    assert "<stdin>:1: not valid text" in err and "UTF-8" in err
+    assert "<stdin>:1: inte giltig text" in err and "UTF-8" in err
     assert json.loads(done.stdout)["summary"]["events"] == 1  # the good line, evaluated

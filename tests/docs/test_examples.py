@@ -5,6 +5,11 @@ the repository beside them), in the page's order: files are written, commands ru
 their output compared with the page, routines validated, Python executed. See
 ``tests/docs/pages.py`` for the markers. English pages run with ``LANG=en_US.UTF-8``,
 Swedish ones (``*.sv.md``) with ``LANG=sv_SE.UTF-8``.
+
+When a change of the program's output is intended, write the new outputs into the pages
+and read the diff before committing them, as with the snapshots::
+
+    SAMVERKAN_APPROVE=1 python -m pytest tests/docs/test_examples.py
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import yaml
 import samverkan_rules
 from tests.docs.pages import ROOT, Block, blocks, commands, needs, pages
 
+APPROVE = os.environ.get("SAMVERKAN_APPROVE") == "1"
 PORT = "8080"
 """The port the pages use; the tests serve on a free one and write it back as this."""
 
@@ -58,6 +64,8 @@ class _Page:
             "COLUMNS": "88",
         }
         self.servers: list[subprocess.Popen[bytes]] = []
+        self.approved: list[tuple[str, str]] = []
+        """(block body shown, block body printed) for each console block, when approving."""
         for name in ("routines", "examples"):
             (work / name).symlink_to(ROOT / name)
 
@@ -75,7 +83,9 @@ class _Page:
 
     def run(self, block: Block) -> None:
         """Run each command of a console block and compare its output with the page."""
+        printed_body: list[str] = []
         for step in commands(block):
+            printed_body.append("$ " + step.command)
             assignment = re.fullmatch(r"export (\w+)=(\S+)", step.command)
             if assignment:
                 self.env[assignment[1]] = shlex.split(assignment[2])[0]
@@ -91,10 +101,26 @@ class _Page:
             )
             shown = self.normalise(step.output)
             printed = self.normalise(done.stdout.decode() + done.stderr.decode())
+            if printed:
+                printed_body.append(printed)
+            if APPROVE:
+                continue
             assert printed == shown, (
                 f"{block.where}: `{step.command}` (exit {done.returncode}) printed\n{printed}\n"
-                f"---- but the page shows\n{shown}"
+                f"---- but the page shows\n{shown}\n"
+                "(an intended change: SAMVERKAN_APPROVE=1 python -m pytest tests/docs)"
             )
+        self.approved.append((block.body, "\n".join(printed_body) + "\n"))
+
+    def write_approved(self) -> None:
+        """Write the printed outputs into the page in place of the shown ones."""
+        text = self.page.read_text(encoding="utf-8")
+        at = 0
+        for shown, printed in self.approved:
+            at = text.index(shown, at)
+            text = text[:at] + printed + text[at + len(shown) :]
+            at += len(printed)
+        self.page.write_text(text, encoding="utf-8")
 
     def start(self, block: Block) -> None:
         """Start a background command and wait until its port answers."""
@@ -165,6 +191,8 @@ def test_page_examples_print_what_the_page_shows(page_run: _Page) -> None:
             page_run.run(block)
         elif block.marker == "background":
             page_run.start(block)
+    if APPROVE:
+        page_run.write_approved()
 
 
 def test_pages_have_examples_to_run() -> None:

@@ -114,10 +114,11 @@ def test_done_after_the_event_is_late_even_before_the_computed_deadline() -> Non
     }
     assert o.late is not None and (o.late.working_days, o.late.hours) == (0, 3)
     assert (
-        "skulle ha gjorts före test.contact k1 torsdag 3 december 2026 kl. 10.00" in o.explanation
+        "skulle ha gjorts före Kontakt tagen (k1), torsdag 3 december 2026 kl. 10.00"
+        in o.explanation
     )
     assert o.trace is not None
-    assert any("före k1 (test.contact)" in line for line in o.trace)
+    assert any("före k1 (Kontakt tagen)" in line for line in o.trace)
 
 
 def test_not_done_and_the_event_happened_is_overdue() -> None:
@@ -130,7 +131,7 @@ def test_not_done_and_the_event_happened_is_overdue() -> None:
         WITH, events, datetime.fromisoformat("2026-12-03T11:00:00+01:00")
     ).in_language(translator("en"))
     (action,) = english.case("c1").actions
-    assert "It had to be done before test.contact k1 Thursday 3 December 2026 at 10:00." in (
+    assert "It had to be done before Kontakt tagen (k1), Thursday 3 December 2026 at 10:00." in (
         action.explanation
     )
 

@@ -92,8 +92,7 @@ def test_due_obligation_is_an_action_with_its_deadline_and_explanation(engine) -
     assert reply.late_working_days is None
     assert reply.fulfilled_by is None
     assert reply.explanation == (
-        "Svara på remissen (Handläggare) senast onsdag 23 december 2026; "
-        "utlöst av test.referral e1."
+        "Svara på remissen (Handläggare) senast onsdag 23 december 2026; utlöst av Remiss (e1)."
     )
     assert action_ids(result) == ["reply:e1"]
 

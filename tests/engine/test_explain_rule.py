@@ -39,7 +39,7 @@ def test_no_trigger_names_the_event_type_the_rule_waits_for() -> None:
     answer = explain([CONSENT], "end-message")
     assert answer.obligations == ()
     assert answer.why_not == (
-        "no trigger: the case has no event of type dagverksamhet.end_planned",
+        "no trigger: the case has no event of type Planerat avslut på dagverksamhet",
     )
 
 
@@ -54,7 +54,7 @@ def test_a_false_trigger_condition_names_the_comparison_and_the_value_seen() -> 
     )
     (reason,) = explain([CONSENT, START, message], "planning-updated").why_not
     assert reason.startswith(
-        "message.sent e3 Wednesday 2 December 2026 at 09:00: the trigger's condition"
+        "Meddelande skickat (e3), Wednesday 2 December 2026 at 09:00: the trigger's condition"
     )
     assert "data.kind is 'closure', the rule asks for data.kind in ['start', 'end']" in reason
 

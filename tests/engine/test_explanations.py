@@ -59,7 +59,7 @@ def orebro() -> CompiledRoutine:
 
 
 REFERRAL = event(id="e1", type="test.referral", at="2026-12-21T09:00:00+01:00")
-CAUSE = triggered_by(SV, event_type="test.referral", event="e1")
+CAUSE = triggered_by(SV, event_type="Remiss", event="e1")
 DEADLINE = "onsdag 23 december 2026"
 
 
@@ -83,7 +83,7 @@ def test_due_and_fulfilled(engine: CompiledRoutine) -> None:
     )
     assert (
         trace_fulfilled(
-            SV, event="r1", event_type="test.reply", at="onsdag 23 december 2026 kl. 10.00"
+            SV, event="r1", event_type="Svar på remiss", at="onsdag 23 december 2026 kl. 10.00"
         )
         in reply.trace
     )
@@ -92,7 +92,7 @@ def test_due_and_fulfilled(engine: CompiledRoutine) -> None:
     )
     assert reply.trace[0] == "reply: " + cause_line(
         SV,
-        event_type="test.referral",
+        event_type="Remiss",
         event="e1",
         at="måndag 21 december 2026 kl. 09.00",
         case="c1",
@@ -145,7 +145,7 @@ def test_blocked_remedy_and_the_working_day_steps(orebro: CompiledRoutine) -> No
     result = by_id(obligations(orebro, [start], "2026-12-15T12:00:00+01:00"))
     message = result["start-message:e2"]
     action = "Skicka meddelande om start till hemvårdens Treservabrevlåda"
-    cause = triggered_by(SV, event_type="dagverksamhet.start_planned", event="e2")
+    cause = triggered_by(SV, event_type="Planerad start på dagverksamhet", event="e2")
     deadline = "tisdag 22 december 2026"
     consent = "Samtycke till informationsöverföring"
     assert message.explanation == explain_blocked(
@@ -155,7 +155,7 @@ def test_blocked_remedy_and_the_working_day_steps(orebro: CompiledRoutine) -> No
         SV, n=2, before=True, base="måndag 28 december 2026", day="tisdag 22 december 2026"
     )
     steps = [
-        "data.start_date = måndag 28 december 2026",
+        "planerat startdatum, måndag 28 december 2026",
         step_not_working_days(
             SV, step=step, days="julafton 24 december 2026, juldagen 25 december 2026"
         ),
@@ -170,7 +170,7 @@ def test_blocked_remedy_and_the_working_day_steps(orebro: CompiledRoutine) -> No
         remedy="Inhämta den enskildes samtycke och dokumentera det i Samtyckesmodulen",
         who="Dagverksamheten",
         deadline=deadline,
-        obligations="start-message:e2",
+        obligations="Meddelande om start till hemvården (start-message:e2)",
         overdue=False,
     )
     assert remedy.trace == [

@@ -186,3 +186,74 @@ def test_a_cancels_interpretation_is_listed_and_its_text_quote_checked() -> None
     [problem] = check_quotes(check.model, check.document, source)
     assert problem.path == "rules[0].cancelled_by[0].interpretation.text"
     assert problem.code == "routine.quote-not-in-source"
+
+
+def code_warnings(text: str) -> list[tuple[str | None, str]]:
+    """The ``routine.code-in-prose`` warnings of a routine: path and the English message."""
+    check = check_routine_text(text, file="r.yaml")
+    assert check.routine is not None and check.document is not None
+    found = lint_routine(check.routine.routine, check.document, check.routine.event_types)
+    return [(d.path, d.message) for d in found if d.code == "routine.code-in-prose"]
+
+
+INTERPRETED = (
+    "    interpretation:\n      text: inom två vardagar\n      reason: {reason}\n    source:\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("reason", "tokens"),
+    [
+        ("Svaret registreras som test.reply med refers_to remissen.", "'test.reply', 'refers_to'"),
+        ("Fristen räknas från data.due_date.", "'data.due_date'"),
+        ("Som regeln `reply` säger.", "'`reply`'"),
+        ("Samma som i regeln reply-later.", "'reply-later'"),
+    ],
+)
+def test_code_in_an_interpretation_is_flagged(reason: str, tokens: str) -> None:
+    text = used(MINIMAL).replace("    source:\n", INTERPRETED.format(reason=reason), 1)
+    text = text.replace("  - id: reply\n", "  - id: reply-later\n") if "later" in reason else text
+    assert code_warnings(text) == [
+        ("rules[0].interpretation.reason", f"staff read this text, but it holds code: {tokens}")
+    ]
+
+
+def test_code_in_a_title_and_a_content_line_is_flagged_and_named_in_words() -> None:
+    text = used(MINIMAL).replace(
+        "    title: Svara på remissen", "    title: Svara på test.referral"
+    )
+    text = text.replace(
+        "      channel: brevlada\n", "      channel: brevlada\n      content: [svar på due_date]\n"
+    )
+    check = check_routine_text(text, file="r.yaml")
+    assert check.routine is not None and check.document is not None
+    found = lint_routine(check.routine.routine, check.document, check.routine.event_types)
+    hints = {d.path: d.hint for d in found if d.code == "routine.code-in-prose"}
+    assert hints == {
+        "rules[0].title": "say it in words, e.g. with the names the routine gives: "
+        "test.referral → Remiss",
+        "rules[0].action.content[0]": "say in words what it means, as staff name it",
+    }
+
+
+def test_quotes_and_plain_swedish_are_not_flagged() -> None:
+    reason = "Fristen gäller fr.o.m. 2014-03-03, t.ex. kl. 13.30 per e-post (se www.orebro.se)."
+    text = used(MINIMAL).replace("    source:\n", INTERPRETED.format(reason=reason), 1)
+    text = text.replace(
+        "quote: Remissen besvaras", "quote: data.x och refers_to, Remissen besvaras"
+    )
+    assert code_warnings(text) == []
+
+
+def test_code_in_prose_is_reported_in_swedish(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "r.yaml"
+    reason = "Svaret registreras som test.reply."
+    text = used(MINIMAL).replace("    source:\n", INTERPRETED.format(reason=reason), 1)
+    path.write_text(text, encoding="utf-8")
+    assert main(["validate", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "routine.code-in-prose" not in out
+    assert "personalen läser den här texten, men den innehåller kod: 'test.reply'" in out
+    assert "säg det med ord, t.ex. med namnen som rutinen ger: test.reply → Svar" in out

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from samverkan_rules import EventError, evaluate
 from samverkan_rules.live import Session
 from samverkan_rules.live.changelog import ChangeRow
+from tests.live.conftest import Stores
 from tests.live.test_differential import REGISTRY, ROUTINE_IDS, streams
 from tests.live.test_session import CONSENT, OREBRO, START, at
 from tests.support import event
@@ -64,17 +65,16 @@ def test_a_logged_change_keeps_its_record_and_when_it_was_judged() -> None:
     assert start.record is not None and row.deadline == start.record.deadline
 
 
-def test_a_restarted_session_reports_nothing_twice_and_numbers_on(tmp_path: Path) -> None:
+def test_a_restarted_session_reports_nothing_twice_and_numbers_on(stores: Stores) -> None:
     def seen(changes: Any) -> list[tuple[str, str, str | None, str | None]]:
         return [(c.kind, c.obligation, c.before, c.after) for c in changes]
 
-    path = tmp_path / "events.db"
     unbroken = Session(OREBRO)
     unbroken.post([CONSENT, START])
-    with Session(OREBRO, store=path) as session:
+    with Session(OREBRO, store=stores.open()) as session:
         session.post([CONSENT, START])
         before = session.changes()
-    with Session(OREBRO, store=path) as again:
+    with Session(OREBRO, store=stores.open()) as again:
         assert again.changes() == before
         done = again.post(SENT)
         # What the message changed, as a session that never stopped says it: nothing of c1
@@ -82,9 +82,8 @@ def test_a_restarted_session_reports_nothing_twice_and_numbers_on(tmp_path: Path
         assert seen(done) == seen(unbroken.post(SENT))
         assert ("changed", "start-message:e2", "due", "fulfilled") in seen(done)
         assert not any(c.kind == "arose" and c.cause != "e3" for c in done)
-        assert [c.seq for c in done] == list(
-            range(before[-1].seq + 1, before[-1].seq + 1 + len(done))
-        )
+        assert [c.seq for c in done] == sorted(c.seq for c in done)
+        assert done[0].seq > before[-1].seq
         # Time alone: the same as for the session that never stopped.
         moment = at("2026-12-23T12:00:00+01:00")
         later = again.tick(moment)
@@ -108,9 +107,9 @@ def test_an_erased_case_leaves_no_change_behind(tmp_path: Path) -> None:
     assert gone.encode() not in path.read_bytes()
 
 
-def test_idempotent_answers_are_kept_and_the_first_one_stays(tmp_path: Path) -> None:
+def test_idempotent_answers_are_kept_and_the_first_one_stays(stores: Stores) -> None:
     now = at("2026-12-04T09:00:00+01:00")
-    for store in (tmp_path / "events.db", None):
+    for store in (stores.open(), None):
         with Session(OREBRO, store=store) as session:
             assert session.kept_answer("k1") is None
             session.keep_answer("k1", "fp", b'{"a":1}', now)

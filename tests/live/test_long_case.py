@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from samverkan_rules import EventError
 from samverkan_rules.events.model import Event
 from samverkan_rules.live import RoutineSessions
-from samverkan_rules.live.session import _until
+from samverkan_rules.live.replays import until as _until
 from tests.live.test_session import OREBRO
 
 START = datetime(2026, 1, 5, 8, tzinfo=UTC)

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import importlib.util
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 
 from samverkan_rules import evaluate, load_routine
 from samverkan_rules.errors import CaseErasedError
 from samverkan_rules.live import Session
+from tests.live.conftest import Stores
 from tests.support import ROUTINES, event
 
 OREBRO = load_routine(ROUTINES / "orebro-dagverksamhet-hemvard.yaml")
@@ -41,10 +41,10 @@ def test_a_retraction_posted_later_re_judges_the_case_as_evaluate_does(backend: 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_an_erased_case_is_gone_refused_and_taken_again_once_reopened(
-    backend: str, tmp_path: Path
+    backend: str, stores: Stores
 ) -> None:
     other = event(id="o1", case="c2", type="consent.given", at="2026-12-01T09:00:00+01:00")
-    with Session(OREBRO, store=tmp_path / "events.db", backend=backend) as session:  # type: ignore[arg-type]
+    with Session(OREBRO, store=stores.open(), backend=backend) as session:  # type: ignore[arg-type]
         session.post([CONSENT, START, other])
         assert session.erase("c1", AS_OF) == 2
         assert session.cases() == ["c2"]
@@ -52,7 +52,7 @@ def test_an_erased_case_is_gone_refused_and_taken_again_once_reopened(
             session.post(CONSENT)
         want = evaluate(OREBRO, [other], AS_OF, ledger=True)
         assert session.due(AS_OF).with_output(ledger=True).to_json() == want.to_json()
-    with Session(OREBRO, store=tmp_path / "events.db", backend=backend) as session:  # type: ignore[arg-type]
+    with Session(OREBRO, store=stores.open(), backend=backend) as session:  # type: ignore[arg-type]
         assert session.erased_at("c1") is not None and session.cases() == ["c2"]
         assert session.reopen("c1") and not session.reopen("c1")
         session.post(CONSENT)

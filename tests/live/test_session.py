@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from samverkan_rules import EventError, evaluate, load_registry, load_routine
-from samverkan_rules.live import EventConflictError, EventStore, Session
+from samverkan_rules.live import EventConflictError, Session
+from tests.live.conftest import Stores
 from tests.support import ROUTINES, event
 
 OREBRO = load_routine(ROUTINES / "orebro-dagverksamhet-hemvard.yaml")
@@ -206,18 +207,17 @@ def test_queues_over_all_cases_are_in_due() -> None:
     )
 
 
-def test_a_session_reopened_on_its_store_has_the_same_state(tmp_path: Path) -> None:
-    path = tmp_path / "events.db"
+def test_a_session_reopened_on_its_store_has_the_same_state(stores: Stores) -> None:
     as_of = at("2026-12-15T12:00:00+01:00")
-    with Session(OREBRO, store=path) as session:
+    with Session(OREBRO, store=stores.open()) as session:
         session.post([CONSENT, START])
         before = session.due(as_of).with_output(ledger=True, trace=True).to_json()
-    with Session(OREBRO, store=path) as again:
+    with Session(OREBRO, store=stores.open()) as again:
         assert again.due(as_of).with_output(ledger=True, trace=True).to_json() == before
         assert again.post(CONSENT).accepted == 0
         with pytest.raises(EventConflictError):
             again.post({**START, "data": {"start_date": "2027-01-04"}})
-    assert len(EventStore(path)) == 2
+    assert len(stores.open()) == 2
 
 
 def test_the_store_is_append_only(tmp_path: Path) -> None:
@@ -232,8 +232,8 @@ def test_the_store_is_append_only(tmp_path: Path) -> None:
     db.close()
 
 
-def test_posts_from_many_threads_all_count(tmp_path: Path) -> None:
-    session = Session(OREBRO, store=tmp_path / "events.db")
+def test_posts_from_many_threads_all_count(stores: Stores) -> None:
+    session = Session(OREBRO, store=stores.open())
     errors: list[BaseException] = []
 
     def worker(n: int) -> None:

@@ -350,6 +350,20 @@ def test_cli_passes_on_the_repository_routines(
     assert re.fullmatch(r"\d+ passed, 0 failed", out.rstrip("\n").splitlines()[-1])
 
 
+def test_every_repository_routine_has_full_rule_coverage(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each rule of each routine under routines/ is named by at least one scenario."""
+    monkeypatch.chdir(ROOT)
+    assert cli(["test", "routines/", "--format", "json"]) == 0
+    routines = json.loads(capsys.readouterr().out)["routines"]
+    on_disk = {f"routines/{p.name}" for p in (ROOT / "routines").glob("*.yaml")}
+    assert {r["file"] for r in routines} == on_disk
+    gaps = {r["file"]: r["coverage"]["uncovered"] for r in routines if r["coverage"]["uncovered"]}
+    assert not gaps, f"rules without a scenario: {gaps}"
+    assert all(r["coverage"]["covered"] == r["coverage"]["rules"] > 0 for r in routines)
+
+
 def test_cli_reports_a_failure_with_its_message_and_exit_1(
     routines_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -1,5 +1,5 @@
 """A running ``samverkan serve`` for the service's tests: a real process on a loopback port,
-a real SQLite store on disk, real HTTP."""
+a real store (an SQLite file on disk, or a PostgreSQL database), real HTTP."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
+import jsonschema
 import pytest
 
 from tests.support import ROUTINES
@@ -39,16 +41,29 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def conforms(document: dict[str, Any], name: str, value: Any) -> None:
+    """Raise unless ``value`` is what the OpenAPI ``document``'s component ``name`` says."""
+    root = {**document, "$ref": f"#/components/schemas/{name}"}
+    jsonschema.Draft202012Validator(root).validate(value)
+
+
 class Service:
     """A running ``samverkan serve`` process and an HTTP client for it."""
 
     def __init__(
-        self, tmp: Path, *extra: str, routines: Path = ROUTINE, store: str = "events.db"
+        self,
+        tmp: Path,
+        *extra: str,
+        routines: Path = ROUTINE,
+        store: str = "events.db",
+        env: dict[str, str] | None = None,
+        name: str = "serve",
     ) -> None:
         self.port = _free_port()
-        self.store = tmp / store
-        self.log = tmp / "serve.log"
-        env = {**os.environ, "SAMVERKAN_TOKEN": TOKEN}
+        # A database URL as given; a file name under the test's folder.
+        self.store = store if store.startswith("postgresql://") else tmp / store
+        self.log = tmp / f"{name}.log"
+        env = {**os.environ, "SAMVERKAN_TOKEN": TOKEN, **(env or {})}
         self._log_file = self.log.open("w")
         self.process = subprocess.Popen(
             [
@@ -71,19 +86,27 @@ class Service:
         )
         self.url = f"http://127.0.0.1:{self.port}"
         self.auth = {"Authorization": f"Bearer {TOKEN}"}
+        if not self.wait_until_up(self.url, self.process):
+            raise RuntimeError(f"the service exited: {self.log.read_text()}")
+        self.client = httpx.Client(base_url=self.url, headers=self.auth, timeout=30)
+
+    free_port = staticmethod(_free_port)
+
+    @staticmethod
+    def wait_until_up(url: str, process: subprocess.Popen[bytes]) -> bool:
+        """Wait for ``/healthz`` to answer: False when the process ended first."""
         deadline = time.monotonic() + 30
         while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the service exited: {self.log.read_text()}")
+            if process.poll() is not None:
+                return False
             try:
-                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    break
+                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                    return True
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline:
                 raise RuntimeError("the service did not start within 30 s")
             time.sleep(0.1)
-        self.client = httpx.Client(base_url=self.url, headers=self.auth, timeout=30)
 
     def stop(self) -> None:
         self.client.close()

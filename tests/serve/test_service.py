@@ -113,6 +113,12 @@ def test_a_bad_event_gets_422_with_its_index_line_and_field_and_nothing_is_store
     assert (1, 2, "at") in found
     assert any(i == 2 and line == 3 and "start_date" in (f or "") for i, line, f in found), found
     assert all(d["code"].startswith("event.") for d in error["diagnostics"])
+    # The codes are the contract; the messages stay English (the command line words the
+    # same findings in Swedish).
+    by_index = {d["index"]: d for d in error["diagnostics"]}
+    assert by_index[1]["code"] == "event.bad-timestamp"
+    assert "timestamp '2026-12-01T09:00:00' is naive" in by_index[1]["message"]
+    assert by_index[2]["code"] == "event.missing-field"
     due = service.client.get(f"{R}/cases/c422/due", params={"as_of": AS_OF})
     assert due.status_code == 404 and due.json()["error"]["code"] == "case.unknown"
 

@@ -22,7 +22,7 @@ from samverkan_rules.serve.webhooks import (
     sign,
     verify,
 )
-from tests.serve.support import Service
+from tests.serve.support import Service, conforms
 from tests.support import EXAMPLES
 
 httpx = pytest.importorskip("httpx", reason="httpx (the 'dev' extra) is not installed")
@@ -153,16 +153,23 @@ def test_a_change_that_keeps_failing_becomes_a_dead_letter_and_can_be_replayed(
                 len(s.client.get("/webhooks/vs/dead-letters").json()["dead_letters"]) == len(arose)
             )
         )
-        letters = s.client.get("/webhooks/vs/dead-letters").json()["dead_letters"]
+        answer = s.client.get("/webhooks/vs/dead-letters").json()
+        document = s.client.get("/openapi.json").json()
+        conforms(document, "DeadLetterList", answer)  # as the OpenAPI document says
+        conforms(document, "SubscriptionList", s.client.get("/webhooks").json())
+        letters = answer["dead_letters"]
         assert [d["seq"] for d in letters] == [c["seq"] for c in arose]
         assert all(d["attempts"] >= 2 and "500" in d["error"] for d in letters)
         # Still failing: the replay says so and the letter stays.
         first = letters[0]
         path = f"/webhooks/vs/dead-letters/{RID}/{first['seq']}/replay"
-        assert s.client.post(path).status_code == 502
+        failed = s.client.post(path)
+        assert failed.status_code == 502
+        conforms(document, "ErrorAnswer", failed.json())
         receiver.failing = 0
         replayed = s.client.post(path)
         assert replayed.status_code == 200, replayed.text
+        conforms(document, "Replayed", replayed.json())
         assert [json.loads(b)["change"]["seq"] for _, b in receiver.got] == [first["seq"]]
         left = s.client.get("/webhooks/vs/dead-letters").json()["dead_letters"]
         assert [d["seq"] for d in left] == [d["seq"] for d in letters[1:]]

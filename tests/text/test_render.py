@@ -106,9 +106,11 @@ def test_a_rule_without_interpretation_says_so() -> None:
 def test_interpretations_are_marked(orebro: CompiledRoutine) -> None:
     md = render_markdown(orebro)
     section = _section(md, "consent-at-enrolment")
+    # The reason comes first, so the row reads as an interpretation, not as a quote.
     assert (
-        "> ⚠ **Tolkning (lokalt val, inte rutinens ord):** ”Vid inskrivning” – Ingen frist anges"
-        in section
+        "> ⚠ **Tolkning (lokalt val, inte rutinens ord):** Ingen frist anges; "
+        '"vid inskrivning" tolkas som senast vid slutet av inskrivningsdagen. '
+        "(Gäller rutinens ord ”Vid inskrivning”.)\n" in section
     )
     assert NO_INTERPRETATION not in section
     page = render_html(orebro)
@@ -405,3 +407,14 @@ def test_omissions_and_cancel_interpretations_are_rendered() -> None:
     # A routine that lists no omissions has no such section.
     utskrivning = render_markdown(load_routine(ROUTINES / "utskrivning-sluten-vard.yaml"))
     assert "Inte kodat i rutinen" not in utskrivning
+
+
+def test_a_fact_taking_a_fields_value_names_the_field_once(orebro: CompiledRoutine) -> None:
+    md = render_markdown(orebro)
+    row = next(line for line in md.splitlines() if line.startswith("| `hemsjukvard` | Personen"))
+    assert (
+        "Inskrivning i dagverksamhet (`dagverksamhet.enrolled`): får värdet av "
+        "”personen har hemsjukvård”, när den finns |" in row
+    )
+    english = render_markdown(orebro, translator("en"))
+    assert "takes the value of “personen har hemsjukvård”, when it is given" in english

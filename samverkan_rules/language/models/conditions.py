@@ -14,9 +14,30 @@ from pydantic import (
 )
 
 from samverkan_rules.diagnostics import N_
-from samverkan_rules.language.models.base import FieldSpec, Identifier, Model, Scalar
+from samverkan_rules.language.models.base import EventType, FieldSpec, Identifier, Model, Scalar
 
-FIELD_PATH = r"^data\.[a-z0-9_]+(\.[a-z0-9_]+)*$|^(fact|at)\.[a-z0-9_]+$|^(case|type)$"
+FIELD_PATH = (
+    r"^(referred\.)?(data\.[a-z0-9_]+(\.[a-z0-9_]+)*|at\.[a-z0-9_]+|type)$"
+    r"|^fact\.[a-z0-9_]+$|^case$"
+)
+
+
+def reference_field(spec: EventType) -> str | None:
+    """The field of an event type that names the event ``referred.*`` reads: ``refers_to``
+    when the type has it, else its only field of type ``event`` (``notes.sent``'s
+    ``meeting``); None when it has neither (or several ``event`` fields, none of them
+    ``refers_to``).
+
+    Examples:
+        >>> reference_field(EventType(label="x", fields={"meeting": FieldSpec(type="event")}))
+        'meeting'
+        >>> reference_field(EventType(label="x")) is None
+        True
+    """
+    if "refers_to" in spec.fields:
+        return "refers_to"
+    named = [n for n, f in spec.fields.items() if f.type == "event"]
+    return named[0] if len(named) == 1 else None
 
 
 EVENT_TIME_FIELDS: dict[str, FieldSpec] = {
@@ -50,7 +71,12 @@ class Comparison(Model):
     stands when the event is handled), ``case``, ``type``, or the event's own time in the
     routine's time zone: ``at.local_time`` ('12:00'), ``at.local_date`` (an ISO date),
     ``at.weekday`` ('monday' ... 'sunday') or ``at.working_day`` (true on a working day by
-    the routine's calendar).
+    the routine's calendar). ``referred.data.<name>``, ``referred.type`` and
+    ``referred.at.<name>`` read the same of the event this one refers to (the event its
+    ``refers_to`` names, or its type's only field of type ``event``; for an obligation's id,
+    ``<rule>:<event>``, that obligation's trigger): a decision judged by the report it decides
+    on, not by whichever report came last. Missing when there is no such earlier event in the
+    case.
     """
 
     field: str = Field(pattern=FIELD_PATH)

@@ -57,8 +57,10 @@ class EventPattern(Model):
 
     ``match`` ties a candidate event to the trigger: each key is a field of the candidate
     (``data.<name>`` or ``case``) and each value a field of the trigger (``trigger.id``,
-    ``trigger.case`` or ``trigger.data.<name>``). Only events after the trigger, in the
-    same case, count.
+    ``trigger.case`` or ``trigger.data.<name>``). ``referred.id`` and
+    ``referred.data.<name>`` (and ``trigger.referred.id``, ``trigger.referred.data.<name>``)
+    read the event the candidate (the trigger) refers to. Only events after the trigger,
+    in the same case, count.
     """
 
     event: Identifier
@@ -75,15 +77,26 @@ class EventPattern(Model):
     @classmethod
     def _match_paths(cls, value: dict[str, str]) -> dict[str, str]:
         for key, ref in value.items():
-            if not (key == "case" or key.startswith("data.")):
-                raise ValueError(
-                    N_("match key {key} must be 'case' or 'data.<field>'", key=repr(key))
-                )
-            if not (ref in ("trigger.id", "trigger.case") or ref.startswith("trigger.data.")):
+            referred = key.removeprefix("referred.")
+            if not (key == "case" or referred.startswith("data.") or key == "referred.id"):
                 raise ValueError(
                     N_(
-                        "match value {ref} must be 'trigger.id', 'trigger.case' or "
-                        "'trigger.data.<field>'",
+                        "match key {key} must be 'case', 'data.<field>', 'referred.id' or "
+                        "'referred.data.<field>'",
+                        key=repr(key),
+                    )
+                )
+            theirs = ref.removeprefix("trigger.referred.")
+            if not (
+                ref in ("trigger.id", "trigger.case", "trigger.referred.id")
+                or ref.startswith("trigger.data.")
+                or (theirs != ref and theirs.startswith("data."))
+            ):
+                raise ValueError(
+                    N_(
+                        "match value {ref} must be 'trigger.id', 'trigger.case', "
+                        "'trigger.data.<field>', 'trigger.referred.id' or "
+                        "'trigger.referred.data.<field>'",
                         ref=repr(ref),
                     )
                 )
