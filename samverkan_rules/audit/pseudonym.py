@@ -19,7 +19,8 @@ import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
+
+from samverkan_rules.private_files import PrivateFileError, read_private
 
 KEY_ENV = "SAMVERKAN_AUDIT_KEY"
 """The environment variable that may hold the pseudonymisation key."""
@@ -61,11 +62,9 @@ def load_key(key_file: str | None, environ: dict[str, str] | None = None) -> byt
     env = os.environ if environ is None else environ
     if key_file is not None:
         try:
-            key = Path(key_file).read_bytes().rstrip(b"\r\n")
-        except OSError as exc:
-            raise AuditKeyError(
-                f"--key-file {key_file}: {exc.strerror or exc}; check the path"
-            ) from None
+            key = read_private(key_file)
+        except PrivateFileError as exc:
+            raise AuditKeyError(f"--key-file {exc}") from None
         where = f"--key-file {key_file}"
     elif env.get(KEY_ENV):
         key = env[KEY_ENV].encode("utf-8")

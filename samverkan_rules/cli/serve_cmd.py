@@ -31,7 +31,6 @@ import ipaddress
 import logging
 import os
 import secrets
-import stat
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -49,6 +48,7 @@ from samverkan_rules.live.routed import (
     RoutineChangedError,
 )
 from samverkan_rules.live.stores import is_database_url
+from samverkan_rules.private_files import PrivateFileError, read_private
 from samverkan_rules.serve.access import AccessLog
 from samverkan_rules.serve.clients import Clients, ClientsError
 from samverkan_rules.serve.logs import configure_logging, default_format
@@ -260,15 +260,11 @@ def _duration(text: str) -> timedelta:
 def _private_text(option: str, file: str) -> str:
     """The stripped text of a secret's file, refused when others can read or write it."""
     try:
-        mode = os.stat(file).st_mode
-        if os.name == "posix" and mode & 0o077:
-            raise CommandError(
-                f"{option} {file}: other users can read or write it (mode "
-                f"{stat.S_IMODE(mode):04o}); make it private: chmod 600 {file}"
-            )
-        return Path(file).read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise CommandError(f"{option} {file}: {exc.strerror or exc}; check the path") from None
+        return read_private(file).decode("utf-8").strip()
+    except PrivateFileError as exc:
+        raise CommandError(f"{option} {exc}") from None
+    except UnicodeDecodeError:
+        raise CommandError(f"{option} {file}: not UTF-8 text") from None
 
 
 def _log_key(args: argparse.Namespace) -> bytes | None:

@@ -34,7 +34,6 @@ import hashlib
 import hmac
 import os
 import random
-import stat
 import threading
 import time
 import urllib.error
@@ -54,6 +53,7 @@ from samverkan_rules.errors import SamverkanError
 from samverkan_rules.live.changelog import ChangeRow
 from samverkan_rules.live.routed import RoutineSessions
 from samverkan_rules.live.store import connect_private
+from samverkan_rules.private_files import PrivateFileError, read_private
 from samverkan_rules.serve.guard import log
 from samverkan_rules.serve.scheduler import SHARED_LOOK, Scheduler
 
@@ -216,15 +216,11 @@ def _secret(value: Any, base: Path, where: str) -> bytes:
         raise WebhookConfigError(f"{where}: give the file that holds the signing secret")
     path = base / value
     try:
-        mode = path.stat().st_mode
-        if os.name == "posix" and mode & 0o077:
-            raise WebhookConfigError(
-                f"{where}: {path} can be read by others (mode {stat.S_IMODE(mode):04o}); "
-                f"chmod 600 {path}"
-            )
-        secret = path.read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise WebhookConfigError(f"{where}: {path}: {exc.strerror or exc}") from None
+        secret = read_private(path).decode("utf-8").strip()
+    except PrivateFileError as exc:
+        raise WebhookConfigError(f"{where}: {exc}") from None
+    except UnicodeDecodeError:
+        raise WebhookConfigError(f"{where}: {path}: not UTF-8 text") from None
     if len(secret) < 16:
         raise WebhookConfigError(f"{where}: the secret is shorter than 16 characters")
     return secret.encode("utf-8")

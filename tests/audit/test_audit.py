@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import random
 import subprocess
 import sys
@@ -291,6 +292,27 @@ def test_unusable_runs_exit_2_and_write_nothing(
     assert words in capsys.readouterr().err
     assert sorted(p.name for p in out.iterdir()) == ["report.json"]
     assert (out / "report.json").read_text(encoding="utf-8") == "previous"
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
+def test_a_key_file_others_can_read_is_refused(
+    generated: Generated,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Whoever can read the key can undo every pseudonym: it is read only from a private
+    file, as the service's token and log key are."""
+    key = tmp_path / "audit.key"
+    key.write_text(KEY + "\n", encoding="utf-8")
+    key.chmod(0o644)
+    args = audit_args(generated.paths, tmp_path / "out", "--key-file", str(key))
+    assert run_cli(args, monkeypatch, key=None) == 2
+    assert f"chmod 600 {key}" in capsys.readouterr().err
+    assert not (tmp_path / "out" / "report.json").exists()
+    key.chmod(0o600)
+    assert run_cli(args, monkeypatch, key=None) == 0
+    assert (tmp_path / "out" / "report.json").exists()
 
 
 @pytest.mark.parametrize("kind", ["missing", "bad-gzip", "bad-parquet", "csv-header"])
