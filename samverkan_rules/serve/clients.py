@@ -30,9 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import yaml
-
 from samverkan_rules.errors import SamverkanError
+from samverkan_rules.serve.config_files import ConfigFileError, read_list
 
 Scope = Literal["read", "write", "admin"]
 SCOPES: frozenset[str] = frozenset({"read", "write", "admin"})
@@ -144,16 +143,12 @@ def _stamp(file: Path) -> tuple[int, int] | None:
 
 def _read(file: Path) -> list[Client]:
     try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ClientsError(f"{file}: {exc.strerror or exc}") from None
-    except yaml.YAMLError as exc:
-        raise ClientsError(f"{file}: not YAML: {exc}") from None
-    if not isinstance(data, dict) or not isinstance(data.get("clients"), list):
-        raise ClientsError(f"{file}: expected a mapping with a list 'clients'")
+        items = read_list(file, "clients")
+    except ConfigFileError as exc:
+        raise ClientsError(str(exc)) from None
     out: list[Client] = []
     problems: list[str] = []
-    for index, item in enumerate(data["clients"]):
+    for index, item in enumerate(items):
         where = f"{file}: clients[{index}]"
         if not isinstance(item, dict):
             problems.append(f"{where}: expected a mapping")

@@ -45,7 +45,6 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import orjson
-import yaml
 
 from samverkan_rules._json import dumps_bytes
 from samverkan_rules._version import version
@@ -54,6 +53,7 @@ from samverkan_rules.live.changelog import ChangeRow
 from samverkan_rules.live.routed import RoutineSessions
 from samverkan_rules.live.store import connect_private
 from samverkan_rules.private_files import PrivateFileError, read_private
+from samverkan_rules.serve.config_files import ConfigFileError, read_list
 from samverkan_rules.serve.guard import log
 from samverkan_rules.serve.scheduler import SHARED_LOOK, Scheduler
 
@@ -119,17 +119,13 @@ def load_subscriptions(
     """
     file = Path(path)
     try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise WebhookConfigError(f"{file}: {exc.strerror or exc}") from None
-    except yaml.YAMLError as exc:
-        raise WebhookConfigError(f"{file}: not YAML: {exc}") from None
-    if not isinstance(data, dict) or not isinstance(data.get("subscriptions"), list):
-        raise WebhookConfigError(f"{file}: expected a mapping with a list 'subscriptions'")
+        items = read_list(file, "subscriptions")
+    except ConfigFileError as exc:
+        raise WebhookConfigError(str(exc)) from None
     known = frozenset(routine_ids)
     out: list[Subscription] = []
     problems: list[str] = []
-    for index, item in enumerate(data["subscriptions"]):
+    for index, item in enumerate(items):
         where = f"{file}: subscriptions[{index}]"
         try:
             out.append(_subscription(item, file.parent, known, where))
