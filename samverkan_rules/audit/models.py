@@ -79,6 +79,21 @@ class InputRecord(_Out):
     """Of events_used: events after as_of, read and checked but not evaluated."""
 
 
+class PolicyRecord(_Out):
+    """The breach policy the rates follow (see :mod:`samverkan_rules.audit.policy`)."""
+
+    blocked_is_breach: bool = False
+    """A waiting (blocked) obligation whose deadline passed is a breach (in the rate)."""
+    tolerance_working_days: int = 0
+    """Done late by at most this many working days counts as on time; 0: no tolerance."""
+    closed: bool = False
+    """Closed-period view: obligations whose deadline falls after the period are left out."""
+    left_out: int = 0
+    """How many obligations the closed-period view left out (0 without it)."""
+    statement: str = ""
+    """The policy in words (English; the HTML report says it in Swedish)."""
+
+
 class AuditHeader(_Out):
     """What was audited, when, with what: everything needed to reproduce the run."""
 
@@ -100,6 +115,8 @@ class AuditHeader(_Out):
     group_by: list[str] = Field(default_factory=list)
     """The data fields obligations are also counted by (``--group-by``), e.g.
     ``data.enhet``; empty without."""
+    policy: PolicyRecord = PolicyRecord()
+    """What counts as on time and as a breach, and what was left out."""
 
 
 class SourceRef(_Out):
@@ -155,18 +172,26 @@ class RuleSummary(_Out):
     total: int
     statuses: dict[str, int]
     on_time_rate: float | None
-    """fulfilled / (fulfilled + fulfilled_late + overdue), 4 decimals; null when 0/0."""
+    """on_time / judged, 4 decimals; null when 0/0. By default fulfilled / (fulfilled +
+    fulfilled_late + overdue); ``header.policy`` says what else it counts."""
     lateness_working_days: Lateness
     lateness_calendar_days: Lateness
     source: SourceRef | None
     interpretation: str | None
     """Why the rule reads the source as it does, when it is a local interpretation."""
     judged: int = 0
-    """The obligations the on-time rate rests on: fulfilled + fulfilled_late + overdue."""
+    """The obligations the on-time rate rests on: fulfilled + fulfilled_late + overdue, and
+    with ``blocked_is_breach`` the waiting ones whose deadline passed."""
     low_volume: bool = False
     """Fewer than :data:`MIN_VOLUME` judged: the rate is shown, but not ranked with the
     others."""
     missed_age_working_days: MissedAge = MissedAge(count=0, median=None, p90=None, max=None)
+    on_time: int = 0
+    """The obligations the rate counts as on time: fulfilled, plus those done late within
+    the policy's tolerance."""
+    waiting_past_deadline: int = 0
+    """Of blocked: those whose deadline had passed at as_of (breaches with
+    ``blocked_is_breach``)."""
 
 
 class UnitSummary(_Out):

@@ -39,12 +39,16 @@ from samverkan_rules.audit.models import (
     SourceRef,
     UnitSummary,
 )
+from samverkan_rules.audit.policy import BreachPolicy
 from samverkan_rules.audit.pseudonym import mask
 from samverkan_rules.audit.rows import ObligationRow, PeriodRow
 from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.compile.rules import CompiledRule
 from samverkan_rules.compile.versions import validity_windows
 from samverkan_rules.records import QueueResult
+
+DEFAULT_POLICY = BreachPolicy()
+"""Done by the deadline is on time; late and missed are breaches; nothing left out."""
 
 RuleKey = tuple[str, str, str]
 """(routine id, version, rule id)."""
@@ -65,10 +69,13 @@ class Tally:
     late_working: Counter[int] = field(default_factory=Counter)
     late_calendar: Counter[int] = field(default_factory=Counter)
     missed_working: Counter[int] = field(default_factory=Counter)
+    blocked_past: int = 0
+    """Waiting (blocked) obligations whose deadline had passed at as_of."""
 
-    def add(self, row: ObligationRow) -> None:
-        """Count one obligation."""
+    def add(self, row: ObligationRow, blocked_past: bool = False) -> None:
+        """Count one obligation (``blocked_past``: a waiting one whose deadline passed)."""
         self.statuses[row.status] += 1
+        self.blocked_past += blocked_past
         if row.late_working_days is None:
             return
         if row.status == "overdue":  # not done: an age, never a lateness
@@ -85,6 +92,7 @@ class Tally:
             self.late_working + other.late_working,
             self.late_calendar + other.late_calendar,
             self.missed_working + other.missed_working,
+            self.blocked_past + other.blocked_past,
         )
 
 
@@ -173,6 +181,7 @@ class Partial:
         groups: Per (``--group-by`` values, month, rule), when the audit groups by fields.
         streams: Streams (cases and units) audited.
         rows: Obligation rows written.
+        left_out: Obligations a closed-period view left out.
     """
 
     rules: dict[RuleKey, Tally] = field(default_factory=dict)
@@ -188,16 +197,19 @@ class Partial:
     compare_rejected: int = 0
     streams: int = 0
     rows: int = 0
+    left_out: int = 0
+    """Obligations of the period left out by a closed-period view (deadline after it)."""
 
-    def add(self, row: ObligationRow) -> None:
-        """Count one obligation of the audited routines."""
-        _tally(self.rules, (row.routine, row.version, row.rule)).add(row)
-        _tally(self.units, row.unit).add(row)
-        _tally(self.months, row.trigger[:7]).add(row)
+    def add(self, row: ObligationRow, blocked_past: bool = False) -> None:
+        """Count one obligation of the audited routines (``blocked_past``: a waiting one
+        whose deadline had passed at as_of)."""
+        _tally(self.rules, (row.routine, row.version, row.rule)).add(row, blocked_past)
+        _tally(self.units, row.unit).add(row, blocked_past)
+        _tally(self.months, row.trigger[:7]).add(row, blocked_past)
         if row.groups:
             _tally(
                 self.groups, (row.groups, row.trigger[:7], row.routine, row.version, row.rule)
-            ).add(row)
+            ).add(row, blocked_past)
         self.rows += 1
 
     def add_period(self, row: PeriodRow) -> None:
@@ -208,9 +220,9 @@ class Partial:
             found = self.periods[key] = PeriodTally()
         found.add(row)
 
-    def add_compared(self, row: ObligationRow) -> None:
+    def add_compared(self, row: ObligationRow, blocked_past: bool = False) -> None:
         """Count one obligation of the compared routines."""
-        _tally(self.compare, (row.routine, row.version, row.rule)).add(row)
+        _tally(self.compare, (row.routine, row.version, row.rule)).add(row, blocked_past)
 
     def add_diagnostic(self, record: Mapping[str, object]) -> None:
         """Keep one finding (its text and file name masked of anything shaped like a
@@ -244,6 +256,7 @@ class Partial:
             compare_rejected=self.compare_rejected + other.compare_rejected,
             streams=self.streams + other.streams,
             rows=self.rows + other.rows,
+            left_out=self.left_out + other.left_out,
         )
 
     @staticmethod
@@ -376,7 +389,11 @@ def _in_period(
 
 
 def _rule_summaries(
-    routines: Sequence[CompiledRoutine], tallies: Mapping[RuleKey, Tally], first: date, last: date
+    routines: Sequence[CompiledRoutine],
+    tallies: Mapping[RuleKey, Tally],
+    first: date,
+    last: date,
+    policy: BreachPolicy,
 ) -> list[RuleSummary]:
     out: list[RuleSummary] = []
     listed: set[RuleKey] = set()
@@ -421,6 +438,7 @@ def _rule_summaries(
                 if compiled.interpretation_record is not None:
                     interpretation = compiled.interpretation_record.reason
         statuses = _statuses(tally.statuses)
+        judged_here = policy.judged(statuses, tally.blocked_past)
         out.append(
             RuleSummary(
                 routine=key[0],
@@ -431,13 +449,15 @@ def _rule_summaries(
                 unit=unit,
                 total=sum(statuses.values()),
                 statuses=statuses,
-                on_time_rate=on_time_rate(statuses),
+                on_time_rate=policy.rate(statuses, tally.late_working, tally.blocked_past),
                 lateness_working_days=_lateness(tally.late_working),
                 lateness_calendar_days=_lateness(tally.late_calendar),
                 source=source,
                 interpretation=interpretation,
-                judged=judged(statuses),
-                low_volume=judged(statuses) < MIN_VOLUME,
+                judged=judged_here,
+                low_volume=judged_here < MIN_VOLUME,
+                on_time=policy.on_time(statuses, tally.late_working),
+                waiting_past_deadline=tally.blocked_past,
                 missed_age_working_days=_missed(tally.missed_working),
             )
         )
@@ -605,7 +625,7 @@ def _group_order(groups: tuple[str, ...]) -> tuple[tuple[bool, str], ...]:
 
 
 def _group_tables(
-    cube: Mapping[CubeKey, Tally],
+    cube: Mapping[CubeKey, Tally], policy: BreachPolicy
 ) -> tuple[list[GroupSummary], list[GroupMonthSummary], list[GroupRuleSummary]]:
     """The ``--group-by`` tables: per value, per value and month, per value and rule."""
     per_value: dict[tuple[str, ...], Tally] = {}
@@ -623,7 +643,7 @@ def _group_tables(
             values=_values(g),
             total=sum(t.statuses.values()),
             statuses=_statuses(t.statuses),
-            on_time_rate=on_time_rate(t.statuses),
+            on_time_rate=policy.rate(t.statuses, t.late_working, t.blocked_past),
             lateness_working_days=_lateness(t.late_working),
             missed_age_working_days=_missed(t.missed_working),
         )
@@ -635,7 +655,7 @@ def _group_tables(
             month=month,
             total=sum(t.statuses.values()),
             statuses=_statuses(t.statuses),
-            on_time_rate=on_time_rate(t.statuses),
+            on_time_rate=policy.rate(t.statuses, t.late_working, t.blocked_past),
         )
         for (g, month), t in sorted(
             per_month.items(), key=lambda i: (_group_order(i[0][0]), i[0][1])
@@ -649,7 +669,7 @@ def _group_tables(
             rule=rule,
             total=sum(t.statuses.values()),
             statuses=_statuses(t.statuses),
-            on_time_rate=on_time_rate(t.statuses),
+            on_time_rate=policy.rate(t.statuses, t.late_working, t.blocked_past),
             lateness_working_days=_lateness(t.late_working),
             missed_age_working_days=_missed(t.missed_working),
         )
@@ -693,25 +713,27 @@ def finish(
     last: date,
     queues: Sequence[QueueResult] = (),
     compare_routines: Sequence[CompiledRoutine] | None = None,
+    policy: BreachPolicy = DEFAULT_POLICY,
 ) -> AuditReport:
-    """The report from the merged partial: sorted, complete, byte-stable."""
+    """The report from the merged partial: sorted, complete, byte-stable; the on-time
+    rates follow ``policy``."""
     late_all: Counter[int] = Counter()
     missed_all: Counter[int] = Counter()
     for tally in partial.rules.values():
         late_all.update(tally.late_working)
         missed_all.update(tally.missed_working)
     diagnostics = _sorted_diagnostics(partial)
-    by_group, by_group_month, by_group_rule = _group_tables(partial.groups)
+    by_group, by_group_month, by_group_rule = _group_tables(partial.groups, policy)
     return AuditReport(
         header=header,
-        by_rule=_rule_summaries(routines, partial.rules, first, last),
+        by_rule=_rule_summaries(routines, partial.rules, first, last, policy),
         by_unit=[
             UnitSummary(
                 unit=unit,
                 label=_unit_label(routines, unit),
                 total=sum(t.statuses.values()),
                 statuses=_statuses(t.statuses),
-                on_time_rate=on_time_rate(t.statuses),
+                on_time_rate=policy.rate(t.statuses, t.late_working, t.blocked_past),
                 lateness_working_days=_lateness(t.late_working),
                 missed_age_working_days=_missed(t.missed_working),
             )
@@ -722,7 +744,7 @@ def finish(
                 month=month,
                 total=sum(t.statuses.values()),
                 statuses=_statuses(t.statuses),
-                on_time_rate=on_time_rate(t.statuses),
+                on_time_rate=policy.rate(t.statuses, t.late_working, t.blocked_past),
             )
             for month, t in sorted(partial.months.items())
         ],

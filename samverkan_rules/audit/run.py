@@ -40,6 +40,7 @@ from samverkan_rules.audit.models import (
     Software,
 )
 from samverkan_rules.audit.partition import PartitionJob, audit_partition
+from samverkan_rules.audit.policy import BreachPolicy, policy_record
 from samverkan_rules.audit.pool import (
     audit_in_processes,
     read_in_processes,
@@ -134,6 +135,11 @@ class AuditOptions:
         extra_columns: Take columns that are not event keys into ``data`` under their names
             (instead of rejecting the record).
         xlsx: Also write ``report.xlsx`` (needs XlsxWriter, in the ``audit`` extra).
+        blocked_is_breach: Count a waiting (blocked) obligation whose deadline passed as a
+            breach, in the on-time rate (see :mod:`.policy`).
+        tolerance: Done late by at most this many working days counts as on time.
+        closed: A closed-period view: leave out obligations whose deadline falls after
+            the period's last day.
         lang: ``sv`` writes the CSV files for Swedish Excel (Swedish column names, ``;``,
             decimal comma, a UTF-8 byte order mark, see :mod:`.swedish`); ``en`` (the
             default) the form for programs.
@@ -163,6 +169,14 @@ class AuditOptions:
     extra_columns: bool = False
     xlsx: bool = False
     lang: str = "en"
+    blocked_is_breach: bool = False
+    tolerance: int = 0
+    closed: bool = False
+
+    @property
+    def policy(self) -> BreachPolicy:
+        """The breach policy these options ask for."""
+        return BreachPolicy(self.blocked_is_breach, self.tolerance, self.closed)
 
 
 @dataclass(frozen=True)
@@ -349,6 +363,7 @@ def _job(
         file_names=tuple(staging.file_names()),
         called_off=tuple(staging.events_of_types(calling_off)),
         group_by=tuple(options.group_by),
+        closed=options.closed,
     )
 
 
@@ -503,6 +518,10 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
     from samverkan_rules.audit.html import render_html
 
     pseudonyms = _pseudonymiser(options)
+    try:
+        policy = options.policy
+    except ValueError as exc:
+        raise AuditError(f"--tolerance: {exc}") from None
     registry = Registry(options.routines)
     routines = list(registry)
     tz = routines[0].tz
@@ -538,6 +557,7 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
         records = _input_records(staging, pseudonyms)
         totals = tally_total(t for _, t in staging.counts())
         header = _header(options, registry, routines, pseudonyms, records, totals, cases, period)
+        header = header.model_copy(update={"policy": policy_record(policy, partial.left_out)})
         report = finish(
             partial,
             header,
@@ -546,6 +566,7 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
             last=last,
             queues=queue_list,
             compare_routines=compare,
+            policy=policy,
         )
         targets = {
             "report.json": report.to_json().encode("utf-8"),

@@ -30,7 +30,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from samverkan_rules.status import Status
@@ -65,6 +65,19 @@ def personnummer(rng: random.Random) -> str:
     return f"{born:%Y%m%d}-{serial}{check}"
 
 
+class Obligation(NamedTuple):
+    """One generated obligation and its known outcome."""
+
+    rule: str
+    outcome: str
+    """fulfilled, fulfilled_late, overdue, or blocked (consent never given)."""
+    late: int | None
+    """Working days late (fulfilled_late only)."""
+    trigger: date
+    deadline: date
+    """The local day of the deadline (the end of that day)."""
+
+
 @dataclass
 class History:
     """Generated events and what an audit of them must find.
@@ -86,12 +99,22 @@ class History:
     events: int = 0
     cases: int = 0
     expected_by_unit: dict[str, Counter[str]] = field(default_factory=dict)
+    obligations: list[Obligation] | None = None
+    """With ``keep_obligations``: every obligation, with its trigger day and deadline."""
 
     def count(
-        self, rule: str, outcome: str, late: int | None = None, unit: str | None = None
+        self,
+        rule: str,
+        outcome: str,
+        late: int | None = None,
+        unit: str | None = None,
+        days: tuple[date, date] | None = None,
     ) -> None:
-        """Record one obligation's outcome (its working days late, the case's unit)."""
+        """Record one obligation's outcome (its working days late, the case's unit, and its
+        trigger day and deadline day when obligations are kept)."""
         self.expected.setdefault(rule, Counter())[outcome] += 1
+        if self.obligations is not None and days is not None:
+            self.obligations.append(Obligation(rule, outcome, late, *days))
         if unit is not None:
             self.expected_by_unit.setdefault(unit, Counter())[outcome] += 1
         if late is not None:
@@ -111,6 +134,10 @@ class _Case:
         self.unit: str | None = None
         self.moves: list[str] = []
         """Units the case moves to when its end is planned (at most one)."""
+        self.at = date.min
+        """The trigger day of the obligations being answered."""
+        self.consent = True
+        """False: consent is never given, so the messages that require it wait (blocked)."""
 
     def wd(self, day: date, n: int) -> date:
         return self.cal.add_working_days(day, n)
@@ -138,8 +165,9 @@ class _Case:
     ) -> tuple[str, date] | None:
         """Emit the answer to one obligation as the drawn outcome says: its id and day."""
         outcome = self.outcome()
+        days = (self.at, deadline)
         if outcome == "overdue":
-            self.history.count(rule, outcome, unit=self.unit)
+            self.history.count(rule, outcome, unit=self.unit, days=days)
             return None
         day = on_time if outcome == "fulfilled" else late
         self.history.count(
@@ -147,11 +175,15 @@ class _Case:
             outcome,
             self.cal.working_days_between(deadline, day) if outcome == "fulfilled_late" else None,
             unit=self.unit,
+            days=days,
         )
         return self.emit(etype, day, hour, self.rng.randrange(60), data), day
 
     def message(self, kind: str, plan: str, on_time: date, late: date, deadline: date) -> None:
         rule = f"{kind}-message"
+        if not self.consent:  # it waits for consent, never sent: no receipt, no reply
+            self.history.count(rule, "blocked", unit=self.unit, days=(self.at, deadline))
+            return
         sent = self.answer(
             rule,
             on_time,
@@ -165,6 +197,7 @@ class _Case:
             return
         ident, day = sent
         due = self.wd(day, 1)
+        plan_day, self.at = self.at, day
         self.answer(
             "receipt-acknowledgement",
             day,
@@ -195,6 +228,7 @@ class _Case:
                 "message.sent",
                 {"kind": "start_reply", "to": ["dagverksamhet"], "refers_to": ident},
             )
+        self.at = plan_day
 
     def journal(self, kind: str, plan: str, on_time: date, late: date, deadline: date) -> None:
         self.answer(
@@ -211,16 +245,19 @@ class _Case:
         consent: dict[str, Any] = {"form": "written"}
         if self.unit is not None:
             consent["enhet"] = self.unit
-        self.emit("consent.given", day0, 9, self.rng.randrange(30), consent)
-        self.answer(
-            "consent-recorded",
-            day0,
-            self.wd(day0, 3),
-            self.wd(day0, 1),
-            14,
-            "document.recorded",
-            {"record": "samtyckesmodul"},
-        )
+        minute = self.rng.randrange(30)
+        self.at = day0
+        if self.consent:
+            self.emit("consent.given", day0, 9, minute, consent)
+            self.answer(
+                "consent-recorded",
+                day0,
+                self.wd(day0, 3),
+                self.wd(day0, 1),
+                14,
+                "document.recorded",
+                {"record": "samtyckesmodul"},
+            )
         for kind, begin, end_day, field_name in (
             ("start", 1, 15, "start_date"),
             ("end", 20, 35, "last_day"),
@@ -232,7 +269,10 @@ class _Case:
                 data["form"] = "dagrehab"
             elif self.moves:
                 self.unit = data["enhet"] = self.moves.pop()
+            if kind == "start" and not self.consent and self.unit is not None:
+                data["enhet"] = self.unit  # no consent event carries it
             plan = self.emit(f"dagverksamhet.{kind}_planned", planned, 9, 0, data)
+            self.at = planned
             deadline = self.wd(target, -2)
             on_time = self.wd(planned, 1)
             late = self.wd(target, -1)
@@ -248,6 +288,8 @@ def generate_history(
     years: int = 3,
     ids: str = "personnummer",
     units: Sequence[str] = (),
+    no_consent: float = 0.0,
+    keep_obligations: bool = False,
 ) -> tuple[History, Iterator[list[dict[str, Any]]]]:
     """A history of ``cases`` cases over ``years`` years and what an audit must find.
 
@@ -259,6 +301,11 @@ def generate_history(
         ids: ``personnummer`` (valid ones) or ``plain`` (``c1``, ``c2``, ...) case ids.
         units: Organisational units to put the cases in (``data.enhet``); drawn from a
             random source of their own, so the outcomes are those of the same seed without.
+        no_consent: The share of cases that never give consent: their start and end
+            messages wait (``blocked``) past their deadlines, and nothing answers them
+            (drawn from a source of its own; 0 leaves the history as without it).
+        keep_obligations: Keep every obligation in :attr:`History.obligations` (its rule,
+            outcome, trigger day and deadline day), e.g. to check a closed-period view.
 
     Returns:
         The :class:`History` (its counts complete once the iterator is exhausted) and an
@@ -266,13 +313,14 @@ def generate_history(
     """
     cal = sweden_calendar()
     last = date(first.year + years, first.month, first.day) - timedelta(days=1)
-    history = History(first=first, last=last)
+    history = History(first=first, last=last, obligations=[] if keep_obligations else None)
     latest_start = last - timedelta(days=90)
     span = (latest_start - first).days
 
     def cases_iter() -> Iterator[list[dict[str, Any]]]:
         rng = random.Random(seed)
         placing = random.Random(f"units-{seed}")
+        consenting = random.Random(f"consent-{seed}")
         seen: set[str] = set()
         for number in range(1, cases + 1):
             if ids == "personnummer":
@@ -284,6 +332,7 @@ def generate_history(
                 case = f"c{number}"
             day0 = cal.next_working_day(first + timedelta(days=rng.randrange(span)))
             writer = _Case(rng, number, case, cal, history)
+            writer.consent = not (no_consent and consenting.random() < no_consent)
             if units:
                 writer.unit = placing.choice(units)
                 if placing.random() < 1 / 3:

@@ -28,6 +28,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from samverkan_rules.audit.inputs import ColumnMap, InputError, load_column_map
+from samverkan_rules.audit.policy import BreachPolicy, statement
 from samverkan_rules.audit.pseudonym import AuditKeyError, load_key, mask
 from samverkan_rules.audit.swedish import summary_sentence
 from samverkan_rules.cli import COMMANDS, EXIT_FINDINGS, EXIT_INTERNAL, EXIT_OK
@@ -43,6 +44,7 @@ from samverkan_rules.cli._common import (
 from samverkan_rules.cli.due_cmd import load_routines, select_routine
 from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.diagnostics import Diagnostic, sort_key
+from samverkan_rules.i18n import translator
 
 if TYPE_CHECKING:  # the audit's modules load only when it runs (they need the extra)
     from samverkan_rules.audit.run import AuditOutcome
@@ -74,6 +76,7 @@ def add_parser(subparsers: Any) -> None:
     _add_source_options(parser)
     _add_period_options(parser)
     _add_group_options(parser)
+    _add_policy_options(parser)
     _add_run_options(parser)
     add_format_option(parser)
     parser.set_defaults(run=run)
@@ -186,6 +189,46 @@ def _add_group_options(parser: argparse.ArgumentParser) -> None:
             "obligations.csv and writes groups.csv and group_months.csv"
         ),
     )
+
+
+def _add_policy_options(parser: argparse.ArgumentParser) -> None:
+    """The breach policy; the report's header states the one used."""
+    parser.add_argument(
+        "--blocked-is-breach",
+        action="store_true",
+        help=(
+            "count a waiting (blocked) action whose deadline passed, e.g. consent never "
+            "obtained so the message was never sent, as a breach in the on-time rate"
+        ),
+    )
+    parser.add_argument(
+        "--tolerance",
+        type=_non_negative("--tolerance"),
+        default=0,
+        metavar="N",
+        help="done late by at most N working days counts as on time (default 0: none)",
+    )
+    parser.add_argument(
+        "--closed",
+        action="store_true",
+        help=(
+            "a closed-period view: leave out the actions whose deadline falls after --to "
+            "(instead of showing them as to do), so every action counted is judged"
+        ),
+    )
+
+
+def _non_negative(option: str) -> Any:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = -1
+        if value < 0:
+            raise argparse.ArgumentTypeError(f"{text!r}: give a whole number >= 0 ({option})")
+        return value
+
+    return parse
 
 
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
@@ -410,6 +453,9 @@ def _run(args: argparse.Namespace) -> int:
         extra_columns=args.extra_columns == "data",
         xlsx=args.xlsx,
         lang=args.lang,
+        blocked_is_breach=args.blocked_is_breach,
+        tolerance=args.tolerance,
+        closed=args.closed,
     )
     try:
         outcome = run_audit(options)
@@ -496,5 +542,11 @@ def _print_outcome(args: argparse.Namespace, outcome: AuditOutcome) -> None:
         )
     else:
         print(summary_sentence(report))
+        policy = report.header.policy
+        if policy.blocked_is_breach or policy.tolerance_working_days or policy.closed:
+            held = BreachPolicy(
+                policy.blocked_is_breach, policy.tolerance_working_days, policy.closed
+            )
+            print(statement(held, translator("sv"), policy.left_out))
         for path in outcome.files:
             print(f"wrote {path}")
