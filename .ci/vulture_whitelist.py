@@ -73,6 +73,7 @@ audit_models.InputRecord.events_read
 audit_models.InputRecord.events_used
 audit_models.InputRecord.events_rejected
 audit_models.InputRecord.events_after_as_of
+audit_models.RuleSummary.waiting_past_deadline
 audit_models.AuditHeader.software
 audit_models.AuditHeader.pseudonymised
 audit_models.AuditHeader.key_fingerprint
