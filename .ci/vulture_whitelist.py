@@ -74,6 +74,11 @@ audit_models.InputRecord.events_used
 audit_models.InputRecord.events_rejected
 audit_models.InputRecord.events_after_as_of
 audit_models.RuleSummary.waiting_past_deadline
+audit_models.CompareRule.base_rules
+audit_models.CompareRule.other_rules
+audit_models.CompareRule.vocabulary_base_only
+audit_models.CompareRule.vocabulary_other_only
+audit_models.CompareRule.difference_from
 audit_models.AuditHeader.software
 audit_models.AuditHeader.pseudonymised
 audit_models.AuditHeader.key_fingerprint

@@ -321,10 +321,15 @@ class QueueSummary(_Out):
 
 
 class CompareRule(_Out):
-    """One rule under the audited routines and under the compared ones."""
+    """One rule under the audited routines and under the compared ones.
+
+    Rules are paired by meaning: a rule that names the rule it replaces (``replaces:``) is
+    counted in one row with it, whatever their ids; otherwise by the same id.
+    """
 
     routine: str
     rule: str
+    """The row's rule: the newest of the paired rules."""
     title: str
     base: dict[str, int]
     """Counts per status under the audited routine versions (0 when the rule is absent)."""
@@ -334,6 +339,30 @@ class CompareRule(_Out):
     """other - base, per status and for 'total'."""
     on_time_rate_base: float | None
     on_time_rate_other: float | None
+    base_rules: list[str] = Field(default_factory=list)
+    """The ids of the row's rules under the audited versions (empty: none there)."""
+    other_rules: list[str] = Field(default_factory=list)
+    """The ids of the row's rules under the compared versions."""
+    vocabulary_base_only: list[str] = Field(default_factory=list)
+    """Event types the row's audited rules use that no compared version uses."""
+    vocabulary_other_only: list[str] = Field(default_factory=list)
+    """Event types the row's compared rules use that no audited version uses."""
+    difference_from: Literal["vocabulary", "unpaired", "rule"] | None = None
+    """Where the difference comes from: ``vocabulary`` when one side's rules use an event
+    type the other side does not use at all (so the same history cannot raise or answer
+    them alike); else ``unpaired`` when the row has rules on one side only (a duty with no
+    counterpart, no ``replaces``), ``rule`` when both sides have them (a deadline, a
+    condition or a precondition differs); null when the counts are the same."""
+
+
+class CompareTotal(_Out):
+    """Every compared rule together."""
+
+    base: dict[str, int]
+    other: dict[str, int]
+    difference: dict[str, int]
+    on_time_rate_base: float | None
+    on_time_rate_other: float | None
 
 
 class CompareReport(_Out):
@@ -341,8 +370,12 @@ class CompareReport(_Out):
 
     routines: list[RoutineRecord]
     by_rule: list[CompareRule]
+    """The rows with an obligation under either side, by routine and rule."""
     events_rejected: int
     """Events the compared routines could not use (their event types differ)."""
+    total: CompareTotal | None = None
+    hidden: list[str] = Field(default_factory=list)
+    """The rows left out: no obligation under either side (their rules' ids)."""
 
 
 class DiagnosticRecord(_Out):

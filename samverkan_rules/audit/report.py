@@ -21,7 +21,6 @@ from samverkan_rules.audit.models import (
     AuditHeader,
     AuditReport,
     CompareReport,
-    CompareRule,
     DiagnosticRecord,
     GroupMonthSummary,
     GroupRuleSummary,
@@ -303,7 +302,7 @@ def on_time_rate(statuses: Mapping[str, int]) -> float | None:
     return round(statuses.get("fulfilled", 0) / judged, 4)
 
 
-def _statuses(counts: Mapping[str, int]) -> dict[str, int]:
+def status_counts(counts: Mapping[str, int]) -> dict[str, int]:
     return {s: int(counts.get(s, 0)) for s in STATUSES}
 
 
@@ -376,7 +375,7 @@ def routine_records(routines: Sequence[CompiledRoutine]) -> list[RoutineRecord]:
     return out
 
 
-def _in_period(
+def in_period(
     routines: Sequence[CompiledRoutine], first: date, last: date
 ) -> list[CompiledRoutine]:
     windows, _ = validity_windows(routines)
@@ -398,12 +397,12 @@ def _rule_summaries(
     out: list[RuleSummary] = []
     listed: set[RuleKey] = set()
     by_key = {(r.id, r.version): r for r in routines}
-    for version in _in_period(routines, first, last):
+    for version in in_period(routines, first, last):
         for c in version.rules:
             listed.add((version.id, version.version, c.id))
     for key in sorted(tallies):
         listed.add(key)
-    order = {(r.id, r.version): i for i, r in enumerate(_in_period(routines, first, last))}
+    order = {(r.id, r.version): i for i, r in enumerate(in_period(routines, first, last))}
     keyed = []
     for key in listed:
         owner = by_key.get((key[0], key[1]))
@@ -437,7 +436,7 @@ def _rule_summaries(
                     )
                 if compiled.interpretation_record is not None:
                     interpretation = compiled.interpretation_record.reason
-        statuses = _statuses(tally.statuses)
+        statuses = status_counts(tally.statuses)
         judged_here = policy.judged(statuses, tally.blocked_past)
         out.append(
             RuleSummary(
@@ -472,11 +471,11 @@ def _period_summaries(
 ) -> list[PeriodSummary]:
     """Every period declared by a version in force during the audit period (zeros when none
     started), and every (period, breached rule, unit) that did start one."""
-    in_period = _in_period(routines, first, last)
-    order = {(r.id, r.version): i for i, r in enumerate(in_period)}
+    versions = in_period(routines, first, last)
+    order = {(r.id, r.version): i for i, r in enumerate(versions)}
     by_key = {(r.id, r.version): r for r in routines}
     keys: set[PeriodKey] = set(tallies)
-    for r in in_period:
+    for r in versions:
         for name in r.routine.periods:
             if not any(k[:3] == (r.id, r.version, name) for k in tallies):
                 keys.add((r.id, r.version, name, "", ""))
@@ -566,55 +565,6 @@ def _queue_summaries(results: Sequence[QueueResult], first: date, last: date) ->
     return out
 
 
-def _compare(
-    base: Mapping[RuleKey, Tally],
-    other: Mapping[RuleKey, Tally],
-    base_routines: Sequence[CompiledRoutine],
-    other_routines: Sequence[CompiledRoutine],
-    first: date,
-    last: date,
-    rejected: int,
-) -> CompareReport:
-    def by_rule(
-        tallies: Mapping[RuleKey, Tally], routines: Sequence[CompiledRoutine]
-    ) -> dict[tuple[str, str], Counter[str]]:
-        out: dict[tuple[str, str], Counter[str]] = {}
-        for r in _in_period(routines, first, last):
-            for c in r.rules:
-                out.setdefault((r.id, c.id), Counter())
-        for (rid, _version, rule), tally in tallies.items():
-            out.setdefault((rid, rule), Counter()).update(tally.statuses)
-        return out
-
-    titles: dict[tuple[str, str], str] = {}
-    for r in [*other_routines, *base_routines]:
-        for c in r.rules:
-            titles[(r.id, c.id)] = c.rule.title
-    a = by_rule(base, base_routines)
-    b = by_rule(other, other_routines)
-    rules = []
-    for key in sorted(set(a) | set(b)):
-        sa = _statuses(a.get(key, Counter()))
-        sb = _statuses(b.get(key, Counter()))
-        diff: dict[str, int] = {s: sb[s] - sa[s] for s in STATUSES}
-        diff["total"] = sum(sb.values()) - sum(sa.values())
-        rules.append(
-            CompareRule(
-                routine=key[0],
-                rule=key[1],
-                title=titles.get(key, key[1]),
-                base=sa,
-                other=sb,
-                difference=diff,
-                on_time_rate_base=on_time_rate(sa),
-                on_time_rate_other=on_time_rate(sb),
-            )
-        )
-    return CompareReport(
-        routines=routine_records(other_routines), by_rule=rules, events_rejected=rejected
-    )
-
-
 def _values(groups: tuple[str, ...]) -> list[str | None]:
     return [v or None for v in groups]
 
@@ -642,7 +592,7 @@ def _group_tables(
         GroupSummary(
             values=_values(g),
             total=sum(t.statuses.values()),
-            statuses=_statuses(t.statuses),
+            statuses=status_counts(t.statuses),
             on_time_rate=policy.rate(t.statuses, t.late_working, t.blocked_past),
             lateness_working_days=_lateness(t.late_working),
             missed_age_working_days=_missed(t.missed_working),
@@ -654,7 +604,7 @@ def _group_tables(
             values=_values(g),
             month=month,
             total=sum(t.statuses.values()),
-            statuses=_statuses(t.statuses),
+            statuses=status_counts(t.statuses),
             on_time_rate=policy.rate(t.statuses, t.late_working, t.blocked_past),
         )
         for (g, month), t in sorted(
@@ -668,7 +618,7 @@ def _group_tables(
             version=version,
             rule=rule,
             total=sum(t.statuses.values()),
-            statuses=_statuses(t.statuses),
+            statuses=status_counts(t.statuses),
             on_time_rate=policy.rate(t.statuses, t.late_working, t.blocked_past),
             lateness_working_days=_lateness(t.late_working),
             missed_age_working_days=_missed(t.missed_working),
@@ -712,7 +662,7 @@ def finish(
     first: date,
     last: date,
     queues: Sequence[QueueResult] = (),
-    compare_routines: Sequence[CompiledRoutine] | None = None,
+    compare: CompareReport | None = None,
     policy: BreachPolicy = DEFAULT_POLICY,
 ) -> AuditReport:
     """The report from the merged partial: sorted, complete, byte-stable; the on-time
@@ -732,7 +682,7 @@ def finish(
                 unit=unit,
                 label=_unit_label(routines, unit),
                 total=sum(t.statuses.values()),
-                statuses=_statuses(t.statuses),
+                statuses=status_counts(t.statuses),
                 on_time_rate=policy.rate(t.statuses, t.late_working, t.blocked_past),
                 lateness_working_days=_lateness(t.late_working),
                 missed_age_working_days=_missed(t.missed_working),
@@ -743,7 +693,7 @@ def finish(
             MonthSummary(
                 month=month,
                 total=sum(t.statuses.values()),
-                statuses=_statuses(t.statuses),
+                statuses=status_counts(t.statuses),
                 on_time_rate=policy.rate(t.statuses, t.late_working, t.blocked_past),
             )
             for month, t in sorted(partial.months.items())
@@ -753,19 +703,7 @@ def finish(
         ],
         by_period=_period_summaries(routines, partial.periods, first, last),
         queues=_queue_summaries(queues, first, last),
-        compare=(
-            _compare(
-                partial.rules,
-                partial.compare,
-                routines,
-                compare_routines,
-                first,
-                last,
-                partial.compare_rejected,
-            )
-            if compare_routines is not None
-            else None
-        ),
+        compare=compare,
         diagnostics=[
             DiagnosticRecord.model_validate(
                 {"level": lv, "code": c, "message": m, "file": f, "line": ln, "hint": h}

@@ -24,6 +24,7 @@ from typing import Any
 import duckdb
 
 from samverkan_rules._version import version
+from samverkan_rules.audit.compare import compare_report
 from samverkan_rules.audit.inputs import (
     ColumnMap,
     InputError,
@@ -506,6 +507,42 @@ def _write_outputs(
     return tuple(sorted(temporary))
 
 
+def _finish(
+    partial: Partial,
+    header: AuditHeader,
+    routines: Sequence[CompiledRoutine],
+    compare: Sequence[CompiledRoutine] | None,
+    queues: Sequence[QueueResult],
+    period: tuple[date, date, datetime],
+    policy: BreachPolicy,
+) -> AuditReport:
+    """The report from the merged partial: the policy in the header, the comparison."""
+    first, last, _as_of = period
+    header = header.model_copy(update={"policy": policy_record(policy, partial.left_out)})
+    compared = None
+    if compare is not None:
+        compared = compare_report(
+            partial.rules,
+            partial.compare,
+            routines,
+            compare,
+            first=first,
+            last=last,
+            rejected=partial.compare_rejected,
+            policy=policy,
+        )
+    return finish(
+        partial,
+        header,
+        routines,
+        first=first,
+        last=last,
+        queues=queues,
+        compare=compared,
+        policy=policy,
+    )
+
+
 def run_audit(options: AuditOptions) -> AuditOutcome:
     """Audit the event history and write the report files into ``options.out``.
 
@@ -557,17 +594,7 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
         records = _input_records(staging, pseudonyms)
         totals = tally_total(t for _, t in staging.counts())
         header = _header(options, registry, routines, pseudonyms, records, totals, cases, period)
-        header = header.model_copy(update={"policy": policy_record(policy, partial.left_out)})
-        report = finish(
-            partial,
-            header,
-            routines,
-            first=first,
-            last=last,
-            queues=queue_list,
-            compare_routines=compare,
-            policy=policy,
-        )
+        report = _finish(partial, header, routines, compare, queue_list, period, policy)
         targets = {
             "report.json": report.to_json().encode("utf-8"),
             **report_tables(report),
