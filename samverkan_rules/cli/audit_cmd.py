@@ -12,7 +12,8 @@ and line on stderr and in the report), 2 when the audit cannot run (an unreadabl
 key, an empty period, more rejected records than ``--max-rejected`` allows, a missing
 extra), 3 for an internal error. When a run stops, the findings that led to it are printed
 before the message; on stderr each code shows its first ``--max-messages`` findings and one
-line counting the rest. No message names a raw
+line counting the rest. The breach policy (``--blocked-is-breach``, ``--tolerance N``,
+``--closed``) decides the on-time rates and is stated in the report's header. No message names a raw
 case id or anything shaped like a personnummer when a key is given.
 """
 
