@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import random
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +14,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from samverkan_rules import evaluate, load_routine
 from samverkan_rules.audit.policy import BreachPolicy
 from samverkan_rules.audit.synthetic import History, generate_history, write_files
 from tests.audit.support import audit_args, run_cli
+from tests.support import ROUTINES
 
 
 def _report(out: Path) -> dict[str, Any]:
@@ -160,3 +163,49 @@ def test_a_negative_tolerance_is_refused(
     assert "give a whole number >= 0 (--tolerance)" in capsys.readouterr().err
     with pytest.raises(ValueError, match="tolerance -1"):
         BreachPolicy(tolerance=-1)
+
+
+def test_done_on_julafton_after_a_deadline_on_the_23rd_is_one_working_day_late(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events = [
+        {
+            "id": "p1",
+            "case": "c1",
+            "type": "dagverksamhet.start_planned",
+            "at": "2026-12-01T09:00:00+01:00",
+            "data": {"start_date": "2026-12-29", "form": "dagrehab"},
+        },
+        {
+            "id": "j1",
+            "case": "c1",
+            "type": "document.recorded",
+            "at": "2026-12-24T10:00:00+01:00",
+            "data": {"record": "verkstallighetsjournal", "topic": "start", "refers_to": "p1"},
+        },
+    ]
+    path = tmp_path / "events.jsonl"
+    path.write_text("".join(json.dumps(e) + "\n" for e in events), encoding="utf-8")
+    out = tmp_path / "out"
+    args = audit_args([path], out, "--from", "2026-12-01", "--to", "2026-12-31", "--identify")
+    assert run_cli(args, monkeypatch, key=None) in (0, 1)
+    lines = (out / "obligations.csv").read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    row = next(
+        dict(zip(header, line.split(","), strict=False))
+        for line in lines[1:]
+        if ",start-journal," in line
+    )
+    assert row["deadline"].startswith("2026-12-23")
+    assert (row["status"], row["late_working_days"], row["late_calendar_days"]) == (
+        "fulfilled_late",
+        "1",
+        "1",
+    )
+    # explain and due read the same figure from the evaluator.
+    routine = load_routine(ROUTINES / "orebro-dagverksamhet-hemvard.yaml")
+    as_of = datetime.fromisoformat("2027-01-01T00:00:00+01:00")
+    result = evaluate(routine, events, as_of, ledger=True)
+    journal = next(o for o in result.case("c1").obligations if o.rule == "start-journal")
+    assert (journal.status, journal.late_working_days) == ("fulfilled_late", 1)
+    assert "1 vardag för sent" in journal.explanation
