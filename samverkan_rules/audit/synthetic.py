@@ -16,6 +16,11 @@ With ``units``, each case belongs to an organisational unit (``data.enhet`` on i
 event), and about a third of the cases move to another unit when their end is planned (the
 new ``data.enhet`` on that event): :attr:`History.expected_by_unit` counts each obligation
 under the unit the case was in at its trigger.
+
+With ``no_consent``, some cases never give consent: their start and end messages wait
+(``blocked``) past their deadlines and nothing answers them. With ``keep_obligations``,
+:attr:`History.obligations` lists every obligation with its trigger day and deadline day,
+so a view of part of the period (``--closed``) can be checked against it.
 """
 
 from __future__ import annotations
