@@ -74,6 +74,12 @@ audit_models.InputRecord.events_read
 audit_models.InputRecord.events_used
 audit_models.InputRecord.events_rejected
 audit_models.InputRecord.events_after_as_of
+audit_models.RuleSummary.waiting_past_deadline
+audit_models.CompareRule.base_rules
+audit_models.CompareRule.other_rules
+audit_models.CompareRule.vocabulary_base_only
+audit_models.CompareRule.vocabulary_other_only
+audit_models.CompareRule.difference_from
 audit_models.AuditHeader.software
 audit_models.AuditHeader.pseudonymised
 audit_models.AuditHeader.key_fingerprint
@@ -137,6 +143,9 @@ calendar.WorkingCalendar.working_days_in
 synthetic.ROUTINE_ID
 synthetic.generate_history
 synthetic.write_files
+# truth.csv writes every field of a Truth by position; the tests read them by name.
+synthetic.Truth.trigger_day
+synthetic.Truth.deadline_day
 
 # Regenerates the bundled holiday table (data/sweden-holidays.json) when `holidays` changes.
 calendar.write_holiday_table

@@ -14,7 +14,7 @@ from typing import Any
 import jinja2
 
 from samverkan_rules.audit.models import MIN_VOLUME, AuditReport, LatenessBucket, RuleSummary
-from samverkan_rules.audit.report import on_time_rate
+from samverkan_rules.audit.policy import BreachPolicy, statement
 from samverkan_rules.i18n import translator
 from samverkan_rules.phrases import format_date, format_moment
 from samverkan_rules.status import status_label
@@ -248,7 +248,11 @@ def render_html(report: AuditReport, drill: Any = None) -> str:
         ]
     )
     sums = {s: sum(r.statuses[s] for r in report.by_rule) for s in STATUS_SV}
-    totals = {"total": sum(sums.values()), "statuses": sums, "on_time_rate": on_time_rate(sums)}
+    judged = sum(r.judged for r in report.by_rule)
+    rate = round(sum(r.on_time for r in report.by_rule) / judged, 4) if judged else None
+    totals = {"total": sum(sums.values()), "statuses": sums, "on_time_rate": rate}
+    held = report.header.policy
+    policy = BreachPolicy(held.blocked_is_breach, held.tolerance_working_days, held.closed)
     shown = _shown_statuses(report)
     template = _ENV.get_template("report.html.j2")
     return template.render(
@@ -256,6 +260,7 @@ def render_html(report: AuditReport, drill: Any = None) -> str:
         drill=drill,
         totals=totals,
         header=report.header,
+        policy_text=statement(policy, _SV, held.left_out),
         rules=rules,
         rule_chart=rule_chart,
         unit_chart=unit_chart,

@@ -79,6 +79,21 @@ class InputRecord(_Out):
     """Of events_used: events after as_of, read and checked but not evaluated."""
 
 
+class PolicyRecord(_Out):
+    """The breach policy the rates follow (see :mod:`samverkan_rules.audit.policy`)."""
+
+    blocked_is_breach: bool = False
+    """A waiting (blocked) obligation whose deadline passed is a breach (in the rate)."""
+    tolerance_working_days: int = 0
+    """Done late by at most this many working days counts as on time; 0: no tolerance."""
+    closed: bool = False
+    """Closed-period view: obligations whose deadline falls after the period are left out."""
+    left_out: int = 0
+    """How many obligations the closed-period view left out (0 without it)."""
+    statement: str = ""
+    """The policy in words (English; the HTML report says it in Swedish)."""
+
+
 class AuditHeader(_Out):
     """What was audited, when, with what: everything needed to reproduce the run."""
 
@@ -100,6 +115,8 @@ class AuditHeader(_Out):
     group_by: list[str] = Field(default_factory=list)
     """The data fields obligations are also counted by (``--group-by``), e.g.
     ``data.enhet``; empty without."""
+    policy: PolicyRecord = PolicyRecord()
+    """What counts as on time and as a breach, and what was left out."""
 
 
 class SourceRef(_Out):
@@ -157,18 +174,26 @@ class RuleSummary(_Out):
     total: int
     statuses: dict[str, int]
     on_time_rate: float | None
-    """fulfilled / (fulfilled + fulfilled_late + overdue), 4 decimals; null when 0/0."""
+    """on_time / judged, 4 decimals; null when 0/0. By default fulfilled / (fulfilled +
+    fulfilled_late + overdue); ``header.policy`` says what else it counts."""
     lateness_working_days: Lateness
     lateness_calendar_days: Lateness
     source: SourceRef | None
     interpretation: str | None
     """Why the rule reads the source as it does, when it is a local interpretation."""
     judged: int = 0
-    """The obligations the on-time rate rests on: fulfilled + fulfilled_late + overdue."""
+    """The obligations the on-time rate rests on: fulfilled + fulfilled_late + overdue, and
+    with ``blocked_is_breach`` the waiting ones whose deadline passed."""
     low_volume: bool = False
     """Fewer than :data:`MIN_VOLUME` judged: the rate is shown, but not ranked with the
     others."""
     missed_age_working_days: MissedAge = MissedAge(count=0, median=None, p90=None, max=None)
+    on_time: int = 0
+    """The obligations the rate counts as on time: fulfilled, plus those done late within
+    the policy's tolerance."""
+    waiting_past_deadline: int = 0
+    """Of blocked: those whose deadline had passed at as_of (breaches with
+    ``blocked_is_breach``)."""
 
 
 class UnitSummary(_Out):
@@ -298,10 +323,15 @@ class QueueSummary(_Out):
 
 
 class CompareRule(_Out):
-    """One rule under the audited routines and under the compared ones."""
+    """One rule under the audited routines and under the compared ones.
+
+    Rules are paired by meaning: a rule that names the rule it replaces (``replaces:``) is
+    counted in one row with it, whatever their ids; otherwise by the same id.
+    """
 
     routine: str
     rule: str
+    """The row's rule: the newest of the paired rules."""
     title: str
     base: dict[str, int]
     """Counts per status under the audited routine versions (0 when the rule is absent)."""
@@ -311,6 +341,30 @@ class CompareRule(_Out):
     """other - base, per status and for 'total'."""
     on_time_rate_base: float | None
     on_time_rate_other: float | None
+    base_rules: list[str] = Field(default_factory=list)
+    """The ids of the row's rules under the audited versions (empty: none there)."""
+    other_rules: list[str] = Field(default_factory=list)
+    """The ids of the row's rules under the compared versions."""
+    vocabulary_base_only: list[str] = Field(default_factory=list)
+    """Event types the row's audited rules use that no compared version uses."""
+    vocabulary_other_only: list[str] = Field(default_factory=list)
+    """Event types the row's compared rules use that no audited version uses."""
+    difference_from: Literal["vocabulary", "unpaired", "rule"] | None = None
+    """Where the difference comes from: ``vocabulary`` when one side's rules use an event
+    type the other side does not use at all (so the same history cannot raise or answer
+    them alike); else ``unpaired`` when the row has rules on one side only (a duty with no
+    counterpart, no ``replaces``), ``rule`` when both sides have them (a deadline, a
+    condition or a precondition differs); null when the counts are the same."""
+
+
+class CompareTotal(_Out):
+    """Every compared rule together."""
+
+    base: dict[str, int]
+    other: dict[str, int]
+    difference: dict[str, int]
+    on_time_rate_base: float | None
+    on_time_rate_other: float | None
 
 
 class CompareReport(_Out):
@@ -318,8 +372,12 @@ class CompareReport(_Out):
 
     routines: list[RoutineRecord]
     by_rule: list[CompareRule]
+    """The rows with an obligation under either side, by routine and rule."""
     events_rejected: int
     """Events the compared routines could not use (their event types differ)."""
+    total: CompareTotal | None = None
+    hidden: list[str] = Field(default_factory=list)
+    """The rows left out: no obligation under either side (their rules' ids)."""
 
 
 class DiagnosticRecord(_Out):

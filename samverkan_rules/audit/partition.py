@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import TextIO
 
 from samverkan_rules.audit.report import Partial
-from samverkan_rules.audit.rows import AuditRules, rows_for_case
+from samverkan_rules.audit.rows import AuditRules, ObligationRow, rows_for_case
 from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.events.model import Event
 from samverkan_rules.events.source import CaseStream
@@ -43,6 +43,8 @@ class PartitionJob:
     """Every case's events that call off a schedule's occurrence (they count for all)."""
     group_by: tuple[str, ...] = ()
     """Data fields (``data.enhet``) the obligations are also counted by."""
+    closed: bool = False
+    """A closed-period view: leave out obligations whose deadline falls after ``last``."""
 
     @property
     def token(self) -> str:
@@ -104,6 +106,11 @@ def _prepare(
     return prepared
 
 
+def _waiting_past(row: ObligationRow, as_of: datetime) -> bool:
+    """Whether the row is a waiting (blocked) obligation whose deadline passed by as_of."""
+    return row.status == "blocked" and datetime.fromisoformat(row.deadline) < as_of
+
+
 def audit_partition(
     job: PartitionJob,
     streams: CaseStream,
@@ -144,7 +151,10 @@ def audit_partition(
         )
         for row in result.rows:
             if first <= row.trigger[:10] <= last:
-                partial.add(row)
+                if job.closed and row.deadline[:10] > last:
+                    partial.left_out += 1
+                    continue
+                partial.add(row, _waiting_past(row, prepared.as_of))
                 writer.writerow((*row[:-1], *row.groups))
         for period in result.periods:
             if first <= period.start[:10] <= last:
@@ -163,7 +173,9 @@ def audit_partition(
             )
             for row in other.rows:
                 if first <= row.trigger[:10] <= last:
-                    partial.add_compared(row)
+                    if job.closed and row.deadline[:10] > last:
+                        continue
+                    partial.add_compared(row, _waiting_past(row, prepared.as_of))
             partial.compare_rejected += sum(1 for d in other.diagnostics if d["level"] == "error")
         advance(1)
     return partial

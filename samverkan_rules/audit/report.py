@@ -21,7 +21,6 @@ from samverkan_rules.audit.models import (
     AuditHeader,
     AuditReport,
     CompareReport,
-    CompareRule,
     DiagnosticRecord,
     GroupMonthSummary,
     GroupRuleSummary,
@@ -39,12 +38,16 @@ from samverkan_rules.audit.models import (
     SourceRef,
     UnitSummary,
 )
+from samverkan_rules.audit.policy import BreachPolicy
 from samverkan_rules.audit.pseudonym import mask
 from samverkan_rules.audit.rows import ObligationRow, PeriodRow
 from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.compile.rules import CompiledRule
 from samverkan_rules.compile.versions import validity_windows
 from samverkan_rules.records import QueueResult
+
+DEFAULT_POLICY = BreachPolicy()
+"""Done by the deadline is on time; late and missed are breaches; nothing left out."""
 
 RuleKey = tuple[str, str, str]
 """(routine id, version, rule id)."""
@@ -65,10 +68,13 @@ class Tally:
     late_working: Counter[int] = field(default_factory=Counter)
     late_calendar: Counter[int] = field(default_factory=Counter)
     missed_working: Counter[int] = field(default_factory=Counter)
+    blocked_past: int = 0
+    """Waiting (blocked) obligations whose deadline had passed at as_of."""
 
-    def add(self, row: ObligationRow) -> None:
-        """Count one obligation."""
+    def add(self, row: ObligationRow, blocked_past: bool = False) -> None:
+        """Count one obligation (``blocked_past``: a waiting one whose deadline passed)."""
         self.statuses[row.status] += 1
+        self.blocked_past += blocked_past
         if row.late_working_days is None:
             return
         if row.status == "overdue":  # not done: an age, never a lateness
@@ -85,6 +91,7 @@ class Tally:
             self.late_working + other.late_working,
             self.late_calendar + other.late_calendar,
             self.missed_working + other.missed_working,
+            self.blocked_past + other.blocked_past,
         )
 
 
@@ -173,6 +180,7 @@ class Partial:
         groups: Per (``--group-by`` values, month, rule), when the audit groups by fields.
         streams: Streams (cases and units) audited.
         rows: Obligation rows written.
+        left_out: Obligations a closed-period view left out.
     """
 
     rules: dict[RuleKey, Tally] = field(default_factory=dict)
@@ -188,16 +196,19 @@ class Partial:
     compare_rejected: int = 0
     streams: int = 0
     rows: int = 0
+    left_out: int = 0
+    """Obligations of the period left out by a closed-period view (deadline after it)."""
 
-    def add(self, row: ObligationRow) -> None:
-        """Count one obligation of the audited routines."""
-        _tally(self.rules, (row.routine, row.version, row.rule)).add(row)
-        _tally(self.units, row.unit).add(row)
-        _tally(self.months, row.trigger[:7]).add(row)
+    def add(self, row: ObligationRow, blocked_past: bool = False) -> None:
+        """Count one obligation of the audited routines (``blocked_past``: a waiting one
+        whose deadline had passed at as_of)."""
+        _tally(self.rules, (row.routine, row.version, row.rule)).add(row, blocked_past)
+        _tally(self.units, row.unit).add(row, blocked_past)
+        _tally(self.months, row.trigger[:7]).add(row, blocked_past)
         if row.groups:
             _tally(
                 self.groups, (row.groups, row.trigger[:7], row.routine, row.version, row.rule)
-            ).add(row)
+            ).add(row, blocked_past)
         self.rows += 1
 
     def add_period(self, row: PeriodRow) -> None:
@@ -208,9 +219,9 @@ class Partial:
             found = self.periods[key] = PeriodTally()
         found.add(row)
 
-    def add_compared(self, row: ObligationRow) -> None:
+    def add_compared(self, row: ObligationRow, blocked_past: bool = False) -> None:
         """Count one obligation of the compared routines."""
-        _tally(self.compare, (row.routine, row.version, row.rule)).add(row)
+        _tally(self.compare, (row.routine, row.version, row.rule)).add(row, blocked_past)
 
     def add_diagnostic(self, record: Mapping[str, object]) -> None:
         """Keep one finding (its text and file name masked of anything shaped like a
@@ -244,6 +255,7 @@ class Partial:
             compare_rejected=self.compare_rejected + other.compare_rejected,
             streams=self.streams + other.streams,
             rows=self.rows + other.rows,
+            left_out=self.left_out + other.left_out,
         )
 
     @staticmethod
@@ -290,7 +302,7 @@ def on_time_rate(statuses: Mapping[str, int]) -> float | None:
     return round(statuses.get("fulfilled", 0) / judged, 4)
 
 
-def _statuses(counts: Mapping[str, int]) -> dict[str, int]:
+def status_counts(counts: Mapping[str, int]) -> dict[str, int]:
     return {s: int(counts.get(s, 0)) for s in STATUSES}
 
 
@@ -363,7 +375,7 @@ def routine_records(routines: Sequence[CompiledRoutine]) -> list[RoutineRecord]:
     return out
 
 
-def _in_period(
+def in_period(
     routines: Sequence[CompiledRoutine], first: date, last: date
 ) -> list[CompiledRoutine]:
     windows, _ = validity_windows(routines)
@@ -376,17 +388,21 @@ def _in_period(
 
 
 def _rule_summaries(
-    routines: Sequence[CompiledRoutine], tallies: Mapping[RuleKey, Tally], first: date, last: date
+    routines: Sequence[CompiledRoutine],
+    tallies: Mapping[RuleKey, Tally],
+    first: date,
+    last: date,
+    policy: BreachPolicy,
 ) -> list[RuleSummary]:
     out: list[RuleSummary] = []
     listed: set[RuleKey] = set()
     by_key = {(r.id, r.version): r for r in routines}
-    for version in _in_period(routines, first, last):
+    for version in in_period(routines, first, last):
         for c in version.rules:
             listed.add((version.id, version.version, c.id))
     for key in sorted(tallies):
         listed.add(key)
-    order = {(r.id, r.version): i for i, r in enumerate(_in_period(routines, first, last))}
+    order = {(r.id, r.version): i for i, r in enumerate(in_period(routines, first, last))}
     keyed = []
     for key in listed:
         owner = by_key.get((key[0], key[1]))
@@ -421,7 +437,8 @@ def _rule_summaries(
                     )
                 if compiled.interpretation_record is not None:
                     interpretation = compiled.interpretation_record.reason
-        statuses = _statuses(tally.statuses)
+        statuses = status_counts(tally.statuses)
+        judged_here = policy.judged(statuses, tally.blocked_past)
         out.append(
             RuleSummary(
                 routine=key[0],
@@ -433,13 +450,15 @@ def _rule_summaries(
                 unit=unit,
                 total=sum(statuses.values()),
                 statuses=statuses,
-                on_time_rate=on_time_rate(statuses),
+                on_time_rate=policy.rate(statuses, tally.late_working, tally.blocked_past),
                 lateness_working_days=_lateness(tally.late_working),
                 lateness_calendar_days=_lateness(tally.late_calendar),
                 source=source,
                 interpretation=interpretation,
-                judged=judged(statuses),
-                low_volume=judged(statuses) < MIN_VOLUME,
+                judged=judged_here,
+                low_volume=judged_here < MIN_VOLUME,
+                on_time=policy.on_time(statuses, tally.late_working),
+                waiting_past_deadline=tally.blocked_past,
                 missed_age_working_days=_missed(tally.missed_working),
             )
         )
@@ -454,11 +473,11 @@ def _period_summaries(
 ) -> list[PeriodSummary]:
     """Every period declared by a version in force during the audit period (zeros when none
     started), and every (period, breached rule, unit) that did start one."""
-    in_period = _in_period(routines, first, last)
-    order = {(r.id, r.version): i for i, r in enumerate(in_period)}
+    versions = in_period(routines, first, last)
+    order = {(r.id, r.version): i for i, r in enumerate(versions)}
     by_key = {(r.id, r.version): r for r in routines}
     keys: set[PeriodKey] = set(tallies)
-    for r in in_period:
+    for r in versions:
         for name in r.routine.periods:
             if not any(k[:3] == (r.id, r.version, name) for k in tallies):
                 keys.add((r.id, r.version, name, "", ""))
@@ -548,55 +567,6 @@ def _queue_summaries(results: Sequence[QueueResult], first: date, last: date) ->
     return out
 
 
-def _compare(
-    base: Mapping[RuleKey, Tally],
-    other: Mapping[RuleKey, Tally],
-    base_routines: Sequence[CompiledRoutine],
-    other_routines: Sequence[CompiledRoutine],
-    first: date,
-    last: date,
-    rejected: int,
-) -> CompareReport:
-    def by_rule(
-        tallies: Mapping[RuleKey, Tally], routines: Sequence[CompiledRoutine]
-    ) -> dict[tuple[str, str], Counter[str]]:
-        out: dict[tuple[str, str], Counter[str]] = {}
-        for r in _in_period(routines, first, last):
-            for c in r.rules:
-                out.setdefault((r.id, c.id), Counter())
-        for (rid, _version, rule), tally in tallies.items():
-            out.setdefault((rid, rule), Counter()).update(tally.statuses)
-        return out
-
-    titles: dict[tuple[str, str], str] = {}
-    for r in [*other_routines, *base_routines]:
-        for c in r.rules:
-            titles[(r.id, c.id)] = c.rule.title
-    a = by_rule(base, base_routines)
-    b = by_rule(other, other_routines)
-    rules = []
-    for key in sorted(set(a) | set(b)):
-        sa = _statuses(a.get(key, Counter()))
-        sb = _statuses(b.get(key, Counter()))
-        diff: dict[str, int] = {s: sb[s] - sa[s] for s in STATUSES}
-        diff["total"] = sum(sb.values()) - sum(sa.values())
-        rules.append(
-            CompareRule(
-                routine=key[0],
-                rule=key[1],
-                title=titles.get(key, key[1]),
-                base=sa,
-                other=sb,
-                difference=diff,
-                on_time_rate_base=on_time_rate(sa),
-                on_time_rate_other=on_time_rate(sb),
-            )
-        )
-    return CompareReport(
-        routines=routine_records(other_routines), by_rule=rules, events_rejected=rejected
-    )
-
-
 def _values(groups: tuple[str, ...]) -> list[str | None]:
     return [v or None for v in groups]
 
@@ -607,7 +577,7 @@ def _group_order(groups: tuple[str, ...]) -> tuple[tuple[bool, str], ...]:
 
 
 def _group_tables(
-    cube: Mapping[CubeKey, Tally],
+    cube: Mapping[CubeKey, Tally], policy: BreachPolicy
 ) -> tuple[list[GroupSummary], list[GroupMonthSummary], list[GroupRuleSummary]]:
     """The ``--group-by`` tables: per value, per value and month, per value and rule."""
     per_value: dict[tuple[str, ...], Tally] = {}
@@ -624,8 +594,8 @@ def _group_tables(
         GroupSummary(
             values=_values(g),
             total=sum(t.statuses.values()),
-            statuses=_statuses(t.statuses),
-            on_time_rate=on_time_rate(t.statuses),
+            statuses=status_counts(t.statuses),
+            on_time_rate=policy.rate(t.statuses, t.late_working, t.blocked_past),
             lateness_working_days=_lateness(t.late_working),
             missed_age_working_days=_missed(t.missed_working),
         )
@@ -636,8 +606,8 @@ def _group_tables(
             values=_values(g),
             month=month,
             total=sum(t.statuses.values()),
-            statuses=_statuses(t.statuses),
-            on_time_rate=on_time_rate(t.statuses),
+            statuses=status_counts(t.statuses),
+            on_time_rate=policy.rate(t.statuses, t.late_working, t.blocked_past),
         )
         for (g, month), t in sorted(
             per_month.items(), key=lambda i: (_group_order(i[0][0]), i[0][1])
@@ -650,8 +620,8 @@ def _group_tables(
             version=version,
             rule=rule,
             total=sum(t.statuses.values()),
-            statuses=_statuses(t.statuses),
-            on_time_rate=on_time_rate(t.statuses),
+            statuses=status_counts(t.statuses),
+            on_time_rate=policy.rate(t.statuses, t.late_working, t.blocked_past),
             lateness_working_days=_lateness(t.late_working),
             missed_age_working_days=_missed(t.missed_working),
         )
@@ -694,26 +664,28 @@ def finish(
     first: date,
     last: date,
     queues: Sequence[QueueResult] = (),
-    compare_routines: Sequence[CompiledRoutine] | None = None,
+    compare: CompareReport | None = None,
+    policy: BreachPolicy = DEFAULT_POLICY,
 ) -> AuditReport:
-    """The report from the merged partial: sorted, complete, byte-stable."""
+    """The report from the merged partial: sorted, complete, byte-stable; the on-time
+    rates follow ``policy``."""
     late_all: Counter[int] = Counter()
     missed_all: Counter[int] = Counter()
     for tally in partial.rules.values():
         late_all.update(tally.late_working)
         missed_all.update(tally.missed_working)
     diagnostics = _sorted_diagnostics(partial)
-    by_group, by_group_month, by_group_rule = _group_tables(partial.groups)
+    by_group, by_group_month, by_group_rule = _group_tables(partial.groups, policy)
     return AuditReport(
         header=header,
-        by_rule=_rule_summaries(routines, partial.rules, first, last),
+        by_rule=_rule_summaries(routines, partial.rules, first, last, policy),
         by_unit=[
             UnitSummary(
                 unit=unit,
                 label=_unit_label(routines, unit),
                 total=sum(t.statuses.values()),
-                statuses=_statuses(t.statuses),
-                on_time_rate=on_time_rate(t.statuses),
+                statuses=status_counts(t.statuses),
+                on_time_rate=policy.rate(t.statuses, t.late_working, t.blocked_past),
                 lateness_working_days=_lateness(t.late_working),
                 missed_age_working_days=_missed(t.missed_working),
             )
@@ -723,8 +695,8 @@ def finish(
             MonthSummary(
                 month=month,
                 total=sum(t.statuses.values()),
-                statuses=_statuses(t.statuses),
-                on_time_rate=on_time_rate(t.statuses),
+                statuses=status_counts(t.statuses),
+                on_time_rate=policy.rate(t.statuses, t.late_working, t.blocked_past),
             )
             for month, t in sorted(partial.months.items())
         ],
@@ -733,19 +705,7 @@ def finish(
         ],
         by_period=_period_summaries(routines, partial.periods, first, last),
         queues=_queue_summaries(queues, first, last),
-        compare=(
-            _compare(
-                partial.rules,
-                partial.compare,
-                routines,
-                compare_routines,
-                first,
-                last,
-                partial.compare_rejected,
-            )
-            if compare_routines is not None
-            else None
-        ),
+        compare=compare,
         diagnostics=[
             DiagnosticRecord.model_validate(
                 {"level": lv, "code": c, "message": m, "file": f, "line": ln, "hint": h}

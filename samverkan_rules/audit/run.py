@@ -25,6 +25,7 @@ from typing import Any
 import duckdb
 
 from samverkan_rules._version import version
+from samverkan_rules.audit.compare import compare_report
 from samverkan_rules.audit.inputs import (
     ColumnMap,
     InputError,
@@ -41,6 +42,7 @@ from samverkan_rules.audit.models import (
     Software,
 )
 from samverkan_rules.audit.partition import PartitionJob, audit_partition
+from samverkan_rules.audit.policy import BreachPolicy, policy_record
 from samverkan_rules.audit.pool import (
     audit_in_processes,
     read_in_processes,
@@ -135,6 +137,11 @@ class AuditOptions:
         extra_columns: Take columns that are not event keys into ``data`` under their names
             (instead of rejecting the record).
         xlsx: Also write ``report.xlsx`` (needs XlsxWriter, in the ``audit`` extra).
+        blocked_is_breach: Count a waiting (blocked) obligation whose deadline passed as a
+            breach, in the on-time rate (see :mod:`.policy`).
+        tolerance: Done late by at most this many working days counts as on time.
+        closed: A closed-period view: leave out obligations whose deadline falls after
+            the period's last day.
         lang: ``sv`` writes the CSV files for Swedish Excel (Swedish column names, ``;``,
             decimal comma, a UTF-8 byte order mark, see :mod:`.swedish`); ``en`` (the
             default) the form for programs.
@@ -164,6 +171,14 @@ class AuditOptions:
     extra_columns: bool = False
     xlsx: bool = False
     lang: str = "en"
+    blocked_is_breach: bool = False
+    tolerance: int = 0
+    closed: bool = False
+
+    @property
+    def policy(self) -> BreachPolicy:
+        """The breach policy these options ask for."""
+        return BreachPolicy(self.blocked_is_breach, self.tolerance, self.closed)
 
 
 @dataclass(frozen=True)
@@ -350,6 +365,7 @@ def _job(
         file_names=tuple(staging.file_names()),
         called_off=tuple(staging.events_of_types(calling_off)),
         group_by=tuple(options.group_by),
+        closed=options.closed,
     )
 
 
@@ -518,6 +534,42 @@ def _drill(
     return report.model_copy(update=update), drill
 
 
+def _finish(
+    partial: Partial,
+    header: AuditHeader,
+    routines: Sequence[CompiledRoutine],
+    compare: Sequence[CompiledRoutine] | None,
+    queues: Sequence[QueueResult],
+    period: tuple[date, date, datetime],
+    policy: BreachPolicy,
+) -> AuditReport:
+    """The report from the merged partial: the policy in the header, the comparison."""
+    first, last, _as_of = period
+    header = header.model_copy(update={"policy": policy_record(policy, partial.left_out)})
+    compared = None
+    if compare is not None:
+        compared = compare_report(
+            partial.rules,
+            partial.compare,
+            routines,
+            compare,
+            first=first,
+            last=last,
+            rejected=partial.compare_rejected,
+            policy=policy,
+        )
+    return finish(
+        partial,
+        header,
+        routines,
+        first=first,
+        last=last,
+        queues=queues,
+        compare=compared,
+        policy=policy,
+    )
+
+
 def run_audit(options: AuditOptions) -> AuditOutcome:
     """Audit the event history and write the report files into ``options.out``.
 
@@ -530,6 +582,10 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
     from samverkan_rules.audit.html import render_html
 
     pseudonyms = _pseudonymiser(options)
+    try:
+        policy = options.policy
+    except ValueError as exc:
+        raise AuditError(f"--tolerance: {exc}") from None
     registry = Registry(options.routines)
     routines = list(registry)
     tz = routines[0].tz
@@ -565,15 +621,7 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
         records = _input_records(staging, pseudonyms)
         totals = tally_total(t for _, t in staging.counts())
         header = _header(options, registry, routines, pseudonyms, records, totals, cases, period)
-        report = finish(
-            partial,
-            header,
-            routines,
-            first=first,
-            last=last,
-            queues=queue_list,
-            compare_routines=compare,
-        )
+        report = _finish(partial, header, routines, compare, queue_list, period, policy)
         report, drill = _drill(report, chunks, staging, rules, options, as_of)
         targets = {
             "report.json": report.to_json().encode("utf-8"),

@@ -16,6 +16,11 @@ With ``units``, each case belongs to an organisational unit (``data.enhet`` on i
 event), and about a third of the cases move to another unit when their end is planned (the
 new ``data.enhet`` on that event): :attr:`History.expected_by_unit` counts each obligation
 under the unit the case was in at its trigger.
+
+With ``no_consent``, some cases never give consent: their start and end messages wait
+(``blocked``) past their deadlines and nothing answers them. With ``truth``,
+:attr:`History.obligations` lists every obligation with its outcome, trigger day and
+deadline day, so a view of part of the period (``--closed``) can be checked against it.
 """
 
 from __future__ import annotations
@@ -59,6 +64,10 @@ class Truth(NamedTuple):
     """The case's unit at the trigger ("" without units)."""
     late_working_days: int | None
     """Working days late, for an obligation done late; else None."""
+    trigger_day: date
+    """The local day of the trigger."""
+    deadline_day: date
+    """The local day of the deadline (the end of that day)."""
 
 
 _ZONE = ZoneInfo("Europe/Stockholm")
@@ -106,7 +115,8 @@ class History:
     cases: int = 0
     expected_by_unit: dict[str, Counter[str]] = field(default_factory=dict)
     obligations: list[Truth] | None = None
-    """Every obligation with its outcome, when asked for (``truth=True``); None otherwise."""
+    """Every obligation with its outcome, trigger day and deadline day, when asked for
+    (``truth=True``); None otherwise."""
 
     def count(
         self,
@@ -117,12 +127,14 @@ class History:
         *,
         case: str = "",
         trigger: str = "",
+        days: tuple[date, date] | None = None,
     ) -> None:
-        """Record one obligation's outcome (its working days late, the case's unit)."""
+        """Record one obligation's outcome (its working days late, the case's unit, and its
+        trigger day and deadline day when obligations are kept)."""
         self.expected.setdefault(rule, Counter())[outcome] += 1
-        if self.obligations is not None:
+        if self.obligations is not None and days is not None:
             self.obligations.append(
-                Truth(case, f"{rule}:{trigger}", rule, trigger, outcome, unit or "", late)
+                Truth(case, f"{rule}:{trigger}", rule, trigger, outcome, unit or "", late, *days)
             )
         if unit is not None:
             self.expected_by_unit.setdefault(unit, Counter())[outcome] += 1
@@ -150,6 +162,10 @@ class _Case:
         self.unit: str | None = None
         self.moves: list[str] = []
         """Units the case moves to when its end is planned (at most one)."""
+        self.at = date.min
+        """The trigger day of the obligations being answered."""
+        self.consent = True
+        """False: consent is never given, so the messages that require it wait (blocked)."""
 
     def wd(self, day: date, n: int) -> date:
         return self.cal.add_working_days(day, n)
@@ -178,8 +194,11 @@ class _Case:
     ) -> tuple[str, date] | None:
         """Emit the answer to one obligation as the drawn outcome says: its id and day."""
         outcome = self.outcome()
+        days = (self.at, deadline)
         if outcome == "overdue":
-            self.history.count(rule, outcome, unit=self.unit, case=self.case, trigger=trigger)
+            self.history.count(
+                rule, outcome, unit=self.unit, case=self.case, trigger=trigger, days=days
+            )
             return None
         day = on_time if outcome == "fulfilled" else late
         self.history.count(
@@ -189,11 +208,22 @@ class _Case:
             unit=self.unit,
             case=self.case,
             trigger=trigger,
+            days=days,
         )
         return self.emit(etype, day, hour, self.rng.randrange(60), data), day
 
     def message(self, kind: str, plan: str, on_time: date, late: date, deadline: date) -> None:
         rule = f"{kind}-message"
+        if not self.consent:  # it waits for consent, never sent: no receipt, no reply
+            self.history.count(
+                rule,
+                "blocked",
+                unit=self.unit,
+                case=self.case,
+                trigger=plan,
+                days=(self.at, deadline),
+            )
+            return
         sent = self.answer(
             rule,
             plan,
@@ -208,6 +238,7 @@ class _Case:
             return
         ident, day = sent
         due = self.wd(day, 1)
+        plan_day, self.at = self.at, day
         self.answer(
             "receipt-acknowledgement",
             ident,
@@ -241,6 +272,7 @@ class _Case:
                 "message.sent",
                 {"kind": "start_reply", "to": ["dagverksamhet"], "refers_to": ident},
             )
+        self.at = plan_day
 
     def journal(self, kind: str, plan: str, on_time: date, late: date, deadline: date) -> None:
         self.answer(
@@ -258,17 +290,20 @@ class _Case:
         consent: dict[str, Any] = {"form": "written"}
         if self.unit is not None:
             consent["enhet"] = self.unit
-        given = self.emit("consent.given", day0, 9, self.rng.randrange(30), consent)
-        self.answer(
-            "consent-recorded",
-            given,
-            day0,
-            self.wd(day0, 3),
-            self.wd(day0, 1),
-            14,
-            "document.recorded",
-            {"record": "samtyckesmodul"},
-        )
+        minute = self.rng.randrange(30)
+        self.at = day0
+        if self.consent:
+            given = self.emit("consent.given", day0, 9, minute, consent)
+            self.answer(
+                "consent-recorded",
+                given,
+                day0,
+                self.wd(day0, 3),
+                self.wd(day0, 1),
+                14,
+                "document.recorded",
+                {"record": "samtyckesmodul"},
+            )
         for kind, begin, end_day, field_name in (
             ("start", 1, 15, "start_date"),
             ("end", 20, 35, "last_day"),
@@ -280,7 +315,10 @@ class _Case:
                 data["form"] = "dagrehab"
             elif self.moves:
                 self.unit = data["enhet"] = self.moves.pop()
+            if kind == "start" and not self.consent and self.unit is not None:
+                data["enhet"] = self.unit  # no consent event carries it
             plan = self.emit(f"dagverksamhet.{kind}_planned", planned, 9, 0, data)
+            self.at = planned
             deadline = self.wd(target, -2)
             on_time = self.wd(planned, 1)
             late = self.wd(target, -1)
@@ -298,6 +336,7 @@ def generate_history(
     units: Sequence[str] = (),
     mix: Sequence[int] = MIX,
     truth: bool = False,
+    no_consent: float = 0.0,
 ) -> tuple[History, Iterator[list[dict[str, Any]]]]:
     """A history of ``cases`` cases over ``years`` years and what an audit must find.
 
@@ -310,7 +349,11 @@ def generate_history(
         units: Organisational units to put the cases in (``data.enhet``); drawn from a
             random source of their own, so the outcomes are those of the same seed without.
         mix: Weights of on time, late and missed (:data:`MIX` by default).
-        truth: Also keep every obligation with its outcome (:attr:`History.obligations`).
+        truth: Also keep every obligation with its outcome, trigger day and deadline day
+            (:attr:`History.obligations`), e.g. to check a closed-period view.
+        no_consent: The share of cases that never give consent: their start and end
+            messages wait (``blocked``) past their deadlines, and nothing answers them
+            (drawn from a source of its own; 0 leaves the history as without it).
 
     Returns:
         The :class:`History` (its counts complete once the iterator is exhausted) and an
@@ -331,6 +374,7 @@ def generate_history(
     def cases_iter() -> Iterator[list[dict[str, Any]]]:
         rng = random.Random(seed)
         placing = random.Random(f"units-{seed}")
+        consenting = random.Random(f"consent-{seed}")
         seen: set[str] = set()
         for number in range(1, cases + 1):
             if ids == "personnummer":
@@ -342,6 +386,7 @@ def generate_history(
                 case = f"c{number}"
             day0 = cal.next_working_day(first + timedelta(days=rng.randrange(span)))
             writer = _Case(rng, number, case, cal, history, mix)
+            writer.consent = not (no_consent and consenting.random() < no_consent)
             if units:
                 writer.unit = placing.choice(units)
                 if placing.random() < 1 / 3:

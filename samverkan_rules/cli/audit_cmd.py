@@ -12,7 +12,8 @@ and line on stderr and in the report), 2 when the audit cannot run (an unreadabl
 key, an empty period, more rejected records than ``--max-rejected`` allows, a missing
 extra), 3 for an internal error. When a run stops, the findings that led to it are printed
 before the message; on stderr each code shows its first ``--max-messages`` findings and one
-line counting the rest. No message names a raw
+line counting the rest. The breach policy (``--blocked-is-breach``, ``--tolerance N``,
+``--closed``) decides the on-time rates and is stated in the report's header. No message names a raw
 case id or anything shaped like a personnummer when a key is given.
 """
 
@@ -28,6 +29,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from samverkan_rules.audit.inputs import ColumnMap, InputError, load_column_map
+from samverkan_rules.audit.policy import BreachPolicy, statement
 from samverkan_rules.audit.pseudonym import AuditKeyError, load_key, mask
 from samverkan_rules.audit.swedish import summary_sentence
 from samverkan_rules.cli import COMMANDS, EXIT_FINDINGS, EXIT_INTERNAL, EXIT_OK
@@ -43,6 +45,7 @@ from samverkan_rules.cli._common import (
 from samverkan_rules.cli.due_cmd import load_routines, select_routine
 from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.diagnostics import Diagnostic, sort_key
+from samverkan_rules.i18n import translator
 
 if TYPE_CHECKING:  # the audit's modules load only when it runs (they need the extra)
     from samverkan_rules.audit.run import AuditOutcome
@@ -76,6 +79,7 @@ def add_parser(subparsers: Any) -> None:
     _add_source_options(parser)
     _add_period_options(parser)
     _add_group_options(parser)
+    _add_policy_options(parser)
     _add_run_options(parser)
     add_format_option(parser)
     parser.set_defaults(run=run)
@@ -188,6 +192,46 @@ def _add_group_options(parser: argparse.ArgumentParser) -> None:
             "obligations.csv and writes groups.csv and group_months.csv"
         ),
     )
+
+
+def _add_policy_options(parser: argparse.ArgumentParser) -> None:
+    """The breach policy; the report's header states the one used."""
+    parser.add_argument(
+        "--blocked-is-breach",
+        action="store_true",
+        help=(
+            "count a waiting (blocked) action whose deadline passed, e.g. consent never "
+            "obtained so the message was never sent, as a breach in the on-time rate"
+        ),
+    )
+    parser.add_argument(
+        "--tolerance",
+        type=_non_negative("--tolerance"),
+        default=0,
+        metavar="N",
+        help="done late by at most N working days counts as on time (default 0: none)",
+    )
+    parser.add_argument(
+        "--closed",
+        action="store_true",
+        help=(
+            "a closed-period view: leave out the actions whose deadline falls after --to "
+            "(instead of showing them as to do), so every action counted is judged"
+        ),
+    )
+
+
+def _non_negative(option: str) -> Any:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = -1
+        if value < 0:
+            raise argparse.ArgumentTypeError(f"{text!r}: give a whole number >= 0 ({option})")
+        return value
+
+    return parse
 
 
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
@@ -412,6 +456,9 @@ def _run(args: argparse.Namespace) -> int:
         extra_columns=args.extra_columns == "data",
         xlsx=args.xlsx,
         lang=args.lang,
+        blocked_is_breach=args.blocked_is_breach,
+        tolerance=args.tolerance,
+        closed=args.closed,
     )
     try:
         outcome = run_audit(options)
@@ -498,5 +545,11 @@ def _print_outcome(args: argparse.Namespace, outcome: AuditOutcome) -> None:
         )
     else:
         print(summary_sentence(report))
+        policy = report.header.policy
+        if policy.blocked_is_breach or policy.tolerance_working_days or policy.closed:
+            held = BreachPolicy(
+                policy.blocked_is_breach, policy.tolerance_working_days, policy.closed
+            )
+            print(statement(held, translator("sv"), policy.left_out))
         for path in outcome.files:
             print(f"wrote {path}")

@@ -24,6 +24,11 @@ beside it that are named nearly like it): every quote of that routine goes unche
 ``--strict`` makes it an error, so that a misspelt file name cannot turn the quote check off
 in CI while the run stays green.
 
+A rule's ``replaces:`` (the rule it succeeds in an earlier version) is checked across the
+routines named: an earlier version of the same routine id among them must have that rule
+(an error with a did-you-mean otherwise). With no earlier version among them it cannot be
+checked: an error with ``--strict``, else not reported (one version validated alone).
+
 Exit codes: 0 when no routine has errors (warnings allowed), 1 when any has, 2 when a named
 path does not exist or names no routine file.
 """
@@ -57,6 +62,7 @@ from samverkan_rules.diagnostics import N_, Diagnostic, sort_key
 from samverkan_rules.errors import YamlError
 from samverkan_rules.i18n import Translator
 from samverkan_rules.language.lint import interpretations, lint_routine
+from samverkan_rules.language.replaces import check_replaces
 from samverkan_rules.language.sources import (
     SourceText,
     check_quotes,
@@ -374,6 +380,21 @@ def _print_interpretations(result: _Result, t: Translator) -> None:
         print(f"      {' '.join(entry.reason.split())}")
 
 
+def _with_replaces(results: list[_Result], *, strict: bool) -> list[_Result]:
+    """The results with the findings about ``replaces:``, checked across the whole set."""
+    loaded = [
+        (i, r.check.model, r.check.document)
+        for i, r in enumerate(results)
+        if r.check.model is not None and r.check.document is not None
+    ]
+    findings = check_replaces([(m, d) for _, m, d in loaded], strict=strict)
+    out = list(results)
+    for (i, _, _), found in zip(loaded, findings, strict=True):
+        if found:
+            out[i] = _Result(out[i].path, out[i].check, out[i].extra + tuple(found))
+    return out
+
+
 @guarded(NAME)
 def run(args: argparse.Namespace) -> int:
     """Check every routine named; print every problem, then a summary."""
@@ -392,6 +413,7 @@ def run(args: argparse.Namespace) -> int:
                 )
             results.append(_Result(path, check, tuple(extra)))
             progress.advance(path.name)
+    results = _with_replaces(results, strict=args.strict)
 
     if args.format == "json":
         data_t = data_translator_from_args(args)

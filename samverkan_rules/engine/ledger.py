@@ -33,7 +33,15 @@ if TYPE_CHECKING:
 
 
 def late_working_days(routine: CompiledRoutine, deadline: datetime, moment: datetime) -> int:
-    """Working days from the deadline's local day to ``moment``'s local day."""
+    """Working days from the deadline's local day to ``moment``'s local day: the working
+    days after the deadline's day, up to and including ``moment``'s day.
+
+    A later day that passed no working day still counts as 1: work done on julafton after a
+    deadline on the 23rd (the last working day before it), or on a Saturday after a Friday
+    deadline, is late by 1 working day, never by 0. Only work late on the deadline's own day
+    (e.g. an hours deadline) is late by 0 working days; its lateness in hours says how much.
+    The audit, ``explain`` and ``due`` all take this figure.
+    """
     # Keyed by the instants in UTC (a no-op for the ledger's UTC times): many obligations
     # share a deadline (the end of a day) and are measured to the same as_of.
     return _late_days(
@@ -45,9 +53,9 @@ def late_working_days(routine: CompiledRoutine, deadline: datetime, moment: date
 def _late_days(
     calendar: WorkingCalendar, tz: ZoneInfo, deadline: datetime, moment: datetime
 ) -> int:
-    return calendar.working_days_between(
-        deadline.astimezone(tz).date(), moment.astimezone(tz).date()
-    )
+    first, last = deadline.astimezone(tz).date(), moment.astimezone(tz).date()
+    days = calendar.working_days_between(first, last)
+    return 1 if days == 0 and last > first else days
 
 
 class RuleEntry:

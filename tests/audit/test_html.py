@@ -74,7 +74,7 @@ def test_report_html_draws_its_charts_offline(generated: Generated, tmp_path: Pa
                     [...document.querySelectorAll('#rule-table tr[data-rule]')].map(
                         tr => [tr.dataset.rule, Object.fromEntries(
                             [...tr.querySelectorAll('td[data-status]')]
-                            .map(td => [td.dataset.status, Number(td.textContent)]))]))"""
+                            .map(td => [td.dataset.status, parseInt(td.textContent, 10)]))]))"""
             )
             headings = page.eval_on_selector_all("h2", "els => els.map(e => e.textContent)")
         finally:

@@ -37,6 +37,7 @@ def test_fingerprint_names_the_key_without_revealing_it() -> None:
 def test_key_from_file_or_environment(tmp_path: Path) -> None:
     path = tmp_path / "audit.key"
     path.write_bytes(b"a key from a file, long enough\n")
+    path.chmod(0o600)  # a key file others can read is refused (test_audit.py)
     assert load_key(str(path), {}) == b"a key from a file, long enough"
     assert load_key(None, {KEY_ENV: "from the environment!"}) == b"from the environment!"
     assert load_key(str(path), {KEY_ENV: "the file wins over this"}).startswith(b"a key")

@@ -138,7 +138,10 @@ def test_fulfilled_late_counts_working_days_across_jul(engine) -> None:
     assert action_ids(result) == []
 
 
-def test_one_second_late_is_fulfilled_late_by_zero_working_days(engine) -> None:
+def test_one_second_late_on_julafton_is_late_by_one_working_day(engine) -> None:
+    # The deadline is the end of 23 Dec, the last working day before jul; the reply comes
+    # on julafton, a day later that is no working day. Counting the working days passed
+    # would say 0, as if it were on time: a later day counts as at least one.
     events = [
         REFERRAL,
         event(
@@ -150,7 +153,9 @@ def test_one_second_late_is_fulfilled_late_by_zero_working_days(engine) -> None:
         ),
     ]
     reply = ledger(run(engine, events, "2027-01-08T12:00:00+01:00"))["reply:e1"]
-    assert (reply.status, reply.late_working_days) == ("fulfilled_late", 0)
+    assert (reply.status, reply.late_working_days) == ("fulfilled_late", 1)
+    assert reply.late is not None and (reply.late.days, reply.late.hours) == (1, 0)
+    assert "1 vardag för sent" in reply.explanation
 
 
 def test_overdue_counts_working_days_to_as_of(engine) -> None:

@@ -237,6 +237,10 @@ class Rule(Model):
     source: Source
     interpretation: Interpretation | None = None
     """Set when the rule decides something the source leaves open."""
+    replaces: Identifier | None = None
+    """The id of the rule this one replaces in an earlier version of the same routine (the
+    same duty, reworded or moved): ``samverkan audit --compare`` counts the two as one row.
+    ``samverkan validate`` checks that an earlier version among the files has that rule."""
     late_in: LateUnit | None = None
     """The unit the rule's lateness is worded in (explanations, text output): 'hours',
     'days' (calendar days) or 'working_days'. Default: the calendar's 'late_in'. Every
