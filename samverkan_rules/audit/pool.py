@@ -1,12 +1,14 @@
-"""The audit's pass 2 on this machine's cores: partitions of cases in worker processes.
+"""The audit on this machine's cores: input files read, and partitions of cases audited,
+in worker processes.
 
-The staged events are split by a hash of the (pseudonymised) case id into Parquet files, as
-for Dask (:meth:`Staging.export_partitions`), one partition a worker; each worker is a
-``python -m samverkan_rules.audit.worker`` process that audits its partition with
-:func:`~samverkan_rules.audit.partition.audit_partition`, writes the obligation rows to a
-file in the staging directory and its :class:`~samverkan_rules.audit.report.Partial` to
-another. The merge is associative and ``obligations.csv`` is sorted, so the report equals the
-single-process one byte for byte.
+Reading (pass 1) shares the input files out over the workers, each checking and staging
+its files as :meth:`Staging.stage_file` does; what they find is taken in file order. For
+the evaluation (pass 2) the staged events are split by a hash of the (pseudonymised) case
+id into Parquet files, as for Dask (:meth:`Staging.export_partitions`), one partition a
+worker, which audits it with :func:`~samverkan_rules.audit.partition.audit_partition`,
+writes the obligation rows to a file in the staging directory and its
+:class:`~samverkan_rules.audit.report.Partial` to another. The merge is associative and
+``obligations.csv`` is sorted, so the report equals the single-process one byte for byte.
 
 Workers are whole new interpreters rather than ``multiprocessing`` children: a forked child
 would inherit the parent's DuckDB threads, and a spawned one re-imports the caller's main
@@ -137,11 +139,14 @@ def read_in_processes(
         running.append(_start("read", spec_file, staging.dir / f"read-{index}.pickle"))
     found: list[_Read] = []
     per_code: dict[tuple[str, str], int] = {}
-    for worker, result in running:
-        reads, counts = _finish(worker, result)
-        found.extend(reads)
-        per_code.update(counts)
-        advance(sum(r.tally.read for r in reads if r.tally is not None))
+    try:
+        for worker, result in running:
+            reads, counts = _finish(worker, result)
+            found.extend(reads)
+            per_code.update(counts)
+            advance(sum(r.tally.read for r in reads if r.tally is not None))
+    finally:
+        _stop(running)
     found.sort(key=lambda r: r.file_no)
     for r in found:
         if r.error is not None:
@@ -154,10 +159,13 @@ def read_in_processes(
 
 
 def _start(mode: str, spec: Path, result: Path) -> tuple[subprocess.Popen[bytes], Path]:
+    """A worker started on ``spec``; what it writes to stderr goes to a file beside
+    ``result`` (a pipe could fill while another worker is waited for)."""
     command = [sys.executable, "-m", WORKER, mode, str(spec), str(result)]
-    worker = subprocess.Popen(
-        command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
+    with result.with_suffix(".log").open("wb") as errors:
+        worker = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errors
+        )
     return worker, result
 
 
@@ -167,11 +175,18 @@ def _finish(worker: subprocess.Popen[bytes], result: Path) -> Any:
     Raises:
         RuntimeError: when it failed (with the end of what it wrote to stderr).
     """
-    _, stderr = worker.communicate()
-    if worker.returncode != 0:
-        tail = stderr.decode("utf-8", "replace").strip()[-2000:]
-        raise RuntimeError(f"an audit worker failed (exit {worker.returncode}):\n{tail}")
+    if worker.wait() != 0:
+        log = result.with_suffix(".log").read_text(encoding="utf-8", errors="replace")
+        raise RuntimeError(f"an audit worker failed (exit {worker.returncode}):\n{log[-2000:]}")
     return pickle.loads(result.read_bytes())
+
+
+def _stop(running: Sequence[tuple[subprocess.Popen[bytes], Path]]) -> None:
+    """Stop the workers still running (one failed, or the audit was interrupted)."""
+    for worker, _ in running:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
 
 
 def audit_in_processes(
@@ -200,10 +215,13 @@ def audit_in_processes(
         spec.write_bytes(pickle.dumps((str(job_file), str(rows), [str(f) for f in files])))
         running.append(_start("audit", spec, staging.dir / f"partial-{index}.pickle"))
     partials = []
-    for worker, result in running:
-        partial: Partial = _finish(worker, result)
-        partials.append(partial)
-        advance(partial.streams)
+    try:
+        for worker, result in running:
+            partial: Partial = _finish(worker, result)
+            partials.append(partial)
+            advance(partial.streams)
+    finally:
+        _stop(running)
     return Partial.merge_all(partials)
 
 

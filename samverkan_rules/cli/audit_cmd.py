@@ -551,5 +551,9 @@ def _print_outcome(args: argparse.Namespace, outcome: AuditOutcome) -> None:
                 policy.blocked_is_breach, policy.tolerance_working_days, policy.closed
             )
             print(statement(held, translator("sv"), policy.left_out))
+        pages = [path for path in outcome.files if path.parent.name == "cases"]
         for path in outcome.files:
-            print(f"wrote {path}")
+            if path not in pages:
+                print(f"wrote {path}")
+        if pages:  # one line for the case pages, not one per case
+            print(f"wrote {pages[0].parent}/ ({len(pages)} case pages)")
