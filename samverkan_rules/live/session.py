@@ -163,12 +163,14 @@ class Session:
         if judged is not None:  # a restarted session goes on from where it last judged
             self._clock = parse_rfc3339(judged).astimezone(UTC)
         self._seen = Seen()
+        # Cases held but not judged by this session since it opened, or since another
+        # process wrote to them: what it last heard of them may be out of date (see
+        # due_candidates).
+        self._unjudged: set[str] = set()
         if self._store is not None and not self._sync():
             for event in self._store.events():
                 self._remember(event)
-        # Cases held but not judged since the session opened: what was last reported on them
-        # may be out of date (see due_candidates).
-        self._unjudged: set[str] = set(self._by_case)
+        self._unjudged |= set(self._by_case)
 
     # ------------------------------------------------------------------ public API
 
@@ -457,7 +459,7 @@ class Session:
         moment = aware(as_of)
         if not statuses or not statuses <= ACTION_STATUSES:
             return None
-        with self._lock:
+        with self._current():
             clock = self._clock
             if clock is None or moment < clock or (self._latest or clock) > clock:
                 return None
@@ -594,9 +596,12 @@ class Session:
                     self._matcher.forget(case)
             self._hold_nothing()
             self._reports.clear()
+            self._unjudged = set()
         for event in found.events:
             if event.id not in self._by_id:
                 self._remember(event)
+                # Judged by another process: what this one knows of its next change is old.
+                self._unjudged.add(event.case)
                 if self._matcher is not None:  # rebuilt from the events when it returns
                     self._matcher.forget(event.case)
         for row in found.changes:

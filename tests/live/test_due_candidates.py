@@ -18,6 +18,7 @@ from samverkan_rules.live import Session
 from samverkan_rules.serve.queries import DueQuery, candidate_cases, due_lines
 from samverkan_rules.status import ACTION_STATUSES
 from samverkan_rules.time.instants import local_stamp
+from tests.live.conftest import Stores
 from tests.live.test_differential import REGISTRY, ROUTINE_IDS, streams
 from tests.live.test_session import CONSENT, OREBRO, START
 
@@ -105,3 +106,26 @@ def test_candidates_are_the_matching_cases_and_none_where_they_cannot_tell() -> 
     assert session.due_candidates(later, frozenset({"fulfilled"})) is None
     assert session.due_candidates(later - timedelta(seconds=1), frozenset({"due"})) is None
     assert session.due_candidates(later, frozenset()) is None
+
+
+def test_a_replica_lists_what_another_wrote(stores: Stores) -> None:
+    """Two sessions on one store (two replicas on PostgreSQL; on SQLite a reopened file):
+    the one that did not judge a case still lists it as judging every case would."""
+    if stores.kind == "sqlite":
+        pytest.skip("one process writes an SQLite file: no second session beside the first")
+    a, b = Session(OREBRO, store=stores.open()), Session(OREBRO, store=stores.open())
+    a.post([CONSENT, START])
+    for n in range(2, 12):
+        a.post({**CONSENT, "id": f"k{n}", "case": f"c{n}"})
+    clock = a.clock
+    assert clock is not None
+    query = DueQuery(statuses=frozenset({"overdue"}))
+    for days in (0, 3, 30):
+        as_of = clock + timedelta(days=days)
+        assert b.due_candidates(as_of, query.statuses) is not None
+        assert _listing(b, as_of, query, fast=True) == _listing(a, as_of, query, fast=False)
+    b.wake(clock + timedelta(days=30))
+    a.post({**START, "id": "s9", "case": "c9"})
+    as_of = clock + timedelta(days=31)
+    assert "c9" in (b.due_candidates(as_of, query.statuses) or [])
+    assert _listing(b, as_of, query, fast=True) == _listing(a, as_of, query, fast=False)
