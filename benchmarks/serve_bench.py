@@ -25,24 +25,26 @@ Each figure is printed with the issue's target and its ratio to it, and (e)'s p9
 ratio to (b)'s: what a full listing costs the posts running beside it. Client and server
 share the machine's cores, so the figures include the clients' own work.
 
-Figures of the full size (``python benchmarks/serve_bench.py``, 2026-12-05 22:04 UTC,
-Python 3.11.7, 2 cores shared with other work, load average about 6, store on disk)::
+Figures of the full size (``python benchmarks/serve_bench.py``, 2026-12-05 23:47 UTC,
+Python 3.11.7, 2 cores, otherwise idle, store on disk)::
 
     samverkan serve, 20000 cases / 99987 events, Python 3.11.7, 20 clients
-    (a) load: 20000 posts of a case's events in 207.8 s: 96.2 posts/s, 481.1 events/s
+    (a) load: 20000 posts of a case's events in 62.6 s: 319.3 posts/s, 1596.0 events/s
         figure                                         p50 ms   p99 ms   target  ratio
-        (b) post, 1 event, 20 clients (n=9999)           86.0    210.9        -      -
-        (c) due?status=overdue page of 100 cases       4276.1   5714.9      100  57.15
-        (d) explain one obligation                        4.3     17.2       20   0.86
-        (e) post beside a full due stream (n=24215)     116.8    355.7       50   7.11
-            /healthz beside the stream                  106.8    381.9        -      -
-        the stream: 22000 cases, 67.9 MB in 161.44 s, trailer present
-        post p99 beside the stream / alone: 1.69
-    (f) server peak RSS: 534.7 MB (target 500 MB, ratio 1.07)
+        (b) post, 1 event, 20 clients (n=9999)           36.9     87.3        -      -
+        (c) due?status=overdue page of 100 cases        116.3    118.7      100   1.19
+        (d) explain one obligation                        1.8      4.5       20   0.23
+        (e) post beside a full due stream (n=21795)      46.8    141.0       50   2.82
+            /healthz beside the stream                   44.6    218.7        -      -
+        the stream: 22000 cases, 68.4 MB in 59.95 s, trailer present
+        post p99 beside the stream / alone: 1.62
+    (f) server peak RSS: 534.6 MB (target 500 MB, ratio 1.07)
 
-Explain and memory are near their targets; a filtered page costs what judging every case
-costs (the page is cut after the whole routine is evaluated), and posts wait on the disk's
-sync and the shared cores, more so beside a full stream.
+A filtered page judges only the cases that may match (``Session.due_candidates``); before
+that it judged every case first: 4,276 ms p50 at this size (measured at 22:04 under a load
+average of about 6), and side by side with ``--quick`` (1,000 cases, the same idle
+machine) 114.9 -> 67.5 ms p50, 215.1 -> 72.4 ms p99. Posts beside a full stream and the
+server's memory remain above their targets.
 """
 
 from __future__ import annotations
