@@ -242,6 +242,21 @@ def date_argument(option: str) -> Callable[[str], date]:
     return convert
 
 
+def positive_argument(option: str) -> Callable[[str], int]:
+    """``type=`` for an argparse option that takes a whole number >= 1 (``--jobs``)."""
+
+    def convert(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = 0
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"{text!r}: give a whole number >= 1 ({option})")
+        return value
+
+    return convert
+
+
 # --------------------------------------------------------------------------- diagnostics
 
 

@@ -40,6 +40,7 @@ from samverkan_rules.cli._common import (
     date_argument,
     dump_json,
     guarded,
+    positive_argument,
     print_diagnostics,
 )
 from samverkan_rules.cli.due_cmd import load_routines, select_routine
@@ -272,7 +273,7 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--jobs",
-        type=_positive("--jobs"),
+        type=positive_argument("--jobs"),
         metavar="N",
         help=(
             "worker processes on this machine: input files read in parallel, cases evaluated "
@@ -287,7 +288,7 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--max-messages",
-        type=_positive("--max-messages"),
+        type=positive_argument("--max-messages"),
         default=10,
         metavar="N",
         help=(
@@ -310,19 +311,6 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
         metavar="SIZE",
         help="DuckDB's memory limit before it spills to disk (default 256MB)",
     )
-
-
-def _positive(option: str) -> Any:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            value = 0
-        if value < 1:
-            raise argparse.ArgumentTypeError(f"{text!r}: give a whole number >= 1 ({option})")
-        return value
-
-    return parse
 
 
 def _reject_limit(text: str) -> Any:

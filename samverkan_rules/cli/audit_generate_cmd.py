@@ -32,7 +32,12 @@ from samverkan_rules.audit.synthetic import (
     write_truth,
 )
 from samverkan_rules.cli import EXIT_OK
-from samverkan_rules.cli._common import CommandError, date_argument, guarded
+from samverkan_rules.cli._common import (
+    CommandError,
+    date_argument,
+    guarded,
+    positive_argument,
+)
 
 NAME = "audit"
 SUBCOMMAND = "generate"
@@ -68,11 +73,15 @@ def _add_options(parser: argparse.ArgumentParser) -> None:
         help="a new directory: the events go into DIR/events, truth.json and truth.csv into DIR",
     )
     parser.add_argument(
-        "--cases", type=_count("--cases"), default=100, metavar="N", help="cases (default 100)"
+        "--cases",
+        type=positive_argument("--cases"),
+        default=100,
+        metavar="N",
+        help="cases (default 100)",
     )
     parser.add_argument(
         "--years",
-        type=_count("--years"),
+        type=positive_argument("--years"),
         default=3,
         metavar="N",
         help="length of the period the cases start in (default 3)",
@@ -114,7 +123,7 @@ def _add_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--files",
-        type=_count("--files"),
+        type=positive_argument("--files"),
         default=1,
         metavar="N",
         help="files to spread the events over, each event in a random one (default 1)",
@@ -130,19 +139,6 @@ def _add_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="case ids c1, c2, ... instead of personnummer",
     )
-
-
-def _count(option: str) -> Any:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            value = 0
-        if value < 1:
-            raise argparse.ArgumentTypeError(f"{text!r}: give a whole number >= 1 ({option})")
-        return value
-
-    return parse
 
 
 def _mix(text: str) -> tuple[int, int, int]:
