@@ -56,6 +56,7 @@ from samverkan_rules.live.changelog import ANSWER_TTL, ChangeRow
 from samverkan_rules.live.store import (
     EventConflictError,
     change_of_row,
+    change_values,
     conflict_of,
     content_key,
     event_of_row,
@@ -438,19 +439,7 @@ class PostgresStore:
                     "INSERT INTO changes (routine, case_id, at, obligation, rule, before, "
                     "after, cause, named, deadline, record) "
                     "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING seq",
-                    (
-                        self.routine,
-                        row.case,
-                        row.at,
-                        row.obligation,
-                        row.rule,
-                        row.before,
-                        row.after,
-                        row.cause,
-                        json.dumps(list(row.named), ensure_ascii=False),
-                        row.deadline,
-                        row.record,
-                    ),
+                    (self.routine, *change_values(row)),
                 ).fetchone()
                 assert got is not None
                 out.append(replace(row, seq=int(got[0])))

@@ -366,18 +366,7 @@ class EventStore:
                     cur.execute(
                         "INSERT INTO changes (case_id, at, obligation, rule, before, after, "
                         "cause, named, deadline, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (
-                            row.case,
-                            row.at,
-                            row.obligation,
-                            row.rule,
-                            row.before,
-                            row.after,
-                            row.cause,
-                            json.dumps(list(row.named), ensure_ascii=False),
-                            row.deadline,
-                            row.record,
-                        ),
+                        change_values(row),
                     )
                     out.append(replace(row, seq=int(cur.lastrowid or 0)))
                 cur.execute("COMMIT")
@@ -541,6 +530,23 @@ def change_of_row(row: tuple[Any, ...]) -> ChangeRow:
         named=tuple(json.loads(named)),
         deadline=deadline,
         record=record,
+    )
+
+
+def change_values(row: ChangeRow) -> tuple[Any, ...]:
+    """A change as written: the columns of ``CHANGE_COLUMNS`` after ``seq`` (the store
+    numbers it), the inverse of :func:`change_of_row`."""
+    return (
+        row.case,
+        row.at,
+        row.obligation,
+        row.rule,
+        row.before,
+        row.after,
+        row.cause,
+        json.dumps(list(row.named), ensure_ascii=False),
+        row.deadline,
+        row.record,
     )
 
 
