@@ -58,6 +58,11 @@ class Accesses(Protocol):
     def close(self) -> None: ...
 
 
+def access_pseudonym(key: bytes, case: str) -> str:
+    """A case's name in the access log under ``key`` (the same in SQLite and PostgreSQL)."""
+    return "a-" + hmac.new(key, case.encode("utf-8"), hashlib.sha256).hexdigest()[:24]
+
+
 class AccessLog:
     """An append-only record of case accesses, in an SQLite file (or in memory)."""
 
@@ -76,7 +81,7 @@ class AccessLog:
 
     def pseudonym(self, case: str) -> str:
         """The case's name in this log."""
-        return "a-" + hmac.new(self._key, case.encode("utf-8"), hashlib.sha256).hexdigest()[:24]
+        return access_pseudonym(self._key, case)
 
     def record(
         self,

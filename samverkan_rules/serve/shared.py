@@ -7,8 +7,6 @@ of calendar links, so a link opens on any replica."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 from datetime import datetime
 from typing import Any
@@ -16,6 +14,7 @@ from typing import Any
 import psycopg
 
 from samverkan_rules.live.postgres import Database
+from samverkan_rules.serve.access import access_pseudonym
 from samverkan_rules.serve.guard import log
 
 
@@ -103,7 +102,7 @@ class SharedAccessLog:
 
     def pseudonym(self, case: str) -> str:
         """The case's name in this log."""
-        return "a-" + hmac.new(self._key, case.encode("utf-8"), hashlib.sha256).hexdigest()[:24]
+        return access_pseudonym(self._key, case)
 
     def record(
         self,
