@@ -46,6 +46,7 @@ rules.EventPattern._match_paths
 rules.Action._party
 rules.Escalation._target
 schedules.Schedule._shape
+schedules.Schedule._planned_once
 time_models.TimeSpec._shape
 time_models.CompositeTime._one
 time_models.Offset._one

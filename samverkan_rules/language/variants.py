@@ -79,12 +79,13 @@ class MergedDocument(YamlDocument):
         """The file that wrote each rule (by id), when a variant's rules come from several."""
         out: dict[str, str] = {}
         for i, rule in enumerate(rules):
-            doc, _ = self._origin(("rules", i))
+            doc, _ = self.origin(("rules", i))
             if doc.file is not None:
                 out[rule.id] = doc.file
         return out if len(set(out.values())) > 1 else {}
 
-    def _origin(self, path: Sequence[PathPart]) -> tuple[YamlDocument, Path_]:
+    def origin(self, path: Sequence[PathPart]) -> tuple[YamlDocument, Path_]:
+        """The document that wrote ``path`` and the path there."""
         current = tuple(path)
         for cut in range(len(current), -1, -1):
             found = self.origins.get(current[:cut])
@@ -108,7 +109,7 @@ class MergedDocument(YamlDocument):
             if name is not None:
                 message = N_("{message} (the value of param.{name})", message=message, name=name)
                 break
-        doc, there = self._origin(path)
+        doc, there = self.origin(path)
         if doc is self:
             return YamlDocument.diagnostic(self, path, code, message, hint=hint, level=level)
         return doc.diagnostic(there, code, message, hint=hint, level=level)
@@ -293,7 +294,7 @@ def resolve_variant(doc: YamlDocument, load: Loader) -> tuple[YamlDocument, list
         key_positions=doc.key_positions,
         origins=origins,
         from_params=found,
-        sources=tuple(_text(d) for d in reversed(chain)),
+        sources=tuple(document_text(d) for d in reversed(chain)),
     )
     for path, name in unknown:
         problems.append(
@@ -307,7 +308,8 @@ def resolve_variant(doc: YamlDocument, load: Loader) -> tuple[YamlDocument, list
     return merged, problems
 
 
-def _text(doc: YamlDocument) -> str:
+def document_text(doc: YamlDocument) -> str:
+    """A loaded document's text, as hashed into the routine."""
     return "\n".join(doc.lines)
 
 

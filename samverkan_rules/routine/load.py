@@ -29,6 +29,7 @@ from samverkan_rules.language.models.base import (
     Vocabulary,
 )
 from samverkan_rules.language.models.routine import Routine
+from samverkan_rules.language.plans import resolve_plans
 from samverkan_rules.language.validation import located_errors
 from samverkan_rules.language.variants import MergedDocument, resolve_variant
 from samverkan_rules.language.vocabulary import bundled_vocabulary
@@ -65,6 +66,8 @@ def _check_document(
         )
         return RoutineCheck(doc.file, (diag,), None)
     doc, problems = resolve_variant(doc, load_yaml_file)
+    if not problems:
+        doc, problems = resolve_plans(doc, load_yaml_file)
     if problems:
         return RoutineCheck(doc.file, tuple(sorted(problems, key=sort_key)), None)
     if isinstance(doc, MergedDocument) and len(doc.sources) > 1:

@@ -107,7 +107,7 @@ def test_dates_belong_to_a_planned_schedule_only() -> None:
     text = (FIXTURE / "committee.yaml").read_text(encoding="utf-8")
     weekly = text.replace("every: dates", "every: week\n    weekday: thursday")
     errors = [d.format() for d in check_routine_text(weekly).diagnostics if d.is_error]
-    assert any("'dates' applies to 'every: dates' only" in m for m in errors), errors
+    assert any("'dates' and 'plan' apply to 'every: dates' only" in m for m in errors), errors
 
 
 def test_after_the_plan_the_deadline_cannot_be_placed_and_says_why() -> None:

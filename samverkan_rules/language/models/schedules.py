@@ -73,7 +73,8 @@ class Schedule(Model):
     and 1 are both odd). ``every: month_end`` occurs on each month's last day, at ``time``
     or the end of the day. ``every: dates`` occurs on each day of ``dates`` (a committee's
     sammanträdesplan): a date alone takes ``time`` (or the end of the day), a date with a
-    time (``2027-02-11 13:30``) keeps its own.
+    time (``2027-02-11 13:30``) keeps its own. The dates may stand in a plan file of their
+    own (``plan``), the way the committee adopts them.
     """
 
     label: str
@@ -83,6 +84,11 @@ class Schedule(Model):
     (local time), each day once; the plan for a year is written as the committee adopts
     it. After the last one the schedule has no occurrence, so a deadline that needs the
     next one cannot be placed until the next plan is added."""
+    plan: str | None = None
+    """For ``every: dates``, instead of ``dates``: the plan file that holds them, relative to
+    the file that writes the key (``plans/socialnamnden-2027.yaml``: a mapping with
+    ``dates`` and, to say what it is, ``title`` and ``adopted``). Its dates are checked as if
+    written here, and its text is part of the routine version."""
     weekday: Weekday | None = None
     time: dt.time | None = None
     """Local wall-clock time of the occurrence, right across daylight-saving changes."""
@@ -109,18 +115,21 @@ class Schedule(Model):
         if self.every != "week" and self.iso_weeks != "all":
             raise ValueError(N_("'iso_weeks' applies to weekly schedules only"))
         if self.every == "dates":
-            self._check_dates()
-        elif self.dates:
-            raise ValueError(N_("'dates' applies to 'every: dates' only"))
+            if not self.dates:
+                raise ValueError(N_("'every: dates' needs 'dates', e.g. ['2027-01-14 13:30']"))
+            if self.weekday is not None:
+                raise ValueError(N_("'weekday' does not apply to 'every: dates'"))
+        elif self.dates or self.plan is not None:
+            raise ValueError(N_("'dates' and 'plan' apply to 'every: dates' only"))
         return self
 
-    def _check_dates(self) -> None:
-        if not self.dates:
-            raise ValueError(N_("'every: dates' needs 'dates', e.g. ['2027-01-14 13:30']"))
-        if self.weekday is not None:
-            raise ValueError(N_("'weekday' does not apply to 'every: dates'"))
+    @field_validator("dates")
+    @classmethod
+    def _planned_once(cls, dates: list[str]) -> list[str]:
+        """Each planned day exists and is planned once (located at ``dates``, in the file
+        that wrote them)."""
         seen: dict[dt.date, str] = {}
-        for text in self.dates:
+        for text in dates:
             try:
                 day, _ = planned_occurrence(text)
             except ValueError:
@@ -137,6 +146,7 @@ class Schedule(Model):
                 )
             seen[day] = text
             _in_supported_range(day)
+        return dates
 
 
 def schedule_event_type(schedule: Schedule) -> EventType:
