@@ -1,7 +1,8 @@
 """Several ``samverkan serve`` replicas on one PostgreSQL database, as real processes on
 loopback ports: a post on one is in the answers of the other right after its answer, posts
 to one case from both keep their order, and killing a replica mid-load loses nothing it
-acknowledged. The background work runs on one replica at a time and moves on when it dies."""
+acknowledged, and so does restarting PostgreSQL under them (clean 503s at most). The background
+work runs on one replica at a time and moves on when it dies."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from samverkan_rules import evaluate, load_routine
-from tests.postgres import fresh_database
+from tests.postgres import PrivateServer, fresh_database
 from tests.serve.support import ROUTINE, Service, httpx
 from tests.serve.test_webhooks import Receiver, _config
 from tests.support import event
@@ -419,3 +421,98 @@ def test_a_passing_deadline_is_announced_once_and_by_the_survivor_when_the_leade
         for service in started:
             if service.process.poll() is None:
                 service.stop()
+
+
+def _server_started(url: str) -> datetime:
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT pg_postmaster_start_time()").fetchone()
+    assert row is not None
+    return row[0]  # type: ignore[no-any-return]
+
+
+def _advisory_locks(url: str) -> int:
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+@pytest.fixture
+def own_server() -> Iterator[PrivateServer]:
+    """A PostgreSQL server of this test's own, to restart under load."""
+    server = PrivateServer(Path(tempfile.mkdtemp(prefix="samverkan-pg-")))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_restarting_postgresql_under_20_clients_costs_clean_503s_and_loses_nothing(
+    own_server: PrivateServer, tmp_path: Path
+) -> None:
+    answers: list[tuple[str, int, dict[str, str], str]] = []  # (event, status, headers, code)
+    stop = threading.Event()
+    lock = threading.Lock()
+    a = Service(tmp_path, store=own_server.url, name="a")
+    b = Service(tmp_path, store=own_server.url, name="b")
+
+    def poster(service: Service, tag: str) -> None:
+        with httpx.Client(base_url=service.url, headers=service.auth, timeout=30) as client:
+            i = 0
+            while not stop.is_set():
+                ident, case = f"{tag}-{i}", f"{tag}-{i % 5}"
+                i += 1
+                answer = client.post(
+                    f"{R}/cases/{case}/events",
+                    json=event(id=ident, case=case, type="consent.given", at=CONSENT["at"]),
+                )
+                code = answer.json().get("error", {}).get("code", "") if answer.is_error else ""
+                with lock:
+                    answers.append((ident, answer.status_code, dict(answer.headers), code))
+                if answer.status_code == 503:
+                    time.sleep(0.2)  # a client honouring Retry-After, shortened
+
+    def acknowledged() -> set[str]:
+        with lock:
+            return {ident for ident, status, _h, _c in answers if status == 200}
+
+    try:
+        threads = [
+            threading.Thread(target=poster, args=(service, f"{name}{n}"))
+            for service, name in ((a, "a"), (b, "b"))
+            for n in range(10)
+        ]
+        for t in threads:
+            t.start()
+        _until(lambda: len(acknowledged()) >= 100, 60)
+        before = len(answers)
+        started = _server_started(own_server.url)
+        own_server.restart()
+        assert _server_started(own_server.url) > started
+        acknowledged_before = acknowledged()
+        _until(lambda: len(acknowledged() - acknowledged_before) >= 100, 60)
+        stop.set()
+        for t in threads:
+            t.join(timeout=60)
+        statuses = {status for _i, status, _h, _c in answers}
+        assert statuses <= {200, 503}, [x for x in answers if x[1] not in (200, 503)][:3]
+        for _ident, status, headers, code in answers:
+            if status == 503:
+                assert headers["retry-after"] == "5" and code == "store.unavailable"
+        assert len(answers) > before  # posts went on around the restart
+        assert acknowledged() <= _stored(own_server.url)
+        # The background work is taken up again, by one replica.
+        _until(lambda: _advisory_locks(own_server.url) == 1, 30)
+        # Both replicas answer alike for every case afterwards.
+        cases = {f"{name}{n}-{k}" for name in "ab" for n in range(10) for k in range(5)}
+        for case in sorted(cases)[:10]:
+            assert _due(a, case).json() == _due(b, case).json()
+    finally:
+        stop.set()
+        a.stop()
+        b.stop()
