@@ -353,8 +353,10 @@ class _Sources:
             )
         )
         similar = similar_sources(path, declared)
-        if similar:
-            hint = N_("did you mean {name}?", name=" or ".join(repr(s) for s in similar))
+        if len(similar) == 1:
+            hint = N_("did you mean {name}?", name=repr(similar[0]))
+        elif similar:
+            hint = N_("did you mean one of {names}?", names=", ".join(repr(s) for s in similar))
         else:
             hint = N_("give its directory with --sources DIR, or the file with --source")
         return check.document.diagnostic(

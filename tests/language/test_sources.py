@@ -231,3 +231,23 @@ def test_bundled_routines_quote_their_documents(path: Path) -> None:
         pytest.skip(f"the source document {routine.source.file} is not in this checkout")
     text = SourceText.from_text(source.read_text(encoding="utf-8"), source.name)
     assert [d.format() for d in check_quotes(routine, doc, text)] == []
+
+
+def test_several_similar_source_files_are_listed_in_the_language_of_the_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = routine_beside_document(tmp_path)
+    (tmp_path / "sources").mkdir()
+    (tmp_path / "test.txt").rename(tmp_path / "sources" / "rutin-2014.txt")
+    (tmp_path / "sources" / "rutin-2015.txt").write_text("Annat.", encoding="utf-8")
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("file: test.txt", "file: sources/rutin-201.txt"), "utf-8")
+    _, sv, _ = run(capsys, "validate", "--lang", "sv", str(path))
+    _, en, _ = run(capsys, "validate", "--lang", "en", str(path))
+    for out, words in ((sv, "Tips: menade du någon av "), (en, "Hint: did you mean one of ")):
+        listed = out.split(words, 1)[1].split("?", 1)[0]
+        assert sorted(listed.split(", ")) == [
+            "'sources/rutin-2014.txt'",
+            "'sources/rutin-2015.txt'",
+        ]
+    assert " or " not in sv
