@@ -151,8 +151,8 @@ synthetic.Truth.deadline_day
 # Regenerates the bundled holiday table (data/sweden-holidays.json) when `holidays` changes.
 calendar.write_holiday_table
 
-# The staff text of a whole evaluation in one string, for embedding systems (README, "Text
-# for people"); the command line writes the same text case by case (evaluation_chunks).
+# The staff text of a whole evaluation in one string, for embedding systems (docs/how-to/
+# translate-messages.md, "In Python"); the command line writes it case by case (evaluation_chunks).
 due.render_evaluation
 
 # docs/glossary.md is written from the staff glossary; tests/test_glossary.py checks it.

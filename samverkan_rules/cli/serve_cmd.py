@@ -7,7 +7,7 @@ bearer token (from ``--token-file`` or ``SAMVERKAN_TOKEN``) except ``/healthz``,
 each posted event to its routine's SQLite store (``--store DIR``: ``DIR/<routine-id>.db``)
 before it answers, so nothing acknowledged is lost when the process is killed. Its clock is
 the wall clock. Put it behind a reverse proxy that terminates TLS before exposing it beyond
-the machine (see the README).
+the machine (see docs/how-to/service-tls-postgresql.md).
 
 Limits: a request body of at most ``--max-body`` bytes holding at most ``--max-events``
 events; at most ``--max-connections`` connections and requests at once (more get 503);
@@ -216,7 +216,7 @@ def _add_limits(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help=(
             "YAML file of webhook subscriptions: each change is POSTed, signed, to each "
-            "subscriber that wants it (see the README, section Webhooks)"
+            "subscriber that wants it (see the HTTP service reference, section Webhooks)"
         ),
     )
 

@@ -376,7 +376,25 @@ def test_generator_streams_without_shuffling(tmp_path: Path) -> None:
     assert lines == history.events + 1  # a JSON Lines file and a CSV file with its header
 
 
-def test_the_readme_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _documented_summary() -> dict[str, tuple[int, int, int, int, float, int]]:
+    """The rows of the summary.csv table on the audit's reference page."""
+    page = (ROOT / "docs" / "reference" / "audit.md").read_text(encoding="utf-8")
+    table = page.split("| rule | total | on time | late | missed |", 1)[1].split("\n\n", 1)[0]
+    rows = {}
+    for line in table.splitlines()[2:]:
+        rule, total, on_time, late, missed, rate, median = line.strip("|").split("|")
+        rows[rule.strip()] = (
+            int(total),
+            int(on_time),
+            int(late),
+            int(missed),
+            float(rate),
+            int(median),
+        )
+    return rows
+
+
+def test_the_documented_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "out"
     args = [
         *audit_args([EXAMPLES / "audit"], out),
@@ -387,11 +405,12 @@ def test_the_readme_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     ]
     assert run_cli(args, monkeypatch) == 0
     rows = {r["rule"]: r for r in _report(out)["by_rule"]}
-    quoted = {  # the table in README.md
+    quoted = {  # the table in docs/reference/audit.md
         "consent-recorded": (12, 9, 2, 1, 0.75, 2),
         "start-message": (12, 8, 3, 1, 0.6667, 1),
         "receipt-acknowledgement": (20, 8, 8, 4, 0.4, 2),
     }
+    assert _documented_summary() == quoted
     for rule, (total, on_time, late, missed, rate, median) in quoted.items():
         r = rows[rule]
         s = r["statuses"]

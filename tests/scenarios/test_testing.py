@@ -442,13 +442,13 @@ def test_pytest_collects_one_item_per_scenario_and_reports_without_traceback(
     assert f"Rule coverage: 2/{len(load_routine(ROUTINE).rules)}" in text
 
 
-def test_the_readme_scenario_example_passes(tmp_path: Path) -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+def test_the_documented_scenario_example_passes(tmp_path: Path) -> None:
+    page = (ROOT / "docs" / "reference" / "scenarios.md").read_text(encoding="utf-8")
     head = "```yaml\n# yaml-language-server: $schema=../../../schemas/scenario.schema.json\n"
-    example = head.removeprefix("```yaml\n") + readme.split(head, 1)[1].split("```", 1)[0]
+    example = head.removeprefix("```yaml\n") + page.split(head, 1)[1].split("```", 1)[0]
     root = tmp_path / "routines"
     (root / "tests" / "orebro").mkdir(parents=True)
     shutil.copy(ROUTINE, root / ROUTINE.name)
-    (root / "tests" / "orebro" / "readme.yaml").write_text(example, encoding="utf-8")
+    (root / "tests" / "orebro" / "documented.yaml").write_text(example, encoding="utf-8")
     report = run_directory(root)
     assert [r.verdict for r in report.results] == ["passed"], [r.message for r in report.results]

@@ -1,5 +1,6 @@
 """Every option of ``samverkan serve`` also from ``SAMVERKAN_<OPTION>``: the command line
-wins, a bad value names its variable, ``--help`` and the README list every variable."""
+wins, a bad value names its variable, ``--help`` and the service's reference page
+(docs/reference/service.md) list every variable."""
 
 from __future__ import annotations
 
@@ -44,14 +45,14 @@ def _options(help_text: str) -> set[str]:
     return set(re.findall(r"^\s+(--[a-z][a-z-]+)", help_text, flags=re.M)) - {"--help"}
 
 
-def test_help_and_readme_name_every_options_variable() -> None:
+def test_help_and_the_service_page_name_every_options_variable() -> None:
     help_text = _help()
     options = _options(help_text)
     assert {"--port", "--clients", "--routines", "--log-format"} <= options
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    page = (ROOT / "docs" / "reference" / "service.md").read_text(encoding="utf-8")
     for option in options:
         assert f"[env {variable_of(option)}]" in help_text, option
-        assert f"`{variable_of(option)}`" in readme, option
+        assert f"`{variable_of(option)}`" in page, option
 
 
 def test_a_service_configured_by_its_environment_and_the_command_line_wins(
