@@ -13,10 +13,23 @@ from typing import Any
 
 import jinja2
 
-from samverkan_rules.audit.models import MIN_VOLUME, AuditReport, LatenessBucket, RuleSummary
-from samverkan_rules.audit.policy import BreachPolicy, statement
+from samverkan_rules.audit.models import (
+    MIN_VOLUME,
+    AuditReport,
+    LatenessBucket,
+    MonthSummary,
+    RuleMonthSummary,
+    RuleSummary,
+)
+from samverkan_rules.audit.policy import (
+    BreachPolicy,
+    below_target,
+    percent,
+    statement,
+    target_statement,
+)
 from samverkan_rules.i18n import translator
-from samverkan_rules.phrases import format_date, format_moment
+from samverkan_rules.phrases import format_date, format_moment, month_name
 from samverkan_rules.status import status_label
 
 _ENV = jinja2.Environment(
@@ -118,27 +131,128 @@ _TREND_WIDTH = 1000
 """The monthly chart's plot width in pixels: six years of months still fit the page."""
 
 
-def _trend(months: list[tuple[str, int, int, int]]) -> dict[str, Any]:
+def _share_y(share: float) -> float:
+    """Where a share (0..1) sits on the monthly chart's right axis (0 % at the baseline)."""
+    return round(180 - 160 * share, 1)
+
+
+def _rate_line(months: list[MonthSummary], xs: list[float], target: float | None) -> dict[str, Any]:
+    """The on-time rate per month as points on the right axis, joined by lines that break
+    at a month with nothing judged; the target as a dashed line, the points below it marked."""
+    points = []
+    lines: list[list[str]] = [[]]
+    for m, x in zip(months, xs, strict=True):
+        if m.on_time_rate is None:
+            lines.append([])
+            continue
+        y = _share_y(m.on_time_rate)
+        lines[-1].append(f"{_fmt(x)},{_fmt(y)}")
+        below = below_target(m.on_time_rate, target)
+        points.append(
+            {"month": m.month, "x": x, "y": y, "rate": m.on_time_rate, "judged": m.judged,
+             "on_time": m.on_time, "below": below}
+        )  # fmt: skip
+    return {
+        "points": points,
+        "lines": [" ".join(line) for line in lines if len(line) > 1],
+        "target_y": None if target is None else _share_y(target),
+        "ticks": [(f"{p}\u00a0%", _share_y(p / 100)) for p in (0, 50, 100)],
+    }
+
+
+def _trend(months: list[MonthSummary], target: float | None = None) -> dict[str, Any]:
     """Monthly stacked columns (on time, late, missed), narrower the more months there are,
     so the chart fits the page; the month is written under every column while they are wide
-    enough to hold it, else under each January and the first month."""
-    top = max((a + b + c for _, a, b, c in months), default=0) or 1
+    enough to hold it, else under each January and the first month. Over them the on-time
+    rate as a line on a 0-100 % right axis, and the target, if any (:func:`_rate_line`)."""
+    top = max((sum(_judged_parts(m)) for m in months), default=0) or 1
     step = min(36.0, _TREND_WIDTH / max(len(months), 1))
     width = round(step * 0.72, 1)
     columns = []
-    for i, (month, on_time, late, missed) in enumerate(months):
+    for i, m in enumerate(months):
         x = round(40 + i * step, 1)
         y = 180.0
         parts = []
-        for css, count in (("on-time", on_time), ("late", late), ("missed", missed)):
+        for css, count in zip(("on-time", "late", "missed"), _judged_parts(m), strict=True):
             h = 160 * count / top
             y -= h
             parts.append({"css": css, "y": round(y, 1), "height": round(h, 1), "count": count})
-        labelled = step >= 20 or i == 0 or month.endswith("-01")
+        labelled = step >= 20 or i == 0 or m.month.endswith("-01")
         columns.append(
-            {"month": month, "x": x, "width": width, "parts": parts, "labelled": labelled}
+            {"month": m.month, "x": x, "width": width, "parts": parts, "labelled": labelled}
         )
-    return {"columns": columns, "width": round(80 + max(len(months), 1) * step), "height": 240}
+    right = round(40 + max(len(months), 1) * step, 1)
+    centres = [round(40 + i * step + width / 2, 1) for i in range(len(months))]
+    line = _rate_line(months, centres, target)
+    return {
+        "columns": columns,
+        "width": round(right + 40),
+        "height": 240,
+        "right": right,
+        **line,
+    }
+
+
+def _judged_parts(m: MonthSummary) -> tuple[int, int, int]:
+    """A month's obligations done on time, done late and missed (the column's parts)."""
+    return m.statuses["fulfilled"], m.statuses["fulfilled_late"], m.statuses["overdue"]
+
+
+def _rule_month_tables(report: AuditReport, target: float | None) -> list[dict[str, Any]]:
+    """Month x rule, one table per calendar year (so each fits the page): the rules with
+    obligations that year as rows, in the order of ``by_rule``, the year's months of the
+    audited period as columns; a cell holds the on-time rate, its volume in a title, and is
+    marked when below the target."""
+    cells = {(c.routine, c.version, c.rule, c.month): c for c in report.by_rule_month}
+    months = _period_months(report.header.period.from_, report.header.period.to)
+    tables = []
+    for year in sorted({c.month[:4] for c in report.by_rule_month}):
+        shown = [m for m in months if m.startswith(year)]
+        rows = []
+        for r in report.by_rule:
+            found = [cells.get((r.routine, r.version, r.rule, m)) for m in shown]
+            if any(found):
+                rows.append(
+                    {
+                        "rule": r,
+                        "cells": [
+                            _matrix_cell(c, m, target) for c, m in zip(found, shown, strict=True)
+                        ],
+                    }
+                )
+        heads = [(m, month_name(int(m[5:]), _SV)[:3]) for m in shown]
+        tables.append({"year": year, "months": heads, "rows": rows})
+    return tables
+
+
+def _period_months(first: str, last: str) -> list[str]:
+    """Every month from the one of ``first`` to the one of ``last`` (ISO dates), as YYYY-MM.
+
+    Examples:
+        >>> _period_months("2024-11-15", "2025-02-01")
+        ['2024-11', '2024-12', '2025-01', '2025-02']
+    """
+    year, month = int(first[:4]), int(first[5:7])
+    out = []
+    while f"{year:04d}-{month:02d}" <= last[:7]:
+        out.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return out
+
+
+def _matrix_cell(cell: RuleMonthSummary | None, month: str, target: float | None) -> dict[str, Any]:
+    """One cell of the month x rule table: its text, title and whether it is below target."""
+    if cell is None:
+        return {"month": month, "text": "", "title": "", "below": False, "total": 0}
+    title = f"{month}: {cell.on_time} av {cell.judged} bedömda i tid, {cell.total} åtgärder"
+    below = below_target(cell.on_time_rate, target)
+    return {
+        "month": month,
+        "text": _rate(cell.on_time_rate),
+        "title": title,
+        "below": below,
+        "total": cell.total,
+    }
 
 
 def _or_list(words: list[str]) -> str:
@@ -241,12 +355,8 @@ def render_html(report: AuditReport, drill: Any = None) -> str:
         [(_group_label(g.values), _group_label(g.values), g.statuses) for g in report.by_group]
     )
     histogram = _histogram(report.lateness_buckets, report.missed_age_buckets)
-    trend = _trend(
-        [
-            (m.month, m.statuses["fulfilled"], m.statuses["fulfilled_late"], m.statuses["overdue"])
-            for m in report.by_month
-        ]
-    )
+    target = report.header.target
+    trend = _trend(report.by_month, target)
     sums = {s: sum(r.statuses[s] for r in report.by_rule) for s in STATUS_SV}
     judged = sum(r.judged for r in report.by_rule)
     rate = round(sum(r.on_time for r in report.by_rule) / judged, 4) if judged else None
@@ -261,6 +371,11 @@ def render_html(report: AuditReport, drill: Any = None) -> str:
         totals=totals,
         header=report.header,
         policy_text=statement(policy, _SV, held.left_out),
+        target_text=None if target is None else target_statement(target, _SV),
+        target=target,
+        target_label=None if target is None else percent(target, "sv"),
+        below_target=below_target,
+        rule_months=_rule_month_tables(report, target),
         rules=rules,
         rule_chart=rule_chart,
         unit_chart=unit_chart,

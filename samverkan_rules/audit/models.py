@@ -117,6 +117,9 @@ class AuditHeader(_Out):
     ``data.enhet``; empty without."""
     policy: PolicyRecord = PolicyRecord()
     """What counts as on time and as a breach, and what was left out."""
+    target: float | None = None
+    """The on-time rate each month is held against (``--target``), a share above 0 and at
+    most 1 (0.9: 90 %); null without. report.html marks the months and rule-months below it."""
 
 
 class SourceRef(_Out):
@@ -253,6 +256,30 @@ class MonthSummary(_Out):
     total: int
     statuses: dict[str, int]
     on_time_rate: float | None
+    """on_time / judged, as :attr:`RuleSummary.on_time_rate`; null when 0/0."""
+    judged: int = 0
+    """The obligations the rate rests on (see :attr:`RuleSummary.judged`)."""
+    on_time: int = 0
+    """The obligations the rate counts as on time (see :attr:`RuleSummary.on_time`)."""
+
+
+class RuleMonthSummary(_Out):
+    """One rule of one routine version, for the obligations triggered in one month (local
+    time): a cell of the month x rule table. Over the months, the cells of a rule sum to its
+    :class:`RuleSummary` counts; over the rules, the cells of a month to its
+    :class:`MonthSummary`."""
+
+    routine: str
+    version: str
+    rule: str
+    month: str
+    """YYYY-MM."""
+    total: int
+    statuses: dict[str, int]
+    on_time_rate: float | None
+    """on_time / judged, as :attr:`RuleSummary.on_time_rate`; null when 0/0."""
+    judged: int
+    on_time: int
 
 
 class LatenessBin(_Out):
@@ -456,6 +483,10 @@ class AuditReport(_Out):
     most_overdue: list[OverdueObligation] = Field(default_factory=list)
     """The missed obligations longest past their deadline (at most 10), each with its
     case's page."""
+    by_rule_month: list[RuleMonthSummary] = Field(default_factory=list)
+    """Per rule and month of the trigger, the rules in the order of :attr:`by_rule`, then by
+    month; only the months a rule had obligations in. ``rule_months.csv`` is the same
+    table."""
 
     def to_json(self) -> str:
         """The JSON text: byte-identical for the same inputs, whatever their order."""

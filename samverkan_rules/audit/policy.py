@@ -14,6 +14,10 @@ options change that, and the report's header states which were used
 
 Statuses are never rewritten: the counts per status stay what the evaluator found, and the
 policy decides only the on-time count, the judged count and the rate.
+
+A target (``--target``, :func:`check_target`) decides nothing of that: it is the on-time rate
+each month is held against, stated beside the policy (:func:`target_statement`), and the
+months and rule-months whose rate is below it are marked (:func:`below_target`).
 """
 
 from __future__ import annotations
@@ -135,6 +139,64 @@ def statement(policy: BreachPolicy, t: Translator, left_out: int = 0) -> str:
             )
         )
     return " ".join(p.render(t) for p in parts)
+
+
+def check_target(target: float | None) -> float | None:
+    """``target`` when it is a share above 0 and at most 1 (or None).
+
+    Raises:
+        ValueError: otherwise, saying what to give.
+
+    Examples:
+        >>> check_target(0.9), check_target(None)
+        (0.9, None)
+        >>> check_target(90)
+        Traceback (most recent call last):
+        ...
+        ValueError: target 90: give a share above 0 and at most 1, such as 0.9 (90 %)
+    """
+    if target is not None and not 0 < target <= 1:  # NaN fails too
+        raise ValueError(
+            f"target {target:g}: give a share above 0 and at most 1, such as 0.9 (90 %)"
+        )
+    return target
+
+
+def below_target(rate: float | None, target: float | None) -> bool:
+    """Whether an on-time rate is below the target (never when either is missing).
+
+    Examples:
+        >>> below_target(0.8947, 0.9), below_target(0.9, 0.9), below_target(None, 0.9)
+        (True, False, False)
+    """
+    return rate is not None and target is not None and rate < target
+
+
+def percent(share: float, language: str) -> str:
+    r"""A share as a percentage, at most two decimals, the way ``language`` writes it.
+
+    Examples:
+        >>> percent(0.9, "sv"), percent(0.925, "sv"), percent(0.9, "en"), percent(0.9255, "en")
+        ('90\xa0%', '92,5\xa0%', '90%', '92.55%')
+    """
+    number = f"{share * 100:.2f}".rstrip("0").rstrip(".")
+    if language == "sv":
+        return number.replace(".", ",") + "\u00a0%"
+    return number + "%"
+
+
+def target_statement(target: float, t: Translator) -> str:
+    """The target in one sentence, in the reader's language.
+
+    Examples:
+        >>> from samverkan_rules.i18n import translator
+        >>> target_statement(0.9, translator("en"))
+        'Target: at least 90% on time each month; the months below it are marked.'
+    """
+    return N_(
+        "Target: at least {rate} on time each month; the months below it are marked.",
+        rate=percent(target, t.language),
+    ).render(t)
 
 
 def policy_record(policy: BreachPolicy, left_out: int) -> PolicyRecord:

@@ -34,6 +34,7 @@ from samverkan_rules.audit.models import (
     PeriodSummary,
     QueueSummary,
     RoutineRecord,
+    RuleMonthSummary,
     RuleSummary,
     SourceRef,
     UnitSummary,
@@ -54,6 +55,9 @@ RuleKey = tuple[str, str, str]
 
 PeriodKey = tuple[str, str, str, str, str]
 """(routine id, version, period, breached rule or "", unit or "")."""
+
+RuleMonthKey = tuple[str, str, str, str]
+"""(routine id, version, rule id, month of the trigger)."""
 
 CubeKey = tuple[tuple[str, ...], str, str, str, str]
 """(the ``--group-by`` values, month, routine id, version, rule id)."""
@@ -170,7 +174,8 @@ class Partial:
     Attributes:
         rules: Per (routine, version, rule): obligations triggered in the period.
         units: Per unit of the responsible role.
-        months: Per month of the trigger (local time).
+        rule_months: Per (routine, version, rule, month of the trigger in local time); the
+            tallies per month (:attr:`months`) are their sums.
         compare: Per (routine, version, rule) under the compared routine versions.
         periods: Per (routine, version, period, breached rule, unit): periods started in
             the period audited.
@@ -185,7 +190,7 @@ class Partial:
 
     rules: dict[RuleKey, Tally] = field(default_factory=dict)
     units: dict[str, Tally] = field(default_factory=dict)
-    months: dict[str, Tally] = field(default_factory=dict)
+    rule_months: dict[RuleMonthKey, Tally] = field(default_factory=dict)
     compare: dict[RuleKey, Tally] = field(default_factory=dict)
     periods: dict[PeriodKey, PeriodTally] = field(default_factory=dict)
     groups: dict[CubeKey, Tally] = field(default_factory=dict)
@@ -204,7 +209,9 @@ class Partial:
         whose deadline had passed at as_of)."""
         _tally(self.rules, (row.routine, row.version, row.rule)).add(row, blocked_past)
         _tally(self.units, row.unit).add(row, blocked_past)
-        _tally(self.months, row.trigger[:7]).add(row, blocked_past)
+        _tally(self.rule_months, (row.routine, row.version, row.rule, row.trigger[:7])).add(
+            row, blocked_past
+        )
         if row.groups:
             _tally(
                 self.groups, (row.groups, row.trigger[:7], row.routine, row.version, row.rule)
@@ -246,7 +253,7 @@ class Partial:
         return Partial(
             rules=_merge_maps(self.rules, other.rules),
             units=_merge_maps(self.units, other.units),
-            months=_merge_maps(self.months, other.months),
+            rule_months=_merge_maps(self.rule_months, other.rule_months),
             compare=_merge_maps(self.compare, other.compare),
             periods=_merge_maps(self.periods, other.periods),
             groups=_merge_maps(self.groups, other.groups),
@@ -257,6 +264,14 @@ class Partial:
             rows=self.rows + other.rows,
             left_out=self.left_out + other.left_out,
         )
+
+    @property
+    def months(self) -> dict[str, Tally]:
+        """Per month of the trigger: the sums of :attr:`rule_months`."""
+        out: dict[str, Tally] = {}
+        for (_routine, _version, _rule, month), tally in self.rule_months.items():
+            out[month] = out[month].merged(tally) if month in out else tally
+        return out
 
     @staticmethod
     def merge_all(partials: Iterable[Partial]) -> Partial:
@@ -632,6 +647,44 @@ def _group_tables(
     return values, months, rules
 
 
+def _month_tables(
+    rule_months: Mapping[RuleMonthKey, Tally], by_rule: Sequence[RuleSummary], policy: BreachPolicy
+) -> tuple[list[MonthSummary], list[RuleMonthSummary]]:
+    """Per month, and per rule and month (the rules in ``by_rule``'s order, then by month)."""
+    per_month: dict[str, Tally] = {}
+    for (_routine, _version, _rule, month), tally in rule_months.items():
+        per_month[month] = per_month[month].merged(tally) if month in per_month else tally
+    months = [
+        MonthSummary(
+            month=month,
+            total=sum(t.statuses.values()),
+            statuses=status_counts(t.statuses),
+            on_time_rate=policy.rate(t.statuses, t.late_working, t.blocked_past),
+            judged=policy.judged(t.statuses, t.blocked_past),
+            on_time=policy.on_time(t.statuses, t.late_working),
+        )
+        for month, t in sorted(per_month.items())
+    ]
+    order = {(r.routine, r.version, r.rule): i for i, r in enumerate(by_rule)}
+    cells = [
+        RuleMonthSummary(
+            routine=routine,
+            version=version,
+            rule=rule,
+            month=month,
+            total=sum(t.statuses.values()),
+            statuses=status_counts(t.statuses),
+            on_time_rate=policy.rate(t.statuses, t.late_working, t.blocked_past),
+            judged=policy.judged(t.statuses, t.blocked_past),
+            on_time=policy.on_time(t.statuses, t.late_working),
+        )
+        for (routine, version, rule, month), t in sorted(
+            rule_months.items(), key=lambda i: (order.get(i[0][:3], len(order)), i[0])
+        )
+    ]
+    return months, cells
+
+
 DiagnosticTuple = tuple[str, str, str, str | None, int | None, str | None]
 
 
@@ -676,9 +729,11 @@ def finish(
         missed_all.update(tally.missed_working)
     diagnostics = _sorted_diagnostics(partial)
     by_group, by_group_month, by_group_rule = _group_tables(partial.groups, policy)
+    by_rule = _rule_summaries(routines, partial.rules, first, last, policy)
+    by_month, by_rule_month = _month_tables(partial.rule_months, by_rule, policy)
     return AuditReport(
         header=header,
-        by_rule=_rule_summaries(routines, partial.rules, first, last, policy),
+        by_rule=by_rule,
         by_unit=[
             UnitSummary(
                 unit=unit,
@@ -691,15 +746,7 @@ def finish(
             )
             for unit, t in sorted(partial.units.items())
         ],
-        by_month=[
-            MonthSummary(
-                month=month,
-                total=sum(t.statuses.values()),
-                statuses=status_counts(t.statuses),
-                on_time_rate=policy.rate(t.statuses, t.late_working, t.blocked_past),
-            )
-            for month, t in sorted(partial.months.items())
-        ],
+        by_month=by_month,
         lateness_histogram=[
             LatenessBin(working_days=k, count=v) for k, v in sorted(late_all.items())
         ],
@@ -717,4 +764,5 @@ def finish(
         by_group_rule=by_group_rule,
         lateness_buckets=buckets(late_all),
         missed_age_buckets=buckets(missed_all),
+        by_rule_month=by_rule_month,
     )

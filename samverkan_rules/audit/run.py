@@ -3,10 +3,10 @@
 :func:`audit_partition` is the step a partition of cases goes through (on this machine, or
 on a Dask worker); :func:`run_audit` reads the inputs, runs the step over every case (or
 hands partitions to a Dask client), merges the partials and writes ``report.json``,
-``obligations.csv``, ``summary.csv``, ``periods.csv`` and ``report.html`` (with ``group_by``
-also ``groups.csv`` and ``group_months.csv``, see :mod:`.tables`; with ``xlsx`` also
-``report.xlsx``, see :mod:`.xlsx`; the pages of the cases report.html lists in ``cases/``,
-see :mod:`.drill`) into the output directory.
+``obligations.csv``, ``summary.csv``, ``rule_months.csv``, ``periods.csv`` and
+``report.html`` (with ``group_by`` also ``groups.csv`` and ``group_months.csv``, see
+:mod:`.tables`; with ``xlsx`` also ``report.xlsx``, see :mod:`.xlsx`; the pages of the cases
+report.html lists in ``cases/``, see :mod:`.drill`) into the output directory.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from samverkan_rules.audit.models import (
     Software,
 )
 from samverkan_rules.audit.partition import PartitionJob, audit_partition
-from samverkan_rules.audit.policy import BreachPolicy, policy_record
+from samverkan_rules.audit.policy import BreachPolicy, check_target, policy_record
 from samverkan_rules.audit.pool import (
     audit_in_processes,
     read_in_processes,
@@ -142,6 +142,8 @@ class AuditOptions:
         tolerance: Done late by at most this many working days counts as on time.
         closed: A closed-period view: leave out obligations whose deadline falls after
             the period's last day.
+        target: The on-time rate each month is held against, above 0 and at most 1 (0.9:
+            90 %); report.html marks the months and rule-months below it. None: no target.
         lang: ``sv`` writes the CSV files for Swedish Excel (Swedish column names, ``;``,
             decimal comma, a UTF-8 byte order mark, see :mod:`.swedish`); ``en`` (the
             default) the form for programs.
@@ -174,6 +176,7 @@ class AuditOptions:
     blocked_is_breach: bool = False
     tolerance: int = 0
     closed: bool = False
+    target: float | None = None
 
     @property
     def policy(self) -> BreachPolicy:
@@ -459,6 +462,7 @@ def _header(
         events_total={k: totals[k] for k in ("read", "used", "rejected", "after_as_of")},
         cases=cases,
         group_by=list(options.group_by),
+        target=options.target,
     )
 
 
@@ -586,6 +590,10 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
         policy = options.policy
     except ValueError as exc:
         raise AuditError(f"--tolerance: {exc}") from None
+    try:
+        check_target(options.target)
+    except ValueError as exc:
+        raise AuditError(f"--target: {exc}") from None
     registry = Registry(options.routines)
     routines = list(registry)
     tz = routines[0].tz

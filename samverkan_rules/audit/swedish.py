@@ -49,6 +49,7 @@ COLUMNS_SV: dict[str, str] = {
     "total": "totalt",
     **{s: glossary_term(s).sv_plural for s in STATUSES},
     "on_time_rate": "andel i tid",
+    "on_time": "i tid",
     "late_working_days_median": "för sent, median (vardagar)",
     "late_working_days_p90": "för sent, p90 (vardagar)",
     "judged": "bedömda",

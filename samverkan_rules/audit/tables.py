@@ -1,8 +1,15 @@
-"""The report's tables as files: ``obligations.csv``, ``summary.csv``, ``periods.csv`` and,
-with ``--group-by``, ``groups.csv`` and ``group_months.csv``.
+"""The report's tables as files: ``obligations.csv``, ``summary.csv``, ``rule_months.csv``,
+``periods.csv`` and, with ``--group-by``, ``groups.csv`` and ``group_months.csv``.
 
 Every file is UTF-8 with a header row and ``\\n`` line ends, its rows in a fixed order, so
 the same report gives the same bytes.
+
+The files hold rows only. What their rates mean is in ``report.json``'s ``header``, written
+in the same run: ``header.policy`` (the tolerance in working days, whether a waiting
+obligation past its deadline is a breach, the closed-period view and how many obligations
+it left out, and the policy in words), ``header.target`` (the ``--target`` the months are
+held against, or null), ``header.period`` and ``header.as_of``. ``report.xlsx`` carries
+the same on its first sheet, "Rapport".
 """
 
 from __future__ import annotations
@@ -87,6 +94,24 @@ PERIOD_COLUMNS = (
 
 
 """The columns of ``periods.csv`` (the report's ``by_period``)."""
+
+
+RULE_MONTH_COLUMNS = (
+    "routine",
+    "version",
+    "rule",
+    "month",
+    "total",
+    *STATUSES,
+    "on_time_rate",
+    "judged",
+    "on_time",
+)
+
+
+"""The columns of ``rule_months.csv`` (the report's ``by_rule_month``): one row per rule and
+month of the trigger that had obligations; ``on_time`` / ``judged`` is the rate, so rates of
+several months can be summed the same way."""
 
 
 def obligations_csv(
@@ -246,9 +271,34 @@ def group_months_csv(report: AuditReport) -> bytes:
     )
 
 
+def rule_months_csv(report: AuditReport) -> bytes:
+    """``rule_months.csv``: the report's ``by_rule_month``, one row per rule and month."""
+    return _csv(
+        RULE_MONTH_COLUMNS,
+        (
+            (
+                m.routine,
+                m.version,
+                m.rule,
+                m.month,
+                m.total,
+                *(m.statuses[s] for s in STATUSES),
+                _rate(m.on_time_rate),
+                m.judged,
+                m.on_time,
+            )
+            for m in report.by_rule_month
+        ),
+    )
+
+
 def report_tables(report: AuditReport) -> dict[str, bytes]:
     """Every table file but ``obligations.csv`` (written from the rows), by file name."""
-    out = {"summary.csv": summary_csv(report), "periods.csv": periods_csv(report)}
+    out = {
+        "summary.csv": summary_csv(report),
+        "rule_months.csv": rule_months_csv(report),
+        "periods.csv": periods_csv(report),
+    }
     if report.header.group_by:
         out["groups.csv"] = groups_csv(report)
         out["group_months.csv"] = group_months_csv(report)

@@ -1,9 +1,13 @@
 """``report.xlsx`` (``--xlsx``): the report's tables as one Excel workbook.
 
-One sheet per table, with the same columns and rows as the CSV files (``summary.csv`` is
-the sheet "Regler", ``obligations.csv`` the sheet "Skyldigheter", ...), plus the tables per
-unit and per month. Counts are numbers, rates are numbers shown as percentages, everything
-else (ids, versions, RFC 3339 times) is text; the header row is frozen and filtered.
+The first sheet, "Rapport", says what was audited and the policy the rates follow (the
+tolerance, waiting obligations past their deadline, the closed-period view, the target):
+``report.json``'s header, so the workbook is read right without it. Then one sheet per
+table, with the same columns and rows as the CSV files (``summary.csv`` is the sheet
+"Regler", ``rule_months.csv`` "Regler per månad", ``obligations.csv`` "Skyldigheter", ...),
+plus the tables per unit and per month. Counts are numbers, rates are numbers shown as
+percentages, everything else (ids, versions, RFC 3339 times) is text; the header row is
+frozen and filtered.
 Written with XlsxWriter in constant memory, with fixed document dates, so the same report
 gives the same bytes.
 """
@@ -20,6 +24,8 @@ from typing import Any
 import xlsxwriter
 
 from samverkan_rules.audit.models import STATUSES, AuditReport
+from samverkan_rules.audit.policy import BreachPolicy, statement, target_statement
+from samverkan_rules.i18n import translator
 
 MAX_ROWS = 1_048_575
 """Data rows a sheet holds (Excel's limit, less the header)."""
@@ -57,11 +63,45 @@ def _unit_rows(report: AuditReport) -> tuple[list[str], Iterator[list[str]]]:
 
 
 def _month_rows(report: AuditReport) -> tuple[list[str], Iterator[list[str]]]:
-    header = ["month", "total", *STATUSES, "on_time_rate"]
+    header = ["month", "total", *STATUSES, "on_time_rate", "judged", "on_time"]
     return header, _table(
-        (m.month, m.total, *(m.statuses[s] for s in STATUSES), m.on_time_rate)
+        (m.month, m.total, *(m.statuses[s] for s in STATUSES), m.on_time_rate, m.judged, m.on_time)
         for m in report.by_month
     )
+
+
+def _report_rows(report: AuditReport) -> list[tuple[str, str, str | int | float | bool | None]]:
+    """The sheet "Rapport": (``report.json`` header field, Swedish label, value)."""
+    header, held = report.header, report.header.policy
+    sv = translator("sv")
+    policy = BreachPolicy(held.blocked_is_breach, held.tolerance_working_days, held.closed)
+    words = statement(policy, sv, held.left_out)
+    if header.target is not None:
+        words += " " + target_statement(header.target, sv)
+    totals = header.events_total
+    return [
+        ("routine_id", "Rutin", header.routine_id),
+        ("period.from", "Första dag", header.period.from_),
+        ("period.to", "Sista dag", header.period.to),
+        ("as_of", "Läget per", header.as_of),
+        ("policy.tolerance_working_days", "Tolerans (vardagar)", held.tolerance_working_days),
+        (
+            "policy.blocked_is_breach",
+            "En åtgärd som väntar och vars frist gått ut är en brist",
+            held.blocked_is_breach,
+        ),
+        ("policy.closed", "Stängd period", held.closed),
+        ("policy.left_out", "Utelämnade åtgärder (stängd period)", held.left_out),
+        ("target", "Mål för andel i tid per månad", header.target),
+        ("policy.statement", "Policyn i ord", words),
+        ("group_by", "Räknas också per", ", ".join(header.group_by)),
+        ("pseudonymised", "Ärenden med pseudonymer", header.pseudonymised),
+        ("key_fingerprint", "Nyckel", header.key_fingerprint),
+        ("events_total.read", "Lästa händelser", totals["read"]),
+        ("events_total.used", "Använda händelser", totals["used"]),
+        ("events_total.rejected", "Avvisade händelser", totals["rejected"]),
+        ("software.samverkan-rules", "samverkan-rules", header.software.samverkan_rules),
+    ]
 
 
 class _Writer:
@@ -122,6 +162,26 @@ class _Writer:
         sheet.autofilter(0, 0, max(written, 1), max(len(header) - 1, 0))
         return complete
 
+    def report(self, rows: Sequence[tuple[str, str, str | int | float | bool | None]]) -> None:
+        """The sheet "Rapport": one row per header field, its value typed (a share as a
+        percentage, yes/no as a boolean)."""
+        sheet = self.book.add_worksheet("Rapport")
+        sheet.freeze_panes(1, 0)
+        for col, (name, width) in enumerate((("field", 30), ("label", 50), ("value", 100))):
+            sheet.write_string(0, col, name, self.bold)
+            sheet.set_column(col, col, width)
+        for row, (name, label, value) in enumerate(rows, start=1):
+            sheet.write_string(row, 0, name)
+            sheet.write_string(row, 1, label)
+            if isinstance(value, bool):
+                sheet.write_boolean(row, 2, value)
+            elif isinstance(value, float) and name == "target":
+                sheet.write_number(row, 2, value, self.percent)
+            elif isinstance(value, int | float):
+                sheet.write_number(row, 2, value)
+            else:
+                sheet.write_string(row, 2, value or "")
+
     def close(self) -> None:
         self.book.close()
 
@@ -141,9 +201,11 @@ def write_workbook(
     """
     writer = _Writer(target, report.header.group_by)
     try:
+        writer.report(_report_rows(report))
         writer.sheet("Regler", *_csv_rows(tables["summary.csv"]))
         writer.sheet("Enheter", *_unit_rows(report))
         writer.sheet("Månader", *_month_rows(report))
+        writer.sheet("Regler per månad", *_csv_rows(tables["rule_months.csv"]))
         writer.sheet("Perioder", *_csv_rows(tables["periods.csv"]))
         if "groups.csv" in tables:
             writer.sheet("Grupper", *_csv_rows(tables["groups.csv"]))

@@ -1,11 +1,12 @@
 """``samverkan audit``: an event history against the routine versions in force, as a report.
 
 Writes ``report.json`` (the contract in ``schemas/audit.schema.json``), ``obligations.csv``,
-``summary.csv``, ``periods.csv`` and ``report.html`` (with ``--group-by``, also ``groups.csv``
-and ``group_months.csv``; with ``--xlsx``, ``report.xlsx``) into ``--out``, each under a temporary
-name first and renamed into place only when all are complete. Case ids are pseudonymised
-with a key (``--key-file`` or ``SAMVERKAN_AUDIT_KEY``); without one the command refuses
-unless ``--identify`` is given on purpose.
+``summary.csv``, ``rule_months.csv``, ``periods.csv`` and ``report.html`` (with
+``--group-by``, also ``groups.csv`` and ``group_months.csv``; with ``--xlsx``,
+``report.xlsx``) into ``--out``, each under a temporary name first and renamed into place
+only when all are complete. Case ids are pseudonymised with a key (``--key-file`` or
+``SAMVERKAN_AUDIT_KEY``); without one the command refuses unless ``--identify`` is given
+on purpose.
 
 Exit 0 when every event was used, 1 when some were rejected (each reported with its file
 and line on stderr and in the report), 2 when the audit cannot run (an unreadable file, no
@@ -13,13 +14,15 @@ key, an empty period, more rejected records than ``--max-rejected`` allows, a mi
 extra), 3 for an internal error. When a run stops, the findings that led to it are printed
 before the message; on stderr each code shows its first ``--max-messages`` findings and one
 line counting the rest. The breach policy (``--blocked-is-breach``, ``--tolerance N``,
-``--closed``) decides the on-time rates and is stated in the report's header. No message names a raw
-case id or anything shaped like a personnummer when a key is given.
+``--closed``) decides the on-time rates and is stated in the report's header, with the
+``--target`` rate the months are held against. No message names a raw case id or anything
+shaped like a personnummer when a key is given.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import re
 import sys
@@ -29,7 +32,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from samverkan_rules.audit.inputs import ColumnMap, InputError, load_column_map
-from samverkan_rules.audit.policy import BreachPolicy, statement
+from samverkan_rules.audit.policy import BreachPolicy, statement, target_statement
 from samverkan_rules.audit.pseudonym import AuditKeyError, load_key, mask
 from samverkan_rules.audit.swedish import summary_sentence
 from samverkan_rules.cli import COMMANDS, EXIT_FINDINGS, EXIT_INTERNAL, EXIT_OK
@@ -65,9 +68,9 @@ def add_parser(subparsers: Any) -> None:
         help=COMMANDS[NAME],
         description=(
             "Judge every obligation of an event history by the routine version in force at "
-            "its trigger and write report.json, obligations.csv, summary.csv, periods.csv and "
-            "report.html into --out (with --group-by also groups.csv and group_months.csv, "
-            "with --xlsx report.xlsx). "
+            "its trigger and write report.json, obligations.csv, summary.csv, rule_months.csv, "
+            "periods.csv and report.html into --out (with --group-by also groups.csv and "
+            "group_months.csv, with --xlsx report.xlsx). "
             "CSV exports are read as Excel writes them (semicolon or tab, --encoding cp1252); "
             "a column map (--columns) takes an export's own column names and extra columns. "
             "Case ids are pseudonymised with a key unless --identify is given. Needs the "
@@ -220,6 +223,39 @@ def _add_policy_options(parser: argparse.ArgumentParser) -> None:
             "(instead of showing them as to do), so every action counted is judged"
         ),
     )
+    parser.add_argument(
+        "--target",
+        type=_target,
+        metavar="SHARE",
+        help=(
+            "the on-time rate each month should reach, e.g. 0.9 or 90%%: report.html draws "
+            "it over the monthly rate and marks the months and rule-months below it"
+        ),
+    )
+
+
+def _target(text: str) -> float:
+    """``--target``: a share above 0 and at most 1 (``0.9``, ``0,9``) or a percentage
+    (``90%``).
+
+    Examples:
+        >>> _target("0.9"), _target("90%"), _target("92,5 %"), _target("1")
+        (0.9, 0.9, 0.925, 1.0)
+    """
+    number = text.strip().replace(",", ".")
+    percent = number.endswith("%")
+    try:
+        value = float(number.removesuffix("%").strip())
+    except ValueError:
+        value = math.nan
+    share = round(value / 100, 6) if percent else value
+    if not 0 < share <= 1:  # NaN and infinities fail too
+        hint = f" (did you mean {text.strip()}%?)" if not percent and 1 < value <= 100 else ""
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give the on-time rate to reach as a share above 0 and at most 1, "
+            f"such as 0.9, or as a percentage such as 90%{hint}"
+        )
+    return share
 
 
 def _non_negative(option: str) -> Any:
@@ -447,6 +483,7 @@ def _run(args: argparse.Namespace) -> int:
         blocked_is_breach=args.blocked_is_breach,
         tolerance=args.tolerance,
         closed=args.closed,
+        target=args.target,
     )
     try:
         outcome = run_audit(options)
@@ -539,6 +576,8 @@ def _print_outcome(args: argparse.Namespace, outcome: AuditOutcome) -> None:
                 policy.blocked_is_breach, policy.tolerance_working_days, policy.closed
             )
             print(statement(held, translator("sv"), policy.left_out))
+        if report.header.target is not None:
+            print(target_statement(report.header.target, translator("sv")))
         pages = [path for path in outcome.files if path.parent.name == "cases"]
         for path in outcome.files:
             if path not in pages:

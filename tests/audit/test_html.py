@@ -168,7 +168,8 @@ def _overflow(page: Any) -> dict[str, Any]:
 
 def test_report_fits_1400_pixels_and_an_a4_page(tmp_path: Path) -> None:
     """Six years of monthly history on a wide screen and on paper: every column, the on-time
-    rate above all, is in view; nothing is cut off or needs scrolling sideways."""
+    rate above all, is in view; nothing is cut off or needs scrolling sideways, the month x
+    rule tables and the target line included."""
     from tests.audit.support import generate
 
     generated = generate(tmp_path / "events", cases=60, files=2, years=6)
@@ -179,6 +180,7 @@ def test_report_fits_1400_pixels_and_an_a4_page(tmp_path: Path) -> None:
             events=[str(p) for p in generated.paths],
             out=str(out),
             key=b"a-test-key-of-enough-bytes",
+            target=0.9,
         )
     )
     months = len(json.loads((out / "report.json").read_text(encoding="utf-8"))["by_month"])
@@ -189,6 +191,13 @@ def test_report_fits_1400_pixels_and_an_a4_page(tmp_path: Path) -> None:
             screen = browser.new_page(viewport={"width": 1400, "height": 900})
             screen.goto((out / "report.html").as_uri())
             wide = _overflow(screen)
+            drawn = screen.evaluate(
+                """() => ({target: document.querySelector('#target-line')
+                             .getBoundingClientRect().width,
+                           rate: document.querySelector('polyline.rate')
+                             .getBoundingClientRect().width,
+                           matrices: document.querySelectorAll('table.matrix').length})"""
+            )
             shot = screen.screenshot(path=str(tmp_path / "report-1400.png"), full_page=True)
             # A4 less the page margins is about 700 CSS pixels at 96 per inch.
             paper = browser.new_page(viewport={"width": 700, "height": 1000})
@@ -199,6 +208,7 @@ def test_report_fits_1400_pixels_and_an_a4_page(tmp_path: Path) -> None:
         finally:
             browser.close()
     assert wide["wide"] == [] and wide["scroll"] <= 1400, wide
+    assert drawn["target"] > 500 and drawn["rate"] > 500 and drawn["matrices"] >= 6, drawn
     assert wide["rate"] <= 1400
     assert len(shot) > 10_000
     assert printed["wide"] == [] and printed["scroll"] <= 700, printed

@@ -53,9 +53,11 @@ def test_the_workbook_has_the_csv_tables_typed(
     assert (out / "report.xlsx").read_bytes() == (again / "report.xlsx").read_bytes()
     book = openpyxl.load_workbook(out / "report.xlsx")
     assert book.sheetnames == [
+        "Rapport",
         "Regler",
         "Enheter",
         "Månader",
+        "Regler per månad",
         "Perioder",
         "Grupper",
         "Grupper per månad",
@@ -63,6 +65,7 @@ def test_the_workbook_has_the_csv_tables_typed(
     ]
     for name, table in (
         ("Regler", "summary.csv"),
+        ("Regler per månad", "rule_months.csv"),
         ("Grupper", "groups.csv"),
         ("Skyldigheter", "obligations.csv"),
     ):
