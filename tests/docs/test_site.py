@@ -164,3 +164,34 @@ def test_a_tutorial_page_renders_in_a_browser(served: str, tmp_path: Path) -> No
     assert not errors, errors
     assert shot.stat().st_size > 20_000, "the screenshot is suspiciously small"
     assert pixels > 20, f"the screenshot is nearly blank ({pixels} colours)"
+
+
+def _swedish_pages() -> list[Path]:
+    return sorted((ROOT / "docs").rglob("*.sv.md"))
+
+
+@pytest.mark.parametrize("swedish", _swedish_pages(), ids=lambda p: p.name)
+def test_each_translated_page_switches_to_its_other_language(swedish: Path) -> None:
+    """The policy author's and auditor's pages come in Swedish and English; each names the
+    other near its top, so a reader can switch language where they stand."""
+    english = swedish.with_name(swedish.name.removesuffix(".sv.md") + ".md")
+    assert english.exists(), f"{swedish.name} has no English page {english.name}"
+    for page, other, word in ((swedish, english, "English"), (english, swedish, "Svenska")):
+        head = "\n".join(page.read_text(encoding="utf-8").splitlines()[:8])
+        assert f"*[{word}]({other.name})*" in head, f"{page.name} does not link to {other.name}"
+
+
+def test_the_policy_author_and_auditor_pages_are_in_both_languages() -> None:
+    names = {p.name for p in _swedish_pages()}
+    assert {"policy-author.sv.md", "auditor.sv.md"} <= names
+    recipes = {p.name for p in (ROOT / "docs" / "how-to").glob("*.md")} - {"index.md"}
+    operations = {
+        "service-tls-postgresql.md",
+        "monthly-audit.md",
+        "pre-commit.md",
+        "translate-messages.md",
+        "run-the-tests.md",
+    }
+    for name in sorted(recipes - operations):
+        if not name.endswith(".sv.md"):
+            assert name.removesuffix(".md") + ".sv.md" in recipes, f"{name} has no Swedish page"
