@@ -44,6 +44,7 @@ from samverkan_rules.errors import SamverkanError
 from samverkan_rules.live import RoutineSessions
 from samverkan_rules.live.routed import (
     DEFAULT_FUTURE_TOLERANCE,
+    DEFAULT_KEPT_CASES,
     DEFAULT_MAX_CASE_EVENTS,
     RoutineChangedError,
 )
@@ -189,6 +190,17 @@ def _add_limits(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_MAX_CASE_EVENTS,
         metavar="N",
         help=f"most events one case may hold (default {DEFAULT_MAX_CASE_EVENTS}; more: 422)",
+    )
+    parser.add_argument(
+        "--kept-cases",
+        type=int,
+        default=DEFAULT_KEPT_CASES,
+        metavar="N",
+        help=(
+            f"per routine, how many recently judged cases keep their evaluation state between "
+            f"posts (default {DEFAULT_KEPT_CASES}); another case is replayed from its events "
+            "when posted to, so this bounds memory, not what is answered"
+        ),
     )
     parser.add_argument(
         "--max-events",
@@ -365,6 +377,8 @@ def run(args: argparse.Namespace) -> int:
     for name in ("max_events", "max_connections", "max_case_events"):
         if getattr(args, name) < 1:
             raise CommandError(f"{named(name)}: give at least 1")
+    if args.kept_cases < 0:
+        raise CommandError(f"{named('kept_cases')}: give 0 or more")
 
     if is_database_url(args.store) and importlib.util.find_spec("psycopg") is None:
         raise CommandError(
@@ -381,6 +395,7 @@ def run(args: argparse.Namespace) -> int:
             synchronous=args.synchronous,
             future_tolerance=args.future_tolerance,
             max_case_events=args.max_case_events,
+            kept_cases=args.kept_cases,
         )
     except RoutineChangedError as exc:
         raise CommandError(str(exc)) from None

@@ -4,6 +4,7 @@ case's replay, and the cut of a case's events at an instant."""
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -21,14 +22,26 @@ class KeptReplays:
     event costs, not the whole case. A replay is started afresh when an event sorts earlier
     or the occurrences called off have changed (it placed its deadlines with those).
 
+    At most ``limit`` replays are kept: beyond it the least recently judged case's replay is
+    let go, and that case is replayed afresh from its events when it is next judged (the
+    same ledger, at the cost of its whole history once). A replay holds about 6 KB for a
+    case of five events, so the limit bounds what a service with many quiet cases keeps.
+
     Args:
         plan: The routines' plan.
+        limit: The most replays kept (None: every case's).
     """
 
-    def __init__(self, plan: CasePlan) -> None:
+    def __init__(self, plan: CasePlan, limit: int | None = None) -> None:
+        if limit is not None and limit < 0:
+            raise ValueError("limit must not be negative")
         self._plan = plan
-        self._replays: dict[str, CaseReplay] = {}
+        self._limit = limit
+        self._replays: OrderedDict[str, CaseReplay] = OrderedDict()
         self._calls_off: dict[str, tuple[str, ...]] = {}
+
+    def __len__(self) -> int:
+        return len(self._replays)
 
     def ledger(
         self, case: str, own: Sequence[Event], run: Evaluator, calls_off: tuple[str, ...]
@@ -48,7 +61,12 @@ class KeptReplays:
             self._replays[case] = replay
             self._calls_off[case] = calls_off
             seen = 0
-        return run.resume_case(replay, list(own[seen:]))
+        self._replays.move_to_end(case)
+        ledger = run.resume_case(replay, list(own[seen:]))
+        while self._limit is not None and len(self._replays) > self._limit:
+            gone, _ = self._replays.popitem(last=False)
+            self._calls_off.pop(gone, None)
+        return ledger
 
     def drop(self, case: str) -> None:
         """Forget a case's replay (it has no events left, or was erased)."""

@@ -56,6 +56,11 @@ DEFAULT_MAX_CASE_EVENTS = 50_000
 """The most events one case may hold by default: far beyond any real case, a bound on what
 one client can make the service hold for a single case."""
 
+DEFAULT_KEPT_CASES = 5_000
+"""How many cases of a routine the service keeps evaluation state for between posts by
+default (about 6 KB each): the recently posted ones, which are the ones posted to next.
+At 20,000 open cases this keeps the service under half a gigabyte."""
+
 
 class UnknownRoutineError(SamverkanError):
     """A routine id that is not served."""
@@ -89,6 +94,8 @@ class RoutineSessions:
         synchronous: The stores' sync mode (see :class:`EventStore`).
         future_tolerance: How far after ``now`` a posted event may be.
         max_case_events: The most events one case may hold; a post beyond it is refused.
+        kept_cases: Per routine, how many cases keep their replay between posts (see
+            :class:`~samverkan_rules.live.session.Session`); None: every case.
 
     Examples:
         >>> from datetime import datetime
@@ -121,6 +128,7 @@ class RoutineSessions:
         synchronous: Synchronous = "full",
         future_tolerance: timedelta = DEFAULT_FUTURE_TOLERANCE,
         max_case_events: int = DEFAULT_MAX_CASE_EVENTS,
+        kept_cases: int | None = None,
     ) -> None:
         by_id: dict[str, list[CompiledRoutine]] = {}
         for r in routines:
@@ -155,7 +163,9 @@ class RoutineSessions:
                 if event_store is not None:
                     self._stores[rid] = event_store
                     self._check_versions(rid, event_store)
-                self._sessions[rid] = Session(versions, store=event_store, backend=backend)
+                self._sessions[rid] = Session(
+                    versions, store=event_store, backend=backend, kept_cases=kept_cases
+                )
                 if event_store is not None and self._sessions[rid].cases():
                     self._keep_versions(rid, datetime.now(UTC))
         except BaseException:

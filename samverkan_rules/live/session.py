@@ -83,6 +83,8 @@ class Session:
         max_live_cases: For the durable backend: how many cases stay in durable_rules'
             memory before the least recently used are evicted (rebuilt from the events
             when they return).
+        kept_cases: How many cases keep their replay between posts, the least recently
+            judged let go (:class:`~samverkan_rules.live.replays.KeptReplays`); None: all.
 
     Thread safety: every public method may be called from any thread; posts are applied
     one at a time in the order they take the session's lock.
@@ -118,6 +120,7 @@ class Session:
         store: Store | str | os.PathLike[str] | None = None,
         backend: Backend = "reference",
         max_live_cases: int = 512,
+        kept_cases: int | None = None,
     ) -> None:
         # One routine id (its versions): the shared vocabulary would otherwise let every
         # routine judge every case (routines_of says how to serve several).
@@ -128,6 +131,7 @@ class Session:
         self._routines: tuple[CompiledRoutine, ...] = routines
         self._windows: Mapping[tuple[str, str], Window] = windows
         self._plan = CasePlan(routines, windows)
+        self._kept_cases = kept_cases  # checked by KeptReplays
         self._lock = threading.RLock()
         self._owns_store = isinstance(store, str | os.PathLike)
         self._store: Store | None = (
@@ -171,8 +175,6 @@ class Session:
             for event in self._store.events():
                 self._remember(event)
         self._unjudged |= set(self._by_case)
-
-    # ------------------------------------------------------------------ public API
 
     @property
     def backend(self) -> Backend:
@@ -580,7 +582,7 @@ class Session:
         self._retracting = []
         self._retracted_cases = set()
         self._earliest = None
-        self._replays = KeptReplays(self._plan)
+        self._replays = KeptReplays(self._plan, self._kept_cases)
 
     def _sync(self) -> bool:
         """Take in what other processes wrote to a shared store since this one last read

@@ -1,0 +1,70 @@
+"""A session that keeps few cases' replays between posts says exactly what one that keeps
+every case's says: each post's changes and a tick's are the same, on generated streams for
+every routine (a case let go is replayed from its events when it is next judged)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from samverkan_rules import EventError, load_routine
+from samverkan_rules.live import Session
+from samverkan_rules.records import to_builtins
+from tests.live.test_differential import REGISTRY, ROUTINE_IDS, SETTINGS, streams
+from tests.support import ROUTINES
+
+
+def _said(changes: Any) -> list[Any]:
+    return [to_builtins(c) for c in changes]
+
+
+@pytest.mark.parametrize("rid", ROUTINE_IDS)
+@SETTINGS
+@given(data=st.data(), kept=st.integers(0, 2))
+def test_few_kept_replays_change_nothing_a_post_says(rid: str, data: Any, kept: int) -> None:
+    versions = REGISTRY.versions(rid)
+    events = data.draw(streams(rid))
+    every, few = Session(versions), Session(versions, kept_cases=kept)
+    try:
+        for event in events:
+            try:
+                every.check(event)
+            except EventError:
+                continue
+            assert _said(few.post(event)) == _said(every.post(event))
+            assert len(few._replays) <= kept
+        if every.clock is not None:
+            later = every.clock + timedelta(days=data.draw(st.integers(1, 40)))
+            assert _said(few.tick(later)) == _said(every.tick(later))
+            assert _said(few.wake(later + timedelta(days=3))) == _said(
+                every.wake(later + timedelta(days=3))
+            )
+    finally:
+        every.close()
+        few.close()
+
+
+def test_the_least_recently_judged_case_is_let_go_first() -> None:
+    routine = load_routine(ROUTINES / "orebro-dagverksamhet-hemvard.yaml")
+    with Session(routine, kept_cases=2) as session:
+        for n, case in enumerate(["a", "b", "a", "c"]):
+            session.post(
+                {
+                    "id": f"e{n}",
+                    "case": case,
+                    "type": "consent.given",
+                    "at": f"2026-12-01T09:0{n}:00+01:00",
+                    "data": {"form": "written"},
+                }
+            )
+        assert list(session._replays._replays) == ["a", "c"]
+
+
+def test_a_negative_number_of_kept_cases_is_refused() -> None:
+    routine = load_routine(ROUTINES / "orebro-dagverksamhet-hemvard.yaml")
+    with pytest.raises(ValueError, match="must not be negative"):
+        Session(routine, kept_cases=-1)
