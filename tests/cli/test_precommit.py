@@ -14,7 +14,7 @@ from samverkan_rules.language.yaml import load_yaml
 from tests.support import ROOT, ROUTINES
 
 HOOKS = load_yaml((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8")).data
-HOW_TO = (ROOT / "docs" / "how-to" / "pre-commit.md").read_text(encoding="utf-8")
+HOW_TOS = [ROOT / "docs" / "how-to" / name for name in ("pre-commit.md", "pre-commit.sv.md")]
 
 
 def test_the_hooks_run_validate_and_test() -> None:
@@ -44,8 +44,10 @@ def test_each_hook_passes_on_the_bundled_routines(
     assert main(argv[1:]) == 0
 
 
-def test_the_how_to_shows_a_config_naming_both_hooks() -> None:
-    block = HOW_TO.split("```yaml\n# .pre-commit-config.yaml", 1)[1].split("```", 1)[0]
+@pytest.mark.parametrize("how_to", HOW_TOS, ids=lambda p: p.name)
+def test_the_how_to_shows_a_config_naming_both_hooks(how_to: Path) -> None:
+    text = how_to.read_text(encoding="utf-8")
+    block = text.split("```yaml\n# .pre-commit-config.yaml", 1)[1].split("```", 1)[0]
     config = load_yaml(block).data
     [repo] = config["repos"]
     assert [h["id"] for h in repo["hooks"]] == [h["id"] for h in HOOKS]

@@ -92,7 +92,8 @@ DUE_FORBIDDEN = (
 )
 """Each name stands for the module and everything under it."""
 
-DUE_PACKAGE_MODULE_CEILING = 66  # language.referred, .plans: what loading a routine checks
+# language.referred and .plans count too: what loading a routine checks and reads.
+DUE_PACKAGE_MODULE_CEILING = 66
 """How many of the package's modules ``due`` on one event may load. Measured by running
 ``samverkan due --routine routines/orebro-dagverksamhet-hemvard.yaml --events ONE.jsonl
 --as-of 2026-12-15T12:00:00+01:00`` (ONE.jsonl holding the first line of

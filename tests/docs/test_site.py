@@ -187,8 +187,6 @@ def test_the_policy_author_and_auditor_pages_are_in_both_languages() -> None:
     recipes = {p.name for p in (ROOT / "docs" / "how-to").glob("*.md")} - {"index.md"}
     operations = {
         "service-tls-postgresql.md",
-        "monthly-audit.md",
-        "pre-commit.md",
         "translate-messages.md",
         "run-the-tests.md",
     }
