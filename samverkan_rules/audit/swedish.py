@@ -158,3 +158,24 @@ def summary_sentence(report: AuditReport) -> str:
     return _SV.gettext("Audit {period} (status as of {moment}): {actions}, {used}.").format(
         period=period, moment=moment, actions=actions, used=used
     )
+
+
+def written_lines(files: Iterable[Path]) -> list[str]:
+    """The lines ``samverkan audit`` prints after its summary, one per file written and one
+    for the case pages (in Swedish, as the summary is).
+
+    Examples:
+        >>> written_lines([Path("ut/report.json"), Path("ut/cases/case-01.html")])
+        ['skrev ut/report.json', 'skrev ut/cases/ (1 ärendesida)']
+    """
+    files = list(files)
+    pages = [path for path in files if path.parent.name == "cases"]
+    lines = [_SV.gettext("wrote {path}").format(path=p) for p in files if p not in pages]
+    if pages:  # one line for the case pages, not one per case
+        n = len(pages)
+        lines.append(
+            _SV.ngettext(
+                "wrote {folder}/ ({n} case page)", "wrote {folder}/ ({n} case pages)", n
+            ).format(folder=pages[0].parent, n=n)
+        )
+    return lines

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from samverkan_rules.audit.inputs import ColumnMap, InputError, load_column_map
 from samverkan_rules.audit.policy import BreachPolicy, statement, target_statement
 from samverkan_rules.audit.pseudonym import AuditKeyError, load_key, mask
-from samverkan_rules.audit.swedish import summary_sentence
+from samverkan_rules.audit.swedish import summary_sentence, written_lines
 from samverkan_rules.cli import COMMANDS, EXIT_FINDINGS, EXIT_INTERNAL, EXIT_OK
 from samverkan_rules.cli._common import (
     CommandError,
@@ -578,9 +578,5 @@ def _print_outcome(args: argparse.Namespace, outcome: AuditOutcome) -> None:
             print(statement(held, translator("sv"), policy.left_out))
         if report.header.target is not None:
             print(target_statement(report.header.target, translator("sv")))
-        pages = [path for path in outcome.files if path.parent.name == "cases"]
-        for path in outcome.files:
-            if path not in pages:
-                print(f"wrote {path}")
-        if pages:  # one line for the case pages, not one per case
-            print(f"wrote {pages[0].parent}/ ({len(pages)} case pages)")
+        for line in written_lines(outcome.files):
+            print(line)
