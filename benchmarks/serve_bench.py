@@ -43,8 +43,15 @@ Python 3.11.7, 2 cores, otherwise idle, store on disk)::
 A filtered page judges only the cases that may match (``Session.due_candidates``); before
 that it judged every case first: 4,276 ms p50 at this size (measured at 22:04 under a load
 average of about 6), and side by side with ``--quick`` (1,000 cases, the same idle
-machine) 114.9 -> 67.5 ms p50, 215.1 -> 72.4 ms p99. Posts beside a full stream and the
-server's memory remain above their targets.
+machine) 114.9 -> 67.5 ms p50, 215.1 -> 72.4 ms p99. Posts beside a full stream remain
+above their target.
+
+The server's memory (2026-12-06, the full size, run back to back on 2 cores shared with
+other work, so the latencies of these two runs are not comparable with the idle ones
+above): keeping every case's evaluation state between posts (``SAMVERKAN_KEPT_CASES=
+1000000``) peaked at 596.5 MB; the default ``--kept-cases 5000`` at 414.9 MB (target 500,
+ratio 0.83). Posts, 1 event, 20 clients: p50 66.0 -> 79.1 ms, p99 255.5 -> 269.2 ms in the
+same two runs (within what the shared machine varies by).
 """
 
 from __future__ import annotations
