@@ -68,6 +68,9 @@ class _Page:
         """(block body shown, block body printed) for each console block, when approving."""
         for name in ("routines", "examples"):
             (work / name).symlink_to(ROOT / name)
+        # The routines with mistakes that the validate reference shows findings of.
+        (work / "tests").mkdir()
+        (work / "tests" / "invalid").symlink_to(ROOT / "tests" / "invalid")
 
     def command_line(self, command: str) -> str:
         """The command as run: the page's port replaced by the test's free one."""
@@ -291,3 +294,16 @@ def test_markers_are_read_from_the_line_before_a_fence() -> None:
     found = [(b.marker, b.arg, b.lang) for b in blocks(page)]
     assert ("file", "bestallning.yaml", "yaml") in found
     assert ("run", None, "console") in found
+
+
+def test_every_console_block_is_run() -> None:
+    """A shell example or output is shown only as a ``<!-- run -->`` (or background) block,
+    so no page shows output the program does not print; other text is a file the reader
+    writes (``<!-- file: -->``)."""
+    unchecked = [
+        b.where
+        for page in pages()
+        for b in blocks(page)
+        if b.lang in ("console", "text") and b.marker not in ("run", "background", "file")
+    ]
+    assert unchecked == []
