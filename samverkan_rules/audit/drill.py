@@ -2,7 +2,7 @@
 obligations, and an offline page per listed case.
 
 The lists are drawn from the obligation rows (every case, every obligation), ordered so the
-same history gives the same lists: the worst cases by missed obligations, then late ones,
+same history gives the same lists: the worst cases by overdue obligations, then late ones,
 then working days late; the most overdue obligations by their age at the end of the period.
 Each listed case gets ``cases/case-NN.html`` (named by rank, never by its id): its events
 and the explanation of each of its obligations, as ``samverkan explain`` gives them, with
@@ -76,7 +76,7 @@ def worst(
     memory_limit: str = "256MB",
     spill: Path | None = None,
 ) -> tuple[list[tuple[str, int, int, int, int]], list[tuple[str, str, str, str, int]]]:
-    """The worst cases (case, obligations, missed, late, working days late) and the most
+    """The worst cases (case, obligations, overdue, late, working days late) and the most
     overdue obligations (case, obligation, rule, deadline, working days), :data:`LISTED` each.
 
     DuckDB reads the rows where they lie, within ``memory_limit`` (spilling to ``spill``).
@@ -183,7 +183,7 @@ def drill_down(
                 case=c[0],
                 page=names[c[0]],
                 obligations=c[1],
-                missed=c[2],
+                overdue=c[2],
                 late=c[3],
                 late_working_days=c[4],
             )

@@ -72,7 +72,7 @@ def _segments(statuses: dict[str, int], scale: float) -> list[Segment]:
     parts = (
         ("on-time", "fulfilled", STATUS_SV["fulfilled"]),
         ("late", "fulfilled_late", STATUS_SV["fulfilled_late"]),
-        ("missed", "overdue", STATUS_SV["overdue"]),
+        ("overdue", "overdue", STATUS_SV["overdue"]),
     )
     x = 0.0
     out = []
@@ -85,7 +85,7 @@ def _segments(statuses: dict[str, int], scale: float) -> list[Segment]:
 
 
 def _stacked(items: list[tuple[str, str, dict[str, int]]]) -> dict[str, Any]:
-    """A horizontal stacked bar per item: on time, late, missed."""
+    """A horizontal stacked bar per item: on time, late, overdue."""
     judged = [
         s.get("fulfilled", 0) + s.get("fulfilled_late", 0) + s.get("overdue", 0)
         for _, _, s in items
@@ -100,15 +100,15 @@ def _stacked(items: list[tuple[str, str, dict[str, int]]]) -> dict[str, Any]:
     return {"rows": rows, "height": 16 + len(items) * 26, "width": 760}
 
 
-def _histogram(late: list[LatenessBucket], missed: list[LatenessBucket]) -> dict[str, Any]:
-    """Two columns per span of working days: done late, and missed (age at the period's
+def _histogram(late: list[LatenessBucket], overdue: list[LatenessBucket]) -> dict[str, Any]:
+    """Two columns per span of working days: done late, and overdue (age at the period's
     end); a fixed width whatever the spread of the values."""
-    top = max((b.count for b in (*late, *missed)), default=0) or 1
+    top = max((b.count for b in (*late, *overdue)), default=0) or 1
     width = 30
     bars = []
-    for i, (a, b) in enumerate(zip(late, missed, strict=True)):
+    for i, (a, b) in enumerate(zip(late, overdue, strict=True)):
         for j, (bucket, css, title) in enumerate(
-            ((a, "late", "Klar för sent"), (b, "missed", "Försenad"))
+            ((a, "late", "Klar för sent"), (b, "overdue", "Försenad"))
         ):
             height = 160 * bucket.count / top
             bars.append(
@@ -123,7 +123,7 @@ def _histogram(late: list[LatenessBucket], missed: list[LatenessBucket]) -> dict
                     "width": width,
                 }
             )
-    total = sum(b.count for b in (*late, *missed))
+    total = sum(b.count for b in (*late, *overdue))
     return {"bars": bars, "width": 60 + len(late) * (2 * width + 24), "height": 210, "total": total}
 
 
@@ -161,7 +161,7 @@ def _rate_line(months: list[MonthSummary], xs: list[float], target: float | None
 
 
 def _trend(months: list[MonthSummary], target: float | None = None) -> dict[str, Any]:
-    """Monthly stacked columns (on time, late, missed), narrower the more months there are,
+    """Monthly stacked columns (on time, late, overdue), narrower the more months there are,
     so the chart fits the page; the month is written under every column while they are wide
     enough to hold it, else under each January and the first month. Over them the on-time
     rate as a line on a 0-100 % right axis, and the target, if any (:func:`_rate_line`)."""
@@ -173,7 +173,7 @@ def _trend(months: list[MonthSummary], target: float | None = None) -> dict[str,
         x = round(40 + i * step, 1)
         y = 180.0
         parts = []
-        for css, count in zip(("on-time", "late", "missed"), _judged_parts(m), strict=True):
+        for css, count in zip(("on-time", "late", "overdue"), _judged_parts(m), strict=True):
             h = 160 * count / top
             y -= h
             parts.append({"css": css, "y": round(y, 1), "height": round(h, 1), "count": count})
@@ -194,7 +194,7 @@ def _trend(months: list[MonthSummary], target: float | None = None) -> dict[str,
 
 
 def _judged_parts(m: MonthSummary) -> tuple[int, int, int]:
-    """A month's obligations done on time, done late and missed (the column's parts)."""
+    """A month's obligations done on time, done late and overdue (the column's parts)."""
     return m.statuses["fulfilled"], m.statuses["fulfilled_late"], m.statuses["overdue"]
 
 
@@ -354,7 +354,7 @@ def render_html(report: AuditReport, drill: Any = None) -> str:
     group_chart = _stacked(
         [(_group_label(g.values), _group_label(g.values), g.statuses) for g in report.by_group]
     )
-    histogram = _histogram(report.lateness_buckets, report.missed_age_buckets)
+    histogram = _histogram(report.lateness_buckets, report.overdue_age_buckets)
     target = report.header.target
     trend = _trend(report.by_month, target)
     sums = {s: sum(r.statuses[s] for r in report.by_rule) for s in STATUS_SV}

@@ -140,24 +140,24 @@ class _Spread(_Out):
 
 
 MIN_VOLUME = 20
-"""Below this many judged obligations (on time, late or missed), a rate is flagged as
+"""Below this many judged obligations (on time, late or overdue), a rate is flagged as
 resting on too few to compare (``low_volume``) and listed after the others."""
 
 
 class Lateness(_Spread):
     """How late the obligations done late were: from the deadline until they were done.
 
-    Missed obligations are not in it (see :class:`MissedAge`). Percentiles are
+    Overdue obligations are not in it (see :class:`OverdueAge`). Percentiles are
     nearest-rank; null when nothing was done late.
     """
 
 
-class MissedAge(_Spread):
-    """How long the missed obligations (overdue at as_of) had been overdue when the audited
+class OverdueAge(_Spread):
+    """How long the obligations overdue at as_of had been so when the audited
     period ended, in working days after the deadline (0 when it fell after the period).
 
     Kept apart from :class:`Lateness`: an age depends on when the period ends, not on when
-    the work was done. Percentiles are nearest-rank; null when nothing was missed.
+    the work was done. Percentiles are nearest-rank; null when nothing was overdue.
     """
 
 
@@ -190,7 +190,7 @@ class RuleSummary(_Out):
     low_volume: bool = False
     """Fewer than :data:`MIN_VOLUME` judged: the rate is shown, but not ranked with the
     others."""
-    missed_age_working_days: MissedAge = MissedAge(count=0, median=None, p90=None, max=None)
+    overdue_age_working_days: OverdueAge = OverdueAge(count=0, median=None, p90=None, max=None)
     on_time: int = 0
     """The obligations the rate counts as on time: fulfilled, plus those done late within
     the policy's tolerance."""
@@ -208,7 +208,7 @@ class UnitSummary(_Out):
     statuses: dict[str, int]
     on_time_rate: float | None
     lateness_working_days: Lateness
-    missed_age_working_days: MissedAge = MissedAge(count=0, median=None, p90=None, max=None)
+    overdue_age_working_days: OverdueAge = OverdueAge(count=0, median=None, p90=None, max=None)
 
 
 class GroupSummary(_Out):
@@ -221,7 +221,7 @@ class GroupSummary(_Out):
     statuses: dict[str, int]
     on_time_rate: float | None
     lateness_working_days: Lateness
-    missed_age_working_days: MissedAge
+    overdue_age_working_days: OverdueAge
 
 
 class GroupMonthSummary(_Out):
@@ -245,7 +245,7 @@ class GroupRuleSummary(_Out):
     statuses: dict[str, int]
     on_time_rate: float | None
     lateness_working_days: Lateness
-    missed_age_working_days: MissedAge
+    overdue_age_working_days: OverdueAge
 
 
 class MonthSummary(_Out):
@@ -419,21 +419,21 @@ class DiagnosticRecord(_Out):
 
 
 class WorstCase(_Out):
-    """A case with many missed or late obligations (see :mod:`.drill`)."""
+    """A case with many overdue or late obligations (see :mod:`.drill`)."""
 
     case: str
     """The case's pseudonym (its id with ``--identify``)."""
     page: str
     """Its page, relative to report.html: ``cases/case-NN.html``."""
     obligations: int
-    missed: int
+    overdue: int
     late: int
     late_working_days: int
     """Summed over its obligations done late."""
 
 
 class OverdueObligation(_Out):
-    """A missed obligation, with its age at the end of the period (see :mod:`.drill`)."""
+    """An overdue obligation, with its age at the end of the period (see :mod:`.drill`)."""
 
     case: str
     page: str
@@ -456,8 +456,8 @@ class AuditReport(_Out):
     by_unit: list[UnitSummary]
     by_month: list[MonthSummary]
     lateness_histogram: list[LatenessBin]
-    """Obligations done late by working days late, over every rule (missed ones are in
-    :attr:`missed_age_buckets`)."""
+    """Obligations done late by working days late, over every rule (overdue ones are in
+    :attr:`overdue_age_buckets`)."""
     by_period: list[PeriodSummary]
     """Every period declared by a version in force during the audited period, and the
     periods that started in it, by routine, version, declaration order, rule and unit;
@@ -475,13 +475,13 @@ class AuditReport(_Out):
     lateness_buckets: list[LatenessBucket] = Field(default_factory=list)
     """Obligations done late, by working days late in spans (0, 1, 2-5, 6-10, 11-20, >20),
     every span listed."""
-    missed_age_buckets: list[LatenessBucket] = Field(default_factory=list)
-    """Missed obligations, by their age at the end of the period in the same spans."""
+    overdue_age_buckets: list[LatenessBucket] = Field(default_factory=list)
+    """Overdue obligations, by their age at the end of the period in the same spans."""
     worst_cases: list[WorstCase] = Field(default_factory=list)
-    """The cases with the most missed, then late obligations (at most 10), each with its
+    """The cases with the most overdue, then late obligations (at most 10), each with its
     page; report.html lists them."""
     most_overdue: list[OverdueObligation] = Field(default_factory=list)
-    """The missed obligations longest past their deadline (at most 10), each with its
+    """The overdue obligations longest past their deadline (at most 10), each with its
     case's page."""
     by_rule_month: list[RuleMonthSummary] = Field(default_factory=list)
     """Per rule and month of the trigger, the rules in the order of :attr:`by_rule`, then by

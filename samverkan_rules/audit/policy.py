@@ -1,7 +1,7 @@
 """The breach policy of an audit: what counts as on time, what as a breach, what is left out.
 
-By default an obligation is on time when it was done by its deadline; done late and missed
-(overdue) are the breaches; the on-time rate is on time / (on time + late + missed). Three
+By default an obligation is on time when it was done by its deadline; done late and
+overdue are the breaches; the on-time rate is on time / (on time + late + overdue). Three
 options change that, and the report's header states which were used
 (:class:`~samverkan_rules.audit.models.PolicyRecord`, the HTML header, :func:`statement`):
 
@@ -64,7 +64,7 @@ class BreachPolicy:
         return done
 
     def judged(self, statuses: Mapping[str, int], blocked_past: int) -> int:
-        """The obligations the rate rests on: on time, late, missed, and with
+        """The obligations the rate rests on: on time, late, overdue, and with
         ``blocked_is_breach`` the waiting ones whose deadline passed."""
         out = sum(int(statuses.get(s, 0)) for s in ("fulfilled", "fulfilled_late", "overdue"))
         return out + (blocked_past if self.blocked_is_breach else 0)

@@ -29,8 +29,8 @@ from samverkan_rules.audit.models import (
     LatenessBin,
     LatenessBucket,
     Lengths,
-    MissedAge,
     MonthSummary,
+    OverdueAge,
     PeriodSummary,
     QueueSummary,
     RoutineRecord,
@@ -48,7 +48,7 @@ from samverkan_rules.compile.versions import validity_windows
 from samverkan_rules.records import QueueResult
 
 DEFAULT_POLICY = BreachPolicy()
-"""Done by the deadline is on time; late and missed are breaches; nothing left out."""
+"""Done by the deadline is on time; late and overdue are breaches; nothing left out."""
 
 RuleKey = tuple[str, str, str]
 """(routine id, version, rule id)."""
@@ -66,12 +66,12 @@ CubeKey = tuple[tuple[str, ...], str, str, str, str]
 @dataclass
 class Tally:
     """Counts per status, lateness histograms (working and calendar days) of the obligations
-    done late, and the missed ones' ages at the end of the period (working days)."""
+    done late, and the overdue ones' ages at the end of the period (working days)."""
 
     statuses: Counter[str] = field(default_factory=Counter)
     late_working: Counter[int] = field(default_factory=Counter)
     late_calendar: Counter[int] = field(default_factory=Counter)
-    missed_working: Counter[int] = field(default_factory=Counter)
+    overdue_working: Counter[int] = field(default_factory=Counter)
     blocked_past: int = 0
     """Waiting (blocked) obligations whose deadline had passed at as_of."""
 
@@ -82,7 +82,7 @@ class Tally:
         if row.late_working_days is None:
             return
         if row.status == "overdue":  # not done: an age, never a lateness
-            self.missed_working[row.late_working_days] += 1
+            self.overdue_working[row.late_working_days] += 1
             return
         self.late_working[row.late_working_days] += 1
         if row.late_calendar_days is not None:
@@ -94,7 +94,7 @@ class Tally:
             self.statuses + other.statuses,
             self.late_working + other.late_working,
             self.late_calendar + other.late_calendar,
-            self.missed_working + other.missed_working,
+            self.overdue_working + other.overdue_working,
             self.blocked_past + other.blocked_past,
         )
 
@@ -335,8 +335,8 @@ def _lateness(histogram: Mapping[int, int]) -> Lateness:
     return Lateness(**_spread(histogram))
 
 
-def _missed(histogram: Mapping[int, int]) -> MissedAge:
-    return MissedAge(**_spread(histogram))
+def _overdue_ages(histogram: Mapping[int, int]) -> OverdueAge:
+    return OverdueAge(**_spread(histogram))
 
 
 BUCKETS: tuple[tuple[int, int | None], ...] = (
@@ -368,7 +368,7 @@ def buckets(histogram: Mapping[int, int]) -> list[LatenessBucket]:
 
 
 def judged(statuses: Mapping[str, int]) -> int:
-    """The obligations an on-time rate rests on: on time, late or missed."""
+    """The obligations an on-time rate rests on: on time, late or overdue."""
     return sum(int(statuses.get(s, 0)) for s in ("fulfilled", "fulfilled_late", "overdue"))
 
 
@@ -474,7 +474,7 @@ def _rule_summaries(
                 low_volume=judged_here < MIN_VOLUME,
                 on_time=policy.on_time(statuses, tally.late_working),
                 waiting_past_deadline=tally.blocked_past,
-                missed_age_working_days=_missed(tally.missed_working),
+                overdue_age_working_days=_overdue_ages(tally.overdue_working),
             )
         )
     return out
@@ -612,7 +612,7 @@ def _group_tables(
             statuses=status_counts(t.statuses),
             on_time_rate=policy.rate(t.statuses, t.late_working, t.blocked_past),
             lateness_working_days=_lateness(t.late_working),
-            missed_age_working_days=_missed(t.missed_working),
+            overdue_age_working_days=_overdue_ages(t.overdue_working),
         )
         for g, t in sorted(per_value.items(), key=lambda i: _group_order(i[0]))
     ]
@@ -638,7 +638,7 @@ def _group_tables(
             statuses=status_counts(t.statuses),
             on_time_rate=policy.rate(t.statuses, t.late_working, t.blocked_past),
             lateness_working_days=_lateness(t.late_working),
-            missed_age_working_days=_missed(t.missed_working),
+            overdue_age_working_days=_overdue_ages(t.overdue_working),
         )
         for (g, routine, version, rule), t in sorted(
             per_rule.items(), key=lambda i: (_group_order(i[0][0]), *i[0][1:])
@@ -723,10 +723,10 @@ def finish(
     """The report from the merged partial: sorted, complete, byte-stable; the on-time
     rates follow ``policy``."""
     late_all: Counter[int] = Counter()
-    missed_all: Counter[int] = Counter()
+    overdue_all: Counter[int] = Counter()
     for tally in partial.rules.values():
         late_all.update(tally.late_working)
-        missed_all.update(tally.missed_working)
+        overdue_all.update(tally.overdue_working)
     diagnostics = _sorted_diagnostics(partial)
     by_group, by_group_month, by_group_rule = _group_tables(partial.groups, policy)
     by_rule = _rule_summaries(routines, partial.rules, first, last, policy)
@@ -742,7 +742,7 @@ def finish(
                 statuses=status_counts(t.statuses),
                 on_time_rate=policy.rate(t.statuses, t.late_working, t.blocked_past),
                 lateness_working_days=_lateness(t.late_working),
-                missed_age_working_days=_missed(t.missed_working),
+                overdue_age_working_days=_overdue_ages(t.overdue_working),
             )
             for unit, t in sorted(partial.units.items())
         ],
@@ -763,6 +763,6 @@ def finish(
         by_group_month=by_group_month,
         by_group_rule=by_group_rule,
         lateness_buckets=buckets(late_all),
-        missed_age_buckets=buckets(missed_all),
+        overdue_age_buckets=buckets(overdue_all),
         by_rule_month=by_rule_month,
     )

@@ -201,7 +201,7 @@ def rows_for_case(
             deadline at the next meeting takes the next one held.
         group_by: Data fields (``data.enhet``) whose value, as the case's events last gave
             it at or before each obligation's trigger, goes into the row's ``groups``.
-        period_end: The end of the audited period (default ``as_of``): a missed
+        period_end: The end of the audited period (default ``as_of``): an overdue
             obligation's age is measured to it, not to when the audit ran.
         checked: The reader checked the events against these routines and kept the usable
             ones (the audited routines; not the compared ones, which may reject some), so
@@ -302,7 +302,7 @@ def _row(rules: AuditRules, case: str, entry: RuleEntry, period_end: datetime) -
     late_wd = entry.late
     if entry.status == "fulfilled_late" and answer is not None:
         late_cd = (local_date(answer.at, tz) - local_date(entry.deadline, tz)).days
-    elif entry.status == "overdue":  # missed: its age when the period ended
+    elif entry.status == "overdue":  # overdue: its age when the period ended
         late_cd = max(0, (local_date(period_end, tz) - local_date(entry.deadline, tz)).days)
         late_wd = max(0, late_working_days(routine, entry.deadline, period_end))
     return ObligationRow(

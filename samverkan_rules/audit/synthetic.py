@@ -2,13 +2,13 @@
 
 :func:`generate_history` writes cases for the Örebro routine (version 2, from 2020) in
 which the generator decides, for every obligation it causes, whether it is met on time,
-late, or missed; :class:`History` carries the counts per rule that an audit must find.
+late, or overdue; :class:`History` carries the counts per rule that an audit must find.
 
 Each case: consent is given (``consent-recorded``), a start is planned with its message
 and journal entry (``start-message``, ``start-journal``; a sent message asks for a receipt
 and a reply: ``receipt-acknowledgement``, ``start-reply``), then an end is planned
 (``end-message``, ``end-journal``; its message asks for a receipt). An on-time answer comes
-well before the deadline, a late one a working day or two after it, a missed one never.
+well before the deadline, a late one a working day or two after it, one left overdue is never done.
 Every case ends within 45 working days of its start, so an audit as of the end of the period
 sees every deadline passed.
 
@@ -45,10 +45,10 @@ ROUTINE_ID = "orebro-dagverksamhet-hemvard"
 """The routine the generated cases follow (its version 2, in force from 2020-01-01)."""
 
 OUTCOMES: tuple[Status, ...] = ("fulfilled", "fulfilled_late", "overdue")
-"""What the generator lets happen to an obligation: on time, late, missed."""
+"""What the generator lets happen to an obligation: on time, late, overdue."""
 
 MIX = (6, 2, 1)
-"""The default weights of :data:`OUTCOMES`: two thirds on time, two ninths late, one missed."""
+"""The default weights of :data:`OUTCOMES`: two thirds on time, two ninths late, one overdue."""
 
 
 class Truth(NamedTuple):
@@ -348,7 +348,7 @@ def generate_history(
         ids: ``personnummer`` (valid ones) or ``plain`` (``c1``, ``c2``, ...) case ids.
         units: Organisational units to put the cases in (``data.enhet``); drawn from a
             random source of their own, so the outcomes are those of the same seed without.
-        mix: Weights of on time, late and missed (:data:`MIX` by default).
+        mix: Weights of on time, late and overdue (:data:`MIX` by default).
         truth: Also keep every obligation with its outcome, trigger day and deadline day
             (:attr:`History.obligations`), e.g. to check a closed-period view.
         no_consent: The share of cases that never give consent: their start and end
@@ -366,7 +366,7 @@ def generate_history(
         end = date(first.year + years, 3, 1)
     last = end - timedelta(days=1)
     if len(mix) != len(OUTCOMES) or min(mix) < 0 or sum(mix) <= 0:
-        raise ValueError(f"mix {tuple(mix)}: three weights >= 0 (on time, late, missed), not all 0")
+        raise ValueError(f"mix {tuple(mix)}: three weights >= 0 (on time, late, overdue), not 0")
     history = History(first=first, last=last, obligations=[] if truth else None)
     latest_start = last - timedelta(days=90)
     span = (latest_start - first).days

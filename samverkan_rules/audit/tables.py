@@ -47,7 +47,7 @@ OBLIGATION_COLUMNS = (
 
 ``case`` is the pseudonym (the id as given with ``--identify``); ``fulfilled`` is when the
 obligation was done; ``late_*`` is, for one done late, from the deadline until done, and for
-a missed one (``overdue``), its age at the end of the period; ``obligation`` is the id
+an overdue one, its age at the end of the period; ``obligation`` is the id
 ``samverkan explain`` takes (``<rule>:<trigger event id>``), ``trigger_event`` the event
 that raised it."""
 
@@ -66,8 +66,8 @@ SUMMARY_COLUMNS = (
     "late_working_days_p90",
     "judged",
     "low_volume",
-    "missed_age_working_days_median",
-    "missed_age_working_days_p90",
+    "overdue_age_working_days_median",
+    "overdue_age_working_days_p90",
 )
 
 
@@ -168,7 +168,7 @@ def summary_csv(report: AuditReport) -> bytes:
                 "yes" if r.low_volume else "no",
                 *(
                     "" if v is None else v
-                    for v in (r.missed_age_working_days.median, r.missed_age_working_days.p90)
+                    for v in (r.overdue_age_working_days.median, r.overdue_age_working_days.p90)
                 ),
             )
         )

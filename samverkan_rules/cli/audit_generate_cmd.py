@@ -5,7 +5,7 @@ The events go into ``--out``/events (give that directory to ``samverkan audit --
 the ground truth beside it. The cases follow the Örebro routine
 (``routines/orebro-dagverksamhet-hemvard``, its version from 2020): consent, a planned
 start and end, their messages, journal entries, receipts and replies. The generator decides
-for every obligation whether it is met on time, late or missed (``--mix``), so the files
+for every obligation whether it is met on time, late or overdue (``--mix``), so the files
 come with their ground truth: ``truth.json`` (per rule and per unit, the counts per status)
 and ``truth.csv`` (every obligation: case, obligation id as ``samverkan explain`` takes it,
 rule, trigger event, status, unit, working days late). Case ids are valid personnummer
@@ -56,7 +56,7 @@ def add_parser(subparsers: Any) -> None:
         description=(
             f"Write a synthetic event history of the routine {ROUTINE_ID} into --out/events, with "
             "the outcome of every obligation decided by the generator (on time, late or "
-            "missed), and its ground truth: truth.json (counts per rule and per unit) and "
+            "overdue), and its ground truth: truth.json (counts per rule and per unit) and "
             "truth.csv (every obligation). 'samverkan audit' on the files must find the "
             "same counts. The same options give the same bytes."
         ),
@@ -98,7 +98,7 @@ def _add_options(parser: argparse.ArgumentParser) -> None:
         "--mix",
         type=_mix,
         default=MIX,
-        metavar="ON_TIME:LATE:MISSED",
+        metavar="ON_TIME:LATE:OVERDUE",
         help="weights of the outcomes of each obligation (default 6:2:1)",
     )
     parser.add_argument(
@@ -142,7 +142,7 @@ def _add_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _mix(text: str) -> tuple[int, int, int]:
-    """``--mix``: three whole weights ``on time:late:missed``, not all 0.
+    """``--mix``: three whole weights ``on time:late:overdue``, not all 0.
 
     Examples:
         >>> _mix("6:2:1")
@@ -155,7 +155,7 @@ def _mix(text: str) -> tuple[int, int, int]:
         values = ()
     if len(values) != 3 or min(values) < 0 or sum(values) == 0:
         raise argparse.ArgumentTypeError(
-            f"{text!r}: give three whole weights on time:late:missed, e.g. 6:2:1 or 1:0:0"
+            f"{text!r}: give three whole weights on time:late:overdue, e.g. 6:2:1 or 1:0:0"
         )
     return values[0], values[1], values[2]
 

@@ -37,7 +37,7 @@ def _check_counts(report: dict, generated: Generated) -> None:  # type: ignore[t
         assert (
             statuses["fulfilled"] + statuses["fulfilled_late"] + statuses["overdue"]
             == (found[rule]["total"])
-        ), f"{rule}: only on time, late or missed"
+        ), f"{rule}: only on time, late or overdue"
     for rule, lates in generated.history.late_working_days.items():
         late = found[rule]["statuses"]["fulfilled_late"]
         assert late == sum(lates.values())
@@ -379,15 +379,15 @@ def test_generator_streams_without_shuffling(tmp_path: Path) -> None:
 def _documented_summary() -> dict[str, tuple[int, int, int, int, float, int]]:
     """The rows of the summary.csv table on the audit's reference page."""
     page = (ROOT / "docs" / "reference" / "audit.md").read_text(encoding="utf-8")
-    table = page.split("| rule | total | on time | late | missed |", 1)[1].split("\n\n", 1)[0]
+    table = page.split("| rule | total | on time | late | overdue |", 1)[1].split("\n\n", 1)[0]
     rows = {}
     for line in table.splitlines()[2:]:
-        rule, total, on_time, late, missed, rate, median = line.strip("|").split("|")
+        rule, total, on_time, late, overdue, rate, median = line.strip("|").split("|")
         rows[rule.strip()] = (
             int(total),
             int(on_time),
             int(late),
-            int(missed),
+            int(overdue),
             float(rate),
             int(median),
         )
@@ -411,14 +411,14 @@ def test_the_documented_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
         "receipt-acknowledgement": (20, 8, 8, 4, 0.4, 2),
     }
     assert _documented_summary() == quoted
-    for rule, (total, on_time, late, missed, rate, median) in quoted.items():
+    for rule, (total, on_time, late, overdue, rate, median) in quoted.items():
         r = rows[rule]
         s = r["statuses"]
         assert (r["total"], s["fulfilled"], s["fulfilled_late"], s["overdue"]) == (
             total,
             on_time,
             late,
-            missed,
+            overdue,
         )
         assert (r["on_time_rate"], r["lateness_working_days"]["median"]) == (rate, median)
 

@@ -55,10 +55,10 @@ def test_the_worst_cases_link_to_their_pages(
     worst = _table_rows(html, "worst-cases")
     overdue = _table_rows(html, "most-overdue")
     assert len(worst) == len(overdue) == 10
-    # The first listed case has the most missed obligations of all.
-    missed = Counter(r["case"] for r in rows if r["status"] == "overdue")
+    # The first listed case has the most overdue obligations of all.
+    per_case = Counter(r["case"] for r in rows if r["status"] == "overdue")
     first_case = re.search(r"<code>(p-[0-9a-f]{20})</code>", worst[0])
-    assert first_case is not None and missed[first_case.group(1)] == max(missed.values())
+    assert first_case is not None and per_case[first_case.group(1)] == max(per_case.values())
     # The first listed obligation is the longest overdue.
     oldest = max(int(r["late_working_days"]) for r in rows if r["status"] == "overdue")
     assert f'<td class="num">{oldest}</td>' in overdue[0]

@@ -96,15 +96,15 @@ def test_report_html_draws_its_charts_offline(generated: Generated, tmp_path: Pa
         assert {"fulfilled", "fulfilled_late", "overdue"} <= set(rules[key])
     on_time = sum(b["count"] for b in charts["chart-rules"] if "on-time" in b["css"])
     assert on_time == sum(r["statuses"]["fulfilled"] for r in report["by_rule"])
-    # Lateness in fixed spans: done late and missed side by side, never one bar per value.
-    for css, table in (("late", "lateness_buckets"), ("missed", "missed_age_buckets")):
+    # Lateness in fixed spans: done late and overdue side by side, never one bar per value.
+    for css, table in (("late", "lateness_buckets"), ("overdue", "overdue_age_buckets")):
         drawn = [b["count"] for b in charts["chart-lateness"] if css in b["css"]]
         assert drawn == [b["count"] for b in report[table] if b["count"]], css
     assert len(charts["chart-lateness"]) <= 12
     late_done = sum(r["statuses"]["fulfilled_late"] for r in report["by_rule"])
     assert sum(b["count"] for b in report["lateness_buckets"]) == late_done
-    missed = sum(r["statuses"]["overdue"] for r in report["by_rule"])
-    assert sum(b["count"] for b in report["missed_age_buckets"]) == missed
+    overdue = sum(r["statuses"]["overdue"] for r in report["by_rule"])
+    assert sum(b["count"] for b in report["overdue_age_buckets"]) == overdue
     assert "Per enhet" in headings and "Utveckling per månad" in headings
 
 

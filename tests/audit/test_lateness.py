@@ -1,4 +1,4 @@
-"""Honest lateness: done late and missed kept apart, spans instead of one bar per value,
+"""Honest lateness: done late and overdue kept apart, spans instead of one bar per value,
 rates with their volume."""
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def test_lateness_is_of_the_work_done_late_and_missed_ages_stand_apart(
             percentile(truth, 90),
             max(truth),
         ), rule
-        assert r["missed_age_working_days"]["count"] == r["statuses"]["overdue"]
+        assert r["overdue_age_working_days"]["count"] == r["statuses"]["overdue"]
         assert r["judged"] == r["total"]  # the generator's obligations are all judged
     # Audited a year later, the figures are the same: an age is measured to the end of the
     # period, not to the day the audit ran.
@@ -45,7 +45,7 @@ def test_lateness_is_of_the_work_done_late_and_missed_ages_stand_apart(
     args = audit_args([tmp_path / "in"], later, *period, "--as-of", "2023-06-01T00:00:00+02:00")
     assert run_cli(args, monkeypatch) == 0
     assert _report(later)["by_rule"] == report["by_rule"]
-    assert _report(later)["missed_age_buckets"] == report["missed_age_buckets"]
+    assert _report(later)["overdue_age_buckets"] == report["overdue_age_buckets"]
     assert [b["label"] for b in report["lateness_buckets"]] == [
         "0",
         "1",
@@ -80,6 +80,6 @@ def test_rules_with_few_judged_obligations_are_listed_last(
     assert summary[-4:] == [
         "judged",
         "low_volume",
-        "missed_age_working_days_median",
-        "missed_age_working_days_p90",
+        "overdue_age_working_days_median",
+        "overdue_age_working_days_p90",
     ]

@@ -1,8 +1,8 @@
 """Every example in the documentation runs and shows what it really prints.
 
 Each page's examples run in a fresh working folder (with ``routines/``, ``examples/`` and
-``tests/invalid/`` of the repository beside them), in the page's order: files are written, commands run and
-their output compared with the page, routines validated, Python executed. See
+``tests/invalid/`` of the repository beside them), in the page's order: files are written,
+commands run and their output compared with the page, routines validated, Python executed. See
 ``tests/docs/pages.py`` for the markers. English pages run with ``LANG=en_US.UTF-8``,
 Swedish ones (``*.sv.md``) with ``LANG=sv_SE.UTF-8``.
 
