@@ -51,12 +51,11 @@ from samverkan_rules.audit.pseudonym import (
 )
 from samverkan_rules.audit.rows import AuditRules
 from samverkan_rules.compile.routine import CompiledRoutine
-from samverkan_rules.compile.versions import validity_windows
+from samverkan_rules.compile.versions import InstantWindow, validity_windows
 from samverkan_rules.diagnostics import Diagnostic
 from samverkan_rules.errors import EventError
 from samverkan_rules.events.model import REQUIRED_KEYS, Event, event_from_mapping
 from samverkan_rules.events.read import CSV_HEADER_HINT, csv_header
-from samverkan_rules.time.instants import local_date
 
 KEYS = frozenset({*REQUIRED_KEYS, "data"})
 """An event's keys; other columns are mapped into data or rejected."""
@@ -163,11 +162,12 @@ class Staging:
         self.con.execute(f"SET temp_directory = {sql_text(str(spill))}")
         self.con.execute("SET preserve_insertion_order = false")
         self._per_code: dict[tuple[str, str], int] = {}
-        self._windows, _ = validity_windows(self.rules.routines)
-        checkers: dict[str, list[CompiledRoutine]] = {}
+        windows, _ = validity_windows(self.rules.routines)
+        checkers: dict[str, list[tuple[CompiledRoutine, InstantWindow]]] = {}
         for r in self.rules.routines:
+            in_force = InstantWindow.of(windows[(r.id, r.version)], r.tz)
             for name in r.event_types:
-                checkers.setdefault(name, []).append(r)
+                checkers.setdefault(name, []).append((r, in_force))
         self._checkers = checkers
         return self
 
@@ -179,11 +179,13 @@ class Staging:
 
     def _check(self, event: Event) -> list[Diagnostic]:
         """The routine's check of an event, by the version in force on its date."""
-        owners = self._checkers.get(event.type) or [self.rules.routines[0]]
-        chosen = owners[0]
+        owners = self._checkers.get(event.type)
+        if not owners:
+            return self.rules.routines[0].check_event(event)
+        chosen = owners[0][0]
         if len(owners) > 1:
-            for r in owners:
-                if self._windows[(r.id, r.version)].contains(local_date(event.at, r.tz)):
+            for r, in_force in owners:
+                if in_force.contains(event.at):
                     chosen = r
                     break
         return chosen.check_event(event)
