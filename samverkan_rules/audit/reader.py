@@ -177,15 +177,16 @@ class Staging:
 
     # ------------------------------------------------------------------ pass 1
 
-    def _check(self, event: Event) -> list[Diagnostic]:
-        """The routine's check of an event, by the version in force on its date."""
+    def _check(self, event: Event, at_us: int) -> list[Diagnostic]:
+        """The routine's check of an event, by the version in force on its date (``at_us``:
+        its instant in microseconds since 1970)."""
         owners = self._checkers.get(event.type)
         if not owners:
             return self.rules.routines[0].check_event(event)
         chosen = owners[0][0]
         if len(owners) > 1:
             for r, in_force in owners:
-                if in_force.contains(event.at):
+                if in_force.contains(event.at, at_us):
                     chosen = r
                     break
         return chosen.check_event(event)
@@ -495,7 +496,8 @@ class Staging:
                         d = replace(d, hint=_COLUMNS_HINT, hint_text=None)
                     self._note(d, raw_case)
                 continue
-            problems = self._check(event)
+            at_us = _instant_us(event.at)
+            problems = self._check(event, at_us)
             if taken and problems:
                 problems = [p for p in problems if not _is_declared(p, taken)]
             if problems:
@@ -511,7 +513,7 @@ class Staging:
                     file_no,
                     number,
                     case if case in units else alias(case),
-                    _instant_us(event.at),
+                    at_us,
                     event.id,
                     event.type,
                     event.at.isoformat(),

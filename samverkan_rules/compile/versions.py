@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from samverkan_rules.compile.routine import CompiledRoutine
@@ -35,14 +35,30 @@ _MARGIN = timedelta(days=2)
 window's local days is inside (or outside) whatever the offsets around it."""
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICRO = timedelta(microseconds=1)
+_BEYOND = 1 << 62
+"""Later than any instant in microseconds since 1970 (datetime ends in 9999)."""
+
+
+def micros(at: datetime) -> int:
+    """The aware instant ``at`` in microseconds since 1970-01-01 UTC.
+
+    Examples:
+        >>> micros(datetime(1970, 1, 1, 1, tzinfo=UTC))
+        3600000000
+    """
+    return (at - _EPOCH) // _MICRO
+
+
 @dataclass(frozen=True, slots=True)
 class InstantWindow:
     """A :class:`Window` asked about instants: :meth:`contains` answers as
     ``window.contains(local_date(at, tz))`` does, without converting most instants.
 
     An instant well inside or well outside the window's days (by :data:`_MARGIN`) is
-    answered by comparing it with bounds computed once; one near an end goes through the
-    local date.
+    answered by comparing it with bounds computed once (in microseconds since 1970); one
+    near an end goes through the local date.
 
     Examples:
         >>> from samverkan_rules.time.instants import parse_rfc3339
@@ -56,53 +72,56 @@ class InstantWindow:
 
     window: Window
     tz: ZoneInfo
-    inner_from: datetime | None
-    """From here (up to :attr:`inner_to`) surely inside; None: no sure inside."""
-    inner_to: datetime | None
-    """Before here surely inside; None: open-ended."""
-    outer_from: datetime | None
-    """Before here surely outside; None: never surely (the calendar's first days)."""
-    outer_to: datetime | None
-    """From here surely outside; None: never surely."""
+    inner_from: int
+    """From here (up to :attr:`inner_to`) surely inside (beyond every instant: never)."""
+    inner_to: int
+    """Before here surely inside."""
+    outer_from: int
+    """Before here surely outside."""
+    outer_to: int
+    """From here surely outside."""
 
     @classmethod
     def of(cls, window: Window, tz: ZoneInfo) -> InstantWindow:
         """The bounds of ``window``'s days in ``tz``."""
 
-        def day_start(day: date, shift: timedelta) -> datetime | None:
+        def day_start(day: date | None, shift: timedelta, otherwise: int) -> int:
+            if day is None:
+                return otherwise
             try:
-                return start_of_day(day + shift, tz)
+                return micros(start_of_day(day + shift, tz))
             except OverflowError:
-                return None
+                return otherwise
 
-        last = window.last
-        inner_from = day_start(window.first, _MARGIN)
-        inner_to = day_start(last, -_MARGIN) if last is not None else None
-        if last is not None and inner_to is None:
-            inner_from = None  # at the calendar's end: never surely inside
+        first, last = window.first, window.last
+        inner_to = day_start(last, -_MARGIN, -_BEYOND) if last is not None else _BEYOND
         return cls(
             window,
             tz,
-            inner_from,
+            day_start(first, _MARGIN, _BEYOND),
             inner_to,
-            day_start(window.first, -_MARGIN),
-            day_start(last, _MARGIN) if last is not None else None,
+            day_start(first, -_MARGIN, -_BEYOND),
+            day_start(last, _MARGIN, _BEYOND),
         )
 
-    def contains(self, at: datetime) -> bool:
+    def contains(self, at: datetime, at_micros: int | None = None) -> bool:
         """True when the local date of the instant ``at`` falls inside the window.
+
+        Args:
+            at: The instant.
+            at_micros: ``micros(at)``, when the caller has it.
 
         Raises:
             CalendarError: If ``at`` is naive.
         """
-        if at.tzinfo is not None and at.utcoffset() is not None:
-            low, high = self.inner_from, self.inner_to
-            if low is not None and low <= at and (high is None or at < high):
-                return True
-            if (self.outer_from is not None and at < self.outer_from) or (
-                self.outer_to is not None and at >= self.outer_to
-            ):
-                return False
+        if at_micros is None:
+            if at.tzinfo is None or at.utcoffset() is None:
+                return self.window.contains(local_date(at, self.tz))  # raises
+            at_micros = micros(at)
+        if self.inner_from <= at_micros < self.inner_to:
+            return True
+        if at_micros < self.outer_from or at_micros >= self.outer_to:
+            return False
         return self.window.contains(local_date(at, self.tz))
 
 
