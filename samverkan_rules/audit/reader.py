@@ -469,6 +469,7 @@ class Staging:
         alias = self.pseudonyms.case
         declared = self.read.declared
         pending = 0
+        last_case, staged_as, bad = None, "", False
         for number, record in records:
             pending += 1
             if pending == 10_000:
@@ -507,12 +508,15 @@ class Staging:
                     tally.rejected += 1
                     continue
             case = event.case
-            bad = looks_like_personnummer(case) and not valid_personnummer(case)
+            if case != last_case:  # a case's events come in runs
+                last_case = case
+                staged_as = case if case in units else alias(case)
+                bad = looks_like_personnummer(case) and not valid_personnummer(case)
             writer.writerow(
                 (
                     file_no,
                     number,
-                    case if case in units else alias(case),
+                    staged_as,
                     at_us,
                     event.id,
                     event.type,
@@ -743,13 +747,7 @@ class Staging:
 def _event(row: Sequence[Any], names: Sequence[str]) -> Event:
     _, file_no, line, case, at, ident, etype, data = row
     return Event(
-        id=ident,
-        case=case,
-        type=etype,
-        at=datetime.fromisoformat(at),
-        data=orjson.loads(data),
-        line=int(line),
-        file=names[int(file_no)],
+        ident, case, etype, datetime.fromisoformat(at), orjson.loads(data), line, names[file_no]
     )
 
 
