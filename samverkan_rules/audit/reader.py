@@ -51,12 +51,11 @@ from samverkan_rules.audit.pseudonym import (
 )
 from samverkan_rules.audit.rows import AuditRules
 from samverkan_rules.compile.routine import CompiledRoutine
-from samverkan_rules.compile.versions import validity_windows
+from samverkan_rules.compile.versions import InstantWindow, validity_windows
 from samverkan_rules.diagnostics import Diagnostic
 from samverkan_rules.errors import EventError
 from samverkan_rules.events.model import REQUIRED_KEYS, Event, event_from_mapping
 from samverkan_rules.events.read import CSV_HEADER_HINT, csv_header
-from samverkan_rules.time.instants import local_date
 
 KEYS = frozenset({*REQUIRED_KEYS, "data"})
 """An event's keys; other columns are mapped into data or rejected."""
@@ -163,11 +162,12 @@ class Staging:
         self.con.execute(f"SET temp_directory = {sql_text(str(spill))}")
         self.con.execute("SET preserve_insertion_order = false")
         self._per_code: dict[tuple[str, str], int] = {}
-        self._windows, _ = validity_windows(self.rules.routines)
-        checkers: dict[str, list[CompiledRoutine]] = {}
+        windows, _ = validity_windows(self.rules.routines)
+        checkers: dict[str, list[tuple[CompiledRoutine, InstantWindow]]] = {}
         for r in self.rules.routines:
+            in_force = InstantWindow.of(windows[(r.id, r.version)], r.tz)
             for name in r.event_types:
-                checkers.setdefault(name, []).append(r)
+                checkers.setdefault(name, []).append((r, in_force))
         self._checkers = checkers
         return self
 
@@ -177,13 +177,16 @@ class Staging:
 
     # ------------------------------------------------------------------ pass 1
 
-    def _check(self, event: Event) -> list[Diagnostic]:
-        """The routine's check of an event, by the version in force on its date."""
-        owners = self._checkers.get(event.type) or [self.rules.routines[0]]
-        chosen = owners[0]
+    def _check(self, event: Event, at_us: int) -> list[Diagnostic]:
+        """The routine's check of an event, by the version in force on its date (``at_us``:
+        its instant in microseconds since 1970)."""
+        owners = self._checkers.get(event.type)
+        if not owners:
+            return self.rules.routines[0].check_event(event)
+        chosen = owners[0][0]
         if len(owners) > 1:
-            for r in owners:
-                if self._windows[(r.id, r.version)].contains(local_date(event.at, r.tz)):
+            for r, in_force in owners:
+                if in_force.contains(event.at, at_us):
                     chosen = r
                     break
         return chosen.check_event(event)
@@ -466,6 +469,7 @@ class Staging:
         alias = self.pseudonyms.case
         declared = self.read.declared
         pending = 0
+        last_case, staged_as, bad = None, "", False
         for number, record in records:
             pending += 1
             if pending == 10_000:
@@ -493,7 +497,8 @@ class Staging:
                         d = replace(d, hint=_COLUMNS_HINT, hint_text=None)
                     self._note(d, raw_case)
                 continue
-            problems = self._check(event)
+            at_us = _instant_us(event.at)
+            problems = self._check(event, at_us)
             if taken and problems:
                 problems = [p for p in problems if not _is_declared(p, taken)]
             if problems:
@@ -503,13 +508,16 @@ class Staging:
                     tally.rejected += 1
                     continue
             case = event.case
-            bad = looks_like_personnummer(case) and not valid_personnummer(case)
+            if case != last_case:  # a case's events come in runs
+                last_case = case
+                staged_as = case if case in units else alias(case)
+                bad = looks_like_personnummer(case) and not valid_personnummer(case)
             writer.writerow(
                 (
                     file_no,
                     number,
-                    case if case in units else alias(case),
-                    _instant_us(event.at),
+                    staged_as,
+                    at_us,
                     event.id,
                     event.type,
                     event.at.isoformat(),
@@ -739,13 +747,7 @@ class Staging:
 def _event(row: Sequence[Any], names: Sequence[str]) -> Event:
     _, file_no, line, case, at, ident, etype, data = row
     return Event(
-        id=ident,
-        case=case,
-        type=etype,
-        at=datetime.fromisoformat(at),
-        data=orjson.loads(data),
-        line=int(line),
-        file=names[int(file_no)],
+        ident, case, etype, datetime.fromisoformat(at), orjson.loads(data), line, names[file_no]
     )
 
 

@@ -129,6 +129,9 @@ class AuditRules:
     unit_of_role: Mapping[tuple[str, str, str], str]
     """(routine id, version, role) -> the role's unit."""
     _plans: dict[int, CasePlan] = field(default_factory=dict, compare=False, repr=False)
+    _columns: dict[tuple[int, str, str], tuple[str, str, str, str, str]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @classmethod
     def prepare(cls, routines: Sequence[CompiledRoutine]) -> AuditRules:
@@ -166,6 +169,18 @@ class AuditRules:
             windows, _problems = validity_windows(ruleset)
             plan = self._plans[key] = CasePlan(ruleset, windows)
         return plan
+
+    def row_columns(
+        self, routine: CompiledRoutine, rule: str, responsible: str
+    ) -> tuple[str, str, str, str, str]:
+        """(routine id, version, rule, responsible, unit) of an obligation row: the same for
+        every obligation of a rule and role, so built once per audit."""
+        key = (id(routine), rule, responsible)
+        found = self._columns.get(key)
+        if found is None:
+            unit = self.unit_of_role.get((routine.id, routine.version, responsible), responsible)
+            found = self._columns[key] = (routine.id, routine.version, rule, responsible, unit)
+        return found
 
     def baseline(self, as_of: datetime) -> Evaluation:
         """An evaluation without events: the routine-level diagnostics every call repeats."""
@@ -306,22 +321,16 @@ def _row(rules: AuditRules, case: str, entry: RuleEntry, period_end: datetime) -
         late_cd = max(0, (local_date(period_end, tz) - local_date(entry.deadline, tz)).days)
         late_wd = max(0, late_working_days(routine, entry.deadline, period_end))
     return ObligationRow(
-        case=case,
-        routine=routine.id,
-        version=routine.version,
-        rule=entry.rule.id,
-        responsible=entry.responsible,
-        unit=rules.unit_of_role.get(
-            (routine.id, routine.version, entry.responsible), entry.responsible
-        ),
-        trigger=local_stamp(entry.trigger.at, tz),
-        deadline=local_stamp(entry.deadline, tz),
-        fulfilled=local_stamp(answer.at, tz) if answer is not None else "",
-        status=entry.status,
-        late_working_days=late_wd,
-        late_calendar_days=late_cd,
-        obligation=mask(entry.id),
-        trigger_event=mask(entry.trigger.id),
+        case,
+        *rules.row_columns(routine, entry.rule.id, entry.responsible),
+        local_stamp(entry.trigger.at, tz),
+        local_stamp(entry.deadline, tz),
+        local_stamp(answer.at, tz) if answer is not None else "",
+        entry.status,
+        late_wd,
+        late_cd,
+        mask(entry.id),
+        mask(entry.trigger.id),
     )
 
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.diagnostics import Diagnostic
+from samverkan_rules.time.instants import local_date, start_of_day
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +28,101 @@ class Window:
     def contains(self, day: date) -> bool:
         """True when ``day`` falls inside the window."""
         return self.first <= day and (self.last is None or day <= self.last)
+
+
+_MARGIN = timedelta(days=2)
+"""Wider than any change of a zone's UTC offset: an instant this far inside (or outside) a
+window's local days is inside (or outside) whatever the offsets around it."""
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICRO = timedelta(microseconds=1)
+_BEYOND = 1 << 62
+"""Later than any instant in microseconds since 1970 (datetime ends in 9999)."""
+
+
+def micros(at: datetime) -> int:
+    """The aware instant ``at`` in microseconds since 1970-01-01 UTC.
+
+    Examples:
+        >>> micros(datetime(1970, 1, 1, 1, tzinfo=UTC))
+        3600000000
+    """
+    return (at - _EPOCH) // _MICRO
+
+
+@dataclass(frozen=True, slots=True)
+class InstantWindow:
+    """A :class:`Window` asked about instants: :meth:`contains` answers as
+    ``window.contains(local_date(at, tz))`` does, without converting most instants.
+
+    An instant well inside or well outside the window's days (by :data:`_MARGIN`) is
+    answered by comparing it with bounds computed once (in microseconds since 1970); one
+    near an end goes through the local date.
+
+    Examples:
+        >>> from samverkan_rules.time.instants import parse_rfc3339
+        >>> tz = ZoneInfo("Europe/Stockholm")
+        >>> w = InstantWindow.of(Window(date(2026, 1, 1), date(2026, 6, 30)), tz)
+        >>> [w.contains(parse_rfc3339(t)) for t in ("2025-12-31T22:59:59Z",
+        ...  "2025-12-31T23:00:00Z", "2026-03-01T12:00:00Z", "2026-06-30T21:59:59Z",
+        ...  "2026-06-30T22:00:00Z", "2027-01-01T00:00:00Z")]
+        [False, True, True, True, False, False]
+    """
+
+    window: Window
+    tz: ZoneInfo
+    inner_from: int
+    """From here (up to :attr:`inner_to`) surely inside (beyond every instant: never)."""
+    inner_to: int
+    """Before here surely inside."""
+    outer_from: int
+    """Before here surely outside."""
+    outer_to: int
+    """From here surely outside."""
+
+    @classmethod
+    def of(cls, window: Window, tz: ZoneInfo) -> InstantWindow:
+        """The bounds of ``window``'s days in ``tz``."""
+
+        def day_start(day: date | None, shift: timedelta, otherwise: int) -> int:
+            if day is None:
+                return otherwise
+            try:
+                return micros(start_of_day(day + shift, tz))
+            except OverflowError:
+                return otherwise
+
+        first, last = window.first, window.last
+        inner_to = day_start(last, -_MARGIN, -_BEYOND) if last is not None else _BEYOND
+        return cls(
+            window,
+            tz,
+            day_start(first, _MARGIN, _BEYOND),
+            inner_to,
+            day_start(first, -_MARGIN, -_BEYOND),
+            day_start(last, _MARGIN, _BEYOND),
+        )
+
+    def contains(self, at: datetime, at_micros: int | None = None) -> bool:
+        """True when the local date of the instant ``at`` falls inside the window.
+
+        Args:
+            at: The instant.
+            at_micros: ``micros(at)``, when the caller has it.
+
+        Raises:
+            CalendarError: If ``at`` is naive.
+        """
+        if at_micros is None:
+            if at.tzinfo is None or at.utcoffset() is None:
+                return self.window.contains(local_date(at, self.tz))  # raises
+            at_micros = micros(at)
+        if self.inner_from <= at_micros < self.inner_to:
+            return True
+        if at_micros < self.outer_from or at_micros >= self.outer_to:
+            return False
+        return self.window.contains(local_date(at, self.tz))
 
 
 def validity_windows(

@@ -19,12 +19,13 @@ is kept by the evaluator.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from operator import attrgetter
 from typing import Any
 
 from samverkan_rules.compile.routine import CompiledRoutine
-from samverkan_rules.compile.versions import validity_windows
+from samverkan_rules.compile.versions import Window, validity_windows
 from samverkan_rules.diagnostics import Diagnostic, sort_key
 from samverkan_rules.engine.ledger import RuleEntry
 from samverkan_rules.engine.occurrences import CalledOff, cancelling_types, schedule_ticks
@@ -59,6 +60,44 @@ def _standing(shared: list[Event]) -> list[Event]:
         by_case.setdefault(event.case, []).append(event)
     gone = {(case, ident) for case, events in by_case.items() for ident in retractions(events)}
     return [e for e in shared if e.type != RETRACTED and (e.case, e.id) not in gone]
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """What an :class:`Evaluator` derives from its routine versions alone."""
+
+    windows: dict[tuple[str, str], Window]
+    overlaps: list[Diagnostic]
+    borrow: frozenset[str]
+    queue_types: frozenset[str]
+    cancelling: frozenset[str]
+    units: frozenset[str]
+    with_periods: bool
+
+
+def _shape_of(routines: tuple[CompiledRoutine, ...], plan: CasePlan | None) -> _Shape:
+    """The shape of ``routines``; kept on ``plan`` when it was built for the same versions,
+    so a caller evaluating case after case with one plan derives it once."""
+    if plan is not None and not (
+        len(plan.routines) == len(routines)
+        and all(a is b for a, b in zip(plan.routines, routines, strict=True))
+    ):
+        plan = None  # built for other versions: not the place to keep it
+    if plan is not None and isinstance(plan.shape, _Shape):
+        return plan.shape
+    windows, overlaps = validity_windows(routines)
+    shape = _Shape(
+        windows,
+        overlaps,
+        frozenset().union(*(r.borrow_types for r in routines)),
+        queue_types(routines),
+        cancelling_types(routines),
+        frozenset(u for r in routines for u in r.routine.units),
+        any(r.periods for r in routines),
+    )
+    if plan is not None:
+        plan.shape = shape
+    return shape
 
 
 def routines_of(ruleset: Ruleset) -> tuple[CompiledRoutine, ...]:
@@ -126,10 +165,10 @@ class Evaluator:
         except CalendarError as exc:
             raise EvaluationError(str(exc)) from None
         self.routines = routines_of(ruleset)
-        windows, overlaps = validity_windows(self.routines)
-        if overlaps:
-            raise EvaluationError("routine versions overlap", overlaps)
-        self.windows = windows
+        shape = _shape_of(self.routines, plan)
+        if shape.overlaps:
+            raise EvaluationError("routine versions overlap", shape.overlaps)
+        windows = self.windows = shape.windows
         self.as_of = as_of.astimezone(UTC)
         self.tz = self.routines[0].tz
         # A plan depends only on the routines: a caller evaluating often (a live session)
@@ -142,12 +181,12 @@ class Evaluator:
         self._checkers = self.plan.checkers
         # One version judges every event's data: no lookup per event.
         self._only = self.routines[0] if len(self.routines) == 1 else None
-        self._borrow = frozenset().union(*(r.borrow_types for r in self.routines))
-        self._queue_types = queue_types(self.routines)
-        self._cancelling = cancelling_types(self.routines)
+        self._borrow = shape.borrow
+        self._queue_types = shape.queue_types
+        self._cancelling = shape.cancelling
         self.called_off = CalledOff()
         """The schedule occurrences called off, known once :meth:`prepare` has run."""
-        self._units = frozenset(u for r in self.routines for u in r.routine.units)
+        self._units = shape.units
         self._admitted = 0
         self._later = 0
         self._unknown_cases: dict[str, int] = {}
@@ -157,7 +196,7 @@ class Evaluator:
         self._queued: list[Event] = []
         self._cases = 0
         self._prepared = False
-        self._with_periods = any(r.periods for r in self.routines)
+        self._with_periods = shape.with_periods
 
     # -- phase 1 --------------------------------------------------------------------------
 

@@ -178,6 +178,8 @@ class CasePlan:
     ) -> None:
         self.routines = routines
         self.windows = windows
+        self.shape: object | None = None
+        """What the evaluator derives from the same versions, kept by it on first use."""
         fulfil: dict[str, list[_Slot]] = {}
         cancel: dict[str, list[_Slot]] = {}
         before: dict[str, list[_Slot]] = {}
