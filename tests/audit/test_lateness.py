@@ -18,7 +18,7 @@ def _report(out: Path) -> dict[str, Any]:
     return json.loads((out / "report.json").read_text(encoding="utf-8"))
 
 
-def test_lateness_is_of_the_work_done_late_and_missed_ages_stand_apart(
+def test_lateness_is_of_the_work_done_late_and_overdue_ages_stand_apart(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     generated = generate(tmp_path / "in", seed=4, cases=60, years=2)
