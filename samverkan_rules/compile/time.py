@@ -332,7 +332,11 @@ class TimeRule:
                 day = moved
         result = self._at_time_of_day(day)
         if steps is not None:
-            steps.append(f"-> {x.format_instant(result, self._tz, steps.t)}")
+            # Each step above ends on ``day``; the instant is a step of its own only when it
+            # says more than the day (a time of day).
+            shown = x.format_instant(result, self._tz, steps.t)
+            if shown != x.format_day(day, steps.t):
+                steps.append(f"-> {shown}")
         return result
 
 

@@ -270,7 +270,8 @@ def _trace(entry: RuleEntry, labels: list[str], as_of: datetime, t: Translator) 
     tz = routine.tz
     rule = entry.rule
     deadline = "; ".join(rule.deadline.compute(entry.trigger, t, entry.called_off).steps)
-    trace = [f"{rule.id}: {cause_line(entry, t)}", x.trace_deadline(t, steps=deadline)]
+    # The rule by its title, as staff know it (its id is the record's `rule`).
+    trace = [f"{rule.rule.title}: {cause_line(entry, t)}", x.trace_deadline(t, steps=deadline)]
     if entry.before is not None:
         before = entry.before
         at = x.format_instant(before.at, tz, t)

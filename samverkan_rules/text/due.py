@@ -486,7 +486,14 @@ def render_obligation(
         (t.gettext("Rule"), o.rule),
         (t.gettext("Routine"), f"{o.routine.id} version {o.routine.version}"),
         (t.gettext("Case"), o.case),
-        (t.gettext("Status"), f"{status_label(o.status, t)} ({o.status})"),
+        # The status as staff say it; in English also its name in the JSON (the Swedish
+        # catalog leaves the code out: staff read no field values).
+        (
+            t.gettext("Status"),
+            t.gettext("{label} ({status})").format(
+                label=status_label(o.status, t), status=o.status
+            ),
+        ),
         (t.gettext("Explanation"), o.explanation),
     ]
     head.extend(_what_rows(o, t, routine, as_of))
