@@ -61,7 +61,12 @@ def _interrupt_while_importing(tmp_path: Path, child: str) -> tuple[int, list[st
         assert process.stdout.readline() == "start\n"
         time.sleep(0.1)
         process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=60)
+        # The reader's buffer first (readline reads ahead), then the pipe to its end;
+        # communicate() would read the pipe only and lose what was buffered.
+        out = process.stdout.read()
+        process.wait(timeout=60)
+        assert process.stderr is not None
+        err = process.stderr.read()
     assert "Traceback" not in err, err
     return process.returncode, ["start", *out.split()]
 

@@ -70,7 +70,12 @@ def test_sigkill_mid_way_loses_no_acknowledged_event(tmp_path: Path) -> None:
         acknowledged.append(line.strip())
     assert child.poll() is None, "the child ended before it was killed: " + child.stderr.read()
     os.kill(child.pid, signal.SIGKILL)
-    rest, _ = child.communicate(timeout=60)
+    # What the child printed before it died: the reader's buffer first (readline reads
+    # ahead), then the pipe to its end; communicate() would read the pipe only.
+    rest = child.stdout.read()
+    child.wait(timeout=60)
+    assert child.stderr is not None
+    child.stderr.close()
     acknowledged.extend(rest.split())
     assert child.returncode == -signal.SIGKILL
     assert 1500 <= len(acknowledged) < 10_000
