@@ -365,8 +365,10 @@ def render_html(report: AuditReport, drill: Any = None) -> str:
     policy = BreachPolicy(held.blocked_is_breach, held.tolerance_working_days, held.closed)
     shown = _shown_statuses(report)
     template = _ENV.get_template("report.html.j2")
+    titles = [r.title for r in report.header.routines if r.id == report.header.routine_id]
     return template.render(
         report=report,
+        routine_title=(titles[-1] if titles and titles[-1] else report.header.routine_id),
         drill=drill,
         totals=totals,
         header=report.header,

@@ -46,6 +46,8 @@ class RoutineRecord(_Out):
 
     id: str
     version: str
+    title: str = ""
+    """The routine's title, as staff know it (the report's heading names the latest)."""
     sha256: str
     """SHA-256 of the routine file's exact text."""
     valid_from: str

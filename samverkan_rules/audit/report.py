@@ -382,6 +382,7 @@ def routine_records(routines: Sequence[CompiledRoutine]) -> list[RoutineRecord]:
             RoutineRecord(
                 id=r.id,
                 version=r.version,
+                title=r.routine.title,
                 sha256=r.sha256,
                 valid_from=r.routine.valid_from.isoformat(),
                 valid_to=last.isoformat() if last else None,
