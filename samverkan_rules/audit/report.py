@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Protocol, Self, TypeVar
+from typing import Any, Protocol, Self, TypeVar
 
 from samverkan_rules.audit.models import (
     MIN_VOLUME,
@@ -87,6 +87,23 @@ class Tally:
         self.late_working[row.late_working_days] += 1
         if row.late_calendar_days is not None:
             self.late_calendar[row.late_calendar_days] += 1
+
+    def counted(self, policy: BreachPolicy) -> dict[str, Any]:
+        """What every table's row says of its obligations: the total, the count per status
+        and the on-time rate under ``policy``."""
+        return {
+            "total": sum(self.statuses.values()),
+            "statuses": status_counts(self.statuses),
+            "on_time_rate": policy.rate(self.statuses, self.late_working, self.blocked_past),
+        }
+
+    def judged_counts(self, policy: BreachPolicy) -> dict[str, int]:
+        """What the monthly tables add: how many the rate rests on, and how many of those
+        were on time."""
+        return {
+            "judged": policy.judged(self.statuses, self.blocked_past),
+            "on_time": policy.on_time(self.statuses, self.late_working),
+        }
 
     def merged(self, other: Tally) -> Tally:
         """A new tally with both counts."""
@@ -609,9 +626,7 @@ def _group_tables(
     values = [
         GroupSummary(
             values=_values(g),
-            total=sum(t.statuses.values()),
-            statuses=status_counts(t.statuses),
-            on_time_rate=policy.rate(t.statuses, t.late_working, t.blocked_past),
+            **t.counted(policy),
             lateness_working_days=_lateness(t.late_working),
             overdue_age_working_days=_overdue_ages(t.overdue_working),
         )
@@ -621,9 +636,7 @@ def _group_tables(
         GroupMonthSummary(
             values=_values(g),
             month=month,
-            total=sum(t.statuses.values()),
-            statuses=status_counts(t.statuses),
-            on_time_rate=policy.rate(t.statuses, t.late_working, t.blocked_past),
+            **t.counted(policy),
         )
         for (g, month), t in sorted(
             per_month.items(), key=lambda i: (_group_order(i[0][0]), i[0][1])
@@ -635,9 +648,7 @@ def _group_tables(
             routine=routine,
             version=version,
             rule=rule,
-            total=sum(t.statuses.values()),
-            statuses=status_counts(t.statuses),
-            on_time_rate=policy.rate(t.statuses, t.late_working, t.blocked_past),
+            **t.counted(policy),
             lateness_working_days=_lateness(t.late_working),
             overdue_age_working_days=_overdue_ages(t.overdue_working),
         )
@@ -658,11 +669,8 @@ def _month_tables(
     months = [
         MonthSummary(
             month=month,
-            total=sum(t.statuses.values()),
-            statuses=status_counts(t.statuses),
-            on_time_rate=policy.rate(t.statuses, t.late_working, t.blocked_past),
-            judged=policy.judged(t.statuses, t.blocked_past),
-            on_time=policy.on_time(t.statuses, t.late_working),
+            **t.counted(policy),
+            **t.judged_counts(policy),
         )
         for month, t in sorted(per_month.items())
     ]
@@ -673,11 +681,8 @@ def _month_tables(
             version=version,
             rule=rule,
             month=month,
-            total=sum(t.statuses.values()),
-            statuses=status_counts(t.statuses),
-            on_time_rate=policy.rate(t.statuses, t.late_working, t.blocked_past),
-            judged=policy.judged(t.statuses, t.blocked_past),
-            on_time=policy.on_time(t.statuses, t.late_working),
+            **t.counted(policy),
+            **t.judged_counts(policy),
         )
         for (routine, version, rule, month), t in sorted(
             rule_months.items(), key=lambda i: (order.get(i[0][:3], len(order)), i[0])
@@ -739,9 +744,7 @@ def finish(
             UnitSummary(
                 unit=unit,
                 label=_unit_label(routines, unit),
-                total=sum(t.statuses.values()),
-                statuses=status_counts(t.statuses),
-                on_time_rate=policy.rate(t.statuses, t.late_working, t.blocked_past),
+                **t.counted(policy),
                 lateness_working_days=_lateness(t.late_working),
                 overdue_age_working_days=_overdue_ages(t.overdue_working),
             )
