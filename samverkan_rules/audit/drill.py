@@ -18,9 +18,9 @@ from datetime import datetime
 from pathlib import Path
 
 import duckdb
-import jinja2
 
 from samverkan_rules import engine
+from samverkan_rules.audit.html import TEMPLATES
 from samverkan_rules.audit.models import OverdueObligation, WorstCase
 from samverkan_rules.audit.pseudonym import mask
 from samverkan_rules.audit.reader import Staging, sql_text
@@ -35,15 +35,6 @@ from samverkan_rules.text.due import render_obligation
 
 LISTED = 10
 """How many cases and obligations each list shows."""
-
-_ENV = jinja2.Environment(
-    loader=jinja2.PackageLoader("samverkan_rules.audit", "templates"),
-    autoescape=True,
-    undefined=jinja2.StrictUndefined,
-    keep_trailing_newline=True,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
 
 
 @dataclass(frozen=True)
@@ -144,7 +135,7 @@ def case_page(
         for e in events
         if e.case == case
     ]
-    html = _ENV.get_template("case.html.j2").render(
+    html = TEMPLATES.get_template("case.html.j2").render(
         case=case, as_of=format_moment(as_of.astimezone(tz), t), events=rows, obligations=explained
     )
     return mask(html)

@@ -32,7 +32,7 @@ from samverkan_rules.i18n import translator
 from samverkan_rules.phrases import format_date, format_moment, month_name
 from samverkan_rules.status import status_label
 
-_ENV = jinja2.Environment(
+TEMPLATES = jinja2.Environment(
     loader=jinja2.PackageLoader("samverkan_rules.audit", "templates"),
     autoescape=True,
     undefined=jinja2.StrictUndefined,
@@ -40,6 +40,7 @@ _ENV = jinja2.Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+"""The audit's HTML templates (the report and the case pages), escaped, strict about names."""
 
 _SV = translator("sv")
 
@@ -364,7 +365,7 @@ def render_html(report: AuditReport, drill: Any = None) -> str:
     held = report.header.policy
     policy = BreachPolicy(held.blocked_is_breach, held.tolerance_working_days, held.closed)
     shown = _shown_statuses(report)
-    template = _ENV.get_template("report.html.j2")
+    template = TEMPLATES.get_template("report.html.j2")
     titles = [r.title for r in report.header.routines if r.id == report.header.routine_id]
     return template.render(
         report=report,
