@@ -21,12 +21,17 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from samverkan_rules.diagnostics import N_, Diagnostic, did_you_mean
 from samverkan_rules.errors import YamlError
-from samverkan_rules.language.variants import MergedDocument, Origin, Path_, document_text
+from samverkan_rules.language.variants import (
+    MergedDocument,
+    Origin,
+    Path_,
+    beside,
+    document_text,
+)
 from samverkan_rules.language.yaml import YamlDocument
 
 PLAN_KEYS: tuple[str, ...] = ("title", "adopted", "dates")
@@ -87,21 +92,10 @@ def _read_plan(
                 hint=N_("e.g. plan: plans/socialnamnden-2027.yaml"),
             )
         ]
-    here = Path(writer.file).parent if writer.file else Path()
-    target = str(here / ref)
     try:
-        plan = load(target)
-    except YamlError as exc:
+        plan = load(beside(writer, ref))
+    except YamlError as exc:  # unreadable, not UTF-8, not YAML: named in the plan file
         return None, list(exc.diagnostics)
-    except OSError as exc:
-        return None, [
-            doc.diagnostic(
-                path,
-                "routine.plan-file",
-                N_("cannot read the plan {target}: {exc}", target=repr(target), exc=exc),
-                hint=N_("give a path relative to this file"),
-            )
-        ]
     problems = _plan_shape(plan)
     return (None if problems else plan), problems
 

@@ -167,10 +167,11 @@ def _drop(origins: dict[Path_, Origin], prefix: Path_) -> None:
         del origins[path]
 
 
-def _base_file(doc: YamlDocument) -> str:
-    ref = doc.data.get("extends")
+def beside(doc: YamlDocument, ref: str) -> str:
+    """The path ``ref`` names when ``doc`` writes it: relative to ``doc``'s file (an
+    ``extends:`` base, a schedule's ``plan:``)."""
     here = Path(doc.file).parent if doc.file else Path()
-    return str(here / str(ref))
+    return str(here / ref)
 
 
 def _chain(
@@ -192,7 +193,7 @@ def _chain(
                 )
             )
             return None
-        target = _base_file(current)
+        target = beside(current, ref)
         key = str(Path(target).resolve())
         if key in seen:
             problems.append(
