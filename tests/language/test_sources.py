@@ -197,15 +197,22 @@ def test_a_missing_document_is_a_warning_naming_the_path(
     assert f"nor in {tmp_path}" in out
 
 
-def test_a_misspelt_source_file_suggests_the_files_beside_it_and_fails_strict(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def _document_in_sources(tmp_path: Path, other: str, declared: str) -> tuple[Path, str]:
+    """A routine whose document is ``sources/rutin-2014.txt``, with the file ``other`` beside
+    it, naming ``declared`` as its ``source.file``; the routine's path and original text."""
     path = routine_beside_document(tmp_path)
     (tmp_path / "sources").mkdir()
     (tmp_path / "test.txt").rename(tmp_path / "sources" / "rutin-2014.txt")
-    (tmp_path / "sources" / "annat.txt").write_text("Annat.", encoding="utf-8")
+    (tmp_path / "sources" / other).write_text("Annat.", encoding="utf-8")
     text = path.read_text(encoding="utf-8")
-    path.write_text(text.replace("file: test.txt", "file: sources/rutin-2041.txt"), "utf-8")
+    path.write_text(text.replace("file: test.txt", f"file: {declared}"), "utf-8")
+    return path, text
+
+
+def test_a_misspelt_source_file_suggests_the_files_beside_it_and_fails_strict(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, text = _document_in_sources(tmp_path, "annat.txt", "sources/rutin-2041.txt")
     code, out, _ = run(capsys, "validate", "--lang", "en", str(path))
     assert code == 0
     assert "warning: source.file: the source document 'sources/rutin-2041.txt'" in out
@@ -236,12 +243,7 @@ def test_bundled_routines_quote_their_documents(path: Path) -> None:
 def test_several_similar_source_files_are_listed_in_the_language_of_the_output(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = routine_beside_document(tmp_path)
-    (tmp_path / "sources").mkdir()
-    (tmp_path / "test.txt").rename(tmp_path / "sources" / "rutin-2014.txt")
-    (tmp_path / "sources" / "rutin-2015.txt").write_text("Annat.", encoding="utf-8")
-    text = path.read_text(encoding="utf-8")
-    path.write_text(text.replace("file: test.txt", "file: sources/rutin-201.txt"), "utf-8")
+    path, _ = _document_in_sources(tmp_path, "rutin-2015.txt", "sources/rutin-201.txt")
     _, sv, _ = run(capsys, "validate", "--lang", "sv", str(path))
     _, en, _ = run(capsys, "validate", "--lang", "en", str(path))
     for out, words in ((sv, "Tips: menade du någon av "), (en, "Hint: did you mean one of ")):
