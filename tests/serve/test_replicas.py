@@ -159,6 +159,20 @@ def test_posts_to_one_case_from_both_replicas_keep_their_order(
     assert len(_stored(database)) == 30
 
 
+def _twenty_clients(
+    poster: Callable[[Service, str], None], a: Service, b: Service
+) -> list[threading.Thread]:
+    """Ten posting clients on each replica, started; each tags its events a0…a9, b0…b9."""
+    threads = [
+        threading.Thread(target=poster, args=(service, f"{name}{n}"))
+        for service, name in ((a, "a"), (b, "b"))
+        for n in range(10)
+    ]
+    for t in threads:
+        t.start()
+    return threads
+
+
 def test_killing_a_replica_under_20_clients_loses_nothing_it_acknowledged(
     replicas: tuple[Service, Service], database: str
 ) -> None:
@@ -190,13 +204,7 @@ def test_killing_a_replica_under_20_clients_loses_nothing_it_acknowledged(
                         acknowledged.append((ident, case))
 
     a, b = replicas
-    threads = [
-        threading.Thread(target=poster, args=(service, f"{name}{n}"))
-        for service, name in ((a, "a"), (b, "b"))
-        for n in range(10)
-    ]
-    for t in threads:
-        t.start()
+    threads = _twenty_clients(poster, a, b)
     deadline = time.monotonic() + 60
     while len(acknowledged) < 100 and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -482,13 +490,7 @@ def test_restarting_postgresql_under_20_clients_costs_clean_503s_and_loses_nothi
             return {ident for ident, status, _h, _c in answers if status == 200}
 
     try:
-        threads = [
-            threading.Thread(target=poster, args=(service, f"{name}{n}"))
-            for service, name in ((a, "a"), (b, "b"))
-            for n in range(10)
-        ]
-        for t in threads:
-            t.start()
+        threads = _twenty_clients(poster, a, b)
         _until(lambda: len(acknowledged()) >= 100, 60)
         before = len(answers)
         started = _server_started(own_server.url)
