@@ -487,23 +487,29 @@ def _built(
     what they are written from: an escalation needs its parent's, a remedy its first
     member's, nothing else."""
     built: dict[int, dict[str, Any]] = {}
-
-    def build(entry: Entry) -> dict[str, Any]:
-        done = built.get(id(entry))
-        if done is not None:
-            return done
-        if isinstance(entry, RuleEntry):
-            d = _rule_dict(entry, ledger.as_of, cache)
-        elif isinstance(entry, EscalationEntry):
-            d = _escalation_dict(entry, build(entry.parent), cache)
-        else:
-            d = _remedy_dict(entry, build(entry.members[0]), ledger.as_of, cache)
-        built[id(entry)] = d
-        return d
-
     for entry in wanted:
-        build(entry)
+        _build(entry, ledger, cache, built)
     return built
+
+
+def _build(
+    entry: Entry, ledger: CaseLedger, cache: OutputCache, built: dict[int, dict[str, Any]]
+) -> dict[str, Any]:
+    """One obligation's JSON form, kept in ``built``, with what it is written from.
+
+    A plain function, not a closure over ``built``: a nested function that calls itself is
+    a reference cycle, and every dict it built would wait for the cycle collector."""
+    done = built.get(id(entry))
+    if done is not None:
+        return done
+    if isinstance(entry, RuleEntry):
+        d = _rule_dict(entry, ledger.as_of, cache)
+    elif isinstance(entry, EscalationEntry):
+        d = _escalation_dict(entry, _build(entry.parent, ledger, cache, built), cache)
+    else:
+        d = _remedy_dict(entry, _build(entry.members[0], ledger, cache, built), ledger.as_of, cache)
+    built[id(entry)] = d
+    return d
 
 
 def obligation_dicts(ledger: CaseLedger, cache: OutputCache) -> dict[int, dict[str, Any]]:

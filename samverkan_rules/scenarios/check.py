@@ -289,20 +289,22 @@ def _pair(wants: Sequence[dict[str, Any]], actual: Sequence[dict[str, Any]]) -> 
     """A maximum matching of expected entries to distinct actual actions (Kuhn's algorithm)."""
     candidates = [[j for j, a in enumerate(actual) if _matches(w, a)] for w in wants]
     owner: dict[int, int] = {}
-
-    def assign(i: int, seen: set[int]) -> bool:
-        for j in candidates[i]:
-            if j in seen:
-                continue
-            seen.add(j)
-            if j not in owner or assign(owner[j], seen):
-                owner[j] = i
-                return True
-        return False
-
     for i in range(len(wants)):
-        assign(i, set())
+        _assign(i, set(), candidates, owner)
     return {i: j for j, i in owner.items()}
+
+
+def _assign(i: int, seen: set[int], candidates: list[list[int]], owner: dict[int, int]) -> bool:
+    """Kuhn's augmenting step for expected entry ``i`` (a plain function: a nested one
+    calling itself would be a reference cycle)."""
+    for j in candidates[i]:
+        if j in seen:
+            continue
+        seen.add(j)
+        if j not in owner or _assign(owner[j], seen, candidates, owner):
+            owner[j] = i
+            return True
+    return False
 
 
 def _matches(expected: Any, actual: Any) -> bool:
