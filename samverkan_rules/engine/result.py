@@ -7,7 +7,7 @@ asked for, so an evaluation that is only counted or written as JSON never builds
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from samverkan_rules._json import dumps
@@ -122,7 +122,13 @@ class Evaluation:
         """This evaluation as if ``case_id`` were its only case: that case's ledger (none
         when it had no events), every diagnostic, no queues (they are over all cases), and
         a summary counted over that case, ``events`` being its number of events."""
-        mine = [ledger for ledger in self._ledgers if ledger.case == case_id]
+        return self.only_cases([case_id], events=events)
+
+    def only_cases(self, case_ids: Collection[str], *, events: int) -> Evaluation:
+        """This evaluation as if ``case_ids`` were its only cases (see :meth:`only_case`),
+        ``events`` being their number of events."""
+        wanted = set(case_ids)
+        mine = [ledger for ledger in self._ledgers if ledger.case in wanted]
         summary: dict[str, int] = dict.fromkeys(STATUSES, 0)
         for ledger in mine:
             for entry in ledger.obligations:

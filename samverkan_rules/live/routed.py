@@ -203,6 +203,10 @@ class RoutineSessions:
         holds the lease (see :class:`~samverkan_rules.live.postgres.Lease`)."""
         return self._lease is None or bool(self._lease.held())
 
+    def held_events(self) -> int:
+        """How many events the sessions hold together (see :attr:`Session.held_events`)."""
+        return sum(s.held_events for s in self._sessions.values())
+
     def ids(self) -> list[str]:
         """The routine ids served, sorted."""
         return list(self._versions)

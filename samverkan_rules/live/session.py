@@ -30,10 +30,9 @@ from __future__ import annotations
 
 import os
 import threading
-from bisect import insort
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -52,9 +51,10 @@ from samverkan_rules.events.model import Event, event_from_mapping
 from samverkan_rules.events.retraction import RETRACTED, without_retracted
 from samverkan_rules.live.changelog import Change, ChangeLog, ChangeRow, Changes, MemoryChangeLog
 from samverkan_rules.live.checking import check_all
+from samverkan_rules.live.held import Held
 from samverkan_rules.live.replays import KeptReplays, aware, until
 from samverkan_rules.live.reports import Reports
-from samverkan_rules.live.store import EventConflictError, EventStore, content_key
+from samverkan_rules.live.store import EventConflictError, EventStore, conflict_of, content_key
 from samverkan_rules.live.stores import Seen, Store
 from samverkan_rules.status import ACTION_STATUSES
 from samverkan_rules.time.instants import (
@@ -103,14 +103,7 @@ class Session:
     """
 
     # What the session holds of the events (see _hold_nothing).
-    _by_id: dict[str, Event]
-    _keys: dict[str, str]
-    _by_case: dict[str, list[Event]]
-    _lent: list[Event]
-    _calling_off: list[Event]
-    _retracting: list[Event]
-    _retracted_cases: set[str]
-    _earliest: Event | None
+    _held: Held
     _replays: KeptReplays
 
     def __init__(
@@ -133,6 +126,8 @@ class Session:
         self._plan = CasePlan(routines, windows)
         self._kept_cases = kept_cases  # checked by KeptReplays
         self._lock = threading.RLock()
+        self._counting = threading.Lock()
+        self._writers = 0  # posts, ticks and erasures in or waiting for the lock
         self._owns_store = isinstance(store, str | os.PathLike)
         self._store: Store | None = (
             EventStore(store) if isinstance(store, str | os.PathLike) else store
@@ -149,6 +144,7 @@ class Session:
             | {u for r in routines for s in r.schedules.values() for u in s.units}
         )
         self._tz = routines[0].tz
+        self._held = Held(self._borrow, self._cancelling, self._units, self._ticking, self._tz)
         self._hold_nothing()
         self._erased: dict[str, str] = {}  # tombstones when there is no store
         self._clock: datetime | None = None
@@ -174,7 +170,7 @@ class Session:
         if self._store is not None and not self._sync():
             for event in self._store.events():
                 self._remember(event)
-        self._unjudged |= set(self._by_case)
+        self._unjudged |= set(self._held.by_case)
 
     @property
     def backend(self) -> Backend:
@@ -211,14 +207,14 @@ class Session:
     def cases(self) -> list[str]:
         """The cases the session holds events for, sorted."""
         with self._current():
-            return sorted(self._by_case)
+            return sorted(self._held.by_case)
 
     def events(self, case: str | None = None) -> list[Event]:
         """The events held (one case's, or all), in (instant, id) order per case."""
         with self._current():
             if case is not None:
-                return list(self._by_case.get(case, ()))
-            return [e for c in sorted(self._by_case) for e in self._by_case[c]]
+                return list(self._held.by_case.get(case, ()))
+            return [e for c in sorted(self._held.by_case) for e in self._held.by_case[c]]
 
     def check(self, record: Event | Mapping[str, Any], *, declared_only: bool = False) -> Event:
         """The event ``record`` describes, checked against the routine's event types.
@@ -288,15 +284,15 @@ class Session:
                 return Changes(as_of=moment.astimezone(self._tz))
             self._advance(moment)
             affected = {e.case for e in new}
-            earliest = self._earliest
+            earliest = self._held.earliest
             for event in new:
                 self._remember(event)
             if self._borrow and any(e.type in self._borrow for e in new):
                 affected |= self._units
             if self._cancelling and any(e.type in self._cancelling for e in new):
-                affected |= self._units | set(self._by_case)
+                affected |= self._units | set(self._held.by_case)
             if self._ticking and (
-                earliest is None or self._earliest is not earliest
+                earliest is None or self._held.earliest is not earliest
             ):  # scheduled obligations start where the events do
                 affected |= self._units
             check = self._matcher is not None and moment >= (self._latest or moment)
@@ -305,7 +301,7 @@ class Session:
                 for event in new:
                     by_case.setdefault(event.case, []).append(event)
                 for case, fresh in by_case.items():
-                    held = self._by_case[case]
+                    held = self._held.by_case[case]
                     standing = without_retracted(held, [])
                     if standing is not held:  # durable_rules sees no retracted event
                         if any(e.type == RETRACTED for e in fresh):
@@ -320,7 +316,7 @@ class Session:
                 if check and ledger is not None:
                     # Only when every held event counts at `moment`, as durable_rules has them all.
                     result = case_result(ledger, OutputCache(ledger=True))
-                    standing = without_retracted(self._by_case.get(case, []), [])
+                    standing = without_retracted(self._held.by_case.get(case, []), [])
                     self._matcher.reconcile(case, result, standing)
                 changes.extend(self._reports.diff(case, ledger, causes, moment))
             return Changes(
@@ -434,16 +430,55 @@ class Session:
         # holds up a post (the copy is a list of references, the events are immutable).
         with self._current():
             if case is None:
-                held = list(self._by_id.values())
+                held = list(self._held.by_id.values())
             else:
-                inputs = self._inputs(case)
+                inputs = self._held.inputs(case)
                 events = sum(
-                    1 for e in self._by_case.get(case, ()) if e.at.astimezone(UTC) <= moment
+                    1 for e in self._held.by_case.get(case, ()) if e.at.astimezone(UTC) <= moment
                 )
         if case is None:
             return evaluate(self._routines, held, moment)
         result = evaluate(self._routines, inputs, moment)
         return result.only_case(case, events=events)
+
+    def due_of(
+        self, as_of: datetime, cases: Iterable[str], *, batch: int = 64
+    ) -> Iterator[Evaluation]:
+        """The evaluations at ``as_of`` of ``cases``, in their order, a few cases at a time:
+        each case's result is the one evaluating every event gives (as :meth:`due` with
+        ``case``), and no more than ``batch`` cases are judged before the next evaluation
+        is given, so a listing of every case neither waits for nor holds all of them.
+
+        A unit's case (a schedule's or a queue's) is judged alone, with the events other
+        cases lend it; the other cases are judged together, each from its own events and
+        the events that call off a schedule's occurrence.
+        """
+        if batch < 1:
+            raise ValueError(f"batch must be 1 or more, got {batch}")
+        moment = aware(as_of)
+        run: list[str] = []
+        for case in cases:
+            if case in self._units:
+                if run:
+                    yield self._due_together(moment, run)
+                    run = []
+                yield self.due(moment, case)
+                continue
+            run.append(case)
+            if len(run) == batch:
+                yield self._due_together(moment, run)
+                run = []
+        if run:
+            yield self._due_together(moment, run)
+
+    def _due_together(self, moment: datetime, cases: list[str]) -> Evaluation:
+        """Cases that are no unit's, evaluated in one pass (see :meth:`due_of`)."""
+        with self._current():
+            inputs = self._held.inputs_together(cases)
+        wanted = set(cases)
+        events = sum(1 for e in inputs if e.case in wanted and e.at.astimezone(UTC) <= moment)
+        result = evaluate(self._routines, inputs, moment)
+        return result.only_cases(cases, events=events)
 
     def due_candidates(
         self,
@@ -468,15 +503,34 @@ class Session:
             cases = self._reports.candidates(moment, statuses, deadline_before, deadline_after)
             return sorted(cases | self._unjudged | self._units)
 
+    @property
+    def held_events(self) -> int:
+        """How many events the session holds (read without its lock: a count that may be
+        one post behind)."""
+        return len(self._held.by_id)
+
+    @property
+    def writing(self) -> int:
+        """How many writes (posts, the clock's moves, erasures) hold or wait for the
+        session's lock now: a long listing may give way while there are any."""
+        return self._writers
+
+    def listed_cases(self) -> list[str]:
+        """Every case a listing of all cases covers, sorted: the cases the session holds
+        events for and the units' cases (a schedule's obligations need no event of theirs).
+        :meth:`due_of` over them gives, case by case, what :meth:`due` of every case gives."""
+        with self._current():
+            return sorted(set(self._held.by_case) | self._units)
+
     def case_size(self, case: str) -> int:
         """How many events the session holds for ``case``."""
         with self._current():
-            return len(self._by_case.get(case, ()))
+            return len(self._held.by_case.get(case, ()))
 
     def has_case(self, case: str) -> bool:
         """Whether the session holds an event of ``case``."""
         with self._current():
-            return case in self._by_case
+            return case in self._held.by_case
 
     def case_of(self, obligation: str) -> str | None:
         """The case an obligation belongs to, without evaluating anything, or None when the
@@ -490,10 +544,10 @@ class Session:
             if known is not None:
                 return known
             for part in obligation.split(":")[1:]:
-                event = self._by_id.get(part)
+                event = self._held.by_id.get(part)
                 if event is not None:
                     return event.case
-                if part in self._by_case:
+                if part in self._held.by_case:
                     return part
         return None
 
@@ -505,22 +559,13 @@ class Session:
             How many events were erased.
         """
         with self._written():
-            count = len(self._by_case.get(case, ()))
+            count = len(self._held.by_case.get(case, ()))
             if self._store is not None:
                 count = self._store.erase(case, at)  # its changes with its events
             else:
                 self._erased[case] = format_rfc3339(at)
                 self._reports.log.forget_case(case)
-            gone = self._by_case.pop(case, [])
-            for event in gone:
-                self._by_id.pop(event.id, None)
-                self._keys.pop(event.id, None)
-            for held in (self._lent, self._calling_off, self._retracting):
-                held[:] = [e for e in held if e.case != case]
-            self._retracted_cases.discard(case)
-            if self._earliest is not None and self._earliest.case == case:
-                rest = [e for events in self._by_case.values() for e in events]
-                self._earliest = min(rest, key=lambda e: _day(e, self._tz)) if rest else None
+            self._held.forget(case)
             self._replays.drop(case)
             self._reports.forget(case)
             if self._matcher is not None:
@@ -560,8 +605,8 @@ class Session:
             out: dict[str, Any] = {
                 "backend": self._backend,
                 "routines": [{"id": r.id, "version": r.version} for r in self._routines],
-                "cases": len(self._by_case),
-                "events": len(self._by_id),
+                "cases": len(self._held.by_case),
+                "events": len(self._held.by_id),
                 "store": self._store.location if self._store is not None else None,
             }
             if self._matcher is not None:
@@ -573,15 +618,7 @@ class Session:
     def _hold_nothing(self) -> None:
         """Empty what the session holds of the events (at start, and before a shared
         store is read again after an erasure in another process)."""
-        self._by_id = {}
-        self._keys = {}
-        self._by_case = {}
-        self._lent = []
-        self._calling_off = []
-        # Retractions, passed with the shared events: a retracted one is shared no more.
-        self._retracting = []
-        self._retracted_cases = set()
-        self._earliest = None
+        self._held = self._held.empty()
         self._replays = KeptReplays(self._plan, self._kept_cases)
 
     def _sync(self) -> bool:
@@ -594,13 +631,13 @@ class Session:
             return False
         if found.reload:
             if self._matcher is not None:
-                for case in self._by_case:
+                for case in self._held.by_case:
                     self._matcher.forget(case)
             self._hold_nothing()
             self._reports.clear()
             self._unjudged = set()
         for event in found.events:
-            if event.id not in self._by_id:
+            if event.id not in self._held.by_id:
                 self._remember(event)
                 # Judged by another process: what this one knows of its next change is old.
                 self._unjudged.add(event.case)
@@ -622,19 +659,25 @@ class Session:
     def _written(self) -> Iterator[None]:
         """The session's lock and the store's write lock, with what other processes wrote
         taken in: what the block writes is committed at its end, after theirs."""
-        with self._lock:
-            store = self._store
-            try:
-                with store.writing(self._seen) if store is not None else nullcontext():
-                    self._sync()
-                    yield
-            except (EventError, CaseErasedError, EvaluationError):
-                raise  # a post refused before anything was held or written
-            except BaseException:
-                # The store may not have kept what the block took in (a lost connection
-                # rolls the write back): read everything again before the next answer.
-                self._seen = Seen()
-                raise
+        with self._counting:
+            self._writers += 1
+        try:
+            with self._lock:
+                store = self._store
+                try:
+                    with store.writing(self._seen) if store is not None else nullcontext():
+                        self._sync()
+                        yield
+                except (EventError, CaseErasedError, EvaluationError):
+                    raise  # a post refused before anything was held or written
+                except BaseException:
+                    # The store may not have kept what the block took in (a lost connection
+                    # rolls the write back): read everything again before the next answer.
+                    self._seen = Seen()
+                    raise
+        finally:
+            with self._counting:
+                self._writers -= 1
 
     def _refuse_erased(self, events: Sequence[Event]) -> None:
         for case in sorted({e.case for e in events}):
@@ -682,20 +725,11 @@ class Session:
         for event in events:
             unique.setdefault(event.id, event)
         for event in unique.values():
-            known = self._keys.get(event.id)
+            known = self._held.keys.get(event.id)
             if known is None:
                 new.append(event)
             elif known != content_key(event):
-                conflicts.append(
-                    Diagnostic(
-                        "error",
-                        "event.conflict",
-                        f"event id {event.id!r} is already stored with other content",
-                        path="id",
-                        hint="give every event its own id; post the same event again only "
-                        "unchanged",
-                    )
-                )
+                conflicts.append(conflict_of(event))
         if conflicts:
             raise EventConflictError(
                 f"{len(conflicts)} event id(s) already used by other events", conflicts
@@ -709,52 +743,18 @@ class Session:
         at = event.at.astimezone(UTC)
         if self._latest is None or at > self._latest:
             self._latest = at
-        self._by_id[event.id] = event
-        self._keys[event.id] = content_key(event)
-        insort(self._by_case.setdefault(event.case, []), event, key=lambda e: e.order_key)
-        if event.type in self._borrow:
-            self._lent.append(event)
-        if event.type in self._cancelling:
-            self._calling_off.append(event)
-        if event.type == RETRACTED:
-            self._retracting.append(event)
-            self._retracted_cases.add(event.case)
-        if self._earliest is None or _day(event, self._tz) < _day(self._earliest, self._tz):
-            self._earliest = event
-
-    def _inputs(self, case: str) -> list[Event]:
-        """The events that decide one case's result, as :func:`evaluate` sees them.
-
-        Its own events and the events of other cases that call off a schedule's occurrence;
-        for a unit's case also the events other cases lend it (types that answer
-        ``any_case`` patterns) and the earliest event the session holds (where scheduled
-        obligations start).
-        """
-        own = self._by_case.get(case, [])
-        # Events that call off a schedule's occurrence count for every case.
-        calling_off = [e for e in self._calling_off if e.case != case]
-        if case not in self._units:
-            return [*own, *calling_off]
-        inputs = [*own, *calling_off]
-        inputs.extend(e for e in self._lent if e.case != case and e.type not in self._cancelling)
-        earliest = self._earliest
-        if (
-            self._ticking
-            and earliest is not None
-            and earliest.case != case
-            and earliest.type not in self._borrow
-        ):
-            inputs.append(earliest)
-        return inputs
+        self._held.remember(event)
 
     def _run(self, as_of: datetime) -> Evaluator:
         """An evaluation at ``as_of`` over the held events, prepared (schedules placed, the
         lent events kept) but with no case evaluated yet. The held events were checked when
         they were posted, so they are only sorted into before and after ``as_of``."""
         run = Evaluator(self._routines, as_of, plan=self._plan)
-        earliest = self._earliest
+        earliest = self._held.earliest
         shared = {
-            id(e): e for e in (*self._lent, *self._calling_off, *self._retracting) if e.at <= as_of
+            id(e): e
+            for e in (*self._held.lent, *self._held.calling_off, *self._held.retracting)
+            if e.at <= as_of
         }
         run.prepare(
             earliest=earliest.at if earliest is not None and earliest.at <= as_of else None,
@@ -775,25 +775,21 @@ class Session:
         self._unjudged.discard(case)
         # A retraction changes what was seen before: the filtered list then differs from the
         # kept replay's and the case is replayed afresh.
-        held = until(self._by_case.get(case, []), as_of)
-        own = list(without_retracted(held, []) if case in self._retracted_cases else held)
+        held = until(self._held.by_case.get(case, []), as_of)
+        own = list(without_retracted(held, []) if case in self._held.retracted_cases else held)
         if not own and case not in run.unit_cases():
             self._replays.drop(case)
             return None
         if case in self._units:
             return run.evaluate_case(case, own)
-        calls_off = tuple(e.id for e in self._calling_off if e.at <= as_of)
+        calls_off = tuple(e.id for e in self._held.calling_off if e.at <= as_of)
         return self._replays.ledger(case, own, run, calls_off)
 
     def _evaluate_every_case(self, as_of: datetime) -> list[CaseLedger]:
         run = self._run(as_of)
-        cases = {c for c, events in self._by_case.items() if any(e.at <= as_of for e in events)}
+        by_case = self._held.by_case
+        cases = {c for c, events in by_case.items() if any(e.at <= as_of for e in events)}
         cases.update(run.unit_cases())
         return [
-            run.evaluate_case(case, until(self._by_case.get(case, []), as_of))
-            for case in sorted(cases)
+            run.evaluate_case(case, until(by_case.get(case, []), as_of)) for case in sorted(cases)
         ]
-
-
-def _day(event: Event, tz: Any) -> date:
-    return local_date(event.at, tz)
