@@ -52,6 +52,7 @@ from samverkan_rules.live.stores import is_database_url
 from samverkan_rules.private_files import PrivateFileError, read_private
 from samverkan_rules.serve.access import AccessLog
 from samverkan_rules.serve.clients import Clients, ClientsError
+from samverkan_rules.serve.heap import Heap
 from samverkan_rules.serve.logs import configure_logging, default_format
 
 NAME = "serve"
@@ -69,6 +70,10 @@ asks for): an endless header is cut off."""
 
 GRACEFUL_SECONDS = 10
 """On SIGTERM, requests in flight get this long to finish before the process ends."""
+
+SWITCH_SECONDS = 0.001
+"""How long a thread may hold the interpreter while another waits for it (the service's
+process only; Python's default is 5 ms)."""
 
 
 def add_parser(subparsers: Any) -> None:
@@ -403,7 +408,7 @@ def run(args: argparse.Namespace) -> int:
         where = "(the database)" if is_database_url(args.store) else args.store
         raise CommandError(f"--store {where}: cannot open the event store: {exc}") from None
     _log_start(args, sessions)
-    app, opened = _app(args, sessions, token)
+    app, opened = _app(args, sessions, token, _settled(sessions))
     try:
         # No access log: it would write case ids; the app logs each request pseudonymously.
         uvicorn.run(
@@ -427,6 +432,17 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _settled(sessions: RoutineSessions) -> Heap:
+    """The process made ready to answer while it holds many cases: what the stores held,
+    read at start, set aside from the cycle collector (see :mod:`samverkan_rules.serve.heap`),
+    and a thread judging a long listing made to give up the interpreter to a post's thread
+    within a millisecond rather than five (the default), so a post beside it waits less."""
+    heap = Heap(sessions.held_events)
+    heap.take_over()
+    sys.setswitchinterval(SWITCH_SECONDS)
+    return heap
+
+
 def _beside(args: argparse.Namespace, name: str) -> Path:
     """A file kept with the SQLite stores: in the store directory, or beside a single store
     file."""
@@ -435,7 +451,7 @@ def _beside(args: argparse.Namespace, name: str) -> Path:
 
 
 def _app(
-    args: argparse.Namespace, sessions: RoutineSessions, token: str | None
+    args: argparse.Namespace, sessions: RoutineSessions, token: str | None, heap: Heap
 ) -> tuple[Any, list[Any]]:
     """The application, and the files it opened beside the stores (closed at the end)."""
     from samverkan_rules.serve.app import create_app
@@ -463,6 +479,7 @@ def _app(
         webhook_state=state,
         access=access,
         cors_origins=frozenset(args.cors_origin or ()),
+        heap=heap,
     )
     return app, [state, access]
 

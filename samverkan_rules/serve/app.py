@@ -51,8 +51,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import unicodedata
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -68,6 +67,7 @@ from samverkan_rules.diagnostics import Diagnostic, did_you_mean
 from samverkan_rules.engine.result import Evaluation, find_obligations
 from samverkan_rules.errors import CalendarError, CaseErasedError, EvaluationError, EventError
 from samverkan_rules.i18n import translator
+from samverkan_rules.live.changelog import Changes
 from samverkan_rules.live.routed import RoutineSessions, UnknownRoutineError
 from samverkan_rules.live.store import EventConflictError
 from samverkan_rules.serve import operations as op
@@ -84,16 +84,27 @@ from samverkan_rules.serve.guard import (
     problem_response,
     where,
 )
+from samverkan_rules.serve.heap import Heap
 from samverkan_rules.serve.metrics import CONTENT_TYPE, Metrics
 from samverkan_rules.serve.openapi import openapi, served_event_types
 from samverkan_rules.serve.operations import route
 from samverkan_rules.serve.queries import (
     QueryError,
-    candidate_cases,
     due_lines,
+    give_way,
+    judged_cases,
+    lines_in_chunks,
     parse_due_query,
 )
-from samverkan_rules.serve.requests import KeyLocks, count_param, idempotency_key, json_body
+from samverkan_rules.serve.requests import (
+    MAX_DIAGNOSTICS,
+    KeyLocks,
+    count_param,
+    idempotency_key,
+    json_body,
+    posted_events,
+    unprintable,
+)
 from samverkan_rules.serve.scheduler import Scheduler, change_stream
 from samverkan_rules.serve.webhooks import Deliverer, Deliveries, Subscription, WebhookState
 from samverkan_rules.time.instants import (
@@ -108,9 +119,6 @@ DEFAULT_MAX_BODY = 1024 * 1024
 
 DEFAULT_MAX_EVENTS = 1000
 """The most events one post may hold by default."""
-
-MAX_DIAGNOSTICS = 100
-"""The most problems one error answer lists (its message gives the count of all)."""
 
 DEFAULT_CHANGES = 1000
 """How many logged changes ``GET .../changes`` answers with when no ``limit`` is given."""
@@ -127,17 +135,11 @@ def wall_clock() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
-def _unprintable(text: str) -> bool:
-    """Whether ``text`` holds a control or format character (NUL, a newline, a bidi
-    override, a zero-width space): such an id reads as another one in logs and lists."""
-    return any(unicodedata.category(c) in ("Cc", "Cf") for c in text)
-
-
 def _path_ids(request: Request) -> None:
     """Refuse a routine or case id in the path that holds an unprintable character."""
     for name in ("routine", "case", "obligation"):
         value = request.path_params.get(name)
-        if value is not None and _unprintable(value):
+        if value is not None and unprintable(value):
             raise Problem(
                 400,
                 "request.bad-id",
@@ -272,63 +274,9 @@ def _unreachable(exc: Exception) -> bool:
     )
 
 
-def _posted_events(body: Any, case: str, max_events: int) -> list[dict[str, Any]]:
-    """The posted events, each in the path's case; every item that is no event of it is
-    a problem, and any problem refuses the whole post."""
-    items = body if isinstance(body, list) else [body]
-    if not items:
-        raise Problem(422, "event.none", "the array holds no events")
-    if len(items) > max_events:
-        raise Problem(
-            413,
-            "request.too-many-events",
-            f"the post holds {len(items)} events; at most {max_events} are taken at once",
-            hint="post the events in several requests",
-        )
-    problems: list[dict[str, Any]] = []
-    events: list[dict[str, Any]] = []
-    for index, item in enumerate(items):
-        if not isinstance(item, dict):
-            problems.append(_item_problem("event.not-object", index, None, type(item).__name__))
-            continue
-        ident = item.get("id")
-        if isinstance(ident, str) and _unprintable(ident):
-            problems.append(_item_problem("event.bad-id", index, "id", ""))
-            continue
-        given = item.get("case")
-        if given is not None and given != case:
-            problems.append(_item_problem("event.case-mismatch", index, "case", ""))
-            continue
-        events.append({**item, "case": case})
-    if problems:
-        raise Problem(
-            422,
-            "event.invalid",
-            f"{len(problems)} problem(s) with the posted events",
-            diagnostics=problems[:MAX_DIAGNOSTICS],
-        )
-    return events
-
-
 def _personal(case: str) -> bool:
     """True for a case id that is a valid personnummer or samordningsnummer."""
     return looks_like_personnummer(case) and valid_personnummer(case)
-
-
-def _item_problem(code: str, index: int, field: str | None, got: str) -> dict[str, Any]:
-    message = {
-        "event.not-object": f"expected a JSON object, got {got}",
-        "event.case-mismatch": "the event names another case than the path",
-        "event.bad-id": "the event id holds a control or format character",
-    }[code]
-    return {
-        "level": "error",
-        "code": code,
-        "message": message,
-        "index": index,
-        "line": index + 1,
-        "field": field,
-    }
 
 
 def _json(data: Any, status: int = 200) -> Response:
@@ -371,8 +319,10 @@ class _Routes:
         scheduler: Scheduler,
         deliverer: Deliverer,
         access: Accesses,
+        heap: Heap | None,
     ) -> None:
         self.sessions = sessions
+        self.heap = heap
         self.clock = clock
         self.max_events = max_events
         self.personal_ids = personal_ids
@@ -469,12 +419,18 @@ class _Routes:
 
     async def _post(self, request: Request, routine: str, case: str) -> dict[str, Any]:
         """Post the request's events; the answer's JSON."""
-        events = _posted_events(await json_body(request), case, self.max_events)
+        events = posted_events(await json_body(request), case, self.max_events)
         now = self.clock()
         client = request.scope.get("state", {}).get("client")
-        changes = await run_in_threadpool(
-            self.sessions.post, routine, events, now=now, client=client
-        )
+        heap = self.heap
+
+        def post() -> Changes:
+            changes = self.sessions.post(routine, events, now=now, client=client)
+            if heap is not None:
+                heap.settle()
+            return changes
+
+        changes = await run_in_threadpool(post)
         self.scheduler.nudge(routine)
         return changes.to_json()
 
@@ -555,21 +511,19 @@ class _Routes:
             deadline_before=query.deadline_before,
             deadline_after=query.deadline_after,
         )
-        if candidates is None:  # every case judged, then filtered
-            result = await run_in_threadpool(session.due, as_of)
-            wanted = result.with_output(**options)
-            cases, stamp = wanted.case_dicts(), wanted.as_of
-        else:  # only the cases that may match, judged one by one as the page needs them
-            after = query.after
-            wanted_cases = [c for c in candidates if after is None or c > after]
-            cases = candidate_cases(session, wanted_cases, as_of, options)
-            stamp = local_stamp(as_of, session.tz)
-
-        def lines() -> Iterator[bytes]:  # a plain iterator: written from a worker thread
-            for line in due_lines(cases, query, stamp):
-                yield dumps_bytes(line, indent=None) + b"\n"
-
-        return StreamingResponse(lines(), media_type="application/x-ndjson", headers=NO_STORE)
+        # Every case judged, then filtered; or only the cases that may match.
+        listed = session.listed_cases() if candidates is None else candidates
+        after = query.after
+        cases = judged_cases(
+            session,
+            [c for c in listed if after is None or c > after],
+            as_of,
+            options,
+            between=lambda: give_way(session),
+        )
+        # A plain iterator: Starlette advances it in a worker thread, off the event loop.
+        chunks = lines_in_chunks(due_lines(cases, query, local_stamp(as_of, session.tz)))
+        return StreamingResponse(chunks, media_type="application/x-ndjson", headers=NO_STORE)
 
     async def explain(self, request: Request) -> Response:
         session = self.sessions.session(request.path_params["routine"])
@@ -718,6 +672,24 @@ def _lifespan(
     return lifespan
 
 
+def _credentials(
+    token: str | None, clients: Clients | None, feed_secret: bytes | None
+) -> tuple[Clients, FeedKeys]:
+    """The clients (the one admin's token when none are given) and the calendar links' keys.
+
+    Raises:
+        ValueError: for a token shorter than 16 characters, or neither token nor clients.
+    """
+    if clients is None:
+        if token is None or len(token) < 16:
+            raise ValueError("the token must be at least 16 characters long")
+        clients = Clients.single(token)
+    secret = feed_secret if feed_secret is not None else (token or "").encode()
+    if len(secret) < 16:
+        raise ValueError("calendar links need a secret of at least 16 bytes")
+    return clients, FeedKeys(hashlib.sha256(b"samverkan calendar feeds\0" + secret).digest())
+
+
 def create_app(
     sessions: RoutineSessions,
     *,
@@ -734,6 +706,7 @@ def create_app(
     webhook_state: Deliveries | None = None,
     access: Accesses | None = None,
     cors_origins: frozenset[str] = frozenset(),
+    heap: Heap | None = None,
 ) -> ASGIApp:
     """The ASGI application over ``sessions`` (one live session per routine).
 
@@ -756,23 +729,26 @@ def create_app(
         webhook_state: Where deliveries are recorded (default: in memory).
         access: The access log (default: in memory).
         cors_origins: Origins whose browsers may call the service (default: none).
+        heap: Settled after each post (see :mod:`samverkan_rules.serve.heap`); the
+            service's own process passes one, an application embedding this one need not.
 
     Raises:
         ValueError: for a token shorter than 16 characters, or neither token nor clients.
     """
-    if clients is None:
-        if token is None or len(token) < 16:
-            raise ValueError("the token must be at least 16 characters long")
-        clients = Clients.single(token)
-    secret = feed_secret if feed_secret is not None else (token or "").encode()
-    if len(secret) < 16:
-        raise ValueError("calendar links need a secret of at least 16 bytes")
-    keys = FeedKeys(hashlib.sha256(b"samverkan calendar feeds\0" + secret).digest())
+    clients, keys = _credentials(token, clients, feed_secret)
     scheduler = Scheduler(sessions, clock)
     deliverer = Deliverer(webhooks or [], sessions, scheduler, webhook_state or WebhookState(None))
     access = access if access is not None else AccessLog(None)
     handlers = _Routes(
-        sessions, clock, max_events, allow_personal_case_ids, keys, scheduler, deliverer, access
+        sessions,
+        clock,
+        max_events,
+        allow_personal_case_ids,
+        keys,
+        scheduler,
+        deliverer,
+        access,
+        heap,
     )
     routes = handlers.table()
     app = Starlette(

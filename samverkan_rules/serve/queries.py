@@ -6,8 +6,10 @@ answers at the same instant even when the clock moved between requests.
 
 A listing filtered by the statuses of actions judges only the cases that may have one
 (:meth:`~samverkan_rules.live.session.Session.due_candidates`, from what the session last
-reported and the next instant time changes each case), and those one at a time as the page
-reaches them; otherwise every case is judged and then filtered. Both give the same lines.
+reported and the next instant time changes each case); otherwise every case is judged and
+then filtered. Both give the same lines. Either way the cases are judged a few at a time as
+the listing reaches them, so the first line comes at once and a listing of every case never
+holds all of them in memory.
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Iterable, Iterator, Mapping
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from samverkan_rules._json import dumps_bytes
 from samverkan_rules.errors import CalendarError
 from samverkan_rules.live.session import Session
 from samverkan_rules.status import STATUSES
@@ -27,6 +31,12 @@ from samverkan_rules.time.instants import parse_as_of
 
 MAX_LIMIT = 10_000
 """The most cases one page may ask for."""
+
+GIVE_WAY_SECONDS = 0.05
+"""The longest a listing waits for posts after judging a few cases (see :func:`give_way`)."""
+
+CHUNK_BYTES = 64 * 1024
+"""About how many bytes of a listing are written to the connection at a time."""
 
 
 class QueryError(ValueError):
@@ -145,13 +155,47 @@ def _cursor(text: str | None) -> tuple[str | None, str | None]:
     raise QueryError("cursor: not a cursor this service gave; start again without one")
 
 
-def candidate_cases(
-    session: Session, cases: Iterable[str], as_of: datetime, options: Mapping[str, bool]
+def judged_cases(
+    session: Session,
+    cases: Iterable[str],
+    as_of: datetime,
+    options: Mapping[str, bool],
+    *,
+    between: Callable[[], None] | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """Each of ``cases`` in JSON form as the evaluation of every case writes it, judged
-    alone and only when the listing reaches it (see :meth:`Session.due_candidates`)."""
-    for case in cases:
-        yield from session.due(as_of, case).with_output(**options).case_dicts()
+    """Each of ``cases`` in JSON form as the evaluation of every case writes it, judged a
+    few at a time and only when the listing reaches them (see :meth:`Session.due_of`);
+    ``between`` is called after each few (where a long listing gives way to posts)."""
+    for result in session.due_of(as_of, cases):
+        yield from result.with_output(**options).case_dicts()
+        if between is not None:
+            between()
+
+
+def give_way(session: Session, *, most: float = GIVE_WAY_SECONDS) -> None:
+    """Wait while posts (or other writes) hold or wait for the session's lock, at most
+    ``most`` seconds: a listing judging many cases lets them go first, so a post beside it
+    costs about what it costs alone, and the listing still moves on when posts never
+    stop."""
+    deadline = time.monotonic() + most
+    while session.writing and time.monotonic() < deadline:
+        time.sleep(0.0005)
+
+
+def lines_in_chunks(lines: Iterable[dict[str, Any]], size: int = CHUNK_BYTES) -> Iterator[bytes]:
+    """The lines as NDJSON, in chunks of about ``size`` bytes (each ends a line), the last
+    one when the lines end: one write to the connection per chunk, not per line."""
+    chunk: list[bytes] = []
+    held = 0
+    for line in lines:
+        data = dumps_bytes(line, indent=None) + b"\n"
+        chunk.append(data)
+        held += len(data)
+        if held >= size:
+            yield b"".join(chunk)
+            chunk, held = [], 0
+    if chunk:
+        yield b"".join(chunk)
 
 
 def due_lines(

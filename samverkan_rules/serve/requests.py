@@ -1,11 +1,13 @@
 """Reading a request: its JSON body (bounded in depth and size, decoded off the event loop
-when large), whole-number query parameters, and the ``Idempotency-Key`` with a lock per key."""
+when large), the events a post holds, whole-number query parameters, and the
+``Idempotency-Key`` with a lock per key."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import json
+import unicodedata
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -13,6 +15,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from samverkan_rules.serve.guard import Problem, TooLargeError
+
+MAX_DIAGNOSTICS = 100
+"""The most problems one error answer lists (its message gives the count of all)."""
 
 MAX_KEY = 255
 """The longest ``Idempotency-Key`` taken, in characters."""
@@ -133,3 +138,63 @@ class KeyLocks:
                 del self._held[name]
             else:
                 self._held[name] = (lock, users - 1)
+
+
+def unprintable(text: str) -> bool:
+    """Whether ``text`` holds a control or format character (NUL, a newline, a bidi
+    override, a zero-width space): such an id reads as another one in logs and lists."""
+    return any(unicodedata.category(c) in ("Cc", "Cf") for c in text)
+
+
+def posted_events(body: Any, case: str, max_events: int) -> list[dict[str, Any]]:
+    """The posted events, each in the path's case; every item that is no event of it is
+    a problem, and any problem refuses the whole post."""
+    items = body if isinstance(body, list) else [body]
+    if not items:
+        raise Problem(422, "event.none", "the array holds no events")
+    if len(items) > max_events:
+        raise Problem(
+            413,
+            "request.too-many-events",
+            f"the post holds {len(items)} events; at most {max_events} are taken at once",
+            hint="post the events in several requests",
+        )
+    problems: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            problems.append(_item_problem("event.not-object", index, None, type(item).__name__))
+            continue
+        ident = item.get("id")
+        if isinstance(ident, str) and unprintable(ident):
+            problems.append(_item_problem("event.bad-id", index, "id", ""))
+            continue
+        given = item.get("case")
+        if given is not None and given != case:
+            problems.append(_item_problem("event.case-mismatch", index, "case", ""))
+            continue
+        events.append({**item, "case": case})
+    if problems:
+        raise Problem(
+            422,
+            "event.invalid",
+            f"{len(problems)} problem(s) with the posted events",
+            diagnostics=problems[:MAX_DIAGNOSTICS],
+        )
+    return events
+
+
+def _item_problem(code: str, index: int, field: str | None, got: str) -> dict[str, Any]:
+    message = {
+        "event.not-object": f"expected a JSON object, got {got}",
+        "event.case-mismatch": "the event names another case than the path",
+        "event.bad-id": "the event id holds a control or format character",
+    }[code]
+    return {
+        "level": "error",
+        "code": code,
+        "message": message,
+        "index": index,
+        "line": index + 1,
+        "field": field,
+    }

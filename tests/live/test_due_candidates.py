@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from samverkan_rules import EventError
 from samverkan_rules.live import Session
-from samverkan_rules.serve.queries import DueQuery, candidate_cases, due_lines
+from samverkan_rules.serve.queries import DueQuery, due_lines, judged_cases
 from samverkan_rules.status import ACTION_STATUSES
 from samverkan_rules.time.instants import local_stamp
 from tests.live.conftest import Stores
@@ -43,7 +43,7 @@ def _listing(session: Session, as_of: datetime, query: DueQuery, fast: bool) -> 
     if candidates is None:  # (also when the session cannot tell: see the second test)
         result = session.due(as_of)
         return list(due_lines(result.case_dicts(), query, result.as_of))
-    cases = candidate_cases(session, candidates, as_of, {})
+    cases = judged_cases(session, candidates, as_of, {})
     return list(due_lines(cases, query, local_stamp(as_of, session.tz)))
 
 
