@@ -43,7 +43,9 @@ def test_committee_scenarios(index: int) -> None:
 
 
 _DAYS = st.dates(date(2027, 1, 1), date(2027, 12, 31))
-_TIMES = st.one_of(st.none(), st.times().map(lambda t: t.replace(second=0, microsecond=0)))
+# As a routine writes a time ("13:30"): whole minutes and no fold, which only a Python
+# object can carry (fold=1 in the spring's missing hour would be read after the jump).
+_TIMES = st.one_of(st.none(), st.times().map(lambda t: t.replace(second=0, microsecond=0, fold=0)))
 
 
 @settings(max_examples=200, deadline=None)
