@@ -92,10 +92,23 @@ def _read_plan(
                 hint=N_("e.g. plan: plans/socialnamnden-2027.yaml"),
             )
         ]
+    target = beside(writer, ref)
     try:
-        plan = load(beside(writer, ref))
+        plan = load(target)
     except YamlError as exc:  # unreadable, not UTF-8, not YAML: named in the plan file
-        return None, list(exc.diagnostics)
+        found = list(exc.diagnostics)
+        if any(d.code == "yaml.unreadable" for d in found):
+            # A file that cannot be read has no line to point at: the routine's does.
+            found.insert(
+                0,
+                doc.diagnostic(
+                    path,
+                    "routine.plan-unreadable",
+                    N_("cannot read the plan file {target}", target=repr(target)),
+                    hint=N_("give a path relative to this file"),
+                ),
+            )
+        return None, found
     problems = _plan_shape(plan)
     return (None if problems else plan), problems
 

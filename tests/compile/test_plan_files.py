@@ -110,6 +110,11 @@ def test_a_missing_plan_file_is_named(copy: Path) -> None:
     routine.write_text(text.replace("vt-2027", "ht-2027"), encoding="utf-8")
     errors = _errors(copy)
     assert any("socialnamnden-ht-2027.yaml" in m for _, _, m in errors), errors
+    # Also at the routine's line that names it, as a missing base of 'extends' is.
+    line = _line_of(routine, "plan: plans/socialnamnden-ht-2027.yaml")
+    assert any(
+        f == routine.name and n == line and "cannot read the plan file" in m for f, n, m in errors
+    ), errors
 
 
 def test_a_plan_and_dates_together_are_refused(copy: Path) -> None:
