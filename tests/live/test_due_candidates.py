@@ -13,12 +13,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from samverkan_rules import EventError
 from samverkan_rules.live import Session
 from samverkan_rules.serve.queries import DueQuery, due_lines, judged_cases
 from samverkan_rules.status import ACTION_STATUSES
 from samverkan_rules.time.instants import local_stamp
-from tests.live.conftest import Stores
+from tests.live.conftest import Stores, post_each
 from tests.live.test_differential import REGISTRY, ROUTINE_IDS, streams
 from tests.live.test_session import CONSENT, OREBRO, START
 
@@ -58,14 +57,10 @@ def test_the_candidates_give_the_listing_every_case_gives(rid: str, data: Any) -
         path = Path(folder) / "events.db"
         session = Session(versions, store=path)
         try:
-            for index, item in enumerate(events):
-                if index == restart:  # a restarted session knows only what it logged
-                    session.close()
-                    session = Session(versions, store=path)
-                try:
-                    session.post(item)
-                except EventError:
-                    continue
+            post_each(session, events[:restart])
+            session.close()  # a restarted session knows only what it logged
+            session = Session(versions, store=path)
+            post_each(session, events[restart:])
             if session.clock is None:
                 return
             if data.draw(st.booleans()):

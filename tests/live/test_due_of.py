@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from samverkan_rules import EventError
 from samverkan_rules.live import Session
+from tests.live.conftest import post_each
 from tests.live.test_differential import REGISTRY, ROUTINE_IDS, streams
 from tests.live.test_session import CONSENT, OREBRO, START
 
@@ -33,11 +33,7 @@ def _in_batches(session: Session, as_of: Any, batch: int) -> list[dict[str, Any]
 @given(data=st.data())
 def test_cases_judged_in_batches_are_the_cases_of_one_evaluation(rid: str, data: Any) -> None:
     with Session(REGISTRY.versions(rid)) as session:
-        for item in data.draw(streams(rid)):
-            try:
-                session.post(item)
-            except EventError:
-                continue
+        post_each(session, data.draw(streams(rid)))
         if session.clock is None:
             return
         batch = data.draw(st.integers(1, 5))
