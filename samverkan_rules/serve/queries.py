@@ -175,7 +175,7 @@ def judged_cases(
 def give_way(session: Session, *, most: float = GIVE_WAY_SECONDS) -> None:
     """Wait while posts (or other writes) hold or wait for the session's lock, at most
     ``most`` seconds: a listing judging many cases lets them go first, so a post beside it
-    costs about what it costs alone, and the listing still moves on when posts never
+    shares the interpreter with it less, and the listing still moves on when posts never
     stop."""
     deadline = time.monotonic() + most
     while session.writing and time.monotonic() < deadline:
