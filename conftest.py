@@ -1,6 +1,7 @@
 """Collect the YAML routine scenarios under routines/tests/ as pytest items, give every test the
-same language environment whatever the developer's shell has set, and leave modules that need
-an optional extra out of doctest collection where the extra is not installed (durable-rules
+same language environment whatever the developer's shell has set, let the child processes the
+tests interrupt take Ctrl-C even when the suite runs as a background job, and leave modules that
+need an optional extra out of doctest collection where the extra is not installed (durable-rules
 does not build on Python 3.13; the service needs `serve`; the audit needs `audit`, and
 `audit-dask` for Dask; the PostgreSQL store needs `postgres`); and the fuzzing options."""
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import signal
 from importlib import import_module
 
 import pytest
@@ -70,5 +72,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # A shell without job control starts a background job with SIGINT ignored, and an
+    # ignored signal stays ignored in every child: the tests that send Ctrl-C to a child
+    # would then wait for ever. A handler of Python's own is reset to the default in a
+    # child, so with one here each child starts as it would from a terminal.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     if config.getoption("--fuzz-long") and not os.environ.get("SAMVERKAN_FUZZ_EXAMPLES"):
         os.environ["SAMVERKAN_FUZZ_EXAMPLES"] = "2000"

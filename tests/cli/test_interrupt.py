@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 from types import FrameType
@@ -61,10 +62,14 @@ def _interrupt_while_importing(tmp_path: Path, child: str) -> tuple[int, list[st
         assert process.stdout.readline() == "start\n"
         time.sleep(0.1)
         process.send_signal(signal.SIGINT)
+        # A child the interrupt never reaches spins: end it rather than wait for ever.
+        guard = threading.Timer(60, process.kill)
+        guard.start()
         # The reader's buffer first (readline reads ahead), then the pipe to its end;
         # communicate() would read the pipe only and lose what was buffered.
         out = process.stdout.read()
         process.wait(timeout=60)
+        guard.cancel()
         assert process.stderr is not None
         err = process.stderr.read()
     assert "Traceback" not in err, err
