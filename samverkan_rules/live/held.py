@@ -80,9 +80,7 @@ class Held:
         ``any_case`` patterns) and the earliest event held (where scheduled obligations
         start).
         """
-        own = self.by_case.get(case, [])
-        # Events that call off a schedule's occurrence count for every case.
-        inputs = [*own, *(e for e in self.calling_off if e.case != case)]
+        inputs = self.inputs_together([case])
         if case not in self.units:
             return inputs
         inputs.extend(e for e in self.lent if e.case != case and e.type not in self.cancelling)
@@ -97,8 +95,9 @@ class Held:
         return inputs
 
     def inputs_together(self, cases: Sequence[str]) -> list[Event]:
-        """The events that decide the results of several cases, none a unit's: their own
-        events and the events of other cases that call off a schedule's occurrence."""
+        """The events that decide the results of several cases, none a unit's (and of a
+        unit's case, all but what other cases lend it): their own events and the events of
+        other cases that call off a schedule's occurrence (those count for every case)."""
         inputs = [e for case in cases for e in self.by_case.get(case, ())]
         wanted = set(cases)
         inputs.extend(e for e in self.calling_off if e.case not in wanted)
