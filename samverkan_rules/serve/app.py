@@ -94,6 +94,7 @@ from samverkan_rules.serve.queries import (
     give_way,
     judged_cases,
     lines_in_chunks,
+    listed_cases,
     parse_due_query,
 )
 from samverkan_rules.serve.requests import (
@@ -505,23 +506,15 @@ class _Routes:
             ) from None
         as_of = self._judged_at(request, cursor_as_of)
         options = _output_options(request)
-        candidates = session.due_candidates(
-            as_of,
-            query.statuses,
-            deadline_before=query.deadline_before,
-            deadline_after=query.deadline_after,
-        )
-        # Every case judged, then filtered; or only the cases that may match.
-        listed = session.listed_cases() if candidates is None else candidates
-        after = query.after
         cases = judged_cases(
             session,
-            [c for c in listed if after is None or c > after],
+            listed_cases(session, query, as_of),
             as_of,
             options,
             between=lambda: give_way(session),
         )
-        # A plain iterator: Starlette advances it in a worker thread, off the event loop.
+        # A plain iterator: Starlette advances it in a worker thread, off the event loop, so
+        # the session's lock is never waited for there.
         chunks = lines_in_chunks(due_lines(cases, query, local_stamp(as_of, session.tz)))
         return StreamingResponse(chunks, media_type="application/x-ndjson", headers=NO_STORE)
 

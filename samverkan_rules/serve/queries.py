@@ -155,6 +155,21 @@ def _cursor(text: str | None) -> tuple[str | None, str | None]:
     raise QueryError("cursor: not a cursor this service gave; start again without one")
 
 
+def listed_cases(session: Session, query: DueQuery, as_of: datetime) -> Iterator[str]:
+    """The cases a listing goes through, in order, after the cursor's: only those that may
+    match its statuses (see :meth:`Session.due_candidates`) when the session can tell,
+    otherwise every case. Decided when first asked for, under the session's lock."""
+    candidates = session.due_candidates(
+        as_of,
+        query.statuses,
+        deadline_before=query.deadline_before,
+        deadline_after=query.deadline_after,
+    )
+    listed = session.listed_cases() if candidates is None else candidates
+    after = query.after
+    yield from (c for c in listed if after is None or c > after)
+
+
 def judged_cases(
     session: Session,
     cases: Iterable[str],
