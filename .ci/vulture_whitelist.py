@@ -15,6 +15,7 @@ from samverkan_rules.events import index
 from samverkan_rules.language import yaml_compose
 from samverkan_rules.language.models import base, conditions, periods, routine, rules, schedules
 from samverkan_rules.language.models import time as time_models
+from samverkan_rules.live import session
 from samverkan_rules.scenarios import plugin, spec
 from samverkan_rules.serve import answers
 from samverkan_rules.text import due
@@ -138,6 +139,10 @@ plugin.InvalidScenarioFileItem.reportinfo
 calendar.WorkingCalendar.working_days_before
 calendar.WorkingCalendar.working_days_after
 calendar.WorkingCalendar.working_days_in
+
+# Public API of live sessions for embedding programs (docs/reference/live-sessions.md); the
+# service judges a listing's batches through Session.batches and Session.judge instead.
+session.Session.due_of
 
 # The synthetic history generator: histories with known outcomes for the audit's benchmark
 # and tests (benchmarks/audit_bench.py, tests/audit/).

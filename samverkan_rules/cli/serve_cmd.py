@@ -53,6 +53,7 @@ from samverkan_rules.private_files import PrivateFileError, read_private
 from samverkan_rules.serve.access import AccessLog
 from samverkan_rules.serve.clients import Clients, ClientsError
 from samverkan_rules.serve.heap import Heap
+from samverkan_rules.serve.judging import JudgingProcess
 from samverkan_rules.serve.logs import configure_logging, default_format
 
 NAME = "serve"
@@ -133,6 +134,7 @@ def add_parser(subparsers: Any) -> None:
         help="the live engine (durable needs the 'live' extra, Python < 3.13)",
     )
     _add_limits(parser)
+    _add_work(parser)
     _add_logging(parser)
     from_environment(parser)
     parser.set_defaults(run=run)
@@ -197,17 +199,6 @@ def _add_limits(parser: argparse.ArgumentParser) -> None:
         help=f"most events one case may hold (default {DEFAULT_MAX_CASE_EVENTS}; more: 422)",
     )
     parser.add_argument(
-        "--kept-cases",
-        type=int,
-        default=DEFAULT_KEPT_CASES,
-        metavar="N",
-        help=(
-            f"per routine, how many recently judged cases keep their evaluation state between "
-            f"posts (default {DEFAULT_KEPT_CASES}); another case is replayed from its events "
-            "when posted to, so this bounds memory, not what is answered"
-        ),
-    )
-    parser.add_argument(
         "--max-events",
         type=int,
         default=1000,
@@ -234,6 +225,32 @@ def _add_limits(parser: argparse.ArgumentParser) -> None:
         help=(
             "YAML file of webhook subscriptions: each change is POSTed, signed, to each "
             "subscriber that wants it (see the HTTP service reference, section Webhooks)"
+        ),
+    )
+
+
+def _add_work(parser: argparse.ArgumentParser) -> None:
+    """How the service spends memory and processes: the cases whose evaluation state it
+    keeps, and where a listing's cases are judged."""
+    parser.add_argument(
+        "--kept-cases",
+        type=int,
+        default=DEFAULT_KEPT_CASES,
+        metavar="N",
+        help=(
+            f"per routine, how many recently judged cases keep their evaluation state between "
+            f"posts (default {DEFAULT_KEPT_CASES}); another case is replayed from its events "
+            "when posted to, so this bounds memory, not what is answered"
+        ),
+    )
+    parser.add_argument(
+        "--listings",
+        choices=("process", "here"),
+        default="process",
+        help=(
+            "where a listing's cases are judged: in a process of the service's own at a "
+            "lower priority, so posts beside a long listing do not wait for it (the "
+            "default), or in the service's process"
         ),
     )
 
@@ -451,9 +468,13 @@ def _beside(args: argparse.Namespace, name: str) -> Path:
 
 
 def _app(
-    args: argparse.Namespace, sessions: RoutineSessions, token: str | None, heap: Heap
+    args: argparse.Namespace,
+    sessions: RoutineSessions,
+    token: str | None,
+    heap: Heap,
 ) -> tuple[Any, list[Any]]:
-    """The application, and the files it opened beside the stores (closed at the end)."""
+    """The application, and what it opened (files beside the stores, the judging process:
+    closed at the end)."""
     from samverkan_rules.serve.app import create_app
     from samverkan_rules.serve.guard import Pseudonyms
 
@@ -466,6 +487,10 @@ def _app(
             raise CommandError(f"--clients: {exc}") from None
     subscriptions, state = _webhooks(args, sessions)
     access, feed_secret = _access_and_feeds(args, sessions, token)
+    served = [v for routine in sessions.ids() for v in sessions.versions(routine)]
+    judging = JudgingProcess(served) if args.listings == "process" else None
+    if judging is not None:
+        judging.start()
     app = create_app(
         sessions,
         token=token,
@@ -480,8 +505,9 @@ def _app(
         access=access,
         cors_origins=frozenset(args.cors_origin or ()),
         heap=heap,
+        judging=judging,
     )
-    return app, [state, access]
+    return app, [state, access, *([judging] if judging is not None else [])]
 
 
 def _access_and_feeds(

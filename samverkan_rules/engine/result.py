@@ -118,15 +118,10 @@ class Evaluation:
                     return RuleText.from_json(found)
         raise KeyError(f"{o.routine.id} {o.routine.version} {o.rule}")
 
-    def only_case(self, case_id: str, *, events: int) -> Evaluation:
-        """This evaluation as if ``case_id`` were its only case: that case's ledger (none
-        when it had no events), every diagnostic, no queues (they are over all cases), and
-        a summary counted over that case, ``events`` being its number of events."""
-        return self.only_cases([case_id], events=events)
-
     def only_cases(self, case_ids: Collection[str], *, events: int) -> Evaluation:
-        """This evaluation as if ``case_ids`` were its only cases (see :meth:`only_case`),
-        ``events`` being their number of events."""
+        """This evaluation as if ``case_ids`` were its only cases: their ledgers (none for
+        a case without events), every diagnostic, no queues (they are over all cases), and
+        a summary counted over those cases, ``events`` being their number of events."""
         wanted = set(case_ids)
         mine = [ledger for ledger in self._ledgers if ledger.case in wanted]
         summary: dict[str, int] = dict.fromkeys(STATUSES, 0)

@@ -5,13 +5,29 @@ from __future__ import annotations
 from bisect import insort
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from samverkan_rules.events.model import Event
 from samverkan_rules.events.retraction import RETRACTED
 from samverkan_rules.live.store import content_key
 from samverkan_rules.time.instants import local_date
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """Cases judged together in one evaluation, with what judging them reads.
+
+    Attributes:
+        cases: The cases whose results are wanted, in the listing's order.
+        inputs: The events that decide them (see :meth:`Held.inputs_together`; a unit's
+            case is a batch of its own, with :meth:`Held.inputs`).
+        events: How many of the cases' own events are at or before the instant judged at.
+    """
+
+    cases: tuple[str, ...]
+    inputs: list[Event]
+    events: int
 
 
 @dataclass(slots=True)
@@ -102,6 +118,16 @@ class Held:
         wanted = set(cases)
         inputs.extend(e for e in self.calling_off if e.case not in wanted)
         return inputs
+
+    def batch(self, cases: Sequence[str], moment: datetime) -> Batch:
+        """The batch of ``cases`` judged at ``moment``: a unit's case alone, other
+        cases together."""
+        if len(cases) == 1 and cases[0] in self.units:
+            inputs = self.inputs(cases[0])
+        else:
+            inputs = self.inputs_together(cases)
+        events = sum(1 for case in cases for e in self.by_case.get(case, ()) if e.utc <= moment)
+        return Batch(tuple(cases), inputs, events)
 
     def _day(self, event: Event) -> date:
         return local_date(event.at, self.tz)

@@ -51,7 +51,7 @@ from samverkan_rules.events.model import Event, event_from_mapping
 from samverkan_rules.events.retraction import RETRACTED, without_retracted
 from samverkan_rules.live.changelog import Change, ChangeLog, ChangeRow, Changes, MemoryChangeLog
 from samverkan_rules.live.checking import check_all
-from samverkan_rules.live.held import Held
+from samverkan_rules.live.held import Batch, Held
 from samverkan_rules.live.replays import KeptReplays, aware, until
 from samverkan_rules.live.reports import Reports
 from samverkan_rules.live.store import EventConflictError, EventStore, conflict_of, content_key
@@ -176,6 +176,11 @@ class Session:
     def backend(self) -> Backend:
         """The backend this session runs on."""
         return self._backend
+
+    @property
+    def routines(self) -> tuple[CompiledRoutine, ...]:
+        """The routine versions the session judges with."""
+        return self._routines
 
     @property
     def tz(self) -> ZoneInfo:
@@ -426,20 +431,13 @@ class Session:
                 ``queues`` (which are over all cases) are left out.
         """
         moment = aware(as_of)
+        if case is not None:
+            return self.judge(self._batch([case], moment), moment)
         # The events are copied under the lock and evaluated outside it: a long query never
         # holds up a post (the copy is a list of references, the events are immutable).
         with self._current():
-            if case is None:
-                held = list(self._held.by_id.values())
-            else:
-                inputs = self._held.inputs(case)
-                events = sum(
-                    1 for e in self._held.by_case.get(case, ()) if e.at.astimezone(UTC) <= moment
-                )
-        if case is None:
-            return evaluate(self._routines, held, moment)
-        result = evaluate(self._routines, inputs, moment)
-        return result.only_case(case, events=events)
+            held = list(self._held.by_id.values())
+        return evaluate(self._routines, held, moment)
 
     def due_of(
         self, as_of: datetime, cases: Iterable[str], *, batch: int = 64
@@ -448,37 +446,41 @@ class Session:
         each case's result is the one evaluating every event gives (as :meth:`due` with
         ``case``), and no more than ``batch`` cases are judged before the next evaluation
         is given, so a listing of every case neither waits for nor holds all of them.
-
-        A unit's case (a schedule's or a queue's) is judged alone, with the events other
-        cases lend it; the other cases are judged together, each from its own events and
-        the events that call off a schedule's occurrence.
         """
+        moment = aware(as_of)
+        for each in self.batches(moment, cases, batch=batch):
+            yield self.judge(each, moment)
+
+    def batches(self, as_of: datetime, cases: Iterable[str], *, batch: int = 64) -> Iterator[Batch]:
+        """:meth:`due_of`'s batches, each with the events that decide it, read from the
+        session when the listing reaches it; :meth:`judge` evaluates one (here, or wherever
+        the same routines are compiled). A unit's case (a schedule's or a queue's) is a
+        batch of its own, with the events other cases lend it; the other cases are judged
+        together, each from its own events and those that call off an occurrence."""
         if batch < 1:
             raise ValueError(f"batch must be 1 or more, got {batch}")
         moment = aware(as_of)
         run: list[str] = []
         for case in cases:
-            if case in self._units:
-                if run:
-                    yield self._due_together(moment, run)
-                    run = []
-                yield self.due(moment, case)
-                continue
+            alone = case in self._units
+            if run and (alone or len(run) == batch):
+                yield self._batch(run, moment)
+                run = []
             run.append(case)
-            if len(run) == batch:
-                yield self._due_together(moment, run)
+            if alone:
+                yield self._batch(run, moment)
                 run = []
         if run:
-            yield self._due_together(moment, run)
+            yield self._batch(run, moment)
 
-    def _due_together(self, moment: datetime, cases: list[str]) -> Evaluation:
-        """Cases that are no unit's, evaluated in one pass (see :meth:`due_of`)."""
+    def _batch(self, cases: list[str], moment: datetime) -> Batch:
         with self._current():
-            inputs = self._held.inputs_together(cases)
-        wanted = set(cases)
-        events = sum(1 for e in inputs if e.case in wanted and e.at.astimezone(UTC) <= moment)
-        result = evaluate(self._routines, inputs, moment)
-        return result.only_cases(cases, events=events)
+            return self._held.batch(cases, moment)
+
+    def judge(self, batch: Batch, as_of: datetime) -> Evaluation:
+        """One of :meth:`batches` evaluated at ``as_of``: its cases' results only."""
+        result = evaluate(self._routines, batch.inputs, aware(as_of))
+        return result.only_cases(batch.cases, events=batch.events)
 
     def due_candidates(
         self,

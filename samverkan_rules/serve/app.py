@@ -85,16 +85,18 @@ from samverkan_rules.serve.guard import (
     where,
 )
 from samverkan_rules.serve.heap import Heap
+from samverkan_rules.serve.judging import JudgingProcess
 from samverkan_rules.serve.metrics import CONTENT_TYPE, Metrics
 from samverkan_rules.serve.openapi import openapi, served_event_types
 from samverkan_rules.serve.operations import route
 from samverkan_rules.serve.queries import (
     QueryError,
-    due_lines,
     give_way,
-    judged_cases,
-    lines_in_chunks,
+    in_chunks,
+    judged_here,
+    judged_lines,
     listed_cases,
+    page,
     parse_due_query,
 )
 from samverkan_rules.serve.requests import (
@@ -321,9 +323,11 @@ class _Routes:
         deliverer: Deliverer,
         access: Accesses,
         heap: Heap | None,
+        judging: JudgingProcess | None,
     ) -> None:
         self.sessions = sessions
         self.heap = heap
+        self.judging = judging
         self.clock = clock
         self.max_events = max_events
         self.personal_ids = personal_ids
@@ -331,7 +335,7 @@ class _Routes:
         self.key_locks = KeyLocks()
         self.scheduler = scheduler
         self.deliverer = deliverer
-        self.measured = Metrics(sessions, clock)
+        self.measured = Metrics(sessions, clock, judging)
         self.access = access
         self._document: bytes | None = None
 
@@ -506,16 +510,17 @@ class _Routes:
             ) from None
         as_of = self._judged_at(request, cursor_as_of)
         options = _output_options(request)
-        cases = judged_cases(
-            session,
-            listed_cases(session, query, as_of),
-            as_of,
-            options,
-            between=lambda: give_way(session),
+        judging = self.judging
+        judge = (
+            judged_here(session, as_of, options, query)
+            if judging is None
+            else judging.judge(session, as_of, options, query)
         )
+        listed = listed_cases(session, query, as_of)
+        lines = judged_lines(session, listed, as_of, judge, between=lambda: give_way(session))
         # A plain iterator: Starlette advances it in a worker thread, off the event loop, so
         # the session's lock is never waited for there.
-        chunks = lines_in_chunks(due_lines(cases, query, local_stamp(as_of, session.tz)))
+        chunks = in_chunks(page(lines, query, local_stamp(as_of, session.tz)))
         return StreamingResponse(chunks, media_type="application/x-ndjson", headers=NO_STORE)
 
     async def explain(self, request: Request) -> Response:
@@ -700,6 +705,7 @@ def create_app(
     access: Accesses | None = None,
     cors_origins: frozenset[str] = frozenset(),
     heap: Heap | None = None,
+    judging: JudgingProcess | None = None,
 ) -> ASGIApp:
     """The ASGI application over ``sessions`` (one live session per routine).
 
@@ -724,6 +730,8 @@ def create_app(
         cors_origins: Origins whose browsers may call the service (default: none).
         heap: Settled after each post (see :mod:`samverkan_rules.serve.heap`); the
             service's own process passes one, an application embedding this one need not.
+        judging: Judges the cases of a listing of every case (see
+            :mod:`samverkan_rules.serve.judging`; default: this process judges them).
 
     Raises:
         ValueError: for a token shorter than 16 characters, or neither token nor clients.
@@ -732,17 +740,8 @@ def create_app(
     scheduler = Scheduler(sessions, clock)
     deliverer = Deliverer(webhooks or [], sessions, scheduler, webhook_state or WebhookState(None))
     access = access if access is not None else AccessLog(None)
-    handlers = _Routes(
-        sessions,
-        clock,
-        max_events,
-        allow_personal_case_ids,
-        keys,
-        scheduler,
-        deliverer,
-        access,
-        heap,
-    )
+    parts = (scheduler, deliverer, access, heap, judging)
+    handlers = _Routes(sessions, clock, max_events, allow_personal_case_ids, keys, *parts)
     routes = handlers.table()
     app = Starlette(
         routes=routes,

@@ -8,7 +8,11 @@ A registry of the application's own (no process-wide state), holding:
 - ``samverkan_obligations{routine, status}``: the obligations standing in each status, as the
   service last reported them (by a post or its clock);
 - ``samverkan_events{routine}`` and ``samverkan_cases{routine}``: what each routine holds;
-- ``samverkan_next_change_seconds{routine}``: how far off the next change by time alone is.
+- ``samverkan_next_change_seconds{routine}``: how far off the next change by time alone is;
+- ``samverkan_listing_batches_total{judged}``: the batches of listings judged by the judging
+  process (``judged="process"``) and in the service's process (``"here"``: a listing's first
+  batches, and every batch while the judging process cannot be used; see
+  :mod:`samverkan_rules.serve.judging`).
 """
 
 from __future__ import annotations
@@ -17,10 +21,11 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from samverkan_rules.live.routed import RoutineSessions
+from samverkan_rules.serve.judging import JudgingProcess
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -59,10 +64,32 @@ class _Sessions(Collector):
         yield from (obligations, events, cases, upcoming)
 
 
+class _Listings(Collector):
+    """Where the batches of listings were judged, read from the judging process."""
+
+    def __init__(self, judging: JudgingProcess) -> None:
+        self.judging = judging
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        batches = CounterMetricFamily(
+            "samverkan_listing_batches",
+            "Batches of listings judged, by where",
+            labels=["judged"],
+        )
+        batches.add_metric(["process"], self.judging.judged_there)
+        batches.add_metric(["here"], self.judging.judged_here)
+        yield batches
+
+
 class Metrics:
     """The service's registry and the request figures it records."""
 
-    def __init__(self, sessions: RoutineSessions, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        sessions: RoutineSessions,
+        clock: Callable[[], datetime],
+        judging: JudgingProcess | None = None,
+    ) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter(
             "samverkan_http_requests",
@@ -78,6 +105,8 @@ class Metrics:
             registry=self.registry,
         )
         self.registry.register(_Sessions(sessions, clock))
+        if judging is not None:
+            self.registry.register(_Listings(judging))
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         """Record one request."""

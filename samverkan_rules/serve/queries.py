@@ -24,7 +24,9 @@ from datetime import datetime
 from typing import Any
 
 from samverkan_rules._json import dumps_bytes
+from samverkan_rules.engine.result import Evaluation
 from samverkan_rules.errors import CalendarError
+from samverkan_rules.live.held import Batch
 from samverkan_rules.live.session import Session
 from samverkan_rules.status import STATUSES
 from samverkan_rules.time.instants import parse_as_of
@@ -170,21 +172,48 @@ def listed_cases(session: Session, query: DueQuery, as_of: datetime) -> Iterator
     yield from (c for c in listed if after is None or c > after)
 
 
-def judged_cases(
+Line = tuple[str, bytes]
+"""One case of a listing: its id and its NDJSON line."""
+
+
+def case_lines(result: Evaluation, options: Mapping[str, bool], query: DueQuery) -> list[Line]:
+    """The listing's lines of one judged batch: each case in JSON form as the evaluation of
+    every case writes it (with ``options``), filtered by ``query``'s obligation filters."""
+    lines = []
+    for case in result.with_output(**options).case_dicts():
+        if query.filters:
+            kept = _filtered(case, query)
+            if kept is None:
+                continue
+            case = kept
+        lines.append((case["case"], dumps_bytes(case, indent=None) + b"\n"))
+    return lines
+
+
+def judged_lines(
     session: Session,
     cases: Iterable[str],
     as_of: datetime,
-    options: Mapping[str, bool],
+    judge: Callable[[Batch], list[Line]],
     *,
     between: Callable[[], None] | None = None,
-) -> Iterator[dict[str, Any]]:
-    """Each of ``cases`` in JSON form as the evaluation of every case writes it, judged a
-    few at a time and only when the listing reaches them (see :meth:`Session.due_of`);
-    ``between`` is called after each few (where a long listing gives way to posts)."""
-    for result in session.due_of(as_of, cases):
-        yield from result.with_output(**options).case_dicts()
+    batch: int = 64,
+) -> Iterator[Line]:
+    """The lines of ``cases``, judged a few at a time and only when the listing reaches them
+    (see :meth:`Session.batches`), ``batch`` cases at a time, each batch by ``judge``
+    (:func:`judged_here`, or a judging process); ``between`` is called after each batch
+    (where a long listing gives way to posts)."""
+    for each in session.batches(as_of, cases, batch=batch):
+        yield from judge(each)
         if between is not None:
             between()
+
+
+def judged_here(
+    session: Session, as_of: datetime, options: Mapping[str, bool], query: DueQuery
+) -> Callable[[Batch], list[Line]]:
+    """Judge a listing's batches in this process (see :func:`judged_lines`)."""
+    return lambda batch: case_lines(session.judge(batch, as_of), options, query)
 
 
 def give_way(session: Session, *, most: float = GIVE_WAY_SECONDS) -> None:
@@ -197,15 +226,14 @@ def give_way(session: Session, *, most: float = GIVE_WAY_SECONDS) -> None:
         time.sleep(0.0005)
 
 
-def lines_in_chunks(lines: Iterable[dict[str, Any]], size: int = CHUNK_BYTES) -> Iterator[bytes]:
-    """The lines as NDJSON, in chunks of about ``size`` bytes (each ends a line), the last
-    one when the lines end: one write to the connection per chunk, not per line."""
+def in_chunks(lines: Iterable[bytes], size: int = CHUNK_BYTES) -> Iterator[bytes]:
+    """The lines in chunks of about ``size`` bytes (each ends a line), the last one when
+    the lines end: one write to the connection per chunk, not per line."""
     chunk: list[bytes] = []
     held = 0
     for line in lines:
-        data = dumps_bytes(line, indent=None) + b"\n"
-        chunk.append(data)
-        held += len(data)
+        chunk.append(line)
+        held += len(line)
         if held >= size:
             yield b"".join(chunk)
             chunk, held = [], 0
@@ -213,31 +241,25 @@ def lines_in_chunks(lines: Iterable[dict[str, Any]], size: int = CHUNK_BYTES) ->
         yield b"".join(chunk)
 
 
-def due_lines(
-    cases: Iterable[dict[str, Any]], query: DueQuery, as_of: str
-) -> Iterator[dict[str, Any]]:
-    """The cases of one page, filtered, then the trailer: ``{"trailer": {"count", "as_of",
-    "next_cursor"}}`` (``next_cursor`` null on the last page). A stream that ends without
-    the trailer was cut."""
+def page(lines: Iterable[Line], query: DueQuery, as_of: str) -> Iterator[bytes]:
+    """The lines of one page (the cases after the cursor's, at most ``limit``), then the
+    trailer: ``{"trailer": {"count", "as_of", "next_cursor"}}`` (``next_cursor`` null on
+    the last page). A stream that ends without the trailer was cut."""
     count = 0
     last: str | None = None
     more = False
-    for case in cases:
-        if query.after is not None and case["case"] <= query.after:
+    for case, line in lines:
+        if query.after is not None and case <= query.after:
             continue
-        if query.filters:
-            kept = _filtered(case, query)
-            if kept is None:
-                continue
-            case = kept
         if query.limit is not None and count == query.limit:
             more = True
             break
         count += 1
-        last = case["case"]
-        yield case
+        last = case
+        yield line
     cursor = make_cursor(last, as_of) if more and last is not None else None
-    yield {"trailer": {"count": count, "as_of": as_of, "next_cursor": cursor}}
+    trailer = {"trailer": {"count": count, "as_of": as_of, "next_cursor": cursor}}
+    yield dumps_bytes(trailer, indent=None) + b"\n"
 
 
 def _filtered(case: dict[str, Any], query: DueQuery) -> dict[str, Any] | None:

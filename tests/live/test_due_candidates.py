@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from samverkan_rules.live import Session
-from samverkan_rules.serve.queries import DueQuery, due_lines, judged_cases
+from samverkan_rules.serve.queries import DueQuery, case_lines, judged_here, judged_lines, page
 from samverkan_rules.status import ACTION_STATUSES
 from samverkan_rules.time.instants import local_stamp
 from tests.live.conftest import Stores, post_each
@@ -28,7 +28,7 @@ _SETTINGS = settings(
 )
 
 
-def _listing(session: Session, as_of: datetime, query: DueQuery, fast: bool) -> list[Any]:
+def _listing(session: Session, as_of: datetime, query: DueQuery, fast: bool) -> list[bytes]:
     candidates = (
         session.due_candidates(
             as_of,
@@ -41,9 +41,9 @@ def _listing(session: Session, as_of: datetime, query: DueQuery, fast: bool) -> 
     )
     if candidates is None:  # (also when the session cannot tell: see the second test)
         result = session.due(as_of)
-        return list(due_lines(result.case_dicts(), query, result.as_of))
-    cases = judged_cases(session, candidates, as_of, {})
-    return list(due_lines(cases, query, local_stamp(as_of, session.tz)))
+        return list(page(case_lines(result, {}, query), query, result.as_of))
+    lines = judged_lines(session, candidates, as_of, judged_here(session, as_of, {}, query))
+    return list(page(lines, query, local_stamp(as_of, session.tz)))
 
 
 @pytest.mark.parametrize("rid", ROUTINE_IDS)

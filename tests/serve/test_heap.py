@@ -13,7 +13,7 @@ import pytest
 
 from samverkan_rules.live import Session
 from samverkan_rules.serve.heap import Heap
-from samverkan_rules.serve.queries import give_way, lines_in_chunks
+from samverkan_rules.serve.queries import give_way, in_chunks
 from tests.live.test_session import CONSENT, OREBRO, START
 
 
@@ -95,11 +95,11 @@ def test_a_listing_gives_way_while_a_post_waits_and_not_longer_than_it_may() -> 
 
 
 def test_lines_are_written_in_chunks_that_each_end_a_line() -> None:
-    lines = [{"case": f"c{n}", "note": "x" * 50} for n in range(100)]
-    chunks = list(lines_in_chunks(lines, size=1000))
+    lines = [b'{"case":"c%d","note":"%s"}\n' % (n, b"x" * 50) for n in range(100)]
+    chunks = list(in_chunks(lines, size=1000))
     assert len(chunks) > 3
     assert all(c.endswith(b"\n") for c in chunks)
     assert all(len(c) < 1000 + 100 for c in chunks)
     whole = b"".join(chunks).splitlines()
     assert len(whole) == 100 and whole[7] == b'{"case":"c7","note":"' + b"x" * 50 + b'"}'
-    assert list(lines_in_chunks([])) == []
+    assert list(in_chunks([])) == []
