@@ -139,7 +139,7 @@ class JudgingProcess:
                 self.judged_there += 1
                 return judged
             self.judged_here += 1
-        return case_lines(session.judge(batch, as_of), options, query)
+        return judged_here(session, as_of, options, query)(batch)
 
     def judge(
         self, session: Session, as_of: datetime, options: Mapping[str, bool], query: DueQuery
