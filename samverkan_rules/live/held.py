@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bisect import insort
+from bisect import bisect_left, insort
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -50,6 +50,8 @@ class Held:
     by_id: dict[str, Event] = field(default_factory=dict)
     keys: dict[str, str] = field(default_factory=dict)
     by_case: dict[str, list[Event]] = field(default_factory=dict)
+    # The keys of by_case, sorted: a listing reads them in order without sorting them.
+    ordered: list[str] = field(default_factory=list)
     lent: list[Event] = field(default_factory=list)
     calling_off: list[Event] = field(default_factory=list)
     # Retractions, passed with the shared events: a retracted one is shared no more.
@@ -65,6 +67,8 @@ class Held:
         """Hold one more event (not held yet)."""
         self.by_id[event.id] = event
         self.keys[event.id] = content_key(event)
+        if event.case not in self.by_case:
+            insort(self.ordered, event.case)
         insort(self.by_case.setdefault(event.case, []), event, key=lambda e: e.order_key)
         if event.type in self.borrow:
             self.lent.append(event)
@@ -78,15 +82,23 @@ class Held:
 
     def forget(self, case: str) -> None:
         """Hold no event of ``case`` any more (an erasure)."""
-        for event in self.by_case.pop(case, []):
+        if case not in self.by_case:
+            return
+        for event in self.by_case.pop(case):
             self.by_id.pop(event.id, None)
             self.keys.pop(event.id, None)
+        del self.ordered[bisect_left(self.ordered, case)]
         for held in (self.lent, self.calling_off, self.retracting):
             held[:] = [e for e in held if e.case != case]
         self.retracted_cases.discard(case)
         if self.earliest is not None and self.earliest.case == case:
             rest = [e for events in self.by_case.values() for e in events]
             self.earliest = min(rest, key=self._day) if rest else None
+
+    def listed(self) -> list[str]:
+        """The cases held and the units' cases, sorted (a list of the caller's own)."""
+        extra = [unit for unit in self.units if unit not in self.by_case]
+        return sorted([*self.ordered, *extra]) if extra else list(self.ordered)
 
     def inputs(self, case: str) -> list[Event]:
         """The events that decide one case's result, as :func:`evaluate` sees them.

@@ -36,18 +36,26 @@ class Reports:
         self.wake: dict[str, datetime] = {}
         # Obligation id -> case, as posts report obligations: explain reads one case.
         self.obligation_case: dict[str, str] = {}
+        # Status -> the cases with an obligation in it, as last reported, and each case's
+        # statuses: a listing by status reads these, not every case's snapshot.
+        self.by_status: dict[str, set[str]] = {}
+        self._statuses: dict[str, frozenset[str]] = {}
         for row in log.last_reported():
             deadline = parse_rfc3339(row.deadline) if row.deadline is not None else None
             assert row.after is not None  # last_reported leaves out what ended
             snapshot = self.snapshots.setdefault(row.case, {})
             snapshot[row.obligation] = (row.after, row.rule, row.named, deadline)
             self.obligation_case[row.obligation] = row.case
+        for case in self.snapshots:
+            self._index(case)
 
     def clear(self) -> None:
         """Forget every case's report (the log is read again)."""
         self.snapshots.clear()
         self.wake.clear()
         self.obligation_case.clear()
+        self.by_status.clear()
+        self._statuses.clear()
 
     def heard(self, row: ChangeRow) -> None:
         """Take in a change another process logged: the obligation's snapshot is what that
@@ -62,6 +70,7 @@ class Reports:
             self.obligation_case[row.obligation] = row.case
         if not snapshot:
             del self.snapshots[row.case]
+        self._index(row.case)
         self.wake[row.case] = min(self.wake.get(row.case, row_at := parse_rfc3339(row.at)), row_at)
 
     def cases(self) -> set[str]:
@@ -94,8 +103,11 @@ class Reports:
         with such an obligation (one without a deadline counts as matching) and the cases
         time changes by ``moment``."""
         found = self.changing_by(moment)
-        for case, snapshot in self.snapshots.items():
-            for status, _rule, _named, deadline in snapshot.values():
+        having = set().union(*(self.by_status.get(status, ()) for status in statuses))
+        if deadline_before is None and deadline_after is None:
+            return found | having
+        for case in having:
+            for status, _rule, _named, deadline in self.snapshots[case].values():
                 if status not in statuses:
                     continue
                 if deadline is not None and (
@@ -118,6 +130,7 @@ class Reports:
     def forget(self, case: str) -> None:
         """Forget an erased case (the store removes its logged changes itself)."""
         self.snapshots.pop(case, None)
+        self._index(case)
         self.wake.pop(case, None)
         self.obligation_case = {o: c for o, c in self.obligation_case.items() if c != case}
 
@@ -196,6 +209,7 @@ class Reports:
             self.wake[case] = wake
         if not current:
             self.snapshots.pop(case, None)
+            self._index(case)
             return changes
         # Only what moved is written again, not the whole case. An obligation's named events
         # (which only say a change's cause) move with its status or deadline.
@@ -205,7 +219,22 @@ class Reports:
         for entry in moved:
             snapshot[entry.id] = (entry.status, _rule_of(entry), _named(entry), entry.deadline)
             self.obligation_case[entry.id] = case
+        self._index(case)
         return changes
+
+    def _index(self, case: str) -> None:
+        """Bring :attr:`by_status` up to date with ``case``'s snapshot."""
+        now = frozenset(status for status, *_ in self.snapshots.get(case, {}).values())
+        before = self._statuses.pop(case, frozenset())
+        if now:
+            self._statuses[case] = now
+        for status in before - now:
+            cases = self.by_status[status]
+            cases.discard(case)
+            if not cases:
+                del self.by_status[status]
+        for status in now - before:
+            self.by_status.setdefault(status, set()).add(case)
 
 
 def _rule_of(entry: Entry) -> str:

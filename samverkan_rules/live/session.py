@@ -212,7 +212,7 @@ class Session:
     def cases(self) -> list[str]:
         """The cases the session holds events for, sorted."""
         with self._current():
-            return sorted(self._held.by_case)
+            return list(self._held.ordered)
 
     def events(self, case: str | None = None) -> list[Event]:
         """The events held (one case's, or all), in (instant, id) order per case."""
@@ -503,7 +503,8 @@ class Session:
             if clock is None or moment < clock or (self._latest or clock) > clock:
                 return None
             cases = self._reports.candidates(moment, statuses, deadline_before, deadline_after)
-            return sorted(cases | self._unjudged | self._units)
+            wanted = cases | self._unjudged | self._units
+            return [case for case in self._held.listed() if case in wanted]
 
     @property
     def held_events(self) -> int:
@@ -522,7 +523,7 @@ class Session:
         events for and the units' cases (a schedule's obligations need no event of theirs).
         :meth:`due_of` over them gives, case by case, what :meth:`due` of every case gives."""
         with self._current():
-            return sorted(set(self._held.by_case) | self._units)
+            return self._held.listed()
 
     def case_size(self, case: str) -> int:
         """How many events the session holds for ``case``."""

@@ -71,7 +71,17 @@ def test_the_candidates_give_the_listing_every_case_gives(rid: str, data: Any) -
                 data.draw(st.sets(st.sampled_from(sorted(ACTION_STATUSES)), min_size=1))
             )
             limit = data.draw(st.none() | st.integers(1, 3))
-            query = DueQuery(statuses=statuses, limit=limit)
+            # Deadline bounds, each maybe, within a few weeks either side of the clock.
+            bound = st.none() | st.integers(-30, 60).map(lambda d: clock + timedelta(days=d))
+            query = DueQuery(
+                statuses=statuses,
+                limit=limit,
+                deadline_before=data.draw(bound),
+                deadline_after=data.draw(bound),
+            )
+            cases = session.cases()
+            if cases and data.draw(st.booleans()):  # an erased case is listed no more
+                session.erase(data.draw(st.sampled_from(cases)), clock)
             for days in sorted(data.draw(st.lists(st.integers(0, 60), min_size=1, max_size=3))):
                 as_of = clock + timedelta(days=days, hours=data.draw(st.integers(0, 23)))
                 assert _listing(session, as_of, query, fast=True) == _listing(
