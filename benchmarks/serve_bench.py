@@ -32,33 +32,36 @@ Each figure is printed with the issue's target and its ratio to it, and (e)'s p9
 ratio to (b)'s: what a full listing costs the posts running beside it. Client and server
 share the machine's cores, so the figures include the clients' own work.
 
-Figures of the full size (``python benchmarks/serve_bench.py``, 2026-12-06 18:55 UTC,
-Python 3.11.7, 2 cores, store on disk; the machine was slower this hour than in the run
-before it, e.g. loading took 95 s where it took 55-76 s)::
+Figures of the full size (``python benchmarks/serve_bench.py``, 2026-12-06 21:17 UTC,
+Python 3.11.7, 2 cores, store on disk)::
 
     samverkan serve, 20000 cases / 99987 events, Python 3.11.7, 20 clients
-    (a) load: 20000 posts of a case's events in 94.9 s: 210.8 posts/s, 1053.8 events/s
+    (a) load: 20000 posts of a case's events in 103.7 s: 192.9 posts/s, 964.5 events/s
         figure                                         p50 ms   p99 ms   target  ratio
-        (b) post, 1 event, 20 clients at will (n=9999)     61.2    146.1        -      -
-            the same, 100 posts/s (n=1964)                4.6      7.7        -      -
-        (c) due?status=overdue page of 100 cases         81.3    108.0      100   1.08
-        (d) explain one obligation                        2.5     11.2       20   0.56
-        (e) post beside a full due stream, 100/s (n=867)      4.6     15.3       50   0.31
-            /healthz beside the stream                   42.1     80.6        -      -
-            posts at will beside it (n=12170)            65.3    166.2        -      -
-        the stream (paced): 22400 cases, 70.9 MB in 9.34 s, trailer present
-        the stream (at will): 22580 cases, 71.8 MB in 43.59 s, trailer present
-        post p99 beside the stream / alone, 100/s: 1.99; at will: 1.14
-    (f) peak RSS: server 351.2 MB, its judging process 52.8 MB
-        together 404.0 MB (target 500 MB, ratio 0.81)
+        (b) post, 1 event, 20 clients at will (n=9999)     56.1    145.7        -      -
+            the same, 100 posts/s (n=1965)                3.6     10.5        -      -
+        (c) due?status=overdue, 100 cases (n=200)        40.7     56.0      100   0.56
+        (d) explain one obligation (n=1000)               3.1      5.4       20   0.27
+        (e) post beside a full due stream, 100/s (n=995)      4.6     17.0       50   0.34
+            /healthz beside the stream                   48.0     80.2        -      -
+            posts at will beside it (n=12245)            73.0    189.9        -      -
+        the stream (paced): 22400 cases, 70.9 MB in 10.42 s, trailer present
+        the stream (at will): 22600 cases, 71.9 MB in 49.54 s, trailer present
+        post p99 beside the stream / alone, 100/s: 1.62; at will: 1.30
+    (f) peak RSS: server 366.1 MB, its judging process 52.8 MB
+        together 418.9 MB (target 500 MB, ratio 0.84)
 
-The same run just before it with ``SAMVERKAN_LISTINGS=here`` (every listing judged in the
-service's process): (e) p50 17.0 ms, p99 67.2 ms (ratio 1.34); (c) 124.2 / 135.9 ms; (d)
-4.2 / 11.8 ms. An earlier pair of the same code, an hour before: (e) p99 39.6 ms here and
-23.8 ms with the judging process; (c) p99 94.8 and 76.4 ms. So a paced post beside a full
-stream meets its target either way now and waits about half as long at its 99th percentile
-with the judging process; a filtered page's p99 moves with the machine (76-108 ms with
-the process across these runs, against 100).
+The same run just after it with ``SAMVERKAN_LISTINGS=here`` (every listing judged in the
+service's process): (e) p50 23.1 ms, p99 64.0 ms (ratio 1.28 to the target; 4.32 to the
+paced post alone); (c) 70.5 / 96.7 ms; (d) 3.4 / 6.5 ms; peak 358.3 MB. So the judging
+process is what keeps a post beside a full stream within its target.
+
+A filtered page costs what judging its cases costs: until this run a listing by status
+first went through every case's last report and sorted the candidates again (36 ms at
+20,000 cases, measured in process); the session now keeps the cases of each status and the
+held cases in order (3.6 ms), and the page's p99 fell from 91-108 ms to 56 ms. Until this
+run (c) and (d) were also taken 20 and 40 times, so their "p99" was the slowest answer or
+the second slowest; they are now taken 200 and 1,000 times.
 
 What changed since the run of 2026-12-06 04:20 (p99 90.2 ms beside the stream, 35.2 ms
 alone): most of a post's 99th percentile was the benchmark's own. Its clients were made
