@@ -3,6 +3,7 @@ with, the next instant time alone changes each case, and the change log it write
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -36,18 +37,18 @@ class Reports:
         self.wake: dict[str, datetime] = {}
         # Obligation id -> case, as posts report obligations: explain reads one case.
         self.obligation_case: dict[str, str] = {}
-        # Status -> the cases with an obligation in it, as last reported, and each case's
-        # statuses: a listing by status reads these, not every case's snapshot.
+        # Status -> the cases with an obligation in it, as last reported, and how many each
+        # case has in each status: a listing by status reads these, not every snapshot.
         self.by_status: dict[str, set[str]] = {}
-        self._statuses: dict[str, frozenset[str]] = {}
+        self._counts: dict[str, dict[str, int]] = {}
         for row in log.last_reported():
             deadline = parse_rfc3339(row.deadline) if row.deadline is not None else None
             assert row.after is not None  # last_reported leaves out what ended
             snapshot = self.snapshots.setdefault(row.case, {})
             snapshot[row.obligation] = (row.after, row.rule, row.named, deadline)
             self.obligation_case[row.obligation] = row.case
-        for case in self.snapshots:
-            self._index(case)
+        for case, snapshot in self.snapshots.items():
+            self._count(case, (), [status for status, *_ in snapshot.values()])
 
     def clear(self) -> None:
         """Forget every case's report (the log is read again)."""
@@ -55,13 +56,15 @@ class Reports:
         self.wake.clear()
         self.obligation_case.clear()
         self.by_status.clear()
-        self._statuses.clear()
+        self._counts.clear()
 
     def heard(self, row: ChangeRow) -> None:
         """Take in a change another process logged: the obligation's snapshot is what that
         row says, and the case is judged again at the next wake-up (this process does not
         know when time next changes it)."""
         snapshot = self.snapshots.setdefault(row.case, {})
+        old = snapshot.get(row.obligation)
+        self._count(row.case, old[:1] if old is not None else (), (row.after,) if row.after else ())
         if row.after is None:
             snapshot.pop(row.obligation, None)
         else:
@@ -70,7 +73,6 @@ class Reports:
             self.obligation_case[row.obligation] = row.case
         if not snapshot:
             del self.snapshots[row.case]
-        self._index(row.case)
         self.wake[row.case] = min(self.wake.get(row.case, row_at := parse_rfc3339(row.at)), row_at)
 
     def cases(self) -> set[str]:
@@ -130,7 +132,8 @@ class Reports:
     def forget(self, case: str) -> None:
         """Forget an erased case (the store removes its logged changes itself)."""
         self.snapshots.pop(case, None)
-        self._index(case)
+        for status in self._counts.pop(case, {}):
+            self._unlist(status, case)
         self.wake.pop(case, None)
         self.obligation_case = {o: c for o, c in self.obligation_case.items() if c != case}
 
@@ -207,9 +210,13 @@ class Reports:
             self.wake.pop(case, None)
         else:
             self.wake[case] = wake
+        self._count(
+            case,
+            [c.before for c in changes if c.before is not None],
+            [c.after for c in changes if c.after is not None],
+        )
         if not current:
             self.snapshots.pop(case, None)
-            self._index(case)
             return changes
         # Only what moved is written again, not the whole case. An obligation's named events
         # (which only say a change's cause) move with its status or deadline.
@@ -219,22 +226,32 @@ class Reports:
         for entry in moved:
             snapshot[entry.id] = (entry.status, _rule_of(entry), _named(entry), entry.deadline)
             self.obligation_case[entry.id] = case
-        self._index(case)
         return changes
 
-    def _index(self, case: str) -> None:
-        """Bring :attr:`by_status` up to date with ``case``'s snapshot."""
-        now = frozenset(status for status, *_ in self.snapshots.get(case, {}).values())
-        before = self._statuses.pop(case, frozenset())
-        if now:
-            self._statuses[case] = now
-        for status in before - now:
-            cases = self.by_status[status]
-            cases.discard(case)
-            if not cases:
-                del self.by_status[status]
-        for status in now - before:
-            self.by_status.setdefault(status, set()).add(case)
+    def _count(self, case: str, left: Iterable[str], entered: Iterable[str]) -> None:
+        """Keep :attr:`by_status` up to date as obligations of ``case`` leave the statuses
+        ``left`` and enter the statuses ``entered`` (one status per obligation)."""
+        counts = self._counts.setdefault(case, {})
+        for status in left:
+            if counts[status] > 1:
+                counts[status] -= 1
+            else:
+                del counts[status]
+                self._unlist(status, case)
+        for status in entered:
+            if status in counts:
+                counts[status] += 1
+            else:
+                counts[status] = 1
+                self.by_status.setdefault(status, set()).add(case)
+        if not counts:
+            del self._counts[case]
+
+    def _unlist(self, status: str, case: str) -> None:
+        cases = self.by_status[status]
+        cases.discard(case)
+        if not cases:
+            del self.by_status[status]
 
 
 def _rule_of(entry: Entry) -> str:
