@@ -14,11 +14,17 @@ Figures:
     installed, the durable backend side by side, on the same generated events (many cases,
     each growing as events arrive);
 (b) the same for one case that already holds 100 events, and (without a store) for one of
-    12,000 events (2,000 with --quick): what a long case costs a post (it grows with the
-    case's obligations, which are settled again on every post);
+    12,000 events (2,000 with --quick) beside posts that each begin a case of their own:
+    what a long case costs a post, and its ratio to a new case's (the target is 1: a kept
+    replay settles only the obligations that may have moved, see
+    ``samverkan_rules.engine.settling``);
 (c) ``samverkan serve`` started as a real process on a loopback port, with POSTs of one
     event each from 8 client threads: posts per second, p50/p99 latency, errors, and the
-    number of events in the store afterwards (it must equal the posts).
+    number of events in the store afterwards (it must equal the posts);
+(d) the same server, one client: a case of 12,000 events (2,000 with --quick) posted 500 a
+    post, then posts of one event taking turns between it and a new case each time: p50 and
+    p99 of each and the ratio of the p50s (the target is 1: a post to a long case answers
+    as fast as to a new case).
 
 Every request goes to 127.0.0.1; the loop is bounded by the post count. Data is generated
 deterministically from ``--seed``.
@@ -114,13 +120,58 @@ def bench_big_case(
         return _figures(latencies, time.perf_counter() - began)
 
 
+def bench_new_cases(posts: int) -> dict[str, float]:
+    """Each post the first event of a case of its own, no store: what a post costs when its
+    case has no history (the figure a long case's post is set against)."""
+    routine = load_routine(ROUTINE)
+    rng = random.Random(7)
+    with Session(routine) as session:
+        session.post([_event(rng, i, f"warm{i}") for i in range(100)])
+        latencies = []
+        began = time.perf_counter()
+        for i in range(100, 100 + posts):
+            t0 = time.perf_counter()
+            session.post(_event(rng, i, f"new{i}"))
+            latencies.append(time.perf_counter() - t0)
+        return _figures(latencies, time.perf_counter() - began)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
-def bench_http(posts: int, threads: int, cases: int, folder: Path) -> dict[str, Any]:
+def _long_case_over_http(url: str, size: int, posts: int) -> dict[str, Any]:
+    """One client: ``size`` events into case ``long`` (500 a post), then posts of one event
+    taking turns between that case and a new case each time."""
+    import httpx
+
+    rng = random.Random(5)
+    path = f"/routines/{ROUTINE_ID}/cases/{{}}/events"
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    timed: dict[str, list[float]] = {"long": [], "new": []}
+    with httpx.Client(base_url=url, headers=headers, timeout=120) as client:
+        # Ids of their own: (c)'s events hold e0, e1, ...
+        history = [{**_event(rng, i, "long"), "id": f"long{i}"} for i in range(size)]
+        for at in range(0, size, 500):
+            chunk = [{k: v for k, v in e.items() if k != "case"} for e in history[at : at + 500]]
+            answer = client.post(path.format("long"), json=chunk)
+            if answer.status_code != 200:
+                raise RuntimeError(f"{answer.status_code} {answer.text[:300]}")
+        for i in range(size, size + 2 * posts):
+            case = "long" if i % 2 == 0 else f"new{i}"
+            event = {k: v for k, v in _event(rng, i, case).items() if k != "case"}
+            event["id"] = f"long{i}"
+            t0 = time.perf_counter()
+            client.post(path.format(case), json=event).raise_for_status()
+            timed["long" if case == "long" else "new"].append(time.perf_counter() - t0)
+    return {"size": size, **{k: _figures(v, sum(v)) for k, v in timed.items()}}
+
+
+def bench_http(
+    posts: int, threads: int, cases: int, folder: Path, long_case: int = 0
+) -> dict[str, Any]:
     import httpx
 
     port = _free_port()
@@ -182,6 +233,7 @@ def bench_http(posts: int, threads: int, cases: int, folder: Path) -> dict[str, 
         for t in pool:
             t.join()
         elapsed = time.perf_counter() - began
+        long = _long_case_over_http(url, long_case, 200) if long_case else None
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -190,6 +242,9 @@ def bench_http(posts: int, threads: int, cases: int, folder: Path) -> dict[str, 
         count = len(stored)
     figures: dict[str, Any] = _figures([x for lat in latencies for x in lat], elapsed)
     figures.update({"threads": threads, "errors": len(errors), "stored": count})
+    if long is not None:
+        figures["long_case"] = long
+        figures["stored"] -= long_case + 400  # (d)'s events are not (c)'s
     return figures
 
 
@@ -222,11 +277,14 @@ def main(argv: list[str] | None = None) -> int:
             )
         # A long case: what its history costs each post.
         long_case = 2000 if args.quick else 12_000
-        out["case_100"][f"reference, {long_case} events"] = bench_big_case(
+        out["case_100"][f"reference, {long_case} events, no store"] = bench_big_case(
             "reference", long_case, 50 if args.quick else 200, folder, stored=False
         )
+        out["case_100"]["reference, a new case each post, no store"] = bench_new_cases(
+            50 if args.quick else 200
+        )
         if has_http:
-            out["http"] = bench_http(http_posts, 8, 500, folder)
+            out["http"] = bench_http(http_posts, 8, 500, folder, long_case)
     if args.json:
         print(json.dumps(out, indent=2))
         return 0
@@ -239,9 +297,15 @@ def main(argv: list[str] | None = None) -> int:
     for backend, f in out["session"].items():
         print(f"    {backend:<10} {f['p50_ms']:>8} {f['p99_ms']:>8} {f['posts_per_s']:>9}")
     print("(b) Session.post into one case of 100+ events (and, no store, of 12,000)")
-    print(f"    {'backend':<30} {'p50 ms':>8} {'p99 ms':>8} {'posts/s':>9}")
+    print(f"    {'backend':<42} {'p50 ms':>8} {'p99 ms':>8} {'posts/s':>9}")
     for backend, f in out["case_100"].items():
-        print(f"    {backend:<30} {f['p50_ms']:>8} {f['p99_ms']:>8} {f['posts_per_s']:>9}")
+        print(f"    {backend:<42} {f['p50_ms']:>8} {f['p99_ms']:>8} {f['posts_per_s']:>9}")
+    long_p50 = out["case_100"][f"reference, {long_case} events, no store"]["p50_ms"]
+    new_p50 = out["case_100"]["reference, a new case each post, no store"]["p50_ms"]
+    print(
+        f"    a post to the {long_case}-event case / to a new case (p50): "
+        f"{long_p50 / new_p50:.2f} (target: as fast, 1)"
+    )
     if "http" in out:
         h = out["http"]
         lost = h["posts"] - h["stored"]
@@ -250,6 +314,14 @@ def main(argv: list[str] | None = None) -> int:
             f"    {h['posts_per_s']} posts/s, p50 {h['p50_ms']} ms, p99 {h['p99_ms']} ms, "
             f"errors {h['errors']}, stored {h['stored']} (lost {lost})"
         )
+        if "long_case" in h:
+            lc = h["long_case"]
+            print(
+                f"(d) HTTP, one client: a post to a case of {lc['size']} events, p50 "
+                f"{lc['long']['p50_ms']} ms, p99 {lc['long']['p99_ms']} ms; to a new case, p50 "
+                f"{lc['new']['p50_ms']} ms, p99 {lc['new']['p99_ms']} ms (ratio of p50s "
+                f"{lc['long']['p50_ms'] / lc['new']['p50_ms']:.2f}, target 1)"
+            )
         if h["errors"] or lost:
             print("FAILED: errors or lost events", file=sys.stderr)
             return 1

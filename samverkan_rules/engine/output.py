@@ -60,9 +60,11 @@ class CaseLedger:
         actions: The obligations that still ask someone to act, earliest deadline first.
         as_of: The instant evaluated at (UTC).
         periods: The case's periods (states with a length), by start.
+        mark: For a kept replay's settle, which one it was (see
+            :mod:`samverkan_rules.engine.settling`); else None.
     """
 
-    __slots__ = ("actions", "as_of", "case", "obligations", "periods")
+    __slots__ = ("actions", "as_of", "case", "mark", "obligations", "periods")
 
     def __init__(
         self,
@@ -77,6 +79,7 @@ class CaseLedger:
         self.obligations = obligations
         self.actions = actions
         self.as_of = as_of
+        self.mark: tuple[object, int] | None = None
 
 
 class OutputCache:

@@ -323,6 +323,9 @@ class CaseReplay:
         # a slot nothing waits in is skipped without computing the event's key.
         self._waiting: list[dict[Any, list[RuleEntry]] | None] = [None] * plan.slot_count
         self.entries: list[RuleEntry] = []
+        # Obligations raised before the last settle that an event answered, cancelled or
+        # cut since (see samverkan_rules.engine.settling); the settle empties it.
+        self.touched: list[RuleEntry] = []
         self._seq = 0
         self._instant: datetime | None = None
         self._same_from = 0  # fed[_same_from:] are the events at the current instant
@@ -453,6 +456,7 @@ class CaseReplay:
                 entry.deadline = at
                 entry.before = event
                 self._used.add(id(event))
+                self.touched.append(entry)
 
     def _close(self, event: Event, cancel: bool, targets: list[RuleEntry], at: datetime) -> bool:
         """Let ``event`` fulfil (or with ``cancel``, cancel) each of ``targets`` it can;
@@ -467,10 +471,12 @@ class CaseReplay:
                     entry.cancel = event
                     closed = True
                     self._used.add(id(event))
+                    self.touched.append(entry)
             elif entry.opens is None or at >= entry.opens:
                 entry.answer = event
                 closed = True
                 self._used.add(id(event))
+                self.touched.append(entry)
         return closed
 
     def _trigger(
@@ -637,8 +643,30 @@ def settle_case(
     Obligations are in trigger order, then escalations, then remedies; actions (those that
     still ask someone to act) are sorted by deadline (or start), then id, then status.
     """
+    return ledger_lists(entries, settle_entries(case_id, entries, entries, facts_of, as_of))
+
+
+def ledger_lists(entries: list[RuleEntry], derived: list[Entry]) -> tuple[list[Entry], list[Entry]]:
+    """A settled case's obligations (``entries``, then escalations and remedies) and its
+    actions (those that still ask someone to act, by deadline or start, id, status)."""
+    obligations: list[Entry] = [*entries, *derived]
+    actions = [o for o in obligations if o.status in ACTION_STATUSES]
+    actions.sort(key=_action_key)
+    return obligations, actions
+
+
+def settle_entries(
+    case_id: str,
+    entries: list[RuleEntry],
+    settled: list[RuleEntry],
+    facts_of: Mapping[str, Mapping[str, Any]],
+    as_of: datetime,
+) -> list[Entry]:
+    """Settle ``settled`` (``entries``, or those of them whose status may have moved, in
+    their order) at ``as_of``; returns the escalations and remedies they give, escalations
+    first (an obligation that stands in for a remedy lists what it unblocks)."""
     escalations: list[Entry] = []
-    for entry in entries:
+    for entry in settled:
         entry.settle(as_of, facts_of[entry.routine.key])  # type: ignore[arg-type]
         status = entry.status
         if (status == "overdue" or status == "blocked") and entry.rule.escalations:
@@ -651,10 +679,7 @@ def settle_case(
                 )
                 if as_of >= start:
                     escalations.append(EscalationEntry(entry, esc, start, as_of))
-    obligations: list[Entry] = [*entries, *escalations, *_remedies(case_id, entries, as_of)]
-    actions = [o for o in obligations if o.status in ACTION_STATUSES]
-    actions.sort(key=_action_key)
-    return obligations, actions
+    return [*escalations, *_remedies(case_id, settled, entries, as_of)]
 
 
 def _action_key(entry: Entry) -> tuple[datetime, str, str]:
@@ -662,15 +687,18 @@ def _action_key(entry: Entry) -> tuple[datetime, str, str]:
     return (moment.astimezone(UTC), entry.id, entry.status)
 
 
-def _remedies(case_id: str, entries: list[RuleEntry], as_of: datetime) -> list[RemedyEntry]:
-    """One remedy per (precondition, responsible role), carrying the earliest blocked deadline.
+def _remedies(
+    case_id: str, settled: list[RuleEntry], entries: list[RuleEntry], as_of: datetime
+) -> list[RemedyEntry]:
+    """One remedy per (precondition, responsible role), carrying the earliest blocked deadline
+    (the blocked obligations are among ``settled``, each with its preconditions settled).
 
-    When the case already has an open obligation that is the remedy (obtain consent at
-    enrolment, say) and it is due no later, that obligation lists what it unblocks instead
-    of a second, identical action appearing.
+    When the case already has an open obligation among ``entries`` that is the remedy
+    (obtain consent at enrolment, say) and it is due no later, that obligation lists what it
+    unblocks instead of a second, identical action appearing.
     """
     groups: dict[tuple[str, str, str], list[RuleEntry]] = {}
-    for entry in entries:
+    for entry in settled:
         for name in entry.blocked:
             pre = entry.routine.preconditions[name]
             who = pre.remedy_responsible or entry.responsible

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from samverkan_rules.engine import Evaluator
 from samverkan_rules.engine.output import CaseLedger
 from samverkan_rules.engine.replay import CasePlan, CaseReplay
+from samverkan_rules.engine.settling import Moved, Settling
 from samverkan_rules.errors import CalendarError, EvaluationError
 from samverkan_rules.events.model import Event
 from samverkan_rules.time.instants import require_aware
@@ -39,15 +40,24 @@ class KeptReplays:
         self._limit = limit
         self._replays: OrderedDict[str, CaseReplay] = OrderedDict()
         self._calls_off: dict[str, tuple[str, ...]] = {}
+        self._settling: dict[str, Settling] = {}
 
     def __len__(self) -> int:
         return len(self._replays)
 
     def ledger(
-        self, case: str, own: Sequence[Event], run: Evaluator, calls_off: tuple[str, ...]
-    ) -> CaseLedger:
+        self,
+        case: str,
+        own: Sequence[Event],
+        run: Evaluator,
+        calls_off: tuple[str, ...],
+        *,
+        whole: bool = False,
+    ) -> CaseLedger | Moved:
         """The case's ledger with ``own`` (its events, sorted, none retracted) judged by
-        ``run``; ``calls_off`` names the events calling off occurrences by then."""
+        ``run``; ``calls_off`` names the events calling off occurrences by then. After a
+        replay's first settle, what may have moved since the last (see
+        :mod:`samverkan_rules.engine.settling`), unless ``whole``."""
         replay = self._replays.get(case)
         seen = len(replay.fed) if replay is not None else 0
         if (
@@ -60,23 +70,29 @@ class KeptReplays:
             replay = CaseReplay(self._plan, case, [], {}, called_off=run.called_off)
             self._replays[case] = replay
             self._calls_off[case] = calls_off
+            self._settling[case] = Settling()
             seen = 0
         self._replays.move_to_end(case)
-        ledger = run.resume_case(replay, list(own[seen:]))
+        ledger = run.resume_case(replay, list(own[seen:]), self._settling[case])
+        if whole and isinstance(ledger, Moved):
+            ledger = ledger.whole()
         while self._limit is not None and len(self._replays) > self._limit:
             gone, _ = self._replays.popitem(last=False)
             self._calls_off.pop(gone, None)
+            self._settling.pop(gone, None)
         return ledger
 
     def drop(self, case: str) -> None:
         """Forget a case's replay (it has no events left, or was erased)."""
         self._replays.pop(case, None)
         self._calls_off.pop(case, None)
+        self._settling.pop(case, None)
 
     def clear(self) -> None:
         """Forget every replay."""
         self._replays.clear()
         self._calls_off.clear()
+        self._settling.clear()
 
 
 def aware(moment: datetime) -> datetime:

@@ -11,6 +11,7 @@ from typing import Any
 from samverkan_rules._json import dumps
 from samverkan_rules.engine.ledger import Entry, EscalationEntry, RemedyEntry, next_change
 from samverkan_rules.engine.output import CaseLedger, OutputCache, entry_models
+from samverkan_rules.engine.settling import Mark, Moved
 from samverkan_rules.live.changelog import Change, ChangeLog, ChangeRow
 from samverkan_rules.time.instants import format_rfc3339, parse_rfc3339
 
@@ -41,6 +42,8 @@ class Reports:
         # case has in each status: a listing by status reads these, not every snapshot.
         self.by_status: dict[str, set[str]] = {}
         self._counts: dict[str, dict[str, int]] = {}
+        # Case -> the kept replay's settle its snapshot was last brought up to date with.
+        self._diffed: dict[str, Mark] = {}
         for row in log.last_reported():
             deadline = parse_rfc3339(row.deadline) if row.deadline is not None else None
             assert row.after is not None  # last_reported leaves out what ended
@@ -57,11 +60,13 @@ class Reports:
         self.obligation_case.clear()
         self.by_status.clear()
         self._counts.clear()
+        self._diffed.clear()
 
     def heard(self, row: ChangeRow) -> None:
         """Take in a change another process logged: the obligation's snapshot is what that
         row says, and the case is judged again at the next wake-up (this process does not
         know when time next changes it)."""
+        self._diffed.pop(row.case, None)
         snapshot = self.snapshots.setdefault(row.case, {})
         old = snapshot.get(row.obligation)
         self._count(row.case, old[:1] if old is not None else (), (row.after,) if row.after else ())
@@ -132,6 +137,7 @@ class Reports:
     def forget(self, case: str) -> None:
         """Forget an erased case (the store removes its logged changes itself)."""
         self.snapshots.pop(case, None)
+        self._diffed.pop(case, None)
         for status in self._counts.pop(case, {}):
             self._unlist(status, case)
         self.wake.pop(case, None)
@@ -165,18 +171,25 @@ class Reports:
         return tuple(replace(c, seq=row.seq) for c, row in zip(changes, rows, strict=True))
 
     def diff(
-        self, case: str, ledger: CaseLedger | None, causes: set[str], moment: datetime
+        self,
+        case: str,
+        ledger: CaseLedger | Moved | None,
+        causes: set[str],
+        moment: datetime,
     ) -> list[Change]:
+        """What changed in ``case`` since it was last reported, judged at ``moment``: the
+        ``ledger`` (None: the case has no obligation), or what may have moved since the
+        settle this report last took in (see :mod:`samverkan_rules.engine.settling`); a
+        :class:`Moved` that follows another settle is judged by its whole ledger."""
         before = self.snapshots.get(case, {})
-        current = {e.id: e for e in ledger.obligations} if ledger is not None else {}
-        moved = [
-            entry
-            for ident, entry in current.items()
-            if (old := before.get(ident)) is None
-            or old[0] != entry.status
-            or old[3] != entry.deadline  # a called-off meeting moves it
-        ]
-        records = entry_models(ledger, self.cache, moved) if ledger is not None and moved else {}
+        if isinstance(ledger, Moved) and self._diffed.get(case) != ledger.follows:
+            ledger = ledger.whole()
+        moved, ended, empty, wake, mark, written = _compared(case, ledger, before, moment)
+        if mark is None:
+            self._diffed.pop(case, None)
+        else:
+            self._diffed[case] = mark
+        records = entry_models(written, self.cache, moved) if written is not None and moved else {}
         changes: list[Change] = []
         for entry in moved:
             old = before.get(entry.id)
@@ -191,7 +204,6 @@ class Reports:
                     cause=_cause(_named(entry), causes),
                 )
             )
-        ended = [ident for ident in before if ident not in current]
         for ident in ended:
             status, rule, named, _deadline = before[ident]
             changes.append(
@@ -205,7 +217,6 @@ class Reports:
                     cause=_cause(named, causes),
                 )
             )
-        wake = next_change(current.values(), moment) if current else None
         if wake is None:
             self.wake.pop(case, None)
         else:
@@ -215,7 +226,7 @@ class Reports:
             [c.before for c in changes if c.before is not None],
             [c.after for c in changes if c.after is not None],
         )
-        if not current:
+        if empty:
             self.snapshots.pop(case, None)
             return changes
         # Only what moved is written again, not the whole case. An obligation's named events
@@ -252,6 +263,32 @@ class Reports:
         cases.discard(case)
         if not cases:
             del self.by_status[status]
+
+
+def _compared(
+    case: str, ledger: CaseLedger | Moved | None, before: _Snapshot, moment: datetime
+) -> tuple[list[Entry], list[str], bool, datetime | None, Mark | None, CaseLedger | None]:
+    """A case's obligations set against its last report: those that moved, the ids of those
+    that ended, whether it has none, when time alone next changes it, the settle compared
+    (None: not a kept replay's) and the ledger to write the moved ones' records from."""
+    if isinstance(ledger, Moved):
+        moved = [e for e in ledger.entries if _moved(e, before)]
+        ended = [ident for ident in ledger.gone if ident in before]
+        # The records of what moved read only the instant from their ledger.
+        written = CaseLedger(case, [], [], ledger.as_of)
+        return moved, ended, ledger.empty, ledger.wake, ledger.mark, written
+    current = {e.id: e for e in ledger.obligations} if ledger is not None else {}
+    moved = [entry for entry in current.values() if _moved(entry, before)]
+    ended = [ident for ident in before if ident not in current]
+    wake = next_change(current.values(), moment) if current else None
+    return moved, ended, not current, wake, ledger.mark if ledger else None, ledger
+
+
+def _moved(entry: Entry, before: _Snapshot) -> bool:
+    """Whether an obligation's status or deadline differs from its last report (or it has
+    none): a called-off meeting moves a deadline."""
+    old = before.get(entry.id)
+    return old is None or old[0] != entry.status or old[3] != entry.deadline
 
 
 def _rule_of(entry: Entry) -> str:

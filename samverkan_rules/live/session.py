@@ -46,6 +46,7 @@ from samverkan_rules.engine.occurrences import cancelling_types, next_occurrence
 from samverkan_rules.engine.output import CaseLedger, OutputCache, case_result
 from samverkan_rules.engine.replay import CasePlan
 from samverkan_rules.engine.result import Evaluation
+from samverkan_rules.engine.settling import Moved
 from samverkan_rules.errors import CaseErasedError, EvaluationError, EventError
 from samverkan_rules.events.model import Event, event_from_mapping
 from samverkan_rules.events.retraction import RETRACTED, without_retracted
@@ -317,8 +318,8 @@ class Session:
             changes: list[Change] = []
             causes = {e.id for e in new}
             for case in sorted(affected):
-                ledger = self._evaluate_case(case, moment)
-                if check and ledger is not None:
+                ledger = self._evaluate_case(case, moment, whole=check)
+                if check and isinstance(ledger, CaseLedger):
                     # Only when every held event counts at `moment`, as durable_rules has them all.
                     result = case_result(ledger, OutputCache(ledger=True))
                     standing = without_retracted(self._held.by_case.get(case, []), [])
@@ -766,9 +767,10 @@ class Session:
         return run
 
     def _evaluate_case(
-        self, case: str, as_of: datetime, run: Evaluator | None = None
-    ) -> CaseLedger | None:
-        """One case's ledger at ``as_of``: the single place a case is re-evaluated.
+        self, case: str, as_of: datetime, run: Evaluator | None = None, *, whole: bool = False
+    ) -> CaseLedger | Moved | None:
+        """One case's ledger at ``as_of`` (or, for a kept replay and unless ``whole``, what
+        may have moved since it was last judged): the single place a case is re-evaluated.
 
         A person's case keeps its replay between posts (see :class:`KeptReplays`); a unit's
         case is replayed afresh (other cases' events and the schedules' occurrences feed
@@ -786,7 +788,7 @@ class Session:
         if case in self._units:
             return run.evaluate_case(case, own)
         calls_off = tuple(e.id for e in self._held.calling_off if e.at <= as_of)
-        return self._replays.ledger(case, own, run, calls_off)
+        return self._replays.ledger(case, own, run, calls_off, whole=whole)
 
     def _evaluate_every_case(self, as_of: datetime) -> list[CaseLedger]:
         run = self._run(as_of)

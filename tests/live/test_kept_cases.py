@@ -1,6 +1,8 @@
 """A session that keeps few cases' replays between posts says exactly what one that keeps
-every case's says: each post's changes and a tick's are the same, on generated streams for
-every routine (a case let go is replayed from its events when it is next judged)."""
+every case's says: each post's changes, a wake's and a tick's are the same, and so is the
+next instant time changes a case, on generated streams for every routine (a case let go is
+replayed from its events and settled whole when it is next judged; a kept one settles only
+what may have moved, see samverkan_rules.engine.settling)."""
 
 from __future__ import annotations
 
@@ -38,7 +40,19 @@ def test_few_kept_replays_change_nothing_a_post_says(rid: str, data: Any, kept: 
             assert _said(few.post(event)) == _said(every.post(event))
             assert len(few._replays) <= kept
         if every.clock is not None:
-            later = every.clock + timedelta(days=data.draw(st.integers(1, 40)))
+            # Time alone: first where the next change is due, then a later wake, both on
+            # what each post last settled (a kept replay settles only what may have moved).
+            assert few.next_change() == every.next_change()
+            soon, clock = every.next_change(), every.clock
+            if soon is not None:  # (a case not judged since the clock moved may be past it)
+                soon = max(soon, clock)
+                assert _said(few.wake(soon)) == _said(every.wake(soon))
+            clock = every.clock
+            assert clock is not None
+            later = clock + timedelta(days=data.draw(st.integers(1, 40)))
+            assert _said(few.wake(later)) == _said(every.wake(later))
+            assert few.next_change() == every.next_change()
+            later += timedelta(hours=data.draw(st.integers(0, 30)))
             assert _said(few.tick(later)) == _said(every.tick(later))
             assert _said(few.wake(later + timedelta(days=3))) == _said(
                 every.wake(later + timedelta(days=3))

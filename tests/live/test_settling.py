@@ -1,0 +1,103 @@
+"""A kept replay settles only what may have moved since its last settle (see
+samverkan_rules.engine.settling): it must say exactly what settling every obligation says.
+
+Events come in time order here (so the replays are kept, not started afresh), with the
+clock moved between posts by wakes of hours to weeks, long enough for deadlines to pass and
+escalations to begin; a session keeping no replay settles every obligation every time.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from samverkan_rules import EventError, load_routine
+from samverkan_rules.live import Session
+from samverkan_rules.records import to_builtins
+from tests.live.test_differential import REGISTRY, ROUTINE_IDS, streams
+from tests.support import ROUTINES, event
+
+
+def _said(changes: Any) -> list[Any]:
+    return [to_builtins(c) for c in changes]
+
+
+@pytest.mark.parametrize("rid", ROUTINE_IDS)
+@settings(
+    deadline=None,
+    max_examples=40,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(data=st.data())
+def test_settling_what_may_have_moved_says_what_settling_everything_says(
+    rid: str, data: Any
+) -> None:
+    versions = REGISTRY.versions(rid)
+    events = sorted(
+        data.draw(streams(rid)), key=lambda e: (datetime.fromisoformat(e["at"]), e["id"])
+    )
+    kept, fresh = Session(versions), Session(versions, kept_cases=0)
+    try:
+        for event in events:
+            try:
+                kept.check(event)
+            except EventError:
+                continue
+            clock = kept.clock
+            if clock is not None and datetime.fromisoformat(event["at"]) < clock:
+                continue  # the clock went past it in a wake
+            assert _said(kept.post(event)) == _said(fresh.post(event))
+            assert kept.next_change() == fresh.next_change()
+            if data.draw(st.booleans()):
+                clock = kept.clock
+                assert clock is not None
+                soon = kept.next_change()
+                if soon is not None and data.draw(st.booleans()):
+                    later = max(soon, clock)  # exactly where time next changes a case
+                else:
+                    later = clock + timedelta(hours=data.draw(st.integers(0, 24 * 30)))
+                assert _said(kept.wake(later)) == _said(fresh.wake(later))
+                assert kept.next_change() == fresh.next_change()
+    finally:
+        kept.close()
+        fresh.close()
+
+
+def test_an_escalation_stays_while_its_overdue_obligation_does() -> None:
+    """The Vår vårdcentral reply escalates from its deadline; posts to the case after that
+    neither end the escalation nor say it again, kept replay or not."""
+    katrineholm = load_routine(ROUTINES / "katrineholm-hemtjanst-vardcentral.yaml")
+    question = event(
+        id="q1",
+        type="message.sent",
+        at="2026-12-01T10:00:00+01:00",
+        kind="vc_question",
+        to=["vardcentral.var"],
+        channel="prator",
+    )
+    notes = [
+        event(id=f"d{n}", type="document.recorded", at=at, record="genomforandeplan")
+        for n, at in enumerate(
+            ["2026-12-02T09:00:00+01:00", "2026-12-07T09:00:00+01:00", "2026-12-08T09:00:00+01:00"]
+        )
+    ]
+    kept, fresh = Session(katrineholm), Session(katrineholm, kept_cases=0)
+    with kept, fresh:
+        said = []
+        for e in [question, *notes]:
+            said.append(_said(kept.post(e)))
+            assert said[-1] == _said(fresh.post(e))
+        escalation = "var-vardcentral-reply:q1:escalation-1"
+        arose = [c for c in said[2] if c["obligation"] == escalation]
+        assert [(c["before"], c["after"]) for c in arose] == [(None, "due")]
+        assert not [c for c in said[3] if c["obligation"] == escalation]
+        later = datetime.fromisoformat("2026-12-20T09:00:00+01:00")
+        assert _said(kept.wake(later)) == _said(fresh.wake(later))
+        assert _said(kept.post({**notes[0], "id": "d9", "at": later.isoformat()})) == _said(
+            fresh.post({**notes[0], "id": "d9", "at": later.isoformat()})
+        )
+        assert kept.due(later).case("c1") == fresh.due(later).case("c1")
