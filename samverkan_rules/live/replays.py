@@ -53,17 +53,19 @@ class KeptReplays:
         calls_off: tuple[str, ...],
         *,
         whole: bool = False,
+        retracted: bool = False,
     ) -> CaseLedger | Moved:
         """The case's ledger with ``own`` (its events, sorted, none retracted) judged by
         ``run``; ``calls_off`` names the events calling off occurrences by then. After a
         replay's first settle, what may have moved since the last (see
-        :mod:`samverkan_rules.engine.settling`), unless ``whole``."""
+        :mod:`samverkan_rules.engine.settling`), unless ``whole``. ``retracted`` says that
+        some of the case's events were retracted (left out of ``own``)."""
         replay = self._replays.get(case)
         seen = len(replay.fed) if replay is not None else 0
         if (
             replay is None
             or seen > len(own)
-            or list(own[:seen]) != replay.fed
+            or not _begins_with(own, replay.fed, retracted)
             or (seen < len(own) and replay.last is not None and own[seen].order_key < replay.last)
             or self._calls_off.get(case, ()) != calls_off
         ):
@@ -93,6 +95,19 @@ class KeptReplays:
         self._replays.clear()
         self._calls_off.clear()
         self._settling.clear()
+
+
+def _begins_with(own: Sequence[Event], fed: list[Event], retracted: bool) -> bool:
+    """Whether ``own`` begins with the events ``fed`` (both sorted, ``own`` no shorter).
+
+    Events are only added to a case's list, so while none is left out (retracted) every fed
+    event is in ``own``, and ``own`` begins with them exactly when its last fed event
+    stands where it stood: one look, not one per event of a long case."""
+    if not fed:
+        return True
+    if retracted:
+        return list(own[: len(fed)]) == fed
+    return own[len(fed) - 1] is fed[-1]
 
 
 def aware(moment: datetime) -> datetime:

@@ -778,17 +778,17 @@ class Session:
         """
         run = run if run is not None else self._run(as_of)
         self._unjudged.discard(case)
-        # A retraction changes what was seen before: the filtered list then differs from the
-        # kept replay's and the case is replayed afresh.
+        # A retraction changes what was seen before: the kept replay then starts afresh.
         held = until(self._held.by_case.get(case, []), as_of)
-        own = list(without_retracted(held, []) if case in self._held.retracted_cases else held)
+        retracted = case in self._held.retracted_cases
+        own = list(without_retracted(held, []) if retracted else held)
         if not own and case not in run.unit_cases():
             self._replays.drop(case)
             return None
         if case in self._units:
             return run.evaluate_case(case, own)
         calls_off = tuple(e.id for e in self._held.calling_off if e.at <= as_of)
-        return self._replays.ledger(case, own, run, calls_off, whole=whole)
+        return self._replays.ledger(case, own, run, calls_off, whole=whole, retracted=retracted)
 
     def _evaluate_every_case(self, as_of: datetime) -> list[CaseLedger]:
         run = self._run(as_of)

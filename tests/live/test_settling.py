@@ -101,3 +101,37 @@ def test_an_escalation_stays_while_its_overdue_obligation_does() -> None:
             fresh.post({**notes[0], "id": "d9", "at": later.isoformat()})
         )
         assert kept.due(later).case("c1") == fresh.due(later).case("c1")
+
+
+def test_a_retraction_and_an_earlier_event_in_one_post_replay_the_case_afresh() -> None:
+    """The retraction leaves an event out of the case's list while the earlier event
+    enters it, so the last event judged stands where it stood: only comparing every event
+    judged tells that the replay must start again."""
+    orebro = load_routine(ROUTINES / "orebro-dagverksamhet-hemvard.yaml")
+    first = [
+        event(id="e1", type="consent.given", at="2026-12-01T09:00:00+01:00", form="written"),
+        event(
+            id="e2",
+            type="dagverksamhet.start_planned",
+            at="2026-12-01T10:00:00+01:00",
+            start_date="2026-12-28",
+        ),
+        event(id="e3", type="document.recorded", at="2026-12-01T11:00:00+01:00", record="x"),
+    ]
+    then = [
+        event(
+            id="e4",
+            type="dagverksamhet.start_planned",
+            at="2026-12-01T09:30:00+01:00",
+            start_date="2027-01-11",
+        ),
+        event(id="r1", type="event.retracted", at="2026-12-01T12:00:00+01:00", event="e2"),
+    ]
+    kept, fresh = Session(orebro), Session(orebro, kept_cases=0)
+    with kept, fresh:
+        for e in first:
+            assert _said(kept.post(e)) == _said(fresh.post(e))
+        said = _said(kept.post(then))
+        assert said == _said(fresh.post(then))
+        assert any(c["obligation"].endswith(":e4") and c["before"] is None for c in said)
+        assert any(c["obligation"].endswith(":e2") and c["after"] is None for c in said)
