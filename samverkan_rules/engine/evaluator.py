@@ -18,7 +18,6 @@ is kept by the evaluator.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,7 +27,7 @@ from typing import Any
 from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.compile.versions import Window, validity_windows
 from samverkan_rules.diagnostics import Diagnostic, sort_key
-from samverkan_rules.engine.ledger import Entry, RuleEntry, next_change
+from samverkan_rules.engine.ledger import Entry, RuleEntry
 from samverkan_rules.engine.occurrences import CalledOff, cancelling_types, schedule_ticks
 from samverkan_rules.engine.output import CaseLedger
 from samverkan_rules.engine.periods import case_periods
@@ -37,12 +36,9 @@ from samverkan_rules.engine.replay import (
     CasePlan,
     CaseReplay,
     Observer,
-    ledger_lists,
     replay_case,
     settle_case,
-    settle_entries,
 )
-from samverkan_rules.engine.settling import Moved, Settling
 from samverkan_rules.errors import CalendarError, EvaluationError
 from samverkan_rules.events.index import Verdict
 from samverkan_rules.events.model import Event
@@ -345,55 +341,14 @@ class Evaluator:
         )
         return self.settle(case_id, entries, facts, stream)
 
-    def resume_case(
-        self, replay: CaseReplay, new: Iterable[Event], settling: Settling | None = None
-    ) -> CaseLedger | Moved:
+    def resume_case(self, replay: CaseReplay, new: Iterable[Event]) -> None:
         """Feed a kept replay of a case (not a unit's) the events it has not seen, all
-        sorting after those it has, and settle it at this run's ``as_of``.
-
-        With ``settling`` (kept beside the replay by the caller), only the obligations
-        whose status may have moved since the last settle are settled again and the answer
-        is a :class:`Moved` (see :mod:`samverkan_rules.engine.settling`; it is not counted
-        in :attr:`summary`); the first settle, and one at an earlier instant, settle every
-        obligation and give the whole ledger.
+        sorting after those it has; :mod:`samverkan_rules.engine.settling` settles it.
 
         The caller drops retracted events first (a kept replay has seen events in order:
         a retraction means a fresh replay, see :mod:`samverkan_rules.events.retraction`)."""
         for event in sorted(new, key=_order):
             replay.feed(event)
-        touched, replay.touched = replay.touched, []
-        if settling is None:
-            return self.settle(replay.case_id, replay.entries, replay.facts_of, replay.fed)
-        as_of = self.as_of
-        woken = settling.woken(replay.entries, touched, as_of)
-        follows = settling.mark
-        if woken is None or follows is None:
-            return self._settle_whole(replay, settling)
-        case_id, entries = replay.case_id, replay.entries
-        derived = settle_entries(case_id, entries, woken, replay.facts_of, as_of)
-        mark, gone = settling.settled(entries, woken, derived, as_of)
-        moved: list[Entry] = [*woken, *derived]
-        soonest = [next_change(moved, as_of), settling.next_sleeping(as_of)]
-        return Moved(
-            case=case_id,
-            entries=moved,
-            gone=gone,
-            follows=follows,
-            mark=mark,
-            empty=not entries and not derived,
-            wake=min((m for m in soonest if m is not None), default=None),
-            as_of=as_of,
-            whole=functools.partial(self._settle_whole, replay, settling),
-        )
-
-    def _settle_whole(self, replay: CaseReplay, settling: Settling) -> CaseLedger:
-        """Settle every obligation of a kept replay; the ledger, with its settle's mark."""
-        case_id, entries, as_of = replay.case_id, replay.entries, self.as_of
-        derived = settle_entries(case_id, entries, entries, replay.facts_of, as_of)
-        mark, _gone = settling.settled(entries, entries, derived, as_of)
-        ledger = self._ledger(case_id, *ledger_lists(entries, derived), replay.fed)
-        ledger.mark = mark
-        return ledger
 
     def settle(
         self,
@@ -404,16 +359,17 @@ class Evaluator:
     ) -> CaseLedger:
         """Statuses at ``as_of``, escalations, remedies and periods of a replayed case (its
         events in ``stream``); counts it."""
-        return self._ledger(case_id, *settle_case(case_id, entries, facts, self.as_of), stream)
+        return self.ledger(case_id, *settle_case(case_id, entries, facts, self.as_of), stream)
 
-    def _ledger(
+    def ledger(
         self,
         case_id: str,
         obligations: list[Entry],
         actions: list[Entry],
         stream: Sequence[Event],
     ) -> CaseLedger:
-        """The ledger of a settled case; counts it."""
+        """The ledger of a settled case (its obligations and actions as
+        :func:`~samverkan_rules.engine.replay.ledger_lists` gives them); counts it."""
         summary = self.summary
         for entry in obligations:
             summary[entry.status] += 1

@@ -26,16 +26,17 @@ settle), and the list of what an obligation standing in for a remedy unblocks. A
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from heapq import heappop, heappush
-from typing import TYPE_CHECKING
 
+from samverkan_rules.engine.evaluator import Evaluator
 from samverkan_rules.engine.ledger import Entry, RuleEntry, next_change
-
-if TYPE_CHECKING:
-    from samverkan_rules.engine.output import CaseLedger
+from samverkan_rules.engine.output import CaseLedger
+from samverkan_rules.engine.replay import CaseReplay, ledger_lists, settle_entries
+from samverkan_rules.events.model import Event
 
 Mark = tuple[object, int]
 """One settle of one replay: the replay's token and the settle's number."""
@@ -167,3 +168,46 @@ class Moved:
     wake: datetime | None
     as_of: datetime
     whole: Callable[[], CaseLedger]
+
+
+def resume(
+    run: Evaluator, replay: CaseReplay, settling: Settling, new: Iterable[Event]
+) -> CaseLedger | Moved:
+    """Feed a kept replay the events it has not seen (see :meth:`Evaluator.resume_case`)
+    and settle it at ``run``'s instant: only the obligations whose status may have moved
+    since its last settle, said as a :class:`Moved` (not counted in ``run``'s summary);
+    the first settle, and one at an earlier instant, settle every obligation and give the
+    whole ledger."""
+    run.resume_case(replay, new)
+    touched, replay.touched = replay.touched, []
+    as_of = run.as_of
+    woken = settling.woken(replay.entries, touched, as_of)
+    follows = settling.mark
+    if woken is None or follows is None:
+        return _whole(run, replay, settling)
+    case_id, entries = replay.case_id, replay.entries
+    derived = settle_entries(case_id, entries, woken, replay.facts_of, as_of)
+    mark, gone = settling.settled(entries, woken, derived, as_of)
+    moved: list[Entry] = [*woken, *derived]
+    soonest = [next_change(moved, as_of), settling.next_sleeping(as_of)]
+    return Moved(
+        case=case_id,
+        entries=moved,
+        gone=gone,
+        follows=follows,
+        mark=mark,
+        empty=not entries and not derived,
+        wake=min((m for m in soonest if m is not None), default=None),
+        as_of=as_of,
+        whole=functools.partial(_whole, run, replay, settling),
+    )
+
+
+def _whole(run: Evaluator, replay: CaseReplay, settling: Settling) -> CaseLedger:
+    """Settle every obligation of a kept replay; the ledger, with its settle's mark."""
+    case_id, entries, as_of = replay.case_id, replay.entries, run.as_of
+    derived = settle_entries(case_id, entries, entries, replay.facts_of, as_of)
+    mark, _gone = settling.settled(entries, entries, derived, as_of)
+    ledger = run.ledger(case_id, *ledger_lists(entries, derived), replay.fed)
+    ledger.mark = mark
+    return ledger

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from samverkan_rules.engine import Evaluator
 from samverkan_rules.engine.output import CaseLedger
 from samverkan_rules.engine.replay import CasePlan, CaseReplay
-from samverkan_rules.engine.settling import Moved, Settling
+from samverkan_rules.engine.settling import Moved, Settling, resume
 from samverkan_rules.errors import CalendarError, EvaluationError
 from samverkan_rules.events.model import Event
 from samverkan_rules.time.instants import require_aware
@@ -75,7 +75,7 @@ class KeptReplays:
             self._settling[case] = Settling()
             seen = 0
         self._replays.move_to_end(case)
-        ledger = run.resume_case(replay, list(own[seen:]), self._settling[case])
+        ledger = resume(run, replay, self._settling[case], list(own[seen:]))
         if whole and isinstance(ledger, Moved):
             ledger = ledger.whole()
         while self._limit is not None and len(self._replays) > self._limit:
