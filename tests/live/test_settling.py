@@ -15,11 +15,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from samverkan_rules import EventError, load_routine
+from samverkan_rules import EventError
 from samverkan_rules.live import Session
 from samverkan_rules.records import to_builtins
 from tests.live.test_differential import REGISTRY, ROUTINE_IDS, streams
-from tests.support import ROUTINES, event
+from tests.live.test_session import CONSENT, KATRINEHOLM, OREBRO, START
+from tests.support import event
 
 
 def _said(changes: Any) -> list[Any]:
@@ -70,7 +71,6 @@ def test_settling_what_may_have_moved_says_what_settling_everything_says(
 def test_an_escalation_stays_while_its_overdue_obligation_does() -> None:
     """The Vår vårdcentral reply escalates from its deadline; posts to the case after that
     neither end the escalation nor say it again, kept replay or not."""
-    katrineholm = load_routine(ROUTINES / "katrineholm-hemtjanst-vardcentral.yaml")
     question = event(
         id="q1",
         type="message.sent",
@@ -85,7 +85,7 @@ def test_an_escalation_stays_while_its_overdue_obligation_does() -> None:
             ["2026-12-02T09:00:00+01:00", "2026-12-07T09:00:00+01:00", "2026-12-08T09:00:00+01:00"]
         )
     ]
-    kept, fresh = Session(katrineholm), Session(katrineholm, kept_cases=0)
+    kept, fresh = Session(KATRINEHOLM), Session(KATRINEHOLM, kept_cases=0)
     with kept, fresh:
         said = []
         for e in [question, *notes]:
@@ -107,15 +107,9 @@ def test_a_retraction_and_an_earlier_event_in_one_post_replay_the_case_afresh() 
     """The retraction leaves an event out of the case's list while the earlier event
     enters it, so the last event judged stands where it stood: only comparing every event
     judged tells that the replay must start again."""
-    orebro = load_routine(ROUTINES / "orebro-dagverksamhet-hemvard.yaml")
     first = [
-        event(id="e1", type="consent.given", at="2026-12-01T09:00:00+01:00", form="written"),
-        event(
-            id="e2",
-            type="dagverksamhet.start_planned",
-            at="2026-12-01T10:00:00+01:00",
-            start_date="2026-12-28",
-        ),
+        CONSENT,
+        START,
         event(id="e3", type="document.recorded", at="2026-12-01T11:00:00+01:00", record="x"),
     ]
     then = [
@@ -127,7 +121,7 @@ def test_a_retraction_and_an_earlier_event_in_one_post_replay_the_case_afresh() 
         ),
         event(id="r1", type="event.retracted", at="2026-12-01T12:00:00+01:00", event="e2"),
     ]
-    kept, fresh = Session(orebro), Session(orebro, kept_cases=0)
+    kept, fresh = Session(OREBRO), Session(OREBRO, kept_cases=0)
     with kept, fresh:
         for e in first:
             assert _said(kept.post(e)) == _said(fresh.post(e))
