@@ -14,6 +14,7 @@ import pytest
 from samverkan_rules import EventError
 from samverkan_rules.live import Session
 from samverkan_rules.live.store import EventStore
+from samverkan_rules.records import to_builtins
 from tests.postgres import fresh_database
 
 ROUTINE_ID = "orebro-dagverksamhet-hemvard"
@@ -61,6 +62,11 @@ def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stores]:
         yield Stores("postgresql", opener)
         for database in databases:
             database.close()
+
+
+def said(changes: Any) -> list[Any]:
+    """What a post, tick or wake said, as plain data (to compare two sessions')."""
+    return [to_builtins(c) for c in changes]
 
 
 def post_each(session: Session, items: list[dict[str, Any]]) -> None:

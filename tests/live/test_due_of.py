@@ -7,12 +7,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from samverkan_rules.live import Session
 from tests.live.conftest import post_each
-from tests.live.test_differential import REGISTRY, ROUTINE_IDS, streams
+from tests.live.test_differential import REGISTRY, ROUTINE_IDS, SETTINGS, streams
 from tests.live.test_session import CONSENT, OREBRO, START
 
 
@@ -25,11 +25,7 @@ def _in_batches(session: Session, as_of: Any, batch: int) -> list[dict[str, Any]
 
 
 @pytest.mark.parametrize("rid", ROUTINE_IDS)
-@settings(
-    deadline=None,
-    max_examples=25,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+@settings(SETTINGS, max_examples=25)
 @given(data=st.data())
 def test_cases_judged_in_batches_are_the_cases_of_one_evaluation(rid: str, data: Any) -> None:
     with Session(REGISTRY.versions(rid)) as session:

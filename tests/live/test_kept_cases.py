@@ -15,13 +15,9 @@ from hypothesis import strategies as st
 
 from samverkan_rules import EventError, load_routine
 from samverkan_rules.live import Session
-from samverkan_rules.records import to_builtins
+from tests.live.conftest import said
 from tests.live.test_differential import REGISTRY, ROUTINE_IDS, SETTINGS, streams
 from tests.support import ROUTINES
-
-
-def _said(changes: Any) -> list[Any]:
-    return [to_builtins(c) for c in changes]
 
 
 @pytest.mark.parametrize("rid", ROUTINE_IDS)
@@ -37,7 +33,7 @@ def test_few_kept_replays_change_nothing_a_post_says(rid: str, data: Any, kept: 
                 every.check(event)
             except EventError:
                 continue
-            assert _said(few.post(event)) == _said(every.post(event))
+            assert said(few.post(event)) == said(every.post(event))
             assert len(few._replays) <= kept
         if every.clock is not None:
             # Time alone: first where the next change is due, then a later wake, both on
@@ -46,15 +42,15 @@ def test_few_kept_replays_change_nothing_a_post_says(rid: str, data: Any, kept: 
             soon, clock = every.next_change(), every.clock
             if soon is not None:  # (a case not judged since the clock moved may be past it)
                 soon = max(soon, clock)
-                assert _said(few.wake(soon)) == _said(every.wake(soon))
+                assert said(few.wake(soon)) == said(every.wake(soon))
             clock = every.clock
             assert clock is not None
             later = clock + timedelta(days=data.draw(st.integers(1, 40)))
-            assert _said(few.wake(later)) == _said(every.wake(later))
+            assert said(few.wake(later)) == said(every.wake(later))
             assert few.next_change() == every.next_change()
             later += timedelta(hours=data.draw(st.integers(0, 30)))
-            assert _said(few.tick(later)) == _said(every.tick(later))
-            assert _said(few.wake(later + timedelta(days=3))) == _said(
+            assert said(few.tick(later)) == said(every.tick(later))
+            assert said(few.wake(later + timedelta(days=3))) == said(
                 every.wake(later + timedelta(days=3))
             )
     finally:

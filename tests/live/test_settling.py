@@ -12,27 +12,19 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from samverkan_rules import EventError
 from samverkan_rules.live import Session
-from samverkan_rules.records import to_builtins
-from tests.live.test_differential import REGISTRY, ROUTINE_IDS, streams
+from tests.live.conftest import said
+from tests.live.test_differential import REGISTRY, ROUTINE_IDS, SETTINGS, streams
 from tests.live.test_session import CONSENT, KATRINEHOLM, OREBRO, START
 from tests.support import event
 
 
-def _said(changes: Any) -> list[Any]:
-    return [to_builtins(c) for c in changes]
-
-
 @pytest.mark.parametrize("rid", ROUTINE_IDS)
-@settings(
-    deadline=None,
-    max_examples=40,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+@settings(SETTINGS, max_examples=40)
 @given(data=st.data())
 def test_settling_what_may_have_moved_says_what_settling_everything_says(
     rid: str, data: Any
@@ -51,7 +43,7 @@ def test_settling_what_may_have_moved_says_what_settling_everything_says(
             clock = kept.clock
             if clock is not None and datetime.fromisoformat(event["at"]) < clock:
                 continue  # the clock went past it in a wake
-            assert _said(kept.post(event)) == _said(fresh.post(event))
+            assert said(kept.post(event)) == said(fresh.post(event))
             assert kept.next_change() == fresh.next_change()
             if data.draw(st.booleans()):
                 clock = kept.clock
@@ -61,7 +53,7 @@ def test_settling_what_may_have_moved_says_what_settling_everything_says(
                     later = max(soon, clock)  # exactly where time next changes a case
                 else:
                     later = clock + timedelta(hours=data.draw(st.integers(0, 24 * 30)))
-                assert _said(kept.wake(later)) == _said(fresh.wake(later))
+                assert said(kept.wake(later)) == said(fresh.wake(later))
                 assert kept.next_change() == fresh.next_change()
     finally:
         kept.close()
@@ -87,17 +79,17 @@ def test_an_escalation_stays_while_its_overdue_obligation_does() -> None:
     ]
     kept, fresh = Session(KATRINEHOLM), Session(KATRINEHOLM, kept_cases=0)
     with kept, fresh:
-        said = []
+        posts = []
         for e in [question, *notes]:
-            said.append(_said(kept.post(e)))
-            assert said[-1] == _said(fresh.post(e))
+            posts.append(said(kept.post(e)))
+            assert posts[-1] == said(fresh.post(e))
         escalation = "var-vardcentral-reply:q1:escalation-1"
-        arose = [c for c in said[2] if c["obligation"] == escalation]
+        arose = [c for c in posts[2] if c["obligation"] == escalation]
         assert [(c["before"], c["after"]) for c in arose] == [(None, "due")]
-        assert not [c for c in said[3] if c["obligation"] == escalation]
+        assert not [c for c in posts[3] if c["obligation"] == escalation]
         later = datetime.fromisoformat("2026-12-20T09:00:00+01:00")
-        assert _said(kept.wake(later)) == _said(fresh.wake(later))
-        assert _said(kept.post({**notes[0], "id": "d9", "at": later.isoformat()})) == _said(
+        assert said(kept.wake(later)) == said(fresh.wake(later))
+        assert said(kept.post({**notes[0], "id": "d9", "at": later.isoformat()})) == said(
             fresh.post({**notes[0], "id": "d9", "at": later.isoformat()})
         )
         assert kept.due(later).case("c1") == fresh.due(later).case("c1")
@@ -124,8 +116,8 @@ def test_a_retraction_and_an_earlier_event_in_one_post_replay_the_case_afresh() 
     kept, fresh = Session(OREBRO), Session(OREBRO, kept_cases=0)
     with kept, fresh:
         for e in first:
-            assert _said(kept.post(e)) == _said(fresh.post(e))
-        said = _said(kept.post(then))
-        assert said == _said(fresh.post(then))
-        assert any(c["obligation"].endswith(":e4") and c["before"] is None for c in said)
-        assert any(c["obligation"].endswith(":e2") and c["after"] is None for c in said)
+            assert said(kept.post(e)) == said(fresh.post(e))
+        both = said(kept.post(then))
+        assert both == said(fresh.post(then))
+        assert any(c["obligation"].endswith(":e4") and c["before"] is None for c in both)
+        assert any(c["obligation"].endswith(":e2") and c["after"] is None for c in both)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from samverkan_rules.live import Session
@@ -27,7 +27,7 @@ from samverkan_rules.serve.judging import JudgingProcess
 from samverkan_rules.serve.queries import DueQuery, Line, case_lines, judged_here, judged_lines
 from samverkan_rules.status import STATUSES
 from tests.live.conftest import post_each
-from tests.live.test_differential import REGISTRY, ROUTINE_IDS, streams
+from tests.live.test_differential import REGISTRY, ROUTINE_IDS, SETTINGS, streams
 from tests.live.test_session import CONSENT, START
 from tests.serve.support import Service
 from tests.support import ROOT
@@ -49,11 +49,7 @@ def _lines(session: Session, as_of: Any, judge: Any) -> list[Line]:
 
 
 @pytest.mark.parametrize("rid", ROUTINE_IDS)
-@settings(
-    deadline=None,
-    max_examples=15,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+@SETTINGS
 @given(data=st.data())
 def test_the_process_judges_as_this_process_does(
     process: JudgingProcess, rid: str, data: Any
