@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from types import MappingProxyType
 from typing import Any, cast
 from zoneinfo import ZoneInfo
@@ -88,6 +87,17 @@ class CompiledRoutine:
     rule_files: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     """For a variant: the file that wrote each rule, by rule id."""
     _key: str = field(init=False, default="", repr=False, compare=False)
+    # What the properties below compute on first use, kept here rather than by
+    # functools.cached_property, which a compiled build (setup.py) would not cache.
+    _reference_fields: Mapping[str, str] | None = field(
+        init=False, default=None, repr=False, compare=False
+    )
+    _used_event_types: frozenset[str] | None = field(
+        init=False, default=None, repr=False, compare=False
+    )
+    _texts: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = field(
+        init=False, default=None, repr=False, compare=False
+    )
 
     @property
     def id(self) -> str:
@@ -107,6 +117,9 @@ class CompiledRoutine:
     def __post_init__(self) -> None:
         # Computed once: the engine looks the key up for every event.
         object.__setattr__(self, "_key", f"{self.routine.id}@{self.routine.version}")
+        # Set here too: a compiled build leaves a field with init=False unset.
+        for memo in ("_reference_fields", "_used_event_types", "_texts"):
+            object.__setattr__(self, memo, None)
 
     def rule(self, rule_id: str) -> CompiledRule:
         """The compiled rule with this id (KeyError if there is none)."""
@@ -115,32 +128,42 @@ class CompiledRoutine:
                 return r
         raise KeyError(rule_id)
 
-    @cached_property
+    @property
     def reference_fields(self) -> Mapping[str, str]:
         """Each event type's field naming the event ``referred.*`` reads (see
         :func:`~samverkan_rules.language.models.conditions.reference_field`)."""
-        found = {n: reference_field(t) for n, t in self.event_types.items()}
-        return MappingProxyType({n: f for n, f in found.items() if f is not None})
+        if self._reference_fields is None:
+            found = {n: reference_field(t) for n, t in self.event_types.items()}
+            fields = MappingProxyType({n: f for n, f in found.items() if f is not None})
+            object.__setattr__(self, "_reference_fields", fields)
+            return fields
+        return self._reference_fields
 
-    @cached_property
+    @property
     def used_event_types(self) -> frozenset[str]:
         """The event types this version names anywhere (triggers, answers, cancellations,
         facts, preconditions, periods, queues, schedules): what a case following it can be
         told. The shared vocabulary declares many more; an event of a type no part of the
         routine reads was meant for another routine, and keeping it would be silent."""
+        if self._used_event_types is not None:
+            return self._used_event_types
         names: set[str] = set(self.rules_by_trigger) | set(self.fact_setters)
         _strings(self.routine.model_dump(mode="json", by_alias=True), names)
         # A retraction concerns any event, whatever routine reads it.
         names.add(RETRACTED)
         # An event a condition reads through `referred.data.<name>` is kept too.
         names |= types_referred(names, self.event_types)
-        return frozenset(n for n in names if n in self.event_types)
+        used = frozenset(n for n in names if n in self.event_types)
+        object.__setattr__(self, "_used_event_types", used)
+        return used
 
-    @cached_property
+    @property
     def texts(self) -> Mapping[str, Mapping[str, Mapping[str, Any]]]:
         """``{"rules", "preconditions"}``: each rule's and each remedy's own text by id
         (title, source, interpretation, content), as JSON objects: what every obligation of
         the rule refers to, written once per routine version in the evaluation JSON."""
+        if self._texts is not None:
+            return self._texts
         rules: dict[str, dict[str, Any]] = {}
         for compiled in self.rules:
             rule = compiled.rule
@@ -167,7 +190,9 @@ class CompiledRoutine:
                 "interpretation": None,
                 "content": list(pre.remedy_content),
             }
-        return {"rules": rules, "preconditions": preconditions}
+        texts = {"rules": rules, "preconditions": preconditions}
+        object.__setattr__(self, "_texts", texts)
+        return texts
 
     def check_event(self, event: Event) -> list[Diagnostic]:
         """Diagnostics for an event against this routine's event types (empty when valid)."""

@@ -162,20 +162,20 @@ class TimeRule:
         if key is None:
             steps = _Steps(t)
             at, occurrence = self._compute(event, steps, called_off)
-            return TimePoint(at, tuple(steps), occurrence)
+            return TimePoint(at, tuple(steps.lines), occurrence)
         # The first step names the anchor (for the trigger, to the minute); the calendar
         # steps after it depend only on the anchor's day.
         hit = self._explained.get((key, t.language))
         if hit is None:
             steps = _Steps(t)
             at, occurrence = self._compute(event, steps)
-            hit = TimePoint(at, tuple(steps[1:]), occurrence)
+            hit = TimePoint(at, tuple(steps.lines[1:]), occurrence)
             if len(self._explained) >= _MEMO_SIZE:
                 self._explained.clear()
             self._explained[(key, t.language)] = hit
         first = _Steps(t)
         self._anchor_step(self._anchor(event), first)
-        return TimePoint(hit.at, (*first, *hit.steps), hit.occurrence)
+        return TimePoint(hit.at, (*first.lines, *hit.steps), hit.occurrence)
 
     def instant(
         self, event: Event, called_off: CalledOffOccurrences | None = None
@@ -449,12 +449,18 @@ _MEMO_SIZE: Final = 65536
 """Days remembered per deadline rule (a dict of this size is a few MB at most)."""
 
 
-class _Steps(list[str]):
+class _Steps:
     """The calendar steps of a deadline, written in the language of ``t``."""
 
+    __slots__ = ("lines", "t")
+
     def __init__(self, t: Translator) -> None:
-        super().__init__()
         self.t = t
+        self.lines: list[str] = []
+
+    def append(self, line: str) -> None:
+        """Write down the next step."""
+        self.lines.append(line)
 
 
 def _skipped(cal: WorkingCalendar, a: date, b: date, t: Translator) -> str:

@@ -11,7 +11,7 @@ missing or mistyped fields) happen in :mod:`samverkan_rules.compile`, which know
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Final
@@ -67,6 +67,11 @@ class Event:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "utc", self.at.astimezone(UTC))
+
+    def __reduce__(self) -> tuple[Callable[..., Event], tuple[Any, ...]]:
+        # Pickled as its constructor's arguments (events travel to worker processes), which
+        # holds for the compiled engine too: its frozen classes take no state afterwards.
+        return (Event, (self.id, self.case, self.type, self.at, self.data, self.line, self.file))
 
     @property
     def order_key(self) -> tuple[datetime, str]:
