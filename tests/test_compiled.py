@@ -19,6 +19,7 @@ import sys
 import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,6 +34,15 @@ def _source(module: str) -> Path:
     return ROOT / (module.replace(".", "/") + ".py")
 
 
+def _backend() -> Any:
+    """The in-tree build backend (``build_backend/samverkan_build.py``), imported as pip does."""
+    sys.path.insert(0, str(ROOT / "build_backend"))
+    try:
+        return importlib.import_module("samverkan_build")
+    finally:
+        sys.path.remove(str(ROOT / "build_backend"))
+
+
 def test_the_compiled_modules_are_modules_of_the_package() -> None:
     assert COMPILED, "the compiled build compiles nothing"
     assert len(set(COMPILED)) == len(COMPILED)
@@ -42,11 +52,7 @@ def test_the_compiled_modules_are_modules_of_the_package() -> None:
 
 
 def test_the_build_compiles_with_the_mypy_the_project_checks_with() -> None:
-    sys.path.insert(0, str(ROOT / "build_backend"))
-    try:
-        backend = importlib.import_module("samverkan_build")
-    finally:
-        sys.path.remove(str(ROOT / "build_backend"))
+    backend = _backend()
     dev = PYPROJECT["project"]["optional-dependencies"]["dev"]
     assert backend.MYPY in dev
 
@@ -54,11 +60,7 @@ def test_the_build_compiles_with_the_mypy_the_project_checks_with() -> None:
 def test_the_build_backend_asks_for_mypy_only_when_compiling(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    sys.path.insert(0, str(ROOT / "build_backend"))
-    try:
-        backend = importlib.import_module("samverkan_build")
-    finally:
-        sys.path.remove(str(ROOT / "build_backend"))
+    backend = _backend()
     monkeypatch.delenv("SAMVERKAN_COMPILE", raising=False)
     assert backend._compiler() == []
     monkeypatch.setenv("SAMVERKAN_COMPILE", "1")
