@@ -77,7 +77,7 @@ def worst(
         return [], []
     con = duckdb.connect()
     try:
-        con.execute("SET threads = 1")
+        con.execute("SET threads = 2")
         con.execute(f"SET memory_limit = {sql_text(memory_limit)}")
         if spill is not None:
             con.execute(f"SET temp_directory = {sql_text(str(spill))}")

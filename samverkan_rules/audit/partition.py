@@ -178,4 +178,4 @@ def audit_partition(
                     partial.add_compared(row, _waiting_past(row, prepared.as_of))
             partial.compare_rejected += sum(1 for d in other.diagnostics if d["level"] == "error")
         advance(1)
-    return partial
+    return partial.fold()

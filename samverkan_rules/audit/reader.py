@@ -645,10 +645,16 @@ class Staging:
             self.con.executemany(
                 "INSERT INTO borrow VALUES (?)", [(t,) for t in sorted(self.rules.borrow_types)]
             )
+        # The streams pass 2 hands out: each case that is not a unit's, and every unit
+        # (each gets the first event, see _streams_sql) when any event is kept.
         row = self.con.execute(
-            f"SELECT count(DISTINCT case_p) FROM ({self._kept(limit)})"
+            "SELECT count(DISTINCT case_p), "
+            "count(DISTINCT case_p) FILTER (case_p NOT IN (SELECT unit FROM units)), count(*) "
+            f"FROM ({self._kept(limit)})"
         ).fetchone()
-        return int(row[0]) if row else 0
+        cases, plain, kept = (int(v) for v in row) if row else (0, 0, 0)
+        self._streams = plain + (len(self.rules.units) if kept else 0)
+        return cases
 
     def _streams_sql(self) -> str:
         kept = self._kept(self._as_of_us)
@@ -670,11 +676,9 @@ class Staging:
         )
 
     def stream_count(self) -> int:
-        """How many streams (cases and units) pass 2 hands out."""
-        row = self.con.execute(
-            f"SELECT count(DISTINCT stream) FROM ({self._streams_sql()})"
-        ).fetchone()
-        return int(row[0]) if row else 0
+        """How many streams (cases and units) pass 2 hands out (known once :meth:`finish`
+        has run)."""
+        return self._streams
 
     # ------------------------------------------------------------------ pass 2
 

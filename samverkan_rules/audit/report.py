@@ -62,6 +62,10 @@ RuleMonthKey = tuple[str, str, str, str]
 CubeKey = tuple[tuple[str, ...], str, str, str, str]
 """(the ``--group-by`` values, month, routine id, version, rule id)."""
 
+_PendingKey = tuple[str, str, str, str, str, tuple[str, ...], str, int | None, int | None, bool]
+"""(routine id, version, rule id, unit, month, ``--group-by`` values, status, working and
+calendar days late, blocked past its deadline): what :meth:`Partial.add` counts by."""
+
 
 @dataclass
 class Tally:
@@ -77,16 +81,27 @@ class Tally:
 
     def add(self, row: ObligationRow, blocked_past: bool = False) -> None:
         """Count one obligation (``blocked_past``: a waiting one whose deadline passed)."""
-        self.statuses[row.status] += 1
-        self.blocked_past += blocked_past
-        if row.late_working_days is None:
+        self.count(row.status, row.late_working_days, row.late_calendar_days, blocked_past)
+
+    def count(
+        self,
+        status: str,
+        late_working: int | None,
+        late_calendar: int | None,
+        blocked_past: bool,
+        times: int = 1,
+    ) -> None:
+        """Count ``times`` obligations alike in status, lateness and ``blocked_past``."""
+        self.statuses[status] += times
+        self.blocked_past += blocked_past * times
+        if late_working is None:
             return
-        if row.status == "overdue":  # not done: an age, never a lateness
-            self.overdue_working[row.late_working_days] += 1
+        if status == "overdue":  # not done: an age, never a lateness
+            self.overdue_working[late_working] += times
             return
-        self.late_working[row.late_working_days] += 1
-        if row.late_calendar_days is not None:
-            self.late_calendar[row.late_calendar_days] += 1
+        self.late_working[late_working] += times
+        if late_calendar is not None:
+            self.late_calendar[late_calendar] += times
 
     def counted(self, policy: BreachPolicy) -> dict[str, Any]:
         """What every table's row says of its obligations: the total, the count per status
@@ -220,20 +235,49 @@ class Partial:
     rows: int = 0
     left_out: int = 0
     """Obligations of the period left out by a closed-period view (deadline after it)."""
+    _pending: dict[_PendingKey, int] = field(default_factory=dict, repr=False, compare=False)
 
     def add(self, row: ObligationRow, blocked_past: bool = False) -> None:
         """Count one obligation of the audited routines (``blocked_past``: a waiting one
-        whose deadline had passed at as_of)."""
-        _tally(self.rules, (row.routine, row.version, row.rule)).add(row, blocked_past)
-        _tally(self.units, row.unit).add(row, blocked_past)
-        _tally(self.rule_months, (row.routine, row.version, row.rule, row.trigger[:7])).add(
-            row, blocked_past
+        whose deadline had passed at as_of).
+
+        Obligations alike in every counted respect are counted once with their number
+        (most are: a rule's obligations of a month share status and lateness); the tallies
+        get them in :meth:`fold`, which every reader of the tallies calls first.
+        """
+        key = (
+            row.routine,
+            row.version,
+            row.rule,
+            row.unit,
+            row.trigger[:7],
+            row.groups,
+            row.status,
+            row.late_working_days,
+            row.late_calendar_days,
+            blocked_past,
         )
-        if row.groups:
-            _tally(
-                self.groups, (row.groups, row.trigger[:7], row.routine, row.version, row.rule)
-            ).add(row, blocked_past)
+        pending = self._pending
+        pending[key] = pending.get(key, 0) + 1
         self.rows += 1
+
+    def fold(self) -> Partial:
+        """Move the obligations counted by :meth:`add` into the tallies; returns itself."""
+        for key, times in self._pending.items():
+            routine, version, rule, unit, month, groups, *counted = key
+            for tally in (
+                _tally(self.rules, (routine, version, rule)),
+                _tally(self.units, unit),
+                _tally(self.rule_months, (routine, version, rule, month)),
+                *(
+                    (_tally(self.groups, (groups, month, routine, version, rule)),)
+                    if groups
+                    else ()
+                ),
+            ):
+                tally.count(*counted, times=times)
+        self._pending.clear()
+        return self
 
     def add_period(self, row: PeriodRow) -> None:
         """Count one period of the audited routines."""
@@ -267,6 +311,8 @@ class Partial:
     def merge(self, other: Partial) -> Partial:
         """A new partial with both: associative and commutative, so any grouping gives the
         same report."""
+        self.fold()
+        other.fold()
         return Partial(
             rules=_merge_maps(self.rules, other.rules),
             units=_merge_maps(self.units, other.units),
@@ -286,7 +332,7 @@ class Partial:
     def months(self) -> dict[str, Tally]:
         """Per month of the trigger: the sums of :attr:`rule_months`."""
         out: dict[str, Tally] = {}
-        for (_routine, _version, _rule, month), tally in self.rule_months.items():
+        for (_routine, _version, _rule, month), tally in self.fold().rule_months.items():
             out[month] = out[month].merged(tally) if month in out else tally
         return out
 
@@ -728,6 +774,7 @@ def finish(
 ) -> AuditReport:
     """The report from the merged partial: sorted, complete, byte-stable; the on-time
     rates follow ``policy``."""
+    partial.fold()
     late_all: Counter[int] = Counter()
     overdue_all: Counter[int] = Counter()
     for tally in partial.rules.values():

@@ -129,7 +129,7 @@ class AuditRules:
     unit_of_role: Mapping[tuple[str, str, str], str]
     """(routine id, version, role) -> the role's unit."""
     _plans: dict[int, CasePlan] = field(default_factory=dict, compare=False, repr=False)
-    _columns: dict[tuple[int, str, str], tuple[str, str, str, str, str]] = field(
+    _columns: dict[tuple[int, str, str], tuple[str, str, str, str, str, str]] = field(
         default_factory=dict, compare=False, repr=False
     )
 
@@ -172,14 +172,16 @@ class AuditRules:
 
     def row_columns(
         self, routine: CompiledRoutine, rule: str, responsible: str
-    ) -> tuple[str, str, str, str, str]:
-        """(routine id, version, rule, responsible, unit) of an obligation row: the same for
-        every obligation of a rule and role, so built once per audit."""
+    ) -> tuple[str, str, str, str, str, str]:
+        """(routine id, version, rule, responsible, unit, the rule id masked) of an
+        obligation row: the same for every obligation of a rule and role, so built once per
+        audit."""
         key = (id(routine), rule, responsible)
         found = self._columns.get(key)
         if found is None:
             unit = self.unit_of_role.get((routine.id, routine.version, responsible), responsible)
-            found = self._columns[key] = (routine.id, routine.version, rule, responsible, unit)
+            found = (routine.id, routine.version, rule, responsible, unit, mask(rule))
+            self._columns[key] = found
         return found
 
     def baseline(self, as_of: datetime) -> Evaluation:
@@ -313,6 +315,8 @@ def _row(rules: AuditRules, case: str, entry: RuleEntry, period_end: datetime) -
     routine = entry.routine
     tz = routine.tz
     answer = entry.answer
+    columns = rules.row_columns(routine, entry.rule.id, entry.responsible)
+    trigger_id = mask(entry.trigger.id)
     late_cd: int | None = None
     late_wd = entry.late
     if entry.status == "fulfilled_late" and answer is not None:
@@ -322,15 +326,16 @@ def _row(rules: AuditRules, case: str, entry: RuleEntry, period_end: datetime) -
         late_wd = max(0, late_working_days(routine, entry.deadline, period_end))
     return ObligationRow(
         case,
-        *rules.row_columns(routine, entry.rule.id, entry.responsible),
+        *columns[:5],
         local_stamp(entry.trigger.at, tz),
         local_stamp(entry.deadline, tz),
         local_stamp(answer.at, tz) if answer is not None else "",
         entry.status,
         late_wd,
         late_cd,
-        mask(entry.id),
-        mask(entry.trigger.id),
+        # mask(f"{rule}:{trigger id}"): no personnummer shape spans the colon.
+        f"{columns[5]}:{trigger_id}",
+        trigger_id,
     )
 
 

@@ -134,3 +134,28 @@ def test_case_by_case_equals_whole_history(routine_id: str, tmp_path: Path) -> N
     # Queue offers judged over all cases, as the whole evaluation judges them.
     whole_offers = sum(len(q.offers) for q in whole.queues)
     assert sum(q.offers for q in outcome.report.queues) == whole_offers
+
+
+@pytest.mark.parametrize(
+    "routine_id",
+    ["katrineholm-hemtjanst-vardcentral", "dagverksamhet-beslut", "orebro-dagverksamhet-hemvard"],
+)
+def test_the_stream_count_is_the_streams_handed_out(routine_id: str, tmp_path: Path) -> None:
+    """The progress bar's total, counted when pass 1 ends, is the number of streams pass 2
+    hands out: each case that is not a unit's, and every unit (lent events or not)."""
+    from samverkan_rules.audit.inputs import find_inputs
+    from samverkan_rules.audit.pseudonym import Pseudonymiser
+    from samverkan_rules.audit.reader import Staging
+    from samverkan_rules.audit.rows import AuditRules
+
+    routines = list(load_registry(ROUTINES).versions(routine_id))
+    rules = AuditRules.prepare(routines)
+    events, latest = _history(routine_id, set(rules.units))
+    log = tmp_path / "history.jsonl"
+    log.write_text("".join(json.dumps(e, default=str) + "\n" for e in events), encoding="utf-8")
+    with Staging(rules, Pseudonymiser(b"0123456789abcdef")) as staging:
+        staging.load(find_inputs([str(log)]), lambda n: None)
+        cases = staging.finish(latest + timedelta(days=1))
+        streams = [case for case, _ in staging.cases()]
+    assert staging.stream_count() == len(streams) == len(set(streams))
+    assert len(streams) == cases + len(rules.units - {e["case"] for e in events})

@@ -7,6 +7,8 @@ import hmac
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from samverkan_rules.audit.pseudonym import (
     KEY_ENV,
@@ -71,3 +73,20 @@ def test_mask_removes_anything_shaped_like_a_personnummer() -> None:
     text = "case 19121212-1212, 701063-2391 and 191212121212 at line 12"
     assert mask(text) == "case [personnummer], [personnummer] and [personnummer] at line 12"
     assert not looks_like_personnummer("c-17")
+
+
+_ID_PARTS = st.lists(
+    st.sampled_from(
+        ["19121212-1212", "701063-2391", "191212121212", "p-" + "0123456789abcdef" + "0123"]
+        + ["p-", "1", "12", "-", "+", ":", "e", " "]
+    ),
+    max_size=8,
+).map("".join)
+
+
+@given(rule=_ID_PARTS, trigger=_ID_PARTS)
+def test_an_obligation_id_masks_as_its_two_parts(rule: str, trigger: str) -> None:
+    """The audit masks a rule id and a trigger event's id once each and joins them: the
+    same as masking ``<rule>:<trigger>``, since nothing shaped like a personnummer or a
+    pseudonym holds a colon."""
+    assert mask(f"{rule}:{trigger}") == f"{mask(rule)}:{mask(trigger)}"
