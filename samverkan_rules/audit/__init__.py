@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from samverkan_rules.audit.models import AuditReport
     from samverkan_rules.audit.partition import PartitionJob, audit_partition
-    from samverkan_rules.audit.report import Partial
     from samverkan_rules.audit.run import AuditError, AuditOptions, AuditOutcome, run_audit
+    from samverkan_rules.audit.tallies import Partial
 
 __all__ = [
     "AuditError",
@@ -44,7 +44,7 @@ __all__ = [
 
 _WHERE = {
     "AuditReport": "models",
-    "Partial": "report",
+    "Partial": "tallies",
     "AuditError": "run",
     "AuditOptions": "run",
     "AuditOutcome": "run",

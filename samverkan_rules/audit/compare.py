@@ -16,7 +16,8 @@ from typing import Literal
 
 from samverkan_rules.audit.models import STATUSES, CompareReport, CompareRule, CompareTotal
 from samverkan_rules.audit.policy import BreachPolicy
-from samverkan_rules.audit.report import RuleKey, Tally, in_period, routine_records, status_counts
+from samverkan_rules.audit.report import in_period, routine_records
+from samverkan_rules.audit.tallies import RuleKey, Tally, status_counts
 from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.compile.rules import CompiledRule
 

@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from samverkan_rules.audit.partition import PartitionJob, audit_partition
-from samverkan_rules.audit.reader import Staging, cases_from_parquet
-from samverkan_rules.audit.report import Partial
+from samverkan_rules.audit.reader import Staging
+from samverkan_rules.audit.streams import cases_from_parquet
+from samverkan_rules.audit.tallies import Partial
 
 
 def connect(address: str) -> Any:
@@ -43,7 +44,8 @@ def partition_task(job: PartitionJob, blobs: list[bytes]) -> tuple[Partial, byte
             path.write_bytes(blob)
             files.append(path)
         buffer = io.StringIO()
-        partial = audit_partition(job, cases_from_parquet(files, job.file_names), buffer)
+        streams = cases_from_parquet(files, job.file_names, spill=Path(tmp) / "spill")
+        partial = audit_partition(job, streams, buffer)
     return partial, gzip.compress(buffer.getvalue().encode("utf-8"), mtime=0)
 
 

@@ -23,8 +23,9 @@ from samverkan_rules import engine
 from samverkan_rules.audit.html import TEMPLATES
 from samverkan_rules.audit.models import OverdueObligation, WorstCase
 from samverkan_rules.audit.pseudonym import mask
-from samverkan_rules.audit.reader import Staging, sql_text
+from samverkan_rules.audit.reader import Staging
 from samverkan_rules.audit.rows import AuditRules
+from samverkan_rules.audit.streams import sql_text
 from samverkan_rules.audit.tables import OBLIGATION_COLUMNS
 from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.engine.result import find_obligations
@@ -62,42 +63,33 @@ def _source(chunks: Sequence[Path], group_by: Sequence[str]) -> tuple[str, list[
 
 def worst(
     chunks: Sequence[Path],
+    con: duckdb.DuckDBPyConnection,
     group_by: Sequence[str] = (),
-    *,
-    memory_limit: str = "256MB",
-    spill: Path | None = None,
 ) -> tuple[list[tuple[str, int, int, int, int]], list[tuple[str, str, str, str, int]]]:
     """The worst cases (case, obligations, overdue, late, working days late) and the most
     overdue obligations (case, obligation, rule, deadline, working days), :data:`LISTED` each.
 
-    DuckDB reads the rows where they lie, within ``memory_limit`` (spilling to ``spill``).
+    DuckDB reads the rows where they lie, in ``con`` (the staging database) within its
+    memory limit.
     """
     source, params = _source(chunks, group_by)
     if not params:
         return [], []
-    con = duckdb.connect()
-    try:
-        con.execute("SET threads = 2")
-        con.execute(f"SET memory_limit = {sql_text(memory_limit)}")
-        if spill is not None:
-            con.execute(f"SET temp_directory = {sql_text(str(spill))}")
-        cases = con.execute(
-            "SELECT \"case\", count(*), count(*) FILTER (status = 'overdue'), "
-            "count(*) FILTER (status = 'fulfilled_late'), "
-            "coalesce(sum(TRY_CAST(late_working_days AS BIGINT)) "
-            "FILTER (status = 'fulfilled_late'), 0) AS days "
-            f"FROM ({source}) GROUP BY \"case\" HAVING count(*) FILTER (status IN ('overdue', "
-            "'fulfilled_late')) > 0 ORDER BY 3 DESC, 4 DESC, days DESC, 1 LIMIT ?",
-            [*params, LISTED],
-        ).fetchall()
-        overdue = con.execute(
-            'SELECT "case", obligation, rule, deadline, '
-            f"coalesce(TRY_CAST(late_working_days AS BIGINT), 0) AS days FROM ({source}) "
-            "WHERE status = 'overdue' ORDER BY days DESC, 1, 2 LIMIT ?",
-            [*params, LISTED],
-        ).fetchall()
-    finally:
-        con.close()
+    cases = con.execute(
+        "SELECT \"case\", count(*), count(*) FILTER (status = 'overdue'), "
+        "count(*) FILTER (status = 'fulfilled_late'), "
+        "coalesce(sum(TRY_CAST(late_working_days AS BIGINT)) "
+        "FILTER (status = 'fulfilled_late'), 0) AS days "
+        f"FROM ({source}) GROUP BY \"case\" HAVING count(*) FILTER (status IN ('overdue', "
+        "'fulfilled_late')) > 0 ORDER BY 3 DESC, 4 DESC, days DESC, 1 LIMIT ?",
+        [*params, LISTED],
+    ).fetchall()
+    overdue = con.execute(
+        'SELECT "case", obligation, rule, deadline, '
+        f"coalesce(TRY_CAST(late_working_days AS BIGINT), 0) AS days FROM ({source}) "
+        "WHERE status = 'overdue' ORDER BY days DESC, 1, 2 LIMIT ?",
+        [*params, LISTED],
+    ).fetchall()
     return [tuple(r) for r in cases], [tuple(r) for r in overdue]
 
 
@@ -156,11 +148,9 @@ def drill_down(
     routines: Sequence[CompiledRoutine],
     as_of: datetime,
     group_by: Sequence[str] = (),
-    *,
-    memory_limit: str = "256MB",
 ) -> DrillDown:
     """The lists and the pages of the cases they name (see the module)."""
-    cases, overdue = worst(chunks, group_by, memory_limit=memory_limit, spill=staging.dir / "spill")
+    cases, overdue = worst(chunks, staging.con, group_by)
     names: dict[str, str] = {}
     for case in [c[0] for c in cases] + [o[0] for o in overdue]:
         names.setdefault(case, f"cases/case-{len(names) + 1:02d}.html")

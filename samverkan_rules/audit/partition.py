@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TextIO
 
-from samverkan_rules.audit.report import Partial
 from samverkan_rules.audit.rows import AuditRules, ObligationRow, rows_for_case
+from samverkan_rules.audit.tallies import Partial
 from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.events.model import Event
 from samverkan_rules.events.source import CaseStream

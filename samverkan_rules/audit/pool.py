@@ -29,9 +29,10 @@ from typing import Any
 from samverkan_rules.audit.inputs import InputError, InputFile, ReadOptions
 from samverkan_rules.audit.partition import PartitionJob, audit_partition, compile_texts
 from samverkan_rules.audit.pseudonym import Pseudonymiser
-from samverkan_rules.audit.reader import FileTally, Staging, cases_from_parquet
-from samverkan_rules.audit.report import Partial
+from samverkan_rules.audit.reader import FileTally, Staging
 from samverkan_rules.audit.rows import AuditRules
+from samverkan_rules.audit.streams import cases_from_parquet
+from samverkan_rules.audit.tallies import Partial
 from samverkan_rules.diagnostics import Diagnostic
 
 WORKER = "samverkan_rules.audit.worker"
@@ -230,7 +231,10 @@ def _audit_part(spec: Path) -> Partial:
     job_file, rows, files = pickle.loads(spec.read_bytes())
     job: PartitionJob = pickle.loads(Path(job_file).read_bytes())
     streams = cases_from_parquet(
-        [Path(f) for f in files], job.file_names, memory_limit=WORKER_MEMORY
+        [Path(f) for f in files],
+        job.file_names,
+        memory_limit=WORKER_MEMORY,
+        spill=Path(rows).with_suffix(".spill"),
     )
     with open(rows, "w", encoding="utf-8", newline="") as handle:
         return audit_partition(job, streams, handle)

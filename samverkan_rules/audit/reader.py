@@ -50,6 +50,13 @@ from samverkan_rules.audit.pseudonym import (
     valid_personnummer,
 )
 from samverkan_rules.audit.rows import AuditRules
+from samverkan_rules.audit.streams import (
+    BATCH,
+    STREAM_COLUMNS,
+    group_streams,
+    sql_text,
+    staged_event,
+)
 from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.compile.versions import InstantWindow, validity_windows
 from samverkan_rules.diagnostics import Diagnostic
@@ -65,27 +72,15 @@ _COLUMNS_HINT = (
 )
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICRO = timedelta(microseconds=1)
-_BATCH = 20_000
 
 _STAGED_COLUMNS = (
     "{'file_no': 'INTEGER', 'line': 'BIGINT', 'case_p': 'VARCHAR', 'at_us': 'BIGINT', "
     "'id': 'VARCHAR', 'type': 'VARCHAR', 'at_text': 'VARCHAR', 'data': 'VARCHAR', "
     "'bad_pnr': 'INTEGER'}"
 )
-_STREAM_COLUMNS = "stream, file_no, line, case_p, at_text, id, type, data"
 
 PER_CODE = 1000
 """Findings of one code in one file listed one by one; further ones are counted."""
-
-
-def sql_text(text: str) -> str:
-    """``text`` as a SQL string literal (for the statements that take no parameters).
-
-    Examples:
-        >>> sql_text("/tmp/it's here")
-        "'/tmp/it''s here'"
-    """
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _is_declared(d: Diagnostic, declared: frozenset[str]) -> bool:
@@ -429,7 +424,7 @@ class Staging:
         cursor = self.con.cursor()
         cursor.execute("SELECT * FROM read_parquet(?, file_row_number = true)", [str(item.path)])
         names = [self.read.rename(d[0]) for d in cursor.description or ()]
-        while batch := cursor.fetchmany(_BATCH):
+        while batch := cursor.fetchmany(BATCH):
             for values in batch:
                 record = dict(zip(names, values, strict=True))
                 number = int(record.pop("file_row_number")) + 1
@@ -685,15 +680,15 @@ class Staging:
     def cases(self) -> Iterator[tuple[str, list[Event]]]:
         """Each case's events (a unit's: with those lent to it), one case at a time."""
         cursor = self.con.cursor()
-        cursor.execute(f"SELECT {_STREAM_COLUMNS} FROM ({self._streams_sql()}) ORDER BY stream")
-        yield from _group(cursor, [i.name for i in self.inputs])
+        cursor.execute(f"SELECT {STREAM_COLUMNS} FROM ({self._streams_sql()}) ORDER BY stream")
+        yield from group_streams(cursor, [i.name for i in self.inputs])
         cursor.close()
 
     def export_partitions(self, count: int) -> list[list[Path]]:
         """The streams split by a hash of the case id into ``count`` sets of Parquet files."""
         target = self.dir / "partitions"
         self.con.execute(
-            f"COPY (SELECT {_STREAM_COLUMNS}, hash(stream) % {int(count)} AS bucket "
+            f"COPY (SELECT {STREAM_COLUMNS}, hash(stream) % {int(count)} AS bucket "
             f"FROM ({self._streams_sql()})) TO {sql_text(str(target))} "
             "(FORMAT parquet, PARTITION_BY (bucket), COMPRESSION zstd)"
         )
@@ -734,7 +729,9 @@ class Staging:
         )
         names = self.file_names()
         out = [
-            _event(r, names) for batch in iter(lambda: cursor.fetchmany(_BATCH), []) for r in batch
+            staged_event(r, names)
+            for batch in iter(lambda: cursor.fetchmany(BATCH), [])
+            for r in batch
         ]
         cursor.close()
         return out
@@ -746,48 +743,6 @@ class Staging:
     def file_names(self) -> list[str]:
         """The inputs' names, indexed by file number."""
         return [i.name for i in self.inputs]
-
-
-def _event(row: Sequence[Any], names: Sequence[str]) -> Event:
-    _, file_no, line, case, at, ident, etype, data = row
-    return Event(
-        ident, case, etype, datetime.fromisoformat(at), orjson.loads(data), line, names[file_no]
-    )
-
-
-def _group(cursor: Any, names: Sequence[str]) -> Iterator[tuple[str, list[Event]]]:
-    current: str | None = None
-    events: list[Event] = []
-    while batch := cursor.fetchmany(_BATCH):
-        for row in batch:
-            stream = row[0]
-            if stream != current:
-                if current is not None:
-                    yield current, events
-                current, events = stream, []
-            events.append(_event(row, names))
-    if current is not None:
-        yield current, events
-
-
-def cases_from_parquet(
-    files: Sequence[Path], names: Sequence[str], *, memory_limit: str = "256MB"
-) -> Iterator[tuple[str, list[Event]]]:
-    """The streams of one partition written by :meth:`Staging.export_partitions`."""
-    if not files:
-        return
-    con = duckdb.connect()
-    try:
-        con.execute(f"SET memory_limit = {sql_text(memory_limit)}")
-        con.execute("SET threads = 1")
-        con.execute(
-            f"SELECT {_STREAM_COLUMNS} FROM read_parquet(?, hive_partitioning = false) "
-            "ORDER BY stream",
-            [[str(f) for f in files]],
-        )
-        yield from _group(con, names)
-    finally:
-        con.close()
 
 
 def tally_total(tallies: Iterable[FileTally]) -> Counter[str]:

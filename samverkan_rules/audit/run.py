@@ -51,10 +51,11 @@ from samverkan_rules.audit.pool import (
 )
 from samverkan_rules.audit.pseudonym import Pseudonymiser, mask
 from samverkan_rules.audit.reader import Staging, tally_total
-from samverkan_rules.audit.report import Partial, finish, routine_records
+from samverkan_rules.audit.report import finish, routine_records
 from samverkan_rules.audit.rows import AuditRules, queue_results
 from samverkan_rules.audit.swedish import swedish_csv, swedish_csv_file
 from samverkan_rules.audit.tables import obligations_csv, report_tables
+from samverkan_rules.audit.tallies import Partial
 from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.diagnostics import Diagnostic
 from samverkan_rules.engine.occurrences import cancelling_types
@@ -471,22 +472,17 @@ def _write_outputs(
     targets: Mapping[str, bytes],
     chunks: list[Path],
     options: AuditOptions,
-    work: Path,
+    staging: Staging,
     report: AuditReport,
 ) -> tuple[Path, ...]:
     """Write every output under a temporary name, then rename them all into place; on any
-    failure the temporary files go and the directory is left as it was."""
+    failure the temporary files go and the directory is left as it was. ``obligations.csv``
+    is sorted in the staging database, within its memory limit."""
     temporary: dict[Path, Path] = {}
     try:
         obligations = out / "obligations.csv"
         tmp = obligations.with_name(f".{obligations.name}.tmp-{os.getpid()}")
-        obligations_csv(
-            chunks,
-            tmp,
-            memory_limit=options.memory_limit,
-            spill=work / "spill",
-            group_by=options.group_by,
-        )
+        obligations_csv(chunks, tmp, staging.con, options.group_by)
         temporary[obligations] = tmp
         swedish = options.lang == "sv"
         for name, data in targets.items():
@@ -525,15 +521,7 @@ def _drill(
     :class:`.drill.DrillDown` with the pages of their cases."""
     from samverkan_rules.audit.drill import drill_down
 
-    drill = drill_down(
-        chunks,
-        staging,
-        rules,
-        rules.routines,
-        as_of,
-        options.group_by,
-        memory_limit=options.memory_limit,
-    )
+    drill = drill_down(chunks, staging, rules, rules.routines, as_of, options.group_by)
     update = {"worst_cases": drill.cases, "most_overdue": drill.overdue}
     return report.model_copy(update=update), drill
 
@@ -637,7 +625,7 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
             "report.html": render_html(report, drill).encode("utf-8"),
             **drill.pages,
         }
-        files = _write_outputs(out, targets, chunks, options, staging.dir, report)
+        files = _write_outputs(out, targets, chunks, options, staging, report)
     errors = sum(1 for d in report.diagnostics if d.level == "error")
     return AuditOutcome(
         report=report,

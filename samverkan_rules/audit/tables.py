@@ -23,7 +23,7 @@ from typing import Any
 import duckdb
 
 from samverkan_rules.audit.models import STATUSES, AuditReport
-from samverkan_rules.audit.reader import sql_text
+from samverkan_rules.audit.streams import sql_text
 
 OBLIGATION_COLUMNS = (
     "case",
@@ -117,33 +117,26 @@ several months can be summed the same way."""
 def obligations_csv(
     chunks: Sequence[Path],
     target: Path,
-    *,
-    memory_limit: str,
-    spill: Path,
+    con: duckdb.DuckDBPyConnection,
     group_by: Sequence[str] = (),
 ) -> None:
-    """The rows of every chunk, sorted, as ``obligations.csv`` (DuckDB sorts out of core)."""
+    """The rows of every chunk, sorted, as ``obligations.csv``: DuckDB sorts out of core in
+    ``con`` (the staging database), within its memory limit and spilling where it spills,
+    rather than with a second memory limit beside it."""
     names = (*OBLIGATION_COLUMNS, *group_by)
     columns = "{" + ", ".join(f"{sql_text(c)}: 'VARCHAR'" for c in names) + "}"
-    con = duckdb.connect()
-    try:
-        con.execute("SET threads = 1")
-        con.execute("SET preserve_insertion_order = true")
-        con.execute(f"SET memory_limit = {sql_text(memory_limit)}")
-        con.execute(f"SET temp_directory = {sql_text(str(spill))}")
-        header = _header_line(names)
-        existing = [str(c) for c in chunks if c.stat().st_size > 0]
-        if not existing:
-            target.write_text(header, encoding="utf-8")
-            return
-        con.execute(
-            f"COPY (SELECT * FROM read_csv(?, header = false, delim = ',', quote = '\"', "
-            f"escape = '\"', columns = {columns}, auto_detect = false) ORDER BY ALL) "
-            f"TO {sql_text(str(target))} (FORMAT csv, HEADER true, DELIMITER ',')",
-            [existing],
-        )
-    finally:
-        con.close()
+    header = _header_line(names)
+    existing = [str(c) for c in chunks if c.stat().st_size > 0]
+    if not existing:
+        target.write_text(header, encoding="utf-8")
+        return
+    con.execute("SET preserve_insertion_order = true")  # the file in the sorted order
+    con.execute(
+        f"COPY (SELECT * FROM read_csv(?, header = false, delim = ',', quote = '\"', "
+        f"escape = '\"', columns = {columns}, auto_detect = false) ORDER BY ALL) "
+        f"TO {sql_text(str(target))} (FORMAT csv, HEADER true, DELIMITER ',')",
+        [existing],
+    )
 
 
 def summary_csv(report: AuditReport) -> bytes:

@@ -23,8 +23,9 @@ from hypothesis import strategies as st
 
 from samverkan_rules import load_registry
 from samverkan_rules.audit.partition import PartitionJob, audit_partition
-from samverkan_rules.audit.report import Partial, finish
+from samverkan_rules.audit.report import finish
 from samverkan_rules.audit.rows import AuditRules
+from samverkan_rules.audit.tallies import Partial
 from samverkan_rules.engine import evaluate
 from samverkan_rules.events.model import Event, event_from_mapping
 from tests.audit.support import (

@@ -16,9 +16,10 @@ from samverkan_rules.audit.inputs import find_inputs
 from samverkan_rules.audit.partition import PartitionJob, audit_partition
 from samverkan_rules.audit.pseudonym import Pseudonymiser
 from samverkan_rules.audit.reader import Staging
-from samverkan_rules.audit.report import Partial, finish, percentile
+from samverkan_rules.audit.report import finish, percentile
 from samverkan_rules.audit.rows import AuditRules
 from samverkan_rules.audit.synthetic import generate_history, write_files
+from samverkan_rules.audit.tallies import Partial
 from tests.audit.support import ROUTINE_ID, bare_header
 from tests.support import ROUTINES
 

@@ -20,10 +20,11 @@ from hypothesis import strategies as st
 from samverkan_rules import load_registry
 from samverkan_rules.audit.models import STATUSES
 from samverkan_rules.audit.policy import BreachPolicy
-from samverkan_rules.audit.report import Partial, finish
+from samverkan_rules.audit.report import finish
 from samverkan_rules.audit.rows import ObligationRow
 from samverkan_rules.audit.run import AuditError, AuditOptions, run_audit
 from samverkan_rules.audit.synthetic import generate_history, write_files
+from samverkan_rules.audit.tallies import Partial
 from tests.audit.support import KEY, ROUTINE_ID, audit_args, bare_header, run_cli
 from tests.support import ROUTINES
 

@@ -1,0 +1,82 @@
+"""Pass 2's reading: the staged events of each stream (a case, or a unit with the events lent
+to it), one stream at a time, from the staging database or from a partition's Parquet
+files (:meth:`Staging.export_partitions <samverkan_rules.audit.reader.Staging.export_partitions>`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import orjson
+
+from samverkan_rules.events.model import Event
+
+BATCH = 20_000
+"""Rows fetched from DuckDB at a time."""
+
+STREAM_COLUMNS = "stream, file_no, line, case_p, at_text, id, type, data"
+"""The columns of a staged event as pass 2 reads them, the stream first."""
+
+
+def sql_text(text: str) -> str:
+    """``text`` as a SQL string literal (for the statements that take no parameters).
+
+    Examples:
+        >>> sql_text("/tmp/it's here")
+        "'/tmp/it''s here'"
+    """
+    return "'" + text.replace("'", "''") + "'"
+
+
+def staged_event(row: Sequence[Any], names: Sequence[str]) -> Event:
+    _, file_no, line, case, at, ident, etype, data = row
+    return Event(
+        ident, case, etype, datetime.fromisoformat(at), orjson.loads(data), line, names[file_no]
+    )
+
+
+def group_streams(cursor: Any, names: Sequence[str]) -> Iterator[tuple[str, list[Event]]]:
+    current: str | None = None
+    events: list[Event] = []
+    while batch := cursor.fetchmany(BATCH):
+        for row in batch:
+            stream = row[0]
+            if stream != current:
+                if current is not None:
+                    yield current, events
+                current, events = stream, []
+            events.append(staged_event(row, names))
+    if current is not None:
+        yield current, events
+
+
+def cases_from_parquet(
+    files: Sequence[Path],
+    names: Sequence[str],
+    *,
+    spill: Path,
+    memory_limit: str = "256MB",
+) -> Iterator[tuple[str, list[Event]]]:
+    """The streams of one partition written by :meth:`Staging.export_partitions`; the sort
+    by stream beyond ``memory_limit`` goes to files in ``spill``, a private temporary
+    directory (DuckDB's default is ``.tmp`` in the working directory, and the rows hold
+    events)."""
+    if not files:
+        return
+    con = duckdb.connect()
+    try:
+        con.execute(f"SET memory_limit = {sql_text(memory_limit)}")
+        con.execute("SET threads = 1")
+        con.execute(f"SET temp_directory = {sql_text(str(spill))}")
+        con.execute(
+            f"SELECT {STREAM_COLUMNS} FROM read_parquet(?, hive_partitioning = false) "
+            "ORDER BY stream",
+            [[str(f) for f in files]],
+        )
+        yield from group_streams(con, names)
+    finally:
+        con.close()
