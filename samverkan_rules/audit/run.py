@@ -537,6 +537,7 @@ def _finish(
 ) -> AuditReport:
     """The report from the merged partial: the policy in the header, the comparison."""
     first, last, _as_of = period
+    partial.fold()  # the comparison below reads the tallies before finish() does
     header = header.model_copy(update={"policy": policy_record(policy, partial.left_out)})
     compared = None
     if compare is not None:

@@ -33,6 +33,8 @@ def sql_text(text: str) -> str:
 
 
 def staged_event(row: Sequence[Any], names: Sequence[str]) -> Event:
+    """The event of a row in :data:`STREAM_COLUMNS` order (``names``: the inputs' names,
+    indexed by file number)."""
     _, file_no, line, case, at, ident, etype, data = row
     return Event(
         ident, case, etype, datetime.fromisoformat(at), orjson.loads(data), line, names[file_no]
@@ -40,6 +42,8 @@ def staged_event(row: Sequence[Any], names: Sequence[str]) -> Event:
 
 
 def group_streams(cursor: Any, names: Sequence[str]) -> Iterator[tuple[str, list[Event]]]:
+    """(stream, its events) for each run of rows of one stream from a DuckDB cursor whose
+    query gives :data:`STREAM_COLUMNS` ordered by stream, fetched :data:`BATCH` at a time."""
     current: str | None = None
     events: list[Event] = []
     while batch := cursor.fetchmany(BATCH):

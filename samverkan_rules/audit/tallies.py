@@ -211,7 +211,9 @@ class Partial:
 
         Obligations alike in every counted respect are counted once with their number
         (most are: a rule's obligations of a month share status and lateness); the tallies
-        get them in :meth:`fold`, which every reader of the tallies calls first.
+        get them in :meth:`fold`, which :func:`.partition.audit_partition` calls on the
+        partial it returns, and :meth:`merge`, :attr:`months` and
+        :func:`.report.finish` call before they read the tallies.
         """
         key = (
             row.routine,

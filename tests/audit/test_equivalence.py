@@ -20,6 +20,10 @@ import pytest
 import yaml
 
 from samverkan_rules import evaluate, load_registry
+from samverkan_rules.audit.inputs import find_inputs
+from samverkan_rules.audit.pseudonym import Pseudonymiser
+from samverkan_rules.audit.reader import Staging
+from samverkan_rules.audit.rows import AuditRules
 from samverkan_rules.audit.run import AuditOptions, run_audit
 from samverkan_rules.time.instants import start_of_day
 from tests.support import ROUTINES
@@ -143,11 +147,6 @@ def test_case_by_case_equals_whole_history(routine_id: str, tmp_path: Path) -> N
 def test_the_stream_count_is_the_streams_handed_out(routine_id: str, tmp_path: Path) -> None:
     """The progress bar's total, counted when pass 1 ends, is the number of streams pass 2
     hands out: each case that is not a unit's, and every unit (lent events or not)."""
-    from samverkan_rules.audit.inputs import find_inputs
-    from samverkan_rules.audit.pseudonym import Pseudonymiser
-    from samverkan_rules.audit.reader import Staging
-    from samverkan_rules.audit.rows import AuditRules
-
     routines = list(load_registry(ROUTINES).versions(routine_id))
     rules = AuditRules.prepare(routines)
     events, latest = _history(routine_id, set(rules.units))
