@@ -192,6 +192,57 @@ def _describe_records(defs: dict[str, Any], modules: Iterable[ModuleType]) -> No
                     properties[field]["type"] = "string"
 
 
+def _describe_models(schema: dict[str, Any], root: type[BaseModel]) -> None:
+    """Describe each field of ``root`` and of the models under ``$defs`` by the docstring
+    under it in its class's source (or an ancestor's, for an inherited field), where the
+    field does not describe itself: what pydantic's ``use_attribute_docstrings`` would
+    write, read only when a schema is written (the routine models leave it off, since it
+    parses their source at every import)."""
+    nodes: dict[str, dict[str, Any]] = {**schema.get("$defs", {}), root.__name__: schema}
+    docs: dict[ModuleType, dict[str, dict[str, str]]] = {}
+
+    def doc(cls: type, name: str) -> str | None:
+        for owner in cls.__mro__:
+            module = inspect.getmodule(owner)
+            if module is None or not issubclass(owner, BaseModel) or owner is BaseModel:
+                continue
+            if module not in docs:
+                docs[module] = _attribute_docs(module)
+            text = docs[module].get(owner.__name__, {}).get(name)
+            if text is not None:
+                return text
+        return None
+
+    for cls in _models(root):
+        node = nodes.get(cls.__name__)
+        if node is None:
+            continue
+        properties = node.get("properties", {})
+        for name, field in cls.model_fields.items():
+            key = field.alias or name
+            text = doc(cls, name)
+            if text is not None and key in properties and "description" not in properties[key]:
+                properties[key]["description"] = text
+
+
+def _models(root: type[BaseModel]) -> list[type[BaseModel]]:
+    """``root`` and every model its fields hold, however deep (in unions, lists, dicts)."""
+    found: dict[type[BaseModel], None] = {}
+
+    def visit(hint: Any) -> None:
+        if isinstance(hint, type) and issubclass(hint, BaseModel):
+            if hint in found:
+                return
+            found[hint] = None
+            for field in hint.model_fields.values():
+                visit(field.annotation)
+        for arg in typing.get_args(hint):
+            visit(arg)
+
+    visit(root)
+    return list(found)
+
+
 def _record_schema(root: type[Any]) -> dict[str, Any]:
     """The JSON Schema of an output record (a ``msgspec`` struct): the root record's
     properties at the top, the records it holds under ``$defs``, each field described by
@@ -238,6 +289,7 @@ def _at_form(schema: dict[str, Any]) -> None:
     """
     defs = schema.setdefault("$defs", {})
     defs["AtForm"] = AtForm.model_json_schema(by_alias=True)
+    _describe_models(defs["AtForm"], AtForm)
     defs["AtCondition"] = {
         "type": "object",
         "description": "A condition on when the event happened, by the routine's calendar "
@@ -265,6 +317,7 @@ def routine_schema() -> dict[str, Any]:
     declared, ...) are beyond a schema; ``samverkan validate`` makes them.
     """
     schema = Routine.model_json_schema(by_alias=True)
+    _describe_models(schema, Routine)
     _at_form(schema)
     _walk(schema, _local_time_pattern)
     _numbers_take_params(schema)

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from samverkan_rules import evaluate, load_routine
+from samverkan_rules.language.models.routine import Routine
 from samverkan_rules.language.variants import resolve_variant
 from samverkan_rules.language.yaml import load_yaml_file
 from samverkan_rules.routine.load import routine_files
@@ -149,3 +150,22 @@ def test_evaluation_output_conforms_to_schema() -> None:
     ]
     result = evaluate(routine, events, datetime.fromisoformat("2026-12-30T12:00:00+01:00"))
     assert _messages(validator, json.loads(result.to_json())) == []
+
+
+def test_field_docstrings_describe_the_routine_schema() -> None:
+    """The docstring under a field describes it, read from the source when the schema is
+    written (the root's fields, a nested model's, one spelled by an alias in YAML), while
+    the models themselves carry no field descriptions (reading them costs every start-up)."""
+    schema = routine_schema()
+    defs = schema["$defs"]
+    assert schema["properties"]["valid_to"]["description"] == (
+        "Last day this version is in force; open-ended when absent."
+    )
+    assert defs["Reachability"]["properties"]["from"]["description"] == (
+        "Local time from which the role is reachable, e.g. '07:30'."
+    )
+    assert defs["Rule"]["properties"]["before"]["description"].startswith(
+        'An event the obligation must precede ("innan kontakt tas"): the first event'
+    )
+    assert "description" not in schema["properties"]["source"]  # no docstring under it
+    assert Routine.model_fields["valid_to"].description is None

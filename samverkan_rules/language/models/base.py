@@ -121,14 +121,19 @@ LateUnit = Literal["hours", "days", "working_days"]
 
 
 class Model(BaseModel):
-    """Base of every routine model: unknown keys are errors, values are immutable."""
+    """Base of every routine model: unknown keys are errors, values are immutable.
+
+    The docstring under each field describes it in the routine's JSON Schema, which
+    :mod:`samverkan_rules.schemas` reads from the source when it writes the schema; the
+    models do not read them (pydantic's ``use_attribute_docstrings`` parses each class's
+    source at import: a tenth of a second of every command's start-up).
+    """
 
     model_config = ConfigDict(
         extra="forbid",
         frozen=True,
         populate_by_name=True,
         coerce_numbers_to_str=True,
-        use_attribute_docstrings=True,
     )
 
 
