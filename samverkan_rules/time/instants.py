@@ -228,6 +228,13 @@ _RFC3339 = re.compile(
 )
 
 
+_CANONICAL: Final = re.compile(
+    r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-](?:[01]\d|2[0-3]):[0-5]\d", re.ASCII
+)
+"""The form nearly every event file writes (``2026-12-22T23:59:59+01:00``): one of those
+:data:`_RFC3339` accepts, which :meth:`datetime.fromisoformat` reads as it stands."""
+
+
 def parse_rfc3339(text: str) -> datetime:
     """Parse an RFC 3339 timestamp that carries a UTC offset.
 
@@ -248,6 +255,16 @@ def parse_rfc3339(text: str) -> datetime:
         ...
         samverkan_rules.errors.CalendarError: timestamp '2026-12-22T23:59:59' is naive: ...
     """
+    if type(text) is str and _CANONICAL.fullmatch(text) is not None:
+        try:
+            return datetime.fromisoformat(text)
+        except ValueError:
+            pass  # an impossible date or time: the general parse names it
+    return _parse_rfc3339(text)
+
+
+def _parse_rfc3339(text: str) -> datetime:
+    """:func:`parse_rfc3339` for every form it accepts, and the errors for those it does not."""
     if not isinstance(text, str):
         raise TypeError(f"timestamp must be a string, got {type(text).__name__}")
     match = _RFC3339.fullmatch(text.strip())

@@ -26,6 +26,7 @@ from samverkan_rules.time.calendar import (
 from samverkan_rules.time.instants import (
     DEFAULT_FIRST_YEAR,
     DEFAULT_LAST_YEAR,
+    _parse_rfc3339,
     end_of_day,
     format_rfc3339,
     get_zone,
@@ -540,6 +541,49 @@ def test_parse_keeps_the_stated_offset() -> None:
     assert parsed.utcoffset() == timedelta(hours=1)
     assert format_rfc3339(parsed) == "2026-12-22T23:59:59+01:00"
     assert format_rfc3339(parse_rfc3339("2026-12-22T22:59:59Z")) == "2026-12-22T22:59:59+00:00"
+
+
+def _digits(n: int, high: int) -> st.SearchStrategy[str]:
+    """``n`` digits of a number up to ``high`` (past the field's range, to reach its edge)."""
+    return st.integers(0, high).map(lambda v: f"{v:0{n}d}")
+
+
+@settings(max_examples=500)
+@given(
+    st.tuples(
+        _digits(4, 9999),
+        st.sampled_from(["-", "/"]),
+        _digits(2, 13),
+        _digits(2, 32),
+        st.sampled_from(["T", "T", "t", " "]),
+        _digits(2, 25),
+        _digits(2, 60),
+        _digits(2, 61),
+        st.sampled_from(["+", "-", "Z", ""]),
+        _digits(2, 25),
+        _digits(2, 61),
+    )
+)
+def test_parse_rfc3339_takes_the_common_form_as_the_general_parse_does(
+    parts: tuple[str, ...],
+) -> None:
+    """The common form's shortcut (``2026-12-22T23:59:59+01:00`` read as it stands) gives
+    what the general parse gives, the same instant and offset or the same error, for every
+    string of that shape: impossible dates and times, offsets past 23:59, other separators."""
+    year, dash, month, day, sep, hh, mm, ss, sign, oh, om = parts
+    offset = "Z" if sign == "Z" else "" if not sign else f"{sign}{oh}:{om}"
+    text = f"{year}{dash}{month}-{day}{sep}{hh}:{mm}:{ss}{offset}"
+    try:
+        general: datetime | str = _parse_rfc3339(text)
+    except CalendarError as exc:
+        general = str(exc)
+    try:
+        parsed: datetime | str = parse_rfc3339(text)
+    except CalendarError as exc:
+        parsed = str(exc)
+    assert parsed == general
+    if isinstance(parsed, datetime) and isinstance(general, datetime):
+        assert parsed.utcoffset() == general.utcoffset()
 
 
 @pytest.mark.parametrize(
