@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import functools
 import re
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from typing import Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -161,14 +161,18 @@ def format_rfc3339(dt: datetime) -> str:
         >>> format_rfc3339(datetime(2026, 1, 1, 8, 0, 0, 500, tzinfo=UTC))
         '2026-01-01T08:00:00.000500+00:00'
     """
-    offset = require_aware(dt).utcoffset()
-    assert offset is not None  # require_aware checked it
-    if offset % timedelta(minutes=1):
+    offset = dt.utcoffset() if type(dt) is datetime else None
+    if offset is None:
+        offset = require_aware(dt).utcoffset()
+        assert offset is not None  # require_aware checked it
+    if offset.seconds % 60 or offset.microseconds:
         raise CalendarError(
             f"timestamp {dt.isoformat()} has a UTC offset that is not a whole number of "
             "minutes and cannot be written as RFC 3339"
         )
-    return dt.isoformat(timespec="microseconds" if dt.microsecond else "seconds")
+    # Seconds always, microseconds only when nonzero, the offset as +HH:MM: what isoformat
+    # writes for an offset of whole minutes.
+    return dt.isoformat()
 
 
 def format_local_minute(moment: datetime, tz: ZoneInfo) -> str:

@@ -624,6 +624,20 @@ def test_format_rfc3339(dt: datetime, expected: str) -> None:
     assert format_rfc3339(dt) == expected
 
 
+@pytest.mark.parametrize(
+    "offset",
+    [
+        timedelta(seconds=30),
+        -timedelta(seconds=30),
+        timedelta(minutes=53, seconds=28),  # Stockholm's local mean time before 1879
+        timedelta(hours=1, microseconds=1),
+    ],
+)
+def test_format_rfc3339_refuses_an_offset_of_part_minutes(offset: timedelta) -> None:
+    with pytest.raises(CalendarError, match="not a whole number of minutes"):
+        format_rfc3339(datetime(2026, 6, 18, 8, 0, tzinfo=timezone(offset)))
+
+
 def test_naive_timestamps_are_rejected() -> None:
     naive = datetime(2026, 12, 22, 23, 59, 59)
     for call in (
