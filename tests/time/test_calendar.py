@@ -629,7 +629,7 @@ def test_format_rfc3339(dt: datetime, expected: str) -> None:
     [
         timedelta(seconds=30),
         -timedelta(seconds=30),
-        timedelta(minutes=53, seconds=28),  # Stockholm's local mean time before 1879
+        timedelta(hours=1, minutes=12, seconds=12),  # Stockholm's local mean time, until 1879
         timedelta(hours=1, microseconds=1),
     ],
 )
