@@ -161,10 +161,8 @@ def format_rfc3339(dt: datetime) -> str:
         >>> format_rfc3339(datetime(2026, 1, 1, 8, 0, 0, 500, tzinfo=UTC))
         '2026-01-01T08:00:00.000500+00:00'
     """
-    offset = dt.utcoffset() if type(dt) is datetime else None
-    if offset is None:
-        offset = require_aware(dt).utcoffset()
-        assert offset is not None  # require_aware checked it
+    offset = require_aware(dt).utcoffset()
+    assert offset is not None  # require_aware checked it
     if offset.seconds % 60 or offset.microseconds:
         raise CalendarError(
             f"timestamp {dt.isoformat()} has a UTC offset that is not a whole number of "
