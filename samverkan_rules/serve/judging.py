@@ -277,7 +277,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     # else printed goes to the standard error instead of into them.
     sink = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
-    _serve(sys.stdin.buffer, sink)
+    try:
+        _serve(sys.stdin.buffer, sink)
+    except BrokenPipeError:
+        # The service ended while an answer was on its way: the same end as the EOFError a
+        # read meets, met by a write. What is left in the buffer goes nowhere, not into a
+        # traceback in the service's log (which may be JSON, a line a record); as the
+        # commands' silence_stdout does, which the service may not import.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sink.fileno())
+        os.close(devnull)
     return 0
 
 

@@ -10,6 +10,8 @@ import logging
 import os
 import shutil
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -30,7 +32,7 @@ from tests.live.conftest import post_each
 from tests.live.test_differential import REGISTRY, ROUTINE_IDS, SETTINGS, streams
 from tests.live.test_session import CONSENT, START
 from tests.serve.support import Service
-from tests.support import ROOT
+from tests.support import ROOT, ROUTINES
 
 OREBRO_FILE = ROOT / "routines" / "orebro-dagverksamhet-hemvard.yaml"
 
@@ -109,6 +111,25 @@ def _expected(session: Session) -> list[Line]:
     clock = session.clock
     assert clock is not None
     return case_lines(session.due(clock + timedelta(days=20)), {}, DueQuery())
+
+
+def test_a_service_gone_before_the_answer_ends_the_process_quietly() -> None:
+    """The service stops (as at shutdown) while the judging process is about to answer: it
+    ends with status 0 and writes nothing to the standard error the two share, which the
+    service's JSON log is made of."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", judging.__name__, "0"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdin is not None and process.stdout is not None
+    process.stdout.close()  # the service is gone: its answer has nowhere to go
+    judging._send(process.stdin, [str(ROUTINES / "orebro-dagverksamhet-hemvard.yaml")])
+    process.stdin.close()
+    assert process.stderr is not None
+    err = process.stderr.read().decode()
+    assert (process.wait(timeout=60), err) == (0, "")
 
 
 def test_a_killed_process_costs_nothing_and_is_started_again(
