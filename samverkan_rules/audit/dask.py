@@ -1,6 +1,6 @@
 """The audit on a Dask cluster: partitions of cases audited on workers, partials merged here.
 
-The staged events are split by a hash of the (pseudonymised) case id into Parquet files;
+The staged events are split into ranges of the (pseudonymised) case ids as Parquet files;
 each partition travels to a worker as bytes (workers need no shared disk; they never see
 the key, and case ids only as pseudonyms), is audited there by
 :func:`samverkan_rules.audit.audit_partition`, and comes back as a
@@ -74,9 +74,10 @@ def audit_on_dask(
         futures.append(client.submit(partition_task, job, blobs, pure=False))
     from dask.distributed import as_completed
 
-    results: list[tuple[Partial, bytes]] = []
+    done = {}
     for future in as_completed(futures):  # type: ignore[no-untyped-call]
-        results.append(future.result())
+        done[future.key] = future.result()
+    results: list[tuple[Partial, bytes]] = [done[f.key] for f in futures]  # the ranges' order
     for i, (partial, rows) in enumerate(results):
         chunk = staging.dir / f"rows-dask-{i}.csv.gz"
         chunk.write_bytes(rows)

@@ -7,14 +7,14 @@ a Dask worker; the compiled routines are kept per process, keyed by the texts' h
 
 from __future__ import annotations
 
-import csv
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TextIO
 
-from samverkan_rules.audit.rows import AuditRules, ObligationRow, rows_for_case
+from samverkan_rules.audit.rows import AuditRules, ObligationRow, rows_for_case, sort_in_file_order
+from samverkan_rules.audit.tables import CsvLines
 from samverkan_rules.audit.tallies import Partial
 from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.events.model import Event
@@ -111,6 +111,19 @@ def _waiting_past(row: ObligationRow, as_of: datetime) -> bool:
     return row.status == "blocked" and datetime.fromisoformat(row.deadline) < as_of
 
 
+def _texts(row: ObligationRow) -> tuple[str, ...]:
+    """The row's fields as ``obligations.csv`` writes them (no lateness: empty)."""
+    late_wd, late_cd = row.late_working_days, row.late_calendar_days
+    return (
+        *row[:10],
+        "" if late_wd is None else str(late_wd),
+        "" if late_cd is None else str(late_cd),
+        row.obligation,
+        row.trigger_event,
+        *row.groups,
+    )
+
+
 def audit_partition(
     job: PartitionJob,
     streams: CaseStream,
@@ -134,10 +147,11 @@ def audit_partition(
     """
     prepared = _prepare(job, routines, compare)
     partial = Partial()
-    writer = csv.writer(rows_out, lineterminator="\n")
+    lines = CsvLines(rows_out)
     first, last = job.first.isoformat(), job.last.isoformat()
     for case, events in streams:
         partial.streams += 1
+        written: list[tuple[str, ...]] = []
         result = rows_for_case(
             prepared.rules,
             case,
@@ -155,7 +169,10 @@ def audit_partition(
                     partial.left_out += 1
                     continue
                 partial.add(row, _waiting_past(row, prepared.as_of))
-                writer.writerow((*row[:-1], *row.groups))
+                written.append(_texts(row))
+        sort_in_file_order(written)
+        for fields in written:
+            lines.write(fields)
         for period in result.periods:
             if first <= period.start[:10] <= last:
                 partial.add_period(period)

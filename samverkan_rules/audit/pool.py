@@ -3,12 +3,13 @@ in worker processes.
 
 Reading (pass 1) shares the input files out over the workers, each checking and staging
 its files as :meth:`Staging.stage_file` does; what they find is taken in file order. For
-the evaluation (pass 2) the staged events are split by a hash of the (pseudonymised) case
-id into Parquet files, as for Dask (:meth:`Staging.export_partitions`), one partition a
+the evaluation (pass 2) the staged events are split into ranges of the (pseudonymised) case
+ids as Parquet files, as for Dask (:meth:`Staging.export_partitions`), one partition a
 worker, which audits it with :func:`~samverkan_rules.audit.partition.audit_partition`,
-writes the obligation rows to a file in the staging directory and its
+writes the obligation rows, sorted, to a file in the staging directory and its
 :class:`~samverkan_rules.audit.report.Partial` to another. The merge is associative and
-``obligations.csv`` is sorted, so the report equals the single-process one byte for byte.
+the partitions' rows, one range after another, are the sorted ``obligations.csv``, so the
+report equals the single-process one byte for byte.
 
 Workers are whole new interpreters rather than ``multiprocessing`` children: a forked child
 would inherit the parent's DuckDB threads, and a spawned one re-imports the caller's main

@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import duckdb
 import orjson
@@ -254,8 +254,7 @@ class Staging:
                 f"cannot read {item.name}: {exc.strerror or exc}; check the path and permissions"
             ) from None
         with out.open("w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle, lineterminator="\n")
-            self._stage(file_no, item, self._records(item, tally), tally, writer, advance)
+            self._stage(file_no, item, self._records(item, tally), tally, handle, advance)
         return tally
 
     def take_staged(self, tally: FileTally, diagnostics: Sequence[Diagnostic]) -> None:
@@ -457,14 +456,15 @@ class Staging:
         item: InputFile,
         records: Iterable[tuple[int, Any]],
         tally: FileTally,
-        writer: Any,
+        out: TextIO,
         advance: Callable[[int], None],
     ) -> None:
         units = self.rules.units
         alias = self.pseudonyms.case
+        writer = csv.writer(out, lineterminator="\n")  # for records that need quoting
         declared = self.read.declared
         pending = 0
-        last_case, staged_as, bad = None, "", False
+        last_case, staged_as, bad = None, "", 0
         for number, record in records:
             pending += 1
             if pending == 10_000:
@@ -506,20 +506,17 @@ class Staging:
             if case != last_case:  # a case's events come in runs
                 last_case = case
                 staged_as = case if case in units else alias(case)
-                bad = looks_like_personnummer(case) and not valid_personnummer(case)
-            writer.writerow(
-                (
-                    file_no,
-                    number,
-                    staged_as,
-                    at_us,
-                    event.id,
-                    event.type,
-                    event.at.isoformat(),
-                    _canonical(event.data),
-                    int(bad),
+                bad = int(looks_like_personnummer(case) and not valid_personnummer(case))
+            at_text = event.at.isoformat()
+            data = _canonical(event.data)
+            head = f"{file_no},{number},{staged_as},{at_us},{event.id},{event.type},{at_text}"
+            if '"' in head or "\n" in head or "\r" in head or head.count(",") != 6:
+                writer.writerow(
+                    (file_no, number, staged_as, at_us, event.id, event.type, at_text, data, bad)
                 )
-            )
+            else:  # as the writer writes it: the JSON data (quotes in it) quoted, the rest not
+                quoted = data.replace('"', '""')
+                out.write(f'{head},"{quoted}",{bad}\n')
         advance(pending)
 
     def _resolve_duplicates(self) -> None:
@@ -685,18 +682,36 @@ class Staging:
         cursor.close()
 
     def export_partitions(self, count: int) -> list[list[Path]]:
-        """The streams split by a hash of the case id into ``count`` sets of Parquet files."""
+        """The streams split into ``count`` ranges of their ids (each with about as many
+        events), as sets of Parquet files in the order of the ranges: the rows audited from
+        one partition, each sorted, all come before the next one's (see
+        :func:`~samverkan_rules.audit.tables.obligations_csv`)."""
         target = self.dir / "partitions"
+        bounds = self._bounds(count)
+        bucket = " ".join(f"WHEN stream < {sql_text(b)} THEN {i}" for i, b in enumerate(bounds))
         self.con.execute(
-            f"COPY (SELECT {STREAM_COLUMNS}, hash(stream) % {int(count)} AS bucket "
+            f"COPY (SELECT {STREAM_COLUMNS}, "
+            f"{f'CASE {bucket} ELSE {len(bounds)} END' if bounds else '0'} AS bucket "
             f"FROM ({self._streams_sql()})) TO {sql_text(str(target))} "
             "(FORMAT parquet, PARTITION_BY (bucket), COMPRESSION zstd)"
         )
         parts: list[list[Path]] = []
-        for bucket in range(count):
-            folder = target / f"bucket={bucket}"
+        for bucket_no in range(count):
+            folder = target / f"bucket={bucket_no}"
             parts.append(sorted(folder.glob("*.parquet")) if folder.is_dir() else [])
         return parts
+
+    def _bounds(self, count: int) -> list[str]:
+        """Case ids that cut the staged events into ``count`` ranges of about as many events
+        each (fewer when the cases are few), in DuckDB's order of text, which is the order
+        of code points that the streams are sorted in."""
+        if count < 2:
+            return []
+        row = self.con.execute(
+            "SELECT quantile_disc(case_p, ?) FROM staged", [[k / count for k in range(1, count)]]
+        ).fetchone()
+        cuts = row[0] if row and row[0] else []
+        return sorted(set(cuts))
 
     def queue_events(self) -> list[Event]:
         """Every case's events of the types the queues look at (for one evaluation)."""

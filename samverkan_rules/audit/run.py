@@ -477,12 +477,12 @@ def _write_outputs(
 ) -> tuple[Path, ...]:
     """Write every output under a temporary name, then rename them all into place; on any
     failure the temporary files go and the directory is left as it was. ``obligations.csv``
-    is sorted in the staging database, within its memory limit."""
+    is the chunks one after another (each sorted, in the order of the partitions)."""
     temporary: dict[Path, Path] = {}
     try:
         obligations = out / "obligations.csv"
         tmp = obligations.with_name(f".{obligations.name}.tmp-{os.getpid()}")
-        obligations_csv(chunks, tmp, staging.con, options.group_by)
+        obligations_csv(chunks, tmp, options.group_by)
         temporary[obligations] = tmp
         swedish = options.lang == "sv"
         for name, data in targets.items():

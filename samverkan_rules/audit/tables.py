@@ -15,15 +15,14 @@ the same on its first sheet, "Rapport".
 from __future__ import annotations
 
 import csv
+import gzip
 import io
+import shutil
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
-
-import duckdb
+from typing import Any, TextIO
 
 from samverkan_rules.audit.models import STATUSES, AuditReport
-from samverkan_rules.audit.streams import sql_text
 
 OBLIGATION_COLUMNS = (
     "case",
@@ -114,29 +113,51 @@ month of the trigger that had obligations; ``on_time`` / ``judged`` is the rate,
 several months can be summed the same way."""
 
 
-def obligations_csv(
-    chunks: Sequence[Path],
-    target: Path,
-    con: duckdb.DuckDBPyConnection,
-    group_by: Sequence[str] = (),
-) -> None:
-    """The rows of every chunk, sorted, as ``obligations.csv``: DuckDB sorts out of core in
-    ``con`` (the staging database), within its memory limit and spilling where it spills,
-    rather than with a second memory limit beside it."""
-    names = (*OBLIGATION_COLUMNS, *group_by)
-    columns = "{" + ", ".join(f"{sql_text(c)}: 'VARCHAR'" for c in names) + "}"
-    header = _header_line(names)
-    existing = [str(c) for c in chunks if c.stat().st_size > 0]
-    if not existing:
-        target.write_text(header, encoding="utf-8")
-        return
-    con.execute("SET preserve_insertion_order = true")  # the file in the sorted order
-    con.execute(
-        f"COPY (SELECT * FROM read_csv(?, header = false, delim = ',', quote = '\"', "
-        f"escape = '\"', columns = {columns}, auto_detect = false) ORDER BY ALL) "
-        f"TO {sql_text(str(target))} (FORMAT csv, HEADER true, DELIMITER ',')",
-        [existing],
-    )
+class CsvLines:
+    """Rows of text written as CSV lines exactly as :func:`csv.writer` writes them (quoted
+    only where needed, each ended by ``\n``), most without its checks of every field.
+
+    A row whose fields hold no comma, quote or line break is its fields joined by commas;
+    the joined line tells (no quote or line break in it, one comma fewer than the fields),
+    so only such rows as need quoting go through the writer. On the audit's rows the writer
+    costs about 2.9 µs a row, the joined line 0.8.
+    """
+
+    def __init__(self, out: TextIO) -> None:
+        self._out = out
+        self._writer = csv.writer(out, lineterminator="\n")
+
+    def write(self, fields: Sequence[str]) -> None:
+        """Write one row."""
+        line = ",".join(fields)
+        if (
+            len(fields) < 2  # the writer quotes a row of one empty field
+            or '"' in line
+            or "\n" in line
+            or "\r" in line
+            or line.count(",") != len(fields) - 1
+        ):
+            self._writer.writerow(fields)
+        else:
+            self._out.write(line + "\n")
+
+
+def obligations_csv(chunks: Sequence[Path], target: Path, group_by: Sequence[str] = ()) -> None:
+    """The rows of every chunk, under the header, as ``obligations.csv``.
+
+    Nothing is sorted here: each chunk holds the rows of one partition in the file's order
+    (:func:`~samverkan_rules.audit.partition.audit_partition` writes each case's rows in
+    :func:`~samverkan_rules.audit.rows.file_order` and takes the cases in the order of their
+    ids) and the partitions are ranges of case ids in order
+    (:meth:`~samverkan_rules.audit.reader.Staging.export_partitions`), so the chunks, put
+    one after another in the order given, are the sorted file. Gzipped chunks (from Dask
+    workers) are read as such.
+    """
+    with target.open("wb") as out:
+        out.write(_header_line((*OBLIGATION_COLUMNS, *group_by)).encode("utf-8"))
+        for chunk in chunks:
+            with gzip.open(chunk) if chunk.suffix == ".gz" else chunk.open("rb") as rows:
+                shutil.copyfileobj(rows, out, 1 << 20)
 
 
 def summary_csv(report: AuditReport) -> bytes:

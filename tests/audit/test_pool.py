@@ -4,6 +4,7 @@ file that cannot be read, and it works from a script without a ``__main__`` guar
 
 from __future__ import annotations
 
+import csv
 import gzip
 import json
 import subprocess
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from samverkan_rules import load_registry
+from samverkan_rules.audit.rows import file_order
 from samverkan_rules.audit.run import AuditError, AuditOptions, run_audit
 from tests.audit.support import KEY, ROUTINE_ID, Generated, audit_args, run_cli
 from tests.support import ROOT, ROUTINES
@@ -61,6 +63,11 @@ def test_worker_processes_give_the_same_files_and_findings(
     assert many == one
     for name in OUTPUTS:
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "many" / name).read_bytes()
+    # Put together from the partitions' rows, unsorted here: the file is in its order.
+    with (tmp_path / "many" / "obligations.csv").open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))[1:]
+    assert len({r[0] for r in rows}) > jobs  # cases in every partition
+    assert rows == sorted(rows, key=file_order)
 
 
 def test_an_unreadable_file_is_named_as_in_one_process(
