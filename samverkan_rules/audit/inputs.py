@@ -28,7 +28,7 @@ from typing import IO, Any, Literal
 
 import yaml
 
-from samverkan_rules.events.model import REQUIRED_KEYS
+from samverkan_rules.events.model import REQUIRED_KEYS, Event
 
 Format = Literal["jsonl", "csv", "parquet"]
 
@@ -314,3 +314,28 @@ def load_column_map(path: str) -> ColumnMap:
         extra_into_data=unknown == "data",
         fields=frozenset(fields),
     )
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def control_character(event: Event) -> tuple[str, str, str] | None:
+    """(code, message, hint) when the event's id or case holds a control character (a line
+    break, a tab, ...), else None.
+
+    Ids go into the audit's CSV files and pages as they are; a carriage return in one
+    breaks the rows for every reader of them, DuckDB's included, so such a record is
+    rejected and named rather than staged.
+    """
+    for name, value in (("id", event.id), ("case", event.case)):
+        if value.isprintable():  # the common case, without the search
+            continue
+        found = _CONTROL.search(value)
+        if found is not None:
+            return (
+                "event.control-character",
+                f"the {name} holds a control character (U+{ord(found.group()):04X}, "
+                f"character {found.start() + 1} of it)",
+                f"give every {name} without line breaks, tabs or other control characters",
+            )
+    return None

@@ -39,6 +39,7 @@ from samverkan_rules.audit.inputs import (
     InputError,
     InputFile,
     ReadOptions,
+    control_character,
     open_bytes,
     sha256_of,
     sniff_delimiter,
@@ -491,6 +492,11 @@ class Staging:
                     if d.code == "event.unknown-key":
                         d = replace(d, hint=_COLUMNS_HINT, hint_text=None)
                     self._note(d, raw_case)
+                continue
+            control = control_character(event)
+            if control is not None:
+                code, message, hint = control
+                self._reject(tally, _error(code, message, item.name, number, hint), raw_case)
                 continue
             at_us = _instant_us(event.at)
             problems = self._check(event, at_us)

@@ -39,6 +39,7 @@ from samverkan_rules.records import QueueResult, diagnostic_fields, to_builtins
 from samverkan_rules.time.instants import local_date, local_stamp
 
 _NOT_IN_FORCE = re.compile(r"^(\d+) trigger event")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 
 
 class ObligationRow(NamedTuple):
@@ -318,9 +319,11 @@ def _value(data: Mapping[str, object], path: Sequence[str]) -> str:
         value = value[part]
     if value is None:
         return ""
-    if isinstance(value, str):
-        return mask(value.strip())
-    return mask(json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")))
+    if not isinstance(value, str):
+        value = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    elif not value.isprintable():  # a label: line breaks, tabs and the like become spaces
+        value = _CONTROL.sub(" ", value)
+    return mask(value.strip())
 
 
 def group_values(
@@ -330,7 +333,8 @@ def group_values(
 
     Events are taken in the order of time and id, so the input order does not matter; an
     event without the field leaves the value as it was. Values that look like a
-    personnummer are masked.
+    personnummer are masked; line breaks, tabs and other control characters in a value
+    become spaces (it is a label in tables, and a carriage return would break the rows).
 
     Examples:
         >>> from datetime import UTC

@@ -206,6 +206,36 @@ def test_bad_lines_are_reported_and_the_rest_audited(
     _check_counts(report, generated)  # every good line still counted
 
 
+def test_ids_with_control_characters_are_rejected_and_named(
+    generated: Generated,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """An id or case id holding a line break goes into no file of the audit: a carriage
+    return there broke the rows for every reader, DuckDB's own included, and the audit
+    stopped with an internal error. The record is rejected with its file and line."""
+    target = next(p for p in generated.paths if p.suffix == ".jsonl")
+    lines = target.read_text(encoding="utf-8").splitlines()
+    first, second = json.loads(lines[2]), json.loads(lines[5])
+    first["id"] += "\r"
+    second["case"] = "c\n" + second["case"]
+    lines[2], lines[5] = json.dumps(first), json.dumps(second)
+    target.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert run_cli(audit_args(generated.paths, out, "--jobs", "2"), monkeypatch) == 1
+    err = capsys.readouterr().err
+    assert f"{target}:3" in err and "the id holds a control character (U+000D" in err
+    assert f"{target}:6" in err and "the case holds a control character (U+000A" in err
+    report = _report(out)
+    record = next(r for r in report["header"]["inputs"] if r["file"] == str(target))
+    assert record["events_rejected"] == 2
+    codes = [d["code"] for d in report["diagnostics"]]
+    assert codes.count("event.control-character") == 2
+    rows = (out / "obligations.csv").read_bytes()
+    assert b"\r" not in rows
+
+
 def test_the_same_history_as_parquet(
     generated: Generated, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

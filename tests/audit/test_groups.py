@@ -237,3 +237,29 @@ def test_fields_listed_in_the_column_map_are_not_warned_about(
     assert run_cli(audit_args(paths, out, *period, "--columns", str(columns)), monkeypatch) == 0
     codes = {d["code"] for d in _report(out)["diagnostics"]}
     assert "event.unknown-field" not in codes
+
+
+def test_line_breaks_in_a_grouped_value_become_spaces(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A unit typed with a line break in its cell ("Hemvård\\rNorr") is the unit "Hemvård
+    Norr": a carriage return in a row of the audit's files broke them (DuckDB could not read
+    the rows back, and the audit stopped with an internal error)."""
+    history, stream = generate_history(11, 40, years=2, units=UNITS)
+    paths = write_files(stream, tmp_path / "in", files=2, formats=("jsonl",))
+    for path in paths:
+        lines = []
+        for line in path.read_text(encoding="utf-8").splitlines():
+            record = json.loads(line)
+            if record.get("data", {}).get("enhet") == "Hemvård Norr":
+                record["data"]["enhet"] = "Hemvård\rNorr\t"
+            lines.append(json.dumps(record, ensure_ascii=False))
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert "\\r" in paths[0].read_text(encoding="utf-8") + paths[1].read_text(encoding="utf-8")
+    out = tmp_path / "out"
+    period = ["--from", history.first.isoformat(), "--to", history.last.isoformat()]
+    assert run_cli(audit_args(paths, out, *period, "--group-by", "data.enhet"), monkeypatch) == 0
+    found = {g["values"][0]: g["total"] for g in _report(out)["by_group"]}
+    assert found == {u: c.total() for u, c in history.expected_by_unit.items()}
+    with (out / "obligations.csv").open(encoding="utf-8", newline="") as handle:
+        assert not any("\r" in v or "\n" in v for row in csv.reader(handle) for v in row)
