@@ -3,10 +3,11 @@ in worker processes.
 
 Reading (pass 1) shares the input files out over the workers, each checking and staging
 its files as :meth:`Staging.stage_file` does; what they find is taken in file order. For
-the evaluation (pass 2) the staged events are split into ranges of the (pseudonymised) case
-ids as Parquet files, as for Dask (:meth:`Staging.export_partitions`), one partition a
-worker, which audits it with :func:`~samverkan_rules.audit.partition.audit_partition`,
-writes the obligation rows, sorted, to a file in the staging directory and its
+the evaluation (pass 2) the streams are split into ranges of the (pseudonymised) case ids,
+one a worker, which reads its range from the staging database (closed in this process
+meanwhile, read-only in the workers: no copy of the events is written for them), audits
+it with :func:`~samverkan_rules.audit.partition.audit_partition`, writes the obligation
+rows, sorted, to a file in the staging directory and its
 :class:`~samverkan_rules.audit.report.Partial` to another. The merge is associative and
 the partitions' rows, one range after another, are the sorted ``obligations.csv``, so the
 report equals the single-process one byte for byte.
@@ -32,7 +33,7 @@ from samverkan_rules.audit.partition import PartitionJob, audit_partition, compi
 from samverkan_rules.audit.pseudonym import Pseudonymiser
 from samverkan_rules.audit.reader import FileTally, Staging
 from samverkan_rules.audit.rows import AuditRules
-from samverkan_rules.audit.streams import cases_from_parquet
+from samverkan_rules.audit.streams import cases_from_database
 from samverkan_rules.audit.tallies import Partial
 from samverkan_rules.diagnostics import Diagnostic
 
@@ -47,7 +48,7 @@ MIN_BYTES_PER_WORKER = 8_000_000
 """The same for reading: about 40,000 events of a typical export."""
 
 WORKER_MEMORY = "128MB"
-"""DuckDB's memory limit in each worker (it reads one partition's Parquet files)."""
+"""DuckDB's memory limit in each worker (it reads and sorts one range of the cases)."""
 
 
 def available_cores() -> int:
@@ -198,41 +199,47 @@ def audit_in_processes(
     workers: int,
     advance: Callable[[int], None],
 ) -> Partial:
-    """Audit the cases in ``workers`` processes, one partition each; the merged partial.
+    """Audit the cases in ``workers`` processes, one range of case ids each; the merged
+    partial.
 
-    ``job`` carries the routines' texts (each worker compiles them once). Each partition's
-    rows are written to a file of its own, appended to ``chunks`` in partition order.
+    ``job`` carries the routines' texts (each worker compiles them once). Each worker reads
+    its range from the staging database, which this process closes meanwhile
+    (:meth:`Staging.shared`), and writes its rows to a file of its own, appended to
+    ``chunks`` in the ranges' order.
 
     Raises:
         RuntimeError: when a worker fails (with the end of what it wrote to stderr).
     """
-    parts = [p for p in staging.export_partitions(workers) if p]
     job_file = staging.dir / "job.pickle"
     job_file.write_bytes(pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL))
-    running = []
-    for index, files in enumerate(parts):
+    specs = []
+    for index, (low, high) in enumerate(staging.ranges(workers)):
         rows = staging.dir / f"rows-part-{index}.csv"
         chunks.append(rows)
+        query = staging.range_query(low, high)
         spec = staging.dir / f"part-{index}.pickle"
-        spec.write_bytes(pickle.dumps((str(job_file), str(rows), [str(f) for f in files])))
-        running.append(_start("audit", spec, staging.dir / f"partial-{index}.pickle"))
+        spec.write_bytes(pickle.dumps((str(job_file), str(rows), str(staging.database), query)))
+        specs.append((spec, staging.dir / f"partial-{index}.pickle"))
     partials = []
-    try:
-        for worker, result in running:
-            partial: Partial = _finish(worker, result)
-            partials.append(partial)
-            advance(partial.streams)
-    finally:
-        _stop(running)
+    with staging.shared():
+        running = [_start("audit", spec, result) for spec, result in specs]
+        try:
+            for worker, result in running:
+                partial: Partial = _finish(worker, result)
+                partials.append(partial)
+                advance(partial.streams)
+        finally:
+            _stop(running)
     return Partial.merge_all(partials)
 
 
 def _audit_part(spec: Path) -> Partial:
-    """An auditing worker's part: one partition audited, its rows written."""
-    job_file, rows, files = pickle.loads(spec.read_bytes())
+    """An auditing worker's part: one range of cases audited, its rows written."""
+    job_file, rows, database, query = pickle.loads(spec.read_bytes())
     job: PartitionJob = pickle.loads(Path(job_file).read_bytes())
-    streams = cases_from_parquet(
-        [Path(f) for f in files],
+    streams = cases_from_database(
+        Path(database),
+        query,
         job.file_names,
         memory_limit=WORKER_MEMORY,
         spill=Path(rows).with_suffix(".spill"),

@@ -27,8 +27,10 @@ import os
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -150,13 +152,8 @@ class Staging:
     def __enter__(self) -> Staging:
         self._tmp = tempfile.TemporaryDirectory(prefix="samverkan-audit-", dir=self.work_dir)
         self.dir = Path(self._tmp.name)
-        self.con = duckdb.connect(str(self.dir / "staging.duckdb"))
-        spill = self.dir / "spill"
-        spill.mkdir()
-        self.con.execute(f"SET memory_limit = {sql_text(self.memory_limit)}")
-        self.con.execute(f"SET threads = {int(self.threads)}")
-        self.con.execute(f"SET temp_directory = {sql_text(str(spill))}")
-        self.con.execute("SET preserve_insertion_order = false")
+        (self.dir / "spill").mkdir()
+        self._connect()
         self._per_code: dict[tuple[str, str], int] = {}
         windows, _ = validity_windows(self.rules.routines)
         checkers: dict[str, list[tuple[CompiledRoutine, InstantWindow]]] = {}
@@ -170,6 +167,29 @@ class Staging:
     def __exit__(self, *exc: object) -> None:
         self.con.close()
         self._tmp.cleanup()
+
+    @property
+    def database(self) -> Path:
+        """The staging database's file."""
+        return self.dir / "staging.duckdb"
+
+    def _connect(self) -> None:
+        self.con = duckdb.connect(str(self.database))
+        self.con.execute(f"SET memory_limit = {sql_text(self.memory_limit)}")
+        self.con.execute(f"SET threads = {int(self.threads)}")
+        self.con.execute(f"SET temp_directory = {sql_text(str(self.dir / 'spill'))}")
+        self.con.execute("SET preserve_insertion_order = false")
+
+    @contextmanager
+    def shared(self) -> Iterator[Path]:
+        """The staging database closed here while this lasts, so that other processes can
+        read it (read-only, as :func:`~samverkan_rules.audit.streams.cases_from_database`
+        does); opened again after. Yields its file."""
+        self.con.close()
+        try:
+            yield self.database
+        finally:
+            self._connect()
 
     # ------------------------------------------------------------------ pass 1
 
@@ -617,11 +637,11 @@ class Staging:
             return None
         return _EPOCH + low * _MICRO, _EPOCH + high * _MICRO
 
-    def _kept(self, as_of_us: int | None) -> str:
+    def _kept(self, as_of_us: int | None, also: str = "true") -> str:
         cond = "" if as_of_us is None else f" AND s.at_us <= {int(as_of_us)}"
         return (
             "SELECT s.* FROM staged s ANTI JOIN dropped d "
-            f"ON s.file_no = d.file_no AND s.line = d.line WHERE true{cond}"
+            f"ON s.file_no = d.file_no AND s.line = d.line WHERE {also}{cond}"
         )
 
     def finish(self, as_of: datetime) -> int:
@@ -654,22 +674,36 @@ class Staging:
         self._streams = plain + (len(self.rules.units) if kept else 0)
         return cases
 
-    def _streams_sql(self) -> str:
+    def _streams_sql(self, low: str | None = None, high: str | None = None) -> str:
+        """Every stream's events; with ``low`` or ``high``, those of the streams from ``low``
+        (inclusive) to ``high`` (exclusive) only, the cases' events taken in that range
+        from the start rather than all of them filtered at the end."""
+        bounds = []
+        if low is not None:
+            bounds.append(f" >= {sql_text(low)}")
+        if high is not None:
+            bounds.append(f" < {sql_text(high)}")
+
+        def within(column: str) -> str:
+            return " AND ".join(column + b for b in bounds) or "true"
+
         kept = self._kept(self._as_of_us)
         cols = "file_no, line, case_p, at_text, id, type, data"
         k_cols = ", ".join("k." + c for c in cols.split(", "))
         a_cols = ", ".join("a." + c for c in cols.split(", "))
         return (
             f"WITH kept AS ({kept}), "
+            f"ranged AS (SELECT unit FROM units WHERE {within('unit')}), "
             "anchor AS (SELECT * FROM kept ORDER BY at_us, id LIMIT 1), "
-            f"plain AS (SELECT case_p AS stream, {cols} FROM kept "
+            f"plain AS (SELECT case_p AS stream, {cols} "
+            f"FROM ({self._kept(self._as_of_us, within('s.case_p'))}) "
             "WHERE case_p NOT IN (SELECT unit FROM units)), "
             f"unitrows AS (SELECT u.unit AS stream, {k_cols} "
-            "FROM kept k JOIN units u ON k.case_p = u.unit "
+            "FROM kept k JOIN ranged u ON k.case_p = u.unit "
             f"UNION SELECT u.unit, {k_cols} "
-            "FROM kept k CROSS JOIN units u WHERE k.type IN (SELECT type FROM borrow) "
+            "FROM kept k CROSS JOIN ranged u WHERE k.type IN (SELECT type FROM borrow) "
             f"UNION SELECT u.unit, {a_cols} "
-            "FROM anchor a CROSS JOIN units u) "
+            "FROM anchor a CROSS JOIN ranged u) "
             "SELECT * FROM plain UNION ALL SELECT * FROM unitrows"
         )
 
@@ -706,6 +740,18 @@ class Staging:
             folder = target / f"bucket={bucket_no}"
             parts.append(sorted(folder.glob("*.parquet")) if folder.is_dir() else [])
         return parts
+
+    def ranges(self, count: int) -> list[tuple[str | None, str | None]]:
+        """``count`` ranges of stream ids (fewer when the cases are few), each from its low
+        end (inclusive; None: from the first) to its high end (exclusive; None: to the
+        last), with about as many events in each, in order."""
+        edges: list[str | None] = [None, *self._bounds(count), None]
+        return list(pairwise(edges))
+
+    def range_query(self, low: str | None, high: str | None) -> str:
+        """The query of the streams of one of :meth:`ranges`, in
+        :data:`~samverkan_rules.audit.streams.STREAM_COLUMNS`, sorted by stream."""
+        return f"SELECT {STREAM_COLUMNS} FROM ({self._streams_sql(low, high)}) ORDER BY stream"
 
     def _bounds(self, count: int) -> list[str]:
         """Case ids that cut the staged events into ``count`` ranges of about as many events

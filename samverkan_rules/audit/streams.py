@@ -1,6 +1,7 @@
 """Pass 2's reading: the staged events of each stream (a case, or a unit with the events lent
-to it), one stream at a time, from the staging database or from a partition's Parquet
-files (:meth:`Staging.export_partitions <samverkan_rules.audit.reader.Staging.export_partitions>`).
+to it), one stream at a time, from the staging database (in its process or another) or
+from a partition's Parquet files (:meth:`Staging.export_partitions
+<samverkan_rules.audit.reader.Staging.export_partitions>`, for Dask).
 """
 
 from __future__ import annotations
@@ -81,6 +82,31 @@ def cases_from_parquet(
             "ORDER BY stream",
             [[str(f) for f in files]],
         )
+        yield from group_streams(con, names)
+    finally:
+        con.close()
+
+
+def cases_from_database(
+    database: Path,
+    query: str,
+    names: Sequence[str],
+    *,
+    spill: Path,
+    memory_limit: str = "256MB",
+) -> Iterator[tuple[str, list[Event]]]:
+    """The streams a query of the staging database gives (one range of them, see
+    :meth:`Staging.range_query <samverkan_rules.audit.reader.Staging.range_query>`), read
+    from its file by this process while the staging process has it closed
+    (:meth:`Staging.shared <samverkan_rules.audit.reader.Staging.shared>`); the sort by
+    stream beyond ``memory_limit`` goes to files in ``spill``, as for
+    :func:`cases_from_parquet`."""
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        con.execute(f"SET memory_limit = {sql_text(memory_limit)}")
+        con.execute("SET threads = 1")
+        con.execute(f"SET temp_directory = {sql_text(str(spill))}")
+        con.execute(query)
         yield from group_streams(con, names)
     finally:
         con.close()

@@ -25,6 +25,7 @@ from samverkan_rules.audit.pseudonym import Pseudonymiser
 from samverkan_rules.audit.reader import Staging
 from samverkan_rules.audit.rows import AuditRules
 from samverkan_rules.audit.run import AuditOptions, run_audit
+from samverkan_rules.audit.streams import group_streams
 from samverkan_rules.time.instants import start_of_day
 from tests.support import ROUTINES
 
@@ -99,11 +100,14 @@ def _rows_from_csv(path: Path) -> Counter[tuple[str, ...]]:
     return rows
 
 
+@pytest.mark.parametrize("jobs", [1, 3])
 @pytest.mark.parametrize(
     "routine_id",
     ["katrineholm-hemtjanst-vardcentral", "dagverksamhet-beslut", "lss-bostad-daglig-verksamhet"],
 )
-def test_case_by_case_equals_whole_history(routine_id: str, tmp_path: Path) -> None:
+def test_case_by_case_equals_whole_history(routine_id: str, jobs: int, tmp_path: Path) -> None:
+    """In one process and in worker processes, each reading its range of the cases (and of
+    the units, with the events lent to them) from the staging database."""
     registry = load_registry(ROUTINES)
     routines = list(registry.versions(routine_id))
     units = {u for r in routines for u in r.routine.units}
@@ -130,6 +134,7 @@ def test_case_by_case_equals_whole_history(routine_id: str, tmp_path: Path) -> N
             last=last,
             as_of=as_of,
             identify=True,
+            jobs=jobs,
         )
     )
     got = _rows_from_csv(tmp_path / "out" / "obligations.csv")
@@ -156,5 +161,15 @@ def test_the_stream_count_is_the_streams_handed_out(routine_id: str, tmp_path: P
         staging.load(find_inputs([str(log)]), lambda n: None)
         cases = staging.finish(latest + timedelta(days=1))
         streams = [case for case, _ in staging.cases()]
+        # Cut into ranges for worker processes: every stream once, in order, with the
+        # events one process reads for it.
+        whole = [(case, sorted(e.id for e in got)) for case, got in staging.cases()]
+        for count in (2, 3, 5):
+            ranged = []
+            for low, high in staging.ranges(count):
+                cursor = staging.con.cursor()
+                cursor.execute(staging.range_query(low, high))
+                ranged += [(c, sorted(e.id for e in es)) for c, es in group_streams(cursor, ["f"])]
+            assert ranged == whole
     assert staging.stream_count() == len(streams) == len(set(streams))
     assert len(streams) == cases + len(rules.units - {e["case"] for e in events})
