@@ -37,6 +37,7 @@ from typing import Any, TextIO
 import duckdb
 import orjson
 
+from samverkan_rules.audit.findings import personnummer_findings, resolve_duplicates
 from samverkan_rules.audit.inputs import (
     InputError,
     InputFile,
@@ -303,8 +304,9 @@ class Staging:
         for path in staged:
             os.unlink(path)
         self._summarise_notes()
-        self._resolve_duplicates()
-        self._personnummer_findings()
+        names = self.file_names()
+        self.diagnostics += resolve_duplicates(self.con, names, self.tallies)
+        self.diagnostics += personnummer_findings(self.con, names)
 
     def _records(self, item: InputFile, tally: FileTally) -> Iterator[tuple[int, Any]]:
         try:
@@ -544,87 +546,6 @@ class Staging:
                 quoted = data.replace('"', '""')
                 out.write(f'{head},"{quoted}",{bad}\n')
         advance(pending)
-
-    def _resolve_duplicates(self) -> None:
-        """Reused event ids over all files, handled as :func:`events.deduplicate` does.
-
-        An exact repeat (same case, instant, type and data) is kept once, at its first file
-        and line; the repeats are rejected with a warning. Different events under one id are
-        all rejected with an error: keeping one would depend on the order of the inputs.
-        """
-        con = self.con
-        con.execute("CREATE TABLE dropped (file_no INTEGER, line BIGINT)")
-        con.execute(
-            "CREATE TABLE dup AS SELECT id, count(*) AS n, "
-            "count(DISTINCT concat_ws(chr(31), case_p, at_us::VARCHAR, type, data)) AS variants, "
-            "min(file_no * 1000000000000 + line) AS keep "
-            "FROM staged GROUP BY id HAVING count(*) > 1"
-        )
-        con.execute(
-            "INSERT INTO dropped SELECT s.file_no, s.line FROM staged s JOIN dup d USING (id) "
-            "WHERE d.variants > 1 OR s.file_no * 1000000000000 + s.line <> d.keep"
-        )
-        names = [i.name for i in self.inputs]
-        repeats = con.execute(
-            "SELECT s.file_no, count(*), min(s.line) FROM staged s JOIN dup d USING (id) "
-            "WHERE d.variants = 1 AND s.file_no * 1000000000000 + s.line <> d.keep "
-            "GROUP BY s.file_no ORDER BY s.file_no"
-        ).fetchall()
-        for file_no, count, first in repeats:
-            self.tallies[file_no].rejected += count
-            self.diagnostics.append(
-                Diagnostic(
-                    "warning",
-                    "event.duplicate",
-                    f"{count} event(s) repeat an event read before (same id and content); "
-                    "each is counted once",
-                    file=names[file_no],
-                    line=first,
-                    hint="leave overlapping exports out, or keep them: the result is the same",
-                )
-            )
-        conflicts = con.execute(
-            "SELECT s.id, list(s.file_no ORDER BY s.file_no, s.line), "
-            "list(s.line ORDER BY s.file_no, s.line) "
-            "FROM staged s JOIN dup d USING (id) WHERE d.variants > 1 GROUP BY s.id ORDER BY s.id"
-        ).fetchall()
-        for ident, files, lines in conflicts:
-            for file_no in files:
-                self.tallies[file_no].rejected += 1
-            where = ", ".join(f"{names[f]}:{n}" for f, n in zip(files, lines, strict=True))
-            self.diagnostics.append(
-                Diagnostic(
-                    "error",
-                    "event.duplicate-id",
-                    mask(
-                        f"event id {ident!r} is used by {len(files)} different events ({where}); "
-                        "none of them is evaluated"
-                    ),
-                    file=names[files[0]],
-                    line=lines[0],
-                    hint="give every event its own id",
-                )
-            )
-
-    def _personnummer_findings(self) -> None:
-        names = [i.name for i in self.inputs]
-        rows = self.con.execute(
-            "SELECT min(file_no * 1000000000000 + line) AS pos FROM staged WHERE bad_pnr = 1 "
-            "GROUP BY case_p ORDER BY pos"
-        ).fetchall()
-        for (position,) in rows:
-            file_no, line = divmod(int(position), 1_000_000_000_000)
-            self.diagnostics.append(
-                Diagnostic(
-                    "warning",
-                    "case.invalid-personnummer",
-                    "the case id has the form of a personnummer or samordningsnummer but is not "
-                    "a valid one (date or check digit); the case is audited under it as given",
-                    file=names[file_no],
-                    line=line,
-                    hint="check the case id in the source system",
-                )
-            )
 
     # ------------------------------------------------------------------ between the passes
 
