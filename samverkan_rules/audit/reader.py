@@ -57,6 +57,7 @@ from samverkan_rules.audit.rows import AuditRules
 from samverkan_rules.audit.streams import (
     BATCH,
     STREAM_COLUMNS,
+    connect,
     group_streams,
     sql_text,
     staged_event,
@@ -175,7 +176,7 @@ class Staging:
         return self.dir / "staging.duckdb"
 
     def _connect(self) -> None:
-        self.con = duckdb.connect(str(self.database))
+        self.con = connect(self.database)
         self.con.execute(f"SET memory_limit = {sql_text(self.memory_limit)}")
         self.con.execute(f"SET threads = {int(self.threads)}")
         self.con.execute(f"SET temp_directory = {sql_text(str(self.dir / 'spill'))}")

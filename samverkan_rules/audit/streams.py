@@ -33,6 +33,19 @@ def sql_text(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def connect(database: Path | None = None, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection as the audit opens every one: one that prints nothing.
+
+    DuckDB's Python client draws a progress bar on standard output for a query of more than
+    two seconds, a terminal or not: into ``samverkan audit --format json``'s own output, and
+    between the audit's progress bars on stderr.
+    """
+    con = duckdb.connect(":memory:" if database is None else str(database), read_only=read_only)
+    con.execute("SET enable_progress_bar = false")
+    con.execute("SET enable_progress_bar_print = false")  # a later progress_bar_time sets the other
+    return con
+
+
 def staged_event(row: Sequence[Any], names: Sequence[str]) -> Event:
     """The event of a row in :data:`STREAM_COLUMNS` order (``names``: the inputs' names,
     indexed by file number)."""
@@ -72,7 +85,7 @@ def cases_from_parquet(
     events)."""
     if not files:
         return
-    con = duckdb.connect()
+    con = connect()
     try:
         con.execute(f"SET memory_limit = {sql_text(memory_limit)}")
         con.execute("SET threads = 1")
@@ -101,7 +114,7 @@ def cases_from_database(
     (:meth:`Staging.shared <samverkan_rules.audit.reader.Staging.shared>`); the sort by
     stream beyond ``memory_limit`` goes to files in ``spill``, as for
     :func:`cases_from_parquet`."""
-    con = duckdb.connect(str(database), read_only=True)
+    con = connect(database, read_only=True)
     try:
         con.execute(f"SET memory_limit = {sql_text(memory_limit)}")
         con.execute("SET threads = 1")

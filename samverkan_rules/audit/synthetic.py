@@ -476,9 +476,9 @@ def _stream(cases: Iterator[list[dict[str, Any]]], paths: list[Path], pick: rand
 
 def _to_parquet(staged: Path, path: Path) -> None:
     """Convert a JSON Lines file of events to Parquet (every column text, data as JSON)."""
-    import duckdb  # the audit extra
+    from samverkan_rules.audit.streams import connect  # DuckDB: the audit extra
 
-    con = duckdb.connect()
+    con = connect()
     try:
         con.execute("SET threads = 1")
         con.execute(

@@ -516,3 +516,33 @@ def test_compare_counts_the_events_the_other_version_rejects(
     consents = sum(1 for events in stream for e in events if e["type"] == "consent.given")
     assert consents > 0
     assert report["compare"]["events_rejected"] == consents
+
+
+_LONG_QUERY = """
+import sys
+import duckdb
+from samverkan_rules.audit.streams import connect
+con = connect() if sys.argv[1] == "audit" else duckdb.connect()
+con.execute("SET progress_bar_time = 0")  # as a query of a large history runs long
+con.execute(
+    "SELECT count(*) FROM (SELECT md5(range::VARCHAR) AS s FROM range(3000000) ORDER BY s)"
+).fetchall()
+"""
+
+
+def test_the_audits_duckdb_draws_no_progress_bar_on_standard_output() -> None:
+    """DuckDB's client draws a progress bar on standard output for a query of more than two
+    seconds, a terminal or not: into `samverkan audit --format json`'s output on a large
+    history. Every connection the audit opens draws none."""
+    out = {
+        which: subprocess.run(
+            [sys.executable, "-c", _LONG_QUERY, which],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
+        ).stdout
+        for which in ("plain", "audit")
+    }
+    assert "%" in out["plain"]  # DuckDB's own bar: what the test would see
+    assert out["audit"] == ""
