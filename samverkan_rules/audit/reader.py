@@ -609,23 +609,26 @@ class Staging:
         def within(column: str) -> str:
             return " AND ".join(column + b for b in bounds) or "true"
 
-        kept = self._kept(self._as_of_us)
+        as_of = self._as_of_us
         cols = "file_no, line, case_p, at_text, id, type, data"
         k_cols = ", ".join("k." + c for c in cols.split(", "))
         a_cols = ", ".join("a." + c for c in cols.split(", "))
+        # Each part reads the kept events itself, its filters pushed into the scan: a CTE
+        # of them read by several parts would be materialized whole, every event copied
+        # (and in a worker, spilled) even when the routine has no units.
+        lent = "s.type IN (SELECT type FROM borrow) OR s.case_p IN (SELECT unit FROM ranged)"
         return (
-            f"WITH kept AS ({kept}), "
-            f"ranged AS (SELECT unit FROM units WHERE {within('unit')}), "
-            "anchor AS (SELECT * FROM kept ORDER BY at_us, id LIMIT 1), "
+            f"WITH ranged AS (SELECT unit FROM units WHERE {within('unit')}), "
             f"plain AS (SELECT case_p AS stream, {cols} "
-            f"FROM ({self._kept(self._as_of_us, within('s.case_p'))}) "
+            f"FROM ({self._kept(as_of, within('s.case_p'))}) "
             "WHERE case_p NOT IN (SELECT unit FROM units)), "
             f"unitrows AS (SELECT u.unit AS stream, {k_cols} "
-            "FROM kept k JOIN ranged u ON k.case_p = u.unit "
+            f"FROM ({self._kept(as_of, f'({lent})')}) k JOIN ranged u ON k.case_p = u.unit "
             f"UNION SELECT u.unit, {k_cols} "
-            "FROM kept k CROSS JOIN ranged u WHERE k.type IN (SELECT type FROM borrow) "
+            f"FROM ({self._kept(as_of, f'({lent})')}) k CROSS JOIN ranged u "
+            "WHERE k.type IN (SELECT type FROM borrow) "
             f"UNION SELECT u.unit, {a_cols} "
-            "FROM anchor a CROSS JOIN ranged u) "
+            f"FROM ({self._kept(as_of)} ORDER BY at_us, id LIMIT 1) a CROSS JOIN ranged u) "
             "SELECT * FROM plain UNION ALL SELECT * FROM unitrows"
         )
 
