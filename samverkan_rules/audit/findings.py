@@ -31,11 +31,14 @@ def resolve_duplicates(
     """
     found: list[Diagnostic] = []
     con.execute("CREATE TABLE dropped (file_no INTEGER, line BIGINT)")
+    # The ids used more than once first: comparing every record's content, only to keep the
+    # groups of more than one, took 0.5 s of a 1M-event audit's 0.6 here; this takes 0.08.
     con.execute(
         "CREATE TABLE dup AS SELECT id, count(*) AS n, "
         "count(DISTINCT concat_ws(chr(31), case_p, at_us::VARCHAR, type, data)) AS variants, "
         "min(file_no * 1000000000000 + line) AS keep "
-        "FROM staged GROUP BY id HAVING count(*) > 1"
+        "FROM staged SEMI JOIN (SELECT id FROM staged GROUP BY id HAVING count(*) > 1) USING (id) "
+        "GROUP BY id"
     )
     con.execute(
         "INSERT INTO dropped SELECT s.file_no, s.line FROM staged s JOIN dup d USING (id) "
