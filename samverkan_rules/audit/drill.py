@@ -1,9 +1,11 @@
 """From the report's numbers to the cases behind them: the worst cases, the most overdue
 obligations, and an offline page per listed case.
 
-The lists are drawn from the obligation rows (every case, every obligation), ordered so the
-same history gives the same lists: the worst cases by overdue obligations, then late ones,
-then working days late; the most overdue obligations by their age at the end of the period.
+The lists are drawn from the obligation rows (every case, every obligation) as each
+partition writes them, kept by :class:`~samverkan_rules.audit.tallies.Partial` and merged
+with it, ordered so the same history gives the same lists: the worst cases by overdue
+obligations, then late ones, then working days late; the most overdue obligations by their
+age at the end of the period.
 Each listed case gets ``cases/case-NN.html`` (named by rank, never by its id): its events
 and the explanation of each of its obligations, as ``samverkan explain`` gives them, with
 the case named by its pseudonym and anything shaped like a personnummer masked.
@@ -15,9 +17,6 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
-
-import duckdb
 
 from samverkan_rules import engine
 from samverkan_rules.audit.html import TEMPLATES
@@ -25,17 +24,13 @@ from samverkan_rules.audit.models import OverdueObligation, WorstCase
 from samverkan_rules.audit.pseudonym import mask
 from samverkan_rules.audit.reader import Staging
 from samverkan_rules.audit.rows import AuditRules
-from samverkan_rules.audit.streams import sql_text
-from samverkan_rules.audit.tables import OBLIGATION_COLUMNS
+from samverkan_rules.audit.tallies import Partial
 from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.engine.result import find_obligations
 from samverkan_rules.i18n import translator
 from samverkan_rules.phrases import format_moment
 from samverkan_rules.records import Obligation
 from samverkan_rules.text.due import render_obligation
-
-LISTED = 10
-"""How many cases and obligations each list shows."""
 
 
 @dataclass(frozen=True)
@@ -45,52 +40,6 @@ class DrillDown:
     cases: list[WorstCase]
     overdue: list[OverdueObligation]
     pages: dict[str, bytes]
-
-
-def _source(chunks: Sequence[Path], group_by: Sequence[str]) -> tuple[str, list[object]]:
-    """The obligation rows of the chunks as a SELECT (read where they lie, not loaded)."""
-    names = (*OBLIGATION_COLUMNS, *group_by)
-    columns = "{" + ", ".join(f"{sql_text(c)}: 'VARCHAR'" for c in names) + "}"
-    existing = [str(c) for c in chunks if c.stat().st_size > 0]
-    if not existing:
-        return 'SELECT NULL::VARCHAR AS "case", NULL::VARCHAR AS status WHERE false', []
-    return (
-        "SELECT * FROM read_csv(?, header = false, delim = ',', quote = '\"', escape = '\"', "
-        f"columns = {columns}, auto_detect = false)",
-        [existing],
-    )
-
-
-def worst(
-    chunks: Sequence[Path],
-    con: duckdb.DuckDBPyConnection,
-    group_by: Sequence[str] = (),
-) -> tuple[list[tuple[str, int, int, int, int]], list[tuple[str, str, str, str, int]]]:
-    """The worst cases (case, obligations, overdue, late, working days late) and the most
-    overdue obligations (case, obligation, rule, deadline, working days), :data:`LISTED` each.
-
-    DuckDB reads the rows where they lie, in ``con`` (the staging database) within its
-    memory limit.
-    """
-    source, params = _source(chunks, group_by)
-    if not params:
-        return [], []
-    cases = con.execute(
-        "SELECT \"case\", count(*), count(*) FILTER (status = 'overdue'), "
-        "count(*) FILTER (status = 'fulfilled_late'), "
-        "coalesce(sum(TRY_CAST(late_working_days AS BIGINT)) "
-        "FILTER (status = 'fulfilled_late'), 0) AS days "
-        f"FROM ({source}) GROUP BY \"case\" HAVING count(*) FILTER (status IN ('overdue', "
-        "'fulfilled_late')) > 0 ORDER BY 3 DESC, 4 DESC, days DESC, 1 LIMIT ?",
-        [*params, LISTED],
-    ).fetchall()
-    overdue = con.execute(
-        'SELECT "case", obligation, rule, deadline, '
-        f"coalesce(TRY_CAST(late_working_days AS BIGINT), 0) AS days FROM ({source}) "
-        "WHERE status = 'overdue' ORDER BY days DESC, 1, 2 LIMIT ?",
-        [*params, LISTED],
-    ).fetchall()
-    return [tuple(r) for r in cases], [tuple(r) for r in overdue]
 
 
 def case_page(
@@ -142,15 +91,16 @@ def _data(data: object) -> str:
 
 
 def drill_down(
-    chunks: Sequence[Path],
+    partial: Partial,
     staging: Staging,
     rules: AuditRules,
     routines: Sequence[CompiledRoutine],
     as_of: datetime,
-    group_by: Sequence[str] = (),
 ) -> DrillDown:
-    """The lists and the pages of the cases they name (see the module)."""
-    cases, overdue = worst(chunks, staging.con, group_by)
+    """The lists (as the merged ``partial`` has them, see :meth:`Partial.add_case`) and the
+    pages of the cases they name (see the module)."""
+    partial.fold()
+    cases, overdue = partial.worst, partial.most_overdue
     names: dict[str, str] = {}
     for case in [c[0] for c in cases] + [o[0] for o in overdue]:
         names.setdefault(case, f"cases/case-{len(names) + 1:02d}.html")

@@ -171,6 +171,7 @@ def audit_partition(
                 partial.add(row, _waiting_past(row, prepared.as_of))
                 written.append(_texts(row))
         sort_in_file_order(written)
+        partial.add_case(case, written)
         for fields in written:
             lines.write(fields)
         for period in result.periods:

@@ -511,17 +511,16 @@ def _write_outputs(
 
 def _drill(
     report: AuditReport,
-    chunks: list[Path],
+    partial: Partial,
     staging: Staging,
     rules: AuditRules,
-    options: AuditOptions,
     as_of: datetime,
 ) -> tuple[AuditReport, Any]:
     """The report with its worst cases and most overdue obligations, and the
     :class:`.drill.DrillDown` with the pages of their cases."""
     from samverkan_rules.audit.drill import drill_down
 
-    drill = drill_down(chunks, staging, rules, rules.routines, as_of, options.group_by)
+    drill = drill_down(partial, staging, rules, rules.routines, as_of)
     update = {"worst_cases": drill.cases, "most_overdue": drill.overdue}
     return report.model_copy(update=update), drill
 
@@ -619,7 +618,7 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
         totals = tally_total(t for _, t in staging.counts())
         header = _header(options, registry, routines, pseudonyms, records, totals, cases, period)
         report = _finish(partial, header, routines, compare, queue_list, period, policy)
-        report, drill = _drill(report, chunks, staging, rules, options, as_of)
+        report, drill = _drill(report, partial, staging, rules, as_of)
         targets = {
             "report.json": report.to_json().encode("utf-8"),
             **report_tables(report),

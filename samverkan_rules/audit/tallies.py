@@ -9,7 +9,7 @@ cases can be audited in any grouping, on one machine or on a cluster;
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, Self, TypeVar
 
@@ -17,6 +17,30 @@ from samverkan_rules.audit.models import STATUSES
 from samverkan_rules.audit.policy import BreachPolicy
 from samverkan_rules.audit.pseudonym import mask
 from samverkan_rules.audit.rows import ObligationRow, PeriodRow
+
+LISTED = 10
+"""How many cases and obligations each of report.html's lists shows (see :mod:`.drill`)."""
+
+WorstCase = tuple[str, int, int, int, int]
+"""(case, obligations, overdue, done late, working days late of those done late)."""
+
+OverdueRow = tuple[str, str, str, str, int]
+"""(case, obligation, rule, deadline, working days overdue at the end of the period)."""
+
+
+def _worst_order(c: WorstCase) -> tuple[int, int, int, str]:
+    """Most overdue obligations first, then most done late, most days late, the case."""
+    return (-c[2], -c[3], -c[4], c[0])
+
+
+def _overdue_order(o: OverdueRow) -> tuple[int, str, str]:
+    """Most working days overdue first, then the case and the obligation."""
+    return (-o[4], o[0], o[1])
+
+
+def _days(text: str) -> int:
+    return int(text) if text else 0
+
 
 RuleKey = tuple[str, str, str]
 """(routine id, version, rule id)."""
@@ -203,6 +227,10 @@ class Partial:
     rows: int = 0
     left_out: int = 0
     """Obligations of the period left out by a closed-period view (deadline after it)."""
+    worst: list[WorstCase] = field(default_factory=list)
+    """The worst cases, at most :data:`LISTED` once folded, in their order."""
+    most_overdue: list[OverdueRow] = field(default_factory=list)
+    """The most overdue obligations, the same way."""
     _pending: dict[_PendingKey, int] = field(default_factory=dict, repr=False, compare=False)
 
     def add(self, row: ObligationRow, blocked_past: bool = False) -> None:
@@ -231,8 +259,30 @@ class Partial:
         pending[key] = pending.get(key, 0) + 1
         self.rows += 1
 
+    def add_case(self, case: str, rows: Sequence[Sequence[str]]) -> None:
+        """Weigh one case for the lists of worst cases and most overdue obligations, by its
+        rows as ``obligations.csv`` holds them (each case once)."""
+        overdue = late = days = 0
+        for row in rows:
+            status = row[9]
+            if status == "overdue":
+                overdue += 1
+                self.most_overdue.append((case, row[12], row[3], row[7], _days(row[10])))
+            elif status == "fulfilled_late":
+                late += 1
+                days += _days(row[10])
+        if overdue or late:
+            self.worst.append((case, len(rows), overdue, late, days))
+        if len(self.worst) > 8 * LISTED or len(self.most_overdue) > 8 * LISTED:
+            self._keep_listed()
+
+    def _keep_listed(self) -> None:
+        self.worst = sorted(self.worst, key=_worst_order)[:LISTED]
+        self.most_overdue = sorted(self.most_overdue, key=_overdue_order)[:LISTED]
+
     def fold(self) -> Partial:
         """Move the obligations counted by :meth:`add` into the tallies; returns itself."""
+        self._keep_listed()
         for key, times in self._pending.items():
             routine, version, rule, unit, month, groups, *counted = key
             for tally in (
@@ -296,6 +346,10 @@ class Partial:
             streams=self.streams + other.streams,
             rows=self.rows + other.rows,
             left_out=self.left_out + other.left_out,
+            worst=sorted(self.worst + other.worst, key=_worst_order)[:LISTED],
+            most_overdue=sorted(self.most_overdue + other.most_overdue, key=_overdue_order)[
+                :LISTED
+            ],
         )
 
     @property

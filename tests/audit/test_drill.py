@@ -11,7 +11,10 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from samverkan_rules.audit.tallies import Partial
 from tests.audit.support import audit_args, run_cli
 
 
@@ -69,6 +72,8 @@ def test_the_worst_cases_link_to_their_pages(
         re.findall(r"<code>([^<]+)</code>", row)[0] for row in overdue
     ]
     assert all(o["working_days"] > 0 for o in report["most_overdue"])
+    assert [tuple(c[k] for k in _WORST) for c in report["worst_cases"]] == _worst(rows)
+    assert [tuple(o[k] for k in _OVERDUE) for o in report["most_overdue"]] == _overdue(rows)
     real = {r["case"] for r in csv.DictReader((gen / "truth.csv").open(encoding="utf-8"))}
     pages = {link.split("#")[0] for link in _parse(html).links if link.startswith("cases/")}
     assert pages and all(re.fullmatch(r"cases/case-\d\d\.html", p) for p in pages)
@@ -100,3 +105,86 @@ def _events_of(
     (owner,) = {e["case"] for e in events if e["id"] in triggers}
     assert owner in real
     return [e for e in events if e["case"] == owner]
+
+
+_WORST = ("case", "obligations", "overdue", "late", "late_working_days")
+_OVERDUE = ("case", "obligation", "rule", "deadline", "working_days")
+
+
+def _worst(rows: list[dict[str, str]]) -> list[tuple[str, int, int, int, int]]:
+    """The ten worst cases counted from obligations.csv's rows, as the report defines them."""
+    per: dict[str, list[int]] = {}
+    for r in rows:
+        counts = per.setdefault(r["case"], [0, 0, 0, 0])
+        counts[0] += 1
+        if r["status"] == "overdue":
+            counts[1] += 1
+        elif r["status"] == "fulfilled_late":
+            counts[2] += 1
+            counts[3] += int(r["late_working_days"] or 0)
+    found = [(c, n[0], n[1], n[2], n[3]) for c, n in per.items() if n[1] or n[2]]
+    return sorted(found, key=lambda c: (-c[2], -c[3], -c[4], c[0]))[:10]
+
+
+def _overdue(rows: list[dict[str, str]]) -> list[tuple[str, str, str, str, int]]:
+    found = [
+        (r["case"], r["obligation"], r["rule"], r["deadline"], int(r["late_working_days"] or 0))
+        for r in rows
+        if r["status"] == "overdue"
+    ]
+    return sorted(found, key=lambda o: (-o[4], o[0], o[1]))[:10]
+
+
+_STATUS = st.sampled_from(["fulfilled", "fulfilled_late", "overdue", "open", "blocked"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    cases=st.dictionaries(
+        st.text("abcdef", min_size=1, max_size=3),
+        st.lists(st.tuples(_STATUS, st.integers(0, 30)), min_size=1, max_size=5),
+        max_size=40,
+    ),
+    parts=st.integers(1, 5),
+)
+def test_the_lists_are_the_same_whatever_the_partitions(
+    cases: dict[str, list[tuple[str, int]]], parts: int
+) -> None:
+    """Each partition keeps its worst cases and most overdue obligations; merged in any
+    grouping they are the lists of all the rows at once."""
+    rows: list[dict[str, str]] = []
+    partials = [Partial() for _ in range(parts)]
+    for n, (case, obligations) in enumerate(sorted(cases.items())):
+        written = [
+            (
+                case,
+                "r",
+                "1",
+                f"rule-{i}",
+                "x",
+                "u",
+                "t",
+                f"d{i}",
+                "",
+                status,
+                str(days),
+                "",
+                f"rule-{i}:{case}",
+                case,
+            )
+            for i, (status, days) in enumerate(obligations)
+        ]
+        partials[n % parts].add_case(case, written)
+        rows += [
+            dict(
+                zip(
+                    ("case", "rule", "deadline", "status", "late_working_days", "obligation"),
+                    (w[0], w[3], w[7], w[9], w[10], w[12]),
+                    strict=True,
+                )
+            )
+            for w in written
+        ]
+    merged = Partial.merge_all(reversed(partials)).fold()
+    assert merged.worst == _worst(rows)
+    assert merged.most_overdue == _overdue(rows)
