@@ -27,24 +27,16 @@ compare with the target is the sum of the two for one worker per core, bounded b
 Targets (issue: the audit an auditor can hand in): at least 50,000 events/s at 1M events on
 a 2-core machine, peak memory at most 400 MB.
 
-Last runs (2026-12-07, ``--sizes 1000000 --compiled TREE``: 1,212,520 events, 211 MB of
-JSON Lines, Python 3.11.7, 2 cores shared with other work; two rounds):
-
-=====  ========  ===============  ======================  ======================
-round  parse/s   jobs=1           jobs=N pure             jobs=N compiled
-=====  ========  ===============  ======================  ======================
-1      138k      18,216  491 MB   33,005  383 + 308 MB    28,600  384 + 308 MB
-2      119k      14,503  495 MB   23,157  383 + 308 MB    24,053  377 + 309 MB
-=====  ========  ===============  ======================  ======================
-
-(parent + largest worker; the two audits' files byte-identical in both rounds). The
-parent's peak was 438-455 MB before its sorts shared the staging database's memory limit;
-the figures move by a quarter from round to round with the other work on the machine, and
-the compiled engine's gain in the audit is within that (the engine is about a third of
-pass 2). The target is not met: of a default-jobs run, pass 1 (reading and checking, in
-the workers) is about 40% of the time, pass 2 (evaluating and writing rows, in the
-workers) 50%, and DuckDB's steps in the parent between and after them (loading the staged
-rows, resolving reused ids, exporting the partitions, sorting ``obligations.csv``) the rest.
+Last run (2026-12-07 16:01 UTC, ``--sizes 1000000 --compiled TREE``: 1,212,520 events,
+211 MB of JSON Lines, Python 3.11.7, 2 cores shared with other work): parse 164,245
+events/s; ``jobs=1`` 23,385 events/s at 490 MB; the default jobs 41,528 events/s pure at
+267 + 248 MB (parent + largest worker) and 42,585 compiled at 279 + 248 MB; the two audits'
+files byte-identical. Earlier the same day, before the partitions became ranges of case ids
+read by the workers from the staging database and the parent's sort and re-reads went:
+23,157-33,005 events/s pure at 377-384 + 308 MB. The target is not met: of a default-jobs
+run, the reading workers take about 35 % of the time, the evaluating workers 58 % and the
+parent's own steps (the staging load, the case pages, the files) the rest; see
+``docs/reference/benchmarks.md`` for what it would take.
 """
 
 from __future__ import annotations
