@@ -137,9 +137,10 @@ def audit_partition(
 
     Args:
         job: The routines, instant and period.
-        streams: (case, events) for each case of the partition, as
-            :meth:`Staging.streams` gives them.
-        rows_out: Where the obligations of the period go, as CSV rows without a header.
+        streams: (case, events) for each case of the partition, in the order of the case
+            ids, as :meth:`Staging.cases` and the partitions' readers give them.
+        rows_out: Where the obligations of the period go, as CSV rows without a header,
+            in the order of ``obligations.csv`` (the cases' order, each case's rows sorted).
         advance: Called with 1 after each case (progress).
         routines: The compiled routines, when the caller has them (else compiled from the
             job's texts, once per process).
