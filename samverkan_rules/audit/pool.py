@@ -47,7 +47,7 @@ saves, so smaller audits run in this process."""
 MIN_BYTES_PER_WORKER = 8_000_000
 """The same for reading: about 40,000 events of a typical export."""
 
-WORKER_MEMORY = "64MB"
+WORKER_MEMORY = "128MB"
 """DuckDB's memory limit in each worker (it reads and sorts one range of the cases)."""
 
 

@@ -84,6 +84,10 @@ _STAGED_COLUMNS = (
     "'bad_pnr': 'INTEGER'}"
 )
 
+BOUNDS_SAMPLE = 100_000
+"""Staged events sampled for the ranges of case ids the workers take (see
+:meth:`Staging.ranges`)."""
+
 PER_CODE = 1000
 """Findings of one code in one file listed one by one; further ones are counted."""
 
@@ -681,11 +685,18 @@ class Staging:
     def _bounds(self, count: int) -> list[str]:
         """Case ids that cut the staged events into ``count`` ranges of about as many events
         each (fewer when the cases are few), in DuckDB's order of text, which is the order
-        of code points that the streams are sorted in."""
+        of code points that the streams are sorted in.
+
+        Taken from a sample of :data:`BOUNDS_SAMPLE` events: the quantiles of every case id
+        hold them all in memory (past the memory limit at 10M events), and the ranges only
+        share out the work (any cut gives the same files).
+        """
         if count < 2:
             return []
         row = self.con.execute(
-            "SELECT quantile_disc(case_p, ?) FROM staged", [[k / count for k in range(1, count)]]
+            "SELECT quantile_disc(case_p, ?) FROM (SELECT case_p FROM staged "
+            f"USING SAMPLE reservoir({BOUNDS_SAMPLE} ROWS) REPEATABLE (1))",
+            [[k / count for k in range(1, count)]],
         ).fetchone()
         cuts = row[0] if row and row[0] else []
         return sorted(set(cuts))

@@ -6,16 +6,20 @@ from __future__ import annotations
 
 import csv
 import gzip
+import itertools
 import json
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from samverkan_rules import load_registry
-from samverkan_rules.audit.rows import file_order
+from samverkan_rules.audit.pseudonym import Pseudonymiser
+from samverkan_rules.audit.reader import Staging
+from samverkan_rules.audit.rows import AuditRules, file_order
 from samverkan_rules.audit.run import AuditError, AuditOptions, run_audit
 from tests.audit.support import KEY, ROUTINE_ID, Generated, audit_args, run_cli
 from tests.support import ROOT, ROUTINES
@@ -128,3 +132,30 @@ def test_a_script_without_a_main_guard_can_use_worker_processes(
     )
     assert done.returncode == 0, done.stderr
     assert int(done.stdout.strip()) == len(generated.case_ids)
+
+
+def test_the_ranges_of_case_ids_are_cut_within_the_memory_limit(tmp_path: Path) -> None:
+    """The quantiles of every case id held them all in memory and failed past the staging
+    database's limit on a 10M-event history; a sample cuts the ranges in bounded memory."""
+    rules = AuditRules.prepare(list(load_registry(ROUTINES).versions(ROUTINE_ID)))
+    with Staging(
+        rules, Pseudonymiser(KEY.encode()), work_dir=str(tmp_path), memory_limit="24MB"
+    ) as staging:
+        staging.con.execute(
+            "CREATE TABLE staged AS "
+            "SELECT 'p-' || md5(range::VARCHAR) AS case_p FROM range(3000000)"
+        )
+        with pytest.raises(duckdb.OutOfMemoryException):  # every id at once: the old way
+            staging.con.execute("SELECT quantile_disc(case_p, [0.5]) FROM staged").fetchall()
+        ranges = staging.ranges(4)
+        counts = [
+            staging.con.execute(
+                "SELECT count(*) FROM staged WHERE case_p >= coalesce(?, '') "
+                "AND (? IS NULL OR case_p < ?)",
+                [low, high, high],
+            ).fetchone()[0]  # type: ignore[index]
+            for low, high in ranges
+        ]
+    assert len(ranges) == 4 and ranges[0][0] is None and ranges[-1][1] is None
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(ranges))
+    assert sum(counts) == 3_000_000 and min(counts) > 600_000  # about a quarter each
