@@ -27,16 +27,17 @@ compare with the target is the sum of the two for one worker per core, bounded b
 Targets (issue: the audit an auditor can hand in): at least 50,000 events/s at 1M events on
 a 2-core machine, peak memory at most 400 MB.
 
-Last run (2026-12-07 16:01 UTC, ``--sizes 1000000 --compiled TREE``: 1,212,520 events,
-211 MB of JSON Lines, Python 3.11.7, 2 cores shared with other work): parse 164,245
-events/s; ``jobs=1`` 23,385 events/s at 490 MB; the default jobs 41,528 events/s pure at
-267 + 248 MB (parent + largest worker) and 42,585 compiled at 279 + 248 MB; the two audits'
-files byte-identical. Earlier the same day, before the partitions became ranges of case ids
-read by the workers from the staging database and the parent's sort and re-reads went:
-23,157-33,005 events/s pure at 377-384 + 308 MB. The target is not met: of a default-jobs
-run, the reading workers take about 35 % of the time, the evaluating workers 58 % and the
-parent's own steps (the staging load, the case pages, the files) the rest; see
-``docs/reference/benchmarks.md`` for what it would take.
+Last runs (2026-12-07, 1,212,520 events, 211 MB of JSON Lines, Python 3.11.7, 2 cores
+shared with other work): at 16:19, ``--sizes 1000000``: parse 165,808 events/s; ``jobs=1``
+24,007 events/s at 495 MB; the default jobs 43,650 events/s at 278 + 312 MB (parent +
+largest worker). At 16:01 with ``--compiled TREE``: the default jobs 41,528 events/s pure
+at 267 + 248 MB (a worker's DuckDB then held to 64MB, which fails at 10M events) and 42,585
+compiled; the two audits' files byte-identical. Earlier the same day, before the
+partitions became ranges of case ids read by the workers from the staging database and the
+parent's sort and re-reads went: 23,157-33,005 events/s pure at 377-384 + 308 MB. The
+target is not met: of a default-jobs run, the reading workers take about 35 % of the time,
+the evaluating workers 58 % and the parent's own steps (the staging load, the case pages,
+the files) the rest; see ``docs/reference/benchmarks.md`` for what it would take.
 """
 
 from __future__ import annotations
