@@ -115,7 +115,7 @@ several months can be summed the same way."""
 
 class CsvLines:
     """Rows of text written as CSV lines exactly as :func:`csv.writer` writes them (quoted
-    only where needed, each ended by ``\n``), most without its checks of every field.
+    only where needed, each ended by a line feed), most without its checks of every field.
 
     A row whose fields hold no comma, quote or line break is its fields joined by commas;
     the joined line tells (no quote or line break in it, one comma fewer than the fields),
@@ -149,7 +149,8 @@ def obligations_csv(chunks: Sequence[Path], target: Path, group_by: Sequence[str
     (:func:`~samverkan_rules.audit.partition.audit_partition` writes each case's rows in
     :func:`~samverkan_rules.audit.rows.file_order` and takes the cases in the order of their
     ids) and the partitions are ranges of case ids in order
-    (:meth:`~samverkan_rules.audit.reader.Staging.export_partitions`), so the chunks, put
+    (:meth:`~samverkan_rules.audit.reader.Staging.ranges`; for Dask
+    :meth:`~samverkan_rules.audit.reader.Staging.export_partitions`), so the chunks, put
     one after another in the order given, are the sorted file. Gzipped chunks (from Dask
     workers) are read as such.
     """

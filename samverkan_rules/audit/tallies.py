@@ -21,14 +21,14 @@ from samverkan_rules.audit.rows import ObligationRow, PeriodRow
 LISTED = 10
 """How many cases and obligations each of report.html's lists shows (see :mod:`.drill`)."""
 
-WorstCase = tuple[str, int, int, int, int]
+WorstRow = tuple[str, int, int, int, int]
 """(case, obligations, overdue, done late, working days late of those done late)."""
 
 OverdueRow = tuple[str, str, str, str, int]
 """(case, obligation, rule, deadline, working days overdue at the end of the period)."""
 
 
-def _worst_order(c: WorstCase) -> tuple[int, int, int, str]:
+def _worst_order(c: WorstRow) -> tuple[int, int, int, str]:
     """Most overdue obligations first, then most done late, most days late, the case."""
     return (-c[2], -c[3], -c[4], c[0])
 
@@ -227,7 +227,7 @@ class Partial:
     rows: int = 0
     left_out: int = 0
     """Obligations of the period left out by a closed-period view (deadline after it)."""
-    worst: list[WorstCase] = field(default_factory=list)
+    worst: list[WorstRow] = field(default_factory=list)
     """The worst cases, at most :data:`LISTED` once folded, in their order."""
     most_overdue: list[OverdueRow] = field(default_factory=list)
     """The most overdue obligations, the same way."""
