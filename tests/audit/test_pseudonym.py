@@ -7,7 +7,7 @@ import hmac
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from samverkan_rules.audit.pseudonym import (
@@ -62,11 +62,62 @@ def test_key_from_file_or_environment(tmp_path: Path) -> None:
         ("20240298-1234", False),  # no such day
         ("20240229-1237", True),  # a leap day
         ("20230229-1238", False),  # 2023 has no 29 February, whatever the check digit
+        ("000229-1235", True),  # born 2000, a leap year
+        ("000229+1235", False),  # "+": born 1900, which had no 29 February
     ],
 )
 def test_personnummer_checks(text: str, valid: bool) -> None:
     assert looks_like_personnummer(text)
     assert valid_personnummer(text) is valid
+
+
+def _luhn_digit(digits: str) -> str:
+    total = sum(
+        int(d) * (2 - i % 2) - (9 if int(d) * (2 - i % 2) > 9 else 0) for i, d in enumerate(digits)
+    )
+    return str((10 - total % 10) % 10)
+
+
+@st.composite
+def _numbers(draw: st.DrawFn) -> str:
+    """Ids of the personnummer forms, mostly with the right check digit: leap days in
+    centuries that have one or not, days past a month's end, samordningsnummer (day + 60),
+    serial 000, either separator or none; now and then another shape."""
+    century = draw(st.sampled_from(["", "", "19", "20", "18", "00"]))
+    year = f"{draw(st.sampled_from([0, 24, 23, 0, draw(st.integers(0, 99))])):02d}"
+    edges = [(2, 29), (2, 89), (2, 30), (4, 31), (4, 91), (1, 61), (1, 60), (12, 31), (0, 1)]
+    month, day = draw(
+        st.sampled_from([*edges, (draw(st.integers(1, 12)), draw(st.integers(0, 95)))])
+    )
+    serial = f"{draw(st.sampled_from([0, 1, 999, draw(st.integers(0, 999))])):03d}"
+    digits = f"{year}{month:02d}{day:02d}{serial}"
+    check = _luhn_digit(digits)
+    if draw(st.integers(0, 5)) == 0:
+        check = draw(st.sampled_from(["0", "5", "9", "", "12"]))
+    separator = draw(st.sampled_from(["", "-", "+", "-", "+", " ", "--"]))
+    text = century + digits[:6] + separator + digits[6:] + check
+    shape = draw(st.integers(0, 9))
+    if shape == 0:
+        return f" {text}\t"
+    if shape == 1:
+        return text.replace("1", "\u0661")  # an Arabic-Indic digit: the package takes it
+    if shape == 2:
+        return text + "x"
+    return text
+
+
+@settings(max_examples=1000)
+@given(_numbers())
+def test_personnummer_checked_as_the_package_checks_it(text: str) -> None:
+    """The common forms are checked here, every other by the ``personnummer`` package: the
+    same verdict either way (the package is the reference)."""
+    from personnummer import personnummer
+
+    try:
+        expected = bool(personnummer.valid(text.strip()))
+    except Exception:
+        expected = False
+    assert valid_personnummer.__wrapped__(text) is expected
 
 
 def test_mask_removes_anything_shaped_like_a_personnummer() -> None:
