@@ -173,8 +173,7 @@ def audit_partition(
                 written.append(_texts(row))
         sort_in_file_order(written)
         partial.add_case(case, written)
-        for fields in written:
-            lines.write(fields)
+        lines.write_all(written)
         for period in result.periods:
             if first <= period.start[:10] <= last:
                 partial.add_period(period)

@@ -118,28 +118,45 @@ class CsvLines:
     only where needed, each ended by a line feed), most without its checks of every field.
 
     A row whose fields hold no comma, quote or line break is its fields joined by commas;
-    the joined line tells (no quote or line break in it, one comma fewer than the fields),
-    so only such rows as need quoting go through the writer. On the audit's rows the writer
-    costs about 2.9 µs a row, the joined line 0.8.
+    the joined text tells (no quote or carriage return in it, a line feed a row, one comma
+    fewer than the fields), so the rows of a case are joined and checked at once, and only
+    where that finds something to quote are they written one by one, those that need it by
+    the writer. On the audit's rows the writer costs about 2.9 µs a row, the joined line
+    0.8, the joined block 0.4.
     """
 
     def __init__(self, out: TextIO) -> None:
         self._out = out
         self._writer = csv.writer(out, lineterminator="\n")
 
-    def write(self, fields: Sequence[str]) -> None:
-        """Write one row."""
-        line = ",".join(fields)
+    def write_all(self, rows: Sequence[Sequence[str]]) -> None:
+        """Write some rows (a case's): joined and checked as one block, and only when the
+        block needs quoting somewhere, row by row."""
+        if not rows:
+            return
+        block = "\n".join([",".join(fields) for fields in rows]) + "\n"
+        commas = sum(len(fields) - 1 for fields in rows)
         if (
-            len(fields) < 2  # the writer quotes a row of one empty field
-            or '"' in line
-            or "\n" in line
-            or "\r" in line
-            or line.count(",") != len(fields) - 1
+            '"' not in block
+            and "\r" not in block
+            and block.count("\n") == len(rows)
+            and block.count(",") == commas
+            and all(len(fields) > 1 for fields in rows)  # a row of one empty field is quoted
         ):
-            self._writer.writerow(fields)
-        else:
-            self._out.write(line + "\n")
+            self._out.write(block)
+            return
+        for fields in rows:
+            line = ",".join(fields)
+            if (
+                len(fields) < 2
+                or '"' in line
+                or "\n" in line
+                or "\r" in line
+                or line.count(",") != len(fields) - 1
+            ):
+                self._writer.writerow(fields)
+            else:
+                self._out.write(line + "\n")
 
 
 def obligations_csv(chunks: Sequence[Path], target: Path, group_by: Sequence[str] = ()) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import random
 import tempfile
@@ -19,6 +20,7 @@ from samverkan_rules.audit.reader import Staging
 from samverkan_rules.audit.report import finish, percentile
 from samverkan_rules.audit.rows import AuditRules
 from samverkan_rules.audit.synthetic import generate_history, write_files
+from samverkan_rules.audit.tables import CsvLines
 from samverkan_rules.audit.tallies import Partial
 from tests.audit.support import ROUTINE_ID, bare_header
 from tests.support import ROUTINES
@@ -89,3 +91,18 @@ def test_percentiles_are_nearest_rank() -> None:
     assert percentile({0: 1}, 90) == 0
     assert percentile({1: 9, 5: 1}, 90) == 1
     assert percentile({1: 9, 5: 1}, 91) == 5
+
+
+_PLAIN = st.text(alphabet=st.sampled_from(["a", "Ä", " ", "#", "1", "-"]), max_size=4)
+_FIELD = st.one_of(_PLAIN, _PLAIN, _PLAIN, st.sampled_from([",", '"', "\n", "\r", "a\nb", ""]))
+"""Mostly what needs no quoting, so that blocks both with and without such a field come."""
+
+
+@given(rows=st.lists(st.lists(_FIELD, min_size=1, max_size=5), max_size=6))
+def test_csv_lines_are_the_csv_writers(rows: list[list[str]]) -> None:
+    """The obligation rows' fast writer writes what :func:`csv.writer` writes, whatever the
+    fields hold (commas, quotes, line breaks, a row of one empty field)."""
+    expected, written = io.StringIO(), io.StringIO()
+    csv.writer(expected, lineterminator="\n").writerows(rows)
+    CsvLines(written).write_all(rows)
+    assert written.getvalue() == expected.getvalue()
