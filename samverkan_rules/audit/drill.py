@@ -27,6 +27,7 @@ from samverkan_rules.audit.rows import AuditRules
 from samverkan_rules.audit.tallies import Partial
 from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.engine.result import find_obligations
+from samverkan_rules.events.model import Event
 from samverkan_rules.i18n import translator
 from samverkan_rules.phrases import format_moment
 from samverkan_rules.records import Obligation
@@ -43,15 +44,16 @@ class DrillDown:
 
 
 def case_page(
-    staging: Staging,
-    rules: AuditRules,
+    events: Sequence[Event],
     routines: Sequence[CompiledRoutine],
     case: str,
     as_of: datetime,
 ) -> str:
-    """One case's page: its events and each obligation explained (Swedish), masked."""
-    also = rules.borrow_types | rules.cancelling_types | rules.queue_types
-    events = staging.events_of(case, also)
+    """One case's page: its events and each obligation explained (Swedish), masked.
+
+    ``events``: the case's with every case's that may count for it, as
+    :meth:`Staging.events_of <samverkan_rules.audit.reader.Staging.events_of>` gives them.
+    """
     t = translator("sv")
     result = engine.evaluate(routines, events, as_of).in_language(t)
     mine = [
@@ -104,8 +106,10 @@ def drill_down(
     names: dict[str, str] = {}
     for case in [c[0] for c in cases] + [o[0] for o in overdue]:
         names.setdefault(case, f"cases/case-{len(names) + 1:02d}.html")
+    also = rules.borrow_types | rules.cancelling_types | rules.queue_types
+    events = staging.events_of_cases(names, also)
     pages = {
-        page: case_page(staging, rules, routines, case, as_of).encode("utf-8")
+        page: case_page(events[case], routines, case, as_of).encode("utf-8")
         for case, page in names.items()
     }
     return DrillDown(

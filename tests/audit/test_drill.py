@@ -7,6 +7,7 @@ import csv
 import json
 import re
 from collections import Counter
+from datetime import datetime
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -14,8 +15,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from samverkan_rules import load_registry
+from samverkan_rules.audit.inputs import find_inputs
+from samverkan_rules.audit.pseudonym import Pseudonymiser
+from samverkan_rules.audit.reader import Staging
+from samverkan_rules.audit.rows import AuditRules
+from samverkan_rules.audit.synthetic import generate_history, write_files
 from samverkan_rules.audit.tallies import Partial
-from tests.audit.support import audit_args, run_cli
+from tests.audit.support import ROUTINE_ID, audit_args, run_cli
+from tests.support import ROUTINES
 
 
 class _Links(HTMLParser):
@@ -188,3 +196,27 @@ def test_the_lists_are_the_same_whatever_the_partitions(
     merged = Partial.merge_all(reversed(partials)).fold()
     assert merged.worst == _worst(rows)
     assert merged.most_overdue == _overdue(rows)
+
+
+def test_the_listed_cases_events_are_read_in_one_scan(tmp_path: Path) -> None:
+    """The pages' events, read for every listed case at once, are each case's own with
+    every case's of the types that may count for it, in the order of time and id: as
+    filtering every staged event gives them."""
+    history, cases = generate_history(3, 40, years=1)
+    write_files(cases, tmp_path, files=2)
+    routines = list(load_registry(ROUTINES).versions(ROUTINE_ID))
+    rules = AuditRules.prepare(routines)
+    with Staging(rules, Pseudonymiser(b"0123456789abcdef")) as staging:
+        staging.load(find_inputs([str(tmp_path)]), lambda n: None)
+        staging.finish(datetime.fromisoformat(f"{history.last.isoformat()}T23:59:59+01:00"))
+        every = staging.events_of(None)
+        names = sorted({e.case for e in every})
+        assert len(names) > 10
+        listed = names[::4]
+        for also in (set(), {every[0].type, every[-1].type}):
+            found = staging.events_of_cases(listed, also)
+            assert set(found) == set(listed)
+            for case in listed:
+                expected = [e for e in every if e.case == case or e.type in also]
+                assert found[case] == expected
+                assert found[case] == staging.events_of(case, also)
