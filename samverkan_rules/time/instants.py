@@ -212,18 +212,26 @@ _NAIVE_EPOCH: Final = datetime(1970, 1, 1)
 @functools.lru_cache(maxsize=16384)
 def _offset_throughout(tz: ZoneInfo, hour: int, hours: int) -> tuple[timedelta, str] | None:
     """The offset ``tz`` has throughout ``hours`` UTC hours from ``hour`` (hours since
-    1970), and as RFC 3339 writes it (``+01:00``); None when it changes in them (no zone
-    changes twice in an hour) or is not a whole number of minutes (the instant is then
-    converted on its own, and such an offset refused as RFC 3339)."""
+    1970), and as RFC 3339 writes it (``+01:00``); None when it changes in them or is not
+    a whole number of minutes (the instant is then converted on its own, and such an offset
+    refused as RFC 3339).
+
+    The offset is read at the start of each hour and at the last microsecond: a change
+    and a change back within one hour would go unseen, and no zone has made one.
+    """
     try:
         start = _EPOCH + timedelta(hours=hour)
-        first = start.astimezone(tz).utcoffset()
-        last = (start + timedelta(hours=hours, microseconds=-1)).astimezone(tz).utcoffset()
+        moments = [start + timedelta(hours=h) for h in range(hours)]
+        moments.append(start + timedelta(hours=hours, microseconds=-1))
+        offsets = {m.astimezone(tz).utcoffset() for m in moments}
     except OverflowError:  # past year 1 or 9999
         return None
-    if first is None or first != last or first % timedelta(minutes=1):
+    if len(offsets) != 1:
         return None
-    return first, datetime(2000, 1, 1, tzinfo=timezone(first)).isoformat()[19:]
+    (offset,) = offsets
+    if offset is None or offset % timedelta(minutes=1):
+        return None
+    return offset, datetime(2000, 1, 1, tzinfo=timezone(offset)).isoformat()[19:]
 
 
 def _instant_key(moment: datetime) -> datetime:
