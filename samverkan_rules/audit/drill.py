@@ -107,10 +107,9 @@ def drill_down(
     for case in [c[0] for c in cases] + [o[0] for o in overdue]:
         names.setdefault(case, f"cases/case-{len(names) + 1:02d}.html")
     also = rules.borrow_types | rules.cancelling_types | rules.queue_types
-    events = staging.events_of_cases(names, also)
     pages = {
-        page: case_page(events[case], routines, case, as_of).encode("utf-8")
-        for case, page in names.items()
+        names[case]: case_page(events, routines, case, as_of).encode("utf-8")
+        for case, events in staging.events_of_cases(names, also)
     }
     return DrillDown(
         cases=[

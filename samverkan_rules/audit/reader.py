@@ -719,23 +719,26 @@ class Staging:
         ``also`` (those that may count for the case), in the order of time and id."""
         if case is None:
             return self._fetch("true", [], " ORDER BY at_us, id")
-        return self.events_of_cases([case], also)[case]
+        return next(self.events_of_cases([case], also))[1]
 
     def events_of_cases(
         self, cases: Iterable[str], also: Iterable[str] = ()
-    ) -> dict[str, list[Event]]:
-        """:meth:`events_of` of each of ``cases``, read in one scan of the staged events
-        (the pages of the cases an audit lists: one scan each took 0.08 s at 10M events)."""
-        wanted = sorted(set(cases))
+    ) -> Iterator[tuple[str, list[Event]]]:
+        """Each of ``cases`` (in their order, once) with its :meth:`events_of`, read in one
+        scan of the staged events (the pages of the cases an audit lists: a scan each took
+        0.08 s at 10M events); one case's list at a time, since every case's events of the
+        ``also`` types are in each."""
+        wanted = list(dict.fromkeys(cases))
         if not wanted:
-            return {}
+            return
         types = sorted(set(also))
         where = f"case_p IN ({', '.join('?' for _ in wanted)})"
         if types:
             where += f" OR type IN ({', '.join('?' for _ in types)})"
         every = self._fetch(where, [*wanted, *types], " ORDER BY at_us, id")
         kinds = frozenset(types)
-        return {case: [e for e in every if e.case == case or e.type in kinds] for case in wanted}
+        for case in wanted:
+            yield case, [e for e in every if e.case == case or e.type in kinds]
 
     def _fetch(self, where: str, params: list[str], order: str) -> list[Event]:
         cursor = self.con.cursor()
