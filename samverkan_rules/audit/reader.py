@@ -29,7 +29,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from itertools import pairwise
 from pathlib import Path
 from typing import Any, TextIO
@@ -68,6 +68,7 @@ from samverkan_rules.diagnostics import Diagnostic
 from samverkan_rules.errors import EventError
 from samverkan_rules.events.model import REQUIRED_KEYS, Event, event_from_mapping
 from samverkan_rules.events.read import CSV_HEADER_HINT, csv_header
+from samverkan_rules.time.instants import from_micros, micros
 
 KEYS = frozenset({*REQUIRED_KEYS, "data"})
 """An event's keys; other columns are mapped into data or rejected."""
@@ -75,8 +76,6 @@ _COLUMNS_HINT = (
     "an event has only id, case, type, at and data: map other columns into data with "
     "--columns FILE, or take them as they are with --extra-columns data"
 )
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICRO = timedelta(microseconds=1)
 
 _STAGED_COLUMNS = (
     "{'file_no': 'INTEGER', 'line': 'BIGINT', 'case_p': 'VARCHAR', 'at_us': 'BIGINT', "
@@ -104,10 +103,6 @@ def _delimiter_name(delimiter: str) -> str:
 def _chain(first: Iterable[str], rest: Iterator[str]) -> Iterator[str]:
     yield from first
     yield from rest
-
-
-def _instant_us(moment: datetime) -> int:
-    return (moment - _EPOCH) // _MICRO
 
 
 def _canonical(data: Any) -> str:
@@ -525,7 +520,7 @@ class Staging:
                 code, message, hint = control
                 self._reject(tally, _error(code, message, item.name, number, hint), raw_case)
                 continue
-            at_us = _instant_us(event.at)
+            at_us = micros(event.at)
             problems = self._check(event, at_us)
             if taken and problems:
                 problems = [p for p in problems if not _is_declared(p, taken)]
@@ -561,7 +556,7 @@ class Staging:
         ).fetchone() or (None, None)
         if low is None or high is None:
             return None
-        return _EPOCH + low * _MICRO, _EPOCH + high * _MICRO
+        return from_micros(low), from_micros(high)
 
     def _kept(self, as_of_us: int | None, also: str = "true") -> str:
         cond = "" if as_of_us is None else f" AND s.at_us <= {int(as_of_us)}"
@@ -572,7 +567,7 @@ class Staging:
 
     def finish(self, as_of: datetime) -> int:
         """Count the events after ``as_of`` per file; returns the number of cases."""
-        limit = _instant_us(as_of)
+        limit = micros(as_of)
         self._as_of_us = limit
         for file_no, count in self.con.execute(
             f"SELECT file_no, count(*) FROM ({self._kept(None)}) WHERE at_us > {limit} "

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.diagnostics import Diagnostic
-from samverkan_rules.time.instants import local_date, start_of_day
+from samverkan_rules.time.instants import local_date, micros, start_of_day
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,20 +35,8 @@ _MARGIN = timedelta(days=2)
 window's local days is inside (or outside) whatever the offsets around it."""
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICRO = timedelta(microseconds=1)
 _BEYOND = 1 << 62
 """Later than any instant in microseconds since 1970 (datetime ends in 9999)."""
-
-
-def micros(at: datetime) -> int:
-    """The aware instant ``at`` in microseconds since 1970-01-01 UTC.
-
-    Examples:
-        >>> micros(datetime(1970, 1, 1, 1, tzinfo=UTC))
-        3600000000
-    """
-    return (at - _EPOCH) // _MICRO
 
 
 @dataclass(frozen=True, slots=True)

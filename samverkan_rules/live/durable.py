@@ -56,7 +56,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from durable import engine as _engine  # the `live` extra
@@ -78,7 +78,7 @@ from samverkan_rules.live.durable_conditions import (
     tag,
 )
 from samverkan_rules.records import CaseResult
-from samverkan_rules.time.instants import local_date
+from samverkan_rules.time.instants import local_date, micros
 
 _SESSION_CEILING = 1024
 """durable_rules 2.0.28 holds at most this many live sessions per ruleset."""
@@ -178,14 +178,6 @@ def _ref_value(event: Event, path: str) -> Any:
     if path == "trigger.id":
         return event.id
     return event.data.get(path.rsplit(".", 1)[1], MISSING)
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _micros(moment: datetime) -> int:
-    """An instant as whole microseconds since the epoch (exact in a JSON number)."""
-    return (moment - _EPOCH) // timedelta(microseconds=1)
 
 
 class DurableMatcher:
@@ -469,7 +461,7 @@ class DurableMatcher:
         self._fired = []
         if event.at != live.instant:
             live.instant, live.same_instant = event.at, []
-        at = _micros(event.at)
+        at = micros(event.at)
         live.events.setdefault(event.id, event)
         # 1. Answers, with the facts as they stood before this event.
         for routine in self._routines:
@@ -522,8 +514,8 @@ class DurableMatcher:
         fact = {
             "lane": plan.ob_lane,
             "ob": ob_id,
-            "opens": _micros(opens.at) if opens else -1,
-            "deadline": _micros(deadline.at),
+            "opens": micros(opens.at) if opens else -1,
+            "deadline": micros(deadline.at),
         }
         fact.update(self._ob_keys(plan, event))
         self._assert(live, fact, keep=True)
@@ -534,7 +526,7 @@ class DurableMatcher:
                 if p.pattern.event != earlier.type:
                     continue
                 lane = p.same_lane or p.lane
-                answer = self._answer_fact(lane, earlier, facts, p, _micros(earlier.at))
+                answer = self._answer_fact(lane, earlier, facts, p, micros(earlier.at))
                 answer["target"] = ob_id
                 self._assert(live, answer)
                 if live.obs[ob_id].answer is not None:

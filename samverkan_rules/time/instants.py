@@ -207,6 +207,25 @@ def local_stamp(moment: datetime, tz: ZoneInfo) -> str:
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _NAIVE_EPOCH: Final = datetime(1970, 1, 1)
+_MICRO: Final = timedelta(microseconds=1)
+
+
+def micros(at: datetime) -> int:
+    """The aware instant ``at`` in microseconds since 1970-01-01 UTC (exact in a JSON
+    number and in a database's BIGINT).
+
+    Examples:
+        >>> micros(datetime(1970, 1, 1, 1, tzinfo=UTC))
+        3600000000
+        >>> from_micros(micros(parse_rfc3339("2026-12-22T23:59:59.5+01:00"))).isoformat()
+        '2026-12-22T22:59:59.500000+00:00'
+    """
+    return (at - _EPOCH) // _MICRO
+
+
+def from_micros(count: int) -> datetime:
+    """The instant ``count`` microseconds after 1970-01-01 UTC, in UTC (see :func:`micros`)."""
+    return _EPOCH + count * _MICRO
 
 
 @functools.lru_cache(maxsize=16384)
