@@ -134,29 +134,32 @@ class CsvLines:
         block needs quoting somewhere, row by row."""
         if not rows:
             return
-        block = "\n".join([",".join(fields) for fields in rows]) + "\n"
-        commas = sum(len(fields) - 1 for fields in rows)
-        if (
-            '"' not in block
-            and "\r" not in block
-            and block.count("\n") == len(rows)
-            and block.count(",") == commas
-            and all(len(fields) > 1 for fields in rows)  # a row of one empty field is quoted
-        ):
+        block = _unquoted(rows)
+        if block is not None:
             self._out.write(block)
             return
         for fields in rows:
-            line = ",".join(fields)
-            if (
-                len(fields) < 2
-                or '"' in line
-                or "\n" in line
-                or "\r" in line
-                or line.count(",") != len(fields) - 1
-            ):
+            line = _unquoted((fields,))
+            if line is None:
                 self._writer.writerow(fields)
             else:
-                self._out.write(line + "\n")
+                self._out.write(line)
+
+
+def _unquoted(rows: Sequence[Sequence[str]]) -> str | None:
+    """The rows as :func:`csv.writer` writes them when none of their fields needs quoting
+    (the joined text holds no quote or carriage return, a line feed a row and one comma
+    fewer than the fields of each), else None."""
+    text = "\n".join([",".join(fields) for fields in rows]) + "\n"
+    if (
+        '"' in text
+        or "\r" in text
+        or text.count("\n") != len(rows)
+        or text.count(",") != sum(len(fields) - 1 for fields in rows)
+        or any(len(fields) < 2 for fields in rows)  # a row of one empty field is quoted
+    ):
+        return None
+    return text
 
 
 def obligations_csv(chunks: Sequence[Path], target: Path, group_by: Sequence[str] = ()) -> None:
