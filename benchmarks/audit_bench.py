@@ -15,7 +15,9 @@ the same files, each measured alone:
 - ``audit 1``: ``run_audit`` with a pseudonymisation key and ``jobs=1``, writing every
   output, all in one process;
 - ``audit N``: the same with the default ``jobs`` (the available cores: input files read and
-  partitions of cases evaluated in worker processes).
+  partitions of cases evaluated in worker processes);
+- ``one file``: ``audit N`` on the same events in one JSON Lines file, as many exports come
+  (read in pieces by the workers); its ``obligations.csv`` must equal ``audit N``'s.
 
 Each child reports its wall time and its peak resident set size
 (``resource.getrusage(RUSAGE_SELF).ru_maxrss``, DuckDB's memory included) and, for the
@@ -48,6 +50,7 @@ import json
 import math
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -181,6 +184,18 @@ def measure(size: int, seed: int, tree: Path | None = None) -> dict[str, Any]:
         parse = _run_child("parse", directory, Path(tmp) / "unused")
         single = _run_child("audit-1", directory, Path(tmp) / "out-1")
         audit = _run_child("audit", directory, Path(tmp) / "out")
+        whole = Path(tmp) / "one-file"
+        whole.mkdir()
+        with (whole / "events.jsonl").open("wb") as joined:
+            for path in sorted(directory.iterdir()):
+                with path.open("rb") as part:
+                    shutil.copyfileobj(part, joined, 1 << 20)
+        one_file = _run_child("audit", whole, Path(tmp) / "out-one-file")
+        one_file["same_rows"] = all(
+            (Path(tmp) / "out" / name).read_bytes()
+            == (Path(tmp) / "out-one-file" / name).read_bytes()
+            for name in ("obligations.csv", "summary.csv")
+        )
         compiled = None
         if tree is not None:
             compiled = _run_child("audit", directory, Path(tmp) / "out-compiled", tree)
@@ -196,6 +211,7 @@ def measure(size: int, seed: int, tree: Path | None = None) -> dict[str, Any]:
         "parse": parse,
         "audit_1": single,
         "audit": audit,
+        "one_file": one_file,
         "compiled": compiled,
     }
 
@@ -209,7 +225,7 @@ def _same_outputs(a: Path, b: Path) -> bool:
 
 
 def _row(m: dict[str, Any]) -> str:
-    p, one, a = m["parse"], m["audit_1"], m["audit"]
+    p, one, a, f = m["parse"], m["audit_1"], m["audit"], m["one_file"]
     floor = p["events"] / p["seconds"]
     rate = a["events"] / a["seconds"]
     line = (
@@ -217,7 +233,9 @@ def _row(m: dict[str, Any]) -> str:
         f"{floor:>11,.0f} "
         f"{one['events'] / one['seconds']:>10,.0f} {one['peak_rss_mb']:>6.0f} "
         f"{rate:>10,.0f} {a['peak_rss_mb']:>6.0f} {a['workers_mb']:>7.0f} "
-        f"{one['seconds'] / a['seconds']:>6.2f}x {rate / floor:>6.2f}"
+        f"{one['seconds'] / a['seconds']:>6.2f}x {rate / floor:>6.2f} "
+        f"{f['events'] / f['seconds']:>10,.0f} {f['peak_rss_mb'] + f['workers_mb']:>6.0f} "
+        f"{'same' if f['same_rows'] else 'DIFFERENT'}"
     )
     c = m.get("compiled")
     if c is not None:
@@ -282,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{'events':>11} {'input MB':>8} {'parse ev/s':>11} "
             f"{'1: ev/s':>10} {'MB':>6} {'N: ev/s':>10} {'MB':>6} {'+worker':>7} "
-            f"{'N vs 1':>7} {'N/parse':>6}"
+            f"{'N vs 1':>7} {'N/parse':>6} {'1 file':>10} {'MB all':>6} rows"
             + (
                 f" {'compiled':>10} {'MB':>6} {'+worker':>7} {'ratio':>6} output"
                 if args.compiled
@@ -302,6 +320,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(_verdict(m, "audit"))
                 if m["compiled"] is not None:
                     print(_verdict(m, "compiled"))
+    if not all(m["one_file"]["same_rows"] for m in results):
+        print("the audit of the events in one file counts differently", file=sys.stderr)
+        return 1
     if any(m["compiled"] is not None and not m["compiled"]["same_output"] for m in results):
         print("the compiled audit's output differs from the pure one's", file=sys.stderr)
         return 1

@@ -19,7 +19,7 @@ import hashlib
 import json
 import re
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -108,6 +108,75 @@ def open_bytes(item: InputFile) -> IO[bytes]:
     if item.gzipped:
         return gzip.GzipFile(item.path, "rb")  # type: ignore[return-value]
     return item.path.open("rb")
+
+
+@dataclass(frozen=True)
+class Piece:
+    """Bytes ``start`` up to ``end`` (None: to its end) of an input, read on their own: both
+    where a line begins, so its lines are the file's lines (see :func:`cut_pieces`)."""
+
+    start: int = 0
+    end: int | None = None
+
+
+WHOLE = Piece()
+"""A whole input."""
+
+
+def splittable(item: InputFile) -> bool:
+    """Whether the input can be read in pieces: JSON Lines, not gzipped (a gzip stream is read
+    from its start; a CSV cell may span lines, and its header is in the first)."""
+    return item.format == "jsonl" and not item.gzipped
+
+
+def cut_pieces(path: Path, count: int) -> list[Piece]:
+    """A file cut into up to ``count`` pieces of about as many bytes, each cut where a line
+    begins (fewer pieces when lines are longer than a piece).
+
+    Examples:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     f = Path(d) / "e.jsonl"
+        ...     _ = f.write_bytes(b"aaaa\\nbb\\ncccccc\\nd\\n")
+        ...     cut_pieces(f, 3)
+        [Piece(start=0, end=5), Piece(start=5, end=15), Piece(start=15, end=None)]
+    """
+    size = path.stat().st_size
+    cuts: list[int] = []
+    with path.open("rb") as handle:
+        for k in range(1, count):
+            # The line that holds byte size*k/count - 1 ends the piece: a cut exactly where a
+            # line begins stays there.
+            handle.seek(max(0, size * k // count - 1))
+            handle.readline()
+            at = handle.tell()
+            if (not cuts or at > cuts[-1]) and 0 < at < size:
+                cuts.append(at)
+    ends: list[int | None] = [*cuts, None]
+    return [Piece(start, end) for start, end in zip([0, *cuts], ends, strict=True)]
+
+
+def lines_before(handle: IO[bytes], offset: int) -> int:
+    """The line breaks (``\\n``) in the first ``offset`` bytes of ``handle``, read from its
+    start; leaves it at ``offset``."""
+    handle.seek(0)
+    count, left = 0, offset
+    while left > 0:
+        block = handle.read(min(left, 1 << 20))
+        if not block:
+            break
+        count += block.count(b"\n")
+        left -= len(block)
+    return count
+
+
+def lines_within(handle: Iterable[bytes], size: int) -> Iterator[bytes]:
+    """The lines of ``handle`` in its next ``size`` bytes (a piece ends where a line does)."""
+    for raw in handle:
+        yield raw
+        size -= len(raw)
+        if size <= 0:
+            return
 
 
 def check_encoding(name: str) -> str:

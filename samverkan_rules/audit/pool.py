@@ -2,7 +2,9 @@
 in worker processes.
 
 Reading (pass 1) shares the input files out over the workers, each checking and staging
-its files as :meth:`Staging.stage_file` does; what they find is taken in file order. For
+its files as :meth:`Staging.stage_file` does, a large JSON Lines file cut into pieces read
+by different workers (an export is often one file); what they find is taken in file order,
+each file's pieces put together as one process reads the file. For
 the evaluation (pass 2) the streams are split into ranges of the (pseudonymised) case ids,
 one a worker, which reads its range from the staging database (closed in this process
 meanwhile, read-only in the workers: no copy of the events is written for them), audits
@@ -23,15 +25,24 @@ import os
 import pickle
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from samverkan_rules.audit.inputs import InputError, InputFile, ReadOptions
+from samverkan_rules.audit.inputs import (
+    WHOLE,
+    InputError,
+    InputFile,
+    Piece,
+    ReadOptions,
+    cut_pieces,
+    splittable,
+)
 from samverkan_rules.audit.partition import PartitionJob, audit_partition, compile_texts
 from samverkan_rules.audit.pseudonym import Pseudonymiser
-from samverkan_rules.audit.reader import FileTally, Staging
+from samverkan_rules.audit.reader import PER_CODE, FileTally, Staging
 from samverkan_rules.audit.rows import AuditRules
 from samverkan_rules.audit.streams import cases_from_database
 from samverkan_rules.audit.tallies import Partial
@@ -74,13 +85,16 @@ def workers_for(jobs: int | None, events: int) -> int:
 
 
 def reading_workers(jobs: int | None, inputs: Sequence[InputFile]) -> int:
-    """How many worker processes pass 1 uses (1 means this process): one input file is read
-    by one process, so no more than the files; ``jobs`` when given, by default the available
-    cores but no more than one per :data:`MIN_BYTES_PER_WORKER` of input."""
+    """How many worker processes pass 1 uses (1 means this process): ``jobs`` when given, by
+    default the available cores but no more than one per :data:`MIN_BYTES_PER_WORKER` of
+    input; no more than the files when none can be read in pieces (see
+    :func:`~samverkan_rules.audit.inputs.splittable`)."""
     if jobs is None:
         size = sum(i.path.stat().st_size for i in inputs)
         jobs = min(available_cores(), size // MIN_BYTES_PER_WORKER)
-    return max(1, min(jobs, len(inputs)))
+    if not any(splittable(i) and i.path.stat().st_size for i in inputs):
+        jobs = min(jobs, len(inputs))
+    return max(1, jobs)
 
 
 @dataclass(frozen=True)
@@ -90,8 +104,8 @@ class _Reading:
     texts: tuple[tuple[str, str], ...]
     pseudonyms: Pseudonymiser
     read: ReadOptions
-    files: tuple[tuple[int, InputFile, str], ...]
-    """(file number, input, where its good records go)."""
+    files: tuple[tuple[int, InputFile, Piece, str], ...]
+    """(file number, input, the piece of it, where its good records go)."""
 
 
 @dataclass(frozen=True)
@@ -99,19 +113,32 @@ class _Read:
     """What a reading worker found in one input (or the reason it could not be read)."""
 
     file_no: int
+    start: int
+    """Where the piece read begins (0: the file's start)."""
     tally: FileTally | None
     diagnostics: tuple[Diagnostic, ...]
     error: str | None = None
 
 
-def _balance(inputs: Sequence[InputFile], workers: int) -> list[list[int]]:
-    """File numbers shared out over the workers, largest first to the least loaded."""
-    loads = [[0, w, []] for w in range(workers)]  # type: list[list[Any]]
-    for n in sorted(range(len(inputs)), key=lambda n: (-inputs[n].path.stat().st_size, n)):
+def _shares(inputs: Sequence[InputFile], workers: int) -> list[list[tuple[int, Piece, int]]]:
+    """(file number, piece, its piece number) shared out over the workers, largest first to
+    the least loaded; a file that can be read in pieces is cut into pieces of at most
+    about half a worker's share, so that one large file, or a few, keep every worker busy."""
+    sizes = [i.path.stat().st_size for i in inputs]
+    most = max(1, -(-sum(sizes) // (2 * workers)))
+    parts: list[tuple[int, int, Piece, int]] = []  # (bytes, file number, piece, piece number)
+    for n, item in enumerate(inputs):
+        count = -(-sizes[n] // most) if splittable(item) else 1
+        pieces = cut_pieces(item.path, count) if count > 1 else [WHOLE]
+        for k, piece in enumerate(pieces):
+            end = sizes[n] if piece.end is None else piece.end
+            parts.append((end - piece.start, n, piece, k))
+    loads: list[list[Any]] = [[0, w, []] for w in range(workers)]
+    for size, n, piece, k in sorted(parts, key=lambda p: (-p[0], p[1], p[3])):
         least = min(loads, key=lambda entry: (entry[0], entry[1]))
-        least[0] += inputs[n].path.stat().st_size
-        least[2].append(n)
-    return [sorted(entry[2]) for entry in loads if entry[2]]
+        least[0] += size
+        least[2].append((n, piece, k))
+    return [sorted(entry[2], key=lambda p: (p[0], p[2])) for entry in loads if entry[2]]
 
 
 def read_in_processes(
@@ -130,18 +157,18 @@ def read_in_processes(
     """
     staging.inputs = list(inputs)
     running = []
-    for index, numbers in enumerate(_balance(inputs, workers)):
+    for index, share in enumerate(_shares(inputs, workers)):
         spec = _Reading(
             texts,
             staging.pseudonyms,
             staging.read,
-            tuple((n, inputs[n], str(staging.stage_path(n))) for n in numbers),
+            tuple((n, inputs[n], piece, str(staging.stage_path(n, k))) for n, piece, k in share),
         )
         spec_file = staging.dir / f"reading-{index}.pickle"
         spec_file.write_bytes(pickle.dumps(spec, protocol=pickle.HIGHEST_PROTOCOL))
         running.append(_start("read", spec_file, staging.dir / f"read-{index}.pickle"))
     found: list[_Read] = []
-    per_code: dict[tuple[str, str], int] = {}
+    per_code: Counter[tuple[str, str]] = Counter()
     try:
         for worker, result in running:
             reads, counts = _finish(worker, result)
@@ -150,15 +177,34 @@ def read_in_processes(
             advance(sum(r.tally.read for r in reads if r.tally is not None))
     finally:
         _stop(running)
-    found.sort(key=lambda r: r.file_no)
+    found.sort(key=lambda r: (r.file_no, r.start))
     for r in found:
         if r.error is not None:
             raise InputError(r.error)
-    for r in found:
-        assert r.tally is not None  # no error: a tally
-        staging.take_staged(r.tally, r.diagnostics)
-    staging.take_staged_counts(per_code)
+    for file_no in range(len(inputs)):
+        staging.take_staged(*_whole([r for r in found if r.file_no == file_no]))
+    staging.take_staged_counts(dict(per_code))
     staging.staged()
+
+
+def _whole(pieces: Sequence[_Read]) -> tuple[FileTally, list[Diagnostic]]:
+    """A file's tally and findings from those of its pieces (in order) as one process
+    reading it finds them: the counts summed, the first :data:`PER_CODE` findings of each
+    code listed (each piece listed its own first ones)."""
+    tally = FileTally()
+    listed: Counter[tuple[str, str]] = Counter()
+    diagnostics: list[Diagnostic] = []
+    for r in pieces:
+        assert r.tally is not None  # no error: a tally
+        tally.read += r.tally.read
+        tally.rejected += r.tally.rejected
+        tally.sha256 = tally.sha256 or r.tally.sha256
+        for d in r.diagnostics:
+            key = (d.file or "", d.code)
+            if listed[key] < PER_CODE:
+                listed[key] += 1
+                diagnostics.append(d)
+    return tally, diagnostics
 
 
 def _start(mode: str, spec: Path, result: Path) -> tuple[subprocess.Popen[bytes], Path]:
@@ -261,14 +307,14 @@ def _read_part(spec_file: Path) -> tuple[list[_Read], dict[tuple[str, str], int]
         threads=1,
         read=spec.read,
     ) as staging:
-        for file_no, item, out in spec.files:
+        for file_no, item, piece, out in spec.files:
             before = len(staging.diagnostics)
             try:
-                tally = staging.stage_file(file_no, item, Path(out), lambda n: None)
+                tally = staging.stage_file(file_no, item, Path(out), lambda n: None, piece)
             except InputError as exc:
-                found.append(_Read(file_no, None, (), str(exc)))
+                found.append(_Read(file_no, piece.start, None, (), str(exc)))
                 continue
-            found.append(_Read(file_no, tally, tuple(staging.diagnostics[before:])))
+            found.append(_Read(file_no, piece.start, tally, tuple(staging.diagnostics[before:])))
         return found, staging.per_code()
 
 

@@ -39,13 +39,18 @@ import orjson
 
 from samverkan_rules.audit.findings import personnummer_findings, resolve_duplicates
 from samverkan_rules.audit.inputs import (
+    WHOLE,
     InputError,
     InputFile,
+    Piece,
     ReadOptions,
     control_character,
+    lines_before,
+    lines_within,
     open_bytes,
     sha256_of,
     sniff_delimiter,
+    splittable,
 )
 from samverkan_rules.audit.pseudonym import (
     Pseudonymiser,
@@ -255,28 +260,36 @@ class Staging:
             self.tallies.append(self.stage_file(file_no, item, self.stage_path(file_no), advance))
         self.staged()
 
-    def stage_path(self, file_no: int) -> Path:
-        """Where the good records of input ``file_no`` are staged (CSV)."""
-        return self.dir / f"stage-{file_no}.csv"
+    def stage_path(self, file_no: int, piece: int = 0) -> Path:
+        """Where the good records of input ``file_no`` (its ``piece``-th piece) are staged
+        (CSV; :meth:`staged` loads every such file)."""
+        return self.dir / (f"stage-{file_no}.csv" if not piece else f"stage-{file_no}-{piece}.csv")
 
     def stage_file(
-        self, file_no: int, item: InputFile, out: Path, advance: Callable[[int], None]
+        self,
+        file_no: int,
+        item: InputFile,
+        out: Path,
+        advance: Callable[[int], None],
+        piece: Piece = WHOLE,
     ) -> FileTally:
-        """Check the records of one input and write the good ones to ``out``; findings go to
-        :attr:`diagnostics` (see :meth:`staged` for the summary of repeated ones).
+        """Check the records of one input (or of a ``piece`` of it) and write the good ones to
+        ``out``; findings go to :attr:`diagnostics` (see :meth:`staged` for the summary of
+        repeated ones). The file's checksum is in the tally of the piece that starts it.
 
         Raises:
             InputError: when the file cannot be read at all.
         """
         tally = FileTally()
         try:
-            tally.sha256 = sha256_of(item.path)
+            if not piece.start:
+                tally.sha256 = sha256_of(item.path)
         except OSError as exc:
             raise InputError(
                 f"cannot read {item.name}: {exc.strerror or exc}; check the path and permissions"
             ) from None
         with out.open("w", encoding="utf-8", newline="") as handle:
-            self._stage(file_no, item, self._records(item, tally), tally, handle, advance)
+            self._stage(file_no, item, self._records(item, tally, piece), tally, handle, advance)
         return tally
 
     def take_staged(self, tally: FileTally, diagnostics: Sequence[Diagnostic]) -> None:
@@ -295,7 +308,7 @@ class Staging:
     def staged(self) -> None:
         """End pass 1 once every input is staged: load them into DuckDB, summarise repeated
         findings, resolve reused event ids, report malformed personnummer."""
-        staged = [str(self.stage_path(n)) for n in range(len(self.inputs))]
+        staged = [str(p) for p in sorted(self.dir.glob("stage-*.csv"))]
         self.con.execute(
             "CREATE TABLE staged AS SELECT * FROM read_csv(?, header = false, delim = ',', "
             f"quote = '\"', escape = '\"', columns = {_STAGED_COLUMNS}, auto_detect = false)",
@@ -308,14 +321,18 @@ class Staging:
         self.diagnostics += resolve_duplicates(self.con, names, self.tallies)
         self.diagnostics += personnummer_findings(self.con, names)
 
-    def _records(self, item: InputFile, tally: FileTally) -> Iterator[tuple[int, Any]]:
+    def _records(
+        self, item: InputFile, tally: FileTally, piece: Piece = WHOLE
+    ) -> Iterator[tuple[int, Any]]:
         try:
+            if piece != WHOLE and not splittable(item):
+                raise ValueError(f"{item.name} is read whole, not in pieces")
             if item.format == "parquet":
                 yield from self._parquet_records(item, tally)
             elif item.format == "csv":
                 yield from self._csv_records(item, tally)
             else:
-                yield from self._jsonl_records(item, tally)
+                yield from self._jsonl_records(item, tally, piece)
         except (OSError, EOFError, gzip.BadGzipFile) as exc:
             raise InputError(
                 f"cannot read {item.name}: {exc}; the file is damaged or not what its name says"
@@ -328,11 +345,18 @@ class Staging:
         tally.rejected += 1
         self._note(d, raw_case)
 
-    def _lines(self, item: InputFile, tally: FileTally) -> Iterator[tuple[int, str | None]]:
-        """Each line decoded, or None (reported and counted) when it is not in the encoding."""
+    def _lines(
+        self, item: InputFile, tally: FileTally, piece: Piece = WHOLE
+    ) -> Iterator[tuple[int, str | None]]:
+        """Each line (of ``piece``, numbered as in the file) decoded, or None (reported and
+        counted) when it is not in the encoding."""
         encoding = self.read.encoding
         with open_bytes(item) as handle:
-            for number, raw in enumerate(handle, start=1):
+            first = 1 + lines_before(handle, piece.start) if piece.start else 1
+            lines: Iterable[bytes] = handle
+            if piece.end is not None:
+                lines = lines_within(handle, piece.end - piece.start)
+            for number, raw in enumerate(lines, start=first):
                 try:
                     text = raw.decode(encoding)
                 except UnicodeDecodeError as exc:
@@ -355,8 +379,10 @@ class Staging:
                     text = text.removeprefix("\ufeff")
                 yield number, text
 
-    def _jsonl_records(self, item: InputFile, tally: FileTally) -> Iterator[tuple[int, Any]]:
-        for number, text in self._lines(item, tally):
+    def _jsonl_records(
+        self, item: InputFile, tally: FileTally, piece: Piece = WHOLE
+    ) -> Iterator[tuple[int, Any]]:
+        for number, text in self._lines(item, tally, piece):
             if text is None or not text.strip():
                 continue
             tally.read += 1

@@ -122,7 +122,7 @@ class AuditOptions:
         client: A ``dask.distributed.Client``: audit the partitions on its cluster.
         partitions: How many partitions to make for Dask (default 4 per worker).
         jobs: Worker processes on this machine (default: the available cores; 1: all in
-            this process): for reading, one input file a process (see
+            this process): for reading, input files or pieces of a JSON Lines file (see
             :func:`.pool.reading_workers`); for the evaluation, partitions of cases (not with
             ``client``; see :func:`.pool.workers_for`). By default small audits run in this
             process.

@@ -312,8 +312,9 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
         type=positive_argument("--jobs"),
         metavar="N",
         help=(
-            "worker processes on this machine: input files read in parallel, cases evaluated "
-            "in parallel (default: the available cores, for large inputs; 1: one process)"
+            "worker processes on this machine: input files (and pieces of a JSON Lines "
+            "file) read in parallel, cases evaluated in parallel (default: the available "
+            "cores, for large inputs; 1: one process)"
         ),
     )
     parser.add_argument(

@@ -15,13 +15,17 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from samverkan_rules import load_registry
+from samverkan_rules.audit.inputs import WHOLE, InputFile, cut_pieces
+from samverkan_rules.audit.pool import _shares
 from samverkan_rules.audit.pseudonym import Pseudonymiser
-from samverkan_rules.audit.reader import Staging
+from samverkan_rules.audit.reader import PER_CODE, Staging
 from samverkan_rules.audit.rows import AuditRules, file_order
 from samverkan_rules.audit.run import AuditError, AuditOptions, run_audit
-from tests.audit.support import KEY, ROUTINE_ID, Generated, audit_args, run_cli
+from tests.audit.support import KEY, ROUTINE_ID, Generated, audit_args, generate, run_cli
 from tests.support import ROOT, ROUTINES
 
 OUTPUTS = ("report.json", "obligations.csv", "summary.csv", "periods.csv", "report.html")
@@ -159,3 +163,100 @@ def test_the_ranges_of_case_ids_are_cut_within_the_memory_limit(tmp_path: Path) 
     assert len(ranges) == 4 and ranges[0][0] is None and ranges[-1][1] is None
     assert all(a[1] == b[0] for a, b in itertools.pairwise(ranges))
     assert sum(counts) == 3_000_000 and min(counts) > 600_000  # about a quarter each
+
+
+_RULES = AuditRules.prepare(list(load_registry(ROUTINES).versions(ROUTINE_ID)))
+_GOOD = [
+    json.dumps(
+        {
+            "id": f"e{n}",
+            "case": f"c{n % 3}",
+            "type": "hemvard.enrolled",
+            "at": f"2026-03-0{1 + n % 9}T09:00:00+01:00",
+        }
+    ).encode()
+    for n in range(12)
+]
+_LINES = st.one_of(
+    st.sampled_from(_GOOD),
+    st.sampled_from([b"{not json", b"\xff\xfe not utf-8", b"", b"   ", b'{"id": "x"}']),
+    st.just(
+        json.dumps(
+            {"id": "u", "case": "c9", "type": "no.such-type", "at": "2026-03-01T09:00:00+01:00"}
+        ).encode()
+    ),
+)
+
+
+def _stage(path: Path, item: InputFile, pieces: list, work: Path) -> tuple[list, list, list]:
+    """Each piece staged by a Staging of its own (as in the workers); the staged rows, the
+    tallies and the findings, in the pieces' order."""
+    rows, tallies, found = [], [], []
+    for k, piece in enumerate(pieces):
+        with Staging(_RULES, Pseudonymiser(KEY.encode()), work_dir=str(work)) as staging:
+            out = work / f"piece-{k}.csv"
+            tallies.append(staging.stage_file(0, item, out, lambda n: None, piece))
+            found += staging.diagnostics
+            rows += out.read_text(encoding="utf-8").splitlines()
+    return rows, tallies, found
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    lines=st.lists(st.tuples(_LINES, st.sampled_from([b"\n", b"\r\n"])), max_size=30),
+    bom=st.booleans(),
+    last_open=st.booleans(),
+    count=st.integers(1, 7),
+)
+def test_a_file_read_in_pieces_is_read_as_whole(
+    tmp_path_factory: pytest.TempPathFactory,
+    lines: list[tuple[bytes, bytes]],
+    bom: bool,
+    last_open: bool,
+    count: int,
+) -> None:
+    """Cut anywhere into pieces read by different readers, a JSON Lines file gives the same
+    staged records (with their line numbers), counts and findings as read in one go: a BOM,
+    CRLF, blank and undecodable lines and a last line without a line break included."""
+    work = tmp_path_factory.mktemp("pieces")
+    body = b"".join(text + end for text, end in lines)
+    if last_open and lines:
+        body = body[: -len(lines[-1][1])]
+    path = work / "events.jsonl"
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + body)
+    item = InputFile(path, "events.jsonl", "jsonl", False)
+    pieces = cut_pieces(path, count)
+    assert pieces[0].start == 0 and pieces[-1].end is None
+    assert all(a.end == b.start for a, b in itertools.pairwise(pieces))
+    whole = _stage(path, item, [WHOLE], work)
+    apart = _stage(path, item, pieces, work)
+    assert apart[0] == whole[0]
+    assert sum(t.read for t in apart[1]) == whole[1][0].read
+    assert sum(t.rejected for t in apart[1]) == whole[1][0].rejected
+    assert [t.sha256 for t in apart[1] if t.sha256] == [whole[1][0].sha256]
+    assert apart[2] == whole[2]
+
+
+def test_one_large_file_is_read_by_every_worker_as_by_one(tmp_path: Path) -> None:
+    """An export is often one file: it is cut into pieces for the workers, and the audit,
+    its findings (listed up to the limit per code, counted beyond) and every file are those
+    of one process."""
+    source = generate(tmp_path / "gen", cases=60, files=1).paths[0]
+    assert source.name.endswith(".jsonl")
+    spoiled = [b"\xef\xbb\xbf"]
+    for line in source.read_bytes().splitlines(keepends=True):
+        spoiled += [line, *[b"{not json\r\n"] * 3]  # more than the findings listed per code
+    one = tmp_path / "in" / "events.jsonl"
+    one.parent.mkdir()
+    one.write_bytes(b"".join(spoiled))
+    item = InputFile(one, str(one), "jsonl", False)
+    assert len([p for share in _shares([item], 3) for p in share]) > 1  # read in pieces
+    assert len(spoiled) // 4 * 3 > PER_CODE
+    first = _audit([one], tmp_path / "one", 1)
+    many = _audit([one], tmp_path / "many", 3)
+    assert any(json.loads(d)["code"] == "audit.more-findings" for d in first)
+    assert many == first
+    for name in OUTPUTS:
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "many" / name).read_bytes()
