@@ -17,6 +17,8 @@ report equals the single-process one byte for byte.
 Workers are whole new interpreters rather than ``multiprocessing`` children: a forked child
 would inherit the parent's DuckDB threads, and a spawned one re-imports the caller's main
 module, which a script using the Python API without a ``__main__`` guard does not survive.
+They are kept from one pass to the next (:class:`Workers`): each starts Python, imports the
+package and compiles the routines once.
 """
 
 from __future__ import annotations
@@ -26,8 +28,9 @@ import pickle
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -41,15 +44,19 @@ from samverkan_rules.audit.inputs import (
     splittable,
 )
 from samverkan_rules.audit.partition import PartitionJob, audit_partition, compile_texts
-from samverkan_rules.audit.pseudonym import Pseudonymiser
+from samverkan_rules.audit.pseudonym import Pseudonymiser, forget_ids
 from samverkan_rules.audit.reader import PER_CODE, FileTally, Staging
 from samverkan_rules.audit.rows import AuditRules
 from samverkan_rules.audit.streams import cases_from_database
 from samverkan_rules.audit.tallies import Partial
+from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.diagnostics import Diagnostic
 
 WORKER = "samverkan_rules.audit.worker"
-"""The module a worker process runs (it calls :func:`main`)."""
+"""The module a worker process runs (it calls :func:`serve`)."""
+
+DONE = b"done\n"
+"""What a worker writes to the pipe it was given once a part's result is written."""
 
 MIN_EVENTS_PER_WORKER = 40_000
 """Below this many events a worker costs more (starting, compiling the routines) than it
@@ -122,13 +129,17 @@ class _Read:
 
 def _shares(inputs: Sequence[InputFile], workers: int) -> list[list[tuple[int, Piece, int]]]:
     """(file number, piece, its piece number) shared out over the workers, largest first to
-    the least loaded; a file that can be read in pieces is cut into pieces of at most
-    about half a worker's share, so that one large file, or a few, keep every worker busy."""
+    the least loaded; a file that can be read in pieces is cut into pieces of about half a
+    worker's share, so that one large file, or a few, keep every worker busy.
+
+    Files about that size stay whole: pieces of a few sizes side by side made DuckDB's load
+    of the staged files take more memory (287 MB against 229 for eight equal ones, 1M
+    events; past 128MB it failed where the equal ones loaded in 96MB)."""
     sizes = [i.path.stat().st_size for i in inputs]
-    most = max(1, -(-sum(sizes) // (2 * workers)))
+    share = max(1, sum(sizes) // (2 * workers))
     parts: list[tuple[int, int, Piece, int]] = []  # (bytes, file number, piece, piece number)
     for n, item in enumerate(inputs):
-        count = -(-sizes[n] // most) if splittable(item) else 1
+        count = max(1, round(sizes[n] / share)) if splittable(item) else 1
         pieces = cut_pieces(item.path, count) if count > 1 else [WHOLE]
         for k, piece in enumerate(pieces):
             end = sizes[n] if piece.end is None else piece.end
@@ -141,23 +152,97 @@ def _shares(inputs: Sequence[InputFile], workers: int) -> list[list[tuple[int, P
     return [sorted(entry[2], key=lambda p: (p[0], p[2])) for entry in loads if entry[2]]
 
 
+class Workers:
+    """Worker processes kept from one pass to the next: started as a pass first needs them,
+    each given one part at a time (a line on its standard input naming the part's files)
+    and answering :data:`DONE` when it has written the result; stopped at the end, killed
+    when one fails or the audit is interrupted.
+
+    Use as a context manager around both passes; each worker's standard error goes to a
+    log in ``directory`` (a pipe could fill while another worker is waited for).
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.dir = directory
+        self._running: list[subprocess.Popen[bytes]] = []
+
+    def __enter__(self) -> Workers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if exc[0] is not None:
+            self.stop()
+            return
+        for worker in self._running:
+            if worker.stdin is not None:
+                worker.stdin.close()  # no more parts: the worker ends
+        for worker in self._running:
+            worker.wait()
+
+    def stop(self) -> None:
+        """Kill the workers still running."""
+        for worker in self._running:
+            if worker.poll() is None:
+                worker.kill()
+            worker.wait()
+
+    def _log(self, index: int) -> Path:
+        return self.dir / f"worker-{index}.log"
+
+    def run(self, mode: str, parts: Sequence[tuple[Path, Path]]) -> Iterator[Any]:
+        """Each part (its spec file, its result file) to a worker of its own, ``mode`` (read
+        or audit) saying what to do; yields each result in the parts' order.
+
+        Raises:
+            RuntimeError: when a worker fails (with the end of what it wrote to stderr).
+        """
+        while len(self._running) < len(parts):
+            index = len(self._running)
+            with self._log(index).open("wb") as errors:
+                self._running.append(
+                    subprocess.Popen(
+                        [sys.executable, "-m", WORKER],
+                        stdin=subprocess.PIPE,
+                        stdout=subprocess.PIPE,
+                        stderr=errors,
+                    )
+                )
+        try:
+            for worker, (spec, result) in zip(self._running, parts, strict=False):
+                assert worker.stdin is not None
+                worker.stdin.write(f"{mode}\t{spec}\t{result}\n".encode())
+                worker.stdin.flush()
+            for index, (worker, (_, result)) in enumerate(zip(self._running, parts, strict=False)):
+                assert worker.stdout is not None
+                if worker.stdout.readline() != DONE:
+                    code = worker.wait()
+                    log = self._log(index).read_text(encoding="utf-8", errors="replace")
+                    raise RuntimeError(f"an audit worker failed (exit {code}):\n{log[-2000:]}")
+                yield pickle.loads(result.read_bytes())
+        except BaseException:
+            self.stop()
+            raise
+
+
 def read_in_processes(
     staging: Staging,
     inputs: Sequence[InputFile],
     texts: tuple[tuple[str, str], ...],
-    workers: int,
+    workers: Workers,
+    count: int,
     advance: Callable[[int], None],
 ) -> None:
-    """Pass 1 (:meth:`Staging.load`) with the inputs shared out over ``workers`` processes;
-    what they find is taken in file order, so the findings are as one process gives them.
+    """Pass 1 (:meth:`Staging.load`) with the inputs shared out over ``count`` of
+    ``workers``; what they find is taken in file order, so the findings are as one process
+    gives them.
 
     Raises:
         InputError: when a file cannot be read at all (the first such file).
         RuntimeError: when a worker fails.
     """
     staging.inputs = list(inputs)
-    running = []
-    for index, share in enumerate(_shares(inputs, workers)):
+    parts = []
+    for index, share in enumerate(_shares(inputs, count)):
         spec = _Reading(
             texts,
             staging.pseudonyms,
@@ -166,17 +251,13 @@ def read_in_processes(
         )
         spec_file = staging.dir / f"reading-{index}.pickle"
         spec_file.write_bytes(pickle.dumps(spec, protocol=pickle.HIGHEST_PROTOCOL))
-        running.append(_start("read", spec_file, staging.dir / f"read-{index}.pickle"))
+        parts.append((spec_file, staging.dir / f"read-{index}.pickle"))
     found: list[_Read] = []
     per_code: Counter[tuple[str, str]] = Counter()
-    try:
-        for worker, result in running:
-            reads, counts = _finish(worker, result)
-            found.extend(reads)
-            per_code.update(counts)
-            advance(sum(r.tally.read for r in reads if r.tally is not None))
-    finally:
-        _stop(running)
+    for reads, counts in workers.run("read", parts):
+        found.extend(reads)
+        per_code.update(counts)
+        advance(sum(r.tally.read for r in reads if r.tally is not None))
     found.sort(key=lambda r: (r.file_no, r.start))
     for r in found:
         if r.error is not None:
@@ -207,45 +288,15 @@ def _whole(pieces: Sequence[_Read]) -> tuple[FileTally, list[Diagnostic]]:
     return tally, diagnostics
 
 
-def _start(mode: str, spec: Path, result: Path) -> tuple[subprocess.Popen[bytes], Path]:
-    """A worker started on ``spec``; what it writes to stderr goes to a file beside
-    ``result`` (a pipe could fill while another worker is waited for)."""
-    command = [sys.executable, "-m", WORKER, mode, str(spec), str(result)]
-    with result.with_suffix(".log").open("wb") as errors:
-        worker = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errors
-        )
-    return worker, result
-
-
-def _finish(worker: subprocess.Popen[bytes], result: Path) -> Any:
-    """What the worker wrote to ``result``, once it has ended.
-
-    Raises:
-        RuntimeError: when it failed (with the end of what it wrote to stderr).
-    """
-    if worker.wait() != 0:
-        log = result.with_suffix(".log").read_text(encoding="utf-8", errors="replace")
-        raise RuntimeError(f"an audit worker failed (exit {worker.returncode}):\n{log[-2000:]}")
-    return pickle.loads(result.read_bytes())
-
-
-def _stop(running: Sequence[tuple[subprocess.Popen[bytes], Path]]) -> None:
-    """Stop the workers still running (one failed, or the audit was interrupted)."""
-    for worker, _ in running:
-        if worker.poll() is None:
-            worker.kill()
-            worker.wait()
-
-
 def audit_in_processes(
     job: PartitionJob,
     staging: Staging,
     chunks: list[Path],
-    workers: int,
+    workers: Workers,
+    count: int,
     advance: Callable[[int], None],
 ) -> Partial:
-    """Audit the cases in ``workers`` processes, one range of case ids each; the merged
+    """Audit the cases in ``count`` of ``workers``, one range of case ids each; the merged
     partial.
 
     ``job`` carries the routines' texts (each worker compiles them once). Each worker reads
@@ -259,7 +310,7 @@ def audit_in_processes(
     job_file = staging.dir / "job.pickle"
     job_file.write_bytes(pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL))
     specs = []
-    for index, (low, high) in enumerate(staging.ranges(workers)):
+    for index, (low, high) in enumerate(staging.ranges(count)):
         rows = staging.dir / f"rows-part-{index}.csv"
         chunks.append(rows)
         query = staging.range_query(low, high)
@@ -268,15 +319,16 @@ def audit_in_processes(
         specs.append((spec, staging.dir / f"partial-{index}.pickle"))
     partials = []
     with staging.shared():
-        running = [_start("audit", spec, result) for spec, result in specs]
-        try:
-            for worker, result in running:
-                partial: Partial = _finish(worker, result)
-                partials.append(partial)
-                advance(partial.streams)
-        finally:
-            _stop(running)
+        for partial in workers.run("audit", specs):
+            partials.append(partial)
+            advance(partial.streams)
     return Partial.merge_all(partials)
+
+
+@lru_cache(maxsize=4)
+def _compiled(texts: tuple[tuple[str, str], ...]) -> list[CompiledRoutine]:
+    """The routines of a job, compiled once in a worker for both passes."""
+    return compile_texts(texts)
 
 
 def _audit_part(spec: Path) -> Partial:
@@ -291,13 +343,19 @@ def _audit_part(spec: Path) -> Partial:
         spill=Path(rows).with_suffix(".spill"),
     )
     with open(rows, "w", encoding="utf-8", newline="") as handle:
-        return audit_partition(job, streams, handle)
+        return audit_partition(
+            job,
+            streams,
+            handle,
+            routines=_compiled(job.routines),
+            compare=_compiled(job.compare) if job.compare is not None else None,
+        )
 
 
 def _read_part(spec_file: Path) -> tuple[list[_Read], dict[tuple[str, str], int]]:
     """A reading worker's part: its inputs checked and staged, what it found in each."""
     spec: _Reading = pickle.loads(spec_file.read_bytes())
-    rules = AuditRules.prepare(compile_texts(spec.texts))
+    rules = AuditRules.prepare(_compiled(spec.texts))
     found = []
     with Staging(
         rules,
@@ -315,12 +373,22 @@ def _read_part(spec_file: Path) -> tuple[list[_Read], dict[tuple[str, str], int]
                 found.append(_Read(file_no, piece.start, None, (), str(exc)))
                 continue
             found.append(_Read(file_no, piece.start, tally, tuple(staging.diagnostics[before:])))
-        return found, staging.per_code()
+        counts = staging.per_code()
+    forget_ids()  # the case ids read: this process goes on to audit pseudonyms
+    return found, counts
 
 
-def main(argv: Sequence[str]) -> None:
-    """A worker: ``read SPEC RESULT`` or ``audit SPEC RESULT`` (pickles in the staging
-    directory, written by :func:`read_in_processes` and :func:`audit_in_processes`)."""
-    mode, spec, result = argv
-    done = _read_part(Path(spec)) if mode == "read" else _audit_part(Path(spec))
-    Path(result).write_bytes(pickle.dumps(done, protocol=pickle.HIGHEST_PROTOCOL))
+def serve() -> None:
+    """A worker: each line of standard input ``read SPEC RESULT`` or ``audit SPEC RESULT``
+    (tab-separated; pickles in the staging directory, written by :func:`read_in_processes`
+    and :func:`audit_in_processes`), :data:`DONE` on standard output once the result is
+    written; ends at the end of its input. Anything else written to standard output goes
+    to standard error (the log), so that the pipe carries only the answers."""
+    answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    for line in sys.stdin:
+        mode, spec, result = line.rstrip("\n").split("\t")
+        done = _read_part(Path(spec)) if mode == "read" else _audit_part(Path(spec))
+        Path(result).write_bytes(pickle.dumps(done, protocol=pickle.HIGHEST_PROTOCOL))
+        answers.write(DONE)
+        answers.flush()

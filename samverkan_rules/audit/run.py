@@ -44,6 +44,7 @@ from samverkan_rules.audit.models import (
 from samverkan_rules.audit.partition import PartitionJob, audit_partition
 from samverkan_rules.audit.policy import BreachPolicy, check_target, policy_record
 from samverkan_rules.audit.pool import (
+    Workers,
     audit_in_processes,
     read_in_processes,
     reading_workers,
@@ -309,14 +310,15 @@ def _read_inputs(
     inputs: list[InputFile],
     options: AuditOptions,
     routines: Sequence[CompiledRoutine],
+    workers: Workers,
 ) -> None:
-    """Pass 1 over the inputs, here or in worker processes (several large files, routines
-    read from files); fails past ``--max-rejected`` rejected records (showing them)."""
-    workers = 1 if any(r.file is None for r in routines) else reading_workers(options.jobs, inputs)
+    """Pass 1 over the inputs, here or in worker processes (large inputs, routines read from
+    files); fails past ``--max-rejected`` rejected records (showing them)."""
+    count = 1 if any(r.file is None for r in routines) else reading_workers(options.jobs, inputs)
     with _bar(options.progress, None, "reading", "events") as bar:
         try:
-            if workers > 1:
-                read_in_processes(staging, inputs, _texts(routines), workers, bar.update)
+            if count > 1:
+                read_in_processes(staging, inputs, _texts(routines), workers, count, bar.update)
             else:
                 staging.load(inputs, bar.update)
         except InputError as exc:
@@ -379,15 +381,16 @@ def _audit_cases(
     staging: Staging,
     routines: Sequence[CompiledRoutine],
     compare: Sequence[CompiledRoutine] | None,
-    workers: int,
+    count: int,
+    workers: Workers,
 ) -> tuple[Partial, list[Path]]:
     """Every case through the partition step, here, in worker processes or on Dask; the
     merged partial and the chunks of obligation rows it wrote."""
     chunks: list[Path] = []
     total_streams = staging.stream_count()
     with _bar(options.progress, total_streams, "auditing", "cases") as bar:
-        if options.client is None and workers > 1:
-            partial = audit_in_processes(job, staging, chunks, workers, bar.update)
+        if options.client is None and count > 1:
+            partial = audit_in_processes(job, staging, chunks, workers, count, bar.update)
         elif options.client is None:
             chunk = staging.dir / "rows-0.csv"
             with chunk.open("w", encoding="utf-8", newline="") as handle:
@@ -599,13 +602,14 @@ def run_audit(options: AuditOptions) -> AuditOutcome:
         memory_limit=options.memory_limit,
         read=read,
     ) as staging:
-        _read_inputs(staging, inputs, options, routines)
-        first, last, as_of = period = _period(staging, options, tz)
-        cases = staging.finish(as_of)
-        compare = list(Registry(options.compare)) if options.compare is not None else None
-        workers = _workers(options, routines, compare, staging)
-        job = _job(options, routines, compare, rules, staging, period, workers)
-        partial, chunks = _audit_cases(options, job, staging, routines, compare, workers)
+        with Workers(staging.dir) as workers:
+            _read_inputs(staging, inputs, options, routines, workers)
+            first, last, as_of = period = _period(staging, options, tz)
+            cases = staging.finish(as_of)
+            compare = list(Registry(options.compare)) if options.compare is not None else None
+            count = _workers(options, routines, compare, staging)
+            job = _job(options, routines, compare, rules, staging, period, count)
+            partial, chunks = _audit_cases(options, job, staging, routines, compare, count, workers)
         queue_list = _add_run_findings(partial, rules, staging, as_of)
         if partial.rows == 0:
             raise AuditError(

@@ -19,8 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from samverkan_rules import load_registry
+from samverkan_rules.audit import pool
 from samverkan_rules.audit.inputs import WHOLE, InputFile, cut_pieces
-from samverkan_rules.audit.pool import _shares
+from samverkan_rules.audit.pool import Workers, _shares
 from samverkan_rules.audit.pseudonym import Pseudonymiser
 from samverkan_rules.audit.reader import PER_CODE, Staging
 from samverkan_rules.audit.rows import AuditRules, file_order
@@ -260,3 +261,34 @@ def test_one_large_file_is_read_by_every_worker_as_by_one(tmp_path: Path) -> Non
     assert many == first
     for name in OUTPUTS:
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "many" / name).read_bytes()
+
+
+def test_the_workers_read_and_then_audit(
+    generated: Generated, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two workers read the files and then audit the cases: started once for both passes."""
+    started = []
+    real = subprocess.Popen
+
+    def popen(*args: object, **kwargs: object) -> subprocess.Popen[bytes]:
+        started.append(args)
+        return real(*args, **kwargs)  # type: ignore[call-overload, no-any-return]
+
+    monkeypatch.setattr(pool.subprocess, "Popen", popen)
+    one = _audit(generated.paths, tmp_path / "one", 1)
+    assert not started
+    assert _audit(generated.paths, tmp_path / "two", 2) == one
+    assert len(started) == 2
+    for name in OUTPUTS:
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
+
+
+def test_a_failing_worker_is_reported_and_every_worker_stopped(tmp_path: Path) -> None:
+    parts = [
+        (tmp_path / f"no-such-spec-{n}.pickle", tmp_path / f"result-{n}.pickle") for n in (0, 1)
+    ]
+    workers = Workers(tmp_path)
+    with pytest.raises(RuntimeError, match="an audit worker failed") as caught, workers:
+        list(workers.run("read", parts))
+    assert "no-such-spec-0.pickle" in str(caught.value)  # the end of its log: the traceback
+    assert all(worker.poll() is not None for worker in workers._running)

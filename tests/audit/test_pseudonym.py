@@ -14,6 +14,8 @@ from samverkan_rules.audit.pseudonym import (
     KEY_ENV,
     AuditKeyError,
     Pseudonymiser,
+    _pseudonym,
+    forget_ids,
     load_key,
     looks_like_personnummer,
     mask,
@@ -144,3 +146,12 @@ def test_an_obligation_id_masks_as_its_two_parts(rule: str, trigger: str) -> Non
     same as masking ``<rule>:<trigger>``, since nothing shaped like a personnummer or a
     pseudonym holds a colon."""
     assert mask(f"{rule}:{trigger}") == f"{mask(rule)}:{mask(trigger)}"
+
+
+def test_forgetting_the_ids_keeps_none_and_changes_no_answer() -> None:
+    """A worker that has read its files drops the case ids it kept to save work."""
+    before = Pseudonymiser(KEY).case("19121212-1212"), valid_personnummer("19121212-1212")
+    assert _pseudonym.cache_info().currsize and valid_personnummer.cache_info().currsize
+    forget_ids()
+    assert _pseudonym.cache_info().currsize == valid_personnummer.cache_info().currsize == 0
+    assert (Pseudonymiser(KEY).case("19121212-1212"), valid_personnummer("19121212-1212")) == before
