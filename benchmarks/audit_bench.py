@@ -30,7 +30,7 @@ Targets (issue: the audit an auditor can hand in): at least 50,000 events/s at 1
 a 2-core machine, peak memory at most 400 MB.
 
 Last runs (2026-12-07, 1,212,520 events, 211 MB of JSON Lines, Python 3.11.7, 2 cores shared
-with other work): at 23:20, ``--sizes 1000000``: parse 165,901 events/s; ``jobs=1`` 25,199
+with other work): at 22:30, ``--sizes 1000000``: parse 165,901 events/s; ``jobs=1`` 25,199
 at 469 MB; the default jobs 47,235 (0.28 of the floor) at 272 + 281 MB; one file 42,687
 (read in pieces by both workers; before, by one: 31,700-36,000 timed side by side). At
 19:20: parse 165,695 events/s; ``jobs=1`` 25,998 events/s at 461 MB; the default jobs 45,741
