@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from samverkan_rules import load_registry
 from samverkan_rules.audit import pool
 from samverkan_rules.audit.inputs import WHOLE, InputFile, cut_pieces
-from samverkan_rules.audit.pool import Workers, _shares
+from samverkan_rules.audit.pool import Workers, _shares, reading_workers
 from samverkan_rules.audit.pseudonym import Pseudonymiser
 from samverkan_rules.audit.reader import PER_CODE, Staging
 from samverkan_rules.audit.rows import AuditRules, file_order
@@ -292,3 +292,24 @@ def test_a_failing_worker_is_reported_and_every_worker_stopped(tmp_path: Path) -
         list(workers.run("read", parts))
     assert "no-such-spec-0.pickle" in str(caught.value)  # the end of its log: the traceback
     assert all(worker.poll() is not None for worker in workers._running)
+
+
+def test_one_file_keeps_every_worker_busy_when_it_can_be_cut(tmp_path: Path) -> None:
+    """A JSON Lines file is cut into about two pieces a worker, the pieces' bytes shared out
+    evenly; a CSV (or gzipped) file is read by one worker, whatever the jobs."""
+    lines = b"".join(b'{"n": %d}\n' % n for n in range(5000))
+    jsonl, csv_file = tmp_path / "e.jsonl", tmp_path / "e.csv"
+    jsonl.write_bytes(lines)
+    csv_file.write_bytes(lines)
+    one = InputFile(jsonl, "e.jsonl", "jsonl", False)
+    assert reading_workers(3, [one]) == 3
+    assert reading_workers(3, [InputFile(csv_file, "e.csv", "csv", False)]) == 1
+    shares = _shares([one], 3)
+    pieces = sorted((piece for share in shares for _, piece, _ in share), key=lambda p: p.start)
+    assert len(shares) == 3 and len(pieces) == 6
+    assert pieces[0].start == 0 and pieces[-1].end is None
+    assert all(a.end == b.start for a, b in itertools.pairwise(pieces))
+    sizes = [(p.end or len(lines)) - p.start for p in pieces]
+    assert max(sizes) - min(sizes) < 20  # a line's length at most
+    loads = [sum((p.end or len(lines)) - p.start for _, p, _ in share) for share in shares]
+    assert max(loads) - min(loads) < 40
