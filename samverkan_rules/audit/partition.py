@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import TextIO
 
 from samverkan_rules.audit.rows import AuditRules, ObligationRow, rows_for_case, sort_in_file_order
@@ -69,8 +70,11 @@ class _Prepared:
 _PREPARED: dict[str, _Prepared] = {}
 
 
-def compile_texts(texts: Sequence[tuple[str, str]]) -> list[CompiledRoutine]:
-    """Routines compiled from (file name, YAML text) pairs, as jobs carry them."""
+@lru_cache(maxsize=2)
+def compile_texts(texts: tuple[tuple[str, str], ...]) -> list[CompiledRoutine]:
+    """Routines compiled from (file name, YAML text) pairs, as jobs carry them; the last two
+    sets kept (a job's audited and compared versions), so that a worker compiles them once
+    for reading and auditing."""
     return [load_routine_text(text, file=name) for name, text in texts]
 
 

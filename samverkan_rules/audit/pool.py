@@ -30,7 +30,6 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +48,6 @@ from samverkan_rules.audit.reader import PER_CODE, FileTally, Staging
 from samverkan_rules.audit.rows import AuditRules
 from samverkan_rules.audit.streams import cases_from_database
 from samverkan_rules.audit.tallies import Partial
-from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.diagnostics import Diagnostic
 
 WORKER = "samverkan_rules.audit.worker"
@@ -325,12 +323,6 @@ def audit_in_processes(
     return Partial.merge_all(partials)
 
 
-@lru_cache(maxsize=4)
-def _compiled(texts: tuple[tuple[str, str], ...]) -> list[CompiledRoutine]:
-    """The routines of a job, compiled once in a worker for both passes."""
-    return compile_texts(texts)
-
-
 def _audit_part(spec: Path) -> Partial:
     """An auditing worker's part: one range of cases audited, its rows written."""
     job_file, rows, database, query = pickle.loads(spec.read_bytes())
@@ -343,19 +335,13 @@ def _audit_part(spec: Path) -> Partial:
         spill=Path(rows).with_suffix(".spill"),
     )
     with open(rows, "w", encoding="utf-8", newline="") as handle:
-        return audit_partition(
-            job,
-            streams,
-            handle,
-            routines=_compiled(job.routines),
-            compare=_compiled(job.compare) if job.compare is not None else None,
-        )
+        return audit_partition(job, streams, handle)
 
 
 def _read_part(spec_file: Path) -> tuple[list[_Read], dict[tuple[str, str], int]]:
     """A reading worker's part: its inputs checked and staged, what it found in each."""
     spec: _Reading = pickle.loads(spec_file.read_bytes())
-    rules = AuditRules.prepare(_compiled(spec.texts))
+    rules = AuditRules.prepare(compile_texts(spec.texts))
     found = []
     with Staging(
         rules,
