@@ -19,6 +19,7 @@ import hashlib
 import json
 import re
 import tomllib
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -102,6 +103,27 @@ def find_inputs(paths: Sequence[str]) -> list[InputFile]:
 def sha256_of(path: Path) -> str:
     with path.open("rb") as handle:
         return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+@dataclass
+class FileTally:
+    """What became of one input's records."""
+
+    read: int = 0
+    rejected: int = 0
+    after_as_of: int = 0
+    sha256: str = ""
+
+
+def tally_total(tallies: Iterable[FileTally]) -> Counter[str]:
+    """Sums over the inputs."""
+    total: Counter[str] = Counter()
+    for t in tallies:
+        total["read"] += t.read
+        total["used"] += t.read - t.rejected
+        total["rejected"] += t.rejected
+        total["after_as_of"] += t.after_as_of
+    return total
 
 
 def open_bytes(item: InputFile) -> IO[bytes]:

@@ -35,6 +35,7 @@ from typing import Any
 
 from samverkan_rules.audit.inputs import (
     WHOLE,
+    FileTally,
     InputError,
     InputFile,
     Piece,
@@ -44,7 +45,7 @@ from samverkan_rules.audit.inputs import (
 )
 from samverkan_rules.audit.partition import PartitionJob, audit_partition, compile_texts
 from samverkan_rules.audit.pseudonym import Pseudonymiser, forget_ids
-from samverkan_rules.audit.reader import PER_CODE, FileTally, Staging
+from samverkan_rules.audit.reader import Staging
 from samverkan_rules.audit.rows import AuditRules
 from samverkan_rules.audit.streams import cases_from_database
 from samverkan_rules.audit.tallies import Partial
@@ -261,29 +262,23 @@ def read_in_processes(
         if r.error is not None:
             raise InputError(r.error)
     for file_no in range(len(inputs)):
-        staging.take_staged(*_whole([r for r in found if r.file_no == file_no]))
+        pieces = [r for r in found if r.file_no == file_no]
+        staging.take_staged(
+            _tally([r.tally for r in pieces]), [d for r in pieces for d in r.diagnostics]
+        )
     staging.take_staged_counts(dict(per_code))
     staging.staged()
 
 
-def _whole(pieces: Sequence[_Read]) -> tuple[FileTally, list[Diagnostic]]:
-    """A file's tally and findings from those of its pieces (in order) as one process
-    reading it finds them: the counts summed, the first :data:`PER_CODE` findings of each
-    code listed (each piece listed its own first ones)."""
+def _tally(pieces: Sequence[FileTally | None]) -> FileTally:
+    """A file's tally from its pieces': the counts summed, the checksum of the first."""
     tally = FileTally()
-    listed: Counter[tuple[str, str]] = Counter()
-    diagnostics: list[Diagnostic] = []
-    for r in pieces:
-        assert r.tally is not None  # no error: a tally
-        tally.read += r.tally.read
-        tally.rejected += r.tally.rejected
-        tally.sha256 = tally.sha256 or r.tally.sha256
-        for d in r.diagnostics:
-            key = (d.file or "", d.code)
-            if listed[key] < PER_CODE:
-                listed[key] += 1
-                diagnostics.append(d)
-    return tally, diagnostics
+    for piece in pieces:
+        assert piece is not None  # no error: a tally
+        tally.read += piece.read
+        tally.rejected += piece.rejected
+        tally.sha256 = tally.sha256 or piece.sha256
+    return tally
 
 
 def audit_in_processes(

@@ -25,7 +25,6 @@ import csv
 import gzip
 import os
 import tempfile
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -40,6 +39,7 @@ import orjson
 from samverkan_rules.audit.findings import personnummer_findings, resolve_duplicates
 from samverkan_rules.audit.inputs import (
     WHOLE,
+    FileTally,
     InputError,
     InputFile,
     Piece,
@@ -114,14 +114,12 @@ def _canonical(data: Any) -> str:
     return orjson.dumps(data, option=orjson.OPT_SORT_KEYS).decode("utf-8")
 
 
-@dataclass
-class FileTally:
-    """What became of one input's records."""
-
-    read: int = 0
-    rejected: int = 0
-    after_as_of: int = 0
-    sha256: str = ""
+def _counted(counts: dict[tuple[str, str], int], d: Diagnostic) -> bool:
+    """Count a finding by file and code; True while among the first :data:`PER_CODE` (listed)."""
+    key = (d.file or "", d.code)
+    seen = counts.get(key, 0)
+    counts[key] = seen + 1
+    return seen < PER_CODE
 
 
 def _error(
@@ -229,10 +227,7 @@ class Staging:
     def _note(self, d: Diagnostic, raw_case: Any) -> None:
         """Keep a finding about a record; beyond :data:`PER_CODE` of one code in one file,
         only count it (a summary says how many more there were)."""
-        key = (d.file or "", d.code)
-        seen = self._per_code.get(key, 0)
-        self._per_code[key] = seen + 1
-        if seen < PER_CODE:
+        if _counted(self._per_code, d):
             self.diagnostics.append(self._scrub(d, raw_case))
 
     def _summarise_notes(self) -> None:
@@ -293,9 +288,11 @@ class Staging:
         return tally
 
     def take_staged(self, tally: FileTally, diagnostics: Sequence[Diagnostic]) -> None:
-        """Add what another process's :meth:`stage_file` found about the next input."""
+        """Add what other processes' :meth:`stage_file` found about the next input (its pieces
+        in order): its tally, and its findings listed as :meth:`_note` lists them."""
         self.tallies.append(tally)
-        self.diagnostics.extend(diagnostics)
+        listed: dict[tuple[str, str], int] = {}
+        self.diagnostics += [d for d in diagnostics if _counted(listed, d)]
 
     def take_staged_counts(self, per_code: dict[tuple[str, str], int]) -> None:
         """Add another process's counts of findings (see :meth:`per_code`)."""
@@ -784,14 +781,3 @@ class Staging:
     def file_names(self) -> list[str]:
         """The inputs' names, indexed by file number."""
         return [i.name for i in self.inputs]
-
-
-def tally_total(tallies: Iterable[FileTally]) -> Counter[str]:
-    """Sums over the inputs."""
-    total: Counter[str] = Counter()
-    for t in tallies:
-        total["read"] += t.read
-        total["used"] += t.read - t.rejected
-        total["rejected"] += t.rejected
-        total["after_as_of"] += t.after_as_of
-    return total

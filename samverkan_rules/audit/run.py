@@ -33,6 +33,7 @@ from samverkan_rules.audit.inputs import (
     ReadOptions,
     check_encoding,
     find_inputs,
+    tally_total,
 )
 from samverkan_rules.audit.models import (
     AuditHeader,
@@ -51,7 +52,7 @@ from samverkan_rules.audit.pool import (
     workers_for,
 )
 from samverkan_rules.audit.pseudonym import Pseudonymiser, mask
-from samverkan_rules.audit.reader import Staging, tally_total
+from samverkan_rules.audit.reader import Staging
 from samverkan_rules.audit.report import finish, routine_records
 from samverkan_rules.audit.rows import AuditRules, queue_results
 from samverkan_rules.audit.swedish import swedish_csv, swedish_csv_file
