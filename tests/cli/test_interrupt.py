@@ -39,7 +39,10 @@ from samverkan_rules.cli._interrupt import interrupts_at_safe_points
 try:
     with interrupts_at_safe_points():
         import slow_import
-        print("after import", flush=True)
+        # One write with its line break: print() writes the break on its own, and the
+        # interrupt landing between the two ran "after import" and "interrupted" together.
+        sys.stdout.write("after import\\n")
+        sys.stdout.flush()
         while True:
             pass
 except KeyboardInterrupt:
