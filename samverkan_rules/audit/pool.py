@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from samverkan_rules import children
 from samverkan_rules.audit.inputs import (
     WHOLE,
     FileTally,
@@ -200,10 +201,11 @@ class Workers:
             with self._log(index).open("wb") as errors:
                 self._running.append(
                     subprocess.Popen(
-                        [sys.executable, "-m", WORKER],
+                        children.command(WORKER),
                         stdin=subprocess.PIPE,
                         stdout=subprocess.PIPE,
                         stderr=errors,
+                        env=children.environment(),
                     )
                 )
         try:

@@ -39,6 +39,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import IO, Any
 
+from samverkan_rules import children
 from samverkan_rules.compile.routine import CompiledRoutine
 from samverkan_rules.engine import evaluate
 from samverkan_rules.events.model import Event
@@ -217,9 +218,10 @@ class JudgingProcess:
         self._ready = False
         try:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", __name__, str(self._nice)],
+                children.command(__name__, str(self._nice)),
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
+                env=children.environment(),
             )
             assert self._process.stdin is not None
             _send(self._process.stdin, self._files)

@@ -313,3 +313,19 @@ def test_one_file_keeps_every_worker_busy_when_it_can_be_cut(tmp_path: Path) -> 
     assert max(sizes) - min(sizes) < 20  # a line's length at most
     loads = [sum((p.end or len(lines)) - p.start for _, p, _ in share) for share in shares]
     assert max(loads) - min(loads) < 40
+
+
+def test_the_workers_run_this_package_not_a_copy_in_the_working_directory(
+    generated: Generated, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An audit started in a directory holding another ``samverkan_rules`` (a checkout, an
+    unpacked release: another version, or the pure build beside a compiled one) has its
+    workers import the package the audit runs, as the one-process audit does."""
+    decoy = tmp_path / "elsewhere" / "samverkan_rules"
+    decoy.mkdir(parents=True)
+    (decoy / "__init__.py").write_text("raise SystemExit('the copy in the working directory')\n")
+    one = _audit(generated.paths, tmp_path / "one", 1)
+    monkeypatch.chdir(decoy.parent)
+    assert _audit(generated.paths, tmp_path / "two", 2) == one
+    for name in OUTPUTS:
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()

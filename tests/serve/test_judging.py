@@ -156,6 +156,25 @@ def test_a_killed_process_costs_nothing_and_is_started_again(
     assert judge.pid is None
 
 
+def test_the_process_runs_this_package_not_a_copy_in_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A service started in a directory holding another ``samverkan_rules`` (a checkout, an
+    unpacked release) has its judging process import the package the service runs."""
+    decoy = tmp_path / "samverkan_rules"
+    decoy.mkdir()
+    (decoy / "__init__.py").write_text("raise SystemExit('the copy in the working directory')\n")
+    monkeypatch.chdir(tmp_path)
+    session = _orebro_session()
+    judge = JudgingProcess(session.routines)
+    judge.start()
+    try:
+        assert _listing(session, judge) == _expected(session)
+        assert (judge.judged_there, judge.judged_here) == (3, 0)
+    finally:
+        judge.close()
+
+
 def test_a_listing_judges_its_first_batches_here_and_the_rest_there(
     process: JudgingProcess,
 ) -> None:
