@@ -29,21 +29,30 @@ compare with the target is the sum of the two for one worker per core, bounded b
 Targets (issue: the audit an auditor can hand in): at least 50,000 events/s at 1M events on
 a 2-core machine, peak memory at most 400 MB.
 
-Last runs (2026-12-07, 1,212,520 events, 211 MB of JSON Lines, Python 3.11.7, 2 cores shared
-with other work): at 22:30, ``--sizes 1000000``: parse 165,901 events/s; ``jobs=1`` 25,199
+With ``--rounds K`` the default jobs' audit (and the compiled one) runs K times, the two
+taking turns, and the median run is kept (the verdict line gives the spread): on a shared
+machine one run's speed varies by a fifth from one minute to the next.
+
+Last runs (1,212,520 events, 211 MB of JSON Lines, Python 3.11.7, 2 cores shared with other
+work): 2026-12-08 01:48, ``--sizes 1000000 --compiled TREE --rounds 3``: parse 135,813
+events/s (the machine slower that hour); ``jobs=1`` 24,833 at 456 MB; the default jobs
+40,662 (40,608 to 46,045) at 280 + 281 MB; compiled 51,004 (46,492 to 52,508) at 279 + 282
+MB, 1.25x, every file byte-identical; one file 46,090. Until that day the compiled column
+ran its workers on the pure package (started in the repository, they imported the copy in
+the working directory), so its gain then (2.5 %) was within the noise.
+2026-12-07 22:30, ``--sizes 1000000``: parse 165,901 events/s; ``jobs=1`` 25,199
 at 469 MB; the default jobs 47,235 (0.28 of the floor) at 272 + 281 MB; one file 42,687
 (read in pieces by both workers; before, by one: 31,700-36,000 timed side by side). At
 19:20: parse 165,695 events/s; ``jobs=1`` 25,998 events/s at 461 MB; the default jobs 45,741
 events/s (0.28 of the floor) at 276 + 280 MB (parent + largest worker); at 18:48, 45,477
 (0.30 of a floor of 152,242). At 16:19, before the case ids' checks and the rows' timestamps
-were made cheaper: parse 165,808, the default jobs 43,650 (0.26 of the floor); at 16:01 with
-``--compiled TREE``, 41,528 pure and 42,585 compiled, the two audits' files byte-identical.
+were made cheaper: parse 165,808, the default jobs 43,650 (0.26 of the floor).
 Earlier the same day, before the partitions became ranges of case ids read by the workers
 from the staging database and the parent's sort and re-reads went: 23,157-33,005 events/s
-pure at 377-384 + 308 MB. The target is not met: of a default-jobs run, the reading workers
-take about 35 % of the time, the evaluating workers 56 % and the parent's own steps (the
-staging load, the case pages, the files) the rest; see ``docs/reference/benchmarks.md`` for
-what it would take."""
+pure at 377-384 + 308 MB. The rate is met by the compiled build, not by the pure one: of a
+default-jobs run, the reading workers take about 35 % of the time, the evaluating workers
+56 % and the parent's own steps (the staging load, the case pages, the files) the rest; see
+``docs/reference/benchmarks.md`` for what it would take."""
 
 from __future__ import annotations
 
