@@ -5,6 +5,7 @@ routines changed, a routine without a file), the batch is judged here with the s
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
@@ -107,6 +108,18 @@ def _listing(session: Session, judge: JudgingProcess) -> list[Line]:
     )
 
 
+@contextlib.contextmanager
+def _started(session: Session) -> Iterator[JudgingProcess]:
+    """A judging process of the session's routines, started, closed at the end."""
+    judge = JudgingProcess(session.routines)
+    judge.start()
+    try:
+        yield judge
+    finally:
+        judge.close()
+    assert judge.pid is None
+
+
 def _expected(session: Session) -> list[Line]:
     clock = session.clock
     assert clock is not None
@@ -136,9 +149,7 @@ def test_a_killed_process_costs_nothing_and_is_started_again(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     session = _orebro_session()
-    judge = JudgingProcess(session.routines)
-    judge.start()
-    try:
+    with _started(session) as judge:
         assert _listing(session, judge) == _expected(session)
         assert (judge.judged_there, judge.judged_here) == (3, 0)
         first = judge.pid
@@ -151,9 +162,6 @@ def test_a_killed_process_costs_nothing_and_is_started_again(
         monkeypatch.setattr(judging, "RESTART_SECONDS", 0.0)
         assert _listing(session, judge) == _expected(session)
         assert judge.judged_there == 6 and judge.pid not in (None, first)
-    finally:
-        judge.close()
-    assert judge.pid is None
 
 
 def test_the_process_runs_this_package_not_a_copy_in_the_working_directory(
@@ -166,13 +174,9 @@ def test_the_process_runs_this_package_not_a_copy_in_the_working_directory(
     (decoy / "__init__.py").write_text("raise SystemExit('the copy in the working directory')\n")
     monkeypatch.chdir(tmp_path)
     session = _orebro_session()
-    judge = JudgingProcess(session.routines)
-    judge.start()
-    try:
+    with _started(session) as judge:
         assert _listing(session, judge) == _expected(session)
         assert (judge.judged_there, judge.judged_here) == (3, 0)
-    finally:
-        judge.close()
 
 
 def test_a_listing_judges_its_first_batches_here_and_the_rest_there(
