@@ -38,8 +38,8 @@ def environment(base: Mapping[str, str] | None = None) -> dict[str, str]:
     the child would find this package first without it.
 
     Examples:
-        >>> env = environment({"PYTHONPATH": "/nowhere"})
-        >>> env["PYTHONPATH"].split(os.pathsep)[0] == str(PACKAGE.parent)
+        >>> here = os.pathsep.join([str(PACKAGE.parent), "/elsewhere"])
+        >>> environment({"PYTHONPATH": here})["PYTHONPATH"] == here
         True
     """
     env = dict(os.environ if base is None else base)
