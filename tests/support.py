@@ -27,3 +27,12 @@ def event(
     """
     written = at.isoformat() if isinstance(at, datetime) else at
     return {"id": id, "case": case, "type": type, "at": written, "data": data}
+
+
+def package_copy(directory: Path) -> Path:
+    """``directory`` holding another ``samverkan_rules`` (as a checkout or an unpacked
+    release would), one that stops any process importing it; returns ``directory``."""
+    package = directory / "samverkan_rules"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("raise SystemExit('another copy of the package')\n")
+    return directory

@@ -8,18 +8,12 @@ import subprocess
 from pathlib import Path
 
 from samverkan_rules import children
-
-
-def _decoy(directory: Path) -> Path:
-    package = directory / "samverkan_rules"
-    package.mkdir(parents=True)
-    (package / "__init__.py").write_text("raise SystemExit('the other copy')\n")
-    return directory
+from tests.support import package_copy
 
 
 def test_a_child_imports_this_package_from_a_directory_with_another_copy(tmp_path: Path) -> None:
-    elsewhere = _decoy(tmp_path / "elsewhere")
-    env = children.environment({**os.environ, "PYTHONPATH": str(_decoy(tmp_path / "listed"))})
+    elsewhere = package_copy(tmp_path / "elsewhere")
+    env = children.environment({**os.environ, "PYTHONPATH": str(package_copy(tmp_path / "listed"))})
     interpreter = children.command("samverkan_rules")[:-2]  # the executable, -P
     done = subprocess.run(
         [*interpreter, "-c", "import samverkan_rules; print(samverkan_rules.__file__)"],
@@ -38,7 +32,7 @@ def test_the_path_is_left_alone_when_this_package_comes_first() -> None:
 
 
 def test_this_package_goes_before_another_copy_on_the_path(tmp_path: Path) -> None:
-    other = str(_decoy(tmp_path))
+    other = str(package_copy(tmp_path))
     paths = children.environment({"PYTHONPATH": other})["PYTHONPATH"].split(os.pathsep)
     assert paths == [str(children.PACKAGE.parent), other]
 

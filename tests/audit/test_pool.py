@@ -27,7 +27,7 @@ from samverkan_rules.audit.reader import PER_CODE, Staging
 from samverkan_rules.audit.rows import AuditRules, file_order
 from samverkan_rules.audit.run import AuditError, AuditOptions, run_audit
 from tests.audit.support import KEY, ROUTINE_ID, Generated, audit_args, generate, run_cli
-from tests.support import ROOT, ROUTINES
+from tests.support import ROOT, ROUTINES, package_copy
 
 OUTPUTS = ("report.json", "obligations.csv", "summary.csv", "periods.csv", "report.html")
 
@@ -321,11 +321,8 @@ def test_the_workers_run_this_package_not_a_copy_in_the_working_directory(
     """An audit started in a directory holding another ``samverkan_rules`` (a checkout, an
     unpacked release: another version, or the pure build beside a compiled one) has its
     workers import the package the audit runs, as the one-process audit does."""
-    decoy = tmp_path / "elsewhere" / "samverkan_rules"
-    decoy.mkdir(parents=True)
-    (decoy / "__init__.py").write_text("raise SystemExit('the copy in the working directory')\n")
     one = _audit(generated.paths, tmp_path / "one", 1)
-    monkeypatch.chdir(decoy.parent)
+    monkeypatch.chdir(package_copy(tmp_path / "elsewhere"))
     assert _audit(generated.paths, tmp_path / "two", 2) == one
     for name in OUTPUTS:
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()

@@ -33,7 +33,7 @@ from tests.live.conftest import post_each
 from tests.live.test_differential import REGISTRY, ROUTINE_IDS, SETTINGS, streams
 from tests.live.test_session import CONSENT, START
 from tests.serve.support import Service
-from tests.support import ROOT, ROUTINES
+from tests.support import ROOT, ROUTINES, package_copy
 
 OREBRO_FILE = ROOT / "routines" / "orebro-dagverksamhet-hemvard.yaml"
 
@@ -169,10 +169,7 @@ def test_the_process_runs_this_package_not_a_copy_in_the_working_directory(
 ) -> None:
     """A service started in a directory holding another ``samverkan_rules`` (a checkout, an
     unpacked release) has its judging process import the package the service runs."""
-    decoy = tmp_path / "samverkan_rules"
-    decoy.mkdir()
-    (decoy / "__init__.py").write_text("raise SystemExit('the copy in the working directory')\n")
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.chdir(package_copy(tmp_path))
     session = _orebro_session()
     with _started(session) as judge:
         assert _listing(session, judge) == _expected(session)
